@@ -1,0 +1,108 @@
+/**
+ * The typed TCP segment every layer of synack exchanges (RFC 9293 §3.1).
+ * Kept monomorphic (every field always present) so the engine's hot path stays fast.
+ */
+
+// Control bits, RFC 9293 §3.1 (plus ECE/CWR from RFC 3168, NS/AE from the reserved bits).
+export const FIN = 0x01;
+export const SYN = 0x02;
+export const RST = 0x04;
+export const PSH = 0x08;
+export const ACK = 0x10;
+export const URG = 0x20;
+export const ECE = 0x40;
+export const CWR = 0x80;
+/** The bit RFC 3540 called NS (now AE, accurate ECN); it lives in the byte before the flags. */
+export const AE = 0x100;
+
+// Option kinds (RFC 9293 §3.2, RFC 7323, RFC 2018).
+export const OPT_EOL = 0;
+export const OPT_NOP = 1;
+export const OPT_MSS = 2;
+export const OPT_WSCALE = 3;
+export const OPT_SACK_PERMITTED = 4;
+export const OPT_SACK = 5;
+export const OPT_TIMESTAMPS = 8;
+
+export interface UnknownOption {
+  kind: number;
+  /** The option's data bytes (without kind and length). */
+  data: Uint8Array;
+}
+
+/**
+ * Parsed TCP options. A field is present only when the option was on the wire.
+ * `order` lists the kinds exactly as they appeared (NOP = 1 and EOL = 0 included), so an encoder can
+ * reproduce a peer's layout and packetdrill can compare options in order.
+ */
+export interface TcpOptions {
+  mss?: number;
+  wscale?: number;
+  sackPermitted?: boolean;
+  /** SACK blocks flattened: [left0, right0, left1, right1, ...] (RFC 2018 §3). */
+  sack?: number[];
+  /** Timestamps (RFC 7323 §3): present iff tsVal is defined. */
+  tsVal?: number;
+  tsEcr?: number;
+  unknown?: UnknownOption[];
+  order?: number[];
+}
+
+export interface TcpSegment {
+  srcPort: number;
+  dstPort: number;
+  /** SEG.SEQ, uint32. */
+  seq: number;
+  /** SEG.ACK, uint32 (meaningful only with ACK set). */
+  ack: number;
+  /** Control bits: FIN|SYN|RST|PSH|ACK|URG|ECE|CWR|AE. */
+  flags: number;
+  /** The raw 16-bit window field as on the wire (unscaled). */
+  window: number;
+  urgent: number;
+  options: TcpOptions;
+  /** Payload bytes. A view: whoever receives a segment owns its payload and must not expect it to stay stable if the producer reuses buffers (links in synack never do). */
+  payload: Uint8Array;
+}
+
+const FLAG_NAMES: Array<[number, string]> = [
+  [SYN, 'SYN'], [FIN, 'FIN'], [RST, 'RST'], [PSH, 'PSH'], [ACK, 'ACK'], [URG, 'URG'], [ECE, 'ECE'], [CWR, 'CWR'], [AE, 'AE'],
+];
+
+/** Human form as Wireshark prints it, e.g. "SYN, ACK" → here "SYN+ACK"; "<none>" for no flags. */
+export function flagsToString(flags: number, sep = '+'): string {
+  const parts: string[] = [];
+  for (const [bit, name] of FLAG_NAMES) if (flags & bit) parts.push(name);
+  return parts.length ? parts.join(sep) : '<none>';
+}
+
+/** A fresh segment with every field present (monomorphic shape). */
+export function makeSegment(init: Partial<TcpSegment> & { srcPort: number; dstPort: number }): TcpSegment {
+  return {
+    srcPort: init.srcPort,
+    dstPort: init.dstPort,
+    seq: (init.seq ?? 0) >>> 0,
+    ack: (init.ack ?? 0) >>> 0,
+    flags: init.flags ?? 0,
+    window: init.window ?? 0,
+    urgent: init.urgent ?? 0,
+    options: init.options ?? {},
+    payload: init.payload ?? EMPTY,
+  };
+}
+
+export const EMPTY: Uint8Array = new Uint8Array(0);
+
+/** Sequence-number space length a segment occupies: data + SYN + FIN (RFC 9293 §3.4 SEG.LEN). */
+export function segLen(seg: TcpSegment): number {
+  return seg.payload.length + (seg.flags & SYN ? 1 : 0) + (seg.flags & FIN ? 1 : 0);
+}
+
+// Modular 32-bit sequence arithmetic (RFC 9293 §3.4; RFC 1982 serial numbers).
+export function seqLt(a: number, b: number): boolean { return ((a - b) | 0) < 0; }
+export function seqLe(a: number, b: number): boolean { return ((a - b) | 0) <= 0; }
+export function seqGt(a: number, b: number): boolean { return ((a - b) | 0) > 0; }
+export function seqGe(a: number, b: number): boolean { return ((a - b) | 0) >= 0; }
+export function seqAdd(a: number, n: number): number { return (a + n) >>> 0; }
+/** b - a as a signed 32-bit distance. */
+export function seqDiff(b: number, a: number): number { return (b - a) | 0; }

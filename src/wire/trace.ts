@@ -1,0 +1,60 @@
+/**
+ * The neutral trace: what a ladder diagram (src/view), the web page and the capture analyzer share.
+ * Produced by the stack's taps (live runs) and by src/analyze (captures).
+ */
+import type { TcpSegment } from './tcp-types.js';
+
+/** RFC 9293 §3.3.2 state names, spelled as the RFC spells them. */
+export type TcpStateName =
+  | 'CLOSED' | 'LISTEN' | 'SYN-SENT' | 'SYN-RECEIVED' | 'ESTABLISHED' | 'FIN-WAIT-1' | 'FIN-WAIT-2'
+  | 'CLOSE-WAIT' | 'CLOSING' | 'LAST-ACK' | 'TIME-WAIT';
+
+export const TCP_STATES: readonly TcpStateName[] = [
+  'CLOSED', 'LISTEN', 'SYN-SENT', 'SYN-RECEIVED', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2',
+  'CLOSE-WAIT', 'CLOSING', 'LAST-ACK', 'TIME-WAIT',
+];
+
+export interface TraceEndpoint {
+  /** Printable address, e.g. "10.0.0.1" or "fd00::1". */
+  addr: string;
+  port: number;
+  /** Label for the column, e.g. "client" / "server". */
+  label: string;
+  /** Initial sequence number this endpoint used, for relative numbering (undefined if unseen). */
+  isn?: number;
+}
+
+export interface TraceEntry {
+  /** Milliseconds since the trace's start (virtual or capture time). */
+  time: number;
+  /** Which endpoint sent the segment: 'a' (left column, usually client) or 'b' (right column). */
+  from: 'a' | 'b';
+  seg: TcpSegment;
+  /** Each side's state after this segment was processed (undefined where unknown). */
+  stateA?: TcpStateName;
+  stateB?: TcpStateName;
+  /** The segment never arrived (dropped by an impairment). */
+  lost?: boolean;
+  /** The receiver dropped it (e.g. invalid flags, bad checksum) or it was otherwise notable. */
+  note?: string;
+  /** Packet number in the capture (1-based) when it came from a file. */
+  frame?: number;
+}
+
+/** A state change that is not tied to a segment arriving (timer, user call). */
+export interface TraceStateChange {
+  time: number;
+  side: 'a' | 'b';
+  from: TcpStateName;
+  to: TcpStateName;
+  cause: string;
+}
+
+export interface Trace {
+  a: TraceEndpoint;
+  b: TraceEndpoint;
+  entries: TraceEntry[];
+  /** State changes caused by timers or user calls (e.g. TIME-WAIT → CLOSED after 2MSL). */
+  changes?: TraceStateChange[];
+  title?: string;
+}
