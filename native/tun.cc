@@ -1,0 +1,437 @@
+// synack TUN link: a minimal N-API addon that opens a Linux TUN device
+// (IFF_TUN | IFF_NO_PI: raw IPv4/IPv6 packets, no packet-info header) and
+// hands JS batches of packets whenever libuv reports the fd readable.
+//
+// Why our own addon: the stack needs packet-at-a-time I/O on the fd without a
+// thread pool hop per read (fs.read would go through libuv's threadpool) and
+// without busy polling. uv_poll_t on the non-blocking fd gives an edge of
+// "readable" on the event loop thread; we then drain the fd with read(2) until
+// EAGAIN (bounded per callback so one flood cannot starve the loop).
+//
+// Receive buffers: packets are read straight into a large ArrayBuffer chunk
+// (no extra copy); JS gets (chunk, [offset, length]*) and makes Uint8Array
+// views. A new chunk is started when less than kMaxPacket bytes are left, so a
+// read can never be truncated (a TUN read into a short buffer drops the tail).
+//
+// Transmit: write(2) straight to the fd. A TUN write normally never returns
+// EAGAIN (the packet is injected into the kernel's receive path), but if it
+// does (or ENOBUFS), the packet is copied to a bounded native queue that is
+// flushed when the fd polls writable; past the bound packets are dropped and
+// counted, as a NIC with a full transmit ring would; TCP retransmits them.
+
+#include <napi.h>
+#include <uv.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <deque>
+#include <string>
+#include <vector>
+
+namespace {
+
+// IPv4 total length and IPv6 payload length are 16-bit; a TUN device's MTU is
+// at most 65535, so no packet read from it (no GSO: we do not set
+// IFF_VNET_HDR) exceeds this.
+constexpr size_t kMaxPacket = 65536;
+constexpr size_t kChunkSize = 1 << 20;           // 1 MiB receive chunk
+constexpr size_t kMaxPacketsPerWakeup = 1024;     // fairness bound per poll callback
+constexpr size_t kMaxQueuedWrites = 4096;         // bound of the EAGAIN queue
+
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& what) {
+  const char* code = uv_err_name(-err);
+  std::string msg = what + ": " + syscall + " failed: " + code + " (" + strerror(err) + ")";
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  return e;
+}
+
+class Tun : public Napi::ObjectWrap<Tun> {
+ public:
+  static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    Napi::Function ctor = DefineClass(env, "Tun", {
+        InstanceAccessor<&Tun::GetName>("name"),
+        InstanceAccessor<&Tun::GetFd>("fd"),
+        InstanceAccessor<&Tun::GetStats>("stats"),
+        InstanceMethod<&Tun::Start>("start"),
+        InstanceMethod<&Tun::Write>("write"),
+        InstanceMethod<&Tun::WriteBatch>("writeBatch"),
+        InstanceMethod<&Tun::Close>("close"),
+        InstanceMethod<&Tun::SetRef>("setRef"),
+    });
+    exports.Set("Tun", ctor);
+    return exports;
+  }
+
+  // new Tun(name?: string)
+  explicit Tun(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tun>(info) {
+    Napi::Env env = info.Env();
+    std::string want;
+    if (info.Length() > 0 && !info[0].IsUndefined() && !info[0].IsNull()) {
+      if (!info[0].IsString()) {
+        Napi::TypeError::New(env, "TUN device name must be a string").ThrowAsJavaScriptException();
+        return;
+      }
+      want = info[0].As<Napi::String>().Utf8Value();
+      if (want.size() >= IFNAMSIZ) {
+        Napi::Error e = Napi::Error::New(env, "TUN device name '" + want + "' is longer than " +
+                                                  std::to_string(IFNAMSIZ - 1) + " bytes (IFNAMSIZ)");
+        e.Set("code", Napi::String::New(env, "EINVAL"));
+        e.ThrowAsJavaScriptException();
+        return;
+      }
+    }
+    // O_CLOEXEC: child processes (ip, ping, ...) must not inherit the fd, or
+    // the device would outlive close().
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      ErrnoError(env, errno, "open", "cannot open /dev/net/tun").ThrowAsJavaScriptException();
+      return;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    if (!want.empty()) memcpy(ifr.ifr_name, want.data(), want.size());
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+      int err = errno;
+      close(fd);
+      ErrnoError(env, err, "ioctl(TUNSETIFF)",
+                 "cannot create TUN device" + (want.empty() ? std::string() : " '" + want + "'"))
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    fd_ = fd;
+    name_.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+    env_ = env;
+  }
+
+  ~Tun() override {
+    // Garbage collected without close(): release the fd; the poll handle (if
+    // any) holds a strong reference to this object, so it is already gone.
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  Napi::Value GetName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
+  Napi::Value GetFd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+
+  Napi::Value GetStats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("rxPackets", Napi::Number::New(env, static_cast<double>(rx_packets_)));
+    o.Set("rxBytes", Napi::Number::New(env, static_cast<double>(rx_bytes_)));
+    o.Set("rxBatches", Napi::Number::New(env, static_cast<double>(rx_batches_)));
+    o.Set("txPackets", Napi::Number::New(env, static_cast<double>(tx_packets_)));
+    o.Set("txBytes", Napi::Number::New(env, static_cast<double>(tx_bytes_)));
+    o.Set("txQueued", Napi::Number::New(env, static_cast<double>(queue_.size())));
+    o.Set("txQueuedTotal", Napi::Number::New(env, static_cast<double>(tx_queued_total_)));
+    o.Set("txDropped", Napi::Number::New(env, static_cast<double>(tx_dropped_)));
+    return o;
+  }
+
+  bool CheckOpen(Napi::Env env) {
+    if (fd_ >= 0) return true;
+    Napi::Error e = Napi::Error::New(env, "TUN device '" + name_ + "' is closed");
+    e.Set("code", Napi::String::New(env, "ERR_TUN_CLOSED"));
+    e.ThrowAsJavaScriptException();
+    return false;
+  }
+
+  // start(cb: (err: Error | null, chunk?: ArrayBuffer, offsets?: Uint32Array, count?: number) => void)
+  // offsets holds [offset0, length0, offset1, length1, ...] into chunk.
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsFunction()) {
+      Napi::TypeError::New(env, "start(callback): callback must be a function").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
+    if (poll_ != nullptr) return env.Undefined();  // already polling: callback replaced
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+      Napi::Error::New(env, "napi_get_uv_event_loop failed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    async_context_ = new Napi::AsyncContext(env, "SynackTunRead", Value());
+    poll_ = new uv_poll_t;
+    int r = uv_poll_init(loop, poll_, fd_);
+    if (r != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      ErrnoError(env, -r, "uv_poll_init", "cannot poll TUN device").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    poll_->data = this;
+    Ref();  // the poll handle keeps this object alive until closed
+    UpdatePoll();
+    if (!ref_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    return env.Undefined();
+  }
+
+  // setRef(bool): whether an open, polling device keeps the event loop alive.
+  Napi::Value SetRef(const Napi::CallbackInfo& info) {
+    ref_ = info.Length() > 0 && info[0].ToBoolean().Value();
+    if (poll_ != nullptr) {
+      if (ref_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+      else uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    }
+    return info.Env().Undefined();
+  }
+
+  void UpdatePoll() {
+    if (poll_ == nullptr || fd_ < 0) return;
+    int events = UV_READABLE | (queue_.empty() ? 0 : UV_WRITABLE);
+    uv_poll_start(poll_, events, OnPoll);
+  }
+
+  static void OnPoll(uv_poll_t* handle, int status, int events) {
+    Tun* self = static_cast<Tun*>(handle->data);
+    Napi::HandleScope scope(self->env_);
+    if (status < 0) {
+      self->Deliver(ErrnoError(Napi::Env(self->env_), -status, "uv_poll", "polling TUN device '" + self->name_ + "'").Value());
+      return;
+    }
+    if (events & UV_WRITABLE) self->FlushQueue();
+    if (self->fd_ >= 0 && (events & UV_READABLE)) self->ReadAll();
+  }
+
+  void NewChunk() {
+    chunk_ = Napi::Persistent(Napi::ArrayBuffer::New(Napi::Env(env_), kChunkSize));
+    chunk_data_ = static_cast<uint8_t*>(chunk_.Value().Data());
+    chunk_used_ = 0;
+  }
+
+  void ReadAll() {
+    // One batch never spans two chunks: deliver what we have when switching.
+    std::vector<uint32_t> offsets;
+    size_t total = 0;
+    int err = 0;
+    while (total < kMaxPacketsPerWakeup && fd_ >= 0) {
+      if (chunk_data_ == nullptr || kChunkSize - chunk_used_ < kMaxPacket) {
+        if (!offsets.empty()) {
+          DeliverBatch(offsets);
+          offsets.clear();
+          if (fd_ < 0) return;  // closed from inside the callback
+        }
+        NewChunk();
+      }
+      ssize_t n = read(fd_, chunk_data_ + chunk_used_, kChunkSize - chunk_used_);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
+        break;
+      }
+      if (n == 0) break;
+      offsets.push_back(static_cast<uint32_t>(chunk_used_));
+      offsets.push_back(static_cast<uint32_t>(n));
+      // Keep views 8-byte aligned so DataView/typed-array reads stay cheap.
+      chunk_used_ += (static_cast<size_t>(n) + 7) & ~static_cast<size_t>(7);
+      rx_packets_++;
+      rx_bytes_ += static_cast<uint64_t>(n);
+      total++;
+    }
+    if (!offsets.empty()) DeliverBatch(offsets);
+    if (err != 0 && fd_ >= 0) {
+      Deliver(ErrnoError(Napi::Env(env_), err, "read", "reading TUN device '" + name_ + "'").Value());
+    }
+  }
+
+  void DeliverBatch(const std::vector<uint32_t>& offsets) {
+    Napi::Env env(env_);
+    rx_batches_++;
+    Napi::Uint32Array arr = Napi::Uint32Array::New(env, offsets.size());
+    memcpy(arr.Data(), offsets.data(), offsets.size() * sizeof(uint32_t));
+    Call({env.Null(), chunk_.Value(), arr, Napi::Number::New(env, static_cast<double>(offsets.size() / 2))});
+  }
+
+  void Deliver(Napi::Value err) { Call({err}); }
+
+  void Call(const std::initializer_list<napi_value>& args) {
+    if (callback_.IsEmpty() || async_context_ == nullptr) return;
+    Napi::Env env(env_);
+    // MakeCallback (not Call): runs with an async context and drains the
+    // microtask/nextTick queues afterwards, as node's own I/O callbacks do.
+    in_callback_++;
+    callback_.MakeCallback(Value(), args, *async_context_);
+    in_callback_--;
+    if (env.IsExceptionPending()) {
+      // Surface a throwing handler as an uncaught exception, as any other
+      // I/O callback would, instead of swallowing it.
+      Napi::Error e = env.GetAndClearPendingException();
+      napi_fatal_exception(env_, e.Value());
+    }
+    // close() called from inside the handler: the async context could not be
+    // destroyed while in use; do it now.
+    if (fd_ < 0 && in_callback_ == 0 && async_context_ != nullptr) {
+      delete async_context_;
+      async_context_ = nullptr;
+    }
+  }
+
+  // Returns 0 on success, -1 when the packet must be queued, errno otherwise.
+  int WriteOne(const uint8_t* data, size_t len) {
+    for (;;) {
+      ssize_t n = ::write(fd_, data, len);
+      if (n >= 0) {
+        tx_packets_++;
+        tx_bytes_ += len;
+        return 0;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return -1;
+      return errno;
+    }
+  }
+
+  // Returns "sent", "queued" or "dropped"; throws on a hard error.
+  const char* WriteOrQueue(const uint8_t* data, size_t len, int* hard_err) {
+    *hard_err = 0;
+    if (queue_.empty()) {
+      int r = WriteOne(data, len);
+      if (r == 0) return "sent";
+      if (r > 0) { *hard_err = r; return nullptr; }
+    }
+    if (queue_.size() >= kMaxQueuedWrites) {
+      tx_dropped_++;
+      return "dropped";
+    }
+    queue_.emplace_back(data, data + len);
+    tx_queued_total_++;
+    UpdatePoll();
+    return "queued";
+  }
+
+  void FlushQueue() {
+    while (!queue_.empty() && fd_ >= 0) {
+      const std::vector<uint8_t>& p = queue_.front();
+      int r = WriteOne(p.data(), p.size());
+      if (r == -1) break;
+      if (r > 0) tx_dropped_++;  // hard error on a queued packet: drop it, counted
+      queue_.pop_front();
+    }
+    UpdatePoll();
+  }
+
+  static bool GetBytes(Napi::Value v, const uint8_t** data, size_t* len) {
+    if (!v.IsTypedArray()) return false;
+    Napi::TypedArray ta = v.As<Napi::TypedArray>();
+    if (ta.TypedArrayType() != napi_uint8_array) return false;
+    Napi::Uint8Array u = ta.As<Napi::Uint8Array>();
+    *data = u.Data();
+    *len = u.ByteLength();
+    return true;
+  }
+
+  // write(packet: Uint8Array): 'sent' | 'queued' | 'dropped'
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    const uint8_t* data;
+    size_t len;
+    if (info.Length() < 1 || !GetBytes(info[0], &data, &len)) {
+      Napi::TypeError::New(env, "write(packet): packet must be a Uint8Array").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int err;
+    const char* r = WriteOrQueue(data, len, &err);
+    if (r == nullptr) {
+      ErrnoError(env, err, "write", "writing " + std::to_string(len) + " bytes to TUN device '" + name_ + "'")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::String::New(env, r);
+  }
+
+  // writeBatch(packets: Uint8Array[]): number of packets sent or queued
+  // (one N-API crossing for a whole flight of segments).
+  Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsArray()) {
+      Napi::TypeError::New(env, "writeBatch(packets): packets must be an array of Uint8Array")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Array arr = info[0].As<Napi::Array>();
+    uint32_t n = arr.Length();
+    uint32_t accepted = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      const uint8_t* data;
+      size_t len;
+      if (!GetBytes(arr.Get(i), &data, &len)) {
+        Napi::TypeError::New(env, "writeBatch(packets): element " + std::to_string(i) + " is not a Uint8Array")
+            .ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      int err;
+      const char* r = WriteOrQueue(data, len, &err);
+      if (r == nullptr) {
+        ErrnoError(env, err, "write", "writing packet " + std::to_string(i) + " (" + std::to_string(len) +
+                                          " bytes) to TUN device '" + name_ + "'")
+            .ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      if (r[0] != 'd') accepted++;
+    }
+    return Napi::Number::New(env, accepted);
+  }
+
+  static void OnPollClosed(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0) return env.Undefined();  // idempotent
+    if (poll_ != nullptr) {
+      uv_poll_stop(poll_);
+      // The handle is freed in its close callback (libuv requires the memory
+      // to stay valid until then); the fd may be closed right away after stop.
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnPollClosed);
+      poll_ = nullptr;
+      Unref();
+    }
+    queue_.clear();
+    int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) < 0 && errno != EINTR) {
+      ErrnoError(env, errno, "close", "closing TUN device '" + name_ + "'").ThrowAsJavaScriptException();
+    }
+    callback_.Reset();
+    chunk_.Reset();
+    chunk_data_ = nullptr;
+    if (in_callback_ == 0) {
+      delete async_context_;
+      async_context_ = nullptr;
+    }
+    return env.Undefined();
+  }
+
+  napi_env env_ = nullptr;
+  int in_callback_ = 0;
+  int fd_ = -1;
+  std::string name_;
+  uv_poll_t* poll_ = nullptr;
+  bool ref_ = true;
+  Napi::FunctionReference callback_;
+  Napi::AsyncContext* async_context_ = nullptr;
+  Napi::Reference<Napi::ArrayBuffer> chunk_;
+  uint8_t* chunk_data_ = nullptr;
+  size_t chunk_used_ = 0;
+  std::deque<std::vector<uint8_t>> queue_;
+  uint64_t rx_packets_ = 0, rx_bytes_ = 0, rx_batches_ = 0;
+  uint64_t tx_packets_ = 0, tx_bytes_ = 0, tx_queued_total_ = 0, tx_dropped_ = 0;
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) { return Tun::Init(env, exports); }
+
+}  // namespace
+
+NODE_API_MODULE(synack_tun, Init)

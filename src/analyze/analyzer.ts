@@ -1,0 +1,277 @@
+/**
+ * The capture analyzer: capture records in, one report per TCP connection out (streaming: a connection is
+ * emitted as soon as Zeek's timers would have removed it, and forgotten), cross-connection anomalies and a
+ * summary at the end. Memory is proportional to the connections still open.
+ *
+ * Connection rule (the one Zeek uses, so that conn_state/history compare one to one): a 4-tuple's packets
+ * belong to one connection until a SYN reuses the tuple after a FIN or RST, or with a new ISN (Zeek's
+ * IsReuse), or until one of Zeek's timers removes it (unanswered attempt after 5 s, 5 s after a complete
+ * close, 5 min of inactivity). The reason is reported in the next connection's `split` field.
+ */
+import { decapsulate, isSupportedLinkType } from '../wire/linktypes.js';
+import { decodePacket } from '../wire/packet.js';
+import { formatAddress } from '../wire/address.js';
+import { WireError } from '../wire/errors.js';
+import type { CaptureRecord } from '../wire/capture.js';
+import { ACK, SYN } from '../wire/tcp-types.js';
+import { Connection, type PacketInfo } from './connection.js';
+import { ZeekConn, zeekFlipOnCreate, LIKELY_SERVER_PORTS, type ZeekFlagsView } from './zeek.js';
+import { AnomalyDetector, scanKindOf, type AnomalyOptions } from './anomalies.js';
+import { toReport, type AnomalyReport, type ConnectionReport, type SummaryReport } from './report.js';
+
+export interface AnalyzerOptions extends AnomalyOptions {
+  /**
+   * 'count' (default): bad TCP checksums are counted, the packets analysed anyway (captures taken on the
+   * sending host carry unfinished offloaded checksums). 'zeek': drop them like Zeek without -C (history C/c).
+   */
+  checksums?: 'count' | 'zeek';
+  /** Keep every packet for the ladder trace (memory grows with packets of open connections). */
+  keepTrace?: boolean;
+  likelyServerPorts?: ReadonlySet<number>;
+  /** Called for every finished connection, in the order they finish. */
+  onConnection?: (report: ConnectionReport, conn: Connection) => void;
+}
+
+export interface MalformedSample { frame: number; offset: number; message: string }
+
+/** Per-endpoint hash: FNV-1a over the address bytes and the port. */
+function endpointHash(addr: Uint8Array, port: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < addr.length; i++) h = Math.imul(h ^ addr[i]!, 0x01000193);
+  h = Math.imul(h ^ (port & 0xff), 0x01000193);
+  h = Math.imul(h ^ (port >>> 8), 0x01000193);
+  return h >>> 0;
+}
+
+/** Symmetric in its two endpoints, kept in V8's small-integer range so Map lookups stay fast. */
+function flowKey(h1: number, h2: number): number {
+  return ((Math.imul((h1 + h2) | 0, 0x9e3779b1) ^ Math.imul(h1, h2)) >>> 2);
+}
+
+function sameEndpoint(a: Uint8Array, ap: number, b: Uint8Array, bp: number): boolean {
+  if (ap !== bp || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const SWEEP_EVERY = 16384;
+
+export class Analyzer {
+  private readonly opts: AnalyzerOptions;
+  private readonly flows = new Map<number, Connection[]>();
+  private readonly detector: AnomalyDetector;
+  private readonly likely: ReadonlySet<number>;
+  private nextId = 0;
+  private open = 0;
+  private sinceSweep = 0;
+  private lastSweepTime = -Infinity;
+  private now = 0;
+  readonly stats = {
+    packets: 0, tcpPackets: 0, nonTcp: 0, nonIp: 0, malformed: 0, badChecksums: 0, fragments: 0,
+    truncatedHeaders: 0, unsupportedLink: 0, connections: 0, firstTs: null as number | null, lastTs: null as number | null,
+  };
+  readonly malformedSamples: MalformedSample[] = [];
+  readonly unsupportedLinkTypes = new Set<number>();
+  readonly byClose: Record<string, number> = {};
+  readonly byHandshake: Record<string, number> = {};
+  readonly byConnState: Record<string, number> = {};
+  private anomaliesOut: AnomalyReport[] | null = null;
+  /** Peak number of connections held at once (memory proportional to this). */
+  peakOpen = 0;
+
+  constructor(opts: AnalyzerOptions = {}) {
+    this.opts = opts;
+    this.detector = new AnomalyDetector(opts);
+    this.likely = opts.likelyServerPorts ?? LIKELY_SERVER_PORTS;
+  }
+
+  get openConnections(): number { return this.open; }
+
+  /** Feed one capture record. Never throws for bad packet bytes: they are counted as malformed. */
+  packet(rec: CaptureRecord): void {
+    const st = this.stats;
+    st.packets++;
+    const t = rec.tsSec + rec.tsNsec / 1e9;
+    if (st.firstTs === null) st.firstTs = t;
+    st.lastTs = t;
+    if (t > this.now) this.now = t;
+    if (++this.sinceSweep >= SWEEP_EVERY) this.sweep();
+
+    if (!isSupportedLinkType(rec.linkType)) {
+      st.unsupportedLink++;
+      this.unsupportedLinkTypes.add(rec.linkType);
+      return;
+    }
+    let ipBytes: Uint8Array | null;
+    let decoded;
+    try {
+      ipBytes = decapsulate(rec.linkType, rec.data);
+      if (ipBytes === null) { st.nonIp++; return; }
+      decoded = decodePacket(ipBytes);
+    } catch (e) {
+      this.malformed(rec, e);
+      return;
+    }
+    const ip = decoded.ip;
+    if (ip.protocol !== 6) { st.nonTcp++; return; }
+    if (ip.fragOffset !== 0 || ip.mf) st.fragments++;
+    const tcp = decoded.tcp;
+    if (tcp === null) {
+      if (ip.fragOffset === 0) st.truncatedHeaders++;
+      return;
+    }
+    st.tcpPackets++;
+    const seg = tcp.seg;
+    // Payload length from the IP header: the snap length may have cut the bytes, not the segment.
+    let len = ip.totalLength - ip.headerLength - tcp.dataOffset;
+    if (ip.mf) len = seg.payload.length;
+    if (len < 0) {
+      this.malformed(rec, new WireError('tcp', 'bad-length', `IP total length ${ip.totalLength} is shorter than the IP and TCP headers`, 0));
+      return;
+    }
+    const verifiable = !ip.truncated && !ip.mf;
+    const badSum = verifiable && !decoded.tcpChecksumOk;
+    if (badSum) st.badChecksums++;
+
+    const hs = endpointHash(ip.src, seg.srcPort);
+    const hd = endpointHash(ip.dst, seg.dstPort);
+    const key = flowKey(hs, hd);
+    let list = this.flows.get(key);
+    let conn: Connection | undefined;
+    let idx = -1;
+    if (list) {
+      for (let i = 0; i < list.length; i++) {
+        const c = list[i]!;
+        if ((sameEndpoint(c.addr[0], c.port[0], ip.src, seg.srcPort) && sameEndpoint(c.addr[1], c.port[1], ip.dst, seg.dstPort))
+          || (sameEndpoint(c.addr[1], c.port[1], ip.src, seg.srcPort) && sameEndpoint(c.addr[0], c.port[0], ip.dst, seg.dstPort))) {
+          conn = c;
+          idx = i;
+          break;
+        }
+      }
+    }
+    const view: ZeekFlagsView = {
+      flags: seg.flags, seq: seg.seq, ack: seg.ack, len, window: seg.window,
+      wscale: seg.flags & SYN && seg.options.wscale !== undefined ? seg.options.wscale : -1,
+    };
+    let split: string | null = null;
+    if (conn) {
+      const expired = conn.zeek.expiredBy(t);
+      let reuse = false;
+      if (!expired && seg.flags & SYN && !(badSum && this.opts.checksums === 'zeek')) {
+        const side = conn.sideOf(ip.src, seg.srcPort);
+        const r = conn.zeek.isReuse(side === 0, view, t);
+        reuse = r.reuse;
+        if (reuse) split = r.weird ? r.weird.replace(/_/g, '-').toLowerCase() : 'syn-after-close';
+      }
+      if (expired || reuse) {
+        if (expired) split = expired;
+        list!.splice(idx, 1);
+        if (list!.length === 0) this.flows.delete(key);
+        this.emit(conn);
+        conn = undefined;
+        list = this.flows.get(key);
+      }
+    }
+    if (!conn) {
+      const flip = zeekFlipOnCreate(seg.flags, seg.srcPort, seg.dstPort, this.likely);
+      conn = new Connection(this.nextId++, ip.src, seg.srcPort, ip.dst, seg.dstPort, new ZeekConn(flip, t),
+        this.opts.keepTrace === true, split);
+      if (list) list.push(conn);
+      else this.flows.set(key, [conn]);
+      this.open++;
+      if (this.open > this.peakOpen) this.peakOpen = this.open;
+    }
+    const side = conn.sideOf(ip.src, seg.srcPort);
+
+    const kind = scanKindOf(seg.flags);
+    if (kind) this.detector.probe(kind, formatAddress(ip.src), formatAddress(ip.dst), seg.dstPort, rec.frame);
+
+    const info: PacketInfo = {
+      frame: rec.frame, time: t, flags: seg.flags, seq: seg.seq, ack: seg.ack, len, window: seg.window,
+      wscale: view.wscale, ipLen: ip.totalLength, seg,
+    };
+    if (badSum) {
+      conn.badChecksums++;
+      if (this.opts.checksums === 'zeek') {
+        // Zeek drops the packet from all TCP processing; only the C/c history letter remains (§1.2).
+        conn.zeek.badChecksum(side === 0);
+        conn.zeekDropped++;
+        conn.add(side, info, 'bad checksum (dropped by Zeek)');
+        return;
+      }
+    }
+    conn.zeek.packet(side === 0, view, t);
+    conn.zeekPkts[side]++;
+    conn.zeekIpBytes[side] += ip.totalLength;
+    conn.add(side, info, badSum ? 'bad checksum' : undefined);
+    if (this.opts.keepTrace !== true && seg.flags & ACK) {
+      // nothing else to retain per packet
+    }
+  }
+
+  private malformed(rec: CaptureRecord, e: unknown): void {
+    this.stats.malformed++;
+    if (this.malformedSamples.length < 20) {
+      const msg = e instanceof Error ? e.message : String(e);
+      this.malformedSamples.push({ frame: rec.frame, offset: rec.offset + (e instanceof WireError ? e.offset : 0), message: msg });
+    }
+    if (!(e instanceof WireError)) throw e;
+  }
+
+  /** Emit every connection one of Zeek's timers has removed by the current capture time. */
+  private sweep(): void {
+    this.sinceSweep = 0;
+    if (this.now - this.lastSweepTime < 1) return;
+    this.lastSweepTime = this.now;
+    const done: Connection[] = [];
+    for (const [key, list] of this.flows) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        const c = list[i]!;
+        if (c.zeek.expiredBy(this.now) !== null) {
+          done.push(c);
+          list.splice(i, 1);
+        }
+      }
+      if (list.length === 0) this.flows.delete(key);
+    }
+    done.sort((x, y) => x.id - y.id);
+    for (const c of done) this.emit(c);
+  }
+
+  private emit(c: Connection): void {
+    this.open--;
+    this.stats.connections++;
+    const rep = toReport(c);
+    this.byClose[rep.close] = (this.byClose[rep.close] ?? 0) + 1;
+    this.byHandshake[rep.handshake] = (this.byHandshake[rep.handshake] ?? 0) + 1;
+    this.byConnState[rep.conn_state] = (this.byConnState[rep.conn_state] ?? 0) + 1;
+    this.detector.connection(rep);
+    this.opts.onConnection?.(rep, c);
+  }
+
+  /** End of input: flush every open connection (in order of first packet) and compute the anomalies. */
+  finish(): AnomalyReport[] {
+    if (this.anomaliesOut) return this.anomaliesOut;
+    const all: Connection[] = [];
+    for (const list of this.flows.values()) for (const c of list) all.push(c);
+    this.flows.clear();
+    all.sort((x, y) => x.id - y.id);
+    for (const c of all) this.emit(c);
+    this.anomaliesOut = this.detector.finish();
+    return this.anomaliesOut;
+  }
+
+  summary(files: string[], error: string | null): SummaryReport {
+    const st = this.stats;
+    const anomalies: Record<string, number> = {};
+    for (const a of this.anomaliesOut ?? []) anomalies[a.kind] = (anomalies[a.kind] ?? 0) + 1;
+    return {
+      type: 'summary', files, packets: st.packets, tcp_packets: st.tcpPackets, non_tcp_packets: st.nonTcp,
+      non_ip_packets: st.nonIp, malformed_packets: st.malformed, bad_checksums: st.badChecksums,
+      ip_fragments: st.fragments, truncated_headers: st.truncatedHeaders, unsupported_link_packets: st.unsupportedLink,
+      connections: st.connections, by_close: { ...this.byClose }, by_handshake: { ...this.byHandshake },
+      by_conn_state: { ...this.byConnState }, anomalies, first_ts: st.firstTs, last_ts: st.lastTs, error,
+    };
+  }
+}

@@ -1,0 +1,432 @@
+/**
+ * One TCP connection as seen in a capture: Zeek's view (conn_state, history), Wireshark's completeness and
+ * sequence analysis, the inferred RFC 9293 state of both endpoints after every packet, and synack's
+ * handshake/close classification (../shared/docs/connection-analysis.md §5).
+ *
+ * Sides are numbered by capture order: side 0 (`a`) sent the first packet, side 1 (`b`) the other one.
+ * Zeek may decide the originator is side 1 (role flips); reports map sides to originator/responder at the end.
+ */
+import { ACK, FIN, PSH, RST, SYN, URG, seqGe, seqGt, seqLt, type TcpSegment } from '../wire/tcp-types.js';
+import type { TcpStateName, TraceEntry } from '../wire/trace.js';
+import { ZeekConn } from './zeek.js';
+
+export interface PacketInfo {
+  frame: number;
+  /** Capture time, seconds (float). */
+  time: number;
+  flags: number;
+  seq: number;
+  ack: number;
+  /** TCP payload length from the IP header (independent of the snap length). */
+  len: number;
+  window: number;
+  /** Window scale option on a SYN, -1 otherwise. */
+  wscale: number;
+  /** IP total length. */
+  ipLen: number;
+  /** Decoded segment (kept for ladder traces only). */
+  seg: TcpSegment;
+}
+
+export type HandshakeKind = 'normal' | 'simultaneous-open' | 'retried-syn' | 'refused' | 'unanswered' | 'midstream';
+export type CloseKind = 'four-way' | 'three-way' | 'simultaneous' | 'rst-by-originator' | 'rst-by-responder'
+  | 'half-closed' | 'open' | 'refused' | 'unanswered';
+
+/** Wireshark tcp.completeness bits (§2.1). */
+export const C_SYN = 1;
+export const C_SYNACK = 2;
+export const C_ACK = 4;
+export const C_DATA = 8;
+export const C_FIN = 16;
+export const C_RST = 32;
+
+export interface AnomalyHit { kind: string; frames: number[]; count: number; detail?: string }
+
+const MAX_FRAMES_PER_ANOMALY = 100;
+
+/** Per-direction sequence analysis state (Wireshark-style, §2.2). */
+class Direction {
+  /** Highest seq + len seen (+1 for SYN/FIN); valid when `known`. */
+  nextSeq = 0;
+  known = false;
+  lastAck = 0;
+  ackKnown = false;
+  window = -1;
+  dupAcks = 0;
+  lastSegWasKeepAlive = false;
+  lastNextSeqTime = 0;
+}
+
+export class Connection {
+  readonly id: number;
+  readonly addr: [Uint8Array, Uint8Array];
+  readonly port: [number, number];
+  readonly zeek: ZeekConn;
+  readonly splitReason: string | null;
+  firstFrame = 0;
+  lastFrame = 0;
+  firstTime = 0;
+  lastTime = 0;
+  pkts: [number, number] = [0, 0];
+  ipBytes: [number, number] = [0, 0];
+  payload: [number, number] = [0, 0];
+  /** Inferred RFC 9293 state per side (undefined until known). */
+  rfc: [TcpStateName | undefined, TcpStateName | undefined] = [undefined, undefined];
+  iss: [number, number] = [0, 0];
+  issKnown: [boolean, boolean] = [false, false];
+  /** Sequence number of each side's FIN (the FIN's own seq), -1 before one is seen. */
+  finSeq: [number, number] = [-1, -1];
+  /** Highest seq + seg length per side. */
+  sndMax: [number, number] = [0, 0];
+  sndKnown: [boolean, boolean] = [false, false];
+  rcvWindow: [number, number] = [-1, -1];
+  wscale: [number, number] = [-1, -1];
+  pureSyns: [number, number] = [0, 0];
+  synAcks: [number, number] = [0, 0];
+  synRetries = 0;
+  firstPacketPureSyn = false;
+  firstPacketSyn = false;
+  /** What the other side first answered to side 0's SYN: 'synack' | 'rst' | 'other' | ''. */
+  firstAnswer = '';
+  onlySyns: [boolean, boolean] = [true, true];
+  // close tracking (§5.2), by side
+  firstFinSide = -1;
+  firstFinX = 0;
+  secondFinSide = -1;
+  secondFinAck = 0;
+  secondFinHasAck = false;
+  ackedFirstFinBeforeOwnFin = false;
+  firstRstSide = -1;
+  rstAfterClose = false;
+  halfCloseData = false;
+  completeness = 0;
+  dir: [Direction, Direction] = [new Direction(), new Direction()];
+  retransmissions = 0;
+  dupAcks = 0;
+  outOfOrder = 0;
+  zeroWindows = 0;
+  keepAlives = 0;
+  lostSegments = 0;
+  badChecksums = 0;
+  /** Frames of packets Zeek (in checksum-faithful mode) dropped; they count nowhere else. */
+  zeekDropped = 0;
+  anomalies: AnomalyHit[] = [];
+  trace: TraceEntry[] | null;
+  /** Wireshark-style base for relative sequence numbers per side (§2.3). */
+  relBase: [number | undefined, number | undefined] = [undefined, undefined];
+  /** Zeek-mode packets only (what ConnSize counted), by side. */
+  zeekPkts: [number, number] = [0, 0];
+  zeekIpBytes: [number, number] = [0, 0];
+
+  constructor(id: number, srcAddr: Uint8Array, srcPort: number, dstAddr: Uint8Array, dstPort: number,
+    zeek: ZeekConn, keepTrace: boolean, splitReason: string | null) {
+    this.id = id;
+    this.addr = [srcAddr.slice(), dstAddr.slice()];
+    this.port = [srcPort, dstPort];
+    this.zeek = zeek;
+    this.trace = keepTrace ? [] : null;
+    this.splitReason = splitReason;
+  }
+
+  /** Which side sent a packet from (addr, port). */
+  sideOf(srcAddr: Uint8Array, srcPort: number): 0 | 1 {
+    if (srcPort !== this.port[0]) return 1;
+    const a = this.addr[0];
+    if (a.length !== srcAddr.length) return 1;
+    for (let i = 0; i < a.length; i++) if (a[i] !== srcAddr[i]) return 1;
+    return 0;
+  }
+
+  /** Side that is Zeek's originator (0 or 1). */
+  get origSide(): 0 | 1 { return this.zeek.origIsA ? 0 : 1; }
+
+  anomaly(kind: string, frame: number, detail?: string): void {
+    let hit: AnomalyHit | undefined;
+    for (const h of this.anomalies) if (h.kind === kind && h.detail === detail) { hit = h; break; }
+    if (!hit) {
+      hit = { kind, frames: [], count: 0 };
+      if (detail !== undefined) hit.detail = detail;
+      this.anomalies.push(hit);
+    }
+    hit.count++;
+    if (hit.frames.length < MAX_FRAMES_PER_ANOMALY) hit.frames.push(frame);
+  }
+
+  /** Process one packet sent by `side` (Zeek processing is done by the caller). */
+  add(side: 0 | 1, p: PacketInfo, note?: string): void {
+    const flags = p.flags;
+    const other = (1 - side) as 0 | 1;
+    if (this.pkts[0] + this.pkts[1] === 0) {
+      this.firstFrame = p.frame;
+      this.firstTime = p.time;
+      this.firstPacketSyn = (flags & SYN) !== 0;
+      this.firstPacketPureSyn = (flags & (SYN | ACK)) === SYN;
+    }
+    this.lastFrame = p.frame;
+    this.lastTime = p.time;
+    this.pkts[side]++;
+    this.ipBytes[side] += p.ipLen;
+    this.payload[side] += p.len;
+    if ((flags & SYN) === 0) this.onlySyns[side] = false;
+    else if (flags & (ACK | FIN | RST) || p.len > 0) this.onlySyns[side] = false;
+
+    if (this.relBase[side] === undefined) this.relBase[side] = flags & SYN ? p.seq : (p.seq - 1) >>> 0;
+    if (flags & ACK && this.relBase[other] === undefined) this.relBase[other] = (p.ack - 1) >>> 0;
+    this.invalidFlags(p);
+    this.updateCompleteness(p);
+    this.sequenceAnalysis(side, p);
+    this.handshakeAndClose(side, other, p);
+    this.rfcStates(side, other, p);
+
+    // Bookkeeping of what each side has sent, after the checks that compare against the previous values.
+    const segLen = p.len + (flags & SYN ? 1 : 0) + (flags & FIN ? 1 : 0);
+    const end = (p.seq + segLen) >>> 0;
+    if (!(flags & RST)) {
+      if (!this.sndKnown[side] || seqGt(end, this.sndMax[side])) { this.sndMax[side] = end; this.sndKnown[side] = true; }
+    }
+    if (flags & SYN) {
+      this.iss[side] = p.seq;
+      this.issKnown[side] = true;
+      if (p.wscale >= 0) this.wscale[side] = p.wscale;
+    }
+    if (!(flags & RST)) this.rcvWindow[side] = p.window * (flags & SYN || this.wscale[side] < 0 || this.wscale[other] < 0 ? 1 : 2 ** this.wscale[side]);
+
+    if (this.trace) {
+      const e: TraceEntry = { time: (p.time - this.firstTime) * 1000, from: side === 0 ? 'a' : 'b', seg: p.seg, frame: p.frame };
+      const sa = this.rfc[0];
+      const sb = this.rfc[1];
+      if (sa) e.stateA = sa;
+      if (sb) e.stateB = sb;
+      if (note) e.note = note;
+      this.trace.push(e);
+    }
+  }
+
+  private invalidFlags(p: PacketInfo): void {
+    const f = p.flags & (SYN | FIN | RST | ACK | PSH | URG);
+    let kind: string | null = null;
+    if ((f & (SYN | FIN)) === (SYN | FIN)) kind = 'SYN+FIN';
+    else if ((f & (SYN | RST)) === (SYN | RST)) kind = 'SYN+RST';
+    else if ((f & (FIN | RST)) === (FIN | RST)) kind = 'FIN+RST';
+    else if ((p.flags & 0x1ff) === 0) kind = 'NULL';
+    else if ((f & (FIN | PSH | URG)) === (FIN | PSH | URG) && !(f & ACK)) kind = 'Xmas';
+    else if (f & FIN && !(f & ACK)) kind = 'FIN-without-ACK';
+    if (kind) this.anomaly('invalid-flags', p.frame, kind);
+  }
+
+  private updateCompleteness(p: PacketInfo): void {
+    const f = p.flags;
+    if (this.pkts[0] + this.pkts[1] === 1) {
+      // Only the packet that creates the conversation can set SYN (W-tcp).
+      if ((f & (SYN | ACK)) === SYN) {
+        this.completeness |= C_SYN;
+        if (p.len > 0) this.completeness |= C_DATA;
+      }
+    } else {
+      if ((f & (SYN | ACK)) === (SYN | ACK)) this.completeness |= C_SYNACK;
+      if ((f & (SYN | ACK)) === ACK) this.completeness |= p.len > 0 ? C_DATA : C_ACK;
+    }
+    if ((f & (FIN | ACK)) === (FIN | ACK)) this.completeness |= C_FIN;
+    if (f & RST) this.completeness |= C_RST;
+  }
+
+  /** Wireshark's tcp.analysis precedence, simplified to the counters synack reports (§2.2). */
+  private sequenceAnalysis(side: 0 | 1, p: PacketInfo): void {
+    const d = this.dir[side];
+    const r = this.dir[1 - side]!;
+    const f = p.flags;
+    const len = p.len;
+    const ctl = f & (SYN | FIN | RST);
+    const segLen = len + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0);
+    let keepAlive = false;
+    if (p.window === 0 && !ctl) this.zeroWindows++;
+    if (d.known && !(f & RST) && seqGt(p.seq, d.nextSeq)) this.lostSegments++;
+    if (d.known && (len === 0 || len === 1) && ((d.nextSeq - 1) >>> 0) === p.seq && !ctl) {
+      keepAlive = true;
+      this.keepAlives++;
+    }
+    let dup = false;
+    if (d.known && len === 0 && !ctl && p.window !== 0 && p.window === d.window && p.seq === d.nextSeq
+      && d.ackKnown && p.ack === d.lastAck && !r.lastSegWasKeepAlive) {
+      dup = true;
+      d.dupAcks++;
+      this.dupAcks++;
+    }
+    if (!dup && (!d.ackKnown || p.ack !== d.lastAck)) d.dupAcks = 0;
+    if (!keepAlive && (len > 0 || f & (SYN | FIN)) && d.known && seqLt(p.seq, d.nextSeq)) {
+      const notAdvanced = !seqGe((p.seq + segLen) >>> 0, d.nextSeq) || ((p.seq + segLen) >>> 0) !== d.nextSeq;
+      // Out-of-order: a gap-filler arriving soon after the segment that advanced nextSeq (3 ms default threshold).
+      if (notAdvanced && p.time - d.lastNextSeqTime < 0.003 && ((p.seq + segLen) >>> 0) !== d.nextSeq) this.outOfOrder++;
+      else this.retransmissions++;
+    }
+    const end = (p.seq + segLen) >>> 0;
+    if (!(f & RST) && (!d.known || seqGt(end, d.nextSeq))) {
+      if (!(keepAlive && len === 1)) {
+        d.nextSeq = end;
+        d.known = true;
+        d.lastNextSeqTime = p.time;
+      }
+    }
+    if (f & ACK) { d.lastAck = p.ack; d.ackKnown = true; }
+    d.window = p.window;
+    d.lastSegWasKeepAlive = keepAlive;
+  }
+
+  private handshakeAndClose(side: 0 | 1, other: 0 | 1, p: PacketInfo): void {
+    const f = p.flags;
+    if ((f & (SYN | ACK)) === SYN) {
+      if (this.pureSyns[side] > 0 && this.issKnown[side] && this.iss[side] === p.seq && this.synAcks[other] === 0) this.synRetries++;
+      this.pureSyns[side]++;
+    }
+    if ((f & (SYN | ACK)) === (SYN | ACK)) this.synAcks[side]++;
+    if (side === 1 && this.firstAnswer === '' && this.pureSyns[0] > 0) {
+      this.firstAnswer = (f & (SYN | ACK)) === (SYN | ACK) ? 'synack' : f & RST ? 'rst' : 'other';
+    }
+    // RST: the first in-window one before both FINs decides an abort (§5.2 step 3).
+    if (f & RST) {
+      if (!this.rstInWindow(side, other, p)) {
+        this.anomaly('out-of-window-rst', p.frame);
+      } else if (this.firstFinSide >= 0 && this.secondFinSide >= 0) {
+        if (!this.rstAfterClose) this.anomaly('rst-after-close', p.frame);
+        this.rstAfterClose = true;
+      } else if (this.firstRstSide < 0) {
+        this.firstRstSide = side;
+      }
+    }
+    // Half-close data: payload from the side that has not sent FIN after the other's FIN.
+    if (p.len > 0 && !(f & RST) && this.firstFinSide === other && this.secondFinSide < 0) this.halfCloseData = true;
+    // A segment from the not-yet-closed side acknowledging the first FIN.
+    if (this.firstFinSide === other && this.secondFinSide < 0 && f & ACK && !(f & FIN) && !(f & RST)
+      && seqGe(p.ack, (this.firstFinX + 1) >>> 0)) {
+      this.ackedFirstFinBeforeOwnFin = true;
+    }
+    if (f & FIN && !(f & RST) && !(f & SYN)) {
+      const x = (p.seq + p.len) >>> 0;
+      if (this.firstFinSide < 0) {
+        this.firstFinSide = side;
+        this.firstFinX = x;
+      } else if (this.firstFinSide !== side && this.secondFinSide < 0) {
+        this.secondFinSide = side;
+        this.secondFinAck = p.ack;
+        this.secondFinHasAck = (f & ACK) !== 0;
+      }
+      if (this.finSeq[side] < 0) this.finSeq[side] = x;
+    }
+  }
+
+  /** RFC 9293 §3.10.7: a RST is acceptable when its sequence number is in the receiver's window. */
+  private rstInWindow(side: 0 | 1, other: 0 | 1, p: PacketInfo): boolean {
+    const recvState = this.rfc[other];
+    if (recvState === 'SYN-SENT') {
+      // In SYN-SENT only a RST that acknowledges our SYN counts (§3.10.7.3).
+      return (p.flags & ACK) !== 0 && this.issKnown[other] && p.ack === ((this.iss[other] + 1) >>> 0);
+    }
+    if (!this.sndKnown[side]) return true;
+    const expected = this.sndMax[side];
+    if (p.seq === expected) return true;
+    const win = this.rcvWindow[other];
+    if (win <= 0) return p.seq === expected;
+    // Accept anything within the receive window, allowing for RSTs that start before an unacknowledged FIN.
+    const d = (p.seq - expected) | 0;
+    return d >= -1 && d < win;
+  }
+
+  private rfcStates(side: 0 | 1, other: 0 | 1, p: PacketInfo): void {
+    const f = p.flags;
+    const total = this.pkts[0] + this.pkts[1];
+    if (total === 1) {
+      if ((f & (SYN | ACK)) === SYN) { this.rfc[side] = 'CLOSED'; this.rfc[other] = 'LISTEN'; }
+      else if ((f & (SYN | ACK)) === (SYN | ACK)) { this.rfc[side] = 'LISTEN'; this.rfc[other] = 'SYN-SENT'; }
+      else { this.rfc[side] = 'ESTABLISHED'; this.rfc[other] = 'ESTABLISHED'; }
+    }
+    let s = this.rfc[side];
+    let r = this.rfc[other];
+    // --- the sender, as it sends ---
+    if (f & RST) {
+      s = 'CLOSED';
+    } else {
+      if ((f & (SYN | ACK)) === SYN) {
+        if (s === undefined || s === 'CLOSED' || s === 'LISTEN') s = 'SYN-SENT';
+      } else if ((f & (SYN | ACK)) === (SYN | ACK)) {
+        if (s === undefined || s === 'CLOSED' || s === 'LISTEN' || s === 'SYN-SENT') s = 'SYN-RECEIVED';
+      } else if (f & ACK && s === 'SYN-SENT') {
+        // It acknowledges something: it must have had the SYN-ACK (one-sided capture).
+        s = 'ESTABLISHED';
+      }
+      if (f & FIN) {
+        if (s === 'ESTABLISHED' || s === 'SYN-RECEIVED' || s === undefined) s = 'FIN-WAIT-1';
+        else if (s === 'CLOSE-WAIT') s = 'LAST-ACK';
+      }
+    }
+    // --- the receiver, as it processes the segment (RFC 9293 §3.10.7) ---
+    if (f & RST) {
+      this.closedByRst[side] = true;
+      if (r !== 'LISTEN' && r !== 'CLOSED' && this.rstInWindow(side, other, p)) { r = 'CLOSED'; this.closedByRst[other] = true; }
+    } else if (r === 'CLOSED' && this.closedByRst[other]) {
+      // stays closed: segments after an abort are answered by RST
+    } else {
+      if ((f & (SYN | ACK)) === SYN) {
+        if (r === 'LISTEN' || r === undefined || r === 'SYN-SENT') r = 'SYN-RECEIVED';
+      } else if ((f & (SYN | ACK)) === (SYN | ACK)) {
+        if ((r === 'SYN-SENT' || r === 'SYN-RECEIVED') && this.acks(other, p, true)) r = 'ESTABLISHED';
+      } else if (f & ACK) {
+        if (r === 'SYN-RECEIVED' && this.acks(other, p, true)) r = 'ESTABLISHED';
+      }
+      if (f & ACK && this.finSeq[other] >= 0 && seqGe(p.ack, (this.finSeq[other] + 1) >>> 0)) {
+        if (r === 'FIN-WAIT-1') r = 'FIN-WAIT-2';
+        else if (r === 'CLOSING') r = 'TIME-WAIT';
+        else if (r === 'LAST-ACK') r = 'CLOSED';
+      }
+      if (f & FIN) {
+        if (r === 'ESTABLISHED' || r === 'SYN-RECEIVED') r = 'CLOSE-WAIT';
+        else if (r === 'FIN-WAIT-1') r = 'CLOSING';
+        else if (r === 'FIN-WAIT-2') r = 'TIME-WAIT';
+      }
+    }
+    this.rfc[side] = s;
+    this.rfc[other] = r;
+  }
+
+  private closedByRst: [boolean, boolean] = [false, false];
+
+  /** Does this segment acknowledge side `who`'s SYN? */
+  private acks(who: 0 | 1, p: PacketInfo, syn: boolean): boolean {
+    if (!(p.flags & ACK)) return false;
+    if (!this.issKnown[who]) return true;
+    return syn ? seqGe(p.ack, (this.iss[who] + 1) >>> 0) : true;
+  }
+
+  // ---- final classification ----
+
+  handshake(): HandshakeKind {
+    const o = this.origSide;
+    const r = (1 - o) as 0 | 1;
+    if (this.pureSyns[0] > 0 && this.pureSyns[1] > 0) return 'simultaneous-open';
+    if (this.pureSyns[o] === 0) return 'midstream';
+    if (this.synAcks[r] === 0) {
+      if (this.firstAnswerOf(o) === 'rst') return 'refused';
+      if (this.pkts[r] === 0 && this.onlySyns[o]) return 'unanswered';
+    }
+    if (this.synRetries > 0) return 'retried-syn';
+    return 'normal';
+  }
+
+  /** The responder's first answer to the originator's SYN ('' when none was recorded for that side). */
+  private firstAnswerOf(o: 0 | 1): string {
+    return o === 0 ? this.firstAnswer : '';
+  }
+
+  close(): CloseKind {
+    const o = this.origSide;
+    const r = (1 - o) as 0 | 1;
+    if (this.pureSyns[o] > 0 && this.onlySyns[o] && this.pkts[r] === 0) return 'unanswered';
+    if (this.pureSyns[o] > 0 && this.synAcks[r] === 0 && this.firstAnswerOf(o) === 'rst') return 'refused';
+    if (this.firstRstSide >= 0) return this.firstRstSide === o ? 'rst-by-originator' : 'rst-by-responder';
+    if (this.firstFinSide >= 0 && this.secondFinSide >= 0) {
+      if (!this.secondFinHasAck || !seqGe(this.secondFinAck, (this.firstFinX + 1) >>> 0)) return 'simultaneous';
+      return this.ackedFirstFinBeforeOwnFin ? 'four-way' : 'three-way';
+    }
+    if (this.firstFinSide >= 0) return 'half-closed';
+    return 'open';
+  }
+}

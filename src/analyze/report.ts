@@ -1,0 +1,215 @@
+/**
+ * The stable output schema of `synack analyze --format json` (documented in src/analyze/README.md) and the
+ * conversion from a tracked Connection to it.
+ */
+import { formatAddress } from '../wire/address.js';
+import type { Trace, TcpStateName } from '../wire/trace.js';
+import type { AnomalyHit, CloseKind, Connection, HandshakeKind } from './connection.js';
+import { ZEEK_STATE_NAMES } from './zeek.js';
+
+export interface ConnectionReport {
+  type: 'connection';
+  uid: string;
+  /** First packet, seconds since the epoch. */
+  ts: number;
+  /** Last packet minus first packet, seconds. */
+  duration: number;
+  orig_h: string;
+  orig_p: number;
+  resp_h: string;
+  resp_p: number;
+  ip_version: 4 | 6;
+  handshake: HandshakeKind;
+  close: CloseKind;
+  half_close_data: boolean;
+  /** Final inferred RFC 9293 states (null when unknown). */
+  orig_state: TcpStateName | null;
+  resp_state: TcpStateName | null;
+  conn_state: string;
+  history: string;
+  /** Wireshark tcp.completeness bits: 1 SYN, 2 SYN-ACK, 4 ACK, 8 DATA, 16 FIN, 32 RST. */
+  completeness: number;
+  completeness_label: string;
+  orig_pkts: number;
+  resp_pkts: number;
+  /** TCP payload bytes actually carried (sum of segment lengths, retransmissions included). */
+  orig_bytes: number;
+  resp_bytes: number;
+  orig_ip_bytes: number;
+  resp_ip_bytes: number;
+  retransmissions: number;
+  dup_acks: number;
+  out_of_order: number;
+  zero_windows: number;
+  keep_alives: number;
+  lost_segments: number;
+  bad_checksums: number;
+  first_frame: number;
+  last_frame: number;
+  /** Originator inferred without seeing its SYN, or roles flipped by Zeek's heuristics. */
+  direction_inferred: boolean;
+  /** Why the previous connection on the same 4-tuple ended, when this one reuses it; null otherwise. */
+  split: string | null;
+  /** Zeek's own numbers: duration up to the last productive packet, sizes from sequence numbers. */
+  zeek: {
+    duration: number;
+    orig_bytes: number;
+    resp_bytes: number;
+    missed_bytes: number;
+    orig_pkts: number;
+    resp_pkts: number;
+    orig_ip_bytes: number;
+    resp_ip_bytes: number;
+    orig_endpoint_state: string;
+    resp_endpoint_state: string;
+  };
+  anomalies: AnomalyHit[];
+}
+
+export interface AnomalyReport {
+  type: 'anomaly';
+  kind: 'invalid-flags' | 'syn-scan' | 'null-scan' | 'fin-scan' | 'xmas-scan' | 'syn-flood' | 'out-of-window-rst' | 'rst-after-close';
+  /** Packet numbers (1-based frames), at most 100 listed. */
+  frames: number[];
+  count: number;
+  flags?: string;
+  src?: string;
+  dst?: string;
+  dst_port?: number;
+  ports?: number;
+  sources?: number;
+  rate?: number;
+  connections?: string[];
+}
+
+export interface SummaryReport {
+  type: 'summary';
+  files: string[];
+  packets: number;
+  tcp_packets: number;
+  non_tcp_packets: number;
+  non_ip_packets: number;
+  malformed_packets: number;
+  bad_checksums: number;
+  ip_fragments: number;
+  truncated_headers: number;
+  unsupported_link_packets: number;
+  connections: number;
+  by_close: Record<string, number>;
+  by_handshake: Record<string, number>;
+  by_conn_state: Record<string, number>;
+  anomalies: Record<string, number>;
+  first_ts: number | null;
+  last_ts: number | null;
+  error: string | null;
+}
+
+/** Wireshark's label for a completeness value (§2.1). */
+export function completenessLabel(v: number): string {
+  switch (v) {
+    case 1: return 'Incomplete, SYN_SENT';
+    case 3: return 'Incomplete, CLIENT_ESTABLISHED';
+    case 7: return 'Incomplete, ESTABLISHED';
+    case 15: return 'Incomplete, DATA';
+    case 31: case 47: case 63: return 'Complete, WITH_DATA';
+    case 23: case 39: case 55: return 'Complete, NO_DATA';
+    default: return `Incomplete (${v})`;
+  }
+}
+
+const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** Deterministic Zeek-looking uid ("C" + base62) from the connection number. */
+export function uidFor(id: number): string {
+  let x = (Math.imul(id + 1, 0x9e3779b1) >>> 0) * 4096 + id;
+  let s = '';
+  while (x > 0) { s = B62[x % 62]! + s; x = Math.floor(x / 62); }
+  return 'C' + s.padStart(8, '0');
+}
+
+function round6(x: number): number { return Math.round(x * 1e6) / 1e6; }
+
+export function toReport(c: Connection): ConnectionReport {
+  const o = c.origSide;
+  const r = (1 - o) as 0 | 1;
+  const z = c.zeek;
+  const zo = z.orig;
+  const zr = z.resp;
+  return {
+    type: 'connection',
+    uid: uidFor(c.id),
+    ts: round6(c.firstTime),
+    duration: round6(c.lastTime - c.firstTime),
+    orig_h: formatAddress(c.addr[o]),
+    orig_p: c.port[o],
+    resp_h: formatAddress(c.addr[r]),
+    resp_p: c.port[r],
+    ip_version: c.addr[0].length === 4 ? 4 : 6,
+    handshake: c.handshake(),
+    close: c.close(),
+    half_close_data: c.halfCloseData,
+    orig_state: c.rfc[o] ?? null,
+    resp_state: c.rfc[r] ?? null,
+    conn_state: z.connState(),
+    history: z.history,
+    completeness: c.completeness,
+    completeness_label: completenessLabel(c.completeness),
+    orig_pkts: c.pkts[o],
+    resp_pkts: c.pkts[r],
+    orig_bytes: c.payload[o],
+    resp_bytes: c.payload[r],
+    orig_ip_bytes: c.ipBytes[o],
+    resp_ip_bytes: c.ipBytes[r],
+    retransmissions: c.retransmissions,
+    dup_acks: c.dupAcks,
+    out_of_order: c.outOfOrder,
+    zero_windows: c.zeroWindows,
+    keep_alives: c.keepAlives,
+    lost_segments: c.lostSegments,
+    bad_checksums: c.badChecksums,
+    first_frame: c.firstFrame,
+    last_frame: c.lastFrame,
+    direction_inferred: z.flips > 0 || c.pureSyns[o] === 0,
+    split: c.splitReason,
+    zeek: {
+      duration: round6(z.lastTime - z.startTime),
+      orig_bytes: zo.size(zr),
+      resp_bytes: zr.size(zo),
+      missed_bytes: zo.missedBytes + zr.missedBytes,
+      orig_pkts: c.zeekPkts[o],
+      resp_pkts: c.zeekPkts[r],
+      orig_ip_bytes: c.zeekIpBytes[o],
+      resp_ip_bytes: c.zeekIpBytes[r],
+      orig_endpoint_state: ZEEK_STATE_NAMES[zo.state]!,
+      resp_endpoint_state: ZEEK_STATE_NAMES[zr.state]!,
+    },
+    anomalies: c.anomalies,
+  };
+}
+
+/** The neutral ladder trace of a connection (endpoint a = originator); needs the analyzer's keepTrace option. */
+export function toTrace(c: Connection, rep: ConnectionReport): Trace {
+  const o = c.origSide;
+  const r = (1 - o) as 0 | 1;
+  const entries = (c.trace ?? []).map((e) => {
+    if (o === 0) return e;
+    // Side 1 is the originator: swap columns so that a is always the originator.
+    const swapped = { ...e, from: e.from === 'a' ? 'b' as const : 'a' as const };
+    delete swapped.stateA;
+    delete swapped.stateB;
+    if (e.stateB) swapped.stateA = e.stateB;
+    if (e.stateA) swapped.stateB = e.stateA;
+    return swapped;
+  });
+  const trace: Trace = {
+    a: { addr: rep.orig_h, port: rep.orig_p, label: 'originator' },
+    b: { addr: rep.resp_h, port: rep.resp_p, label: 'responder' },
+    entries,
+    title: `${rep.orig_h}:${rep.orig_p} → ${rep.resp_h}:${rep.resp_p}  ${rep.handshake} / ${rep.close}  (${rep.conn_state} ${rep.history})`,
+  };
+  const isnO = c.relBase[o];
+  const isnR = c.relBase[r];
+  if (isnO !== undefined) trace.a.isn = isnO;
+  if (isnR !== undefined) trace.b.isn = isnR;
+  return trace;
+}

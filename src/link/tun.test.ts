@@ -1,0 +1,388 @@
+// The TUN link against the real Linux kernel. Every test that touches a device runs its body in a fresh
+// network namespace (runInNetns re-executes this file with a role as argv[2]); nothing runs in the root
+// namespace. Skipped, with the reason, when not root, /dev/net/tun is absent or the addon is not built
+// (SYNACK_REQUIRE_TUN=1 turns those skips into failures, for CI).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import { TunLink, TunError, tunUnavailableReason } from './tun.js';
+import { configureTunDevice, type TunAddressPair } from './tun-device.js';
+import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from './netns.js';
+import { echoReplyFor, udpPacket, upperChecksumOk } from './tun-testkit.js';
+import { decodeIp } from '../wire/ip.js';
+import { decodePacket } from '../wire/packet.js';
+import { formatAddress } from '../wire/address.js';
+import { flagsToString } from '../wire/tcp-types.js';
+
+const V4: TunAddressPair = { stack: '10.77.0.2', kernel: '10.77.0.1', prefix: 24 };
+const V6: TunAddressPair = { stack: 'fd77::2', kernel: 'fd77::1', prefix: 64 };
+
+// ---------------------------------------------------------------------------------------------------------
+// Roles: what runs inside the namespace.
+
+interface Exec { code: number | null; stdout: string; stderr: string }
+function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<Exec> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
+      resolve({ code, stdout, stderr: err && code === null ? `${stderr}${err.message}` : stderr });
+    });
+  });
+}
+
+async function openConfigured(pairs: TunAddressPair[], mtu?: number): Promise<TunLink> {
+  const link = TunLink.open();
+  await configureTunDevice({ name: link.name, addresses: pairs, mtu });
+  return link;
+}
+
+function describe(p: Uint8Array) {
+  const ip = decodeIp(p);
+  return {
+    version: ip.version,
+    src: formatAddress(ip.src),
+    dst: formatAddress(ip.dst),
+    protocol: ip.protocol,
+    ipChecksumOk: ip.checksumOk,
+    upperChecksumOk: upperChecksumOk(p),
+    type: ip.payload[0],
+    length: p.length,
+  };
+}
+
+/** Ping the stack's address twice: first nobody answers, then JS answers each echo request. */
+async function pingRole(pair: TunAddressPair): Promise<void> {
+  const link = await openConfigured([pair]);
+  let answer = false;
+  const requests: ReturnType<typeof describe>[] = [];
+  const writes: string[] = [];
+  link.onPackets((pkts) => {
+    for (const p of pkts) {
+      const reply = echoReplyFor(p);
+      if (!reply) continue;
+      requests.push(describe(p));
+      if (answer) writes.push(link.write(reply));
+    }
+  });
+  const v6 = pair.stack.includes(':');
+  const unanswered = await run('ping', [...(v6 ? ['-6'] : []), '-c1', '-W1', pair.stack]);
+  answer = true;
+  const answered = await run('ping', [...(v6 ? ['-6'] : []), '-c1', '-W2', pair.stack]);
+  const stats = link.stats;
+  link.close();
+  reportResult({ unanswered, answered, requests, writes, stats });
+}
+
+/** Let the kernel's TCP connect to port 80 of the stack's address; report the first TCP segment it sends. */
+async function synRole(pair: TunAddressPair, mtu: number): Promise<void> {
+  const link = await openConfigured([pair], mtu);
+  let syn: unknown = null;
+  link.onPackets((pkts) => {
+    for (const p of pkts) {
+      const d = decodePacket(p);
+      if (!d.tcp || syn) continue;
+      syn = {
+        src: formatAddress(d.ip.src),
+        dst: formatAddress(d.ip.dst),
+        flags: flagsToString(d.tcp.seg.flags),
+        dstPort: d.tcp.seg.dstPort,
+        mss: d.tcp.seg.options.mss,
+        tcpChecksumOk: d.tcpChecksumOk,
+        ipChecksumOk: d.ip.checksumOk,
+      };
+    }
+  });
+  const v6 = pair.stack.includes(':');
+  const nc = await run('nc', [v6 ? '-6' : '-4', '-z', '-w1', pair.stack, '80']);
+  link.close();
+  reportResult({ syn, nc });
+}
+
+/** The kernel sends N UDP datagrams to the stack's address in one go: JS must get all, intact, in batches. */
+async function udpInRole(n: number): Promise<void> {
+  const link = await openConfigured([V4]);
+  const got: string[] = [];
+  const batchSizes: number[] = [];
+  let done!: () => void;
+  const all = new Promise<void>((r) => (done = r));
+  link.onPackets((pkts) => {
+    batchSizes.push(pkts.length);
+    for (const p of pkts) {
+      const ip = decodeIp(p);
+      if (ip.protocol !== 17) continue;
+      got.push(new TextDecoder().decode(ip.payload.subarray(8)));
+      if (got.length === n) done();
+    }
+  });
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, V4.kernel, () => r()));
+  for (let i = 0; i < n; i++) sock.send(`datagram ${i}`, 9999, V4.stack);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([all, new Promise((r) => (timer = setTimeout(r, 3000)))]);
+  clearTimeout(timer);
+  sock.close();
+  const stats = link.stats;
+  link.close();
+  reportResult({ got, batchSizes, stats });
+}
+
+/** JS writes UDP datagrams into the device; a kernel socket must receive exactly the well-formed ones. */
+async function udpOutRole(n: number): Promise<void> {
+  const link = await openConfigured([V4, V6]);
+  const recv: string[] = [];
+  const socks = [createSocket('udp4'), createSocket('udp6')];
+  await new Promise<void>((r) => socks[0]!.bind(7777, V4.kernel, () => r()));
+  await new Promise<void>((r) => socks[1]!.bind(7777, V6.kernel, () => r()));
+  for (const s of socks) s.on('message', (m) => recv.push(m.toString()));
+  const enc = new TextEncoder();
+  // Batches of 100, each awaited, so the kernel sockets' receive buffers never overflow (we test the link,
+  // not socket buffer sizes).
+  const until = async (count: number) => {
+    for (let t = 0; t < 100 && recv.length < count; t++) await new Promise((r) => setTimeout(r, 10));
+  };
+  let accepted = 0;
+  for (let b = 0; b < n; b += 100) {
+    const pkts: Uint8Array[] = [];
+    for (let i = b; i < Math.min(n, b + 100); i++) pkts.push(udpPacket(V4.stack, V4.kernel, 5555, 7777, enc.encode(`v4 ${i}`), i));
+    accepted += link.writeBatch(pkts);
+    await until(Math.min(n, b + 100));
+  }
+  const single = link.write(udpPacket(V6.stack, V6.kernel, 5555, 7777, enc.encode('v6 single')));
+  // Negative control: a corrupted UDP checksum must be dropped by the kernel, so the count above is ours.
+  const bad = udpPacket(V4.stack, V4.kernel, 5555, 7777, enc.encode('corrupt'));
+  bad[bad.length - 1]! ^= 0xff;
+  link.write(bad);
+  await until(n + 2);
+  await new Promise((r) => setTimeout(r, 100));
+  for (const s of socks) s.close();
+  const stats = link.stats;
+  link.close();
+  reportResult({ accepted, single, recv, stats });
+}
+
+function fdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+async function lifecycleRole(): Promise<void> {
+  const before = fdCount();
+  const names = new Set<string>();
+  for (let i = 0; i < 100; i++) {
+    const l = TunLink.open();
+    names.add(l.name);
+    l.onPackets(() => undefined);
+    l.close();
+    l.close(); // idempotent
+  }
+  // Give libuv a turn to run the poll handles' close callbacks.
+  await new Promise((r) => setImmediate(r));
+  const after = fdCount();
+  const links = JSON.parse((await run('ip', ['-j', 'link', 'show'])).stdout) as Array<{ ifname: string }>;
+
+  const named = TunLink.open('synack7');
+  let busy: unknown = null;
+  try {
+    TunLink.open('synack7').close();
+  } catch (e) {
+    busy = { name: (e as Error).name, code: (e as TunError).code, message: (e as Error).message };
+  }
+  named.close();
+  let afterClose: unknown = null;
+  try {
+    named.write(new Uint8Array(20));
+  } catch (e) {
+    afterClose = { name: (e as Error).name, code: (e as TunError).code };
+  }
+
+  // close() from inside the packet callback, then nothing more is delivered.
+  const l2 = await openConfigured([V4]);
+  let calls = 0;
+  l2.onPackets(() => {
+    calls++;
+    l2.close();
+  });
+  const sock = createSocket('udp4');
+  for (let i = 0; i < 5; i++) sock.send('x', 9, V4.stack);
+  await new Promise((r) => setTimeout(r, 200));
+  sock.close();
+  reportResult({ before, after, distinctNames: names.size, linksAfter: links.map((l) => l.ifname), namedName: named.name, busy, afterClose, callsAfterCloseInCallback: calls });
+}
+
+async function noDeviceRole(): Promise<void> {
+  // Hide /dev/net/tun in this private mount namespace: the error must say what is missing.
+  const m = spawnSync('mount', ['-t', 'tmpfs', 'none', '/dev/net']);
+  if (m.status !== 0) throw new Error(`mount failed: ${m.stderr}`);
+  try {
+    TunLink.open();
+    reportResult({ error: null });
+  } catch (e) {
+    reportResult({ error: { name: (e as Error).name, code: (e as TunError).code, message: (e as Error).message } });
+  }
+}
+
+async function unprivilegedRole(): Promise<void> {
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), 'unprivileged-inner'], { encoding: 'utf8', env: process.env });
+  if (r.status !== 0) throw new Error(`unprivileged child failed: ${r.stderr}`);
+  process.stdout.write(r.stdout);
+}
+
+async function unprivilegedInnerRole(): Promise<void> {
+  let open: unknown = null;
+  try {
+    TunLink.open().close();
+  } catch (e) {
+    open = { name: (e as Error).name, code: (e as TunError).code, message: (e as Error).message };
+  }
+  let setup: unknown = null;
+  try {
+    await configureTunDevice({ name: 'lo', mtu: 1500 });
+  } catch (e) {
+    setup = { name: (e as Error).name, code: (e as { code: string }).code, message: (e as Error).message };
+  }
+  reportResult({ uid: process.getuid!(), open, setup });
+}
+
+const roles: Record<string, () => Promise<void>> = {
+  ping4: () => pingRole(V4),
+  ping6: () => pingRole(V6),
+  syn4: () => synRole(V4, 1500),
+  syn4jumbo: () => synRole(V4, 9000),
+  syn6: () => synRole(V6, 1500),
+  'udp-in': () => udpInRole(300),
+  'udp-out': () => udpOutRole(300),
+  lifecycle: lifecycleRole,
+  'no-device': noDeviceRole,
+  unprivileged: unprivilegedRole,
+  'unprivileged-inner': unprivilegedInnerRole,
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// Tests: run each role in its own namespace and judge what it saw.
+
+const role = process.env[NETNS_ENV] ? process.argv[2] : undefined;
+if (role !== undefined) {
+  const fn = roles[role];
+  if (!fn) throw new Error(`unknown role ${role}`);
+  await fn();
+} else {
+  const reason = netnsUnavailableReason() ?? tunUnavailableReason();
+  const skip = reason && !process.env.SYNACK_REQUIRE_TUN ? `TUN tests need root, /dev/net/tun, unshare and the addon: ${reason}` : false;
+  if (reason && process.env.SYNACK_REQUIRE_TUN) test('TUN tests are required (SYNACK_REQUIRE_TUN) but cannot run', () => assert.fail(reason));
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async function inNetns(r: string): Promise<any> {
+    const res = await runInNetns(import.meta.url, [r], { timeoutMs: 30_000 });
+    assert.equal(res.code, 0, `role ${r} failed (timedOut=${res.timedOut}):\n${res.stderr}\n${res.stdout}`);
+    assert.ok(res.result !== undefined, `role ${r} reported nothing:\n${res.stdout}`);
+    return res.result;
+  }
+
+  test('ping from the kernel reaches JS as an ICMP echo request; only JS\'s echo reply makes ping succeed (IPv4)', { skip }, async () => {
+    const r = await inNetns('ping4');
+    assert.notEqual(r.unanswered.code, 0, 'ping must fail while nobody answers');
+    assert.equal(r.answered.code, 0, `ping failed with our reply: ${r.answered.stdout}${r.answered.stderr}`);
+    assert.match(r.answered.stdout, /1 received/);
+    assert.equal(r.requests.length, 2);
+    for (const q of r.requests) {
+      assert.deepEqual({ ...q, length: 0 }, { version: 4, src: '10.77.0.1', dst: '10.77.0.2', protocol: 1, ipChecksumOk: true, upperChecksumOk: true, type: 8, length: 0 });
+    }
+    assert.deepEqual(r.writes, ['sent']);
+  });
+
+  test('ping -6 reaches JS as an ICMPv6 echo request and JS\'s reply makes it succeed (fd77::1 → fd77::2)', { skip }, async () => {
+    const r = await inNetns('ping6');
+    assert.notEqual(r.unanswered.code, 0);
+    assert.equal(r.answered.code, 0, `ping -6 failed with our reply: ${r.answered.stdout}${r.answered.stderr}`);
+    assert.equal(r.requests.length, 2);
+    for (const q of r.requests) {
+      assert.deepEqual({ ...q, length: 0 }, { version: 6, src: 'fd77::1', dst: 'fd77::2', protocol: 58, ipChecksumOk: true, upperChecksumOk: true, type: 128, length: 0 });
+    }
+  });
+
+  test('a kernel TCP connect arrives as a SYN to port 80 with MSS = MTU − 40 (1500 and 9000)', { skip }, async () => {
+    for (const [r, mss] of [['syn4', 1460], ['syn4jumbo', 8960]] as const) {
+      const { syn, nc } = await inNetns(r);
+      assert.notEqual(nc.code, 0, 'nc -z must fail: nobody answers the SYN');
+      assert.deepEqual(syn, { src: '10.77.0.1', dst: '10.77.0.2', flags: 'SYN', dstPort: 80, mss, tcpChecksumOk: true, ipChecksumOk: true });
+    }
+  });
+
+  test('a kernel TCP connect over IPv6 arrives as a SYN with MSS = MTU − 60', { skip }, async () => {
+    const { syn } = await inNetns('syn6');
+    assert.deepEqual(syn, { src: 'fd77::1', dst: 'fd77::2', flags: 'SYN', dstPort: 80, mss: 1440, tcpChecksumOk: true, ipChecksumOk: true });
+  });
+
+  test('300 datagrams sent at once by the kernel all reach JS, in order, in a few batches', { skip }, async () => {
+    const r = await inNetns('udp-in');
+    assert.deepEqual(r.got, Array.from({ length: 300 }, (_, i) => `datagram ${i}`));
+    assert.ok(r.batchSizes.length < 30, `expected batched delivery, got batches ${JSON.stringify(r.batchSizes)}`);
+    assert.equal(r.stats.rxBatches, r.batchSizes.length);
+  });
+
+  test('UDP datagrams written by JS reach kernel sockets (IPv4 batch and IPv6); a bad checksum is dropped', { skip }, async () => {
+    const r = await inNetns('udp-out');
+    assert.equal(r.accepted, 300);
+    assert.equal(r.single, 'sent');
+    const v4 = r.recv.filter((m: string) => m.startsWith('v4 '));
+    assert.deepEqual(v4, Array.from({ length: 300 }, (_, i) => `v4 ${i}`));
+    assert.ok(r.recv.includes('v6 single'));
+    assert.ok(!r.recv.includes('corrupt'), 'the kernel accepted a datagram with a corrupted checksum: checksums are not being checked');
+    assert.equal(r.stats.txPackets, 302);
+  });
+
+  test('open/close 100 times leaks no fd and no device; names, EBUSY, use after close, close inside the callback', { skip }, async () => {
+    const r = await inNetns('lifecycle');
+    assert.equal(r.after, r.before, 'file descriptors leaked');
+    assert.deepEqual(r.linksAfter, ['lo'], 'devices outlived close()');
+    assert.ok(r.distinctNames >= 1);
+    assert.equal(r.namedName, 'synack7');
+    assert.equal(r.busy?.name, 'TunError');
+    assert.equal(r.busy?.code, 'EBUSY');
+    assert.deepEqual(r.afterClose, { name: 'TunError', code: 'ERR_TUN_CLOSED' });
+    assert.equal(r.callsAfterCloseInCallback, 1);
+  });
+
+  test('a missing /dev/net/tun gives TunError ENOENT naming the device file', { skip }, async () => {
+    const { error } = await inNetns('no-device');
+    assert.equal(error?.name, 'TunError');
+    assert.equal(error?.code, 'ENOENT');
+    assert.match(error.message, /\/dev\/net\/tun/);
+  });
+
+  test('without root: TunError EPERM/EACCES from open and DeviceSetupError EPERM from device setup', { skip }, async () => {
+    const r = await inNetns('unprivileged');
+    assert.equal(r.uid, 65534);
+    assert.equal(r.open?.name, 'TunError');
+    // EACCES when /dev/net/tun is mode 0600, EPERM from TUNSETIFF when it is 0666.
+    assert.ok(['EPERM', 'EACCES'].includes(r.open?.code), `code ${r.open?.code}`);
+    assert.match(r.open.message, /root|CAP_NET_ADMIN/);
+    assert.equal(r.setup?.name, 'DeviceSetupError');
+    assert.equal(r.setup?.code, 'EPERM');
+  });
+}
+
+if (role === undefined) {
+  test('without the addon, TunLink.open throws TunError ERR_TUN_ADDON saying why, and importing tun.ts still works', () => {
+    const code = `import('${new URL('./tun.ts', import.meta.url).href}').then((m) => {
+      try { m.TunLink.open(); console.log('opened'); } catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })); }
+    })`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      env: { ...process.env, SYNACK_TUN_ADDON: '/nonexistent/synack_tun.node' },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const e = JSON.parse(r.stdout.trim());
+    assert.equal(e.name, 'TunError');
+    assert.equal(e.code, 'ERR_TUN_ADDON');
+    assert.match(e.message, /\/nonexistent\/synack_tun\.node does not exist/);
+  });
+
+  test('TunLink.open rejects bad device names with ERR_TUN_ARG before touching the kernel', () => {
+    for (const name of ['', 'x'.repeat(16), 'a b', 'a/b']) {
+      assert.throws(() => TunLink.open(name), (e: unknown) => e instanceof TunError && e.code === 'ERR_TUN_ARG');
+    }
+  });
+}

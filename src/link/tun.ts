@@ -1,0 +1,250 @@
+/**
+ * TunLink: raw IPv4/IPv6 packets to and from a Linux TUN device (IFF_TUN | IFF_NO_PI), through synack's own
+ * N-API addon (native/tun.cc). Reads are event driven (libuv polls the fd; every readable event drains all
+ * queued packets into one batch), writes go straight to the fd.
+ *
+ * The addon is loaded lazily on the first open(), so the rest of synack imports and runs on machines where it
+ * could not be built (other OS, no compiler): only TunLink.open() then throws, with the build's reason.
+ */
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Why a TUN operation failed. `code` is an errno name (EPERM, ENOENT, EBUSY, ...) or one of ours. */
+export type TunErrorCode =
+  | 'ERR_TUN_ADDON' // the native addon is not built or does not load
+  | 'ERR_TUN_CLOSED' // use after close()
+  | 'ERR_TUN_ARG' // bad argument (not a Uint8Array, name too long)
+  | 'EPERM' // not root / no CAP_NET_ADMIN
+  | 'ENOENT' // /dev/net/tun missing (no tun module, container without the device)
+  | string;
+
+export class TunError extends Error {
+  readonly code: TunErrorCode;
+  readonly errno: number | undefined;
+  readonly syscall: string | undefined;
+  constructor(code: TunErrorCode, message: string, opts: { errno?: number; syscall?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'TunError';
+    this.code = code;
+    this.errno = opts.errno;
+    this.syscall = opts.syscall;
+  }
+}
+
+/** What the addon reports for each write: written to the fd, queued (EAGAIN/ENOBUFS), or dropped (queue full). */
+export type TunWriteResult = 'sent' | 'queued' | 'dropped';
+
+export interface TunStats {
+  rxPackets: number;
+  rxBytes: number;
+  /** Number of onPackets callbacks delivered (rxPackets / rxBatches = mean batch size). */
+  rxBatches: number;
+  txPackets: number;
+  txBytes: number;
+  /** Packets waiting in the addon's queue for the fd to become writable. */
+  txQueued: number;
+  txQueuedTotal: number;
+  /** Packets dropped because the write queue was full (or a queued write failed). */
+  txDropped: number;
+}
+
+interface NativeTun {
+  readonly name: string;
+  readonly fd: number;
+  readonly stats: TunStats;
+  start(cb: (err: Error | null, chunk?: ArrayBuffer, offsets?: Uint32Array, count?: number) => void): void;
+  write(pkt: Uint8Array): TunWriteResult;
+  writeBatch(pkts: Uint8Array[]): number;
+  close(): void;
+  setRef(ref: boolean): void;
+}
+interface NativeAddon {
+  Tun: new (name?: string) => NativeTun;
+}
+
+const ADDON_FILE = join('build', 'Release', 'synack_tun.node');
+
+/** The package root: the nearest ancestor holding binding.gyp (works from src/ via tsx and from dist/). */
+function packageRoot(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'binding.gyp'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+let addon: NativeAddon | null = null;
+let addonError: TunError | null = null;
+
+function loadAddon(): NativeAddon {
+  if (addon) return addon;
+  if (addonError) throw addonError;
+  const root = packageRoot();
+  const file = process.env.SYNACK_TUN_ADDON ?? (root ? join(root, ADDON_FILE) : null);
+  let reason: string;
+  if (process.platform !== 'linux') {
+    reason = `the TUN link is Linux-only (this is ${process.platform})`;
+  } else if (!file || !existsSync(file)) {
+    const why = root ? readBuildReason(root) : null;
+    reason = `${file ?? ADDON_FILE} does not exist` + (why ? ` (build failed: ${why})` : ' (run `node scripts/build-addon.mjs`; it needs g++, make, python3 and the Node headers)');
+  } else {
+    try {
+      addon = createRequire(import.meta.url)(file) as NativeAddon;
+      return addon;
+    } catch (e) {
+      reason = `${file} does not load: ${(e as Error).message}`;
+    }
+  }
+  addonError = new TunError('ERR_TUN_ADDON', `TUN addon not available: ${reason}`);
+  throw addonError;
+}
+
+function readBuildReason(root: string): string | null {
+  try {
+    return readFileSync(join(root, 'build', 'synack-tun-build-error.txt'), 'utf8').split('\n')[0]!.trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether TunLink.open() can work here, and if not why (for test skips and CLI messages). */
+export function tunUnavailableReason(): string | null {
+  if (process.platform !== 'linux') return `the TUN link is Linux-only (this is ${process.platform})`;
+  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing (no tun kernel module, or a container without the device)';
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'not root (creating a TUN device needs CAP_NET_ADMIN)';
+  try {
+    loadAddon();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return null;
+}
+
+/** Rewrites the addon's errno errors into TunErrors that say what to do. */
+function translate(e: unknown, what: string): TunError {
+  if (e instanceof TunError) return e;
+  const err = e as { code?: string; errno?: number; syscall?: string; message?: string };
+  const code = err.code ?? 'ERR_TUN';
+  let hint = '';
+  if (code === 'EPERM' || code === 'EACCES') hint = ': creating a TUN device needs root (CAP_NET_ADMIN)';
+  else if (code === 'ENOENT' && err.syscall === 'open') hint = ': /dev/net/tun is missing (load the tun module, or give the container the device)';
+  else if (code === 'EBUSY') hint = ': the device name is already in use by another TUN/TAP device';
+  else if (code === 'ERR_TUN_CLOSED') return new TunError(code, err.message ?? `${what}: closed`);
+  else if (e instanceof TypeError) return new TunError('ERR_TUN_ARG', `${what}: ${err.message}`, { cause: e });
+  return new TunError(code, `${what}: ${err.message ?? String(e)}${hint}`, { errno: err.errno, syscall: err.syscall, cause: e });
+}
+
+export class TunLink {
+  /** The interface name, as the kernel chose it when none was asked for (tun0, tun1, ...). */
+  readonly name: string;
+  readonly #tun: NativeTun;
+  #packets: ((pkts: Uint8Array[]) => void) | null = null;
+  #error: ((err: TunError) => void) | null = null;
+  #closed = false;
+
+  private constructor(tun: NativeTun) {
+    this.#tun = tun;
+    this.name = tun.name;
+  }
+
+  /**
+   * Creates (or attaches to a persistent) TUN device. Throws TunError: ERR_TUN_ADDON (addon not built, with
+   * the reason), EPERM (not root), ENOENT (/dev/net/tun missing), EBUSY (name taken), ERR_TUN_ARG.
+   */
+  static open(name?: string): TunLink {
+    if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > 15 || /[\s/]/.test(name))) {
+      throw new TunError('ERR_TUN_ARG', `invalid TUN device name ${JSON.stringify(name)}: 1 to 15 bytes, no spaces or '/'`);
+    }
+    const { Tun } = loadAddon();
+    try {
+      return new TunLink(new Tun(name));
+    } catch (e) {
+      throw translate(e, `cannot open TUN device${name ? ` '${name}'` : ''}`);
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Counters kept by the addon. */
+  get stats(): TunStats {
+    return this.#tun.stats;
+  }
+
+  /**
+   * Delivers every packet the kernel routes to the device, in batches: all packets that were queued when the fd
+   * became readable (at most 1024 per call). The arrays are views into a shared 1 MiB receive chunk; they stay
+   * valid, but `slice()` a packet you keep for long so the chunk can be freed. Starts polling (which keeps the
+   * event loop alive until close() or unref()); calling it again replaces the callback.
+   */
+  onPackets(cb: (pkts: Uint8Array[]) => void): void {
+    if (this.#closed) throw new TunError('ERR_TUN_CLOSED', `TUN device '${this.name}' is closed`);
+    this.#packets = cb;
+    this.#tun.start((err, chunk, offsets, count) => {
+      if (err) {
+        const te = translate(err, `TUN device '${this.name}'`);
+        if (this.#error) this.#error(te);
+        else throw te; // like an 'error' event without a listener
+        return;
+      }
+      const pkts = new Array<Uint8Array>(count!);
+      for (let i = 0; i < count!; i++) pkts[i] = new Uint8Array(chunk!, offsets![2 * i]!, offsets![2 * i + 1]!);
+      this.#packets?.(pkts);
+    });
+  }
+
+  /** Read errors (e.g. the device was deleted under us). Without a handler they are thrown as uncaught. */
+  onError(cb: (err: TunError) => void): void {
+    this.#error = cb;
+  }
+
+  /**
+   * Writes one whole IP datagram to the kernel. Returns 'sent', or 'queued' when the fd said EAGAIN/ENOBUFS
+   * (flushed when it is writable again), or 'dropped' when that queue (4096 packets) is full: as with a
+   * full NIC ring, TCP recovers by retransmission. Throws TunError for anything else (EINVAL: the kernel
+   * rejected the bytes; EIO: device down; ERR_TUN_CLOSED).
+   */
+  write(pkt: Uint8Array): TunWriteResult {
+    try {
+      return this.#tun.write(pkt);
+    } catch (e) {
+      throw translate(e, `write to TUN device '${this.name}'`);
+    }
+  }
+
+  /** Writes several datagrams with one call into the addon; returns how many were sent or queued. */
+  writeBatch(pkts: Uint8Array[]): number {
+    try {
+      return this.#tun.writeBatch(pkts);
+    } catch (e) {
+      throw translate(e, `write to TUN device '${this.name}'`);
+    }
+  }
+
+  /** Whether a polling device keeps the process alive (default true, like a socket). */
+  ref(): this {
+    this.#tun.setRef(true);
+    return this;
+  }
+  unref(): this {
+    this.#tun.setRef(false);
+    return this;
+  }
+
+  /** Stops polling and closes the fd; the kernel then deletes the (non-persistent) device. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#packets = null;
+    try {
+      this.#tun.close();
+    } catch (e) {
+      throw translate(e, `close TUN device '${this.name}'`);
+    }
+  }
+}

@@ -1,0 +1,442 @@
+/**
+ * An in-memory wire joining two or more endpoints that exchange raw IP datagrams, with seeded,
+ * deterministic impairments per direction (loss, duplication, reordering, delay, jitter, a bandwidth
+ * limit with a queue, bit corruption).
+ *
+ * The wire never reads a clock: callers say what time it is. `send(from, packet, now)` schedules,
+ * `nextDeadline()` says when something is next due and `advance(now)` delivers everything due, so the
+ * same wire runs under a virtual clock (tests: jump straight to nextDeadline()) or a real timer.
+ *
+ * Packets in flight are referenced, not copied: a sender must not reuse a buffer it has sent
+ * (synack's stacks never do). Only duplicates and corrupted packets are copies.
+ */
+import { Prng } from './prng.js';
+
+export interface WireEndpoint {
+  /** A datagram arrives. `now` is the time it arrives on the wire (its scheduled time). */
+  deliver(packet: Uint8Array, now: number): void;
+}
+
+/** Impairments of one direction. Probabilities are per packet, in [0, 1]. */
+export interface Impairments {
+  /** Probability a packet is lost on the wire (after serialisation: it still used the bandwidth). */
+  loss: number;
+  /** Probability a packet is delivered twice (the copy gets its own delay/jitter sample). */
+  duplicate: number;
+  /** Probability a packet is held back by `reorderDelayMs` so later packets overtake it. */
+  reorder: number;
+  reorderDelayMs: number;
+  /** One-way propagation delay, ms. */
+  delayMs: number;
+  /** Delay varies uniformly in [delayMs - jitterMs, delayMs + jitterMs] (clamped at 0); like netem, this can reorder. */
+  jitterMs: number;
+  /** Serialisation rate in bits/s; 0 = unlimited. */
+  bandwidthBps: number;
+  /** With a bandwidth limit: bytes that may wait for the link before new packets are tail-dropped. */
+  queueBytes: number;
+  /**
+   * Probability one random bit of the datagram is flipped. The IPv4 header checksum and the TCP
+   * checksum (which covers the pseudo-header) catch every single-bit error; in an IPv6 header the
+   * traffic class, flow label and hop limit have no checksum, but a flip there changes nothing TCP uses.
+   */
+  corrupt: number;
+}
+
+export const NO_IMPAIRMENTS: Readonly<Impairments> = Object.freeze({
+  loss: 0, duplicate: 0, reorder: 0, reorderDelayMs: 0, delayMs: 0, jitterMs: 0, bandwidthBps: 0, queueBytes: Infinity, corrupt: 0,
+});
+
+export interface DirectionCounters {
+  /** Packets handed to send() in this direction. */
+  sent: number;
+  /** Lost to the random loss rate. */
+  lost: number;
+  /** Tail-dropped because the bandwidth queue was full. */
+  queueDropped: number;
+  /** Extra copies created. */
+  duplicated: number;
+  /** Packets held back by the reorder impairment. */
+  reordered: number;
+  /** Packets whose bit was flipped (delivered corrupted). */
+  corrupted: number;
+  /** Datagrams handed to the receiver (originals, corrupted ones and duplicates). */
+  delivered: number;
+  bytesDelivered: number;
+}
+
+export type PacketFate = 'delivered' | 'lost' | 'corrupted' | 'duplicate' | 'queue-drop' | 'unroutable';
+
+export interface WirePacketEvent {
+  /** Delivery time; for 'lost', 'queue-drop' and 'unroutable' the time it was sent. */
+  time: number;
+  /** When the sender handed it to the wire. */
+  sentAt: number;
+  /** Endpoint ids (as returned by attach); `to` is -1 when no endpoint owns the destination. */
+  from: number;
+  to: number;
+  bytes: Uint8Array;
+  fate: PacketFate;
+}
+
+/** Misuse of the wire (bad address, unknown endpoint, bad impairment value). */
+export class LinkError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'LinkError';
+    this.code = code;
+  }
+}
+
+interface Route { hash: number; addr: Uint8Array; id: number }
+
+class Direction {
+  readonly imp: Impairments;
+  readonly prng: Prng;
+  readonly counters: DirectionCounters = {
+    sent: 0, lost: 0, queueDropped: 0, duplicated: 0, reordered: 0, corrupted: 0, delivered: 0, bytesDelivered: 0,
+  };
+  /** Time the transmitter finishes the last queued packet (bandwidth limit). */
+  busyUntil = -Infinity;
+  /** No random impairment configured: skip the draws (the benchmark's hot path). */
+  readonly clean: boolean;
+  constructor(imp: Impairments, seed: number) {
+    this.imp = imp;
+    this.prng = new Prng(seed);
+    this.clean = imp.loss === 0 && imp.duplicate === 0 && imp.reorder === 0 && imp.corrupt === 0 && imp.jitterMs === 0;
+  }
+}
+
+interface InFlight {
+  time: number;
+  /** Insertion order: equal times deliver first-in first-out. */
+  order: number;
+  sentAt: number;
+  from: number;
+  to: number;
+  bytes: Uint8Array;
+  fate: 'delivered' | 'corrupted' | 'duplicate';
+  dir: Direction;
+}
+
+export interface WireOptions {
+  /** Seed for every impairment decision (default 1). */
+  seed?: number;
+  /** Impairments applied to every direction without its own setting. */
+  impairments?: Partial<Impairments>;
+}
+
+export class Wire {
+  /** Observer called for every packet's fate; set it or use observe(). */
+  onPacket: ((ev: WirePacketEvent) => void) | undefined = undefined;
+  /**
+   * Called when a send makes the next deadline earlier (a real-time driver rearms its timer here).
+   * Not called from inside advance(): the driver reads nextDeadline() after advancing anyway.
+   */
+  onWake: ((deadline: number) => void) | undefined = undefined;
+
+  private readonly seed: number;
+  private readonly defaults: Impairments;
+  private readonly endpoints: WireEndpoint[] = [];
+  private readonly ids = new Map<WireEndpoint, number>();
+  private readonly routes: Route[] = [];
+  /** Keyed by from * 65536 + to: numeric keys, no strings per packet. */
+  private readonly dirs = new Map<number, Direction>();
+  private readonly observers: Array<(ev: WirePacketEvent) => void> = [];
+  private readonly heap: InFlight[] = [];
+  private order = 0;
+  private delivering = false;
+
+  constructor(opts: WireOptions = {}) {
+    this.seed = opts.seed ?? 1;
+    this.defaults = checkImpairments({ ...NO_IMPAIRMENTS, ...opts.impairments });
+  }
+
+  /** Attaches an endpoint owning the given addresses (4 bytes IPv4, 16 bytes IPv6); returns its id. */
+  attach(endpoint: WireEndpoint, ...addresses: Uint8Array[]): number {
+    let id = this.ids.get(endpoint);
+    if (id === undefined) {
+      id = this.endpoints.length;
+      if (id >= 65536) throw new LinkError('too-many-endpoints', 'a wire joins at most 65536 endpoints');
+      this.endpoints.push(endpoint);
+      this.ids.set(endpoint, id);
+    }
+    for (const a of addresses) this.addAddress(id, a);
+    return id;
+  }
+
+  /** Routes datagrams for `addr` to endpoint `id`. */
+  addAddress(id: number, addr: Uint8Array): void {
+    if (this.endpoints[id] === undefined) throw new LinkError('no-endpoint', `no endpoint ${id} on this wire`);
+    if (addr.length !== 4 && addr.length !== 16) {
+      throw new LinkError('bad-address', `an address is 4 (IPv4) or 16 (IPv6) bytes, got ${addr.length}`);
+    }
+    const hash = hashAddress(addr, 0, addr.length);
+    for (const r of this.routes) {
+      if (r.hash === hash && sameBytes(r.addr, addr, 0)) {
+        if (r.id === id) return;
+        throw new LinkError('address-in-use', `address ${formatAddr(addr)} already belongs to endpoint ${r.id}`);
+      }
+    }
+    this.routes.push({ hash, addr: addr.slice(), id });
+  }
+
+  /** The endpoint id of an attached endpoint (undefined if not attached). */
+  idOf(endpoint: WireEndpoint): number | undefined { return this.ids.get(endpoint); }
+
+  /** Sets the impairments of one direction (from → to); unspecified fields keep the wire defaults. */
+  impair(from: WireEndpoint | number, to: WireEndpoint | number, imp: Partial<Impairments>): void {
+    const f = this.resolve(from);
+    const t = this.resolve(to);
+    const key = f * 65536 + t;
+    const old = this.dirs.get(key);
+    const dir = new Direction(checkImpairments({ ...this.defaults, ...imp }), this.dirSeed(f, t));
+    if (old) { Object.assign(dir.counters, old.counters); dir.busyUntil = old.busyUntil; }
+    this.dirs.set(key, dir);
+  }
+
+  /** Counters of one direction (a live object). */
+  counters(from: WireEndpoint | number, to: WireEndpoint | number): DirectionCounters {
+    return this.direction(this.resolve(from), this.resolve(to)).counters;
+  }
+
+  /** Adds an observer; returns a function that removes it. */
+  observe(fn: (ev: WirePacketEvent) => void): () => void {
+    this.observers.push(fn);
+    return () => {
+      const i = this.observers.indexOf(fn);
+      if (i >= 0) this.observers.splice(i, 1);
+    };
+  }
+
+  /** Packets scheduled but not yet delivered. */
+  get inFlight(): number { return this.heap.length; }
+
+  /** Hands a datagram to the wire at time `now` (ms). */
+  send(from: WireEndpoint | number, packet: Uint8Array, now: number): void {
+    const f = this.resolve(from);
+    const to = this.routeOf(packet);
+    if (to < 0) {
+      this.emit(now, now, f, -1, packet, 'unroutable');
+      return;
+    }
+    const dir = this.direction(f, to);
+    const imp = dir.imp;
+    const rng = dir.prng;
+    const c = dir.counters;
+    c.sent++;
+    // Serialisation (bandwidth limit): the transmitter sends one packet at a time, others queue.
+    let onWire = now;
+    if (imp.bandwidthBps > 0) {
+      const start = dir.busyUntil > now ? dir.busyUntil : now;
+      const queued = ((start - now) * imp.bandwidthBps) / 8000; // bytes still waiting ahead of us
+      if (queued > imp.queueBytes) {
+        c.queueDropped++;
+        this.emit(now, now, f, to, packet, 'queue-drop');
+        return;
+      }
+      dir.busyUntil = start + (packet.length * 8000) / imp.bandwidthBps;
+      onWire = dir.busyUntil;
+    }
+    if (dir.clean) {
+      this.schedule({ time: onWire + imp.delayMs, order: 0, sentAt: now, from: f, to, bytes: packet, fate: 'delivered', dir });
+      return;
+    }
+    // Every decision draws from the direction's own stream, in a fixed order, whatever the outcome,
+    // so one packet's fate does not shift the random numbers later packets see.
+    const rLoss = rng.next();
+    const rCorrupt = rng.next();
+    const rReorder = rng.next();
+    const rDup = rng.next();
+    const rJitter = rng.next();
+    const rBit = rng.next();
+    const rDupJitter = rng.next();
+    if (rLoss < imp.loss) {
+      c.lost++;
+      this.emit(now, now, f, to, packet, 'lost');
+      return;
+    }
+    let bytes = packet;
+    let fate: InFlight['fate'] = 'delivered';
+    if (rCorrupt < imp.corrupt && packet.length > 0) {
+      bytes = packet.slice();
+      const bit = Math.floor(rBit * packet.length * 8);
+      bytes[bit >>> 3] ^= 0x80 >>> (bit & 7);
+      fate = 'corrupted';
+      c.corrupted++;
+    }
+    let arrive = onWire + jitter(imp, rJitter);
+    if (rReorder < imp.reorder) {
+      arrive += imp.reorderDelayMs;
+      c.reordered++;
+    }
+    this.schedule({ time: arrive, order: 0, sentAt: now, from: f, to, bytes, fate, dir });
+    if (rDup < imp.duplicate) {
+      c.duplicated++;
+      this.schedule({ time: onWire + jitter(imp, rDupJitter), order: 0, sentAt: now, from: f, to, bytes: bytes.slice(), fate: 'duplicate', dir });
+    }
+  }
+
+  /** Time the next packet is due; Infinity when nothing is in flight. */
+  nextDeadline(): number {
+    return this.heap.length ? this.heap[0]!.time : Infinity;
+  }
+
+  /**
+   * Delivers every packet due at or before `now`, in time order. Endpoints may send from inside
+   * deliver(); what they send that is due by `now` is delivered in the same call. Returns the number
+   * of packets delivered.
+   */
+  advance(now: number): number {
+    if (this.delivering) return 0; // re-entrant call from an endpoint: the outer loop delivers
+    this.delivering = true;
+    let n = 0;
+    try {
+      while (this.heap.length && this.heap[0]!.time <= now) {
+        const p = this.pop();
+        const c = p.dir.counters;
+        c.delivered++;
+        c.bytesDelivered += p.bytes.length;
+        this.emit(p.time, p.sentAt, p.from, p.to, p.bytes, p.fate);
+        this.endpoints[p.to]!.deliver(p.bytes, p.time);
+        n++;
+      }
+    } finally {
+      this.delivering = false;
+    }
+    return n;
+  }
+
+  /** Virtual-time helper: delivers until nothing is in flight or `limit` ms is reached; returns the final time. */
+  runUntilIdle(limit = Infinity): number {
+    let t = -Infinity;
+    while (this.heap.length && this.heap[0]!.time <= limit) {
+      t = this.heap[0]!.time;
+      this.advance(t);
+    }
+    return t;
+  }
+
+  private resolve(e: WireEndpoint | number): number {
+    const id = typeof e === 'number' ? e : this.ids.get(e);
+    if (id === undefined || this.endpoints[id] === undefined) throw new LinkError('no-endpoint', `endpoint ${typeof e === 'number' ? e : '(object)'} is not attached to this wire`);
+    return id;
+  }
+
+  private direction(f: number, t: number): Direction {
+    const key = f * 65536 + t;
+    let d = this.dirs.get(key);
+    if (d === undefined) {
+      d = new Direction(this.defaults, this.dirSeed(f, t));
+      this.dirs.set(key, d);
+    }
+    return d;
+  }
+
+  /** Each direction has its own stream, so traffic one way never changes the fates the other way sees. */
+  private dirSeed(f: number, t: number): number {
+    return (Math.imul(this.seed | 0, 0x9e3779b1) ^ Math.imul(f + 1, 0x85ebca6b) ^ Math.imul(t + 1, 0xc2b2ae35)) >>> 0;
+  }
+
+  /** Endpoint id owning the packet's IP destination, -1 if none (or not an IP datagram). */
+  private routeOf(p: Uint8Array): number {
+    if (p.length < 1) return -1;
+    const v = p[0]! >>> 4;
+    let off: number;
+    let len: number;
+    if (v === 4) { off = 16; len = 4; } else if (v === 6) { off = 24; len = 16; } else return -1;
+    if (p.length < off + len) return -1;
+    const hash = hashAddress(p, off, len);
+    const routes = this.routes;
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i]!;
+      if (r.hash === hash && r.addr.length === len && sameBytes(r.addr, p, off)) return r.id;
+    }
+    return -1;
+  }
+
+  private emit(time: number, sentAt: number, from: number, to: number, bytes: Uint8Array, fate: PacketFate): void {
+    if (this.onPacket === undefined && this.observers.length === 0) return;
+    const ev: WirePacketEvent = { time, sentAt, from, to, bytes, fate };
+    this.onPacket?.(ev);
+    for (const o of this.observers) o(ev);
+  }
+
+  // Binary min-heap on (time, order).
+  private schedule(p: InFlight): void {
+    p.order = this.order++;
+    const h = this.heap;
+    let i = h.length;
+    h.push(p);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(p, h[parent]!)) break;
+      h[i] = h[parent]!;
+      i = parent;
+    }
+    h[i] = p;
+    if (i === 0 && !this.delivering && this.onWake !== undefined) this.onWake(p.time);
+  }
+
+  private pop(): InFlight {
+    const h = this.heap;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= h.length) break;
+        const r = l + 1;
+        const m = r < h.length && before(h[r]!, h[l]!) ? r : l;
+        if (!before(h[m]!, last)) break;
+        h[i] = h[m]!;
+        i = m;
+      }
+      h[i] = last;
+    }
+    return top;
+  }
+}
+
+function before(a: InFlight, b: InFlight): boolean {
+  return a.time < b.time || (a.time === b.time && a.order < b.order);
+}
+
+function jitter(imp: Impairments, r: number): number {
+  if (imp.jitterMs <= 0) return imp.delayMs;
+  const d = imp.delayMs + (2 * r - 1) * imp.jitterMs;
+  return d > 0 ? d : 0;
+}
+
+/** FNV-1a over the address bytes: cheap, and equal addresses always collide (bytes are compared after). */
+function hashAddress(b: Uint8Array, off: number, len: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < len; i++) h = Math.imul(h ^ b[off + i]!, 0x01000193);
+  return h >>> 0;
+}
+
+function sameBytes(addr: Uint8Array, b: Uint8Array, off: number): boolean {
+  for (let i = 0; i < addr.length; i++) if (addr[i] !== b[off + i]) return false;
+  return true;
+}
+
+function formatAddr(a: Uint8Array): string {
+  if (a.length === 4) return a.join('.');
+  const parts: string[] = [];
+  for (let i = 0; i < 16; i += 2) parts.push(((a[i]! << 8) | a[i + 1]!).toString(16));
+  return parts.join(':');
+}
+
+function checkImpairments(imp: Impairments): Impairments {
+  for (const k of ['loss', 'duplicate', 'reorder', 'corrupt'] as const) {
+    const v = imp[k];
+    if (!(v >= 0 && v <= 1)) throw new LinkError('bad-impairment', `${k} must be a probability in [0, 1], got ${v}`);
+  }
+  for (const k of ['reorderDelayMs', 'delayMs', 'jitterMs', 'bandwidthBps'] as const) {
+    const v = imp[k];
+    if (!(v >= 0 && Number.isFinite(v))) throw new LinkError('bad-impairment', `${k} must be a finite number >= 0, got ${v}`);
+  }
+  if (!(imp.queueBytes >= 0)) throw new LinkError('bad-impairment', `queueBytes must be >= 0, got ${imp.queueBytes}`);
+  return imp;
+}

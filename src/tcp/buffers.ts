@@ -1,0 +1,217 @@
+/**
+ * Send and receive buffers. Both avoid copies on the hot path: the send buffer hands out views of the
+ * application's chunks when a segment lies within one chunk; the receive buffer queues views of arriving
+ * payloads. Positions are absolute stream offsets (JS numbers, exact to 2^53), never sequence numbers,
+ * so wrap-around is handled once, at the engine's boundary.
+ */
+import { EMPTY } from '../wire/tcp-types.js';
+
+const STAGE_SIZE = 16384;
+const SMALL_WRITE = 2048;
+
+/** Bytes from SND.UNA onward: sent-but-unacknowledged, then not-yet-sent (RFC 9293 §3.3.1 send sequence space). */
+export class SendBuffer {
+  private chunks: Uint8Array[] = [];
+  private lens: number[] = [];
+  private starts: number[] = [];
+  private head = 0; // index of first live chunk
+  /** Absolute offset of the first byte held. */
+  front = 0;
+  /** Absolute offset one past the last byte held. */
+  end = 0;
+  private stage: Uint8Array | null = null; // tail chunk small writes are copied into
+  private cursor = 0; // chunk index cache for slice()
+
+  get length(): number { return this.end - this.front; }
+
+  /** Append bytes. Large chunks are kept by reference (the engine owns them from now on); small ones are coalesced. */
+  push(data: Uint8Array): void {
+    const n = data.length;
+    if (n === 0) return;
+    const last = this.chunks.length - 1;
+    if (n < SMALL_WRITE) {
+      if (this.stage !== null && last >= this.head && this.chunks[last] === this.stage && this.lens[last]! + n <= STAGE_SIZE) {
+        this.stage.set(data, this.lens[last]!);
+        this.lens[last]! += n;
+        this.end += n;
+        return;
+      }
+      this.stage = new Uint8Array(STAGE_SIZE);
+      this.stage.set(data, 0);
+      this.chunks.push(this.stage); this.lens.push(n); this.starts.push(this.end);
+      this.end += n;
+      return;
+    }
+    this.chunks.push(data); this.lens.push(n); this.starts.push(this.end);
+    this.end += n;
+  }
+
+  /** `len` bytes from absolute offset `at`: a view when contiguous in one chunk, otherwise a copy. */
+  slice(at: number, len: number): Uint8Array {
+    if (len <= 0) return EMPTY;
+    let i = this.cursor;
+    if (i < this.head || i >= this.chunks.length || this.starts[i]! > at) i = this.head;
+    while (i < this.chunks.length && this.starts[i]! + this.lens[i]! <= at) i++;
+    this.cursor = i;
+    const off = at - this.starts[i]!;
+    if (off + len <= this.lens[i]!) return this.chunks[i]!.subarray(off, off + len);
+    const out = new Uint8Array(len);
+    let w = 0;
+    let o = off;
+    while (w < len) {
+      const take = Math.min(this.lens[i]! - o, len - w);
+      out.set(this.chunks[i]!.subarray(o, o + take), w);
+      w += take; i++; o = 0;
+    }
+    return out;
+  }
+
+  /** Drop `n` bytes from the front (cumulatively acknowledged). */
+  consume(n: number): void {
+    if (n <= 0) return;
+    this.front += n;
+    while (this.head < this.chunks.length && this.starts[this.head]! + this.lens[this.head]! <= this.front) {
+      if (this.chunks[this.head] === this.stage) this.stage = null;
+      this.chunks[this.head] = EMPTY;
+      this.head++;
+    }
+    if (this.head > 64 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head); this.lens = this.lens.slice(this.head); this.starts = this.starts.slice(this.head);
+      this.cursor = Math.max(0, this.cursor - this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/** Received data: an in-order queue for the application, plus out-of-order segments awaiting the gap (RFC 9293 §3.10.7.4 seventh; RFC 2018). */
+export class ReceiveBuffer {
+  private queue: Uint8Array[] = [];
+  private qhead = 0;
+  /** In-order bytes waiting for the application. */
+  length = 0;
+  /** Absolute offset of RCV.NXT (next in-order byte expected). */
+  nextAbs = 0;
+  /** Out-of-order segments, sorted by start, non-overlapping, never adjacent-merged (kept as received). */
+  oooStart: number[] = [];
+  oooData: Uint8Array[] = [];
+  oooBytes = 0;
+  /** Start of the out-of-order block that most recently received data (RFC 2018 §4: first SACK block). */
+  lastOooAbs = -1;
+
+  get hasOutOfOrder(): boolean { return this.oooStart.length > 0; }
+
+  /**
+   * Accept a segment's data at absolute offset `at` (may overlap what we have). Returns bytes that became
+   * in-order (advancing nextAbs).
+   */
+  insert(at: number, data: Uint8Array): number {
+    let n = data.length;
+    if (at < this.nextAbs) {
+      const skip = this.nextAbs - at;
+      if (skip >= n) return 0;
+      data = data.subarray(skip); at = this.nextAbs; n = data.length;
+    }
+    if (at === this.nextAbs && this.oooStart.length === 0) {
+      this.pushInOrder(data);
+      return n;
+    }
+    if (at > this.nextAbs || this.oooStart.length > 0) {
+      this.insertOoo(at, data);
+      return this.drain();
+    }
+    return 0;
+  }
+
+  private pushInOrder(d: Uint8Array): void {
+    this.queue.push(d);
+    this.length += d.length;
+    this.nextAbs += d.length;
+  }
+
+  private insertOoo(at: number, data: Uint8Array): void {
+    // Trim against existing blocks so stored blocks never overlap.
+    let end = at + data.length;
+    const starts = this.oooStart;
+    const datas = this.oooData;
+    // Find insertion index: first block with start >= at.
+    let i = 0;
+    while (i < starts.length && starts[i]! < at) i++;
+    // Overlap with previous block?
+    if (i > 0) {
+      const pEnd = starts[i - 1]! + datas[i - 1]!.length;
+      if (pEnd >= end) { this.lastOooAbs = starts[i - 1]!; return; }
+      if (pEnd > at) { data = data.subarray(pEnd - at); at = pEnd; }
+    }
+    // Remove/trim following blocks covered by this one.
+    while (i < starts.length && starts[i]! < end) {
+      const bEnd = starts[i]! + datas[i]!.length;
+      if (bEnd <= end) {
+        this.oooBytes -= datas[i]!.length;
+        starts.splice(i, 1); datas.splice(i, 1);
+      } else {
+        // Keep the existing block, clip ours.
+        data = data.subarray(0, starts[i]! - at);
+        end = at + data.length;
+        break;
+      }
+    }
+    if (data.length === 0) return;
+    starts.splice(i, 0, at); datas.splice(i, 0, data);
+    this.oooBytes += data.length;
+    this.lastOooAbs = at;
+  }
+
+  /** Move blocks that now start at nextAbs into the in-order queue. */
+  private drain(): number {
+    let moved = 0;
+    while (this.oooStart.length > 0 && this.oooStart[0]! <= this.nextAbs) {
+      const s = this.oooStart.shift()!;
+      let d = this.oooData.shift()!;
+      this.oooBytes -= d.length;
+      if (s < this.nextAbs) d = d.subarray(Math.min(d.length, this.nextAbs - s));
+      if (d.length) { this.pushInOrder(d); moved += d.length; }
+    }
+    return moved;
+  }
+
+  /** Contiguous out-of-order ranges [start, end) in absolute offsets, the most recently updated first. */
+  sackRanges(max: number): number[] {
+    const out: number[] = [];
+    const starts = this.oooStart, datas = this.oooData;
+    const ranges: number[] = [];
+    for (let i = 0; i < starts.length; i++) {
+      const s = starts[i]!, e = s + datas[i]!.length;
+      if (ranges.length && ranges[ranges.length - 1] === s) ranges[ranges.length - 1] = e;
+      else ranges.push(s, e);
+    }
+    // RFC 2018 §4: the first block reports the most recently received segment's block.
+    let first = -1;
+    for (let k = 0; k < ranges.length; k += 2) if (ranges[k]! <= this.lastOooAbs && this.lastOooAbs < ranges[k + 1]!) first = k;
+    if (first >= 0) out.push(ranges[first]!, ranges[first + 1]!);
+    for (let k = ranges.length - 2; k >= 0 && out.length < 2 * max; k -= 2) if (k !== first) out.push(ranges[k]!, ranges[k + 1]!);
+    return out.slice(0, 2 * max);
+  }
+
+  /** Take up to `max` in-order bytes (a view when possible). */
+  read(max = Infinity): Uint8Array {
+    if (this.length === 0) return EMPTY;
+    const head = this.queue[this.qhead]!;
+    if (head.length <= max) {
+      this.queue[this.qhead] = EMPTY;
+      this.qhead++;
+      if (this.qhead > 256 && this.qhead * 2 > this.queue.length) { this.queue = this.queue.slice(this.qhead); this.qhead = 0; }
+      this.length -= head.length;
+      return head;
+    }
+    const part = head.subarray(0, max);
+    this.queue[this.qhead] = head.subarray(max);
+    this.length -= max;
+    return part;
+  }
+
+  /** Discard everything (connection reset). */
+  clear(): void {
+    this.queue = []; this.qhead = 0; this.length = 0;
+    this.oooStart = []; this.oooData = []; this.oooBytes = 0;
+  }
+}

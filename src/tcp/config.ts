@@ -1,0 +1,94 @@
+/** Engine configuration. Defaults follow RFC 9293 and, where the RFC leaves a choice, Linux. */
+import type { CongestionFactory } from './congestion.js';
+import { newReno } from './congestion.js';
+
+export interface TcpConfig {
+  /** MSS we advertise in our SYN (RFC 9293 §3.7.1); 1460 for a 1500-byte IPv4 MTU. */
+  mss: number;
+  /** Receive buffer capacity in bytes; RCV.WND never exceeds what is free in it. */
+  recvBufferSize: number;
+  /** Send buffer capacity in bytes; send() accepts no more than what is free. */
+  sendBufferSize: number;
+  /** Offer window scaling (RFC 7323 §2). Our shift is derived from recvBufferSize. */
+  windowScaling: boolean;
+  /** Offer SACK (RFC 2018). */
+  sack: boolean;
+  /** Offer timestamps (RFC 7323 §3) and use PAWS (§5). */
+  timestamps: boolean;
+  /** Nagle's algorithm (RFC 9293 §3.7.4); Node's setNoDelay(true) turns it off. */
+  nagle: boolean;
+  /** Delayed ACKs (RFC 9293 §3.8.6.3, RFC 5681 §4.2). */
+  delayedAck: boolean;
+  /** Delayed-ACK timeout in ms (Linux's minimum ATO is 40 ms; the RFC caps it at 500 ms). */
+  delayedAckTimeout: number;
+  /** RTO before any RTT sample (RFC 6298 §2.1: 1 s). */
+  rtoInitial: number;
+  /** Lower bound for the RTO (RFC 6298 says 1 s; Linux uses 200 ms, which is the default here). */
+  rtoMin: number;
+  /** Upper bound for the RTO (Linux: 120 s). */
+  rtoMax: number;
+  /** SYN retransmissions before an active open fails with ETIMEDOUT (Linux tcp_syn_retries = 6). */
+  synRetries: number;
+  /** SYN+ACK retransmissions before a passive open is given up (Linux tcp_synack_retries = 5). */
+  synAckRetries: number;
+  /** Data/FIN retransmissions before the connection fails with ETIMEDOUT (Linux tcp_retries2 = 15). */
+  maxRetransmits: number;
+  /** Maximum segment lifetime; TIME-WAIT lasts 2·MSL (RFC 9293 §3.4.2). */
+  msl: number;
+  /** How long an orphaned connection may sit in FIN-WAIT-2 (Linux tcp_fin_timeout = 60 s). */
+  finWait2Timeout: number;
+  /** Keep-alive (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6): off by default. */
+  keepAlive: boolean;
+  keepAliveIdle: number;
+  keepAliveInterval: number;
+  keepAliveProbes: number;
+  /** RFC 5961 §7 challenge-ACK rate limit: at most this many per second per connection. */
+  challengeAckLimit: number;
+  /** Initial congestion window in segments (RFC 6928: 10). */
+  initialWindowSegments: number;
+  congestion: CongestionFactory;
+  /**
+   * Timestamp clock rate in ticks per millisecond (1 = 1 ms per tick, Linux's TCP TS clock).
+   * RFC 7323 §5.4 needs 1 ms–1 s per tick.
+   */
+  tsTicksPerMs: number;
+}
+
+export const DEFAULT_CONFIG: TcpConfig = {
+  mss: 1460,
+  recvBufferSize: 1 << 20,
+  sendBufferSize: 1 << 20,
+  windowScaling: true,
+  sack: true,
+  timestamps: true,
+  nagle: true,
+  delayedAck: true,
+  delayedAckTimeout: 40,
+  rtoInitial: 1000,
+  rtoMin: 200,
+  rtoMax: 120_000,
+  synRetries: 6,
+  synAckRetries: 5,
+  maxRetransmits: 15,
+  msl: 30_000,
+  finWait2Timeout: 60_000,
+  keepAlive: false,
+  keepAliveIdle: 7_200_000,
+  keepAliveInterval: 75_000,
+  keepAliveProbes: 9,
+  challengeAckLimit: 1000,
+  initialWindowSegments: 10,
+  congestion: newReno,
+  tsTicksPerMs: 1,
+};
+
+export function resolveConfig(partial?: Partial<TcpConfig>): TcpConfig {
+  return partial ? { ...DEFAULT_CONFIG, ...partial } : DEFAULT_CONFIG;
+}
+
+/** Our window-scale shift: the smallest that lets the 16-bit field express the whole receive buffer (RFC 7323 §2.3, max 14). */
+export function windowShiftFor(bufferSize: number): number {
+  let shift = 0;
+  while (shift < 14 && (65535 << shift) < bufferSize) shift++;
+  return shift;
+}

@@ -1,0 +1,46 @@
+/**
+ * Counters, named after Linux's /proc/net/snmp and netstat (nstat) fields so users can compare them
+ * with the kernel's. One instance is usually shared by every connection of a stack.
+ */
+export type InvalidFlagCombo = 'syn-fin' | 'syn-rst' | 'fin-rst' | 'null' | 'fin-no-ack' | 'xmas';
+
+export const INVALID_FLAG_COMBOS: readonly InvalidFlagCombo[] = ['syn-fin', 'syn-rst', 'fin-rst', 'null', 'fin-no-ack', 'xmas'];
+
+export class TcpStats {
+  ActiveOpens = 0;
+  PassiveOpens = 0;
+  AttemptFails = 0;
+  EstabResets = 0;
+  InSegs = 0;
+  OutSegs = 0;
+  RetransSegs = 0;
+  InErrs = 0;
+  OutRsts = 0;
+  /** Timeouts that fired (RTO). */
+  TCPTimeouts = 0;
+  TCPFastRetrans = 0;
+  TCPChallengeACK = 0;
+  /** Challenge ACKs suppressed by the rate limit (RFC 5961 §7). */
+  TCPChallengeACKLimited = 0;
+  /** Segments dropped by PAWS (RFC 7323 §5). */
+  PAWSEstab = 0;
+  /** Data arrived after the application closed: answered with RST (Linux TCPAbortOnData). */
+  TCPAbortOnData = 0;
+  TCPAbortOnClose = 0;
+  TCPAbortOnTimeout = 0;
+  /** Out-of-window segments answered with a duplicate ACK. */
+  OutOfWindow = 0;
+  /** RSTs accepted by the RFC 5961 §3 rules / rejected as not exact or out of window. */
+  RstAccepted = 0;
+  RstIgnored = 0;
+  /** Invalid flag combinations dropped, per combination. */
+  invalidFlags: Record<InvalidFlagCombo, number> = { 'syn-fin': 0, 'syn-rst': 0, 'fin-rst': 0, null: 0, 'fin-no-ack': 0, xmas: 0 };
+
+  /** A flat snapshot with Linux-style names (invalid-flag drops as TCPInvalidFlags<Combo>). */
+  snapshot(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this)) if (typeof v === 'number') out[k] = v;
+    for (const c of INVALID_FLAG_COMBOS) out['TCPInvalidFlags' + c.split('-').map((p) => p[0]!.toUpperCase() + p.slice(1)).join('')] = this.invalidFlags[c];
+    return out;
+  }
+}

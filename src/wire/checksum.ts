@@ -1,0 +1,59 @@
+/**
+ * The Internet checksum (RFC 1071): 16-bit ones' complement of the ones' complement sum.
+ * Sums are kept unfolded while adding (ones' complement addition commutes with folding, RFC 1071 §2(B)),
+ * and folded once at the end.
+ */
+
+/**
+ * Ones' complement sum of bytes[start..end) as big-endian 16-bit words, added to `initial`.
+ * An odd final byte is padded with a zero byte (RFC 9293 §3.1). When chaining calls, every range but the
+ * last must have even length. The result is folded below 2^17 so it stays a safe small integer to chain.
+ */
+export function onesComplementSum(bytes: Uint8Array, start: number, end: number, initial = 0): number {
+  // High and low bytes of the words are summed separately (hi·256 + lo is the word sum), 8 words per
+  // iteration: about twice as fast in V8 as shifting every word. Both stay far below 2^53 for any length.
+  let hi = 0;
+  let lo = 0;
+  let i = start;
+  const even = end - ((end - start) & 1);
+  const blockEnd = even - ((even - i) & 15);
+  for (; i < blockEnd; i += 16) {
+    hi += bytes[i]! + bytes[i + 2]! + bytes[i + 4]! + bytes[i + 6]! + bytes[i + 8]! + bytes[i + 10]! + bytes[i + 12]! + bytes[i + 14]!;
+    lo += bytes[i + 1]! + bytes[i + 3]! + bytes[i + 5]! + bytes[i + 7]! + bytes[i + 9]! + bytes[i + 11]! + bytes[i + 13]! + bytes[i + 15]!;
+  }
+  for (; i < even; i += 2) {
+    hi += bytes[i]!;
+    lo += bytes[i + 1]!;
+  }
+  if (even < end) hi += bytes[even]!;
+  return fold(initial + hi * 256 + lo);
+}
+
+/** Folds carries back in until the value fits 17 bits; exact for any non-negative sum below 2^53. */
+function fold(sum: number): number {
+  while (sum > 0xffffffff) sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
+}
+
+/** Folds and complements a partial sum into the 16-bit checksum field value. */
+export function finishChecksum(sum: number): number {
+  sum = fold(sum);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/**
+ * Sum over the pseudo-header for `length` bytes of upper-layer data.
+ * IPv4 (RFC 9293 §3.1): src, dst, zero, protocol, 16-bit TCP length.
+ * IPv6 (RFC 8200 §8.1): src, dst, 32-bit upper-layer length, three zero bytes, next header.
+ */
+export function pseudoHeaderSum(src: Uint8Array, dst: Uint8Array, protocol: number, length: number): number {
+  let sum = onesComplementSum(src, 0, src.length, 0);
+  sum = onesComplementSum(dst, 0, dst.length, sum);
+  sum += protocol & 0xff;
+  if (src.length === 16) sum += Math.floor(length / 0x10000) % 0x10000 + (length & 0xffff);
+  else sum += length & 0xffff;
+  return sum;
+}

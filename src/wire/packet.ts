@@ -1,0 +1,53 @@
+/**
+ * Whole IP datagrams carrying TCP: decode IP then TCP; encode both into one allocation.
+ */
+import { WireError } from './errors.js';
+import { decodeIp, encodeIpHeader, ipHeaderLengthFor, PROTO_TCP, type IpHeaderInit, type IpPacket } from './ip.js';
+import { decodeTcpRange, optionsLength, writeTcp, tcpChecksumRangeOk, checkSegmentFields, TCP_HEADER_LENGTH, type DecodedTcp } from './tcp.js';
+import { EMPTY, type TcpSegment } from './tcp-types.js';
+
+export interface DecodedPacket {
+  ip: IpPacket;
+  /** null when the protocol is not TCP, for non-first fragments, and when a truncated/fragmented datagram lacks the full TCP header. */
+  tcp: DecodedTcp | null;
+  /** TCP checksum verified; false when it cannot be checked (truncated capture, fragment) or there is no TCP. */
+  tcpChecksumOk: boolean;
+}
+
+/**
+ * Decodes IP then TCP. Error offsets are relative to `bytes`. A truncated (snaplen) or fragmented datagram is
+ * not an error: the TCP header is decoded when it is all there, and its checksum is reported false (unknown).
+ */
+export function decodePacket(bytes: Uint8Array): DecodedPacket {
+  const ip = decodeIp(bytes);
+  if (ip.protocol !== PROTO_TCP || ip.fragOffset !== 0) return { ip, tcp: null, tcpChecksumOk: false };
+  const start = ip.headerLength;
+  const end = start + ip.payload.length;
+  const partial = ip.truncated || ip.mf;
+  if (partial) {
+    // Only what the header says we have; a header cut short is not the peer's fault, so no error.
+    const need = end - start >= TCP_HEADER_LENGTH ? (bytes[start + 12]! >> 4) * 4 : TCP_HEADER_LENGTH;
+    if (end - start < TCP_HEADER_LENGTH || end - start < need) return { ip, tcp: null, tcpChecksumOk: false };
+    return { ip, tcp: decodeTcpRange(bytes, start, end), tcpChecksumOk: false };
+  }
+  const tcp = decodeTcpRange(bytes, start, end);
+  return { ip, tcp, tcpChecksumOk: tcpChecksumRangeOk(bytes, start, end, ip.src, ip.dst) };
+}
+
+/**
+ * A whole IPv4 or IPv6 datagram (by address length) carrying `seg`: one allocation, IP and TCP checksums
+ * computed once. The IP protocol is always TCP here.
+ */
+export function encodeTcpPacket(ip: IpHeaderInit, seg: TcpSegment): Uint8Array {
+  const ipLen = ipHeaderLengthFor(ip);
+  checkSegmentFields(seg);
+  const optLen = optionsLength(seg.options);
+  const tcpLen = TCP_HEADER_LENGTH + optLen + (seg.payload ?? EMPTY).length;
+  if (tcpLen > 0xffff) {
+    throw new WireError('packet', 'too-long', `TCP segment of ${tcpLen} bytes does not fit a 16-bit length`, 0);
+  }
+  const out = new Uint8Array(ipLen + tcpLen);
+  encodeIpHeader(ip.protocol === PROTO_TCP || ip.protocol === undefined ? ip : { ...ip, protocol: PROTO_TCP }, tcpLen, out, 0);
+  writeTcp(seg, ip.src, ip.dst, out, ipLen, optLen);
+  return out;
+}
