@@ -26,11 +26,13 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <deque>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,48 @@ constexpr size_t kMaxPacket = 65536;
 constexpr size_t kChunkSize = 1 << 20;           // 1 MiB receive chunk
 constexpr size_t kMaxPacketsPerWakeup = 1024;     // fairness bound per poll callback
 constexpr size_t kMaxQueuedWrites = 4096;         // bound of the EAGAIN queue
+
+// Receive chunks are malloc'ed, not ArrayBuffer::New'ed (V8 would zero each 1 MiB that read(2) overwrites
+// anyway), and recycled through a small pool once V8 has collected every view of them: a fresh chunk would
+// page-fault on each of its 256 pages, as much work as the copy itself at MTU 65535. Mutex: worker threads
+// may load the addon too.
+class ChunkPool {
+ public:
+  static uint8_t* Take() {
+    {
+      std::lock_guard<std::mutex> lock(mu());
+      std::vector<uint8_t*>& v = free_list();
+      if (!v.empty()) {
+        uint8_t* p = v.back();
+        v.pop_back();
+        return p;
+      }
+    }
+    return static_cast<uint8_t*>(malloc(kChunkSize));
+  }
+  static void Give(uint8_t* p) {
+    {
+      std::lock_guard<std::mutex> lock(mu());
+      std::vector<uint8_t*>& v = free_list();
+      if (v.size() < kMaxPooledChunks) {
+        v.push_back(p);
+        return;
+      }
+    }
+    free(p);
+  }
+
+ private:
+  static constexpr size_t kMaxPooledChunks = 8;
+  static std::mutex& mu() {
+    static std::mutex m;
+    return m;
+  }
+  static std::vector<uint8_t*>& free_list() {
+    static std::vector<uint8_t*>* v = new std::vector<uint8_t*>();  // never destroyed: finalizers may run at exit
+    return *v;
+  }
+};
 
 Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& what) {
   const char* code = uv_err_name(-err);
@@ -205,8 +249,20 @@ class Tun : public Napi::ObjectWrap<Tun> {
   }
 
   void NewChunk() {
-    chunk_ = Napi::Persistent(Napi::ArrayBuffer::New(Napi::Env(env_), kChunkSize));
-    chunk_data_ = static_cast<uint8_t*>(chunk_.Value().Data());
+    Napi::Env env(env_);
+    uint8_t* mem = ChunkPool::Take();
+    if (mem == nullptr) {
+      chunk_ = Napi::Persistent(Napi::ArrayBuffer::New(env, kChunkSize));
+      chunk_data_ = static_cast<uint8_t*>(chunk_.Value().Data());
+    } else {
+      chunk_ = Napi::Persistent(Napi::ArrayBuffer::New(env, mem, kChunkSize, [](Napi::Env e, void* data) {
+        Napi::MemoryManagement::AdjustExternalMemory(e, -static_cast<int64_t>(kChunkSize));
+        ChunkPool::Give(static_cast<uint8_t*>(data));
+      }));
+      // V8 does not see external memory by itself: without this it would collect dropped chunks too late.
+      Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(kChunkSize));
+      chunk_data_ = mem;
+    }
     chunk_used_ = 0;
   }
 

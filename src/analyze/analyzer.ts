@@ -55,6 +55,28 @@ function sameEndpoint(a: Uint8Array, ap: number, b: Uint8Array, bp: number): boo
 }
 
 const SWEEP_EVERY = 16384;
+const TEREDO_PORT = 3544;
+
+/** The IPv6 packet a Teredo UDP datagram carries (RFC 4380 §5.1.1), or null when it is not Teredo. */
+function teredoInner(udp: Uint8Array): Uint8Array | null {
+  if (udp.length < 8 + 40) return null;
+  const sport = (udp[0]! << 8) | udp[1]!;
+  const dport = (udp[2]! << 8) | udp[3]!;
+  const onPort = sport === TEREDO_PORT || dport === TEREDO_PORT;
+  let o = 8;
+  // Authentication indicator: 0x0001, ID-len, AU-len, client id, authentication value, nonce(8), confirmation(1).
+  if (udp[o] === 0 && udp[o + 1] === 1) {
+    if (udp.length < o + 4) return null;
+    o += 4 + udp[o + 2]! + udp[o + 3]! + 8 + 1;
+  }
+  // Origin indication: 0x0000 + port(2) + address(4).
+  if (udp.length >= o + 8 && udp[o] === 0 && udp[o + 1] === 0) o += 8;
+  if (udp.length < o + 40 || udp[o]! >> 4 !== 6) return null;
+  // Like Zeek's Teredo detection, off port 3544 too (relays use any port), when the IPv6 length fits exactly.
+  const plen = (udp[o + 4]! << 8) | udp[o + 5]!;
+  if (!onPort && o + 40 + plen !== udp.length) return null;
+  return udp.subarray(o);
+}
 
 export class Analyzer {
   private readonly opts: AnalyzerOptions;
@@ -68,7 +90,7 @@ export class Analyzer {
   private now = 0;
   readonly stats = {
     packets: 0, tcpPackets: 0, nonTcp: 0, nonIp: 0, malformed: 0, badChecksums: 0, fragments: 0,
-    truncatedHeaders: 0, unsupportedLink: 0, connections: 0, firstTs: null as number | null, lastTs: null as number | null,
+    truncatedHeaders: 0, unsupportedLink: 0, tunneled: 0, connections: 0, firstTs: null as number | null, lastTs: null as number | null,
   };
   readonly malformedSamples: MalformedSample[] = [];
   readonly unsupportedLinkTypes = new Set<number>();
@@ -112,7 +134,21 @@ export class Analyzer {
       this.malformed(rec, e);
       return;
     }
-    const ip = decoded.ip;
+    let ip = decoded.ip;
+    if (ip.protocol === 17 && !ip.mf && ip.fragOffset === 0) {
+      // Teredo (RFC 4380): IPv6 inside UDP port 3544, as Zeek decapsulates it.
+      const inner = teredoInner(ip.payload);
+      if (inner) {
+        try {
+          decoded = decodePacket(inner);
+        } catch (e) {
+          this.malformed(rec, e);
+          return;
+        }
+        ip = decoded.ip;
+        st.tunneled++;
+      }
+    }
     if (ip.protocol !== 6) { st.nonTcp++; return; }
     if (ip.fragOffset !== 0 || ip.mf) st.fragments++;
     const tcp = decoded.tcp;
@@ -269,7 +305,7 @@ export class Analyzer {
     return {
       type: 'summary', files, packets: st.packets, tcp_packets: st.tcpPackets, non_tcp_packets: st.nonTcp,
       non_ip_packets: st.nonIp, malformed_packets: st.malformed, bad_checksums: st.badChecksums,
-      ip_fragments: st.fragments, truncated_headers: st.truncatedHeaders, unsupported_link_packets: st.unsupportedLink,
+      ip_fragments: st.fragments, truncated_headers: st.truncatedHeaders, unsupported_link_packets: st.unsupportedLink, tunneled_packets: st.tunneled,
       connections: st.connections, by_close: { ...this.byClose }, by_handshake: { ...this.byHandshake },
       by_conn_state: { ...this.byConnState }, anomalies, first_ts: st.firstTs, last_ts: st.lastTs, error,
     };

@@ -89,6 +89,8 @@ export class Connection {
   /** What the other side first answered to side 0's SYN: 'synack' | 'rst' | 'other' | ''. */
   firstAnswer = '';
   onlySyns: [boolean, boolean] = [true, true];
+  /** Whether each side ever sent a segment with the ACK bit. */
+  origSentAck: [boolean, boolean] = [false, false];
   // close tracking (§5.2), by side
   firstFinSide = -1;
   firstFinX = 0;
@@ -167,6 +169,7 @@ export class Connection {
     this.pkts[side]++;
     this.ipBytes[side] += p.ipLen;
     this.payload[side] += p.len;
+    if (flags & ACK) this.origSentAck[side] = true;
     if ((flags & SYN) === 0) this.onlySyns[side] = false;
     else if (flags & (ACK | FIN | RST) || p.len > 0) this.onlySyns[side] = false;
 
@@ -324,8 +327,9 @@ export class Connection {
     if (!this.sndKnown[side]) return true;
     const expected = this.sndMax[side];
     if (p.seq === expected) return true;
-    const win = this.rcvWindow[other];
-    if (win <= 0) return p.seq === expected;
+    // Unknown receive window (the receiver sent nothing yet): assume the largest unscaled one.
+    const win = this.rcvWindow[other] < 0 ? 65535 : this.rcvWindow[other];
+    if (win === 0) return p.seq === expected;
     // Accept anything within the receive window, allowing for RSTs that start before an unacknowledged FIN.
     const d = (p.seq - expected) | 0;
     return d >= -1 && d < win;
@@ -405,7 +409,8 @@ export class Connection {
     if (this.pureSyns[o] === 0) return 'midstream';
     if (this.synAcks[r] === 0) {
       if (this.firstAnswerOf(o) === 'rst') return 'refused';
-      if (this.pkts[r] === 0 && this.onlySyns[o]) return 'unanswered';
+      // Nothing came back and the originator never acknowledged anything (a one-sided capture would show ACKs).
+      if (this.pkts[r] === 0 && !this.origSentAck[o]) return 'unanswered';
     }
     if (this.synRetries > 0) return 'retried-syn';
     return 'normal';

@@ -257,7 +257,7 @@ export class ZeekConn {
       if ((o.state === Z_SYN_SENT || o.state === Z_SYN_ACK_SENT) && r.state === Z_INACTIVE) return 'attempt-timeout';
     }
     if (this.deleteAt >= 0 && t >= this.deleteAt) return 'closed';
-    if (t - this.lastTime > TCP_INACTIVITY_TIMEOUT) return 'inactivity';
+    if (t - this.lastTime >= TCP_INACTIVITY_TIMEOUT - 1e-6) return 'inactivity';
     // ExpireTimer chains (tcp_SYN_timeout at creation, tcp_session_timer after a partial close), period 6 s.
     const threshold = this.lastTime + TCP_CONNECTION_LINGER;
     if (t > threshold) {
@@ -465,7 +465,7 @@ export class ZeekConn {
     let seq = relAck;
     // The FIN occupies a sequence number but is no content.
     if (ep.finCnt > 0 && seq >= ep.finSeq) seq = ep.finSeq - 1;
-    if (!ep.sawData || seq <= ep.deliveredTo) return;
+    if (seq <= ep.deliveredTo) return;
     // Bytes below `seq` never seen: buffered blocks fill part of the hole.
     let missing = 0;
     let cur = ep.deliveredTo;

@@ -39,7 +39,9 @@ export function parseCodeAssertions(code: string, firstLine: number): CodeAssert
       const peek = (): Tok | undefined => toks[k];
       if (peek()?.t !== 'name' || peek()!.v !== 'assert') return null;
       k++;
+      let depth = 0;
       const operand = (): CodeOperand | null => {
+        if (++depth > 64) return null; // hostile nesting: not the simple subset
         const parts: CodeOperand[] = [];
         for (;;) {
           const t = toks[k];

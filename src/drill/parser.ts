@@ -586,7 +586,9 @@ class Parser {
     const result = this.parseExpr();
     let errno: string | undefined;
     let note: string | undefined;
-    if (this.ty() === 'word') errno = this.next().text;
+    // The errno name follows the result on its line (a word on a later line is a script error, not an errno).
+    const resultEnd = this.toks[this.i - 1]!;
+    if (this.ty() === 'word' && (this.tok.line === resultEnd.line || /^E[A-Z0-9]+$/.test(this.tok.text))) errno = this.next().text;
     if (this.isPunct('(')) note = this.parseNote();
 
     if (!KNOWN_SYSCALLS.has(name)) this.markUnsupported(`system call '${name}' (not a packetdrill system call)`, nameTok);
@@ -640,7 +642,19 @@ class Parser {
     return { kind: 'or', operands, line: first.line, column: first.column };
   }
 
+  private depth = 0;
+
   private parsePrimary(): Expr {
+    // Bound nesting so hostile input ([[[[...) gets a script error, not a stack overflow.
+    if (++this.depth > 64) throw this.error('syntax', 'parse error: expressions nested more than 64 deep', this.tok);
+    try {
+      return this.parsePrimaryInner();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private parsePrimaryInner(): Expr {
     const t = this.tok;
     const pos = { line: t.line, column: t.column };
     switch (t.type) {

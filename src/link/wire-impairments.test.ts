@@ -251,3 +251,9 @@ test('an endpoint may answer from inside deliver(); zero-delay replies arrive in
   assert.equal(wire.advance(3), 2);
   assert.deepEqual(a.got.map((g) => [indexOf(g.bytes), g.time]), [[42, 3]]);
 });
+
+test('a non-finite time is a LinkError, not a corrupted schedule', () => {
+  const w = pair();
+  assert.throws(() => w.wire.send(w.ia, pkt(0), NaN), (e) => e instanceof LinkError && e.code === 'bad-time');
+  assert.equal(w.wire.nextDeadline(), Infinity);
+});

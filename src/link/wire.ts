@@ -184,7 +184,10 @@ export class Wire {
   /** The endpoint id of an attached endpoint (undefined if not attached). */
   idOf(endpoint: WireEndpoint): number | undefined { return this.ids.get(endpoint); }
 
-  /** Sets the impairments of one direction (from → to); unspecified fields keep the wire defaults. */
+  /**
+   * Sets the impairments of one direction (from → to); unspecified fields keep the wire defaults.
+   * Counters carry over; the direction's random stream restarts from its seed.
+   */
   impair(from: WireEndpoint | number, to: WireEndpoint | number, imp: Partial<Impairments>): void {
     const f = this.resolve(from);
     const t = this.resolve(to);
@@ -215,6 +218,7 @@ export class Wire {
   /** Hands a datagram to the wire at time `now` (ms). */
   send(from: WireEndpoint | number, packet: Uint8Array, now: number): void {
     const f = this.resolve(from);
+    if (!Number.isFinite(now)) throw new LinkError('bad-time', `send() needs a finite time in ms, got ${now}`);
     const to = this.routeOf(packet);
     if (to < 0) {
       this.emit(now, now, f, -1, packet, 'unroutable');

@@ -44,7 +44,6 @@ test('four-way close, client first: FIN, ACK, FIN, ACK; client FIN-WAIT-1 → FI
 
 test('merged "three-way" close: server answers FIN with FIN+ACK at once; client FIN-WAIT-1 → TIME-WAIT directly', () => {
   const p = connected({ ...PLAIN, delayedAck: true });
-  p.b.onStep = undefined;
   p.onStep = (q) => { if (q.b.state === 'CLOSE-WAIT') q.b.shutdown(q.now); };
   p.a.shutdown(p.now);
   p.run((q) => q.a.state === 'TIME-WAIT' && q.b.state === 'CLOSED');

@@ -550,7 +550,11 @@ export class TcpConnection {
     // First: sequence number check (the four acceptability cases).
     const segLen = seg.payload.length + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0);
     const rcvWnd = this.acceptWindow();
-    if (!this.acceptable(seg.seq, segLen, rcvWnd)) {
+    // RFC 9293 §3.10.7.4: "If the RCV.WND is zero, no segments will be acceptable, but special allowance should be
+    // made to accept valid ACKs, URGs, and RSTs." A segment at exactly RCV.NXT is therefore processed for its
+    // control fields (its text is trimmed to the zero window in the seventh step); a bare FIN there is accepted
+    // too, as Linux does, since it needs no buffer space (and our own sender sends FINs into a zero window).
+    if (!this.acceptable(seg.seq, segLen, rcvWnd) && !(rcvWnd === 0 && seg.seq === this.rcvNxt)) {
       if (s === 'SYN-RECEIVED' && (f & SYN) && !(f & ACK) && seg.seq === this.irs) {
         // A retransmitted SYN: our SYN+ACK was lost. Resend it (as Linux does).
         this.synPending = true;
@@ -914,7 +918,8 @@ export class TcpConnection {
   private updateScoreboard(blocks: number[]): boolean {
     let changed = false;
     for (let i = 0; i + 1 < blocks.length; i += 2) {
-      let l = blocks[i]!, r = blocks[i + 1]!;
+      let l = blocks[i]!;
+      const r = blocks[i + 1]!;
       // Ignore blocks outside (SND.UNA, SND.NXT] — D-SACKs and garbage (RFC 2883 / RFC 6675 §4).
       if (!seqLt(l, r) || !seqGt(r, this.sndUna) || seqGt(r, this.sndNxt)) continue;
       if (seqLt(l, this.sndUna)) l = this.sndUna;

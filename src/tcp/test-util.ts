@@ -1,5 +1,6 @@
 /** Helpers for engine tests: hand-built segments and connections in known states with fixed ISNs. */
-import { ACK, EMPTY, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
+import { ACK, EMPTY, FIN, SYN, flagsToString, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
+import type { TcpStateName } from '../wire/trace.js';
 import { TcpConnection, type TcpEvent } from './connection.js';
 import type { TcpConfig } from './config.js';
 import { TcpStats } from './stats.js';
@@ -56,3 +57,114 @@ export function readAll(c: TcpConnection): Uint8Array {
   for (const b of parts) { out.set(b, o); o += b.length; }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Connections in every RFC 9293 state, reached only through the engine's own transitions, and a
+// compact rendering of what a connection transmits ("FIN+ACK seq=1001 ack=5001") for trace-style asserts.
+// With ISS = 1000 and IRS = 5000, SND.NXT starts at 1001 and RCV.NXT at 5001.
+// ---------------------------------------------------------------------------------------------
+
+/** One segment as a short line with absolute numbers: flags, seq, ack (only when ACK is set), len when > 0. */
+export function describeSeg(s: TcpSegment): string {
+  return `${flagsToString(s.flags)} seq=${s.seq >>> 0}${s.flags & ACK ? ` ack=${s.ack >>> 0}` : ''}${s.payload.length ? ` len=${s.payload.length}` : ''}`;
+}
+
+/** Everything the connection transmits now, described. */
+export function wire(c: TcpConnection, now: number): string[] {
+  return c.drainTransmit(now).map(describeSeg);
+}
+
+/** Active open: connect() has sent SYN seq=ISS. */
+export function synSent(config: Partial<TcpConfig> = PLAIN, now = 0): TcpConnection {
+  const c = newConn(config);
+  c.connect(now);
+  c.drainTransmit(now);
+  c.drainEvents();
+  return c;
+}
+
+/** Passive open: SYN seq=IRS arrived in LISTEN, SYN+ACK seq=ISS ack=IRS+1 sent. */
+export function synReceived(config: Partial<TcpConfig> = PLAIN, now = 0): TcpConnection {
+  const c = newConn(config);
+  c.listen(now);
+  c.input(seg(SYN, IRS), now);
+  c.drainTransmit(now);
+  c.drainEvents();
+  return c;
+}
+
+/** ESTABLISHED, then shutdown(): FIN seq=1001 sent and not yet acknowledged. */
+export function finWait1(config: Partial<TcpConfig> = PLAIN, now = 0): TcpConnection {
+  const c = established(config, now);
+  c.shutdown(now);
+  c.drainTransmit(now);
+  c.drainEvents();
+  return c;
+}
+
+/** FIN-WAIT-1, then the peer ACKs our FIN (ack=1002). */
+export function finWait2(config: Partial<TcpConfig> = PLAIN, now = 0): TcpConnection {
+  const c = finWait1(config, now);
+  c.input(seg(ACK, IRS + 1, ISS + 2), now);
+  c.drainTransmit(now);
+  c.drainEvents();
+  return c;
+}
+
+/** FIN-WAIT-2, then the peer's FIN seq=5001 arrives: TIME-WAIT, RCV.NXT = 5002. */
+export function timeWait(config: Partial<TcpConfig> = PLAIN, now = 0): TcpConnection {
+  const c = finWait2(config, now);
+  c.input(seg(FIN | ACK, IRS + 1, ISS + 2), now);
+  c.drainTransmit(now);
+  c.drainEvents();
+  return c;
+}
+
+/** ESTABLISHED, then the peer's FIN seq=5001 arrives: CLOSE-WAIT, RCV.NXT = 5002. */
+export function closeWait(config: Partial<TcpConfig> = PLAIN, now = 0): TcpConnection {
+  const c = established(config, now);
+  c.input(seg(FIN | ACK, IRS + 1, ISS + 1), now);
+  c.drainTransmit(now);
+  c.drainEvents();
+  return c;
+}
+
+/** CLOSE-WAIT, then shutdown(): FIN seq=1001 sent, not yet acknowledged. */
+export function lastAck(config: Partial<TcpConfig> = PLAIN, now = 0): TcpConnection {
+  const c = closeWait(config, now);
+  c.shutdown(now);
+  c.drainTransmit(now);
+  c.drainEvents();
+  return c;
+}
+
+/** FIN-WAIT-1, then the peer's FIN arrives without acknowledging ours: CLOSING (simultaneous close). */
+export function closing(config: Partial<TcpConfig> = PLAIN, now = 0): TcpConnection {
+  const c = finWait1(config, now);
+  c.input(seg(FIN | ACK, IRS + 1, ISS + 1), now);
+  c.drainTransmit(now);
+  c.drainEvents();
+  return c;
+}
+
+/** A connection in the named state (CLOSED: a fresh, never-used TCB). */
+export function inState(state: TcpStateName, config: Partial<TcpConfig> = PLAIN, now = 0): TcpConnection {
+  switch (state) {
+    case 'CLOSED': return newConn(config);
+    case 'LISTEN': { const c = newConn(config); c.listen(now); c.drainEvents(); return c; }
+    case 'SYN-SENT': return synSent(config, now);
+    case 'SYN-RECEIVED': return synReceived(config, now);
+    case 'ESTABLISHED': { const c = established(config, now); return c; }
+    case 'FIN-WAIT-1': return finWait1(config, now);
+    case 'FIN-WAIT-2': return finWait2(config, now);
+    case 'CLOSE-WAIT': return closeWait(config, now);
+    case 'CLOSING': return closing(config, now);
+    case 'LAST-ACK': return lastAck(config, now);
+    case 'TIME-WAIT': return timeWait(config, now);
+  }
+}
+
+export const ALL_STATES: readonly TcpStateName[] = [
+  'CLOSED', 'LISTEN', 'SYN-SENT', 'SYN-RECEIVED', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2',
+  'CLOSE-WAIT', 'CLOSING', 'LAST-ACK', 'TIME-WAIT',
+];

@@ -25,10 +25,10 @@ const CHAR_W = 7.2; // approximate advance of 12px monospace, for sizing columns
 export function renderLadderSvg(trace: Trace, opts: LadderSvgOptions = {}): string {
   const model = buildLadder(trace, { absolute: opts.absolute === true });
   const showTime = opts.showTime !== false;
-  const rowH = opts.rowHeight ?? 40;
+  const rowH = positive(opts.rowHeight, 40);
   const slant = rowH * 0.5;
   const longestLabel = Math.max(0, ...model.rows.map((r) => (r.kind === 'segment' ? r.label.length : 0)));
-  const span = Math.max(opts.span ?? 440, longestLabel * CHAR_W + 40);
+  const span = Math.max(positive(opts.span, 440), longestLabel * CHAR_W + 40);
   const decimals = timeDecimals(model.rows);
   const timeW = showTime ? Math.max(...model.rows.map((r) => formatTime(r.time, decimals).length + 3), 0) * CHAR_W + 10 : 0;
   const stateW = 12 * CHAR_W + 14;
@@ -110,6 +110,10 @@ export function renderLadderSvg(trace: Trace, opts: LadderSvgOptions = {}): stri
   });
   out.push('</svg>');
   return out.join('\n') + '\n';
+}
+
+function positive(x: number | undefined, dflt: number): number {
+  return x !== undefined && Number.isFinite(x) && x > 0 ? x : dflt;
 }
 
 function addrPort(ep: Trace['a']): string {

@@ -138,3 +138,8 @@ test('an empty trace renders just the header', () => {
   assert.equal(t.trim().split('\n').length, 1);
   assert.match(t, /a 1\.2\.3\.4:1 +b 5\.6\.7\.8:2/);
 });
+
+test('a nonsensical width falls back to the default instead of garbling the arrows', () => {
+  assert.equal(renderLadderText(handshakeAndClose(), { width: NaN }), renderLadderText(handshakeAndClose()));
+  assert.equal(renderLadderText(handshakeAndClose(), { width: Infinity }), renderLadderText(handshakeAndClose()));
+});

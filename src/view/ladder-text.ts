@@ -41,7 +41,8 @@ export function renderLadderText(trace: Trace, opts: LadderTextOptions = {}): st
   const timeW = showTime ? Math.max(4, ...model.rows.map((r) => formatTime(r.time, decimals).length)) : 0;
   const prefixW = showTime ? timeW + 2 : 0;
   const longest = Math.max(0, ...model.rows.map((r) => (r.kind === 'segment' ? r.label.length : changeText(r).length)));
-  const W = Math.max(longest + 10, (opts.width ?? 100) - prefixW - 2 * STATE_W - 2, 20);
+  const target = opts.width !== undefined && Number.isFinite(opts.width) ? opts.width : 100;
+  const W = Math.max(longest + 10, Math.floor(target) - prefixW - 2 * STATE_W - 2, 20);
 
   const lines: string[] = [];
   const line = (time: string, left: string, leftRaw: number, zone: string, right: string, tail = ''): void => {

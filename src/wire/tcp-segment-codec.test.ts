@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeTcp, encodeTcp, encodeOptions, optionsLength, tcpChecksumOk } from './tcp.js';
+import { decodeTcp, encodeTcp, encodeOptions, optionsLength, tcpChecksumOk, freebsdOptionOrder, linuxOptionOrder } from './tcp.js';
 import { parseAddress } from './address.js';
 import { WireError } from './errors.js';
 import { SYN, ACK, ECE, CWR, URG, PSH, AE, FIN, RST, makeSegment, type TcpOptions, type TcpSegment } from './tcp-types.js';
@@ -248,4 +248,42 @@ test('repeated options: the last value wins, SACK blocks accumulate and re-encod
   const out = new Uint8Array(optionsLength(o));
   encodeOptions(o, out, 0);
   assert.equal(toHex(out), '02040200' + '02040200' + '0512' + '00000001000000020000000300000004' + '0000', 'EOL then zero padding to 28');
+});
+
+test('FreeBSD layouts from the packetdrill reference (tcp_addoptions alignment rule)', () => {
+  const enc = (o: TcpOptions): string => {
+    const out = new Uint8Array(optionsLength(o));
+    encodeOptions(o, out, 0);
+    return toHex(out);
+  };
+  const withOrder = (o: TcpOptions): TcpOptions => ({ ...o, order: freebsdOptionOrder(o) });
+  // <mss 1460,nop,wscale 6,sackOK,TS val 1 ecr 0> (20 bytes)
+  assert.equal(enc(withOrder({ mss: 1460, wscale: 6, sackPermitted: true, tsVal: 1, tsEcr: 0 })), '020405b4' + '010303060402' + '080a0000000100000000');
+  // <mss 1460,sackOK,eol,eol>
+  assert.equal(enc(withOrder({ mss: 1460, sackPermitted: true })), '020405b404020000');
+  // no SACK: <mss 1460,nop,wscale 6,nop,nop,TS val 1 ecr 0>
+  assert.equal(enc(withOrder({ mss: 1460, wscale: 6, tsVal: 1, tsEcr: 0 })), '020405b401030306' + '0101080a0000000100000000');
+  // <mss 1460>
+  assert.equal(enc(withOrder({ mss: 1460 })), '020405b4');
+  // data: <nop,nop,TS>, then SACK blocks aligned to mod 4 = 2
+  assert.equal(enc(withOrder({ tsVal: 7, tsEcr: 8, sack: [1, 2] })), '0101080a0000000700000008' + '0101050a0000000100000002');
+});
+
+test('linuxOptionOrder names the default layout, and encoding with it changes nothing', () => {
+  const cases: TcpOptions[] = [
+    { mss: 1460, sackPermitted: true, tsVal: 1, tsEcr: 0, wscale: 8 },
+    { mss: 1460, sackPermitted: true, wscale: 8 },
+    { mss: 1460, sackPermitted: true },
+    { mss: 1460, wscale: 8 },
+    { tsVal: 1, tsEcr: 2, sack: [5, 6] },
+  ];
+  assert.deepEqual(linuxOptionOrder(cases[0]!), [2, 4, 8, 1, 3]);
+  assert.deepEqual(linuxOptionOrder(cases[1]!), [2, 1, 1, 4, 1, 3]);
+  for (const o of cases) {
+    const a = new Uint8Array(optionsLength(o));
+    const b = new Uint8Array(a.length);
+    encodeOptions(o, a, 0);
+    encodeOptions({ ...o, order: linuxOptionOrder(o) }, b, 0);
+    assert.deepEqual(b, a);
+  }
 });

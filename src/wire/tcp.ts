@@ -1,6 +1,6 @@
 /**
  * TCP header and option codec (RFC 9293 §3.1, §3.2; MSS RFC 9293 §3.7.1, window scale and timestamps
- * RFC 7323, SACK RFC 2018, ECN bits RFC 3168, AE RFC 9768 / NS RFC 3540).
+ * RFC 7323, SACK RFC 2018, ECN bits RFC 3168, AE: the AccECN bit, formerly NS of RFC 3540).
  * Hot path: straight-line byte reads, no DataView, no closures; decode allocates the segment, its options
  * object (plus the arrays holding option order/SACK blocks/unknown options) and the payload view.
  */
@@ -36,7 +36,7 @@ function w32(b: Uint8Array, i: number, v: number): void {
   b[i + 3] = v;
 }
 
-/** Option lengths fixed by their RFCs; a different length byte is malformed. */
+/** Throws the WireError for a malformed option starting at `at`. */
 function optionBad(code: string, message: string, at: number): never {
   throw new WireError('tcp-option', code, message, at);
 }
@@ -64,6 +64,7 @@ function decodeOptions(b: Uint8Array, start: number, end: number): TcpOptions {
     const len = b[i + 1]!;
     if (len < 2) optionBad('bad-length', `option kind ${kind} has length ${len} (< 2)`, i);
     if (i + len > end) optionBad('overrun', `option kind ${kind} of length ${len} runs past the header end at ${end}`, i);
+    // Known kinds have lengths fixed by their RFCs; any other length byte is malformed.
     switch (kind) {
       case OPT_MSS:
         if (len !== 4) optionBad('bad-length', `MSS option length ${len}, expected 4`, i);
@@ -104,6 +105,9 @@ function decodeOptions(b: Uint8Array, start: number, end: number): TcpOptions {
  * whole datagram gets datagram offsets).
  */
 export function decodeTcpRange(b: Uint8Array, start: number, end: number): DecodedTcp {
+  if (!(start >= 0 && start <= end && end <= b.length)) {
+    throw new WireError('tcp', 'bad-range', `range ${start}..${end} is not inside the ${b.length}-byte buffer`, 0);
+  }
   if (end - start < TCP_HEADER_LENGTH) {
     throw new WireError('tcp', 'truncated', `header needs 20 bytes, have ${end - start}`, end);
   }
@@ -242,6 +246,47 @@ function writeUnknown(u: UnknownOption, out: Uint8Array | null, o: number): numb
   if (len > 0xff) throw new WireError('tcp-option', 'too-long', `option kind ${u.kind} with ${u.data.length} data bytes exceeds 255`, o);
   if (out) { out[o] = u.kind; out[o + 1] = len; out.set(u.data, o + 2); }
   return o + len;
+}
+
+/**
+ * Linux's option layout (tcp_options_write, net/ipv4/tcp_output.c) as an `order` list: what encodeOptions
+ * writes when opts.order is absent. Unknown options go last.
+ */
+export function linuxOptionOrder(opts: TcpOptions): number[] {
+  const order: number[] = [];
+  if (opts.mss !== undefined) order.push(OPT_MSS);
+  if (opts.tsVal !== undefined) {
+    if (opts.sackPermitted) order.push(OPT_SACK_PERMITTED); else order.push(OPT_NOP, OPT_NOP);
+    order.push(OPT_TIMESTAMPS);
+  } else if (opts.sackPermitted) order.push(OPT_NOP, OPT_NOP, OPT_SACK_PERMITTED);
+  if (opts.wscale !== undefined) order.push(OPT_NOP, OPT_WSCALE);
+  if (opts.sack !== undefined && opts.sack.length >= 2) order.push(OPT_NOP, OPT_NOP, OPT_SACK);
+  if (opts.unknown !== undefined) for (const u of opts.unknown) order.push(u.kind);
+  return order;
+}
+
+/** Appends NOPs until len % mod === rem; returns the new length. */
+function padNops(order: number[], len: number, mod: number, rem: number): number {
+  while (len % mod !== rem) { order.push(OPT_NOP); len++; }
+  return len;
+}
+
+/**
+ * FreeBSD's option layout (tcp_addoptions, sys/netinet/tcp_output.c) as an `order` list: MSS, window scale,
+ * SACK-permitted, timestamps, SACK blocks, each preceded by NOPs to its alignment (WS: odd length, SACK-permitted:
+ * even, TS and SACK: length mod 4 = 2), then EOL if padding is needed. Unknown options go before the padding.
+ */
+export function freebsdOptionOrder(opts: TcpOptions): number[] {
+  const order: number[] = [];
+  let len = 0;
+  if (opts.mss !== undefined) { order.push(OPT_MSS); len += 4; }
+  if (opts.wscale !== undefined) { len = padNops(order, len, 2, 1); order.push(OPT_WSCALE); len += 3; }
+  if (opts.sackPermitted) { len = padNops(order, len, 2, 0); order.push(OPT_SACK_PERMITTED); len += 2; }
+  if (opts.tsVal !== undefined) { len = padNops(order, len, 4, 2); order.push(OPT_TIMESTAMPS); len += 10; }
+  if (opts.sack !== undefined && opts.sack.length >= 2) { len = padNops(order, len, 4, 2); order.push(OPT_SACK); len += 2 + (opts.sack.length >> 1) * 8; }
+  if (opts.unknown !== undefined) for (const u of opts.unknown) { order.push(u.kind); len += 2 + u.data.length; }
+  if (len & 3) order.push(OPT_EOL);
+  return order;
 }
 
 function paddedOptionsLength(opts: TcpOptions): number {

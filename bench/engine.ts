@@ -1,0 +1,95 @@
+/**
+ * Engine-only benchmarks: two TcpConnections back to back in one process, virtual time advancing as fast as
+ * the CPU allows (no serialisation, no checksums: this measures the state machine and buffers).
+ */
+import { TcpConnection } from '../src/tcp/connection.js';
+import type { TcpSegment } from '../src/wire/tcp-types.js';
+import type { BenchResult } from './results.js';
+
+/** Bulk transfer of `total` bytes a→b; returns wall-clock bits per second. */
+export function bulk(mss: number, total: number): number {
+  const cfg = { mss, recvBufferSize: 4 << 20, sendBufferSize: 4 << 20, rtoMin: 200 };
+  const a = new TcpConnection({ localPort: 1, remotePort: 2, iss: 1, config: cfg });
+  const b = new TcpConnection({ localPort: 2, remotePort: 1, iss: 2, config: cfg });
+  b.listen(0);
+  a.connect(0);
+  const chunk = new Uint8Array(256 * 1024);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = i & 0xff;
+  let now = 0;
+  const qa: TcpSegment[] = []; // in flight to a
+  const qb: TcpSegment[] = []; // in flight to b
+  let sent = 0, received = 0;
+  const t0 = performance.now();
+  let seg: TcpSegment | null;
+  let rounds = 0;
+  while (received < total) {
+    if (a.state === 'ESTABLISHED' && sent < total) {
+      while (sent < total) { const n = a.send(sent + chunk.length <= total ? chunk : chunk.subarray(0, total - sent), now); if (n === 0) break; sent += n; }
+    }
+    while ((seg = a.pollTransmit(now)) !== null) qb.push(seg);
+    for (let i = 0; i < qb.length; i++) b.input(qb[i]!, now);
+    qb.length = 0;
+    for (;;) { const r = b.read(); if (r.length === 0) break; received += r.length; }
+    while ((seg = b.pollTransmit(now)) !== null) qa.push(seg);
+    for (let i = 0; i < qa.length; i++) a.input(qa[i]!, now);
+    qa.length = 0;
+    while (a.pollEvent() !== null) { /* drain */ }
+    while (b.pollEvent() !== null) { /* drain */ }
+    now += 0.05; // 50 µs one round trip in virtual time
+    const d = Math.min(a.nextDeadline(), b.nextDeadline());
+    if (d <= now) { a.onTimeout(now); b.onTimeout(now); }
+    if (++rounds > 50_000_000) throw new Error('bulk benchmark did not converge');
+  }
+  const secs = (performance.now() - t0) / 1000;
+  return (total * 8) / secs;
+}
+
+/** Full lifecycles per second: handshake, 1 byte each way, close (four-way), until both CLOSED/TIME-WAIT. */
+export function lifecycles(count: number): number {
+  const one = new Uint8Array([1]);
+  const cfg = { delayedAck: false };
+  const t0 = performance.now();
+  const qa: TcpSegment[] = [], qb: TcpSegment[] = [];
+  for (let i = 0; i < count; i++) {
+    const a = new TcpConnection({ localPort: 1000 + (i & 0xffff), remotePort: 80, iss: i * 7919, config: cfg });
+    const b = new TcpConnection({ localPort: 80, remotePort: 1000 + (i & 0xffff), iss: i * 104729, config: cfg });
+    b.listen(0);
+    a.connect(0);
+    let now = 0;
+    let sentA = false, sentB = false, closedA = false, closedB = false;
+    let seg: TcpSegment | null;
+    for (let r = 0; r < 100; r++) {
+      while ((seg = a.pollTransmit(now)) !== null) qb.push(seg);
+      for (const s of qb) b.input(s, now);
+      qb.length = 0;
+      while ((seg = b.pollTransmit(now)) !== null) qa.push(seg);
+      for (const s of qa) a.input(s, now);
+      qa.length = 0;
+      while (a.pollEvent() !== null) { /* drain */ }
+      while (b.pollEvent() !== null) { /* drain */ }
+      if (a.state === 'ESTABLISHED' && !sentA) { a.send(one, now); sentA = true; }
+      if (b.state === 'ESTABLISHED' && !sentB) { b.send(one, now); sentB = true; }
+      if (sentA && sentB && a.readableLength && !closedA) { a.read(); a.shutdown(now); closedA = true; }
+      if (b.readableLength) b.read();
+      if (b.state === 'CLOSE-WAIT' && !closedB) { b.shutdown(now); closedB = true; }
+      if (a.state === 'TIME-WAIT' && b.state === 'CLOSED') break;
+      now += 0.1;
+    }
+    if (a.state !== 'TIME-WAIT' || b.state !== 'CLOSED') throw new Error(`lifecycle ${i} ended in ${a.state}/${b.state}`);
+  }
+  return count / ((performance.now() - t0) / 1000);
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const out: BenchResult[] = [];
+  bulk(1460, 32 << 20); // warm-up
+  const g1460 = bulk(1460, 512 << 20) / 1e9;
+  out.push({ name: 'engine.bulk.mss1460', value: round(g1460), unit: 'Gbit/s' });
+  const g65495 = bulk(65495, 2048 << 20) / 1e9;
+  out.push({ name: 'engine.bulk.mss65495', value: round(g65495), unit: 'Gbit/s' });
+  lifecycles(5000);
+  out.push({ name: 'engine.lifecycles', value: Math.round(lifecycles(50_000)), unit: 'lifecycles/s' });
+  return out;
+}
+
+function round(x: number): number { return Math.round(x * 100) / 100; }

@@ -1,0 +1,9 @@
+export interface BenchResult {
+  name: string;
+  value: number;
+  unit: string;
+  peer?: string;
+  peerValue?: number;
+  /** ours / peer, same run */
+  ratio?: number;
+}

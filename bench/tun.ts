@@ -1,0 +1,228 @@
+/**
+ * The TUN link's raw ceiling: how fast a minimal JS sink can read packets the kernel routes into a TUN device,
+ * and how fast a minimal JS source can write packets the kernel delivers to one of its sockets, with no TCP
+ * at all. synack's TCP throughput over TUN is reported as a fraction of these numbers (issue #4: goal ≥ 90 %).
+ *
+ * Runs inside a fresh network namespace (runInNetns re-executes this file with role "measure"), at MTU 1500
+ * and 65535:
+ *   kernel→js  a python3 process sends MTU-sized datagrams to 10.77.0.2 as fast as it can (a connected UDP
+ *              socket, one send(2) each); the JS sink counts what onPackets delivers. The device's queue drops
+ *              what the sink cannot take; the sink's CPU share tells whether JS or the sender set the pace.
+ *   js→kernel  JS writes MTU-sized UDP datagrams with writeBatch to a bound kernel socket; we count what the
+ *              kernel's UDP layer accepted (/proc/net/snmp Udp InDatagrams + RcvbufErrors: checksum verified
+ *              and demultiplexed), so packets the kernel dropped before that do not count.
+ * MB/s are 10^6 bytes of UDP payload per second (MTU − 28 per packet: within 1 % of TCP's MSS, MTU − 40).
+ *
+ * Needs root, /dev/net/tun, the addon, unshare, ip and python3 (apt: iproute2 util-linux python3).
+ * Takes about 12 s.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { TunLink, tunUnavailableReason } from '../src/link/tun.js';
+import { configureTunDevice } from '../src/link/tun-device.js';
+import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from '../src/link/netns.js';
+import { udpPacket } from '../src/link/tun-testkit.js';
+
+export interface BenchResult {
+  name: string;
+  value: number;
+  unit: string;
+  peer?: string;
+  peerValue?: number;
+  ratio?: number;
+}
+
+const STACK = '10.77.0.2';
+const KERNEL = '10.77.0.1';
+const MTUS = [1500, 65535];
+const WARMUP_MS = 300;
+const MEASURE_MS = 2000;
+
+/** Why the TUN benchmark cannot run here, or null. */
+export function tunBenchUnavailableReason(): string | null {
+  const r = netnsUnavailableReason() ?? tunUnavailableReason();
+  if (r) return r;
+  if (spawnSync('python3', ['-V']).error) return 'python3 is not installed (apt-get install python3)';
+  return null;
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const reason = tunBenchUnavailableReason();
+  if (reason) throw new Error(`TUN raw-ceiling benchmark cannot run: ${reason}`);
+  const res = await runInNetns(import.meta.url, ['measure'], { timeoutMs: 60_000 });
+  if (res.code !== 0 || !Array.isArray(res.result)) {
+    throw new Error(`TUN raw-ceiling benchmark failed (exit ${res.code}${res.timedOut ? ', timed out' : ''}):\n${res.stderr}${res.stdout}`);
+  }
+  return res.result as BenchResult[];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Inside the namespace.
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Udp counters of this namespace (/proc/net/snmp is per network namespace). */
+function udpCounters(): Record<string, number> {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const keys = lines[0]!.split(/\s+/);
+  const vals = lines[1]!.split(/\s+/);
+  const out: Record<string, number> = {};
+  keys.forEach((k, i) => (out[k] = Number(vals[i])));
+  return out;
+}
+
+/** Datagrams the kernel's UDP layer took in: checksum verified, demultiplexed to a socket (queued or not). */
+function udpAccepted(): number {
+  const c = udpCounters();
+  return c.InDatagrams! + c.RcvbufErrors!;
+}
+
+function python(code: string, args: string[]): ChildProcess {
+  const p = spawn('python3', ['-c', code, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  p.stderr!.setEncoding('utf8').on('data', (d: string) => process.stderr.write(`python3: ${d}`));
+  return p;
+}
+
+// A connected UDP socket sending one datagram per send(2): the cheapest sender without sendmmsg.
+const SENDER = `import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect((sys.argv[1], 9))
+b = bytes(int(sys.argv[2]))
+send = s.send
+while True:
+    send(b)
+`;
+// A bound socket nobody reads: the kernel still receives, checksums and demultiplexes every datagram
+// (counted as InDatagrams or RcvbufErrors), without a per-datagram reader competing for the CPU; a TCP
+// receiver reads large chunks and costs far less per packet than a UDP reader would.
+const SINK = `import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+print("bound", flush=True)
+if sys.argv[3] == "read":
+    buf = bytearray(65536)
+    r = s.recv_into
+    while True:
+        r(buf)
+time.sleep(3600)
+`;
+
+async function stop(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const done = new Promise((r) => p.once('exit', r));
+  p.kill('SIGKILL');
+  await done;
+}
+
+async function kernelToJs(link: TunLink, mtu: number): Promise<BenchResult[]> {
+  const payload = mtu - 28;
+  let packets = 0;
+  let bytes = 0;
+  let batches = 0;
+  link.onPackets((pkts) => {
+    batches++;
+    packets += pkts.length;
+    for (const p of pkts) bytes += p.length;
+  });
+  const sender = python(SENDER, [STACK, String(payload)]);
+  await sleep(WARMUP_MS);
+  const p0 = packets;
+  const b0 = bytes;
+  const n0 = batches;
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  await sleep(MEASURE_MS);
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(c0);
+  if (process.env.SYNACK_TUN_BENCH_RSS) console.error(`rss MTU ${mtu}: ${Math.round(process.memoryUsage().rss / 1e6)} MB`);
+  const dp = packets - p0;
+  const db = bytes - b0;
+  const dn = batches - n0;
+  await stop(sender);
+  link.onPackets(() => undefined);
+  if (dp === 0) throw new Error(`kernel→js at MTU ${mtu}: no packet reached the JS sink`);
+  if (db !== dp * mtu) throw new Error(`kernel→js at MTU ${mtu}: expected ${mtu}-byte packets, got ${db / dp} on average`);
+  return [
+    { name: `tun raw ceiling kernel->js MTU ${mtu}`, value: round((dp * payload) / secs / 1e6), unit: 'MB/s' },
+    { name: `tun raw ceiling kernel->js MTU ${mtu} packets`, value: Math.round(dp / secs), unit: 'pkt/s' },
+    { name: `tun raw ceiling kernel->js MTU ${mtu} batch size`, value: round(dp / Math.max(1, dn)), unit: 'pkt/batch' },
+    // Well below 100 %: the sink was waiting for the kernel's sender, so the figure is what the kernel can
+    // push through the device on this machine rather than what JS could take.
+    { name: `tun raw ceiling kernel->js MTU ${mtu} JS CPU`, value: round(((cpu.user + cpu.system) / 1e6 / secs) * 100), unit: '%' },
+  ];
+}
+
+/**
+ * `read`: a python3 process also reads every datagram (one recv(2) each), so the figure is what reaches a
+ * user process; it competes with JS for the CPU and costs more per byte than a TCP reader would.
+ */
+async function jsToKernel(link: TunLink, mtu: number, read: boolean): Promise<BenchResult[]> {
+  const payload = mtu - 28;
+  const sink = python(SINK, [KERNEL, '9000', read ? 'read' : 'idle']);
+  await new Promise<void>((resolve, reject) => {
+    sink.stdout?.once('data', () => resolve());
+    sink.once('exit', (c) => reject(new Error(`UDP sink exited (${c}) before binding`)));
+    setTimeout(resolve, 2000).unref();
+  });
+  // 64 distinct datagrams (IP ids differ), written again and again: the JS side does what a stack's transmit
+  // path does last (hand finished packets to the link) and nothing else.
+  const batch: Uint8Array[] = [];
+  for (let i = 0; i < 64; i++) batch.push(udpPacket(STACK, KERNEL, 5555, 9000, payload, i));
+  let running = true;
+  let written = 0;
+  const pump = async () => {
+    while (running) {
+      // Write for ~2 ms, then yield so timers (and the measurement) run.
+      const until = performance.now() + 2;
+      while (performance.now() < until) written += link.writeBatch(batch);
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  const pumping = pump();
+  await sleep(WARMUP_MS);
+  const a0 = read ? udpCounters().InDatagrams! : udpAccepted();
+  const w0 = written;
+  const t0 = process.hrtime.bigint();
+  await sleep(MEASURE_MS);
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const accepted = (read ? udpCounters().InDatagrams! : udpAccepted()) - a0;
+  const wrote = written - w0;
+  running = false;
+  await pumping;
+  await stop(sink);
+  if (accepted === 0) throw new Error(`js→kernel at MTU ${mtu}: the kernel's UDP layer accepted no datagram`);
+  if (read) {
+    return [{ name: `tun raw js->kernel MTU ${mtu} read by a UDP reader`, value: round((accepted * payload) / secs / 1e6), unit: 'MB/s' }];
+  }
+  return [
+    { name: `tun raw ceiling js->kernel MTU ${mtu}`, value: round((accepted * payload) / secs / 1e6), unit: 'MB/s' },
+    { name: `tun raw ceiling js->kernel MTU ${mtu} packets`, value: Math.round(accepted / secs), unit: 'pkt/s' },
+    // Written but not accepted: dropped before UDP (e.g. the backlog queue), only if this exceeds the above.
+    { name: `tun raw ceiling js->kernel MTU ${mtu} written`, value: round((wrote * payload) / secs / 1e6), unit: 'MB/s' },
+  ];
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+async function measure(): Promise<void> {
+  const out: BenchResult[] = [];
+  for (const mtu of MTUS) {
+    const link = TunLink.open();
+    // A long transmit queue so the kernel→js sender is limited by the sink, not by early drops.
+    await configureTunDevice({ name: link.name, addresses: [{ stack: STACK, kernel: KERNEL, prefix: 24 }], mtu, txqueuelen: 10000 });
+    out.push(...(await kernelToJs(link, mtu)));
+    out.push(...(await jsToKernel(link, mtu, false)));
+    out.push(...(await jsToKernel(link, mtu, true)));
+    link.close();
+  }
+  reportResult(out);
+}
+
+if (process.env[NETNS_ENV] && process.argv[2] === 'measure') {
+  await measure();
+} else if (import.meta.url === `file://${process.argv[1]}`) {
+  // `node --import tsx bench/tun.ts`: print the results.
+  for (const r of await run()) console.log(`${r.name.padEnd(48)} ${String(r.value).padStart(10)} ${r.unit}`);
+}

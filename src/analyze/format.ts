@@ -1,0 +1,133 @@
+/**
+ * Text renderings of analyzer output: JSON lines, the human table with its summary, and Zeek's conn.log
+ * TSV (header lines and field order of Zeek's conn.log: scripts/base/protocols/conn/main.zeek).
+ */
+import type { AnomalyReport, ConnectionReport, SummaryReport } from './report.js';
+
+export function jsonLine(obj: ConnectionReport | AnomalyReport | SummaryReport): string {
+  return JSON.stringify(obj) + '\n';
+}
+
+// ---- table ----
+
+const TABLE_COLUMNS: Array<[string, number, (r: ConnectionReport) => string]> = [
+  ['#', 5, (r) => String(r.first_frame)],
+  ['originator', 22, (r) => hostPort(r.orig_h, r.orig_p)],
+  ['responder', 22, (r) => hostPort(r.resp_h, r.resp_p)],
+  ['handshake', 17, (r) => r.handshake],
+  ['close', 17, (r) => r.close + (r.half_close_data ? '*' : '')],
+  ['states', 25, (r) => `${r.orig_state ?? '?'}/${r.resp_state ?? '?'}`],
+  ['zeek', 6, (r) => r.conn_state],
+  ['history', 12, (r) => r.history],
+  ['cmp', 3, (r) => String(r.completeness)],
+  ['pkts', 9, (r) => `${r.orig_pkts}/${r.resp_pkts}`],
+  ['bytes', 13, (r) => `${r.orig_bytes}/${r.resp_bytes}`],
+  ['dur', 8, (r) => r.duration.toFixed(3)],
+  ['notes', 0, notes],
+];
+
+function hostPort(h: string, p: number): string {
+  return h.includes(':') ? `[${h}]:${p}` : `${h}:${p}`;
+}
+
+function notes(r: ConnectionReport): string {
+  const n: string[] = [];
+  if (r.retransmissions) n.push(`retx=${r.retransmissions}`);
+  if (r.dup_acks) n.push(`dupack=${r.dup_acks}`);
+  if (r.out_of_order) n.push(`ooo=${r.out_of_order}`);
+  if (r.zero_windows) n.push(`zwin=${r.zero_windows}`);
+  if (r.keep_alives) n.push(`keepalive=${r.keep_alives}`);
+  if (r.lost_segments) n.push(`lost=${r.lost_segments}`);
+  if (r.bad_checksums) n.push(`badsum=${r.bad_checksums}`);
+  if (r.direction_inferred) n.push('dir-inferred');
+  if (r.split) n.push(`split:${r.split}`);
+  for (const a of r.anomalies) n.push(`${a.detail ?? a.kind}@${a.frames.slice(0, 3).join(',')}${a.count > 3 ? '…' : ''}`);
+  return n.join(' ');
+}
+
+function pad(s: string, w: number): string {
+  if (w === 0) return s;
+  return s.length >= w ? s + ' ' : s + ' '.repeat(w - s.length + 1);
+}
+
+export function tableHeader(): string {
+  return TABLE_COLUMNS.map(([h, w]) => pad(h, w)).join('').trimEnd() + '\n';
+}
+
+export function tableRow(r: ConnectionReport): string {
+  return TABLE_COLUMNS.map(([, w, f]) => pad(f(r), w)).join('').trimEnd() + '\n';
+}
+
+export function tableSummary(s: SummaryReport, anomalies: AnomalyReport[]): string {
+  const lines: string[] = [];
+  lines.push('');
+  lines.push(`${s.connections} connections, ${s.packets} packets (${s.tcp_packets} TCP, ${s.non_tcp_packets} other IP, ` +
+    `${s.non_ip_packets} non-IP, ${s.malformed_packets} malformed, ${s.bad_checksums} bad TCP checksums)`);
+  const kv = (o: Record<string, number>): string =>
+    Object.entries(o).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  lines.push(`close:     ${kv(s.by_close)}`);
+  lines.push(`handshake: ${kv(s.by_handshake)}`);
+  lines.push(`zeek:      ${kv(s.by_conn_state)}`);
+  if (anomalies.length === 0) lines.push('anomalies: none');
+  else {
+    lines.push('anomalies:');
+    for (const a of anomalies) lines.push('  ' + describeAnomaly(a));
+  }
+  if (s.error) lines.push(`error: ${s.error}`);
+  return lines.join('\n') + '\n';
+}
+
+export function describeAnomaly(a: AnomalyReport): string {
+  const frames = a.frames.slice(0, 8).join(',') + (a.count > 8 ? ',…' : '');
+  switch (a.kind) {
+    case 'invalid-flags': return `invalid flags ${a.flags}: ${a.count} packet(s), frames ${frames}`;
+    case 'syn-scan': case 'null-scan': case 'fin-scan': case 'xmas-scan':
+      return `${a.kind}: ${a.src} → ${a.dst}, ${a.ports} ports, ${a.count} probes, frames ${frames}`;
+    case 'syn-flood':
+      return `syn-flood: ${a.dst}:${a.dst_port}, ${a.count} unfinished handshakes from ${a.sources} sources (${a.rate}/s), frames ${frames}`;
+    default: return `${a.kind}: ${a.count} packet(s), frames ${frames}`;
+  }
+}
+
+// ---- Zeek conn.log ----
+
+const ZEEK_FIELDS = ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'service', 'duration',
+  'orig_bytes', 'resp_bytes', 'conn_state', 'local_orig', 'local_resp', 'missed_bytes', 'history', 'orig_pkts',
+  'orig_ip_bytes', 'resp_pkts', 'resp_ip_bytes', 'tunnel_parents', 'ip_proto'];
+const ZEEK_TYPES = ['time', 'string', 'addr', 'port', 'addr', 'port', 'enum', 'string', 'interval', 'count', 'count',
+  'string', 'bool', 'bool', 'count', 'string', 'count', 'count', 'count', 'count', 'set[string]', 'count'];
+
+function zeekTime(d: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}-${p(d.getUTCHours())}-${p(d.getUTCMinutes())}-${p(d.getUTCSeconds())}`;
+}
+
+export function zeekHeader(now = new Date()): string {
+  return [
+    '#separator \\x09',
+    '#set_separator\t,',
+    '#empty_field\t(empty)',
+    '#unset_field\t-',
+    '#path\tconn',
+    `#open\t${zeekTime(now)}`,
+    '#fields\t' + ZEEK_FIELDS.join('\t'),
+    '#types\t' + ZEEK_TYPES.join('\t'),
+  ].join('\n') + '\n';
+}
+
+export function zeekRow(r: ConnectionReport): string {
+  const z = r.zeek;
+  const noPayload = z.orig_pkts + z.resp_pkts === 0;
+  // Zeek leaves duration and sizes unset for a connection whose packets it never processed (e.g. a lone bad checksum).
+  const unsetIfNone = (v: string): string => (noPayload || (z.duration === 0 && r.orig_pkts + r.resp_pkts <= 1) ? '-' : v);
+  return [
+    r.ts.toFixed(6), r.uid, r.orig_h, String(r.orig_p), r.resp_h, String(r.resp_p), 'tcp', '-',
+    unsetIfNone(z.duration.toFixed(6)), unsetIfNone(String(z.orig_bytes)), unsetIfNone(String(z.resp_bytes)),
+    r.conn_state, '-', '-', String(z.missed_bytes), r.history, String(z.orig_pkts), String(z.orig_ip_bytes),
+    String(z.resp_pkts), String(z.resp_ip_bytes), '-', '6',
+  ].join('\t') + '\n';
+}
+
+export function zeekFooter(now = new Date()): string {
+  return `#close\t${zeekTime(now)}\n`;
+}

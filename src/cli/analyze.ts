@@ -1,0 +1,207 @@
+/**
+ * `synack analyze FILE... [--format table|ladder|json|zeek] [--filter EXPR]`: every TCP connection's
+ * lifecycle from pcap/pcapng captures (`-` reads standard input). Streams: files are read in chunks and
+ * connections printed as soon as they are finished.
+ *
+ * Exit codes: 0 success; 1 the capture was damaged (truncated: every connection seen so far is printed,
+ * then the error with its byte offset); 2 usage errors, unreadable files, input that is not a capture.
+ */
+import { createReadStream, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { Command, CommanderError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { CaptureReader } from '../wire/capture.js';
+import { WireError } from '../wire/errors.js';
+import { Analyzer } from '../analyze/analyzer.js';
+import { toTrace } from '../analyze/report.js';
+import { compileFilter, FilterError, type ConnectionPredicate } from '../analyze/filter.js';
+import {
+  describeAnomaly, jsonLine, tableHeader, tableRow, tableSummary, zeekFooter, zeekHeader, zeekRow,
+} from '../analyze/format.js';
+import { renderLadderText } from '../view/ladder-text.js';
+
+export interface AnalyzeIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream;
+}
+
+type Format = 'table' | 'ladder' | 'json' | 'zeek';
+
+/** Inputs bigger than this get a progress bar (when stderr is a terminal). */
+const PROGRESS_THRESHOLD = 32 * 1024 * 1024;
+const FLUSH_AT = 1 << 16;
+
+function isTty(s: NodeJS.WritableStream): boolean {
+  return (s as NodeJS.WritableStream & { isTTY?: boolean }).isTTY === true;
+}
+
+export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<number> {
+  const program = new Command('analyze')
+    .description('every TCP connection\'s lifecycle from pcap/pcapng captures (- reads stdin)')
+    .argument('<file...>', 'capture files (pcap or pcapng); - for standard input')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'ladder', 'json', 'zeek']).default('table'))
+    .option('--filter <expr>', 'only connections matching EXPR, e.g. "close == rst-by-responder and port 443"')
+    .option('--zeek-checksums', 'drop packets with bad TCP checksums like Zeek without -C (default: count them, analyse anyway)')
+    .option('--no-progress', 'never show a progress bar')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    throw e;
+  }
+  const files = program.args;
+  const opts = program.opts<{ format: Format; filter?: string; zeekChecksums?: boolean; progress: boolean }>();
+  const format = opts.format;
+  let filter: ConnectionPredicate | null = null;
+  if (opts.filter !== undefined) {
+    try {
+      filter = compileFilter(opts.filter);
+    } catch (e) {
+      if (e instanceof FilterError) { io.stderr.write(`synack analyze: ${e.message}\n`); return 2; }
+      throw e;
+    }
+  }
+  if (files.filter((f) => f === '-').length > 1) {
+    io.stderr.write('synack analyze: standard input (-) can be read only once\n');
+    return 2;
+  }
+  let totalBytes = 0;
+  for (const f of files) {
+    if (f === '-') continue;
+    try {
+      const st = statSync(f);
+      if (!st.isFile()) { io.stderr.write(`synack analyze: ${f}: not a regular file\n`); return 2; }
+      totalBytes += st.size;
+    } catch (e) {
+      io.stderr.write(`synack analyze: ${f}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
+      return 2;
+    }
+  }
+
+  let out = '';
+  const flush = async (): Promise<void> => {
+    if (out.length === 0) return;
+    header();
+    const chunk = out;
+    out = '';
+    if (!io.stdout.write(chunk)) await once(io.stdout, 'drain');
+  };
+  const color = isTty(io.stdout);
+  let count = 0;
+  const analyzer = new Analyzer({
+    checksums: opts.zeekChecksums ? 'zeek' : 'count',
+    keepTrace: format === 'ladder',
+    onConnection: (rep, conn) => {
+      if (filter && !filter(rep)) return;
+      count++;
+      switch (format) {
+        case 'json': out += jsonLine(rep); break;
+        case 'zeek': out += zeekRow(rep); break;
+        case 'table': out += tableRow(rep); break;
+        case 'ladder':
+          out += (count > 1 ? '\n' : '') + renderLadderText(toTrace(conn, rep), { color }) + '\n';
+          break;
+      }
+    },
+  });
+  // Headers go out with the first output, so that a refused input prints nothing on stdout.
+  let headerDone = false;
+  const header = (): void => {
+    if (headerDone) return;
+    headerDone = true;
+    if (format === 'table') out = tableHeader() + out;
+    if (format === 'zeek') out = zeekHeader() + out;
+  };
+
+  const bar = opts.progress && isTty(io.stderr) && totalBytes >= PROGRESS_THRESHOLD
+    ? new cliProgress.SingleBar({
+      stream: io.stderr as NodeJS.WritableStream & { isTTY: boolean } as never,
+      format: 'analyzing [{bar}] {percentage}% | {value}/{total} MB | {pkts} packets',
+      hideCursor: true, clearOnComplete: true,
+    }, cliProgress.Presets.shades_classic)
+    : null;
+  bar?.start(Math.ceil(totalBytes / 1048576), 0, { pkts: 0 });
+  let doneBytes = 0;
+
+  let error: string | null = null;
+  let exitCode = 0;
+  let frameBase = 0;
+  for (const file of files) {
+    const name = file === '-' ? '<stdin>' : file;
+    const reader = new CaptureReader();
+    const input: AsyncIterable<Buffer | string> = file === '-' ? io.stdin as AsyncIterable<Buffer> : createReadStream(file, { highWaterMark: 1 << 20 });
+    let lastFrame = 0;
+    try {
+      const drain = (): void => {
+        for (;;) {
+          const rec = reader.next();
+          if (rec === null) break;
+          lastFrame = rec.frame;
+          if (frameBase) rec.frame += frameBase;
+          analyzer.packet(rec);
+        }
+      };
+      for await (const chunk of input) {
+        const bytes = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk;
+        reader.push(bytes);
+        drain();
+        doneBytes += bytes.length;
+        bar?.update(Math.floor(doneBytes / 1048576), { pkts: analyzer.stats.packets });
+        if (out.length >= FLUSH_AT) await flush();
+      }
+      reader.end();
+      drain();
+    } catch (e) {
+      if (e instanceof WireError && e.code === 'not-a-capture') {
+        bar?.stop();
+        io.stderr.write(`synack analyze: ${name}: ${e.message.replace(/^pcap: /, '')}; refusing to analyze it\n`);
+        if (out.length) await flush();
+        return 2;
+      }
+      if (e instanceof WireError) {
+        error = `${name}: ${e.message}`;
+        exitCode = 1;
+      } else if (e && typeof e === 'object' && 'code' in e && typeof (e as NodeJS.ErrnoException).code === 'string') {
+        error = `${name}: ${String((e as { message?: unknown }).message ?? e)}`;
+        exitCode = 2;
+      } else {
+        throw e;
+      }
+    }
+    frameBase += lastFrame;
+    if (error) break;
+  }
+  bar?.stop();
+
+  const anomalies = analyzer.finish();
+  header();
+  const summary = analyzer.summary(files.map((f) => (f === '-' ? '-' : f)), error);
+  switch (format) {
+    case 'json':
+      for (const a of anomalies) out += jsonLine(a);
+      out += jsonLine(summary);
+      break;
+    case 'table':
+      out += tableSummary(summary, anomalies);
+      break;
+    case 'zeek':
+      out += zeekFooter();
+      break;
+    case 'ladder':
+      if (anomalies.length) out += '\nanomalies:\n' + anomalies.map((a) => '  ' + describeAnomaly(a)).join('\n') + '\n';
+      break;
+  }
+  await flush();
+  if (analyzer.stats.malformed > 0) {
+    const s = analyzer.malformedSamples[0]!;
+    io.stderr.write(`synack analyze: ${analyzer.stats.malformed} malformed packet(s) skipped (first: frame ${s.frame}: ${s.message})\n`);
+  }
+  if (analyzer.unsupportedLinkTypes.size > 0) {
+    io.stderr.write(`synack analyze: ${analyzer.stats.unsupportedLink} packet(s) on unsupported link type(s) ${[...analyzer.unsupportedLinkTypes].join(', ')} skipped\n`);
+  }
+  if (error) io.stderr.write(`synack analyze: error: ${error}\n`);
+  return exitCode;
+}

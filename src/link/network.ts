@@ -1,0 +1,114 @@
+/**
+ * Stacks joined by an in-memory Wire, in virtual time (tests, demo, benchmarks) or real time.
+ * In virtual time, run()/runUntil() jump the shared clock straight to the next wire arrival or stack timer,
+ * yielding to Node's event loop between steps so stream callbacks (sockets, node:http) run in between.
+ */
+import { Stack, type StackOptions } from '../stack/stack.js';
+import { VirtualClock, RealClock, type Clock } from '../stack/clock.js';
+import { Wire, type Impairments, type WireEndpoint, type WireOptions } from './wire.js';
+import { Prng } from './prng.js';
+
+export interface NetworkOptions extends WireOptions {
+  /** Virtual time (default) or the host's real clock. */
+  realTime?: boolean;
+  /** Default one-way delay in ms for every direction (default 5). */
+  delayMs?: number;
+}
+
+export class Network {
+  readonly wire: Wire;
+  readonly clock: Clock;
+  readonly stacks: Stack[] = [];
+  private readonly prng: Prng;
+  private realTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly endpoints = new Map<Stack, WireEndpoint>();
+
+  constructor(opts: NetworkOptions = {}) {
+    this.wire = new Wire({ seed: opts.seed ?? 1, impairments: { delayMs: opts.delayMs ?? 5, ...opts.impairments } });
+    this.clock = opts.realTime ? new RealClock() : new VirtualClock();
+    this.prng = new Prng((opts.seed ?? 1) ^ 0x5eed);
+    if (opts.realTime) this.wire.onWake = () => this.kickReal();
+  }
+
+  get virtual(): VirtualClock | null { return this.clock instanceof VirtualClock ? this.clock : null; }
+  get now(): number { return this.clock.now(); }
+
+  /** A stack on this network; randomness comes from the network's seed unless given. */
+  addStack(opts: Omit<StackOptions, 'clock'>): Stack {
+    const prng = this.prng;
+    const stack = new Stack({ random: (out) => prng.fill(out), ...opts, clock: this.clock });
+    const endpoint = { deliver: (packet: Uint8Array) => stack.receive(packet) };
+    this.wire.attach(endpoint, ...stack.addresses);
+    stack.attach((packet) => this.wire.send(endpoint, packet, this.clock.now()));
+    this.stacks.push(stack);
+    this.endpoints.set(stack, endpoint);
+    return stack;
+  }
+
+  /** Impair the direction from one stack to another. */
+  impair(from: Stack, to: Stack, imp: Partial<Impairments>): void {
+    this.wire.impair(this.endpoints.get(from)!, this.endpoints.get(to)!, imp);
+  }
+
+  /** Next virtual time something happens. */
+  nextTime(): number {
+    const v = this.virtual;
+    if (!v) return Infinity;
+    return Math.min(v.nextWake(), this.wire.nextDeadline());
+  }
+
+  /** One virtual step: advance to the next event and process it. Returns false if nothing is pending. */
+  step(): boolean {
+    const v = this.virtual;
+    if (!v) throw new Error('step() needs a virtual-time network');
+    const t = this.nextTime();
+    if (t === Infinity) return false;
+    v.advanceTo(t);
+    this.wire.advance(t);
+    return true;
+  }
+
+  /**
+   * Run virtual time until `done()` holds, nothing is pending, or `maxTime` virtual ms pass.
+   * Yields to the event loop between steps (stream callbacks, promises).
+   */
+  async runUntil(done: () => boolean = () => false, maxTime = 600_000): Promise<void> {
+    const v = this.virtual;
+    if (!v) throw new Error('runUntil() needs a virtual-time network');
+    const end = v.now() + maxTime;
+    let idleSpins = 0;
+    for (;;) {
+      await yieldToEventLoop();
+      if (done()) return;
+      const t = this.nextTime();
+      if (t === Infinity || t > end) {
+        // Nothing scheduled: give callbacks a few chances to produce work before concluding we are idle.
+        if (++idleSpins > 3) return;
+        continue;
+      }
+      idleSpins = 0;
+      v.advanceTo(t);
+      this.wire.advance(t);
+    }
+  }
+
+  private kickReal(): void {
+    if (this.realTimer) return;
+    const tick = () => {
+      this.realTimer = null;
+      this.wire.advance(this.clock.now());
+      const next = this.wire.nextDeadline();
+      if (next !== Infinity) this.realTimer = setTimeout(tick, Math.max(0, next - this.clock.now()));
+    };
+    this.realTimer = setTimeout(tick, Math.max(0, this.wire.nextDeadline() - this.clock.now()));
+  }
+
+  close(): void {
+    for (const s of this.stacks) s.destroy();
+    if (this.realTimer) clearTimeout(this.realTimer);
+  }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
+}

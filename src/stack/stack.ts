@@ -1,0 +1,771 @@
+/**
+ * A host: one or more IPv4/IPv6 addresses, TCP connections demultiplexed by 4-tuple, listeners with a
+ * bounded SYN queue and accept queue (backlog), SYN cookies, per-source SYN rate limiting, a compact
+ * TIME-WAIT table, RFC 6056 ephemeral ports, RSTs for closed ports (RFC 9293 §3.10.7.1), and one timer for
+ * everything. Packets come in through receive() and leave through the attached link.
+ *
+ * Browser-clean on purpose (no Node imports): the web page runs two of these in virtual time.
+ */
+import { WireError } from '../wire/errors.js';
+import { addressEquals, formatAddress, parseAddress } from '../wire/address.js';
+import { decodePacket, encodeTcpPacket } from '../wire/packet.js';
+import { ACK, EMPTY, FIN, RST, SYN, seqAdd, seqGt, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
+import type { TcpStateName } from '../wire/trace.js';
+import { TcpConnection, rstFor, type TcpCause, type TcpEvent } from '../tcp/connection.js';
+import { resolveConfig, windowShiftFor, type TcpConfig } from '../tcp/config.js';
+import { classifyInvalidFlags } from '../tcp/flags.js';
+import { IsnGenerator, type RandomSource } from '../tcp/isn.js';
+import { SipHash } from '../tcp/siphash.js';
+import { TcpStats } from '../tcp/stats.js';
+import { RealClock, type Clock } from './clock.js';
+import { COOKIE_MSS_TABLE, SynCookies } from './syn-cookies.js';
+import { TimerHeap } from './timer-heap.js';
+
+/** Stack-level counters beyond the per-connection ones (Linux netstat names). */
+export class StackCounters {
+  SyncookiesSent = 0;
+  SyncookiesRecv = 0;
+  SyncookiesFailed = 0;
+  ListenOverflows = 0;
+  ListenDrops = 0;
+  /** SYNs dropped by the per-source rate limit. */
+  SynRateDrops = 0;
+  /** SYN-RECEIVED entries given up after their SYN+ACK retransmissions. */
+  SynRecvExpired = 0;
+  InCsumErrors = 0;
+  /** Packets not for one of our addresses, or not TCP. */
+  InAddrErrors = 0;
+  /** RSTs sent for segments to ports with no connection or listener. */
+  NoPortRsts = 0;
+  /** Segments to closed ports left unanswered because the stack is hardened. */
+  SilentDrops = 0;
+  TimeWaitEntries = 0;
+  TimeWaitReused = 0;
+  TimeWaitReAcks = 0;
+}
+
+/** Receives a connection's notifications (the Node-style Socket implements this). */
+export interface ConnectionHandler {
+  onEvent(ev: TcpEvent): void;
+  /** In-order data is waiting (conn.tcp.readableLength > 0). */
+  onReadable(): void;
+  /** Send-buffer space was freed. */
+  onWritable(): void;
+}
+
+let nextConnId = 1;
+
+export interface UserTimer { at: number; fn: () => void; cancelled: boolean }
+
+/** A connection as the stack knows it: the engine plus its addresses. */
+export class StackConnection {
+  readonly id = nextConnId++;
+  handler: ConnectionHandler | null = null;
+  /** Deadline currently registered in the timer heap. */
+  deadline = Infinity;
+  listener: Listener | null = null;
+  /** In the listener's SYN queue (not yet ESTABLISHED). */
+  embryonic = false;
+  removed = false;
+  /** Every state this connection went through, with the cause (for lifecycle logs and traces). */
+  readonly history: Array<{ time: number; from: TcpStateName; to: TcpStateName; cause: TcpCause }> = [];
+  readonly createdAt: number;
+  lastSendSpace = 0;
+  constructor(
+    readonly stack: Stack,
+    readonly tcp: TcpConnection,
+    readonly localAddr: Uint8Array,
+    readonly localPort: number,
+    readonly remoteAddr: Uint8Array,
+    readonly remotePort: number,
+    readonly key: number,
+  ) {
+    this.createdAt = stack.clock.now();
+  }
+  get state(): TcpStateName { return this.tcp.state; }
+  get localAddress(): string { return formatAddress(this.localAddr); }
+  get remoteAddress(): string { return formatAddress(this.remoteAddr); }
+  /** Run the engine's output/events/timer bookkeeping after the caller did something to tcp. */
+  service(): void { this.stack.service(this); }
+}
+
+/** Compact TIME-WAIT entry (far smaller than a TcpConnection): just what re-ACKing a FIN needs. */
+class TimeWaitEntry {
+  constructor(
+    public localAddr: Uint8Array, public localPort: number, public remoteAddr: Uint8Array, public remotePort: number,
+    public key: number, public sndNxt: number, public rcvNxt: number, public tsRecent: number, public tsOffset: number,
+    public tsOk: boolean, public window: number, public expiresAt: number, public connId: number,
+  ) {}
+}
+
+export interface ListenOptions {
+  /** Accept-queue and SYN-queue bound (Node's default backlog is 511). */
+  backlog?: number;
+  /** Address to bind; all of the stack's addresses when omitted. */
+  host?: string;
+  /** Called for each connection that completed the handshake. */
+  onConnection?: (c: StackConnection) => void;
+}
+
+export class Listener {
+  readonly synQueue = new Set<StackConnection>();
+  readonly acceptQueue: StackConnection[] = [];
+  closed = false;
+  constructor(
+    readonly stack: Stack,
+    readonly port: number,
+    readonly addr: Uint8Array | null,
+    public backlog: number,
+    public onConnection: ((c: StackConnection) => void) | null,
+  ) {}
+  /** Take the next completed connection (when no onConnection callback is set). */
+  accept(): StackConnection | null { return this.acceptQueue.shift() ?? null; }
+  close(): void { this.stack.unlisten(this); }
+}
+
+export interface StackOptions {
+  name?: string;
+  /** Our addresses, IPv4 and/or IPv6 ("10.0.0.1", "fd00::1"). */
+  addresses: string[];
+  clock?: Clock;
+  /** Randomness for ISN and cookie secrets and port offsets (RFC 6528, RFC 6056); injected for determinism. */
+  random?: RandomSource;
+  tcp?: Partial<TcpConfig>;
+  /** SYN+ACK retransmissions before a SYN-RECEIVED entry is dropped (short by default, unlike tcp.synAckRetries). */
+  listenSynAckRetries?: number;
+  /** SYN cookies when the SYN queue is full (default true). */
+  syncookies?: boolean;
+  /** SYNs per second accepted from one source address (token bucket; default 1000, burst the same). */
+  synRatePerSource?: number;
+  /** Do not answer invalid flag combinations to closed ports with RST (a hardened host); default false (Linux-like). */
+  silentOnInvalidFlags?: boolean;
+  ttl?: number;
+  ephemeralPortRange?: [number, number];
+}
+
+export type PacketObserver = (dir: 'in' | 'out', packet: Uint8Array, time: number, stack: Stack) => void;
+export type TransitionObserver = (c: { id: number; localAddr: Uint8Array; localPort: number; remoteAddr: Uint8Array; remotePort: number }, ev: { time: number; from: TcpStateName; to: TcpStateName; cause: TcpCause }) => void;
+
+const defaultRandom: RandomSource = (out) => { globalThis.crypto.getRandomValues(out); };
+
+export class Stack {
+  readonly name: string;
+  readonly addresses: Uint8Array[];
+  readonly clock: Clock;
+  readonly config: TcpConfig;
+  readonly stats = new TcpStats();
+  readonly counters = new StackCounters();
+  private readonly isn: IsnGenerator;
+  private readonly cookies: SynCookies;
+  private readonly portHash: SipHash;
+  private readonly random: RandomSource;
+  private readonly listenSynAckRetries: number;
+  private readonly syncookies: boolean;
+  private readonly synRate: number;
+  private readonly silentInvalid: boolean;
+  private readonly ttl: number;
+  private readonly portMin: number;
+  private readonly portMax: number;
+  private portCounter = 0;
+
+  private readonly conns = new Map<number, StackConnection | StackConnection[]>();
+  private connCount = 0;
+  private readonly tw = new Map<number, TimeWaitEntry | TimeWaitEntry[]>();
+  private twCount = 0;
+  private readonly twQueue: TimeWaitEntry[] = [];
+  private twHead = 0;
+  private readonly listeners = new Map<number, Listener[]>();
+  private readonly heap = new TimerHeap<StackConnection>();
+  private readonly synBuckets = new Map<number, { tokens: number; at: number }>();
+  private link: ((packet: Uint8Array) => void) | null = null;
+  private readonly packetObservers: PacketObserver[] = [];
+  private readonly transitionObservers: TransitionObserver[] = [];
+  private readonly wake = () => this.onWake();
+  private readonly userTimers = new TimerHeap<UserTimer>();
+  private armedAt = Infinity;
+  private inWake = false;
+
+  constructor(opts: StackOptions) {
+    this.name = opts.name ?? 'synack';
+    if (!opts.addresses.length) throw new Error('a stack needs at least one address');
+    this.addresses = opts.addresses.map((a) => parseAddress(a));
+    this.clock = opts.clock ?? new RealClock();
+    this.random = opts.random ?? defaultRandom;
+    this.config = resolveConfig(opts.tcp);
+    this.isn = IsnGenerator.fromRandom(this.random);
+    const k1 = new Uint8Array(16); this.random(k1);
+    this.cookies = new SynCookies(k1);
+    const k2 = new Uint8Array(16); this.random(k2);
+    this.portHash = new SipHash(k2);
+    this.listenSynAckRetries = opts.listenSynAckRetries ?? 3;
+    this.syncookies = opts.syncookies ?? true;
+    this.synRate = opts.synRatePerSource ?? 1000;
+    this.silentInvalid = opts.silentOnInvalidFlags ?? false;
+    this.ttl = opts.ttl ?? 64;
+    [this.portMin, this.portMax] = opts.ephemeralPortRange ?? [32768, 60999];
+  }
+
+  /** Where outgoing IP datagrams go. */
+  attach(send: (packet: Uint8Array) => void): void { this.link = send; }
+  /** Watch every packet sent or received (pcapng taps). Returns an unsubscribe function. */
+  observePackets(fn: PacketObserver): () => void {
+    this.packetObservers.push(fn);
+    return () => { const i = this.packetObservers.indexOf(fn); if (i >= 0) this.packetObservers.splice(i, 1); };
+  }
+  /** Watch every connection state transition (including TIME-WAIT → CLOSED of compact entries). */
+  observeTransitions(fn: TransitionObserver): () => void {
+    this.transitionObservers.push(fn);
+    return () => { const i = this.transitionObservers.indexOf(fn); if (i >= 0) this.transitionObservers.splice(i, 1); };
+  }
+
+  /** Live connections (not counting compact TIME-WAIT entries). */
+  get connectionCount(): number { return this.connCount; }
+  get timeWaitCount(): number { return this.twCount; }
+  get timerHeapSize(): number { return this.heap.size; }
+  get rateLimiterSize(): number { return this.synBuckets.size; }
+  listenerFor(port: number): Listener | undefined { return this.listeners.get(port)?.[0]; }
+
+  /** Counters as one flat object, Linux-style names. */
+  snapshot(): Record<string, number> {
+    const out = this.stats.snapshot();
+    for (const [k, v] of Object.entries(this.counters)) out[k] = v as number;
+    out.CurrEstab = 0;
+    for (const c of this.allConnections()) if (c.state === 'ESTABLISHED' || c.state === 'CLOSE-WAIT') out.CurrEstab++;
+    out.TimeWaitEntries = this.twCount;
+    return out;
+  }
+
+  *allConnections(): Iterable<StackConnection> {
+    for (const v of this.conns.values()) { if (Array.isArray(v)) yield* v; else yield v; }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Opening
+  // ---------------------------------------------------------------------------------------------
+
+  listen(port: number, opts: ListenOptions = {}): Listener {
+    if (!(port > 0 && port < 65536)) throw new RangeError(`invalid port ${port}`);
+    const addr = opts.host ? parseAddress(opts.host) : null;
+    if (addr && !this.isOurs(addr)) throw Object.assign(new Error(`EADDRNOTAVAIL: ${opts.host} is not an address of this stack`), { code: 'EADDRNOTAVAIL' });
+    const list = this.listeners.get(port) ?? [];
+    if (list.some((l) => l.addr === null || addr === null || addressEquals(l.addr, addr))) {
+      throw Object.assign(new Error(`EADDRINUSE: port ${port} already has a listener`), { code: 'EADDRINUSE' });
+    }
+    const l = new Listener(this, port, addr, opts.backlog ?? 511, opts.onConnection ?? null);
+    list.push(l);
+    this.listeners.set(port, list);
+    return l;
+  }
+
+  unlisten(l: Listener): void {
+    if (l.closed) return;
+    l.closed = true;
+    const list = this.listeners.get(l.port);
+    if (list) {
+      const i = list.indexOf(l);
+      if (i >= 0) list.splice(i, 1);
+      if (!list.length) this.listeners.delete(l.port);
+    }
+    // Connections not yet accepted are reset, as closing a listening socket does on Linux.
+    for (const c of l.synQueue) { c.tcp.abort(this.clock.now()); this.service(c); }
+    for (const c of l.acceptQueue) { c.tcp.abort(this.clock.now()); this.service(c); }
+    l.synQueue.clear();
+    l.acceptQueue.length = 0;
+  }
+
+  /** Active open. */
+  connect(opts: { host: string; port: number; localPort?: number; localAddress?: string; config?: Partial<TcpConfig> }): StackConnection {
+    const ra = parseAddress(opts.host);
+    const la = opts.localAddress ? parseAddress(opts.localAddress) : this.sourceFor(ra);
+    if (!this.isOurs(la)) throw Object.assign(new Error(`EADDRNOTAVAIL: ${opts.localAddress}`), { code: 'EADDRNOTAVAIL' });
+    if (!(opts.port > 0 && opts.port < 65536)) throw new RangeError(`invalid port ${opts.port}`);
+    const now = this.clock.now();
+    let lp = opts.localPort ?? 0;
+    if (lp) {
+      if (this.findConn(la, lp, ra, opts.port) || this.findTw(la, lp, ra, opts.port)) {
+        throw Object.assign(new Error(`EADDRINUSE: ${formatAddress(la)}:${lp} -> ${opts.host}:${opts.port} is in use`), { code: 'EADDRINUSE' });
+      }
+    } else {
+      lp = this.ephemeralPort(la, ra, opts.port);
+    }
+    const key = tupleKey(la, lp, ra, opts.port);
+    const tcp = new TcpConnection({
+      localPort: lp, remotePort: opts.port, iss: this.isn.isn(la, lp, ra, opts.port, now),
+      config: opts.config ? { ...this.config, ...opts.config } : this.config, stats: this.stats, tsOffset: this.randomU32(),
+    });
+    const c = new StackConnection(this, tcp, la, lp, ra, opts.port, key);
+    this.addConn(c);
+    tcp.connect(now);
+    this.service(c);
+    return c;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Receiving
+  // ---------------------------------------------------------------------------------------------
+
+  /** An IP datagram arrives from the link. Never throws on bad input: it is counted and dropped. */
+  receive(packet: Uint8Array): void {
+    const now = this.clock.now();
+    for (let i = 0; i < this.packetObservers.length; i++) this.packetObservers[i]!('in', packet, now, this);
+    let d;
+    try {
+      d = decodePacket(packet);
+    } catch (e) {
+      if (e instanceof WireError) { this.stats.InErrs++; return; }
+      throw e;
+    }
+    if (d.tcp === null || !this.isOurs(d.ip.dst)) { this.counters.InAddrErrors++; return; }
+    if (!d.tcpChecksumOk) { this.stats.InErrs++; this.counters.InCsumErrors++; return; }
+    this.segmentArrives(d.ip.dst, d.ip.src, d.tcp.seg, now);
+    this.rearm();
+  }
+
+  private segmentArrives(la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number): void {
+    const c = this.findConn(la, seg.dstPort, ra, seg.srcPort);
+    if (c !== null) {
+      c.tcp.input(seg, now);
+      this.service(c);
+      return;
+    }
+    const tw = this.findTw(la, seg.dstPort, ra, seg.srcPort);
+    if (tw !== null) {
+      if (this.timeWaitArrives(tw, seg, now)) return;
+      // A new SYN may reuse the tuple: fall through to the listener.
+    }
+    const l = this.findListener(la, seg.dstPort);
+    if (l !== null) { this.listenerArrives(l, la, ra, seg, now); return; }
+    // No connection, no listener: RFC 9293 §3.10.7.1 (CLOSED): RST unless it is a RST.
+    this.stats.InSegs++;
+    const bad = classifyInvalidFlags(seg.flags);
+    if (bad !== null) this.stats.invalidFlags[bad]++;
+    if (seg.flags & RST) return;
+    if (bad !== null && this.silentInvalid) { this.counters.SilentDrops++; return; }
+    this.counters.NoPortRsts++;
+    this.stats.OutRsts++;
+    this.stats.OutSegs++;
+    this.output(la, ra, rstFor(seg), now);
+  }
+
+  /** Returns true if the segment was consumed by the TIME-WAIT entry. */
+  private timeWaitArrives(tw: TimeWaitEntry, seg: TcpSegment, now: number): boolean {
+    this.stats.InSegs++;
+    const f = seg.flags;
+    const bad = classifyInvalidFlags(f);
+    if (bad !== null) { this.stats.invalidFlags[bad]++; return true; }
+    if (f & RST) { this.stats.RstIgnored++; return true; } // RFC 1337
+    if ((f & SYN) && !(f & ACK)) {
+      // A new incarnation (RFC 9293 §3.10.7.4 note, RFC 6191): accept if its ISN is beyond what we saw.
+      if (seqGt(seg.seq, tw.rcvNxt) || (tw.tsOk && seg.options.tsVal !== undefined && seqGt(seg.options.tsVal, tw.tsRecent))) {
+        this.removeTw(tw);
+        this.counters.TimeWaitReused++;
+        this.emitTransition(tw, now, 'TIME-WAIT', 'CLOSED', { kind: 'segment', seg });
+        return false;
+      }
+    }
+    // Anything else (typically a retransmitted FIN): ACK it; a FIN restarts the 2MSL timer.
+    if (f & FIN) {
+      tw.expiresAt = now + 2 * this.config.msl;
+      this.twQueue.push(tw);
+    }
+    this.counters.TimeWaitReAcks++;
+    const options: TcpOptions = tw.tsOk ? { tsVal: (Math.floor(now * this.config.tsTicksPerMs) + tw.tsOffset) >>> 0, tsEcr: tw.tsRecent } : {};
+    const ack: TcpSegment = { srcPort: tw.localPort, dstPort: tw.remotePort, seq: tw.sndNxt, ack: tw.rcvNxt, flags: ACK, window: tw.window, urgent: 0, options, payload: EMPTY };
+    this.stats.OutSegs++;
+    this.output(tw.localAddr, tw.remoteAddr, ack, now);
+    return true;
+  }
+
+  private listenerArrives(l: Listener, la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number): void {
+    const f = seg.flags;
+    this.stats.InSegs++;
+    const bad = classifyInvalidFlags(f);
+    if (bad !== null) { this.stats.invalidFlags[bad]++; return; } // Linux discards these in LISTEN
+    if (f & RST) return;
+    if (f & ACK) {
+      if (!(f & SYN) && this.syncookies) {
+        // Possibly the third segment of a cookie handshake.
+        const cookie = seqAdd(seg.ack, -1);
+        const irs = seqAdd(seg.seq, -1);
+        const mssIdx = this.cookies.check(la, l.port, ra, seg.srcPort, irs, cookie, now);
+        if (mssIdx >= 0) {
+          this.counters.SyncookiesRecv++;
+          if (l.acceptQueue.length >= l.backlog) { this.counters.ListenOverflows++; this.counters.ListenDrops++; return; }
+          this.completeCookie(l, la, ra, seg, cookie, irs, mssIdx, now);
+          return;
+        }
+        this.counters.SyncookiesFailed++;
+      }
+      // LISTEN + ACK: <SEQ=SEG.ACK><CTL=RST> (§3.10.7.2).
+      this.stats.OutRsts++; this.stats.OutSegs++;
+      this.output(la, ra, rstFor(seg), now);
+      return;
+    }
+    if (!(f & SYN)) return;
+    // Per-source SYN rate limit.
+    if (!this.synAllowed(ra, now)) { this.counters.SynRateDrops++; this.counters.ListenDrops++; return; }
+    if (l.acceptQueue.length >= l.backlog) {
+      // Accept queue full: drop the SYN (Linux: ListenOverflows).
+      this.counters.ListenOverflows++; this.counters.ListenDrops++;
+      return;
+    }
+    if (l.synQueue.size >= l.backlog) {
+      if (!this.syncookies) { this.counters.ListenDrops++; return; }
+      this.sendCookieSynAck(l, la, ra, seg, now);
+      return;
+    }
+    const key = tupleKey(la, l.port, ra, seg.srcPort);
+    const tcp = new TcpConnection({
+      localPort: l.port, remotePort: seg.srcPort, iss: this.isn.isn(la, l.port, ra, seg.srcPort, now),
+      config: { ...this.config, synAckRetries: this.listenSynAckRetries }, stats: this.stats, tsOffset: this.randomU32(),
+    });
+    const c = new StackConnection(this, tcp, la, l.port, ra, seg.srcPort, key);
+    c.listener = l;
+    c.embryonic = true;
+    l.synQueue.add(c);
+    this.addConn(c);
+    tcp.listen(now);
+    tcp.input(seg, now);
+    this.service(c);
+  }
+
+  private sendCookieSynAck(l: Listener, la: Uint8Array, ra: Uint8Array, syn: TcpSegment, now: number): void {
+    const o = syn.options;
+    const mssIdx = SynCookies.mssIndexFor(o.mss ?? 536);
+    const iss = this.cookies.make(la, l.port, ra, syn.srcPort, syn.seq, mssIdx, now);
+    const options: TcpOptions = { mss: this.config.mss };
+    const tsOk = this.config.timestamps && o.tsVal !== undefined;
+    const wsOk = this.config.windowScaling && o.wscale !== undefined;
+    const sackOk = this.config.sack && o.sackPermitted === true;
+    if (tsOk) {
+      // Options survive only inside the timestamp (as on Linux).
+      if (sackOk) options.sackPermitted = true;
+      options.tsVal = SynCookies.encodeTs(Math.floor(now * this.config.tsTicksPerMs), wsOk ? Math.min(14, o.wscale!) : null, sackOk);
+      options.tsEcr = o.tsVal;
+      if (wsOk) options.wscale = windowShiftFor(this.config.recvBufferSize);
+    }
+    const synack: TcpSegment = {
+      srcPort: l.port, dstPort: syn.srcPort, seq: iss, ack: seqAdd(syn.seq, 1), flags: SYN | ACK,
+      window: Math.min(65535, this.config.recvBufferSize), urgent: 0, options, payload: EMPTY,
+    };
+    this.counters.SyncookiesSent++;
+    this.stats.OutSegs++;
+    this.output(la, ra, synack, now);
+  }
+
+  private completeCookie(l: Listener, la: Uint8Array, ra: Uint8Array, ack: TcpSegment, cookie: number, irs: number, mssIdx: number, now: number): void {
+    let sndShift: number | null = null, sackOk = false, tsOk = false;
+    if (ack.options.tsEcr !== undefined && ack.options.tsVal !== undefined && this.config.timestamps) {
+      const d = SynCookies.decodeTs(ack.options.tsEcr);
+      sndShift = d.wscale; sackOk = d.sackOk; tsOk = true;
+    }
+    const key = tupleKey(la, l.port, ra, ack.srcPort);
+    const tcp = TcpConnection.fromCookie(
+      { localPort: l.port, remotePort: ack.srcPort, iss: cookie, config: this.config, stats: this.stats, tsOffset: 0 },
+      { iss: cookie, irs, mss: COOKIE_MSS_TABLE[mssIdx]!, sndShift, sackOk, tsOk }, ack, now,
+    );
+    const c = new StackConnection(this, tcp, la, l.port, ra, ack.srcPort, key);
+    c.listener = l;
+    c.history.push({ time: now, from: 'LISTEN', to: 'ESTABLISHED', cause: { kind: 'segment', seg: ack } });
+    this.addConn(c);
+    this.service(c);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Per-connection servicing
+  // ---------------------------------------------------------------------------------------------
+
+  /** Flush a connection's output, dispatch its events, reschedule its timer. */
+  service(c: StackConnection): void {
+    if (c.removed) return;
+    const t = c.tcp;
+    const now = this.clock.now();
+    let seg: TcpSegment | null;
+    while ((seg = t.pollTransmit(now)) !== null) this.output(c.localAddr, c.remoteAddr, seg, now);
+    let ev: TcpEvent | null;
+    let toTimeWait = false, closed = false;
+    while ((ev = t.pollEvent()) !== null) {
+      if (ev.type === 'state') {
+        c.history.push({ time: ev.time, from: ev.from, to: ev.to, cause: ev.cause });
+        this.emitTransition(c, ev.time, ev.from, ev.to, ev.cause);
+        if (ev.to === 'ESTABLISHED' && c.embryonic) this.promote(c);
+        if (ev.to === 'TIME-WAIT') toTimeWait = true;
+      } else if (ev.type === 'closed') {
+        closed = true;
+      } else if (ev.type === 'error' && c.embryonic && c.listener) {
+        c.listener.synQueue.delete(c);
+      }
+      if (ev.type === 'state' && ev.to === 'CLOSED' && c.embryonic) {
+        if (ev.cause.kind === 'timer') this.counters.SynRecvExpired++;
+      }
+      c.handler?.onEvent(ev);
+    }
+    if (c.removed) return;
+    if (t.readableLength > 0 && c.handler) c.handler.onReadable();
+    const space = t.sendSpace;
+    if (space > c.lastSendSpace && c.handler) { c.lastSendSpace = space; c.handler.onWritable(); } else c.lastSendSpace = space;
+    if (toTimeWait && t.state === 'TIME-WAIT') { this.toTimeWait(c, now); return; }
+    if (closed || t.state === 'CLOSED') { this.removeConn(c); return; }
+    const d = t.nextDeadline();
+    if (d !== c.deadline) {
+      c.deadline = d;
+      this.heap.push(d, c);
+      if (this.heap.size > 4 * this.connCount + 1024) this.heap.compact((at, x) => !x.removed && x.deadline === at);
+    }
+    if (!this.inWake) this.rearm();
+  }
+
+  private promote(c: StackConnection): void {
+    const l = c.listener;
+    c.embryonic = false;
+    if (!l) return;
+    l.synQueue.delete(c);
+    if (l.closed) return;
+    if (l.onConnection) l.onConnection(c);
+    else l.acceptQueue.push(c);
+  }
+
+  private toTimeWait(c: StackConnection, now: number): void {
+    const s = c.tcp.timeWaitSnapshot();
+    const e = new TimeWaitEntry(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, c.key, s.sndNxt, s.rcvNxt, s.tsRecent, s.tsOffset, s.tsOk, s.window, now + 2 * this.config.msl, c.id);
+    this.removeConn(c);
+    this.addTw(e);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Timers
+  // ---------------------------------------------------------------------------------------------
+
+  /** Run `fn` at absolute stack time `at` (used for socket idle timeouts; works with virtual clocks). */
+  schedule(at: number, fn: () => void): UserTimer {
+    const t: UserTimer = { at, fn, cancelled: false };
+    this.userTimers.push(at, t);
+    if (!this.inWake) this.rearm();
+    return t;
+  }
+
+  private rearm(): void {
+    let t = this.heap.peekTime();
+    if (this.userTimers.peekTime() < t) t = this.userTimers.peekTime();
+    if (this.twHead < this.twQueue.length) {
+      const e = this.twQueue[this.twHead]!;
+      if (e.expiresAt < t) t = e.expiresAt;
+    }
+    if (t !== this.armedAt) {
+      this.armedAt = t;
+      this.clock.wakeAt(t, this.wake);
+    }
+  }
+
+  private onWake(): void {
+    this.armedAt = Infinity;
+    const now = this.clock.now();
+    this.inWake = true;
+    try {
+      while (this.heap.peekTime() <= now) {
+        const at = this.heap.peekTime();
+        const c = this.heap.pop()!;
+        if (c.removed || c.deadline !== at) continue; // stale entry
+        c.deadline = Infinity;
+        c.tcp.onTimeout(now);
+        this.service(c);
+      }
+      while (this.userTimers.peekTime() <= now) {
+        const u = this.userTimers.pop()!;
+        if (!u.cancelled) u.fn();
+      }
+      // TIME-WAIT expiry: FIFO by insertion; restarted entries were pushed again, stale copies skipped.
+      while (this.twHead < this.twQueue.length) {
+        const e = this.twQueue[this.twHead]!;
+        if (e.key === -1) { this.twHead++; continue; }
+        if (e.expiresAt > now) {
+          // The head may be a stale copy (its entry was restarted and pushed again).
+          if (this.twQueue.indexOf(e, this.twHead + 1) !== -1) { this.twHead++; continue; }
+          break;
+        }
+        this.twHead++;
+        if (this.twQueue.indexOf(e, this.twHead) !== -1) continue; // a later copy is authoritative
+        this.removeTw(e);
+        this.emitTransition(e, now, 'TIME-WAIT', 'CLOSED', { kind: 'timer', timer: 'time-wait' });
+      }
+      if (this.twHead > 1024 && this.twHead * 2 > this.twQueue.length) { this.twQueue.splice(0, this.twHead); this.twHead = 0; }
+    } finally {
+      this.inWake = false;
+    }
+    this.rearm();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Output
+  // ---------------------------------------------------------------------------------------------
+
+  private output(la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number): void {
+    const packet = encodeTcpPacket({ src: la, dst: ra, ttl: this.ttl }, seg);
+    for (let i = 0; i < this.packetObservers.length; i++) this.packetObservers[i]!('out', packet, now, this);
+    this.link?.(packet);
+  }
+
+  private emitTransition(c: { id?: number; connId?: number; localAddr: Uint8Array; localPort: number; remoteAddr: Uint8Array; remotePort: number }, time: number, from: TcpStateName, to: TcpStateName, cause: TcpCause): void {
+    if (!this.transitionObservers.length) return;
+    const info = { id: (c as { id?: number }).id ?? (c as { connId: number }).connId, localAddr: c.localAddr, localPort: c.localPort, remoteAddr: c.remoteAddr, remotePort: c.remotePort };
+    for (const fn of this.transitionObservers) fn(info, { time, from, to, cause });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Tables
+  // ---------------------------------------------------------------------------------------------
+
+  private addConn(c: StackConnection): void {
+    const cur = this.conns.get(c.key);
+    if (cur === undefined) this.conns.set(c.key, c);
+    else if (Array.isArray(cur)) cur.push(c);
+    else this.conns.set(c.key, [cur, c]);
+    this.connCount++;
+  }
+
+  private removeConn(c: StackConnection): void {
+    if (c.removed) return;
+    c.removed = true;
+    const cur = this.conns.get(c.key);
+    if (cur === c) this.conns.delete(c.key);
+    else if (Array.isArray(cur)) {
+      const i = cur.indexOf(c);
+      if (i >= 0) cur.splice(i, 1);
+      if (cur.length === 1) this.conns.set(c.key, cur[0]!);
+      else if (cur.length === 0) this.conns.delete(c.key);
+    }
+    this.connCount--;
+    if (c.listener) {
+      c.listener.synQueue.delete(c);
+      const i = c.listener.acceptQueue.indexOf(c);
+      if (i >= 0) c.listener.acceptQueue.splice(i, 1);
+    }
+  }
+
+  private findConn(la: Uint8Array, lp: number, ra: Uint8Array, rp: number): StackConnection | null {
+    const cur = this.conns.get(tupleKey(la, lp, ra, rp));
+    if (cur === undefined) return null;
+    if (!Array.isArray(cur)) return cur.localPort === lp && cur.remotePort === rp && addressEquals(cur.remoteAddr, ra) && addressEquals(cur.localAddr, la) ? cur : null;
+    for (const c of cur) if (c.localPort === lp && c.remotePort === rp && addressEquals(c.remoteAddr, ra) && addressEquals(c.localAddr, la)) return c;
+    return null;
+  }
+
+  private addTw(e: TimeWaitEntry): void {
+    const cur = this.tw.get(e.key);
+    if (cur === undefined) this.tw.set(e.key, e);
+    else if (Array.isArray(cur)) cur.push(e);
+    else this.tw.set(e.key, [cur, e]);
+    this.twCount++;
+    this.twQueue.push(e);
+    this.rearm();
+  }
+
+  private removeTw(e: TimeWaitEntry): void {
+    const cur = this.tw.get(e.key);
+    if (cur === e) this.tw.delete(e.key);
+    else if (Array.isArray(cur)) {
+      const i = cur.indexOf(e);
+      if (i >= 0) { cur.splice(i, 1); this.twCount--; }
+      if (cur.length === 1) this.tw.set(e.key, cur[0]!);
+      e.key = -1;
+      return;
+    } else return;
+    this.twCount--;
+    e.key = -1;
+  }
+
+  private findTw(la: Uint8Array, lp: number, ra: Uint8Array, rp: number): TimeWaitEntry | null {
+    const cur = this.tw.get(tupleKey(la, lp, ra, rp));
+    if (cur === undefined) return null;
+    const list = Array.isArray(cur) ? cur : [cur];
+    for (const e of list) if (e.localPort === lp && e.remotePort === rp && addressEquals(e.remoteAddr, ra) && addressEquals(e.localAddr, la)) return e;
+    return null;
+  }
+
+  private findListener(la: Uint8Array, port: number): Listener | null {
+    const list = this.listeners.get(port);
+    if (!list) return null;
+    for (const l of list) if (l.addr === null || addressEquals(l.addr, la)) return l;
+    return null;
+  }
+
+  private isOurs(a: Uint8Array): boolean {
+    for (const x of this.addresses) if (addressEquals(x, a)) return true;
+    return false;
+  }
+
+  private sourceFor(remote: Uint8Array): Uint8Array {
+    for (const a of this.addresses) if (a.length === remote.length) return a;
+    throw Object.assign(new Error(`ENETUNREACH: no ${remote.length === 16 ? 'IPv6' : 'IPv4'} address on this stack`), { code: 'ENETUNREACH' });
+  }
+
+  /** RFC 6056 Algorithm 3: a per-destination hashed offset plus a global counter, skipping tuples in use or in TIME-WAIT. */
+  private ephemeralPort(la: Uint8Array, ra: Uint8Array, rp: number): number {
+    const b = new Uint8Array(34);
+    b.set(la, 0); b.set(ra, 16); b[32] = rp >>> 8; b[33] = rp & 0xff;
+    const offset = this.portHash.hash(b);
+    const num = this.portMax - this.portMin + 1;
+    for (let i = 0; i < num; i++) {
+      const port = this.portMin + ((offset + this.portCounter + i) % num);
+      if (this.listeners.has(port)) continue;
+      if (this.findConn(la, port, ra, rp) === null && this.findTw(la, port, ra, rp) === null) {
+        this.portCounter += i + 1;
+        return port;
+      }
+    }
+    throw Object.assign(new Error('EADDRNOTAVAIL: no free ephemeral port'), { code: 'EADDRNOTAVAIL' });
+  }
+
+  private synAllowed(ra: Uint8Array, now: number): boolean {
+    if (this.synRate === Infinity) return true;
+    const k = addrHash(ra);
+    let b = this.synBuckets.get(k);
+    if (b === undefined) {
+      if (this.synBuckets.size >= 8192) {
+        // Bounded: evict the oldest (Map iteration order is insertion order).
+        const first = this.synBuckets.keys().next().value as number;
+        this.synBuckets.delete(first);
+      }
+      b = { tokens: this.synRate, at: now };
+      this.synBuckets.set(k, b);
+    }
+    b.tokens = Math.min(this.synRate, b.tokens + ((now - b.at) / 1000) * this.synRate);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  private randomU32(): number {
+    const b = new Uint8Array(4);
+    this.random(b);
+    return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+  }
+
+  /** Abort every connection and forget every timer. */
+  destroy(): void {
+    const now = this.clock.now();
+    for (const c of [...this.allConnections()]) { c.tcp.abort(now); this.service(c); }
+    for (const l of [...this.listeners.values()].flat()) this.unlisten(l);
+    this.clock.wakeAt(Infinity, this.wake);
+    this.armedAt = Infinity;
+  }
+}
+
+/** FNV-1a over the 4-tuple: a number key for the demux Map (no strings on the hot path). */
+export function tupleKey(la: Uint8Array, lp: number, ra: Uint8Array, rp: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < ra.length; i++) h = Math.imul(h ^ ra[i]!, 0x01000193);
+  h = Math.imul(h ^ (rp & 0xff), 0x01000193); h = Math.imul(h ^ (rp >>> 8), 0x01000193);
+  h = Math.imul(h ^ (lp & 0xff), 0x01000193); h = Math.imul(h ^ (lp >>> 8), 0x01000193);
+  for (let i = la.length - 4; i < la.length; i++) h = Math.imul(h ^ la[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+function addrHash(a: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+export { FIN };
