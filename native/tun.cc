@@ -88,9 +88,20 @@ class ChunkPool {
   }
 };
 
+// errno name as node reports it (EPERM, ENOENT, ...); libuv lacks a few a TUN fd can return.
+const char* ErrnoName(int err) {
+  switch (err) {
+    case EBADFD: return "EBADFD";  // the device was deleted while open
+    case EUNATCH: return "EUNATCH";
+    default: break;
+  }
+  const char* name = uv_err_name(-err);
+  return strncmp(name, "Unknown", 7) == 0 ? "EUNKNOWN" : name;
+}
+
 Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& what) {
-  const char* code = uv_err_name(-err);
-  std::string msg = what + ": " + syscall + " failed: " + code + " (" + strerror(err) + ")";
+  const char* code = ErrnoName(err);
+  std::string msg = (what.empty() ? std::string() : what + ": ") + syscall + " failed: " + code + " (" + strerror(err) + ")";
   Napi::Error e = Napi::Error::New(env, msg);
   e.Set("code", Napi::String::New(env, code));
   e.Set("errno", Napi::Number::New(env, err));
@@ -241,7 +252,9 @@ class Tun : public Napi::ObjectWrap<Tun> {
     Tun* self = static_cast<Tun*>(handle->data);
     Napi::HandleScope scope(self->env_);
     if (status < 0) {
-      self->Deliver(ErrnoError(Napi::Env(self->env_), -status, "uv_poll", "polling TUN device '" + self->name_ + "'").Value());
+      // libuv has stopped the handle (POLLERR/POLLNVAL): one error, no busy loop. Typically the device
+      // was deleted (ip link del) while open.
+      self->Deliver(ErrnoError(Napi::Env(self->env_), -status, "poll", "").Value());
       return;
     }
     if (events & UV_WRITABLE) self->FlushQueue();
@@ -297,7 +310,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
     }
     if (!offsets.empty()) DeliverBatch(offsets);
     if (err != 0 && fd_ >= 0) {
-      Deliver(ErrnoError(Napi::Env(env_), err, "read", "reading TUN device '" + name_ + "'").Value());
+      Deliver(ErrnoError(Napi::Env(env_), err, "read", "").Value());
     }
   }
 
@@ -400,7 +413,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
     int err;
     const char* r = WriteOrQueue(data, len, &err);
     if (r == nullptr) {
-      ErrnoError(env, err, "write", "writing " + std::to_string(len) + " bytes to TUN device '" + name_ + "'")
+      ErrnoError(env, err, "write", "writing " + std::to_string(len) + " bytes")
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
@@ -431,8 +444,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
       int err;
       const char* r = WriteOrQueue(data, len, &err);
       if (r == nullptr) {
-        ErrnoError(env, err, "write", "writing packet " + std::to_string(i) + " (" + std::to_string(len) +
-                                          " bytes) to TUN device '" + name_ + "'")
+        ErrnoError(env, err, "write", "writing packet " + std::to_string(i) + " (" + std::to_string(len) + " bytes)")
             .ThrowAsJavaScriptException();
         return env.Undefined();
       }
@@ -458,7 +470,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
     int fd = fd_;
     fd_ = -1;
     if (::close(fd) < 0 && errno != EINTR) {
-      ErrnoError(env, errno, "close", "closing TUN device '" + name_ + "'").ThrowAsJavaScriptException();
+      ErrnoError(env, errno, "close", "").ThrowAsJavaScriptException();
     }
     callback_.Reset();
     chunk_.Reset();

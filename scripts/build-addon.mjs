@@ -57,7 +57,10 @@ const args = [gyp, 'rebuild', `--nodedir=${nodedir}`, '--release', '--jobs=2'];
 const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: { ...process.env, npm_config_nodedir: nodedir } });
 const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
 if (r.error || r.status !== 0) {
-  skip(`node-gyp failed (${r.error ? r.error.message : `exit ${r.status}`})`, out.split('\n').filter((l) => /error|Error|ERR/.test(l)).slice(0, 20).join('\n'));
+  const errors = out.split('\n').filter((l) => /error|Error|ERR|not found|No such file/.test(l));
+  // The line that names the cause (a compiler error, a missing program), not node-gyp's stack and banner.
+  const cause = errors.find((l) => !/gyp ERR! (stack|System|command|cwd|node -v|node-gyp -v|not ok|configure error|build error)/.test(l) && l.trim() !== 'gyp ERR!');
+  skip(`node-gyp failed (${r.error ? r.error.message : `exit ${r.status}`})${cause ? `: ${cause.replace(/^gyp ERR! /, '').trim()}` : ''}`, errors.slice(0, 20).join('\n'));
 }
 const built = join(root, 'build', 'Release', 'synack_tun.node');
 if (!existsSync(built)) skip('node-gyp finished but build/Release/synack_tun.node is missing', out.slice(-2000));

@@ -359,7 +359,12 @@ export class Connection {
       }
       if (f & FIN) {
         if (s === 'ESTABLISHED' || s === 'SYN-RECEIVED' || s === undefined) s = 'FIN-WAIT-1';
-        else if (s === 'CLOSE-WAIT') s = 'LAST-ACK';
+        else if (s === 'CLOSE-WAIT') {
+          // A FIN that does not acknowledge the peer's FIN was sent before that FIN arrived: the two crossed,
+          // so this side went FIN-WAIT-1 → CLOSING (RFC 9293 §3.6, simultaneous close), not LAST-ACK.
+          const crossed = this.finSeq[other] >= 0 && (!(f & ACK) || !seqGe(p.ack, (this.finSeq[other] + 1) >>> 0));
+          s = crossed ? 'CLOSING' : 'LAST-ACK';
+        }
       }
     }
     // --- the receiver, as it processes the segment (RFC 9293 §3.10.7) ---

@@ -155,6 +155,8 @@ export class ZeekConn {
   deleteAt = -1;
   expireBases: number[] = [];
   isPartial = false;
+  /** A responder SYN crossed the originator's (kept in one connection, unlike Zeek). */
+  simultaneousOpen = false;
 
   constructor(flip: boolean, t: number) {
     this.a = new ZeekEndpoint(!flip);
@@ -221,8 +223,15 @@ export class ZeekConn {
       if (orig.state !== Z_INACTIVE) return { reuse: false };
       connOrig = resp;
     }
-    void fromA;
     if (!this.isClosed()) {
+      // synack's one deliberate departure from Zeek's IsReuse: a pure SYN from the responder while the
+      // originator's SYN is unanswered is a simultaneous open (RFC 9293 §3.5, Figure 8), not a new connection.
+      // Zeek splits it (weird SYN_seq_jump); `simultaneousOpen` records the case.
+      const sender = fromA ? this.a : this.b;
+      if (!(p.flags & ACK) && sender === resp && orig.state === Z_SYN_SENT && resp.state === Z_INACTIVE) {
+        this.simultaneousOpen = true;
+        return { reuse: false };
+      }
       if (p.seq === connOrig.startSeq) return { reuse: false };
       if (!(p.flags & ACK) && connOrig.state === Z_SYN_ACK_SENT && resp.state === Z_INACTIVE && p.seq === resp.startSeq) {
         return { reuse: false }; // SYN/SYN-ACK captured in reverse order

@@ -33,6 +33,11 @@ function walk(dir: string, out: string[] = []): string[] {
   }
   return out;
 }
+/** The sysctl settings every FreeBSD script starts with (§11.4). */
+const SYSCTL_BASELINE = new Set([
+  'net.inet.tcp.rfc1323=1', 'net.inet.tcp.blackhole=0', 'net.inet.tcp.sack.enable=1', 'net.inet.tcp.ecn.enable=2',
+  'kern.ipc.maxsockbuf=2097152', 'net.inet.tcp.recvspace=65536', 'net.inet.tcp.sendspace=32768', 'net.inet.tcp.hostcache.purgenow=1',
+]);
 const parse = (rel: string, personality: Personality, defines?: Record<string, string>): ParsedScript =>
   parseScript(readFileSync(path.join(corpus, rel), 'utf8'), { file: rel, personality, defines });
 
@@ -65,7 +70,7 @@ test('every corpus script parses to an AST or to UNSUPPORTED with a named constr
   assert.equal(parsed + unsupported.length, rows.length);
 });
 
-test('parsed corpus scripts agree with INDEX.tsv (SYN options, family, options, asserts, shell programs)', { skip }, () => {
+test('parsed corpus scripts agree with INDEX.tsv (SYN options, family, options, asserts, shell programs, sysctl knobs)', { skip }, () => {
   const mismatches: string[] = [];
   for (const row of readIndex()) {
     const personality = row.personality as Personality;
@@ -97,14 +102,18 @@ test('parsed corpus scripts agree with INDEX.tsv (SYN options, family, options, 
     const commands = [both.init?.command, ...both.events.map((e) => (e.kind === 'command' ? e.command : undefined)), both.cleanup?.command]
       .filter((c): c is string => c !== undefined);
     const programs = [...new Set(commands.map((c) => path.posix.basename(c.trim().split(/\s+/)[0]!)))].sort().join(',') || '-';
+    // sysctl knobs beyond the suite's baseline, in script order, as INDEX.tsv lists them.
+    const knobs = commands.map((c) => /^sysctl -w (\S+)$/.exec(c.trim())?.[1])
+      .filter((k): k is string => k !== undefined && !SYSCTL_BASELINE.has(k))
+      .map((k) => k.replace(/^net\.inet\.tcp\./, '')).join(',') || '-';
     const hasBranches = both.events.length > r.events.length;
 
     const expected = {
       mss: row.out_syn_mss, wscale: row.out_syn_wscale, ipVersion: row.ip_version,
       opts: row.script_options!.split(' ').sort().join(' '), tcpi: row.tcpi_asserts!.split(',').sort().join(','),
-      programs: row.shell_commands!.split(',').sort().join(','), ifdef: row.ifdef,
+      programs: row.shell_commands!.split(',').sort().join(','), ifdef: row.ifdef, knobs: row.sysctl_knobs_beyond_suite_baseline,
     };
-    const actual = { mss, wscale, ipVersion, opts, tcpi, programs, ifdef: hasBranches ? 'yes' : 'no' };
+    const actual = { mss, wscale, ipVersion, opts, tcpi, programs, ifdef: hasBranches ? 'yes' : 'no', knobs };
     if (JSON.stringify(expected) !== JSON.stringify(actual)) {
       mismatches.push(`${row.path}: INDEX ${JSON.stringify(expected)} vs parsed ${JSON.stringify(actual)}`);
     }

@@ -72,3 +72,8 @@ test('supported Linux-only symbols do not trigger UNSUPPORTED', () => {
   assert.equal(r.unsupported, undefined);
   assert.deepEqual(r.unsupportedAll, []);
 });
+
+test('an explicit header in syntax synack does not know is still UNSUPPORTED, not a parse error', () => {
+  const r = parseScript(`${START}+0 < ipv4 (ttl 3) 192.0.2.1 > 2001:db8::1: S 0:0(0) win 1${END}`, { file: 'u.pkt', personality: 'linux' });
+  assert.equal(r.unsupported?.construct, 'explicit IPv4 header');
+});

@@ -274,11 +274,14 @@ class Parser {
     // packet_prefix: explicit outer headers (never in ../packetdrill; all unsupported).
     for (;;) {
       const t = this.tok;
-      if ((this.isWord('ipv4') || this.isWord('ipv6')) && !this.isPunct('>', this.peek())) {
+      if (this.isWord('ipv4') || this.isWord('ipv6')) {
         const from = this.i;
+        const addrType = t.text === 'ipv4' ? 'ipv4' : 'ipv6';
+        // Marked before reading on: if the header uses syntax we do not know, the script is still UNSUPPORTED.
+        this.markUnsupported(`explicit ${addrType === 'ipv4' ? 'IPv4' : 'IPv6'} header`, t);
+        const mark = this.unsupported[this.unsupported.length - 1]!;
         this.next();
         const ip = this.parseOptIpInfo(direction);
-        const addrType = t.text === 'ipv4' ? 'ipv4' : 'ipv6';
         if (this.ty() !== addrType) throw this.expected(`an ${addrType === 'ipv4' ? 'IPv4' : 'IPv6'} source address`);
         const src = this.next().text;
         this.expectPunct('>');
@@ -286,17 +289,17 @@ class Parser {
         const dst = this.next().text;
         this.expectPunct(':');
         encapsulation.push({ kind: addrType, src, dst, ip, line: t.line, column: t.column, text: this.textFrom(from) });
-        this.markUnsupported(`explicit ${addrType === 'ipv4' ? 'IPv4' : 'IPv6'} header (${src} > ${dst})`, t);
+        mark.construct += ` (${src} > ${dst})`;
         continue;
       }
       if (this.isWord('gre') || this.isWord('GREv0') || this.isWord('mpls')) {
         const from = this.i;
+        const kind = t.text === 'mpls' ? 'mpls' : 'gre';
+        this.markUnsupported(kind === 'gre' ? 'GRE encapsulation' : 'MPLS encapsulation', t);
         this.next();
         this.skipUntilPunct(':', t.text);
         this.next();
-        const kind = t.text === 'mpls' ? 'mpls' : 'gre';
         encapsulation.push({ kind, line: t.line, column: t.column, text: this.textFrom(from) });
-        this.markUnsupported(kind === 'gre' ? 'GRE encapsulation' : 'MPLS encapsulation', t);
         continue;
       }
       if (this.isWord('encap')) {
@@ -315,12 +318,12 @@ class Parser {
     let ports: { src: number; dst: number } | undefined;
     if (this.isWord('udp')) {
       const u = this.next();
+      this.markUnsupported('UDP packet', u);
       ports = this.parseOptPorts();
       this.expectPunct('(', "'(' before the UDP payload length");
       const len = this.expectInt('UDP payload size', 0, U16);
       this.expectPunct(')');
       packet = { protocol: 'udp', len };
-      this.markUnsupported('UDP packet', u);
     } else if (this.isWord('icmp')) {
       packet = this.parseIcmp();
     } else {

@@ -22,6 +22,8 @@ export class Network {
   private readonly prng: Prng;
   private realTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly endpoints = new Map<Stack, WireEndpoint>();
+  /** Called right after a stack has processed a packet the wire delivered (tracers read states here). */
+  onDelivered: ((stack: Stack, packet: Uint8Array) => void) | undefined = undefined;
 
   constructor(opts: NetworkOptions = {}) {
     this.wire = new Wire({ seed: opts.seed ?? 1, impairments: { delayMs: opts.delayMs ?? 5, ...opts.impairments } });
@@ -37,7 +39,7 @@ export class Network {
   addStack(opts: Omit<StackOptions, 'clock'>): Stack {
     const prng = this.prng;
     const stack = new Stack({ random: (out) => prng.fill(out), ...opts, clock: this.clock });
-    const endpoint = { deliver: (packet: Uint8Array) => stack.receive(packet) };
+    const endpoint = { deliver: (packet: Uint8Array) => { stack.receive(packet); this.onDelivered?.(stack, packet); } };
     this.wire.attach(endpoint, ...stack.addresses);
     stack.attach((packet) => this.wire.send(endpoint, packet, this.clock.now()));
     this.stacks.push(stack);

@@ -245,7 +245,59 @@ async function unprivilegedInnerRole(): Promise<void> {
   reportResult({ uid: process.getuid!(), open, setup });
 }
 
+
+/** What the kernel says to bad writes, and what a device deleted under an open link does. */
+async function writeErrorsRole(): Promise<void> {
+  const codeOf = (fn: () => unknown): string => {
+    try {
+      return `returned ${String(fn())}`;
+    } catch (e) {
+      return e instanceof TunError ? e.code : `non-TunError ${String(e)}`;
+    }
+  };
+  const udp = udpPacket(V4.stack, V4.kernel, 5555, 7777, 4);
+  const link = TunLink.open();
+  const whileDown = codeOf(() => link.write(udp));
+  await configureTunDevice({ name: link.name, addresses: [V4] });
+  const up = codeOf(() => link.write(udp));
+  const notIp = codeOf(() => link.write(new Uint8Array(20))); // version nibble 0: neither IPv4 nor IPv6
+  const empty = codeOf(() => link.write(new Uint8Array(0)));
+  const notBytes = codeOf(() => link.write([1, 2, 3] as unknown as Uint8Array));
+  const badBatch = codeOf(() => link.writeBatch([udp, 'x' as unknown as Uint8Array]));
+
+  // Delete the device under the open link: exactly one error, then writes fail with EBADFD; close still works.
+  const errors: string[] = [];
+  link.onError((e) => errors.push(`${e.code}: ${e.message}`));
+  link.onPackets(() => undefined);
+  await run('ip', ['link', 'del', link.name]);
+  await new Promise((r) => setTimeout(r, 300));
+  const afterDelete = codeOf(() => link.write(udp));
+  link.close();
+  reportResult({ whileDown, up, notIp, empty, notBytes, badBatch, errors, afterDelete });
+}
+
+/** An unref()'d link lets the process end by itself; a throwing packet handler surfaces as uncaught. */
+async function loopRole(): Promise<void> {
+  const link = await openConfigured([V4]);
+  const uncaught: string[] = [];
+  process.on('uncaughtException', (e) => {
+    uncaught.push(e.message);
+    if (uncaught.length === 1) {
+      link.unref();
+      reportResult({ uncaught });
+    }
+  });
+  link.onPackets(() => {
+    throw new Error('handler bug');
+  });
+  const sock = createSocket('udp4');
+  sock.send('x', 9, V4.stack, () => sock.close());
+  // Nothing else keeps the loop alive: once unref()'d, the open, polling link must not either.
+}
+
 const roles: Record<string, () => Promise<void>> = {
+  loop: loopRole,
+  'write-errors': writeErrorsRole,
   ping4: () => pingRole(V4),
   ping6: () => pingRole(V6),
   syn4: () => synRole(V4, 1500),
@@ -343,6 +395,28 @@ if (role !== undefined) {
     assert.equal(r.busy?.code, 'EBUSY');
     assert.deepEqual(r.afterClose, { name: 'TunError', code: 'ERR_TUN_CLOSED' });
     assert.equal(r.callsAfterCloseInCallback, 1);
+  });
+
+
+  test('bad writes get the kernel\'s verdict as TunError (EIO while down, EINVAL for non-IP); a deleted device reports once', { skip }, async () => {
+    const r = await inNetns('write-errors');
+    assert.equal(r.whileDown, 'EIO');
+    assert.equal(r.up, 'returned sent');
+    assert.equal(r.notIp, 'EINVAL');
+    assert.equal(r.empty, 'EINVAL');
+    assert.equal(r.notBytes, 'ERR_TUN_ARG');
+    assert.equal(r.badBatch, 'ERR_TUN_ARG');
+    assert.equal(r.errors.length, 1, `expected one error, got ${JSON.stringify(r.errors)}`);
+    assert.match(r.errors[0], /deleted/);
+    assert.equal(r.afterDelete, 'EBADFD');
+  });
+
+
+  test('a throwing onPackets handler surfaces as an uncaught exception; unref() lets the process exit with the link open', { skip }, async () => {
+    const res = await runInNetns(import.meta.url, ['loop'], { timeoutMs: 10_000 });
+    assert.equal(res.timedOut, false, 'the unref()\'d link kept the process alive');
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(res.result, { uncaught: ['handler bug'] });
   });
 
   test('a missing /dev/net/tun gives TunError ENOENT naming the device file', { skip }, async () => {

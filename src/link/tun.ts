@@ -133,6 +133,8 @@ function translate(e: unknown, what: string): TunError {
   if (code === 'EPERM' || code === 'EACCES') hint = ': creating a TUN device needs root (CAP_NET_ADMIN)';
   else if (code === 'ENOENT' && err.syscall === 'open') hint = ': /dev/net/tun is missing (load the tun module, or give the container the device)';
   else if (code === 'EBUSY') hint = ': the device name is already in use by another TUN/TAP device';
+  else if (code === 'EBADF' || code === 'EBADFD') hint = ': the device was deleted (e.g. `ip link del`) while open; close() and open a new one';
+  else if (code === 'EIO') hint = ': the device is down';
   else if (code === 'ERR_TUN_CLOSED') return new TunError(code, err.message ?? `${what}: closed`);
   else if (e instanceof TypeError) return new TunError('ERR_TUN_ARG', `${what}: ${err.message}`, { cause: e });
   return new TunError(code, `${what}: ${err.message ?? String(e)}${hint}`, { errno: err.errno, syscall: err.syscall, cause: e });

@@ -469,6 +469,9 @@ export class Stack {
     c.history.push({ time: now, from: 'LISTEN', to: 'ESTABLISHED', cause: { kind: 'segment', seg: ack } });
     this.addConn(c);
     this.service(c);
+    if (c.removed) return;
+    if (l.onConnection) l.onConnection(c);
+    else l.acceptQueue.push(c);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -283,7 +283,9 @@ export class TcpConnection {
       c.rcvShift = windowShiftFor(c.config.recvBufferSize);
     }
     c.updateSndMss();
-    c.rcvAdvRight = c.rcvNxt;
+    c.initCwnd();
+    // Our cookie SYN+ACK advertised an unscaled window of up to 65535 bytes.
+    c.rcvAdvRight = seqAdd(c.rcvNxt, Math.min(MAX_WINDOW_FIELD, c.currentWindowFree()));
     c.sndWnd = ack.window << c.sndShift;
     c.maxSndWnd = c.sndWnd;
     c.sndWl1 = ack.seq; c.sndWl2 = ack.ack;
@@ -870,10 +872,12 @@ export class TcpConnection {
           this.sndRtx = this.sndUna;
           this.sndRtxEnd = this.recover;
           this.forceRtx = true;
-        } else if (this.sndRtx === -1) {
-          // SACK recovery: keep repairing holes below the highest SACKed byte.
-          this.sndRtx = this.sndUna;
-          this.sndRtxEnd = this.recover;
+        } else if (this.sndRtx === this.sndUna) {
+          // SACK recovery: sndRtx is HighRxt (RFC 6675), the next byte not yet retransmitted in this episode.
+          // It only equals SND.UNA when the segment the partial ACK stops at has not been resent yet: resend it
+          // now, as NewReno would. Holes already retransmitted are not resent again (a lost retransmission is
+          // repaired by the RTO, RFC 6675 §5.1), so restarting the scan from SND.UNA would be spurious.
+          this.forceRtx = true;
         }
       }
     } else {
@@ -1176,13 +1180,25 @@ export class TcpConnection {
     }
     if (!seqLt(seq, this.sndRtxEnd) || !seqLt(seq, this.sndNxt)) { this.sndRtx = -1; return null; }
     const mss = this.sndMssCap();
+    // After an RTO everything outstanding is deemed lost (go-back-N up to sndRtxEnd). In fast recovery only
+    // data deemed lost is resent: with SACK, un-SACKed holes below the highest SACKed byte (RFC 6675 NextSeg
+    // rules 1 and 3), at least the segment at SND.UNA; without SACK just that segment (RFC 6582 §3.2 steps 2
+    // and 5). Data above it may merely be in flight; the (inflated) cwnd clocks out new data instead.
+    let repairEnd = this.sndRtxEnd;
+    if (!this.rtoRecovery) {
+      let lostEnd = seqAdd(this.sndUna, mss);
+      if (this.sackOk && seqGt(this.highSack, lostEnd)) lostEnd = this.highSack;
+      if (seqLt(lostEnd, repairEnd)) repairEnd = lostEnd;
+      // Nothing known lost here yet: keep the position (HighRxt) and wait for more SACK information.
+      if (!seqLt(seq, repairEnd)) { this.sndRtx = seq; return null; }
+    }
     // The first retransmission of a recovery episode, and NewReno's partial-ACK retransmission, go out
     // regardless of cwnd (RFC 5681 §3.2 step 2, RFC 6582 §3.2 step 5); the rest are clocked by cwnd - pipe.
     if (this.forceRtx) this.forceRtx = false;
     else if (this.pipe() + 1 > this.cc.cwnd) return null;
     // Segment end: up to MSS, the next SACKed range, the end of the run, and the end of data (FIN).
     let limit = seqAdd(seq, mss);
-    if (seqGt(limit, this.sndRtxEnd)) limit = this.sndRtxEnd;
+    if (seqGt(limit, repairEnd)) limit = repairEnd;
     const sb = this.scoreboard;
     for (let i = 0; i < sb.length; i += 2) if (seqGt(sb[i]!, seq) && seqLt(sb[i]!, limit)) { limit = sb[i]!; break; }
     let flags = ACK;
@@ -1397,6 +1413,17 @@ export class TcpConnection {
     this.tsOk = this.config.timestamps && o.tsVal !== undefined;
     if (this.tsOk) { this.tsRecent = o.tsVal!; this.tsRecentAge = now || 1; }
     this.updateSndMss();
+    this.initCwnd();
+  }
+
+  /**
+   * Initial window in the negotiated MSS (RFC 6928 §2: min(10·MSS, max(2·MSS, 14600)), with 10 and 14600
+   * scaled by the configured initialWindowSegments), set once the peer's MSS is known.
+   */
+  private initCwnd(): void {
+    const mss = this.sndMss;
+    const iw = this.config.initialWindowSegments;
+    this.cc.cwnd = Math.min(iw * mss, Math.max(2 * mss, iw * 1460));
   }
 
   private updateSndMss(): void {

@@ -32,12 +32,12 @@ export function newConn(config: Partial<TcpConfig> = PLAIN, stats = new TcpStats
 }
 
 /** A passive connection taken through LISTEN → SYN-RECEIVED → ESTABLISHED with a plain handshake. */
-export function established(config: Partial<TcpConfig> = PLAIN, now = 0): TcpConnection {
+export function established(config: Partial<TcpConfig> = PLAIN, now = 0, peer: { options?: TcpOptions; window?: number; ackOptions?: TcpOptions } = {}): TcpConnection {
   const c = newConn(config);
   c.listen(now);
-  c.input(seg(0x02, IRS, 0), now);
+  c.input(seg(0x02, IRS, 0, { options: peer.options ?? {}, window: peer.window ?? 65535 }), now);
   c.drainTransmit(now);
-  c.input(seg(ACK, IRS + 1, ISS + 1), now);
+  c.input(seg(ACK, IRS + 1, ISS + 1, { options: peer.ackOptions ?? {}, window: peer.window ?? 65535 }), now);
   c.drainTransmit(now);
   c.drainEvents();
   return c;

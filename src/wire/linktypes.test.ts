@@ -38,7 +38,7 @@ test('raw IP link types 101, 12, 14 (version nibble), 228 and 229', () => {
   for (const lt of [101, 12, 14]) {
     assert.deepEqual(ip(decapsulate(lt, u8(IP4))), IP4);
     assert.deepEqual(ip(decapsulate(lt, u8(IP6))), IP6);
-    assert.equal(decapsulate(lt, u8([0x10, 0])), null);
+    assert.throws(() => decapsulate(lt, u8([0x10, 0])), (e: unknown) => e instanceof WireError && e.code === 'bad-version');
   }
   assert.deepEqual(ip(decapsulate(228, u8(IP4))), IP4);
   assert.deepEqual(ip(decapsulate(229, u8(IP6))), IP6);

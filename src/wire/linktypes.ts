@@ -88,10 +88,12 @@ function family(fam: number, frame: Uint8Array): Uint8Array | null {
   return null;
 }
 
-function rawIp(frame: Uint8Array): Uint8Array | null {
+function rawIp(frame: Uint8Array): Uint8Array {
   if (frame.length < 1) throw new WireError('packet', 'truncated', 'empty raw IP frame', 0);
   const v = frame[0]! >> 4;
-  return v === 4 || v === 6 ? frame : null;
+  // A raw-IP link carries nothing but IP: another version nibble is a damaged packet.
+  if (v !== 4 && v !== 6) throw new WireError('packet', 'bad-version', `IP version ${v} on a raw IP link`, 0);
+  return frame;
 }
 
 function ethernet(frame: Uint8Array, start: number): Uint8Array | null {

@@ -1,0 +1,177 @@
+/**
+ * Capture-analyzer benchmark: generate a large capture of mixed TCP lifecycles (≥ 500 000 packets,
+ * ≥ 50 000 connections, interleaved as on a busy link) into a temp file, then time
+ * `synack analyze --format json` against `tshark -r FILE -q -z conv,tcp` in the same run.
+ * The tshark peer is skipped when tshark is not installed.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, openSync, writeSync, closeSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable, Readable } from 'node:stream';
+import { Conversation, PcapBuilder } from '../src/analyze/synth.js';
+import { analyzeCommand } from '../src/cli/analyze.js';
+import { Analyzer } from '../src/analyze/analyzer.js';
+import { CaptureReader } from '../src/wire/capture.js';
+import type { BenchResult } from './results.js';
+
+type Step = (c: Conversation) => void;
+
+/** A deterministic PRNG (mulberry32) so every run generates the same capture. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The scripted packets of one connection, by lifecycle. */
+function lifecycle(r: () => number): { kind: string; steps: Step[] } {
+  const hs: Step[] = [(c) => c.send('c', 'S'), (c) => c.send('s', 'SA'), (c) => c.send('c', 'A')];
+  const data = (n: number): Step[] => {
+    const s: Step[] = [];
+    for (let i = 0; i < n; i++) {
+      s.push((c) => c.send('c', 'PA', { len: 64 + ((i * 37) % 400) }));
+      s.push((c) => c.send('s', 'PA', { len: 200 + ((i * 91) % 1200) }));
+    }
+    return s;
+  };
+  const x = r();
+  if (x < 0.3) return { kind: 'four-way', steps: [...hs, ...data(3), (c) => c.send('c', 'FA'), (c) => c.send('s', 'A'), (c) => c.send('s', 'FA'), (c) => c.send('c', 'A')] };
+  if (x < 0.45) return { kind: 'three-way', steps: [...hs, ...data(3), (c) => c.send('c', 'FA'), (c) => c.send('s', 'FA'), (c) => c.send('c', 'A')] };
+  if (x < 0.5) {
+    return {
+      kind: 'simultaneous',
+      steps: [...hs, ...data(2), (c) => { const a = c.s.nxt; const b = c.c.nxt; c.send('c', 'FA', { ack: a }).send('s', 'FA', { ack: b }); }, (c) => c.send('c', 'A'), (c) => c.send('s', 'A')],
+    };
+  }
+  if (x < 0.6) return { kind: 'rst-by-originator', steps: [...hs, ...data(3), (c) => c.send('c', 'RA')] };
+  if (x < 0.67) return { kind: 'rst-by-responder', steps: [...hs, ...data(2), (c) => c.send('s', 'RA')] };
+  if (x < 0.75) return { kind: 'refused', steps: [(c) => c.send('c', 'S'), (c) => c.send('s', 'RA', { seq: 0, ack: c.c.isn + 1 })] };
+  if (x < 0.8) return { kind: 'unanswered', steps: [(c) => c.send('c', 'S'), (c) => c.send('c', 'S', { seq: c.c.isn, dt: 0.2 })] };
+  if (x < 0.9) return { kind: 'half-closed', steps: [...hs, ...data(2), (c) => c.send('c', 'FA'), (c) => c.send('s', 'A'), (c) => c.send('s', 'PA', { len: 500 })] };
+  return { kind: 'open', steps: [...hs, ...data(4)] };
+}
+
+export interface GeneratedCapture { file: string; packets: number; connections: number; bytes: number; dir: string }
+
+/**
+ * Writes the capture: connections start at a steady rate and up to `concurrency` of them exchange packets
+ * at once, so packets of different connections interleave.
+ */
+export function generateCapture(opts: { connections?: number; minPackets?: number; concurrency?: number; seed?: number } = {}): GeneratedCapture {
+  const total = opts.connections ?? 55_000;
+  const minPackets = opts.minPackets ?? 500_000;
+  const concurrency = opts.concurrency ?? 64;
+  const r = rng(opts.seed ?? 42);
+  const dir = mkdtempSync(path.join(tmpdir(), 'synack-bench-'));
+  const file = path.join(dir, 'mixed.pcap');
+  const fd = openSync(file, 'w');
+  const pcap = new PcapBuilder();
+  let bytes = 0;
+  const flush = (): void => {
+    for (const chunk of pcap.drain()) { writeSync(fd, chunk); bytes += chunk.length; }
+  };
+  let clock = 1_700_000_000;
+  let started = 0;
+  const active: Array<{ conv: Conversation; steps: Step[]; i: number }> = [];
+  while (started < total || active.length > 0) {
+    while (active.length < concurrency && started < total) {
+      const n = started++;
+      const client = `10.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}:${10000 + (n % 50000)}`;
+      const server = `192.168.${n % 4}.${1 + (n % 200)}:${[80, 443, 22, 8080, 5432][n % 5]}`;
+      const { steps } = lifecycle(r);
+      const conv = new Conversation(pcap, client, server, { time: clock, cIsn: Math.floor(r() * 0xffffffff), sIsn: Math.floor(r() * 0xffffffff) });
+      active.push({ conv, steps, i: 0 });
+    }
+    const k = Math.floor(r() * active.length);
+    const a = active[k]!;
+    clock += 0.00005;
+    a.conv.time = clock;
+    a.steps[a.i]!(a.conv);
+    clock = Math.max(clock, a.conv.time);
+    a.i++;
+    if (a.i >= a.steps.length) {
+      active[k] = active[active.length - 1]!;
+      active.pop();
+    }
+    if (pcap.packets % 8192 === 0) flush();
+  }
+  // Bulk data on long-lived connections until the packet target is met.
+  let filler = 0;
+  while (pcap.packets < minPackets) {
+    const conv = new Conversation(pcap, `172.16.0.${1 + (filler % 250)}:${30000 + filler}`, '172.16.1.1:9000', { time: clock });
+    conv.handshake();
+    for (let i = 0; i < 200 && pcap.packets < minPackets; i++) conv.send('s', 'A', { len: 1448 }).send('c', 'A');
+    conv.send('c', 'FA').send('s', 'FA').send('c', 'A');
+    clock = conv.time + 0.01;
+    filler++;
+    if (pcap.packets % 8192 < 500) flush();
+  }
+  flush();
+  closeSync(fd);
+  return { file, packets: pcap.packets, connections: total + filler, bytes, dir };
+}
+
+function nullSink(): Writable {
+  return new Writable({ write(_chunk, _enc, cb) { cb(); } });
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const gen = generateCapture();
+  const results: BenchResult[] = [];
+  try {
+    // In-process, through the real CLI path: file streaming, decoding, analysis, JSON formatting.
+    if (global.gc) global.gc();
+    const t0 = performance.now();
+    const code = await analyzeCommand([gen.file, '--format', 'json', '--no-progress'], { stdout: nullSink(), stderr: nullSink(), stdin: Readable.from([]) });
+    const secs = (performance.now() - t0) / 1000;
+    if (code !== 0) throw new Error(`synack analyze exited ${code}`);
+    const ours = gen.packets / secs;
+
+    let peerValue: number | undefined;
+    const probe = spawnSync('tshark', ['-v'], { encoding: 'utf8' });
+    if (probe.status === 0) {
+      const p0 = performance.now();
+      const t = spawnSync('tshark', ['-r', gen.file, '-q', '-z', 'conv,tcp'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+      const psecs = (performance.now() - p0) / 1000;
+      if (t.status === 0) peerValue = gen.packets / psecs;
+    }
+    const main: BenchResult = { name: 'analyze --format json (mixed lifecycles)', value: Math.round(ours), unit: 'packets/s' };
+    if (peerValue !== undefined) {
+      main.peer = 'tshark -r FILE -q -z conv,tcp';
+      main.peerValue = Math.round(peerValue);
+      main.ratio = Math.round((ours / peerValue) * 100) / 100;
+    }
+    results.push(main);
+    results.push({ name: 'analyze capture size', value: gen.packets, unit: 'packets' });
+    results.push({ name: 'analyze capture connections', value: gen.connections, unit: 'connections' });
+
+    // Memory stays proportional to open connections: the peak the analyzer held at once.
+    const an = new Analyzer({});
+    const rd = new CaptureReader();
+    const fdIn = (await import('node:fs')).createReadStream(gen.file, { highWaterMark: 1 << 20 });
+    for await (const chunk of fdIn) {
+      rd.push(chunk as Buffer);
+      for (let rec = rd.next(); rec; rec = rd.next()) an.packet(rec);
+    }
+    rd.end();
+    for (let rec = rd.next(); rec; rec = rd.next()) an.packet(rec);
+    an.finish();
+    results.push({ name: 'analyze peak open connections', value: an.peakOpen, unit: 'connections' });
+    results.push({ name: 'analyze capture file', value: Math.round(statSync(gen.file).size / 1048576), unit: 'MB' });
+  } finally {
+    rmSync(gen.dir, { recursive: true, force: true });
+  }
+  return results;
+}
+
+// `node --import tsx bench/analyze.ts` runs it alone.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const res = await run();
+  for (const r of res) console.log(JSON.stringify(r));
+}

@@ -1,0 +1,108 @@
+/**
+ * Cross-connection findings on synthetic captures (no public capture has trusted expected output for these:
+ * ../shared/pcap-corpus/README.md "Known gaps").
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { analyzeBytes } from './corpus-helpers.js';
+import { Conversation, PcapBuilder } from './synth.js';
+import { scanKindOf } from './anomalies.js';
+import { FIN, PSH, SYN, URG, ACK, RST } from '../wire/tcp-types.js';
+
+test('invalid flag combinations are reported with their packet numbers, per combination', () => {
+  const pcap = new PcapBuilder();
+  const c = new Conversation(pcap, '10.0.0.1:40000', '10.0.0.2:80');
+  c.handshake(); // frames 1-3
+  c.send('c', 'SF'); // 4: SYN+FIN
+  c.send('c', 'SR'); // 5: SYN+RST
+  c.send('c', 'FR'); // 6: FIN+RST
+  c.send('c', 0); // 7: NULL
+  c.send('c', 'F'); // 8: FIN without ACK
+  c.send('c', 'FPU'); // 9: Xmas
+  const { reports, anomalies } = analyzeBytes(pcap.take());
+  const inv = anomalies.filter((a) => a.kind === 'invalid-flags').map((a) => [a.flags, a.frames]);
+  assert.deepEqual(inv.sort(), [
+    ['FIN+RST', [6]], ['FIN-without-ACK', [8]], ['NULL', [7]], ['SYN+FIN', [4]], ['SYN+RST', [5]], ['Xmas', [9]],
+  ]);
+  // Zeek's letters for them: Q (SYN+FIN, SYN+RST), I (FIN+RST), nothing for NULL, F for FIN/Xmas (§1.7).
+  // Zeek's reuse rule splits the tuple: the SYN+FIN carries a new ISN on an open tuple, the SYN+RST is a SYN
+  // after that connection's FIN. Zeek's letters: Q for SYN+FIN/SYN+RST, I for FIN+RST, F for FIN and Xmas (§1.7).
+  assert.deepEqual(reports.map((r) => [r.history, r.split, r.anomalies.map((a) => a.detail)]), [
+    ['ShA', null, []],
+    ['Q', 'active-connection-reuse', ['SYN+FIN']],
+    ['QIFF', 'premature-connection-reuse', ['SYN+RST', 'FIN+RST', 'NULL', 'FIN-without-ACK', 'Xmas']],
+  ]);
+  assert.match(reports.map((r) => r.history).join(' '), /Q/);
+});
+
+test('the scan-probe classifier: NULL, FIN-only and Xmas without ACK; nothing else', () => {
+  assert.equal(scanKindOf(0), 'null-scan');
+  assert.equal(scanKindOf(FIN), 'fin-scan');
+  assert.equal(scanKindOf(FIN | PSH | URG), 'xmas-scan');
+  assert.equal(scanKindOf(FIN | ACK), null);
+  assert.equal(scanKindOf(SYN), null);
+  assert.equal(scanKindOf(RST), null);
+});
+
+function scan(flags: string, ports: number, answer: 'rst' | 'synack' | 'none'): Uint8Array {
+  const pcap = new PcapBuilder();
+  for (let p = 0; p < ports; p++) {
+    const c = new Conversation(pcap, '192.0.2.66:55555', `10.0.0.5:${1000 + p}`, { time: 1700000000 + p * 0.01 });
+    c.send('c', flags);
+    if (answer === 'rst') c.send('s', 'RA', { seq: 0, ack: c.c.isn + 1 });
+    if (answer === 'synack') c.send('s', 'SA').send('c', 'R');
+  }
+  return pcap.take();
+}
+
+test('SYN scan: one source, SYNs to many ports of one host, refused or half-open', () => {
+  for (const answer of ['rst', 'synack', 'none'] as const) {
+    const { anomalies } = analyzeBytes(scan('S', 25, answer));
+    const s = anomalies.filter((a) => a.kind === 'syn-scan');
+    assert.equal(s.length, 1, `answer ${answer}`);
+    assert.equal(s[0]!.src, '192.0.2.66');
+    assert.equal(s[0]!.dst, '10.0.0.5');
+    assert.equal(s[0]!.ports, 25);
+    assert.equal(s[0]!.frames[0], 1);
+  }
+});
+
+test('NULL, FIN and Xmas scans are recognised; a few probes are not a scan', () => {
+  for (const [flags, kind] of [['0', 'null-scan'], ['F', 'fin-scan'], ['FPU', 'xmas-scan']] as const) {
+    const { anomalies } = analyzeBytes(scan(flags, 15, 'rst'));
+    const s = anomalies.filter((a) => a.kind === kind);
+    assert.equal(s.length, 1, kind);
+    assert.equal(s[0]!.ports, 15);
+    assert.equal(s[0]!.count, 15);
+  }
+  const few = analyzeBytes(scan('S', 4, 'rst')).anomalies;
+  assert.equal(few.filter((a) => a.kind === 'syn-scan').length, 0);
+});
+
+test('SYN flood: many unanswered SYNs to one service from many sources, fast', () => {
+  const pcap = new PcapBuilder();
+  for (let i = 0; i < 400; i++) {
+    const src = `198.51.100.${1 + (i % 200)}:${10000 + i}`;
+    const c = new Conversation(pcap, src, '10.0.0.9:443', { time: 1700000000 + i * 0.002 });
+    c.send('c', 'S');
+  }
+  // legitimate traffic to the same service in between
+  const ok = new Conversation(pcap, '10.1.1.1:40000', '10.0.0.9:443', { time: 1700000000.5 });
+  ok.handshake().send('c', 'FA').send('s', 'FA').send('c', 'A');
+  const { anomalies } = analyzeBytes(pcap.take());
+  const f = anomalies.filter((a) => a.kind === 'syn-flood');
+  assert.equal(f.length, 1);
+  assert.equal(f[0]!.dst, '10.0.0.9');
+  assert.equal(f[0]!.dst_port, 443);
+  assert.equal(f[0]!.count, 400);
+  assert.equal(f[0]!.sources, 200);
+  assert.ok(f[0]!.rate! >= 400);
+});
+
+test('the same number of failed SYNs spread over an hour is not a flood', () => {
+  const pcap = new PcapBuilder();
+  for (let i = 0; i < 150; i++) {
+    new Conversation(pcap, `198.51.100.${1 + (i % 50)}:${10000 + i}`, '10.0.0.9:443', { time: 1700000000 + i * 30 }).send('c', 'S');
+  }
+  assert.equal(analyzeBytes(pcap.take()).anomalies.filter((a) => a.kind === 'syn-flood').length, 0);
+});

@@ -1,0 +1,444 @@
+/**
+ * The seed scenarios: each one a real lifecycle between two synack stacks on an in-memory wire in virtual
+ * time, driven through the stack API, recorded as a neutral Trace (for ladders) plus the raw packets (for
+ * pcapng). Browser-clean except the `http` scenario, which loads node:http lazily.
+ */
+import { decodePacket, encodeTcpPacket } from '../wire/packet.js';
+import { formatAddress, parseAddress } from '../wire/address.js';
+import { ACK, EMPTY, FIN, PSH, RST, SYN, URG, type TcpSegment } from '../wire/tcp-types.js';
+import type { Trace, TraceEntry, TraceStateChange, TcpStateName } from '../wire/trace.js';
+import type { Stack, StackConnection } from '../stack/stack.js';
+import type { TcpConfig } from '../tcp/config.js';
+import { Network } from './network.js';
+import { Prng } from './prng.js';
+
+export interface ScenarioOptions {
+  seed?: number;
+  /** Loss probability on both directions (lossy-transfer defaults to 0.1; others 0). */
+  loss?: number;
+  /** Server port (each scenario gets its own when several run into one capture). */
+  port?: number;
+  /** One-way delay, ms. */
+  delayMs?: number;
+  /** Engine options for both stacks (timestamps, sack, windowScaling, msl ...). */
+  tcp?: Partial<TcpConfig>;
+}
+
+export interface ScenarioPacket {
+  time: number;
+  /** 'a' = sent by the client's address, 'b' = by the server's, 'x' = a third party (flood, attacker). */
+  from: 'a' | 'b' | 'x';
+  bytes: Uint8Array;
+  fate: string;
+}
+
+export interface ScenarioResult {
+  name: string;
+  title: string;
+  description: string;
+  trace: Trace;
+  packets: ScenarioPacket[];
+  /** The state sequences each side went through (for assertions and summaries). */
+  clientStates: TcpStateName[];
+  serverStates: TcpStateName[];
+  /** Facts worth printing under the ladder (counters, transfer results). */
+  notes: string[];
+  client: Stack;
+  server: Stack;
+  /** Virtual time the scenario took, ms. */
+  duration: number;
+}
+
+export interface ScenarioInfo { name: string; title: string; description: string; nodeOnly?: boolean }
+
+export const SCENARIOS: readonly ScenarioInfo[] = [
+  { name: 'handshake', title: 'Three-way handshake', description: 'SYN, SYN+ACK, ACK: both ends reach ESTABLISHED (RFC 9293 §3.5, Figure 6).' },
+  { name: 'four-way-close', title: 'Four-way close', description: 'The client closes first; the server ACKs the FIN, later sends its own; the client waits 2·MSL in TIME-WAIT (§3.6, Figure 12).' },
+  { name: 'three-way-close', title: 'Merged FIN+ACK ("three-way") close', description: 'The server closes as soon as it sees the FIN, so its ACK rides on its FIN: FIN, FIN+ACK, ACK.' },
+  { name: 'simultaneous-open', title: 'Simultaneous open', description: 'Both ends send SYN at once; each goes SYN-SENT → SYN-RECEIVED → ESTABLISHED (§3.5, Figure 8).' },
+  { name: 'simultaneous-close', title: 'Simultaneous close', description: 'Both ends close at once; both pass through CLOSING to TIME-WAIT (§3.6, Figure 13).' },
+  { name: 'half-close', title: 'Half-close', description: 'The client sends its request and FIN; the server keeps sending its reply afterwards, then closes.' },
+  { name: 'rst-abort', title: 'Abort with RST', description: 'The client aborts an established connection: one RST, the server gets ECONNRESET.' },
+  { name: 'rst-unread-data', title: 'Close with unread data → RST', description: 'The client closes while received data is unread: RFC 1122 §4.2.2.13 says send RST, not FIN.' },
+  { name: 'refused', title: 'Connection refused', description: 'SYN to a port with no listener: RST+ACK (§3.10.7.1); the client gets ECONNREFUSED.' },
+  { name: 'syn-flood', title: 'SYN flood vs SYN cookies', description: 'Thousands of spoofed SYNs fill the SYN queue; a real client still connects through a SYN cookie.' },
+  { name: 'invalid-flags', title: 'Invalid flag combinations', description: 'SYN+FIN, SYN+RST, FIN+RST, NULL, FIN without ACK and Xmas segments are dropped and counted; the connection is unharmed.' },
+  { name: 'lossy-transfer', title: 'Transfer over a lossy wire', description: '64 KiB with segments lost: retransmissions (fast retransmit and RTO) repair every hole.' },
+  { name: 'http', title: 'HTTP over synack', description: 'node:http, unchanged, on synack sockets: a GET and its response.', nodeOnly: true },
+];
+
+const CLIENT = '10.0.0.1';
+const SERVER = '10.0.0.2';
+
+/** Records one scenario: wire events → packets and trace entries, transitions → state columns. */
+class Recorder {
+  readonly packets: ScenarioPacket[] = [];
+  readonly entries: TraceEntry[] = [];
+  readonly changes: TraceStateChange[] = [];
+  stateA: TcpStateName = 'CLOSED';
+  stateB: TcpStateName;
+  readonly statesA: TcpStateName[] = [];
+  readonly statesB: TcpStateName[] = [];
+  private pending: TraceEntry | null = null;
+  private readonly sendOrder = new WeakMap<Uint8Array, number>();
+  private sendCounter = 0;
+  private readonly entryOrder = new Map<TraceEntry, number>();
+  /** Set when the scenario is over: tearing the network down is not part of the story. */
+  stopped = false;
+  isnA: number | undefined;
+  isnB: number | undefined;
+  clientPort = 0;
+  readonly clientAddr = parseAddress(CLIENT);
+  readonly serverAddr = parseAddress(SERVER);
+
+  constructor(readonly net: Network, readonly client: Stack, readonly server: Stack, readonly port: number, serverListening: boolean) {
+    this.stateB = serverListening ? 'LISTEN' : 'CLOSED';
+    if (serverListening) this.statesB.push('LISTEN');
+    net.wire.observe((ev) => this.onPacket(ev.bytes, ev.sentAt, ev.fate));
+    net.onDelivered = () => this.finalize();
+    const track = (side: 'a' | 'b') => (c: { localPort: number; remotePort: number }, ev: { time: number; from: TcpStateName; to: TcpStateName; cause: { kind: string; call?: string; timer?: string } }) => {
+      const ok = side === 'a' ? (this.clientPort === 0 || c.localPort === this.clientPort) && c.remotePort === this.port : c.localPort === this.port && this.clientPort !== 0 && c.remotePort === this.clientPort;
+      if (!ok || this.stopped) return;
+      // The listener itself is the LISTEN state; per-SYN TCBs entering LISTEN internally are not news.
+      if (side === 'b' && ev.to === 'LISTEN' && this.stateB === 'LISTEN') return;
+      if (side === 'a') { this.stateA = ev.to; this.statesA.push(ev.to); } else { this.stateB = ev.to; this.statesB.push(ev.to); }
+      if (ev.cause.kind !== 'segment') {
+        this.changes.push({ time: ev.time, side, from: ev.from, to: ev.to, cause: ev.cause.kind === 'user' ? `${ev.cause.call}()` : `${ev.cause.timer} timer` });
+      }
+    };
+    // Send order, to sort entries: the wire reports losses at send time but deliveries later.
+    const order = (_d: 'in' | 'out', pkt: Uint8Array) => { if (_d === 'out' && !this.sendOrder.has(pkt)) this.sendOrder.set(pkt, this.sendCounter++); };
+    client.observePackets(order);
+    server.observePackets(order);
+    client.observeTransitions(track('a'));
+    server.observeTransitions(track('b'));
+  }
+
+  /** Record a packet (from the wire's observer, or injected by the scenario). */
+  onPacket(bytes: Uint8Array, sentAt: number, fate: string): void {
+    this.finalize();
+    if (this.stopped) return;
+    if (fate === 'unroutable') return;
+    const from = sameAddr(bytes, this.clientAddr, true) ? 'a' : sameAddr(bytes, this.serverAddr, true) ? 'b' : 'x';
+    const lost = fate === 'lost' || fate === 'queue-drop';
+    if (fate !== 'duplicate') this.packets.push({ time: sentAt, from, bytes, fate });
+    if (!this.inTuple(bytes)) return;
+    let seg: TcpSegment;
+    try { const d = decodePacket(bytes); if (!d.tcp) return; seg = d.tcp.seg; } catch { return; }
+    const side: 'a' | 'b' = from === 'b' ? 'b' : 'a';
+    if (seg.flags & SYN && !(seg.flags & (RST | FIN))) { if (side === 'a' && this.isnA === undefined) this.isnA = seg.seq; if (side === 'b' && this.isnB === undefined) this.isnB = seg.seq; }
+    const e: TraceEntry = { time: sentAt, from: side, seg, lost };
+    if (fate === 'duplicate') e.note = 'duplicate';
+    if (fate === 'corrupted') e.note = 'corrupted: dropped by checksum';
+    if (fate === 'injected') e.note = 'injected';
+    this.entries.push(e);
+    this.entryOrder.set(e, this.sendOrder.get(bytes) ?? this.sendCounter++);
+    if (lost) { e.stateA = this.stateA; e.stateB = this.stateB; } else this.pending = e;
+  }
+
+  /** Is this packet between the client's connection and the server port? */
+  private inTuple(bytes: Uint8Array): boolean {
+    try {
+      const d = decodePacket(bytes);
+      if (!d.tcp) return false;
+      const s = d.tcp.seg;
+      const toServer = s.dstPort === this.port && (this.clientPort === 0 || s.srcPort === this.clientPort);
+      const toClient = s.srcPort === this.port && (this.clientPort === 0 || s.dstPort === this.clientPort);
+      return toServer || toClient;
+    } catch { return false; }
+  }
+
+  finalize(): void {
+    if (this.pending) { this.pending.stateA = this.stateA; this.pending.stateB = this.stateB; this.pending = null; }
+  }
+
+  trace(title: string): Trace {
+    this.finalize();
+    this.entries.sort((x, y) => x.time - y.time || this.entryOrder.get(x)! - this.entryOrder.get(y)!);
+    return {
+      title,
+      a: { addr: CLIENT, port: this.clientPort, label: 'client', isn: this.isnA },
+      b: { addr: SERVER, port: this.port, label: 'server', isn: this.isnB },
+      entries: this.entries,
+      changes: this.changes,
+    };
+  }
+}
+
+function sameAddr(bytes: Uint8Array, addr: Uint8Array, src: boolean): boolean {
+  const v = bytes[0]! >> 4;
+  const off = v === 4 ? (src ? 12 : 16) : (src ? 8 : 24);
+  for (let i = 0; i < addr.length; i++) if (bytes[off + i] !== addr[i]) return false;
+  return (v === 4) === (addr.length === 4);
+}
+
+interface Ctx {
+  net: Network;
+  client: Stack;
+  server: Stack;
+  rec: Recorder;
+  port: number;
+  notes: string[];
+  opts: ScenarioOptions;
+}
+
+/** Run until `done()` or idle, stepping virtual time; `tick` runs after every step (the applications). */
+async function drive(ctx: Ctx, done: () => boolean, tick: () => void = () => {}, maxTime = 600_000): Promise<void> {
+  const net = ctx.net;
+  const end = net.now + maxTime;
+  for (let guard = 0; guard < 5_000_000; guard++) {
+    tick();
+    if (done()) break;
+    if (!net.step()) { tick(); if (done()) break; if (!net.step()) break; }
+    if (net.now > end) break;
+    if ((guard & 63) === 63) await Promise.resolve();
+  }
+  ctx.rec.finalize();
+}
+
+/** Let everything finish: TIME-WAIT expiry included (virtual time makes 2·MSL instant). */
+async function settle(ctx: Ctx): Promise<void> {
+  await drive(ctx, () => false);
+}
+
+function connectClient(ctx: Ctx, localPort?: number): StackConnection {
+  const c = ctx.client.connect({ host: SERVER, port: ctx.port, localPort });
+  ctx.rec.clientPort = c.localPort;
+  return c;
+}
+
+let acceptedConn: StackConnection | null = null;
+function listen(ctx: Ctx, backlog?: number): void {
+  acceptedConn = null;
+  ctx.server.listen(ctx.port, { backlog, onConnection: (c) => { acceptedConn = c; } });
+}
+
+type Runner = (ctx: Ctx) => Promise<void>;
+
+const RUNNERS: Record<string, Runner> = {
+  async handshake(ctx) {
+    listen(ctx);
+    const c = connectClient(ctx);
+    await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn?.state === 'ESTABLISHED');
+    ctx.notes.push(`client ${c.state}, server ${acceptedConn?.state}`);
+  },
+
+  async 'four-way-close'(ctx) {
+    listen(ctx);
+    const c = connectClient(ctx);
+    await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn !== null);
+    const now = () => ctx.net.now;
+    c.tcp.shutdown(now()); c.service();
+    // The server application notices EOF only after a while, so its ACK and its FIN travel separately.
+    let closeAt = Infinity;
+    await drive(ctx, () => acceptedConn!.state === 'LAST-ACK', () => {
+      const s = acceptedConn!;
+      if (s.state === 'CLOSE-WAIT' && closeAt === Infinity) {
+        closeAt = now() + 100;
+        ctx.server.schedule(closeAt, () => { s.tcp.shutdown(now()); s.service(); });
+      }
+    });
+    await settle(ctx);
+  },
+
+  async 'three-way-close'(ctx) {
+    listen(ctx);
+    const c = connectClient(ctx);
+    await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn !== null);
+    c.tcp.shutdown(ctx.net.now); c.service();
+    await drive(ctx, () => acceptedConn!.state === 'LAST-ACK', () => {
+      const s = acceptedConn!;
+      if (s.state === 'CLOSE-WAIT') { s.tcp.shutdown(ctx.net.now); s.service(); } // closes at once: FIN+ACK merged
+    });
+    await settle(ctx);
+  },
+
+  async 'simultaneous-open'(ctx) {
+    // No listener: both sides actively open toward each other's fixed port at the same moment.
+    const cport = 40001;
+    const a = ctx.client.connect({ host: SERVER, port: ctx.port, localPort: cport });
+    ctx.rec.clientPort = cport;
+    const b = ctx.server.connect({ host: CLIENT, port: cport, localPort: ctx.port });
+    await drive(ctx, () => a.state === 'ESTABLISHED' && b.state === 'ESTABLISHED');
+    ctx.notes.push(`client ${a.state}, server ${b.state}`);
+  },
+
+  async 'simultaneous-close'(ctx) {
+    listen(ctx);
+    const c = connectClient(ctx);
+    await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn?.state === 'ESTABLISHED');
+    const s = acceptedConn!;
+    const now = ctx.net.now;
+    c.tcp.shutdown(now); s.tcp.shutdown(now);
+    c.service(); s.service();
+    await settle(ctx);
+  },
+
+  async 'half-close'(ctx) {
+    listen(ctx);
+    const c = connectClient(ctx);
+    await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn !== null);
+    const req = new TextEncoder().encode('GET /report HTTP/1.0\r\n\r\n');
+    c.tcp.send(req, ctx.net.now);
+    c.tcp.shutdown(ctx.net.now); // request done: half-close
+    c.service();
+    const reply = new Uint8Array(6000).fill(0x2e);
+    let sent = 0, got = 0, closed = false;
+    await drive(ctx, () => closed && c.state === 'TIME-WAIT', () => {
+      const s = acceptedConn!;
+      while (s.tcp.readableLength) s.tcp.read();
+      // The server keeps sending after it got the client's FIN, then closes its half.
+      if (s.state === 'CLOSE-WAIT' && sent < reply.length) { sent += s.tcp.send(reply.subarray(sent), ctx.net.now); s.service(); }
+      if (s.state === 'CLOSE-WAIT' && sent === reply.length && !closed) { s.tcp.shutdown(ctx.net.now); s.service(); closed = true; }
+      while (c.tcp.readableLength) { got += c.tcp.read().length; c.service(); }
+    });
+    await settle(ctx);
+    ctx.notes.push(`client received ${got} bytes after its own FIN (in FIN-WAIT-2)`);
+  },
+
+  async 'rst-abort'(ctx) {
+    listen(ctx);
+    const c = connectClient(ctx);
+    await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn?.state === 'ESTABLISHED');
+    const s = acceptedConn!;
+    c.tcp.abort(ctx.net.now); c.service();
+    await settle(ctx);
+    ctx.notes.push(`server error: ${s.tcp.error?.code ?? 'none'}`);
+  },
+
+  async 'rst-unread-data'(ctx) {
+    listen(ctx);
+    const c = connectClient(ctx);
+    await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn?.state === 'ESTABLISHED');
+    const s = acceptedConn!;
+    s.tcp.send(new TextEncoder().encode('unsolicited data the client never reads'), ctx.net.now); s.service();
+    await drive(ctx, () => c.tcp.readableLength > 0 && s.tcp.bytesInFlight === 0);
+    c.tcp.close(ctx.net.now); c.service(); // close(2) with unread data
+    await settle(ctx);
+    ctx.notes.push(`server error: ${s.tcp.error?.code ?? 'none'}`);
+  },
+
+  async refused(ctx) {
+    const c = connectClient(ctx);
+    await settle(ctx);
+    ctx.notes.push(`client error: ${c.tcp.error?.code ?? 'none'}; server NoPortRsts=${ctx.server.counters.NoPortRsts}`);
+  },
+
+  async 'syn-flood'(ctx) {
+    const backlog = 16;
+    listen(ctx, backlog);
+    const prng = new Prng((ctx.opts.seed ?? 1) * 7 + 3);
+    const flood = 2000;
+    const sa = new Uint8Array(4);
+    for (let i = 0; i < flood; i++) {
+      // Spoofed sources in 198.18.0.0/15 (RFC 2544 benchmarking space); their SYN+ACKs go nowhere.
+      sa[0] = 198; sa[1] = 18 + (prng.nextU32() & 1); sa[2] = prng.nextU32() & 0xff; sa[3] = prng.nextU32() & 0xff;
+      const syn: TcpSegment = { srcPort: 1024 + (prng.nextU32() % 60000), dstPort: ctx.port, seq: prng.nextU32(), ack: 0, flags: SYN, window: 65535, urgent: 0, options: { mss: 1460 }, payload: EMPTY };
+      ctx.server.receive(encodeTcpPacket({ src: sa, dst: ctx.rec.serverAddr }, syn));
+    }
+    const c = connectClient(ctx);
+    let got = '';
+    await drive(ctx, () => got.length > 0, () => {
+      if (acceptedConn && acceptedConn.tcp.readableLength) got = new TextDecoder().decode(acceptedConn.tcp.read());
+      if (c.state === 'ESTABLISHED' && c.tcp.sendQueued === 0 && !got) { c.tcp.send(new TextEncoder().encode('hello through a cookie'), ctx.net.now); c.service(); }
+    }, 60_000);
+    const k = ctx.server.counters;
+    ctx.notes.push(`${flood} spoofed SYNs; SYN queue held ${backlog}; SyncookiesSent=${k.SyncookiesSent} SyncookiesRecv=${k.SyncookiesRecv} SyncookiesFailed=${k.SyncookiesFailed}`);
+    ctx.notes.push(`client ${c.state}; server read: ${JSON.stringify(got)}`);
+  },
+
+  async 'invalid-flags'(ctx) {
+    listen(ctx);
+    const c = connectClient(ctx);
+    await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn?.state === 'ESTABLISHED');
+    const combos: Array<[string, number]> = [
+      ['SYN+FIN', SYN | FIN], ['SYN+RST', SYN | RST], ['FIN+RST', FIN | RST | ACK], ['NULL', 0], ['FIN without ACK', FIN], ['Xmas', FIN | PSH | URG],
+    ];
+    // Inject each combination into the live connection, as if from the client, in its window, 1 ms apart.
+    let injected = 0;
+    combos.forEach(([, flags], i) => {
+      ctx.server.schedule(ctx.net.now + 1 + i, () => {
+        const seg: TcpSegment = { srcPort: c.localPort, dstPort: ctx.port, seq: c.tcp.sndNxt, ack: c.tcp.rcvNxt, flags, window: 1024, urgent: 0, options: {}, payload: EMPTY };
+        const pkt = encodeTcpPacket({ src: ctx.rec.clientAddr, dst: ctx.rec.serverAddr }, seg);
+        ctx.rec.onPacket(pkt, ctx.net.now, 'injected');
+        ctx.server.receive(pkt);
+        ctx.rec.finalize();
+        injected++;
+      });
+    });
+    await drive(ctx, () => injected === combos.length);
+    const f = ctx.server.stats.invalidFlags;
+    const key = ['syn-fin', 'syn-rst', 'fin-rst', 'null', 'fin-no-ack', 'xmas'] as const;
+    ctx.notes.push(`dropped and counted: ${combos.map(([n], i) => `${n}=${f[key[i]!]}`).join(' ')}`);
+    ctx.notes.push(`connection still ${acceptedConn!.state}`);
+    c.tcp.shutdown(ctx.net.now); c.service();
+    await drive(ctx, () => acceptedConn!.state === 'CLOSE-WAIT');
+    acceptedConn!.tcp.shutdown(ctx.net.now); acceptedConn!.service();
+    await settle(ctx);
+  },
+
+  async 'lossy-transfer'(ctx) {
+    listen(ctx);
+    const c = connectClient(ctx);
+    const total = 64 * 1024;
+    const data = new Uint8Array(total);
+    for (let i = 0; i < total; i++) data[i] = (i * 31) & 0xff;
+    let sent = 0, got = 0, ok = true;
+    await drive(ctx, () => c.state === 'TIME-WAIT' || c.state === 'CLOSED', () => {
+      if (c.state === 'ESTABLISHED' && sent < total) { sent += c.tcp.send(data.subarray(sent), ctx.net.now); if (sent === total) c.tcp.shutdown(ctx.net.now); c.service(); }
+      const s = acceptedConn;
+      if (s) {
+        while (s.tcp.readableLength) { const b = s.tcp.read(); for (let i = 0; i < b.length; i++) if (b[i] !== data[got + i]) ok = false; got += b.length; s.service(); }
+        if (s.state === 'CLOSE-WAIT') { s.tcp.shutdown(ctx.net.now); s.service(); }
+      }
+    });
+    await settle(ctx);
+    ctx.notes.push(`delivered ${got}/${total} bytes ${ok && got === total ? 'intact' : 'CORRUPTED'}; client RetransSegs=${ctx.client.stats.RetransSegs} TCPFastRetrans=${ctx.client.stats.TCPFastRetrans} TCPTimeouts=${ctx.client.stats.TCPTimeouts}`);
+  },
+
+  async http(ctx) {
+    const [{ default: http }, { Server, Socket }] = await Promise.all([import('node:http'), import('../stack/socket.js')]);
+    const httpServer = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end('hello from node:http on synack\n')); });
+    const srv = new Server(ctx.server, {}, (s) => httpServer.emit('connection', s));
+    srv.listen(ctx.port);
+    let body = '', status = 0, done = false;
+    const req = http.request({
+      method: 'GET', path: '/', host: SERVER, port: ctx.port, headers: { connection: 'close' },
+      createConnection: () => { const s = Socket.connect(ctx.client, { host: SERVER, port: ctx.port }); ctx.rec.clientPort = s.localPort ?? 0; return s as unknown as import('node:net').Socket; },
+    }, (res) => { status = res.statusCode ?? 0; res.setEncoding('utf8'); res.on('data', (d: string) => { body += d; }); res.on('end', () => { done = true; }); });
+    req.on('error', (e) => { body = String(e); done = true; });
+    req.end();
+    await ctx.net.runUntil(() => done, 60_000);
+    await ctx.net.runUntil(() => false, 200_000);
+    httpServer.close();
+    srv.close();
+    ctx.notes.push(`HTTP ${status}: ${JSON.stringify(body.trim())}`);
+  },
+};
+
+export async function runScenario(name: string, opts: ScenarioOptions = {}): Promise<ScenarioResult> {
+  const info = SCENARIOS.find((s) => s.name === name);
+  const runner = RUNNERS[name];
+  if (!info || !runner) throw new Error(`unknown scenario '${name}' (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+  const loss = opts.loss ?? (name === 'lossy-transfer' ? 0.1 : 0);
+  const net = new Network({ seed: opts.seed ?? 1, delayMs: opts.delayMs ?? 10, impairments: loss ? { loss } : {} });
+  const tcp: Partial<TcpConfig> = { msl: 30_000, ...opts.tcp };
+  const server = net.addStack({ name: 'server', addresses: [SERVER], tcp });
+  const client = net.addStack({ name: 'client', addresses: [CLIENT], tcp });
+  const port = opts.port ?? 80;
+  const listens = name !== 'refused' && name !== 'simultaneous-open';
+  const rec = new Recorder(net, client, server, port, listens);
+  const ctx: Ctx = { net, client, server, rec, port, notes: [], opts };
+  const t0 = net.now;
+  await runner(ctx);
+  rec.finalize();
+  rec.stopped = true;
+  const result: ScenarioResult = {
+    name, title: info.title, description: info.description, trace: rec.trace(info.title), packets: rec.packets,
+    clientStates: rec.statesA, serverStates: rec.statesB, notes: ctx.notes, client, server, duration: net.now - t0,
+  };
+  net.close();
+  return result;
+}
+
+export { formatAddress };
