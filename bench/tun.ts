@@ -10,11 +10,14 @@
  *              what the sink cannot take; the sink's CPU share tells whether JS or the sender set the pace.
  *   js→kernel  JS writes MTU-sized UDP datagrams with writeBatch to a bound kernel socket; we count what the
  *              kernel's UDP layer accepted (/proc/net/snmp Udp InDatagrams + RcvbufErrors: checksum verified
- *              and demultiplexed), so packets the kernel dropped before that do not count.
+ *              and demultiplexed), so packets the kernel dropped before that do not count. That socket is not
+ *              read (a per-datagram reader would cost more per byte than a TCP receiver does); a second row,
+ *              "read by a UDP reader", repeats the run with a python3 process recv(2)ing every datagram.
  * MB/s are 10^6 bytes of UDP payload per second (MTU − 28 per packet: within 1 % of TCP's MSS, MTU − 40).
  *
  * Needs root, /dev/net/tun, the addon, unshare, ip and python3 (apt: iproute2 util-linux python3).
- * Takes about 12 s.
+ * Takes about 15 s. Rows: `tun raw ceiling <dir> MTU <n>` in MB/s (the ceiling), plus pkt/s, mean batch size,
+ * the JS sink's CPU share and the JS write rate as context.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -134,7 +137,6 @@ async function kernelToJs(link: TunLink, mtu: number): Promise<BenchResult[]> {
   await sleep(MEASURE_MS);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(c0);
-  if (process.env.SYNACK_TUN_BENCH_RSS) console.error(`rss MTU ${mtu}: ${Math.round(process.memoryUsage().rss / 1e6)} MB`);
   const dp = packets - p0;
   const db = bytes - b0;
   const dn = batches - n0;

@@ -13,7 +13,7 @@ import { decodePacket } from '../wire/packet.js';
 import { formatAddress } from '../wire/address.js';
 import { WireError } from '../wire/errors.js';
 import type { CaptureRecord } from '../wire/capture.js';
-import { ACK, SYN } from '../wire/tcp-types.js';
+import { SYN, type TcpSegment } from '../wire/tcp-types.js';
 import { Connection, type PacketInfo } from './connection.js';
 import { ZeekConn, zeekFlipOnCreate, LIKELY_SERVER_PORTS, type ZeekFlagsView } from './zeek.js';
 import { AnomalyDetector, scanKindOf, type AnomalyOptions } from './anomalies.js';
@@ -98,6 +98,10 @@ export class Analyzer {
   readonly byHandshake: Record<string, number> = {};
   readonly byConnState: Record<string, number> = {};
   private anomaliesOut: AnomalyReport[] | null = null;
+  private readonly view: ZeekFlagsView = { flags: 0, seq: 0, ack: 0, len: 0, window: 0, wscale: -1 };
+  private readonly info: PacketInfo = {
+    frame: 0, time: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, wscale: -1, ipLen: 0, seg: null as unknown as TcpSegment,
+  };
   /** Peak number of connections held at once (memory proportional to this). */
   peakOpen = 0;
 
@@ -186,10 +190,14 @@ export class Analyzer {
         }
       }
     }
-    const view: ZeekFlagsView = {
-      flags: seg.flags, seq: seg.seq, ack: seg.ack, len, window: seg.window,
-      wscale: seg.flags & SYN && seg.options.wscale !== undefined ? seg.options.wscale : -1,
-    };
+    // One scratch object per analyzer: nothing keeps a reference to it past this call.
+    const view = this.view;
+    view.flags = seg.flags;
+    view.seq = seg.seq;
+    view.ack = seg.ack;
+    view.len = len;
+    view.window = seg.window;
+    view.wscale = seg.flags & SYN && seg.options.wscale !== undefined ? seg.options.wscale : -1;
     let split: string | null = null;
     if (conn) {
       const expired = conn.zeek.expiredBy(t);
@@ -223,10 +231,17 @@ export class Analyzer {
     const kind = scanKindOf(seg.flags);
     if (kind) this.detector.probe(kind, formatAddress(ip.src), formatAddress(ip.dst), seg.dstPort, rec.frame);
 
-    const info: PacketInfo = {
-      frame: rec.frame, time: t, flags: seg.flags, seq: seg.seq, ack: seg.ack, len, window: seg.window,
-      wscale: view.wscale, ipLen: ip.totalLength, seg,
-    };
+    const info = this.info;
+    info.frame = rec.frame;
+    info.time = t;
+    info.flags = seg.flags;
+    info.seq = seg.seq;
+    info.ack = seg.ack;
+    info.len = len;
+    info.window = seg.window;
+    info.wscale = view.wscale;
+    info.ipLen = ip.totalLength;
+    info.seg = seg;
     if (badSum) {
       conn.badChecksums++;
       if (this.opts.checksums === 'zeek') {
@@ -241,9 +256,6 @@ export class Analyzer {
     conn.zeekPkts[side]++;
     conn.zeekIpBytes[side] += ip.totalLength;
     conn.add(side, info, badSum ? 'bad checksum' : undefined);
-    if (this.opts.keepTrace !== true && seg.flags & ACK) {
-      // nothing else to retain per packet
-    }
   }
 
   private malformed(rec: CaptureRecord, e: unknown): void {

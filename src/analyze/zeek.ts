@@ -259,6 +259,9 @@ export class ZeekConn {
    * next packet of the tuple or at a sweep). Returns the reason or null.
    */
   expiredBy(t: number): string | null {
+    // Fast path (every packet goes through here): no timer can have fired yet.
+    if (t < this.lastTime + TCP_CONNECTION_LINGER && (this.attemptAt < 0 || this.attemptChecked || t < this.attemptAt)
+      && (this.deleteAt < 0 || t < this.deleteAt)) return null;
     const o = this.orig;
     const r = this.resp;
     if (this.attemptAt >= 0 && !this.attemptChecked && t >= this.attemptAt) {

@@ -91,7 +91,7 @@ export function runInNetns(script: string | URL, args: string[] = [], opts: Netn
   nodeArgs.push('--import', import.meta.url, file, ...args);
   const child = spawn('unshare', [...UNSHARE_ARGS, '--', process.execPath, ...nodeArgs], {
     cwd: packageRoot(),
-    env: { ...process.env, ...opts.env, [BOOT_ENV]: '1', [NETNS_ENV]: tag },
+    env: childEnv({ ...process.env, ...opts.env, [BOOT_ENV]: '1', [NETNS_ENV]: tag }),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -123,6 +123,12 @@ export function runInNetns(script: string | URL, args: string[] = [], opts: Netn
       resolve({ code, signal, stdout: keep.join('\n'), stderr, result, timedOut });
     });
   });
+}
+
+/** The script is a plain program, not a child of `node --test` (which would make node:test report over stdout). */
+function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  delete env.NODE_TEST_CONTEXT;
+  return env;
 }
 
 /** In the script: hands a JSON-serialisable value back to runInNetns's `result`. */

@@ -341,9 +341,10 @@ export class TcpConnection {
       const advRemaining = seqDiff(this.rcvAdvRight, this.rcvNxt);
       const grow = this.currentWindowFree() - Math.max(0, advRemaining);
       if (grow >= Math.min(this.config.recvBufferSize >>> 1, this.config.mss)) {
-        // Only urgent when the peer may be stalled: our advertised window had shrunk below one MSS... or is
-        // half-used; otherwise the next ACK carries the update anyway.
-        if (advRemaining < this.config.mss || grow >= (this.config.recvBufferSize >>> 1)) this.ackNow = true;
+        // A peer that may be stalled (less than one MSS of window left) hears at once; otherwise the update
+        // rides on the next segment or a delayed ACK, so a request/response exchange does not pay an extra ACK.
+        if (advRemaining < this.config.mss) this.ackNow = true;
+        else if (grow >= (this.config.recvBufferSize >>> 1)) this.windowUpdatePending = true;
       }
     }
     return out;
@@ -1046,6 +1047,10 @@ export class TcpConnection {
       this.keepaliveAt = Infinity;
       if (this.keepAlive && (this.state === 'ESTABLISHED' || this.state === 'CLOSE-WAIT')) {
         if (this.keepaliveProbes >= this.config.keepAliveProbes) {
+          // Like Linux (tcp_keepalive_timer) and like our retransmission limit: tell a peer that may still be
+          // there, behind a path that only just came back, that this connection is gone.
+          this.stats.TCPAbortOnTimeout++;
+          this.queueCtrl(this.makeRaw(this.sndNxt, 0, RST, EMPTY));
           this.fail('ETIMEDOUT', 'keep-alive: peer not responding', { kind: 'timer', timer: 'keepalive' }, now);
           return;
         }
@@ -1145,8 +1150,14 @@ export class TcpConnection {
       return this.out(this.makeRaw(seqAdd(this.sndNxt, -1), this.rcvNxt, ACK, EMPTY, now), now);
     }
     if (this.ackNow) return this.out(this.makeAck(now), now);
+    if (this.windowUpdatePending) {
+      this.windowUpdatePending = false;
+      if (this.delackAt === Infinity) this.delackAt = now + this.config.delayedAckTimeout;
+    }
     return null;
   }
+
+  private windowUpdatePending = false;
 
   /** Drain all pending segments into an array (convenience for tests and simple callers). */
   drainTransmit(now: number, out: TcpSegment[] = []): TcpSegment[] {
