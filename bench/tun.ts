@@ -16,7 +16,7 @@
  * MB/s are 10^6 bytes of UDP payload per second (MTU − 28 per packet: within 1 % of TCP's MSS, MTU − 40).
  *
  * Needs root, /dev/net/tun, the addon, unshare, ip and python3 (apt: iproute2 util-linux python3).
- * Takes about 15 s. Rows: `tun raw ceiling <dir> MTU <n>` in MB/s (the ceiling), plus pkt/s, mean batch size,
+ * Takes about 15 s; each figure is the best of 4 windows of 0.5 s. Rows: `tun raw ceiling <dir> MTU <n>` in MB/s (the ceiling), plus pkt/s, mean batch size,
  * the JS sink's CPU share and the JS write rate as context.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -39,7 +39,10 @@ const STACK = '10.77.0.2';
 const KERNEL = '10.77.0.1';
 const MTUS = [1500, 65535];
 const WARMUP_MS = 300;
-const MEASURE_MS = 2000;
+// The best of several short windows: this runs on shared machines, and a ceiling is what the link can do when
+// nothing else gets in the way.
+const WINDOWS = 4;
+const WINDOW_MS = 500;
 
 /** Why the TUN benchmark cannot run here, or null. */
 export function tunBenchUnavailableReason(): string | null {
@@ -110,6 +113,29 @@ if sys.argv[3] == "read":
 time.sleep(3600)
 `;
 
+interface Window {
+  secs: number;
+  d: Record<string, number>;
+}
+
+/** Samples counters every WINDOW_MS, WINDOWS times; returns the window where `key` grew fastest. */
+async function bestWindow(snapshot: () => Record<string, number>, key: string): Promise<Window> {
+  let best: Window | null = null;
+  let prev = snapshot();
+  let t = process.hrtime.bigint();
+  for (let i = 0; i < WINDOWS; i++) {
+    await sleep(WINDOW_MS);
+    const now = snapshot();
+    const t2 = process.hrtime.bigint();
+    const w: Window = { secs: Number(t2 - t) / 1e9, d: {} };
+    for (const k of Object.keys(now)) w.d[k] = now[k]! - prev[k]!;
+    if (!best || w.d[key]! / w.secs > best.d[key]! / best.secs) best = w;
+    prev = now;
+    t = t2;
+  }
+  return best!;
+}
+
 async function stop(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   const done = new Promise((r) => p.once('exit', r));
@@ -129,17 +155,13 @@ async function kernelToJs(link: TunLink, mtu: number): Promise<BenchResult[]> {
   });
   const sender = python(SENDER, [STACK, String(payload)]);
   await sleep(WARMUP_MS);
-  const p0 = packets;
-  const b0 = bytes;
-  const n0 = batches;
-  const c0 = process.cpuUsage();
-  const t0 = process.hrtime.bigint();
-  await sleep(MEASURE_MS);
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cpu = process.cpuUsage(c0);
-  const dp = packets - p0;
-  const db = bytes - b0;
-  const dn = batches - n0;
+  const cpuMicros = () => {
+    const c = process.cpuUsage();
+    return c.user + c.system;
+  };
+  const w = await bestWindow(() => ({ packets, bytes, batches, cpu: cpuMicros() }), 'packets');
+  const { secs } = w;
+  const { packets: dp, bytes: db, batches: dn, cpu } = w.d as { packets: number; bytes: number; batches: number; cpu: number };
   await stop(sender);
   link.onPackets(() => undefined);
   if (dp === 0) throw new Error(`kernel→js at MTU ${mtu}: no packet reached the JS sink`);
@@ -150,7 +172,7 @@ async function kernelToJs(link: TunLink, mtu: number): Promise<BenchResult[]> {
     { name: `tun raw ceiling kernel->js MTU ${mtu} batch size`, value: round(dp / Math.max(1, dn)), unit: 'pkt/batch' },
     // Well below 100 %: the sink was waiting for the kernel's sender, so the figure is what the kernel can
     // push through the device on this machine rather than what JS could take.
-    { name: `tun raw ceiling kernel->js MTU ${mtu} JS CPU`, value: round(((cpu.user + cpu.system) / 1e6 / secs) * 100), unit: '%' },
+    { name: `tun raw ceiling kernel->js MTU ${mtu} JS CPU`, value: round((cpu / 1e6 / secs) * 100), unit: '%' },
   ];
 }
 
@@ -182,13 +204,9 @@ async function jsToKernel(link: TunLink, mtu: number, read: boolean): Promise<Be
   };
   const pumping = pump();
   await sleep(WARMUP_MS);
-  const a0 = read ? udpCounters().InDatagrams! : udpAccepted();
-  const w0 = written;
-  const t0 = process.hrtime.bigint();
-  await sleep(MEASURE_MS);
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  const accepted = (read ? udpCounters().InDatagrams! : udpAccepted()) - a0;
-  const wrote = written - w0;
+  const w = await bestWindow(() => ({ accepted: read ? udpCounters().InDatagrams! : udpAccepted(), written }), 'accepted');
+  const { secs } = w;
+  const { accepted, written: wrote } = w.d as { accepted: number; written: number };
   running = false;
   await pumping;
   await stop(sink);

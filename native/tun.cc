@@ -310,6 +310,9 @@ class Tun : public Napi::ObjectWrap<Tun> {
     }
     if (!offsets.empty()) DeliverBatch(offsets);
     if (err != 0 && fd_ >= 0) {
+      // A hard error would be reported again on every loop turn: stop reading (writes still work; the
+      // owner decides whether to close). One error, no busy loop.
+      if (poll_ != nullptr) uv_poll_stop(poll_);
       Deliver(ErrnoError(Napi::Env(env_), err, "read", "").Value());
     }
   }

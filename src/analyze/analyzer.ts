@@ -54,7 +54,9 @@ function sameEndpoint(a: Uint8Array, ap: number, b: Uint8Array, bp: number): boo
   return true;
 }
 
-const SWEEP_EVERY = 16384;
+const SWEEP_EVERY = 32768;
+/** Zeek's timers have a granularity of seconds: sweeping more often than this finds nothing new. */
+const SWEEP_INTERVAL = 2;
 const TEREDO_PORT = 3544;
 
 /** The IPv6 packet a Teredo UDP datagram carries (RFC 4380 §5.1.1), or null when it is not Teredo. */
@@ -253,8 +255,8 @@ export class Analyzer {
       }
     }
     conn.zeek.packet(side === 0, view, t);
-    conn.zeekPkts[side]++;
-    conn.zeekIpBytes[side] += ip.totalLength;
+    conn.s[side].zeekPkts++;
+    conn.s[side].zeekIpBytes += ip.totalLength;
     conn.add(side, info, badSum ? 'bad checksum' : undefined);
   }
 
@@ -270,7 +272,7 @@ export class Analyzer {
   /** Emit every connection one of Zeek's timers has removed by the current capture time. */
   private sweep(): void {
     this.sinceSweep = 0;
-    if (this.now - this.lastSweepTime < 1) return;
+    if (this.now - this.lastSweepTime < SWEEP_INTERVAL) return;
     this.lastSweepTime = this.now;
     const done: Connection[] = [];
     for (const [key, list] of this.flows) {

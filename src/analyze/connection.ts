@@ -44,8 +44,39 @@ export interface AnomalyHit { kind: string; frames: number[]; count: number; det
 
 const MAX_FRAMES_PER_ANOMALY = 100;
 
-/** Per-direction sequence analysis state (Wireshark-style, §2.2). */
-class Direction {
+/**
+ * Everything tracked per side of a connection, in one object (one allocation per side keeps connections
+ * cheap for the garbage collector: a busy capture holds thousands of them).
+ */
+export class Side {
+  pkts = 0;
+  ipBytes = 0;
+  payload = 0;
+  /** Inferred RFC 9293 state (undefined until known). */
+  rfc: TcpStateName | undefined = undefined;
+  iss = 0;
+  issKnown = false;
+  /** Sequence number of this side's FIN (the FIN's own seq), -1 before one is seen. */
+  finSeq = -1;
+  /** Highest seq + segment length sent. */
+  sndMax = 0;
+  sndKnown = false;
+  rcvWindow = -1;
+  wscale = -1;
+  pureSyns = 0;
+  synAcks = 0;
+  onlySyns = true;
+  /** Ever sent a segment with the ACK bit. */
+  sentAck = false;
+  /** Packets Zeek processed (its ConnSize counts), and their IP bytes. */
+  zeekPkts = 0;
+  zeekIpBytes = 0;
+  /** Wireshark-style base for relative sequence numbers (§2.3); NaN until known. */
+  relBase = NaN;
+  closedByRst = false;
+  /** Union of the TCP flags this side sent (Suricata's tcp_flags_ts / tcp_flags_tc). */
+  flagsSeen = 0;
+  // Wireshark-style sequence analysis (§2.2)
   /** Highest seq + len seen (+1 for SYN/FIN); valid when `known`. */
   nextSeq = 0;
   known = false;
@@ -63,34 +94,17 @@ export class Connection {
   readonly port: [number, number];
   readonly zeek: ZeekConn;
   readonly splitReason: string | null;
+  /** Per-side state: index 0 is the first packet's sender. */
+  readonly s: [Side, Side] = [new Side(), new Side()];
   firstFrame = 0;
   lastFrame = 0;
   firstTime = 0;
   lastTime = 0;
-  pkts: [number, number] = [0, 0];
-  ipBytes: [number, number] = [0, 0];
-  payload: [number, number] = [0, 0];
-  /** Inferred RFC 9293 state per side (undefined until known). */
-  rfc: [TcpStateName | undefined, TcpStateName | undefined] = [undefined, undefined];
-  iss: [number, number] = [0, 0];
-  issKnown: [boolean, boolean] = [false, false];
-  /** Sequence number of each side's FIN (the FIN's own seq), -1 before one is seen. */
-  finSeq: [number, number] = [-1, -1];
-  /** Highest seq + seg length per side. */
-  sndMax: [number, number] = [0, 0];
-  sndKnown: [boolean, boolean] = [false, false];
-  rcvWindow: [number, number] = [-1, -1];
-  wscale: [number, number] = [-1, -1];
-  pureSyns: [number, number] = [0, 0];
-  synAcks: [number, number] = [0, 0];
   synRetries = 0;
   firstPacketPureSyn = false;
   firstPacketSyn = false;
   /** What the other side first answered to side 0's SYN: 'synack' | 'rst' | 'other' | ''. */
   firstAnswer = '';
-  onlySyns: [boolean, boolean] = [true, true];
-  /** Whether each side ever sent a segment with the ACK bit. */
-  origSentAck: [boolean, boolean] = [false, false];
   // close tracking (§5.2), by side
   firstFinSide = -1;
   firstFinX = 0;
@@ -102,7 +116,6 @@ export class Connection {
   rstAfterClose = false;
   halfCloseData = false;
   completeness = 0;
-  dir: [Direction, Direction] = [new Direction(), new Direction()];
   retransmissions = 0;
   dupAcks = 0;
   outOfOrder = 0;
@@ -114,11 +127,6 @@ export class Connection {
   zeekDropped = 0;
   anomalies: AnomalyHit[] = [];
   trace: TraceEntry[] | null;
-  /** Wireshark-style base for relative sequence numbers per side (§2.3). */
-  relBase: [number | undefined, number | undefined] = [undefined, undefined];
-  /** Zeek-mode packets only (what ConnSize counted), by side. */
-  zeekPkts: [number, number] = [0, 0];
-  zeekIpBytes: [number, number] = [0, 0];
 
   constructor(id: number, srcAddr: Uint8Array, srcPort: number, dstAddr: Uint8Array, dstPort: number,
     zeek: ZeekConn, keepTrace: boolean, splitReason: string | null) {
@@ -158,7 +166,7 @@ export class Connection {
   add(side: 0 | 1, p: PacketInfo, note?: string): void {
     const flags = p.flags;
     const other = (1 - side) as 0 | 1;
-    if (this.pkts[0] + this.pkts[1] === 0) {
+    if (this.s[0].pkts + this.s[1].pkts === 0) {
       this.firstFrame = p.frame;
       this.firstTime = p.time;
       this.firstPacketSyn = (flags & SYN) !== 0;
@@ -166,15 +174,16 @@ export class Connection {
     }
     this.lastFrame = p.frame;
     this.lastTime = p.time;
-    this.pkts[side]++;
-    this.ipBytes[side] += p.ipLen;
-    this.payload[side] += p.len;
-    if (flags & ACK) this.origSentAck[side] = true;
-    if ((flags & SYN) === 0) this.onlySyns[side] = false;
-    else if (flags & (ACK | FIN | RST) || p.len > 0) this.onlySyns[side] = false;
+    this.s[side].pkts++;
+    this.s[side].ipBytes += p.ipLen;
+    this.s[side].payload += p.len;
+    this.s[side].flagsSeen |= flags & 0xff;
+    if (flags & ACK) this.s[side].sentAck = true;
+    if ((flags & SYN) === 0) this.s[side].onlySyns = false;
+    else if (flags & (ACK | FIN | RST) || p.len > 0) this.s[side].onlySyns = false;
 
-    if (this.relBase[side] === undefined) this.relBase[side] = flags & SYN ? p.seq : (p.seq - 1) >>> 0;
-    if (flags & ACK && this.relBase[other] === undefined) this.relBase[other] = (p.ack - 1) >>> 0;
+    if (Number.isNaN(this.s[side].relBase)) this.s[side].relBase = flags & SYN ? p.seq : (p.seq - 1) >>> 0;
+    if (flags & ACK && Number.isNaN(this.s[other].relBase)) this.s[other].relBase = (p.ack - 1) >>> 0;
     this.invalidFlags(p);
     this.updateCompleteness(p);
     this.sequenceAnalysis(side, p);
@@ -185,19 +194,19 @@ export class Connection {
     const segLen = p.len + (flags & SYN ? 1 : 0) + (flags & FIN ? 1 : 0);
     const end = (p.seq + segLen) >>> 0;
     if (!(flags & RST)) {
-      if (!this.sndKnown[side] || seqGt(end, this.sndMax[side])) { this.sndMax[side] = end; this.sndKnown[side] = true; }
+      if (!this.s[side].sndKnown || seqGt(end, this.s[side].sndMax)) { this.s[side].sndMax = end; this.s[side].sndKnown = true; }
     }
     if (flags & SYN) {
-      this.iss[side] = p.seq;
-      this.issKnown[side] = true;
-      if (p.wscale >= 0) this.wscale[side] = p.wscale;
+      this.s[side].iss = p.seq;
+      this.s[side].issKnown = true;
+      if (p.wscale >= 0) this.s[side].wscale = p.wscale;
     }
-    if (!(flags & RST)) this.rcvWindow[side] = p.window * (flags & SYN || this.wscale[side] < 0 || this.wscale[other] < 0 ? 1 : 2 ** this.wscale[side]);
+    if (!(flags & RST)) this.s[side].rcvWindow = p.window * (flags & SYN || this.s[side].wscale < 0 || this.s[other].wscale < 0 ? 1 : 2 ** this.s[side].wscale);
 
     if (this.trace) {
       const e: TraceEntry = { time: (p.time - this.firstTime) * 1000, from: side === 0 ? 'a' : 'b', seg: p.seg, frame: p.frame };
-      const sa = this.rfc[0];
-      const sb = this.rfc[1];
+      const sa = this.s[0].rfc;
+      const sb = this.s[1].rfc;
       if (sa) e.stateA = sa;
       if (sb) e.stateB = sb;
       if (note) e.note = note;
@@ -219,7 +228,7 @@ export class Connection {
 
   private updateCompleteness(p: PacketInfo): void {
     const f = p.flags;
-    if (this.pkts[0] + this.pkts[1] === 1) {
+    if (this.s[0].pkts + this.s[1].pkts === 1) {
       // Only the packet that creates the conversation can set SYN (W-tcp).
       if ((f & (SYN | ACK)) === SYN) {
         this.completeness |= C_SYN;
@@ -235,8 +244,8 @@ export class Connection {
 
   /** Wireshark's tcp.analysis precedence, simplified to the counters synack reports (§2.2). */
   private sequenceAnalysis(side: 0 | 1, p: PacketInfo): void {
-    const d = this.dir[side];
-    const r = this.dir[1 - side]!;
+    const d = this.s[side];
+    const r = this.s[1 - side]!;
     const f = p.flags;
     const len = p.len;
     const ctl = f & (SYN | FIN | RST);
@@ -278,11 +287,11 @@ export class Connection {
   private handshakeAndClose(side: 0 | 1, other: 0 | 1, p: PacketInfo): void {
     const f = p.flags;
     if ((f & (SYN | ACK)) === SYN) {
-      if (this.pureSyns[side] > 0 && this.issKnown[side] && this.iss[side] === p.seq && this.synAcks[other] === 0) this.synRetries++;
-      this.pureSyns[side]++;
+      if (this.s[side].pureSyns > 0 && this.s[side].issKnown && this.s[side].iss === p.seq && this.s[other].synAcks === 0) this.synRetries++;
+      this.s[side].pureSyns++;
     }
-    if ((f & (SYN | ACK)) === (SYN | ACK)) this.synAcks[side]++;
-    if (side === 1 && this.firstAnswer === '' && this.pureSyns[0] > 0) {
+    if ((f & (SYN | ACK)) === (SYN | ACK)) this.s[side].synAcks++;
+    if (side === 1 && this.firstAnswer === '' && this.s[0].pureSyns > 0) {
       this.firstAnswer = (f & (SYN | ACK)) === (SYN | ACK) ? 'synack' : f & RST ? 'rst' : 'other';
     }
     // RST: the first in-window one before both FINs decides an abort (§5.2 step 3).
@@ -313,22 +322,22 @@ export class Connection {
         this.secondFinAck = p.ack;
         this.secondFinHasAck = (f & ACK) !== 0;
       }
-      if (this.finSeq[side] < 0) this.finSeq[side] = x;
+      if (this.s[side].finSeq < 0) this.s[side].finSeq = x;
     }
   }
 
   /** RFC 9293 §3.10.7: a RST is acceptable when its sequence number is in the receiver's window. */
   private rstInWindow(side: 0 | 1, other: 0 | 1, p: PacketInfo): boolean {
-    const recvState = this.rfc[other];
+    const recvState = this.s[other].rfc;
     if (recvState === 'SYN-SENT') {
       // In SYN-SENT only a RST that acknowledges our SYN counts (§3.10.7.3).
-      return (p.flags & ACK) !== 0 && this.issKnown[other] && p.ack === ((this.iss[other] + 1) >>> 0);
+      return (p.flags & ACK) !== 0 && this.s[other].issKnown && p.ack === ((this.s[other].iss + 1) >>> 0);
     }
-    if (!this.sndKnown[side]) return true;
-    const expected = this.sndMax[side];
+    if (!this.s[side].sndKnown) return true;
+    const expected = this.s[side].sndMax;
     if (p.seq === expected) return true;
     // Unknown receive window (the receiver sent nothing yet): assume the largest unscaled one.
-    const win = this.rcvWindow[other] < 0 ? 65535 : this.rcvWindow[other];
+    const win = this.s[other].rcvWindow < 0 ? 65535 : this.s[other].rcvWindow;
     if (win === 0) return p.seq === expected;
     // Accept anything within the receive window, allowing for RSTs that start before an unacknowledged FIN.
     const d = (p.seq - expected) | 0;
@@ -337,14 +346,14 @@ export class Connection {
 
   private rfcStates(side: 0 | 1, other: 0 | 1, p: PacketInfo): void {
     const f = p.flags;
-    const total = this.pkts[0] + this.pkts[1];
+    const total = this.s[0].pkts + this.s[1].pkts;
     if (total === 1) {
-      if ((f & (SYN | ACK)) === SYN) { this.rfc[side] = 'CLOSED'; this.rfc[other] = 'LISTEN'; }
-      else if ((f & (SYN | ACK)) === (SYN | ACK)) { this.rfc[side] = 'LISTEN'; this.rfc[other] = 'SYN-SENT'; }
-      else { this.rfc[side] = 'ESTABLISHED'; this.rfc[other] = 'ESTABLISHED'; }
+      if ((f & (SYN | ACK)) === SYN) { this.s[side].rfc = 'CLOSED'; this.s[other].rfc = 'LISTEN'; }
+      else if ((f & (SYN | ACK)) === (SYN | ACK)) { this.s[side].rfc = 'LISTEN'; this.s[other].rfc = 'SYN-SENT'; }
+      else { this.s[side].rfc = 'ESTABLISHED'; this.s[other].rfc = 'ESTABLISHED'; }
     }
-    let s = this.rfc[side];
-    let r = this.rfc[other];
+    let s = this.s[side].rfc;
+    let r = this.s[other].rfc;
     // --- the sender, as it sends ---
     if (f & RST) {
       s = 'CLOSED';
@@ -362,16 +371,16 @@ export class Connection {
         else if (s === 'CLOSE-WAIT') {
           // A FIN that does not acknowledge the peer's FIN was sent before that FIN arrived: the two crossed,
           // so this side went FIN-WAIT-1 → CLOSING (RFC 9293 §3.6, simultaneous close), not LAST-ACK.
-          const crossed = this.finSeq[other] >= 0 && (!(f & ACK) || !seqGe(p.ack, (this.finSeq[other] + 1) >>> 0));
+          const crossed = this.s[other].finSeq >= 0 && (!(f & ACK) || !seqGe(p.ack, (this.s[other].finSeq + 1) >>> 0));
           s = crossed ? 'CLOSING' : 'LAST-ACK';
         }
       }
     }
     // --- the receiver, as it processes the segment (RFC 9293 §3.10.7) ---
     if (f & RST) {
-      this.closedByRst[side] = true;
-      if (r !== 'LISTEN' && r !== 'CLOSED' && this.rstInWindow(side, other, p)) { r = 'CLOSED'; this.closedByRst[other] = true; }
-    } else if (r === 'CLOSED' && this.closedByRst[other]) {
+      this.s[side].closedByRst = true;
+      if (r !== 'LISTEN' && r !== 'CLOSED' && this.rstInWindow(side, other, p)) { r = 'CLOSED'; this.s[other].closedByRst = true; }
+    } else if (r === 'CLOSED' && this.s[other].closedByRst) {
       // stays closed: segments after an abort are answered by RST
     } else {
       if ((f & (SYN | ACK)) === SYN) {
@@ -381,7 +390,7 @@ export class Connection {
       } else if (f & ACK) {
         if (r === 'SYN-RECEIVED' && this.acks(other, p, true)) r = 'ESTABLISHED';
       }
-      if (f & ACK && this.finSeq[other] >= 0 && seqGe(p.ack, (this.finSeq[other] + 1) >>> 0)) {
+      if (f & ACK && this.s[other].finSeq >= 0 && seqGe(p.ack, (this.s[other].finSeq + 1) >>> 0)) {
         if (r === 'FIN-WAIT-1') r = 'FIN-WAIT-2';
         else if (r === 'CLOSING') r = 'TIME-WAIT';
         else if (r === 'LAST-ACK') r = 'CLOSED';
@@ -392,17 +401,16 @@ export class Connection {
         else if (r === 'FIN-WAIT-2') r = 'TIME-WAIT';
       }
     }
-    this.rfc[side] = s;
-    this.rfc[other] = r;
+    this.s[side].rfc = s;
+    this.s[other].rfc = r;
   }
 
-  private closedByRst: [boolean, boolean] = [false, false];
 
   /** Does this segment acknowledge side `who`'s SYN? */
   private acks(who: 0 | 1, p: PacketInfo, syn: boolean): boolean {
     if (!(p.flags & ACK)) return false;
-    if (!this.issKnown[who]) return true;
-    return syn ? seqGe(p.ack, (this.iss[who] + 1) >>> 0) : true;
+    if (!this.s[who].issKnown) return true;
+    return syn ? seqGe(p.ack, (this.s[who].iss + 1) >>> 0) : true;
   }
 
   // ---- final classification ----
@@ -410,12 +418,12 @@ export class Connection {
   handshake(): HandshakeKind {
     const o = this.origSide;
     const r = (1 - o) as 0 | 1;
-    if (this.pureSyns[0] > 0 && this.pureSyns[1] > 0) return 'simultaneous-open';
-    if (this.pureSyns[o] === 0) return 'midstream';
-    if (this.synAcks[r] === 0) {
+    if (this.s[0].pureSyns > 0 && this.s[1].pureSyns > 0) return 'simultaneous-open';
+    if (this.s[o].pureSyns === 0) return 'midstream';
+    if (this.s[r].synAcks === 0) {
       if (this.firstAnswerOf(o) === 'rst') return 'refused';
       // Nothing came back and the originator never acknowledged anything (a one-sided capture would show ACKs).
-      if (this.pkts[r] === 0 && !this.origSentAck[o]) return 'unanswered';
+      if (this.s[r].pkts === 0 && !this.s[o].sentAck) return 'unanswered';
     }
     if (this.synRetries > 0) return 'retried-syn';
     return 'normal';
@@ -429,8 +437,8 @@ export class Connection {
   close(): CloseKind {
     const o = this.origSide;
     const r = (1 - o) as 0 | 1;
-    if (this.pureSyns[o] > 0 && this.onlySyns[o] && this.pkts[r] === 0) return 'unanswered';
-    if (this.pureSyns[o] > 0 && this.synAcks[r] === 0 && this.firstAnswerOf(o) === 'rst') return 'refused';
+    if (this.s[o].pureSyns > 0 && this.s[o].onlySyns && this.s[r].pkts === 0) return 'unanswered';
+    if (this.s[o].pureSyns > 0 && this.s[r].synAcks === 0 && this.firstAnswerOf(o) === 'rst') return 'refused';
     if (this.firstRstSide >= 0) return this.firstRstSide === o ? 'rst-by-originator' : 'rst-by-responder';
     if (this.firstFinSide >= 0 && this.secondFinSide >= 0) {
       if (!this.secondFinHasAck || !seqGe(this.secondFinAck, (this.firstFinX + 1) >>> 0)) return 'simultaneous';

@@ -30,6 +30,9 @@ export interface ConnectionReport {
   /** Wireshark tcp.completeness bits: 1 SYN, 2 SYN-ACK, 4 ACK, 8 DATA, 16 FIN, 32 RST. */
   completeness: number;
   completeness_label: string;
+  /** Union of the TCP flag bits (low 8) each side sent, as Suricata's tcp_flags_ts / tcp_flags_tc. */
+  orig_flags: number;
+  resp_flags: number;
   orig_pkts: number;
   resp_pkts: number;
   /** TCP payload bytes actually carried (sum of segment lengths, retransmissions included). */
@@ -150,18 +153,20 @@ export function toReport(c: Connection): ConnectionReport {
     handshake: c.handshake(),
     close: c.close(),
     half_close_data: c.halfCloseData,
-    orig_state: c.rfc[o] ?? null,
-    resp_state: c.rfc[r] ?? null,
+    orig_state: c.s[o].rfc ?? null,
+    resp_state: c.s[r].rfc ?? null,
     conn_state: z.connState(),
     history: z.history,
     completeness: c.completeness,
     completeness_label: completenessLabel(c.completeness),
-    orig_pkts: c.pkts[o],
-    resp_pkts: c.pkts[r],
-    orig_bytes: c.payload[o],
-    resp_bytes: c.payload[r],
-    orig_ip_bytes: c.ipBytes[o],
-    resp_ip_bytes: c.ipBytes[r],
+    orig_flags: c.s[o].flagsSeen,
+    resp_flags: c.s[r].flagsSeen,
+    orig_pkts: c.s[o].pkts,
+    resp_pkts: c.s[r].pkts,
+    orig_bytes: c.s[o].payload,
+    resp_bytes: c.s[r].payload,
+    orig_ip_bytes: c.s[o].ipBytes,
+    resp_ip_bytes: c.s[r].ipBytes,
     retransmissions: c.retransmissions,
     dup_acks: c.dupAcks,
     out_of_order: c.outOfOrder,
@@ -171,17 +176,17 @@ export function toReport(c: Connection): ConnectionReport {
     bad_checksums: c.badChecksums,
     first_frame: c.firstFrame,
     last_frame: c.lastFrame,
-    direction_inferred: z.flips > 0 || c.pureSyns[o] === 0,
+    direction_inferred: z.flips > 0 || c.s[o].pureSyns === 0,
     split: c.splitReason,
     zeek: {
       duration: round6(z.lastTime - z.startTime),
       orig_bytes: zo.size(zr),
       resp_bytes: zr.size(zo),
       missed_bytes: zo.missedBytes + zr.missedBytes,
-      orig_pkts: c.zeekPkts[o],
-      resp_pkts: c.zeekPkts[r],
-      orig_ip_bytes: c.zeekIpBytes[o],
-      resp_ip_bytes: c.zeekIpBytes[r],
+      orig_pkts: c.s[o].zeekPkts,
+      resp_pkts: c.s[r].zeekPkts,
+      orig_ip_bytes: c.s[o].zeekIpBytes,
+      resp_ip_bytes: c.s[r].zeekIpBytes,
       orig_endpoint_state: ZEEK_STATE_NAMES[zo.state]!,
       resp_endpoint_state: ZEEK_STATE_NAMES[zr.state]!,
     },
@@ -209,9 +214,9 @@ export function toTrace(c: Connection, rep: ConnectionReport): Trace {
     entries,
     title: `${rep.orig_h}:${rep.orig_p} → ${rep.resp_h}:${rep.resp_p}  ${rep.handshake} / ${rep.close}  (${rep.conn_state} ${rep.history})`,
   };
-  const isnO = c.relBase[o];
-  const isnR = c.relBase[r];
-  if (isnO !== undefined) trace.a.isn = isnO;
-  if (isnR !== undefined) trace.b.isn = isnR;
+  const isnO = c.s[o].relBase;
+  const isnR = c.s[r].relBase;
+  if (!Number.isNaN(isnO)) trace.a.isn = isnO;
+  if (!Number.isNaN(isnR)) trace.b.isn = isnR;
   return trace;
 }

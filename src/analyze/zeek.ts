@@ -96,7 +96,7 @@ export class ZeekEndpoint {
   /** Reassembly bookkeeping for content gaps: relative seq of the next byte not yet seen in order. */
   deliveredTo = 1;
   /** Out-of-order data blocks [start, end) as relative sequence numbers (kept short). */
-  blocks: number[] = [];
+  blocks: number[] | null = null;
   missedBytes = 0;
   sawData = false;
   constructor(isOrig: boolean) { this.isOrig = isOrig; }
@@ -455,20 +455,23 @@ export class ZeekConn {
     if (start <= ep.deliveredTo) {
       if (end > ep.deliveredTo) ep.deliveredTo = end;
       // absorb buffered blocks now contiguous
+      const blocks = ep.blocks;
       let changed = true;
-      while (changed && ep.blocks.length) {
+      while (changed && blocks !== null && blocks.length) {
         changed = false;
-        for (let i = 0; i < ep.blocks.length; i += 2) {
-          if (ep.blocks[i]! <= ep.deliveredTo) {
-            if (ep.blocks[i + 1]! > ep.deliveredTo) ep.deliveredTo = ep.blocks[i + 1]!;
-            ep.blocks.splice(i, 2);
+        for (let i = 0; i < blocks.length; i += 2) {
+          if (blocks[i]! <= ep.deliveredTo) {
+            if (blocks[i + 1]! > ep.deliveredTo) ep.deliveredTo = blocks[i + 1]!;
+            blocks.splice(i, 2);
             changed = true;
             break;
           }
         }
       }
-    } else if (ep.blocks.length < 64) {
-      ep.blocks.push(start, end);
+    } else {
+      if (ep.blocks === null) ep.blocks = [];
+      // Out-of-order data waits here (bounded) until the hole fills or an ACK reveals a gap.
+      if (ep.blocks.length < 64) ep.blocks.push(start, end);
     }
   }
 
@@ -482,7 +485,8 @@ export class ZeekConn {
     let missing = 0;
     let cur = ep.deliveredTo;
     const blocks: Array<[number, number]> = [];
-    for (let i = 0; i < ep.blocks.length; i += 2) blocks.push([ep.blocks[i]!, ep.blocks[i + 1]!]);
+    const held = ep.blocks ?? [];
+    for (let i = 0; i < held.length; i += 2) blocks.push([held[i]!, held[i + 1]!]);
     blocks.sort((x, y) => x[0] - y[0]);
     const keep: number[] = [];
     for (const [s, e] of blocks) {

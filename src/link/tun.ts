@@ -147,6 +147,7 @@ export class TunLink {
   #packets: ((pkts: Uint8Array[]) => void) | null = null;
   #error: ((err: TunError) => void) | null = null;
   #closed = false;
+  #writeErrors = 0;
 
   private constructor(tun: NativeTun) {
     this.#tun = tun;
@@ -226,6 +227,32 @@ export class TunLink {
     } catch (e) {
       throw translate(e, `write to TUN device '${this.name}'`);
     }
+  }
+
+  /**
+   * Joins a host stack to the device: every packet read is handed to `stack.receive`, everything the stack
+   * sends is written here. A write the kernel refuses (EIO while the device is down, EINVAL) must not throw
+   * into the stack's transmit path: it is counted in `writeErrors`, passed to the onError handler when there
+   * is one, and the packet is lost, as on a failing NIC (TCP retransmits).
+   */
+  attachStack(stack: { receive(packet: Uint8Array): void; attach(send: (packet: Uint8Array) => void): void }): void {
+    stack.attach((packet) => {
+      try {
+        this.#tun.write(packet);
+      } catch (e) {
+        this.#writeErrors++;
+        const te = translate(e, `write to TUN device '${this.name}'`);
+        this.#error?.(te);
+      }
+    });
+    this.onPackets((pkts) => {
+      for (let i = 0; i < pkts.length; i++) stack.receive(pkts[i]!);
+    });
+  }
+
+  /** Writes from attachStack() that the kernel refused. */
+  get writeErrors(): number {
+    return this.#writeErrors;
   }
 
   /** Whether a polling device keeps the process alive (default true, like a socket). */

@@ -638,6 +638,8 @@ export class Stack {
       else if (cur.length === 0) this.conns.delete(c.key);
     }
     this.connCount--;
+    // Stale timer entries would keep closed connections alive until their deadlines: compact when they dominate.
+    if (this.heap.size > 2 * this.connCount + 1024) this.heap.compact((at, x) => !x.removed && x.deadline === at);
     if (c.listener) {
       c.listener.synQueue.delete(c);
       const i = c.listener.acceptQueue.indexOf(c);

@@ -52,6 +52,32 @@ export interface TcpConfig {
    * RFC 7323 §5.4 needs 1 ms–1 s per tick.
    */
   tsTicksPerMs: number;
+  /**
+   * TCP option layout on the wire: 'linux' (tcp_options_write: 32-bit words, NOP-padded) or 'freebsd'
+   * (tcp_addoptions: mss, wscale, sackOK, TS with alignment NOPs, EOL-padded). Both are valid RFC 9293
+   * layouts; packetdrill personalities compare them byte for byte.
+   */
+  optionLayout: 'linux' | 'freebsd';
+  /** Window-scale shift to offer (RFC 7323 §2.3); null derives it from recvBufferSize. */
+  windowShift: number | null;
+  /** ms added to every computed RTO (FreeBSD net.inet.tcp.rexmit_slop); 0 on Linux. */
+  rtoSlop: number;
+  /**
+   * Linux ≥ 6.5 tcp_syn_linear_timeouts: the first N SYN retransmissions wait the initial RTO each
+   * (no backoff), later ones double. 0 = classic exponential backoff (RFC 6298 §5.5).
+   */
+  synLinearTimeouts: number;
+  /** Acknowledge a peer's FIN at once instead of on the delayed-ACK timer (FreeBSD; Linux delays it). */
+  ackFinImmediately: boolean;
+  /** Connection-establishment timeout in ms (FreeBSD TCP_KEEPINIT / net.inet.tcp.keepinit); Infinity = none. */
+  keepInit: number;
+  /**
+   * Linux quick-ACK mode at connection start: the first this-many data segments are ACKed at once instead
+   * of delayed (RFC 9293 §3.8.6.3 allows either). 0 = always delay.
+   */
+  quickAckSegments: number;
+  /** Send no TCP options at all, not even MSS (FreeBSD TCP_NOOPT). */
+  noOptions: boolean;
 }
 
 export const DEFAULT_CONFIG: TcpConfig = {
@@ -80,6 +106,14 @@ export const DEFAULT_CONFIG: TcpConfig = {
   initialWindowSegments: 10,
   congestion: newReno,
   tsTicksPerMs: 1,
+  optionLayout: 'linux',
+  windowShift: null,
+  rtoSlop: 0,
+  synLinearTimeouts: 0,
+  ackFinImmediately: false,
+  keepInit: Infinity,
+  quickAckSegments: 0,
+  noOptions: false,
 };
 
 export function resolveConfig(partial?: Partial<TcpConfig>): TcpConfig {

@@ -168,3 +168,41 @@ export const ALL_STATES: readonly TcpStateName[] = [
   'CLOSED', 'LISTEN', 'SYN-SENT', 'SYN-RECEIVED', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2',
   'CLOSE-WAIT', 'CLOSING', 'LAST-ACK', 'TIME-WAIT',
 ];
+
+/** Every state change RFC 9293 §3.3.2 (Figure 6) and §3.10 allow, as "FROM>TO". */
+export const LEGAL_TRANSITIONS: ReadonlySet<string> = new Set([
+  'CLOSED>LISTEN', 'CLOSED>SYN-SENT', 'CLOSED>ESTABLISHED' /* SYN cookie */,
+  'LISTEN>SYN-RECEIVED', 'LISTEN>SYN-SENT', 'LISTEN>CLOSED',
+  'SYN-SENT>SYN-RECEIVED', 'SYN-SENT>ESTABLISHED', 'SYN-SENT>CLOSED',
+  'SYN-RECEIVED>ESTABLISHED', 'SYN-RECEIVED>CLOSED', 'SYN-RECEIVED>LISTEN',
+  'ESTABLISHED>FIN-WAIT-1', 'ESTABLISHED>CLOSE-WAIT', 'ESTABLISHED>CLOSED',
+  'FIN-WAIT-1>FIN-WAIT-2', 'FIN-WAIT-1>CLOSING', 'FIN-WAIT-1>TIME-WAIT', 'FIN-WAIT-1>CLOSED',
+  'FIN-WAIT-2>TIME-WAIT', 'FIN-WAIT-2>CLOSED',
+  'CLOSE-WAIT>LAST-ACK', 'CLOSE-WAIT>CLOSED',
+  'CLOSING>TIME-WAIT', 'CLOSING>CLOSED',
+  'LAST-ACK>CLOSED',
+  'TIME-WAIT>CLOSED',
+]);
+
+/**
+ * Invariants of one connection that must hold after every input, user call and timeout. Returns the
+ * violations (empty when all hold) so callers can report them with context.
+ */
+export function connectionInvariants(c: TcpConnection): string[] {
+  const bad: string[] = [];
+  const lt = (a: number, b: number) => ((a - b) | 0) < 0;
+  if (lt(c.sndNxt, c.sndUna)) bad.push(`SND.NXT ${c.sndNxt} < SND.UNA ${c.sndUna}`);
+  if (lt(c.sndUna, c.iss)) bad.push(`SND.UNA ${c.sndUna} < ISS ${c.iss}`);
+  if (c.bytesInFlight < 0 || c.bytesInFlight > c.sendQueued + 2) bad.push(`in flight ${c.bytesInFlight} > queued ${c.sendQueued} + SYN + FIN`);
+  if (c.readableLength > c.config.recvBufferSize) bad.push(`readable ${c.readableLength} > buffer ${c.config.recvBufferSize}`);
+  if (c.sendQueued > c.config.sendBufferSize) bad.push(`send queue ${c.sendQueued} > buffer ${c.config.sendBufferSize}`);
+  if (c.rcvWnd < 0 || c.rcvWnd > c.config.recvBufferSize + (1 << c.rcvShift)) bad.push(`RCV.WND ${c.rcvWnd} outside buffer ${c.config.recvBufferSize}`);
+  if (c.sndWnd < 0 || c.sndWnd > 65535 * 2 ** 14) bad.push(`SND.WND ${c.sndWnd} out of range`);
+  if (c.congestionWindow <= 0 || !Number.isFinite(c.congestionWindow)) bad.push(`cwnd ${c.congestionWindow}`);
+  if (!(c.retransmissionTimeout >= c.config.rtoMin && c.retransmissionTimeout <= c.config.rtoMax)) bad.push(`RTO ${c.retransmissionTimeout} outside [rtoMin, rtoMax]`);
+  if (c.state === 'CLOSED' && c.nextDeadline() !== Infinity) bad.push('CLOSED with a timer armed');
+  if (c.state === 'LISTEN' && c.nextDeadline() !== Infinity) bad.push('LISTEN with a timer armed');
+  const d = c.nextDeadline();
+  if (Number.isNaN(d)) bad.push('deadline NaN');
+  return bad;
+}

@@ -1,0 +1,172 @@
+/**
+ * Personalities: the configuration of the stack under test that lets scripts written for another stack
+ * pass unchanged (packetdrill-language.md §11). A personality is test configuration, not product
+ * behaviour: it sets TcpConfig values (option layout, window scale, buffers, timers), a few stack options
+ * and the socket-API quirks the syscall layer emulates (SO_RCVBUF reporting, TCP_MAXSEG).
+ *
+ * Shell lines are emulated here too (§11.3): defaults.sh, FreeBSD `sysctl -w` knobs (§11.4), sockstat
+ * probes and `tcpdrop -s TIME_WAIT`. Anything else is UNSUPPORTED, naming the command.
+ */
+import type { TcpConfig } from '../tcp/config.js';
+import type { Personality, ScriptOptions } from './ast.js';
+
+/** What the runner builds the stack from; mutable so that sysctl lines can change it before sockets exist. */
+export interface Profile {
+  personality: Personality;
+  tcp: Partial<TcpConfig>;
+  /** SYN+ACK retransmissions of a SYN-RECEIVED entry held by a listener. */
+  listenSynAckRetries: number;
+  syncookies: boolean;
+  /** FreeBSD net.inet.tcp.drop_synfin: silently drop segments with both SYN and FIN. */
+  dropSynFin: boolean;
+  /** Default socket receive buffer reported by SO_RCVBUF before the handshake. */
+  recvSpace: number;
+  /** FreeBSD rounds the receive buffer up to a multiple of the effective MSS once the MSS is known. */
+  roundRecvBufToMss: boolean;
+  /** kern.ipc.maxsockbuf (FreeBSD): decides the offered window scale. */
+  maxSockBuf: number;
+  /** RFC 5961 knobs: false = RFC 5961 behaviour (the engine's only mode). */
+  insecureRst: boolean;
+  insecureSyn: boolean;
+}
+
+/** Smallest shift with `65535 << s >= maxsockbuf` (FreeBSD tcp_syncache / soreserve logic), max 14. */
+export function freebsdWindowShift(maxSockBuf: number): number {
+  let s = 0;
+  while (s < 14 && 65535 * 2 ** s < maxSockBuf) s++;
+  return s;
+}
+
+/** Effective MSS for an MTU and family (§11.2): MTU − 40 (IPv4), MTU − 60 (IPv6). */
+export function mssForMtu(mtu: number, ipv6: boolean): number {
+  return mtu - (ipv6 ? 60 : 40);
+}
+
+/**
+ * The profile a script starts with. `ipv6` picks the family-dependent MSS; the script's --mtu applies.
+ * Linux without defaults.sh is the 2013 kernel the legacy scripts assume (window scale 6); defaults.sh
+ * moves it to the 6.x profile (applyShell).
+ */
+export function baseProfile(personality: Personality, options: ScriptOptions, ipv6: boolean): Profile {
+  switch (personality) {
+    case 'freebsd': {
+      const mtu = options.mtu ?? 1500;
+      const mss = mssForMtu(mtu, ipv6);
+      const maxSockBuf = 2097152;
+      return {
+        personality,
+        tcp: {
+          mss, optionLayout: 'freebsd', windowShift: freebsdWindowShift(maxSockBuf),
+          // Internal RCV.WND: recvspace rounded up to a multiple of the MSS (65700 / 66240 at MTU 1500).
+          recvBufferSize: roundUp(65536, mss), sendBufferSize: 32768,
+          timestamps: true, windowScaling: true, sack: true,
+          rtoInitial: 1000, rtoMin: 30, rtoMax: 64_000, rtoSlop: 200,
+          delayedAck: true, delayedAckTimeout: 40, ackFinImmediately: true,
+          synRetries: 12, synAckRetries: 3, keepInit: 75_000,
+        },
+        listenSynAckRetries: 3, syncookies: true, dropSynFin: false,
+        recvSpace: 65536, roundRecvBufToMss: true, maxSockBuf,
+        insecureRst: false, insecureSyn: false,
+      };
+    }
+    case 'linux': {
+      // MSS 1460 in both families: Linux runners use MTU 1520 for IPv6 (§9).
+      const mss = options.mtu !== undefined ? mssForMtu(options.mtu, ipv6) : 1460;
+      return {
+        personality,
+        tcp: {
+          mss, optionLayout: 'linux', windowShift: 6,
+          recvBufferSize: 1 << 20, sendBufferSize: 1 << 20,
+          rtoInitial: 1000, rtoMin: 200, rtoMax: 120_000,
+          delayedAck: true, delayedAckTimeout: 40, quickAckSegments: 16,
+          synRetries: 6, synAckRetries: 5,
+        },
+        listenSynAckRetries: 5, syncookies: true, dropSynFin: false,
+        recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,
+        insecureRst: false, insecureSyn: false,
+      };
+    }
+    case 'synack':
+      return {
+        personality,
+        tcp: { optionLayout: 'linux' },
+        listenSynAckRetries: 3, syncookies: true, dropSynFin: false,
+        recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,
+        insecureRst: false, insecureSyn: false,
+      };
+  }
+}
+
+function roundUp(n: number, m: number): number { return Math.ceil(n / m) * m; }
+
+/** Result of emulating one shell command. */
+export type ShellResult =
+  | { kind: 'ok' }
+  | { kind: 'fail'; message: string }
+  | { kind: 'unsupported'; construct: string }
+  /** Needs the live stack: the runner evaluates it. */
+  | { kind: 'sockstat'; family: 4 | 6; state: 'TIME_WAIT' | 'SYN_RCVD' | string; port?: number; expected: number }
+  | { kind: 'tcpdrop-time-wait' };
+
+const DEFAULTS_SH = /^(\.\.\/)*(common\/)?defaults\.sh$|^\.\/defaults\.sh$/;
+const SYSCTL = /^sysctl\s+-w\s+([\w.]+)=(\S+)$/;
+const SOCKSTAT_TW = /^sockstat\s+-([46])\s+-P\s+tcp\s+-s\s*\|\s*grep\s+packetdril\s*\|\s*grep\s+-c\s+(\w+)\s*\|\s*grep\s+(\d+)$/;
+const SOCKSTAT_PORT = /^sockstat\s+-([46])\s+-P\s+tcp\s+(?:-s\s+)?-p\s+(\d+)(?:\s+-s)?\s*\|\s*grep\s+-c\s+(\w+)\s*\|\s*grep\s+(\d+)$/;
+
+/**
+ * Emulates a shell command against the profile (before the stack exists it changes what the stack is built
+ * from; the runner copies `tcp` changes onto the live stack config afterwards).
+ */
+export function applyShell(command: string, p: Profile): ShellResult {
+  const cmd = command.trim();
+  if (DEFAULTS_SH.test(cmd)) {
+    // Linux 6.x + defaults.sh (§11.3): tcp_rmem max 15 MiB → window scale 8, TS/SACK on, syn retries 5
+    // plus the 4 linear timeouts of Linux ≥ 6.5, synack retries 5.
+    Object.assign(p.tcp, { windowShift: 8, timestamps: true, sack: true, windowScaling: true, synRetries: 5 + 4, synLinearTimeouts: 4, synAckRetries: 5 });
+    p.listenSynAckRetries = 5;
+    p.syncookies = true;
+    return { kind: 'ok' };
+  }
+  const s = SYSCTL.exec(cmd);
+  if (s) return applySysctl(s[1]!, s[2]!, p);
+  const tw = SOCKSTAT_TW.exec(cmd);
+  if (tw) return { kind: 'sockstat', family: tw[1] === '6' ? 6 : 4, state: tw[2]!, expected: Number(tw[3]) };
+  const sp = SOCKSTAT_PORT.exec(cmd);
+  if (sp) return { kind: 'sockstat', family: sp[1] === '6' ? 6 : 4, port: Number(sp[2]), state: sp[3]!, expected: Number(sp[4]) };
+  if (/^tcpdrop\s+-s\s+TIME_WAIT$/.test(cmd)) return { kind: 'tcpdrop-time-wait' };
+  return { kind: 'unsupported', construct: `shell command \`${cmd}\`` };
+}
+
+function applySysctl(knob: string, value: string, p: Profile): ShellResult {
+  const v = Number(value);
+  if (!Number.isFinite(v)) return { kind: 'unsupported', construct: `sysctl ${knob}=${value}` };
+  const t = p.tcp;
+  const name = knob.replace(/^net\.inet\.tcp\./, '');
+  switch (name) {
+    case 'rfc1323': t.windowScaling = v !== 0; t.timestamps = v !== 0; return { kind: 'ok' };
+    case 'sack.enable': t.sack = v !== 0; return { kind: 'ok' };
+    case 'blackhole': return v === 0 ? { kind: 'ok' } : { kind: 'unsupported', construct: `sysctl ${knob}=${value}` };
+    // ECN is not implemented; 2 (accept, never request) and 0 are both "never request" on the wire.
+    case 'ecn.enable': return v === 0 || v === 2 ? { kind: 'ok' } : { kind: 'unsupported', construct: `sysctl ${knob}=${value} (ECN)` };
+    case 'kern.ipc.maxsockbuf': p.maxSockBuf = v; t.windowShift = freebsdWindowShift(v); return { kind: 'ok' };
+    case 'recvspace': p.recvSpace = v; t.recvBufferSize = roundUp(v, t.mss ?? 1460); return { kind: 'ok' };
+    case 'sendspace': t.sendBufferSize = v; return { kind: 'ok' };
+    case 'hostcache.purgenow': return { kind: 'ok' };
+    case 'insecure_rst':
+      if (v !== 0) return { kind: 'unsupported', construct: `sysctl ${knob}=${value} (RFC 793 RST handling)` };
+      p.insecureRst = false; return { kind: 'ok' };
+    case 'insecure_syn':
+      if (v !== 0) return { kind: 'unsupported', construct: `sysctl ${knob}=${value} (RFC 793 SYN handling)` };
+      p.insecureSyn = false; return { kind: 'ok' };
+    case 'drop_synfin': p.dropSynFin = v !== 0; return { kind: 'ok' };
+    case 'rexmit_initial': t.rtoInitial = v; return { kind: 'ok' };
+    case 'rexmit_slop': t.rtoSlop = v; return { kind: 'ok' };
+    case 'rexmit_drop_options':
+      return v === 0 ? { kind: 'ok' } : { kind: 'unsupported', construct: `sysctl ${knob}=${value}` };
+    case 'keepinit': t.keepInit = v; return { kind: 'ok' };
+    case 'syncookies': p.syncookies = v !== 0; return { kind: 'ok' };
+    case 'syncookies_only': return v === 0 ? { kind: 'ok' } : { kind: 'unsupported', construct: `sysctl ${knob}=${value}` };
+    case 'tolerate_missing_ts': return v === 0 ? { kind: 'ok' } : { kind: 'unsupported', construct: `sysctl ${knob}=${value}` };
+    default: return { kind: 'unsupported', construct: `sysctl ${knob}` };
+  }
+}

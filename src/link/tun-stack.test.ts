@@ -1,0 +1,100 @@
+// End to end through the TUN link: the kernel's curl against node:http on a synack Stack, attached with
+// TunLink.attachStack, inside a fresh network namespace. Skipped like the other TUN tests.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TunLink, tunUnavailableReason } from './tun.js';
+import { configureTunDevice } from './tun-device.js';
+import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from './netns.js';
+import { Stack } from '../stack/stack.js';
+import { Server } from '../stack/socket.js';
+
+function body(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: 20_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: unknown }).code as number) ?? null : 0, stdout, stderr });
+    });
+  });
+}
+
+const role = process.env[NETNS_ENV] ? process.argv[2] : undefined;
+
+if (role === 'curl') {
+  const link = TunLink.open();
+  await configureTunDevice({
+    name: link.name,
+    addresses: [{ stack: '10.77.0.2', kernel: '10.77.0.1', prefix: 24 }, { stack: 'fd77::2', kernel: 'fd77::1', prefix: 64 }],
+    mtu: 1500,
+  });
+  const stack = new Stack({ addresses: ['10.77.0.2', 'fd77::2'] });
+  link.attachStack(stack);
+  const big = body(1 << 20);
+  const httpServer = http.createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (d: Buffer) => parts.push(d));
+    req.on('end', () => {
+      if (req.method === 'POST') return void res.end(sha(Buffer.concat(parts)));
+      const n = Number(/^\/bytes\/(\d+)$/.exec(req.url ?? '')?.[1] ?? 0);
+      res.setHeader('content-length', n);
+      res.end(big.subarray(0, n));
+    });
+  });
+  new Server(stack, {}, (s) => httpServer.emit('connection', s)).listen(80);
+  const dir = mkdtempSync(join(tmpdir(), 'synack-tun-'));
+  const upload = join(dir, 'up');
+  writeFileSync(upload, big);
+  const out: Record<string, unknown> = {};
+  for (const [name, url] of [['v4', 'http://10.77.0.2'], ['v6', 'http://[fd77::2]']] as const) {
+    const file = join(dir, name);
+    const get = await run('curl', ['-sS', '-g', '-o', file, `${url}/bytes/${big.length}`]);
+    const post = await run('curl', ['-sS', '-g', '--data-binary', `@${upload}`, `${url}/upload`]);
+    out[name] = { getCode: get.code, getErr: get.stderr, gotSha: get.code === 0 ? sha(readFileSync(file)) : null, postCode: post.code, postReply: post.stdout };
+  }
+  out.expectedSha = sha(big);
+  out.ss = (await run('ss', ['-tanH'])).stdout.trim().split('\n').filter(Boolean).map((l) => l.split(/\s+/)[0]);
+  out.writeErrors = link.writeErrors;
+  rmSync(dir, { recursive: true, force: true });
+  reportResult(out);
+  link.close();
+  process.exit(0); // the stack's TIME-WAIT timers would keep the loop alive for 2 MSL
+} else if (role === undefined) {
+  const reason = netnsUnavailableReason() ?? tunUnavailableReason();
+  const skip = reason && !process.env.SYNACK_REQUIRE_TUN ? `TUN tests need root, /dev/net/tun, unshare and the addon: ${reason}` : false;
+
+  test('the kernel\'s curl GETs and POSTs 1 MB to node:http on a synack stack over the TUN link (IPv4 and IPv6)', { skip }, async () => {
+    const which = await run('curl', ['--version']);
+    if (which.code !== 0) return void assert.fail('curl is not installed (apt-get install curl)');
+    const res = await runInNetns(import.meta.url, ['curl'], { timeoutMs: 60_000 });
+    assert.equal(res.code, 0, res.stderr + res.stdout);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const r = res.result as any;
+    for (const fam of ['v4', 'v6']) {
+      assert.equal(r[fam].getCode, 0, `${fam} GET: curl ${r[fam].getCode} ${r[fam].getErr}`);
+      assert.equal(r[fam].gotSha, r.expectedSha, `${fam} GET body differs`);
+      assert.equal(r[fam].postCode, 0, `${fam} POST: curl ${r[fam].postCode}`);
+      assert.equal(r[fam].postReply, r.expectedSha, `${fam} POST body digest differs`);
+    }
+    assert.equal(r.writeErrors, 0);
+    // curl closed first each time, so the kernel's side ends in TIME-WAIT, never stuck in another state.
+    assert.ok(r.ss.length > 0);
+    for (const state of r.ss) assert.ok(state === 'TIME-WAIT' || state === 'CLOSED', `kernel socket left in ${state}`);
+  });
+}

@@ -1,0 +1,266 @@
+/**
+ * Property tests: whole lifecycles of two engines (Pair, virtual time) under random interleavings of user
+ * calls and a lossy, duplicating, reordering wire. Properties:
+ *  - both sides end CLOSED (the active closer through TIME-WAIT for at least 2·MSL);
+ *  - every byte read is a prefix of what the peer sent; with no abort/close(), exactly everything, no errors;
+ *  - after EVERY step: SND.UNA ≤ SND.NXT, windows and buffers within bounds, bytes in flight ≤ the peer's
+ *    window + 1, the advertised right edge never moves left, A.SND.UNA ≤ B.RCV.NXT ≤ A.SND.NXT, and every
+ *    state change is one RFC 9293 allows.
+ * The wire's randomness comes from a seed fast-check draws, so every failure replays from its seed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ACK, SYN, type TcpSegment } from '../wire/tcp-types.js';
+import { Pair, type Fate, type Side } from './pair.js';
+import { TcpConnection } from './connection.js';
+import type { TcpConfig } from './config.js';
+import { LEGAL_TRANSITIONS, bytes, connectionInvariants } from './test-util.js';
+
+type Op =
+  | { kind: 'send'; side: Side; size: number }
+  | { kind: 'shutdown'; side: Side }
+  | { kind: 'close'; side: Side }
+  | { kind: 'abort'; side: Side }
+  | { kind: 'pause-reading'; side: Side; ms: number };
+
+interface Scenario {
+  seed: number;
+  loss: number;
+  dup: number;
+  reorder: number;
+  delay: number;
+  cfg: { sack: boolean; timestamps: boolean; windowScaling: boolean; delayedAck: boolean; nagle: boolean; smallBuffers: boolean };
+  ops: Array<{ after: number; op: Op }>;
+}
+
+const side = fc.constantFrom<Side>('a', 'b');
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 8, arbitrary: fc.record({ kind: fc.constant('send' as const), side, size: fc.oneof(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 30_000 })) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('shutdown' as const), side }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('close' as const), side }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('pause-reading' as const), side, ms: fc.integer({ min: 10, max: 3000 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('abort' as const), side }) },
+);
+const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
+  seed: fc.integer({ min: 1, max: 0x7fffffff }),
+  loss: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 0.2, noNaN: true })),
+  dup: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 0.1, noNaN: true })),
+  reorder: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 0.3, noNaN: true })),
+  delay: fc.integer({ min: 1, max: 50 }),
+  cfg: fc.record({ sack: fc.boolean(), timestamps: fc.boolean(), windowScaling: fc.boolean(), delayedAck: fc.boolean(), nagle: fc.boolean(), smallBuffers: fc.boolean() }),
+  ops: fc.array(fc.record({ after: fc.integer({ min: 0, max: 400 }), op: opArb }), { maxLength: 12 }),
+});
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+const MSL = 500;
+
+function runScenario(s: Scenario): void {
+  const rnd = mulberry32(s.seed);
+  const config: Partial<TcpConfig> = {
+    sack: s.cfg.sack, timestamps: s.cfg.timestamps, windowScaling: s.cfg.windowScaling,
+    delayedAck: s.cfg.delayedAck, nagle: s.cfg.nagle,
+    recvBufferSize: s.cfg.smallBuffers ? 6000 : 256 * 1024, sendBufferSize: s.cfg.smallBuffers ? 8000 : 256 * 1024,
+    msl: MSL, rtoMax: 8000, synRetries: 30, synAckRetries: 30, maxRetransmits: 40, finWait2Timeout: 20_000,
+  };
+  const a = new TcpConnection({ localPort: 40000, remotePort: 80, iss: Math.floor(rnd() * 2 ** 32), config });
+  const b = new TcpConnection({ localPort: 80, remotePort: 40000, iss: Math.floor(rnd() * 2 ** 32), config });
+  const conns = { a, b };
+  const peerOf = (x: Side): Side => (x === 'a' ? 'b' : 'a');
+  const ctx = () => `seed ${s.seed}`;
+
+  // Wire-level checks run as each segment leaves its sender (the fate hook sees every transmitted segment).
+  const rightEdge: Record<Side, number | null> = { a: null, b: null };
+  const fate = (from: Side, seg: TcpSegment): Fate => {
+    const c = conns[from];
+    if ((seg.flags & ACK) && !(seg.flags & 0x04)) {
+      const wnd = seg.flags & SYN ? seg.window : seg.window * 2 ** c.rcvShift;
+      const free = c.config.recvBufferSize - c.readableLength;
+      assert.ok(seg.window <= 65535, `${ctx()}: window field ${seg.window}`);
+      // The window offered never exceeds the free receive buffer (RCV.WND within the buffer) ...
+      assert.ok(wnd <= free, `${ctx()}: ${from} advertised ${wnd} > free buffer ${free}`);
+      if (!(seg.flags & SYN)) {
+        // ... and its right edge SEG.ACK + SEG.WND never moves left (RFC 9293 §3.8.6.2.2, RFC 7323 §2.4).
+        const edge = (seg.ack + wnd) >>> 0;
+        const prev = rightEdge[from];
+        if (prev !== null) assert.ok(((edge - prev) | 0) >= 0, `${ctx()}: ${from} moved its right edge left ${prev} → ${edge}`);
+        rightEdge[from] = edge;
+      }
+    }
+    const r = rnd();
+    if (r < s.loss) return 'drop';
+    if (r < s.loss + s.dup) return 'duplicate';
+    return 'deliver';
+  };
+  const jitter = (): number => (rnd() < s.reorder ? Math.floor(rnd() * 4 * s.delay) : 0);
+  const p = new Pair(a, b, { delay: s.delay, fate, jitter });
+
+  const sent: Record<Side, Uint8Array[]> = { a: [], b: [] };
+  const got: Record<Side, Uint8Array[]> = { a: [], b: [] };
+  const shut: Record<Side, boolean> = { a: false, b: false };
+  const readPausedUntil: Record<Side, number> = { a: 0, b: 0 };
+  let aborted = false; // abort() or close(): the application gave up data in one direction or both
+  let fill = 0;
+
+  const check = (where: string) => {
+    for (const x of ['a', 'b'] as const) {
+      const c = conns[x];
+      const bad = connectionInvariants(c);
+      assert.deepEqual(bad, [], `${ctx()} ${where}: side ${x} in ${c.state}`);
+      // In flight never exceeds what the peer allowed: its window (right edge from SND.UNA) plus a FIN.
+      if (c.state !== 'SYN-SENT' && c.state !== 'SYN-RECEIVED' && c.state !== 'CLOSED') {
+        assert.ok(c.bytesInFlight <= Math.max(c.sndWnd, 1) + 1, `${ctx()} ${where}: ${x} in flight ${c.bytesInFlight} > SND.WND ${c.sndWnd} + 1`);
+      }
+      // Cross-side: the peer never ACKs what it has not received, never receives what we never sent.
+      const peer = conns[peerOf(x)];
+      if (peer.state !== 'LISTEN' && peer.state !== 'SYN-SENT' && c.state !== 'SYN-SENT' && peer.irs === c.iss && peer.rcvNxt !== 0) {
+        assert.ok(((c.sndUna - peer.rcvNxt) | 0) <= 0, `${ctx()} ${where}: ${x}.SND.UNA ${c.sndUna} > peer RCV.NXT ${peer.rcvNxt}`);
+        assert.ok(((peer.rcvNxt - c.sndNxt) | 0) <= 0, `${ctx()} ${where}: peer RCV.NXT ${peer.rcvNxt} > ${x}.SND.NXT ${c.sndNxt}`);
+      }
+    }
+  };
+
+  const readSide = (x: Side) => {
+    if (p.now < readPausedUntil[x]) return;
+    for (;;) { const d = conns[x].read(); if (d.length === 0) break; got[x].push(d.slice()); }
+  };
+
+  const canSend = (x: Side) => !shut[x] && (conns[x].state === 'ESTABLISHED' || conns[x].state === 'CLOSE-WAIT' || conns[x].state === 'SYN-SENT' || conns[x].state === 'SYN-RECEIVED');
+
+  const perform = (op: Op) => {
+    const c = conns[op.side];
+    switch (op.kind) {
+      case 'send': {
+        if (!canSend(op.side)) return;
+        const data = bytes(op.size, fill);
+        fill = (fill + op.size) & 0xff;
+        const n = c.send(data, p.now);
+        if (n > 0) sent[op.side].push(data.subarray(0, n));
+        return;
+      }
+      case 'shutdown':
+        if (c.state === 'CLOSED' || shut[op.side]) return;
+        shut[op.side] = true;
+        c.shutdown(p.now);
+        return;
+      case 'close':
+        if (c.state === 'CLOSED') return;
+        readSide(op.side);
+        shut[op.side] = true;
+        aborted = true;
+        c.close(p.now);
+        return;
+      case 'abort':
+        if (c.state === 'CLOSED') return;
+        shut[op.side] = true;
+        aborted = true;
+        c.abort(p.now);
+        return;
+      case 'pause-reading':
+        readPausedUntil[op.side] = p.now + op.ms;
+        return;
+    }
+  };
+
+  b.listen(0);
+  a.connect(0);
+  let opIdx = 0;
+  // User calls start once the handshake is complete (calls during the handshake have their own unit tests).
+  let nextOpAt = Infinity;
+  let handshakeDone = false;
+  let steps = 0;
+  let finalPhase = false;
+  const deadline = 3_600_000;
+  for (;;) {
+    assert.ok(++steps < 200_000, `${ctx()}: too many steps`);
+    readSide('a'); readSide('b');
+    p.flush();
+    check('after flush');
+    if (a.state === 'CLOSED' && b.state === 'CLOSED') break;
+    if (!handshakeDone) {
+      handshakeDone = a.state !== 'SYN-SENT' && a.state !== 'SYN-RECEIVED' && b.state !== 'LISTEN' && b.state !== 'SYN-RECEIVED';
+      if (handshakeDone && s.ops.length) nextOpAt = p.now + s.ops[0]!.after;
+    }
+    if (handshakeDone && opIdx >= s.ops.length && !finalPhase) {
+      // The applications finish: whoever is still open shuts down (or, after an abort, closes).
+      finalPhase = true;
+      readPausedUntil.a = readPausedUntil.b = 0;
+      for (const x of ['a', 'b'] as const) {
+        if (conns[x].state === 'CLOSED' || shut[x]) continue;
+        if (aborted) { readSide(x); conns[x].close(p.now); } else conns[x].shutdown(p.now);
+        shut[x] = true;
+      }
+      continue;
+    }
+    const tWire = p.nextTime();
+    if (nextOpAt <= tWire && opIdx < s.ops.length) {
+      if (nextOpAt > p.now) p.now = nextOpAt;
+      perform(s.ops[opIdx]!.op);
+      check(`after ${s.ops[opIdx]!.op.kind} by ${s.ops[opIdx]!.op.side}`);
+      opIdx++;
+      nextOpAt = opIdx < s.ops.length ? p.now + s.ops[opIdx]!.after : Infinity;
+      continue;
+    }
+    if (tWire === Infinity) {
+      // Quiet wire with a reader paused: resume it (a paused reader may be the only thing holding up progress).
+      if (readPausedUntil.a > p.now || readPausedUntil.b > p.now) { p.now = Math.max(readPausedUntil.a, readPausedUntil.b); continue; }
+      break;
+    }
+    assert.ok(tWire < deadline, `${ctx()}: still running after an hour of virtual time (a ${a.state}, b ${b.state})`);
+    p.step();
+    check('after step');
+  }
+
+  assert.equal(a.state, 'CLOSED', `${ctx()}: a ends CLOSED`);
+  assert.equal(b.state, 'CLOSED', `${ctx()}: b ends CLOSED`);
+
+  for (const x of ['a', 'b'] as const) {
+    const ev = x === 'a' ? p.eventsA : p.eventsB;
+    for (const e of ev) if (e.type === 'state') assert.ok(LEGAL_TRANSITIONS.has(`${e.from}>${e.to}`), `${ctx()}: ${x} made an illegal transition ${e.from} → ${e.to}`);
+    const tw = ev.find((e) => e.type === 'state' && e.to === 'TIME-WAIT');
+    if (tw) {
+      const closed = ev.find((e) => e.type === 'state' && e.from === 'TIME-WAIT')!;
+      assert.ok(closed.time - tw.time >= 2 * MSL || closed.type === 'state' && closed.cause.kind !== 'timer', `${ctx()}: ${x} left TIME-WAIT after ${closed.time - tw.time} ms`);
+    }
+    const sentBytes = concat(sent[x]);
+    const gotBytes = concat(got[peerOf(x)]);
+    assert.ok(gotBytes.length <= sentBytes.length, `${ctx()}: ${peerOf(x)} read more than ${x} sent`);
+    assert.deepEqual(gotBytes, sentBytes.subarray(0, gotBytes.length), `${ctx()}: bytes ${x}→${peerOf(x)} are not a prefix of what was sent`);
+    if (!aborted) {
+      assert.equal(gotBytes.length, sentBytes.length, `${ctx()}: ${x}→${peerOf(x)} delivered ${gotBytes.length} of ${sentBytes.length}`);
+      assert.equal(conns[x].error, null, `${ctx()}: ${x} failed: ${conns[x].error?.message}`);
+    }
+  }
+  if (!aborted) {
+    const timeWaits = [...p.eventsA, ...p.eventsB].filter((e) => e.type === 'state' && e.to === 'TIME-WAIT').length;
+    assert.ok(timeWaits >= 1, `${ctx()}: a graceful close leaves at least one side in TIME-WAIT`);
+  }
+}
+
+test('property: random user calls over a lossy, duplicating, reordering wire end CLOSED with bytes delivered in order and invariants holding at every step', () => {
+  fc.assert(fc.property(scenarioArb, (s) => { runScenario(s); }), { numRuns: 60, includeErrorInReport: true });
+});
+
+test('property: graceful lifecycles only (send + shutdown, no abort/close) always deliver everything', () => {
+  const graceful = scenarioArb.map((s) => ({ ...s, ops: s.ops.filter((o) => o.op.kind === 'send' || o.op.kind === 'shutdown' || o.op.kind === 'pause-reading') }));
+  fc.assert(fc.property(graceful, (s) => { runScenario(s); }), { numRuns: 40, includeErrorInReport: true });
+});
