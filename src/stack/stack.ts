@@ -9,10 +9,11 @@
 import { WireError } from '../wire/errors.js';
 import { addressEquals, formatAddress, parseAddress } from '../wire/address.js';
 import { decodePacket, encodeTcpPacket } from '../wire/packet.js';
+import { freebsdOptionOrder } from '../wire/tcp.js';
 import { ACK, EMPTY, FIN, RST, SYN, seqAdd, seqGt, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
 import { TcpConnection, rstFor, type TcpCause, type TcpEvent } from '../tcp/connection.js';
-import { resolveConfig, windowShiftFor, type TcpConfig } from '../tcp/config.js';
+import { offeredShift, resolveConfig, type TcpConfig } from '../tcp/config.js';
 import { classifyInvalidFlags } from '../tcp/flags.js';
 import { IsnGenerator, type RandomSource } from '../tcp/isn.js';
 import { SipHash } from '../tcp/siphash.js';
@@ -442,7 +443,7 @@ export class Stack {
       if (sackOk) options.sackPermitted = true;
       options.tsVal = SynCookies.encodeTs(Math.floor(now * this.config.tsTicksPerMs), wsOk ? Math.min(14, o.wscale!) : null, sackOk);
       options.tsEcr = o.tsVal;
-      if (wsOk) options.wscale = windowShiftFor(this.config.recvBufferSize);
+      if (wsOk) options.wscale = offeredShift(this.config);
     }
     const synack: TcpSegment = {
       srcPort: l.port, dstPort: syn.srcPort, seq: iss, ack: seqAdd(syn.seq, 1), flags: SYN | ACK,
@@ -603,6 +604,10 @@ export class Stack {
   // ---------------------------------------------------------------------------------------------
 
   private output(la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number): void {
+    // FreeBSD's option layout (tcp_addoptions) when configured; the encoder's default is Linux's.
+    if (this.config.optionLayout === 'freebsd' && seg.options.order === undefined && hasOptions(seg.options)) {
+      seg = { ...seg, options: { ...seg.options, order: freebsdOptionOrder(seg.options) } };
+    }
     const packet = encodeTcpPacket({ src: la, dst: ra, ttl: this.ttl }, seg);
     for (let i = 0; i < this.packetObservers.length; i++) this.packetObservers[i]!('out', packet, now, this);
     this.link?.(packet);
@@ -747,6 +752,20 @@ export class Stack {
     return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
   }
 
+  /** Forget every TIME-WAIT entry without sending anything (FreeBSD `tcpdrop -s TIME_WAIT`); returns how many. */
+  dropTimeWait(): number {
+    const now = this.clock.now();
+    let n = 0;
+    for (const v of [...this.tw.values()]) {
+      for (const e of Array.isArray(v) ? [...v] : [v]) {
+        this.removeTw(e);
+        this.emitTransition(e, now, 'TIME-WAIT', 'CLOSED', { kind: 'user', call: 'abort' });
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Abort every connection and forget every timer. */
   destroy(): void {
     const now = this.clock.now();
@@ -765,6 +784,10 @@ export function tupleKey(la: Uint8Array, lp: number, ra: Uint8Array, rp: number)
   h = Math.imul(h ^ (lp & 0xff), 0x01000193); h = Math.imul(h ^ (lp >>> 8), 0x01000193);
   for (let i = la.length - 4; i < la.length; i++) h = Math.imul(h ^ la[i]!, 0x01000193);
   return h >>> 0;
+}
+
+function hasOptions(o: TcpOptions): boolean {
+  return o.mss !== undefined || o.wscale !== undefined || o.sackPermitted === true || o.tsVal !== undefined || (o.sack !== undefined && o.sack.length > 0) || (o.unknown !== undefined && o.unknown.length > 0);
 }
 
 function addrHash(a: Uint8Array): number {

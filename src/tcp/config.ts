@@ -126,3 +126,8 @@ export function windowShiftFor(bufferSize: number): number {
   while (shift < 14 && (65535 << shift) < bufferSize) shift++;
   return shift;
 }
+
+/** The window-scale shift we offer: the configured one, else derived from the receive buffer. */
+export function offeredShift(c: TcpConfig): number {
+  return c.windowShift ?? windowShiftFor(c.recvBufferSize);
+}

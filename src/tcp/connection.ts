@@ -14,7 +14,7 @@ import {
 } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
 import { ReceiveBuffer, SendBuffer } from './buffers.js';
-import { resolveConfig, windowShiftFor, type TcpConfig } from './config.js';
+import { offeredShift, resolveConfig, type TcpConfig } from './config.js';
 import type { CongestionControl } from './congestion.js';
 import { classifyInvalidFlags } from './flags.js';
 import { RttEstimator } from './rtt.js';
@@ -209,6 +209,10 @@ export class TcpConnection {
   private ctrl: TcpSegment[] = [];
   private challengeWindowStart = 0;
   private challengeCount = 0;
+  /** In-order data segments ACKed at once under config.quickAckSegments. */
+  private quickAcksSent = 0;
+  /** Connection-establishment deadline (config.keepInit, FreeBSD TCP_KEEPINIT). */
+  private keepInitAt = Infinity;
 
   private events: TcpEvent[] = [];
   private evHead = 0;
@@ -251,11 +255,12 @@ export class TcpConnection {
     if (this.state !== 'CLOSED' && this.state !== 'LISTEN') throw new TcpError('EISCONN', `connect in ${this.state}`);
     this.activeOpen = true;
     this.stats.ActiveOpens++;
-    this.rcvShift = this.config.windowScaling ? windowShiftFor(this.config.recvBufferSize) : 0;
+    this.rcvShift = this.config.windowScaling ? offeredShift(this.config) : 0;
     this.synPending = true;
     this.sndNxt = seqAdd(this.iss, 1); // the SYN occupies ISS
     this.setState('SYN-SENT', { kind: 'user', call: 'connect' }, now);
     this.armRto(now);
+    if (this.config.keepInit !== Infinity) this.keepInitAt = now + this.config.keepInit;
   }
 
   /** OPEN, passive (§3.10.1): wait in LISTEN for a SYN. */
@@ -280,7 +285,7 @@ export class TcpConnection {
     c.tsOk = p.tsOk && c.config.timestamps;
     if (p.sndShift !== null && c.config.windowScaling) {
       c.sndShift = p.sndShift;
-      c.rcvShift = windowShiftFor(c.config.recvBufferSize);
+      c.rcvShift = offeredShift(c.config);
     }
     c.updateSndMss();
     c.initCwnd();
@@ -740,7 +745,10 @@ export class TcpConnection {
           } else {
             // Delayed ACK (RFC 9293 §3.8.6.3): ACK at least every second segment, otherwise within the timeout.
             this.unackedSegs++;
-            if (!this.config.delayedAck || this.unackedSegs >= 2) this.ackNow = true;
+            // Linux quick-ACK mode: the first data segments of a connection are ACKed at once.
+            const quick = this.quickAcksSent < this.config.quickAckSegments;
+            if (quick) this.quickAcksSent++;
+            if (!this.config.delayedAck || this.unackedSegs >= 2 || quick) this.ackNow = true;
             else if (this.delackAt === Infinity) this.delackAt = now + this.config.delayedAckTimeout;
           }
         } else if (payload.length > 0) {
@@ -777,7 +785,7 @@ export class TcpConnection {
       case 'ESTABLISHED':
         // Like Linux (pingpong mode on FIN), the ACK of a FIN in ESTABLISHED is delayed: an application that
         // closes at once then sends FIN+ACK together, the merged "three-way" close.
-        if (this.config.delayedAck) { if (this.delackAt === Infinity) this.delackAt = now + this.config.delayedAckTimeout; }
+        if (this.config.delayedAck && !this.config.ackFinImmediately) { if (this.delackAt === Infinity) this.delackAt = now + this.config.delayedAckTimeout; }
         else this.ackNow = true;
         this.setState('CLOSE-WAIT', cause, now);
         break;
@@ -890,7 +898,7 @@ export class TcpConnection {
 
     // RFC 6298 §5.2/5.3: turn off the timer when all is acked, otherwise restart it.
     if (this.sndUna === this.sndNxt) this.rtoAt = Infinity;
-    else this.rtoAt = now + this.rtt.current();
+    else this.rtoAt = now + this.rtoTimeout();
   }
 
   private onDupAck(now: number): void {
@@ -1016,6 +1024,7 @@ export class TcpConnection {
     if (this.keepaliveAt < t) t = this.keepaliveAt;
     if (this.timeWaitAt < t) t = this.timeWaitAt;
     if (this.finWait2At < t) t = this.finWait2At;
+    if (this.keepInitAt < t) t = this.keepInitAt;
     return t;
   }
 
@@ -1029,6 +1038,14 @@ export class TcpConnection {
       if (this.state === 'FIN-WAIT-2' && this.orphaned) {
         // Like Linux's tcp_fin_timeout: the peer never sent its FIN; reap silently.
         this.toClosed({ kind: 'timer', timer: 'fin-wait-2' }, now);
+        return;
+      }
+    }
+    if (this.keepInitAt <= now) {
+      this.keepInitAt = Infinity;
+      if (this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED') {
+        this.stats.TCPAbortOnTimeout++;
+        this.fail('ETIMEDOUT', 'connection establishment timed out (keepinit)', { kind: 'timer', timer: 'rto' }, now);
         return;
       }
     }
@@ -1079,10 +1096,11 @@ export class TcpConnection {
         }
         return;
       }
-      this.rtt.backOff();
+      // Linux ≥ 6.5 tcp_syn_linear_timeouts: the first few SYN retransmissions do not back off.
+      if (s !== 'SYN-SENT' || this.retries > this.config.synLinearTimeouts) this.rtt.backOff();
       this.synPending = true;
       this.stats.RetransSegs++;
-      this.rtoAt = now + this.rtt.current();
+      this.rtoAt = now + this.rtoTimeout();
       return;
     }
     if (this.sndUna === this.sndNxt) return; // nothing outstanding
@@ -1106,7 +1124,7 @@ export class TcpConnection {
     this.scoreboard.length = 0; this.sackedBytes = 0; this.highSack = this.sndUna;
     this.sndRtx = this.sndUna;
     this.sndRtxEnd = this.sndNxt;
-    this.rtoAt = now + this.rtt.current();
+    this.rtoAt = now + this.rtoTimeout();
   }
 
   // =====================================================================================
@@ -1221,7 +1239,7 @@ export class TcpConnection {
     this.sndRtx = seqAdd(dataEnd, flags & FIN ? 1 : 0);
     if (!seqLt(this.sndRtx, this.sndRtxEnd)) this.sndRtx = -1;
     this.stats.RetransSegs++;
-    if (this.rtoAt === Infinity) this.rtoAt = now + this.rtt.current();
+    if (this.rtoAt === Infinity) this.rtoAt = now + this.rtoTimeout();
     return this.out(this.makeRaw(seq, this.rcvNxt, flags, payload, now), now);
   }
 
@@ -1276,7 +1294,7 @@ export class TcpConnection {
     if (len === 0 && !(flags & FIN)) return null;
     this.sndNxt = seqAdd(end, flags & FIN ? 1 : 0);
     if (this.rttSeq === -1 && !this.tsOk && this.sndRtx === -1) { this.rttSeq = seq; this.rttTime = now; }
-    if (this.rtoAt === Infinity) this.rtoAt = now + this.rtt.current();
+    if (this.rtoAt === Infinity) this.rtoAt = now + this.rtoTimeout();
     if (this.lastSendTime !== 0 && flight === 0 && now - this.lastSendTime > this.rtt.current()) {
       this.cc.onIdleRestart(mss, this.config.initialWindowSegments * mss); // RFC 5681 §4.1
     }
@@ -1306,6 +1324,7 @@ export class TcpConnection {
       if (this.config.timestamps) { o.tsVal = this.tsNow(now); o.tsEcr = 0; }
       if (this.config.windowScaling) o.wscale = this.rcvShift;
     }
+    if (this.config.noOptions) { for (const k of Object.keys(o)) delete o[k as keyof TcpOptions]; }
     // The window in a SYN or SYN+ACK is never scaled (RFC 7323 §2.2).
     const wnd = Math.min(MAX_WINDOW_FIELD, this.currentWindowFree());
     this.rcvWnd = wnd;
@@ -1382,6 +1401,11 @@ export class TcpConnection {
     if (wnd < advRemaining) wnd = advRemaining; // never shrink (RFC 7323 §2.4)
     let field = wnd >>> this.rcvShift;
     if (field > MAX_WINDOW_FIELD) field = MAX_WINDOW_FIELD;
+    // The shift truncates: the right edge could move left by up to 2^shift - 1. Round up instead when the
+    // buffer has room for it (as Linux's tcp_select_window aligns up); otherwise keep the truncation, which
+    // RFC 7323 §2.4 anticipates (a sender must cope with such a shrink) — never over-promise the buffer.
+    if (this.rcvShift > 0 && field < MAX_WINDOW_FIELD && (field << this.rcvShift) < advRemaining
+      && ((field + 1) << this.rcvShift) <= this.currentWindowFree()) field++;
     const adv = field << this.rcvShift;
     this.rcvWnd = adv;
     const right = seqAdd(this.rcvNxt, adv);
@@ -1410,18 +1434,19 @@ export class TcpConnection {
   private processSynOptions(seg: TcpSegment, now: number): void {
     const o = seg.options;
     this.peerMss = o.mss !== undefined ? Math.max(MIN_MSS, o.mss) : 536;
-    const wantWs = this.config.windowScaling;
+    // TCP_NOOPT: we offered nothing, so nothing is negotiated (RFC 7323 §2.2, §3.2; RFC 2018 §2).
+    const wantWs = this.config.windowScaling && !this.config.noOptions;
     this.peerOfferedWs = o.wscale !== undefined;
     if (wantWs && o.wscale !== undefined) {
       // RFC 7323 §2.3: a shift above 14 is treated as 14.
       this.sndShift = Math.min(14, o.wscale);
-      if (!this.activeOpen) this.rcvShift = windowShiftFor(this.config.recvBufferSize);
+      if (!this.activeOpen) this.rcvShift = offeredShift(this.config);
     } else {
       this.sndShift = 0;
       this.rcvShift = 0;
     }
-    this.sackOk = this.config.sack && o.sackPermitted === true;
-    this.tsOk = this.config.timestamps && o.tsVal !== undefined;
+    this.sackOk = this.config.sack && !this.config.noOptions && o.sackPermitted === true;
+    this.tsOk = this.config.timestamps && !this.config.noOptions && o.tsVal !== undefined;
     if (this.tsOk) { this.tsRecent = o.tsVal!; this.tsRecentAge = now || 1; }
     this.updateSndMss();
     this.initCwnd();
@@ -1455,7 +1480,14 @@ export class TcpConnection {
   }
 
   private armRto(now: number): void {
-    this.rtoAt = now + this.rtt.current();
+    this.rtoAt = now + this.rtoTimeout();
+  }
+
+  /** The RTO to arm: RFC 6298 plus the configured slop once backed off or measured (FreeBSD rexmit_slop). */
+  private rtoTimeout(): number {
+    const t = this.rtt.current();
+    if (this.config.rtoSlop === 0 || (this.rtt.backoff === 0 && !this.rtt.hasSample)) return t;
+    return Math.min(this.config.rtoMax, t + this.config.rtoSlop);
   }
 
   private enterTimeWait(cause: TcpCause, now: number): void {

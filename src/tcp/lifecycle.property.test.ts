@@ -36,20 +36,20 @@ interface Scenario {
 
 const side = fc.constantFrom<Side>('a', 'b');
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ kind: fc.constant('send' as const), side, size: fc.oneof(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 30_000 })) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('shutdown' as const), side }) },
+  { weight: 20, arbitrary: fc.record({ kind: fc.constant('send' as const), side, size: fc.oneof(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 100_000 })) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('shutdown' as const), side }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('pause-reading' as const), side, ms: fc.integer({ min: 10, max: 3000 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('close' as const), side }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('pause-reading' as const), side, ms: fc.integer({ min: 10, max: 3000 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('abort' as const), side }) },
 );
 const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   seed: fc.integer({ min: 1, max: 0x7fffffff }),
-  loss: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 0.2, noNaN: true })),
-  dup: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 0.1, noNaN: true })),
-  reorder: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 0.3, noNaN: true })),
+  loss: fc.integer({ min: 0, max: 20 }).map((n) => n / 100),
+  dup: fc.integer({ min: 0, max: 10 }).map((n) => n / 100),
+  reorder: fc.integer({ min: 0, max: 30 }).map((n) => n / 100),
   delay: fc.integer({ min: 1, max: 50 }),
   cfg: fc.record({ sack: fc.boolean(), timestamps: fc.boolean(), windowScaling: fc.boolean(), delayedAck: fc.boolean(), nagle: fc.boolean(), smallBuffers: fc.boolean() }),
-  ops: fc.array(fc.record({ after: fc.integer({ min: 0, max: 400 }), op: opArb }), { maxLength: 12 }),
+  ops: fc.array(fc.record({ after: fc.integer({ min: 0, max: 400 }), op: opArb }), { maxLength: 16 }),
 });
 
 function mulberry32(seed: number): () => number {
@@ -102,8 +102,10 @@ function runScenario(s: Scenario): void {
         // ... and its right edge SEG.ACK + SEG.WND never moves left (RFC 9293 §3.8.6.2.2, RFC 7323 §2.4).
         const edge = (seg.ack + wnd) >>> 0;
         const prev = rightEdge[from];
-        if (prev !== null) assert.ok(((edge - prev) | 0) >= 0, `${ctx()}: ${from} moved its right edge left ${prev} → ${edge}`);
-        rightEdge[from] = edge;
+        // With window scaling the 16-bit field can only express multiples of 2^shift: when the buffer has no room
+        // to round up, truncation may pull the edge back by less than one scale unit (RFC 7323 §2.4).
+        if (prev !== null) assert.ok(((prev - edge) | 0) < 2 ** c.rcvShift, `${ctx()}: ${from} moved its right edge left ${prev} → ${edge}`);
+        if (prev === null || ((edge - prev) | 0) > 0) rightEdge[from] = edge;
       }
     }
     const r = rnd();
@@ -250,6 +252,7 @@ function runScenario(s: Scenario): void {
       assert.equal(conns[x].error, null, `${ctx()}: ${x} failed: ${conns[x].error?.message}`);
     }
   }
+  if (process.env.SYNACK_PROP_DEBUG) console.log(JSON.stringify({ seed: s.seed, loss: s.loss.toFixed(2), aborted, ops: s.ops.length, sentA: concat(sent.a).length, gotB: concat(got.b).length, sentB: concat(sent.b).length, gotA: concat(got.a).length, steps, now: p.now, segs: p.log.length, errA: a.error?.code, errB: b.error?.code }));
   if (!aborted) {
     const timeWaits = [...p.eventsA, ...p.eventsB].filter((e) => e.type === 'state' && e.to === 'TIME-WAIT').length;
     assert.ok(timeWaits >= 1, `${ctx()}: a graceful close leaves at least one side in TIME-WAIT`);

@@ -1,0 +1,115 @@
+/** The Node `net`-style API: events, errors with Node codes, half-close, RST, timeouts, counters. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Network } from '../link/network.js';
+import { Server, Socket } from './socket.js';
+
+function setup() {
+  const net = new Network({ seed: 4, delayMs: 2 });
+  const server = net.addStack({ name: 'server', addresses: ['10.0.0.2', 'fd00::2'], tcp: { msl: 1000 } });
+  const client = net.addStack({ name: 'client', addresses: ['10.0.0.1', 'fd00::1'], tcp: { msl: 1000 } });
+  return { net, server, client };
+}
+
+test("connect to a closed port: 'error' with code ECONNREFUSED, then 'close'", async () => {
+  const { net, client } = setup();
+  const s = Socket.connect(client, { host: '10.0.0.2', port: 81 });
+  let err: NodeJS.ErrnoException | null = null, closed = false;
+  s.on('error', (e) => { err = e; });
+  s.on('close', () => { closed = true; });
+  await net.runUntil(() => closed);
+  assert.equal(err!.code, 'ECONNREFUSED');
+  assert.equal((err as unknown as { syscall: string }).syscall, 'connect');
+  net.close();
+});
+
+test("echo over IPv6: 'connect', data both ways, 'end', 'close'; addresses and byte counters", async () => {
+  const { net, server, client } = setup();
+  const srv = new Server(server, {}, (sock) => sock.pipe(sock));
+  srv.listen(7);
+  const s = Socket.connect(client, { host: 'fd00::2', port: 7 });
+  const events: string[] = [];
+  let data = '';
+  s.on('connect', () => { events.push('connect'); s.end('ping over v6'); });
+  s.on('data', (d: Buffer) => { data += d; });
+  s.on('end', () => events.push('end'));
+  s.on('close', () => events.push('close'));
+  await net.runUntil(() => events.includes('close'));
+  assert.deepEqual(events, ['connect', 'end', 'close']);
+  assert.equal(data, 'ping over v6');
+  assert.equal(s.remoteAddress, 'fd00::2');
+  assert.equal(s.remoteFamily, 'IPv6');
+  assert.equal(s.bytesWritten, 12);
+  assert.equal(s.bytesRead, 12);
+  net.close();
+});
+
+test('allowHalfOpen: the server keeps writing after the client end()s; the client reads it all', async () => {
+  const { net, server, client } = setup();
+  const srv = new Server(server, { allowHalfOpen: true }, (sock) => {
+    sock.on('end', () => { for (let i = 0; i < 10; i++) sock.write(Buffer.alloc(10_000, 65 + i)); sock.end(); });
+    sock.resume();
+  });
+  srv.listen(8);
+  const s = Socket.connect(client, { host: '10.0.0.2', port: 8, allowHalfOpen: true }, () => s.end('request'));
+  let got = 0, closed = false;
+  s.on('data', (d: Buffer) => { got += d.length; });
+  s.on('close', () => { closed = true; });
+  await net.runUntil(() => closed);
+  assert.equal(got, 100_000);
+  net.close();
+});
+
+test('resetAndDestroy sends RST: the peer sees ECONNRESET', async () => {
+  const { net, server, client } = setup();
+  let peerErr: NodeJS.ErrnoException | null = null;
+  const srv = new Server(server, {}, (sock) => { sock.on('error', (e) => { peerErr = e; }); sock.resume(); });
+  srv.listen(9);
+  const s = Socket.connect(client, { host: '10.0.0.2', port: 9 }, () => { s.write('x'); setImmediate(() => s.resetAndDestroy()); });
+  await net.runUntil(() => peerErr !== null);
+  assert.equal(peerErr!.code, 'ECONNRESET');
+  net.close();
+});
+
+test('setTimeout fires in the stack clock after idle time', async () => {
+  const { net, server, client } = setup();
+  new Server(server, {}, (sock) => sock.resume()).listen(10);
+  const s = Socket.connect(client, { host: '10.0.0.2', port: 10 });
+  let firedAt = -1;
+  s.setTimeout(5000, () => { firedAt = net.now; s.destroy(); });
+  await net.runUntil(() => firedAt >= 0, 60_000);
+  assert.ok(firedAt >= 5000 && firedAt < 5100, `fired at ${firedAt}`);
+  net.close();
+});
+
+test('writing after the peer reset fails with EPIPE/ECONNRESET, not a crash', async () => {
+  const { net, server, client } = setup();
+  new Server(server, {}, (sock) => { sock.resetAndDestroy(); }).listen(11);
+  const s = Socket.connect(client, { host: '10.0.0.2', port: 11 });
+  let err: NodeJS.ErrnoException | null = null;
+  s.on('error', (e) => { err = e; });
+  await net.runUntil(() => err !== null);
+  assert.ok(['ECONNRESET', 'EPIPE'].includes(err!.code!));
+  net.close();
+});
+
+test('backpressure: write() returns false when the send buffer is full, drain follows', async () => {
+  const net = new Network({ seed: 5, delayMs: 2 });
+  const server = net.addStack({ name: 'server', addresses: ['10.0.0.2'], tcp: { recvBufferSize: 16384 } });
+  const client = net.addStack({ name: 'client', addresses: ['10.0.0.1'], tcp: { sendBufferSize: 16384 } });
+  let readers: Socket | null = null;
+  new Server(server, {}, (sock) => { readers = sock; sock.pause(); }).listen(12);
+  const s = Socket.connect(client, { host: '10.0.0.2', port: 12 });
+  let full = false, drained = false;
+  s.on('connect', () => {
+    for (let i = 0; i < 100 && !full; i++) full = !s.write(Buffer.alloc(8192));
+    s.once('drain', () => { drained = true; });
+  });
+  await net.runUntil(() => full && readers !== null, 10_000);
+  assert.ok(full, 'write() signalled backpressure');
+  assert.equal(drained, false);
+  readers!.resume();
+  await net.runUntil(() => drained, 60_000);
+  assert.ok(drained);
+  net.close();
+});

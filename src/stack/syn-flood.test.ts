@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Network } from '../link/network.js';
+import { Prng } from '../link/prng.js';
+import { encodeTcpPacket } from '../wire/packet.js';
+import { parseAddress } from '../wire/address.js';
+import { EMPTY, SYN } from '../wire/tcp-types.js';
+
+test('100 000 spoofed SYNs while a real client connects: the client succeeds through a cookie, state stays bounded', async () => {
+  const net = new Network({ seed: 9, delayMs: 1 });
+  const server = net.addStack({ name: 'server', addresses: ['10.0.0.2'] });
+  const client = net.addStack({ name: 'client', addresses: ['10.0.0.1'] });
+  const backlog = 64;
+  let accepted = 0;
+  let payload = '';
+  server.listen(80, { backlog, onConnection: (c) => { accepted++; c.handler = { onEvent() {}, onWritable() {}, onReadable() { payload += new TextDecoder().decode(c.tcp.read()); c.service(); } }; } });
+  const prng = new Prng(77);
+  const dst = parseAddress('10.0.0.2');
+  const src = new Uint8Array(4);
+  let maxConns = 0, maxHeap = 0;
+  let conn: ReturnType<typeof client.connect> | null = null;
+  for (let i = 0; i < 100_000; i++) {
+    src[0] = 100 + (prng.nextU32() % 100); src[1] = prng.nextU32() & 0xff; src[2] = prng.nextU32() & 0xff; src[3] = 1 + (prng.nextU32() % 254);
+    server.receive(encodeTcpPacket({ src, dst }, { srcPort: 1024 + (prng.nextU32() % 60000), dstPort: 80, seq: prng.nextU32(), ack: 0, flags: SYN, window: 65535, urgent: 0, options: { mss: 1460, sackPermitted: true, tsVal: prng.nextU32(), tsEcr: 0, wscale: 7 }, payload: EMPTY }));
+    if (i === 50_000) {
+      conn = client.connect({ host: '10.0.0.2', port: 80 });
+    }
+    if ((i & 255) === 0) { net.step(); maxConns = Math.max(maxConns, server.connectionCount); maxHeap = Math.max(maxHeap, server.timerHeapSize); }
+  }
+  await net.runUntil(() => conn!.state === 'ESTABLISHED' && accepted > 0, 60_000);
+  assert.equal(conn!.state, 'ESTABLISHED');
+  conn!.tcp.send(new TextEncoder().encode('still here'), net.now); conn!.service();
+  await net.runUntil(() => payload === 'still here', 60_000);
+  assert.equal(payload, 'still here');
+  const k = server.counters;
+  assert.ok(k.SyncookiesSent > 90_000, `cookies sent: ${k.SyncookiesSent}`);
+  assert.equal(k.SyncookiesRecv, 1);
+  // The stack's own accounting: SYN-RECEIVED entries never exceed the backlog, the limiter table is capped.
+  assert.ok(maxConns <= backlog + 2, `max connections ${maxConns}`);
+  assert.ok(server.rateLimiterSize <= 8192);
+  assert.ok(maxHeap <= 4 * backlog + 1100, `timer heap ${maxHeap}`);
+  // The spoofed entries are given up after the (short) SYN+ACK retransmission limit.
+  await net.runUntil(() => server.connectionCount <= 1, 120_000);
+  assert.ok(server.connectionCount <= 1, `left: ${server.connectionCount}`);
+  assert.ok(k.SynRecvExpired >= backlog - 1);
+  net.close();
+});
+
+test('SYNs from one source beyond the configured rate are dropped and counted', () => {
+  const net = new Network({ seed: 1 });
+  const server = net.addStack({ name: 'server', addresses: ['10.0.0.2'], synRatePerSource: 10 });
+  server.listen(80, { backlog: 1000 });
+  const src = parseAddress('10.9.9.9'), dst = parseAddress('10.0.0.2');
+  for (let i = 0; i < 50; i++) {
+    server.receive(encodeTcpPacket({ src, dst }, { srcPort: 2000 + i, dstPort: 80, seq: i * 1000, ack: 0, flags: SYN, window: 1000, urgent: 0, options: {}, payload: EMPTY }));
+  }
+  assert.equal(server.counters.SynRateDrops, 40);
+  assert.equal(server.connectionCount, 10);
+  net.close();
+});
+
+test('without SYN cookies a full SYN queue drops SYNs (ListenDrops)', () => {
+  const net = new Network({ seed: 1 });
+  const server = net.addStack({ name: 'server', addresses: ['10.0.0.2'], syncookies: false });
+  server.listen(80, { backlog: 4 });
+  const dst = parseAddress('10.0.0.2');
+  for (let i = 0; i < 10; i++) {
+    server.receive(encodeTcpPacket({ src: parseAddress(`10.1.0.${i + 1}`), dst }, { srcPort: 3000, dstPort: 80, seq: 1, ack: 0, flags: SYN, window: 1000, urgent: 0, options: {}, payload: EMPTY }));
+  }
+  assert.equal(server.connectionCount, 4);
+  assert.equal(server.counters.ListenDrops, 6);
+  assert.equal(server.counters.SyncookiesSent, 0);
+  net.close();
+});
