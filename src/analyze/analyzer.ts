@@ -13,7 +13,7 @@ import { decodePacket } from '../wire/packet.js';
 import { formatAddress } from '../wire/address.js';
 import { WireError } from '../wire/errors.js';
 import type { CaptureRecord } from '../wire/capture.js';
-import { SYN, type TcpSegment } from '../wire/tcp-types.js';
+import { ACK, SYN, type TcpSegment } from '../wire/tcp-types.js';
 import { Connection, type PacketInfo } from './connection.js';
 import { ZeekConn, zeekFlipOnCreate, LIKELY_SERVER_PORTS, type ZeekFlagsView } from './zeek.js';
 import { AnomalyDetector, scanKindOf, type AnomalyOptions } from './anomalies.js';
@@ -201,6 +201,8 @@ export class Analyzer {
     view.window = seg.window;
     view.wscale = seg.flags & SYN && seg.options.wscale !== undefined ? seg.options.wscale : -1;
     let split: string | null = null;
+    // Wireshark starts a new conversation on a tuple only for a SYN with a new ISN (§2.4).
+    let wsCreates = true;
     if (conn) {
       const expired = conn.zeek.expiredBy(t);
       let reuse = false;
@@ -212,6 +214,9 @@ export class Analyzer {
       }
       if (expired || reuse) {
         if (expired) split = expired;
+        const prevSide = conn.sideOf(ip.src, seg.srcPort);
+        const prev = conn.s[prevSide];
+        wsCreates = (seg.flags & (SYN | ACK)) === SYN && !(prev.issKnown && prev.iss === seg.seq);
         list!.splice(idx, 1);
         if (list!.length === 0) this.flows.delete(key);
         this.emit(conn);
@@ -223,6 +228,7 @@ export class Analyzer {
       const flip = zeekFlipOnCreate(seg.flags, seg.srcPort, seg.dstPort, this.likely);
       conn = new Connection(this.nextId++, ip.src, seg.srcPort, ip.dst, seg.dstPort, new ZeekConn(flip, t),
         this.opts.keepTrace === true, split);
+      conn.wsCreates = wsCreates;
       if (list) list.push(conn);
       else this.flows.set(key, [conn]);
       this.open++;

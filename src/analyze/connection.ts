@@ -128,6 +128,9 @@ export class Connection {
   anomalies: AnomalyHit[] = [];
   trace: TraceEntry[] | null;
 
+  /** Whether this connection's first packet would create a Wireshark conversation (a new tuple, or a SYN with a new ISN). */
+  wsCreates = true;
+
   constructor(id: number, srcAddr: Uint8Array, srcPort: number, dstAddr: Uint8Array, dstPort: number,
     zeek: ZeekConn, keepTrace: boolean, splitReason: string | null) {
     this.id = id;
@@ -226,20 +229,22 @@ export class Connection {
     if (kind) this.anomaly('invalid-flags', p.frame, kind);
   }
 
+  /**
+   * Wireshark's conversation completeness (§2.1, as TShark 4.0.17 computes it): the packet that creates the
+   * conversation sets SYN only if it is a pure SYN, and never RST (a lone RST shows 0); every other packet
+   * sets SYN-ACK, ACK (no payload), DATA (payload with ACK), FIN (with ACK) and RST.
+   */
   private updateCompleteness(p: PacketInfo): void {
     const f = p.flags;
-    if (this.s[0].pkts + this.s[1].pkts === 1) {
-      // Only the packet that creates the conversation can set SYN (W-tcp).
-      if ((f & (SYN | ACK)) === SYN) {
-        this.completeness |= C_SYN;
-        if (p.len > 0) this.completeness |= C_DATA;
-      }
-    } else {
-      if ((f & (SYN | ACK)) === (SYN | ACK)) this.completeness |= C_SYNACK;
-      if ((f & (SYN | ACK)) === ACK) this.completeness |= p.len > 0 ? C_DATA : C_ACK;
+    const creating = this.s[0].pkts + this.s[1].pkts === 1 && this.wsCreates;
+    if ((f & (SYN | ACK)) === SYN) {
+      if (creating) this.completeness |= C_SYN;
+      if (creating && p.len > 0) this.completeness |= C_DATA;
     }
+    if ((f & (SYN | ACK)) === (SYN | ACK)) this.completeness |= C_SYNACK;
+    if ((f & (SYN | ACK)) === ACK) this.completeness |= p.len > 0 ? C_DATA : C_ACK;
     if ((f & (FIN | ACK)) === (FIN | ACK)) this.completeness |= C_FIN;
-    if (f & RST) this.completeness |= C_RST;
+    if (f & RST && !creating) this.completeness |= C_RST;
   }
 
   /** Wireshark's tcp.analysis precedence, simplified to the counters synack reports (§2.2). */

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { runInNetns, reportResult, assertInNetns, netnsUnavailableReason, NETNS_ENV } from './netns.js';
+import { runInNetns, runCodeInNetns, reportResult, assertInNetns, netnsUnavailableReason, NETNS_ENV } from './netns.js';
 import { TunLink, tunUnavailableReason } from './tun.js';
 
 const role = process.env[NETNS_ENV] ? process.argv[2] : undefined;
@@ -68,6 +68,18 @@ if (role === 'inspect') {
       }
     });
     assert.deepEqual(survivors, [], 'a process started inside the namespace outlived it');
+  });
+
+  test('runCodeInNetns runs a snippet in a namespace, with bare imports resolved from the package', { skip }, async () => {
+    const code = `
+      import { execFileSync } from 'node:child_process';
+      import fc from 'fast-check';
+      const links = JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' })).map((l) => l.ifname);
+      process.stdout.write(JSON.stringify({ links, pid: process.pid, args: process.argv.slice(2), fc: typeof fc.assert }) + '\\n');
+    `;
+    const r = await runCodeInNetns(code, ['x']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim()), { links: ['lo'], pid: 1, args: ['x'], fc: 'function' });
   });
 
   test('a failing script is reported with its exit code and stderr, not thrown', { skip }, async () => {

@@ -13,7 +13,7 @@
  * the namespace of the process that creates it.
  */
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -123,6 +123,23 @@ export function runInNetns(script: string | URL, args: string[] = [], opts: Netn
       resolve({ code, signal, stdout: keep.join('\n'), stderr, result, timedOut });
     });
   });
+}
+
+/**
+ * Like runInNetns, for a snippet of TypeScript/ESM instead of a file. The snippet is written under
+ * node_modules/.cache/synack-netns/ (so bare imports resolve through the package's node_modules), run, and
+ * deleted. Relative imports cannot work from there: import the package's own modules by absolute URL.
+ */
+export async function runCodeInNetns(code: string, args: string[] = [], opts: NetnsOptions = {}): Promise<NetnsRun> {
+  const dir = join(packageRoot(), 'node_modules', '.cache', 'synack-netns');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `snippet-${process.pid}-${randomBytes(4).toString('hex')}.mts`);
+  writeFileSync(file, code);
+  try {
+    return await runInNetns(file, args, opts);
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
 
 /** The script is a plain program, not a child of `node --test` (which would make node:test report over stdout). */

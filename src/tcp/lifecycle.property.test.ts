@@ -86,7 +86,9 @@ function runScenario(s: Scenario): void {
   const b = new TcpConnection({ localPort: 80, remotePort: 40000, iss: Math.floor(rnd() * 2 ** 32), config });
   const conns = { a, b };
   const peerOf = (x: Side): Side => (x === 'a' ? 'b' : 'a');
-  const ctx = () => `seed ${s.seed}`;
+  let p: Pair | null = null;
+  // Failure messages end with the last segments on the wire (relative numbers), to read the trace that broke.
+  const ctx = () => `seed ${s.seed}\n  ${p ? p.describe().slice(-25).map((l, i, arr) => { const r = p!.log[p!.log.length - arr.length + i]!; return `${r.time} ${l} win=${r.seg.window}`; }).join('\n  ') : ''}\n`;
 
   // Wire-level checks run as each segment leaves its sender (the fate hook sees every transmitted segment).
   const rightEdge: Record<Side, number | null> = { a: null, b: null };
@@ -114,7 +116,7 @@ function runScenario(s: Scenario): void {
     return 'deliver';
   };
   const jitter = (): number => (rnd() < s.reorder ? Math.floor(rnd() * 4 * s.delay) : 0);
-  const p = new Pair(a, b, { delay: s.delay, fate, jitter });
+  p = new Pair(a, b, { delay: s.delay, fate, jitter });
 
   const sent: Record<Side, Uint8Array[]> = { a: [], b: [] };
   const got: Record<Side, Uint8Array[]> = { a: [], b: [] };

@@ -1,0 +1,321 @@
+/**
+ * The socket-call layer packetdrill scripts drive (packetdrill-language.md §7): a file-descriptor table of
+ * BSD-style sockets over synack's Stack, with Linux errno names. Each call returns an Outcome, or 'block'
+ * when a blocking socket would wait; the runner turns that into a pending operation (§3.5) and retries it
+ * after every change of the stack.
+ */
+import type { Listener, Stack, StackConnection } from '../stack/stack.js';
+import { TcpError } from '../tcp/connection.js';
+import type { TcpConfig } from '../tcp/config.js';
+import type { Profile } from './personality.js';
+import { SOCKET_SYMBOLS as S } from './symbols.js';
+
+export interface Outcome {
+  ret: number;
+  errno?: string;
+  /** getsockopt's value (int) or ioctl's output; compared with the script's `[N]`. */
+  value?: number;
+}
+
+export type CallResult = Outcome | 'block';
+
+export interface Sock {
+  fd: number;
+  nonblock: boolean;
+  boundPort?: number;
+  listener?: Listener;
+  conn?: StackConnection;
+  connecting: boolean;
+  /** The pending error SO_ERROR returns (and clears), and read/write report once. */
+  errorReported: boolean;
+  shutRd: boolean;
+  shutWr: boolean;
+  lingerZero: boolean;
+  /** Per-socket overrides applied to the connection when it is created. */
+  config: Partial<TcpConfig>;
+  keepAlive: boolean;
+  keepIdleMs?: number;
+  rcvBuf?: number;
+  closed: boolean;
+}
+
+export class SocketCallError extends Error {
+  constructor(message: string) { super(message); this.name = 'SocketCallError'; }
+}
+
+const ZEROS = new Uint8Array(1 << 16);
+function zeros(n: number): Uint8Array { return n <= ZEROS.length ? ZEROS.subarray(0, n) : new Uint8Array(n); }
+
+export interface SocketEnv {
+  stack: Stack;
+  profile: Profile;
+  localIp: string;
+  remoteIp: string;
+  bindPort: number;
+  connectPort: number;
+}
+
+export class SocketTable {
+  readonly socks = new Map<number, Sock>();
+  private nextFd = 3;
+  constructor(private readonly env: SocketEnv) {}
+
+  private now(): number { return this.env.stack.clock.now(); }
+
+  get(fd: number): Sock | undefined {
+    const s = this.socks.get(fd);
+    return s && !s.closed ? s : undefined;
+  }
+
+  private newSock(): Sock {
+    const fd = this.nextFd++;
+    const s: Sock = { fd, nonblock: false, connecting: false, errorReported: false, shutRd: false, shutWr: false, lingerZero: false, config: {}, keepAlive: false, closed: false };
+    this.socks.set(fd, s);
+    return s;
+  }
+
+  socket(): Outcome { return { ret: this.newSock().fd }; }
+
+  bind(fd: number, port: number): Outcome {
+    const s = this.get(fd);
+    if (!s) return err('EBADF');
+    if (s.boundPort !== undefined) return err('EINVAL');
+    s.boundPort = port;
+    return { ret: 0 };
+  }
+
+  listen(fd: number, backlog: number): Outcome {
+    const s = this.get(fd);
+    if (!s) return err('EBADF');
+    if (s.conn) return err('EINVAL');
+    if (s.listener) { s.listener.backlog = Math.max(1, backlog); return { ret: 0 }; }
+    try {
+      s.listener = this.env.stack.listen(s.boundPort ?? this.env.bindPort, { backlog: Math.max(1, backlog), host: this.env.localIp });
+    } catch (e) {
+      return err(codeOf(e) ?? 'EADDRINUSE');
+    }
+    return { ret: 0 };
+  }
+
+  accept(fd: number): CallResult {
+    const s = this.get(fd);
+    if (!s) return err('EBADF');
+    if (!s.listener) return err('EINVAL');
+    const c = s.listener.accept();
+    if (!c) return s.nonblock ? err('EAGAIN') : 'block';
+    const n = this.newSock();
+    n.conn = c;
+    n.boundPort = c.localPort;
+    // Options set on the listening socket are inherited (SO_KEEPALIVE, TCP_KEEPIDLE).
+    if (s.keepAlive) { n.keepAlive = true; n.keepIdleMs = s.keepIdleMs; c.tcp.setKeepAlive(true, s.keepIdleMs ?? 0, this.now()); c.service(); }
+    return { ret: n.fd };
+  }
+
+  /** Starts (or, for a blocking socket, waits for) an active open. */
+  connect(fd: number): CallResult {
+    const s = this.get(fd);
+    if (!s) return err('EBADF');
+    if (s.listener) return err('EISCONN');
+    if (s.conn) {
+      const st = s.conn.tcp.state;
+      if (s.connecting) {
+        if (st === 'SYN-SENT' || st === 'SYN-RECEIVED') return s.nonblock ? err('EALREADY') : 'block';
+        s.connecting = false;
+        if (s.conn.tcp.error && !s.errorReported) { s.errorReported = true; return err(s.conn.tcp.error.code); }
+        return { ret: 0 };
+      }
+      return err('EISCONN');
+    }
+    const config: Partial<TcpConfig> = { ...s.config };
+    let c: StackConnection;
+    try {
+      c = this.env.stack.connect({ host: this.env.remoteIp, port: this.env.connectPort, localAddress: this.env.localIp, localPort: s.boundPort, config });
+    } catch (e) {
+      return err(codeOf(e) ?? 'EADDRNOTAVAIL');
+    }
+    s.conn = c;
+    s.connecting = true;
+    if (s.keepAlive) { c.tcp.setKeepAlive(true, s.keepIdleMs ?? 0, this.now()); c.service(); }
+    if (s.nonblock) return err('EINPROGRESS');
+    return this.connect(fd);
+  }
+
+  /** Blocking-connect completion check (the pending operation of `connect`). */
+  pendingError(s: Sock): string | undefined {
+    const e = s.conn?.tcp.error;
+    if (e && !s.errorReported) return e.code;
+    return undefined;
+  }
+
+  read(fd: number, n: number): CallResult {
+    const s = this.get(fd);
+    if (!s) return err('EBADF');
+    const c = s.conn;
+    if (!c) return err('ENOTCONN');
+    const t = c.tcp;
+    if (t.readableLength > 0) {
+      const data = t.read(n);
+      c.service();
+      return { ret: data.length };
+    }
+    if (t.error && !s.errorReported) { s.errorReported = true; return err(t.error.code); }
+    if (t.peerFinReceived || t.state === 'CLOSED' || s.shutRd) return { ret: 0 };
+    if (t.state === 'SYN-SENT' || t.state === 'SYN-RECEIVED') return s.nonblock ? err('EAGAIN') : 'block';
+    return s.nonblock ? err('EAGAIN') : 'block';
+  }
+
+  write(fd: number, n: number): CallResult {
+    const s = this.get(fd);
+    if (!s) return err('EBADF');
+    const c = s.conn;
+    if (!c) return err('ENOTCONN');
+    const t = c.tcp;
+    if (t.error && !s.errorReported) { s.errorReported = true; return err(t.error.code); }
+    if (s.shutWr) return err('EPIPE');
+    if (t.state === 'SYN-SENT' || t.state === 'SYN-RECEIVED') return s.nonblock ? err('EAGAIN') : 'block';
+    if (t.state === 'CLOSED') return err(t.error ? 'EPIPE' : 'ENOTCONN');
+    if (t.sendSpace <= 0) return s.nonblock ? err('EAGAIN') : 'block';
+    let sent: number;
+    try {
+      sent = t.send(zeros(n), this.now());
+    } catch (e) {
+      if (e instanceof TcpError) return err(e.code);
+      throw e;
+    }
+    c.service();
+    return { ret: sent };
+  }
+
+  shutdown(fd: number, how: number): Outcome {
+    const s = this.get(fd);
+    if (!s) return err('EBADF');
+    if (how !== S.SHUT_RD && how !== S.SHUT_WR && how !== S.SHUT_RDWR) return err('EINVAL');
+    const c = s.conn;
+    if (s.listener && !c) {
+      // Linux: shutdown(SHUT_RD) of a listener stops listening; anything else is ENOTCONN.
+      return err('ENOTCONN');
+    }
+    if (!c) return err('ENOTCONN');
+    const st = c.tcp.state;
+    if (st === 'CLOSED' || st === 'SYN-SENT') return err('ENOTCONN');
+    if (how === S.SHUT_RD || how === S.SHUT_RDWR) s.shutRd = true;
+    if (how === S.SHUT_WR || how === S.SHUT_RDWR) {
+      s.shutWr = true;
+      c.tcp.shutdown(this.now());
+      c.service();
+    }
+    return { ret: 0 };
+  }
+
+  close(fd: number): Outcome {
+    const s = this.get(fd);
+    if (!s) return err('EBADF');
+    s.closed = true;
+    if (s.listener) s.listener.close();
+    const c = s.conn;
+    if (c && !c.removed) {
+      if (s.lingerZero) c.tcp.abort(this.now());
+      else c.tcp.close(this.now());
+      c.service();
+    }
+    return { ret: 0 };
+  }
+
+  fcntl(fd: number, cmd: number, arg?: number): Outcome {
+    const s = this.get(fd);
+    if (!s) return err('EBADF');
+    if (cmd === S.F_GETFL) return { ret: S.O_RDWR! | (s.nonblock ? S.O_NONBLOCK! : 0) };
+    if (cmd === S.F_SETFL) { s.nonblock = ((arg ?? 0) & S.O_NONBLOCK!) !== 0; return { ret: 0 }; }
+    throw new SocketCallError(`fcntl command ${cmd} is not supported`);
+  }
+
+  ioctl(fd: number, req: number): Outcome {
+    const s = this.get(fd);
+    if (!s) return err('EBADF');
+    if (req === S.SIOCINQ) return { ret: 0, value: s.conn ? s.conn.tcp.readableLength : 0 };
+    throw new SocketCallError(`ioctl request ${req} is not supported`);
+  }
+
+  getsockopt(fd: number, level: number, name: number): Outcome {
+    const s = this.get(fd);
+    if (!s) return err('EBADF');
+    if (level === S.SOL_SOCKET && name === S.SO_ERROR) {
+      const e = s.conn?.tcp.error;
+      if (e && !s.errorReported) { s.errorReported = true; return { ret: 0, value: errnoValue(e.code) }; }
+      return { ret: 0, value: 0 };
+    }
+    if (level === S.SOL_SOCKET && name === S.SO_RCVBUF) return { ret: 0, value: this.rcvBuf(s) };
+    if (level === S.SOL_SOCKET && name === S.SO_KEEPALIVE) return { ret: 0, value: s.keepAlive ? 1 : 0 };
+    if ((level === S.SOL_TCP || level === S.IPPROTO_TCP) && name === S.TCP_MAXSEG) {
+      const t = s.conn?.tcp;
+      // Linux reports the effective send MSS (peer MSS minus 12 with timestamps), or the default before.
+      return { ret: 0, value: t && t.state !== 'SYN-SENT' && t.state !== 'CLOSED' ? t.sndMss : 536 };
+    }
+    throw new SocketCallError(`getsockopt level ${level} option ${name} is not supported`);
+  }
+
+  private rcvBuf(s: Sock): number {
+    if (s.rcvBuf !== undefined) return s.rcvBuf;
+    const p = this.env.profile;
+    const t = s.conn?.tcp;
+    if (p.roundRecvBufToMss && t && t.state !== 'SYN-SENT' && t.state !== 'CLOSED') {
+      // FreeBSD: the receive buffer is rounded up to a multiple of the effective MSS once it is known.
+      const mss = Math.min(t.config.mss, t.sndMss + (t.tsOk ? 12 : 0));
+      return Math.ceil(p.recvSpace / mss) * mss;
+    }
+    return p.recvSpace;
+  }
+
+  setsockopt(fd: number, level: number, name: number, value: number, linger?: { onoff: number; linger: number }): Outcome {
+    const s = this.get(fd);
+    if (!s) return err('EBADF');
+    const tcpLevel = level === S.SOL_TCP || level === S.IPPROTO_TCP;
+    if (level === S.SOL_SOCKET) {
+      switch (name) {
+        case S.SO_REUSEADDR: case S.SO_REUSEPORT: return { ret: 0 };
+        case S.SO_KEEPALIVE:
+          s.keepAlive = value !== 0;
+          if (s.conn) { s.conn.tcp.setKeepAlive(s.keepAlive, s.keepIdleMs ?? 0, this.now()); s.conn.service(); }
+          return { ret: 0 };
+        case S.SO_LINGER:
+          if (!linger) throw new SocketCallError('SO_LINGER needs {onoff=..., linger=...}');
+          s.lingerZero = linger.onoff !== 0 && linger.linger === 0;
+          if (linger.onoff !== 0 && linger.linger !== 0) throw new SocketCallError('SO_LINGER with a non-zero linger time is not supported');
+          return { ret: 0 };
+      }
+    } else if (tcpLevel) {
+      switch (name) {
+        case S.TCP_NODELAY:
+          if (s.conn) s.conn.tcp.setNoDelay(value !== 0); else s.config.nagle = value === 0;
+          return { ret: 0 };
+        case S.TCP_NOOPT: s.config.noOptions = value !== 0; return { ret: 0 };
+        case S.TCP_KEEPINIT: s.config.keepInit = value * 1000; return { ret: 0 };
+        case S.TCP_KEEPIDLE:
+          s.keepIdleMs = value * 1000;
+          if (s.conn && s.keepAlive) { s.conn.tcp.setKeepAlive(true, s.keepIdleMs, this.now()); s.conn.service(); }
+          return { ret: 0 };
+        case S.TCP_KEEPINTVL: s.config.keepAliveInterval = value * 1000; return this.applyConfig(s);
+        case S.TCP_KEEPCNT: s.config.keepAliveProbes = value; return this.applyConfig(s);
+      }
+    }
+    throw new SocketCallError(`setsockopt level ${level} option ${name} is not supported`);
+  }
+
+  /** Per-socket engine settings that only exist in TcpConfig: not changeable once the connection exists. */
+  private applyConfig(s: Sock): Outcome {
+    // Each connection owns a copy of its configuration (resolveConfig), so changing it affects only this one.
+    if (s.conn) Object.assign(s.conn.tcp.config, s.config);
+    return { ret: 0 };
+  }
+}
+
+function err(errno: string): Outcome { return { ret: -1, errno }; }
+
+function codeOf(e: unknown): string | undefined {
+  if (e instanceof TcpError) return e.code;
+  const c = (e as { code?: unknown } | null)?.code;
+  return typeof c === 'string' ? c : undefined;
+}
+
+import { ERRNOS } from './symbols.js';
+export function errnoValue(name: string): number { return ERRNOS[name]?.value ?? -1; }
