@@ -230,22 +230,30 @@ export class Connection {
   }
 
   /**
-   * Wireshark's conversation completeness (§2.1, as TShark 4.0.17 computes it): the packet that creates the
-   * conversation sets SYN only if it is a pure SYN, and never RST (a lone RST shows 0); every other packet
-   * sets SYN-ACK, ACK (no payload), DATA (payload with ACK), FIN (with ACK) and RST.
+   * Wireshark's conversation completeness (§2.1, as TShark 4.0.17 reports it): SYN only when the packet
+   * creating the conversation is a pure SYN; SYN-ACK, ACK (no payload), DATA (payload with ACK), FIN (with
+   * ACK) and RST from any packet. The creating packet's own other bits show only once the conversation has a
+   * second packet: TShark reports a lone RST or a lone SYN-ACK as 0 (tcp/single-rst.pcap, wikipedia.pcap).
    */
   private updateCompleteness(p: PacketInfo): void {
     const f = p.flags;
-    const creating = this.s[0].pkts + this.s[1].pkts === 1 && this.wsCreates;
-    if ((f & (SYN | ACK)) === SYN) {
-      if (creating) this.completeness |= C_SYN;
-      if (creating && p.len > 0) this.completeness |= C_DATA;
+    let bits = 0;
+    if ((f & (SYN | ACK)) === (SYN | ACK)) bits |= C_SYNACK;
+    if ((f & (SYN | ACK)) === ACK) bits |= p.len > 0 ? C_DATA : C_ACK;
+    if ((f & (SYN | ACK)) === SYN && p.len > 0) bits |= C_DATA;
+    if ((f & (FIN | ACK)) === (FIN | ACK)) bits |= C_FIN;
+    if (f & RST) bits |= C_RST;
+    const n = this.s[0].pkts + this.s[1].pkts;
+    if (n === 1 && this.wsCreates) {
+      if ((f & (SYN | ACK)) === SYN) this.completeness |= C_SYN;
+      this.pendingCompleteness = bits;
+      return;
     }
-    if ((f & (SYN | ACK)) === (SYN | ACK)) this.completeness |= C_SYNACK;
-    if ((f & (SYN | ACK)) === ACK) this.completeness |= p.len > 0 ? C_DATA : C_ACK;
-    if ((f & (FIN | ACK)) === (FIN | ACK)) this.completeness |= C_FIN;
-    if (f & RST && !creating) this.completeness |= C_RST;
+    this.completeness |= bits | this.pendingCompleteness;
+    this.pendingCompleteness = 0;
   }
+
+  private pendingCompleteness = 0;
 
   /** Wireshark's tcp.analysis precedence, simplified to the counters synack reports (§2.2). */
   private sequenceAnalysis(side: 0 | 1, p: PacketInfo): void {
