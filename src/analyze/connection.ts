@@ -299,7 +299,7 @@ export class Connection {
 
   private handshakeAndClose(side: 0 | 1, other: 0 | 1, p: PacketInfo): void {
     const f = p.flags;
-    if ((f & (SYN | ACK)) === SYN) {
+    if ((f & (SYN | ACK | FIN | RST)) === SYN) {
       if (this.s[side].pureSyns > 0 && this.s[side].issKnown && this.s[side].iss === p.seq && this.s[other].synAcks === 0) this.synRetries++;
       this.s[side].pureSyns++;
     }

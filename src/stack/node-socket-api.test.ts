@@ -113,3 +113,21 @@ test('backpressure: write() returns false when the send buffer is full, drain fo
   assert.ok(drained);
   net.close();
 });
+
+test("every socket exposes its RFC 9293 state and a 'state' event per transition", async () => {
+  const { net, server, client } = setup();
+  const serverStates: string[] = [];
+  new Server(server, {}, (sock) => { serverStates.push(sock.tcpState); sock.on('state', (to: string) => serverStates.push(to)); sock.resume(); sock.on('end', () => sock.end()); }).listen(13);
+  const s = Socket.connect(client, { host: '10.0.0.2', port: 13 });
+  const clientStates: string[] = [];
+  s.on('state', (to: string, from: string) => clientStates.push(`${from}>${to}`));
+  s.on('connect', () => { assert.equal(s.tcpState, 'ESTABLISHED'); s.end(); });
+  s.resume();
+  let closed = false;
+  s.on('close', () => { closed = true; });
+  await net.runUntil(() => closed && serverStates.includes('CLOSED'));
+  // The server closes as soon as it reads EOF, so its FIN carries the ACK: FIN-WAIT-1 goes straight to TIME-WAIT.
+  assert.deepEqual(clientStates, ['CLOSED>SYN-SENT', 'SYN-SENT>ESTABLISHED', 'ESTABLISHED>FIN-WAIT-1', 'FIN-WAIT-1>TIME-WAIT']);
+  assert.deepEqual(serverStates, ['ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED']);
+  net.close();
+});

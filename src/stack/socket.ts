@@ -74,6 +74,9 @@ export class Socket extends Duplex implements ConnectionHandler {
     try {
       const c = stack.connect({ host: opts.host, port: opts.port, localPort: opts.localPort, localAddress: opts.localAddress, config: opts.tcp });
       s.attach(c);
+      // connect() sent the SYN before anyone could listen: replay CLOSED → SYN-SENT once listeners exist.
+      const early = c.history.slice();
+      process.nextTick(() => { for (const h of early) s.emit('state', h.to, h.from); });
       if (opts.noDelay) s.setNoDelay(true);
       if (opts.keepAlive) s.setKeepAlive(true, opts.keepAliveInitialDelay ?? 0);
     } catch (e) {
@@ -90,6 +93,7 @@ export class Socket extends Duplex implements ConnectionHandler {
 
   // --- ConnectionHandler ---
   onEvent(ev: TcpEvent): void {
+    if (this.destroyed && ev.type !== 'state') return;
     switch (ev.type) {
       case 'state':
         this.transitions.emit('transition', ev);
@@ -124,11 +128,13 @@ export class Socket extends Duplex implements ConnectionHandler {
   }
 
   onReadable(): void {
+    if (this.destroyed) return;
     this.touch();
     if (this.wantRead) this.pump();
   }
 
   onWritable(): void {
+    if (this.destroyed) return;
     if (this.pendingWrite) {
       const p = this.pendingWrite;
       this.pendingWrite = null;
@@ -202,7 +208,7 @@ export class Socket extends Duplex implements ConnectionHandler {
       else c.tcp.close(now); // FIN after queued data, or RST if unread data remains (RFC 1122 §4.2.2.13)
       c.service();
     }
-    if (c) c.handler = null;
+    // The handler stays attached: the connection may still pass through LAST-ACK/TIME-WAIT, reported as 'state'.
     cb(err);
   }
 

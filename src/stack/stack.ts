@@ -489,6 +489,8 @@ export class Stack {
     let ev: TcpEvent | null;
     let toTimeWait = false, closed = false;
     while ((ev = t.pollEvent()) !== null) {
+      // The handler as it was before this event: a socket created on promotion starts after its own ESTABLISHED.
+      const h = c.handler;
       if (ev.type === 'state') {
         c.history.push({ time: ev.time, from: ev.from, to: ev.to, cause: ev.cause });
         this.emitTransition(c, ev.time, ev.from, ev.to, ev.cause);
@@ -502,7 +504,7 @@ export class Stack {
       if (ev.type === 'state' && ev.to === 'CLOSED' && c.embryonic) {
         if (ev.cause.kind === 'timer') this.counters.SynRecvExpired++;
       }
-      c.handler?.onEvent(ev);
+      h?.onEvent(ev);
     }
     if (c.removed) return;
     if (t.readableLength > 0 && c.handler) c.handler.onReadable();

@@ -1,0 +1,121 @@
+/**
+ * Reads one or more capture files chunk by chunk through src/wire's CaptureReader into src/analyze's
+ * streaming Analyzer, the way `synack analyze` does, and keeps each connection's ladder trace so the page
+ * can open it. A structural error (truncated file, broken block) stops reading that file but keeps every
+ * connection read so far, with the error reported; a file that is not a capture at all is refused.
+ */
+import { CaptureReader } from '../../src/wire/capture.js';
+import { WireError } from '../../src/wire/errors.js';
+import { Analyzer } from '../../src/analyze/analyzer.js';
+import { toTrace, type AnomalyReport, type ConnectionReport, type SummaryReport } from '../../src/analyze/report.js';
+import type { Trace } from '../../src/wire/trace.js';
+
+export interface CaptureSource {
+  name: string;
+  size: number;
+  /** Yields the file's bytes in order. */
+  chunks(): AsyncIterable<Uint8Array>;
+}
+
+export interface CaptureProgress { bytes: number; total: number; packets: number; connections: number; file: string }
+
+export interface CaptureOutcome {
+  summary: SummaryReport;
+  anomalies: AnomalyReport[];
+  /** A clear message when reading stopped early (connections read so far are kept). */
+  error: string | null;
+  malformed: Array<{ frame: number; offset: number; message: string }>;
+}
+
+/** Trace entries kept in total; past this, connections are still listed but cannot be opened as ladders. */
+export const MAX_TRACE_ENTRIES = 3_000_000;
+
+export class CaptureSession {
+  readonly traces = new Map<string, Trace>();
+  readonly reports: ConnectionReport[] = [];
+  private keptEntries = 0;
+  droppedTraces = 0;
+
+  /**
+   * Analyze the sources in order as one capture (frame numbers continue across files). `onConnections`
+   * gets finished connections in batches; `onProgress` at most every `progressEvery` bytes.
+   */
+  async run(sources: CaptureSource[], cb: { onConnections?: (rows: ConnectionReport[]) => void; onProgress?: (p: CaptureProgress) => void } = {}, progressEvery = 1 << 20): Promise<CaptureOutcome> {
+    let batch: ConnectionReport[] = [];
+    const analyzer = new Analyzer({
+      keepTrace: true,
+      onConnection: (rep, conn) => {
+        this.reports.push(rep);
+        batch.push(rep);
+        const n = conn.trace?.length ?? 0;
+        if (this.keptEntries + n <= MAX_TRACE_ENTRIES) {
+          this.traces.set(rep.uid, toTrace(conn, rep));
+          this.keptEntries += n;
+        } else this.droppedTraces++;
+      },
+    });
+    const total = sources.reduce((s, x) => s + x.size, 0);
+    let done = 0;
+    let sinceProgress = 0;
+    let error: string | null = null;
+    let frameBase = 0;
+    const flushBatch = () => { if (batch.length) { cb.onConnections?.(batch); batch = []; } };
+    const progress = (file: string) => cb.onProgress?.({ bytes: done, total, packets: analyzer.stats.packets, connections: analyzer.stats.connections, file });
+    for (const src of sources) {
+      const reader = new CaptureReader();
+      let lastFrame = 0;
+      const drain = (): void => {
+        for (;;) {
+          const rec = reader.next();
+          if (rec === null) break;
+          lastFrame = rec.frame;
+          if (frameBase) rec.frame += frameBase;
+          analyzer.packet(rec);
+        }
+      };
+      try {
+        for await (const chunk of src.chunks()) {
+          reader.push(chunk);
+          drain();
+          done += chunk.length;
+          sinceProgress += chunk.length;
+          if (sinceProgress >= progressEvery) { sinceProgress = 0; flushBatch(); progress(src.name); }
+        }
+        reader.end();
+        drain();
+      } catch (e) {
+        if (e instanceof WireError && e.code === 'not-a-capture') {
+          error = `${src.name}: not a pcap or pcapng file (${e.message.replace(/^pcap: /, '')})`;
+        } else if (e instanceof WireError) {
+          error = `${src.name}: ${e.message} (byte offset ${e.offset}); connections read before it are kept`;
+        } else {
+          error = `${src.name}: ${e instanceof Error ? e.message : String(e)}`;
+        }
+      }
+      frameBase += lastFrame;
+      if (error) break;
+    }
+    const anomalies = analyzer.finish();
+    flushBatch();
+    progress(sources[sources.length - 1]?.name ?? '');
+    return { summary: analyzer.summary(sources.map((s) => s.name), error), anomalies, error, malformed: analyzer.malformedSamples.slice() };
+  }
+}
+
+/** A source over bytes already in memory (tests, files fetched whole). */
+export function bytesSource(name: string, bytes: Uint8Array, chunkSize = 1 << 20): CaptureSource {
+  return {
+    name, size: bytes.length,
+    async *chunks() { for (let i = 0; i < bytes.length; i += chunkSize) yield bytes.subarray(i, Math.min(bytes.length, i + chunkSize)); },
+  };
+}
+
+/** A source over a browser Blob/File, read slice by slice (so a large file never sits in memory whole). */
+export function blobSource(name: string, blob: Blob, chunkSize = 4 << 20): CaptureSource {
+  return {
+    name, size: blob.size,
+    async *chunks() {
+      for (let i = 0; i < blob.size; i += chunkSize) yield new Uint8Array(await blob.slice(i, Math.min(blob.size, i + chunkSize)).arrayBuffer());
+    },
+  };
+}
