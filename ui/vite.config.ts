@@ -18,7 +18,9 @@ function nodeBuiltinsUnavailable(): Plugin {
     resolveId(id) { return id.startsWith('node:') ? `\0unavailable:${id}` : null; },
     load(id) {
       if (!id.startsWith('\0unavailable:')) return null;
-      return `throw new Error(${JSON.stringify(`${id.slice('\0unavailable:'.length)} is not available in the browser`)});`;
+      // Named exports keep the importers' bindings valid; the throw runs if the module is ever loaded.
+      return `throw new Error(${JSON.stringify(`${id.slice('\0unavailable:'.length)} is not available in the browser`)});\n`
+        + 'export const Duplex = undefined, EventEmitter = undefined; export default undefined;';
     },
   };
 }
@@ -36,7 +38,7 @@ export default defineConfig({
     reportCompressedSize: false,
     chunkSizeWarningLimit: 1500,
   },
-  worker: { format: 'es' },
+  worker: { format: 'es', plugins: () => [nodeBuiltinsUnavailable()] },
   server: { fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] } },
   logLevel: 'warn',
 });

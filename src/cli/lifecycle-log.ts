@@ -147,10 +147,11 @@ export class LifecycleLogger {
     if (rstIn) close = s.includes('SYN-SENT') && !has('ESTABLISHED') ? 'refused' : 'rst-by-peer';
     else if (cause.kind === 'user' && (cause.call === 'abort' || cause.call === 'close')) close = 'rst-by-us';
     else if (cause.kind === 'timer' && final === 'CLOSED' && cause.timer !== 'time-wait') close = 'timeout';
+    // Data after close (Linux TCPAbortOnData): the engine answered with RST and deleted the TCB.
+    else if (final === 'CLOSED' && cause.kind === 'segment' && s[s.length - 2] !== 'LAST-ACK') close = 'rst-by-us';
     else if (has('CLOSING')) close = 'simultaneous';
     else if (l.firstFin === 'us') close = has('FIN-WAIT-2') ? 'four-way' : 'three-way';
     else if (l.firstFin === 'peer') close = l.sentInCloseWait ? 'four-way' : 'three-way';
-    else if (cause.kind === 'segment' && !(cause.seg.flags & FIN) && final === 'CLOSED') close = 'rst-by-us'; // data after close: we answered with RST
     else close = 'timeout';
     this.emit(l, time, close, `${describeCause(cause)}`);
   }

@@ -1,25 +1,46 @@
 /** The `synack` command: subcommands dispatch to their modules (loaded lazily so each starts fast). */
-const USAGE = `usage: synack <command> [options]
+export interface CommandIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream;
+}
 
-commands:
-  demo       run the seed scenarios on two in-memory stacks and draw ladder diagrams
-  analyze    reconstruct every TCP connection's lifecycle from pcap/pcapng captures
-  help       this text
+type CommandFn = (argv: string[], io: CommandIo) => Promise<number>;
 
-Run 'synack <command> --help' for a command's options.
-`;
+const COMMANDS: Record<string, { module: string; fn: string; summary: string }> = {
+  demo: { module: './demo.js', fn: 'demoCommand', summary: 'run the seed scenarios on two in-memory stacks and draw ladder diagrams' },
+  analyze: { module: './analyze.js', fn: 'analyzeCommand', summary: "reconstruct every TCP connection's lifecycle from pcap/pcapng captures" },
+  drill: { module: './drill.js', fn: 'drillCommand', summary: 'run packetdrill scripts against synack in virtual time' },
+  ui: { module: './ui.js', fn: 'uiCommand', summary: 'serve the web page (scenario lab, ladders, state machine, capture view)' },
+  serve: { module: './serve.js', fn: 'serveCommand', summary: 'run synack on a Linux TUN device with HTTP, echo and discard services' },
+  connect: { module: './connect.js', fn: 'connectCommand', summary: 'nc-like client over synack on a TUN device' },
+};
 
-export async function main(argv: string[]): Promise<number> {
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(9)}  ${c.summary}`);
+  return `usage: synack <command> [options]\n\ncommands:\n${lines.join('\n')}\n  help       this text\n\nRun 'synack <command> --help' for a command's options.\n`;
+}
+
+export async function main(argv: string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }): Promise<number> {
   const [cmd, ...rest] = argv;
-  const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
-  switch (cmd) {
-    case 'demo': return (await import('./demo.js')).demoCommand(rest, io);
-    case 'analyze': return (await import('./analyze.js')).analyzeCommand(rest, io);
-    case undefined: case 'help': case '--help': case '-h':
-      process.stdout.write(USAGE);
-      return cmd === undefined ? 2 : 0;
-    default:
-      process.stderr.write(`synack: unknown command '${cmd}'\n\n${USAGE}`);
-      return 2;
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    io.stdout.write(usage());
+    return cmd === undefined ? 2 : 0;
   }
+  const c = COMMANDS[cmd];
+  if (!c) {
+    io.stderr.write(`synack: unknown command '${cmd}'\n\n${usage()}`);
+    return 2;
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(c.module)) as Record<string, unknown>;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(c.module.slice(2, -3))) {
+      io.stderr.write(`synack: the '${cmd}' command is not available in this build\n`);
+      return 2;
+    }
+    throw e;
+  }
+  return (mod[c.fn] as CommandFn)(rest, io);
 }

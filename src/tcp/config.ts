@@ -67,8 +67,18 @@ export interface TcpConfig {
    * (no backoff), later ones double. 0 = classic exponential backoff (RFC 6298 §5.5).
    */
   synLinearTimeouts: number;
-  /** Acknowledge a peer's FIN at once instead of on the delayed-ACK timer (FreeBSD; Linux delays it). */
-  ackFinImmediately: boolean;
+  /**
+   * Acknowledge a peer's FIN at once instead of on the delayed-ACK timer: true (FreeBSD), false (always
+   * delayed), 'if-no-data' (Linux: at once unless data was received before it).
+   */
+  ackFinImmediately: boolean | 'if-no-data';
+  /**
+   * Receiver silly-window avoidance: 'rfc9293' moves the right edge only by min(RCV.BUFF/2, MSS) steps
+   * (§3.8.6.2.2); 'bsd' offers all free space but never a window below min(RCV.BUFF/4, MSS) (tcp_output).
+   */
+  receiverSws: 'rfc9293' | 'bsd';
+  /** Abort RSTs carry ACK=RCV.NXT (Linux and FreeBSD tcp_send_active_reset); RFC 9293 §3.10.5 sends RST alone. */
+  abortRstAck: boolean;
   /** Connection-establishment timeout in ms (FreeBSD TCP_KEEPINIT / net.inet.tcp.keepinit); Infinity = none. */
   keepInit: number;
   /**
@@ -111,6 +121,8 @@ export const DEFAULT_CONFIG: TcpConfig = {
   rtoSlop: 0,
   synLinearTimeouts: 0,
   ackFinImmediately: false,
+  receiverSws: 'rfc9293',
+  abortRstAck: false,
   keepInit: Infinity,
   quickAckSegments: 0,
   noOptions: false,

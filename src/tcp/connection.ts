@@ -411,7 +411,7 @@ export class TcpConnection {
   private abortWith(why: string, now: number, call: TcpUserCall): void {
     const s = this.state;
     if (s === 'SYN-RECEIVED' || s === 'ESTABLISHED' || s === 'FIN-WAIT-1' || s === 'FIN-WAIT-2' || s === 'CLOSE-WAIT') {
-      this.queueCtrl(this.makeRaw(this.sndNxt, 0, RST, EMPTY));
+      this.queueCtrl(this.abortRst());
       if (s === 'ESTABLISHED' || s === 'CLOSE-WAIT') this.stats.EstabResets++;
     }
     void why;
@@ -713,7 +713,7 @@ export class TcpConnection {
         // The application is gone: RST the peer (RFC 1122 §4.2.2.13; Linux TCPAbortOnData).
         this.stats.TCPAbortOnData++;
         this.drop('data-after-close', 'data after close(): RST', seg, now);
-        this.queueCtrl(this.makeRaw(this.sndNxt, 0, RST, EMPTY));
+        this.queueCtrl(this.abortRst());
         if (s === 'ESTABLISHED' || s === 'FIN-WAIT-1' || s === 'FIN-WAIT-2') this.stats.EstabResets++;
         this.toClosed({ kind: 'segment', seg }, now);
         return;
@@ -785,7 +785,7 @@ export class TcpConnection {
       case 'ESTABLISHED':
         // Like Linux (pingpong mode on FIN), the ACK of a FIN in ESTABLISHED is delayed: an application that
         // closes at once then sends FIN+ACK together, the merged "three-way" close.
-        if (this.config.delayedAck && !this.config.ackFinImmediately) { if (this.delackAt === Infinity) this.delackAt = now + this.config.delayedAckTimeout; }
+        if (this.config.delayedAck && !this.ackFinNow()) { if (this.delackAt === Infinity) this.delackAt = now + this.config.delayedAckTimeout; }
         else this.ackNow = true;
         this.setState('CLOSE-WAIT', cause, now);
         break;
@@ -1067,7 +1067,7 @@ export class TcpConnection {
           // Like Linux (tcp_keepalive_timer) and like our retransmission limit: tell a peer that may still be
           // there, behind a path that only just came back, that this connection is gone.
           this.stats.TCPAbortOnTimeout++;
-          this.queueCtrl(this.makeRaw(this.sndNxt, 0, RST, EMPTY));
+          this.queueCtrl(this.abortRst());
           this.fail('ETIMEDOUT', 'keep-alive: peer not responding', { kind: 'timer', timer: 'keepalive' }, now);
           return;
         }
@@ -1106,7 +1106,7 @@ export class TcpConnection {
     if (this.sndUna === this.sndNxt) return; // nothing outstanding
     if (this.retries > this.config.maxRetransmits) {
       this.stats.TCPAbortOnTimeout++;
-      this.queueCtrl(this.makeRaw(this.sndNxt, 0, RST, EMPTY));
+      this.queueCtrl(this.abortRst());
       this.fail('ETIMEDOUT', 'retransmission limit reached', { kind: 'timer', timer: 'rto' }, now);
       return;
     }
@@ -1374,6 +1374,14 @@ export class TcpConnection {
     return seg;
   }
 
+  /**
+   * The RST that aborts a synchronized connection: <SEQ=SND.NXT><CTL=RST> (RFC 9293 §3.10.5), or with
+   * config.abortRstAck also ACK=RCV.NXT, as Linux and FreeBSD send it (tcp_send_active_reset).
+   */
+  private abortRst(): TcpSegment {
+    return this.config.abortRstAck ? this.makeRaw(this.sndNxt, this.rcvNxt, RST | ACK, EMPTY) : this.makeRaw(this.sndNxt, 0, RST, EMPTY);
+  }
+
   private queueCtrl(seg: TcpSegment): void {
     this.ctrl.push(seg);
   }
@@ -1387,6 +1395,13 @@ export class TcpConnection {
     this.ackNow = true;
   }
 
+  /** Whether a FIN arriving in ESTABLISHED is ACKed at once (config.ackFinImmediately) or on the delayed-ACK timer. */
+  private ackFinNow(): boolean {
+    const m = this.config.ackFinImmediately;
+    // 'if-no-data': Linux's quick-ACK mode still holds when no data segment has been received yet.
+    return m === true || (m === 'if-no-data' && this.quickAcksSent === 0 && this.unackedSegs === 0);
+  }
+
   /** Free receive-buffer space, i.e. the window we could offer from RCV.NXT. */
   private currentWindowFree(): number {
     return Math.max(0, this.config.recvBufferSize - this.rcv.length);
@@ -1397,7 +1412,10 @@ export class TcpConnection {
     let wnd = this.currentWindowFree();
     const advRemaining = seqDiff(this.rcvAdvRight, this.rcvNxt);
     // Receiver SWS avoidance: only move the right edge by a worthwhile amount (RFC 9293 §3.8.6.2.2).
-    if (wnd - advRemaining < Math.min(this.config.recvBufferSize >>> 1, this.config.mss) && advRemaining >= 0) wnd = advRemaining;
+    if (this.config.receiverSws === 'bsd') {
+      // BSD (tcp_output): never advertise a window below min(buffer/4, MSS), otherwise offer all free space.
+      if (wnd < Math.min(this.config.recvBufferSize >>> 2, this.config.mss)) wnd = 0;
+    } else if (wnd - advRemaining < Math.min(this.config.recvBufferSize >>> 1, this.config.mss) && advRemaining >= 0) wnd = advRemaining;
     if (wnd < advRemaining) wnd = advRemaining; // never shrink (RFC 7323 §2.4)
     let field = wnd >>> this.rcvShift;
     if (field > MAX_WINDOW_FIELD) field = MAX_WINDOW_FIELD;

@@ -271,13 +271,15 @@ function runScenario(s: Scenario): void {
 
 // Replay one scenario (the "Counterexample" JSON fast-check prints) with SYNACK_PROP_REPLAY='<json>'.
 const replay = process.env.SYNACK_PROP_REPLAY;
+// More runs for a soak: SYNACK_PROP_RUNS=5000.
+const runs = (n: number) => Number(process.env.SYNACK_PROP_RUNS ?? n);
 
 test('property: random user calls over a lossy, duplicating, reordering wire end CLOSED with bytes delivered in order and invariants holding at every step', () => {
   if (replay) { runScenario(JSON.parse(replay) as Scenario); return; }
-  fc.assert(fc.property(scenarioArb, (s) => { runScenario(s); }), { numRuns: 60, includeErrorInReport: true });
+  fc.assert(fc.property(scenarioArb, (s) => { runScenario(s); }), { numRuns: runs(60), includeErrorInReport: true });
 });
 
 test('property: graceful lifecycles only (send + shutdown, no abort/close) always deliver everything', () => {
   const graceful = scenarioArb.map((s) => ({ ...s, ops: s.ops.filter((o) => o.op.kind === 'send' || o.op.kind === 'shutdown' || o.op.kind === 'pause-reading') }));
-  fc.assert(fc.property(graceful, (s) => { runScenario(s); }), { numRuns: 40, includeErrorInReport: true });
+  fc.assert(fc.property(graceful, (s) => { runScenario(s); }), { numRuns: runs(40), includeErrorInReport: true });
 });

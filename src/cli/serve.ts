@@ -1,0 +1,298 @@
+/**
+ * `synack serve`: a synack stack on a Linux TUN device, so the kernel's own TCP (curl, nc, a browser in the
+ * namespace) talks to it. Services, each on synack sockets:
+ *   --http PORT     node:http, unchanged: `GET /bytes/N` returns N bytes of a fixed pseudo-random pattern
+ *                   (patternBytes), `POST` (any path) answers the body's sha256 in hex, `GET /rst` aborts the
+ *                   connection with RST mid-response, `GET /` says what is there.
+ *   --echo PORT     echo (RFC 862), half-close aware: after the peer's FIN it keeps sending what it still has,
+ *                   then sends its own FIN.
+ *   --discard PORT  discard (RFC 863): reads and drops everything, FIN after the peer's FIN.
+ *   --unread PORT   reads nothing and closes 100 ms after data arrives: close with unread data is an RST
+ *                   (RFC 1122 §4.2.2.13), to watch on the wire.
+ * Each connection is logged as one line when it ends (lifecycle-log.ts). SIGINT/SIGTERM close gracefully:
+ * listeners stop, open connections get a FIN and up to 2 s to finish, then RST; a second signal aborts at once.
+ *
+ * Exit codes: 0 after a graceful stop; 1 the device or capture could not be set up (not root, no
+ * /dev/net/tun, ...); 2 usage errors.
+ */
+import http from 'node:http';
+import { createHash } from 'node:crypto';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Server, type Socket } from '../stack/socket.js';
+import type { Stack } from '../stack/stack.js';
+import { LifecycleLogger, formatRecord, type LifecycleRecord } from './lifecycle-log.js';
+import { openTunHost, describePairs, isUserFacingError, type CliIo, type TunHost } from './tun-host.js';
+
+export interface ServeOptions {
+  tun?: string;
+  addr: string[];
+  peer: string[];
+  mtu?: number;
+  txqueuelen?: number;
+  http?: number;
+  echo?: number;
+  discard?: number;
+  unread?: number;
+  pcap?: string;
+  /** Lifecycle lines as text (default) or JSON lines. */
+  logFormat?: 'text' | 'json';
+  /** TCP receive/send buffer in bytes (default: the engine's, 1 MiB). */
+  buffer?: number;
+}
+
+export interface ServeHandle {
+  host: TunHost;
+  stack: Stack;
+  logger: LifecycleLogger;
+  /** Every lifecycle record so far (also written to stdout). */
+  records: LifecycleRecord[];
+  /** Graceful stop (FIN to open connections, RST after `graceMs`); resolves when the device is closed. */
+  stop(graceMs?: number): Promise<void>;
+  /** Resolves once stopped. */
+  stopped: Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The /bytes/N pattern: a fixed xorshift32 sequence with a prime period, so a reordered or shifted segment
+// changes the digest of any body longer than a few bytes.
+
+export const PATTERN_PERIOD = 65521;
+const PATTERN = (() => {
+  const b = Buffer.alloc(PATTERN_PERIOD + 65536); // one period plus a tail so any 64 KiB window is contiguous
+  let x = 0x9e3779b9;
+  for (let i = 0; i < PATTERN_PERIOD; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  b.copy(b, PATTERN_PERIOD, 0, 65536);
+  return b;
+})();
+
+/** The body of `GET /bytes/N` from offset `start`, `n` bytes. */
+export function patternBytes(n: number, start = 0): Buffer {
+  const out = Buffer.allocUnsafe(n);
+  let off = 0;
+  while (off < n) {
+    const p = (start + off) % PATTERN_PERIOD;
+    const take = Math.min(n - off, 65536);
+    PATTERN.copy(out, off, p, p + take);
+    off += take;
+  }
+  return out;
+}
+
+/** Largest body /bytes/N serves (a typo must not stream for an hour). */
+export const MAX_BYTES = 2 ** 40;
+
+function httpHandler(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const url = req.url ?? '/';
+  if (req.method === 'POST' || req.method === 'PUT') {
+    const h = createHash('sha256');
+    let n = 0;
+    req.on('data', (d: Buffer) => { h.update(d); n += d.length; });
+    req.on('end', () => {
+      res.setHeader('content-type', 'text/plain');
+      res.setHeader('x-body-length', String(n));
+      res.end(h.digest('hex') + '\n');
+    });
+    return;
+  }
+  req.resume();
+  const m = /^\/bytes\/(\d+)$/.exec(url);
+  if (m && req.method === 'GET') {
+    const n = Number(m[1]);
+    if (!(n <= MAX_BYTES)) {
+      res.statusCode = 400;
+      return void res.end(`at most ${MAX_BYTES} bytes\n`);
+    }
+    res.setHeader('content-type', 'application/octet-stream');
+    res.setHeader('content-length', String(n));
+    let sent = 0;
+    const pump = () => {
+      while (sent < n) {
+        const take = Math.min(n - sent, 65536);
+        const p = sent % PATTERN_PERIOD;
+        const more = res.write(PATTERN.subarray(p, p + take));
+        sent += take;
+        if (!more) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+    return;
+  }
+  if (url === '/rst' && req.method === 'GET') {
+    // Start a response, then abort: the client sees data, then "Connection reset by peer" (curl exits 56).
+    res.setHeader('content-length', '1000000');
+    res.write('partial ');
+    setTimeout(() => (req.socket as unknown as Socket).resetAndDestroy(), 50);
+    return;
+  }
+  if (url === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
+    res.setHeader('content-type', 'text/plain');
+    return void res.end('synack serve: GET /bytes/N (N pattern bytes), POST (sha256 of the body), GET /rst (RST mid-response)\n');
+  }
+  res.statusCode = 404;
+  res.end('not found\n');
+}
+
+export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandle> {
+  const tcp = o.buffer ? { recvBufferSize: o.buffer, sendBufferSize: o.buffer } : undefined;
+  const host = await openTunHost({ tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, txqueuelen: o.txqueuelen, pcap: o.pcap, tcp, name: 'synack serve' });
+  const { stack } = host;
+  const records: LifecycleRecord[] = [];
+  const json = o.logFormat === 'json';
+  const logger = new LifecycleLogger(stack, (r) => {
+    records.push(r);
+    if (records.length > 10_000) records.splice(0, 5_000); // bounded under floods
+    io.stdout.write((json ? JSON.stringify(r) : formatRecord(r)) + '\n');
+  });
+  host.link.onError((e) => io.stderr.write(`synack serve: ${e.message}\n`));
+
+  const servers: Server[] = [];
+  const sockets = new Set<Socket>();
+  const track = (s: Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); s.on('error', () => undefined); };
+  const services: string[] = [];
+  const listen = (port: number, what: string, allowHalfOpen: boolean, onConn: (s: Socket) => void) => {
+    const srv = new Server(stack, { allowHalfOpen }, (s) => { track(s); onConn(s); });
+    // stack.listen throws synchronously for EADDRINUSE; Server.listen defers it to 'error', so check first.
+    if (stack.listenerFor(port)) throw Object.assign(new Error(`EADDRINUSE: --${what} port ${port} is already used by another service`), { code: 'EADDRINUSE' });
+    srv.listen(port);
+    servers.push(srv);
+    services.push(`${what} :${port}`);
+  };
+
+  try {
+    if (o.http !== undefined) {
+      const httpServer = http.createServer(httpHandler);
+      httpServer.on('clientError', (_e, s) => s.destroy());
+      listen(o.http, 'http', true, (s) => httpServer.emit('connection', s));
+    }
+    if (o.echo !== undefined) {
+      listen(o.echo, 'echo', true, (s) => {
+        // pipe() ends our side after the peer's FIN and after everything read has been written back.
+        s.pipe(s);
+      });
+    }
+    if (o.discard !== undefined) {
+      listen(o.discard, 'discard', true, (s) => {
+        s.on('data', () => undefined);
+        s.on('end', () => s.end());
+      });
+    }
+    if (o.unread !== undefined) {
+      listen(o.unread, 'unread', true, (s) => {
+        // Never read: wait for the first data in the receive buffer, then close(2) (RST, RFC 1122 §4.2.2.13).
+        s.pause();
+        const c = s.conn!;
+        const check = setInterval(() => {
+          if (c.tcp.readableLength > 0 || s.destroyed) {
+            clearInterval(check);
+            setTimeout(() => s.destroy(), 100);
+          }
+        }, 10);
+      });
+    }
+  } catch (e) {
+    logger.flush();
+    host.close();
+    throw e;
+  }
+  io.stdout.write(`synack serve: ${host.link.name} up, mtu ${host.mtu}, ${describePairs(host.pairs)}; ${services.join(', ') || 'no services'}\n`);
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping: Promise<void> | null = null;
+  const stop = (graceMs = 2000): Promise<void> => {
+    if (stopping) return stopping;
+    stopping = (async () => {
+      for (const s of servers) s.close();
+      for (const s of sockets) s.end();
+      const until = Date.now() + graceMs;
+      while (Date.now() < until && stack.connectionCount > 0) await new Promise((r) => setTimeout(r, 20));
+      for (const s of sockets) s.resetAndDestroy();
+      stack.destroy();
+      logger.flush();
+      // Give the final segments (RSTs, last ACKs) a turn to be written before the device goes away.
+      await new Promise((r) => setImmediate(r));
+      try {
+        host.close();
+      } catch (e) {
+        io.stderr.write(`synack serve: ${(e as Error).message}\n`);
+      }
+      resolveStopped();
+    })();
+    return stopping;
+  };
+  return { host, stack, logger, records, stop, stopped };
+}
+
+function intArg(what: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`${what} must be an integer in ${min}..${max}`);
+    return n;
+  };
+}
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
+  const program = new Command('serve')
+    .description('run a synack stack on a TUN device, serving HTTP, echo and discard to the kernel')
+    .option('--tun <name>', 'TUN device name (default: the kernel picks tunN)')
+    .option('--addr <ip>', "synack's address (repeatable; IPv4 or IPv6)", collect, [])
+    .option('--peer <ip/prefix>', "the kernel's address on the device with the prefix (repeatable)", collect, [])
+    .option('--mtu <n>', 'device MTU', intArg('--mtu', 68, 65535), 1500)
+    .option('--txqueuelen <n>', 'device transmit queue length', intArg('--txqueuelen', 0, 0xffffffff))
+    .option('--http <port>', 'HTTP server port', intArg('--http', 1, 65535))
+    .option('--echo <port>', 'echo service port (RFC 862)', intArg('--echo', 1, 65535))
+    .option('--discard <port>', 'discard service port (RFC 863)', intArg('--discard', 1, 65535))
+    .option('--unread <port>', 'service that closes with unread data (RST)', intArg('--unread', 1, 65535))
+    .option('--buffer <bytes>', 'TCP send and receive buffer size', intArg('--buffer', 4096, 1 << 30))
+    .option('--pcap <file>', 'write every packet synack sends or receives to this pcapng file')
+    .addOption(new Option('--log-format <format>', 'lifecycle lines').choices(['text', 'json']).default('text'))
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    throw e;
+  }
+  const o = program.opts<ServeOptions & { logFormat: 'text' | 'json' }>();
+  if (o.addr.length === 0 || o.peer.length === 0) {
+    io.stderr.write("synack serve: give --addr (synack's address) and --peer (the kernel's address/prefix), e.g. --addr 10.77.0.2 --peer 10.77.0.1/24\n");
+    return 2;
+  }
+  let h: ServeHandle;
+  try {
+    h = await startServe(o, io);
+  } catch (e) {
+    if (isUserFacingError(e)) {
+      io.stderr.write(`synack serve: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      io.stderr.write(`synack serve: ${sig}: closing (again to abort)\n`);
+      void h.stop();
+    } else {
+      void h.stop(0);
+      h.stack.destroy();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  await h.stopped;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  const t = h.logger.totals;
+  io.stderr.write(`synack serve: stopped; ${Object.entries(t).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'no connections'}\n`);
+  return 0;
+}
