@@ -25,6 +25,9 @@ import { TunLink, tunUnavailableReason } from '../src/link/tun.js';
 import { configureTunDevice } from '../src/link/tun-device.js';
 import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from '../src/link/netns.js';
 import { udpPacket } from '../src/link/tun-testkit.js';
+import { openTunHost } from '../src/cli/tun-host.js';
+import { patternBytes } from '../src/cli/serve.js';
+import { Server, type Socket } from '../src/stack/socket.js';
 
 export interface BenchResult {
   name: string;
@@ -55,7 +58,7 @@ export function tunBenchUnavailableReason(): string | null {
 export async function run(): Promise<BenchResult[]> {
   const reason = tunBenchUnavailableReason();
   if (reason) throw new Error(`TUN raw-ceiling benchmark cannot run: ${reason}`);
-  const res = await runInNetns(import.meta.url, ['measure'], { timeoutMs: 60_000 });
+  const res = await runInNetns(import.meta.url, ['measure'], { timeoutMs: 120_000 });
   if (res.code !== 0 || !Array.isArray(res.result)) {
     throw new Error(`TUN raw-ceiling benchmark failed (exit ${res.code}${res.timedOut ? ', timed out' : ''}):\n${res.stderr}${res.stdout}`);
   }
@@ -226,6 +229,76 @@ function round(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// synack's TCP over the same device: the kernel's TCP as the peer (a python3 process doing sendall/recv_into
+// with 1 MiB buffers, the cheapest kernel-side endpoint), synack's stack with its Node-style sockets.
+
+const TCP_SENDER = `import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+b = bytes(1 << 20)
+while True:
+    s.sendall(b)
+`;
+const TCP_READER = `import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+buf = bytearray(1 << 20)
+r = s.recv_into
+while r(buf):
+    pass
+`;
+
+/** TCP buffers for the bulk runs: enough for the bandwidth-delay product of a local link at either MTU. */
+const SYNACK_BUFFER = 4 << 20;
+
+/**
+ * kernel→synack: the kernel sends into synack's discard service (bytes read by the application);
+ * synack→kernel: synack's source service writes, the kernel reads (bytes the kernel acknowledged).
+ */
+async function synackTcp(mtu: number, dir: 'kernel->synack' | 'synack->kernel'): Promise<BenchResult[]> {
+  const host = await openTunHost({
+    addr: [STACK], peer: [`${KERNEL}/24`], mtu, txqueuelen: 10000,
+    tcp: { recvBufferSize: SYNACK_BUFFER, sendBufferSize: SYNACK_BUFFER },
+  });
+  const { stack } = host;
+  let received = 0;
+  let sock: Socket | null = null;
+  const chunk = patternBytes(1 << 16);
+  const srv = new Server(stack, { allowHalfOpen: true }, (s) => {
+    sock = s;
+    s.on('error', () => undefined);
+    if (dir === 'kernel->synack') {
+      s.on('data', (d: Buffer) => { received += d.length; });
+    } else {
+      const pump = () => {
+        while (s.writable && s.write(chunk));
+        if (s.writable) s.once('drain', pump);
+      };
+      pump();
+    }
+  });
+  srv.listen(9);
+  const peer = python(dir === 'kernel->synack' ? TCP_SENDER : TCP_READER, [STACK, '9']);
+  const acked = () => {
+    const c = (sock as Socket | null)?.conn;
+    return c ? (c.tcp.sndUna - c.tcp.iss - 1) >>> 0 : 0;
+  };
+  const cpuMicros = () => {
+    const c = process.cpuUsage();
+    return c.user + c.system;
+  };
+  await sleep(WARMUP_MS);
+  const w = await bestWindow(() => ({ bytes: dir === 'kernel->synack' ? received : acked(), cpu: cpuMicros(), retrans: stack.stats.RetransSegs }), 'bytes');
+  await stop(peer);
+  stack.destroy();
+  host.close();
+  if (w.d.bytes === 0) throw new Error(`synack ${dir} at MTU ${mtu}: no data moved`);
+  return [
+    { name: `tun synack ${dir} MTU ${mtu}`, value: round(w.d.bytes! / w.secs / 1e6), unit: 'MB/s' },
+    { name: `tun synack ${dir} MTU ${mtu} JS CPU`, value: round((w.d.cpu! / 1e6 / w.secs) * 100), unit: '%' },
+    { name: `tun synack ${dir} MTU ${mtu} retransmitted segments`, value: w.d.retrans!, unit: 'segments' },
+  ];
+}
+
 async function measure(): Promise<void> {
   const out: BenchResult[] = [];
   for (const mtu of MTUS) {
@@ -236,6 +309,16 @@ async function measure(): Promise<void> {
     out.push(...(await jsToKernel(link, mtu, false)));
     out.push(...(await jsToKernel(link, mtu, true)));
     link.close();
+    // synack's TCP against the kernel on the same link, as a fraction of the raw ceiling measured just now.
+    for (const [dir, ceilingDir] of [['kernel->synack', 'kernel->js'], ['synack->kernel', 'js->kernel']] as const) {
+      const rows = await synackTcp(mtu, dir);
+      const ceiling = out.find((r) => r.name === `tun raw ceiling ${ceilingDir} MTU ${mtu}`)!;
+      const main = rows[0]!;
+      main.peer = ceiling.name;
+      main.peerValue = ceiling.value;
+      main.ratio = Math.round((main.value / ceiling.value) * 1000) / 1000;
+      out.push(...rows);
+    }
   }
   reportResult(out);
 }

@@ -30,6 +30,11 @@ export interface AnalyzerOptions extends AnomalyOptions {
   likelyServerPorts?: ReadonlySet<number>;
   /** Called for every finished connection, in the order they finish. */
   onConnection?: (report: ConnectionReport, conn: Connection) => void;
+  /**
+   * Recycle Connection objects once onConnection has returned (the callback must not keep `conn`). Saves the
+   * garbage collector copying tens of thousands of young connections on busy captures.
+   */
+  recycle?: boolean;
 }
 
 export interface MalformedSample { frame: number; offset: number; message: string }
@@ -55,8 +60,9 @@ function sameEndpoint(a: Uint8Array, ap: number, b: Uint8Array, bp: number): boo
 }
 
 const SWEEP_EVERY = 32768;
+const POOL_MAX = 16384;
 /** Zeek's timers have a granularity of seconds: sweeping more often than this finds nothing new. */
-const SWEEP_INTERVAL = 2;
+const SWEEP_INTERVAL = 5;
 const TEREDO_PORT = 3544;
 
 /** The IPv6 packet a Teredo UDP datagram carries (RFC 4380 §5.1.1), or null when it is not Teredo. */
@@ -100,7 +106,8 @@ export class Analyzer {
   readonly byHandshake: Record<string, number> = {};
   readonly byConnState: Record<string, number> = {};
   private anomaliesOut: AnomalyReport[] | null = null;
-  private readonly view: ZeekFlagsView = { flags: 0, seq: 0, ack: 0, len: 0, window: 0, wscale: -1 };
+  private readonly pool: Connection[] = [];
+  private readonly view: ZeekFlagsView = { flags: 0, seq: 0, ack: 0, len: 0, caplen: 0, window: 0, wscale: -1 };
   private readonly info: PacketInfo = {
     frame: 0, time: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, wscale: -1, ipLen: 0, seg: null as unknown as TcpSegment,
   };
@@ -181,13 +188,20 @@ export class Analyzer {
     let list = this.flows.get(key);
     let conn: Connection | undefined;
     let idx = -1;
+    let side: 0 | 1 = 0;
     if (list) {
       for (let i = 0; i < list.length; i++) {
         const c = list[i]!;
-        if ((sameEndpoint(c.addr[0], c.port[0], ip.src, seg.srcPort) && sameEndpoint(c.addr[1], c.port[1], ip.dst, seg.dstPort))
-          || (sameEndpoint(c.addr[1], c.port[1], ip.src, seg.srcPort) && sameEndpoint(c.addr[0], c.port[0], ip.dst, seg.dstPort))) {
+        if (sameEndpoint(c.addr[0], c.port[0], ip.src, seg.srcPort) && sameEndpoint(c.addr[1], c.port[1], ip.dst, seg.dstPort)) {
           conn = c;
           idx = i;
+          side = 0;
+          break;
+        }
+        if (sameEndpoint(c.addr[1], c.port[1], ip.src, seg.srcPort) && sameEndpoint(c.addr[0], c.port[0], ip.dst, seg.dstPort)) {
+          conn = c;
+          idx = i;
+          side = 1;
           break;
         }
       }
@@ -198,6 +212,7 @@ export class Analyzer {
     view.seq = seg.seq;
     view.ack = seg.ack;
     view.len = len;
+    view.caplen = seg.payload.length;
     view.window = seg.window;
     view.wscale = seg.flags & SYN && seg.options.wscale !== undefined ? seg.options.wscale : -1;
     let split: string | null = null;
@@ -207,15 +222,13 @@ export class Analyzer {
       const expired = conn.zeek.expiredBy(t);
       let reuse = false;
       if (!expired && seg.flags & SYN && !(badSum && this.opts.checksums === 'zeek')) {
-        const side = conn.sideOf(ip.src, seg.srcPort);
         const r = conn.zeek.isReuse(side === 0, view, t);
         reuse = r.reuse;
         if (reuse) split = r.weird ? r.weird.replace(/_/g, '-').toLowerCase() : 'syn-after-close';
       }
       if (expired || reuse) {
         if (expired) split = expired;
-        const prevSide = conn.sideOf(ip.src, seg.srcPort);
-        const prev = conn.s[prevSide];
+        const prev = conn.s[side];
         wsCreates = (seg.flags & (SYN | ACK)) === SYN && !(prev.issKnown && prev.iss === seg.seq);
         list!.splice(idx, 1);
         if (list!.length === 0) this.flows.delete(key);
@@ -226,15 +239,21 @@ export class Analyzer {
     }
     if (!conn) {
       const flip = zeekFlipOnCreate(seg.flags, seg.srcPort, seg.dstPort, this.likely);
-      conn = new Connection(this.nextId++, ip.src, seg.srcPort, ip.dst, seg.dstPort, new ZeekConn(flip, t),
-        this.opts.keepTrace === true, split);
+      const pooled = this.pool.pop();
+      if (pooled) {
+        pooled.reuse(this.nextId++, ip.src, seg.srcPort, ip.dst, seg.dstPort, flip, t, this.opts.keepTrace === true, split);
+        conn = pooled;
+      } else {
+        conn = new Connection(this.nextId++, ip.src, seg.srcPort, ip.dst, seg.dstPort, new ZeekConn(flip, t),
+          this.opts.keepTrace === true, split);
+      }
       conn.wsCreates = wsCreates;
       if (list) list.push(conn);
       else this.flows.set(key, [conn]);
       this.open++;
       if (this.open > this.peakOpen) this.peakOpen = this.open;
+      side = 0;
     }
-    const side = conn.sideOf(ip.src, seg.srcPort);
 
     const kind = scanKindOf(seg.flags);
     if (kind) this.detector.probe(kind, formatAddress(ip.src), formatAddress(ip.dst), seg.dstPort, rec.frame);
@@ -281,16 +300,19 @@ export class Analyzer {
     if (this.now - this.lastSweepTime < SWEEP_INTERVAL) return;
     this.lastSweepTime = this.now;
     const done: Connection[] = [];
-    for (const [key, list] of this.flows) {
+    const now = this.now;
+    const flows = this.flows;
+    // forEach rather than for-of over entries: no [key, value] pair allocated per open connection.
+    flows.forEach((list, key) => {
       for (let i = list.length - 1; i >= 0; i--) {
         const c = list[i]!;
-        if (c.zeek.expiredBy(this.now) !== null) {
+        if (c.zeek.expiredBy(now) !== null) {
           done.push(c);
           list.splice(i, 1);
         }
       }
-      if (list.length === 0) this.flows.delete(key);
-    }
+      if (list.length === 0) flows.delete(key);
+    });
     done.sort((x, y) => x.id - y.id);
     for (const c of done) this.emit(c);
   }
@@ -304,6 +326,7 @@ export class Analyzer {
     this.byConnState[rep.conn_state] = (this.byConnState[rep.conn_state] ?? 0) + 1;
     this.detector.connection(rep);
     this.opts.onConnection?.(rep, c);
+    if (this.opts.recycle === true && this.pool.length < POOL_MAX) this.pool.push(c);
   }
 
   /** End of input: flush every open connection (in order of first packet) and compute the anomalies. */

@@ -86,14 +86,46 @@ export class Side {
   dupAcks = 0;
   lastSegWasKeepAlive = false;
   lastNextSeqTime = 0;
+
+  /** Back to the state of a fresh Side (objects are recycled between connections). */
+  reset(): void {
+    this.pkts = 0;
+    this.ipBytes = 0;
+    this.payload = 0;
+    this.rfc = undefined;
+    this.iss = 0;
+    this.issKnown = false;
+    this.finSeq = -1;
+    this.sndMax = 0;
+    this.sndKnown = false;
+    this.rcvWindow = -1;
+    this.wscale = -1;
+    this.pureSyns = 0;
+    this.synAcks = 0;
+    this.onlySyns = true;
+    this.sentAck = false;
+    this.zeekPkts = 0;
+    this.zeekIpBytes = 0;
+    this.relBase = NaN;
+    this.closedByRst = false;
+    this.flagsSeen = 0;
+    this.nextSeq = 0;
+    this.known = false;
+    this.lastAck = 0;
+    this.ackKnown = false;
+    this.window = -1;
+    this.dupAcks = 0;
+    this.lastSegWasKeepAlive = false;
+    this.lastNextSeqTime = 0;
+  }
 }
 
 export class Connection {
-  readonly id: number;
-  readonly addr: [Uint8Array, Uint8Array];
-  readonly port: [number, number];
-  readonly zeek: ZeekConn;
-  readonly splitReason: string | null;
+  id: number;
+  addr: [Uint8Array, Uint8Array];
+  port: [number, number];
+  zeek: ZeekConn;
+  splitReason: string | null;
   /** Per-side state: index 0 is the first packet's sender. */
   readonly s: [Side, Side] = [new Side(), new Side()];
   firstFrame = 0;
@@ -125,7 +157,8 @@ export class Connection {
   badChecksums = 0;
   /** Frames of packets Zeek (in checksum-faithful mode) dropped; they count nowhere else. */
   zeekDropped = 0;
-  anomalies: AnomalyHit[] = [];
+  /** Null until the first anomaly (most connections have none). */
+  anomalies: AnomalyHit[] | null = null;
   trace: TraceEntry[] | null;
 
   /** Whether this connection's first packet would create a Wireshark conversation (a new tuple, or a SYN with a new ISN). */
@@ -140,6 +173,53 @@ export class Connection {
     this.trace = keepTrace ? [] : null;
     this.splitReason = splitReason;
   }
+  /**
+   * Makes a finished Connection (and its Sides) a fresh one for another 4-tuple: a busy capture creates
+   * tens of thousands of connections, and recycling keeps them out of the young-generation GC.
+   */
+  reuse(id: number, srcAddr: Uint8Array, srcPort: number, dstAddr: Uint8Array, dstPort: number,
+    flip: boolean, t: number, keepTrace: boolean, splitReason: string | null): void {
+    this.id = id;
+    if (this.addr[0].length === srcAddr.length) this.addr[0].set(srcAddr); else this.addr[0] = srcAddr.slice();
+    if (this.addr[1].length === dstAddr.length) this.addr[1].set(dstAddr); else this.addr[1] = dstAddr.slice();
+    this.port[0] = srcPort;
+    this.port[1] = dstPort;
+    this.zeek.reuse(flip, t);
+    this.trace = keepTrace ? [] : null;
+    this.splitReason = splitReason;
+    this.s[0].reset();
+    this.s[1].reset();
+    this.firstFrame = 0;
+    this.lastFrame = 0;
+    this.firstTime = 0;
+    this.lastTime = 0;
+    this.synRetries = 0;
+    this.firstPacketPureSyn = false;
+    this.firstPacketSyn = false;
+    this.firstAnswer = '';
+    this.firstFinSide = -1;
+    this.firstFinX = 0;
+    this.secondFinSide = -1;
+    this.secondFinAck = 0;
+    this.secondFinHasAck = false;
+    this.ackedFirstFinBeforeOwnFin = false;
+    this.firstRstSide = -1;
+    this.rstAfterClose = false;
+    this.halfCloseData = false;
+    this.completeness = 0;
+    this.retransmissions = 0;
+    this.dupAcks = 0;
+    this.outOfOrder = 0;
+    this.zeroWindows = 0;
+    this.keepAlives = 0;
+    this.lostSegments = 0;
+    this.badChecksums = 0;
+    this.zeekDropped = 0;
+    this.anomalies = null;
+    this.wsCreates = true;
+    this.pendingCompleteness = 0;
+  }
+
 
   /** Which side sent a packet from (addr, port). */
   sideOf(srcAddr: Uint8Array, srcPort: number): 0 | 1 {
@@ -155,6 +235,7 @@ export class Connection {
 
   anomaly(kind: string, frame: number, detail?: string): void {
     let hit: AnomalyHit | undefined;
+    if (this.anomalies === null) this.anomalies = [];
     for (const h of this.anomalies) if (h.kind === kind && h.detail === detail) { hit = h; break; }
     if (!hit) {
       hit = { kind, frames: [], count: 0 };

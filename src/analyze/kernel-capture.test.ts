@@ -50,7 +50,8 @@ test('kernel loopback capture: client-first close, server-first close, RST abort
 
   const dir = mkdtempSync(path.join(tmpdir(), 'synack-lo-'));
   const file = path.join(dir, 'lo.pcapng');
-  const ports = [portOf(a), portOf(b), portOf(c), refusedPort];
+  const [pa, pb, pc] = [portOf(a), portOf(b), portOf(c)];
+  const ports = [pa, pb, pc, refusedPort];
   const filter = ports.map((p) => `tcp port ${p}`).join(' or ');
   const cap = spawn('dumpcap', ['-i', 'lo', '-f', filter, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
@@ -60,18 +61,20 @@ test('kernel loopback capture: client-first close, server-first close, RST abort
   });
   await sleep(200);
   try {
-    const ca = await connect(portOf(a));
+    const ca = await connect(pa);
     ca.write('ping');
     await new Promise<void>((r) => ca.once('data', () => r()));
+    ca.resume();
     ca.end();
     await new Promise<void>((r) => ca.on('close', () => r()));
 
-    const cb = await connect(portOf(b));
+    const cb = await connect(pb);
     cb.on('end', () => cb.end());
+    cb.resume(); // consume 'bye' so that 'end' can follow
     cb.write('ping');
     await new Promise<void>((r) => cb.on('close', () => r()));
 
-    const cc = await connect(portOf(c));
+    const cc = await connect(pc);
     cc.write('ping');
     await new Promise<void>((r) => cc.once('data', () => r()));
     cc.resetAndDestroy();
@@ -90,7 +93,7 @@ test('kernel loopback capture: client-first close, server-first close, RST abort
   // Linux loopback leaves checksums to the (absent) NIC: count them, analyse anyway.
   const { reports } = analyzeBytes(new Uint8Array(readFileSync(file)));
   const byPort = (p: number): typeof reports => reports.filter((r) => r.resp_p === p);
-  const [ra] = byPort(portOf(a));
+  const [ra] = byPort(pa);
   assert.ok(ra, 'client-first connection captured');
   assert.equal(ra.handshake, 'normal');
   assert.ok(ra.close === 'three-way' || ra.close === 'four-way', ra.close);
@@ -98,13 +101,13 @@ test('kernel loopback capture: client-first close, server-first close, RST abort
   assert.equal(ra.orig_state, 'TIME-WAIT');
   assert.equal(ra.resp_state, 'CLOSED');
 
-  const [rb] = byPort(portOf(b));
+  const [rb] = byPort(pb);
   assert.ok(rb, 'server-first connection captured');
   assert.ok(rb.close === 'three-way' || rb.close === 'four-way', rb.close);
   assert.equal(rb.orig_state, 'CLOSED');
   assert.equal(rb.resp_state, 'TIME-WAIT');
 
-  const [rc] = byPort(portOf(c));
+  const [rc] = byPort(pc);
   assert.ok(rc, 'RST connection captured');
   assert.equal(rc.close, 'rst-by-originator');
   assert.equal(rc.conn_state, 'RSTO');

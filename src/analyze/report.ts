@@ -190,7 +190,7 @@ export function toReport(c: Connection): ConnectionReport {
       orig_endpoint_state: ZEEK_STATE_NAMES[zo.state]!,
       resp_endpoint_state: ZEEK_STATE_NAMES[zr.state]!,
     },
-    anomalies: c.anomalies,
+    anomalies: c.anomalies ?? [],
   };
 }
 

@@ -42,14 +42,6 @@ const DIFFERENCES: Record<string, { row: (r: ConnectionReport) => boolean; conn_
     why: "Zeek's GridFTP script calls skip_further_processing() on the TLS data channel, so Zeek never sees its FIN " +
       'exchange and logs S1 ShADad; synack analyses every packet (TShark agrees: completeness 31).',
   },
-  'tcp__retransmit-fast009.pcap': {
-    row: () => true,
-    conn_state: 'RSTO',
-    history: 'ShADadtR',
-    why: "Zeek logs content gaps (G after the request, g in the response) from its stream reassembler's internal " +
-      'delivery state; every byte of both directions is in this capture, so synack\'s gap tracking (bytes acknowledged ' +
-      'but never seen) finds none. conn_state agrees.',
-  },
 };
 
 function manifest(): Entry[] {
@@ -181,3 +173,37 @@ test('zeek corpus tcp/ssh-dups.pcap: retransmission letters T/t at the 1st and 1
 // - tcp/qi_internet_SYNACK_curl_jsonip.pcap: Zeek's rexmit_inconsistency event (payload comparison of a
 //   retransmission), not a connection state; synack reports the connection (see anomalies tests).
 // - tcp/timeout-with-pings.pcap: a script suppressing Zeek's inactivity timeout; no conn.log in the baseline.
+
+test('zeek corpus: conn.log numbers (duration, sizes from sequence numbers, missed bytes, packets, IP bytes) match', { skip: sharedMissing }, () => {
+  let compared = 0;
+  for (const e of entries) {
+    if (!e.expected_tsv) continue;
+    const lines = readFileSync(path.join(zeekDir, e.expected_tsv), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    const head = lines[0]!.split('\t');
+    if (!head.includes('orig_bytes')) continue;
+    const { reports } = analyzeFile(path.join(zeekDir, e.trace), optionsFor(e));
+    const used = new Set<number>();
+    for (const line of lines.slice(1)) {
+      const f = line.split('\t');
+      const get = (n: string): string => f[head.indexOf(n)]!;
+      const i = reports.findIndex((r, k) => !used.has(k) && r.orig_h === get('id.orig_h') && String(r.orig_p) === get('id.orig_p')
+        && String(r.resp_p) === get('id.resp_p'));
+      assert.ok(i >= 0, `${e.id}: no row for ${line}`);
+      used.add(i);
+      const r = reports[i]!;
+      const z = r.zeek;
+      const lasted = z.duration > 0;
+      const mine = [lasted ? z.duration.toFixed(6) : '-', lasted ? z.orig_bytes : '-', lasted ? z.resp_bytes : '-', z.missed_bytes,
+        z.orig_pkts, z.orig_ip_bytes, z.resp_pkts, z.resp_ip_bytes].map(String);
+      const theirs = ['duration', 'orig_bytes', 'resp_bytes', 'missed_bytes', 'orig_pkts', 'orig_ip_bytes', 'resp_pkts', 'resp_ip_bytes'].map(get);
+      const diff = DIFFERENCES[e.id];
+      if (diff && diff.row(r)) {
+        assert.notDeepEqual(mine, theirs, `${e.id}: documented difference (${diff.why})`);
+        continue;
+      }
+      assert.deepEqual(mine, theirs, `${e.id} ${r.history}`);
+      compared++;
+    }
+  }
+  assert.ok(compared >= 140, `compared ${compared} rows`);
+});

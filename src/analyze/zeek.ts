@@ -73,6 +73,9 @@ export class ZeekEndpoint {
   startSeq = 0;
   lastSeq = 0;
   ackSeq = 0;
+  /** Times last_seq / ack_seq wrapped past 2^32 (Zeek's 64-bit sequence space for > 4 GB connections). */
+  lastSeqHigh = 0;
+  ackSeqHigh = 0;
   histLastSyn = 0;
   histLastFin = 0;
   histLastRst = 0;
@@ -101,9 +104,61 @@ export class ZeekEndpoint {
   sawData = false;
   constructor(isOrig: boolean) { this.isOrig = isOrig; }
 
+  reset(isOrig: boolean): void {
+    this.isOrig = isOrig;
+    this.state = Z_INACTIVE;
+    this.prevState = Z_INACTIVE;
+    this.startSeq = 0;
+    this.lastSeq = 0;
+    this.ackSeq = 0;
+    this.lastSeqHigh = 0;
+    this.ackSeqHigh = 0;
+    this.histLastSyn = 0;
+    this.histLastFin = 0;
+    this.histLastRst = 0;
+    this.finCnt = 0;
+    this.rstCnt = 0;
+    this.finSeq = 0;
+    this.didClose = false;
+    this.rxmtCnt = 0;
+    this.rxmtThresh = 1;
+    this.win0Cnt = 0;
+    this.win0Thresh = 1;
+    this.chkCnt = 0;
+    this.chkThresh = 1;
+    this.gapCnt = 0;
+    this.gapThresh = 1;
+    this.windowScale = 0;
+    this.window = 0;
+    this.windowSeq = 0;
+    this.windowAckSeq = 0;
+    this.deliveredTo = 1;
+    this.blocks = null;
+    this.missedBytes = 0;
+    this.sawData = false;
+  }
+
   setState(s: number): void {
     this.prevState = this.state;
     this.state = s;
+  }
+
+  initStartSeq(v: number): void { this.startSeq = v; }
+  initAckSeq(v: number): void { this.ackSeq = v; this.ackSeqHigh = 0; }
+  initLastSeq(v: number): void { this.lastSeq = v; this.lastSeqHigh = 0; }
+  updateLastSeq(v: number): void { if (v < this.lastSeq) this.lastSeqHigh++; this.lastSeq = v; }
+  updateAckSeq(v: number): void { if (v < this.ackSeq) this.ackSeqHigh++; this.ackSeq = v; }
+
+  /** Zeek's get_relative_seq: `cur` relative to this endpoint's start, across 2^32 wraps; NaN on underflow. */
+  relative(cur: number, last: number, wraps: number): number {
+    const delta = (cur - last) | 0;
+    if (delta < 0) {
+      if (wraps && cur > last) --wraps;
+    } else if (delta > 0) {
+      if (cur < last) ++wraps;
+    }
+    if (wraps === 0) return (cur - this.startSeq) | 0;
+    return wraps * 4294967296 + cur - this.startSeq;
   }
 
   /** Payload bytes as Zeek derives them from sequence numbers (TCP_Endpoint::Size). */
@@ -112,9 +167,9 @@ export class ZeekEndpoint {
     if (this.prevState === Z_SYN_SENT && this.state === Z_RESET && peer.state === Z_INACTIVE && !noDataAcked) {
       return 0;
     }
-    const a = ((this.lastSeq - this.startSeq) | 0);
-    const b = ((this.ackSeq - this.startSeq) | 0);
-    let size = Math.max(a, b, 0);
+    const last64 = this.lastSeqHigh * 4294967296 + this.lastSeq;
+    const ack64 = this.ackSeqHigh * 4294967296 + this.ackSeq;
+    let size = Math.max((last64 > ack64 ? last64 : ack64) - this.startSeq, 0);
     if (size !== 0) --size;
     if (this.finCnt > 0 && size !== 0) --size;
     return size;
@@ -129,6 +184,8 @@ export interface ZeekFlagsView {
   ack: number;
   /** Payload length from the IP header (snaplen-independent). */
   len: number;
+  /** Payload bytes actually captured (less than `len` when the snap length cut the packet). */
+  caplen: number;
   window: number;
   /** Window scale option of a SYN, -1 when absent. */
   wscale: number;
@@ -171,6 +228,31 @@ export class ZeekConn {
       this.flips = 1;
     }
   }
+  /** Back to a fresh connection (see Connection.reuse). */
+  reuse(flip: boolean, t: number): void {
+    this.a.reset(!flip);
+    this.b.reset(flip);
+    this.history = '';
+    this.histSeen = 0;
+    this.flips = 0;
+    this.startTime = 0;
+    this.lastTime = 0;
+    this.attemptAt = -1;
+    this.attemptChecked = false;
+    this.deleteAt = -1;
+    this.isPartial = false;
+    this.simultaneousOpen = false;
+    this.expireBases.length = 0;
+    this.origIsA = !flip;
+    this.startTime = t;
+    this.lastTime = t;
+    this.expireBases.push(t + TCP_SYN_TIMEOUT);
+    if (flip) {
+      this.history = '^';
+      this.flips = 1;
+    }
+  }
+
 
   get orig(): ZeekEndpoint { return this.origIsA ? this.a : this.b; }
   get resp(): ZeekEndpoint { return this.origIsA ? this.b : this.a; }
@@ -325,41 +407,43 @@ export class ZeekConn {
     switch (endpoint.state) {
       case Z_INACTIVE:
         if (flags & SYN) {
-          endpoint.ackSeq = p.seq;
-          endpoint.startSeq = p.seq;
-          endpoint.lastSeq = seqOnePast;
+          endpoint.initAckSeq(p.seq);
+          endpoint.initStartSeq(p.seq);
+          endpoint.initLastSeq(seqOnePast);
         } else {
-          endpoint.ackSeq = (p.seq - 1) >>> 0;
-          endpoint.startSeq = (p.seq - 1) >>> 0;
-          endpoint.lastSeq = p.seq;
+          endpoint.initAckSeq((p.seq - 1) >>> 0);
+          endpoint.initStartSeq((p.seq - 1) >>> 0);
+          endpoint.initLastSeq(p.seq);
         }
         break;
       case Z_SYN_SENT:
       case Z_SYN_ACK_SENT:
         if (flags & SYN && p.seq !== endpoint.startSeq) {
-          endpoint.startSeq = p.seq;
-          endpoint.ackSeq = p.seq;
-          endpoint.lastSeq = seqOnePast;
+          endpoint.initStartSeq(p.seq);
+          endpoint.initAckSeq(p.seq);
+          endpoint.initLastSeq(seqOnePast);
         }
         break;
       case Z_ESTABLISHED:
       case Z_PARTIAL:
         if (flags & SYN) {
-          endpoint.startSeq = p.seq;
-          endpoint.ackSeq = p.seq;
-          endpoint.lastSeq = seqOnePast;
+          endpoint.initStartSeq(p.seq);
+          endpoint.initAckSeq(p.seq);
+          endpoint.initLastSeq(seqOnePast);
         }
         break;
       case Z_RESET:
         if (flags & SYN && endpoint.prevState === Z_INACTIVE) {
-          endpoint.startSeq = p.seq;
-          endpoint.ackSeq = p.seq;
-          endpoint.lastSeq = seqOnePast;
+          endpoint.initStartSeq(p.seq);
+          endpoint.initAckSeq(p.seq);
+          endpoint.initLastSeq(seqOnePast);
         }
         break;
     }
 
-    const relSeq = (p.seq - endpoint.startSeq) | 0;
+    const relSeqRaw = endpoint.relative(p.seq, endpoint.lastSeq, endpoint.lastSeqHigh);
+    const seqUnderflow = relSeqRaw < 0;
+    const relSeq = relSeqRaw;
 
     // update_history
     if (bitsSet > 1) {
@@ -408,16 +492,23 @@ export class ZeekConn {
     }
     if (flags & RST) ++endpoint.rstCnt;
 
+    let relAck = 0;
     if (flags & ACK) {
       if (peer.state === Z_INACTIVE) {
         // init_peer: number the peer as though its SYN had been seen.
-        peer.startSeq = (p.ack - 1) >>> 0;
-        peer.ackSeq = (p.ack - 1) >>> 0;
-        peer.lastSeq = (p.ack - 1) >>> 0;
-      } else if (!(flags & RST)) {
-        const deltaAck = (p.ack - peer.ackSeq) | 0;
-        const underflow = ((p.ack - peer.startSeq) | 0) < 0;
-        if (!underflow && !(p.ack === 0 && deltaAck > TOO_LARGE_SEQ_DELTA) && deltaAck > 0) peer.ackSeq = p.ack;
+        relAck = 1;
+        peer.initStartSeq((p.ack - 1) >>> 0);
+        peer.initAckSeq((p.ack - 1) >>> 0);
+        peer.initLastSeq((p.ack - 1) >>> 0);
+      } else {
+        relAck = peer.relative(p.ack, peer.ackSeq, peer.ackSeqHigh);
+        if (relAck < 0) {
+          relAck = 0; // TCP_ack_underflow_or_misorder
+        } else if (!(flags & RST)) {
+          // update_ack_seq (acks in RSTs are not trusted)
+          const deltaAck = (p.ack - peer.ackSeq) | 0;
+          if (!(p.ack === 0 && deltaAck > TOO_LARGE_SEQ_DELTA) && deltaAck > 0) peer.updateAckSeq(p.ack);
+        }
       }
     }
 
@@ -426,11 +517,11 @@ export class ZeekConn {
     if ((flags & (SYN | RST)) && (deltaLast > TOO_LARGE_SEQ_DELTA || deltaLast < -TOO_LARGE_SEQ_DELTA)) {
       // untrusted jump
     } else if (flags & FIN && endpoint.lastSeq === ((endpoint.startSeq + 1) >>> 0)) {
-      endpoint.lastSeq = seqOnePast;
+      endpoint.updateLastSeq(seqOnePast);
     } else if (endpoint.state === Z_RESET) {
       // don't trust sequence numbers after a reset
     } else if (deltaLast > 0) {
-      endpoint.lastSeq = seqOnePast;
+      endpoint.updateLastSeq(seqOnePast);
     } else if (len > 0) {
       this.scaled(endpoint, 'T', 'rxmt');
     }
@@ -439,9 +530,10 @@ export class ZeekConn {
     isOrig = endpoint.isOrig; // a SYN/SYN-ACK reversal flips the roles
 
     // Content gaps: the peer acknowledges bytes of ours that were never seen (reassembler AckReceived).
-    if (flags & ACK && !(flags & RST)) this.ackReceived(peer, (p.ack - peer.startSeq) | 0);
-    // Data delivered to the reassembler (no RST payload, not before the numbering start).
-    if (len > 0 && !(flags & RST) && relSeq >= 0) {
+    if (flags & ACK && !(flags & RST)) this.ackReceived(peer, relAck);
+    // Data delivered to the reassembler (no RST payload, not before the numbering start). A payload the snap
+    // length cut is not delivered at all (Zeek: weird truncated_tcp_payload), so acks for it reveal gaps.
+    if (len > 0 && !(flags & RST) && !seqUnderflow && p.caplen >= len) {
       const dataSeq = flags & SYN ? relSeq + 1 : relSeq;
       this.dataSent(endpoint, dataSeq, dataSeq + len);
     }

@@ -11,9 +11,10 @@ const dir = mkdtempSync(path.join(tmpdir(), 'synack-analyze-'));
 
 interface Run { code: number; stdout: string; stderr: string }
 
-async function run(args: string[], stdinBytes?: Uint8Array): Promise<Run> {
+async function run(args: string[], stdinBytes?: Uint8Array, ttyStderr = false): Promise<Run> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
+  if (ttyStderr) Object.assign(stderr, { isTTY: true, columns: 100, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
   let out = '';
   let err = '';
   stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -164,4 +165,19 @@ test('several files are read as one capture in order', async () => {
 test('usage errors exit 2', async () => {
   assert.equal((await run([])).code, 2);
   assert.equal((await run([samplePath, '--format', 'xml'])).code, 2);
+});
+
+test('a progress bar on stderr when stderr is a terminal and the input is large; never otherwise', async () => {
+  process.env.SYNACK_PROGRESS_MIN_BYTES = '100';
+  try {
+    const tty = await run([samplePath, '--format', 'json'], undefined, true);
+    assert.equal(tty.code, 0);
+    assert.match(tty.stderr, /analyzing \[.*\] 100% .*16 packets/);
+    const pipe = await run([samplePath, '--format', 'json']);
+    assert.equal(pipe.stderr, '');
+    const off = await run([samplePath, '--format', 'json', '--no-progress'], undefined, true);
+    assert.doesNotMatch(off.stderr, /analyzing/);
+  } finally {
+    delete process.env.SYNACK_PROGRESS_MIN_BYTES;
+  }
 });

@@ -28,7 +28,7 @@ export interface AnalyzeIo {
 
 type Format = 'table' | 'ladder' | 'json' | 'zeek';
 
-/** Inputs bigger than this get a progress bar (when stderr is a terminal). */
+/** Inputs bigger than this get a progress bar (when stderr is a terminal); SYNACK_PROGRESS_MIN_BYTES overrides. */
 const PROGRESS_THRESHOLD = 32 * 1024 * 1024;
 const FLUSH_AT = 1 << 16;
 
@@ -94,6 +94,8 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
   const analyzer = new Analyzer({
     checksums: opts.zeekChecksums ? 'zeek' : 'count',
     keepTrace: format === 'ladder',
+    // The callback below uses `conn` only while it runs.
+    recycle: true,
     onConnection: (rep, conn) => {
       if (filter && !filter(rep)) return;
       count++;
@@ -116,7 +118,8 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
     if (format === 'zeek') out = zeekHeader() + out;
   };
 
-  const bar = opts.progress && isTty(io.stderr) && totalBytes >= PROGRESS_THRESHOLD
+  const threshold = Number(process.env.SYNACK_PROGRESS_MIN_BYTES ?? PROGRESS_THRESHOLD);
+  const bar = opts.progress && isTty(io.stderr) && totalBytes >= threshold
     ? new cliProgress.SingleBar({
       stream: io.stderr as NodeJS.WritableStream & { isTTY: boolean } as never,
       format: 'analyzing [{bar}] {percentage}% | {value}/{total} MB | {pkts} packets',
@@ -174,6 +177,7 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
     frameBase += lastFrame;
     if (error) break;
   }
+  if (!error) bar?.update(Math.ceil(totalBytes / 1048576), { pkts: analyzer.stats.packets });
   bar?.stop();
 
   const anomalies = analyzer.finish();

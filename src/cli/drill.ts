@@ -87,6 +87,7 @@ export async function drillCommand(argv: string[], io: DrillIo): Promise<number>
     .option('--verbose', 'trace every event of every script')
     .addOption(new Option('--ip-version <family>', 'family for scripts that do not pin one').choices(['ipv4', 'ipv6']).default('ipv4'))
     .option('-D, --define <NAME=VALUE...>', 'define a symbol (also for #ifdef)')
+    .option('--tolerance-usecs <n>', 'timing tolerance in microseconds, overriding the scripts\' (gVisor\'s harness uses 100000)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   try {
@@ -95,7 +96,12 @@ export async function drillCommand(argv: string[], io: DrillIo): Promise<number>
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     throw e;
   }
-  const opts = program.opts<{ personality?: Personality; json?: boolean; verbose?: boolean; ipVersion: 'ipv4' | 'ipv6'; define?: string[] }>();
+  const opts = program.opts<{ personality?: Personality; json?: boolean; verbose?: boolean; ipVersion: 'ipv4' | 'ipv6'; define?: string[]; toleranceUsecs?: string }>();
+  let toleranceUsecs: number | undefined;
+  if (opts.toleranceUsecs !== undefined) {
+    toleranceUsecs = Number(opts.toleranceUsecs);
+    if (!Number.isInteger(toleranceUsecs) || toleranceUsecs < 0) { io.stderr.write(`synack drill: --tolerance-usecs needs a non-negative integer, not '${opts.toleranceUsecs}'\n`); return 2; }
+  }
   const defines: Record<string, string> = {};
   for (const d of opts.define ?? []) {
     const m = /^([A-Za-z_]\w*)(?:=(.*))?$/.exec(d);
@@ -125,7 +131,7 @@ export async function drillCommand(argv: string[], io: DrillIo): Promise<number>
     const personality = opts.personality ?? index.find(file) ?? 'synack';
     const log = opts.verbose ? (s: string): void => { io.stdout.write(`  ${s}\n`); } : undefined;
     if (opts.verbose) io.stdout.write(`${file} [${personality}]\n`);
-    const r = runScriptText(text, { file, personality, defines, ipVersion: opts.ipVersion, log });
+    const r = runScriptText(text, { file, personality, defines, ipVersion: opts.ipVersion, log, toleranceUsecs });
     totals[r.result]++;
     if (opts.json) {
       const o: Record<string, unknown> = { script: r.script, result: r.result };

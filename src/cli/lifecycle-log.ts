@@ -53,7 +53,7 @@ interface Live {
   start: number;
   active: boolean;
   firstFin: 'us' | 'peer' | 'both' | null;
-  /** In CLOSE-WAIT: did we send anything (an ACK of the peer's FIN, data) before our own FIN? */
+  /** After the peer's FIN: did we send anything (an ACK of it, data) before our own FIN? */
   sentInCloseWait: boolean | null;
 }
 
@@ -76,7 +76,7 @@ export function describeCause(c: TcpCause): string {
 
 export class LifecycleLogger {
   private readonly live = new Map<number, Live>();
-  /** Connections in CLOSE-WAIT whose outgoing segments we watch (see sentInCloseWait). */
+  /** Connections between the peer's FIN and our FIN whose outgoing segments we watch (see sentInCloseWait). */
   private readonly closeWait = new Set<Live>();
   private readonly unsubs: Array<() => void> = [];
   /** Connections reported so far, by variant. */
@@ -85,7 +85,7 @@ export class LifecycleLogger {
   constructor(private readonly stack: Stack, private readonly onRecord: (r: LifecycleRecord) => void) {
     this.unsubs.push(stack.observeTransitions((c, ev) => this.transition(c, ev)));
     this.unsubs.push(stack.observePackets((dir, packet) => {
-      // Only while some connection sits in CLOSE-WAIT: nothing to do on the data path otherwise.
+      // Only while some connection is between the peer's FIN and ours: nothing to do on the data path otherwise.
       if (dir === 'out' && this.closeWait.size > 0) this.outgoing(packet);
     }));
   }
@@ -105,6 +105,8 @@ export class LifecycleLogger {
         states: [ev.from], start: ev.time, active: ev.to === 'SYN-SENT', firstFin: null, sentInCloseWait: null,
       };
       this.live.set(c.id, l);
+      // A passive open's TCB starts with CLOSED → LISTEN (the listener's "copy"); the story starts at LISTEN.
+      if (ev.from === 'CLOSED' && ev.to === 'LISTEN') { l.states = ['LISTEN']; return; }
     }
     l.states.push(ev.to);
     if (ev.to === 'FIN-WAIT-1' && l.firstFin === null) l.firstFin = 'us';
@@ -114,7 +116,8 @@ export class LifecycleLogger {
       this.closeWait.add(l);
     }
     if (ev.to === 'CLOSING') l.firstFin = 'both';
-    if (ev.from === 'CLOSE-WAIT') this.closeWait.delete(l);
+    // Stay watched in LAST-ACK until our FIN actually leaves: data queued before close() goes out first.
+    if (ev.from === 'CLOSE-WAIT' && ev.to !== 'LAST-ACK') this.closeWait.delete(l);
     if (ev.to === 'TIME-WAIT' || ev.to === 'CLOSED') this.end(l, ev.time, ev.to, ev.cause);
   }
 
@@ -133,6 +136,7 @@ export class LifecycleLogger {
       for (let i = 0; i < dst.length; i++) if (dst[i] !== l.remoteAddr[i]) { same = false; break; }
       if (!same) continue;
       if (!(flags & (FIN | RST))) l.sentInCloseWait = true;
+      else this.closeWait.delete(l); // our FIN (or RST) is out: the answer is known
       return;
     }
   }

@@ -205,13 +205,15 @@ export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandl
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping: Promise<void> | null = null;
+  let deadline = Infinity;
   const stop = (graceMs = 2000): Promise<void> => {
+    // A second call may shorten the grace period (second Ctrl-C: abort now).
+    deadline = Math.min(deadline, Date.now() + graceMs);
     if (stopping) return stopping;
     stopping = (async () => {
       for (const s of servers) s.close();
       for (const s of sockets) s.end();
-      const until = Date.now() + graceMs;
-      while (Date.now() < until && stack.connectionCount > 0) await new Promise((r) => setTimeout(r, 20));
+      while (Date.now() < deadline && stack.connectionCount > 0) await new Promise((r) => setTimeout(r, 20));
       for (const s of sockets) s.resetAndDestroy();
       stack.destroy();
       logger.flush();
@@ -284,7 +286,6 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
       void h.stop();
     } else {
       void h.stop(0);
-      h.stack.destroy();
     }
   };
   process.on('SIGINT', onSignal);

@@ -49,7 +49,7 @@ export function mssForMtu(mtu: number): number {
 
 /** Errors a user can act on (not root, no device, bad address, unwritable capture): print the message only. */
 export function isUserFacingError(e: unknown): e is Error {
-  return e instanceof TunError || e instanceof DeviceSetupError || e instanceof TapError || (e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && /^E[A-Z]+$/.test((e as { code: string }).code));
+  return e instanceof TunError || e instanceof DeviceSetupError || e instanceof TapError || (e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && /^E[A-Z]+$/.test((e as unknown as { code: string }).code));
 }
 
 export async function openTunHost(o: TunHostOptions): Promise<TunHost> {
@@ -109,29 +109,4 @@ export async function openTunHost(o: TunHostOptions): Promise<TunHost> {
 /** "10.77.0.2 (kernel 10.77.0.1/24)" for each pair. */
 export function describePairs(pairs: TunAddressPair[]): string {
   return pairs.map((p) => `${p.stack} (kernel ${p.kernel}/${p.prefix})`).join(', ');
-}
-
-/** Commander's collector for repeatable options. */
-export function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
-/** Parses a port option: 1..65535, else a usage error. */
-export function parsePort(what: string, v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || !(n >= 1 && n <= 65535)) throw new UsageError(`${what}: '${v}' is not a port (1..65535)`);
-  return n;
-}
-
-export function parseIntOption(what: string, v: string, min: number, max: number): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < min || n > max) throw new UsageError(`${what}: '${v}' is not an integer in ${min}..${max}`);
-  return n;
-}
-
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
 }

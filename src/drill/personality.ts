@@ -60,11 +60,11 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
           // Internal RCV.WND: recvspace rounded up to a multiple of the MSS (65700 / 66240 at MTU 1500).
           recvBufferSize: roundUp(65536, mss), sendBufferSize: 32768,
           timestamps: true, windowScaling: true, sack: true,
-          rtoInitial: 1000, rtoMin: 30, rtoMax: 64_000, rtoSlop: 200,
+          rtoInitial: 1000, rtoMin: 30, rtoMax: 64_000, rtoSlop: 200, finOnAck: true, ackOfDuplicate: true, listenSynAck: 'drop',
           delayedAck: true, delayedAckTimeout: 40, ackFinImmediately: true, receiverSws: 'bsd', abortRstAck: true,
           synRetries: 12, synAckRetries: 3, keepInit: 75_000,
         },
-        listenSynAckRetries: 3, syncookies: true, dropSynFin: false,
+        listenSynAckRetries: 3, syncookies: true, dropSynFin: true,
         recvSpace: 65536, roundRecvBufToMss: true, maxSockBuf,
         insecureRst: false, insecureSyn: false,
       };
@@ -78,10 +78,10 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
           mss, optionLayout: 'linux', windowShift: 6,
           recvBufferSize: 1 << 20, sendBufferSize: 1 << 20,
           rtoInitial: 1000, rtoMin: 200, rtoMax: 120_000,
-          delayedAck: true, delayedAckTimeout: 40, quickAckSegments: 16, ackFinImmediately: 'if-no-data', abortRstAck: true,
+          delayedAck: true, delayedAckTimeout: 40, quickAckSegments: 16, ackFinImmediately: 'if-no-data', abortRstAck: true, ackOfDuplicate: true,
           synRetries: 6, synAckRetries: 5,
         },
-        listenSynAckRetries: 5, syncookies: true, dropSynFin: false,
+        listenSynAckRetries: 5, syncookies: true, dropSynFin: true,
         recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,
         insecureRst: false, insecureSyn: false,
       };
@@ -90,7 +90,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
       return {
         personality,
         tcp: { optionLayout: 'linux' },
-        listenSynAckRetries: 3, syncookies: true, dropSynFin: false,
+        listenSynAckRetries: 3, syncookies: true, dropSynFin: true,
         recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,
         insecureRst: false, insecureSyn: false,
       };
@@ -158,7 +158,7 @@ function applySysctl(knob: string, value: string, p: Profile): ShellResult {
     case 'insecure_syn':
       if (v !== 0) return { kind: 'unsupported', construct: `sysctl ${knob}=${value} (RFC 793 SYN handling)` };
       p.insecureSyn = false; return { kind: 'ok' };
-    case 'drop_synfin': p.dropSynFin = v !== 0; return { kind: 'ok' };
+    case 'drop_synfin': p.dropSynFin = v !== 0; t.synFin = v !== 0 ? 'drop' : 'ignore-fin'; return { kind: 'ok' };
     case 'rexmit_initial': t.rtoInitial = v; return { kind: 'ok' };
     case 'rexmit_slop': t.rtoSlop = v; return { kind: 'ok' };
     case 'rexmit_drop_options':

@@ -49,6 +49,8 @@ export interface RunOptions {
   ipVersion?: 'ipv4' | 'ipv6';
   /** Seed for the stack's randomness (ISNs, ports); fixed so runs are reproducible. */
   seed?: number;
+  /** Overrides the script's --tolerance_usecs (the command line wins over script options, §2.1). */
+  toleranceUsecs?: number;
   /** Receives a trace of every event when set (--verbose). */
   log?: (line: string) => void;
 }
@@ -71,8 +73,9 @@ interface Track {
   ll: number;
   ls: number;
   llKnown: boolean;
-  /** Remote ISN (R), literal. */
+  /** Remote ISN (R), literal; known once a SYN came from the peer (or the child was created). */
   r: number;
+  rKnown: boolean;
   /** Script TS val → live TS val, from matched outbound segments (§6.4). */
   tsMap: Map<number, number>;
   /** live − script offset of outbound TS vals, fixed by the first one seen. */
@@ -125,6 +128,8 @@ export class DrillRunner {
   private sutFd: number | null = null;
   private sutListening = false;
   private track: Track | null = null;
+  /** Connections addressed by pinned ports (`sport>dport`, §4.1), by "localPort:remotePort". */
+  private readonly pinned = new Map<string, Track>();
   private nextRemotePort = 48000;
   private pending: Pending | null = null;
   /** Anchor for relative times (§3.2) and the previous event's script time (µs). */
@@ -144,7 +149,7 @@ export class DrillRunner {
     this.remoteIp = o.remoteIp ?? (this.ipv6 ? '2001:db8::1' : '192.0.2.1');
     this.localAddr = parseAddress(this.localIp);
     this.remoteAddr = parseAddress(this.remoteIp);
-    this.tolUs = o.toleranceUsecs;
+    this.tolUs = opts.toleranceUsecs ?? o.toleranceUsecs;
     this.tolPct = o.tolerancePercent;
     this.tickUs = o.tcpTsTickUsecs;
     this.profile = baseProfile(script.personality, o, this.ipv6);
@@ -236,6 +241,7 @@ export class DrillRunner {
     if (ev.packet.protocol !== 'tcp') throw new DrillUnsupported(`${ev.packet.protocol.toUpperCase()} packets`, ev.line);
     if (ev.encapsulation.length) throw new DrillUnsupported(`explicit ${ev.encapsulation[0]!.kind} header`, ev.line);
     const spec = ev.packet;
+    this.selectPinned(ev, spec);
     if (ev.direction === 'inbound') {
       const t = this.scriptTime(ev.time, true);
       this.advanceTo(t.start);
@@ -252,12 +258,30 @@ export class DrillRunner {
     this.anchorUs = timeUs;
   }
 
+  /**
+   * Pinned ports (`sport>dport`) select the connection explicitly, so one script can drive several
+   * connections (e.g. SYN cookies once the SYN queue is full). Each tuple keeps its own number mappings.
+   */
+  private selectPinned(ev: PacketEvent, spec: TcpPacketSpec): void {
+    if (!ev.ports) return;
+    const [lp, rp] = ev.direction === 'inbound' ? [ev.ports.dst, ev.ports.src] : [ev.ports.src, ev.ports.dst];
+    const key = `${lp}:${rp}`;
+    let tr = this.pinned.get(key);
+    if (!tr) {
+      const inbound = ev.direction === 'inbound';
+      tr = { localPort: lp, remotePort: rp, ll: 0, ls: 0, llKnown: false, r: inbound ? u32(spec.seq.start) : 0, rKnown: inbound, tsMap: new Map() };
+      this.pinned.set(key, tr);
+    }
+    this.track = tr;
+    this.sutListening = false;
+  }
+
   /** Ensures there is a tracked connection for an inbound line (§4.7) and returns it. */
   private trackForInbound(spec: TcpPacketSpec): Track {
     if (this.track === null || this.sutListening) {
       const sut = this.sutFd !== null ? this.sockets.get(this.sutFd) : undefined;
       const lp = sut?.listener?.port ?? sut?.boundPort ?? this.script.options.bindPort;
-      this.track = { localPort: lp, remotePort: this.nextRemotePort++, ll: 0, ls: 0, llKnown: false, r: u32(spec.seq.start), tsMap: new Map() };
+      this.track = { localPort: lp, remotePort: this.nextRemotePort++, ll: 0, ls: 0, llKnown: false, r: u32(spec.seq.start), rKnown: true, tsMap: new Map() };
       this.sutListening = false;
     }
     return this.track;
@@ -270,9 +294,10 @@ export class DrillRunner {
     }
     const tr = this.trackForInbound(spec);
     const isSyn = (spec.flags & SYN) !== 0;
-    if (isSyn && (spec.flags & ACK) && this.track && !this.sutListening) {
-      // The SYN-ACK of an active open fixes the remote ISN (§6.2).
+    if (isSyn && !tr.rKnown) {
+      // The first inbound SYN (the SYN-ACK of an active open) fixes the remote ISN (§6.2).
       tr.r = u32(spec.seq.start);
+      tr.rKnown = true;
     }
     const seq = isSyn ? u32(spec.seq.start) : u32(spec.seq.start + tr.r);
     const ackOff = isSyn ? tr.ll - tr.ls : tr.ll;
@@ -295,7 +320,6 @@ export class DrillRunner {
     };
     const bytes = encodeTcpPacket({ src: this.remoteAddr, dst: this.localAddr, ttl: ev.ip.ttl ?? 64, tos: ev.ip.tos, flowLabel: ev.ip.flowLabel }, seg);
     this.log(`< ${ev.text}`);
-    if (this.profile.dropSynFin && (spec.flags & (SYN | FIN)) === (SYN | FIN)) return; // net.inet.tcp.drop_synfin=1
     this.stack.receive(bytes);
     this.checkPending();
   }
@@ -343,7 +367,7 @@ export class DrillRunner {
   /** An active open's first SYN, or a segment on an untracked socket, fixes the tuple. */
   private learnTuple(seg: TcpSegment): void {
     if (this.track === null) {
-      this.track = { localPort: seg.srcPort, remotePort: seg.dstPort, ll: 0, ls: 0, llKnown: false, r: 0, tsMap: new Map() };
+      this.track = { localPort: seg.srcPort, remotePort: seg.dstPort, ll: 0, ls: 0, llKnown: false, r: 0, rKnown: false, tsMap: new Map() };
     }
   }
 
@@ -569,9 +593,11 @@ export class DrillRunner {
           const sock = S.get(fd);
           if (!started) {
             started = true;
+            const before = sock?.conn;
             const r = S.connect(fd);
-            if (sock?.conn && fd === this.sutFd) {
-              this.track = { localPort: sock.conn.localPort, remotePort: sock.conn.remotePort, ll: 0, ls: 0, llKnown: false, r: 0, tsMap: new Map() };
+            // Only a connect() that started a new attempt fixes a new tuple (§4.7).
+            if (sock?.conn && sock.conn !== before && fd === this.sutFd) {
+              this.track = { localPort: sock.conn.localPort, remotePort: sock.conn.remotePort, ll: 0, ls: 0, llKnown: false, r: 0, rKnown: false, tsMap: new Map() };
               this.sutListening = false;
             }
             return r;
@@ -697,6 +723,12 @@ export class DrillRunner {
   }
 
   private sutState(): TcpStateName {
+    // Once an inbound line created a child (or a connect fixed the tuple), that connection is the socket
+    // under test (§4.7), accepted or not, open or already closed by the application.
+    if (this.track && !this.sutListening) {
+      const st = this.tupleState.get(`${this.track.localPort}:${this.track.remotePort}`);
+      if (st) return st;
+    }
     if (this.sutFd === null) return 'CLOSED';
     const s: Sock | undefined = this.sockets.socks.get(this.sutFd);
     if (!s || s.closed) {

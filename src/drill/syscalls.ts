@@ -9,6 +9,7 @@ import { TcpError } from '../tcp/connection.js';
 import type { TcpConfig } from '../tcp/config.js';
 import type { Profile } from './personality.js';
 import { SOCKET_SYMBOLS as S } from './symbols.js';
+import { RST } from '../wire/tcp-types.js';
 
 export interface Outcome {
   ret: number;
@@ -90,6 +91,7 @@ export class SocketTable {
     if (s.conn) return err('EINVAL');
     if (s.listener) { s.listener.backlog = Math.max(1, backlog); return { ret: 0 }; }
     try {
+      if (s.config.noOptions !== undefined) this.env.stack.config.noOptions = s.config.noOptions;
       s.listener = this.env.stack.listen(s.boundPort ?? this.env.bindPort, { backlog: Math.max(1, backlog), host: this.env.localIp });
     } catch (e) {
       return err(codeOf(e) ?? 'EADDRINUSE');
@@ -121,7 +123,8 @@ export class SocketTable {
       if (s.connecting) {
         if (st === 'SYN-SENT' || st === 'SYN-RECEIVED') return s.nonblock ? err('EALREADY') : 'block';
         s.connecting = false;
-        if (s.conn.tcp.error && !s.errorReported) { s.errorReported = true; return err(s.conn.tcp.error.code); }
+        const e = this.sockError(s);
+        if (e) { s.errorReported = true; return err(e); }
         return { ret: 0 };
       }
       return err('EISCONN');
@@ -140,10 +143,17 @@ export class SocketTable {
     return this.connect(fd);
   }
 
-  /** Blocking-connect completion check (the pending operation of `connect`). */
-  pendingError(s: Sock): string | undefined {
-    const e = s.conn?.tcp.error;
-    if (e && !s.errorReported) return e.code;
+  /**
+   * The socket's error, as the socket API reports it: the engine's error, or ECONNRESET when a RST closed
+   * the connection in CLOSING or LAST-ACK (RFC 9293 deletes the TCB silently there; Linux and FreeBSD
+   * still set so_error).
+   */
+  private sockError(s: Sock): string | undefined {
+    const c = s.conn;
+    if (!c || s.errorReported) return undefined;
+    if (c.tcp.error) return c.tcp.error.code;
+    const last = c.history[c.history.length - 1];
+    if (last && last.to === 'CLOSED' && last.cause.kind === 'segment' && (last.cause.seg.flags & RST)) return 'ECONNRESET';
     return undefined;
   }
 
@@ -158,7 +168,8 @@ export class SocketTable {
       c.service();
       return { ret: data.length };
     }
-    if (t.error && !s.errorReported) { s.errorReported = true; return err(t.error.code); }
+    const e = this.sockError(s);
+    if (e) { s.errorReported = true; return err(e); }
     if (t.peerFinReceived || t.state === 'CLOSED' || s.shutRd) return { ret: 0 };
     if (t.state === 'SYN-SENT' || t.state === 'SYN-RECEIVED') return s.nonblock ? err('EAGAIN') : 'block';
     return s.nonblock ? err('EAGAIN') : 'block';
@@ -170,7 +181,8 @@ export class SocketTable {
     const c = s.conn;
     if (!c) return err('ENOTCONN');
     const t = c.tcp;
-    if (t.error && !s.errorReported) { s.errorReported = true; return err(t.error.code); }
+    const e = this.sockError(s);
+    if (e) { s.errorReported = true; return err(e); }
     if (s.shutWr) return err('EPIPE');
     if (t.state === 'SYN-SENT' || t.state === 'SYN-RECEIVED') return s.nonblock ? err('EAGAIN') : 'block';
     if (t.state === 'CLOSED') return err(t.error ? 'EPIPE' : 'ENOTCONN');
@@ -240,8 +252,8 @@ export class SocketTable {
     const s = this.get(fd);
     if (!s) return err('EBADF');
     if (level === S.SOL_SOCKET && name === S.SO_ERROR) {
-      const e = s.conn?.tcp.error;
-      if (e && !s.errorReported) { s.errorReported = true; return { ret: 0, value: errnoValue(e.code) }; }
+      const e = this.sockError(s);
+      if (e) { s.errorReported = true; return { ret: 0, value: errnoValue(e) }; }
       return { ret: 0, value: 0 };
     }
     if (level === S.SOL_SOCKET && name === S.SO_RCVBUF) return { ret: 0, value: this.rcvBuf(s) };
@@ -288,7 +300,11 @@ export class SocketTable {
         case S.TCP_NODELAY:
           if (s.conn) s.conn.tcp.setNoDelay(value !== 0); else s.config.nagle = value === 0;
           return { ret: 0 };
-        case S.TCP_NOOPT: s.config.noOptions = value !== 0; return { ret: 0 };
+        case S.TCP_NOOPT:
+          s.config.noOptions = value !== 0;
+          // A listener's children are built from the stack's configuration: the runner's stack has one listener.
+          if (s.listener) this.env.stack.config.noOptions = s.config.noOptions;
+          return { ret: 0 };
         case S.TCP_KEEPINIT: s.config.keepInit = value * 1000; return { ret: 0 };
         case S.TCP_KEEPIDLE:
           s.keepIdleMs = value * 1000;

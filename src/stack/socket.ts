@@ -121,7 +121,9 @@ export class Socket extends Duplex implements ConnectionHandler {
         if (!this.destroyed) {
           // The connection is gone (both FINs done or a timer reaped it); finish the stream.
           if (!this.ended) { this.ended = true; this.pump(); }
-          if (this.writableFinished || this.readableEnded) this.destroy();
+          // Received data may still wait in the readable buffer (a paused consumer, e.g. a slow stdout):
+          // destroying now would drop it. Once it is read to the end, autoDestroy closes the stream.
+          if (this.readableEnded) this.destroy();
         }
         break;
     }

@@ -323,6 +323,8 @@ export class Stack {
   }
 
   private segmentArrives(la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number): void {
+    // FreeBSD net.inet.tcp.drop_synfin=0: a SYN+FIN is processed as a SYN, its FIN ignored (config.synFin).
+    if (this.config.synFin === 'ignore-fin' && (seg.flags & (SYN | FIN)) === (SYN | FIN)) seg = { ...seg, flags: seg.flags & ~FIN };
     const c = this.findConn(la, seg.dstPort, ra, seg.srcPort);
     if (c !== null) {
       c.tcp.input(seg, now);
@@ -364,6 +366,15 @@ export class Stack {
         return false;
       }
     }
+    // RFC 9293 §3.10.7.4: an acceptable segment without SYN or FIN carries nothing for TIME-WAIT (a bare
+    // ACK is simply dropped); only unacceptable segments are answered with an ACK (first check).
+    if (!(f & (SYN | FIN))) {
+      const len = seg.payload.length;
+      const off = (seg.seq - tw.rcvNxt) | 0;
+      const wnd = tw.window;
+      const acceptable = len === 0 ? (wnd === 0 ? off === 0 : off >= 0 && off < wnd) : wnd > 0 && ((off >= 0 && off < wnd) || (off + len - 1 >= 0 && off + len - 1 < wnd));
+      if (acceptable) return true;
+    }
     // Anything else (typically a retransmitted FIN): ACK it; a FIN restarts the 2MSL timer.
     if (f & FIN) {
       tw.expiresAt = now + 2 * this.config.msl;
@@ -397,6 +408,8 @@ export class Stack {
         }
         this.counters.SyncookiesFailed++;
       }
+      // FreeBSD 14 drops a SYN+ACK at a listener silently (config.listenSynAck 'drop').
+      if ((f & SYN) && this.config.listenSynAck === 'drop') return;
       // LISTEN + ACK: <SEQ=SEG.ACK><CTL=RST> (§3.10.7.2).
       this.stats.OutRsts++; this.stats.OutSegs++;
       this.output(la, ra, rstFor(seg), now);

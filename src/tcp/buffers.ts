@@ -100,6 +100,17 @@ export class ReceiveBuffer {
 
   get hasOutOfOrder(): boolean { return this.oooStart.length > 0; }
 
+  /** Number of contiguous out-of-order ranges, i.e. SACK blocks that could be reported. */
+  get oooRangeCount(): number {
+    let n = 0;
+    let end = -1;
+    for (let i = 0; i < this.oooStart.length; i++) {
+      if (this.oooStart[i] !== end) n++;
+      end = this.oooStart[i]! + this.oooData[i]!.length;
+    }
+    return n;
+  }
+
   /**
    * Accept a segment's data at absolute offset `at` (may overlap what we have). Returns bytes that became
    * in-order (advancing nextAbs).

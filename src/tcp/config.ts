@@ -77,8 +77,22 @@ export interface TcpConfig {
    * (§3.8.6.2.2); 'bsd' offers all free space but never a window below min(RCV.BUFF/4, MSS) (tcp_output).
    */
   receiverSws: 'rfc9293' | 'bsd';
-  /** Abort RSTs carry ACK=RCV.NXT (Linux and FreeBSD tcp_send_active_reset); RFC 9293 §3.10.5 sends RST alone. */
+  /**
+   * Abort RSTs carry ACK=RCV.NXT (Linux and FreeBSD tcp_send_active_reset; RFC 9293 §3.10.5 sends RST alone),
+   * and data arriving after close() is answered with a RST built from that segment, <SEQ=SEG.ACK>.
+   */
   abortRstAck: boolean;
+  /** Process the ACK of a wholly duplicate segment ending at RCV.NXT, e.g. a retransmitted FIN (BSD, Linux). */
+  ackOfDuplicate: boolean;
+  /**
+   * SYN+FIN segments: 'drop' them as an invalid combination (synack's hardening, FreeBSD drop_synfin=1), or
+   * 'ignore-fin': process them as a SYN (FreeBSD drop_synfin=0). Applied by the host stack on arrival.
+   */
+  synFin: 'drop' | 'ignore-fin';
+  /** A SYN+ACK arriving at a listener: 'rst' (RFC 9293 §3.10.7.2, Linux) or 'drop' (FreeBSD 14). */
+  listenSynAck: 'rst' | 'drop';
+  /** BSD: while our FIN is unacknowledged, ACKs we send repeat it (FIN-WAIT-1, CLOSING, LAST-ACK); challenge ACKs excepted. */
+  finOnAck: boolean;
   /** Connection-establishment timeout in ms (FreeBSD TCP_KEEPINIT / net.inet.tcp.keepinit); Infinity = none. */
   keepInit: number;
   /**
@@ -123,6 +137,10 @@ export const DEFAULT_CONFIG: TcpConfig = {
   ackFinImmediately: false,
   receiverSws: 'rfc9293',
   abortRstAck: false,
+  finOnAck: false,
+  ackOfDuplicate: false,
+  listenSynAck: 'rst',
+  synFin: 'drop',
   keepInit: Infinity,
   quickAckSegments: 0,
   noOptions: false,

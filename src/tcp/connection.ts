@@ -174,6 +174,8 @@ export class TcpConnection {
   private dupAcks = 0;
   /** Consecutive RTO expirations without progress. */
   private retries = 0;
+  /** The retransmission timer expired during the handshake (RFC 6298 §5.7). */
+  private synTimedOut = false;
   /** RTT timing for Karn's algorithm when timestamps are off. */
   private rttSeq = -1;
   private rttTime = 0;
@@ -209,6 +211,8 @@ export class TcpConnection {
   private ctrl: TcpSegment[] = [];
   private challengeWindowStart = 0;
   private challengeCount = 0;
+  /** The pending immediate ACK is an RFC 5961 challenge ACK (config.finOnAck leaves those plain). */
+  private challengePending = false;
   /** In-order data segments ACKed at once under config.quickAckSegments. */
   private quickAcksSent = 0;
   /** Connection-establishment deadline (config.keepInit, FreeBSD TCP_KEEPINIT). */
@@ -297,7 +301,8 @@ export class TcpConnection {
     c.stats.PassiveOpens++;
     c.setState('ESTABLISHED', { kind: 'user', call: 'cookie' }, now);
     c.emit({ type: 'established', time: now });
-    if (c.tsOk && ack.options.tsVal !== undefined) { c.tsRecent = ack.options.tsVal; c.tsRecentAge = now; }
+    // tsRecentAge 0 means "no TS.Recent yet" (PAWS off), so a cookie accepted at time 0 records 1 instead.
+    if (c.tsOk && ack.options.tsVal !== undefined) { c.tsRecent = ack.options.tsVal; c.tsRecentAge = now || 1; }
     // The ACK may also carry data or FIN: process the remainder normally.
     if (ack.payload.length > 0 || (ack.flags & FIN)) c.input(ack, now);
     return c;
@@ -411,7 +416,7 @@ export class TcpConnection {
   private abortWith(why: string, now: number, call: TcpUserCall): void {
     const s = this.state;
     if (s === 'SYN-RECEIVED' || s === 'ESTABLISHED' || s === 'FIN-WAIT-1' || s === 'FIN-WAIT-2' || s === 'CLOSE-WAIT') {
-      this.queueCtrl(this.abortRst());
+      this.queueCtrl(this.abortRst(now));
       if (s === 'ESTABLISHED' || s === 'CLOSE-WAIT') this.stats.EstabResets++;
     }
     void why;
@@ -555,6 +560,18 @@ export class TcpConnection {
       }
     }
 
+    // BSD and Linux process the ACK of a wholly duplicate segment that ends exactly at RCV.NXT (typically a
+    // retransmitted FIN that now acknowledges ours); RFC 9293's test rejects it. Only the new part, the ACK,
+    // is kept ("only the new parts are processed", §3.10.7.4), and the duplicate is re-ACKed.
+    if (this.config.ackOfDuplicate && s !== 'TIME-WAIT' && (f & ACK) && !(f & (SYN | RST))) {
+      const dupLen = seg.payload.length + (f & FIN ? 1 : 0);
+      if (dupLen > 0 && seqAdd(seg.seq, dupLen) === this.rcvNxt) {
+        this.ackNow = true;
+        f &= ~FIN;
+        seg = { ...seg, seq: this.rcvNxt, flags: f, payload: EMPTY };
+      }
+    }
+
     // First: sequence number check (the four acceptability cases).
     const segLen = seg.payload.length + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0);
     const rcvWnd = this.acceptWindow();
@@ -583,6 +600,8 @@ export class TcpConnection {
       this.stats.OutOfWindow++;
       this.drop('out-of-window', `seq ${seg.seq} len ${segLen} outside RCV.NXT ${this.rcvNxt} WND ${rcvWnd}`, seg, now);
       this.ackNow = true;
+      // RFC 5961 §4: a SYN in a synchronized state draws a challenge ACK whatever its sequence number.
+      if (f & SYN) this.challengePending = true;
       return;
     }
 
@@ -713,7 +732,8 @@ export class TcpConnection {
         // The application is gone: RST the peer (RFC 1122 §4.2.2.13; Linux TCPAbortOnData).
         this.stats.TCPAbortOnData++;
         this.drop('data-after-close', 'data after close(): RST', seg, now);
-        this.queueCtrl(this.abortRst());
+        // Linux (tcp_v4_send_reset) and FreeBSD (tcp_dropwithreset) answer the segment itself: <SEQ=SEG.ACK><CTL=RST>.
+        this.queueCtrl(this.config.abortRstAck ? rstFor(seg) : this.abortRst(now));
         if (s === 'ESTABLISHED' || s === 'FIN-WAIT-1' || s === 'FIN-WAIT-2') this.stats.EstabResets++;
         this.toClosed({ kind: 'segment', seg }, now);
         return;
@@ -1067,7 +1087,7 @@ export class TcpConnection {
           // Like Linux (tcp_keepalive_timer) and like our retransmission limit: tell a peer that may still be
           // there, behind a path that only just came back, that this connection is gone.
           this.stats.TCPAbortOnTimeout++;
-          this.queueCtrl(this.abortRst());
+          this.queueCtrl(this.abortRst(now));
           this.fail('ETIMEDOUT', 'keep-alive: peer not responding', { kind: 'timer', timer: 'keepalive' }, now);
           return;
         }
@@ -1096,6 +1116,7 @@ export class TcpConnection {
         }
         return;
       }
+      this.synTimedOut = true;
       // Linux ≥ 6.5 tcp_syn_linear_timeouts: the first few SYN retransmissions do not back off.
       if (s !== 'SYN-SENT' || this.retries > this.config.synLinearTimeouts) this.rtt.backOff();
       this.synPending = true;
@@ -1106,7 +1127,7 @@ export class TcpConnection {
     if (this.sndUna === this.sndNxt) return; // nothing outstanding
     if (this.retries > this.config.maxRetransmits) {
       this.stats.TCPAbortOnTimeout++;
-      this.queueCtrl(this.abortRst());
+      this.queueCtrl(this.abortRst(now));
       this.fail('ETIMEDOUT', 'retransmission limit reached', { kind: 'timer', timer: 'rto' }, now);
       return;
     }
@@ -1167,7 +1188,15 @@ export class TcpConnection {
       // Keep-alive probe: SEG.SEQ = SND.NXT - 1, no data (RFC 1122 §4.2.3.6).
       return this.out(this.makeRaw(seqAdd(this.sndNxt, -1), this.rcvNxt, ACK, EMPTY, now), now);
     }
-    if (this.ackNow) return this.out(this.makeAck(now), now);
+    if (this.ackNow) {
+      if (this.config.finOnAck && !this.challengePending && this.finSent && seqLe(this.sndUna, this.finSeq)
+        && (s === 'FIN-WAIT-1' || s === 'CLOSING' || s === 'LAST-ACK')) {
+        // BSD tcp_output: while our FIN is unacknowledged every ACK it sends repeats the FIN (snd_nxt is
+        // wound back to it); challenge ACKs (tcp_respond) do not. A valid retransmission per RFC 9293.
+        return this.out(this.makeRaw(this.finSeq, this.rcvNxt, ACK | FIN, EMPTY, now), now);
+      }
+      return this.out(this.makeAck(now), now);
+    }
     if (this.windowUpdatePending) {
       this.windowUpdatePending = false;
       if (this.delackAt === Infinity) this.delackAt = now + this.config.delayedAckTimeout;
@@ -1226,7 +1255,7 @@ export class TcpConnection {
     if (this.forceRtx) this.forceRtx = false;
     else if (this.pipe() + 1 > this.cc.cwnd) return null;
     // Segment end: up to MSS, the next SACKed range, the end of the run, and the end of data (FIN).
-    let limit = seqAdd(seq, mss);
+    let limit = seqAdd(seq, this.segmentDataMax());
     if (seqGt(limit, repairEnd)) limit = repairEnd;
     const sb = this.scoreboard;
     for (let i = 0; i < sb.length; i += 2) if (seqGt(sb[i]!, seq) && seqLt(sb[i]!, limit)) { limit = sb[i]!; break; }
@@ -1254,7 +1283,7 @@ export class TcpConnection {
     const unsent = this.finSent ? 0 : seqDiff(dataEnd, this.sndNxt);
     const wantFin = this.finQueued && !this.finSent;
     if (unsent <= 0 && !wantFin) return null;
-    const mss = this.sndMssCap();
+    const mss = this.segmentDataMax();
     // Usable window (RFC 9293 §3.8.6.2.1 / RFC 5681): min(SND.WND right edge, cwnd) minus what is in flight.
     const wndRight = seqAdd(this.sndUna, this.sndWnd);
     const byWnd = seqDiff(wndRight, this.sndNxt);
@@ -1296,7 +1325,7 @@ export class TcpConnection {
     if (this.rttSeq === -1 && !this.tsOk && this.sndRtx === -1) { this.rttSeq = seq; this.rttTime = now; }
     if (this.rtoAt === Infinity) this.rtoAt = now + this.rtoTimeout();
     if (this.lastSendTime !== 0 && flight === 0 && now - this.lastSendTime > this.rtt.current()) {
-      this.cc.onIdleRestart(mss, this.config.initialWindowSegments * mss); // RFC 5681 §4.1
+      this.cc.onIdleRestart(this.sndMss, this.config.initialWindowSegments * this.sndMss); // RFC 5681 §4.1
     }
     return this.out(this.makeRaw(seq, this.rcvNxt, flags, payload, now), now);
   }
@@ -1367,6 +1396,7 @@ export class TcpConnection {
     if (seg.flags & ACK) {
       this.lastAckSent = seg.ack;
       this.ackNow = false;
+      this.challengePending = false;
       this.unackedSegs = 0;
       this.delackAt = Infinity;
     }
@@ -1378,8 +1408,12 @@ export class TcpConnection {
    * The RST that aborts a synchronized connection: <SEQ=SND.NXT><CTL=RST> (RFC 9293 §3.10.5), or with
    * config.abortRstAck also ACK=RCV.NXT, as Linux and FreeBSD send it (tcp_send_active_reset).
    */
-  private abortRst(): TcpSegment {
-    return this.config.abortRstAck ? this.makeRaw(this.sndNxt, this.rcvNxt, RST | ACK, EMPTY) : this.makeRaw(this.sndNxt, 0, RST, EMPTY);
+  private abortRst(now: number): TcpSegment {
+    if (!this.config.abortRstAck) return this.makeRaw(this.sndNxt, 0, RST, EMPTY);
+    const rst = this.makeRaw(this.sndNxt, this.rcvNxt, RST | ACK, EMPTY);
+    // Linux's active reset goes through tcp_transmit_skb and so carries the timestamp option.
+    if (this.tsOk) rst.options = { tsVal: this.tsNow(now), tsEcr: this.tsRecent };
+    return rst;
   }
 
   private queueCtrl(seg: TcpSegment): void {
@@ -1393,6 +1427,7 @@ export class TcpConnection {
     this.challengeCount++;
     this.stats.TCPChallengeACK++;
     this.ackNow = true;
+    this.challengePending = true;
   }
 
   /** Whether a FIN arriving in ESTABLISHED is ACKed at once (config.ackFinImmediately) or on the delayed-ACK timer. */
@@ -1488,6 +1523,17 @@ export class TcpConnection {
 
   private sndMssCap(): number { return this.sndMss; }
 
+  /**
+   * Most data the next segment may carry: the effective MSS less the SACK option it will include (RFC 9293
+   * §3.7.1, RFC 6691: the sender reduces the data length by the TCP options it sends; timestamps are already
+   * in sndMss). Otherwise a full segment with SACK blocks would exceed the peer's MSS, and the path MTU.
+   */
+  private segmentDataMax(): number {
+    if (!this.sackOk || !this.rcv.hasOutOfOrder) return this.sndMss;
+    const blocks = Math.min(this.rcv.oooRangeCount, this.tsOk ? 3 : 4);
+    return Math.max(1, this.sndMss - (4 + 8 * blocks)); // NOP, NOP, kind, length + 8 bytes per block
+  }
+
   private tsNow(now: number): number {
     return (Math.floor(now * this.config.tsTicksPerMs) + this.tsOffset) >>> 0;
   }
@@ -1535,6 +1581,13 @@ export class TcpConnection {
     if (from === to) return;
     this.state = to;
     if (to === 'ESTABLISHED' && this.keepAlive) this.keepaliveAt = now + this.keepAliveIdle;
+    if (to === 'ESTABLISHED' && this.synTimedOut && !this.rtt.hasSample && this.rtt.rto < 3000) {
+      // RFC 6298 §5.7: the timer expired awaiting the ACK of a SYN and no RTT sample came from the handshake
+      // (Karn), so data transmission starts with RTO = 3 s rather than the more aggressive initial 1 s (as
+      // Linux's tcp_init_metrics does). With timestamps the SYN+ACK's TSecr gives a sample and this is moot.
+      this.rtt.rto = Math.min(this.config.rtoMax, 3000);
+      this.rtt.backoff = 0;
+    }
     this.emit({ type: 'state', from, to, cause, time: now });
   }
 

@@ -7,6 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ACK, FIN, PSH, RST, SYN, type TcpSegment } from '../wire/tcp-types.js';
+import { optionsLength } from '../wire/tcp.js';
 import { IRS, ISS, PLAIN, bytes, established, newConn, readAll, seg, synSent, wire } from './test-util.js';
 import type { TcpConnection } from './connection.js';
 
@@ -160,6 +161,26 @@ describe('MSS (RFC 9293 §3.7.1)', () => {
     l.listen(0);
     l.input(seg(SYN, IRS), 0);
     assert.equal(l.drainTransmit(0)[0]!.options.mss, 1220);
+  });
+
+  test('data plus the options of each segment fit the peer\'s MSS, including SACK blocks sent while receiving out of order (RFC 6691)', () => {
+    for (const ts of [false, true]) {
+      const c = established({ ...PLAIN, sack: true, timestamps: ts }, 0, { options: { mss: 1000, sackPermitted: true, ...(ts ? { tsVal: 1 } : {}) }, ackOptions: ts ? { tsVal: 1 } : {} });
+      const segs: TcpSegment[] = [];
+      c.send(bytes(3000), 0);
+      segs.push(...c.drainTransmit(0));
+      // Holes in what we receive: our data segments now also carry SACK blocks.
+      for (let k = 0; k < 4; k++) c.input(seg(ACK, RCV + 100 + 200 * k, SND, { payload: bytes(50), options: ts ? { tsVal: 2, tsEcr: 0 } : {} }), 1 + k);
+      c.input(seg(ACK, RCV, SND + 3000, { options: ts ? { tsVal: 3, tsEcr: 0 } : {} }), 10);
+      c.send(bytes(5000), 10);
+      segs.push(...c.drainTransmit(10));
+      assert.ok(segs.some((s) => s.options.sack && s.payload.length > 0), 'data segments with SACK blocks were sent');
+      for (const s of segs) {
+        assert.ok(s.payload.length + optionsLength(s.options) <= 1000, `ts=${ts}: ${s.payload.length} data + ${optionsLength(s.options)} options > MSS 1000`);
+      }
+      const short = segs.filter((s) => s.payload.length > 0 && s.payload.length + optionsLength(s.options) < 1000 - 8);
+      assert.ok(short.length <= 2, 'only the tail of each burst is short: segments are otherwise full-sized');
+    }
   });
 
   test('a hostile tiny MSS (1) is floored so we never send 1-byte segments', () => {

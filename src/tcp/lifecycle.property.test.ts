@@ -30,7 +30,9 @@ interface Scenario {
   dup: number;
   reorder: number;
   delay: number;
-  cfg: { sack: boolean; timestamps: boolean; windowScaling: boolean; delayedAck: boolean; nagle: boolean; smallBuffers: boolean };
+  /** Simultaneous open (both sides connect, RFC 9293 Figure 8) instead of active/passive. */
+  simultaneous: boolean;
+  cfg: { sack: boolean; timestamps: boolean; windowScaling: boolean; delayedAck: boolean; nagle: boolean; smallBuffers: boolean; recvBuf?: number; sendBuf?: number; mss?: number };
   ops: Array<{ after: number; op: Op }>;
 }
 
@@ -48,7 +50,13 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   dup: fc.integer({ min: 0, max: 10 }).map((n) => n / 100),
   reorder: fc.integer({ min: 0, max: 30 }).map((n) => n / 100),
   delay: fc.integer({ min: 1, max: 50 }),
-  cfg: fc.record({ sack: fc.boolean(), timestamps: fc.boolean(), windowScaling: fc.boolean(), delayedAck: fc.boolean(), nagle: fc.boolean(), smallBuffers: fc.boolean() }),
+  simultaneous: fc.boolean(),
+  cfg: fc.record({
+    sack: fc.boolean(), timestamps: fc.boolean(), windowScaling: fc.boolean(), delayedAck: fc.boolean(), nagle: fc.boolean(), smallBuffers: fc.boolean(),
+    // Tiny buffers (below one MSS) and odd MSS values stress window and segmentation edge cases.
+    recvBuf: fc.integer({ min: 300, max: 10_000 }), sendBuf: fc.integer({ min: 1000, max: 20_000 }),
+    mss: fc.oneof(fc.constant(1460), fc.integer({ min: 100, max: 9000 })),
+  }),
   ops: fc.array(fc.record({ after: fc.integer({ min: 0, max: 400 }), op: opArb }), { maxLength: 16 }),
 });
 
@@ -79,7 +87,8 @@ function runScenario(s: Scenario): void {
   const config: Partial<TcpConfig> = {
     sack: s.cfg.sack, timestamps: s.cfg.timestamps, windowScaling: s.cfg.windowScaling,
     delayedAck: s.cfg.delayedAck, nagle: s.cfg.nagle,
-    recvBufferSize: s.cfg.smallBuffers ? 6000 : 256 * 1024, sendBufferSize: s.cfg.smallBuffers ? 8000 : 256 * 1024,
+    recvBufferSize: s.cfg.smallBuffers ? s.cfg.recvBuf ?? 6000 : 256 * 1024, sendBufferSize: s.cfg.smallBuffers ? s.cfg.sendBuf ?? 8000 : 256 * 1024,
+    mss: s.cfg.mss ?? 1460,
     msl: MSL, rtoMax: 8000, synRetries: 30, synAckRetries: 30, maxRetransmits: 40, finWait2Timeout: 20_000,
   };
   const a = new TcpConnection({ localPort: 40000, remotePort: 80, iss: Math.floor(rnd() * 2 ** 32), config });
@@ -191,7 +200,7 @@ function runScenario(s: Scenario): void {
     }
   };
 
-  b.listen(0);
+  if (s.simultaneous) b.connect(0); else b.listen(0);
   a.connect(0);
   let opIdx = 0;
   // User calls start once the handshake is complete (calls during the handshake have their own unit tests).
@@ -207,7 +216,7 @@ function runScenario(s: Scenario): void {
     check('after flush');
     if (a.state === 'CLOSED' && b.state === 'CLOSED') break;
     if (!handshakeDone) {
-      handshakeDone = a.state !== 'SYN-SENT' && a.state !== 'SYN-RECEIVED' && b.state !== 'LISTEN' && b.state !== 'SYN-RECEIVED';
+      handshakeDone = a.state !== 'SYN-SENT' && a.state !== 'SYN-RECEIVED' && b.state !== 'LISTEN' && b.state !== 'SYN-SENT' && b.state !== 'SYN-RECEIVED';
       if (handshakeDone && s.ops.length) nextOpAt = p.now + s.ops[0]!.after;
     }
     if (handshakeDone && opIdx >= s.ops.length && !finalPhase) {
@@ -242,6 +251,9 @@ function runScenario(s: Scenario): void {
     check('after step');
   }
 
+  // Data received before a graceful close stays readable after CLOSED: a reader that was paused reads it now.
+  readPausedUntil.a = readPausedUntil.b = 0;
+  readSide('a'); readSide('b');
   assert.equal(a.state, 'CLOSED', `${ctx()}: a ends CLOSED`);
   assert.equal(b.state, 'CLOSED', `${ctx()}: b ends CLOSED`);
 
@@ -276,10 +288,10 @@ const runs = (n: number) => Number(process.env.SYNACK_PROP_RUNS ?? n);
 
 test('property: random user calls over a lossy, duplicating, reordering wire end CLOSED with bytes delivered in order and invariants holding at every step', () => {
   if (replay) { runScenario(JSON.parse(replay) as Scenario); return; }
-  fc.assert(fc.property(scenarioArb, (s) => { runScenario(s); }), { numRuns: runs(60), includeErrorInReport: true });
+  fc.assert(fc.property(scenarioArb, (s) => { runScenario(s); }), { numRuns: runs(120), includeErrorInReport: true });
 });
 
 test('property: graceful lifecycles only (send + shutdown, no abort/close) always deliver everything', () => {
   const graceful = scenarioArb.map((s) => ({ ...s, ops: s.ops.filter((o) => o.op.kind === 'send' || o.op.kind === 'shutdown' || o.op.kind === 'pause-reading') }));
-  fc.assert(fc.property(graceful, (s) => { runScenario(s); }), { numRuns: runs(40), includeErrorInReport: true });
+  fc.assert(fc.property(graceful, (s) => { runScenario(s); }), { numRuns: runs(80), includeErrorInReport: true });
 });

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ACK, SYN, type TcpSegment } from '../wire/tcp-types.js';
-import { IRS, ISS, PLAIN, bytes, established, seg, synSent, wire } from './test-util.js';
+import { IRS, ISS, PLAIN, bytes, established, seg, synReceived, synSent, wire } from './test-util.js';
 import type { TcpConnection } from './connection.js';
 
 const SND = ISS + 1;
@@ -120,6 +120,29 @@ describe('RTO (RFC 6298)', () => {
     const srtt = c.smoothedRtt;
     c.input(seg(ACK, RCV, SND + 20, { options: { tsVal: 91, tsEcr: rtx.options.tsVal! } }), t + 40);
     assert.equal(c.smoothedRtt, 0.875 * srtt + 0.125 * 40);
+  });
+
+  test('RFC 6298 §5.7: after a SYN timeout with no RTT sample, data starts with RTO = 3 s', () => {
+    const c = synSent();
+    c.onTimeout(1000);
+    assert.deepEqual(wire(c, 1000), ['SYN seq=1000']);
+    c.input(seg(SYN | ACK, IRS, ISS + 1), 1100); // ambiguous (Karn): no sample
+    c.drainTransmit(1100);
+    assert.equal(c.smoothedRtt, 0);
+    assert.equal(c.retransmissionTimeout, 3000);
+    c.send(bytes(10), 1100);
+    c.drainTransmit(1100);
+    assert.equal(c.nextDeadline(), 4100);
+    // The passive side likewise when its SYN+ACK timed out.
+    const p = synReceived();
+    p.onTimeout(1000);
+    assert.deepEqual(wire(p, 1000), ['SYN+ACK seq=1000 ack=5001']);
+    p.input(seg(ACK, RCV, SND), 1100);
+    assert.equal(p.state, 'ESTABLISHED');
+    assert.equal(p.retransmissionTimeout, 3000);
+    // Without a timeout the handshake's RTT sample sets the RTO as usual.
+    const d = activeEstablished(100);
+    assert.equal(d.retransmissionTimeout, 300);
   });
 
   test('retransmission limit: after maxRetransmits the connection sends RST and fails with ETIMEDOUT', () => {

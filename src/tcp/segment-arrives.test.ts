@@ -11,7 +11,7 @@ import {
   IRS, ISS, PLAIN, bytes, closeWait, closing, established, finWait1, finWait2, inState, lastAck, newConn,
   readAll, seg, states, synReceived, synSent, timeWait, wire,
 } from './test-util.js';
-import type { TcpConnection, TcpEvent } from './connection.js';
+import { TcpConnection, type TcpEvent } from './connection.js';
 
 const SND = ISS + 1; // SND.NXT once the SYN is acknowledged
 const RCV = IRS + 1; // RCV.NXT once the peer's SYN is received
@@ -202,6 +202,15 @@ describe('SYN-SENT (§3.10.7.3)', () => {
     c.input(seg(ACK, IRS, ISS + 1), 1);
     assert.deepEqual(wire(c, 1), []);
     assert.equal(c.state, 'SYN-SENT');
+  });
+
+  test('in ESTABLISHED, a retransmitted SYN+ACK (our ACK was lost) is old: ACK again, stay ESTABLISHED', () => {
+    const c = synSent();
+    c.input(seg(SYN | ACK, IRS, ISS + 1), 1);
+    assert.deepEqual(wire(c, 1), ['ACK seq=1001 ack=5001']);
+    c.input(seg(SYN | ACK, IRS, ISS + 1), 1001);
+    assert.deepEqual(wire(c, 1001), ['ACK seq=1001 ack=5001']);
+    assert.equal(c.state, 'ESTABLISHED');
   });
 
   test('data queued by send() in SYN-SENT goes out once ESTABLISHED', () => {
@@ -489,6 +498,41 @@ describe('ESTABLISHED (§3.10.7.4)', () => {
     c.drainTransmit(1);
     c.input(seg(ACK, RCV + 101, SND), 2);
     assert.deepEqual(wire(c, 2), ['ACK seq=1001 ack=5101']);
+  });
+});
+
+// =====================================================================================
+describe('SYN cookie: ESTABLISHED straight from CLOSED (RFC 4987 §3.6)', () => {
+  const opts = { localPort: 80, remotePort: 40000, config: { ...PLAIN, sack: true, timestamps: true, windowScaling: true }, iss: 0 };
+  const params = { iss: ISS, irs: IRS, mss: 1200, sndShift: 7, sackOk: true, tsOk: true };
+
+  test('the cookie-carrying ACK creates an ESTABLISHED connection with the encoded options', () => {
+    const ack = seg(ACK, RCV, SND, { window: 100, options: { tsVal: 500, tsEcr: 9 } });
+    const c = TcpConnection.fromCookie(opts, params, ack, 0);
+    assert.equal(c.state, 'ESTABLISHED');
+    assert.equal(c.sndUna, SND);
+    assert.equal(c.rcvNxt, RCV);
+    assert.equal(c.sndMss, 1200 - 12);
+    assert.equal(c.sndWnd, 100 << 7, 'the ACK is not a SYN: its window is scaled');
+    assert.ok(c.sackOk && c.tsOk);
+    const ev = c.drainEvents();
+    const st = ev.find((e) => e.type === 'state')!;
+    assert.ok(st.type === 'state' && st.from === 'CLOSED' && st.cause.kind === 'user' && st.cause.call === 'cookie');
+    assert.deepEqual(wire(c, 0), []);
+  });
+
+  test('data on the cookie ACK is delivered and acknowledged', () => {
+    const ack = seg(ACK | PSH, RCV, SND, { payload: bytes(30), options: { tsVal: 500, tsEcr: 9 } });
+    const c = TcpConnection.fromCookie(opts, params, ack, 5);
+    assert.deepEqual(wire(c, 5), ['ACK seq=1001 ack=5031']);
+    assert.deepEqual(readAll(c), bytes(30));
+  });
+
+  test('PAWS is armed from the cookie ACK\'s TSval, even at time 0', () => {
+    const c = TcpConnection.fromCookie(opts, params, seg(ACK, RCV, SND, { options: { tsVal: 500, tsEcr: 9 } }), 0);
+    c.input(seg(ACK, RCV, SND, { payload: bytes(5), options: { tsVal: 400, tsEcr: 9 } }), 1);
+    assert.equal(c.readableLength, 0, 'old TSval dropped');
+    assert.equal(c.stats.PAWSEstab, 1);
   });
 });
 

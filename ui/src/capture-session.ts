@@ -87,7 +87,7 @@ export class CaptureSession {
         if (e instanceof WireError && e.code === 'not-a-capture') {
           error = `${src.name}: not a pcap or pcapng file (${e.message.replace(/^pcap: /, '')})`;
         } else if (e instanceof WireError) {
-          error = `${src.name}: ${e.message} (byte offset ${e.offset}); connections read before it are kept`;
+          error = `${src.name}: ${e.message}; connections read before it are kept`; // the message names the byte offset
         } else {
           error = `${src.name}: ${e instanceof Error ? e.message : String(e)}`;
         }

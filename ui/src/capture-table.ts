@@ -30,8 +30,11 @@ export function formatDuration(s: number): string {
   return `${(s / 60).toFixed(1)} min`;
 }
 
+/** Anomaly kinds of a connection with their counts, e.g. "invalid-flags×5, zero-window". */
 export function anomalyText(r: ConnectionReport): string {
-  return r.anomalies.map((a) => (a.count > 1 ? `${a.kind}×${a.count}` : a.kind)).join(', ');
+  const by = new Map<string, number>();
+  for (const a of r.anomalies) by.set(a.kind, (by.get(a.kind) ?? 0) + Math.max(1, a.count));
+  return [...by].map(([k, n]) => (n > 1 ? `${k}×${n}` : k)).join(', ');
 }
 
 export const COLUMNS: readonly Column[] = [

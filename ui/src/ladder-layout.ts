@@ -93,16 +93,17 @@ export function layoutLadder(model: LadderModel, opts: LayoutOptions = {}): Ladd
     const x1 = r.from === 'a' ? xA : xB;
     const xFar = r.from === 'a' ? xB : xA;
     const f = r.lost ? 0.6 : 1;
-    const x2 = x1 + (xFar - x1) * f;
-    const y2 = y + slant * f;
+    const x2 = r.lost ? x1 + (xFar - x1) * f : xFar;
+    const y2 = r.lost ? y + slant * f : y + slant;
     const angle = (Math.atan2(slant, xFar - x1) * 180) / Math.PI;
     const arriveY = r.lost ? y : y + slant;
     const seg: LaidSegment = {
       kind: 'segment', index: i, y, x1, y1: y, x2, y2, arriveY, lost: r.lost, tone: r.lost ? 'lost' : r.tone,
       label: r.note !== undefined ? `${r.label} [${r.note}]` : r.label, angle: r.from === 'a' ? angle : angle - 180, time, from: r.from,
     };
-    if (r.stateA !== undefined) seg.stateA = { y: r.from === 'a' ? y : arriveY, text: r.stateA };
-    if (r.stateB !== undefined) seg.stateB = { y: r.from === 'b' ? y : arriveY, text: r.stateB };
+    // A lost segment changed no state (see timeline.ts): no state labels beside it.
+    if (r.stateA !== undefined && !r.lost) seg.stateA = { y: r.from === 'a' ? y : arriveY, text: r.stateA };
+    if (r.stateB !== undefined && !r.lost) seg.stateB = { y: r.from === 'b' ? y : arriveY, text: r.stateB };
     return seg;
   });
   return { width, height, xA, xB, top, rowH, rows, initialA: model.initialA, initialB: model.initialB };
@@ -131,12 +132,14 @@ export function renderLadderGeometry(g: LadderGeometry, headers: { a: [string, s
     `<text class="state state-${side}" x="${n(side === 'a' ? g.xA - 8 : g.xB + 8)}" y="${n(y + 4)}" text-anchor="${side === 'a' ? 'end' : 'start'}" font-weight="bold">${escXml(text)}</text>`;
   if (g.initialA) o.push(state('a', g.top - 10, g.initialA));
   if (g.initialB) o.push(state('b', g.top - 10, g.initialB));
-  o.push(`<rect class="cursor-band" x="0" y="0" width="${n(g.width)}" height="${g.rowH}" visibility="hidden"/>`);
+  // Row bands first, under every arrow: a highlighted row must not hide the previous arrow's head.
+  o.push('<g class="bands">');
+  for (const r of g.rows) o.push(`<rect class="band" data-row="${r.index}" x="0" y="${n(r.y - g.rowH / 2)}" width="${n(g.width)}" height="${g.rowH}"/>`);
+  o.push('</g>');
   for (const r of g.rows) {
     if (r.kind === 'change') {
       const tx = r.side === 'a' ? r.x + 10 : r.x - 10;
       o.push(`<g class="row change" data-row="${r.index}" data-side="${r.side}" data-state="${escXml(r.state)}">`
-        + `<rect class="hit" x="0" y="${n(r.y - g.rowH / 2)}" width="${n(g.width)}" height="${g.rowH}" fill="transparent"/>`
         + `<text class="time" x="4" y="${n(r.y + 4)}">${escXml(r.time)}</text>`
         + `<circle cx="${n(r.x)}" cy="${n(r.y)}" r="4" fill="#8e24aa"/>`
         + state(r.side, r.y, r.state)
@@ -145,9 +148,8 @@ export function renderLadderGeometry(g: LadderGeometry, headers: { a: [string, s
     }
     const colour = TONE_COLOUR[r.tone];
     const mx = (r.x1 + r.x2) / 2, my = (r.y1 + r.y2) / 2;
-    o.push(`<g class="row seg tone-${r.tone}${r.lost ? ' lost' : ''}" data-row="${r.index}" data-from="${r.from}" tabindex="-1">`
-      + `<rect class="hit" x="0" y="${n(r.y - g.rowH / 2)}" width="${n(g.width)}" height="${g.rowH}" fill="transparent"/>`
-      + `<text class="time" x="4" y="${n(r.y + 4)}">${escXml(r.time)}</text>`
+    o.push(`<g class="row seg tone-${r.tone}${r.lost ? ' lost' : ''}" data-row="${r.index}" data-from="${r.from}">`
+ + `<text class="time" x="4" y="${n(r.y + 4)}">${escXml(r.time)}</text>`
       + `<line class="arrow" x1="${n(r.x1)}" y1="${n(r.y1)}" x2="${n(r.x2)}" y2="${n(r.y2)}" stroke="${colour}" stroke-width="1.6"${r.lost ? ' stroke-dasharray="5 3"' : ` marker-end="url(#lh-${r.tone})"`}/>`
       + (r.lost ? `<text class="lost-mark" x="${n(r.x2)}" y="${n(r.y2 + 5)}" text-anchor="middle" font-size="16" font-weight="bold" fill="${colour}">×</text>` : '')
       + `<text class="label" x="${n(mx)}" y="${n(my - 5)}" text-anchor="middle" fill="${colour}" transform="rotate(${n(r.angle)} ${n(mx)} ${n(my)})">${escXml(r.label)}</text>`

@@ -5,6 +5,7 @@
  */
 import './styles.css';
 import { renderLadderSvg } from '../../src/view/ladder-svg.js';
+import { formatTime, timeDecimals } from '../../src/view/ladder-model.js';
 import type { ConnectionReport, SummaryReport, AnomalyReport } from '../../src/analyze/report.js';
 import type { Trace } from '../../src/wire/trace.js';
 import { BROWSER_SCENARIOS, DEFAULT_SPEC, INVALID_COMBOS, type LabRun, type LabSpec } from './lab-run.js';
@@ -57,12 +58,13 @@ const MAX_LADDER_ROWS = 4000;
 let view: Viewing | null = null;
 let playing: ReturnType<typeof setInterval> | null = null;
 let rowEls: SVGGElement[] = [];
+let bandEls: SVGRectElement[] = [];
 
 function absolute(): boolean { return ($('opt-absolute') as HTMLInputElement).checked; }
 
 function show(trace: Trace, raw: Array<Uint8Array | null>, run: LabRun | null, source: string | null): void {
   stop();
-  const timeline = buildTimeline(trace, { absolute: absolute() });
+  const timeline = buildTimeline(trace, { absolute: absolute(), receiverOnly: run !== null });
   view = { trace, raw, run, source, timeline, cursor: timeline.steps.length - 1, selected: null };
   ($('btn-svg') as HTMLButtonElement).disabled = false;
   ($('btn-pcapng') as HTMLButtonElement).disabled = run === null;
@@ -83,22 +85,25 @@ function drawLadder(): void {
   if (!view) return;
   const wrap = $('ladder-wrap');
   const g = layoutLadder(view.timeline.model, { width: wrap.clientWidth - 4, maxRows: MAX_LADDER_ROWS });
+  // Initial states the trace does not state but the opening implies (a capture: CLOSED client, LISTEN server).
+  g.initialA ??= view.timeline.initial.a;
+  g.initialB ??= view.timeline.initial.b;
   const hp = (ep: Trace['a']) => [ep.label, `${ep.addr.includes(':') ? `[${ep.addr}]` : ep.addr}:${ep.port}`] as [string, string];
   let html = renderLadderGeometry(g, { a: hp(view.trace.a), b: hp(view.trace.b) });
   if (view.timeline.model.rows.length > MAX_LADDER_ROWS) html += `<p class="more">Showing the first ${MAX_LADDER_ROWS} of ${view.timeline.model.rows.length} rows.</p>`;
   if (view.timeline.model.rows.length === 0) html = '<p class="placeholder">No segments in this trace.</p>';
   wrap.innerHTML = html;
   rowEls = Array.from(wrap.querySelectorAll<SVGGElement>('g.row'));
-  for (const el of rowEls) {
-    el.addEventListener('click', () => {
-      const i = Number(el.dataset.row);
-      if (!view) return;
-      stop();
-      view.cursor = i;
-      view.selected = el.classList.contains('seg') ? i : null;
-      update();
-    });
-  }
+  bandEls = Array.from(wrap.querySelectorAll<SVGRectElement>('rect.band'));
+  wrap.querySelector('svg')?.addEventListener('click', (ev) => {
+    const hit = (ev.target as Element).closest('[data-row]');
+    if (!hit || !view) return;
+    const i = Number(hit.getAttribute('data-row'));
+    stop();
+    view.cursor = i;
+    view.selected = rowEls[i]?.classList.contains('seg') ? i : null;
+    update();
+  });
 }
 
 function update(): void {
@@ -110,11 +115,15 @@ function update(): void {
     el.classList.toggle('current', i === cursor);
     el.classList.toggle('selected', i === view!.selected);
   });
+  bandEls.forEach((el, i) => {
+    el.classList.toggle('current', i === cursor);
+    el.classList.toggle('selected', i === view!.selected);
+  });
   const cur = rowEls[cursor];
   if (cur && playing) cur.scrollIntoView({ block: 'nearest' });
   const st = stateAt(timeline, cursor);
   const row = cursor >= 0 ? timeline.model.rows[cursor] : undefined;
-  $('step-label').textContent = `step ${cursor + 1} / ${total}${row ? ` · ${row.time} ms` : ''}`;
+  $('step-label').textContent = `step ${cursor + 1} / ${total}${row ? ` · ${formatTime(row.time, timeDecimals(timeline.model.rows))} ms` : ''}`;
   const openedBefore = (side: 'a' | 'b'): boolean => {
     const init = side === 'a' ? timeline.initial.a : timeline.initial.b;
     if (init !== undefined && init !== 'CLOSED') return true;
@@ -141,7 +150,7 @@ function renderDetail(): void {
   const row = view.timeline.model.rows[view.selected];
   if (!row || row.kind !== 'segment') { pane.hidden = true; return; }
   const e = row.entry;
-  const idx = view.trace.entries.indexOf(e);
+  const idx = view.timeline.trace.entries.indexOf(e);
   const raw = idx >= 0 ? view.raw[idx] ?? null : null;
   const receiver = e.from === 'a' ? 'b' : 'a';
   const before = stateAt(view.timeline, view.selected - 1);
@@ -407,7 +416,8 @@ async function loadServerFiles(): Promise<void> {
   } catch { return; }
   if (!Array.isArray(list.files) || list.files.length === 0) return;
   $('server-files').textContent = `Files given to synack ui: ${list.files.map((f) => f.name).join(', ')}`;
-  analyzeFiles(list.files.map((f) => ({ name: f.name, url: f.url, size: f.size })));
+  // Absolute URLs: the worker resolves relative ones against its own script's location.
+  analyzeFiles(list.files.map((f) => ({ name: f.name, url: new URL(f.url, location.href).href, size: f.size })));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -433,14 +443,14 @@ function setupToolbar(): void {
   $('speed').onchange = () => { if (playing) { stop(); togglePlay(); } };
   $('opt-absolute').onchange = () => {
     if (!view) return;
-    view.timeline = buildTimeline(view.trace, { absolute: absolute() });
+    view.timeline = buildTimeline(view.trace, { absolute: absolute(), receiverOnly: view.run !== null });
     drawLadder();
     update();
   };
   $('detail-close').onclick = () => { if (view) { view.selected = null; update(); } };
   $('btn-svg').onclick = () => {
     if (!view) return;
-    download(`${(view.run?.name ?? 'connection')}-ladder.svg`, renderLadderSvg(view.trace, { absolute: absolute() }), 'image/svg+xml');
+    download(`${(view.run?.name ?? 'connection')}-ladder.svg`, renderLadderSvg(view.timeline.trace, { absolute: absolute() }), 'image/svg+xml');
   };
   $('btn-pcapng').onclick = () => {
     if (!view?.run) return;

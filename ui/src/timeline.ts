@@ -29,6 +29,8 @@ export interface StepState {
 }
 
 export interface Timeline {
+  /** The trace the rows were built from (see TimelineOptions.receiverOnly); its entries are the rows' entries. */
+  trace: Trace;
   model: LadderModel;
   /** Each side's state before the first row. */
   initial: StepState;
@@ -59,7 +61,31 @@ export function initialStates(trace: Trace, model: LadderModel): { a: TcpStateNa
   return { a, b };
 }
 
-export function buildTimeline(trace: Trace, opts: LadderOptions = {}): Timeline {
+export interface TimelineOptions extends LadderOptions {
+  /**
+   * Take from each delivered segment only its receiver's state (and nothing from lost ones). Right for runs
+   * recorded from the engine, where every sender-side change (connect(), shutdown(), timers) is its own
+   * change row; the sender's state recorded on a segment is then just the state at delivery time, which can
+   * belong to a later row. Not for captures: there the sender's state is inferred from what it sends.
+   */
+  receiverOnly?: boolean;
+}
+
+/** The trace with sender states (and lost segments' states) removed: see TimelineOptions.receiverOnly. */
+export function receiverStates(trace: Trace): Trace {
+  return {
+    ...trace,
+    entries: trace.entries.map((e) => {
+      const c = { ...e };
+      if (e.lost || e.from === 'a') delete c.stateA;
+      if (e.lost || e.from === 'b') delete c.stateB;
+      return c;
+    }),
+  };
+}
+
+export function buildTimeline(input: Trace, opts: TimelineOptions = {}): Timeline {
+  const trace = opts.receiverOnly ? receiverStates(input) : input;
   const model = buildLadder(trace, opts);
   const init = initialStates(trace, model);
   const initial: StepState = { a: init.a, b: init.b, lastA: undefined, lastB: undefined, changedA: false, changedB: false };
@@ -72,7 +98,10 @@ export function buildTimeline(trace: Trace, opts: LadderOptions = {}): Timeline 
       if (r.side === 'a') { a = r.to; lastA = t; changedA = true; } else { b = r.to; lastB = t; changedB = true; }
     } else {
       const e = r.entry;
-      const verb = (side: 'a' | 'b') => (e.lost ? `${flagsToString(e.seg.flags)} lost` : side === e.from ? `snd ${flagsToString(e.seg.flags)}` : `rcv ${flagsToString(e.seg.flags)}`);
+      // A lost segment changes nobody's state: the receiver never saw it, and sending changes no state. (Its
+      // recorded states are those at send time, which can predate a user call drawn just above it.)
+      if (e.lost) { cur = { a, b, lastA, lastB, changedA, changedB }; steps.push(cur); return; }
+      const verb = (side: 'a' | 'b') => (side === e.from ? `snd ${flagsToString(e.seg.flags)}` : `rcv ${flagsToString(e.seg.flags)}`);
       if (e.stateA !== undefined && e.stateA !== a) {
         if (a !== undefined) lastA = { from: a, to: e.stateA, cause: verb('a'), row: i };
         a = e.stateA; changedA = true;
@@ -85,7 +114,7 @@ export function buildTimeline(trace: Trace, opts: LadderOptions = {}): Timeline 
     cur = { a, b, lastA, lastB, changedA, changedB };
     steps.push(cur);
   });
-  return { model, initial, steps };
+  return { trace, model, initial, steps };
 }
 
 /** State at cursor position `i` (-1 = before the first row). */

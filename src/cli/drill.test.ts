@@ -1,0 +1,78 @@
+/**
+ * `synack drill`: one line per script, the summary, --json lines, exit codes, and the personality taken
+ * from an INDEX.tsv above the scripts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PassThrough } from 'node:stream';
+import { drillCommand } from './drill.js';
+
+const scripts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../drill/scripts');
+
+async function drill(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough(), stderr = new PassThrough();
+  let out = '', err = '';
+  stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const code = await drillCommand(args, { stdout, stderr, stdin: new PassThrough() });
+  return { code, out, err };
+}
+
+const GOOD = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 fcntl(3, F_SETFL, O_RDWR | O_NONBLOCK) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) <...>
+`;
+
+test('synack drill DIR runs every *.pkt below it and exits 0 when nothing failed', async () => {
+  const r = await drill([scripts, '--personality', 'synack']);
+  assert.equal(r.code, 0, r.out + r.err);
+  const lines = r.out.trim().split('\n');
+  assert.ok(lines.slice(0, -1).every((l) => l.startsWith('PASS ')), r.out);
+  assert.match(lines[lines.length - 1]!, /^\d+ passed, 0 failed, 0 unsupported$/);
+});
+
+test('a failing script prints FAIL with its line and exits 1; --json prints one object per script', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'drill-'));
+  writeFileSync(path.join(dir, 'good.pkt'), GOOD);
+  writeFileSync(path.join(dir, 'bad.pkt'), GOOD + '+1 > F. 1:1(0) ack 1\n');
+  writeFileSync(path.join(dir, 'unsup.pkt'), GOOD + '+0 `reboot`\n');
+  writeFileSync(path.join(dir, 'notes.txt'), 'not a script');
+  const r = await drill([dir]);
+  assert.equal(r.code, 1);
+  assert.match(r.out, /^FAIL .*bad\.pkt:5: live packet field tcp flags: expected: F\. vs actual: S/m);
+  assert.match(r.out, /^PASS .*good\.pkt$/m);
+  assert.match(r.out, /^UNSUPPORTED .*unsup\.pkt:5: shell command `reboot`$/m);
+  assert.match(r.out, /^1 passed, 1 failed, 1 unsupported$/m);
+  const j = await drill([dir, '--json']);
+  const objs = j.out.trim().split('\n').map((l) => JSON.parse(l) as { script: string; result: string; reason?: string; line?: number });
+  assert.equal(objs.length, 3);
+  const bad = objs.find((o) => o.script.endsWith('bad.pkt'))!;
+  assert.equal(bad.result, 'fail');
+  assert.equal(bad.line, 5);
+  assert.equal(objs.find((o) => o.script.endsWith('good.pkt'))!.reason, undefined);
+  assert.equal(j.code, 1);
+});
+
+test('the personality comes from an INDEX.tsv above the script unless given', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'drill-'));
+  mkdirSync(path.join(dir, 'bsd'));
+  // FreeBSD's SYN layout: mss, nop, wscale, sackOK, TS.
+  writeFileSync(path.join(dir, 'bsd', 'syn.pkt'), GOOD.replace('<...>', '<mss 1460,nop,wscale 6,sackOK,TS val 1 ecr 0>'));
+  writeFileSync(path.join(dir, 'INDEX.tsv'), 'path\tpersonality\nbsd/syn.pkt\tfreebsd\n');
+  assert.equal((await drill([dir])).code, 0);
+  const forced = await drill([dir, '--personality', 'linux']);
+  assert.equal(forced.code, 1);
+  assert.match(forced.out, /tcp option/);
+});
+
+test('usage errors exit 2', async () => {
+  assert.equal((await drill(['/nonexistent/dir'])).code, 2);
+  assert.equal((await drill([scripts, '--personality', 'windows'])).code, 2);
+  const empty = mkdtempSync(path.join(tmpdir(), 'drill-'));
+  assert.equal((await drill([empty])).code, 2);
+});
