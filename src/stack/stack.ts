@@ -34,6 +34,8 @@ export class StackCounters {
   /** SYN-RECEIVED entries given up after their SYN+ACK retransmissions. */
   SynRecvExpired = 0;
   InCsumErrors = 0;
+  /** IPv4 datagrams with a bad header checksum. */
+  InHdrErrors = 0;
   /** Packets not for one of our addresses, or not TCP. */
   InAddrErrors = 0;
   /** RSTs sent for segments to ports with no connection or listener. */
@@ -316,6 +318,7 @@ export class Stack {
       if (e instanceof WireError) { this.stats.InErrs++; return; }
       throw e;
     }
+    if (!d.ip.checksumOk) { this.stats.InErrs++; this.counters.InHdrErrors++; return; } // IPv4 header checksum (RFC 791)
     if (d.tcp === null || !this.isOurs(d.ip.dst)) { this.counters.InAddrErrors++; return; }
     if (!d.tcpChecksumOk) { this.stats.InErrs++; this.counters.InCsumErrors++; return; }
     this.segmentArrives(d.ip.dst, d.ip.src, d.tcp.seg, now);
