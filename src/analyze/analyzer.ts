@@ -61,8 +61,8 @@ function sameEndpoint(a: Uint8Array, ap: number, b: Uint8Array, bp: number): boo
 
 const SWEEP_EVERY = 32768;
 const POOL_MAX = 16384;
-/** Zeek's timers have a granularity of seconds: sweeping more often than this finds nothing new. */
-const SWEEP_INTERVAL = 5;
+/** Seconds of capture time between sweeps for expired connections (a connection that gets another packet is checked then). */
+const SWEEP_INTERVAL = 10;
 const TEREDO_PORT = 3544;
 
 /** The IPv6 packet a Teredo UDP datagram carries (RFC 4380 §5.1.1), or null when it is not Teredo. */
@@ -98,7 +98,7 @@ export class Analyzer {
   private now = 0;
   readonly stats = {
     packets: 0, tcpPackets: 0, nonTcp: 0, nonIp: 0, malformed: 0, badChecksums: 0, fragments: 0,
-    truncatedHeaders: 0, unsupportedLink: 0, tunneled: 0, connections: 0, firstTs: null as number | null, lastTs: null as number | null,
+    truncatedHeaders: 0, unsupportedLink: 0, tunneled: 0, badIpChecksums: 0, connections: 0, firstTs: null as number | null, lastTs: null as number | null,
   };
   readonly malformedSamples: MalformedSample[] = [];
   readonly unsupportedLinkTypes = new Set<number>();
@@ -163,6 +163,11 @@ export class Analyzer {
       }
     }
     if (ip.protocol !== 6) { st.nonTcp++; return; }
+    if (ip.version === 4 && !ip.checksumOk) {
+      st.badIpChecksums++;
+      // Zeek drops a datagram whose IPv4 header checksum is wrong before any TCP processing (weird bad_IP_checksum).
+      if (this.opts.checksums === 'zeek') return;
+    }
     if (ip.fragOffset !== 0 || ip.mf) st.fragments++;
     const tcp = decoded.tcp;
     if (tcp === null) {
@@ -269,12 +274,13 @@ export class Analyzer {
     info.wscale = view.wscale;
     info.ipLen = ip.totalLength;
     info.seg = seg;
+    // IPv4/IPv6 fragments are not reassembled: a first fragment's TCP header is used and the fragment flagged.
+    if (ip.mf) conn.anomaly('ip-fragment', rec.frame);
     if (badSum) {
       conn.badChecksums++;
       if (this.opts.checksums === 'zeek') {
         // Zeek drops the packet from all TCP processing; only the C/c history letter remains (§1.2).
         conn.zeek.badChecksum(side === 0);
-        conn.zeekDropped++;
         conn.add(side, info, 'bad checksum (dropped by Zeek)');
         return;
       }
@@ -347,7 +353,7 @@ export class Analyzer {
     for (const a of this.anomaliesOut ?? []) anomalies[a.kind] = (anomalies[a.kind] ?? 0) + 1;
     return {
       type: 'summary', files, packets: st.packets, tcp_packets: st.tcpPackets, non_tcp_packets: st.nonTcp,
-      non_ip_packets: st.nonIp, malformed_packets: st.malformed, bad_checksums: st.badChecksums,
+      non_ip_packets: st.nonIp, malformed_packets: st.malformed, bad_checksums: st.badChecksums, bad_ip_checksums: st.badIpChecksums,
       ip_fragments: st.fragments, truncated_headers: st.truncatedHeaders, unsupported_link_packets: st.unsupportedLink, tunneled_packets: st.tunneled,
       connections: st.connections, by_close: { ...this.byClose }, by_handshake: { ...this.byHandshake },
       by_conn_state: { ...this.byConnState }, anomalies, first_ts: st.firstTs, last_ts: st.lastTs, error,

@@ -106,3 +106,30 @@ test('the same number of failed SYNs spread over an hour is not a flood', () => 
   }
   assert.equal(analyzeBytes(pcap.take()).anomalies.filter((a) => a.kind === 'syn-flood').length, 0);
 });
+
+test('IPv4 fragments are flagged: the first fragment\'s TCP header is used, the rest counted', async () => {
+  const { encodeTcpPacket } = await import('../wire/packet.js');
+  const { onesComplementSum, finishChecksum } = await import('../wire/checksum.js');
+  const { makeSegment, ACK: A, PSH: P } = await import('../wire/tcp-types.js');
+  const pcap = new PcapBuilder();
+  const c = new Conversation(pcap, '10.0.0.1:40000', '10.0.0.2:80');
+  c.handshake();
+  const whole = encodeTcpPacket({ src: c.c.addr, dst: c.s.addr, df: false },
+    makeSegment({ srcPort: 40000, dstPort: 80, seq: c.c.nxt, ack: c.s.nxt, flags: A | P, window: 1000, payload: new Uint8Array(64) }));
+  const fix = (p: Uint8Array): Uint8Array => { p[10] = 0; p[11] = 0; const s = finishChecksum(onesComplementSum(p, 0, 20)); p[10] = s >> 8; p[11] = s & 0xff; return p; };
+  // first fragment: IP header + 40 bytes (TCP header + 20 payload bytes), MF set
+  const f1 = whole.slice(0, 60);
+  f1[2] = 0; f1[3] = 60; f1[6] = 0x20; f1[7] = 0;
+  // second fragment: the remaining 44 bytes at offset 40 (5 × 8)
+  const f2 = new Uint8Array(20 + 44);
+  f2.set(whole.subarray(0, 20));
+  f2.set(whole.subarray(60), 20);
+  f2[2] = 0; f2[3] = 64; f2[6] = 0; f2[7] = 5;
+  pcap.add(c.time + 0.001, fix(f1));
+  pcap.add(c.time + 0.002, fix(f2));
+  const { reports, analyzer } = analyzeBytes(pcap.take());
+  assert.equal(analyzer.stats.fragments, 2);
+  assert.equal(reports.length, 1);
+  assert.deepEqual(reports[0]!.anomalies.map((a) => [a.kind, a.frames]), [['ip-fragment', [4]]]);
+  assert.equal(reports[0]!.orig_pkts, 3);
+});

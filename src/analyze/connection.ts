@@ -133,10 +133,10 @@ export class Connection {
   firstTime = 0;
   lastTime = 0;
   synRetries = 0;
-  firstPacketPureSyn = false;
-  firstPacketSyn = false;
-  /** What the other side first answered to side 0's SYN: 'synack' | 'rst' | 'other' | ''. */
+  /** What the other side first answered to the first pure SYN: 'synack' | 'rst' | 'other' | ''. */
   firstAnswer = '';
+  /** The side that sent the first pure SYN (-1 before one). */
+  synSide = -1;
   // close tracking (§5.2), by side
   firstFinSide = -1;
   firstFinX = 0;
@@ -155,8 +155,6 @@ export class Connection {
   keepAlives = 0;
   lostSegments = 0;
   badChecksums = 0;
-  /** Frames of packets Zeek (in checksum-faithful mode) dropped; they count nowhere else. */
-  zeekDropped = 0;
   /** Null until the first anomaly (most connections have none). */
   anomalies: AnomalyHit[] | null = null;
   trace: TraceEntry[] | null;
@@ -173,6 +171,7 @@ export class Connection {
     this.trace = keepTrace ? [] : null;
     this.splitReason = splitReason;
   }
+
   /**
    * Makes a finished Connection (and its Sides) a fresh one for another 4-tuple: a busy capture creates
    * tens of thousands of connections, and recycling keeps them out of the young-generation GC.
@@ -194,9 +193,8 @@ export class Connection {
     this.firstTime = 0;
     this.lastTime = 0;
     this.synRetries = 0;
-    this.firstPacketPureSyn = false;
-    this.firstPacketSyn = false;
     this.firstAnswer = '';
+    this.synSide = -1;
     this.firstFinSide = -1;
     this.firstFinX = 0;
     this.secondFinSide = -1;
@@ -214,12 +212,10 @@ export class Connection {
     this.keepAlives = 0;
     this.lostSegments = 0;
     this.badChecksums = 0;
-    this.zeekDropped = 0;
     this.anomalies = null;
     this.wsCreates = true;
     this.pendingCompleteness = 0;
   }
-
 
   /** Which side sent a packet from (addr, port). */
   sideOf(srcAddr: Uint8Array, srcPort: number): 0 | 1 {
@@ -253,8 +249,6 @@ export class Connection {
     if (this.s[0].pkts + this.s[1].pkts === 0) {
       this.firstFrame = p.frame;
       this.firstTime = p.time;
-      this.firstPacketSyn = (flags & SYN) !== 0;
-      this.firstPacketPureSyn = (flags & (SYN | ACK)) === SYN;
     }
     this.lastFrame = p.frame;
     this.lastTime = p.time;
@@ -385,7 +379,8 @@ export class Connection {
       this.s[side].pureSyns++;
     }
     if ((f & (SYN | ACK)) === (SYN | ACK)) this.s[side].synAcks++;
-    if (side === 1 && this.firstAnswer === '' && this.s[0].pureSyns > 0) {
+    if (this.synSide < 0 && (f & (SYN | ACK | FIN | RST)) === SYN) this.synSide = side;
+    else if (this.synSide >= 0 && side !== this.synSide && this.firstAnswer === '') {
       this.firstAnswer = (f & (SYN | ACK)) === (SYN | ACK) ? 'synack' : f & RST ? 'rst' : 'other';
     }
     // RST: the first in-window one before both FINs decides an abort (§5.2 step 3).
@@ -525,7 +520,7 @@ export class Connection {
 
   /** The responder's first answer to the originator's SYN ('' when none was recorded for that side). */
   private firstAnswerOf(o: 0 | 1): string {
-    return o === 0 ? this.firstAnswer : '';
+    return this.synSide === o ? this.firstAnswer : '';
   }
 
   close(): CloseKind {

@@ -55,7 +55,7 @@ const TABLE_COLUMNS: Array<[string, number, (r: ConnectionReport) => string]> = 
   ['originator', 22, (r) => hostPort(r.orig_h, r.orig_p)],
   ['responder', 22, (r) => hostPort(r.resp_h, r.resp_p)],
   ['handshake', 17, (r) => r.handshake],
-  ['close', 17, (r) => r.close + (r.half_close_data ? '*' : '')],
+  ['close', 18, (r) => r.close],
   ['states', 25, (r) => `${r.orig_state ?? '?'}/${r.resp_state ?? '?'}`],
   ['zeek', 6, (r) => r.conn_state],
   ['history', 12, (r) => r.history],
@@ -72,6 +72,7 @@ function hostPort(h: string, p: number): string {
 
 function notes(r: ConnectionReport): string {
   const n: string[] = [];
+  if (r.half_close_data) n.push('half-close-data');
   if (r.retransmissions) n.push(`retx=${r.retransmissions}`);
   if (r.dup_acks) n.push(`dupack=${r.dup_acks}`);
   if (r.out_of_order) n.push(`ooo=${r.out_of_order}`);

@@ -94,6 +94,8 @@ export interface SummaryReport {
   non_ip_packets: number;
   malformed_packets: number;
   bad_checksums: number;
+  /** IPv4 header checksums that did not verify (dropped in Zeek checksum mode, like Zeek). */
+  bad_ip_checksums: number;
   ip_fragments: number;
   truncated_headers: number;
   unsupported_link_packets: number;

@@ -104,6 +104,7 @@ export class ZeekEndpoint {
   sawData = false;
   constructor(isOrig: boolean) { this.isOrig = isOrig; }
 
+  /** Back to a fresh endpoint (connections are recycled). */
   reset(isOrig: boolean): void {
     this.isOrig = isOrig;
     this.state = Z_INACTIVE;

@@ -37,7 +37,7 @@ function isTty(s: NodeJS.WritableStream): boolean {
 }
 
 export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<number> {
-  const program = new Command('analyze')
+  const program = new Command('synack analyze')
     .description('every TCP connection\'s lifecycle from pcap/pcapng captures (- reads stdin)')
     .argument('<file...>', 'capture files (pcap or pcapng); - for standard input')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'ladder', 'json', 'zeek']).default('table'))

@@ -78,6 +78,8 @@ export async function connectCommand(argv: string[], io: CliIo): Promise<number>
     if (o.verbose) io.stderr.write((o.logFormat === 'json' ? JSON.stringify(r) : formatRecord(r)) + '\n');
   });
   let failed: Error | null = null;
+  let bytesIn = 0;
+  let bytesOut = 0;
   const code = await new Promise<number>((resolve) => {
     let sock: Socket;
     try {
@@ -93,6 +95,7 @@ export async function connectCommand(argv: string[], io: CliIo): Promise<number>
       io.stdin.pipe(sock);
     });
     sock.on('data', (d: Buffer) => {
+      bytesIn += d.length;
       if (!io.stdout.write(d)) {
         sock.pause();
         io.stdout.once('drain', () => sock.resume());
@@ -103,6 +106,7 @@ export async function connectCommand(argv: string[], io: CliIo): Promise<number>
       failed = e;
     });
     sock.once('close', () => {
+      bytesOut = sock.bytesWritten;
       clearTimeout(timer);
       io.stdin.unpipe(sock);
       resolve(failed ? 1 : 0);
@@ -123,6 +127,7 @@ export async function connectCommand(argv: string[], io: CliIo): Promise<number>
     io.stderr.write(`synack connect: ${(e as Error).message}\n`);
   }
   if (failed) io.stderr.write(`synack connect: ${(failed as Error).message}\n`);
+  if (o.verbose) io.stderr.write(`synack connect: ${bytesOut} bytes sent, ${bytesIn} bytes received\n`);
   // stdin may still be open (the peer closed the connection first): stop reading it so the process can exit.
   (io.stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
   return code;

@@ -25,11 +25,18 @@ async function listening(port: number): Promise<void> {
   if (!ok) throw new Error(`nothing listens on ${port}`);
 }
 
-async function connect(args: string[], input: Buffer): Promise<{ code: number | null; out: Buffer; err: string; records: LifecycleRecord[] }> {
+/**
+ * Runs `synack connect ARGS`, writes `input` to its stdin and ends stdin (our FIN) once `expect` bytes have
+ * come back (openbsd nc stops sending the rest of its input once it sees our FIN, so the kernel's side goes first).
+ */
+async function connect(args: string[], input: Buffer, expect = 0): Promise<{ code: number | null; out: Buffer; err: string; records: LifecycleRecord[] }> {
   const p = spawnCli('connect', ['--tun', 'syn0', '--addr', '10.77.0.2', '--peer', '10.77.0.1/24', '--addr', 'fd77::2', '--peer', 'fd77::1/64', '-v', '--log-format', 'json', ...args]);
   const c = collectChild(p);
   p.stdin!.on('error', () => undefined); // it may exit (refused) before reading its input
-  p.stdin!.end(input);
+  p.stdin!.write(input);
+  const until = Date.now() + 20_000;
+  while (c.stdout().length < expect && p.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  p.stdin!.end();
   const code = await c.exit;
   const records = c.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LifecycleRecord);
   return { code, out: c.stdout(), err: c.stderr(), records };
@@ -51,7 +58,7 @@ if (role === 'server') {
     const nc = spawn('sh', ['-c', `exec nc -N -l ${addr} 9000 < ${dir}/${fam}-a > ${dir}/${fam}-b`], { stdio: 'ignore' });
     const ncExit = new Promise<number | null>((r) => nc.once('exit', (c) => r(c)));
     await listening(9000);
-    const r = await connect([addr, '9000'], toKernel);
+    const r = await connect([addr, '9000'], toKernel, toUs.length);
     const ncCode = await Promise.race([ncExit, new Promise((res) => setTimeout(() => res('still running'), 5000))]);
     out[`nc-${fam}`] = {
       code: r.code, err: r.err, ncCode,

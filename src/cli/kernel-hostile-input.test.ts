@@ -103,7 +103,7 @@ if (role === 'hostile') {
   out.flood = {
     deviceTx: link?.stats64?.tx, 
     curls, maxConn, maxHeap, maxRate, maxMemMB: Math.round(maxMem / 1e6),
-    cookiesSent: stack.counters.SyncookiesSent - cookiesBefore, segsIn: stack.stats.InSegs - inBefore,
+    cookiesSent: stack.counters.SyncookiesSent - cookiesBefore, cookiesRecv: stack.counters.SyncookiesRecv, segsIn: stack.stats.InSegs - inBefore,
     synRateDrops: stack.counters.SynRateDrops,
   };
 
@@ -193,6 +193,8 @@ if (role === 'hostile') {
     for (const c of f.curls) assert.equal(c.err, '200');
     assert.ok(f.segsIn > 10_000, `the flood reached the stack (${f.segsIn} segments)`);
     assert.ok(f.cookiesSent > 0, 'SYN cookies were used once the SYN queue was full');
+    // hping3 never answers a SYN+ACK: the handshakes completed from cookies are curl's.
+    assert.ok(f.cookiesRecv >= 1, 'curl completed its handshake with a cookie');
     // Bounded: SYN queue (backlog 511) plus a few live connections; the timer heap is compacted; the rate
     // limiter keeps at most 8192 sources.
     assert.ok(f.maxConn <= 511 + 16, `connections ${f.maxConn}`);

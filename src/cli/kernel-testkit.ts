@@ -54,7 +54,8 @@ export async function ssTcp(): Promise<SsRow[]> {
 
 /** tcpdump on an interface, writing a pcap; stop() waits until the file is complete. */
 export async function startTcpdump(iface: string, file: string): Promise<{ stop(): Promise<string>; proc: ChildProcess }> {
-  const p = spawn('tcpdump', ['-i', iface, '-n', '-U', '-s', '0', '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // -B: a 32 MiB capture buffer, so a busy machine does not make the capture lose packets the link carried.
+  const p = spawn('tcpdump', ['-i', iface, '-n', '-U', '-s', '0', '-B', '32768', '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   await new Promise<void>((resolve, reject) => {
     p.stderr!.setEncoding('utf8').on('data', (d: string) => {
@@ -66,7 +67,7 @@ export async function startTcpdump(iface: string, file: string): Promise<{ stop(
   });
   return {
     proc: p,
-    /** Stops the capture; returns tcpdump's report ("N packets captured ... dropped by kernel"). */
+    /** Stops the capture; returns tcpdump's report ("N packets captured ... N packets dropped by kernel"). */
     async stop() {
       if (p.exitCode === null) {
         const done = new Promise((r) => p.once('exit', r));

@@ -56,6 +56,8 @@ export async function openTunHost(o: TunHostOptions): Promise<TunHost> {
   if (o.addr.length === 0) throw new DeviceSetupError('EINVAL', 'give at least one --addr (synack\'s address) and a --peer (the kernel\'s address with prefix)');
   const pairs = pairAddresses(o.addr, o.peer);
   const mtu = o.mtu ?? DEFAULT_MTU;
+  // Everything checkable is checked before a device exists (configureTunDevice repeats it).
+  if (pairs.some((p) => p.kernel.includes(':')) && mtu < 1280) throw new DeviceSetupError('EINVAL', `MTU ${mtu} is below IPv6's minimum of 1280 (RFC 8200 §5)`);
   const link = TunLink.open(o.tun);
   let tap: PcapngTap | null = null;
   try {

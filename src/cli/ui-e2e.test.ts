@@ -1,6 +1,6 @@
 // End to end: `synack ui` serving the page (built fresh from ui/), driven in Debian's Chromium by playwright-core.
 // Skips when /usr/bin/chromium is absent. Screenshots go to test-artifacts/ for a person to look at.
-import { test, before, after, describe } from 'node:test';
+import { test, before, after, afterEach, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -49,6 +49,8 @@ describe('synack ui in Chromium', { skip: noBrowser }, () => {
   let page: Page;
   let server: Served;
   let demoPcap = '';
+  /** Page errors and requests to anywhere but synack ui, checked after every test. */
+  const problems: string[] = [];
 
   before(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'synack-ui-e2e-'));
@@ -66,16 +68,19 @@ describe('synack ui in Chromium', { skip: noBrowser }, () => {
       executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1366, height: 800 }, acceptDownloads: true,
     });
     page = ctx.pages()[0] ?? await ctx.newPage();
-    page.on('pageerror', (e) => { throw new Error(`page error: ${e.message}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     // No external network requests: everything the page loads comes from synack ui.
     const origin = new URL(server.url).origin;
-    page.on('request', (r) => {
+    ctx.on('request', (r) => {
       const u = r.url();
-      if (!u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:')) throw new Error(`external request: ${u}`);
+      if (!u.startsWith('http://127.0.0.1:') && !u.startsWith('blob:') && !u.startsWith('data:')) problems.push(`external request: ${u}`);
     });
+    assert.ok(origin.startsWith('http://127.0.0.1:'));
     await page.goto(server.url);
     await page.waitForSelector('body[data-ran="four-way-close"]', { timeout: 20_000 });
   });
+
+  afterEach(() => { assert.deepEqual(problems.splice(0), []); });
 
   after(async () => {
     await ctx?.close();
@@ -132,7 +137,10 @@ describe('synack ui in Chromium', { skip: noBrowser }, () => {
   });
 
   test('clicking a segment shows its header fields and the RFC 9293 rule applied', async () => {
-    await page.click('svg.ladder g.row.seg[data-row="1"] text.label');
+    await page.waitForFunction(() => document.getElementById('btn-play')!.textContent === '▶ Play');
+    // Click at the row's left edge (its time label), where no neighbouring arrow reaches.
+    await page.click('svg.ladder rect.band[data-row="1"]', { position: { x: 40, y: 19 }, force: true });
+    assert.equal(await page.getAttribute('svg.ladder rect.band.selected', 'data-row'), '1');
     await page.waitForSelector('#detail:not([hidden])');
     assert.match((await page.textContent('#detail-rule'))!, /RFC 9293 §3\.10\.7\.2 — server: LISTEN: a SYN opens the connection passively/);
     const fields = await page.textContent('#detail-fields');
@@ -214,6 +222,10 @@ describe('synack ui in Chromium', { skip: noBrowser }, () => {
     await page.waitForSelector('#panel-lab.active svg.ladder g.row.seg');
     assert.equal(await page.$$eval('svg.ladder g.row.seg', (els) => els.length), 7);
     assert.match((await page.textContent('#source-banner'))!, /four-way close/);
+    await page.click('svg.ladder rect.band[data-row="3"]', { position: { x: 40, y: 19 }, force: true });
+    await page.waitForSelector('#detail:not([hidden])');
+    assert.match((await page.textContent('#detail-fields'))!, /Internet Protocol Version 4.*Header checksum\s*0x[0-9a-f]{4} \[correct\]/s);
+    assert.match((await page.textContent('#detail-rule'))!, /RFC 9293 §3\.10\.7\.4 — responder: ESTABLISHED: FIN processed → CLOSE-WAIT/);
     await shot('capture-connection');
   });
 

@@ -3,7 +3,9 @@
  * pass/fail/unsupported by source and topic (issue #6, `npm run conformance`).
  */
 import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Personality } from './ast.js';
 import { runScriptText, type DrillResult } from './runner.js';
 
@@ -102,6 +104,8 @@ export function formatConformance(rep: ConformanceReport, opts: { details?: bool
   out.push('');
   out.push(table('source', (r) => r.entry.path.split('/')[0]!, rep.rows));
   out.push('');
+  out.push(table('class', (r) => r.entry.klass || '-', rep.rows));
+  out.push('');
   out.push(table('topic', (r) => `${r.entry.personality}/${r.entry.topic}`, rep.rows));
   if (opts.details !== false) {
     out.push('');
@@ -114,9 +118,16 @@ export function formatConformance(rep: ConformanceReport, opts: { details?: bool
   return out.join('\n');
 }
 
+/** The directory holding package.json above this module (works from src/ and from dist/). */
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
 /** `npm run conformance`, drill part: runs the corpus and prints the report; returns it for callers. */
 export async function runDrillConformance(opts: { corpusDir?: string; print?: (s: string) => void; details?: boolean } = {}): Promise<ConformanceReport | null> {
-  const shared = process.env.SYNACK_SHARED ?? path.resolve(process.cwd(), '../shared');
+  const shared = process.env.SYNACK_SHARED ?? path.resolve(repoRoot(), '../shared');
   const dir = opts.corpusDir ?? path.join(shared, 'packetdrill');
   const print = opts.print ?? ((s: string) => process.stdout.write(s + '\n'));
   try {

@@ -5,6 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { runScriptText, type DrillResult } from './runner.js';
 
 const run = (text: string, personality: 'synack' | 'linux' | 'freebsd' = 'synack'): DrillResult =>
@@ -242,4 +246,23 @@ test('the FreeBSD profile: option layout, window and SO_RCVBUF rounding', () => 
 +0 getsockopt(3, SOL_SOCKET, SO_RCVBUF, [65700], [4]) = 0
 `, 'freebsd');
   assert.equal(r.result, 'pass', r.reason);
+});
+
+test('mangled scripts never crash the runner: every outcome is PASS, FAIL or UNSUPPORTED with a reason', () => {
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'scripts');
+  const texts = readdirSync(dir).filter((f) => f.endsWith('.pkt')).map((f) => readFileSync(path.join(dir, f), 'utf8'));
+  const edit = fc.record({ at: fc.nat(), op: fc.integer({ min: 0, max: 3 }), n: fc.nat(70000), from: fc.nat() });
+  fc.assert(fc.property(fc.nat(), fc.array(edit, { minLength: 1, maxLength: 4 }), (which, edits) => {
+    const lines = texts[which % texts.length]!.split('\n');
+    for (const e of edits) {
+      const i = e.at % lines.length;
+      if (e.op === 0) lines.splice(i, 1);
+      else if (e.op === 1) lines.splice(i, 0, lines[e.from % lines.length]!);
+      else if (e.op === 2) lines[i] = lines[i]!.replace(/\d+/, String(e.n));
+      else lines[i] = lines[i]!.replace(/^\+?[0-9.]+/, `+${(e.n % 3000) / 1000}`);
+    }
+    const r = run(lines.join('\n'));
+    assert.ok(['pass', 'fail', 'unsupported'].includes(r.result));
+    if (r.result !== 'pass') assert.ok(r.reason && !r.reason.startsWith('internal error'), r.reason);
+  }), { numRuns: 300 });
 });

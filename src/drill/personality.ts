@@ -17,8 +17,6 @@ export interface Profile {
   /** SYN+ACK retransmissions of a SYN-RECEIVED entry held by a listener. */
   listenSynAckRetries: number;
   syncookies: boolean;
-  /** FreeBSD net.inet.tcp.drop_synfin: silently drop segments with both SYN and FIN. */
-  dropSynFin: boolean;
   /** Default socket receive buffer reported by SO_RCVBUF before the handshake. */
   recvSpace: number;
   /** FreeBSD rounds the receive buffer up to a multiple of the effective MSS once the MSS is known. */
@@ -64,7 +62,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
           delayedAck: true, delayedAckTimeout: 40, ackFinImmediately: true, receiverSws: 'bsd', abortRstAck: true,
           synRetries: 12, synAckRetries: 3, keepInit: 75_000,
         },
-        listenSynAckRetries: 3, syncookies: true, dropSynFin: true,
+        listenSynAckRetries: 3, syncookies: true,
         recvSpace: 65536, roundRecvBufToMss: true, maxSockBuf,
         insecureRst: false, insecureSyn: false,
       };
@@ -81,7 +79,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
           delayedAck: true, delayedAckTimeout: 40, quickAckSegments: 16, ackFinImmediately: 'if-no-data', abortRstAck: true, ackOfDuplicate: true,
           synRetries: 6, synAckRetries: 5,
         },
-        listenSynAckRetries: 5, syncookies: true, dropSynFin: true,
+        listenSynAckRetries: 5, syncookies: true,
         recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,
         insecureRst: false, insecureSyn: false,
       };
@@ -90,7 +88,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
       return {
         personality,
         tcp: { optionLayout: 'linux' },
-        listenSynAckRetries: 3, syncookies: true, dropSynFin: true,
+        listenSynAckRetries: 3, syncookies: true,
         recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,
         insecureRst: false, insecureSyn: false,
       };
@@ -158,7 +156,7 @@ function applySysctl(knob: string, value: string, p: Profile): ShellResult {
     case 'insecure_syn':
       if (v !== 0) return { kind: 'unsupported', construct: `sysctl ${knob}=${value} (RFC 793 SYN handling)` };
       p.insecureSyn = false; return { kind: 'ok' };
-    case 'drop_synfin': p.dropSynFin = v !== 0; t.synFin = v !== 0 ? 'drop' : 'ignore-fin'; return { kind: 'ok' };
+    case 'drop_synfin': t.synFin = v !== 0 ? 'drop' : 'ignore-fin'; return { kind: 'ok' };
     case 'rexmit_initial': t.rtoInitial = v; return { kind: 'ok' };
     case 'rexmit_slop': t.rtoSlop = v; return { kind: 'ok' };
     case 'rexmit_drop_options':

@@ -18,6 +18,8 @@ test('the script directory holds the scenarios issue #6 asks for', () => {
     'syn-cookies', 'simultaneous-open', 'simultaneous-close', 'invalid-flags-listen', 'invalid-flags-established',
     'invalid-flags-time-wait', 'challenge-ack', 'time-wait-reack', 'handshake-passive', 'handshake-active',
     'close-four-way', 'close-merged-fin-ack', 'close-half', 'rst-abort', 'close-unread-data', 'refused-port',
+    // the seed scenarios of `synack demo` not covered above
+    'half-close-peer', 'lossy-transfer',
   ]) assert.ok(scripts.includes(`${name}.pkt`), `${name}.pkt is missing`);
 });
 

@@ -8,7 +8,7 @@ import type { Listener, Stack, StackConnection } from '../stack/stack.js';
 import { TcpError } from '../tcp/connection.js';
 import type { TcpConfig } from '../tcp/config.js';
 import type { Profile } from './personality.js';
-import { SOCKET_SYMBOLS as S } from './symbols.js';
+import { ERRNOS, SOCKET_SYMBOLS as S } from './symbols.js';
 import { RST } from '../wire/tcp-types.js';
 
 export interface Outcome {
@@ -333,5 +333,5 @@ function codeOf(e: unknown): string | undefined {
   return typeof c === 'string' ? c : undefined;
 }
 
-import { ERRNOS } from './symbols.js';
+/** Linux's number for an errno name (what SO_ERROR returns), -1 if unknown. */
 export function errnoValue(name: string): number { return ERRNOS[name]?.value ?? -1; }

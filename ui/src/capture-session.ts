@@ -5,6 +5,7 @@
  * connection read so far, with the error reported; a file that is not a capture at all is refused.
  */
 import { CaptureReader } from '../../src/wire/capture.js';
+import { decapsulate, isSupportedLinkType } from '../../src/wire/linktypes.js';
 import { WireError } from '../../src/wire/errors.js';
 import { Analyzer } from '../../src/analyze/analyzer.js';
 import { toTrace, type AnomalyReport, type ConnectionReport, type SummaryReport } from '../../src/analyze/report.js';
@@ -29,12 +30,34 @@ export interface CaptureOutcome {
 
 /** Trace entries kept in total; past this, connections are still listed but cannot be opened as ladders. */
 export const MAX_TRACE_ENTRIES = 3_000_000;
+/** IP datagram bytes kept for the packet detail pane; past this, segments show their TCP fields only. */
+export const MAX_RAW_BYTES = 192 << 20;
 
 export class CaptureSession {
   readonly traces = new Map<string, Trace>();
   readonly reports: ConnectionReport[] = [];
+  /** Each frame's IP datagram (a copy), by frame number, for the detail pane. */
+  private readonly rawByFrame = new Map<number, Uint8Array>();
+  private rawBytes = 0;
   private keptEntries = 0;
   droppedTraces = 0;
+
+  /** A connection's ladder trace and, per entry, its IP datagram (null when not kept). */
+  traceWithRaw(uid: string): { trace: Trace; raw: Array<Uint8Array | null> } | null {
+    const trace = this.traces.get(uid);
+    if (!trace) return null;
+    return { trace, raw: trace.entries.map((e) => (e.frame !== undefined ? this.rawByFrame.get(e.frame) ?? null : null)) };
+  }
+
+  private keepRaw(frame: number, linkType: number, data: Uint8Array): void {
+    if (this.rawBytes >= MAX_RAW_BYTES || !isSupportedLinkType(linkType)) return;
+    let ip: Uint8Array | null;
+    try { ip = decapsulate(linkType, data); } catch { return; } // the analyzer counts it as malformed
+    if (!ip) return;
+    const copy = ip.slice();
+    this.rawByFrame.set(frame, copy);
+    this.rawBytes += copy.length;
+  }
 
   /**
    * Analyze the sources in order as one capture (frame numbers continue across files). `onConnections`
@@ -70,6 +93,7 @@ export class CaptureSession {
           if (rec === null) break;
           lastFrame = rec.frame;
           if (frameBase) rec.frame += frameBase;
+          this.keepRaw(rec.frame, rec.linkType, rec.data);
           analyzer.packet(rec);
         }
       };

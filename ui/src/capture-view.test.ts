@@ -50,6 +50,10 @@ test('a scenario pcapng read back by the page analyzer gives each scenario its c
   const t = s.traces.get(s.reports[0]!.uid)!;
   assert.deepEqual(t.entries.map((e) => flagsToString(e.seg.flags)), runs[0]!.trace.entries.map((e) => flagsToString(e.seg.flags)));
   assert.equal(s.reports[1]!.first_frame, runs[0]!.packets.length + 1, 'frames continue across files');
+  // The detail pane gets each captured segment's IP datagram, byte for byte.
+  const withRaw = s.traceWithRaw(s.reports[1]!.uid)!;
+  assert.deepEqual(withRaw.raw, runs[1]!.packets.map((p) => p.bytes));
+  assert.equal(s.traceWithRaw('no-such-uid'), null);
 });
 
 test('a truncated capture: clear error naming the offset, connections read before it kept', async () => {

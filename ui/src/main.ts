@@ -119,8 +119,6 @@ function update(): void {
     el.classList.toggle('current', i === cursor);
     el.classList.toggle('selected', i === view!.selected);
   });
-  const cur = rowEls[cursor];
-  if (cur && playing) cur.scrollIntoView({ block: 'nearest' });
   const st = stateAt(timeline, cursor);
   const row = cursor >= 0 ? timeline.model.rows[cursor] : undefined;
   $('step-label').textContent = `step ${cursor + 1} / ${total}${row ? ` · ${formatTime(row.time, timeDecimals(timeline.model.rows))} ms` : ''}`;
@@ -183,6 +181,8 @@ function togglePlay(): void {
   playing = setInterval(() => {
     if (!view || view.cursor >= view.timeline.steps.length - 1) { stop(); update(); return; }
     view.cursor++;
+    rowEls[view.cursor]?.scrollIntoView({ block: 'nearest' });
+    if (view.cursor >= view.timeline.steps.length - 1) stop(); // the last row: stop at once, not a tick later
     update();
   }, 1000 / speed);
   update();
@@ -402,7 +402,7 @@ function openConnection(uid: string): void {
     if (m.type !== 'trace') return;
     if (!m.trace) { const err = $('cap-error'); err.hidden = false; err.textContent = `connection ${uid}: its packets were not kept (capture too large to keep every ladder)`; return; }
     selectTab('lab');
-    show(m.trace, [], null, `Connection ${uid} from ${capName}${rep ? `: ${rep.handshake} handshake, ${rep.close} close, ${rep.conn_state} ${rep.history}` : ''}`);
+    show(m.trace, m.raw, null, `Connection ${uid} from ${capName}${rep ? `: ${rep.handshake} handshake, ${rep.close} close, ${rep.conn_state} ${rep.history}` : ''}`);
     $('notes').innerHTML = '';
   });
 }
@@ -440,7 +440,10 @@ function setupToolbar(): void {
   $('btn-fwd').onclick = () => { stop(); step(1); };
   $('btn-last').onclick = () => { stop(); if (view) { view.cursor = view.timeline.steps.length - 1; update(); } };
   $('btn-play').onclick = () => togglePlay();
-  $('speed').onchange = () => { if (playing) { stop(); togglePlay(); } };
+  $('speed').onchange = () => {
+    ($('speed') as HTMLSelectElement).blur(); // so that space and the arrows go back to the player
+    if (playing) { stop(); togglePlay(); }
+  };
   $('opt-absolute').onchange = () => {
     if (!view) return;
     view.timeline = buildTimeline(view.trace, { absolute: absolute(), receiverOnly: view.run !== null });
@@ -458,7 +461,9 @@ function setupToolbar(): void {
   };
   document.addEventListener('keydown', (e) => {
     const t = e.target as HTMLElement;
-    if (t.closest('input, select, textarea') || e.ctrlKey || e.metaKey || e.altKey) return;
+    // Keys belong to fields that edit text or choose values; buttons and checkboxes leave them to the player.
+    const editing = t.closest('select, textarea') || (t instanceof HTMLInputElement && t.type !== 'checkbox' && t.type !== 'button');
+    if (editing || e.ctrlKey || e.metaKey || e.altKey) return;
     if (!$('panel-lab').classList.contains('active')) return;
     switch (e.key) {
       case 'ArrowRight': case 'ArrowDown': e.preventDefault(); stop(); step(1); break;

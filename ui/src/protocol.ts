@@ -16,5 +16,5 @@ export type FromWorker =
   | { type: 'progress'; id: number; progress: CaptureProgress }
   | { type: 'connections'; id: number; rows: ConnectionReport[] }
   | { type: 'analyzed'; id: number; summary: SummaryReport; anomalies: AnomalyReport[]; error: string | null; malformed: Array<{ frame: number; offset: number; message: string }>; droppedTraces: number; ms: number }
-  | { type: 'trace'; id: number; uid: string; trace: Trace | null }
+  | { type: 'trace'; id: number; uid: string; trace: Trace | null; raw: Array<Uint8Array | null> }
   | { type: 'error'; id: number; message: string; field?: string };

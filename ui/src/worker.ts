@@ -42,7 +42,11 @@ scope.onmessage = async (ev) => {
         scope.postMessage({ type: 'analyzed', id: m.id, summary: out.summary, anomalies: out.anomalies, error: out.error, malformed: out.malformed, droppedTraces: session.droppedTraces, ms: performance.now() - t0 });
         break;
       }
-      case 'trace': scope.postMessage({ type: 'trace', id: m.id, uid: m.uid, trace: session?.traces.get(m.uid) ?? null }); break;
+      case 'trace': {
+        const t = session?.traceWithRaw(m.uid) ?? null;
+        scope.postMessage({ type: 'trace', id: m.id, uid: m.uid, trace: t?.trace ?? null, raw: t?.raw ?? [] });
+        break;
+      }
     }
   } catch (e) {
     scope.postMessage({ type: 'error', id: m.id, message: e instanceof Error ? e.message : String(e), field: e instanceof LabSpecError ? e.field : undefined });
