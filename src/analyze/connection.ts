@@ -282,7 +282,9 @@ export class Connection {
     if (!(flags & RST)) this.s[side].rcvWindow = p.window * (flags & SYN || this.s[side].wscale < 0 || this.s[other].wscale < 0 ? 1 : 2 ** this.s[side].wscale);
 
     if (this.trace) {
-      const e: TraceEntry = { time: (p.time - this.firstTime) * 1000, from: side === 0 ? 'a' : 'b', seg: p.seg, frame: p.frame };
+      // The segment's payload is a view into the capture reader's buffer, which the next read overwrites.
+      const seg = { ...p.seg, payload: p.seg.payload.slice() };
+      const e: TraceEntry = { time: (p.time - this.firstTime) * 1000, from: side === 0 ? 'a' : 'b', seg, frame: p.frame };
       const sa = this.s[0].rfc;
       const sb = this.s[1].rfc;
       if (sa) e.stateA = sa;

@@ -26,7 +26,7 @@ export function analyzeBytes(bytes: Uint8Array, opts: AnalyzerOptions = {}): Ana
   const conns: Connection[] = [];
   const analyzer = new Analyzer({ ...opts, onConnection: (r, c) => { reports.push(r); conns.push(c); } });
   const rd = new CaptureReader();
-  rd.push(bytes);
+  rd.pushNoCopy(bytes);
   rd.end();
   for (;;) {
     const rec = rd.next();

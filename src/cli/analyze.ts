@@ -6,7 +6,8 @@
  * Exit codes: 0 success; 1 the capture was damaged (truncated: every connection seen so far is printed,
  * then the error with its byte offset); 2 usage errors, unreadable files, input that is not a capture.
  */
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
@@ -34,6 +35,26 @@ const FLUSH_AT = 1 << 16;
 
 function isTty(s: NodeJS.WritableStream): boolean {
   return (s as NodeJS.WritableStream & { isTTY?: boolean }).isTTY === true;
+}
+
+const READ_SIZE = 1 << 20;
+
+/**
+ * A file's bytes in chunks read into one reused buffer: the capture reader copies what it needs, so no
+ * megabyte-sized buffer is allocated per read (that external-memory churn would cost garbage collections).
+ */
+async function* fileChunks(file: string): AsyncGenerator<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(READ_SIZE);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, READ_SIZE, null);
+      if (bytesRead === 0) return;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<number> {
@@ -135,7 +156,7 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
   for (const file of files) {
     const name = file === '-' ? '<stdin>' : file;
     const reader = new CaptureReader();
-    const input: AsyncIterable<Buffer | string> = file === '-' ? io.stdin as AsyncIterable<Buffer> : createReadStream(file, { highWaterMark: 1 << 20 });
+    const input: AsyncIterable<Buffer | string> = file === '-' ? io.stdin as AsyncIterable<Buffer> : fileChunks(file);
     let lastFrame = 0;
     try {
       const drain = (): void => {

@@ -182,8 +182,11 @@ if (role === 'variants') {
     // The kernel ACKed our FIN on its own before its FIN (that is what makes it four-way).
     const finAck = firstIndex(ps, (p) => p.from === 'kernel' && p.ack === ((ps[ourFin]!.seq + ps[ourFin]!.len + 1) >>> 0) && !(p.flags & FIN));
     assert.ok(finAck > ourFin && finAck < theirFin, 'separate ACK of our FIN');
+    // The kernel's FIN (CLOSE-WAIT → LAST-ACK) is the last thing it sent; our ACK of it ends its LAST-ACK.
+    assert.equal(theirFin, ps.length - 2);
     assert.equal(ps.at(-1)!.from, 'us');
     assert.equal(ps.at(-1)!.flags, ACK, 'our last ACK');
+    assert.equal(ps.at(-1)!.ack, (ps[theirFin]!.seq + 1) >>> 0, 'acknowledges the kernel\'s FIN');
   });
 
   test('kernel closes first: curl FIN, synack answers with one merged FIN+ACK (three-way), kernel ends in TIME-WAIT', { skip, timeout: 120_000 }, async () => {

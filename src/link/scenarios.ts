@@ -133,7 +133,7 @@ class Recorder {
     if (fate === 'injected') e.note = 'injected';
     this.entries.push(e);
     this.entryOrder.set(e, this.sendOrder.get(bytes) ?? this.sendCounter++);
-    if (lost) { e.stateA = this.stateA; e.stateB = this.stateB; } else this.pending = e;
+    if (!lost) this.pending = e;
   }
 
   /** Is this packet between the client's connection and the server port? */
@@ -149,7 +149,12 @@ class Recorder {
   }
 
   finalize(): void {
-    if (this.pending) { this.pending.stateA = this.stateA; this.pending.stateB = this.stateB; this.pending = null; }
+    // Only the receiver's state is recorded on a delivered segment: the sender's own changes are on the
+    // entries that reached it, or in `changes` (user calls, timers). A lost segment changes no one's state.
+    if (this.pending) {
+      if (this.pending.from === 'a') this.pending.stateB = this.stateB; else this.pending.stateA = this.stateA;
+      this.pending = null;
+    }
   }
 
   trace(title: string): Trace {

@@ -321,7 +321,7 @@ export class Stack {
     if (!d.ip.checksumOk) { this.stats.InErrs++; this.counters.InHdrErrors++; return; } // IPv4 header checksum (RFC 791)
     if (d.tcp === null || !this.isOurs(d.ip.dst)) { this.counters.InAddrErrors++; return; }
     if (!d.tcpChecksumOk) { this.stats.InErrs++; this.counters.InCsumErrors++; return; }
-    this.segmentArrives(d.ip.dst, d.ip.src, d.tcp.seg, now);
+    this.segmentArrives(this.ourAddress(d.ip.dst), d.ip.src, d.tcp.seg, now);
     this.rearm();
   }
 
@@ -431,6 +431,8 @@ export class Stack {
       this.sendCookieSynAck(l, la, ra, seg, now);
       return;
     }
+    // Our own copy: `ra` is a view into the packet buffer, which must not be kept alive by a connection.
+    ra = ra.slice();
     const key = tupleKey(la, l.port, ra, seg.srcPort);
     const tcp = new TcpConnection({
       localPort: l.port, remotePort: seg.srcPort, iss: this.isn.isn(la, l.port, ra, seg.srcPort, now),
@@ -476,6 +478,7 @@ export class Stack {
       const d = SynCookies.decodeTs(ack.options.tsEcr);
       sndShift = d.wscale; sackOk = d.sackOk; tsOk = true;
     }
+    ra = ra.slice(); // not a view into the packet buffer
     const key = tupleKey(la, l.port, ra, ack.srcPort);
     const tcp = TcpConnection.fromCookie(
       { localPort: l.port, remotePort: ack.srcPort, iss: cookie, config: this.config, stats: this.stats, tsOffset: 0 },
@@ -715,6 +718,12 @@ export class Stack {
     if (!list) return null;
     for (const l of list) if (l.addr === null || addressEquals(l.addr, la)) return l;
     return null;
+  }
+
+  /** The stack's own Uint8Array for one of its addresses (so state never references packet buffers). */
+  private ourAddress(a: Uint8Array): Uint8Array {
+    for (const x of this.addresses) if (addressEquals(x, a)) return x;
+    return a;
   }
 
   private isOurs(a: Uint8Array): boolean {

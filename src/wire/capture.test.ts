@@ -187,6 +187,28 @@ test('streaming: any split of the bytes into chunks yields the same records', ()
   }));
 });
 
+test('streaming: the caller may reuse (and scribble over) its chunk buffer right after push()', () => {
+  const bytes = concat(
+    shb(true), idb(true, 1), epb(true, 0, 1n, [1, 2, 3, 4, 5, 6, 7]), epb(true, 0, 2n, [8, 9]), epb(true, 0, 3n, new Array(40).fill(3)),
+  );
+  const whole = [...readCapture(bytes)].map(summary);
+  for (const size of [1, 3, 7, 16, 50]) {
+    const scratch = new Uint8Array(size);
+    const r = new CaptureReader();
+    const got: ReturnType<typeof summary>[] = [];
+    for (let at = 0; at < bytes.length; at += size) {
+      const n = Math.min(size, bytes.length - at);
+      scratch.set(bytes.subarray(at, at + n));
+      r.push(scratch.subarray(0, n));
+      scratch.fill(0xee);
+      for (let x = r.next(); x; x = r.next()) got.push(summary(x));
+    }
+    r.end();
+    for (let x = r.next(); x; x = r.next()) got.push(summary(x));
+    assert.deepEqual(got, whole, `chunk size ${size}`);
+  }
+});
+
 test('streaming: the reader keeps only the unread tail (memory does not grow with the capture)', () => {
   const pkt = epb(true, 0, 1n, new Array(100).fill(1));
   const r = new CaptureReader();

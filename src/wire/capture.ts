@@ -4,8 +4,8 @@
  * if_tsoffset). Browser-clean: bytes in, records out.
  *
  * Memory stays constant: the reader keeps only the unread tail of the bytes pushed so far (at most one
- * partial record plus one chunk). A record's `data` is a view into the reader's buffer and stays valid until
- * the next push(); copy it if you keep it longer.
+ * partial record plus one chunk), in one buffer it reuses. A record's `data` is a view into that buffer and
+ * stays valid until the next push(); copy it if you keep it longer.
  */
 import { WireError } from './errors.js';
 
@@ -76,8 +76,11 @@ export function detectCaptureFormat(head: Uint8Array): CaptureFormat | null {
  * 'truncated' naming the byte offset of the incomplete record if the stream stopped inside one.
  */
 export class CaptureReader {
+  /** The bytes not yet consumed start at buf[pos]; buf is a view of `store` (or of a pushNoCopy chunk). */
   private buf: Uint8Array = new Uint8Array(0);
   private pos = 0;
+  /** The reader's own buffer, reused across pushes. */
+  private store: Uint8Array = new Uint8Array(0);
   /** Stream offset of buf[0]. */
   private base = 0;
   private ended = false;
@@ -102,22 +105,40 @@ export class CaptureReader {
   get bytesConsumed(): number { return this.base + this.pos; }
   get sectionCount(): number { return this.sections; }
 
+  /**
+   * Appends bytes. They are copied into the reader's own buffer, so the caller may reuse `chunk` at once
+   * (read(2) into one buffer, push, repeat: no allocation per chunk once the buffer has grown). Records
+   * returned earlier are invalidated: their `data` views may be overwritten.
+   */
   push(chunk: Uint8Array): void {
     if (this.ended) throw new WireError('pcap', 'ended', 'push() after end()', this.base + this.buf.length);
     if (chunk.length === 0) return;
     const rest = this.buf.length - this.pos;
-    if (rest === 0) {
-      this.base += this.buf.length;
-      this.buf = chunk;
-      this.pos = 0;
-    } else {
-      const nb = new Uint8Array(rest + chunk.length);
-      nb.set(this.buf.subarray(this.pos), 0);
-      nb.set(chunk, rest);
-      this.base += this.pos;
-      this.buf = nb;
-      this.pos = 0;
+    const need = rest + chunk.length;
+    if (this.store.length < need) {
+      const grown = new Uint8Array(Math.max(need, this.store.length * 2, 1 << 16));
+      grown.set(this.buf.subarray(this.pos), 0);
+      this.store = grown;
+    } else if (rest > 0) {
+      if (this.buf.buffer === this.store.buffer && this.buf.byteOffset === this.store.byteOffset) this.store.copyWithin(0, this.pos, this.pos + rest);
+      else this.store.set(this.buf.subarray(this.pos), 0);
     }
+    this.store.set(chunk, rest);
+    this.base += this.pos;
+    this.buf = this.store.subarray(0, need);
+    this.pos = 0;
+  }
+
+  /**
+   * Appends bytes without copying them: records are views into `chunk`, which the caller must then leave
+   * untouched (for a whole capture already in memory).
+   */
+  pushNoCopy(chunk: Uint8Array): void {
+    if (this.buf.length - this.pos > 0) { this.push(chunk); return; }
+    if (this.ended) throw new WireError('pcap', 'ended', 'push() after end()', this.base + this.buf.length);
+    this.base += this.buf.length;
+    this.buf = chunk;
+    this.pos = 0;
   }
 
   end(): void { this.ended = true; }
@@ -382,7 +403,7 @@ function hex(b: Uint8Array, at: number, n: number): string {
 /** Convenience: every record of a whole capture held in memory. Throws like CaptureReader. */
 export function* readCapture(bytes: Uint8Array): Generator<CaptureRecord> {
   const r = new CaptureReader();
-  r.push(bytes);
+  r.pushNoCopy(bytes);
   r.end();
   for (;;) {
     const rec = r.next();
