@@ -103,12 +103,22 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
   }
 
   let out = '';
-  const flush = async (): Promise<void> => {
+  let mustDrain = false;
+  /** Hands pending output to stdout at once (a long-lived output string would be copied by every GC). */
+  const writeOut = (): void => {
     if (out.length === 0) return;
     header();
     const chunk = out;
     out = '';
-    if (!io.stdout.write(chunk)) await once(io.stdout, 'drain');
+    if (!io.stdout.write(chunk)) mustDrain = true;
+  };
+  /** writeOut, then honour stdout's backpressure. */
+  const flush = async (): Promise<void> => {
+    writeOut();
+    if (mustDrain) {
+      mustDrain = false;
+      await once(io.stdout, 'drain');
+    }
   };
   const color = isTty(io.stdout);
   let count = 0;
@@ -128,6 +138,7 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
           out += (count > 1 ? '\n' : '') + renderLadderText(toTrace(conn, rep), { color }) + '\n';
           break;
       }
+      if (out.length >= FLUSH_AT) writeOut();
     },
   });
   // Headers go out with the first output, so that a refused input prints nothing on stdout.
@@ -174,7 +185,7 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
         drain();
         doneBytes += bytes.length;
         bar?.update(Math.floor(doneBytes / 1048576), { pkts: analyzer.stats.packets });
-        if (out.length >= FLUSH_AT) await flush();
+        if (out.length >= FLUSH_AT || mustDrain) await flush();
       }
       reader.end();
       drain();

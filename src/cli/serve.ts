@@ -247,7 +247,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     .option('--addr <ip>', "synack's address (repeatable; IPv4 or IPv6)", collect, [])
     .option('--peer <ip/prefix>', "the kernel's address on the device with the prefix (repeatable)", collect, [])
     .option('--mtu <n>', 'device MTU', intArg('--mtu', 68, 65535), 1500)
-    .option('--txqueuelen <n>', 'device transmit queue length', intArg('--txqueuelen', 0, 0xffffffff))
+    .option('--txqueuelen <n>', 'device queue length toward synack (default 4096)', intArg('--txqueuelen', 0, 0xffffffff))
     .option('--http <port>', 'HTTP server port', intArg('--http', 1, 65535))
     .option('--echo <port>', 'echo service port (RFC 862)', intArg('--echo', 1, 65535))
     .option('--discard <port>', 'discard service port (RFC 863)', intArg('--discard', 1, 65535))

@@ -41,6 +41,11 @@ export interface TunHost {
 }
 
 export const DEFAULT_MTU = 1500;
+/**
+ * The device's queue toward synack (the kernel's default is 500 packets). While the stack sends a burst the
+ * event loop is not reading, and the kernel's ACKs (or data) would overflow a short queue and be dropped.
+ */
+export const DEFAULT_TXQUEUELEN = 4096;
 
 /** The MSS we advertise: what fits the device MTU in IPv4 (RFC 9293 §3.7.1); IPv6 peers clamp to MTU − 60 themselves. */
 export function mssForMtu(mtu: number): number {
@@ -61,7 +66,7 @@ export async function openTunHost(o: TunHostOptions): Promise<TunHost> {
   const link = TunLink.open(o.tun);
   let tap: PcapngTap | null = null;
   try {
-    await configureTunDevice({ name: link.name, addresses: pairs, mtu, txqueuelen: o.txqueuelen });
+    await configureTunDevice({ name: link.name, addresses: pairs, mtu, txqueuelen: o.txqueuelen ?? DEFAULT_TXQUEUELEN });
     const stack = new Stack({
       name: o.name ?? 'synack',
       addresses: pairs.map((p) => p.stack),
