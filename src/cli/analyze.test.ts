@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -180,4 +180,30 @@ test('a progress bar on stderr when stderr is a terminal and the input is large;
   } finally {
     delete process.env.SYNACK_PROGRESS_MIN_BYTES;
   }
+});
+
+test('when the reader of the output goes away (EPIPE), the run stops quietly', async () => {
+  const pcap = new PcapBuilder();
+  for (let i = 0; i < 1500; i++) {
+    new Conversation(pcap, `10.1.${i >> 8}.${i & 255}:${20000 + i}`, '10.0.0.2:80', { time: 1700000000 + i * 0.01 })
+      .handshake().send('c', 'FA').send('s', 'FA').send('c', 'A');
+  }
+  const many = file('many.pcap', pcap.take());
+  let writes = 0;
+  const stdout = new Writable({
+    write(_chunk, _enc, cb): void {
+      writes++;
+      if (writes >= 2) {
+        const e = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+        cb(e);
+      } else cb();
+    },
+  });
+  const stderr = new PassThrough();
+  let err = '';
+  stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const code = await analyzeCommand([many, '--format', 'json'], { stdout, stderr, stdin: Readable.from([]) });
+  assert.equal(code, 0);
+  assert.equal(err, '');
+  assert.ok(writes >= 2 && writes < 40, `stopped writing early (${writes} writes)`);
 });

@@ -8,7 +8,6 @@
  */
 import { statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { once } from 'node:events';
 import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { CaptureReader } from '../wire/capture.js';
@@ -104,20 +103,39 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
 
   let out = '';
   let mustDrain = false;
+  // A reader that goes away (`synack analyze big.pcap | head`) ends the run quietly, as with other Unix tools.
+  let outputClosed = false;
+  let outputError: Error | null = null;
+  const onOutputError = (e: NodeJS.ErrnoException): void => {
+    outputClosed = true;
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') outputError = e;
+  };
+  io.stdout.on('error', onOutputError);
   /** Hands pending output to stdout at once (a long-lived output string would be copied by every GC). */
   const writeOut = (): void => {
     if (out.length === 0) return;
     header();
     const chunk = out;
     out = '';
+    if (outputClosed) return;
     if (!io.stdout.write(chunk)) mustDrain = true;
   };
   /** writeOut, then honour stdout's backpressure. */
   const flush = async (): Promise<void> => {
     writeOut();
-    if (mustDrain) {
+    if (mustDrain && !outputClosed) {
       mustDrain = false;
-      await once(io.stdout, 'drain');
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          io.stdout.off('drain', done);
+          io.stdout.off('error', done);
+          io.stdout.off('close', done);
+          resolve();
+        };
+        io.stdout.on('drain', done);
+        io.stdout.on('error', done);
+        io.stdout.on('close', done);
+      });
     }
   };
   const color = isTty(io.stdout);
@@ -186,6 +204,7 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
         doneBytes += bytes.length;
         bar?.update(Math.floor(doneBytes / 1048576), { pkts: analyzer.stats.packets });
         if (out.length >= FLUSH_AT || mustDrain) await flush();
+        if (outputClosed) break;
       }
       reader.end();
       drain();
@@ -196,7 +215,9 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
         if (out.length) await flush();
         return 2;
       }
-      if (e instanceof WireError) {
+      if ((e as NodeJS.ErrnoException | null)?.code === 'EPIPE' || outputClosed) {
+        outputClosed = true; // the reader of our output went away: stop quietly
+      } else if (e instanceof WireError) {
         error = `${name}: ${e.message}`;
         exitCode = 1;
       } else if (e && typeof e === 'object' && 'code' in e && typeof (e as NodeJS.ErrnoException).code === 'string') {
@@ -207,7 +228,7 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
       }
     }
     frameBase += lastFrame;
-    if (error) break;
+    if (error || outputClosed) break;
   }
   if (!error) bar?.update(Math.ceil(totalBytes / 1048576), { pkts: analyzer.stats.packets });
   bar?.stop();
@@ -239,5 +260,10 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
     io.stderr.write(`synack analyze: ${analyzer.stats.unsupportedLink} packet(s) on unsupported link type(s) ${[...analyzer.unsupportedLinkTypes].join(', ')} skipped\n`);
   }
   if (error) io.stderr.write(`synack analyze: error: ${error}\n`);
+  io.stdout.off('error', onOutputError);
+  if (outputError) {
+    io.stderr.write(`synack analyze: cannot write the output: ${(outputError as Error).message}\n`);
+    return 1;
+  }
   return exitCode;
 }

@@ -16,7 +16,7 @@ export interface RunResult {
 }
 
 /** Runs a command to completion (never rejects): exit code, output. */
-export function run(cmd: string, args: string[], opts: { timeoutMs?: number; input?: string | Buffer; encoding?: 'utf8' | 'buffer' } = {}): Promise<RunResult & { out: Buffer }> {
+export function run(cmd: string, args: string[], opts: { timeoutMs?: number; input?: string | Buffer } = {}): Promise<RunResult & { out: Buffer }> {
   return new Promise((resolve) => {
     const p = execFile(cmd, args, { encoding: 'buffer', timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;

@@ -166,7 +166,8 @@ export class ReceiveBuffer {
         break;
       }
     }
-    if (data.length === 0) return;
+    // Entirely a duplicate of held data: the block holding it is still the most recent one (RFC 2018 §4).
+    if (data.length === 0) { this.lastOooAbs = at; return; }
     starts.splice(i, 0, at); datas.splice(i, 0, data);
     this.oooBytes += data.length;
     this.lastOooAbs = at;

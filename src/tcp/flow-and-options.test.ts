@@ -425,6 +425,15 @@ describe('out-of-order reassembly and SACK blocks (RFC 2018)', () => {
     assert.deepEqual(readAll(c), data);
   });
 
+  test('a duplicate of held out-of-order data → the first SACK block is the block holding it (RFC 2018 §4)', () => {
+    const c = established(SACKCFG, 0, { options: { sackPermitted: true } });
+    c.input(piece(500, 600), 1);
+    c.input(piece(100, 200), 2);
+    assert.deepEqual(c.drainTransmit(2).at(-1)!.options.sack!.slice(0, 2), [RCV + 100, RCV + 200]);
+    c.input(piece(500, 550), 3);
+    assert.deepEqual(c.drainTransmit(3)[0]!.options.sack, [RCV + 500, RCV + 600, RCV + 100, RCV + 200]);
+  });
+
   test('overlapping and duplicate out-of-order segments are reassembled byte-exactly', () => {
     const c = established(SACKCFG, 0, { options: { sackPermitted: true } });
     for (const [a, b] of [[300, 500], [350, 450], [250, 320], [600, 800], [480, 650], [100, 260], [0, 120], [0, 800]] as const) {

@@ -154,7 +154,7 @@ for (const state of ALL_STATES) {
   test(`fuzz: random and near-miss segments into ${state} never throw nor break an invariant`, () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: CONFIGS.length - 1 }), fc.array(step, { minLength: 1, maxLength: 25 }), (cfg, steps) => {
       runFuzz(state, cfg, steps);
-    }), { numRuns: 250, includeErrorInReport: true });
+    }), { numRuns: 400, includeErrorInReport: true });
   });
 }
 

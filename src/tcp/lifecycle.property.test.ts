@@ -3,15 +3,18 @@
  * calls and a lossy, duplicating, reordering wire. Properties:
  *  - both sides end CLOSED (the active closer through TIME-WAIT for at least 2·MSL);
  *  - every byte read is a prefix of what the peer sent; with no abort/close(), exactly everything, no errors;
- *  - after EVERY step: SND.UNA ≤ SND.NXT, windows and buffers within bounds, bytes in flight ≤ the peer's
- *    window + 1, the advertised right edge never moves left, A.SND.UNA ≤ B.RCV.NXT ≤ A.SND.NXT, and every
- *    state change is one RFC 9293 allows.
+ *  - after EVERY step: SND.UNA ≤ SND.NXT, windows and buffers within bounds (connectionInvariants), and
+ *    A.SND.UNA ≤ B.RCV.NXT ≤ A.SND.NXT;
+ *  - on EVERY transmitted segment: new data stays within SND.UNA + SND.WND (+1 for a FIN), the offered
+ *    window fits the free buffer and its right edge never moves left, and no SACKed byte is retransmitted
+ *    outside RTO recovery;
+ *  - every state change is one RFC 9293 allows.
  * The wire's randomness comes from a seed fast-check draws, so every failure replays from its seed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ACK, SYN, type TcpSegment } from '../wire/tcp-types.js';
+import { ACK, FIN, RST, SYN, type TcpSegment } from '../wire/tcp-types.js';
 import { Pair, type Fate, type Side } from './pair.js';
 import { TcpConnection } from './connection.js';
 import type { TcpConfig } from './config.js';
@@ -82,6 +85,11 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 const MSL = 500;
 
+/** assert.ok with a lazily built message: the context (a wire trace) is only rendered on failure. */
+function ok(cond: boolean, msg: () => string): void {
+  if (!cond) assert.fail(msg());
+}
+
 function runScenario(s: Scenario): void {
   const rnd = mulberry32(s.seed);
   const config: Partial<TcpConfig> = {
@@ -102,33 +110,45 @@ function runScenario(s: Scenario): void {
   // Wire-level checks run as each segment leaves its sender (the fate hook sees every transmitted segment).
   const rightEdge: Record<Side, number | null> = { a: null, b: null };
   const hiSent: Record<Side, number | null> = { a: null, b: null };
+  /** SACK blocks each side has been told since its last RTO, and the RTO count they belong to. */
+  const sacked: Record<Side, Array<[number, number]>> = { a: [], b: [] };
+  const sackEpoch: Record<Side, number> = { a: 0, b: 0 };
   const fate = (from: Side, seg: TcpSegment): Fate => {
     const c = conns[from];
-    if ((seg.flags & ACK) && !(seg.flags & 0x04)) {
+    if ((seg.flags & ACK) && !(seg.flags & RST)) {
       const wnd = seg.flags & SYN ? seg.window : seg.window * 2 ** c.rcvShift;
       const free = c.config.recvBufferSize - c.readableLength;
-      assert.ok(seg.window <= 65535, `${ctx()}: window field ${seg.window}`);
+      ok(seg.window <= 65535, () => `${ctx()}: window field ${seg.window}`);
       // The window offered never exceeds the free receive buffer (RCV.WND within the buffer) ...
-      assert.ok(wnd <= free, `${ctx()}: ${from} advertised ${wnd} > free buffer ${free}`);
+      ok(wnd <= free, () => `${ctx()}: ${from} advertised ${wnd} > free buffer ${free}`);
       if (!(seg.flags & SYN)) {
         // ... and its right edge SEG.ACK + SEG.WND never moves left (RFC 9293 §3.8.6.2.2, RFC 7323 §2.4).
         const edge = (seg.ack + wnd) >>> 0;
         const prev = rightEdge[from];
         // With window scaling the 16-bit field can only express multiples of 2^shift: when the buffer has no room
         // to round up, truncation may pull the edge back by less than one scale unit (RFC 7323 §2.4).
-        if (prev !== null) assert.ok(((prev - edge) | 0) < 2 ** c.rcvShift, `${ctx()}: ${from} moved its right edge left ${prev} → ${edge}`);
+        if (prev !== null) ok(((prev - edge) | 0) < 2 ** c.rcvShift, () => `${ctx()}: ${from} moved its right edge left ${prev} → ${edge}`);
         if (prev === null || ((edge - prev) | 0) > 0) rightEdge[from] = edge;
       }
     }
     // New data never goes beyond the window the peer offered: SND.UNA + SND.WND, plus one for a FIN (which
     // synack sends even into a zero window). The check is at transmit time: a reordered old ACK may later
     // shrink SND.WND below what is in flight, which RFC 1122 §4.2.2.16 tells senders to tolerate.
-    const end = (seg.seq + seg.payload.length + (seg.flags & (SYN | 0x01) ? 1 : 0)) >>> 0;
+    const end = (seg.seq + seg.payload.length + (seg.flags & (SYN | FIN) ? 1 : 0)) >>> 0;
     if (seg.payload.length > 0 && (hiSent[from] === null || ((end - hiSent[from]!) | 0) > 0) && !(seg.flags & SYN)) {
-      const limit = (c.sndUna + c.sndWnd + (seg.flags & 0x01 ? 1 : 0)) >>> 0;
-      assert.ok(((end - limit) | 0) <= 0, `${ctx()}: ${from} sent new data up to ${end} beyond SND.UNA ${c.sndUna} + SND.WND ${c.sndWnd}`);
+      const limit = (c.sndUna + c.sndWnd + (seg.flags & FIN ? 1 : 0)) >>> 0;
+      ok(((end - limit) | 0) <= 0, () => `${ctx()}: ${from} sent new data up to ${end} beyond SND.UNA ${c.sndUna} + SND.WND ${c.sndWnd}`);
     }
-    if (!(seg.flags & 0x04) && (hiSent[from] === null || ((end - hiSent[from]!) | 0) > 0)) hiSent[from] = end;
+    // SACKed data is never retransmitted (RFC 6675), except after an RTO, which discards the scoreboard
+    // (RFC 6675 §5.1); our receiver never reneges, so every SACK it sent stays true.
+    if (c.stats.TCPTimeouts !== sackEpoch[from]) { sackEpoch[from] = c.stats.TCPTimeouts; sacked[from].length = 0; }
+    if (seg.payload.length > 0 && hiSent[from] !== null && ((end - hiSent[from]!) | 0) <= 0) {
+      const l0 = seg.seq, r0 = (seg.seq + seg.payload.length) >>> 0;
+      for (const [l, r] of sacked[from]) {
+        ok(((r0 - l) | 0) <= 0 || ((r - l0) | 0) <= 0, () => `${ctx()}: ${from} retransmitted [${l0}, ${r0}) overlapping SACKed [${l}, ${r})`);
+      }
+    }
+    if (!(seg.flags & RST) && (hiSent[from] === null || ((end - hiSent[from]!) | 0) > 0)) hiSent[from] = end;
     const r = rnd();
     if (r < s.loss) return 'drop';
     if (r < s.loss + s.dup) return 'duplicate';
@@ -136,6 +156,20 @@ function runScenario(s: Scenario): void {
   };
   const jitter = (): number => (rnd() < s.reorder ? Math.floor(rnd() * 4 * s.delay) : 0);
   p = new Pair(a, b, { delay: s.delay, fate, jitter });
+  // Record the SACK blocks each side receives (they only count once delivered).
+  for (const x of ['a', 'b'] as const) {
+    const c = conns[x];
+    const input = c.input.bind(c);
+    c.input = (seg: TcpSegment, now: number) => {
+      const blocks = seg.options.sack;
+      const dropsBefore = c.stats.PAWSEstab + c.stats.OutOfWindow;
+      input(seg, now);
+      // Only SACK information the sender actually processed counts (not a segment dropped by PAWS or the window check).
+      if (blocks && c.sackOk && (seg.flags & ACK) && !(seg.flags & (SYN | RST)) && c.stats.PAWSEstab + c.stats.OutOfWindow === dropsBefore) {
+        for (let i = 0; i + 1 < blocks.length; i += 2) sacked[x].push([blocks[i]!, blocks[i + 1]!]);
+      }
+    };
+  }
 
   const sent: Record<Side, Uint8Array[]> = { a: [], b: [] };
   const got: Record<Side, Uint8Array[]> = { a: [], b: [] };
@@ -148,12 +182,12 @@ function runScenario(s: Scenario): void {
     for (const x of ['a', 'b'] as const) {
       const c = conns[x];
       const bad = connectionInvariants(c);
-      assert.deepEqual(bad, [], `${ctx()} ${where}: side ${x} in ${c.state}`);
+      if (bad.length) assert.fail(`${ctx()} ${where}: side ${x} in ${c.state}: ${bad.join('; ')}`);
       // Cross-side: the peer never ACKs what it has not received, never receives what we never sent.
       const peer = conns[peerOf(x)];
-      if (peer.state !== 'LISTEN' && peer.state !== 'SYN-SENT' && c.state !== 'SYN-SENT' && peer.irs === c.iss && peer.rcvNxt !== 0) {
-        assert.ok(((c.sndUna - peer.rcvNxt) | 0) <= 0, `${ctx()} ${where}: ${x}.SND.UNA ${c.sndUna} > peer RCV.NXT ${peer.rcvNxt}`);
-        assert.ok(((peer.rcvNxt - c.sndNxt) | 0) <= 0, `${ctx()} ${where}: peer RCV.NXT ${peer.rcvNxt} > ${x}.SND.NXT ${c.sndNxt}`);
+      if (peer.state !== 'LISTEN' && peer.state !== 'SYN-SENT' && c.state !== 'SYN-SENT' && peer.irs === c.iss) {
+        ok(((c.sndUna - peer.rcvNxt) | 0) <= 0, () => `${ctx()} ${where}: ${x}.SND.UNA ${c.sndUna} > peer RCV.NXT ${peer.rcvNxt}`);
+        ok(((peer.rcvNxt - c.sndNxt) | 0) <= 0, () => `${ctx()} ${where}: peer RCV.NXT ${peer.rcvNxt} > ${x}.SND.NXT ${c.sndNxt}`);
       }
     }
   };
@@ -210,7 +244,7 @@ function runScenario(s: Scenario): void {
   let finalPhase = false;
   const deadline = 3_600_000;
   for (;;) {
-    assert.ok(++steps < 200_000, `${ctx()}: too many steps`);
+    ok(++steps < 200_000, () => `${ctx()}: too many steps`);
     readSide('a'); readSide('b');
     p.flush();
     check('after flush');
@@ -246,7 +280,7 @@ function runScenario(s: Scenario): void {
       if (readPausedUntil.a > p.now || readPausedUntil.b > p.now) { p.now = Math.max(readPausedUntil.a, readPausedUntil.b); continue; }
       break;
     }
-    assert.ok(tWire < deadline, `${ctx()}: still running after an hour of virtual time (a ${a.state}, b ${b.state})`);
+    ok(tWire < deadline, () => `${ctx()}: still running after an hour of virtual time (a ${a.state}, b ${b.state})`);
     p.step();
     check('after step');
   }
@@ -259,15 +293,15 @@ function runScenario(s: Scenario): void {
 
   for (const x of ['a', 'b'] as const) {
     const ev = x === 'a' ? p.eventsA : p.eventsB;
-    for (const e of ev) if (e.type === 'state') assert.ok(LEGAL_TRANSITIONS.has(`${e.from}>${e.to}`), `${ctx()}: ${x} made an illegal transition ${e.from} → ${e.to}`);
+    for (const e of ev) if (e.type === 'state') ok(LEGAL_TRANSITIONS.has(`${e.from}>${e.to}`), () => `${ctx()}: ${x} made an illegal transition ${e.from} → ${e.to}`);
     const tw = ev.find((e) => e.type === 'state' && e.to === 'TIME-WAIT');
     if (tw) {
       const closed = ev.find((e) => e.type === 'state' && e.from === 'TIME-WAIT')!;
-      assert.ok(closed.time - tw.time >= 2 * MSL - 1e-6 || closed.type === 'state' && closed.cause.kind !== 'timer', `${ctx()}: ${x} left TIME-WAIT after ${closed.time - tw.time} ms`);
+      ok(closed.time - tw.time >= 2 * MSL - 1e-6 || closed.type === 'state' && closed.cause.kind !== 'timer', () => `${ctx()}: ${x} left TIME-WAIT after ${closed.time - tw.time} ms`);
     }
     const sentBytes = concat(sent[x]);
     const gotBytes = concat(got[peerOf(x)]);
-    assert.ok(gotBytes.length <= sentBytes.length, `${ctx()}: ${peerOf(x)} read more than ${x} sent`);
+    ok(gotBytes.length <= sentBytes.length, () => `${ctx()}: ${peerOf(x)} read more than ${x} sent`);
     assert.deepEqual(gotBytes, sentBytes.subarray(0, gotBytes.length), `${ctx()}: bytes ${x}→${peerOf(x)} are not a prefix of what was sent`);
     if (!aborted) {
       assert.equal(gotBytes.length, sentBytes.length, `${ctx()}: ${x}→${peerOf(x)} delivered ${gotBytes.length} of ${sentBytes.length}`);
@@ -277,7 +311,7 @@ function runScenario(s: Scenario): void {
   if (process.env.SYNACK_PROP_DEBUG) console.log(JSON.stringify({ seed: s.seed, loss: s.loss.toFixed(2), aborted, ops: s.ops.length, sentA: concat(sent.a).length, gotB: concat(got.b).length, sentB: concat(sent.b).length, gotA: concat(got.a).length, steps, now: p.now, segs: p.log.length, errA: a.error?.code, errB: b.error?.code }));
   if (!aborted) {
     const timeWaits = [...p.eventsA, ...p.eventsB].filter((e) => e.type === 'state' && e.to === 'TIME-WAIT').length;
-    assert.ok(timeWaits >= 1, `${ctx()}: a graceful close leaves at least one side in TIME-WAIT`);
+    ok(timeWaits >= 1, () => `${ctx()}: a graceful close leaves at least one side in TIME-WAIT`);
   }
 }
 
@@ -288,10 +322,10 @@ const runs = (n: number) => Number(process.env.SYNACK_PROP_RUNS ?? n);
 
 test('property: random user calls over a lossy, duplicating, reordering wire end CLOSED with bytes delivered in order and invariants holding at every step', () => {
   if (replay) { runScenario(JSON.parse(replay) as Scenario); return; }
-  fc.assert(fc.property(scenarioArb, (s) => { runScenario(s); }), { numRuns: runs(120), includeErrorInReport: true });
+  fc.assert(fc.property(scenarioArb, (s) => { runScenario(s); }), { numRuns: runs(400), includeErrorInReport: true });
 });
 
 test('property: graceful lifecycles only (send + shutdown, no abort/close) always deliver everything', () => {
   const graceful = scenarioArb.map((s) => ({ ...s, ops: s.ops.filter((o) => o.op.kind === 'send' || o.op.kind === 'shutdown' || o.op.kind === 'pause-reading') }));
-  fc.assert(fc.property(graceful, (s) => { runScenario(s); }), { numRuns: runs(80), includeErrorInReport: true });
+  fc.assert(fc.property(graceful, (s) => { runScenario(s); }), { numRuns: runs(300), includeErrorInReport: true });
 });

@@ -232,7 +232,7 @@ describe('initial window and fast retransmit (RFC 6928, RFC 5681 §3.2)', () => 
     assert.equal(c.stats.TCPFastRetrans, 1, 'still the same recovery episode');
     c.input(seg(ACK, RCV, SND + 10 * 536), 50);
     assert.ok(c.congestionWindow <= c.slowStartThreshold, 'cwnd deflated to at most ssthresh (RFC 6582 §3.2 step 6)');
-    assert.equal(c.bytesInFlight, seqOut(out));
+    assert.equal(c.bytesInFlight, newDataBytes(out), 'only the new data sent during recovery is still in flight');
   });
 
   test('during fast recovery without SACK, further duplicate ACKs inflate cwnd and clock out new data, not copies of segments the receiver holds', () => {
@@ -260,8 +260,8 @@ describe('initial window and fast retransmit (RFC 6928, RFC 5681 §3.2)', () => 
   });
 });
 
-/** Bytes of new data among segments (for flight accounting). */
-function seqOut(lines: string[]): number {
+/** Data bytes in the described segments after the first (the retransmission): new data sent during recovery. */
+function newDataBytes(lines: string[]): number {
   let n = 0;
   for (const l of lines.slice(1)) { const m = /len=(\d+)/.exec(l); if (m) n += Number(m[1]); }
   return n;
