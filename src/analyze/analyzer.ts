@@ -17,6 +17,7 @@ import { ACK, SYN, type TcpSegment } from '../wire/tcp-types.js';
 import { Connection, type PacketInfo } from './connection.js';
 import { ZeekConn, zeekFlipOnCreate, LIKELY_SERVER_PORTS, type ZeekFlagsView } from './zeek.js';
 import { AnomalyDetector, scanKindOf, type AnomalyOptions } from './anomalies.js';
+import { FlowTable, endpointHash, flowKey } from './flow-table.js';
 import { toReport, type AnomalyReport, type ConnectionReport, type SummaryReport } from './report.js';
 
 export interface AnalyzerOptions extends AnomalyOptions {
@@ -38,26 +39,6 @@ export interface AnalyzerOptions extends AnomalyOptions {
 }
 
 export interface MalformedSample { frame: number; offset: number; message: string }
-
-/** Per-endpoint hash: FNV-1a over the address bytes and the port. */
-function endpointHash(addr: Uint8Array, port: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < addr.length; i++) h = Math.imul(h ^ addr[i]!, 0x01000193);
-  h = Math.imul(h ^ (port & 0xff), 0x01000193);
-  h = Math.imul(h ^ (port >>> 8), 0x01000193);
-  return h >>> 0;
-}
-
-/** Symmetric in its two endpoints, kept in V8's small-integer range so Map lookups stay fast. */
-function flowKey(h1: number, h2: number): number {
-  return ((Math.imul((h1 + h2) | 0, 0x9e3779b1) ^ Math.imul(h1, h2)) >>> 2);
-}
-
-function sameEndpoint(a: Uint8Array, ap: number, b: Uint8Array, bp: number): boolean {
-  if (ap !== bp || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 const SWEEP_EVERY = 32768;
 const POOL_MAX = 16384;
@@ -88,7 +69,7 @@ function teredoInner(udp: Uint8Array): Uint8Array | null {
 
 export class Analyzer {
   private readonly opts: AnalyzerOptions;
-  private readonly flows = new Map<number, Connection[]>();
+  private readonly flows = new FlowTable();
   private readonly detector: AnomalyDetector;
   private readonly likely: ReadonlySet<number>;
   private nextId = 0;
@@ -98,7 +79,9 @@ export class Analyzer {
   private now = 0;
   readonly stats = {
     packets: 0, tcpPackets: 0, nonTcp: 0, nonIp: 0, malformed: 0, badChecksums: 0, fragments: 0,
-    truncatedHeaders: 0, unsupportedLink: 0, tunneled: 0, badIpChecksums: 0, connections: 0, firstTs: null as number | null, lastTs: null as number | null,
+    truncatedHeaders: 0, unsupportedLink: 0, tunneled: 0, badIpChecksums: 0, connections: 0,
+    // NaN, not null, until the first packet: a field that starts as null would box every timestamp stored in it.
+    firstTs: NaN, lastTs: NaN,
   };
   readonly malformedSamples: MalformedSample[] = [];
   readonly unsupportedLinkTypes = new Set<number>();
@@ -127,7 +110,7 @@ export class Analyzer {
     const st = this.stats;
     st.packets++;
     const t = rec.tsSec + rec.tsNsec / 1e9;
-    if (st.firstTs === null) st.firstTs = t;
+    if (Number.isNaN(st.firstTs)) st.firstTs = t;
     st.lastTs = t;
     if (t > this.now) this.now = t;
     if (++this.sinceSweep >= SWEEP_EVERY) this.sweep();
@@ -190,27 +173,8 @@ export class Analyzer {
     const hs = endpointHash(ip.src, seg.srcPort);
     const hd = endpointHash(ip.dst, seg.dstPort);
     const key = flowKey(hs, hd);
-    let list = this.flows.get(key);
-    let conn: Connection | undefined;
-    let idx = -1;
-    let side: 0 | 1 = 0;
-    if (list) {
-      for (let i = 0; i < list.length; i++) {
-        const c = list[i]!;
-        if (sameEndpoint(c.addr[0], c.port[0], ip.src, seg.srcPort) && sameEndpoint(c.addr[1], c.port[1], ip.dst, seg.dstPort)) {
-          conn = c;
-          idx = i;
-          side = 0;
-          break;
-        }
-        if (sameEndpoint(c.addr[1], c.port[1], ip.src, seg.srcPort) && sameEndpoint(c.addr[0], c.port[0], ip.dst, seg.dstPort)) {
-          conn = c;
-          idx = i;
-          side = 1;
-          break;
-        }
-      }
-    }
+    let conn = this.flows.find(key, ip.src, seg.srcPort, ip.dst, seg.dstPort);
+    let side: 0 | 1 = this.flows.side;
     // One scratch object per analyzer: nothing keeps a reference to it past this call.
     const view = this.view;
     view.flags = seg.flags;
@@ -235,11 +199,9 @@ export class Analyzer {
         if (expired) split = expired;
         const prev = conn.s[side];
         wsCreates = (seg.flags & (SYN | ACK)) === SYN && !(prev.issKnown && prev.iss === seg.seq);
-        list!.splice(idx, 1);
-        if (list!.length === 0) this.flows.delete(key);
+        this.flows.remove(key, conn);
         this.emit(conn);
         conn = undefined;
-        list = this.flows.get(key);
       }
     }
     if (!conn) {
@@ -253,8 +215,7 @@ export class Analyzer {
           this.opts.keepTrace === true, split);
       }
       conn.wsCreates = wsCreates;
-      if (list) list.push(conn);
-      else this.flows.set(key, [conn]);
+      this.flows.add(key, conn);
       this.open++;
       if (this.open > this.peakOpen) this.peakOpen = this.open;
       side = 0;
@@ -305,20 +266,8 @@ export class Analyzer {
     this.sinceSweep = 0;
     if (this.now - this.lastSweepTime < SWEEP_INTERVAL) return;
     this.lastSweepTime = this.now;
-    const done: Connection[] = [];
     const now = this.now;
-    const flows = this.flows;
-    // forEach rather than for-of over entries: no [key, value] pair allocated per open connection.
-    flows.forEach((list, key) => {
-      for (let i = list.length - 1; i >= 0; i--) {
-        const c = list[i]!;
-        if (c.zeek.expiredBy(now) !== null) {
-          done.push(c);
-          list.splice(i, 1);
-        }
-      }
-      if (list.length === 0) flows.delete(key);
-    });
+    const done = this.flows.removeWhere((c) => c.zeek.expiredBy(now) !== null);
     done.sort((x, y) => x.id - y.id);
     for (const c of done) this.emit(c);
   }
@@ -338,9 +287,7 @@ export class Analyzer {
   /** End of input: flush every open connection (in order of first packet) and compute the anomalies. */
   finish(): AnomalyReport[] {
     if (this.anomaliesOut) return this.anomaliesOut;
-    const all: Connection[] = [];
-    for (const list of this.flows.values()) for (const c of list) all.push(c);
-    this.flows.clear();
+    const all = this.flows.drain();
     all.sort((x, y) => x.id - y.id);
     for (const c of all) this.emit(c);
     this.anomaliesOut = this.detector.finish();
@@ -356,7 +303,7 @@ export class Analyzer {
       non_ip_packets: st.nonIp, malformed_packets: st.malformed, bad_checksums: st.badChecksums, bad_ip_checksums: st.badIpChecksums,
       ip_fragments: st.fragments, truncated_headers: st.truncatedHeaders, unsupported_link_packets: st.unsupportedLink, tunneled_packets: st.tunneled,
       connections: st.connections, by_close: { ...this.byClose }, by_handshake: { ...this.byHandshake },
-      by_conn_state: { ...this.byConnState }, anomalies, first_ts: st.firstTs, last_ts: st.lastTs, error,
+      by_conn_state: { ...this.byConnState }, anomalies, first_ts: Number.isNaN(st.firstTs) ? null : st.firstTs, last_ts: Number.isNaN(st.lastTs) ? null : st.lastTs, error,
     };
   }
 }

@@ -235,7 +235,7 @@ export class TunLink {
    * into the stack's transmit path: it is counted in `writeErrors`, passed to the onError handler when there
    * is one, and the packet is lost, as on a failing NIC (TCP retransmits).
    */
-  attachStack(stack: { receive(packet: Uint8Array): void; attach(send: (packet: Uint8Array) => void): void }): void {
+  attachStack(stack: { receive(packet: Uint8Array): void; receiveBatch?(packets: readonly Uint8Array[]): void; attach(send: (packet: Uint8Array) => void): void }): void {
     stack.attach((packet) => {
       try {
         this.#tun.write(packet);
@@ -246,7 +246,12 @@ export class TunLink {
       }
     });
     this.onPackets((pkts) => {
-      for (let i = 0; i < pkts.length; i++) stack.receive(pkts[i]!);
+      // Copies: the addon's packets are views into one shared read buffer, which a connection's receive
+      // queue must not pin. One batch in, one output pass per connection (stretch ACKs).
+      const own = new Array<Uint8Array>(pkts.length);
+      for (let i = 0; i < pkts.length; i++) own[i] = pkts[i]!.slice();
+      if (stack.receiveBatch) stack.receiveBatch(own);
+      else for (let i = 0; i < own.length; i++) stack.receive(own[i]!);
     });
   }
 

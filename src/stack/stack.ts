@@ -325,13 +325,34 @@ export class Stack {
     this.rearm();
   }
 
+  /**
+   * A batch of datagrams (e.g. everything a TUN read returned). Each connection's output is generated once,
+   * after the whole batch: its ACK then covers every segment of the batch (a stretch ACK, like receive
+   * offload), instead of one ACK per two segments.
+   */
+  receiveBatch(packets: readonly Uint8Array[]): void {
+    if (packets.length === 1) { this.receive(packets[0]!); return; }
+    this.batching = true;
+    try {
+      for (let i = 0; i < packets.length; i++) this.receive(packets[i]!);
+    } finally {
+      this.batching = false;
+      for (const c of this.dirty) this.service(c);
+      this.dirty.clear();
+      this.rearm();
+    }
+  }
+  private batching = false;
+  private readonly dirty = new Set<StackConnection>();
+
   private segmentArrives(la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number): void {
     // FreeBSD net.inet.tcp.drop_synfin=0: a SYN+FIN is processed as a SYN, its FIN ignored (config.synFin).
     if (this.config.synFin === 'ignore-fin' && (seg.flags & (SYN | FIN)) === (SYN | FIN)) seg = { ...seg, flags: seg.flags & ~FIN };
     const c = this.findConn(la, seg.dstPort, ra, seg.srcPort);
     if (c !== null) {
       c.tcp.input(seg, now);
-      this.service(c);
+      if (this.batching) this.dirty.add(c); // serviced once at the end of the batch
+      else this.service(c);
       return;
     }
     const tw = this.findTw(la, seg.dstPort, ra, seg.srcPort);

@@ -417,7 +417,6 @@ export class TcpConnection {
     const s = this.state;
     if (s === 'SYN-RECEIVED' || s === 'ESTABLISHED' || s === 'FIN-WAIT-1' || s === 'FIN-WAIT-2' || s === 'CLOSE-WAIT') {
       this.queueCtrl(this.abortRst(now));
-      if (s === 'ESTABLISHED' || s === 'CLOSE-WAIT') this.stats.EstabResets++;
     }
     void why;
     this.toClosed({ kind: 'user', call }, now);
@@ -623,11 +622,10 @@ export class TcpConnection {
       const cause: TcpCause = { kind: 'segment', seg };
       if (s === 'SYN-RECEIVED') {
         if (this.activeOpen) this.fail('ECONNREFUSED', 'connection refused', cause, now);
-        else { this.stats.AttemptFails++; this.toClosed(cause, now); }
+        else this.toClosed(cause, now);
         return;
       }
       if (s === 'ESTABLISHED' || s === 'FIN-WAIT-1' || s === 'FIN-WAIT-2' || s === 'CLOSE-WAIT') {
-        this.stats.EstabResets++;
         this.fail('ECONNRESET', 'connection reset by peer', cause, now);
         return;
       }
@@ -734,7 +732,6 @@ export class TcpConnection {
         this.drop('data-after-close', 'data after close(): RST', seg, now);
         // Linux (tcp_v4_send_reset) and FreeBSD (tcp_dropwithreset) answer the segment itself: <SEQ=SEG.ACK><CTL=RST>.
         this.queueCtrl(this.config.abortRstAck ? rstFor(seg) : this.abortRst(now));
-        if (s === 'ESTABLISHED' || s === 'FIN-WAIT-1' || s === 'FIN-WAIT-2') this.stats.EstabResets++;
         this.toClosed({ kind: 'segment', seg }, now);
         return;
       } else {
@@ -1109,7 +1106,6 @@ export class TcpConnection {
       if (this.retries > limit) {
         this.stats.TCPAbortOnTimeout++;
         if (s === 'SYN-RECEIVED' && !this.activeOpen) {
-          this.stats.AttemptFails++;
           this.toClosed({ kind: 'timer', timer: 'rto' }, now);
         } else {
           this.fail('ETIMEDOUT', s === 'SYN-SENT' ? 'no answer to SYN' : 'handshake timed out', { kind: 'timer', timer: 'rto' }, now);
@@ -1562,7 +1558,6 @@ export class TcpConnection {
 
   private fail(code: TcpErrorCode, message: string, cause: TcpCause, now: number): void {
     this.error = new TcpError(code, message);
-    if (code === 'ECONNREFUSED' || (code === 'ETIMEDOUT' && this.state === 'SYN-SENT')) this.stats.AttemptFails++;
     this.emit({ type: 'error', code, message, time: now });
     this.toClosed(cause, now);
   }
@@ -1581,6 +1576,12 @@ export class TcpConnection {
     if (from === to) return;
     this.state = to;
     if (to === 'ESTABLISHED' && this.keepAlive) this.keepaliveAt = now + this.keepAliveIdle;
+    if (to === 'CLOSED') {
+      // RFC 1213 (the MIB behind /proc/net/snmp): tcpEstabResets counts direct ESTABLISHED/CLOSE-WAIT → CLOSED
+      // transitions (any cause: RST in or out, timeout), tcpAttemptFails SYN-SENT/SYN-RECEIVED → CLOSED.
+      if (from === 'ESTABLISHED' || from === 'CLOSE-WAIT') this.stats.EstabResets++;
+      else if (from === 'SYN-SENT' || from === 'SYN-RECEIVED') this.stats.AttemptFails++;
+    }
     if (to === 'ESTABLISHED' && this.synTimedOut && !this.rtt.hasSample && this.rtt.rto < 3000) {
       // RFC 6298 §5.7: the timer expired awaiting the ACK of a SYN and no RTT sample came from the handshake
       // (Karn), so data transmission starts with RTO = 3 s rather than the more aggressive initial 1 s (as

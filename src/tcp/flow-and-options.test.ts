@@ -457,6 +457,26 @@ describe('out-of-order reassembly and SACK blocks (RFC 2018)', () => {
     }
   });
 
+  test('receive sequence space wraps: out-of-order data across 2^32 is held, SACKed and delivered modulo 2^32', () => {
+    const irs = 0xffffff00;
+    const c = newConn({ ...SACKCFG });
+    c.listen(0);
+    c.input(seg(SYN, irs, 0, { options: { sackPermitted: true } }), 0);
+    c.drainTransmit(0);
+    c.input(seg(ACK, irs + 1, SND), 0);
+    const at = (off: number) => (irs + 1 + off) >>> 0;
+    c.input(seg(ACK, at(400), SND, { payload: data.subarray(400, 800) }), 1); // beyond 2^32
+    const [a1] = c.drainTransmit(1);
+    assert.equal(a1!.ack, at(0));
+    assert.deepEqual(a1!.options.sack, [at(400), at(800)]);
+    assert.ok(at(800) < at(0), 'the block lies past the wrap');
+    c.input(seg(ACK, at(0), SND, { payload: data.subarray(0, 400) }), 2);
+    const [a2] = c.drainTransmit(2);
+    assert.equal(a2!.ack, at(800));
+    assert.equal(a2!.options.sack, undefined);
+    assert.deepEqual(readAll(c), data);
+  });
+
   test('without SACK negotiated, no SACK option is sent even with holes', () => {
     const c = established(SACKCFG);
     c.input(piece(100, 200), 1);

@@ -99,8 +99,10 @@ function runScenario(s: Scenario): void {
     mss: s.cfg.mss ?? 1460,
     msl: MSL, rtoMax: 8000, synRetries: 30, synAckRetries: 30, maxRetransmits: 40, finWait2Timeout: 20_000,
   };
-  const a = new TcpConnection({ localPort: 40000, remotePort: 80, iss: Math.floor(rnd() * 2 ** 32), config });
-  const b = new TcpConnection({ localPort: 80, remotePort: 40000, iss: Math.floor(rnd() * 2 ** 32), config });
+  // Half the time start just below 2^32, so sequence numbers and timestamps wrap during the run.
+  const nearWrap = (span: number) => (rnd() < 0.5 ? 2 ** 32 - 1 - Math.floor(rnd() * span) : Math.floor(rnd() * 2 ** 32));
+  const a = new TcpConnection({ localPort: 40000, remotePort: 80, iss: nearWrap(200_000), tsOffset: nearWrap(3000), config });
+  const b = new TcpConnection({ localPort: 80, remotePort: 40000, iss: nearWrap(200_000), tsOffset: nearWrap(3000), config });
   const conns = { a, b };
   const peerOf = (x: Side): Side => (x === 'a' ? 'b' : 'a');
   let p: Pair | null = null;
