@@ -254,9 +254,9 @@ const SYNACK_BUFFER = 4 << 20;
  * kernel→synack: the kernel sends into synack's discard service (bytes read by the application);
  * synack→kernel: synack's source service writes, the kernel reads (bytes the kernel acknowledged).
  */
-async function synackTcp(mtu: number, dir: 'kernel->synack' | 'synack->kernel'): Promise<BenchResult[]> {
+async function synackTcp(mtu: number, dir: 'kernel->synack' | 'synack->kernel', offload = false): Promise<BenchResult[]> {
   const host = await openTunHost({
-    addr: [STACK], peer: [`${KERNEL}/24`], mtu, txqueuelen: 10000,
+    addr: [STACK], peer: [`${KERNEL}/24`], mtu, txqueuelen: 10000, offload,
     tcp: { recvBufferSize: SYNACK_BUFFER, sendBufferSize: SYNACK_BUFFER },
   });
   const { stack } = host;
@@ -291,12 +291,20 @@ async function synackTcp(mtu: number, dir: 'kernel->synack' | 'synack->kernel'):
   await stop(peer);
   stack.destroy();
   host.close();
-  if (w.d.bytes === 0) throw new Error(`synack ${dir} at MTU ${mtu}: no data moved`);
-  return [
-    { name: `tun synack ${dir} MTU ${mtu}`, value: round(w.d.bytes! / w.secs / 1e6), unit: 'MB/s' },
-    { name: `tun synack ${dir} MTU ${mtu} JS CPU`, value: round((w.d.cpu! / 1e6 / w.secs) * 100), unit: '%' },
-    { name: `tun synack ${dir} MTU ${mtu} retransmitted segments`, value: w.d.retrans!, unit: 'segments' },
+  if (w.d.bytes === 0) throw new Error(`synack ${dir} at MTU ${mtu}${offload ? ' with offload' : ''}: no data moved`);
+  const sfx = offload ? ' offload' : '';
+  const rows: BenchResult[] = [
+    { name: `tun synack ${dir} MTU ${mtu}${sfx}`, value: round(w.d.bytes! / w.secs / 1e6), unit: 'MB/s' },
+    { name: `tun synack ${dir} MTU ${mtu}${sfx} JS CPU`, value: round((w.d.cpu! / 1e6 / w.secs) * 100), unit: '%' },
+    { name: `tun synack ${dir} MTU ${mtu}${sfx} retransmitted segments`, value: w.d.retrans!, unit: 'segments' },
   ];
+  if (offload) {
+    // Whether the offloads were used at all: super-packets each way over the whole run.
+    const o = host.link.offloadStats;
+    rows.push({ name: `tun synack ${dir} MTU ${mtu}${sfx} GSO packets kernel->synack`, value: o.rxGsoPackets, unit: 'packets' });
+    rows.push({ name: `tun synack ${dir} MTU ${mtu}${sfx} GSO packets synack->kernel`, value: o.txGsoPackets, unit: 'packets' });
+  }
+  return rows;
 }
 
 async function measure(): Promise<void> {
@@ -310,8 +318,13 @@ async function measure(): Promise<void> {
     out.push(...(await jsToKernel(link, mtu, true)));
     link.close();
     // synack's TCP against the kernel on the same link, as a fraction of the raw ceiling measured just now.
-    for (const [dir, ceilingDir] of [['kernel->synack', 'kernel->js'], ['synack->kernel', 'js->kernel']] as const) {
-      const rows = await synackTcp(mtu, dir);
+    // The same with the kernel's offloads (TSO/GSO super-packets both ways, no checksums in JS), against the
+    // same ceiling: the ceiling is per-packet work at this MTU, which offload lets synack go beyond.
+    for (const [dir, ceilingDir, offload] of [
+      ['kernel->synack', 'kernel->js', false], ['synack->kernel', 'js->kernel', false],
+      ['kernel->synack', 'kernel->js', true], ['synack->kernel', 'js->kernel', true],
+    ] as const) {
+      const rows = await synackTcp(mtu, dir, offload);
       const ceiling = out.find((r) => r.name === `tun raw ceiling ${ceilingDir} MTU ${mtu}`)!;
       const main = rows[0]!;
       main.peer = ceiling.name;

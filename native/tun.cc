@@ -13,6 +13,12 @@
 // views. A new chunk is started when less than kMaxPacket bytes are left, so a
 // read can never be truncated (a TUN read into a short buffer drops the tail).
 //
+// Offload (opt-in, `new Tun(name, { offload: true })`): IFF_VNET_HDR with a 10-byte struct virtio_net_hdr
+// (TUNSETVNETHDRSZ 10: the plain header; num_buffers, the 12-byte form, only matters for mergeable receive
+// buffers, which a TUN device never uses) and TUNSETOFFLOAD TUN_F_CSUM|TUN_F_TSO4|TUN_F_TSO6. Every read then
+// starts with the header (JS decodes it: src/link/virtio-net.ts), and every write is preceded by one, given by
+// JS (GSO super-packets for the kernel to segment) or all zeros (a plain packet), joined with writev(2).
+//
 // Transmit: write(2) straight to the fd. A TUN write normally never returns
 // EAGAIN (the packet is injected into the kernel's receive path), but if it
 // does (or ENOBUFS), the packet is copied to a bounded native queue that is
@@ -29,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <deque>
@@ -45,6 +52,11 @@ constexpr size_t kMaxPacket = 65536;
 constexpr size_t kChunkSize = 1 << 20;           // 1 MiB receive chunk
 constexpr size_t kMaxPacketsPerWakeup = 1024;     // fairness bound per poll callback
 constexpr size_t kMaxQueuedWrites = 4096;         // bound of the EAGAIN queue
+// struct virtio_net_hdr without num_buffers (linux/virtio_net.h): flags, gso_type, hdr_len, gso_size,
+// csum_start, csum_offset. A GSO super-packet the kernel hands us is at most its gso_max_size (65536) long,
+// so with the header a read never needs more than kMaxPacket + kVnetHdrLen; kMaxReadOffload leaves slack.
+constexpr int kVnetHdrLen = 10;
+constexpr size_t kMaxReadOffload = kMaxPacket + 256;
 
 // Receive chunks are malloc'ed, not ArrayBuffer::New'ed (V8 would zero each 1 MiB that read(2) overwrites
 // anyway), and recycled through a small pool once V8 has collected every view of them: a fresh chunk would
@@ -116,6 +128,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
         InstanceAccessor<&Tun::GetName>("name"),
         InstanceAccessor<&Tun::GetFd>("fd"),
         InstanceAccessor<&Tun::GetStats>("stats"),
+        InstanceAccessor<&Tun::GetVnetHdrLen>("vnetHdrLen"),
         InstanceMethod<&Tun::Start>("start"),
         InstanceMethod<&Tun::Write>("write"),
         InstanceMethod<&Tun::WriteBatch>("writeBatch"),
@@ -126,10 +139,14 @@ class Tun : public Napi::ObjectWrap<Tun> {
     return exports;
   }
 
-  // new Tun(name?: string)
+  // new Tun(name?: string, options?: { offload?: boolean })
   explicit Tun(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tun>(info) {
     Napi::Env env = info.Env();
     std::string want;
+    bool offload = false;
+    if (info.Length() > 1 && info[1].IsObject()) {
+      offload = info[1].As<Napi::Object>().Get("offload").ToBoolean().Value();
+    }
     if (info.Length() > 0 && !info[0].IsUndefined() && !info[0].IsNull()) {
       if (!info[0].IsString()) {
         Napi::TypeError::New(env, "TUN device name must be a string").ThrowAsJavaScriptException();
@@ -153,7 +170,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
     }
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
     if (!want.empty()) memcpy(ifr.ifr_name, want.data(), want.size());
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
       int err = errno;
@@ -162,6 +179,23 @@ class Tun : public Napi::ObjectWrap<Tun> {
                  "cannot create TUN device" + (want.empty() ? std::string() : " '" + want + "'"))
           .ThrowAsJavaScriptException();
       return;
+    }
+    if (offload) {
+      // TUN_F_CSUM: we take packets whose checksum is left to us (VIRTIO_NET_HDR_F_NEEDS_CSUM); TSO4/TSO6
+      // (which need CSUM): TCP super-packets up to 64 KiB. The kernel then enables the matching device
+      // features, and its TCP sends us unsegmented, unchecksummed data.
+      int hdr_len = kVnetHdrLen;
+      const char* failed = nullptr;
+      if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0) failed = "ioctl(TUNSETVNETHDRSZ)";
+      else if (ioctl(fd, TUNSETOFFLOAD, static_cast<unsigned long>(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)) < 0) failed = "ioctl(TUNSETOFFLOAD)";
+      if (failed != nullptr) {
+        int err = errno;
+        close(fd);
+        ErrnoError(env, err, failed, "cannot enable offloads on TUN device '" + std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)) + "'")
+            .ThrowAsJavaScriptException();
+        return;
+      }
+      vnet_hdr_len_ = kVnetHdrLen;
     }
     fd_ = fd;
     name_.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
@@ -177,6 +211,8 @@ class Tun : public Napi::ObjectWrap<Tun> {
  private:
   Napi::Value GetName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
   Napi::Value GetFd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+  // 0 without offload; else the virtio_net_hdr length that precedes every packet read and written.
+  Napi::Value GetVnetHdrLen(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), vnet_hdr_len_); }
 
   Napi::Value GetStats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -284,8 +320,9 @@ class Tun : public Napi::ObjectWrap<Tun> {
     std::vector<uint32_t> offsets;
     size_t total = 0;
     int err = 0;
+    const size_t max_read = vnet_hdr_len_ > 0 ? kMaxReadOffload : kMaxPacket;
     while (total < kMaxPacketsPerWakeup && fd_ >= 0) {
-      if (chunk_data_ == nullptr || kChunkSize - chunk_used_ < kMaxPacket) {
+      if (chunk_data_ == nullptr || kChunkSize - chunk_used_ < max_read) {
         if (!offsets.empty()) {
           DeliverBatch(offsets);
           offsets.clear();
@@ -305,7 +342,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
       // Keep views 8-byte aligned so DataView/typed-array reads stay cheap.
       chunk_used_ += (static_cast<size_t>(n) + 7) & ~static_cast<size_t>(7);
       rx_packets_++;
-      rx_bytes_ += static_cast<uint64_t>(n);
+      rx_bytes_ += static_cast<uint64_t>(n) - static_cast<uint64_t>(n >= vnet_hdr_len_ ? vnet_hdr_len_ : 0);
       total++;
     }
     if (!offsets.empty()) DeliverBatch(offsets);
@@ -349,10 +386,22 @@ class Tun : public Napi::ObjectWrap<Tun> {
     }
   }
 
-  // Returns 0 on success, -1 when the packet must be queued, errno otherwise.
-  int WriteOne(const uint8_t* data, size_t len) {
+  // Returns 0 on success, -1 when the packet must be queued, errno otherwise. With offload, `hdr` (or zeros
+  // when null) goes first: one writev(2), one packet for the kernel.
+  int WriteOne(const uint8_t* data, size_t len, const uint8_t* hdr = nullptr) {
+    static const uint8_t kZeroHdr[kVnetHdrLen] = {0};
     for (;;) {
-      ssize_t n = ::write(fd_, data, len);
+      ssize_t n;
+      if (vnet_hdr_len_ > 0) {
+        struct iovec iov[2];
+        iov[0].iov_base = const_cast<uint8_t*>(hdr != nullptr ? hdr : kZeroHdr);
+        iov[0].iov_len = static_cast<size_t>(vnet_hdr_len_);
+        iov[1].iov_base = const_cast<uint8_t*>(data);
+        iov[1].iov_len = len;
+        n = ::writev(fd_, iov, 2);
+      } else {
+        n = ::write(fd_, data, len);
+      }
       if (n >= 0) {
         tx_packets_++;
         tx_bytes_ += len;
@@ -365,10 +414,10 @@ class Tun : public Napi::ObjectWrap<Tun> {
   }
 
   // Returns "sent", "queued" or "dropped"; throws on a hard error.
-  const char* WriteOrQueue(const uint8_t* data, size_t len, int* hard_err) {
+  const char* WriteOrQueue(const uint8_t* data, size_t len, int* hard_err, const uint8_t* hdr = nullptr) {
     *hard_err = 0;
     if (queue_.empty()) {
-      int r = WriteOne(data, len);
+      int r = WriteOne(data, len, hdr);
       if (r == 0) return "sent";
       if (r > 0) { *hard_err = r; return nullptr; }
     }
@@ -376,7 +425,15 @@ class Tun : public Napi::ObjectWrap<Tun> {
       tx_dropped_++;
       return "dropped";
     }
-    queue_.emplace_back(data, data + len);
+    if (vnet_hdr_len_ > 0) {
+      // Queued with its header in front (FlushQueue writes the bytes as they are).
+      std::vector<uint8_t> q(static_cast<size_t>(vnet_hdr_len_) + len, 0);
+      if (hdr != nullptr) memcpy(q.data(), hdr, static_cast<size_t>(vnet_hdr_len_));
+      memcpy(q.data() + vnet_hdr_len_, data, len);
+      queue_.push_back(std::move(q));
+    } else {
+      queue_.emplace_back(data, data + len);
+    }
     tx_queued_total_++;
     UpdatePoll();
     return "queued";
@@ -385,12 +442,40 @@ class Tun : public Napi::ObjectWrap<Tun> {
   void FlushQueue() {
     while (!queue_.empty() && fd_ >= 0) {
       const std::vector<uint8_t>& p = queue_.front();
-      int r = WriteOne(p.data(), p.size());
+      int r = WriteRaw(p.data(), p.size());
       if (r == -1) break;
       if (r > 0) tx_dropped_++;  // hard error on a queued packet: drop it, counted
       queue_.pop_front();
     }
     UpdatePoll();
+  }
+
+  // A queued packet already holds its header: plain write(2).
+  int WriteRaw(const uint8_t* data, size_t len) {
+    int saved = vnet_hdr_len_;
+    vnet_hdr_len_ = 0;
+    int r = WriteOne(data, len);
+    vnet_hdr_len_ = saved;
+    if (r == 0 && saved > 0) tx_bytes_ -= static_cast<uint64_t>(saved);  // count packet bytes only
+    return r;
+  }
+
+  // The optional virtio_net_hdr argument of write/writeBatch: undefined/null = none (zeros), else a
+  // Uint8Array of exactly vnet_hdr_len_ bytes. Returns false (with a JS exception pending) when invalid.
+  bool GetHdr(Napi::Env env, Napi::Value v, const uint8_t** hdr, const std::string& what) {
+    *hdr = nullptr;
+    if (v.IsUndefined() || v.IsNull()) return true;
+    size_t len;
+    if (vnet_hdr_len_ == 0) {
+      Napi::TypeError::New(env, what + ": a virtio_net_hdr needs a device opened with { offload: true }").ThrowAsJavaScriptException();
+      return false;
+    }
+    if (!GetBytes(v, hdr, &len) || len != static_cast<size_t>(vnet_hdr_len_)) {
+      Napi::TypeError::New(env, what + ": the virtio_net_hdr must be a Uint8Array of " + std::to_string(vnet_hdr_len_) + " bytes")
+          .ThrowAsJavaScriptException();
+      return false;
+    }
+    return true;
   }
 
   static bool GetBytes(Napi::Value v, const uint8_t** data, size_t* len) {
@@ -403,7 +488,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
     return true;
   }
 
-  // write(packet: Uint8Array): 'sent' | 'queued' | 'dropped'
+  // write(packet: Uint8Array, vnetHdr?: Uint8Array): 'sent' | 'queued' | 'dropped'
   Napi::Value Write(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!CheckOpen(env)) return env.Undefined();
@@ -413,8 +498,10 @@ class Tun : public Napi::ObjectWrap<Tun> {
       Napi::TypeError::New(env, "write(packet): packet must be a Uint8Array").ThrowAsJavaScriptException();
       return env.Undefined();
     }
+    const uint8_t* hdr = nullptr;
+    if (info.Length() > 1 && !GetHdr(env, info[1], &hdr, "write(packet, vnetHdr)")) return env.Undefined();
     int err;
-    const char* r = WriteOrQueue(data, len, &err);
+    const char* r = WriteOrQueue(data, len, &err, hdr);
     if (r == nullptr) {
       ErrnoError(env, err, "write", "writing " + std::to_string(len) + " bytes")
           .ThrowAsJavaScriptException();
@@ -435,6 +522,16 @@ class Tun : public Napi::ObjectWrap<Tun> {
     }
     Napi::Array arr = info[0].As<Napi::Array>();
     uint32_t n = arr.Length();
+    // writeBatch(packets, vnetHdrs?): vnetHdrs[i] is packet i's header (undefined = zeros).
+    Napi::Array hdrs;
+    bool have_hdrs = info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull();
+    if (have_hdrs) {
+      if (!info[1].IsArray()) {
+        Napi::TypeError::New(env, "writeBatch(packets, vnetHdrs): vnetHdrs must be an array").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      hdrs = info[1].As<Napi::Array>();
+    }
     uint32_t accepted = 0;
     for (uint32_t i = 0; i < n; i++) {
       const uint8_t* data;
@@ -444,8 +541,13 @@ class Tun : public Napi::ObjectWrap<Tun> {
             .ThrowAsJavaScriptException();
         return env.Undefined();
       }
+      const uint8_t* hdr = nullptr;
+      if (have_hdrs && i < hdrs.Length() &&
+          !GetHdr(env, hdrs.Get(i), &hdr, "writeBatch: header " + std::to_string(i))) {
+        return env.Undefined();
+      }
       int err;
-      const char* r = WriteOrQueue(data, len, &err);
+      const char* r = WriteOrQueue(data, len, &err, hdr);
       if (r == nullptr) {
         ErrnoError(env, err, "write", "writing packet " + std::to_string(i) + " (" + std::to_string(len) + " bytes)")
             .ThrowAsJavaScriptException();
@@ -488,6 +590,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
   napi_env env_ = nullptr;
   int in_callback_ = 0;
   int fd_ = -1;
+  int vnet_hdr_len_ = 0;  // kVnetHdrLen with offload, else 0
   std::string name_;
   uv_poll_t* poll_ = nullptr;
   bool ref_ = true;

@@ -26,6 +26,7 @@ interface ConnectOpts {
   peer: string[];
   mtu: number;
   pcap?: string;
+  offload?: boolean;
   localPort?: number;
   verbose?: boolean;
   logFormat: 'text' | 'json';
@@ -43,6 +44,7 @@ export async function connectCommand(argv: string[], io: CliIo): Promise<number>
     .option('--mtu <n>', 'device MTU', intArg('--mtu', 68, 65535), 1500)
     .option('--local-port <port>', 'source port (default: an ephemeral port, RFC 6056)', intArg('--local-port', 1, 65535))
     .option('--pcap <file>', 'write every packet synack sends or receives to this pcapng file')
+    .option('--offload', 'use the kernel\'s TSO/GSO and checksum offloads on the device (virtio-net header)')
     .option('--timeout <ms>', 'give up connecting after this long', intArg('--timeout', 1, 3_600_000), 10_000)
     .option('-v, --verbose', 'log the connection\'s lifecycle to stderr when it ends')
     .addOption(new Option('--log-format <format>', 'lifecycle line format').choices(['text', 'json']).default('text'))
@@ -63,7 +65,7 @@ export async function connectCommand(argv: string[], io: CliIo): Promise<number>
   const host = hostArg.replace(/^\[(.*)\]$/, '$1');
   let h;
   try {
-    h = await openTunHost({ tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, pcap: o.pcap, name: 'synack connect' });
+    h = await openTunHost({ tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, pcap: o.pcap, name: 'synack connect', offload: o.offload });
   } catch (e) {
     if (isUserFacingError(e)) {
       io.stderr.write(`synack connect: ${e.message}\n`);

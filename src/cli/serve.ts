@@ -38,6 +38,8 @@ export interface ServeOptions {
   logFormat?: 'text' | 'json';
   /** TCP receive/send buffer in bytes (default: the engine's, 1 MiB). */
   buffer?: number;
+  /** Kernel TSO/checksum offloads on the device (see TunHostOptions.offload). */
+  offload?: boolean;
 }
 
 export interface ServeHandle {
@@ -140,7 +142,7 @@ function httpHandler(req: http.IncomingMessage, res: http.ServerResponse): void 
 
 export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandle> {
   const tcp = o.buffer ? { recvBufferSize: o.buffer, sendBufferSize: o.buffer } : undefined;
-  const host = await openTunHost({ tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, txqueuelen: o.txqueuelen, pcap: o.pcap, tcp, name: 'synack serve' });
+  const host = await openTunHost({ tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, txqueuelen: o.txqueuelen, pcap: o.pcap, tcp, name: 'synack serve', offload: o.offload });
   const { stack } = host;
   const records: LifecycleRecord[] = [];
   const json = o.logFormat === 'json';
@@ -200,7 +202,7 @@ export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandl
     host.close();
     throw e;
   }
-  io.stdout.write(`synack serve: ${host.link.name} up, mtu ${host.mtu}, ${describePairs(host.pairs)}; ${services.join(', ') || 'no services'}\n`);
+  io.stdout.write(`synack serve: ${host.link.name} up, mtu ${host.mtu}${host.link.offload ? ', offload' : ''}, ${describePairs(host.pairs)}; ${services.join(', ') || 'no services'}\n`);
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
@@ -254,6 +256,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     .option('--unread <port>', 'service that closes with unread data (RST)', intArg('--unread', 1, 65535))
     .option('--buffer <bytes>', 'TCP send and receive buffer size', intArg('--buffer', 4096, 1 << 30))
     .option('--pcap <file>', 'write every packet synack sends or receives to this pcapng file')
+    .option('--offload', 'use the kernel\'s TSO/GSO and checksum offloads on the device (virtio-net header)')
     .addOption(new Option('--log-format <format>', 'lifecycle lines').choices(['text', 'json']).default('text'))
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });

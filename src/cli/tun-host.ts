@@ -28,7 +28,16 @@ export interface TunHostOptions {
   tcp?: Partial<TcpConfig>;
   /** Stack name in logs and capture metadata. */
   name?: string;
+  /**
+   * Kernel offloads on the device (TunLink.open's `offload`): the kernel hands synack TCP super-packets with
+   * their checksums left undone, and segments synack's own super-segments (tcp.tsoMaxBytes defaults to
+   * OFFLOAD_TSO_MAX_BYTES, tcp.receiveOffload to true). Off by default.
+   */
+  offload?: boolean;
 }
+
+/** Largest TCP payload per segment synack sends with offload on (the engine caps it to fit a 16-bit IP length). */
+export const OFFLOAD_TSO_MAX_BYTES = 65535;
 
 export interface TunHost {
   link: TunLink;
@@ -63,14 +72,14 @@ export async function openTunHost(o: TunHostOptions): Promise<TunHost> {
   const mtu = o.mtu ?? DEFAULT_MTU;
   // Everything checkable is checked before a device exists (configureTunDevice repeats it).
   if (pairs.some((p) => p.kernel.includes(':')) && mtu < 1280) throw new DeviceSetupError('EINVAL', `MTU ${mtu} is below IPv6's minimum of 1280 (RFC 8200 §5)`);
-  const link = TunLink.open(o.tun);
+  const link = TunLink.open(o.tun, o.offload ? { offload: true } : {});
   let tap: PcapngTap | null = null;
   try {
     await configureTunDevice({ name: link.name, addresses: pairs, mtu, txqueuelen: o.txqueuelen ?? DEFAULT_TXQUEUELEN });
     const stack = new Stack({
       name: o.name ?? 'synack',
       addresses: pairs.map((p) => p.stack),
-      tcp: { mss: mssForMtu(mtu), ...o.tcp },
+      tcp: { mss: mssForMtu(mtu), ...(o.offload ? { tsoMaxBytes: OFFLOAD_TSO_MAX_BYTES, receiveOffload: true } : {}), ...o.tcp },
     });
     if (o.pcap !== undefined) {
       const t = PcapngTap.toFile(o.pcap, {
@@ -78,7 +87,7 @@ export async function openTunHost(o: TunHostOptions): Promise<TunHost> {
         interfaceDescription: `synack stack ${pairs.map((p) => p.stack).join(', ')} on TUN ${link.name}`,
         // Stack time is performance.now()-based; anchor it to the wall clock so the capture has real dates.
         startTimeMs: Date.now() - stack.clock.now(),
-        comment: `synack on ${link.name}, mtu ${mtu}`,
+        comment: `synack on ${link.name}, mtu ${mtu}${o.offload ? ', offload (TSO/GSO super-packets, checksums left to the kernel)' : ''}`,
       });
       tap = t;
       stack.observePackets((dir, packet, time) => {

@@ -10,6 +10,11 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { endianness } from 'node:os';
+import {
+  VIRTIO_NET_HDR_LEN, VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE,
+  decodeVirtioNetHdr, encodeVirtioNetHdr, fixGsoIpLength, prepareTcpOffload, type VirtioNetHdr,
+} from './virtio-net.js';
 
 /** Why a TUN operation failed. `code` is an errno name (EPERM, ENOENT, EBUSY, ...) or one of ours. */
 export type TunErrorCode =
@@ -50,18 +55,42 @@ export interface TunStats {
   txDropped: number;
 }
 
+export interface TunOpenOptions {
+  /**
+   * Linux virtio-net offloads (IFF_VNET_HDR, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6). Off by default. With it
+   * the kernel sends TCP super-packets (up to 64 KiB) whose checksum it never computed, and accepts ones from
+   * us that it segments itself: onPackets then also gets each packet's virtio_net_hdr, write() takes one.
+   */
+  offload?: boolean;
+}
+
+/** Offload counters kept in JS by attachStack() (zero without offload). */
+export interface TunOffloadStats {
+  /** Packets the kernel sent as GSO super-packets (gso_type ≠ NONE), and their bytes. */
+  rxGsoPackets: number;
+  rxGsoBytes: number;
+  /** Packets accepted without checksum verification (NEEDS_CSUM or DATA_VALID). */
+  rxChecksumSkipped: number;
+  /** Super-packets dropped because their length does not fit a 16-bit IP length field. */
+  rxOversize: number;
+  /** Super-packets we handed the kernel to segment, and their bytes. */
+  txGsoPackets: number;
+  txGsoBytes: number;
+}
+
 interface NativeTun {
   readonly name: string;
   readonly fd: number;
   readonly stats: TunStats;
+  readonly vnetHdrLen: number;
   start(cb: (err: Error | null, chunk?: ArrayBuffer, offsets?: Uint32Array, count?: number) => void): void;
-  write(pkt: Uint8Array): TunWriteResult;
-  writeBatch(pkts: Uint8Array[]): number;
+  write(pkt: Uint8Array, vnetHdr?: Uint8Array): TunWriteResult;
+  writeBatch(pkts: Uint8Array[], vnetHdrs?: Array<Uint8Array | undefined>): number;
   close(): void;
   setRef(ref: boolean): void;
 }
 interface NativeAddon {
-  Tun: new (name?: string) => NativeTun;
+  Tun: new (name?: string, opts?: { offload?: boolean }) => NativeTun;
 }
 
 const ADDON_FILE = join('build', 'Release', 'synack_tun.node');
@@ -140,11 +169,24 @@ function translate(e: unknown, what: string): TunError {
   return new TunError(code, `${what}: ${err.message ?? String(e)}${hint}`, { errno: err.errno, syscall: err.syscall, cause: e });
 }
 
+/**
+ * What attachStack() needs of a stack (src/stack/stack.ts's Stack). The receive options say which packets'
+ * checksums the kernel vouched for; the send callback's second argument is the segment size for GSO.
+ */
+export interface StackLike {
+  receive(packet: Uint8Array, opts?: { checksumVerified?: boolean }): void;
+  receiveBatch?(packets: readonly Uint8Array[], opts?: { checksumVerified?: readonly boolean[] }): void;
+  attach(send: (packet: Uint8Array, segmentSize?: number) => void): void;
+}
+
 export class TunLink {
   /** The interface name, as the kernel chose it when none was asked for (tun0, tun1, ...). */
   readonly name: string;
   readonly #tun: NativeTun;
-  #packets: ((pkts: Uint8Array[]) => void) | null = null;
+  #packets: ((pkts: Uint8Array[], hdrs?: VirtioNetHdr[]) => void) | null = null;
+  /** virtio_net_hdr bytes before every packet (0 = no offload). */
+  readonly #hdrLen: number;
+  readonly #offloadStats: TunOffloadStats = { rxGsoPackets: 0, rxGsoBytes: 0, rxChecksumSkipped: 0, rxOversize: 0, txGsoPackets: 0, txGsoBytes: 0 };
   #error: ((err: TunError) => void) | null = null;
   #closed = false;
   #writeErrors = 0;
@@ -152,19 +194,32 @@ export class TunLink {
   private constructor(tun: NativeTun) {
     this.#tun = tun;
     this.name = tun.name;
+    this.#hdrLen = tun.vnetHdrLen ?? 0;
   }
 
   /**
    * Creates (or attaches to a persistent) TUN device. Throws TunError: ERR_TUN_ADDON (addon not built, with
    * the reason), EPERM (not root), ENOENT (/dev/net/tun missing), EBUSY (name taken), ERR_TUN_ARG.
    */
-  static open(name?: string): TunLink {
+  static open(name?: string, opts: TunOpenOptions = {}): TunLink {
     if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > 15 || /[\s/]/.test(name))) {
       throw new TunError('ERR_TUN_ARG', `invalid TUN device name ${JSON.stringify(name)}: 1 to 15 bytes, no spaces or '/'`);
     }
+    // virtio_net_hdr fields are in host byte order (legacy virtio); the codec reads little-endian.
+    if (opts.offload && endianness() !== 'LE') throw new TunError('ERR_TUN_ARG', 'TUN offload is only supported on little-endian hosts');
     const { Tun } = loadAddon();
+    let tun: NativeTun;
     try {
-      return new TunLink(new Tun(name));
+      tun = opts.offload ? new Tun(name, { offload: true }) : new Tun(name);
+    } catch (e) {
+      throw translate(e, `cannot open TUN device${name ? ` '${name}'` : ''}`);
+    }
+    if (opts.offload && tun.vnetHdrLen !== VIRTIO_NET_HDR_LEN) {
+      tun.close();
+      throw new TunError('ERR_TUN_ADDON', 'the TUN addon does not support offload (rebuild it: node scripts/build-addon.mjs)');
+    }
+    try {
+      return new TunLink(tun);
     } catch (e) {
       throw translate(e, `cannot open TUN device${name ? ` '${name}'` : ''}`);
     }
@@ -179,13 +234,25 @@ export class TunLink {
     return this.#tun.stats;
   }
 
+  /** Whether the device was opened with { offload: true }. */
+  get offload(): boolean {
+    return this.#hdrLen > 0;
+  }
+
+  /** GSO/checksum-offload counters of attachStack() (all zero without offload). */
+  get offloadStats(): TunOffloadStats {
+    return { ...this.#offloadStats };
+  }
+
   /**
    * Delivers every packet the kernel routes to the device, in batches: all packets that were queued when the fd
    * became readable (at most 1024 per call). The arrays are views into a shared 1 MiB receive chunk; they stay
    * valid, but `slice()` a packet you keep for long so the chunk can be freed. Starts polling (which keeps the
    * event loop alive until close() or unref()); calling it again replaces the callback.
+   * With offload, `hdrs[i]` is packet i's virtio_net_hdr (the packet view starts after it); without, hdrs is
+   * undefined.
    */
-  onPackets(cb: (pkts: Uint8Array[]) => void): void {
+  onPackets(cb: (pkts: Uint8Array[], hdrs?: VirtioNetHdr[]) => void): void {
     if (this.#closed) throw new TunError('ERR_TUN_CLOSED', `TUN device '${this.name}' is closed`);
     this.#packets = cb;
     this.#tun.start((err, chunk, offsets, count) => {
@@ -196,8 +263,25 @@ export class TunLink {
         return;
       }
       const pkts = new Array<Uint8Array>(count!);
-      for (let i = 0; i < count!; i++) pkts[i] = new Uint8Array(chunk!, offsets![2 * i]!, offsets![2 * i + 1]!);
-      this.#packets?.(pkts);
+      const h = this.#hdrLen;
+      if (h === 0) {
+        for (let i = 0; i < count!; i++) pkts[i] = new Uint8Array(chunk!, offsets![2 * i]!, offsets![2 * i + 1]!);
+        this.#packets?.(pkts);
+        return;
+      }
+      const hdrs = new Array<VirtioNetHdr>(count!);
+      let n = 0;
+      for (let i = 0; i < count!; i++) {
+        const off = offsets![2 * i]!;
+        const len = offsets![2 * i + 1]!;
+        if (len < h) continue; // cannot happen (the kernel always writes the header); never index past it
+        const whole = new Uint8Array(chunk!, off, len);
+        hdrs[n] = decodeVirtioNetHdr(whole, 0);
+        pkts[n++] = whole.subarray(h);
+      }
+      pkts.length = n;
+      hdrs.length = n;
+      this.#packets?.(pkts, hdrs);
     });
   }
 
@@ -212,17 +296,28 @@ export class TunLink {
    * full NIC ring, TCP recovers by retransmission. Throws TunError for anything else (EINVAL: the kernel
    * rejected the bytes; EIO: device down; ERR_TUN_CLOSED).
    */
-  write(pkt: Uint8Array): TunWriteResult {
+  write(pkt: Uint8Array, vnetHdr?: VirtioNetHdr): TunWriteResult {
     try {
+      if (vnetHdr !== undefined) return this.#tun.write(pkt, this.#encodeHdr(vnetHdr));
       return this.#tun.write(pkt);
     } catch (e) {
       throw translate(e, `write to TUN device '${this.name}'`);
     }
   }
 
-  /** Writes several datagrams with one call into the addon; returns how many were sent or queued. */
-  writeBatch(pkts: Uint8Array[]): number {
+  #encodeHdr(h: VirtioNetHdr): Uint8Array {
+    if (this.#hdrLen === 0) throw new TunError('ERR_TUN_ARG', `TUN device '${this.name}' was opened without offload: it takes no virtio_net_hdr`);
     try {
+      return encodeVirtioNetHdr(h);
+    } catch (e) {
+      throw new TunError('ERR_TUN_ARG', (e as Error).message, { cause: e });
+    }
+  }
+
+  /** Writes several datagrams with one call into the addon; returns how many were sent or queued. */
+  writeBatch(pkts: Uint8Array[], vnetHdrs?: Array<VirtioNetHdr | undefined>): number {
+    try {
+      if (vnetHdrs !== undefined) return this.#tun.writeBatch(pkts, vnetHdrs.map((h) => (h === undefined ? undefined : this.#encodeHdr(h))));
       return this.#tun.writeBatch(pkts);
     } catch (e) {
       throw translate(e, `write to TUN device '${this.name}'`);
@@ -234,24 +329,60 @@ export class TunLink {
    * sends is written here. A write the kernel refuses (EIO while the device is down, EINVAL) must not throw
    * into the stack's transmit path: it is counted in `writeErrors`, passed to the onError handler when there
    * is one, and the packet is lost, as on a failing NIC (TCP retransmits).
+   *
+   * With offload: a packet the stack sends with a segment size (the send callback's second argument, given
+   * for TCP segments longer than one MSS when TcpConfig.tsoMaxBytes is set) goes out as a GSO super-packet
+   * for the kernel to cut into that size; everything else goes out as is, with an all-zero header. Received
+   * packets whose header says NEEDS_CSUM or DATA_VALID (the kernel never computed, or already verified, the
+   * checksum) are given to the stack with `checksumVerified`, the rest are verified as usual.
    */
-  attachStack(stack: { receive(packet: Uint8Array): void; receiveBatch?(packets: readonly Uint8Array[]): void; attach(send: (packet: Uint8Array) => void): void }): void {
-    stack.attach((packet) => {
+  attachStack(stack: StackLike): void {
+    const offload = this.#hdrLen > 0;
+    const st = this.#offloadStats;
+    stack.attach((packet, segmentSize) => {
       try {
-        this.#tun.write(packet);
+        if (offload && segmentSize !== undefined && segmentSize > 0) {
+          const hdr = prepareTcpOffload(packet, segmentSize);
+          if (hdr.gsoType !== VIRTIO_NET_HDR_GSO_NONE) { st.txGsoPackets++; st.txGsoBytes += packet.length; }
+          this.#tun.write(packet, encodeVirtioNetHdr(hdr));
+        } else {
+          this.#tun.write(packet);
+        }
       } catch (e) {
         this.#writeErrors++;
         const te = translate(e, `write to TUN device '${this.name}'`);
         this.#error?.(te);
       }
     });
-    this.onPackets((pkts) => {
+    this.onPackets((pkts, hdrs) => {
       // Copies: the addon's packets are views into one shared read buffer, which a connection's receive
       // queue must not pin. One batch in, one output pass per connection (stretch ACKs).
       const own = new Array<Uint8Array>(pkts.length);
-      for (let i = 0; i < pkts.length; i++) own[i] = pkts[i]!.slice();
-      if (stack.receiveBatch) stack.receiveBatch(own);
-      else for (let i = 0; i < own.length; i++) stack.receive(own[i]!);
+      if (hdrs === undefined) {
+        for (let i = 0; i < pkts.length; i++) own[i] = pkts[i]!.slice();
+        if (stack.receiveBatch) stack.receiveBatch(own);
+        else for (let i = 0; i < own.length; i++) stack.receive(own[i]!);
+        return;
+      }
+      const verified = new Array<boolean>(pkts.length);
+      let n = 0;
+      for (let i = 0; i < pkts.length; i++) {
+        const h = hdrs[i]!;
+        const p = pkts[i]!.slice();
+        if (h.gsoType !== VIRTIO_NET_HDR_GSO_NONE) {
+          st.rxGsoPackets++;
+          st.rxGsoBytes += p.length;
+          if (!fixGsoIpLength(p)) { st.rxOversize++; continue; }
+        }
+        const ok = (h.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) !== 0;
+        if (ok) st.rxChecksumSkipped++;
+        own[n] = p;
+        verified[n++] = ok;
+      }
+      own.length = n;
+      verified.length = n;
+      if (stack.receiveBatch) stack.receiveBatch(own, { checksumVerified: verified });
+      else for (let i = 0; i < n; i++) stack.receive(own[i]!, { checksumVerified: verified[i]! });
     });
   }
 

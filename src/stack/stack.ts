@@ -8,7 +8,7 @@
  */
 import { WireError } from '../wire/errors.js';
 import { addressEquals, formatAddress, parseAddress } from '../wire/address.js';
-import { decodePacket, encodeTcpPacket } from '../wire/packet.js';
+import { decodePacket, decodePacketUnverified, encodeTcpPacket } from '../wire/packet.js';
 import { freebsdOptionOrder } from '../wire/tcp.js';
 import { ACK, EMPTY, FIN, RST, SYN, seqAdd, seqGt, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
@@ -146,6 +146,21 @@ export interface StackOptions {
   ephemeralPortRange?: [number, number];
 }
 
+/** How the link received a packet. */
+export interface ReceiveOptions {
+  /**
+   * The link vouches for the TCP checksum (checksum offload: a TUN device with IFF_VNET_HDR says NEEDS_CSUM
+   * for data that never left the host, or DATA_VALID), so it is not verified again. Default false.
+   */
+  checksumVerified?: boolean;
+}
+
+/**
+ * Where outgoing datagrams go. `segmentSize` is given only for a TCP segment longer than one MSS (built when
+ * TcpConfig.tsoMaxBytes allows it): the link must cut it into segmentSize-byte pieces (TSO/GSO).
+ */
+export type LinkSend = (packet: Uint8Array, segmentSize?: number) => void;
+
 export type PacketObserver = (dir: 'in' | 'out', packet: Uint8Array, time: number, stack: Stack) => void;
 export type TransitionObserver = (c: { id: number; localAddr: Uint8Array; localPort: number; remoteAddr: Uint8Array; remotePort: number }, ev: { time: number; from: TcpStateName; to: TcpStateName; cause: TcpCause }) => void;
 
@@ -180,7 +195,7 @@ export class Stack {
   private readonly listeners = new Map<number, Listener[]>();
   private readonly heap = new TimerHeap<StackConnection>();
   private readonly synBuckets = new Map<number, { tokens: number; at: number }>();
-  private link: ((packet: Uint8Array) => void) | null = null;
+  private link: LinkSend | null = null;
   private readonly packetObservers: PacketObserver[] = [];
   private readonly transitionObservers: TransitionObserver[] = [];
   private readonly wake = () => this.onWake();
@@ -209,7 +224,7 @@ export class Stack {
   }
 
   /** Where outgoing IP datagrams go. */
-  attach(send: (packet: Uint8Array) => void): void { this.link = send; }
+  attach(send: LinkSend): void { this.link = send; }
   /** Watch every packet sent or received (pcapng taps). Returns an unsubscribe function. */
   observePackets(fn: PacketObserver): () => void {
     this.packetObservers.push(fn);
@@ -308,19 +323,20 @@ export class Stack {
   // ---------------------------------------------------------------------------------------------
 
   /** An IP datagram arrives from the link. Never throws on bad input: it is counted and dropped. */
-  receive(packet: Uint8Array): void {
+  receive(packet: Uint8Array, opts?: ReceiveOptions): void {
     const now = this.clock.now();
     for (let i = 0; i < this.packetObservers.length; i++) this.packetObservers[i]!('in', packet, now, this);
+    const verified = opts?.checksumVerified === true;
     let d;
     try {
-      d = decodePacket(packet);
+      d = verified ? decodePacketUnverified(packet) : decodePacket(packet);
     } catch (e) {
       if (e instanceof WireError) { this.stats.InErrs++; return; }
       throw e;
     }
     if (!d.ip.checksumOk) { this.stats.InErrs++; this.counters.InHdrErrors++; return; } // IPv4 header checksum (RFC 791)
     if (d.tcp === null || !this.isOurs(d.ip.dst)) { this.counters.InAddrErrors++; return; }
-    if (!d.tcpChecksumOk) { this.stats.InErrs++; this.counters.InCsumErrors++; return; }
+    if (!d.tcpChecksumOk && !verified) { this.stats.InErrs++; this.counters.InCsumErrors++; return; }
     this.segmentArrives(this.ourAddress(d.ip.dst), d.ip.src, d.tcp.seg, now);
     this.rearm();
   }
@@ -330,11 +346,12 @@ export class Stack {
    * after the whole batch: its ACK then covers every segment of the batch (a stretch ACK, like receive
    * offload), instead of one ACK per two segments.
    */
-  receiveBatch(packets: readonly Uint8Array[]): void {
-    if (packets.length === 1) { this.receive(packets[0]!); return; }
+  receiveBatch(packets: readonly Uint8Array[], opts?: { checksumVerified?: readonly boolean[] }): void {
+    const v = opts?.checksumVerified;
+    if (packets.length === 1) { this.receive(packets[0]!, v?.[0] ? VERIFIED : undefined); return; }
     this.batching = true;
     try {
-      for (let i = 0; i < packets.length; i++) this.receive(packets[i]!);
+      for (let i = 0; i < packets.length; i++) this.receive(packets[i]!, v?.[i] ? VERIFIED : undefined);
     } finally {
       this.batching = false;
       for (const c of this.dirty) this.service(c);
@@ -525,7 +542,7 @@ export class Stack {
     const t = c.tcp;
     const now = this.clock.now();
     let seg: TcpSegment | null;
-    while ((seg = t.pollTransmit(now)) !== null) this.output(c.localAddr, c.remoteAddr, seg, now);
+    while ((seg = t.pollTransmit(now)) !== null) this.output(c.localAddr, c.remoteAddr, seg, now, t.txSegmentSize);
     let ev: TcpEvent | null;
     let toTimeWait = false, closed = false;
     while ((ev = t.pollEvent()) !== null) {
@@ -645,14 +662,17 @@ export class Stack {
   // Output
   // ---------------------------------------------------------------------------------------------
 
-  private output(la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number): void {
+  /** `segmentSize` > 0: the segment is longer than one MSS and the link must cut it (see LinkSend). */
+  private output(la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number, segmentSize = 0): void {
     // FreeBSD's option layout (tcp_addoptions) when configured; the encoder's default is Linux's.
     if (this.config.optionLayout === 'freebsd' && seg.options.order === undefined && hasOptions(seg.options)) {
       seg = { ...seg, options: { ...seg.options, order: freebsdOptionOrder(seg.options) } };
     }
     const packet = encodeTcpPacket({ src: la, dst: ra, ttl: this.ttl }, seg);
     for (let i = 0; i < this.packetObservers.length; i++) this.packetObservers[i]!('out', packet, now, this);
-    this.link?.(packet);
+    // Only a TSO segment passes the second argument: links written for one argument see no change.
+    if (segmentSize > 0) this.link?.(packet, segmentSize);
+    else this.link?.(packet);
   }
 
   private emitTransition(c: { id?: number; connId?: number; localAddr: Uint8Array; localPort: number; remoteAddr: Uint8Array; remotePort: number }, time: number, from: TcpStateName, to: TcpStateName, cause: TcpCause): void {
@@ -823,6 +843,8 @@ export class Stack {
     this.armedAt = Infinity;
   }
 }
+
+const VERIFIED: ReceiveOptions = { checksumVerified: true };
 
 /** FNV-1a over the 4-tuple: a number key for the demux Map (no strings on the hot path). */
 export function tupleKey(la: Uint8Array, lp: number, ra: Uint8Array, rp: number): number {

@@ -102,6 +102,19 @@ export interface TcpConfig {
   quickAckSegments: number;
   /** Send no TCP options at all, not even MSS (FreeBSD TCP_NOOPT). */
   noOptions: boolean;
+  /**
+   * TCP segmentation offload: when the link can cut segments itself (a TUN device with offload), new data
+   * goes out in segments of up to this many payload bytes (a multiple of the send MSS, within window and
+   * cwnd), which the link segments into MSS-sized ones. 0 = off (one MSS per segment, the default).
+   */
+  tsoMaxBytes: number;
+  /**
+   * The link delivers receive-offload super-segments (several MSS of data in one segment, e.g. GSO packets
+   * from a TUN device with offload): each one counts as (at least) two full-sized segments for the
+   * ACK-every-second-segment rule (RFC 5681 §4.2), so it is ACKed at once instead of after the delayed-ACK
+   * timeout. Default false.
+   */
+  receiveOffload: boolean;
 }
 
 export const DEFAULT_CONFIG: TcpConfig = {
@@ -144,6 +157,8 @@ export const DEFAULT_CONFIG: TcpConfig = {
   keepInit: Infinity,
   quickAckSegments: 0,
   noOptions: false,
+  tsoMaxBytes: 0,
+  receiveOffload: false,
 };
 
 export function resolveConfig(partial?: Partial<TcpConfig>): TcpConfig {

@@ -124,6 +124,11 @@ export class TcpConnection {
   // --- negotiated options ---
   /** Effective send MSS: peer's MSS option (536 if absent, RFC 9293 §3.7.1) minus option overhead. */
   sndMss = 536;
+  /**
+   * For the segment pollTransmit() just returned: 0, or the per-segment payload size when it is a TSO
+   * segment longer than one MSS (config.tsoMaxBytes) that the link must cut into pieces of this size.
+   */
+  txSegmentSize = 0;
   /** Shift applied to windows the peer sends us (Snd.Wind.Shift) and to windows we send (Rcv.Wind.Shift). */
   sndShift = 0;
   rcvShift = 0;
@@ -761,7 +766,9 @@ export class TcpConnection {
             this.ackNow = true;
           } else {
             // Delayed ACK (RFC 9293 §3.8.6.3): ACK at least every second segment, otherwise within the timeout.
-            this.unackedSegs++;
+            // With receive offload, a segment above our MSS is a coalesced super-segment (GRO/LRO): it is at
+            // least two full-sized segments, so it is ACKed at once (as Linux __tcp_ack_snd_check does).
+            this.unackedSegs += this.config.receiveOffload && data.length > this.config.mss ? 2 : 1;
             // Linux quick-ACK mode: the first data segments of a connection are ACKed at once.
             const quick = this.quickAcksSent < this.config.quickAckSegments;
             if (quick) this.quickAcksSent++;
@@ -1150,6 +1157,7 @@ export class TcpConnection {
 
   /** The next segment to transmit, or null. Call repeatedly until null after every input/user call/timeout. */
   pollTransmit(now: number): TcpSegment | null {
+    this.txSegmentSize = 0;
     if (this.ctrl.length) {
       const seg = this.ctrl.shift()!;
       this.stats.OutSegs++;
@@ -1286,6 +1294,15 @@ export class TcpConnection {
     const byCwnd = this.cc.cwnd - this.pipe();
     const usable = Math.min(byWnd, byCwnd);
     let len = Math.min(unsent, mss, usable > 0 ? usable : 0);
+    // Capped so the datagram keeps a 16-bit length (IPv4 total length: 20-byte header, up to 60 of TCP header).
+    const tso = Math.min(this.config.tsoMaxBytes, 65535 - 20 - 60);
+    if (tso > mss && len === mss) {
+      // TSO: one segment of up to tsoMaxBytes that the link cuts into MSS pieces, each as we would have sent
+      // it. Only whole MSS multiples unless it ends the data, so no piece is a runt the rules below would
+      // have held back (Linux tcp_mss_split_point).
+      const big = Math.min(unsent, Math.floor(tso / mss) * mss, usable);
+      len = big === unsent ? big : big - (big % mss);
+    }
     const flight = seqDiff(this.sndNxt, this.sndUna);
     if (unsent > 0) {
       if (len <= 0) {
@@ -1317,6 +1334,10 @@ export class TcpConnection {
       this.finSeq = end;
     }
     if (len === 0 && !(flags & FIN)) return null;
+    if (len > mss) {
+      this.txSegmentSize = mss;
+      this.stats.OutSegs += Math.ceil(len / mss) - 1; // out() counts one; the link sends this many
+    }
     this.sndNxt = seqAdd(end, flags & FIN ? 1 : 0);
     if (this.rttSeq === -1 && !this.tsOk && this.sndRtx === -1) { this.rttSeq = seq; this.rttTime = now; }
     if (this.rtoAt === Infinity) this.rtoAt = now + this.rtoTimeout();

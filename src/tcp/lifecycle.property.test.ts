@@ -37,6 +37,8 @@ interface Scenario {
   simultaneous: boolean;
   cfg: { sack: boolean; timestamps: boolean; windowScaling: boolean; delayedAck: boolean; nagle: boolean; smallBuffers: boolean; recvBuf?: number; sendBuf?: number; mss?: number };
   ops: Array<{ after: number; op: Op }>;
+  /** Engine knobs the packetdrill personalities use (Linux/BSD behaviours); absent = synack's defaults. */
+  knobs?: Partial<TcpConfig>;
 }
 
 const side = fc.constantFrom<Side>('a', 'b');
@@ -61,6 +63,17 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
     mss: fc.oneof(fc.constant(1460), fc.integer({ min: 100, max: 9000 })),
   }),
   ops: fc.array(fc.record({ after: fc.integer({ min: 0, max: 400 }), op: opArb }), { maxLength: 16 }),
+  knobs: fc.record({
+    receiverSws: fc.constantFrom('rfc9293' as const, 'bsd' as const),
+    abortRstAck: fc.boolean(),
+    finOnAck: fc.boolean(),
+    ackFinImmediately: fc.constantFrom(true, false, 'if-no-data' as const),
+    quickAckSegments: fc.integer({ min: 0, max: 16 }),
+    synLinearTimeouts: fc.integer({ min: 0, max: 4 }),
+    rtoSlop: fc.constantFrom(0, 200),
+    ackOfDuplicate: fc.boolean(),
+    noOptions: fc.boolean(),
+  }, { requiredKeys: [] }),
 });
 
 function mulberry32(seed: number): () => number {
@@ -98,6 +111,7 @@ function runScenario(s: Scenario): void {
     recvBufferSize: s.cfg.smallBuffers ? s.cfg.recvBuf ?? 6000 : 256 * 1024, sendBufferSize: s.cfg.smallBuffers ? s.cfg.sendBuf ?? 8000 : 256 * 1024,
     mss: s.cfg.mss ?? 1460,
     msl: MSL, rtoMax: 8000, synRetries: 30, synAckRetries: 30, maxRetransmits: 40, finWait2Timeout: 20_000,
+    ...s.knobs,
   };
   // Half the time start just below 2^32, so sequence numbers and timestamps wrap during the run.
   const nearWrap = (span: number) => (rnd() < 0.5 ? 2 ** 32 - 1 - Math.floor(rnd() * span) : Math.floor(rnd() * 2 ** 32));
