@@ -5,7 +5,7 @@
  * The tshark peer is skipped when tshark is not installed.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, writeSync, closeSync, rmSync, statSync, createReadStream } from 'node:fs';
+import { mkdtempSync, openSync, writeSync, closeSync, rmSync, renameSync, statSync, createReadStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -188,6 +188,12 @@ async function child(file: string): Promise<void> {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv[2] === '--child') {
     await child(process.argv[3]!);
+  } else if (process.argv[2] === '--generate') {
+    // Keep the capture (for profiling: `node --cpu-prof --import tsx bench/analyze.ts --child FILE`).
+    const g = generateCapture();
+    renameSync(g.file, process.argv[3]!);
+    rmSync(g.dir, { recursive: true, force: true });
+    console.log(JSON.stringify({ file: process.argv[3], packets: g.packets, connections: g.connections }));
   } else {
     for (const r of await run()) console.log(JSON.stringify(r));
   }

@@ -14,11 +14,12 @@ import { formatAddress } from '../wire/address.js';
 import { WireError } from '../wire/errors.js';
 import type { CaptureRecord } from '../wire/capture.js';
 import { ACK, SYN, type TcpSegment } from '../wire/tcp-types.js';
-import { Connection, type PacketInfo } from './connection.js';
+import { Connection, invalidFlagsKind, type PacketInfo } from './connection.js';
 import { ZeekConn, zeekFlipOnCreate, LIKELY_SERVER_PORTS, type ZeekFlagsView } from './zeek.js';
 import { AnomalyDetector, scanKindOf, type AnomalyOptions } from './anomalies.js';
-import { FlowTable, endpointHash, flowKey } from './flow-table.js';
-import { toReport, type AnomalyReport, type ConnectionReport, type SummaryReport } from './report.js';
+import { FlowTable, endpointHashAt, flowKey } from './flow-table.js';
+import { PacketFields, parseFast } from './fastpath.js';
+import { toReport, zeekRowOf, type AnomalyReport, type ConnectionReport, type SummaryReport } from './report.js';
 
 export interface AnalyzerOptions extends AnomalyOptions {
   /**
@@ -28,6 +29,8 @@ export interface AnalyzerOptions extends AnomalyOptions {
   checksums?: 'count' | 'zeek';
   /** Keep every packet for the ladder trace (memory grows with packets of open connections). */
   keepTrace?: boolean;
+  /** Read ordinary TCP packets in place (src/analyze/fastpath.ts); false sends every packet through the full decoder. Default true. */
+  fastPath?: boolean;
   likelyServerPorts?: ReadonlySet<number>;
   /** Called for every finished connection, in the order they finish. */
   onConnection?: (report: ConnectionReport, conn: Connection) => void;
@@ -92,8 +95,12 @@ export class Analyzer {
   private readonly pool: Connection[] = [];
   private readonly view: ZeekFlagsView = { flags: 0, seq: 0, ack: 0, len: 0, caplen: 0, window: 0, wscale: -1 };
   private readonly info: PacketInfo = {
-    frame: 0, time: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, wscale: -1, ipLen: 0, seg: null as unknown as TcpSegment,
+    frame: 0, time: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, wscale: -1, ipLen: 0, seg: null,
   };
+  private readonly pf = new PacketFields();
+  /** Non-null when ladder traces are kept (the full decoder's segments are needed then). */
+  private readonly trace: true | null;
+  private readonly fast: boolean;
   /** Peak number of connections held at once (memory proportional to this). */
   peakOpen = 0;
 
@@ -101,6 +108,8 @@ export class Analyzer {
     this.opts = opts;
     this.detector = new AnomalyDetector(opts);
     this.likely = opts.likelyServerPorts ?? LIKELY_SERVER_PORTS;
+    this.trace = opts.keepTrace === true ? true : null;
+    this.fast = opts.fastPath !== false && this.trace === null;
   }
 
   get openConnections(): number { return this.open; }
@@ -115,6 +124,12 @@ export class Analyzer {
     if (t > this.now) this.now = t;
     if (++this.sinceSweep >= SWEEP_EVERY) this.sweep();
 
+    const pf = this.pf;
+    // Ladder traces keep the decoded segment, which only the full decoder builds.
+    if (this.fast && parseFast(rec.linkType, rec.data, pf, true)) {
+      this.tcp(rec, t, pf, null);
+      return;
+    }
     if (!isSupportedLinkType(rec.linkType)) {
       st.unsupportedLink++;
       this.unsupportedLinkTypes.add(rec.linkType);
@@ -146,73 +161,115 @@ export class Analyzer {
       }
     }
     if (ip.protocol !== 6) { st.nonTcp++; return; }
-    if (ip.version === 4 && !ip.checksumOk) {
-      st.badIpChecksums++;
+    const badIp = ip.version === 4 && !ip.checksumOk;
+    if (badIp && this.opts.checksums === 'zeek') {
       // Zeek drops a datagram whose IPv4 header checksum is wrong before any TCP processing (weird bad_IP_checksum).
-      if (this.opts.checksums === 'zeek') return;
+      st.badIpChecksums++;
+      return;
     }
     if (ip.fragOffset !== 0 || ip.mf) st.fragments++;
     const tcp = decoded.tcp;
     if (tcp === null) {
+      if (badIp) st.badIpChecksums++;
       if (ip.fragOffset === 0) st.truncatedHeaders++;
       return;
     }
-    st.tcpPackets++;
     const seg = tcp.seg;
+    pf.srcBuf = ip.src;
+    pf.srcOff = 0;
+    pf.dstBuf = ip.dst;
+    pf.dstOff = 0;
+    pf.addrLen = ip.src.length;
+    pf.version = ip.version;
+    pf.ipTotalLength = ip.totalLength;
+    pf.ipChecksumOk = !badIp;
+    pf.mf = ip.mf;
+    pf.verifiable = !ip.truncated && !ip.mf;
+    pf.tcpChecksumOk = decoded.tcpChecksumOk;
+    pf.srcPort = seg.srcPort;
+    pf.dstPort = seg.dstPort;
+    pf.seq = seg.seq;
+    pf.ack = seg.ack;
+    pf.flags = seg.flags;
+    pf.window = seg.window;
+    pf.wscale = seg.options.wscale ?? -1;
     // Payload length from the IP header: the snap length may have cut the bytes, not the segment.
-    let len = ip.totalLength - ip.headerLength - tcp.dataOffset;
-    if (ip.mf) len = seg.payload.length;
+    pf.len = ip.mf ? seg.payload.length : ip.totalLength - ip.headerLength - tcp.dataOffset;
+    pf.caplen = seg.payload.length;
+    this.tcp(rec, t, pf, seg);
+  }
+
+  /** One TCP packet (from either path): connection lookup, Zeek's and synack's per-packet processing. */
+  private tcp(rec: CaptureRecord, t: number, pf: PacketFields, seg: TcpSegment | null): void {
+    const st = this.stats;
+    if (!pf.ipChecksumOk) {
+      st.badIpChecksums++;
+      // Zeek drops a datagram whose IPv4 header checksum is wrong before any TCP processing (weird bad_IP_checksum).
+      if (this.opts.checksums === 'zeek') return;
+    }
+    st.tcpPackets++;
+    const len = pf.len;
     if (len < 0) {
-      this.malformed(rec, new WireError('tcp', 'bad-length', `IP total length ${ip.totalLength} is shorter than the IP and TCP headers`, 0));
+      this.malformed(rec, new WireError('tcp', 'bad-length', `IP total length ${pf.ipTotalLength} is shorter than the IP and TCP headers`, 0));
       return;
     }
-    const verifiable = !ip.truncated && !ip.mf;
-    const badSum = verifiable && !decoded.tcpChecksumOk;
+    const badSum = pf.verifiable && !pf.tcpChecksumOk;
     if (badSum) st.badChecksums++;
+    const flags = pf.flags;
 
-    const hs = endpointHash(ip.src, seg.srcPort);
-    const hd = endpointHash(ip.dst, seg.dstPort);
+    const hs = endpointHashAt(pf.srcBuf, pf.srcOff, pf.addrLen, pf.srcPort);
+    const hd = endpointHashAt(pf.dstBuf, pf.dstOff, pf.addrLen, pf.dstPort);
     const key = flowKey(hs, hd);
-    let conn = this.flows.find(key, ip.src, seg.srcPort, ip.dst, seg.dstPort);
+    let conn = this.flows.findAt(key, pf.srcBuf, pf.srcOff, pf.srcPort, pf.dstBuf, pf.dstOff, pf.dstPort, pf.addrLen);
     let side: 0 | 1 = this.flows.side;
     // One scratch object per analyzer: nothing keeps a reference to it past this call.
     const view = this.view;
-    view.flags = seg.flags;
-    view.seq = seg.seq;
-    view.ack = seg.ack;
+    view.flags = flags;
+    view.seq = pf.seq;
+    view.ack = pf.ack;
     view.len = len;
-    view.caplen = seg.payload.length;
-    view.window = seg.window;
-    view.wscale = seg.flags & SYN && seg.options.wscale !== undefined ? seg.options.wscale : -1;
+    view.caplen = pf.caplen;
+    view.window = pf.window;
+    view.wscale = flags & SYN ? pf.wscale : -1;
     let split: string | null = null;
     // Wireshark starts a new conversation on a tuple only for a SYN with a new ISN (§2.4).
     let wsCreates = true;
     if (conn) {
       const expired = conn.zeek.expiredBy(t);
       let reuse = false;
-      if (!expired && seg.flags & SYN && !(badSum && this.opts.checksums === 'zeek')) {
-        const r = conn.zeek.isReuse(side === 0, view, t);
+      if (!expired && flags & SYN && !(badSum && this.opts.checksums === 'zeek')) {
+        const r = conn.zeek.isReuse(side === conn.zeekA, view, t);
         reuse = r.reuse;
         if (reuse) split = r.weird ? r.weird.replace(/_/g, '-').toLowerCase() : 'syn-after-close';
+        if (reuse && invalidFlagsKind(flags) !== null) {
+          // Zeek starts a new connection on a SYN+FIN or SYN+RST that reuses the tuple; the receiving stack
+          // drops that segment (RFC 9293 §3.10.7), so synack keeps one connection and only Zeek's rows split.
+          reuse = false;
+          const row = zeekRowOf(conn, (conn.zeekRows?.length ?? 0));
+          conn.zeekSplit(row, new ZeekConn(zeekFlipOnCreate(flags, pf.srcPort, pf.dstPort, this.likely), t), side, split!, rec.frame);
+          split = null;
+        }
       }
       if (expired || reuse) {
         if (expired) split = expired;
         const prev = conn.s[side];
-        wsCreates = (seg.flags & (SYN | ACK)) === SYN && !(prev.issKnown && prev.iss === seg.seq);
+        wsCreates = (flags & (SYN | ACK)) === SYN && !(prev.issKnown && prev.iss === pf.seq);
         this.flows.remove(key, conn);
         this.emit(conn);
         conn = undefined;
       }
     }
     if (!conn) {
-      const flip = zeekFlipOnCreate(seg.flags, seg.srcPort, seg.dstPort, this.likely);
+      const flip = zeekFlipOnCreate(flags, pf.srcPort, pf.dstPort, this.likely);
+      const src = pf.srcBuf.subarray(pf.srcOff, pf.srcOff + pf.addrLen);
+      const dst = pf.dstBuf.subarray(pf.dstOff, pf.dstOff + pf.addrLen);
       const pooled = this.pool.pop();
       if (pooled) {
-        pooled.reuse(this.nextId++, ip.src, seg.srcPort, ip.dst, seg.dstPort, flip, t, this.opts.keepTrace === true, split);
+        pooled.reuse(this.nextId++, src, pf.srcPort, dst, pf.dstPort, flip, t, this.trace !== null, split);
         conn = pooled;
       } else {
-        conn = new Connection(this.nextId++, ip.src, seg.srcPort, ip.dst, seg.dstPort, new ZeekConn(flip, t),
-          this.opts.keepTrace === true, split);
+        conn = new Connection(this.nextId++, src, pf.srcPort, dst, pf.dstPort, new ZeekConn(flip, t),
+          this.trace !== null, split);
       }
       conn.wsCreates = wsCreates;
       this.flows.add(key, conn);
@@ -221,34 +278,37 @@ export class Analyzer {
       side = 0;
     }
 
-    const kind = scanKindOf(seg.flags);
-    if (kind) this.detector.probe(kind, formatAddress(ip.src), formatAddress(ip.dst), seg.dstPort, rec.frame);
+    const kind = scanKindOf(flags);
+    if (kind) {
+      this.detector.probe(kind, formatAddress(pf.srcBuf.subarray(pf.srcOff, pf.srcOff + pf.addrLen)),
+        formatAddress(pf.dstBuf.subarray(pf.dstOff, pf.dstOff + pf.addrLen)), pf.dstPort, rec.frame);
+    }
 
     const info = this.info;
     info.frame = rec.frame;
     info.time = t;
-    info.flags = seg.flags;
-    info.seq = seg.seq;
-    info.ack = seg.ack;
+    info.flags = flags;
+    info.seq = pf.seq;
+    info.ack = pf.ack;
     info.len = len;
-    info.window = seg.window;
+    info.window = pf.window;
     info.wscale = view.wscale;
-    info.ipLen = ip.totalLength;
+    info.ipLen = pf.ipTotalLength;
     info.seg = seg;
     // IPv4/IPv6 fragments are not reassembled: a first fragment's TCP header is used and the fragment flagged.
-    if (ip.mf) conn.anomaly('ip-fragment', rec.frame);
+    if (pf.mf) conn.anomaly('ip-fragment', rec.frame);
     if (badSum) {
       conn.badChecksums++;
       if (this.opts.checksums === 'zeek') {
         // Zeek drops the packet from all TCP processing; only the C/c history letter remains (§1.2).
-        conn.zeek.badChecksum(side === 0);
+        conn.zeek.badChecksum(side === conn.zeekA);
         conn.add(side, info, 'bad checksum (dropped by Zeek)');
         return;
       }
     }
-    conn.zeek.packet(side === 0, view, t);
+    conn.zeek.packet(side === conn.zeekA, view, t);
     conn.s[side].zeekPkts++;
-    conn.s[side].zeekIpBytes += ip.totalLength;
+    conn.s[side].zeekIpBytes += pf.ipTotalLength;
     conn.add(side, info, badSum ? 'bad checksum' : undefined);
   }
 

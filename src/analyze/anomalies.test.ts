@@ -24,15 +24,46 @@ test('invalid flag combinations are reported with their packet numbers, per comb
   assert.deepEqual(inv.sort(), [
     ['FIN+RST', [6]], ['FIN-without-ACK', [8]], ['NULL', [7]], ['SYN+FIN', [4]], ['SYN+RST', [5]], ['Xmas', [9]],
   ]);
-  // Zeek's letters for them: Q (SYN+FIN, SYN+RST), I (FIN+RST), nothing for NULL, F for FIN/Xmas (§1.7).
-  // Zeek's reuse rule splits the tuple: the SYN+FIN carries a new ISN on an open tuple, the SYN+RST is a SYN
-  // after that connection's FIN. Zeek's letters: Q for SYN+FIN/SYN+RST, I for FIN+RST, F for FIN and Xmas (§1.7).
-  assert.deepEqual(reports.map((r) => [r.history, r.split, r.anomalies.map((a) => a.detail)]), [
-    ['ShA', null, []],
-    ['Q', 'active-connection-reuse', ['SYN+FIN']],
-    ['QIFF', 'premature-connection-reuse', ['SYN+RST', 'FIN+RST', 'NULL', 'FIN-without-ACK', 'Xmas']],
+  // The receiver drops every one of them (RFC 9293 §3.10.7), so synack keeps one connection: still open, both
+  // endpoints ESTABLISHED, no split; the anomalies carry the packet numbers.
+  assert.equal(reports.length, 1);
+  const r = reports[0]!;
+  assert.deepEqual([r.handshake, r.close, r.orig_state, r.resp_state, r.split], ['normal', 'open', 'ESTABLISHED', 'ESTABLISHED', null]);
+  assert.deepEqual(r.anomalies.map((a) => [a.detail, a.frames]), [
+    ['SYN+FIN', [4]], ['SYN+RST', [5]], ['FIN+RST', [6]], ['NULL', [7]], ['FIN-without-ACK', [8]], ['Xmas', [9]],
   ]);
-  assert.match(reports.map((r) => r.history).join(' '), /Q/);
+  // Zeek's own rules still split the tuple, in its rows only: the SYN+FIN carries a new ISN on an open tuple,
+  // the SYN+RST is a SYN after that connection's FIN. Zeek's letters: Q for SYN+FIN/SYN+RST, I for FIN+RST,
+  // F for FIN and Xmas, nothing for NULL (§1.7).
+  assert.deepEqual([r.conn_state, r.history], ['S1', 'ShA']);
+  assert.deepEqual(r.zeek_splits.map((z) => [z.history, z.split, z.first_frame]), [
+    ['Q', 'active-connection-reuse', 4],
+    ['QIFF', 'premature-connection-reuse', 5],
+  ]);
+});
+
+test('invalid flag combinations change no endpoint state: a FIN+RST, a FIN without ACK and a NULL do not close', () => {
+  const pcap = new PcapBuilder();
+  const c = new Conversation(pcap, '10.0.0.1:40000', '10.0.0.2:80');
+  c.handshake().send('c', 'PA', { len: 10 }).send('s', 'A');
+  c.send('s', 'FR', { noAdvance: true }); // 6: FIN+RST from the responder: would be rst-by-responder
+  c.send('c', 'F', { noAdvance: true }); // 7: FIN without ACK: would be a half-close
+  c.send('s', 0, { noAdvance: true }); // 8: NULL
+  c.send('c', 'FA').send('s', 'FA').send('c', 'A'); // the real close
+  const { reports } = analyzeBytes(pcap.take());
+  assert.equal(reports.length, 1);
+  const r = reports[0]!;
+  assert.deepEqual([r.handshake, r.close, r.orig_state, r.resp_state], ['normal', 'three-way', 'TIME-WAIT', 'CLOSED']);
+  assert.deepEqual(r.anomalies.map((a) => [a.detail, a.frames]), [['FIN+RST', [6]], ['FIN-without-ACK', [7]], ['NULL', [8]]]);
+  // Zeek, processing them, sees the FIN+RST as a reset (history I and r).
+  assert.match(r.history, /i/);
+  assert.deepEqual(r.zeek_splits, []);
+  // Only invalid packets: no endpoint state can be inferred at all.
+  const p2 = new PcapBuilder();
+  new Conversation(p2, '10.0.0.1:40001', '10.0.0.2:81').send('c', 0).send('c', 'FPU');
+  const only = analyzeBytes(p2.take()).reports;
+  assert.equal(only.length, 1);
+  assert.deepEqual([only[0]!.orig_state, only[0]!.resp_state, only[0]!.close], [null, null, 'open']);
 });
 
 test('the scan-probe classifier: NULL, FIN-only and Xmas without ACK; nothing else', () => {

@@ -6,93 +6,34 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { analyzeBytes, analyzeFile, shared, sharedMissing } from './corpus-helpers.js';
+import { analyzeBytes, sharedMissing } from './corpus-helpers.js';
+import { oursByTuple, svManifest, svTraceCompleteness, theirsByTuple, zeekManifest, zeekTraceCompleteness, type CorpusCheck, type Stream } from './corpus.js';
 import { Conversation, PcapBuilder } from './synth.js';
-import type { ConnectionReport } from './report.js';
 
-const zeekDir = path.join(shared, 'pcap-corpus', 'zeek');
-const svDir = path.join(shared, 'pcap-corpus', 'suricata-verify');
 
-interface Stream { a: string; b: string; completeness: number }
+const zeekEntries = sharedMissing ? [] : zeekManifest();
 
-function key(h1: string, p1: string | number, h2: string, p2: string | number): string {
-  const x = `${h1}|${p1}`;
-  const y = `${h2}|${p2}`;
-  return x < y ? `${x}#${y}` : `${y}#${x}`;
-}
-
-function splitEndpoint(s: string): [string, string] {
-  const i = s.lastIndexOf(':');
-  return [s.slice(0, i), s.slice(i + 1)];
-}
-
-/** OR of completeness over synack's connections per 4-tuple (Zeek's rule may split what TShark keeps as one stream). */
-function oursByTuple(reports: ConnectionReport[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const r of reports) {
-    const k = key(r.orig_h, r.orig_p, r.resp_h, r.resp_p);
-    m.set(k, (m.get(k) ?? 0) | r.completeness);
+function assertChecks(checks: CorpusCheck[]): void {
+  assert.ok(checks.length > 0);
+  for (const c of checks) {
+    assert.notEqual(c.result, 'disagree', `completeness of ${c.item}: TShark ${c.expected}, synack ${c.actual}${c.why ? ` (${c.why})` : ''}`);
   }
-  return m;
 }
-
-function theirsByTuple(streams: Stream[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const s of streams) {
-    const [ah, ap] = splitEndpoint(s.a);
-    const [bh, bp] = splitEndpoint(s.b);
-    const k = key(ah, ap, bh, bp);
-    m.set(k, (m.get(k) ?? 0) | s.completeness);
-  }
-  return m;
-}
-
-/** Traces where TShark's value differs for a documented reason: which bits to ignore, and why. */
-const IGNORE_BITS: Record<string, { mask: number; why: string }> = {
-  'ftp__ipv4.pcap': { mask: 1, why: "TShark's FTP dissector creates the data connections' conversations before their SYN (30 instead of 31)" },
-  'ftp__ipv6.pcap': { mask: 1, why: "TShark's FTP dissector creates the data connections' conversations before their SYN" },
-  'ftp__bigtransfer.pcap': { mask: 1, why: "TShark's FTP dissector creates the data connections' conversations before their SYN" },
-  'globus-url-copy.pcap': { mask: 1, why: "TShark's FTP (GridFTP) dissector creates the data connection's conversation before its SYN" },
-};
-
-const zeekEntries: Array<{ id: string; trace: string; tshark_tsv: string }> = sharedMissing
-  ? [] : (JSON.parse(readFileSync(path.join(zeekDir, 'manifest.json'), 'utf8')) as { entries: Array<{ id: string; trace: string; tshark_tsv: string }> }).entries;
 
 for (const e of zeekEntries) {
   test(`completeness agrees with TShark 4.0.17 on zeek corpus ${e.id}`, () => {
-    const lines = readFileSync(path.join(zeekDir, e.tshark_tsv), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
-    const head = lines[0]!.split('\t');
-    const ia = head.indexOf('A');
-    const ib = head.indexOf('B');
-    const ic = head.findIndex((h) => h.startsWith('tcp.completeness'));
-    const streams: Stream[] = lines.slice(1).map((l) => { const f = l.split('\t'); return { a: f[ia]!, b: f[ib]!, completeness: Number(f[ic]) }; });
-    const { reports } = analyzeFile(path.join(zeekDir, e.trace));
-    const ours = oursByTuple(reports);
-    const mask = ~(IGNORE_BITS[e.id]?.mask ?? 0);
-    for (const [k, v] of theirsByTuple(streams)) {
-      // TShark names IPv6 addresses the RFC 5952 way too; tuples without a synack connection are non-TCP-visible
-      // to synack (none in this corpus).
-      assert.ok(ours.has(k), `no connection for TShark stream ${k}`);
-      assert.equal(ours.get(k)! & mask, v & mask, `completeness of ${k}${IGNORE_BITS[e.id] ? ` (${IGNORE_BITS[e.id]!.why})` : ''}`);
-    }
+    assertChecks(zeekTraceCompleteness(e));
   });
 }
 
-const svEntries: Array<{ test: string; pcap: string; tshark_annotation: Array<{ A: string; B: string; completeness: string }> }> = sharedMissing
-  ? [] : (JSON.parse(readFileSync(path.join(svDir, 'manifest.json'), 'utf8')) as { entries: Array<{ test: string; pcap: string; tshark_annotation: Array<{ A: string; B: string; completeness: string }> }> }).entries;
+const svEntries = sharedMissing ? [] : svManifest();
 
 for (const e of svEntries) {
   test(`completeness agrees with TShark 4.0.17 on suricata-verify ${e.test}`, () => {
-    const { reports } = analyzeFile(path.join(svDir, e.pcap));
-    const ours = oursByTuple(reports);
-    const theirs = theirsByTuple(e.tshark_annotation.map((s) => ({ a: s.A, b: s.B, completeness: Number(s.completeness) })));
-    for (const [k, v] of theirs) {
-      assert.ok(ours.has(k), `no connection for TShark stream ${k}`);
-      assert.equal(ours.get(k), v, `completeness of ${k}`);
-    }
+    assertChecks(svTraceCompleteness(e));
   });
 }
 

@@ -24,8 +24,8 @@ export interface PacketInfo {
   wscale: number;
   /** IP total length. */
   ipLen: number;
-  /** Decoded segment (kept for ladder traces only). */
-  seg: TcpSegment;
+  /** Decoded segment (ladder traces only; null on the fast path). */
+  seg: TcpSegment | null;
 }
 
 export type HandshakeKind = 'normal' | 'simultaneous-open' | 'retried-syn' | 'refused' | 'unanswered' | 'midstream';
@@ -40,6 +40,25 @@ export const C_DATA = 8;
 export const C_FIN = 16;
 export const C_RST = 32;
 
+/** A finished Zeek connection's conn.log row, kept when Zeek split a connection that synack keeps whole. */
+export interface ZeekRowSnapshot {
+  uid: string;
+  ts: number;
+  orig_h: string;
+  orig_p: number;
+  resp_h: string;
+  resp_p: number;
+  conn_state: string;
+  history: string;
+  first_frame: number;
+  /** Zeek's reason (weird) for starting this Zeek connection, as in `split`. */
+  split: string | null;
+  zeek: {
+    duration: number; orig_bytes: number; resp_bytes: number; missed_bytes: number; orig_pkts: number; resp_pkts: number;
+    orig_ip_bytes: number; resp_ip_bytes: number; orig_endpoint_state: string; resp_endpoint_state: string;
+  };
+}
+
 export interface AnomalyHit { kind: string; frames: number[]; count: number; detail?: string }
 
 const MAX_FRAMES_PER_ANOMALY = 100;
@@ -48,6 +67,21 @@ const MAX_FRAMES_PER_ANOMALY = 100;
  * Everything tracked per side of a connection, in one object (one allocation per side keeps connections
  * cheap for the garbage collector: a busy capture holds thousands of them).
  */
+/**
+ * The invalid flag combination of a segment, or null (§1.7, §3): SYN+FIN, SYN+RST, FIN+RST, no flags at all
+ * (NULL), FIN+PSH+URG without ACK (Xmas), FIN without ACK.
+ */
+export function invalidFlagsKind(flags: number): string | null {
+  const f = flags & (SYN | FIN | RST | ACK | PSH | URG);
+  if ((f & (SYN | FIN)) === (SYN | FIN)) return 'SYN+FIN';
+  if ((f & (SYN | RST)) === (SYN | RST)) return 'SYN+RST';
+  if ((f & (FIN | RST)) === (FIN | RST)) return 'FIN+RST';
+  if ((flags & 0x1ff) === 0) return 'NULL';
+  if ((f & (FIN | PSH | URG)) === (FIN | PSH | URG) && !(f & ACK)) return 'Xmas';
+  if (f & FIN && !(f & ACK)) return 'FIN-without-ACK';
+  return null;
+}
+
 export class Side {
   pkts = 0;
   ipBytes = 0;
@@ -161,6 +195,21 @@ export class Connection {
 
   /** Whether this connection's first packet would create a Wireshark conversation (a new tuple, or a SYN with a new ISN). */
   wsCreates = true;
+  /** The side that is the current Zeek connection's endpoint `a` (the sender of that Zeek connection's first packet). */
+  zeekA: 0 | 1 = 0;
+  /**
+   * conn.log rows of the Zeek connections that ended inside this one: Zeek splits a tuple on a SYN+FIN or
+   * SYN+RST (IsReuse), a packet the receiving stack drops (RFC 9293 §3.10.7), so synack does not. Null when none.
+   */
+  zeekRows: ZeekRowSnapshot[] | null = null;
+  /** Why the current Zeek connection's predecessor on the tuple ended (Zeek's weird, as `split`). */
+  zeekSplitReason: string | null = null;
+  /** synack's originator side once a Zeek-only split happened (-1: follow Zeek's current orientation). */
+  fixedOrigSide = -1;
+  /** Packets with a valid flag combination (the ones synack's own inferences use). */
+  validPkts = 0;
+  /** First packet of the current Zeek connection (0: the connection's own first packet). */
+  zeekFirstFrame = 0;
 
   constructor(id: number, srcAddr: Uint8Array, srcPort: number, dstAddr: Uint8Array, dstPort: number,
     zeek: ZeekConn, keepTrace: boolean, splitReason: string | null) {
@@ -170,6 +219,7 @@ export class Connection {
     this.zeek = zeek;
     this.trace = keepTrace ? [] : null;
     this.splitReason = splitReason;
+    this.zeekSplitReason = splitReason;
   }
 
   /**
@@ -215,6 +265,12 @@ export class Connection {
     this.anomalies = null;
     this.wsCreates = true;
     this.pendingCompleteness = 0;
+    this.zeekA = 0;
+    this.zeekRows = null;
+    this.zeekSplitReason = splitReason;
+    this.fixedOrigSide = -1;
+    this.validPkts = 0;
+    this.zeekFirstFrame = 0;
   }
 
   /** Which side sent a packet from (addr, port). */
@@ -226,8 +282,28 @@ export class Connection {
     return 0;
   }
 
-  /** Side that is Zeek's originator (0 or 1). */
-  get origSide(): 0 | 1 { return this.zeek.origIsA ? 0 : 1; }
+  /** Side that is the current Zeek connection's originator (0 or 1). */
+  get zeekOrigSide(): 0 | 1 { return this.zeek.origIsA ? this.zeekA : (1 - this.zeekA) as 0 | 1; }
+
+  /** synack's originator: Zeek's (the first SYN's sender, or Zeek's heuristics), fixed at a Zeek-only split. */
+  get origSide(): 0 | 1 { return this.fixedOrigSide >= 0 ? this.fixedOrigSide as 0 | 1 : this.zeekOrigSide; }
+
+  /**
+   * Zeek would start a new connection here but synack does not (an invalid-flag SYN: see `zeekRows`): keep the
+   * finished Zeek connection's row, and continue with `next` whose first packet `side` is sending.
+   */
+  zeekSplit(row: ZeekRowSnapshot, next: ZeekConn, side: 0 | 1, reason: string, frame: number): void {
+    this.zeekFirstFrame = frame;
+    if (this.fixedOrigSide < 0) this.fixedOrigSide = this.zeekOrigSide;
+    (this.zeekRows ??= []).push(row);
+    this.zeek = next;
+    this.zeekA = side;
+    this.zeekSplitReason = reason;
+    this.s[0].zeekPkts = 0;
+    this.s[0].zeekIpBytes = 0;
+    this.s[1].zeekPkts = 0;
+    this.s[1].zeekIpBytes = 0;
+  }
 
   anomaly(kind: string, frame: number, detail?: string): void {
     let hit: AnomalyHit | undefined;
@@ -256,15 +332,24 @@ export class Connection {
     this.s[side].ipBytes += p.ipLen;
     this.s[side].payload += p.len;
     this.s[side].flagsSeen |= flags & 0xff;
-    if (flags & ACK) this.s[side].sentAck = true;
-    if ((flags & SYN) === 0) this.s[side].onlySyns = false;
-    else if (flags & (ACK | FIN | RST) || p.len > 0) this.s[side].onlySyns = false;
 
     if (Number.isNaN(this.s[side].relBase)) this.s[side].relBase = flags & SYN ? p.seq : (p.seq - 1) >>> 0;
     if (flags & ACK && Number.isNaN(this.s[other].relBase)) this.s[other].relBase = (p.ack - 1) >>> 0;
-    this.invalidFlags(p);
+    const invalid = invalidFlagsKind(flags);
+    // Wireshark's completeness and sequence analysis look at every segment, whatever its flags.
     this.updateCompleteness(p);
     this.sequenceAnalysis(side, p);
+    if (invalid !== null) {
+      // A receiving TCP drops an invalid flag combination (RFC 9293 §3.10.7: SYN or RST with FIN, or no ACK in
+      // a synchronized state): it changes no endpoint's state, so synack's own inferences skip it.
+      this.anomaly('invalid-flags', p.frame, invalid);
+      this.traceEntry(side, p, note);
+      return;
+    }
+    this.validPkts++;
+    if (flags & ACK) this.s[side].sentAck = true;
+    if ((flags & SYN) === 0) this.s[side].onlySyns = false;
+    else if (flags & (ACK | FIN | RST) || p.len > 0) this.s[side].onlySyns = false;
     this.handshakeAndClose(side, other, p);
     this.rfcStates(side, other, p);
 
@@ -281,7 +366,11 @@ export class Connection {
     }
     if (!(flags & RST)) this.s[side].rcvWindow = p.window * (flags & SYN || this.s[side].wscale < 0 || this.s[other].wscale < 0 ? 1 : 2 ** this.s[side].wscale);
 
-    if (this.trace) {
+    this.traceEntry(side, p, note);
+  }
+
+  private traceEntry(side: 0 | 1, p: PacketInfo, note: string | undefined): void {
+    if (this.trace && p.seg) {
       // The segment's payload is a view into the capture reader's buffer, which the next read overwrites.
       const seg = { ...p.seg, payload: p.seg.payload.slice() };
       const e: TraceEntry = { time: (p.time - this.firstTime) * 1000, from: side === 0 ? 'a' : 'b', seg, frame: p.frame };
@@ -292,18 +381,6 @@ export class Connection {
       if (note) e.note = note;
       this.trace.push(e);
     }
-  }
-
-  private invalidFlags(p: PacketInfo): void {
-    const f = p.flags & (SYN | FIN | RST | ACK | PSH | URG);
-    let kind: string | null = null;
-    if ((f & (SYN | FIN)) === (SYN | FIN)) kind = 'SYN+FIN';
-    else if ((f & (SYN | RST)) === (SYN | RST)) kind = 'SYN+RST';
-    else if ((f & (FIN | RST)) === (FIN | RST)) kind = 'FIN+RST';
-    else if ((p.flags & 0x1ff) === 0) kind = 'NULL';
-    else if ((f & (FIN | PSH | URG)) === (FIN | PSH | URG) && !(f & ACK)) kind = 'Xmas';
-    else if (f & FIN && !(f & ACK)) kind = 'FIN-without-ACK';
-    if (kind) this.anomaly('invalid-flags', p.frame, kind);
   }
 
   /**
@@ -437,8 +514,7 @@ export class Connection {
 
   private rfcStates(side: 0 | 1, other: 0 | 1, p: PacketInfo): void {
     const f = p.flags;
-    const total = this.s[0].pkts + this.s[1].pkts;
-    if (total === 1) {
+    if (this.validPkts === 1) {
       if ((f & (SYN | ACK)) === SYN) { this.s[side].rfc = 'CLOSED'; this.s[other].rfc = 'LISTEN'; }
       else if ((f & (SYN | ACK)) === (SYN | ACK)) { this.s[side].rfc = 'LISTEN'; this.s[other].rfc = 'SYN-SENT'; }
       else { this.s[side].rfc = 'ESTABLISHED'; this.s[other].rfc = 'ESTABLISHED'; }

@@ -6,8 +6,13 @@ import type { Connection } from './connection.js';
 
 /** Per-endpoint hash: FNV-1a over the address bytes and the port. */
 export function endpointHash(addr: Uint8Array, port: number): number {
+  return endpointHashAt(addr, 0, addr.length, port);
+}
+
+/** endpointHash of the address in buf[off..off+len) (read in place from a packet). */
+export function endpointHashAt(buf: Uint8Array, off: number, len: number, port: number): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < addr.length; i++) h = Math.imul(h ^ addr[i]!, 0x01000193);
+  for (let i = off; i < off + len; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
   h = Math.imul(h ^ (port & 0xff), 0x01000193);
   h = Math.imul(h ^ (port >>> 8), 0x01000193);
   return h >>> 0;
@@ -21,6 +26,12 @@ export function flowKey(h1: number, h2: number): number {
 function sameEndpoint(a: Uint8Array, ap: number, b: Uint8Array, bp: number): boolean {
   if (ap !== bp || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameEndpointAt(a: Uint8Array, ap: number, buf: Uint8Array, off: number, len: number, port: number): boolean {
+  if (ap !== port || a.length !== len) return false;
+  for (let i = 0; i < len; i++) if (a[i] !== buf[off + i]) return false;
   return true;
 }
 
@@ -50,6 +61,22 @@ export class FlowTable {
       if (m !== -1) { this.side = m; return c; }
     }
     return undefined;
+  }
+
+  /** find() with the addresses read in place: src at sb[so..so+len), dst at db[do..do+len). */
+  findAt(key: number, sb: Uint8Array, so: number, sp: number, db: Uint8Array, dof: number, dp: number, len: number): Connection | undefined {
+    const e = this.map.get(key);
+    if (e === undefined) return undefined;
+    if (!Array.isArray(e)) return this.matchAt(e, sb, so, sp, db, dof, dp, len) ? e : undefined;
+    for (const c of e) if (this.matchAt(c, sb, so, sp, db, dof, dp, len)) return c;
+    return undefined;
+  }
+
+  private matchAt(c: Connection, sb: Uint8Array, so: number, sp: number, db: Uint8Array, dof: number, dp: number, len: number): boolean {
+    const a = c.addr;
+    if (sameEndpointAt(a[0], c.port[0], sb, so, len, sp) && sameEndpointAt(a[1], c.port[1], db, dof, len, dp)) { this.side = 0; return true; }
+    if (sameEndpointAt(a[1], c.port[1], sb, so, len, sp) && sameEndpointAt(a[0], c.port[0], db, dof, len, dp)) { this.side = 1; return true; }
+    return false;
   }
 
   add(key: number, c: Connection): void {

@@ -3,6 +3,7 @@
  * TSV (header lines and field order of Zeek's conn.log: scripts/base/protocols/conn/main.zeek).
  */
 import type { AnomalyReport, ConnectionReport, SummaryReport } from './report.js';
+import type { ZeekRowSnapshot } from './connection.js';
 
 export function jsonLine(obj: ConnectionReport | AnomalyReport | SummaryReport): string {
   // JSON.stringify builds a flat string; hand-concatenated lines measured slower here (cons-string
@@ -44,6 +45,8 @@ function notes(r: ConnectionReport): string {
   if (r.bad_checksums) n.push(`badsum=${r.bad_checksums}`);
   if (r.direction_inferred) n.push('dir-inferred');
   if (r.split) n.push(`split:${r.split}`);
+  // Zeek would log further rows (it splits on a SYN+FIN/SYN+RST the receiver drops): their conn_state@frame.
+  if (r.zeek_splits.length > 0) n.push(`zeek-rows:+${r.zeek_splits.map((z) => `${z.conn_state}@${z.first_frame}`).join(',')}`);
   for (const a of r.anomalies) n.push(`${a.detail ?? a.kind}@${a.frames.slice(0, 3).join(',')}${a.count > 3 ? '…' : ''}`);
   return n.join(' ');
 }
@@ -118,7 +121,8 @@ export function zeekHeader(now = new Date()): string {
   ].join('\n') + '\n';
 }
 
-export function zeekRow(r: ConnectionReport): string {
+/** One conn.log line: a connection's (first) Zeek row, or one of its `zeek_splits`. */
+export function zeekRow(r: ZeekRowSnapshot): string {
   const z = r.zeek;
   // Zeek sets duration and the byte counts only for a connection that lasted (conn.log shows '-' otherwise).
   const unsetIfNone = (v: string): string => (z.duration > 0 ? v : '-');

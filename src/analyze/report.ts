@@ -4,7 +4,7 @@
  */
 import { formatAddress } from '../wire/address.js';
 import type { Trace, TcpStateName } from '../wire/trace.js';
-import type { AnomalyHit, CloseKind, Connection, HandshakeKind } from './connection.js';
+import type { AnomalyHit, CloseKind, Connection, HandshakeKind, ZeekRowSnapshot } from './connection.js';
 import { ZEEK_STATE_NAMES } from './zeek.js';
 
 export interface ConnectionReport {
@@ -67,6 +67,12 @@ export interface ConnectionReport {
     resp_endpoint_state: string;
   };
   anomalies: AnomalyHit[];
+  /**
+   * Further conn.log rows Zeek writes for this connection: Zeek starts a new connection on a SYN+FIN or SYN+RST
+   * that reuses the tuple, a segment synack (like the receiving stack) ignores. The fields above are the first
+   * Zeek connection's; `--format zeek` prints every row. Usually empty.
+   */
+  zeek_splits: ZeekRowSnapshot[];
 }
 
 export interface AnomalyReport {
@@ -136,12 +142,48 @@ export function uidFor(id: number): string {
 
 function round6(x: number): number { return Math.round(x * 1e6) / 1e6; }
 
+const NO_SPLITS: ZeekRowSnapshot[] = [];
+
+/** The conn.log row of the Zeek connection currently tracked in `c` (`part`: how many Zeek rows came before). */
+export function zeekRowOf(c: Connection, part: number): ZeekRowSnapshot {
+  const z = c.zeek;
+  const o = c.zeekOrigSide;
+  const r = (1 - o) as 0 | 1;
+  const zo = z.orig;
+  const zr = z.resp;
+  const uid = uidFor(c.id);
+  return {
+    uid: part === 0 ? uid : `${uid}${B62[part % 62]!}`,
+    ts: round6(z.startTime),
+    orig_h: formatAddress(c.addr[o]),
+    orig_p: c.port[o],
+    resp_h: formatAddress(c.addr[r]),
+    resp_p: c.port[r],
+    conn_state: z.connState(),
+    history: z.history,
+    first_frame: part === 0 ? c.firstFrame : c.zeekFirstFrame,
+    split: c.zeekSplitReason,
+    zeek: {
+      duration: round6(z.lastTime - z.startTime),
+      orig_bytes: zo.size(zr),
+      resp_bytes: zr.size(zo),
+      missed_bytes: zo.missedBytes + zr.missedBytes,
+      orig_pkts: c.s[o].zeekPkts,
+      resp_pkts: c.s[r].zeekPkts,
+      orig_ip_bytes: c.s[o].zeekIpBytes,
+      resp_ip_bytes: c.s[r].zeekIpBytes,
+      orig_endpoint_state: ZEEK_STATE_NAMES[zo.state]!,
+      resp_endpoint_state: ZEEK_STATE_NAMES[zr.state]!,
+    },
+  };
+}
+
 export function toReport(c: Connection): ConnectionReport {
   const o = c.origSide;
   const r = (1 - o) as 0 | 1;
-  const z = c.zeek;
-  const zo = z.orig;
-  const zr = z.resp;
+  const rows = c.zeekRows;
+  const live = zeekRowOf(c, rows === null ? 0 : rows.length);
+  const main = rows === null ? live : rows[0]!;
   return {
     type: 'connection',
     uid: uidFor(c.id),
@@ -157,8 +199,8 @@ export function toReport(c: Connection): ConnectionReport {
     half_close_data: c.halfCloseData,
     orig_state: c.s[o].rfc ?? null,
     resp_state: c.s[r].rfc ?? null,
-    conn_state: z.connState(),
-    history: z.history,
+    conn_state: main.conn_state,
+    history: main.history,
     completeness: c.completeness,
     completeness_label: completenessLabel(c.completeness),
     orig_flags: c.s[o].flagsSeen,
@@ -178,21 +220,11 @@ export function toReport(c: Connection): ConnectionReport {
     bad_checksums: c.badChecksums,
     first_frame: c.firstFrame,
     last_frame: c.lastFrame,
-    direction_inferred: z.flips > 0 || c.s[o].pureSyns === 0,
+    direction_inferred: (rows === null ? c.zeek.flips > 0 : main.history.includes('^')) || c.s[o].pureSyns === 0,
     split: c.splitReason,
-    zeek: {
-      duration: round6(z.lastTime - z.startTime),
-      orig_bytes: zo.size(zr),
-      resp_bytes: zr.size(zo),
-      missed_bytes: zo.missedBytes + zr.missedBytes,
-      orig_pkts: c.s[o].zeekPkts,
-      resp_pkts: c.s[r].zeekPkts,
-      orig_ip_bytes: c.s[o].zeekIpBytes,
-      resp_ip_bytes: c.s[r].zeekIpBytes,
-      orig_endpoint_state: ZEEK_STATE_NAMES[zo.state]!,
-      resp_endpoint_state: ZEEK_STATE_NAMES[zr.state]!,
-    },
+    zeek: main.zeek,
     anomalies: c.anomalies ?? [],
+    zeek_splits: rows === null ? NO_SPLITS : [...rows.slice(1), live],
   };
 }
 

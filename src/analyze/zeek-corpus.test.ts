@@ -6,89 +6,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { analyzeFile, shared, sharedMissing } from './corpus-helpers.js';
-import type { AnalyzerOptions } from './analyzer.js';
-import type { ConnectionReport } from './report.js';
+import { analyzeFile, sharedMissing } from './corpus-helpers.js';
+import { zeekChecks, zeekDir, zeekManifest, zeekOptionsFor as optionsFor, type CorpusCheck } from './corpus.js';
 
-const zeekDir = path.join(shared, 'pcap-corpus', 'zeek');
+const entries = sharedMissing ? [] : zeekManifest();
 
-interface Entry {
-  id: string;
-  trace: string;
-  zeek_invocation_flags: string[];
-  expected_tsv: string | null;
-  baselines: Array<{ file: string; format: string }>;
-  note: string;
+function assertChecks(checks: CorpusCheck[]): void {
+  for (const c of checks) {
+    assert.notEqual(c.result, 'disagree', `${c.trace} ${c.item}: Zeek ${c.expected}, synack ${c.actual}${c.why ? ` (documented difference: ${c.why})` : ''}`);
+  }
 }
-
-/** Per-trace settings that mirror what the btest did to Zeek. */
-const SETTINGS: Record<string, { opts?: AnalyzerOptions; why: string }> = {
-  'tcp__handshake-reorder.pcap': {
-    opts: { likelyServerPorts: new Set() },
-    why: 'the btest (core/connection_flipped.zeek) redefines likely_server_ports = {}',
-  },
-  'chksums__localhost-bad-chksum.pcap': {
-    opts: { likelyServerPorts: new Set() },
-    why: 'zeek -b without the HTTP scripts: port 80 is not registered as a likely server port, so no flip on creation',
-  },
-};
-
-/** Named differences: the trace, the row, Zeek's value, synack's value and why. */
-const DIFFERENCES: Record<string, { row: (r: ConnectionReport) => boolean; conn_state: string; history: string; why: string }> = {
-  'globus-url-copy.pcap': {
-    row: (r) => r.orig_p === 35391,
-    conn_state: 'SF',
-    history: 'ShADadfF',
-    why: "Zeek's GridFTP script calls skip_further_processing() on the TLS data channel, so Zeek never sees its FIN " +
-      'exchange and logs S1 ShADad; synack analyses every packet (TShark agrees: completeness 31).',
-  },
-};
-
-function manifest(): Entry[] {
-  return (JSON.parse(readFileSync(path.join(zeekDir, 'manifest.json'), 'utf8')) as { entries: Entry[] }).entries;
-}
-
-function optionsFor(e: Entry): AnalyzerOptions {
-  const flags = e.zeek_invocation_flags[0] ?? '';
-  // Without -C Zeek validates TCP checksums and drops bad packets (§1.2); -C ignores them.
-  const base: AnalyzerOptions = { checksums: /-C/.test(flags) ? 'count' : 'zeek' };
-  return { ...base, ...(SETTINGS[e.id]?.opts ?? {}) };
-}
-
-interface ExpectedRow { orig_h?: string; orig_p?: string; resp_h?: string; resp_p?: string; conn_state?: string; history?: string }
-
-function expectedRows(file: string): ExpectedRow[] {
-  const lines = readFileSync(path.join(zeekDir, file), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
-  const header = lines[0]!.split('\t');
-  const col = (name: string): number => header.indexOf(name);
-  return lines.slice(1).map((l) => {
-    const f = l.split('\t');
-    const get = (name: string): string | undefined => (col(name) >= 0 ? f[col(name)] : undefined);
-    const row: ExpectedRow = {};
-    const pairs: Array<[keyof ExpectedRow, string]> = [
-      ['orig_h', 'id.orig_h'], ['orig_p', 'id.orig_p'], ['resp_h', 'id.resp_h'], ['resp_p', 'id.resp_p'],
-      ['conn_state', 'conn_state'], ['history', 'history'],
-    ];
-    for (const [k, name] of pairs) { const v = get(name); if (v !== undefined) row[k] = v; }
-    return row;
-  });
-}
-
-/** Rows are matched by 4-tuple and order (uids are random). */
-function matchRows(exp: ExpectedRow[], got: ConnectionReport[]): Array<[ExpectedRow, ConnectionReport | undefined]> {
-  const used = new Set<number>();
-  return exp.map((x) => {
-    const tupleOk = (r: ConnectionReport): boolean =>
-      (x.orig_h === undefined || r.orig_h === x.orig_h) && (x.orig_p === undefined || String(r.orig_p) === x.orig_p)
-      && (x.resp_h === undefined || r.resp_h === x.resp_h) && (x.resp_p === undefined || String(r.resp_p) === x.resp_p);
-    let i = got.findIndex((r, k) => !used.has(k) && tupleOk(r));
-    if (i < 0 && exp.length === 1 && got.length === 1) i = 0;
-    if (i >= 0) used.add(i);
-    return [x, i >= 0 ? got[i] : undefined];
-  });
-}
-
-const entries = sharedMissing ? [] : manifest();
 
 test('the Zeek corpus is present', { skip: sharedMissing }, () => {
   assert.ok(entries.length >= 50, `expected the 52-trace manifest, found ${entries.length}`);
@@ -97,20 +24,9 @@ test('the Zeek corpus is present', { skip: sharedMissing }, () => {
 for (const e of entries) {
   if (!e.expected_tsv) continue;
   test(`zeek corpus ${e.id}: conn_state and history agree with Zeek`, () => {
-    const { reports } = analyzeFile(path.join(zeekDir, e.trace), optionsFor(e));
-    const exp = expectedRows(e.expected_tsv!);
-    assert.equal(reports.length, exp.length, `connection count for ${e.trace}`);
-    const diff = DIFFERENCES[e.id];
-    for (const [x, r] of matchRows(exp, reports)) {
-      assert.ok(r, `no connection for expected row ${JSON.stringify(x)}`);
-      if (diff && diff.row(r)) {
-        assert.equal(r.conn_state, diff.conn_state, `${e.id} (documented difference: ${diff.why})`);
-        assert.equal(r.history, diff.history, `${e.id} (documented difference: ${diff.why})`);
-        continue;
-      }
-      if (x.conn_state !== undefined) assert.equal(r.conn_state, x.conn_state, `conn_state of ${JSON.stringify(x)}`);
-      if (x.history !== undefined) assert.equal(r.history, x.history, `history of ${JSON.stringify(x)}`);
-    }
+    const checks = zeekChecks(e)!;
+    assert.ok(checks.length >= 2);
+    assertChecks(checks.filter((c) => c.suite === 'zeek-state'));
   });
 }
 
@@ -177,33 +93,9 @@ test('zeek corpus tcp/ssh-dups.pcap: retransmission letters T/t at the 1st and 1
 test('zeek corpus: conn.log numbers (duration, sizes from sequence numbers, missed bytes, packets, IP bytes) match', { skip: sharedMissing }, () => {
   let compared = 0;
   for (const e of entries) {
-    if (!e.expected_tsv) continue;
-    const lines = readFileSync(path.join(zeekDir, e.expected_tsv), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
-    const head = lines[0]!.split('\t');
-    if (!head.includes('orig_bytes')) continue;
-    const { reports } = analyzeFile(path.join(zeekDir, e.trace), optionsFor(e));
-    const used = new Set<number>();
-    for (const line of lines.slice(1)) {
-      const f = line.split('\t');
-      const get = (n: string): string => f[head.indexOf(n)]!;
-      const i = reports.findIndex((r, k) => !used.has(k) && r.orig_h === get('id.orig_h') && String(r.orig_p) === get('id.orig_p')
-        && String(r.resp_p) === get('id.resp_p'));
-      assert.ok(i >= 0, `${e.id}: no row for ${line}`);
-      used.add(i);
-      const r = reports[i]!;
-      const z = r.zeek;
-      const lasted = z.duration > 0;
-      const mine = [lasted ? z.duration.toFixed(6) : '-', lasted ? z.orig_bytes : '-', lasted ? z.resp_bytes : '-', z.missed_bytes,
-        z.orig_pkts, z.orig_ip_bytes, z.resp_pkts, z.resp_ip_bytes].map(String);
-      const theirs = ['duration', 'orig_bytes', 'resp_bytes', 'missed_bytes', 'orig_pkts', 'orig_ip_bytes', 'resp_pkts', 'resp_ip_bytes'].map(get);
-      const diff = DIFFERENCES[e.id];
-      if (diff && diff.row(r)) {
-        assert.notDeepEqual(mine, theirs, `${e.id}: documented difference (${diff.why})`);
-        continue;
-      }
-      assert.deepEqual(mine, theirs, `${e.id} ${r.history}`);
-      compared++;
-    }
+    const checks = (zeekChecks(e) ?? []).filter((c) => c.suite === 'zeek-numbers');
+    assertChecks(checks);
+    compared += checks.filter((c) => c.result === 'agree').length;
   }
   assert.ok(compared >= 140, `compared ${compared} rows`);
 });

@@ -33,6 +33,11 @@ const EXPECT: Record<string, { handshake: string; close: string | string[] }> = 
   'rst-abort': { handshake: 'normal', close: 'rst-by-originator' },
   'rst-unread-data': { handshake: 'normal', close: 'rst-by-originator' },
   'refused': { handshake: 'refused', close: 'refused' },
+  // The client's own connection: the server, its SYN queue full, answers with a SYN cookie (RFC 4987 §3.6).
+  'syn-flood': { handshake: 'normal', close: 'open' },
+  // SYN+FIN, SYN+RST, FIN+RST, NULL, FIN without ACK and Xmas are dropped by the receiver: they neither split
+  // the connection nor decide its close (the FIN exchange afterwards does).
+  'invalid-flags': { handshake: 'normal', close: 'three-way' },
   // Which FIN close a lossy run ends with depends on which segments the seed loses.
   'lossy-transfer': { handshake: 'normal', close: ['three-way', 'four-way'] },
   'http': { handshake: 'normal', close: 'three-way' },
@@ -50,12 +55,21 @@ test('every synack demo scenario\'s pcapng, analyzed back, has the scenario\'s h
     const exp = EXPECT[s.name];
     if (!exp) return;
     const port = 8000 + i + 1;
-    const mine = conns.filter((c) => c.resp_p === port || c.orig_p === port);
+    // The client's connections (a flood's spoofed SYNs come from other addresses).
+    const mine = conns.filter((c) => (c.resp_p === port || c.orig_p === port) && c.orig_h === '10.0.0.1');
     assert.ok(mine.length >= 1, `${s.name}: no connection on port ${port}`);
     assert.equal(mine[0]!.handshake, exp.handshake, `${s.name} handshake`);
     const closes = Array.isArray(exp.close) ? exp.close : [exp.close];
     assert.ok(closes.includes(mine[0]!.close as string), `${s.name} close: ${String(mine[0]!.close)}`);
   });
+  // The invalid-flags scenario is one connection for synack, with its RFC 9293 end states; Zeek's own rules
+  // split it on the SYN+FIN and the SYN+RST, which shows in its conn.log rows only.
+  const inv = conns.filter((c) => c.resp_p === 8000 + SCENARIOS.findIndex((s) => s.name === 'invalid-flags') + 1);
+  assert.equal(inv.length, 1);
+  assert.equal(inv[0]!.orig_state, 'TIME-WAIT');
+  assert.equal(inv[0]!.resp_state, 'CLOSED');
+  assert.equal(inv[0]!.split, null);
+  assert.deepEqual((inv[0]!.zeek_splits as Array<{ history: string }>).map((z) => z.history), ['Q', 'QIFfA']);
   // The invalid-flags scenario's segments are all reported.
   const anomalies = lines.filter((l) => l.type === 'anomaly' && l.kind === 'invalid-flags').map((l) => l.flags).sort();
   assert.deepEqual(anomalies, ['FIN+RST', 'FIN-without-ACK', 'NULL', 'SYN+FIN', 'SYN+RST', 'Xmas']);

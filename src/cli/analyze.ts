@@ -150,7 +150,11 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
       count++;
       switch (format) {
         case 'json': out += jsonLine(rep); break;
-        case 'zeek': out += zeekRow(rep); break;
+        case 'zeek':
+          out += zeekRow(rep);
+          // The further rows Zeek writes when it splits on a SYN+FIN/SYN+RST synack ignores.
+          for (const row of rep.zeek_splits) out += zeekRow(row);
+          break;
         case 'table': out += tableRow(rep); break;
         case 'ladder':
           out += (count > 1 ? '\n' : '') + renderLadderText(toTrace(conn, rep), { color }) + '\n';

@@ -567,7 +567,9 @@ export class TcpConnection {
     // BSD and Linux process the ACK of a wholly duplicate segment that ends exactly at RCV.NXT (typically a
     // retransmitted FIN that now acknowledges ours); RFC 9293's test rejects it. Only the new part, the ACK,
     // is kept ("only the new parts are processed", §3.10.7.4), and the duplicate is re-ACKed.
-    if (this.config.ackOfDuplicate && s !== 'TIME-WAIT' && (f & ACK) && !(f & (SYN | RST))) {
+    // finOnAck implies it: two stacks that repeat their FIN on every ACK would otherwise answer each other's
+    // duplicate FIN+ACK forever in a simultaneous close (CLOSING ↔ CLOSING), never seeing their FIN acknowledged.
+    if ((this.config.ackOfDuplicate || this.config.finOnAck) && s !== 'TIME-WAIT' && (f & ACK) && !(f & (SYN | RST))) {
       const dupLen = seg.payload.length + (f & FIN ? 1 : 0);
       if (dupLen > 0 && seqAdd(seg.seq, dupLen) === this.rcvNxt) {
         this.ackNow = true;

@@ -54,6 +54,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 const CONFIGS: Array<[string, Partial<TcpConfig>, TcpOptions]> = [
   ['plain', PLAIN, {}],
   ['all options', { delayedAck: true, nagle: true, keepAlive: true, keepAliveIdle: 5000, keepAliveInterval: 1000, keepAliveProbes: 2 }, { mss: 1200, wscale: 7, sackPermitted: true, tsVal: 1000, tsEcr: 0 }],
+  ['BSD-like knobs', { recvBufferSize: 65700, sendBufferSize: 32768, windowShift: 6, rtoMin: 30, rtoSlop: 200, finOnAck: true, ackOfDuplicate: true, listenSynAck: 'drop', delayedAck: true, ackFinImmediately: true, receiverSws: 'bsd', abortRstAck: true, keepInit: 75_000 }, { mss: 1460, wscale: 6, sackPermitted: true, tsVal: 5, tsEcr: 0 }],
+  ['Linux-like knobs', { windowShift: 6, delayedAck: true, quickAckSegments: 16, ackFinImmediately: 'if-no-data', abortRstAck: true, ackOfDuplicate: true, synLinearTimeouts: 4 }, { mss: 1460, wscale: 7, sackPermitted: true, tsVal: 5, tsEcr: 0 }],
   ['small buffers', { ...PLAIN, sack: true, timestamps: true, windowScaling: true, recvBufferSize: 3000, sendBufferSize: 2000, challengeAckLimit: 3, maxRetransmits: 3 }, { sackPermitted: true, tsVal: 0xfffffff0, wscale: 14 }],
 ];
 

@@ -138,3 +138,16 @@ test('peer vanishes mid-transfer: retransmissions back off until maxRetransmits,
   assert.equal(p.a.error?.code, 'ETIMEDOUT');
   assert.equal(p.b.state, 'ESTABLISHED', 'the peer never heard of it (the RST was lost too)');
 });
+
+test('simultaneous close between two stacks that repeat their FIN on every ACK (BSD finOnAck) ends, no FIN+ACK ping-pong', () => {
+  const p = lossy([], { ...PLAIN, finOnAck: true });
+  p.a.connect(0);
+  p.run((q) => q.a.state === 'ESTABLISHED' && q.b.state === 'ESTABLISHED');
+  p.log.length = 0;
+  p.a.shutdown(p.now);
+  p.b.shutdown(p.now);
+  p.run((q) => q.a.state === 'CLOSED' && q.b.state === 'CLOSED', p.now + 60_000);
+  assert.equal(p.a.state, 'CLOSED');
+  assert.equal(p.b.state, 'CLOSED');
+  assert.ok(p.log.length <= 6, `closed in a handful of segments:\n${p.describe().join('\n')}`);
+});

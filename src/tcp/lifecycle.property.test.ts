@@ -73,6 +73,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
     rtoSlop: fc.constantFrom(0, 200),
     ackOfDuplicate: fc.boolean(),
     noOptions: fc.boolean(),
+    windowShift: fc.integer({ min: 0, max: 14 }),
   }, { requiredKeys: [] }),
 });
 
@@ -113,6 +114,12 @@ function runScenario(s: Scenario): void {
     msl: MSL, rtoMax: 8000, synRetries: 30, synAckRetries: 30, maxRetransmits: 40, finWait2Timeout: 20_000,
     ...s.knobs,
   };
+  // A fixed window shift (the personalities' windowShift) must leave the buffer expressible in the 16-bit field:
+  // with 2^shift above a quarter of the buffer the offered window would round to zero for good.
+  if (config.windowShift != null) {
+    const buf = config.recvBufferSize!;
+    config.windowShift = Math.max(0, Math.min(config.windowShift, Math.floor(Math.log2(buf)) - 2));
+  }
   // Half the time start just below 2^32, so sequence numbers and timestamps wrap during the run.
   const nearWrap = (span: number) => (rnd() < 0.5 ? 2 ** 32 - 1 - Math.floor(rnd() * span) : Math.floor(rnd() * 2 ** 32));
   const a = new TcpConnection({ localPort: 40000, remotePort: 80, iss: nearWrap(200_000), tsOffset: nearWrap(3000), config });
@@ -259,8 +266,11 @@ function runScenario(s: Scenario): void {
   let steps = 0;
   let finalPhase = false;
   const deadline = 3_600_000;
+  const wallStart = performance.now();
   for (;;) {
     ok(++steps < 200_000, () => `${ctx()}: too many steps`);
+    // A scenario is small: seconds of real time mean a livelock (segments ping-ponging without progress).
+    if ((steps & 255) === 0) ok(performance.now() - wallStart < 5000, () => `${ctx()}: no end after ${steps} steps, ${p.log.length} segments, virtual time ${p.now} (a ${a.state}, b ${b.state})`);
     readSide('a'); readSide('b');
     p.flush();
     check('after flush');
@@ -299,6 +309,8 @@ function runScenario(s: Scenario): void {
     ok(tWire < deadline, () => `${ctx()}: still running after an hour of virtual time (a ${a.state}, b ${b.state})`);
     p.step();
     check('after step');
+    // Pair.step ran every timer that was due: none may be left in the past (a stuck timer would spin forever).
+    for (const x of ['a', 'b'] as const) ok(conns[x].nextDeadline() > p.now, () => `${ctx()}: ${x} timer stuck at ${conns[x].nextDeadline()} <= now ${p.now} in ${conns[x].state}`);
   }
 
   // Data received before a graceful close stays readable after CLOSED: a reader that was paused reads it now.
