@@ -144,13 +144,32 @@ function round6(x: number): number { return Math.round(x * 1e6) / 1e6; }
 
 const NO_SPLITS: ZeekRowSnapshot[] = [];
 
-/** The conn.log row of the Zeek connection currently tracked in `c` (`part`: how many Zeek rows came before). */
-export function zeekRowOf(c: Connection, part: number): ZeekRowSnapshot {
+/** Zeek's numbers for the Zeek connection currently tracked in `c` (§1.8). */
+function zeekNumbers(c: Connection): ZeekRowSnapshot['zeek'] {
   const z = c.zeek;
   const o = c.zeekOrigSide;
   const r = (1 - o) as 0 | 1;
   const zo = z.orig;
   const zr = z.resp;
+  return {
+    duration: round6(z.lastTime - z.startTime),
+    orig_bytes: zo.size(zr),
+    resp_bytes: zr.size(zo),
+    missed_bytes: zo.missedBytes + zr.missedBytes,
+    orig_pkts: c.s[o].zeekPkts,
+    resp_pkts: c.s[r].zeekPkts,
+    orig_ip_bytes: c.s[o].zeekIpBytes,
+    resp_ip_bytes: c.s[r].zeekIpBytes,
+    orig_endpoint_state: ZEEK_STATE_NAMES[zo.state]!,
+    resp_endpoint_state: ZEEK_STATE_NAMES[zr.state]!,
+  };
+}
+
+/** The conn.log row of the Zeek connection currently tracked in `c` (`part`: how many Zeek rows came before). */
+export function zeekRowOf(c: Connection, part: number): ZeekRowSnapshot {
+  const z = c.zeek;
+  const o = c.zeekOrigSide;
+  const r = (1 - o) as 0 | 1;
   const uid = uidFor(c.id);
   return {
     uid: part === 0 ? uid : `${uid}${B62[part % 62]!}`,
@@ -163,18 +182,7 @@ export function zeekRowOf(c: Connection, part: number): ZeekRowSnapshot {
     history: z.history,
     first_frame: part === 0 ? c.firstFrame : c.zeekFirstFrame,
     split: c.zeekSplitReason,
-    zeek: {
-      duration: round6(z.lastTime - z.startTime),
-      orig_bytes: zo.size(zr),
-      resp_bytes: zr.size(zo),
-      missed_bytes: zo.missedBytes + zr.missedBytes,
-      orig_pkts: c.s[o].zeekPkts,
-      resp_pkts: c.s[r].zeekPkts,
-      orig_ip_bytes: c.s[o].zeekIpBytes,
-      resp_ip_bytes: c.s[r].zeekIpBytes,
-      orig_endpoint_state: ZEEK_STATE_NAMES[zo.state]!,
-      resp_endpoint_state: ZEEK_STATE_NAMES[zr.state]!,
-    },
+    zeek: zeekNumbers(c),
   };
 }
 
@@ -182,8 +190,8 @@ export function toReport(c: Connection): ConnectionReport {
   const o = c.origSide;
   const r = (1 - o) as 0 | 1;
   const rows = c.zeekRows;
-  const live = zeekRowOf(c, rows === null ? 0 : rows.length);
-  const main = rows === null ? live : rows[0]!;
+  // Usually one Zeek connection, the live one: no row snapshot is built then.
+  const main = rows === null ? null : rows[0]!;
   return {
     type: 'connection',
     uid: uidFor(c.id),
@@ -199,8 +207,8 @@ export function toReport(c: Connection): ConnectionReport {
     half_close_data: c.halfCloseData,
     orig_state: c.s[o].rfc ?? null,
     resp_state: c.s[r].rfc ?? null,
-    conn_state: main.conn_state,
-    history: main.history,
+    conn_state: main === null ? c.zeek.connState() : main.conn_state,
+    history: main === null ? c.zeek.history : main.history,
     completeness: c.completeness,
     completeness_label: completenessLabel(c.completeness),
     orig_flags: c.s[o].flagsSeen,
@@ -220,11 +228,11 @@ export function toReport(c: Connection): ConnectionReport {
     bad_checksums: c.badChecksums,
     first_frame: c.firstFrame,
     last_frame: c.lastFrame,
-    direction_inferred: (rows === null ? c.zeek.flips > 0 : main.history.includes('^')) || c.s[o].pureSyns === 0,
+    direction_inferred: (main === null ? c.zeek.flips > 0 : main.history.includes('^')) || c.s[o].pureSyns === 0,
     split: c.splitReason,
-    zeek: main.zeek,
+    zeek: main === null ? zeekNumbers(c) : main.zeek,
     anomalies: c.anomalies ?? [],
-    zeek_splits: rows === null ? NO_SPLITS : [...rows.slice(1), live],
+    zeek_splits: rows === null ? NO_SPLITS : [...rows.slice(1), zeekRowOf(c, rows.length)],
   };
 }
 

@@ -1586,7 +1586,7 @@ export class TcpConnection {
   }
 
   private toClosed(cause: TcpCause, now: number): void {
-    this.rtoAt = this.delackAt = this.persistAt = this.keepaliveAt = this.timeWaitAt = this.finWait2At = Infinity;
+    this.rtoAt = this.delackAt = this.persistAt = this.keepaliveAt = this.timeWaitAt = this.finWait2At = this.keepInitAt = Infinity;
     this.synPending = false; this.ackNow = false; this.probePending = false; this.keepalivePending = false;
     const wasUsed = this.state !== 'CLOSED';
     if (this.error !== null) this.rcv.clear();
@@ -1599,6 +1599,7 @@ export class TcpConnection {
     if (from === to) return;
     this.state = to;
     if (to === 'ESTABLISHED' && this.keepAlive) this.keepaliveAt = now + this.keepAliveIdle;
+    if (to === 'ESTABLISHED') this.keepInitAt = Infinity; // established: the keepinit deadline no longer applies
     if (to === 'CLOSED') {
       // RFC 1213 (the MIB behind /proc/net/snmp): tcpEstabResets counts direct ESTABLISHED/CLOSE-WAIT → CLOSED
       // transitions (any cause: RST in or out, timeout), tcpAttemptFails SYN-SENT/SYN-RECEIVED → CLOSED.

@@ -136,8 +136,13 @@ function runScenario(s: Scenario): void {
   /** SACK blocks each side has been told since its last RTO, and the RTO count they belong to. */
   const sacked: Record<Side, Array<[number, number]>> = { a: [], b: [] };
   const sackEpoch: Record<Side, number> = { a: 0, b: 0 };
+  let burstAt = -1;
+  let burst = 0;
   const fate = (from: Side, seg: TcpSegment): Fate => {
     const c = conns[from];
+    // An engine that never stops producing segments at one instant would hang inside Pair: fail instead.
+    if (p!.now !== burstAt) { burstAt = p!.now; burst = 0; }
+    ok(++burst < 20_000, () => `${ctx()}: ${from} emitted 20000 segments at t=${p!.now} (${c.state}); last ${seg.flags} seq ${seg.seq}`);
     if ((seg.flags & ACK) && !(seg.flags & RST)) {
       const wnd = seg.flags & SYN ? seg.window : seg.window * 2 ** c.rcvShift;
       const free = c.config.recvBufferSize - c.readableLength;
@@ -189,8 +194,14 @@ function runScenario(s: Scenario): void {
       input(seg, now);
       // Only SACK information the sender actually processed counts (not a segment dropped by PAWS or the window check).
       if (blocks && c.sackOk && (seg.flags & ACK) && !(seg.flags & (SYN | RST)) && c.stats.PAWSEstab + c.stats.OutOfWindow === dropsBefore) {
-        for (let i = 0; i + 1 < blocks.length; i += 2) sacked[x].push([blocks[i]!, blocks[i + 1]!]);
+        const known = sacked[x];
+        for (let i = 0; i + 1 < blocks.length; i += 2) {
+          const l = blocks[i]!, r = blocks[i + 1]!;
+          if (!known.some(([kl, kr]) => kl === l && kr === r)) known.push([l, r]);
+        }
       }
+      // Ranges at or below SND.UNA are acknowledged for good: drop them so the list stays short.
+      if (sacked[x].length) sacked[x] = sacked[x].filter(([, r]) => ((r - c.sndUna) | 0) > 0);
     };
   }
 

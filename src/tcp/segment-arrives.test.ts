@@ -967,6 +967,8 @@ describe('user calls (§3.10.1–3.10.5)', () => {
     assert.equal(c.state, 'SYN-SENT');
   });
 
+  // RFC 9293 §3.10.2 lets SEND in LISTEN turn the connection active when the foreign socket is known; synack's
+  // LISTEN TCBs have no fixed peer (sockets API semantics), so SEND there is refused like in CLOSED.
   test('SEND in CLOSED or LISTEN → ENOTCONN; after a reset → the reset error', () => {
     assert.throws(() => newConn().send(bytes(1), 0), { code: 'ENOTCONN' });
     assert.throws(() => inState('LISTEN').send(bytes(1), 0), { code: 'ENOTCONN' });
