@@ -2,11 +2,12 @@
  * `synack demo [--scenario NAME|all] [--pcap FILE] [--loss P] [--seed N] [--absolute] [--no-color]`:
  * runs the seed scenarios on two in-memory synack stacks and prints each as a ladder diagram.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { runScenario, SCENARIOS, type ScenarioResult } from '../link/scenarios.js';
 import { PcapngTap, TapError } from '../link/pcapng-tap.js';
 import { renderLadderText } from '../view/ladder-text.js';
 import type { AnalyzeIo } from './analyze.js';
+import { parseCommand } from './args.js';
 
 export async function demoCommand(argv: string[], io: AnalyzeIo): Promise<number> {
   const program = new Command('demo')
@@ -17,15 +18,9 @@ export async function demoCommand(argv: string[], io: AnalyzeIo): Promise<number
     .option('--seed <n>', 'seed for every random choice (ISNs, impairments)', (v) => parseInt(v, 10), 1)
     .option('--absolute', 'absolute sequence numbers (default: relative, as Wireshark shows them)')
     .option('--no-color', 'no ANSI colours')
-    .option('--list', 'list the scenarios and exit')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+    .option('--list', 'list the scenarios and exit');
+  const early = parseCommand(program, argv, io);
+  if (early !== null) return early;
   const o = program.opts<{ scenario: string; pcap?: string; loss?: number; seed: number; absolute?: boolean; color: boolean; list?: boolean }>();
   if (o.list) {
     for (const s of SCENARIOS) io.stdout.write(`${s.name.padEnd(20)} ${s.description}\n`);

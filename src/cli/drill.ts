@@ -11,9 +11,10 @@
  */
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { Personality } from '../drill/ast.js';
 import { runScriptText, type DrillResult } from '../drill/runner.js';
+import { parseCommand } from './args.js';
 
 export interface DrillIo {
   stdout: NodeJS.WritableStream;
@@ -87,15 +88,9 @@ export async function drillCommand(argv: string[], io: DrillIo): Promise<number>
     .option('--verbose', 'trace every event of every script')
     .addOption(new Option('--ip-version <family>', 'family for scripts that do not pin one').choices(['ipv4', 'ipv6']).default('ipv4'))
     .option('-D, --define <NAME=VALUE...>', 'define a symbol (also for #ifdef)')
-    .option('--tolerance-usecs <n>', 'timing tolerance in microseconds, overriding the scripts\' (gVisor\'s harness uses 100000)')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+    .option('--tolerance-usecs <n>', 'timing tolerance in microseconds, overriding the scripts\' (gVisor\'s harness uses 100000)');
+  const early = parseCommand(program, argv, io);
+  if (early !== null) return early;
   const opts = program.opts<{ personality?: Personality; json?: boolean; verbose?: boolean; ipVersion: 'ipv4' | 'ipv6'; define?: string[]; toleranceUsecs?: string }>();
   let toleranceUsecs: number | undefined;
   if (opts.toleranceUsecs !== undefined) {
