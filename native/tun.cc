@@ -46,8 +46,8 @@
 namespace {
 
 // IPv4 total length and IPv6 payload length are 16-bit; a TUN device's MTU is
-// at most 65535, so no packet read from it (no GSO: we do not set
-// IFF_VNET_HDR) exceeds this.
+// at most 65535, so no packet read from it exceeds this without offload (with
+// IFF_VNET_HDR, GSO packets are bounded by gso_max_size: see kMaxReadOffload).
 constexpr size_t kMaxPacket = 65536;
 constexpr size_t kChunkSize = 1 << 20;           // 1 MiB receive chunk
 constexpr size_t kMaxPacketsPerWakeup = 1024;     // fairness bound per poll callback

@@ -64,10 +64,6 @@ export interface AnomalyHit { kind: string; frames: number[]; count: number; det
 const MAX_FRAMES_PER_ANOMALY = 100;
 
 /**
- * Everything tracked per side of a connection, in one object (one allocation per side keeps connections
- * cheap for the garbage collector: a busy capture holds thousands of them).
- */
-/**
  * The invalid flag combination of a segment, or null (§1.7, §3): SYN+FIN, SYN+RST, FIN+RST, no flags at all
  * (NULL), FIN+PSH+URG without ACK (Xmas), FIN without ACK.
  */
@@ -82,6 +78,10 @@ export function invalidFlagsKind(flags: number): string | null {
   return null;
 }
 
+/**
+ * Everything tracked per side of a connection, in one object (one allocation per side keeps connections
+ * cheap for the garbage collector: a busy capture holds thousands of them).
+ */
 export class Side {
   pkts = 0;
   ipBytes = 0;
@@ -120,6 +120,8 @@ export class Side {
   dupAcks = 0;
   lastSegWasKeepAlive = false;
   lastNextSeqTime = 0;
+  /** Time of this side's last segment with ACK (Wireshark's lastacktime, for fast retransmissions). */
+  lastAckTime = 0;
 
   /** Back to the state of a fresh Side (objects are recycled between connections). */
   reset(): void {
@@ -151,6 +153,7 @@ export class Side {
     this.dupAcks = 0;
     this.lastSegWasKeepAlive = false;
     this.lastNextSeqTime = 0;
+    this.lastAckTime = 0;
   }
 }
 
@@ -265,6 +268,8 @@ export class Connection {
     this.anomalies = null;
     this.wsCreates = true;
     this.pendingCompleteness = 0;
+    this.firstSynTime = NaN;
+    this.initialRtt = -1;
     this.zeekA = 0;
     this.zeekRows = null;
     this.zeekSplitReason = splitReason;
@@ -408,6 +413,9 @@ export class Connection {
   }
 
   private pendingCompleteness = 0;
+  /** First pure SYN's time (NaN before) and the handshake's RTT (-1 until the third segment). */
+  private firstSynTime = NaN;
+  private initialRtt = -1;
 
   /** Wireshark's tcp.analysis precedence, simplified to the counters synack reports (§2.2). */
   private sequenceAnalysis(side: 0 | 1, p: PacketInfo): void {
@@ -433,9 +441,14 @@ export class Connection {
     }
     if (!dup && (!d.ackKnown || p.ack !== d.lastAck)) d.dupAcks = 0;
     if (!keepAlive && (len > 0 || f & (SYN | FIN)) && d.known && seqLt(p.seq, d.nextSeq)) {
-      const notAdvanced = !seqGe((p.seq + segLen) >>> 0, d.nextSeq) || ((p.seq + segLen) >>> 0) !== d.nextSeq;
-      // Out-of-order: a gap-filler arriving soon after the segment that advanced nextSeq (3 ms default threshold).
-      if (notAdvanced && p.time - d.lastNextSeqTime < 0.003 && ((p.seq + segLen) >>> 0) !== d.nextSeq) this.outOfOrder++;
+      // TShark's order (§2.2, 11): spurious retransmission (data already acknowledged), then fast
+      // retransmission (≥ 2 duplicate ACKs for this seq within 20 ms, tcp.fastrt_supersedes_ooo), then
+      // out-of-order (a gap-filler arriving within the initial RTT, else 3 ms, of the segment that advanced
+      // nextSeq), else retransmission.
+      const spurious = len > 0 && r.ackKnown && seqGe(r.lastAck, (p.seq + len) >>> 0);
+      const fast = r.dupAcks >= 2 && r.ackKnown && r.lastAck === p.seq && p.time - r.lastAckTime < 0.02;
+      const threshold = this.initialRtt >= 0 ? this.initialRtt : 0.003;
+      if (!spurious && !fast && p.time - d.lastNextSeqTime < threshold && ((p.seq + segLen) >>> 0) !== d.nextSeq) this.outOfOrder++;
       else this.retransmissions++;
     }
     const end = (p.seq + segLen) >>> 0;
@@ -446,7 +459,12 @@ export class Connection {
         d.lastNextSeqTime = p.time;
       }
     }
-    if (f & ACK) { d.lastAck = p.ack; d.ackKnown = true; }
+    if (f & ACK) { d.lastAck = p.ack; d.ackKnown = true; d.lastAckTime = p.time; }
+    // tcp.analysis.initial_rtt: from the first SYN to the ACK that completes the handshake.
+    if (this.initialRtt < 0) {
+      if ((f & (SYN | ACK)) === SYN && Number.isNaN(this.firstSynTime)) this.firstSynTime = p.time;
+      else if ((f & (SYN | ACK)) === ACK && !Number.isNaN(this.firstSynTime) && r.synAcks > 0) this.initialRtt = p.time - this.firstSynTime;
+    }
     d.window = p.window;
     d.lastSegWasKeepAlive = keepAlive;
   }

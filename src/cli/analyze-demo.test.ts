@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
 import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { demoCommand } from './demo.js';
@@ -70,6 +71,22 @@ test('every synack demo scenario\'s pcapng, analyzed back, has the scenario\'s h
   assert.equal(inv[0]!.resp_state, 'CLOSED');
   assert.equal(inv[0]!.split, null);
   assert.deepEqual((inv[0]!.zeek_splits as Array<{ history: string }>).map((z) => z.history), ['Q', 'QIFfA']);
+  // Sequence analysis agrees with TShark's tcp.analysis flags on the same packets: the lossy transfer (its
+  // keep-alive is real: a pure ACK with seq = SND.NXT − 1 after the server's FIN, frame 157 of the default
+  // seed), and the simultaneous open, whose two SYN-ACKs TShark flags as retransmissions of the SYNs.
+  if (spawnSync('tshark', ['-v']).status === 0) {
+    const fields = ['tcp.analysis.retransmission', 'tcp.analysis.duplicate_ack', 'tcp.analysis.out_of_order',
+      'tcp.analysis.zero_window', 'tcp.analysis.keep_alive', 'tcp.analysis.lost_segment'];
+    for (const name of ['lossy-transfer', 'simultaneous-open']) {
+      const port = 8000 + SCENARIOS.findIndex((s) => s.name === name) + 1;
+      const ts = spawnSync('tshark', ['-r', file, '-2', '-Y', `tcp.port == ${port}`, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
+      assert.equal(ts.status, 0, ts.stderr);
+      const counts = fields.map(() => 0);
+      for (const line of ts.stdout.trimEnd().split('\n')) line.split('\t').forEach((v, i) => { if (v !== '') counts[i]!++; });
+      const c = conns.find((x) => x.resp_p === port)!;
+      assert.deepEqual([c.retransmissions, c.dup_acks, c.out_of_order, c.zero_windows, c.keep_alives, c.lost_segments], counts, name);
+    }
+  }
   // The invalid-flags scenario's segments are all reported.
   const anomalies = lines.filter((l) => l.type === 'anomaly' && l.kind === 'invalid-flags').map((l) => l.flags).sort();
   assert.deepEqual(anomalies, ['FIN+RST', 'FIN-without-ACK', 'NULL', 'SYN+FIN', 'SYN+RST', 'Xmas']);

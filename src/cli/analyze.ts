@@ -44,14 +44,24 @@ const READ_SIZE = 1 << 20;
  */
 async function* fileChunks(file: string): AsyncGenerator<Buffer> {
   const fh = await open(file, 'r');
+  // Two buffers: the next read runs while the current chunk is analysed (the capture reader copies what it
+  // keeps), so the analysis does not wait for the disk or the thread pool.
+  const bufs = [Buffer.allocUnsafe(READ_SIZE), Buffer.allocUnsafe(READ_SIZE)];
+  let k = 0;
+  let pending: Promise<{ bytesRead: number }> | null = fh.read(bufs[0]!, 0, READ_SIZE, null);
   try {
-    const buf = Buffer.allocUnsafe(READ_SIZE);
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, READ_SIZE, null);
+      const { bytesRead } = await pending;
+      pending = null;
       if (bytesRead === 0) return;
-      yield buf.subarray(0, bytesRead);
+      const chunk = bufs[k]!.subarray(0, bytesRead);
+      k ^= 1;
+      pending = fh.read(bufs[k]!, 0, READ_SIZE, null);
+      yield chunk;
     }
   } finally {
+    // Stopped early (a closed output): let the read in flight finish before closing the file.
+    if (pending) await pending.catch(() => undefined);
     await fh.close();
   }
 }

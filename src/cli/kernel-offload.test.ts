@@ -4,12 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNetns, reportResult, assertInNetns, NETNS_ENV } from '../link/netns.js';
 import { startServe, patternBytes } from './serve.js';
-import { run, tsharkFields, kernelTestSkipReason } from './kernel-testkit.js';
+import { run, ssTcp, spawnCli, collectChild, startTcpdump, tsharkFields, kernelTestSkipReason } from './kernel-testkit.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const SIZE = 10_000_000;
@@ -59,6 +60,45 @@ if (role === 'curl') {
   rmSync(dir, { recursive: true, force: true });
   reportResult(out);
   process.exit(0);
+} else if (role === 'connect') {
+  // synack connect --offload against nc -l: 10 MB each way, with tcpdump on every interface (`any` also sees
+  // the device connect creates later) counting super-packets in both directions.
+  assertInNetns();
+  writeFileSync('/proc/sys/net/ipv4/ip_nonlocal_bind', '1');
+  writeFileSync('/proc/sys/net/ipv6/ip_nonlocal_bind', '1');
+  const dir = mkdtempSync(join(tmpdir(), 'synack-koc-'));
+  const cap = join(dir, 'any.pcap');
+  const dump = await startTcpdump('any', cap);
+  const out: Record<string, unknown> = {};
+  for (const [fam, addr] of [['v4', '10.77.0.1'], ['v6', 'fd77::1']] as const) {
+    const toUs = patternBytes(SIZE, 7);
+    const toKernel = patternBytes(SIZE, 99);
+    writeFileSync(join(dir, `${fam}-a`), toUs);
+    const nc = spawn('sh', ['-c', `exec nc -N -l ${addr} 9000 < ${dir}/${fam}-a > ${dir}/${fam}-b`], { stdio: 'ignore' });
+    const ncExit = new Promise<number | null>((r) => nc.once('exit', (c) => r(c)));
+    for (let i = 0; i < 500 && !(await ssTcp()).some((x) => x.state === 'LISTEN' && x.local.endsWith(':9000')); i++) await new Promise((r) => setTimeout(r, 20));
+    const p = spawnCli('connect', ['--tun', 'syn0', '--addr', '10.77.0.2', '--peer', '10.77.0.1/24', '--addr', 'fd77::2', '--peer', 'fd77::1/64', '--offload', addr, '9000']);
+    const c = collectChild(p);
+    p.stdin!.on('error', () => undefined);
+    p.stdin!.write(toKernel);
+    const until = Date.now() + 60_000;
+    while (c.stdout().length < toUs.length && p.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    p.stdin!.end();
+    const code = await c.exit;
+    const ncCode = await Promise.race([ncExit, new Promise((res) => setTimeout(() => res('still running'), 5000))]);
+    let sentOk = false;
+    try { sentOk = sha(readFileSync(join(dir, `${fam}-b`))) === sha(toKernel); } catch { /* nc wrote nothing */ }
+    out[fam] = { code, err: c.stderr(), ncCode, received: c.stdout().length, receivedOk: sha(c.stdout()) === sha(toUs), sentOk };
+  }
+  await dump.stop();
+  const rows = await tsharkFields(cap, 'tcp', ['ip.len', 'ipv6.plen', 'ip.src', 'ipv6.src']);
+  const size = (r: string[]) => (r[0] ? Number(r[0]) : Number(r[1]) + 40);
+  const isUs = (r: string[]) => r[2] === '10.77.0.2' || r[3] === 'fd77::2';
+  out.bigFromUs = rows.filter((r) => isUs(r) && size(r) > 1500).length;
+  out.bigFromKernel = rows.filter((r) => !isUs(r) && size(r) > 1500).length;
+  rmSync(dir, { recursive: true, force: true });
+  reportResult(out);
+  process.exit(0);
 } else if (role === undefined) {
   const skip = kernelTestSkipReason(['curl', 'tshark']);
   test('synack serve --offload: curl GETs and POSTs 10 MB over IPv4 and IPv6; --pcap holds the super-packets with correct IP lengths', { skip, timeout: 150_000 }, async () => {
@@ -82,5 +122,21 @@ if (role === 'curl') {
     assert.ok(c.bigFromUs > 20 && c.bigFromKernel > 20, `super-packets in the capture: ${c.bigFromUs} from us, ${c.bigFromKernel} from the kernel`);
     // tshark's tcp.checksum.status: 1 = Good (0 Bad, 2 Unverified).
     assert.equal(c.fromUsNotGood, 0, `a segment from synack has a TCP checksum tshark does not verify: ${JSON.stringify(c.statuses)}`);
+  });
+
+  test('synack connect --offload exchanges 10 MB each way with nc -l (IPv4 and IPv6); tcpdump sees super-packets both ways', { skip: kernelTestSkipReason(['nc', 'tcpdump', 'tshark', 'ss']), timeout: 150_000 }, async () => {
+    const res = await runInNetns(import.meta.url, ['connect'], { timeoutMs: 140_000 });
+    assert.equal(res.code, 0, res.stderr + res.stdout);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const r = res.result as any;
+    for (const fam of ['v4', 'v6']) {
+      const x = r[fam];
+      assert.equal(x.code, 0, `${fam}: synack connect exit ${x.code}: ${x.err}`);
+      assert.ok(x.receivedOk, `${fam}: nc → synack data differs (${x.received} bytes)`);
+      assert.ok(x.sentOk, `${fam}: synack → nc data differs`);
+      assert.equal(x.ncCode, 0, `${fam}: nc exit`);
+    }
+    assert.ok(r.bigFromUs > 20, `tcpdump saw ${r.bigFromUs} super-packets from synack`);
+    assert.ok(r.bigFromKernel > 20, `tcpdump saw ${r.bigFromKernel} super-packets from the kernel`);
   });
 }

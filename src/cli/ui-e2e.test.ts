@@ -2,43 +2,22 @@
 // Skips when /usr/bin/chromium is absent. Screenshots go to test-artifacts/ for a person to look at.
 import { test, before, after, afterEach, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
-import { uiCommand } from './ui.js';
-import { demoCommand } from './demo.js';
-import { Analyzer } from '../analyze/analyzer.js';
 import { readCapture } from '../wire/capture.js';
 import { decodePacket } from '../wire/packet.js';
 import { flagsToString } from '../wire/tcp-types.js';
+import {
+  artifacts, assertDemoCloseKinds, assertFourWayLabels, CUT_CAPTURE_ERROR, FOUR_WAY_FIRST_STEPS, FOUR_WAY_FROM, FOUR_WAY_ROWS, FOUR_WAY_SVG,
+  isLocalRequest, JUNK_CAPTURE_ERROR, nodeCloseKinds, preparePage, serve, shared, svgSummaryInPage, writeCutCapture, writeJunkCapture, type Served,
+} from './ui-e2e-shared.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const shared = process.env.SYNACK_SHARED ?? path.resolve(repoRoot, '../shared');
 const CHROMIUM = '/usr/bin/chromium';
 const noBrowser = !existsSync(CHROMIUM) && 'chromium not installed (apt-get install chromium)';
-const artifacts = path.join(repoRoot, 'test-artifacts');
 const sharedTrace = path.join(shared, 'pcap-corpus/zeek/traces/ftp/ipv4.pcap');
 const sharedExpected = path.join(shared, 'pcap-corpus/zeek/expected/ftp__ipv4.pcap.conn.tsv');
-
-interface Served { url: string; stop(): Promise<number> }
-
-/** Runs the real `synack ui` command on a free port and returns the URL it printed. */
-async function serve(dist: string, files: string[] = []): Promise<Served> {
-  const ac = new AbortController();
-  let out = '';
-  let err = '';
-  let resolveUrl!: (u: string) => void;
-  const urlP = new Promise<string>((r) => { resolveUrl = r; });
-  const io = {
-    stdout: { write: (s: string) => { out += s; const m = /serving the page at (http:\/\/\S+)/.exec(out); if (m) resolveUrl(m[1]!); return true; } },
-    stderr: { write: (s: string) => { err += s; return true; } },
-  };
-  const done = uiCommand(['--port', '0', '--dist', dist, ...files], io, ac.signal);
-  const url = await Promise.race([urlP, done.then((code) => { throw new Error(`synack ui exited ${code}: ${err}`); })]);
-  return { url, stop: async () => { ac.abort(); return done; } };
-}
 
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -54,14 +33,7 @@ describe('synack ui in Chromium', { skip: noBrowser }, () => {
 
   before(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'synack-ui-e2e-'));
-    dist = path.join(tmp, 'dist');
-    // Build the page from the current sources, so the test never runs a stale ui/dist.
-    const { build } = await import('vite');
-    await build({ configFile: path.join(repoRoot, 'ui/vite.config.ts'), build: { outDir: dist, emptyOutDir: true }, logLevel: 'silent' });
-    mkdirSync(artifacts, { recursive: true });
-    demoPcap = path.join(tmp, 'demo.pcapng');
-    const quiet = { write: () => true };
-    assert.equal(await demoCommand(['--pcap', demoPcap], { stdout: quiet, stderr: process.stderr, stdin: process.stdin } as never), 0);
+    ({ dist, demoPcap } = await preparePage(tmp));
     server = await serve(dist);
     const { chromium } = await import('playwright-core');
     ctx = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
@@ -73,7 +45,7 @@ describe('synack ui in Chromium', { skip: noBrowser }, () => {
     const origin = new URL(server.url).origin;
     ctx.on('request', (r) => {
       const u = r.url();
-      if (!u.startsWith('http://127.0.0.1:') && !u.startsWith('blob:') && !u.startsWith('data:')) problems.push(`external request: ${u}`);
+      if (!isLocalRequest(u)) problems.push(`external request: ${u}`);
     });
     assert.ok(origin.startsWith('http://127.0.0.1:'));
     await page.goto(server.url);
@@ -94,12 +66,9 @@ describe('synack ui in Chromium', { skip: noBrowser }, () => {
 
   test('four-way close: SYN, SYN+ACK, ACK, FIN, ACK, FIN, ACK arrows with their labels', async () => {
     const labels = await page.$$eval('svg.ladder g.row.seg text.label', (els) => els.map((e) => e.textContent));
-    assert.equal(labels.length, 7);
-    const expected = [/^SYN seq=0 len=0 win=\d+$/, /^SYN\+ACK seq=0 ack=1 len=0 win=\d+$/, /^ACK seq=1 ack=1 len=0 win=\d+$/,
-      /^FIN\+ACK seq=1 ack=1 len=0 win=\d+$/, /^ACK seq=1 ack=2 len=0 win=\d+$/, /^FIN\+ACK seq=1 ack=2 len=0 win=\d+$/, /^ACK seq=2 ack=2 len=0 win=\d+$/];
-    labels.forEach((l, i) => assert.match(l!, expected[i]!));
+    assertFourWayLabels(labels);
     const from = await page.$$eval('svg.ladder g.row.seg', (els) => els.map((e) => e.getAttribute('data-from')));
-    assert.deepEqual(from, ['a', 'b', 'a', 'a', 'b', 'b', 'a']);
+    assert.deepEqual(from, FOUR_WAY_FROM);
     // The client's states beside its timeline end TIME-WAIT then CLOSED.
     const clientStates = await page.$$eval('svg.ladder text.state-a', (els) => els.map((e) => e.textContent));
     assert.deepEqual(clientStates.slice(-2), ['TIME-WAIT', 'CLOSED']);
@@ -122,17 +91,17 @@ describe('synack ui in Chromium', { skip: noBrowser }, () => {
       await page.keyboard.press('ArrowRight');
       seen.push(`${await litState('a')}/${await litState('b')}`);
     }
-    assert.deepEqual(seen, ['SYN-SENT/LISTEN', 'SYN-SENT/SYN-RECEIVED', 'ESTABLISHED/SYN-RECEIVED', 'ESTABLISHED/ESTABLISHED']);
+    assert.deepEqual(seen, FOUR_WAY_FIRST_STEPS);
     await page.keyboard.press('ArrowLeft');
     assert.deepEqual([await litState('a'), await litState('b')], ['ESTABLISHED', 'SYN-RECEIVED']);
     assert.equal(await page.getAttribute('#sm-b g.edge.taken', 'data-to'), 'SYN-RECEIVED');
-    assert.equal(await page.$$eval('svg.ladder g.row.future', (els) => els.length), 11 - 3);
+    assert.equal(await page.$$eval('svg.ladder g.row.future', (els) => els.length), FOUR_WAY_ROWS - 3);
     await shot('stepped');
     // Space plays to the end at the chosen speed.
     await page.selectOption('#speed', '10');
     await page.focus('#ladder-wrap');
     await page.keyboard.press(' ');
-    await page.waitForFunction(() => document.getElementById('step-label')!.textContent!.startsWith('step 11 / 11'), null, { timeout: 10_000 });
+    await page.waitForFunction((n) => document.getElementById('step-label')!.textContent!.startsWith(`step ${n} / ${n}`), FOUR_WAY_ROWS, { timeout: 10_000 });
     assert.equal(await litState('a'), 'CLOSED');
   });
 
@@ -155,11 +124,7 @@ describe('synack ui in Chromium', { skip: noBrowser }, () => {
     const file = path.join(tmp, 'ladder.svg');
     await dl.saveAs(file);
     const text = readFileSync(file, 'utf8');
-    const parsed = await page.evaluate((src) => {
-      const doc = new DOMParser().parseFromString(src, 'image/svg+xml');
-      return { error: doc.getElementsByTagName('parsererror').length, root: doc.documentElement.nodeName, segs: doc.querySelectorAll('line.seg').length };
-    }, text);
-    assert.deepEqual(parsed, { error: 0, root: 'svg', segs: 7 });
+    assert.deepEqual(await page.evaluate(svgSummaryInPage, text), FOUR_WAY_SVG);
   });
 
   test('export pcapng: the download holds the run\'s packets', async () => {
@@ -194,20 +159,9 @@ describe('synack ui in Chromium', { skip: noBrowser }, () => {
     await page.setInputFiles('#file-input', demoPcap);
     await page.waitForSelector('body[data-analyzed="ok"]');
     const rows = await page.$$eval('#conn-table tbody tr', (trs) => trs.map((tr) => ({ ep: tr.querySelector('td.endpoints')!.textContent!, close: tr.getAttribute('data-close')! })));
-    const byPort = new Map(rows.map((r) => [Number(/:(\d+)$/.exec(r.ep)![1]), r.close]));
-    // synack demo puts scenario i on server port 8001 + i.
-    assert.equal(byPort.get(8002), 'four-way');
-    assert.equal(byPort.get(8003), 'three-way');
-    assert.equal(byPort.get(8005), 'simultaneous');
-    assert.equal(byPort.get(8007), 'rst-by-originator');
-    assert.equal(byPort.get(8009), 'refused');
-    // The page's analyzer agrees with the Node one, connection for connection.
-    const reports: Array<{ first_frame: number; close: string }> = [];
-    const a = new Analyzer({ onConnection: (r) => reports.push(r) });
-    for (const rec of readCapture(new Uint8Array(readFileSync(demoPcap)))) a.packet(rec);
-    a.finish();
-    // The table's default order is by first frame.
-    const node = reports.sort((x, y) => x.first_frame - y.first_frame).map((r) => r.close);
+    assertDemoCloseKinds(rows);
+    // The page's analyzer agrees with the Node one, connection for connection (the table's default order is by first frame).
+    const node = nodeCloseKinds(demoPcap);
     assert.deepEqual(rows.map((r) => r.close), node);
     const chips = await page.$$eval('#summary .chip.close', (els) => els.map((e) => e.getAttribute('data-label')));
     assert.ok(chips.includes('four-way') && chips.includes('refused'));
@@ -230,23 +184,20 @@ describe('synack ui in Chromium', { skip: noBrowser }, () => {
   });
 
   test('a malformed capture shows a clear error and keeps the connections read', async () => {
-    const bytes = readFileSync(demoPcap);
-    const cut = path.join(tmp, 'cut.pcapng');
-    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    const cut = writeCutCapture(demoPcap, tmp);
     await page.click('#tab-capture');
     await page.setInputFiles('#file-input', cut);
     await page.waitForSelector('body[data-analyzed="error"]');
     const msg = await page.textContent('#cap-error');
-    assert.match(msg!, /^cut\.pcapng: pcapng: .*truncated.* \(at byte \d+\); connections read before it are kept$/);
+    assert.match(msg!, CUT_CAPTURE_ERROR);
     assert.ok(await page.isVisible('#cap-error'));
     const n = await page.$$eval('#conn-table tbody tr', (trs) => trs.length);
     assert.ok(n >= 5, `kept ${n} connections`);
     await shot('capture-malformed');
-    const junk = path.join(tmp, 'notes.pcap');
-    writeFileSync(junk, 'this is not a capture at all\n');
+    const junk = writeJunkCapture(tmp);
     await page.setInputFiles('#file-input', junk);
     await page.waitForSelector('body[data-analyzed="error"]');
-    assert.match((await page.textContent('#cap-error'))!, /^notes\.pcap: not a pcap or pcapng file/);
+    assert.match((await page.textContent('#cap-error'))!, JUNK_CAPTURE_ERROR);
   });
 
   test('a capture from the shared corpus passed to synack ui matches Zeek\'s baseline', { skip: !existsSync(sharedTrace) && '../shared not present' }, async () => {

@@ -176,7 +176,14 @@ function translate(e: unknown, what: string): TunError {
 export interface StackLike {
   receive(packet: Uint8Array, opts?: { checksumVerified?: boolean }): void;
   receiveBatch?(packets: readonly Uint8Array[], opts?: { checksumVerified?: readonly boolean[] }): void;
-  attach(send: (packet: Uint8Array, segmentSize?: number) => void): void;
+  attach(send: (packet: Uint8Array, segmentSize?: number) => void, caps?: { checksumOffload?: boolean }): void;
+}
+
+/** An IPv4 (no options needed) or IPv6 (no extension header) datagram carrying TCP, with room for its header. */
+function isTcp(p: Uint8Array): boolean {
+  const v = p.length > 0 ? p[0]! >> 4 : 0;
+  if (v === 4) return p.length >= (p[0]! & 0x0f) * 4 + 20 && p[9] === 6;
+  return v === 6 && p.length >= 60 && p[6] === 6;
 }
 
 export class TunLink {
@@ -330,9 +337,10 @@ export class TunLink {
    * into the stack's transmit path: it is counted in `writeErrors`, passed to the onError handler when there
    * is one, and the packet is lost, as on a failing NIC (TCP retransmits).
    *
-   * With offload: a packet the stack sends with a segment size (the send callback's second argument, given
-   * for TCP segments longer than one MSS when TcpConfig.tsoMaxBytes is set) goes out as a GSO super-packet
-   * for the kernel to cut into that size; everything else goes out as is, with an all-zero header. Received
+   * With offload: the stack is told the link does checksum offload, and every TCP packet it sends goes out
+   * marked NEEDS_CSUM (the kernel completes the checksum, or never needs it for local delivery); one sent with
+   * a segment size (the send callback's second argument, given for TCP segments longer than one MSS when
+   * TcpConfig.tsoMaxBytes is set) goes out as a GSO super-packet for the kernel to cut into that size. Received
    * packets whose header says NEEDS_CSUM or DATA_VALID (the kernel never computed, or already verified, the
    * checksum) are given to the stack with `checksumVerified`, the rest are verified as usual.
    */
@@ -341,8 +349,10 @@ export class TunLink {
     const st = this.#offloadStats;
     stack.attach((packet, segmentSize) => {
       try {
-        if (offload && segmentSize !== undefined && segmentSize > 0) {
-          const hdr = prepareTcpOffload(packet, segmentSize);
+        if (offload) {
+          // The stack only sends TCP; anything else (never expected) goes out as is, with a zero header.
+          if (!isTcp(packet)) { this.#tun.write(packet); return; }
+          const hdr = prepareTcpOffload(packet, segmentSize ?? 0);
           if (hdr.gsoType !== VIRTIO_NET_HDR_GSO_NONE) { st.txGsoPackets++; st.txGsoBytes += packet.length; }
           this.#tun.write(packet, encodeVirtioNetHdr(hdr));
         } else {
@@ -353,7 +363,7 @@ export class TunLink {
         const te = translate(e, `write to TUN device '${this.name}'`);
         this.#error?.(te);
       }
-    });
+    }, offload ? { checksumOffload: true } : undefined);
     this.onPackets((pkts, hdrs) => {
       // Copies: the addon's packets are views into one shared read buffer, which a connection's receive
       // queue must not pin. One batch in, one output pass per connection (stretch ACKs).

@@ -7,7 +7,7 @@ import {
   completeChecksum, decodeVirtioNetHdr, encodeVirtioNetHdr, fixGsoIpLength, prepareTcpOffload, type VirtioNetHdr,
 } from './virtio-net.js';
 import { WireError } from '../wire/errors.js';
-import { decodePacket, encodeTcpPacket } from '../wire/packet.js';
+import { decodePacket, encodeTcpPacket, encodeTcpPacketChecksumOffload } from '../wire/packet.js';
 import { parseAddress } from '../wire/address.js';
 import { ACK, PSH, type TcpSegment } from '../wire/tcp-types.js';
 
@@ -64,6 +64,19 @@ for (const [fam, src, dst, gso] of [['IPv4', '10.77.0.2', '10.77.0.1', VIRTIO_NE
     completeChecksum(pkt, h);
     assert.deepEqual(pkt, reference);
     assert.equal(decodePacket(pkt).tcpChecksumOk, true);
+  });
+
+  test(`encodeTcpPacketChecksumOffload (${fam}): seeded as prepareTcpOffload would, and completes to encodeTcpPacket's bytes`, () => {
+    const ip = { src: parseAddress(src), dst: parseAddress(dst) };
+    for (const n of [0, 1, 1435, 30_001]) {
+      const full = encodeTcpPacket(ip, segment(n));
+      const seeded = encodeTcpPacketChecksumOffload(ip, segment(n));
+      const again = seeded.slice();
+      const h = prepareTcpOffload(again, 1436);
+      assert.deepEqual(again, seeded, 'prepareTcpOffload writes the same seed');
+      completeChecksum(seeded, h);
+      assert.deepEqual(seeded, full, `${n}-byte payload`);
+    }
   });
 
   test(`prepareTcpOffload (${fam}): a segment of at most one segment size is marked NEEDS_CSUM only`, () => {

@@ -8,7 +8,7 @@
  */
 import { WireError } from '../wire/errors.js';
 import { addressEquals, formatAddress, parseAddress } from '../wire/address.js';
-import { decodePacket, decodePacketUnverified, encodeTcpPacket } from '../wire/packet.js';
+import { decodePacket, decodePacketUnverified, encodeTcpPacket, encodeTcpPacketChecksumOffload } from '../wire/packet.js';
 import { freebsdOptionOrder } from '../wire/tcp.js';
 import { ACK, EMPTY, FIN, RST, SYN, seqAdd, seqGt, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
@@ -157,9 +157,20 @@ export interface ReceiveOptions {
 
 /**
  * Where outgoing datagrams go. `segmentSize` is given only for a TCP segment longer than one MSS (built when
- * TcpConfig.tsoMaxBytes allows it): the link must cut it into segmentSize-byte pieces (TSO/GSO).
+ * TcpConfig.tsoMaxBytes allows it): the link must cut it into segmentSize-byte pieces (TSO/GSO) and complete
+ * the TCP checksum, whose field may hold only the pseudo-header sum (NEEDS_CSUM semantics).
  */
 export type LinkSend = (packet: Uint8Array, segmentSize?: number) => void;
+
+/** What the link can do for the stack (Stack.attach). */
+export interface LinkCapabilities {
+  /**
+   * The link completes TCP checksums itself (checksum offload, e.g. a TUN device with IFF_VNET_HDR that marks
+   * every packet NEEDS_CSUM): the stack then writes only the pseudo-header sum into every TCP segment's
+   * checksum field, unless a packet observer is attached (captures show complete checksums). Default false.
+   */
+  checksumOffload?: boolean;
+}
 
 export type PacketObserver = (dir: 'in' | 'out', packet: Uint8Array, time: number, stack: Stack) => void;
 export type TransitionObserver = (c: { id: number; localAddr: Uint8Array; localPort: number; remoteAddr: Uint8Array; remotePort: number }, ev: { time: number; from: TcpStateName; to: TcpStateName; cause: TcpCause }) => void;
@@ -196,6 +207,7 @@ export class Stack {
   private readonly heap = new TimerHeap<StackConnection>();
   private readonly synBuckets = new Map<number, { tokens: number; at: number }>();
   private link: LinkSend | null = null;
+  private linkChecksumOffload = false;
   private readonly packetObservers: PacketObserver[] = [];
   private readonly transitionObservers: TransitionObserver[] = [];
   private readonly wake = () => this.onWake();
@@ -223,8 +235,11 @@ export class Stack {
     [this.portMin, this.portMax] = opts.ephemeralPortRange ?? [32768, 60999];
   }
 
-  /** Where outgoing IP datagrams go. */
-  attach(send: LinkSend): void { this.link = send; }
+  /** Where outgoing IP datagrams go, and what that link can do (default: nothing beyond sending). */
+  attach(send: LinkSend, caps?: LinkCapabilities): void {
+    this.link = send;
+    this.linkChecksumOffload = caps?.checksumOffload === true;
+  }
   /** Watch every packet sent or received (pcapng taps). Returns an unsubscribe function. */
   observePackets(fn: PacketObserver): () => void {
     this.packetObservers.push(fn);
@@ -668,7 +683,12 @@ export class Stack {
     if (this.config.optionLayout === 'freebsd' && seg.options.order === undefined && hasOptions(seg.options)) {
       seg = { ...seg, options: { ...seg.options, order: freebsdOptionOrder(seg.options) } };
     }
-    const packet = encodeTcpPacket({ src: la, dst: ra, ttl: this.ttl }, seg);
+    // A TSO segment goes to a link that segments it and so completes checksums (LinkSend), as does every segment
+    // to a link with checksum offload: summing up to 64 KiB here would be wasted, unless an observer (a pcap
+    // tap) is to see the packet as it will be on the wire.
+    const packet = (segmentSize > 0 || this.linkChecksumOffload) && this.packetObservers.length === 0
+      ? encodeTcpPacketChecksumOffload({ src: la, dst: ra, ttl: this.ttl }, seg)
+      : encodeTcpPacket({ src: la, dst: ra, ttl: this.ttl }, seg);
     for (let i = 0; i < this.packetObservers.length; i++) this.packetObservers[i]!('out', packet, now, this);
     // Only a TSO segment passes the second argument: links written for one argument see no change.
     if (segmentSize > 0) this.link?.(packet, segmentSize);

@@ -52,6 +52,20 @@ function decode(bytes: Uint8Array, verifyTcpChecksum: boolean): DecodedPacket {
  * computed once. The IP protocol is always TCP here.
  */
 export function encodeTcpPacket(ip: IpHeaderInit, seg: TcpSegment): Uint8Array {
+  return encode(ip, seg, 'full');
+}
+
+/**
+ * encodeTcpPacket for a link with checksum offload: the TCP checksum field holds only the pseudo-header sum
+ * (over the whole TCP length), which the link's hardware (or the kernel, for a TUN device with IFF_VNET_HDR
+ * and VIRTIO_NET_HDR_F_NEEDS_CSUM) completes; the payload is never summed here. The IPv4 header checksum is
+ * complete.
+ */
+export function encodeTcpPacketChecksumOffload(ip: IpHeaderInit, seg: TcpSegment): Uint8Array {
+  return encode(ip, seg, 'pseudo-header');
+}
+
+function encode(ip: IpHeaderInit, seg: TcpSegment, checksum: 'full' | 'pseudo-header'): Uint8Array {
   const ipLen = ipHeaderLengthFor(ip);
   checkSegmentFields(seg);
   const optLen = optionsLength(seg.options);
@@ -61,6 +75,6 @@ export function encodeTcpPacket(ip: IpHeaderInit, seg: TcpSegment): Uint8Array {
   }
   const out = new Uint8Array(ipLen + tcpLen);
   encodeIpHeader(ip.protocol === PROTO_TCP || ip.protocol === undefined ? ip : { ...ip, protocol: PROTO_TCP }, tcpLen, out, 0);
-  writeTcp(seg, ip.src, ip.dst, out, ipLen, optLen);
+  writeTcp(seg, ip.src, ip.dst, out, ipLen, optLen, checksum);
   return out;
 }

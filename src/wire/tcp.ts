@@ -324,8 +324,10 @@ function writeOptionsPadded(opts: TcpOptions, out: Uint8Array, offset: number, p
 /**
  * Writes header+options+payload at out[offset..], checksum over the pseudo-header for src/dst.
  * `optLen` is the padded option length (already validated). Returns the number of bytes written.
+ * `checksum` 'pseudo-header': the checksum field gets only the folded, uncomplemented pseudo-header sum, for a
+ * link that completes checksums itself (checksum offload, virtio NEEDS_CSUM); the payload is not summed.
  */
-export function writeTcp(seg: TcpSegment, src: Uint8Array, dst: Uint8Array, out: Uint8Array, offset: number, optLen: number): number {
+export function writeTcp(seg: TcpSegment, src: Uint8Array, dst: Uint8Array, out: Uint8Array, offset: number, optLen: number, checksum: 'full' | 'pseudo-header' = 'full'): number {
   const o = offset;
   const hlen = TCP_HEADER_LENGTH + optLen;
   const payload = seg.payload ?? EMPTY;
@@ -346,7 +348,9 @@ export function writeTcp(seg: TcpSegment, src: Uint8Array, dst: Uint8Array, out:
   out[o + 19] = seg.urgent;
   if (optLen > 0) writeOptionsPadded(seg.options, out, o + TCP_HEADER_LENGTH, optLen);
   if (payload.length > 0) out.set(payload, o + hlen);
-  const ck = finishChecksum(onesComplementSum(out, o, o + total, pseudoHeaderSum(src, dst, 6, total)));
+  const ck = checksum === 'pseudo-header'
+    ? ~finishChecksum(pseudoHeaderSum(src, dst, 6, total)) & 0xffff
+    : finishChecksum(onesComplementSum(out, o, o + total, pseudoHeaderSum(src, dst, 6, total)));
   out[o + 16] = ck >> 8;
   out[o + 17] = ck;
   return total;

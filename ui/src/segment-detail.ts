@@ -21,7 +21,8 @@ export function segmentFields(trace: Trace, e: TraceEntry, raw: Uint8Array | nul
   const out: DetailSection[] = [];
   const src = e.from === 'a' ? trace.a : trace.b;
   const dst = e.from === 'a' ? trace.b : trace.a;
-  const meta: Array<[string, string]> = [['Time', `${e.time} ms`], ['Direction', `${src.label} → ${dst.label}`]];
+  // Capture times are float ms from µs/ns timestamps: show them to the microsecond, not with binary noise.
+  const meta: Array<[string, string]> = [['Time', `${Number.isInteger(e.time) ? e.time : e.time.toFixed(3)} ms`], ['Direction', `${src.label} → ${dst.label}`]];
   if (e.frame !== undefined) meta.push(['Frame', String(e.frame)]);
   if (e.lost) meta.push(['Fate', 'lost on the wire (never arrived)']);
   if (e.note) meta.push(['Note', e.note]);

@@ -1,0 +1,290 @@
+// End to end in Firefox: `synack ui` serving the page (built fresh from ui/), driven in Debian's firefox-esr by
+// puppeteer-core over WebDriver BiDi (no browser is downloaded: puppeteer-core only drives the one given).
+// The same core checks as the Chromium suite (ui-e2e.test.ts), from the shared expectations in ui-e2e-shared.ts.
+// Skips when /usr/bin/firefox-esr (or $SYNACK_FIREFOX) is absent. Screenshots go to test-artifacts/ui-firefox-*.png.
+import { test, before, after, afterEach, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, ElementHandle, Page } from 'puppeteer-core';
+import {
+  artifacts, assertDemoCloseKinds, assertFourWayLabels, CUT_CAPTURE_ERROR, FOUR_WAY_FIRST_STEPS, FOUR_WAY_FROM, FOUR_WAY_ROWS, FOUR_WAY_SVG,
+  isLocalRequest, JUNK_CAPTURE_ERROR, nodeCloseKinds, preparePage, serve, svgSummaryInPage, writeCutCapture, writeJunkCapture, type Served,
+} from './ui-e2e-shared.js';
+
+/** Debian's firefox-esr (WebDriver BiDi since 128 ESR); SYNACK_FIREFOX points the suite at another Firefox. */
+const FIREFOX = process.env.SYNACK_FIREFOX ?? '/usr/bin/firefox-esr';
+const noBrowser = !existsSync(FIREFOX) && `${FIREFOX} not present (apt-get install firefox-esr)`;
+
+/**
+ * Preferences on top of puppeteer's own test profile (which already turns off updates, safebrowsing lists,
+ * health reports and the like): nothing Firefox does on its own may reach the network. Every proxied
+ * connection goes to a local sink that only records it, and the suite asserts the sink saw none.
+ * Loopback (synack ui) is never proxied (network.proxy.allow_hijacking_localhost is false by default).
+ */
+function quietPrefs(sinkPort: number): Record<string, unknown> {
+  return {
+    'network.proxy.type': 1,
+    'network.proxy.http': '127.0.0.1', 'network.proxy.http_port': sinkPort,
+    'network.proxy.ssl': '127.0.0.1', 'network.proxy.ssl_port': sinkPort,
+    'network.proxy.share_proxy_settings': true,
+    'network.proxy.socks_remote_dns': true,
+    'network.trr.mode': 5,
+    'network.dns.disablePrefetch': true,
+    'network.prefetch-next': false,
+    'network.predictor.enabled': false,
+    'network.captive-portal-service.enabled': false,
+    'network.connectivity-service.enabled': false,
+    'app.update.enabled': false,
+    'app.update.auto': false,
+    'extensions.update.enabled': false,
+    'extensions.systemAddon.update.enabled': false,
+    'toolkit.telemetry.enabled': false,
+    'toolkit.telemetry.unified': false,
+    'toolkit.telemetry.archive.enabled': false,
+    'toolkit.telemetry.server': '',
+    'datareporting.policy.dataSubmissionEnabled': false,
+    'datareporting.healthreport.uploadEnabled': false,
+    'browser.safebrowsing.malware.enabled': false,
+    'browser.safebrowsing.phishing.enabled': false,
+    'browser.safebrowsing.downloads.enabled': false,
+    'browser.safebrowsing.downloads.remote.enabled': false,
+    'browser.safebrowsing.provider.google4.updateURL': '',
+    'browser.safebrowsing.provider.mozilla.updateURL': '',
+    'browser.region.network.url': '',
+    'browser.region.update.enabled': false,
+    'browser.topsites.contile.enabled': false,
+    'browser.newtabpage.activity-stream.feeds.section.topstories': false,
+    'browser.ping-centre.telemetry': false,
+    'geo.provider.network.url': '',
+    'dom.push.connection.enabled': false,
+    'media.gmp-manager.updateEnabled': false,
+    'security.OCSP.enabled': 0,
+    'security.remote_settings.crlite_filters.enabled': false,
+    'security.remote_settings.intermediates.enabled': false,
+    'identity.fxaccounts.enabled': false,
+    // Remote settings (blocklists, CRLite, search config...) otherwise poll firefox.settings.services.mozilla.com;
+    // a release build honours this override only with MOZ_DISABLE_NONLOCAL_CONNECTIONS=1 (set at launch).
+    'services.settings.server': 'data:,#remote-settings-dummy/v1',
+  };
+}
+
+/** A TCP listener that records every connection (its first line, e.g. "CONNECT host:443 HTTP/1.1") and drops it. */
+async function startSink(): Promise<{ port: number; seen: string[]; close(): Promise<void> }> {
+  const seen: string[] = [];
+  const srv = net.createServer((sock) => {
+    let first = '';
+    const record = () => { seen.push(first.split('\r\n')[0] || '(connection, no request line)'); sock.destroy(); };
+    const timer = setTimeout(record, 500);
+    sock.on('data', (d) => { first += d.toString('latin1'); if (first.includes('\r\n')) { clearTimeout(timer); record(); } });
+    sock.on('error', () => {});
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return { port: (srv.address() as net.AddressInfo).port, seen, close: () => new Promise<void>((r) => srv.close(() => r())) };
+}
+
+/** Waits until a download named `name` is complete in `dir` (Firefox writes NAME.part until it is done). */
+async function waitForDownload(dir: string, name: string, timeoutMs = 10_000): Promise<string> {
+  const t0 = Date.now();
+  for (;;) {
+    const files = existsSync(dir) ? readdirSync(dir) : [];
+    if (files.includes(name) && !files.some((f) => f.endsWith('.part'))) return path.join(dir, name);
+    if (Date.now() - t0 > timeoutMs) throw new Error(`no download ${name} in ${timeoutMs} ms (have: ${files.join(', ') || 'nothing'})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('synack ui in Firefox', { skip: noBrowser }, () => {
+  let tmp = '';
+  let downloads = '';
+  let demoPcap = '';
+  let browser: Browser | undefined;
+  let page: Page;
+  let server: Served | undefined;
+  let sink: Awaited<ReturnType<typeof startSink>> | undefined;
+  /** Page errors, console errors and requests to anywhere but synack ui, checked after every test. */
+  const problems: string[] = [];
+
+  before(async () => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'synack-ui-firefox-'));
+    let dist: string;
+    ({ dist, demoPcap } = await preparePage(tmp));
+    downloads = path.join(tmp, 'downloads');
+    mkdirSync(downloads);
+    sink = await startSink();
+    server = await serve(dist);
+    const { default: puppeteer } = await import('puppeteer-core');
+    browser = await puppeteer.launch({
+      browser: 'firefox', executablePath: FIREFOX, headless: true, userDataDir: path.join(tmp, 'profile'),
+      defaultViewport: { width: 1366, height: 800 }, extraPrefsFirefox: quietPrefs(sink.port),
+      // Firefox's own stderr stays out of the test output; a failed launch still reports why.
+      dumpio: false,
+      // Firefox's test switch: refuse connections to anything but loopback, and let the pref above take effect.
+      env: { ...process.env, MOZ_DISABLE_NONLOCAL_CONNECTIONS: '1' },
+    });
+    const ctx = await browser.createBrowserContext({ downloadBehavior: { policy: 'allow', downloadPath: downloads } });
+    page = await ctx.newPage();
+    page.on('pageerror', (e) => problems.push(`page error: ${e instanceof Error ? e.message : String(e)}`));
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+    // No external network requests: everything the page loads comes from synack ui.
+    page.on('request', (r) => { if (!isLocalRequest(r.url())) problems.push(`external request: ${r.url()}`); });
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-ran="four-way-close"]', { timeout: 20_000 });
+  });
+
+  afterEach(() => {
+    assert.deepEqual(problems.splice(0), []);
+    assert.deepEqual(sink?.seen.splice(0) ?? [], [], 'Firefox tried to reach the network');
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (server) assert.equal(await server.stop(), 0);
+    await sink?.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const shot = (name: string) => page.screenshot({ path: path.join(artifacts, `ui-firefox-${name}.png`) as `${string}.png` });
+  const text = (sel: string) => page.$eval(sel, (e) => e.textContent);
+  const attr = (sel: string, name: string) => page.$eval(sel, (e, n) => e.getAttribute(n), name);
+  const litState = (side: 'a' | 'b') => text(`#sm-${side}-title .current-state`);
+  const litNode = (side: 'a' | 'b') => attr(`#sm-${side} g.node.lit`, 'data-node');
+  /** Toolbar heights seen while stepping: the ladder below it must not jump as the step label changes. */
+  const toolbarHeights = new Set<number>();
+  const both = async () => {
+    toolbarHeights.add(await page.$eval('.viewer .toolbar', (e) => (e as HTMLElement).offsetHeight));
+    return `${await litState('a')}/${await litState('b')}`;
+  };
+  /** Clicks a ladder row at its left edge (its time label), where no neighbouring arrow reaches. */
+  const clickRow = async (row: number) => {
+    const band = await page.$(`svg.ladder rect.band[data-row="${row}"]`);
+    assert.ok(band, `no ladder row ${row}`);
+    await band.click({ offset: { x: 40, y: 19 } });
+  };
+
+  test('four-way close: SYN, SYN+ACK, ACK, FIN, ACK, FIN, ACK arrows with their labels', async () => {
+    assertFourWayLabels(await page.$$eval('svg.ladder g.row.seg text.label', (els) => els.map((e) => e.textContent)));
+    assert.deepEqual(await page.$$eval('svg.ladder g.row.seg', (els) => els.map((e) => e.getAttribute('data-from'))), FOUR_WAY_FROM);
+    // The client's states beside its timeline end TIME-WAIT then CLOSED.
+    const clientStates = await page.$$eval('svg.ladder text.state-a', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(clientStates.slice(-2), ['TIME-WAIT', 'CLOSED']);
+    assert.equal(await litState('a'), 'CLOSED');
+    assert.equal(await litNode('a'), 'CLOSED-END');
+    // Firefox lays the SVG out too: the arrows have real, distinct extents (not collapsed to nothing).
+    const boxes = await page.$$eval('svg.ladder g.row.seg line.arrow', (els) => els.map((e) => { const r = e.getBoundingClientRect(); return [Math.round(r.width), Math.round(r.top)]; }));
+    assert.equal(boxes.length, 7);
+    assert.ok(boxes.every(([w]) => w! > 100), `arrow widths ${boxes.map((b) => b[0]).join(',')}`);
+    assert.equal(new Set(boxes.map((b) => b[1])).size, 7, 'each arrow on its own row');
+    await shot('four-way-close');
+  });
+
+  test('stepping back and forth lights the right states', async () => {
+    await page.focus('#ladder-wrap');
+    await page.keyboard.press('ArrowLeft');
+    assert.equal(await litState('a'), 'TIME-WAIT');
+    assert.equal(await attr('#sm-a g.edge.taken', 'data-from'), 'FIN-WAIT-2');
+    assert.equal(await litState('b'), 'CLOSED');
+    await page.keyboard.press('Home');
+    assert.equal(await both(), 'CLOSED/LISTEN');
+    assert.equal(await litNode('a'), 'CLOSED');
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      await page.keyboard.press('ArrowRight');
+      seen.push(await both());
+    }
+    assert.deepEqual(seen, FOUR_WAY_FIRST_STEPS);
+    await page.keyboard.press('ArrowLeft');
+    assert.equal(await both(), 'ESTABLISHED/SYN-RECEIVED');
+    assert.equal(await attr('#sm-b g.edge.taken', 'data-to'), 'SYN-RECEIVED');
+    assert.equal(await page.$$eval('svg.ladder g.row.future', (els) => els.length), FOUR_WAY_ROWS - 3);
+    await shot('stepped');
+    // The toolbar buttons step too, and space plays to the end at the chosen speed.
+    await page.click('#btn-fwd');
+    assert.equal(await both(), 'ESTABLISHED/ESTABLISHED');
+    await page.click('#btn-back');
+    assert.equal(await both(), 'ESTABLISHED/SYN-RECEIVED');
+    await page.select('#speed', '10');
+    await page.focus('#ladder-wrap');
+    await page.keyboard.press(' ');
+    await page.waitForFunction((n) => document.getElementById('step-label')!.textContent!.startsWith(`step ${n} / ${n}`), { timeout: 10_000 }, FOUR_WAY_ROWS);
+    assert.equal(await both(), 'CLOSED/CLOSED');
+    await page.waitForFunction(() => document.getElementById('btn-play')!.textContent === '▶ Play');
+    assert.equal(toolbarHeights.size, 1, `toolbar heights while stepping: ${[...toolbarHeights].join(', ')} px`);
+    // The longest label of the run is shown whole, not cut off.
+    assert.ok(await page.$eval('#step-label', (e) => e.scrollWidth <= e.clientWidth), 'step label truncated');
+  });
+
+  test('clicking a segment shows its header fields and the RFC 9293 rule applied', async () => {
+    await clickRow(1);
+    assert.equal(await attr('svg.ladder rect.band.selected', 'data-row'), '1');
+    await page.waitForSelector('#detail:not([hidden])');
+    assert.match((await text('#detail-rule'))!, /RFC 9293 §3\.10\.7\.2 — server: LISTEN: a SYN opens the connection passively/);
+    const fields = await text('#detail-fields');
+    assert.match(fields!, /Maximum segment size \(kind 2\)\s*1460 bytes/);
+    assert.match(fields!, /Header checksum\s*0x[0-9a-f]{4} \[correct\]/);
+    await shot('detail');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#detail[hidden]');
+  });
+
+  test('export SVG: the download parses as SVG with the seven arrows', async () => {
+    await page.keyboard.press('End');
+    await page.click('#btn-svg');
+    const file = await waitForDownload(downloads, 'four-way-close-ladder.svg');
+    const src = readFileSync(file, 'utf8');
+    assert.deepEqual(await page.evaluate(svgSummaryInPage, src), FOUR_WAY_SVG);
+  });
+
+  test('capture view: the demo scenarios\' pcapng gives each connection its close kind', async () => {
+    await page.click('#tab-capture');
+    const input = await page.$('#file-input') as ElementHandle<HTMLInputElement> | null;
+    assert.ok(input);
+    await input.uploadFile(demoPcap);
+    await page.waitForSelector('body[data-analyzed="ok"]', { timeout: 20_000 });
+    const rows = await page.$$eval('#conn-table tbody tr', (trs) => trs.map((tr) => ({ ep: tr.querySelector('td.endpoints')!.textContent!, close: tr.getAttribute('data-close')!, uid: tr.getAttribute('data-uid')! })));
+    assertDemoCloseKinds(rows);
+    // The page's analyzer (in Firefox's worker) agrees with the Node one, connection for connection.
+    const node = nodeCloseKinds(demoPcap);
+    assert.deepEqual(rows.map((r) => r.close), node);
+    const chips = await page.$$eval('#summary .chip.close', (els) => els.map((e) => e.getAttribute('data-label')));
+    assert.ok(chips.includes('four-way') && chips.includes('refused'), chips.join(','));
+    assert.equal(await page.$eval('#cap-progress', (e) => (e as HTMLProgressElement).value), 1);
+    // Filtering by expression.
+    await page.type('#cap-filter', 'close == four-way');
+    assert.deepEqual(await page.$$eval('#conn-table tbody tr', (trs) => trs.map((t) => t.getAttribute('data-close'))), node.filter((c) => c === 'four-way'));
+    await page.$eval('#cap-filter', (e) => { (e as HTMLInputElement).value = ''; e.dispatchEvent(new Event('input', { bubbles: true })); });
+    assert.equal(await page.$$eval('#conn-table tbody tr', (trs) => trs.length), node.length);
+    await shot('capture-demo');
+    // Open the four-way-close connection in the ladder and state views.
+    const fourWay = rows.find((r) => /:8002$/.test(r.ep));
+    assert.ok(fourWay);
+    await page.click(`#conn-table tbody tr[data-uid="${fourWay.uid}"] td.endpoints`);
+    await page.waitForSelector('#panel-lab.active svg.ladder g.row.seg');
+    assert.equal(await page.$$eval('svg.ladder g.row.seg', (els) => els.length), 7);
+    assert.match((await text('#source-banner'))!, /four-way close/);
+    await clickRow(3);
+    await page.waitForSelector('#detail:not([hidden])');
+    assert.match((await text('#detail-fields'))!, /Internet Protocol Version 4.*Header checksum\s*0x[0-9a-f]{4} \[correct\]/s);
+    assert.match((await text('#detail-rule'))!, /RFC 9293 §3\.10\.7\.4 — responder: ESTABLISHED: FIN processed → CLOSE-WAIT/);
+    await shot('capture-connection');
+  });
+
+  test('a malformed capture shows a clear error and keeps the connections read', async () => {
+    await page.click('#tab-capture');
+    const input = await page.$('#file-input') as ElementHandle<HTMLInputElement> | null;
+    assert.ok(input);
+    await input.uploadFile(writeCutCapture(demoPcap, tmp));
+    await page.waitForSelector('body[data-analyzed="error"]', { timeout: 20_000 });
+    assert.match((await text('#cap-error'))!, CUT_CAPTURE_ERROR);
+    assert.ok(await page.$eval('#cap-error', (e) => (e as HTMLElement).offsetHeight > 0), 'the error is visible');
+    const n = await page.$$eval('#conn-table tbody tr', (trs) => trs.length);
+    assert.ok(n >= 5, `kept ${n} connections`);
+    await shot('capture-malformed');
+    await input.uploadFile(writeJunkCapture(tmp));
+    await page.waitForFunction(() => /^notes\.pcap/.test(document.getElementById('cap-error')!.textContent ?? ''), { timeout: 20_000 });
+    assert.equal(await attr('body', 'data-analyzed'), 'error');
+    assert.match((await text('#cap-error'))!, JUNK_CAPTURE_ERROR);
+  });
+});
