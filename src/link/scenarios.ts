@@ -83,6 +83,15 @@ class Recorder {
   private readonly sendOrder = new WeakMap<Uint8Array, number>();
   private sendCounter = 0;
   private readonly entryOrder = new Map<TraceEntry, number>();
+  private readonly packetOrder = new Map<ScenarioPacket, number>();
+
+  /**
+   * Packets in the order they were sent. The wire reports a loss at once but a delivery only on arrival,
+   * so emission order would put a lost segment before one sent earlier — a capture that lies.
+   */
+  sortedPackets(): ScenarioPacket[] {
+    return this.packets.sort((x, y) => x.time - y.time || this.packetOrder.get(x)! - this.packetOrder.get(y)!);
+  }
   /** Set when the scenario is over: tearing the network down is not part of the story. */
   stopped = false;
   isnA: number | undefined;
@@ -121,7 +130,11 @@ class Recorder {
     if (fate === 'unroutable') return;
     const from = sameAddr(bytes, this.clientAddr, true) ? 'a' : sameAddr(bytes, this.serverAddr, true) ? 'b' : 'x';
     const lost = fate === 'lost' || fate === 'queue-drop';
-    if (fate !== 'duplicate') this.packets.push({ time: sentAt, from, bytes, fate });
+    if (fate !== 'duplicate') {
+      const pk: ScenarioPacket = { time: sentAt, from, bytes, fate };
+      this.packets.push(pk);
+      this.packetOrder.set(pk, this.sendOrder.get(bytes) ?? this.sendCounter++);
+    }
     if (!this.inTuple(bytes)) return;
     let seg: TcpSegment;
     try { const d = decodePacket(bytes); if (!d.tcp) return; seg = d.tcp.seg; } catch { return; }
@@ -439,7 +452,7 @@ export async function runScenario(name: string, opts: ScenarioOptions = {}): Pro
   rec.finalize();
   rec.stopped = true;
   const result: ScenarioResult = {
-    name, title: info.title, description: info.description, trace: rec.trace(info.title), packets: rec.packets,
+    name, title: info.title, description: info.description, trace: rec.trace(info.title), packets: rec.sortedPackets(),
     clientStates: rec.statesA, serverStates: rec.statesB, notes: ctx.notes, client, server, duration: net.now - t0,
   };
   net.close();
