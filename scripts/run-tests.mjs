@@ -20,5 +20,5 @@ let files = walk('src', []).concat(walk('ui/src', []));
 if (filters.length) files = files.filter((f) => filters.some((s) => f.includes(s)));
 files.sort();
 if (files.length === 0) { console.error('no test files matched'); process.exit(1); }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', '--test-force-exit', ...files], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', './scripts/test-setup.mjs', '--test', '--test-concurrency=2', '--test-timeout=300000', '--test-force-exit', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
