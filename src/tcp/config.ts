@@ -3,6 +3,11 @@ import type { CongestionFactory } from './congestion.js';
 import { newReno } from './congestion.js';
 
 export interface TcpConfig {
+  /**
+   * Minimum ms between duplicate ACKs sent in reply to out-of-window pure ACKs (Linux tcp_invalid_ratelimit,
+   * 500 ms); 0 answers every one. Prevents ACK wars between two ends that disagree about the window.
+   */
+  invalidAckRatelimit: number;
   /** MSS we advertise in our SYN (RFC 9293 §3.7.1); 1460 for a 1500-byte IPv4 MTU. */
   mss: number;
   /** Receive buffer capacity in bytes; RCV.WND never exceeds what is free in it. */
@@ -118,6 +123,7 @@ export interface TcpConfig {
 }
 
 export const DEFAULT_CONFIG: TcpConfig = {
+  invalidAckRatelimit: 500,
   mss: 1460,
   recvBufferSize: 1 << 20,
   sendBufferSize: 1 << 20,

@@ -605,7 +605,15 @@ export class TcpConnection {
       }
       this.stats.OutOfWindow++;
       this.drop('out-of-window', `seq ${seg.seq} len ${segLen} outside RCV.NXT ${this.rcvNxt} WND ${rcvWnd}`, seg, now);
-      this.ackNow = true;
+      // A pure ACK outside the window is answered at most once per invalidAckRatelimit ms (Linux's
+      // tcp_invalid_ratelimit): two ends that each see the other's ACKs as out of window would otherwise
+      // ping-pong ACKs forever. Segments with data, SYN or FIN are always answered.
+      if (segLen === 0 && !(f & SYN) && this.config.invalidAckRatelimit > 0 && now - this.lastOowAckAt < this.config.invalidAckRatelimit) {
+        this.stats.TCPACKSkippedSeq++;
+      } else {
+        if (segLen === 0) this.lastOowAckAt = now;
+        this.ackNow = true;
+      }
       // RFC 5961 §4: a SYN in a synchronized state draws a challenge ACK whatever its sequence number.
       if (f & SYN) this.challengePending = true;
       return;
@@ -1211,6 +1219,8 @@ export class TcpConnection {
   }
 
   private windowUpdatePending = false;
+  /** When we last answered an out-of-window pure ACK (rate limit, see invalidAckRatelimit). */
+  private lastOowAckAt = -Infinity;
 
   /** Drain all pending segments into an array (convenience for tests and simple callers). */
   drainTransmit(now: number, out: TcpSegment[] = []): TcpSegment[] {
@@ -1500,7 +1510,11 @@ export class TcpConnection {
     if (wnd === 0) return false;
     const last = seqAdd(seq, len - 1);
     const right = seqAdd(nxt, wnd);
-    return (seqLe(nxt, seq) && seqLt(seq, right)) || (seqLe(nxt, last) && seqLt(last, right));
+    // RFC 9293's two tests (first or last octet in the window) miss a segment that starts before RCV.NXT and
+    // ends past the right edge, i.e. covers the whole window — e.g. a retransmission of more than the peer
+    // could take. It carries acceptable data, and BSD's trimming accepts it; so do we (it is trimmed later).
+    return (seqLe(nxt, seq) && seqLt(seq, right)) || (seqLe(nxt, last) && seqLt(last, right))
+      || (seqLt(seq, nxt) && seqGe(last, right));
   }
 
   private processSynOptions(seg: TcpSegment, now: number): void {

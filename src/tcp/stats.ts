@@ -28,6 +28,8 @@ export class TcpStats {
   TCPAbortOnData = 0;
   TCPAbortOnClose = 0;
   TCPAbortOnTimeout = 0;
+  /** Out-of-window pure ACKs not answered because of the rate limit (Linux TCPACKSkippedSeq). */
+  TCPACKSkippedSeq = 0;
   /** Out-of-window segments answered with a duplicate ACK. */
   OutOfWindow = 0;
   /** RSTs accepted by the RFC 5961 §3 rules / rejected as not exact or out of window. */
