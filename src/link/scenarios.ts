@@ -84,6 +84,7 @@ class Recorder {
   private sendCounter = 0;
   private readonly entryOrder = new Map<TraceEntry, number>();
   private readonly packetOrder = new Map<ScenarioPacket, number>();
+  private unroutableKept = 0;
 
   /**
    * Packets in the order they were sent. The wire reports a loss at once but a delivery only on arrival,
@@ -127,7 +128,16 @@ class Recorder {
   onPacket(bytes: Uint8Array, sentAt: number, fate: string): void {
     this.finalize();
     if (this.stopped) return;
-    if (fate === 'unroutable') return;
+    if (fate === 'unroutable') {
+      // Replies to spoofed sources (the syn-flood's cookie SYN+ACKs) went nowhere; keep the first few in the
+      // capture, matching the SYNs the scenario records.
+      if (this.unroutableKept++ < 300) {
+        const pk: ScenarioPacket = { time: sentAt, from: 'b', bytes, fate: 'unroutable' };
+        this.packets.push(pk);
+        this.packetOrder.set(pk, this.sendOrder.get(bytes) ?? this.sendCounter++);
+      }
+      return;
+    }
     const from = sameAddr(bytes, this.clientAddr, true) ? 'a' : sameAddr(bytes, this.serverAddr, true) ? 'b' : 'x';
     const lost = fate === 'lost' || fate === 'queue-drop';
     if (fate !== 'duplicate') {
@@ -352,7 +362,10 @@ const RUNNERS: Record<string, Runner> = {
       // Spoofed sources in 198.18.0.0/15 (RFC 2544 benchmarking space); their SYN+ACKs go nowhere.
       sa[0] = 198; sa[1] = 18 + (prng.nextU32() & 1); sa[2] = prng.nextU32() & 0xff; sa[3] = prng.nextU32() & 0xff;
       const syn: TcpSegment = { srcPort: 1024 + (prng.nextU32() % 60000), dstPort: ctx.port, seq: prng.nextU32(), ack: 0, flags: SYN, window: 65535, urgent: 0, options: { mss: 1460 }, payload: EMPTY };
-      ctx.server.receive(encodeTcpPacket({ src: sa, dst: ctx.rec.serverAddr }, syn));
+      const pkt = encodeTcpPacket({ src: sa, dst: ctx.rec.serverAddr }, syn);
+      // The first few hundred go into the capture too, so a pcap of the demo shows the flood it survived.
+      if (i < 300) ctx.rec.onPacket(pkt, ctx.net.now, 'injected');
+      ctx.server.receive(pkt);
     }
     const c = connectClient(ctx);
     let got = '';
