@@ -62,10 +62,26 @@ test('demo scenario invalid-flags: all six invalid combinations reported with th
   assert.equal(reports[0]!.zeek_splits.length, 2);
 });
 
-test('demo scenario syn-flood: the real client still connects (the scenario records no spoofed SYNs)', async () => {
-  const { reports, notes } = await analyzeScenario('syn-flood');
+test('demo scenario syn-flood: the real client still connects; the recorded spoofed SYNs are half-open and flagged as a flood', async () => {
+  const { reports, anomalies, notes } = await analyzeScenario('syn-flood');
   assert.match(notes.join(' '), /spoofed SYNs/);
-  assert.equal(reports.length, 1);
-  assert.equal(reports[0]!.handshake, 'normal');
-  assert.equal(reports[0]!.orig_state, 'ESTABLISHED');
+  // The scenario records its first 300 spoofed SYNs (198.18.0.0/15) and the server's cookie SYN+ACKs to them.
+  const real = reports.filter((r) => r.orig_h === '10.0.0.1');
+  const spoofed = reports.filter((r) => r.orig_h.startsWith('198.18.') || r.orig_h.startsWith('198.19.'));
+  assert.equal(real.length, 1);
+  assert.equal(real[0]!.handshake, 'normal');
+  assert.equal(real[0]!.orig_state, 'ESTABLISHED');
+  assert.equal(real[0]!.resp_state, 'ESTABLISHED');
+  assert.equal(spoofed.length, reports.length - 1);
+  assert.ok(spoofed.length >= 100, `${spoofed.length} spoofed connections`);
+  // SYN, SYN+ACK, never the ACK: Zeek history Sh, the server left in SYN-RECEIVED.
+  for (const r of spoofed) {
+    assert.equal(r.history, 'Sh');
+    assert.equal(r.resp_state, 'SYN-RECEIVED');
+  }
+  const flood = anomalies.find((a) => a.kind === 'syn-flood');
+  assert.ok(flood, 'syn-flood anomaly');
+  assert.equal(flood.dst, '10.0.0.2');
+  assert.equal(flood.dst_port, 80);
+  assert.equal(flood.sources, spoofed.length);
 });

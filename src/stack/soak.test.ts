@@ -63,7 +63,8 @@ async function soak(seed: number, n: number) {
   return { plans, client, server, net };
 }
 
-for (const seed of [1, 2, 3]) {
+const SOAK_SEEDS = process.env.SYNACK_SOAK_SEEDS ? process.env.SYNACK_SOAK_SEEDS.split(",").map(Number) : [1, 2, 3];
+for (const seed of SOAK_SEEDS) {
   test(`soak seed ${seed}: 60 concurrent connections (IPv4+IPv6, loss/dup/reorder): all end, bytes intact, tables empty`, async () => {
     const { plans, client, server, net } = await soak(seed, 60);
     for (const [i, p] of plans.entries()) {
