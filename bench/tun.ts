@@ -29,14 +29,9 @@ import { openTunHost } from '../src/cli/tun-host.js';
 import { patternBytes } from '../src/cli/serve.js';
 import { Server, type Socket } from '../src/stack/socket.js';
 
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  peer?: string;
-  peerValue?: number;
-  ratio?: number;
-}
+import type { BenchResult } from './results.js';
+
+export type { BenchResult };
 
 const STACK = '10.77.0.2';
 const KERNEL = '10.77.0.1';

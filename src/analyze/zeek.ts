@@ -201,7 +201,7 @@ export class ZeekConn {
   readonly a: ZeekEndpoint;
   readonly b: ZeekEndpoint;
   /** Which of a/b is currently Zeek's originator. */
-  origIsA: boolean;
+  origIsA = true;
   history = '';
   histSeen = 0;
   flips = 0;
@@ -219,15 +219,7 @@ export class ZeekConn {
   constructor(flip: boolean, t: number) {
     this.a = new ZeekEndpoint(!flip);
     this.b = new ZeekEndpoint(flip);
-    this.origIsA = !flip;
-    this.startTime = t;
-    this.lastTime = t;
-    this.expireBases.push(t + TCP_SYN_TIMEOUT);
-    if (flip) {
-      // A flip decided at creation is recorded like any other (Connection::FlipRoles adds '^').
-      this.history = '^';
-      this.flips = 1;
-    }
+    this.reuse(flip, t);
   }
   /** Back to a fresh connection (see Connection.reuse). */
   reuse(flip: boolean, t: number): void {
@@ -236,8 +228,6 @@ export class ZeekConn {
     this.history = '';
     this.histSeen = 0;
     this.flips = 0;
-    this.startTime = 0;
-    this.lastTime = 0;
     this.attemptAt = -1;
     this.attemptChecked = false;
     this.deleteAt = -1;
@@ -249,6 +239,7 @@ export class ZeekConn {
     this.lastTime = t;
     this.expireBases.push(t + TCP_SYN_TIMEOUT);
     if (flip) {
+      // A flip decided at creation is recorded like any other (Connection::FlipRoles adds '^').
       this.history = '^';
       this.flips = 1;
     }

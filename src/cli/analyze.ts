@@ -8,7 +8,7 @@
  */
 import { statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { CaptureReader } from '../wire/capture.js';
 import { WireError } from '../wire/errors.js';
@@ -19,6 +19,7 @@ import {
   describeAnomaly, jsonLine, tableHeader, tableRow, tableSummary, zeekFooter, zeekHeader, zeekRow,
 } from '../analyze/format.js';
 import { renderLadderText } from '../view/ladder-text.js';
+import { parseCommand } from './args.js';
 
 export interface AnalyzeIo {
   stdout: NodeJS.WritableStream;
@@ -73,15 +74,9 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'ladder', 'json', 'zeek']).default('table'))
     .option('--filter <expr>', 'only connections matching EXPR, e.g. "close == rst-by-responder and port 443"')
     .option('--zeek-checksums', 'drop packets with bad TCP checksums like Zeek without -C (default: count them, analyse anyway)')
-    .option('--no-progress', 'never show a progress bar')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+    .option('--no-progress', 'never show a progress bar');
+  const early = parseCommand(program, argv, io);
+  if (early !== null) return early;
   const files = program.args;
   const opts = program.opts<{ format: Format; filter?: string; zeekChecksums?: boolean; progress: boolean }>();
   const format = opts.format;

@@ -6,10 +6,11 @@
  * Exit codes: 0 both directions finished; 1 the connection failed (refused, reset, timed out) or the device
  * could not be set up; 2 usage errors.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { Socket } from '../stack/socket.js';
 import { LifecycleLogger, formatRecord, type LifecycleRecord } from './lifecycle-log.js';
 import { openTunHost, isUserFacingError, type CliIo } from './tun-host.js';
+import { parseCommand } from './args.js';
 
 function intArg(what: string, min: number, max: number) {
   return (v: string): number => {
@@ -47,15 +48,9 @@ export async function connectCommand(argv: string[], io: CliIo): Promise<number>
     .option('--offload', 'use the kernel\'s TSO/GSO and checksum offloads on the device (virtio-net header)')
     .option('--timeout <ms>', 'give up connecting after this long', intArg('--timeout', 1, 3_600_000), 10_000)
     .option('-v, --verbose', 'log the connection\'s lifecycle to stderr when it ends')
-    .addOption(new Option('--log-format <format>', 'lifecycle line format').choices(['text', 'json']).default('text'))
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+    .addOption(new Option('--log-format <format>', 'lifecycle line format').choices(['text', 'json']).default('text'));
+  const early = parseCommand(program, argv, io);
+  if (early !== null) return early;
   const [hostArg, port] = program.processedArgs as [string, number];
   const o = program.opts<ConnectOpts>();
   if (o.addr.length === 0 || o.peer.length === 0) {

@@ -17,11 +17,12 @@
  */
 import http from 'node:http';
 import { createHash } from 'node:crypto';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { Server, type Socket } from '../stack/socket.js';
 import type { Stack } from '../stack/stack.js';
 import { LifecycleLogger, formatRecord, type LifecycleRecord } from './lifecycle-log.js';
 import { openTunHost, describePairs, isUserFacingError, type CliIo, type TunHost } from './tun-host.js';
+import { parseCommand } from './args.js';
 
 export interface ServeOptions {
   tun?: string;
@@ -257,15 +258,9 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     .option('--buffer <bytes>', 'TCP send and receive buffer size', intArg('--buffer', 4096, 1 << 30))
     .option('--pcap <file>', 'write every packet synack sends or receives to this pcapng file')
     .option('--offload', 'use the kernel\'s TSO/GSO and checksum offloads on the device (virtio-net header)')
-    .addOption(new Option('--log-format <format>', 'lifecycle lines').choices(['text', 'json']).default('text'))
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    throw e;
-  }
+    .addOption(new Option('--log-format <format>', 'lifecycle lines').choices(['text', 'json']).default('text'));
+  const early = parseCommand(program, argv, io);
+  if (early !== null) return early;
   const o = program.opts<ServeOptions & { logFormat: 'text' | 'json' }>();
   if (o.addr.length === 0 || o.peer.length === 0) {
     io.stderr.write("synack serve: give --addr (synack's address) and --peer (the kernel's address/prefix), e.g. --addr 10.77.0.2 --peer 10.77.0.1/24\n");

@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +14,7 @@ import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from './n
 import { Stack } from '../stack/stack.js';
 import { Server, Socket } from '../stack/socket.js';
 import { decodePacket } from '../wire/packet.js';
-import { udpPacket } from './tun-testkit.js';
+import { udpPacket, testBody, sha256Hex, runCommand } from './tun-testkit.js';
 import { VIRTIO_NET_HDR_F_NEEDS_CSUM } from './virtio-net.js';
 import { finishChecksum, pseudoHeaderSum } from '../wire/checksum.js';
 import { parseAddress } from '../wire/address.js';
@@ -23,26 +22,9 @@ import { parseAddress } from '../wire/address.js';
 const SIZE = 10 * 1000 * 1000;
 const MTU = 1500;
 
-function body(n: number): Buffer {
-  const b = Buffer.alloc(n);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { encoding: 'utf8', timeout: 30_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: unknown }).code as number) ?? null : 0, stdout, stderr });
-    });
-  });
-}
+const body = testBody;
+const sha = sha256Hex;
+const run = (cmd: string, args: string[]) => runCommand(cmd, args, 30_000);
 
 /** Kernel-wide TCP counters of this namespace (/proc/net/snmp). */
 function tcpSnmp(): Record<string, number> {

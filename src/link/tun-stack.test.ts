@@ -3,37 +3,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TunLink, tunUnavailableReason } from './tun.js';
 import { configureTunDevice } from './tun-device.js';
+import { testBody, sha256Hex, runCommand } from './tun-testkit.js';
 import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from './netns.js';
 import { Stack } from '../stack/stack.js';
 import { Server } from '../stack/socket.js';
 
-function body(n: number): Buffer {
-  const b = Buffer.alloc(n);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { encoding: 'utf8', timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: unknown }).code as number) ?? null : 0, stdout, stderr });
-    });
-  });
-}
+const body = testBody;
+const sha = sha256Hex;
+const run = (cmd: string, args: string[]) => runCommand(cmd, args, 20_000);
 
 const role = process.env[NETNS_ENV] ? process.argv[2] : undefined;
 

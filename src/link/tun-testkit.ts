@@ -3,6 +3,8 @@
  * datagrams, with every checksum computed here. Used by the TUN link's tests and by bench/tun.ts (the raw
  * ceiling), so they share one correct builder.
  */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { onesComplementSum, finishChecksum, pseudoHeaderSum } from '../wire/checksum.js';
 import { parseAddress } from '../wire/address.js';
 import { decodeIp } from '../wire/ip.js';
@@ -102,4 +104,28 @@ export function echoReplyFor(pkt: Uint8Array): Uint8Array | null {
     put16(out, hl + 2, finishChecksum(onesComplementSum(out, hl, out.length, pseudoHeaderSum(ip.dst, ip.src, PROTO_ICMPV6, icmp.length))));
   }
   return out;
+}
+
+/** A deterministic pseudo-random body (xorshift32) for transfer tests. */
+export function testBody(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+export const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** Run a command, never rejecting: exit code (null if killed), stdout, stderr. */
+export function runCommand(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: unknown }).code as number) ?? null : 0, stdout, stderr });
+    });
+  });
 }

@@ -12,7 +12,7 @@ import { decodePacket, decodePacketUnverified, encodeTcpPacket, encodeTcpPacketC
 import { freebsdOptionOrder } from '../wire/tcp.js';
 import { ACK, EMPTY, FIN, RST, SYN, seqAdd, seqGt, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
-import { TcpConnection, rstFor, type TcpCause, type TcpEvent } from '../tcp/connection.js';
+import { TcpConnection, rstFor, segmentAcceptable, type TcpCause, type TcpEvent } from '../tcp/connection.js';
 import { offeredShift, resolveConfig, type TcpConfig } from '../tcp/config.js';
 import { classifyInvalidFlags } from '../tcp/flags.js';
 import { IsnGenerator, type RandomSource } from '../tcp/isn.js';
@@ -21,6 +21,7 @@ import { TcpStats } from '../tcp/stats.js';
 import { RealClock, type Clock } from './clock.js';
 import { COOKIE_MSS_TABLE, SynCookies } from './syn-cookies.js';
 import { TimerHeap } from './timer-heap.js';
+import { TupleTable } from './tuple-table.js';
 
 /** Stack-level counters beyond the per-connection ones (Linux netstat names). */
 export class StackCounters {
@@ -197,11 +198,14 @@ export class Stack {
   private readonly portMax: number;
   private portCounter = 0;
 
-  private readonly conns = new Map<number, StackConnection | StackConnection[]>();
-  private connCount = 0;
-  private readonly tw = new Map<number, TimeWaitEntry | TimeWaitEntry[]>();
-  private twCount = 0;
+  private readonly conns = new TupleTable<StackConnection>();
+  private readonly tw = new TupleTable<TimeWaitEntry>();
+  /**
+   * TIME-WAIT expiries in time order: every entry lasts 2·MSL, so appending keeps the queue sorted. A restart
+   * appends again; a queued time that no longer matches the entry's expiresAt (or a removed entry) is stale.
+   */
   private readonly twQueue: TimeWaitEntry[] = [];
+  private readonly twQueueAt: number[] = [];
   private twHead = 0;
   private readonly listeners = new Map<number, Listener[]>();
   private readonly heap = new TimerHeap<StackConnection>();
@@ -252,8 +256,8 @@ export class Stack {
   }
 
   /** Live connections (not counting compact TIME-WAIT entries). */
-  get connectionCount(): number { return this.connCount; }
-  get timeWaitCount(): number { return this.twCount; }
+  get connectionCount(): number { return this.conns.size; }
+  get timeWaitCount(): number { return this.tw.size; }
   get timerHeapSize(): number { return this.heap.size; }
   get rateLimiterSize(): number { return this.synBuckets.size; }
   listenerFor(port: number): Listener | undefined { return this.listeners.get(port)?.[0]; }
@@ -264,12 +268,12 @@ export class Stack {
     for (const [k, v] of Object.entries(this.counters)) out[k] = v as number;
     out.CurrEstab = 0;
     for (const c of this.allConnections()) if (c.state === 'ESTABLISHED' || c.state === 'CLOSE-WAIT') out.CurrEstab++;
-    out.TimeWaitEntries = this.twCount;
+    out.TimeWaitEntries = this.tw.size;
     return out;
   }
 
   *allConnections(): Iterable<StackConnection> {
-    for (const v of this.conns.values()) { if (Array.isArray(v)) yield* v; else yield v; }
+    yield* this.conns.values();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -350,10 +354,11 @@ export class Stack {
       throw e;
     }
     if (!d.ip.checksumOk) { this.stats.InErrs++; this.counters.InHdrErrors++; return; } // IPv4 header checksum (RFC 791)
-    if (d.tcp === null || !this.isOurs(d.ip.dst)) { this.counters.InAddrErrors++; return; }
+    const la = d.tcp === null ? null : this.ourAddress(d.ip.dst);
+    if (la === null) { this.counters.InAddrErrors++; return; }
     if (!d.tcpChecksumOk && !verified) { this.stats.InErrs++; this.counters.InCsumErrors++; return; }
-    this.segmentArrives(this.ourAddress(d.ip.dst), d.ip.src, d.tcp.seg, now);
-    this.rearm();
+    this.segmentArrives(la, d.ip.src, d.tcp!.seg, now);
+    if (!this.batching) this.rearm(); // a batch rearms once, at its end
   }
 
   /**
@@ -368,10 +373,13 @@ export class Stack {
     try {
       for (let i = 0; i < packets.length; i++) this.receive(packets[i]!, v?.[i] ? VERIFIED : undefined);
     } finally {
-      this.batching = false;
-      for (const c of this.dirty) this.service(c);
-      this.dirty.clear();
-      this.rearm();
+      try {
+        for (const c of this.dirty) this.service(c);
+      } finally {
+        this.dirty.clear();
+        this.batching = false;
+        this.rearm();
+      }
     }
   }
   private batching = false;
@@ -425,16 +433,12 @@ export class Stack {
     // RFC 9293 §3.10.7.4: an acceptable segment without SYN or FIN carries nothing for TIME-WAIT (a bare
     // ACK is simply dropped); only unacceptable segments are answered with an ACK (first check).
     if (!(f & (SYN | FIN))) {
-      const len = seg.payload.length;
-      const off = (seg.seq - tw.rcvNxt) | 0;
-      const wnd = tw.window;
-      const acceptable = len === 0 ? (wnd === 0 ? off === 0 : off >= 0 && off < wnd) : wnd > 0 && ((off >= 0 && off < wnd) || (off + len - 1 >= 0 && off + len - 1 < wnd));
-      if (acceptable) return true;
+      if (segmentAcceptable(tw.rcvNxt, tw.window, seg.seq, seg.payload.length)) return true;
     }
     // Anything else (typically a retransmitted FIN): ACK it; a FIN restarts the 2MSL timer.
     if (f & FIN) {
       tw.expiresAt = now + 2 * this.config.msl;
-      this.twQueue.push(tw);
+      this.queueTimeWait(tw);
     }
     this.counters.TimeWaitReAcks++;
     const options: TcpOptions = tw.tsOk ? { tsVal: (Math.floor(now * this.config.tsTicksPerMs) + tw.tsOffset) >>> 0, tsEcr: tw.tsRecent } : {};
@@ -588,9 +592,9 @@ export class Stack {
     if (d !== c.deadline) {
       c.deadline = d;
       this.heap.push(d, c);
-      if (this.heap.size > 4 * this.connCount + 1024) this.heap.compact((at, x) => !x.removed && x.deadline === at);
+      if (this.heap.size > 4 * this.conns.size + 1024) this.heap.compact((at, x) => !x.removed && x.deadline === at);
     }
-    if (!this.inWake) this.rearm();
+    if (!this.inWake && !this.batching) this.rearm();
   }
 
   private promote(c: StackConnection): void {
@@ -625,10 +629,7 @@ export class Stack {
   private rearm(): void {
     let t = this.heap.peekTime();
     if (this.userTimers.peekTime() < t) t = this.userTimers.peekTime();
-    if (this.twHead < this.twQueue.length) {
-      const e = this.twQueue[this.twHead]!;
-      if (e.expiresAt < t) t = e.expiresAt;
-    }
+    if (this.twHead < this.twQueue.length && this.twQueueAt[this.twHead]! < t) t = this.twQueueAt[this.twHead]!;
     if (t !== this.armedAt) {
       this.armedAt = t;
       this.clock.wakeAt(t, this.wake);
@@ -652,21 +653,18 @@ export class Stack {
         const u = this.userTimers.pop()!;
         if (!u.cancelled) u.fn();
       }
-      // TIME-WAIT expiry: FIFO by insertion; restarted entries were pushed again, stale copies skipped.
-      while (this.twHead < this.twQueue.length) {
+      // TIME-WAIT expiry, in queue (= time) order; stale queue slots are skipped.
+      while (this.twHead < this.twQueue.length && this.twQueueAt[this.twHead]! <= now) {
         const e = this.twQueue[this.twHead]!;
-        if (e.key === -1) { this.twHead++; continue; }
-        if (e.expiresAt > now) {
-          // The head may be a stale copy (its entry was restarted and pushed again).
-          if (this.twQueue.indexOf(e, this.twHead + 1) !== -1) { this.twHead++; continue; }
-          break;
-        }
+        const at = this.twQueueAt[this.twHead]!;
         this.twHead++;
-        if (this.twQueue.indexOf(e, this.twHead) !== -1) continue; // a later copy is authoritative
+        if (e.key === -1 || e.expiresAt !== at) continue;
         this.removeTw(e);
         this.emitTransition(e, now, 'TIME-WAIT', 'CLOSED', { kind: 'timer', timer: 'time-wait' });
       }
-      if (this.twHead > 1024 && this.twHead * 2 > this.twQueue.length) { this.twQueue.splice(0, this.twHead); this.twHead = 0; }
+      if (this.twHead > 1024 && this.twHead * 2 > this.twQueue.length) {
+        this.twQueue.splice(0, this.twHead); this.twQueueAt.splice(0, this.twHead); this.twHead = 0;
+      }
     } finally {
       this.inWake = false;
     }
@@ -706,27 +704,15 @@ export class Stack {
   // ---------------------------------------------------------------------------------------------
 
   private addConn(c: StackConnection): void {
-    const cur = this.conns.get(c.key);
-    if (cur === undefined) this.conns.set(c.key, c);
-    else if (Array.isArray(cur)) cur.push(c);
-    else this.conns.set(c.key, [cur, c]);
-    this.connCount++;
+    this.conns.add(c.key, c);
   }
 
   private removeConn(c: StackConnection): void {
     if (c.removed) return;
     c.removed = true;
-    const cur = this.conns.get(c.key);
-    if (cur === c) this.conns.delete(c.key);
-    else if (Array.isArray(cur)) {
-      const i = cur.indexOf(c);
-      if (i >= 0) cur.splice(i, 1);
-      if (cur.length === 1) this.conns.set(c.key, cur[0]!);
-      else if (cur.length === 0) this.conns.delete(c.key);
-    }
-    this.connCount--;
+    this.conns.remove(c.key, c);
     // Stale timer entries would keep closed connections alive until their deadlines: compact when they dominate.
-    if (this.heap.size > 2 * this.connCount + 1024) this.heap.compact((at, x) => !x.removed && x.deadline === at);
+    if (this.heap.size > 2 * this.conns.size + 1024) this.heap.compact((at, x) => !x.removed && x.deadline === at);
     if (c.listener) {
       c.listener.synQueue.delete(c);
       const i = c.listener.acceptQueue.indexOf(c);
@@ -735,43 +721,27 @@ export class Stack {
   }
 
   private findConn(la: Uint8Array, lp: number, ra: Uint8Array, rp: number): StackConnection | null {
-    const cur = this.conns.get(tupleKey(la, lp, ra, rp));
-    if (cur === undefined) return null;
-    if (!Array.isArray(cur)) return cur.localPort === lp && cur.remotePort === rp && addressEquals(cur.remoteAddr, ra) && addressEquals(cur.localAddr, la) ? cur : null;
-    for (const c of cur) if (c.localPort === lp && c.remotePort === rp && addressEquals(c.remoteAddr, ra) && addressEquals(c.localAddr, la)) return c;
-    return null;
+    return this.conns.find(tupleKey(la, lp, ra, rp), la, lp, ra, rp);
   }
 
   private addTw(e: TimeWaitEntry): void {
-    const cur = this.tw.get(e.key);
-    if (cur === undefined) this.tw.set(e.key, e);
-    else if (Array.isArray(cur)) cur.push(e);
-    else this.tw.set(e.key, [cur, e]);
-    this.twCount++;
+    this.tw.add(e.key, e);
+    this.queueTimeWait(e);
+  }
+
+  private queueTimeWait(e: TimeWaitEntry): void {
     this.twQueue.push(e);
+    this.twQueueAt.push(e.expiresAt);
     this.rearm();
   }
 
+  /** Forget a TIME-WAIT entry; key -1 marks it removed for any queue slots still naming it. */
   private removeTw(e: TimeWaitEntry): void {
-    const cur = this.tw.get(e.key);
-    if (cur === e) this.tw.delete(e.key);
-    else if (Array.isArray(cur)) {
-      const i = cur.indexOf(e);
-      if (i >= 0) { cur.splice(i, 1); this.twCount--; }
-      if (cur.length === 1) this.tw.set(e.key, cur[0]!);
-      e.key = -1;
-      return;
-    } else return;
-    this.twCount--;
-    e.key = -1;
+    if (this.tw.remove(e.key, e)) e.key = -1;
   }
 
   private findTw(la: Uint8Array, lp: number, ra: Uint8Array, rp: number): TimeWaitEntry | null {
-    const cur = this.tw.get(tupleKey(la, lp, ra, rp));
-    if (cur === undefined) return null;
-    const list = Array.isArray(cur) ? cur : [cur];
-    for (const e of list) if (e.localPort === lp && e.remotePort === rp && addressEquals(e.remoteAddr, ra) && addressEquals(e.localAddr, la)) return e;
-    return null;
+    return this.tw.find(tupleKey(la, lp, ra, rp), la, lp, ra, rp);
   }
 
   private findListener(la: Uint8Array, port: number): Listener | null {
@@ -782,14 +752,13 @@ export class Stack {
   }
 
   /** The stack's own Uint8Array for one of its addresses (so state never references packet buffers). */
-  private ourAddress(a: Uint8Array): Uint8Array {
+  private ourAddress(a: Uint8Array): Uint8Array | null {
     for (const x of this.addresses) if (addressEquals(x, a)) return x;
-    return a;
+    return null;
   }
 
   private isOurs(a: Uint8Array): boolean {
-    for (const x of this.addresses) if (addressEquals(x, a)) return true;
-    return false;
+    return this.ourAddress(a) !== null;
   }
 
   private sourceFor(remote: Uint8Array): Uint8Array {
@@ -844,12 +813,10 @@ export class Stack {
   dropTimeWait(): number {
     const now = this.clock.now();
     let n = 0;
-    for (const v of [...this.tw.values()]) {
-      for (const e of Array.isArray(v) ? [...v] : [v]) {
-        this.removeTw(e);
-        this.emitTransition(e, now, 'TIME-WAIT', 'CLOSED', { kind: 'user', call: 'abort' });
-        n++;
-      }
+    for (const e of [...this.tw.values()]) {
+      this.removeTw(e);
+      this.emitTransition(e, now, 'TIME-WAIT', 'CLOSED', { kind: 'user', call: 'abort' });
+      n++;
     }
     return n;
   }

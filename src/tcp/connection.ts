@@ -404,7 +404,7 @@ export class TcpConnection {
     if (this.state === 'CLOSED') return;
     if (this.rcv.length > 0 || this.rcv.oooBytes > 0) {
       this.stats.TCPAbortOnClose++;
-      this.abortWith('close with unread data', now, 'close');
+      this.abortWith(now, 'close');
       return;
     }
     this.orphaned = true;
@@ -415,15 +415,14 @@ export class TcpConnection {
   /** ABORT (§3.10.5): send RST if synchronized, flush queues, go to CLOSED. */
   abort(now: number): void {
     if (this.state === 'CLOSED') return;
-    this.abortWith('aborted by user', now, 'abort');
+    this.abortWith(now, 'abort');
   }
 
-  private abortWith(why: string, now: number, call: TcpUserCall): void {
+  private abortWith(now: number, call: TcpUserCall): void {
     const s = this.state;
     if (s === 'SYN-RECEIVED' || s === 'ESTABLISHED' || s === 'FIN-WAIT-1' || s === 'FIN-WAIT-2' || s === 'CLOSE-WAIT') {
       this.queueCtrl(this.abortRst(now));
     }
-    void why;
     this.toClosed({ kind: 'user', call }, now);
   }
 
@@ -857,7 +856,7 @@ export class TcpConnection {
     } else if (ack === this.sndUna) {
       // Duplicate ACK per RFC 5681 §2: no data, no window change, outstanding data, ack == SND.UNA.
       const isDup = seg.payload.length === 0 && !(seg.flags & (SYN | FIN)) && (seg.window << this.sndShift) === oldWnd && seqGt(this.sndNxt, this.sndUna);
-      if (isDup || (sackAdvanced && seqGt(this.sndNxt, this.sndUna))) this.onDupAck(now);
+      if (isDup || (sackAdvanced && seqGt(this.sndNxt, this.sndUna))) this.onDupAck();
     }
     // Window update (§3.10.7.4: if SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)).
     if (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack))) {
@@ -884,7 +883,6 @@ export class TcpConnection {
       const freeable = Math.min(dataAcked, this.snd.length);
       this.snd.consume(freeable);
     }
-    const prevUna = this.sndUna;
     this.sndUna = ack;
     this.sndBufSeq = this.finSent && seqGt(ack, this.finSeq) ? this.finSeq : (seqGt(ack, this.sndBufSeq) ? ack : this.sndBufSeq);
     if (this.sndRtx !== -1 && seqLt(this.sndRtx, ack)) this.sndRtx = ack;
@@ -928,14 +926,13 @@ export class TcpConnection {
       if (this.state !== 'SYN-SENT' && this.state !== 'SYN-RECEIVED') this.cc.onAck(acked, mss, now);
       if (seqGe(ack, this.sndRtxEnd)) { this.sndRtx = -1; this.rtoRecovery = false; }
     }
-    void prevUna;
 
     // RFC 6298 §5.2/5.3: turn off the timer when all is acked, otherwise restart it.
     if (this.sndUna === this.sndNxt) this.rtoAt = Infinity;
     else this.rtoAt = now + this.rtoTimeout();
   }
 
-  private onDupAck(now: number): void {
+  private onDupAck(): void {
     this.dupAcks++;
     const mss = this.sndMssCap();
     if (this.inRecovery) {
@@ -957,7 +954,6 @@ export class TcpConnection {
       this.sndRtx = this.sndUna;
       this.sndRtxEnd = this.sndNxt;
       this.rttSeq = -1;
-      void now;
     }
   }
 
@@ -1502,19 +1498,7 @@ export class TcpConnection {
   }
 
   private acceptable(seq: number, len: number, wnd: number): boolean {
-    const nxt = this.rcvNxt;
-    if (len === 0) {
-      if (wnd === 0) return seq === nxt;
-      return seqLe(nxt, seq) && seqLt(seq, seqAdd(nxt, wnd));
-    }
-    if (wnd === 0) return false;
-    const last = seqAdd(seq, len - 1);
-    const right = seqAdd(nxt, wnd);
-    // RFC 9293's two tests (first or last octet in the window) miss a segment that starts before RCV.NXT and
-    // ends past the right edge, i.e. covers the whole window — e.g. a retransmission of more than the peer
-    // could take. It carries acceptable data, and BSD's trimming accepts it; so do we (it is trimmed later).
-    return (seqLe(nxt, seq) && seqLt(seq, right)) || (seqLe(nxt, last) && seqLt(last, right))
-      || (seqLt(seq, nxt) && seqGe(last, right));
+    return segmentAcceptable(this.rcvNxt, wnd, seq, len);
   }
 
   private processSynOptions(seg: TcpSegment, now: number): void {
@@ -1658,4 +1642,24 @@ export function rstFor(seg: TcpSegment): TcpSegment {
   }
   const len = seg.payload.length + (seg.flags & SYN ? 1 : 0) + (seg.flags & FIN ? 1 : 0);
   return { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: 0, ack: seqAdd(seg.seq, len), flags: RST | ACK, window: 0, urgent: 0, options: {}, payload: EMPTY };
+}
+
+/**
+ * The sequence-number acceptability test of RFC 9293 §3.10.7.4 (first check) for a segment of SEG.LEN `len`
+ * at SEG.SEQ `seq`, against RCV.NXT and RCV.WND. Shared by the engine and the stack's TIME-WAIT table.
+ */
+export function segmentAcceptable(rcvNxt: number, wnd: number, seq: number, len: number): boolean {
+  const nxt = rcvNxt;
+  if (len === 0) {
+    if (wnd === 0) return seq === nxt;
+    return seqLe(nxt, seq) && seqLt(seq, seqAdd(nxt, wnd));
+  }
+  if (wnd === 0) return false;
+  const last = seqAdd(seq, len - 1);
+  const right = seqAdd(nxt, wnd);
+  // RFC 9293's two tests (first or last octet in the window) miss a segment that starts before RCV.NXT and
+  // ends past the right edge, i.e. covers the whole window — e.g. a retransmission of more than the peer
+  // could take. It carries acceptable data, and BSD's trimming accepts it; so do we (it is trimmed later).
+  return (seqLe(nxt, seq) && seqLt(seq, right)) || (seqLe(nxt, last) && seqLt(last, right))
+    || (seqLt(seq, nxt) && seqGe(last, right));
 }

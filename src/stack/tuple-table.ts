@@ -1,0 +1,54 @@
+/**
+ * Entries keyed by 4-tuple without string keys: a Map from the numeric tuple hash to the entry (or, on the rare
+ * hash collision, a small array of entries). Used for live connections and for TIME-WAIT entries alike.
+ */
+import { addressEquals } from '../wire/address.js';
+
+export interface TupleKeyed {
+  readonly localAddr: Uint8Array;
+  readonly localPort: number;
+  readonly remoteAddr: Uint8Array;
+  readonly remotePort: number;
+}
+
+export class TupleTable<T extends TupleKeyed> {
+  private readonly map = new Map<number, T | T[]>();
+  size = 0;
+
+  add(key: number, e: T): void {
+    const cur = this.map.get(key);
+    if (cur === undefined) this.map.set(key, e);
+    else if (Array.isArray(cur)) cur.push(e);
+    else this.map.set(key, [cur, e]);
+    this.size++;
+  }
+
+  /** Removes `e` if present under `key`; returns whether it was. */
+  remove(key: number, e: T): boolean {
+    const cur = this.map.get(key);
+    if (cur === e) { this.map.delete(key); this.size--; return true; }
+    if (!Array.isArray(cur)) return false;
+    const i = cur.indexOf(e);
+    if (i < 0) return false;
+    cur.splice(i, 1);
+    if (cur.length === 1) this.map.set(key, cur[0]!);
+    this.size--;
+    return true;
+  }
+
+  find(key: number, la: Uint8Array, lp: number, ra: Uint8Array, rp: number): T | null {
+    const cur = this.map.get(key);
+    if (cur === undefined) return null;
+    if (!Array.isArray(cur)) return matches(cur, la, lp, ra, rp) ? cur : null;
+    for (const e of cur) if (matches(e, la, lp, ra, rp)) return e;
+    return null;
+  }
+
+  *values(): IterableIterator<T> {
+    for (const v of this.map.values()) { if (Array.isArray(v)) yield* v; else yield v; }
+  }
+}
+
+function matches(e: TupleKeyed, la: Uint8Array, lp: number, ra: Uint8Array, rp: number): boolean {
+  return e.localPort === lp && e.remotePort === rp && addressEquals(e.remoteAddr, ra) && addressEquals(e.localAddr, la);
+}
