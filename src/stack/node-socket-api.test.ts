@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Network } from '../link/network.js';
 import { Server, Socket } from './socket.js';
+import { decodePacket } from '../wire/packet.js';
 
 function setup() {
   const net = new Network({ seed: 4, delayMs: 2 });
@@ -129,5 +130,34 @@ test("every socket exposes its RFC 9293 state and a 'state' event per transition
   // The server closes as soon as it reads EOF, so its FIN carries the ACK: FIN-WAIT-1 goes straight to TIME-WAIT.
   assert.deepEqual(clientStates, ['CLOSED>SYN-SENT', 'SYN-SENT>ESTABLISHED', 'ESTABLISHED>FIN-WAIT-1', 'FIN-WAIT-1>TIME-WAIT']);
   assert.deepEqual(serverStates, ['ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED']);
+  net.close();
+});
+
+test('setNoDelay(true) sends a small write at once although data is unacknowledged; with Nagle it waits for the ACK', async () => {
+  for (const noDelay of [false, true]) {
+    const { net, server, client } = setup();
+    new Server(server, {}, (sock) => sock.resume()).listen(14);
+    const sentAt: number[] = [];
+    const s = Socket.connect(client, { host: '10.0.0.2', port: 14 });
+    client.observePackets((dir, p) => { if (dir === 'out' && decodePacket(p).tcp!.seg.payload.length > 0) sentAt.push(net.now); });
+    s.on('connect', () => { s.setNoDelay(noDelay); s.write('a'); s.write('b'); });
+    await net.runUntil(() => sentAt.length >= 2, 10_000);
+    // Nagle holds the second one-byte write until the first is acknowledged (one round trip, 4 ms here).
+    if (noDelay) assert.equal(sentAt[1], sentAt[0], 'both small segments leave at once');
+    else assert.ok(sentAt[1]! - sentAt[0]! >= 4, `second segment waited for the ACK (${sentAt[1]! - sentAt[0]!} ms)`);
+    net.close();
+  }
+});
+
+test('setKeepAlive(true, 1000): idle connection sends keep-alive probes the peer answers; the connection survives', async () => {
+  const { net, server, client } = setup();
+  new Server(server, {}, (sock) => sock.resume()).listen(15);
+  const s = Socket.connect(client, { host: '10.0.0.2', port: 15 });
+  s.on('connect', () => s.setKeepAlive(true, 1000));
+  let probes = 0;
+  client.observePackets((dir, p) => { if (dir === 'out' && net.now > 500) probes++; });
+  await net.runUntil(() => false, 5000);
+  assert.ok(probes >= 2, `keep-alive probes sent: ${probes}`);
+  assert.equal(s.tcpState, 'ESTABLISHED');
   net.close();
 });
