@@ -155,7 +155,7 @@ test('setKeepAlive(true, 1000): idle connection sends keep-alive probes the peer
   const s = Socket.connect(client, { host: '10.0.0.2', port: 15 });
   s.on('connect', () => s.setKeepAlive(true, 1000));
   let probes = 0;
-  client.observePackets((dir, p) => { if (dir === 'out' && net.now > 500) probes++; });
+  client.observePackets((dir) => { if (dir === 'out' && net.now > 500) probes++; });
   await net.runUntil(() => false, 5000);
   assert.ok(probes >= 2, `keep-alive probes sent: ${probes}`);
   assert.equal(s.tcpState, 'ESTABLISHED');
