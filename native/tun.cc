@@ -132,6 +132,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
         InstanceMethod<&Tun::Start>("start"),
         InstanceMethod<&Tun::Write>("write"),
         InstanceMethod<&Tun::WriteBatch>("writeBatch"),
+        InstanceMethod<&Tun::WriteParts>("writeParts"),
         InstanceMethod<&Tun::Close>("close"),
         InstanceMethod<&Tun::SetRef>("setRef"),
     });
@@ -388,23 +389,29 @@ class Tun : public Napi::ObjectWrap<Tun> {
 
   // Returns 0 on success, -1 when the packet must be queued, errno otherwise. With offload, `hdr` (or zeros
   // when null) goes first: one writev(2), one packet for the kernel.
-  int WriteOne(const uint8_t* data, size_t len, const uint8_t* hdr = nullptr) {
+  // `tail` (tail_len bytes, may be null) is the packet's second part: the payload after the headers in
+  // `data`, gathered by the same writev(2) so JS never copies it.
+  int WriteOne(const uint8_t* data, size_t len, const uint8_t* hdr = nullptr, const uint8_t* tail = nullptr,
+               size_t tail_len = 0) {
     static const uint8_t kZeroHdr[kVnetHdrLen] = {0};
     for (;;) {
       ssize_t n;
+      struct iovec iov[3];
+      int cnt = 0;
       if (vnet_hdr_len_ > 0) {
-        struct iovec iov[2];
-        iov[0].iov_base = const_cast<uint8_t*>(hdr != nullptr ? hdr : kZeroHdr);
-        iov[0].iov_len = static_cast<size_t>(vnet_hdr_len_);
-        iov[1].iov_base = const_cast<uint8_t*>(data);
-        iov[1].iov_len = len;
-        n = ::writev(fd_, iov, 2);
-      } else {
-        n = ::write(fd_, data, len);
+        iov[cnt].iov_base = const_cast<uint8_t*>(hdr != nullptr ? hdr : kZeroHdr);
+        iov[cnt++].iov_len = static_cast<size_t>(vnet_hdr_len_);
       }
+      iov[cnt].iov_base = const_cast<uint8_t*>(data);
+      iov[cnt++].iov_len = len;
+      if (tail_len > 0) {
+        iov[cnt].iov_base = const_cast<uint8_t*>(tail);
+        iov[cnt++].iov_len = tail_len;
+      }
+      n = cnt == 1 ? ::write(fd_, data, len) : ::writev(fd_, iov, cnt);
       if (n >= 0) {
         tx_packets_++;
-        tx_bytes_ += len;
+        tx_bytes_ += len + tail_len;
         return 0;
       }
       if (errno == EINTR) continue;
@@ -414,10 +421,11 @@ class Tun : public Napi::ObjectWrap<Tun> {
   }
 
   // Returns "sent", "queued" or "dropped"; throws on a hard error.
-  const char* WriteOrQueue(const uint8_t* data, size_t len, int* hard_err, const uint8_t* hdr = nullptr) {
+  const char* WriteOrQueue(const uint8_t* data, size_t len, int* hard_err, const uint8_t* hdr = nullptr,
+                           const uint8_t* tail = nullptr, size_t tail_len = 0) {
     *hard_err = 0;
     if (queue_.empty()) {
-      int r = WriteOne(data, len, hdr);
+      int r = WriteOne(data, len, hdr, tail, tail_len);
       if (r == 0) return "sent";
       if (r > 0) { *hard_err = r; return nullptr; }
     }
@@ -425,15 +433,14 @@ class Tun : public Napi::ObjectWrap<Tun> {
       tx_dropped_++;
       return "dropped";
     }
-    if (vnet_hdr_len_ > 0) {
-      // Queued with its header in front (FlushQueue writes the bytes as they are).
-      std::vector<uint8_t> q(static_cast<size_t>(vnet_hdr_len_) + len, 0);
-      if (hdr != nullptr) memcpy(q.data(), hdr, static_cast<size_t>(vnet_hdr_len_));
-      memcpy(q.data() + vnet_hdr_len_, data, len);
-      queue_.push_back(std::move(q));
-    } else {
-      queue_.emplace_back(data, data + len);
-    }
+    // Queued whole, its virtio_net_hdr in front (FlushQueue writes the bytes as they are): JS may reuse the
+    // memory of both parts as soon as we return.
+    size_t h = static_cast<size_t>(vnet_hdr_len_);
+    std::vector<uint8_t> q(h + len + tail_len, 0);
+    if (h > 0 && hdr != nullptr) memcpy(q.data(), hdr, h);
+    memcpy(q.data() + h, data, len);
+    if (tail_len > 0) memcpy(q.data() + h + len, tail, tail_len);
+    queue_.push_back(std::move(q));
     tx_queued_total_++;
     UpdatePoll();
     return "queued";
@@ -504,6 +511,31 @@ class Tun : public Napi::ObjectWrap<Tun> {
     const char* r = WriteOrQueue(data, len, &err, hdr);
     if (r == nullptr) {
       ErrnoError(env, err, "write", "writing " + std::to_string(len) + " bytes")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::String::New(env, r);
+  }
+
+  // writeParts(headers: Uint8Array, payload: Uint8Array, vnetHdr?: Uint8Array): like write() of the two
+  // parts joined, gathered by writev(2) instead of copied into one buffer first.
+  Napi::Value WriteParts(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    const uint8_t* data;
+    size_t len;
+    const uint8_t* tail;
+    size_t tail_len;
+    if (info.Length() < 2 || !GetBytes(info[0], &data, &len) || !GetBytes(info[1], &tail, &tail_len)) {
+      Napi::TypeError::New(env, "writeParts(headers, payload): both must be Uint8Arrays").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const uint8_t* hdr = nullptr;
+    if (info.Length() > 2 && !GetHdr(env, info[2], &hdr, "writeParts(headers, payload, vnetHdr)")) return env.Undefined();
+    int err;
+    const char* r = WriteOrQueue(data, len, &err, hdr, tail, tail_len);
+    if (r == nullptr) {
+      ErrnoError(env, err, "write", "writing " + std::to_string(len + tail_len) + " bytes")
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }

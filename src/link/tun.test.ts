@@ -151,6 +151,9 @@ async function udpOutRole(n: number): Promise<void> {
     await until(Math.min(n, b + 100));
   }
   const single = link.write(udpPacket(V6.stack, V6.kernel, 5555, 7777, enc.encode('v6 single')));
+  // One datagram given as two parts (IP+UDP headers, payload), gathered by writev(2).
+  const whole = udpPacket(V4.stack, V4.kernel, 5555, 7777, enc.encode('v4 gathered from two parts'));
+  const parts = link.writeParts(whole.subarray(0, 28), whole.subarray(28));
   // Negative control: a corrupted UDP checksum must be dropped by the kernel, so the count above is ours.
   const bad = udpPacket(V4.stack, V4.kernel, 5555, 7777, enc.encode('corrupt'));
   bad[bad.length - 1]! ^= 0xff;
@@ -160,7 +163,7 @@ async function udpOutRole(n: number): Promise<void> {
   for (const s of socks) s.close();
   const stats = link.stats;
   link.close();
-  reportResult({ accepted, single, recv, stats });
+  reportResult({ accepted, single, parts, recv, stats });
 }
 
 function fdCount(): number {
@@ -264,6 +267,7 @@ async function writeErrorsRole(): Promise<void> {
   const empty = codeOf(() => link.write(new Uint8Array(0)));
   const notBytes = codeOf(() => link.write([1, 2, 3] as unknown as Uint8Array));
   const badBatch = codeOf(() => link.writeBatch([udp, 'x' as unknown as Uint8Array]));
+  const badParts = codeOf(() => link.writeParts(udp, 'x' as unknown as Uint8Array));
 
   // Delete the device under the open link: exactly one error, then writes fail with EBADFD; close still works.
   const errors: string[] = [];
@@ -273,7 +277,7 @@ async function writeErrorsRole(): Promise<void> {
   await new Promise((r) => setTimeout(r, 300));
   const afterDelete = codeOf(() => link.write(udp));
   link.close();
-  reportResult({ whileDown, up, notIp, empty, notBytes, badBatch, errors, afterDelete });
+  reportResult({ whileDown, up, notIp, empty, notBytes, badBatch, badParts, errors, afterDelete });
 }
 
 /** An unref()'d link lets the process end by itself; a throwing packet handler surfaces as uncaught. */
@@ -378,11 +382,13 @@ if (role !== undefined) {
     const r = await inNetns('udp-out');
     assert.equal(r.accepted, 300);
     assert.equal(r.single, 'sent');
-    const v4 = r.recv.filter((m: string) => m.startsWith('v4 '));
+    const v4 = r.recv.filter((m: string) => /^v4 \d+$/.test(m));
     assert.deepEqual(v4, Array.from({ length: 300 }, (_, i) => `v4 ${i}`));
     assert.ok(r.recv.includes('v6 single'));
+    assert.equal(r.parts, 'sent');
+    assert.ok(r.recv.includes('v4 gathered from two parts'), 'the datagram written with writeParts did not arrive whole');
     assert.ok(!r.recv.includes('corrupt'), 'the kernel accepted a datagram with a corrupted checksum: checksums are not being checked');
-    assert.equal(r.stats.txPackets, 302);
+    assert.equal(r.stats.txPackets, 303);
   });
 
   test('open/close 100 times leaks no fd and no device; names, EBUSY, use after close, close inside the callback', { skip }, async () => {
@@ -406,6 +412,7 @@ if (role !== undefined) {
     assert.equal(r.empty, 'EINVAL');
     assert.equal(r.notBytes, 'ERR_TUN_ARG');
     assert.equal(r.badBatch, 'ERR_TUN_ARG');
+    assert.equal(r.badParts, 'ERR_TUN_ARG');
     assert.equal(r.errors.length, 1, `expected one error, got ${JSON.stringify(r.errors)}`);
     assert.match(r.errors[0], /deleted/);
     assert.equal(r.afterDelete, 'EBADFD');

@@ -86,6 +86,7 @@ interface NativeTun {
   start(cb: (err: Error | null, chunk?: ArrayBuffer, offsets?: Uint32Array, count?: number) => void): void;
   write(pkt: Uint8Array, vnetHdr?: Uint8Array): TunWriteResult;
   writeBatch(pkts: Uint8Array[], vnetHdrs?: Array<Uint8Array | undefined>): number;
+  writeParts(headers: Uint8Array, payload: Uint8Array, vnetHdr?: Uint8Array): TunWriteResult;
   close(): void;
   setRef(ref: boolean): void;
 }
@@ -176,7 +177,10 @@ function translate(e: unknown, what: string): TunError {
 export interface StackLike {
   receive(packet: Uint8Array, opts?: { checksumVerified?: boolean }): void;
   receiveBatch?(packets: readonly Uint8Array[], opts?: { checksumVerified?: readonly boolean[] }): void;
-  attach(send: (packet: Uint8Array, segmentSize?: number) => void, caps?: { checksumOffload?: boolean }): void;
+  attach(send: (packet: Uint8Array, segmentSize?: number) => void, caps?: {
+    checksumOffload?: boolean;
+    sendParts?: (headers: Uint8Array, payload: Uint8Array, segmentSize: number) => void;
+  }): void;
 }
 
 /** An IPv4 (no options needed) or IPv6 (no extension header) datagram carrying TCP, with room for its header. */
@@ -321,6 +325,19 @@ export class TunLink {
     }
   }
 
+  /**
+   * Writes one datagram given as two parts, `headers` then `payload`, gathered by writev(2) so the payload is
+   * never copied in JS (the kernel copies it once, as it does any write). Same results and errors as write().
+   */
+  writeParts(headers: Uint8Array, payload: Uint8Array, vnetHdr?: VirtioNetHdr): TunWriteResult {
+    try {
+      if (vnetHdr !== undefined) return this.#tun.writeParts(headers, payload, this.#encodeHdr(vnetHdr));
+      return this.#tun.writeParts(headers, payload);
+    } catch (e) {
+      throw translate(e, `write to TUN device '${this.name}'`);
+    }
+  }
+
   /** Writes several datagrams with one call into the addon; returns how many were sent or queued. */
   writeBatch(pkts: Uint8Array[], vnetHdrs?: Array<VirtioNetHdr | undefined>): number {
     try {
@@ -347,6 +364,26 @@ export class TunLink {
   attachStack(stack: StackLike): void {
     const offload = this.#hdrLen > 0;
     const st = this.#offloadStats;
+    const failed = (e: unknown): void => {
+      this.#writeErrors++;
+      const te = translate(e, `write to TUN device '${this.name}'`);
+      this.#error?.(te);
+    };
+    // Segments with a payload come as headers + a view of the send buffer, joined by writev(2): no payload
+    // copy in JS (the view is used before this returns; a queued write is copied by the addon).
+    const sendParts = (headers: Uint8Array, payload: Uint8Array, segmentSize: number): void => {
+      try {
+        if (offload) {
+          const hdr = prepareTcpOffload(headers, segmentSize, payload.length);
+          if (hdr.gsoType !== VIRTIO_NET_HDR_GSO_NONE) { st.txGsoPackets++; st.txGsoBytes += headers.length + payload.length; }
+          this.#tun.writeParts(headers, payload, encodeVirtioNetHdr(hdr));
+        } else {
+          this.#tun.writeParts(headers, payload);
+        }
+      } catch (e) {
+        failed(e);
+      }
+    };
     stack.attach((packet, segmentSize) => {
       try {
         if (offload) {
@@ -359,11 +396,9 @@ export class TunLink {
           this.#tun.write(packet);
         }
       } catch (e) {
-        this.#writeErrors++;
-        const te = translate(e, `write to TUN device '${this.name}'`);
-        this.#error?.(te);
+        failed(e);
       }
-    }, offload ? { checksumOffload: true } : undefined);
+    }, offload ? { checksumOffload: true, sendParts } : { sendParts });
     this.onPackets((pkts, hdrs) => {
       // Copies: the addon's packets are views into one shared read buffer, which a connection's receive
       // queue must not pin. One batch in, one output pass per connection (stretch ACKs).

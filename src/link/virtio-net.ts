@@ -82,7 +82,7 @@ const TCP_CSUM_OFFSET = 16;
  * uncomplemented pseudo-header sum over the whole TCP length; the kernel adjusts it per segment and
  * completes it. With gsoSize 0 the packet is not segmented, only marked NEEDS_CSUM the same way.
  */
-export function prepareTcpOffload(packet: Uint8Array, gsoSize: number): VirtioNetHdr {
+export function prepareTcpOffload(packet: Uint8Array, gsoSize: number, payloadLength = 0): VirtioNetHdr {
   const v4 = packet.length >= 20 && packet[0]! >> 4 === 4;
   const v6 = packet.length >= 40 && packet[0]! >> 4 === 6;
   if (!v4 && !v6) throw new WireError('packet', 'bad-version', 'not an IPv4 or IPv6 datagram', 0);
@@ -90,7 +90,8 @@ export function prepareTcpOffload(packet: Uint8Array, gsoSize: number): VirtioNe
   const proto = v4 ? packet[9]! : packet[6]!;
   if (proto !== 6) throw new WireError('packet', 'bad-protocol', `offload is for TCP, this datagram carries protocol ${proto}`, v4 ? 9 : 6);
   if (packet.length < ipLen + 20) throw new WireError('packet', 'truncated', 'no room for a TCP header', packet.length);
-  const tcpLen = packet.length - ipLen;
+  // `packet` may be the headers only, its payload sent as a second part (TunLink's gathered writes).
+  const tcpLen = packet.length + payloadLength - ipLen;
   const tcpHdrLen = (packet[ipLen + 12]! >> 4) * 4;
   const src = v4 ? packet.subarray(12, 16) : packet.subarray(8, 24);
   const dst = v4 ? packet.subarray(16, 20) : packet.subarray(24, 40);

@@ -8,7 +8,7 @@
  */
 import { WireError } from '../wire/errors.js';
 import { addressEquals, formatAddress, parseAddress } from '../wire/address.js';
-import { decodePacket, decodePacketUnverified, encodeTcpPacket, encodeTcpPacketChecksumOffload } from '../wire/packet.js';
+import { decodePacket, decodePacketUnverified, encodeTcpPacket, encodeTcpPacketChecksumOffload, encodeTcpPacketHeaders } from '../wire/packet.js';
 import { freebsdOptionOrder } from '../wire/tcp.js';
 import { ACK, EMPTY, FIN, RST, SYN, seqAdd, seqGt, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
@@ -163,6 +163,17 @@ export interface ReceiveOptions {
  */
 export type LinkSend = (packet: Uint8Array, segmentSize?: number) => void;
 
+/**
+ * A link that gathers a datagram from two parts (writev(2), a NIC's scatter-gather list): `headers` holds the
+ * IP and TCP headers, whose lengths and checksum already cover `payload`; the datagram is the two joined.
+ * `payload` is a view into the connection's send buffer: the link must use it before returning (or copy it).
+ * `segmentSize` as for LinkSend (0 = no segmentation).
+ */
+export type LinkSendParts = (headers: Uint8Array, payload: Uint8Array, segmentSize: number) => void;
+
+/** Below this payload size a segment is encoded whole: one small copy costs less than a second part. */
+const GATHER_MIN_PAYLOAD = 512;
+
 /** What the link can do for the stack (Stack.attach). */
 export interface LinkCapabilities {
   /**
@@ -171,6 +182,12 @@ export interface LinkCapabilities {
    * checksum field, unless a packet observer is attached (captures show complete checksums). Default false.
    */
   checksumOffload?: boolean;
+  /**
+   * The link gathers datagrams from parts: segments with a payload are handed over as headers + a view of the
+   * payload, so the stack never copies payload bytes into a packet buffer. Not used while a packet observer is
+   * attached (observers see whole packets).
+   */
+  sendParts?: LinkSendParts;
 }
 
 export type PacketObserver = (dir: 'in' | 'out', packet: Uint8Array, time: number, stack: Stack) => void;
@@ -212,6 +229,7 @@ export class Stack {
   private readonly synBuckets = new Map<number, { tokens: number; at: number }>();
   private link: LinkSend | null = null;
   private linkChecksumOffload = false;
+  private linkSendParts: LinkSendParts | null = null;
   private readonly packetObservers: PacketObserver[] = [];
   private readonly transitionObservers: TransitionObserver[] = [];
   private readonly wake = () => this.onWake();
@@ -243,6 +261,7 @@ export class Stack {
   attach(send: LinkSend, caps?: LinkCapabilities): void {
     this.link = send;
     this.linkChecksumOffload = caps?.checksumOffload === true;
+    this.linkSendParts = caps?.sendParts ?? null;
   }
   /** Watch every packet sent or received (pcapng taps). Returns an unsubscribe function. */
   observePackets(fn: PacketObserver): () => void {
@@ -684,7 +703,12 @@ export class Stack {
     // A TSO segment goes to a link that segments it and so completes checksums (LinkSend), as does every segment
     // to a link with checksum offload: summing up to 64 KiB here would be wasted, unless an observer (a pcap
     // tap) is to see the packet as it will be on the wire.
-    const packet = (segmentSize > 0 || this.linkChecksumOffload) && this.packetObservers.length === 0
+    const partial = (segmentSize > 0 || this.linkChecksumOffload) && this.packetObservers.length === 0;
+    if (this.linkSendParts !== null && this.packetObservers.length === 0 && seg.payload.length >= GATHER_MIN_PAYLOAD) {
+      this.linkSendParts(encodeTcpPacketHeaders({ src: la, dst: ra, ttl: this.ttl }, seg, partial ? 'pseudo-header' : 'full'), seg.payload, segmentSize);
+      return;
+    }
+    const packet = partial
       ? encodeTcpPacketChecksumOffload({ src: la, dst: ra, ttl: this.ttl }, seg)
       : encodeTcpPacket({ src: la, dst: ra, ttl: this.ttl }, seg);
     for (let i = 0; i < this.packetObservers.length; i++) this.packetObservers[i]!('out', packet, now, this);

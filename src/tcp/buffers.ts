@@ -8,6 +8,10 @@ import { EMPTY } from '../wire/tcp-types.js';
 
 const STAGE_SIZE = 16384;
 const SMALL_WRITE = 2048;
+/** Segments at least this long coalesce the chunks they span (SendBuffer.coalesce) rather than copy. */
+const COALESCE_MIN_SEGMENT = 8192;
+/** How much coalescing gathers into one block at most (it always takes at least the segment). */
+const COALESCE_BLOCK = 1 << 20;
 
 /** Bytes from SND.UNA onward: sent-but-unacknowledged, then not-yet-sent (RFC 9293 §3.3.1 send sequence space). */
 export class SendBuffer {
@@ -46,7 +50,11 @@ export class SendBuffer {
     this.end += n;
   }
 
-  /** `len` bytes from absolute offset `at`: a view when contiguous in one chunk, otherwise a copy. */
+  /**
+   * `len` bytes from absolute offset `at`: a view when contiguous in one chunk, otherwise a copy. Large
+   * segments over small chunks (a 64 KiB TSO segment over the application's 64 KiB writes spans two chunks
+   * almost every time) coalesce the chunks ahead into one block instead, so later segments are views again.
+   */
   slice(at: number, len: number): Uint8Array {
     if (len <= 0) return EMPTY;
     let i = this.cursor;
@@ -55,6 +63,7 @@ export class SendBuffer {
     this.cursor = i;
     const off = at - this.starts[i]!;
     if (off + len <= this.lens[i]!) return this.chunks[i]!.subarray(off, off + len);
+    if (len >= COALESCE_MIN_SEGMENT) return this.coalesce(i, off, len);
     const out = new Uint8Array(len);
     let w = 0;
     let o = off;
@@ -64,6 +73,38 @@ export class SendBuffer {
       w += take; i++; o = 0;
     }
     return out;
+  }
+
+  /**
+   * Copies chunk i from `off` and the chunks after it, at least `len` bytes and up to COALESCE_BLOCK (whole
+   * chunks only, never the staging chunk), into one new chunk that replaces them; returns its first `len`
+   * bytes. Each byte is copied about once, and one allocation serves many segments. Views handed out before
+   * stay valid: the old chunks are only dropped from the list, never written.
+   */
+  private coalesce(i: number, off: number, len: number): Uint8Array {
+    let j = i + 1; // one past the last chunk taken whole
+    let total = this.lens[i]! - off;
+    while (j < this.chunks.length && (total < len || (total + this.lens[j]! <= COALESCE_BLOCK && this.chunks[j] !== this.stage))) {
+      total += this.lens[j]!;
+      j++;
+    }
+    const block = new Uint8Array(total);
+    let w = 0;
+    for (let k = i; k < j; k++) {
+      const from = k === i ? off : 0;
+      block.set(this.chunks[k]!.subarray(from, this.lens[k]!), w);
+      w += this.lens[k]! - from;
+      if (this.chunks[k] === this.stage) this.stage = null; // its bytes moved: small writes start a new stage
+    }
+    const start = this.starts[i]! + off;
+    // Chunk i keeps its first `off` bytes (already sent, maybe still referenced), or goes when off is 0.
+    const keep = off > 0 ? 1 : 0;
+    if (keep) this.lens[i] = off;
+    this.chunks.splice(i + keep, j - i - keep, block);
+    this.lens.splice(i + keep, j - i - keep, total);
+    this.starts.splice(i + keep, j - i - keep, start);
+    this.cursor = i + keep;
+    return block.subarray(0, len);
   }
 
   /** Drop `n` bytes from the front (cumulatively acknowledged). */

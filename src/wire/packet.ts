@@ -65,7 +65,16 @@ export function encodeTcpPacketChecksumOffload(ip: IpHeaderInit, seg: TcpSegment
   return encode(ip, seg, 'pseudo-header');
 }
 
-function encode(ip: IpHeaderInit, seg: TcpSegment, checksum: 'full' | 'pseudo-header'): Uint8Array {
+/**
+ * The IP and TCP headers of the datagram encodeTcpPacket would build, without the payload: for links that
+ * gather a packet from parts (writev(2)), so a large payload is never copied in JS. Lengths and checksums cover
+ * the payload; the datagram on the wire is these bytes followed by `seg.payload`.
+ */
+export function encodeTcpPacketHeaders(ip: IpHeaderInit, seg: TcpSegment, checksum: 'full' | 'pseudo-header' = 'full'): Uint8Array {
+  return encode(ip, seg, checksum, false);
+}
+
+function encode(ip: IpHeaderInit, seg: TcpSegment, checksum: 'full' | 'pseudo-header', withPayload = true): Uint8Array {
   const ipLen = ipHeaderLengthFor(ip);
   checkSegmentFields(seg);
   const optLen = optionsLength(seg.options);
@@ -73,8 +82,8 @@ function encode(ip: IpHeaderInit, seg: TcpSegment, checksum: 'full' | 'pseudo-he
   if (tcpLen > 0xffff) {
     throw new WireError('packet', 'too-long', `TCP segment of ${tcpLen} bytes does not fit a 16-bit length`, 0);
   }
-  const out = new Uint8Array(ipLen + tcpLen);
+  const out = new Uint8Array(withPayload ? ipLen + tcpLen : ipLen + TCP_HEADER_LENGTH + optLen);
   encodeIpHeader(ip.protocol === PROTO_TCP || ip.protocol === undefined ? ip : { ...ip, protocol: PROTO_TCP }, tcpLen, out, 0);
-  writeTcp(seg, ip.src, ip.dst, out, ipLen, optLen, checksum);
+  writeTcp(seg, ip.src, ip.dst, out, ipLen, optLen, checksum, withPayload);
   return out;
 }

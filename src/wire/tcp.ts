@@ -326,8 +326,10 @@ function writeOptionsPadded(opts: TcpOptions, out: Uint8Array, offset: number, p
  * `optLen` is the padded option length (already validated). Returns the number of bytes written.
  * `checksum` 'pseudo-header': the checksum field gets only the folded, uncomplemented pseudo-header sum, for a
  * link that completes checksums itself (checksum offload, virtio NEEDS_CSUM); the payload is not summed.
+ * `payloadInOut` false: only the header is written (the payload goes to the link as a separate part, e.g. by
+ * writev(2)); the checksum still covers the payload.
  */
-export function writeTcp(seg: TcpSegment, src: Uint8Array, dst: Uint8Array, out: Uint8Array, offset: number, optLen: number, checksum: 'full' | 'pseudo-header' = 'full'): number {
+export function writeTcp(seg: TcpSegment, src: Uint8Array, dst: Uint8Array, out: Uint8Array, offset: number, optLen: number, checksum: 'full' | 'pseudo-header' = 'full', payloadInOut = true): number {
   const o = offset;
   const hlen = TCP_HEADER_LENGTH + optLen;
   const payload = seg.payload ?? EMPTY;
@@ -347,10 +349,17 @@ export function writeTcp(seg: TcpSegment, src: Uint8Array, dst: Uint8Array, out:
   out[o + 18] = seg.urgent >> 8;
   out[o + 19] = seg.urgent;
   if (optLen > 0) writeOptionsPadded(seg.options, out, o + TCP_HEADER_LENGTH, optLen);
-  if (payload.length > 0) out.set(payload, o + hlen);
-  const ck = checksum === 'pseudo-header'
-    ? ~finishChecksum(pseudoHeaderSum(src, dst, 6, total)) & 0xffff
-    : finishChecksum(onesComplementSum(out, o, o + total, pseudoHeaderSum(src, dst, 6, total)));
+  let ck: number;
+  if (checksum === 'pseudo-header') {
+    if (payloadInOut && payload.length > 0) out.set(payload, o + hlen);
+    ck = ~finishChecksum(pseudoHeaderSum(src, dst, 6, total)) & 0xffff;
+  } else if (payloadInOut) {
+    if (payload.length > 0) out.set(payload, o + hlen);
+    ck = finishChecksum(onesComplementSum(out, o, o + total, pseudoHeaderSum(src, dst, 6, total)));
+  } else {
+    // The header length is a multiple of 4, so the payload's words continue the header's sum unshifted.
+    ck = finishChecksum(onesComplementSum(payload, 0, payload.length, onesComplementSum(out, o, o + hlen, pseudoHeaderSum(src, dst, 6, total))));
+  }
   out[o + 16] = ck >> 8;
   out[o + 17] = ck;
   return total;
