@@ -9,7 +9,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Socket } from '../stack/socket.js';
 import { LifecycleLogger, formatRecord, type LifecycleRecord } from './lifecycle-log.js';
-import { openTunHost, isUserFacingError, type CliIo } from './tun-host.js';
+import { openTunHost, isUserFacingError, describePairs, type CliIo } from './tun-host.js';
 import { parseCommand } from './args.js';
 
 function intArg(what: string, min: number, max: number) {
@@ -45,7 +45,8 @@ export async function connectCommand(argv: string[], io: CliIo): Promise<number>
     .option('--mtu <n>', 'device MTU', intArg('--mtu', 68, 65535), 1500)
     .option('--local-port <port>', 'source port (default: an ephemeral port, RFC 6056)', intArg('--local-port', 1, 65535))
     .option('--pcap <file>', 'write every packet synack sends or receives to this pcapng file')
-    .option('--offload', 'use the kernel\'s TSO/GSO and checksum offloads on the device (virtio-net header)')
+    .option('--offload', 'use the kernel\'s TSO/GSO and checksum offloads on the device (virtio-net header; the default)')
+    .option('--no-offload', 'plain TUN device: every segment MTU-sized and checksummed in JS (captures then show the wire\'s segments)')
     .option('--timeout <ms>', 'give up connecting after this long', intArg('--timeout', 1, 3_600_000), 10_000)
     .option('-v, --verbose', 'log the connection\'s lifecycle to stderr when it ends')
     .addOption(new Option('--log-format <format>', 'lifecycle line format').choices(['text', 'json']).default('text'));
@@ -60,7 +61,7 @@ export async function connectCommand(argv: string[], io: CliIo): Promise<number>
   const host = hostArg.replace(/^\[(.*)\]$/, '$1');
   let h;
   try {
-    h = await openTunHost({ tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, pcap: o.pcap, name: 'synack connect', offload: o.offload });
+    h = await openTunHost({ tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, pcap: o.pcap, name: 'synack connect', offload: o.offload !== false });
   } catch (e) {
     if (isUserFacingError(e)) {
       io.stderr.write(`synack connect: ${e.message}\n`);
@@ -69,6 +70,7 @@ export async function connectCommand(argv: string[], io: CliIo): Promise<number>
     throw e;
   }
   const { stack } = h;
+  if (o.verbose) io.stderr.write(`synack connect: ${h.link.name} up, mtu ${h.mtu}${h.link.offload ? ', offload' : ''}, ${describePairs(h.pairs)}\n`);
   const records: LifecycleRecord[] = [];
   const logger = new LifecycleLogger(stack, (r) => {
     records.push(r);

@@ -143,6 +143,7 @@ if (role === 'variants') {
   out.sigint = {
     serveCode,
     serveErr: sc.stderr(),
+    banner: sc.stdout().toString().split('\n').find((l) => l.includes(' up, mtu ')),
     records: sc.stdout().toString().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)),
     client: JSON.parse(hc.stdout().toString().trim().split('\n').pop()!),
   };
@@ -260,6 +261,7 @@ if (role === 'variants') {
   test('SIGINT stops synack serve gracefully: FIN to the open connection, a lifecycle line, exit 0', { skip, timeout: 120_000 }, async () => {
     const x = await get();
     assert.equal(x.sigint.serveCode, 0, x.sigint.serveErr);
+    assert.match(x.sigint.banner, /syn1 up, mtu 1500, offload,/, 'serve uses offload by default');
     assert.match(x.sigint.serveErr, /SIGINT/);
     assert.equal(x.sigint.client.eof, true, 'the client saw our FIN');
     const rec = x.sigint.records.find((q: LifecycleRecord) => q.remote.endsWith(':40007')) as LifecycleRecord;

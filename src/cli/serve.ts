@@ -257,7 +257,8 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     .option('--unread <port>', 'service that closes with unread data (RST)', intArg('--unread', 1, 65535))
     .option('--buffer <bytes>', 'TCP send and receive buffer size', intArg('--buffer', 4096, 1 << 30))
     .option('--pcap <file>', 'write every packet synack sends or receives to this pcapng file')
-    .option('--offload', 'use the kernel\'s TSO/GSO and checksum offloads on the device (virtio-net header)')
+    .option('--offload', 'use the kernel\'s TSO/GSO and checksum offloads on the device (virtio-net header; the default)')
+    .option('--no-offload', 'plain TUN device: every segment MTU-sized and checksummed in JS (captures then show the wire\'s segments)')
     .addOption(new Option('--log-format <format>', 'lifecycle lines').choices(['text', 'json']).default('text'));
   const early = parseCommand(program, argv, io);
   if (early !== null) return early;
@@ -268,7 +269,8 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   }
   let h: ServeHandle;
   try {
-    h = await startServe(o, io);
+    // Offload is the command's default (--no-offload turns it off); startServe's callers choose explicitly.
+    h = await startServe({ ...o, offload: o.offload !== false }, io);
   } catch (e) {
     if (isUserFacingError(e)) {
       io.stderr.write(`synack serve: ${e.message}\n`);

@@ -190,6 +190,34 @@ function isTcp(p: Uint8Array): boolean {
   return v === 6 && p.length >= 60 && p[6] === 6;
 }
 
+/** Packets up to this size share one allocation per batch when copied out of the receive chunk. */
+const SHARED_COPY_MAX = 1 << 16;
+
+/**
+ * Copies a batch of packets out of the addon's shared receive chunk, so that nothing the stack keeps (a
+ * connection's receive queue, a Buffer the application holds) pins a 1 MiB chunk. Consecutive packets share
+ * one uninitialised allocation of at most 64 KiB (the most one retained view can then pin, as Node's own
+ * socket reads do); larger ones get their own. Buffer.allocUnsafe: no zero-fill of memory about to be
+ * overwritten. The views handed on are plain Uint8Arrays (the stack's hot paths see one array type).
+ */
+function copyOut(pkts: readonly Uint8Array[], out: Uint8Array[]): void {
+  let i = 0;
+  while (i < pkts.length) {
+    let j = i;
+    let total = 0;
+    while (j < pkts.length && (j === i || total + pkts[j]!.length <= SHARED_COPY_MAX)) total += pkts[j++]!.length;
+    const mem = Buffer.allocUnsafeSlow(total);
+    let o = 0;
+    for (let k = i; k < j; k++) {
+      const p = pkts[k]!;
+      mem.set(p, o);
+      out[k] = new Uint8Array(mem.buffer, mem.byteOffset + o, p.length);
+      o += p.length;
+    }
+    i = j;
+  }
+}
+
 export class TunLink {
   /** The interface name, as the kernel chose it when none was asked for (tun0, tun1, ...). */
   readonly name: string;
@@ -404,16 +432,18 @@ export class TunLink {
       // queue must not pin. One batch in, one output pass per connection (stretch ACKs).
       const own = new Array<Uint8Array>(pkts.length);
       if (hdrs === undefined) {
-        for (let i = 0; i < pkts.length; i++) own[i] = pkts[i]!.slice();
+        copyOut(pkts, own);
         if (stack.receiveBatch) stack.receiveBatch(own);
         else for (let i = 0; i < own.length; i++) stack.receive(own[i]!);
         return;
       }
       const verified = new Array<boolean>(pkts.length);
+      const copies = new Array<Uint8Array>(pkts.length);
+      copyOut(pkts, copies);
       let n = 0;
       for (let i = 0; i < pkts.length; i++) {
         const h = hdrs[i]!;
-        const p = pkts[i]!.slice();
+        const p = copies[i]!;
         if (h.gsoType !== VIRTIO_NET_HDR_GSO_NONE) {
           st.rxGsoPackets++;
           st.rxGsoBytes += p.length;
