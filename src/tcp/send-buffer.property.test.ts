@@ -21,10 +21,12 @@ test('property: slices return the written bytes and stay unchanged, across stagi
     let written = 0;
     const byteAt = (i: number) => (i * 31 + (i >>> 9)) & 0xff;
     const handed: Array<{ at: number; view: Uint8Array }> = [];
+    const mine: Array<{ at: number; chunk: Uint8Array }> = [];
     for (const o of ops) {
       if (o.kind === 'write') {
         const chunk = Uint8Array.from({ length: o.size }, (_, k) => byteAt(written + k));
         b.push(chunk);
+        mine.push({ at: written, chunk });
         written += o.size;
       } else if (o.kind === 'ack') {
         b.consume(Math.min(o.size, b.end - b.front));
@@ -41,6 +43,10 @@ test('property: slices return the written bytes and stay unchanged, across stagi
       for (let k = 0; k < view.length; k++) {
         if (view[k] !== byteAt(at + k)) assert.fail(`byte ${at + k} handed out as ${view[k]}, written as ${byteAt(at + k)}`);
       }
+    }
+    // The application's own chunks are never written to.
+    for (const { at, chunk } of mine) {
+      for (let k = 0; k < chunk.length; k++) if (chunk[k] !== byteAt(at + k)) assert.fail(`the application's chunk at ${at} was modified`);
     }
   }), { numRuns: 300 });
 });
