@@ -1296,6 +1296,12 @@ export class TcpConnection {
     const wantFin = this.finQueued && !this.finSent;
     if (unsent <= 0 && !wantFin) return null;
     const mss = this.segmentDataMax();
+    const flight = seqDiff(this.sndNxt, this.sndUna);
+    if (unsent > 0 && this.lastSendTime !== 0 && flight === 0 && now - this.lastSendTime > this.rtt.current()) {
+      // RFC 5681 §4.1: idle for more than an RTO, so cwnd goes back to the restart window before this
+      // transmission is sized (a TSO segment sized by the old cwnd would burst past it).
+      this.cc.onIdleRestart(this.sndMss, this.config.initialWindowSegments * this.sndMss);
+    }
     // Usable window (RFC 9293 §3.8.6.2.1 / RFC 5681): min(SND.WND right edge, cwnd) minus what is in flight.
     const wndRight = seqAdd(this.sndUna, this.sndWnd);
     const byWnd = seqDiff(wndRight, this.sndNxt);
@@ -1311,7 +1317,6 @@ export class TcpConnection {
       const big = Math.min(unsent, Math.floor(tso / mss) * mss, usable);
       len = big === unsent ? big : big - (big % mss);
     }
-    const flight = seqDiff(this.sndNxt, this.sndUna);
     if (unsent > 0) {
       if (len <= 0) {
         if (this.sndWnd === 0 || byWnd <= 0) this.maybeStartPersist(now);
@@ -1349,9 +1354,6 @@ export class TcpConnection {
     this.sndNxt = seqAdd(end, flags & FIN ? 1 : 0);
     if (this.rttSeq === -1 && !this.tsOk && this.sndRtx === -1) { this.rttSeq = seq; this.rttTime = now; }
     if (this.rtoAt === Infinity) this.rtoAt = now + this.rtoTimeout();
-    if (this.lastSendTime !== 0 && flight === 0 && now - this.lastSendTime > this.rtt.current()) {
-      this.cc.onIdleRestart(this.sndMss, this.config.initialWindowSegments * this.sndMss); // RFC 5681 §4.1
-    }
     return this.out(this.makeRaw(seq, this.rcvNxt, flags, payload, now), now);
   }
 
