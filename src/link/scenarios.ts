@@ -113,7 +113,8 @@ class Recorder {
       if (side === 'b' && ev.to === 'LISTEN' && this.stateB === 'LISTEN') return;
       if (side === 'a') { this.stateA = ev.to; this.statesA.push(ev.to); } else { this.stateB = ev.to; this.statesB.push(ev.to); }
       if (ev.cause.kind !== 'segment') {
-        this.changes.push({ time: ev.time, side, from: ev.from, to: ev.to, cause: ev.cause.kind === 'user' ? `${ev.cause.call}()` : `${ev.cause.timer} timer` });
+        // One counter with the packets' send order: rows that share a millisecond keep their causal order.
+        this.changes.push({ time: ev.time, side, from: ev.from, to: ev.to, cause: ev.cause.kind === 'user' ? `${ev.cause.call}()` : `${ev.cause.timer} timer`, order: this.sendCounter++ });
       }
     };
     // Send order, to sort entries: the wire reports losses at send time but deliveries later.
@@ -155,7 +156,8 @@ class Recorder {
     if (fate === 'corrupted') e.note = 'corrupted: dropped by checksum';
     if (fate === 'injected') e.note = 'injected';
     this.entries.push(e);
-    this.entryOrder.set(e, this.sendOrder.get(bytes) ?? this.sendCounter++);
+    e.order = this.sendOrder.get(bytes) ?? this.sendCounter++;
+    this.entryOrder.set(e, e.order);
     if (!lost) this.pending = e;
   }
 

@@ -58,16 +58,20 @@ export interface LadderModel {
 
 export function buildLadder(trace: Trace, opts: LadderOptions = {}): LadderModel {
   const entries = trace.entries ?? [];
-  const changes = [...(trace.changes ?? [])].sort((x, y) => x.time - y.time);
+  const changes = [...(trace.changes ?? [])].sort((x, y) => x.time - y.time || (x.order ?? 0) - (y.order ?? 0));
   const baseA = opts.absolute ? 0 : isnOf(trace.a.isn, entries, 'a');
   const baseB = opts.absolute ? 0 : isnOf(trace.b.isn, entries, 'b');
 
-  // Merge by time; at equal times a state change goes first (a user call such as connect() or close()
-  // precedes the segment it causes).
+  // Merge by time. At equal times the trace's shared `order` decides when every row has one (a timer that
+  // fired after a segment sent in the same millisecond comes after it); otherwise a state change goes first
+  // (a user call such as connect() or close() precedes the segment it causes).
+  const ordered = entries.every((e) => e.order !== undefined) && changes.every((c) => c.order !== undefined);
+  const changeFirst = (c: (typeof changes)[number], e: TraceEntry): boolean =>
+    c.time < e.time || (c.time === e.time && (!ordered || c.order! < e.order!));
   const merged: Array<{ t: number; change?: (typeof changes)[number]; entry?: TraceEntry }> = [];
   let ci = 0;
   for (const e of entries) {
-    while (ci < changes.length && changes[ci]!.time <= e.time) merged.push({ t: changes[ci]!.time, change: changes[ci++]! });
+    while (ci < changes.length && changeFirst(changes[ci]!, e)) merged.push({ t: changes[ci]!.time, change: changes[ci++]! });
     merged.push({ t: e.time, entry: e });
   }
   while (ci < changes.length) merged.push({ t: changes[ci]!.time, change: changes[ci++]! });

@@ -39,6 +39,11 @@ export interface TraceEntry {
   note?: string;
   /** Packet number in the capture (1-based) when it came from a file. */
   frame?: number;
+  /**
+   * Position in one sequence shared with the changes' `order` (when the producer knows it): orders segments
+   * and state changes that share a millisecond, e.g. a timer that fired after a segment sent in the same ms.
+   */
+  order?: number;
 }
 
 /** A state change that is not tied to a segment arriving (timer, user call). */
@@ -48,6 +53,8 @@ export interface TraceStateChange {
   from: TcpStateName;
   to: TcpStateName;
   cause: string;
+  /** See TraceEntry.order. */
+  order?: number;
 }
 
 export interface Trace {
