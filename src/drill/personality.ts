@@ -77,7 +77,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
           recvBufferSize: 1 << 20, sendBufferSize: 1 << 20,
           rtoInitial: 1000, rtoMin: 200, rtoMax: 120_000,
           delayedAck: true, delayedAckTimeout: 40, quickAckSegments: 16, ackFinImmediately: 'if-no-data', abortRstAck: true, ackOfDuplicate: true,
-          synRetries: 6, synAckRetries: 5,
+          synRetries: 6, synAckRetries: 5, synLossWindow: 'linux',
         },
         listenSynAckRetries: 5, syncookies: true,
         recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,

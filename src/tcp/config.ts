@@ -51,6 +51,12 @@ export interface TcpConfig {
   challengeAckLimit: number;
   /** Initial congestion window in segments (RFC 6928: 10). */
   initialWindowSegments: number;
+  /**
+   * The initial window after a lost SYN or SYN+ACK. 'rfc5681' (default): one segment after any handshake
+   * retransmission of ours (RFC 5681 §3.1: "MUST be one segment"). 'linux': one segment only after more than
+   * one (Linux tcp_init_transfer, total_retrans > 1), otherwise the usual initial window.
+   */
+  synLossWindow: 'rfc5681' | 'linux';
   congestion: CongestionFactory;
   /**
    * Timestamp clock rate in ticks per millisecond (1 = 1 ms per tick, Linux's TCP TS clock).
@@ -147,6 +153,7 @@ export const DEFAULT_CONFIG: TcpConfig = {
   keepAliveProbes: 9,
   challengeAckLimit: 1000,
   initialWindowSegments: 10,
+  synLossWindow: 'rfc5681',
   congestion: newReno,
   tsTicksPerMs: 1,
   optionLayout: 'linux',

@@ -181,6 +181,8 @@ export class TcpConnection {
   private retries = 0;
   /** The retransmission timer expired during the handshake (RFC 6298 §5.7). */
   private synTimedOut = false;
+  /** Our SYN or SYN+ACK retransmissions (for the initial window, RFC 5681 §3.1). */
+  private synRetransmits = 0;
   /** RTT timing for Karn's algorithm when timestamps are off. */
   private rttSeq = -1;
   private rttTime = 0;
@@ -1126,6 +1128,7 @@ export class TcpConnection {
         return;
       }
       this.synTimedOut = true;
+      this.synRetransmits++;
       // Linux ≥ 6.5 tcp_syn_linear_timeouts: the first few SYN retransmissions do not back off.
       if (s !== 'SYN-SENT' || this.retries > this.config.synLinearTimeouts) this.rtt.backOff();
       this.synPending = true;
@@ -1605,6 +1608,10 @@ export class TcpConnection {
       // transitions (any cause: RST in or out, timeout), tcpAttemptFails SYN-SENT/SYN-RECEIVED → CLOSED.
       if (from === 'ESTABLISHED' || from === 'CLOSE-WAIT') this.stats.EstabResets++;
       else if (from === 'SYN-SENT' || from === 'SYN-RECEIVED') this.stats.AttemptFails++;
+    }
+    if (to === 'ESTABLISHED' && this.synRetransmits > (this.config.synLossWindow === 'linux' ? 1 : 0)) {
+      // RFC 5681 §3.1: the SYN or SYN+ACK was lost, so the initial window is one segment.
+      this.cc.cwnd = Math.min(this.cc.cwnd, this.sndMss);
     }
     if (to === 'ESTABLISHED' && this.synTimedOut && !this.rtt.hasSample && this.rtt.rto < 3000) {
       // RFC 6298 §5.7: the timer expired awaiting the ACK of a SYN and no RTT sample came from the handshake
