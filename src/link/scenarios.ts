@@ -113,8 +113,11 @@ class Recorder {
       if (side === 'b' && ev.to === 'LISTEN' && this.stateB === 'LISTEN') return;
       if (side === 'a') { this.stateA = ev.to; this.statesA.push(ev.to); } else { this.stateB = ev.to; this.statesB.push(ev.to); }
       if (ev.cause.kind !== 'segment') {
-        // One counter with the packets' send order: rows that share a millisecond keep their causal order.
-        this.changes.push({ time: ev.time, side, from: ev.from, to: ev.to, cause: ev.cause.kind === 'user' ? `${ev.cause.call}()` : `${ev.cause.timer} timer`, order: this.sendCounter++ });
+        // A timer's change takes a place in the packets' send order, so it follows segments sent earlier in the
+        // same millisecond. (A user call's change has none: the stack reports it after sending what the call
+        // caused, so the ladder's rule, change first, is the causal order there.)
+        const timer = ev.cause.kind === 'timer';
+        this.changes.push({ time: ev.time, side, from: ev.from, to: ev.to, cause: ev.cause.kind === 'user' ? `${ev.cause.call}()` : `${ev.cause.timer} timer`, ...(timer ? { order: this.sendCounter++ } : {}) });
       }
     };
     // Send order, to sort entries: the wire reports losses at send time but deliveries later.

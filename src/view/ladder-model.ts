@@ -62,12 +62,11 @@ export function buildLadder(trace: Trace, opts: LadderOptions = {}): LadderModel
   const baseA = opts.absolute ? 0 : isnOf(trace.a.isn, entries, 'a');
   const baseB = opts.absolute ? 0 : isnOf(trace.b.isn, entries, 'b');
 
-  // Merge by time. At equal times the trace's shared `order` decides when every row has one (a timer that
+  // Merge by time. At equal times the trace's shared `order` decides where both rows have one (a timer that
   // fired after a segment sent in the same millisecond comes after it); otherwise a state change goes first
   // (a user call such as connect() or close() precedes the segment it causes).
-  const ordered = entries.every((e) => e.order !== undefined) && changes.every((c) => c.order !== undefined);
   const changeFirst = (c: (typeof changes)[number], e: TraceEntry): boolean =>
-    c.time < e.time || (c.time === e.time && (!ordered || c.order! < e.order!));
+    c.time < e.time || (c.time === e.time && (c.order === undefined || e.order === undefined || c.order < e.order));
   const merged: Array<{ t: number; change?: (typeof changes)[number]; entry?: TraceEntry }> = [];
   let ci = 0;
   for (const e of entries) {

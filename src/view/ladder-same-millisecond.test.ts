@@ -1,7 +1,7 @@
 /**
- * Rows that share a millisecond: a trace that carries one shared `order` for segments and state changes is
- * drawn in that order (a timer that fired just after a segment was sent comes after it); without it, a
- * change goes before the segments of its millisecond (a user call precedes the segment it causes).
+ * Rows that share a millisecond: a segment and a state change that both carry the trace's shared `order` are
+ * drawn in that order (a timer that fired just after a segment was sent comes after it); a change without
+ * one goes before the segments of its millisecond (a user call precedes the segment it causes).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +26,7 @@ test('with a shared order, a change later in the same millisecond is drawn after
   assert.deepEqual(rows.map((r) => r.kind), ['segment', 'change']);
 });
 
-test('without one, the change of that millisecond is drawn first (a user call before the segment it causes)', () => {
+test('a change without one: drawn before the segments of that millisecond is drawn first (a user call before the segment it causes)', () => {
   const rows = buildLadder(trace(false)).rows;
   assert.deepEqual(rows.map((r) => r.kind), ['change', 'segment']);
 });

@@ -40,8 +40,9 @@ export interface TraceEntry {
   /** Packet number in the capture (1-based) when it came from a file. */
   frame?: number;
   /**
-   * Position in one sequence shared with the changes' `order` (when the producer knows it): orders segments
-   * and state changes that share a millisecond, e.g. a timer that fired after a segment sent in the same ms.
+   * Position in one sequence shared with the changes' `order` (where the producer knows it): orders a segment
+   * and a state change that share a millisecond, e.g. a timer that fired after a segment sent in the same ms.
+   * A change without one goes before the segments of its millisecond.
    */
   order?: number;
 }
