@@ -1,17 +1,18 @@
 /**
  * Capture-analyzer benchmark: generate a large capture of mixed TCP lifecycles (≥ 500 000 packets,
  * ≥ 50 000 connections, interleaved as on a busy link) into a temp file, then time
- * `synack analyze --format json` against `tshark -r FILE -q -z conv,tcp` in the same run.
+ * `synack analyze --format json` against `tshark -r FILE -q -z conv,tcp` in the same run: the CLI's default, and
+ * with its worker threads forced on and off (src/cli/analyze.ts uses them only when a core looks idle).
  * The tshark peer is skipped when tshark is not installed.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, writeSync, closeSync, rmSync, renameSync, statSync, createReadStream } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdtempSync, mkdirSync, openSync, writeSync, fsyncSync, closeSync, rmSync, renameSync, statSync, createReadStream } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable, Readable } from 'node:stream';
 import { Conversation, PcapBuilder } from '../src/analyze/synth.js';
-import { analyzeCommand } from '../src/cli/analyze.js';
+import { analyzeCommand as analyzeFromSource } from '../src/cli/analyze.js';
 import { Analyzer } from '../src/analyze/analyzer.js';
 import { CaptureReader } from '../src/wire/capture.js';
 import type { BenchResult } from './results.js';
@@ -114,6 +115,8 @@ export function generateCapture(opts: { connections?: number; minPackets?: numbe
     if (pcap.packets % 8192 < 500) flush();
   }
   flush();
+  // On disk before any timed run reads it: the kernel's write-back of 80 MB would otherwise land in the first one.
+  fsyncSync(fd);
   closeSync(fd);
   return { file, packets: pcap.packets, connections: total + filler, bytes, dir };
 }
@@ -126,8 +129,34 @@ let cpu0 = process.cpuUsage();
 /** CPU seconds of the last timed analysis (less sensitive than wall time to other jobs on the machine). */
 let cpuSecs = 0;
 
+type AnalyzeCommand = typeof analyzeFromSource;
+
+/**
+ * The CLI module compiled to JavaScript (one esbuild bundle: the same transpilation tsx does), as the shipped
+ * build runs it: its worker threads then start like `synack analyze`'s, instead of loading tsx and
+ * transpiling TypeScript while the analysis waits for them. Null (the source under tsx is timed) when
+ * esbuild is not installed.
+ */
+async function compiledCli(): Promise<string | null> {
+  try {
+    const esbuild = await import('esbuild');
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    // Inside node_modules so that the bundle's own imports (commander, cli-progress) resolve.
+    const dir = path.join(root, 'node_modules', '.cache', 'synack-bench');
+    mkdirSync(dir, { recursive: true });
+    const outfile = path.join(dir, 'analyze.mjs');
+    await esbuild.build({
+      entryPoints: [path.join(root, 'src/cli/analyze.ts')], bundle: true, platform: 'node', format: 'esm',
+      packages: 'external', outfile, logLevel: 'warning',
+    });
+    return outfile;
+  } catch {
+    return null;
+  }
+}
+
 /** Times `synack analyze FILE --format json` in this process (output discarded); returns seconds. */
-async function timeAnalyze(file: string): Promise<number> {
+async function timeAnalyze(analyzeCommand: AnalyzeCommand, file: string): Promise<number> {
   const t0 = performance.now();
   cpu0 = process.cpuUsage();
   const code = await analyzeCommand([file, '--format', 'json', '--no-progress'], { stdout: nullSink(), stderr: nullSink(), stdin: Readable.from([]) });
@@ -140,14 +169,22 @@ async function timeAnalyze(file: string): Promise<number> {
 
 export async function run(): Promise<BenchResult[]> {
   const gen = generateCapture();
+  const compiled = await compiledCli();
+  const cli = compiled === null ? [] : ['--cli', compiled];
   const results: BenchResult[] = [];
   try {
     // The analysis runs in a fresh process (the generator's garbage would otherwise be collected on our time),
     // through the real CLI code path: file streaming, decoding, analysis, JSON formatting. Timed inside the
     // child, so node and module start-up are excluded (tshark's own start-up, ~0.2 s, is included in its time).
-    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', gen.file], { encoding: 'utf8' });
-    if (child.status !== 0) throw new Error(`analyzer child failed: ${child.stderr}`);
-    const measured = JSON.parse(child.stdout.trim().split('\n').pop()!) as { secs: number; peakOpen: number };
+    // Three configurations of the CLI (src/cli/analyze.ts): its default (worker threads only when a core looks
+    // idle), the capture reading and JSON formatting forced onto worker threads, and everything on one thread.
+    const timed = (env: Record<string, string>): { secs: number; peakOpen: number } => {
+      const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', gen.file, ...cli],
+        { encoding: 'utf8', env: { ...process.env, ...env } });
+      if (child.status !== 0) throw new Error(`analyzer child failed: ${child.stderr}`);
+      return JSON.parse(child.stdout.trim().split('\n').pop()!) as { secs: number; peakOpen: number };
+    };
+    const measured = timed({});
     const ours = gen.packets / measured.secs;
 
     let peerValue: number | undefined;
@@ -158,13 +195,21 @@ export async function run(): Promise<BenchResult[]> {
       const psecs = (performance.now() - p0) / 1000;
       if (t.status === 0) peerValue = gen.packets / psecs;
     }
-    const main: BenchResult = { name: 'analyze --format json (mixed lifecycles)', value: Math.round(ours), unit: 'packets/s' };
-    if (peerValue !== undefined) {
-      main.peer = 'tshark -r FILE -q -z conv,tcp';
-      main.peerValue = Math.round(peerValue);
-      main.ratio = Math.round((ours / peerValue) * 100) / 100;
-    }
-    results.push(main);
+    const workers = gen.packets / timed({ SYNACK_JSON_WORKER_MIN_BYTES: '1', SYNACK_CAPTURE_WORKER_MIN_BYTES: '1' }).secs;
+    const never = String(2 ** 52);
+    const oneThread = gen.packets / timed({ SYNACK_JSON_WORKER_MIN_BYTES: never, SYNACK_CAPTURE_WORKER_MIN_BYTES: never }).secs;
+    const withPeer = (name: string, value: number): BenchResult => {
+      const r: BenchResult = { name, value: Math.round(value), unit: 'packets/s' };
+      if (peerValue !== undefined) {
+        r.peer = 'tshark -r FILE -q -z conv,tcp';
+        r.peerValue = Math.round(peerValue);
+        r.ratio = Math.round((value / peerValue) * 100) / 100;
+      }
+      return r;
+    };
+    results.push(withPeer('analyze --format json (mixed lifecycles)', ours));
+    results.push(withPeer('analyze --format json, reading and JSON on worker threads', workers));
+    results.push(withPeer('analyze --format json, one thread', oneThread));
     results.push({ name: 'analyze capture size', value: gen.packets, unit: 'packets' });
     results.push({ name: 'analyze capture connections', value: gen.connections, unit: 'connections' });
     // Memory stays proportional to open connections: the most the analyzer held at once.
@@ -176,9 +221,10 @@ export async function run(): Promise<BenchResult[]> {
   return results;
 }
 
-/** Child mode: time the CLI, then count the peak of open connections in a second pass. */
-async function child(file: string): Promise<void> {
-  const secs = await timeAnalyze(file);
+/** Child mode: time the CLI (compiled, when `cli` names the bundle), then count the peak of open connections in a second pass. */
+async function child(file: string, cli: string | undefined): Promise<void> {
+  const analyze = cli === undefined ? analyzeFromSource : (await import(pathToFileURL(cli).href) as { analyzeCommand: AnalyzeCommand }).analyzeCommand;
+  const secs = await timeAnalyze(analyze, file);
   const an = new Analyzer({ recycle: true });
   const rd = new CaptureReader();
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
@@ -191,10 +237,10 @@ async function child(file: string): Promise<void> {
   process.stdout.write(JSON.stringify({ secs, cpuSecs, peakOpen: an.peakOpen }) + '\n');
 }
 
-// `node --import tsx bench/analyze.ts` runs it alone; `--child FILE` is the timed analysis process.
+// `node --import tsx bench/analyze.ts` runs it alone; `--child FILE [--cli BUNDLE]` is the timed analysis process.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv[2] === '--child') {
-    await child(process.argv[3]!);
+    await child(process.argv[3]!, process.argv[4] === '--cli' ? process.argv[5] : undefined);
   } else if (process.argv[2] === '--generate') {
     // Keep the capture (for profiling: `node --cpu-prof --import tsx bench/analyze.ts --child FILE`).
     const g = generateCapture();

@@ -12,14 +12,16 @@ import { decapsulate, isSupportedLinkType } from '../wire/linktypes.js';
 import { decodePacket } from '../wire/packet.js';
 import { formatAddress } from '../wire/address.js';
 import { WireError } from '../wire/errors.js';
-import type { CaptureRecord } from '../wire/capture.js';
+import type { CaptureRecord, CaptureRecordView } from '../wire/capture.js';
 import { ACK, SYN, type TcpSegment } from '../wire/tcp-types.js';
-import { Connection, invalidFlagsKind, type PacketInfo } from './connection.js';
+import { Connection, invalidFlagsKind, type AnomalyHit, type CloseKind, type HandshakeKind, type PacketInfo } from './connection.js';
 import { ZeekConn, zeekFlipOnCreate, LIKELY_SERVER_PORTS, type ZeekFlagsView } from './zeek.js';
 import { AnomalyDetector, scanKindOf, type AnomalyOptions } from './anomalies.js';
 import { FlowTable, endpointHashAt, flowKey } from './flow-table.js';
-import { PacketFields, parseFast } from './fastpath.js';
-import { toReport, zeekRowOf, type AnomalyReport, type ConnectionReport, type SummaryReport } from './report.js';
+import { PacketFields, parseFastAt } from './fastpath.js';
+import {
+  addressText, round6, toReport, zeekRowOf, type AnomalyReport, type ConnectionFacts, type ConnectionReport, type SummaryReport,
+} from './report.js';
 
 export interface AnalyzerOptions extends AnomalyOptions {
   /**
@@ -34,6 +36,12 @@ export interface AnalyzerOptions extends AnomalyOptions {
   likelyServerPorts?: ReadonlySet<number>;
   /** Called for every finished connection, in the order they finish. */
   onConnection?: (report: ConnectionReport, conn: Connection) => void;
+  /**
+   * Called for every finished connection instead of onConnection, without building its report when the
+   * analyzer's bookkeeping does not need one: `report` is null then, and `facts` (valid only during the call)
+   * holds the classification; the caller reads the rest from `conn` (src/analyze/packed-report.ts does).
+   */
+  onFinished?: (conn: Connection, facts: ConnectionFacts, report: ConnectionReport | null) => void;
   /**
    * Recycle Connection objects once onConnection has returned (the callback must not keep `conn`). Saves the
    * garbage collector copying tens of thousands of young connections on busy captures.
@@ -70,6 +78,44 @@ function teredoInner(udp: Uint8Array): Uint8Array | null {
   return udp.subarray(o);
 }
 
+const NO_ANOMALIES: AnomalyHit[] = [];
+
+/**
+ * ConnectionFacts read straight from a Connection that has no anomalies and no Zeek-only splits (the values
+ * toReport would give); the addresses and the timestamp are computed only if read (the anomaly detector
+ * needs them for failed handshakes only).
+ */
+class LiveFacts implements ConnectionFacts {
+  conn: Connection | null = null;
+  readonly anomalies = NO_ANOMALIES;
+  handshake: HandshakeKind = 'normal';
+  close: CloseKind = 'open';
+  conn_state = '';
+  history = '';
+  orig_bytes = 0;
+  resp_bytes = 0;
+  resp_p = 0;
+  first_frame = 0;
+
+  of(c: Connection): this {
+    const o = c.origSide;
+    this.conn = c;
+    this.handshake = c.handshake();
+    this.close = c.close();
+    this.conn_state = c.zeek.connState();
+    this.history = c.zeek.history;
+    this.orig_bytes = c.s[o].payload;
+    this.resp_bytes = c.s[1 - o]!.payload;
+    this.resp_p = c.port[1 - o]!;
+    this.first_frame = c.firstFrame;
+    return this;
+  }
+
+  get orig_h(): string { return addressText(this.conn!.addr[this.conn!.origSide]); }
+  get resp_h(): string { return addressText(this.conn!.addr[1 - this.conn!.origSide]!); }
+  get ts(): number { return round6(this.conn!.firstTime); }
+}
+
 export class Analyzer {
   private readonly opts: AnalyzerOptions;
   private readonly flows = new FlowTable();
@@ -98,6 +144,7 @@ export class Analyzer {
     frame: 0, time: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, wscale: -1, ipLen: 0, seg: null,
   };
   private readonly pf = new PacketFields();
+  private readonly facts = new LiveFacts();
   /** Non-null when ladder traces are kept (the full decoder's segments are needed then). */
   private readonly trace: true | null;
   private readonly fast: boolean;
@@ -116,20 +163,57 @@ export class Analyzer {
 
   /** Feed one capture record. Never throws for bad packet bytes: they are counted as malformed. */
   packet(rec: CaptureRecord): void {
+    const t = this.clock(rec.tsSec, rec.tsNsec);
+    // Ladder traces keep the decoded segment, which only the full decoder builds.
+    if (this.fast && parseFastAt(rec.linkType, rec.data, 0, rec.data.length, this.pf, true)) {
+      this.tcp(rec.frame, t, this.pf, null);
+      return;
+    }
+    this.decode(rec, t);
+  }
+
+  /**
+   * packet() for a record read in place (CaptureReader.nextView): an ordinary TCP packet is analysed without
+   * a record object or a view of its bytes.
+   */
+  packetView(v: CaptureRecordView): void {
+    const t = this.clock(v.tsSec, v.tsNsec);
+    if (this.fast && parseFastAt(v.linkType, v.buf, v.start, v.start + v.length, this.pf, true)) {
+      this.tcp(v.frame, t, this.pf, null);
+      return;
+    }
+    this.decode({
+      frame: v.frame, tsSec: v.tsSec, tsNsec: v.tsNsec, linkType: v.linkType, interfaceId: v.interfaceId,
+      data: v.buf.subarray(v.start, v.start + v.length), origLength: v.origLength, offset: v.offset,
+    }, t);
+  }
+
+  /**
+   * packet() for an ordinary TCP packet whose fields `parseFast` already read (on another thread, say): the
+   * same analysis as packet() with the fast path. Not for ladder traces (they need the decoded segment).
+   */
+  packetParsed(frame: number, tsSec: number, tsNsec: number, pf: PacketFields): void {
+    if (this.trace !== null) throw new Error('packetParsed: ladder traces need packet() (the decoded segment)');
+    const t = this.clock(tsSec, tsNsec);
+    this.tcp(frame, t, pf, null);
+  }
+
+  /** Per-record bookkeeping: counts, capture time, the periodic sweep. Returns the record's time in seconds. */
+  private clock(tsSec: number, tsNsec: number): number {
     const st = this.stats;
     st.packets++;
-    const t = rec.tsSec + rec.tsNsec / 1e9;
+    const t = tsSec + tsNsec / 1e9;
     if (Number.isNaN(st.firstTs)) st.firstTs = t;
     st.lastTs = t;
     if (t > this.now) this.now = t;
     if (++this.sinceSweep >= SWEEP_EVERY) this.sweep();
+    return t;
+  }
 
+  /** The full decoder's path: other link types, tunnels, fragments, anything unusual. */
+  private decode(rec: CaptureRecord, t: number): void {
+    const st = this.stats;
     const pf = this.pf;
-    // Ladder traces keep the decoded segment, which only the full decoder builds.
-    if (this.fast && parseFast(rec.linkType, rec.data, pf, true)) {
-      this.tcp(rec, t, pf, null);
-      return;
-    }
     if (!isSupportedLinkType(rec.linkType)) {
       st.unsupportedLink++;
       this.unsupportedLinkTypes.add(rec.linkType);
@@ -196,11 +280,21 @@ export class Analyzer {
     // Payload length from the IP header: the snap length may have cut the bytes, not the segment.
     pf.len = ip.mf ? seg.payload.length : ip.totalLength - ip.headerLength - tcp.dataOffset;
     pf.caplen = seg.payload.length;
-    this.tcp(rec, t, pf, seg);
+    if (pf.len < 0) {
+      if (!pf.ipChecksumOk) st.badIpChecksums++;
+      if (!pf.ipChecksumOk && this.opts.checksums === 'zeek') return;
+      st.tcpPackets++;
+      this.malformed(rec, new WireError('tcp', 'bad-length', `IP total length ${pf.ipTotalLength} is shorter than the IP and TCP headers`, 0));
+      return;
+    }
+    this.tcp(rec.frame, t, pf, seg);
   }
 
-  /** One TCP packet (from either path): connection lookup, Zeek's and synack's per-packet processing. */
-  private tcp(rec: CaptureRecord, t: number, pf: PacketFields, seg: TcpSegment | null): void {
+  /**
+   * One TCP packet (from either path, `pf.len` ≥ 0: the fast path only accepts consistent lengths):
+   * connection lookup, Zeek's and synack's per-packet processing.
+   */
+  private tcp(frame: number, t: number, pf: PacketFields, seg: TcpSegment | null): void {
     const st = this.stats;
     if (!pf.ipChecksumOk) {
       st.badIpChecksums++;
@@ -209,10 +303,6 @@ export class Analyzer {
     }
     st.tcpPackets++;
     const len = pf.len;
-    if (len < 0) {
-      this.malformed(rec, new WireError('tcp', 'bad-length', `IP total length ${pf.ipTotalLength} is shorter than the IP and TCP headers`, 0));
-      return;
-    }
     const badSum = pf.verifiable && !pf.tcpChecksumOk;
     if (badSum) st.badChecksums++;
     const flags = pf.flags;
@@ -246,7 +336,7 @@ export class Analyzer {
           // drops that segment (RFC 9293 §3.10.7), so synack keeps one connection and only Zeek's rows split.
           reuse = false;
           const row = zeekRowOf(conn, (conn.zeekRows?.length ?? 0));
-          conn.zeekSplit(row, new ZeekConn(zeekFlipOnCreate(flags, pf.srcPort, pf.dstPort, this.likely), t), side, split!, rec.frame);
+          conn.zeekSplit(row, new ZeekConn(zeekFlipOnCreate(flags, pf.srcPort, pf.dstPort, this.likely), t), side, split!, frame);
           split = null;
         }
       }
@@ -281,11 +371,11 @@ export class Analyzer {
     const kind = scanKindOf(flags);
     if (kind) {
       this.detector.probe(kind, formatAddress(pf.srcBuf.subarray(pf.srcOff, pf.srcOff + pf.addrLen)),
-        formatAddress(pf.dstBuf.subarray(pf.dstOff, pf.dstOff + pf.addrLen)), pf.dstPort, rec.frame);
+        formatAddress(pf.dstBuf.subarray(pf.dstOff, pf.dstOff + pf.addrLen)), pf.dstPort, frame);
     }
 
     const info = this.info;
-    info.frame = rec.frame;
+    info.frame = frame;
     info.time = t;
     info.flags = flags;
     info.seq = pf.seq;
@@ -296,7 +386,7 @@ export class Analyzer {
     info.ipLen = pf.ipTotalLength;
     info.seg = seg;
     // IPv4/IPv6 fragments are not reassembled: a first fragment's TCP header is used and the fragment flagged.
-    if (pf.mf) conn.anomaly('ip-fragment', rec.frame);
+    if (pf.mf) conn.anomaly('ip-fragment', frame);
     if (badSum) {
       conn.badChecksums++;
       if (this.opts.checksums === 'zeek') {
@@ -335,13 +425,27 @@ export class Analyzer {
   private emit(c: Connection): void {
     this.open--;
     this.stats.connections++;
-    const rep = toReport(c);
-    this.byClose[rep.close] = (this.byClose[rep.close] ?? 0) + 1;
-    this.byHandshake[rep.handshake] = (this.byHandshake[rep.handshake] ?? 0) + 1;
-    this.byConnState[rep.conn_state] = (this.byConnState[rep.conn_state] ?? 0) + 1;
-    this.detector.connection(rep);
-    this.opts.onConnection?.(rep, c);
+    const finished = this.opts.onFinished;
+    if (finished !== undefined && c.anomalies === null && c.zeekRows === null) {
+      // The usual connection: no report object here (the caller serialises from `c`).
+      const f = this.facts.of(c);
+      this.count(f);
+      finished(c, f, null);
+      f.conn = null;
+    } else {
+      const rep = toReport(c);
+      this.count(rep);
+      if (finished !== undefined) finished(c, rep, rep);
+      else this.opts.onConnection?.(rep, c);
+    }
     if (this.opts.recycle === true && this.pool.length < POOL_MAX) this.pool.push(c);
+  }
+
+  private count(f: ConnectionFacts): void {
+    this.byClose[f.close] = (this.byClose[f.close] ?? 0) + 1;
+    this.byHandshake[f.handshake] = (this.byHandshake[f.handshake] ?? 0) + 1;
+    this.byConnState[f.conn_state] = (this.byConnState[f.conn_state] ?? 0) + 1;
+    this.detector.connection(f);
   }
 
   /** End of input: flush every open connection (in order of first packet) and compute the anomalies. */

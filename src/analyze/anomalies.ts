@@ -5,7 +5,7 @@
  * handshakes are remembered, with capped sets.
  */
 import { ACK, FIN, PSH, RST, SYN, URG } from '../wire/tcp-types.js';
-import type { AnomalyReport, ConnectionReport } from './report.js';
+import type { AnomalyReport, ConnectionFacts } from './report.js';
 
 export interface AnomalyOptions {
   /** Distinct destination ports from one source to one host that make a scan (default 10). */
@@ -69,7 +69,7 @@ export class AnomalyDetector {
   }
 
   /** A finished connection: failed handshakes feed the SYN-scan and SYN-flood detectors. */
-  connection(r: ConnectionReport): void {
+  connection(r: ConnectionFacts): void {
     for (const a of r.anomalies) {
       const key = a.kind === 'invalid-flags' ? `invalid-flags|${a.detail}` : a.kind;
       if (a.kind !== 'invalid-flags' && a.kind !== 'out-of-window-rst' && a.kind !== 'rst-after-close') continue;

@@ -157,6 +157,13 @@ export class Side {
   }
 }
 
+/** `from` copied into `into` when the lengths match (a byte loop: TypedArray.set costs more for 4 or 16 bytes), else a new copy. */
+function copyAddress(into: Uint8Array, from: Uint8Array): Uint8Array {
+  if (into.length !== from.length) return new Uint8Array(from);
+  for (let i = 0; i < from.length; i++) into[i] = from[i]!;
+  return into;
+}
+
 export class Connection {
   id: number;
   addr: [Uint8Array, Uint8Array];
@@ -217,7 +224,8 @@ export class Connection {
   constructor(id: number, srcAddr: Uint8Array, srcPort: number, dstAddr: Uint8Array, dstPort: number,
     zeek: ZeekConn, keepTrace: boolean, splitReason: string | null) {
     this.id = id;
-    this.addr = [srcAddr.slice(), dstAddr.slice()];
+    // Copies (Buffer.prototype.slice would return a view into the capture buffer, which recycling overwrites).
+    this.addr = [new Uint8Array(srcAddr), new Uint8Array(dstAddr)];
     this.port = [srcPort, dstPort];
     this.zeek = zeek;
     this.trace = keepTrace ? [] : null;
@@ -232,8 +240,8 @@ export class Connection {
   reuse(id: number, srcAddr: Uint8Array, srcPort: number, dstAddr: Uint8Array, dstPort: number,
     flip: boolean, t: number, keepTrace: boolean, splitReason: string | null): void {
     this.id = id;
-    if (this.addr[0].length === srcAddr.length) this.addr[0].set(srcAddr); else this.addr[0] = srcAddr.slice();
-    if (this.addr[1].length === dstAddr.length) this.addr[1].set(dstAddr); else this.addr[1] = dstAddr.slice();
+    this.addr[0] = copyAddress(this.addr[0], srcAddr);
+    this.addr[1] = copyAddress(this.addr[1], dstAddr);
     this.port[0] = srcPort;
     this.port[1] = dstPort;
     this.zeek.reuse(flip, t);

@@ -122,34 +122,38 @@ function pseudoSum(b: Uint8Array, src: number, dst: number, alen: number, tcpLen
  * must handle. `verify`: compute the TCP checksum.
  */
 export function parseFast(linkType: number, f: Uint8Array, out: PacketFields, verify: boolean): boolean {
+  return parseFastAt(linkType, f, 0, f.length, out, verify);
+}
+
+/** parseFast of the packet in f[start, lim) (read in place from the capture buffer). */
+export function parseFastAt(linkType: number, f: Uint8Array, start: number, lim: number, out: PacketFields, verify: boolean): boolean {
   let o: number;
-  const n = f.length;
   if (linkType === LINKTYPE_ETHERNET) {
-    if (n < 14) return false;
-    let type = (f[12]! << 8) | f[13]!;
-    o = 14;
+    if (lim - start < 14) return false;
+    let type = (f[start + 12]! << 8) | f[start + 13]!;
+    o = start + 14;
     while (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
-      if (n < o + 4) return false;
+      if (lim < o + 4) return false;
       type = (f[o + 2]! << 8) | f[o + 3]!;
       o += 4;
     }
     if (type !== 0x0800 && type !== 0x86dd) return false;
   } else if (linkType === LINKTYPE_RAW || linkType === LINKTYPE_IPV4 || linkType === LINKTYPE_IPV6) {
-    o = 0;
+    o = start;
   } else {
     return false;
   }
-  if (n - o < 1) return false;
+  if (lim - o < 1) return false;
   const v = f[o]! >> 4;
   let ihl: number;
   let total: number;
   if (v === 4) {
-    if (n - o < 20) return false;
+    if (lim - o < 20) return false;
     ihl = (f[o]! & 0x0f) * 4;
-    if (ihl < 20 || n - o < ihl) return false;
+    if (ihl < 20 || lim - o < ihl) return false;
     total = (f[o + 2]! << 8) | f[o + 3]!;
     // A zero (TSO) or short total length, a cut datagram, a fragment, not TCP: the decoder's cases.
-    if (total < ihl + 20 || n - o < total) return false;
+    if (total < ihl + 20 || lim - o < total) return false;
     if (((f[o + 6]! << 8) | f[o + 7]!) & 0x3fff) return false;
     if (f[o + 9] !== 6) return false;
     out.version = 4;
@@ -157,15 +161,19 @@ export function parseFast(linkType: number, f: Uint8Array, out: PacketFields, ve
     out.srcOff = o + 12;
     out.dstOff = o + 16;
     // IPv4 header checksum (RFC 791): the sum over the header, checksum included, is 0xffff.
-    let s = 0;
-    for (let i = o; i < o + ihl; i += 2) s += (f[i]! << 8) | f[i + 1]!;
+    // The usual 20-byte header summed without a loop; options (ihl > 20) word by word after it.
+    let s = ((f[o]! << 8) | f[o + 1]!) + ((f[o + 2]! << 8) | f[o + 3]!) + ((f[o + 4]! << 8) | f[o + 5]!)
+      + ((f[o + 6]! << 8) | f[o + 7]!) + ((f[o + 8]! << 8) | f[o + 9]!) + ((f[o + 10]! << 8) | f[o + 11]!)
+      + ((f[o + 12]! << 8) | f[o + 13]!) + ((f[o + 14]! << 8) | f[o + 15]!) + ((f[o + 16]! << 8) | f[o + 17]!)
+      + ((f[o + 18]! << 8) | f[o + 19]!);
+    for (let i = o + 20; i < o + ihl; i += 2) s += (f[i]! << 8) | f[i + 1]!;
     while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
     out.ipChecksumOk = s === 0xffff;
   } else if (v === 6) {
-    if (n - o < 40) return false;
+    if (lim - o < 40) return false;
     const plen = (f[o + 4]! << 8) | f[o + 5]!;
     // Extension headers, jumbograms, cut datagrams and non-TCP go to the decoder.
-    if (f[o + 6] !== 6 || plen < 20 || n - o < 40 + plen) return false;
+    if (f[o + 6] !== 6 || plen < 20 || lim - o < 40 + plen) return false;
     ihl = 40;
     total = 40 + plen;
     out.version = 6;

@@ -12,7 +12,15 @@ export function endpointHash(addr: Uint8Array, port: number): number {
 /** endpointHash of the address in buf[off..off+len) (read in place from a packet). */
 export function endpointHashAt(buf: Uint8Array, off: number, len: number, port: number): number {
   let h = 0x811c9dc5;
-  for (let i = off; i < off + len; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  if (len === 4) {
+    // IPv4, unrolled (the common case): the same FNV-1a steps as the loop.
+    h = Math.imul(h ^ buf[off]!, 0x01000193);
+    h = Math.imul(h ^ buf[off + 1]!, 0x01000193);
+    h = Math.imul(h ^ buf[off + 2]!, 0x01000193);
+    h = Math.imul(h ^ buf[off + 3]!, 0x01000193);
+  } else {
+    for (let i = off; i < off + len; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  }
   h = Math.imul(h ^ (port & 0xff), 0x01000193);
   h = Math.imul(h ^ (port >>> 8), 0x01000193);
   return h >>> 0;

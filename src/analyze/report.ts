@@ -117,6 +117,13 @@ export interface SummaryReport {
   error: string | null;
 }
 
+/**
+ * The report fields the analyzer's own bookkeeping reads (summary counts, the anomaly detector). A
+ * ConnectionReport has them all; the analyzer can also fill them without building a report (`onFinished`).
+ */
+export type ConnectionFacts = Pick<ConnectionReport, 'anomalies' | 'handshake' | 'close' | 'conn_state' | 'history'
+  | 'orig_bytes' | 'resp_bytes' | 'orig_h' | 'resp_h' | 'resp_p' | 'first_frame' | 'ts'>;
+
 /** Wireshark's label for a completeness value (§2.1). */
 export function completenessLabel(v: number): string {
   switch (v) {
@@ -132,15 +139,36 @@ export function completenessLabel(v: number): string {
 
 const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
+const B62_CODES = Array.from(B62, (ch) => ch.charCodeAt(0));
+const C = 'C'.charCodeAt(0);
+
 /** Deterministic Zeek-looking uid ("C" + base62) from the connection number. */
 export function uidFor(id: number): string {
   let x = (Math.imul(id + 1, 0x9e3779b1) >>> 0) * 4096 + id;
+  if (x < 62 ** 8) {
+    // The usual eight digits (zero-padded) built in one string, not one concatenation per digit.
+    const d7 = x % 62; x = Math.floor(x / 62);
+    const d6 = x % 62; x = Math.floor(x / 62);
+    const d5 = x % 62; x = Math.floor(x / 62);
+    const d4 = x % 62; x = Math.floor(x / 62);
+    const d3 = x % 62; x = Math.floor(x / 62);
+    const d2 = x % 62; x = Math.floor(x / 62);
+    const d1 = x % 62;
+    const d0 = Math.floor(x / 62);
+    const b = B62_CODES;
+    return String.fromCharCode(C, b[d0]!, b[d1]!, b[d2]!, b[d3]!, b[d4]!, b[d5]!, b[d6]!, b[d7]!);
+  }
   let s = '';
   while (x > 0) { s = B62[x % 62]! + s; x = Math.floor(x / 62); }
-  return 'C' + s.padStart(8, '0');
+  return 'C' + s;
 }
 
-function round6(x: number): number { return Math.round(x * 1e6) / 1e6; }
+/** formatAddress with the common IPv4 case inline (RFC 791 dotted quad). */
+export function addressText(a: Uint8Array): string {
+  return a.length === 4 ? `${a[0]!}.${a[1]!}.${a[2]!}.${a[3]!}` : formatAddress(a);
+}
+
+export function round6(x: number): number { return Math.round(x * 1e6) / 1e6; }
 
 const NO_SPLITS: ZeekRowSnapshot[] = [];
 
@@ -174,9 +202,9 @@ export function zeekRowOf(c: Connection, part: number): ZeekRowSnapshot {
   return {
     uid: part === 0 ? uid : `${uid}${B62[part % 62]!}`,
     ts: round6(z.startTime),
-    orig_h: formatAddress(c.addr[o]),
+    orig_h: addressText(c.addr[o]),
     orig_p: c.port[o],
-    resp_h: formatAddress(c.addr[r]),
+    resp_h: addressText(c.addr[r]),
     resp_p: c.port[r],
     conn_state: z.connState(),
     history: z.history,
@@ -197,9 +225,9 @@ export function toReport(c: Connection): ConnectionReport {
     uid: uidFor(c.id),
     ts: round6(c.firstTime),
     duration: round6(c.lastTime - c.firstTime),
-    orig_h: formatAddress(c.addr[o]),
+    orig_h: addressText(c.addr[o]),
     orig_p: c.port[o],
-    resp_h: formatAddress(c.addr[r]),
+    resp_h: addressText(c.addr[r]),
     resp_p: c.port[r],
     ip_version: c.addr[0].length === 4 ? 4 : 6,
     handshake: c.handshake(),

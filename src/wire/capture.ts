@@ -30,6 +30,24 @@ export interface CaptureRecord {
   offset: number;
 }
 
+/**
+ * A record read in place by `CaptureReader.nextView`: the same fields as CaptureRecord, with the captured
+ * bytes at buf[start, start + length) instead of a `data` view (no allocation per record). The caller's object
+ * is reused; `buf` stays valid until the next push().
+ */
+export interface CaptureRecordView {
+  frame: number;
+  tsSec: number;
+  tsNsec: number;
+  linkType: number;
+  interfaceId: number;
+  buf: Uint8Array;
+  start: number;
+  length: number;
+  origLength: number;
+  offset: number;
+}
+
 export interface CaptureInterface {
   linkType: number;
   snapLen: number;
@@ -167,6 +185,51 @@ export class CaptureReader {
       if (r === undefined) continue; // consumed a non-packet block
       return r;
     }
+  }
+
+  /**
+   * next() into the caller's reusable `v` (CaptureRecordView): true when a record was read, false where next()
+   * returns null; throws as next() does. An ordinary pcap record is read without allocating anything.
+   */
+  nextView(v: CaptureRecordView): boolean {
+    if (this.fmt === 'pcap' && this.headerDone) {
+      const p = this.pos;
+      const avail = this.buf.length - p;
+      if (avail >= 16) {
+        const incl = this.u32(p + 8);
+        if (incl <= MAX_RECORD && avail >= 16 + incl) {
+          // nextPcap's record, field for field.
+          const sec = this.u32(p);
+          const frac = this.u32(p + 4);
+          const nsec = this.pcapNanos ? frac : frac * 1000;
+          v.frame = ++this.frame;
+          v.tsSec = sec + Math.floor(nsec / 1e9);
+          v.tsNsec = nsec % 1e9;
+          v.linkType = this.pcapLinkType;
+          v.interfaceId = 0;
+          v.buf = this.buf;
+          v.start = p + 16;
+          v.length = incl;
+          v.origLength = this.u32(p + 12);
+          v.offset = this.base + p;
+          this.pos = p + 16 + incl;
+          return true;
+        }
+      }
+    }
+    const rec = this.next();
+    if (rec === null) return false;
+    v.frame = rec.frame;
+    v.tsSec = rec.tsSec;
+    v.tsNsec = rec.tsNsec;
+    v.linkType = rec.linkType;
+    v.interfaceId = rec.interfaceId;
+    v.buf = rec.data;
+    v.start = 0;
+    v.length = rec.data.length;
+    v.origLength = rec.origLength;
+    v.offset = rec.offset;
+    return true;
   }
 
   private needMore(n: number, what: string): null {
