@@ -12,6 +12,8 @@ const SMALL_WRITE = 2048;
 const COALESCE_MIN_SEGMENT = 8192;
 /** How much coalescing gathers into one block at most (it always takes at least the segment). */
 const COALESCE_BLOCK = 1 << 20;
+/** A chunk at least this many segments long is big: segments rarely span it, so a span is just copied. */
+const BIG_CHUNK_SEGMENTS = 4;
 
 /** Bytes from SND.UNA onward: sent-but-unacknowledged, then not-yet-sent (RFC 9293 §3.3.1 send sequence space). */
 export class SendBuffer {
@@ -63,7 +65,8 @@ export class SendBuffer {
     this.cursor = i;
     const off = at - this.starts[i]!;
     if (off + len <= this.lens[i]!) return this.chunks[i]!.subarray(off, off + len);
-    if (len >= COALESCE_MIN_SEGMENT) return this.coalesce(i, off, len);
+    // Coalesce only where spans are frequent: segments not much smaller than the chunks they cross.
+    if (len >= COALESCE_MIN_SEGMENT && this.lens[i]! < BIG_CHUNK_SEGMENTS * len) return this.coalesce(i, off, len);
     const out = new Uint8Array(len);
     let w = 0;
     let o = off;
@@ -76,19 +79,29 @@ export class SendBuffer {
   }
 
   /**
-   * Copies chunk i from `off` and the chunks after it, at least `len` bytes and up to COALESCE_BLOCK (whole
-   * chunks only, never the staging chunk), into one new chunk that replaces them; returns its first `len`
-   * bytes. Each byte is copied about once, and one allocation serves many segments. Views handed out before
-   * stay valid: the old chunks are only dropped from the list, never written.
+   * Copies chunk i from `off` and the small chunks after it (up to COALESCE_BLOCK, never the staging chunk unless
+   * needed) into one new chunk that replaces them, and returns its first `len` bytes. A big chunk (many segments
+   * long) that is needed to reach `len` gives only its first bytes and stays, narrowed. Each byte is copied about
+   * once, and one allocation serves many segments. Views handed out before stay valid: old chunks are only
+   * dropped from the list or narrowed, never written.
    */
   private coalesce(i: number, off: number, len: number): Uint8Array {
     let j = i + 1; // one past the last chunk taken whole
     let total = this.lens[i]! - off;
-    while (j < this.chunks.length && (total < len || (total + this.lens[j]! <= COALESCE_BLOCK && this.chunks[j] !== this.stage))) {
-      total += this.lens[j]!;
+    let part = 0; // bytes taken from the front of chunk j
+    while (j < this.chunks.length) {
+      const l = this.lens[j]!;
+      const stop = l >= BIG_CHUNK_SEGMENTS * len || total + l > COALESCE_BLOCK;
+      if (total >= len) {
+        if (stop || this.chunks[j] === this.stage) break;
+      } else if (stop) {
+        part = len - total;
+        break;
+      }
+      total += l;
       j++;
     }
-    const block = new Uint8Array(total);
+    const block = new Uint8Array(total + part);
     let w = 0;
     for (let k = i; k < j; k++) {
       const from = k === i ? off : 0;
@@ -96,12 +109,19 @@ export class SendBuffer {
       w += this.lens[k]! - from;
       if (this.chunks[k] === this.stage) this.stage = null; // its bytes moved: small writes start a new stage
     }
+    if (part > 0) {
+      block.set(this.chunks[j]!.subarray(0, part), w);
+      if (this.chunks[j] === this.stage) this.stage = null;
+      this.chunks[j] = this.chunks[j]!.subarray(part);
+      this.lens[j]! -= part;
+      this.starts[j]! += part;
+    }
     const start = this.starts[i]! + off;
     // Chunk i keeps its first `off` bytes (already sent, maybe still referenced), or goes when off is 0.
     const keep = off > 0 ? 1 : 0;
     if (keep) this.lens[i] = off;
     this.chunks.splice(i + keep, j - i - keep, block);
-    this.lens.splice(i + keep, j - i - keep, total);
+    this.lens.splice(i + keep, j - i - keep, total + part);
     this.starts.splice(i + keep, j - i - keep, start);
     this.cursor = i + keep;
     return block.subarray(0, len);

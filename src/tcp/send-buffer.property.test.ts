@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { SendBuffer } from './buffers.js';
 
 const op = fc.oneof(
-  fc.record({ kind: fc.constant('write' as const), size: fc.oneof(fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 2048, max: 70_000 })) }),
+  fc.record({ kind: fc.constant('write' as const), size: fc.oneof(fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 2048, max: 70_000 }), fc.integer({ min: 200_000, max: 600_000 })) }),
   fc.record({ kind: fc.constant('slice' as const), from: fc.nat(), size: fc.oneof(fc.integer({ min: 1, max: 1500 }), fc.integer({ min: 8192, max: 65_535 })) }),
   fc.record({ kind: fc.constant('ack' as const), size: fc.integer({ min: 0, max: 100_000 }) }),
 );
@@ -61,4 +61,17 @@ test('a 64 KiB-segment stream over 64 KiB writes is handed out as views after th
   // Without coalescing every segment but the first spans two chunks and gets its own copy (15 buffers);
   // coalescing serves them from a few 1 MiB blocks.
   assert.ok(firstBuffers.size <= 3, `segments came from ${firstBuffers.size} distinct buffers`);
+});
+
+test('a span into a big chunk copies only what the segment needs: the big chunk stays a view', () => {
+  const b = new SendBuffer();
+  b.push(new Uint8Array(40_000).fill(1));
+  const big = new Uint8Array(4 << 20).fill(2);
+  b.push(big);
+  const seg = b.slice(30_000, 20_000); // 10 000 bytes of the small chunk, 10 000 of the big one
+  assert.equal(seg[0], 1);
+  assert.equal(seg[seg.length - 1], 2);
+  assert.ok(seg.buffer.byteLength < 1 << 20, `the segment's buffer is ${seg.buffer.byteLength} bytes: the big chunk was copied`);
+  const next = b.slice(50_000, 20_000);
+  assert.equal(next.buffer, big.buffer, 'later segments are views of the application chunk');
 });
