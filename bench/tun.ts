@@ -3,8 +3,8 @@
  * and how fast a minimal JS source can write packets the kernel delivers to one of its sockets, with no TCP
  * at all. synack's TCP throughput over TUN is reported as a fraction of these numbers (issue #4: goal ≥ 90 %).
  *
- * Runs inside a fresh network namespace (runInNetns re-executes this file with role "measure"), at MTU 1500
- * and 65535:
+ * Every measurement runs in a fresh network namespace and process (runInNetns re-executes this file with a
+ * role: "ceiling", "kernel-tcp", "synack"), at MTU 1500 and 65535:
  *   kernel→js  a python3 process sends MTU-sized datagrams to 10.77.0.2 as fast as it can (a connected UDP
  *              socket, one send(2) each); the JS sink counts what onPackets delivers. The device's queue drops
  *              what the sink cannot take; the sink's CPU share tells whether JS or the sender set the pace.
@@ -16,8 +16,10 @@
  * MB/s are 10^6 bytes of UDP payload per second (MTU − 28 per packet: within 1 % of TCP's MSS, MTU − 40).
  *
  * Needs root, /dev/net/tun, the addon, unshare, ip and python3 (apt: iproute2 util-linux python3).
- * Takes about 15 s; each figure is the best of 4 windows of 0.5 s. Rows: `tun raw ceiling <dir> MTU <n>` in MB/s (the ceiling), plus pkt/s, mean batch size,
- * the JS sink's CPU share and the JS write rate as context.
+ * Then synack's TCP both ways against the kernel (with and without offload), and the kernel's own TCP over `lo`
+ * as a reference. Takes about a minute; each figure is the best of 4 windows of 0.5 s. Rows: `tun raw ceiling
+ * <dir> MTU <n>` in MB/s (the ceiling), plus pkt/s, mean batch size, the JS sink's CPU share and the JS write
+ * rate as context; `tun synack <dir> MTU <n>[ no offload]` with its ratio to the ceiling.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -50,14 +52,51 @@ export function tunBenchUnavailableReason(): string | null {
   return null;
 }
 
+/**
+ * Each measurement runs in its own process and network namespace (a fresh device, a fresh V8 heap): synack's
+ * figures are then what a fresh `synack serve` gets, not what is left after gigabytes of earlier runs.
+ */
+async function inNamespace(args: string[]): Promise<BenchResult[]> {
+  const res = await runInNetns(import.meta.url, args, { timeoutMs: 120_000 });
+  if (res.code !== 0 || !Array.isArray(res.result)) {
+    throw new Error(`TUN benchmark step ${args.join(' ')} failed (exit ${res.code}${res.timedOut ? ', timed out' : ''}):\n${res.stderr}${res.stdout}`);
+  }
+  return res.result as BenchResult[];
+}
+
 export async function run(): Promise<BenchResult[]> {
   const reason = tunBenchUnavailableReason();
   if (reason) throw new Error(`TUN raw-ceiling benchmark cannot run: ${reason}`);
-  const res = await runInNetns(import.meta.url, ['measure'], { timeoutMs: 120_000 });
-  if (res.code !== 0 || !Array.isArray(res.result)) {
-    throw new Error(`TUN raw-ceiling benchmark failed (exit ${res.code}${res.timedOut ? ', timed out' : ''}):\n${res.stderr}${res.stdout}`);
+  const out: BenchResult[] = [];
+  for (const mtu of MTUS) {
+    out.push(...(await inNamespace(['ceiling', String(mtu)])));
+    const kernelTcp = (await inNamespace(['kernel-tcp', String(mtu)]))[0]!;
+    out.push(kernelTcp);
+    // synack's TCP against the kernel on the same kind of link, as a fraction of the raw ceiling measured just
+    // now: as `synack serve`/`connect` run by default (the kernel's offloads: TSO/GSO super-packets both ways,
+    // no checksums in JS), then on a plain device (--no-offload: every segment MTU-sized, checksummed in JS).
+    // The ceiling is per-packet work at this MTU, which offload lets synack go beyond.
+    for (const [dir, ceilingDir, offload] of [
+      ['kernel->synack', 'kernel->js', true], ['synack->kernel', 'js->kernel', true],
+      ['kernel->synack', 'kernel->js', false], ['synack->kernel', 'js->kernel', false],
+    ] as const) {
+      const rows = await inNamespace(['synack', String(mtu), dir, offload ? 'offload' : 'plain']);
+      const ceiling = out.find((r) => r.name === `tun raw ceiling ${ceilingDir} MTU ${mtu}`)!;
+      const main = rows[0]!;
+      main.peer = ceiling.name;
+      main.peerValue = ceiling.value;
+      main.ratio = Math.round((main.value / ceiling.value) * 1000) / 1000;
+      out.push(...rows);
+      if (offload) {
+        // The same figure against the kernel's own TCP at both ends (no TUN, no JS).
+        out.push({
+          name: `${main.name} vs kernel TCP`, value: main.value, unit: main.unit,
+          peer: kernelTcp.name, peerValue: kernelTcp.value, ratio: Math.round((main.value / kernelTcp.value) * 1000) / 1000,
+        });
+      }
+    }
   }
-  return res.result as BenchResult[];
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -347,47 +386,27 @@ async function kernelTcpLoopback(mtu: number): Promise<BenchResult> {
   return { name: `tun reference kernel TCP over lo MTU ${mtu}`, value: round(bps / 1e6), unit: 'MB/s' };
 }
 
-async function measure(): Promise<void> {
+/** The raw ceilings at one MTU (inside a fresh namespace). */
+async function ceilings(mtu: number): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
-  for (const mtu of MTUS) {
-    const link = TunLink.open();
-    // A long transmit queue so the kernel→js sender is limited by the sink, not by early drops.
-    await configureTunDevice({ name: link.name, addresses: [{ stack: STACK, kernel: KERNEL, prefix: 24 }], mtu, txqueuelen: 10000 });
-    out.push(...(await kernelToJs(link, mtu)));
-    out.push(...(await jsToKernel(link, mtu, false)));
-    out.push(...(await jsToKernel(link, mtu, true)));
-    link.close();
-    const kernelTcp = await kernelTcpLoopback(mtu);
-    out.push(kernelTcp);
-    // synack's TCP against the kernel on the same link, as a fraction of the raw ceiling measured just now:
-    // as `synack serve`/`connect` run by default (the kernel's offloads: TSO/GSO super-packets both ways, no
-    // checksums in JS), then on a plain device (--no-offload: every segment MTU-sized, checksummed in JS).
-    // The ceiling is per-packet work at this MTU, which offload lets synack go beyond.
-    for (const [dir, ceilingDir, offload] of [
-      ['kernel->synack', 'kernel->js', true], ['synack->kernel', 'js->kernel', true],
-      ['kernel->synack', 'kernel->js', false], ['synack->kernel', 'js->kernel', false],
-    ] as const) {
-      const rows = await synackTcp(mtu, dir, offload);
-      const ceiling = out.find((r) => r.name === `tun raw ceiling ${ceilingDir} MTU ${mtu}`)!;
-      const main = rows[0]!;
-      main.peer = ceiling.name;
-      main.peerValue = ceiling.value;
-      main.ratio = Math.round((main.value / ceiling.value) * 1000) / 1000;
-      out.push(...rows);
-      if (offload) {
-        // The same figure against the kernel's own TCP at both ends (no TUN, no JS).
-        out.push({
-          name: `${main.name} vs kernel TCP`, value: main.value, unit: main.unit,
-          peer: kernelTcp.name, peerValue: kernelTcp.value, ratio: Math.round((main.value / kernelTcp.value) * 1000) / 1000,
-        });
-      }
-    }
-  }
-  reportResult(out);
+  const link = TunLink.open();
+  // A long transmit queue so the kernel→js sender is limited by the sink, not by early drops.
+  await configureTunDevice({ name: link.name, addresses: [{ stack: STACK, kernel: KERNEL, prefix: 24 }], mtu, txqueuelen: 10000 });
+  out.push(...(await kernelToJs(link, mtu)));
+  out.push(...(await jsToKernel(link, mtu, false)));
+  out.push(...(await jsToKernel(link, mtu, true)));
+  link.close();
+  return out;
 }
 
-if (process.env[NETNS_ENV] && process.argv[2] === 'measure') {
-  await measure();
+const role = process.env[NETNS_ENV] ? process.argv[2] : undefined;
+if (role === 'ceiling') {
+  reportResult(await ceilings(Number(process.argv[3])));
+} else if (role === 'kernel-tcp') {
+  reportResult([await kernelTcpLoopback(Number(process.argv[3]))]);
+} else if (role === 'synack') {
+  const dir = process.argv[4] === 'synack->kernel' ? 'synack->kernel' : 'kernel->synack';
+  reportResult(await synackTcp(Number(process.argv[3]), dir, process.argv[5] === 'offload'));
 } else if (import.meta.url === `file://${process.argv[1]}`) {
   // `node --import tsx bench/tun.ts`: print the results.
   for (const r of await run()) console.log(`${r.name.padEnd(48)} ${String(r.value).padStart(10)} ${r.unit}`);
