@@ -60,7 +60,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
           timestamps: true, windowScaling: true, sack: true,
           rtoInitial: 1000, rtoMin: 30, rtoMax: 64_000, rtoSlop: 200, finOnAck: true, ackOfDuplicate: true, listenSynAck: 'drop',
           delayedAck: true, delayedAckTimeout: 40, ackFinImmediately: true, receiverSws: 'bsd', abortRstAck: true,
-          synRetries: 12, synAckRetries: 3, keepInit: 75_000,
+          synRetries: 12, synAckRetries: 3, keepInit: 75_000, tailLossProbe: false,
         },
         listenSynAckRetries: 3, syncookies: true,
         recvSpace: 65536, roundRecvBufToMss: true, maxSockBuf,

@@ -310,6 +310,11 @@ export class SocketTable {
           s.keepIdleMs = value * 1000;
           if (s.conn && s.keepAlive) { s.conn.tcp.setKeepAlive(true, s.keepIdleMs, this.now()); s.conn.service(); }
           return { ret: 0 };
+        case S.TCP_USER_TIMEOUT:
+          // Milliseconds (Linux); on the socket's connection now, inherited by one made later.
+          s.config.userTimeout = value;
+          if (s.conn) s.conn.tcp.setUserTimeout(value);
+          return { ret: 0 };
         case S.TCP_KEEPINTVL: s.config.keepAliveInterval = value * 1000; return this.applyConfig(s);
         case S.TCP_KEEPCNT: s.config.keepAliveProbes = value; return this.applyConfig(s);
       }

@@ -25,8 +25,9 @@ function segment(packet: Uint8Array, mss: number): Uint8Array[] {
 
 function run(opts: { caps?: LinkCapabilities; tcp?: Partial<TcpConfig>; observe?: boolean; gather?: boolean }) {
   const clock = new VirtualClock();
-  const a = new Stack({ name: 'a', addresses: ['10.0.0.1'], clock, tcp: { recvBufferSize: 1 << 22, sendBufferSize: 1 << 22, ...opts.tcp } });
-  const b = new Stack({ name: 'b', addresses: ['10.0.0.2'], clock, tcp: { recvBufferSize: 1 << 22 } });
+  // Seeded randomness (ISNs, timestamps offsets): the same packets every run.
+  const a = new Stack({ name: 'a', addresses: ['10.0.0.1'], clock, random: (out) => out.fill(5), tcp: { recvBufferSize: 1 << 22, sendBufferSize: 1 << 22, ...opts.tcp } });
+  const b = new Stack({ name: 'b', addresses: ['10.0.0.2'], clock, random: (out) => out.fill(9), tcp: { recvBufferSize: 1 << 22 } });
   const fromA: Array<{ packet: Uint8Array; segmentSize: number | undefined; checksumOk: boolean }> = [];
   const queue: Array<[Stack, Uint8Array]> = [];
   if (opts.observe) a.observePackets(() => undefined);

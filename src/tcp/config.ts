@@ -57,6 +57,19 @@ export interface TcpConfig {
    * one (Linux tcp_init_transfer, total_retrans > 1), otherwise the usual initial window.
    */
   synLossWindow: 'rfc5681' | 'linux';
+  /**
+   * Tail loss probe (RFC 8985 §7): with SACK, when a flight's tail may be lost and no ACK comes, probe after
+   * PTO = 2·SRTT (at least 1.5·SRTT + 200 ms with one segment in flight, never past the RTO) with new data or the
+   * last segment, so that the loss is repaired by fast recovery instead of an RTO. On by default, as in Linux
+   * (net.ipv4.tcp_early_retrans = 3); the drill's FreeBSD personality turns it off (FreeBSD's default stack has
+   * none).
+   */
+  tailLossProbe: boolean;
+  /**
+   * User timeout in ms (RFC 9293 §3.10.8, RFC 5482; Linux TCP_USER_TIMEOUT): the connection is aborted with
+   * ETIMEDOUT when data or a FIN has stayed unacknowledged this long. 0 = off (the retransmission limits apply).
+   */
+  userTimeout: number;
   congestion: CongestionFactory;
   /**
    * Timestamp clock rate in ticks per millisecond (1 = 1 ms per tick, Linux's TCP TS clock).
@@ -154,6 +167,8 @@ export const DEFAULT_CONFIG: TcpConfig = {
   challengeAckLimit: 1000,
   initialWindowSegments: 10,
   synLossWindow: 'rfc5681',
+  tailLossProbe: true,
+  userTimeout: 0,
   congestion: newReno,
   tsTicksPerMs: 1,
   optionLayout: 'linux',

@@ -194,6 +194,14 @@ export class TcpConnection {
 
   // --- timers: absolute times in ms, Infinity when not armed ---
   private rtoAt = Infinity;
+  /** Tail loss probe (RFC 8985 §7): when the probe timeout fires, whether one is due, whether one is out. */
+  private tlpAt = Infinity;
+  private tlpPending = false;
+  private tlpOutstanding = false;
+  /** Since when data (or a FIN) has been waiting for an acknowledgment without progress (user timeout). */
+  private unackedSince = -1;
+  /** RFC 9293 §3.10.8 user timeout in ms, 0 = off (TcpConfig.userTimeout; TCP_USER_TIMEOUT). */
+  userTimeout: number;
   private delackAt = Infinity;
   private persistAt = Infinity;
   private keepaliveAt = Infinity;
@@ -232,6 +240,7 @@ export class TcpConnection {
     this.localPort = opts.localPort;
     this.remotePort = opts.remotePort;
     this.config = resolveConfig(opts.config);
+    this.userTimeout = this.config.userTimeout;
     this.stats = opts.stats ?? new TcpStats();
     this.iss = opts.iss >>> 0;
     this.sndUna = this.iss;
@@ -248,6 +257,9 @@ export class TcpConnection {
 
   /** TCP_NODELAY: turn Nagle's algorithm off (true) or on. */
   setNoDelay(noDelay: boolean): void { this.nagle = !noDelay; }
+
+  /** TCP_USER_TIMEOUT (RFC 5482): abort when data stays unacknowledged this many ms; 0 turns it off. */
+  setUserTimeout(ms: number): void { this.userTimeout = Math.max(0, ms); }
 
   /** SO_KEEPALIVE with an idle time before the first probe. */
   setKeepAlive(enable: boolean, idleMs: number, now: number): void {
@@ -932,6 +944,60 @@ export class TcpConnection {
     // RFC 6298 §5.2/5.3: turn off the timer when all is acked, otherwise restart it.
     if (this.sndUna === this.sndNxt) this.rtoAt = Infinity;
     else this.rtoAt = now + this.rtoTimeout();
+    this.tlpOutstanding = false;
+    this.unackedSince = this.sndUna === this.sndNxt ? -1 : now;
+    this.schedulePto(now);
+  }
+
+  /**
+   * RFC 8985 §7.2: after new data goes out or an ACK makes progress, arm the probe timeout: PTO = 2·SRTT (1 s
+   * without an RTT sample); with one segment in flight at least 1.5·SRTT + 200 ms (the receiver may be delaying
+   * its ACK; Linux's TCP_DELACK_MAX); never later than the RTO. Only with SACK, outside recovery, one probe per
+   * episode (Linux's conditions).
+   */
+  private schedulePto(now: number): void {
+    const s = this.state;
+    const dataState = s === 'ESTABLISHED' || s === 'CLOSE-WAIT' || s === 'FIN-WAIT-1' || s === 'CLOSING' || s === 'LAST-ACK';
+    if (!this.config.tailLossProbe || !this.sackOk || !dataState || this.tlpOutstanding || this.inRecovery || this.rtoRecovery
+      || this.sndUna === this.sndNxt) {
+      this.tlpAt = Infinity;
+      return;
+    }
+    const srtt = this.rtt.hasSample ? this.rtt.srtt : 0;
+    let pto = srtt > 0 ? 2 * srtt : 1000;
+    if (srtt > 0 && seqDiff(this.sndNxt, this.sndUna) <= this.sndMss + 1) pto = Math.max(pto, 1.5 * srtt + 200);
+    if (this.rtoAt !== Infinity) pto = Math.min(pto, this.rtoAt - now);
+    this.tlpAt = now + pto;
+  }
+
+  /**
+   * The probe when no new data can go (RFC 8985 §7.3): the last segment again — the FIN alone when it was
+   * sent, else up to an MSS of the highest data — never bytes the receiver has SACKed; none when all is SACKed.
+   * It draws a SACK that shows what was lost.
+   */
+  private lossProbe(now: number): TcpSegment | null {
+    if (this.sndUna === this.sndNxt) return null;
+    const sb = this.scoreboard;
+    let end = this.sndNxt;
+    if (this.finSent && seqGt(this.sndNxt, this.finSeq)) {
+      if (this.sackedUntil(this.finSeq) === -1) {
+        this.stats.RetransSegs++;
+        return this.out(this.makeRaw(this.finSeq, this.rcvNxt, ACK | FIN, EMPTY, now), now);
+      }
+      end = this.finSeq;
+    }
+    // Below any SACKed block that reaches the end, then after any SACKed block inside the probe.
+    for (let moved = true; moved;) {
+      moved = false;
+      for (let i = 0; i < sb.length; i += 2) if (seqLt(sb[i]!, end) && seqLe(end, sb[i + 1]!)) { end = sb[i]!; moved = true; }
+    }
+    if (!seqGt(end, this.sndUna)) return null;
+    let seq = seqDiff(end, this.sndUna) > this.sndMssCap() ? seqAdd(end, -this.sndMssCap()) : this.sndUna;
+    for (let i = 0; i < sb.length; i += 2) if (seqGt(sb[i + 1]!, seq) && seqLe(sb[i + 1]!, end)) seq = sb[i + 1]!;
+    const len = seqDiff(end, seq);
+    const payload = this.snd.slice(this.snd.front + seqDiff(seq, this.sndBufSeq), len);
+    this.stats.RetransSegs++;
+    return this.out(this.makeRaw(seq, this.rcvNxt, ACK | PSH, payload, now), now);
   }
 
   private onDupAck(): void {
@@ -949,6 +1015,7 @@ export class TcpConnection {
       if (this.rtoRecovery && !seqGt(this.sndUna, this.recover)) return;
       this.rtoRecovery = false;
       this.inRecovery = true;
+      this.tlpAt = Infinity; // recovery repairs the tail now (RFC 8985 §7.2: no probe during recovery)
       this.forceRtx = true;
       this.recover = this.sndNxt;
       this.stats.TCPFastRetrans++;
@@ -1051,6 +1118,7 @@ export class TcpConnection {
   /** The earliest time at which onTimeout() must be called (Infinity if none). */
   nextDeadline(): number {
     let t = this.rtoAt;
+    if (this.tlpAt < t) t = this.tlpAt;
     if (this.delackAt < t) t = this.delackAt;
     if (this.persistAt < t) t = this.persistAt;
     if (this.keepaliveAt < t) t = this.keepaliveAt;
@@ -1081,7 +1149,18 @@ export class TcpConnection {
         return;
       }
     }
-    if (this.rtoAt <= now) this.onRto(now);
+    if (this.tlpAt <= now && this.tlpAt <= this.rtoAt) {
+      // The probe timer stands in for the RTO (Linux arms one or the other): the RTO is armed anew after it.
+      this.tlpAt = Infinity;
+      if (this.sndUna !== this.sndNxt && !this.inRecovery && !this.rtoRecovery) {
+        this.tlpPending = true;
+        this.tlpOutstanding = true;
+        this.stats.TCPLossProbes++;
+        this.rtoAt = now + this.rtoTimeout();
+      }
+    } else if (this.rtoAt <= now) {
+      this.onRto(now);
+    }
     if (this.state === 'CLOSED') return;
     if (this.delackAt <= now) { this.delackAt = Infinity; this.ackNow = true; }
     if (this.persistAt <= now) {
@@ -1113,6 +1192,14 @@ export class TcpConnection {
   /** RFC 6298 §5.4–5.7 (retransmit the earliest unacknowledged segment, back off) and RFC 5681 §3.1 on loss. */
   private onRto(now: number): void {
     this.rtoAt = Infinity;
+    this.tlpAt = Infinity;
+    this.tlpPending = false;
+    if (this.userTimeout > 0 && this.unackedSince >= 0 && now - this.unackedSince >= this.userTimeout && this.isSynchronized()) {
+      // RFC 9293 §3.10.8 USER TIMEOUT: flush everything, tell the user, delete the TCB (Linux sends no RST).
+      this.stats.TCPAbortOnTimeout++;
+      this.fail('ETIMEDOUT', `nothing acknowledged for ${this.userTimeout} ms (user timeout)`, { kind: 'timer', timer: 'rto' }, now);
+      return;
+    }
     const s = this.state;
     this.stats.TCPTimeouts++;
     this.retries++;
@@ -1190,7 +1277,12 @@ export class TcpConnection {
     }
     // New data (and FIN).
     const data = this.nextNewData(now);
-    if (data !== null) return data;
+    if (data !== null) { this.tlpPending = false; return data; }
+    if (this.tlpPending) {
+      this.tlpPending = false;
+      const probe = this.lossProbe(now);
+      if (probe !== null) return probe;
+    }
     if (this.probePending) {
       this.probePending = false;
       // Zero-window probe as Linux sends it: an old sequence number and no data elicits an ACK with the window.
@@ -1357,7 +1449,10 @@ export class TcpConnection {
     this.sndNxt = seqAdd(end, flags & FIN ? 1 : 0);
     if (this.rttSeq === -1 && !this.tsOk && this.sndRtx === -1) { this.rttSeq = seq; this.rttTime = now; }
     if (this.rtoAt === Infinity) this.rtoAt = now + this.rtoTimeout();
-    return this.out(this.makeRaw(seq, this.rcvNxt, flags, payload, now), now);
+    if (flight === 0) this.unackedSince = now;
+    const seg = this.out(this.makeRaw(seq, this.rcvNxt, flags, payload, now), now);
+    this.schedulePto(now);
+    return seg;
   }
 
   private maybeStartPersist(now: number): void {
@@ -1577,7 +1672,7 @@ export class TcpConnection {
   }
 
   private enterTimeWait(cause: TcpCause, now: number): void {
-    this.rtoAt = Infinity; this.persistAt = Infinity; this.keepaliveAt = Infinity; this.finWait2At = Infinity;
+    this.rtoAt = Infinity; this.tlpAt = Infinity; this.persistAt = Infinity; this.keepaliveAt = Infinity; this.finWait2At = Infinity;
     this.timeWaitAt = now + 2 * this.config.msl;
     this.setState('TIME-WAIT', cause, now);
   }
@@ -1589,7 +1684,7 @@ export class TcpConnection {
   }
 
   private toClosed(cause: TcpCause, now: number): void {
-    this.rtoAt = this.delackAt = this.persistAt = this.keepaliveAt = this.timeWaitAt = this.finWait2At = this.keepInitAt = Infinity;
+    this.rtoAt = this.tlpAt = this.delackAt = this.persistAt = this.keepaliveAt = this.timeWaitAt = this.finWait2At = this.keepInitAt = Infinity;
     this.synPending = false; this.ackNow = false; this.probePending = false; this.keepalivePending = false;
     const wasUsed = this.state !== 'CLOSED';
     if (this.error !== null) this.rcv.clear();

@@ -270,7 +270,8 @@ function newDataBytes(lines: string[]): number {
 // ---------------------------------------------------------------------------------------------
 describe('SACK-based recovery (RFC 2018, RFC 6675)', () => {
   function sackConn(): TcpConnection {
-    const c = established({ ...PLAIN, sack: true }, 0, { options: { sackPermitted: true } });
+    // No tail loss probe: these tests are about the RTO and fast recovery themselves.
+    const c = established({ ...PLAIN, sack: true, tailLossProbe: false }, 0, { options: { sackPermitted: true } });
     assert.ok(c.sackOk);
     return c;
   }

@@ -18,6 +18,8 @@ export class TcpStats {
   OutRsts = 0;
   /** Timeouts that fired (RTO). */
   TCPTimeouts = 0;
+  /** Tail loss probes sent (RFC 8985 §7; Linux TCPLossProbes). */
+  TCPLossProbes = 0;
   TCPFastRetrans = 0;
   TCPChallengeACK = 0;
   /** Challenge ACKs suppressed by the rate limit (RFC 5961 §7). */

@@ -90,7 +90,8 @@ test('tsoMaxBytes with 3% loss: retransmissions are single MSS segments and the 
 
 test('receiveOffload: a super-segment is ACKed at once; without it, it waits for the delayed-ACK timer like one segment', () => {
   const firstAckDelay = (receiveOffload: boolean) => {
-    const { p } = transfer(200_000, { tsoMaxBytes: 65535 }, { receiveOffload, delayedAck: true, delayedAckTimeout: 40 });
+    // No tail loss probe: its probe (2·SRTT = 10 ms here) would draw the ACK before the delayed-ACK timer.
+    const { p } = transfer(200_000, { tsoMaxBytes: 65535, tailLossProbe: false }, { receiveOffload, delayedAck: true, delayedAckTimeout: 40 });
     const log = p.log;
     const data = log.findIndex((r) => r.from === 'a' && r.seg.payload.length > 1448);
     assert.ok(data >= 0, 'no super-segment was sent');
