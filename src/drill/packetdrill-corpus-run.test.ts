@@ -19,6 +19,9 @@ const SAMPLE = [
   'google-packetdrill/gtests/net/tcp/close/close-local-close-then-remote-fin.pkt',
   'google-packetdrill/gtests/net/tcp/close/close-remote-fin-then-close.pkt',
   'google-packetdrill/gtests/net/tcp/ts_recent/fin_tsval.pkt',
+  // Tail loss probe timing and TCP_USER_TIMEOUT; a FIN resent by the probe.
+  'google-packetdrill/gtests/net/tcp/user_timeout/user_timeout.pkt',
+  'google-packetdrill/gtests/net/tcp/shutdown/shutdown-rdwr-write-queue-close.pkt',
   'google-packetdrill-legacy-2013/gtests/net/packetdrill/tests/linux/close/close-unread-data-rst.pkt',
   'google-packetdrill-legacy-2013/gtests/net/packetdrill/tests/linux/mss/mss-getsockopt-tcp_maxseg-server-ts.pkt',
   'linux-kselftest-packetdrill/tcp_close_no_rst.pkt',
