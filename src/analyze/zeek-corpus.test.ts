@@ -40,25 +40,17 @@ function endpointRecords(file: string): Array<{ size: number; state: number; pkt
 
 const STATE_NUM: Record<string, number> = { INACTIVE: 0, SYN_SENT: 1, SYN_ACK_SENT: 2, PARTIAL: 3, ESTABLISHED: 4, CLOSED: 5, RESET: 6 };
 
-test('zeek corpus tcp/fin_retransmission.pcap: endpoint states, sizes and packets as Zeek prints them', { skip: sharedMissing }, () => {
-  const e = entries.find((x) => x.id === 'tcp__fin_retransmission.pcap')!;
-  const [o, r] = endpointRecords(e.baselines[0]!.file);
-  const { reports } = analyzeFile(path.join(zeekDir, e.trace), optionsFor(e));
-  assert.equal(reports.length, 1);
-  const z = reports[0]!.zeek;
-  assert.deepEqual([STATE_NUM[z.orig_endpoint_state], z.orig_bytes, z.orig_pkts], [o!.state, o!.size, o!.pkts]);
-  assert.deepEqual([STATE_NUM[z.resp_endpoint_state], z.resp_bytes, z.resp_pkts], [r!.state, r!.size, r!.pkts]);
-});
-
-test('zeek corpus tcp/rst-inject-rae.pcap: endpoint states, sizes and packets as Zeek prints them', { skip: sharedMissing }, () => {
-  const e = entries.find((x) => x.id === 'tcp__rst-inject-rae.pcap')!;
-  const [o, r] = endpointRecords(e.baselines[0]!.file);
-  const { reports } = analyzeFile(path.join(zeekDir, e.trace), optionsFor(e));
-  assert.equal(reports.length, 1);
-  const z = reports[0]!.zeek;
-  assert.deepEqual([STATE_NUM[z.orig_endpoint_state], z.orig_bytes, z.orig_pkts], [o!.state, o!.size, o!.pkts]);
-  assert.deepEqual([STATE_NUM[z.resp_endpoint_state], z.resp_bytes, z.resp_pkts], [r!.state, r!.size, r!.pkts]);
-});
+for (const trace of ['fin_retransmission.pcap', 'rst-inject-rae.pcap']) {
+  test(`zeek corpus tcp/${trace}: endpoint states, sizes and packets as Zeek prints them`, { skip: sharedMissing }, () => {
+    const e = entries.find((x) => x.id === `tcp__${trace}`)!;
+    const [o, r] = endpointRecords(e.baselines[0]!.file);
+    const { reports } = analyzeFile(path.join(zeekDir, e.trace), optionsFor(e));
+    assert.equal(reports.length, 1);
+    const z = reports[0]!.zeek;
+    assert.deepEqual([STATE_NUM[z.orig_endpoint_state], z.orig_bytes, z.orig_pkts], [o!.state, o!.size, o!.pkts]);
+    assert.deepEqual([STATE_NUM[z.resp_endpoint_state], z.resp_bytes, z.resp_pkts], [r!.state, r!.size, r!.pkts]);
+  });
+}
 
 test('zeek corpus tcp/handshake-reorder.pcap: SYN-ACK before SYN flips to Hs^ADadFf', { skip: sharedMissing }, () => {
   const e = entries.find((x) => x.id === 'tcp__handshake-reorder.pcap')!;

@@ -1,5 +1,5 @@
 /** Shared command-line parsing: commander with output routed to the command's io and no process.exit. */
-import { CommanderError, type Command } from 'commander';
+import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -21,3 +21,15 @@ export function parseCommand(program: Command, argv: string[], io: CliIo): numbe
     throw e;
   }
 }
+
+/** An option parser for an integer in min..max, with a message naming the option. */
+export function intArg(what: string, min: number, max: number): (v: string) => number {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`${what} must be an integer in ${min}..${max}`);
+    return n;
+  };
+}
+
+/** A repeatable option's values, in order. */
+export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];

@@ -6,20 +6,12 @@
  * Exit codes: 0 both directions finished; 1 the connection failed (refused, reset, timed out) or the device
  * could not be set up; 2 usage errors.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { Socket } from '../stack/socket.js';
 import { LifecycleLogger, formatRecord, type LifecycleRecord } from './lifecycle-log.js';
 import { openTunHost, isUserFacingError, describePairs, type CliIo } from './tun-host.js';
-import { parseCommand } from './args.js';
+import { collect, intArg, parseCommand } from './args.js';
 
-function intArg(what: string, min: number, max: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`${what} must be an integer in ${min}..${max}`);
-    return n;
-  };
-}
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 interface ConnectOpts {
   tun?: string;

@@ -17,12 +17,12 @@
  */
 import http from 'node:http';
 import { createHash } from 'node:crypto';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { Server, type Socket } from '../stack/socket.js';
 import type { Stack } from '../stack/stack.js';
 import { LifecycleLogger, formatRecord, type LifecycleRecord } from './lifecycle-log.js';
 import { openTunHost, describePairs, isUserFacingError, type CliIo, type TunHost } from './tun-host.js';
-import { parseCommand } from './args.js';
+import { collect, intArg, parseCommand } from './args.js';
 
 export interface ServeOptions {
   tun?: string;
@@ -234,14 +234,6 @@ export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandl
   return { host, stack, logger, records, stop, stopped };
 }
 
-function intArg(what: string, min: number, max: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`${what} must be an integer in ${min}..${max}`);
-    return n;
-  };
-}
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   const program = new Command('serve')

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { endianness } from 'node:os';
+import { EMPTY } from '../wire/tcp-types.js';
 import {
   VIRTIO_NET_HDR_LEN, VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE,
   decodeVirtioNetHdr, encodeVirtioNetHdr, fixGsoIpLength, prepareTcpOffload, type VirtioNetHdr,
@@ -397,36 +398,21 @@ export class TunLink {
       const te = translate(e, `write to TUN device '${this.name}'`);
       this.#error?.(te);
     };
-    // Segments with a payload come as headers + a view of the send buffer, joined by writev(2): no payload
-    // copy in JS (the view is used before this returns; a queued write is copied by the addon).
-    const sendParts = (headers: Uint8Array, payload: Uint8Array, segmentSize: number): void => {
+    // One path for whole packets (an empty payload) and gathered ones: segments with data come as headers + a
+    // view of the send buffer, joined by writev(2), so no payload is copied in JS (the view is used before
+    // this returns; a queued write is copied by the addon).
+    const send = (headers: Uint8Array, payload: Uint8Array, segmentSize: number): void => {
       try {
-        if (offload) {
-          const hdr = prepareTcpOffload(headers, segmentSize, payload.length);
-          if (hdr.gsoType !== VIRTIO_NET_HDR_GSO_NONE) { st.txGsoPackets++; st.txGsoBytes += headers.length + payload.length; }
-          this.#tun.writeParts(headers, payload, encodeVirtioNetHdr(hdr));
-        } else {
-          this.#tun.writeParts(headers, payload);
-        }
+        // The stack only sends TCP; anything else (never expected) goes out as is, with a zero header.
+        if (!offload || !isTcp(headers)) { this.#tun.writeParts(headers, payload); return; }
+        const hdr = prepareTcpOffload(headers, segmentSize, payload.length);
+        if (hdr.gsoType !== VIRTIO_NET_HDR_GSO_NONE) { st.txGsoPackets++; st.txGsoBytes += headers.length + payload.length; }
+        this.#tun.writeParts(headers, payload, encodeVirtioNetHdr(hdr));
       } catch (e) {
         failed(e);
       }
     };
-    stack.attach((packet, segmentSize) => {
-      try {
-        if (offload) {
-          // The stack only sends TCP; anything else (never expected) goes out as is, with a zero header.
-          if (!isTcp(packet)) { this.#tun.write(packet); return; }
-          const hdr = prepareTcpOffload(packet, segmentSize ?? 0);
-          if (hdr.gsoType !== VIRTIO_NET_HDR_GSO_NONE) { st.txGsoPackets++; st.txGsoBytes += packet.length; }
-          this.#tun.write(packet, encodeVirtioNetHdr(hdr));
-        } else {
-          this.#tun.write(packet);
-        }
-      } catch (e) {
-        failed(e);
-      }
-    }, offload ? { checksumOffload: true, sendParts } : { sendParts });
+    stack.attach((packet, segmentSize) => send(packet, EMPTY, segmentSize ?? 0), offload ? { checksumOffload: true, sendParts: send } : { sendParts: send });
     this.onPackets((pkts, hdrs) => {
       // Copies: the addon's packets are views into one shared read buffer, which a connection's receive
       // queue must not pin. One batch in, one output pass per connection (stretch ACKs).

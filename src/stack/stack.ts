@@ -703,14 +703,14 @@ export class Stack {
     // A TSO segment goes to a link that segments it and so completes checksums (LinkSend), as does every segment
     // to a link with checksum offload: summing up to 64 KiB here would be wasted, unless an observer (a pcap
     // tap) is to see the packet as it will be on the wire.
-    const partial = (segmentSize > 0 || this.linkChecksumOffload) && this.packetObservers.length === 0;
-    if (this.linkSendParts !== null && this.packetObservers.length === 0 && seg.payload.length >= GATHER_MIN_PAYLOAD) {
-      this.linkSendParts(encodeTcpPacketHeaders({ src: la, dst: ra, ttl: this.ttl }, seg, partial ? 'pseudo-header' : 'full'), seg.payload, segmentSize);
+    const ip = { src: la, dst: ra, ttl: this.ttl };
+    const observed = this.packetObservers.length > 0;
+    const partial = (segmentSize > 0 || this.linkChecksumOffload) && !observed;
+    if (this.linkSendParts !== null && !observed && seg.payload.length >= GATHER_MIN_PAYLOAD) {
+      this.linkSendParts(encodeTcpPacketHeaders(ip, seg, partial ? 'pseudo-header' : 'full'), seg.payload, segmentSize);
       return;
     }
-    const packet = partial
-      ? encodeTcpPacketChecksumOffload({ src: la, dst: ra, ttl: this.ttl }, seg)
-      : encodeTcpPacket({ src: la, dst: ra, ttl: this.ttl }, seg);
+    const packet = partial ? encodeTcpPacketChecksumOffload(ip, seg) : encodeTcpPacket(ip, seg);
     for (let i = 0; i < this.packetObservers.length; i++) this.packetObservers[i]!('out', packet, now, this);
     // Only a TSO segment passes the second argument: links written for one argument see no change.
     if (segmentSize > 0) this.link?.(packet, segmentSize);

@@ -956,9 +956,7 @@ export class TcpConnection {
    * episode (Linux's conditions).
    */
   private schedulePto(now: number): void {
-    const s = this.state;
-    const dataState = s === 'ESTABLISHED' || s === 'CLOSE-WAIT' || s === 'FIN-WAIT-1' || s === 'CLOSING' || s === 'LAST-ACK';
-    if (!this.config.tailLossProbe || !this.sackOk || !dataState || this.tlpOutstanding || this.inRecovery || this.rtoRecovery
+    if (!this.config.tailLossProbe || !this.sackOk || !this.sendsData() || this.tlpOutstanding || this.inRecovery || this.rtoRecovery
       || this.sndUna === this.sndNxt) {
       this.tlpAt = Infinity;
       return;
@@ -1383,9 +1381,7 @@ export class TcpConnection {
   private dataEndSeq(): number { return seqAdd(this.sndBufSeq, this.snd.length); }
 
   private nextNewData(now: number): TcpSegment | null {
-    const s = this.state;
-    const canSend = s === 'ESTABLISHED' || s === 'CLOSE-WAIT' || s === 'FIN-WAIT-1' || s === 'LAST-ACK' || s === 'CLOSING';
-    if (!canSend) return null;
+    if (!this.sendsData()) return null;
     const dataEnd = this.dataEndSeq();
     const unsent = this.finSent ? 0 : seqDiff(dataEnd, this.sndNxt);
     const wantFin = this.finQueued && !this.finSent;
@@ -1653,6 +1649,12 @@ export class TcpConnection {
 
   private tsNow(now: number): number {
     return (Math.floor(now * this.config.tsTicksPerMs) + this.tsOffset) >>> 0;
+  }
+
+  /** States in which our data or FIN goes out or may be outstanding: ESTABLISHED, CLOSE-WAIT, until our FIN is acknowledged. */
+  private sendsData(): boolean {
+    const s = this.state;
+    return s === 'ESTABLISHED' || s === 'CLOSE-WAIT' || s === 'FIN-WAIT-1' || s === 'CLOSING' || s === 'LAST-ACK';
   }
 
   private isSynchronized(): boolean {

@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeIp, decodeIpv4, decodeIpv6, encodeIpHeader } from './ip.js';
 import { parseAddress, formatAddress } from './address.js';
-import { WireError } from './errors.js';
+import { hex, wireError } from './test-util.js';
 
-const hex = (s: string): Uint8Array => Uint8Array.from(s.replace(/\s+/g, '').match(/../g)!.map((x) => parseInt(x, 16)));
 
 // Reference datagrams built by an independent Python (struct + socket.inet_pton) implementation.
 /** Linux-style SYN 10.0.0.1:40000 → 10.0.0.2:80, id 0x1c46, DF, TTL 64. */
@@ -17,15 +16,6 @@ const V6_SYNACK = '6001234500280640fd000000000000000000000000000002fd00000000000
 /** IPv6, traffic class 0xb8: hop-by-hop → destination options → fragment (offset 0, M=1, id deadbeef) → TCP. */
 const V6_EXT = '6b800000002f00ff20010db800000000000000000000000a20010db800000000000000000000000b3c000104000000002c0001040000000006000001deadbeef0001000200000064000000c8501103e85cb9000078797a';
 
-function wireError(layer: string, code: string, offset: number) {
-  return (e: unknown): boolean => {
-    assert.ok(e instanceof WireError, `expected WireError, got ${String(e)}`);
-    assert.equal(e.layer, layer);
-    assert.equal(e.code, code);
-    assert.equal(e.offset, offset);
-    return true;
-  };
-}
 
 test('decodes a reference IPv4 SYN header', () => {
   const p = decodeIp(hex(V4_SYN));

@@ -4,9 +4,9 @@ import fc from 'fast-check';
 import { decodeTcp, encodeTcp, encodeOptions, optionsLength, tcpChecksumOk, freebsdOptionOrder, linuxOptionOrder } from './tcp.js';
 import { parseAddress } from './address.js';
 import { WireError } from './errors.js';
+import { hex, wireError } from './test-util.js';
 import { SYN, ACK, ECE, CWR, URG, PSH, AE, FIN, RST, makeSegment, type TcpOptions, type TcpSegment } from './tcp-types.js';
 
-const hex = (s: string): Uint8Array => Uint8Array.from(s.replace(/\s+/g, '').match(/../g)!.map((x) => parseInt(x, 16)));
 const toHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 // TCP parts of reference datagrams built by an independent Python implementation (see ip-header-codec tests).
@@ -17,15 +17,6 @@ const A4 = [parseAddress('10.0.0.1'), parseAddress('10.0.0.2')] as const;
 const A6 = [parseAddress('fd00::2'), parseAddress('fd00::1')] as const;
 const AD = [parseAddress('192.168.1.10'), parseAddress('192.168.1.20')] as const;
 
-function wireError(layer: string, code: string, offset: number) {
-  return (e: unknown): boolean => {
-    assert.ok(e instanceof WireError, `expected WireError, got ${String(e)}`);
-    assert.equal(e.layer, layer);
-    assert.equal(e.code, code);
-    assert.equal(e.offset, offset);
-    return true;
-  };
-}
 
 test('decodes a Linux SYN: header fields and MSS, SACK-permitted, timestamps, window scale', () => {
   const d = decodeTcp(hex(SYN_V4));
