@@ -113,7 +113,7 @@ test('tsoMaxBytes: super-segments carry their MSS as segmentSize and a seeded ch
 
 test('receive with checksumVerified: a packet with a wrong TCP checksum is accepted; without it, it is counted and dropped', () => {
   const clock = new VirtualClock();
-  const s = new Stack({ addresses: ['10.0.0.2'], clock });
+  const s = new Stack({ addresses: ['10.0.0.2'], clock, random: (b) => b.fill(7) });
   const out: Uint8Array[] = [];
   s.attach((p) => out.push(p));
   s.listen(80);
