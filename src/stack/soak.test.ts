@@ -13,8 +13,9 @@ async function soak(seed: number, n: number) {
   const tcp = { msl: 2000, recvBufferSize: 65536, sendBufferSize: 65536 };
   const server = net.addStack({ name: 'server', addresses: ['10.0.0.2', 'fd00::2'], tcp });
   const client = net.addStack({ name: 'client', addresses: ['10.0.0.1', 'fd00::1'], tcp });
-  const byPort = new Map<number, Plan>();
-  server.listen(80, { backlog: 1024, onConnection: (c) => { const p = byPort.get(c.remotePort); if (p) p.server = c; } });
+  const byPort = new Map<string, Plan>();
+  // Keyed by the client's address and port: the client may give one port to an IPv4 and an IPv6 connection at once.
+  server.listen(80, { backlog: 1024, onConnection: (c) => { const p = byPort.get(`${c.remoteAddress} ${c.remotePort}`); if (p) p.server = c; } });
   const plans: Plan[] = [];
   for (let i = 0; i < n; i++) {
     const size = prng.nextU32() % 40_000;
@@ -30,7 +31,7 @@ async function soak(seed: number, n: number) {
     for (let k = 0; k < 3 && started < plans.length; k++, started++) {
       const p = plans[started]!;
       p.conn = client.connect({ host: started % 2 ? 'fd00::2' : '10.0.0.2', port: 80 });
-      byPort.set(p.conn.localPort, p);
+      byPort.set(`${p.conn.localAddress} ${p.conn.localPort}`, p);
     }
     for (const p of plans) {
       const c = p.conn;

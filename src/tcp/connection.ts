@@ -558,6 +558,8 @@ export class TcpConnection {
   /** §3.10.7.4: SYN-RECEIVED and every synchronized state. */
   private inputSynchronized(seg: TcpSegment, now: number): void {
     let f = seg.flags;
+    // RFC 7323 §2.2: the window field of a <SYN> or <SYN,ACK> is never scaled, even once the SYN bit is trimmed below.
+    const windowUnscaled = (f & SYN) !== 0;
     if (this.state === 'SYN-RECEIVED' && (f & (SYN | ACK)) === (SYN | ACK) && seg.seq === this.irs) {
       // Simultaneous open (RFC 9293 Figure 8, line 6): the peer's SYN+ACK repeats its SYN, which is old;
       // only the new part, the ACK, is processed (§3.10.7.4 "straddle" rule, as BSD trims it).
@@ -686,8 +688,9 @@ export class TcpConnection {
     if (s === 'SYN-RECEIVED') {
       if (seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndNxt)) {
         this.synPending = false;
-        // Window from the handshake-completing ACK is scaled (it is not a SYN).
-        this.sndWnd = seg.window << this.sndShift;
+        // Window from the handshake-completing ACK is scaled, unless it is the peer's SYN+ACK of a
+        // simultaneous open (RFC 7323 §2.2).
+        this.sndWnd = windowUnscaled ? seg.window : seg.window << this.sndShift;
         this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
         this.sndWl1 = seg.seq; this.sndWl2 = seg.ack;
         this.ackAdvance(seg.ack, now, seg);

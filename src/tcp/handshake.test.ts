@@ -41,6 +41,26 @@ test('simultaneous open: both SYN-SENT receive SYN → SYN-RECEIVED, exchange SY
   ]);
 });
 
+test('simultaneous open with window scaling: the peer\'s SYN+ACK window is not scaled (RFC 7323 §2.2), so the first flight fits it', () => {
+  // Shift 8 on both sides and a 1460-byte receive buffer: scaling the SYN+ACK's 1460 would allow 373 760 bytes.
+  const config = { ...PLAIN, windowScaling: true, windowShift: 8, recvBufferSize: 1460, mss: 1460 };
+  const a = new TcpConnection({ localPort: 1111, remotePort: 2222, iss: 100, config });
+  const b = new TcpConnection({ localPort: 2222, remotePort: 1111, iss: 900, config });
+  const p = new Pair(a, b);
+  a.connect(0); b.connect(0);
+  p.run((q) => q.a.state === 'ESTABLISHED' && q.b.state === 'ESTABLISHED');
+  const data = new Uint8Array(4000).map((_, i) => i & 0xff);
+  assert.equal(a.send(data, p.now), 4000);
+  p.flush();
+  // What a sent before hearing from b again: no more than the 1460 bytes b's SYN+ACK offered.
+  const firstFlight = p.log.filter((r) => r.from === 'a' && r.seg.payload.length > 0).reduce((n, r) => n + r.seg.payload.length, 0);
+  assert.ok(firstFlight <= 1460, `first flight ${firstFlight} bytes`);
+  // Read as it arrives: everything is delivered (the overrun version stalled: b dropped a's ACKs as out of window).
+  const got: number[] = [];
+  p.run((q) => { for (const x of q.b.read()) got.push(x); return got.length === 4000; }, 60_000);
+  assert.deepEqual(Uint8Array.from(got), data);
+});
+
 test('in SYN-SENT, RST acknowledging our SYN → CLOSED with ECONNREFUSED', () => {
   const c = newConn();
   c.connect(0);

@@ -128,7 +128,7 @@ function runScenario(s: Scenario): void {
   const peerOf = (x: Side): Side => (x === 'a' ? 'b' : 'a');
   let p: Pair | null = null;
   // Failure messages end with the last segments on the wire (relative numbers), to read the trace that broke.
-  const ctx = () => `seed ${s.seed}\n  ${p ? p.describe().slice(-25).map((l, i, arr) => { const r = p!.log[p!.log.length - arr.length + i]!; return `${r.time} ${l} win=${r.seg.window}`; }).join('\n  ') : ''}\n`;
+  const ctx = () => `seed ${s.seed}\n  ${p ? p.describe().slice(-Number(process.env.SYNACK_PROP_TRACE ?? 25)).map((l, i, arr) => { const r = p!.log[p!.log.length - arr.length + i]!; return `${r.time} ${l} win=${r.seg.window}`; }).join('\n  ') : ''}\n`;
 
   // Wire-level checks run as each segment leaves its sender (the fate hook sees every transmitted segment).
   const rightEdge: Record<Side, number | null> = { a: null, b: null };
