@@ -84,23 +84,21 @@ export function floor(file: string, mode: FloorMode): { connections: number; out
   const used = new Uint8Array(CAP);
   const N = new Float64Array(CAP * W);
   const fd = openSync(file, 'r');
-  const chunk = new Uint8Array(1 << 20);
-  let d = new Uint8Array(0);
+  // One buffer: the unread tail of a read (a partial record, < 64 KiB) moves to its start and the next read
+  // goes after it, so no record is copied more than once.
+  const d = new Uint8Array((1 << 20) + (1 << 16));
+  let tail = 0;
   let first = true;
   let frame = 0;
   let ids = 0;
   for (;;) {
-    const n = readSync(fd, chunk, 0, chunk.length, null);
-    // The unread tail of the previous chunk, then this one.
-    const joined = new Uint8Array(d.length + n);
-    joined.set(d);
-    joined.set(chunk.subarray(0, n), d.length);
-    d = joined;
+    const n = readSync(fd, d, tail, 1 << 20, null);
+    const end = tail + n;
     let o = first ? 24 : 0;
     first = false;
-    while (o + 16 <= d.length) {
+    while (o + 16 <= end) {
       const incl = d[o + 8]! | (d[o + 9]! << 8) | (d[o + 10]! << 16);
-      if (o + 16 + incl > d.length) break;
+      if (o + 16 + incl > end) break;
       const ts = ((d[o]! | (d[o + 1]! << 8) | (d[o + 2]! << 16) | (d[o + 3]! << 24)) >>> 0) + (d[o + 4]! | (d[o + 5]! << 8) | (d[o + 6]! << 16)) / 1e6;
       const p = o + 16;
       frame++;
@@ -141,7 +139,8 @@ export function floor(file: string, mode: FloorMode): { connections: number; out
       N[r + 12] = frame;
       o += 16 + incl;
     }
-    d = d.subarray(o);
+    d.copyWithin(0, o, end);
+    tail = end - o;
     if (n === 0) break;
   }
   closeSync(fd);

@@ -4,24 +4,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough, Readable } from 'node:stream';
 import { mkdtempSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { demoCommand } from './demo.js';
 import { analyzeCommand } from './analyze.js';
+import { runCli } from './test-io.js';
 import { SCENARIOS } from '../link/scenarios.js';
 
 async function run(fn: typeof analyzeCommand, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const code = await fn(args, { stdout, stderr, stdin: Readable.from([]) });
-  return { code, out, err };
+  const r = await runCli(fn, args);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 const EXPECT: Record<string, { handshake: string; close: string | string[] }> = {

@@ -5,11 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { analyzeCommand } from './analyze.js';
+import { runCli, type CliRun } from './test-io.js';
 import { Conversation, PcapBuilder } from '../analyze/synth.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'synack-analyze-worker-'));
@@ -34,19 +35,11 @@ writeFileSync(full, whole);
 const truncated = path.join(dir, 'truncated.pcap');
 writeFileSync(truncated, whole.subarray(0, whole.length - 30));
 
-interface Run { code: number; stdout: string; stderr: string }
-
-async function run(args: string[], worker: boolean, stdout: Writable = new PassThrough()): Promise<Run> {
+async function run(args: string[], worker: boolean, stdout: Writable = new PassThrough()): Promise<CliRun> {
   if (worker) process.env.SYNACK_JSON_WORKER_MIN_BYTES = '1';
   else process.env.SYNACK_JSON_WORKER_MIN_BYTES = String(2 ** 52);
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  stderr.on('data', (d: Buffer) => { err += d.toString(); });
   try {
-    const code = await analyzeCommand(args, { stdout, stderr, stdin: Readable.from([]) });
-    return { code, stdout: out, stderr: err };
+    return await runCli(analyzeCommand, args, { stdout });
   } finally {
     delete process.env.SYNACK_JSON_WORKER_MIN_BYTES;
   }

@@ -1,27 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { analyzeCommand } from './analyze.js';
+import { runCli, type CliRun } from './test-io.js';
 import { Conversation, PcapBuilder } from '../analyze/synth.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'synack-analyze-'));
 
-interface Run { code: number; stdout: string; stderr: string }
-
-async function run(args: string[], stdinBytes?: Uint8Array, ttyStderr = false): Promise<Run> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  if (ttyStderr) Object.assign(stderr, { isTTY: true, columns: 100, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const stdin = Readable.from(stdinBytes ? [Buffer.from(stdinBytes)] : []);
-  const code = await analyzeCommand(args, { stdout, stderr, stdin });
-  return { code, stdout: out, stderr: err };
+async function run(args: string[], stdinBytes?: Uint8Array, ttyStderr = false): Promise<CliRun> {
+  return runCli(analyzeCommand, args, { stdin: Readable.from(stdinBytes ? [Buffer.from(stdinBytes)] : []), ttyStderr });
 }
 
 /** Three connections: a four-way close, a refused SYN, an open one with data. */
@@ -199,11 +189,8 @@ test('when the reader of the output goes away (EPIPE), the run stops quietly', a
       } else cb();
     },
   });
-  const stderr = new PassThrough();
-  let err = '';
-  stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const code = await analyzeCommand([many, '--format', 'json'], { stdout, stderr, stdin: Readable.from([]) });
+  const { code, stderr } = await runCli(analyzeCommand, [many, '--format', 'json'], { stdout });
   assert.equal(code, 0);
-  assert.equal(err, '');
+  assert.equal(stderr, '');
   assert.ok(writes >= 2 && writes < 40, `stopped writing early (${writes} writes)`);
 });

@@ -6,11 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough, Readable } from 'node:stream';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { analyzeCommand } from './analyze.js';
+import { runCli, type CliRun } from './test-io.js';
 import { Conversation, PcapBuilder } from '../analyze/synth.js';
 import { shared, sharedMissing } from '../analyze/corpus-helpers.js';
 
@@ -38,29 +38,21 @@ const cut = capture(700, 1700000400);
 const truncated = write('truncated.pcap', cut.subarray(0, cut.length - 11));
 const notCapture = write('notes.txt', new TextEncoder().encode('not a capture at all\n'));
 
-interface Run { code: number; stdout: string; stderr: string }
-
-async function run(args: string[], worker: boolean): Promise<Run> {
+async function run(args: string[], worker: boolean): Promise<CliRun> {
   process.env.SYNACK_CAPTURE_WORKER_MIN_BYTES = worker ? '1' : String(2 ** 52);
   // The JSON worker stays off here so that only the reading differs.
   process.env.SYNACK_JSON_WORKER_MIN_BYTES = String(2 ** 52);
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  stderr.on('data', (d: Buffer) => { err += d.toString(); });
   try {
-    const code = await analyzeCommand([...args, '--no-progress'], { stdout, stderr, stdin: Readable.from([]) });
+    const r = await runCli(analyzeCommand, [...args, '--no-progress']);
     // Zeek's header and footer carry the wall-clock time.
-    return { code, stdout: out.replace(/^#(open|close)\t.*$/gm, '#$1'), stderr: err };
+    return { ...r, stdout: r.stdout.replace(/^#(open|close)\t.*$/gm, '#$1') };
   } finally {
     delete process.env.SYNACK_CAPTURE_WORKER_MIN_BYTES;
     delete process.env.SYNACK_JSON_WORKER_MIN_BYTES;
   }
 }
 
-async function same(args: string[]): Promise<Run> {
+async function same(args: string[]): Promise<CliRun> {
   const here = await run(args, false);
   const there = await run(args, true);
   assert.deepEqual(there, here, args.join(' '));

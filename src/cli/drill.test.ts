@@ -8,18 +8,14 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PassThrough } from 'node:stream';
 import { drillCommand } from './drill.js';
+import { runCli } from './test-io.js';
 
 const scripts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../drill/scripts');
 
 async function drill(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough(), stderr = new PassThrough();
-  let out = '', err = '';
-  stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const code = await drillCommand(args, { stdout, stderr, stdin: new PassThrough() });
-  return { code, out, err };
+  const r = await runCli(drillCommand, args);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 const GOOD = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TunLink } from './tun.js';
 import { configureTunDevice, describeDevice, pairAddresses, checkPair, DeviceSetupError } from './tun-device.js';
-import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from './netns.js';
-import { tunUnavailableReason } from './tun.js';
+import { runInNetns, reportResult, NETNS_ENV } from './netns.js';
+import { tunTestSkip } from './tun-testkit.js';
 
 function errorOf(fn: () => unknown): DeviceSetupError {
   try {
@@ -80,8 +80,7 @@ if (role === 'configure') {
     assert.match((await rejection(configureTunDevice({ name: 'tun9', txqueuelen: -1 }))).message, /txqueuelen/);
   });
 
-  const reason = netnsUnavailableReason() ?? tunUnavailableReason();
-  const skip = reason && !process.env.SYNACK_REQUIRE_TUN ? `needs root, /dev/net/tun, unshare and the addon: ${reason}` : false;
+  const { skip } = tunTestSkip('needs root, /dev/net/tun, unshare and the addon');
 
   test('in a namespace: MTU 65535, txqueuelen, two IPv4 and two IPv6 addresses, up; errors name the problem', { skip }, async () => {
     const res = await runInNetns(import.meta.url, ['configure'], { timeoutMs: 30_000 });

@@ -8,13 +8,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TunLink, tunUnavailableReason } from './tun.js';
+import { TunLink } from './tun.js';
 import { configureTunDevice } from './tun-device.js';
-import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from './netns.js';
+import { runInNetns, reportResult, NETNS_ENV } from './netns.js';
 import { Stack } from '../stack/stack.js';
 import { Server, Socket } from '../stack/socket.js';
 import { decodePacket } from '../wire/packet.js';
-import { udpPacket, testBody, sha256Hex, runCommand } from './tun-testkit.js';
+import { udpPacket, testBody, sha256Hex, runCommand, tunTestSkip } from './tun-testkit.js';
 import { VIRTIO_NET_HDR_F_NEEDS_CSUM } from './virtio-net.js';
 import { finishChecksum, pseudoHeaderSum } from '../wire/checksum.js';
 import { parseAddress } from '../wire/address.js';
@@ -193,8 +193,7 @@ if (role === 'curl') {
   plain.close();
   off.close();
 } else if (role === undefined) {
-  const reason = netnsUnavailableReason() ?? tunUnavailableReason();
-  const skip = reason && !process.env.SYNACK_REQUIRE_TUN ? `TUN tests need root, /dev/net/tun, unshare and the addon: ${reason}` : false;
+  const { skip } = tunTestSkip();
 
   test('with offload, the kernel\'s curl GETs and POSTs 10 MB through GSO super-packets both ways (IPv4 and IPv6)', { skip }, async () => {
     const which = await run('curl', ['--version']);

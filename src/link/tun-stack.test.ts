@@ -6,10 +6,10 @@ import http from 'node:http';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TunLink, tunUnavailableReason } from './tun.js';
+import { TunLink } from './tun.js';
 import { configureTunDevice } from './tun-device.js';
-import { testBody, sha256Hex, runCommand } from './tun-testkit.js';
-import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from './netns.js';
+import { testBody, sha256Hex, runCommand, tunTestSkip } from './tun-testkit.js';
+import { runInNetns, reportResult, NETNS_ENV } from './netns.js';
 import { Stack } from '../stack/stack.js';
 import { Server } from '../stack/socket.js';
 
@@ -58,8 +58,7 @@ if (role === 'curl') {
   link.close();
   process.exit(0); // the stack's TIME-WAIT timers would keep the loop alive for 2 MSL
 } else if (role === undefined) {
-  const reason = netnsUnavailableReason() ?? tunUnavailableReason();
-  const skip = reason && !process.env.SYNACK_REQUIRE_TUN ? `TUN tests need root, /dev/net/tun, unshare and the addon: ${reason}` : false;
+  const { skip } = tunTestSkip();
 
   test('the kernel\'s curl GETs and POSTs 1 MB to node:http on a synack stack over the TUN link (IPv4 and IPv6)', { skip }, async () => {
     const which = await run('curl', ['--version']);

@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { onesComplementSum, finishChecksum, pseudoHeaderSum } from '../wire/checksum.js';
 import { parseAddress } from '../wire/address.js';
 import { decodeIp } from '../wire/ip.js';
+import { netnsUnavailableReason } from './netns.js';
+import { tunUnavailableReason } from './tun.js';
 
 export const PROTO_ICMP = 1;
 export const PROTO_UDP = 17;
@@ -128,4 +130,14 @@ export function runCommand(cmd: string, args: string[], timeoutMs = 30_000): Pro
       resolve({ code: err ? ((err as { code?: unknown }).code as number) ?? null : 0, stdout, stderr });
     });
   });
+}
+
+/**
+ * Why tests that need a TUN device in a namespace of their own cannot run here (null when they can), and the
+ * `skip` option for them: the reason prefixed by `what`, or false under SYNACK_REQUIRE_TUN (CI), where a
+ * missing prerequisite must fail instead.
+ */
+export function tunTestSkip(what = 'TUN tests need root, /dev/net/tun, unshare and the addon'): { reason: string | null; skip: string | false } {
+  const reason = netnsUnavailableReason() ?? tunUnavailableReason();
+  return { reason, skip: reason && !process.env.SYNACK_REQUIRE_TUN ? `${what}: ${reason}` : false };
 }

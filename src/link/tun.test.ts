@@ -8,10 +8,10 @@ import { execFile, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
-import { TunLink, TunError, tunUnavailableReason } from './tun.js';
+import { TunLink, TunError } from './tun.js';
 import { configureTunDevice, type TunAddressPair } from './tun-device.js';
-import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from './netns.js';
-import { echoReplyFor, udpPacket, upperChecksumOk } from './tun-testkit.js';
+import { runInNetns, reportResult, NETNS_ENV } from './netns.js';
+import { echoReplyFor, udpPacket, upperChecksumOk, tunTestSkip } from './tun-testkit.js';
 import { decodeIp } from '../wire/ip.js';
 import { decodePacket } from '../wire/packet.js';
 import { formatAddress } from '../wire/address.js';
@@ -324,8 +324,7 @@ if (role !== undefined) {
   if (!fn) throw new Error(`unknown role ${role}`);
   await fn();
 } else {
-  const reason = netnsUnavailableReason() ?? tunUnavailableReason();
-  const skip = reason && !process.env.SYNACK_REQUIRE_TUN ? `TUN tests need root, /dev/net/tun, unshare and the addon: ${reason}` : false;
+  const { reason, skip } = tunTestSkip();
   if (reason && process.env.SYNACK_REQUIRE_TUN) test('TUN tests are required (SYNACK_REQUIRE_TUN) but cannot run', () => assert.fail(reason));
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -558,11 +558,13 @@ export class TcpConnection {
   /** §3.10.7.4: SYN-RECEIVED and every synchronized state. */
   private inputSynchronized(seg: TcpSegment, now: number): void {
     let f = seg.flags;
-    // RFC 7323 §2.2: the window field of a <SYN> or <SYN,ACK> is never scaled, even once the SYN bit is trimmed below.
-    const windowUnscaled = (f & SYN) !== 0;
+    // Set when the peer's SYN+ACK of a simultaneous open completes the handshake: its window is not scaled.
+    let windowUnscaled = false;
     if (this.state === 'SYN-RECEIVED' && (f & (SYN | ACK)) === (SYN | ACK) && seg.seq === this.irs) {
       // Simultaneous open (RFC 9293 Figure 8, line 6): the peer's SYN+ACK repeats its SYN, which is old;
-      // only the new part, the ACK, is processed (§3.10.7.4 "straddle" rule, as BSD trims it).
+      // only the new part, the ACK, is processed (§3.10.7.4 "straddle" rule, as BSD trims it). The window
+      // field of a <SYN,ACK> is never scaled (RFC 7323 §2.2), trimmed or not.
+      windowUnscaled = true;
       f &= ~SYN;
       seg = { ...seg, flags: f, seq: seqAdd(seg.seq, 1) };
     }
