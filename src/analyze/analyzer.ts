@@ -324,6 +324,8 @@ export class Analyzer {
     let split: string | null = null;
     // Wireshark starts a new conversation on a tuple only for a SYN with a new ISN (§2.4).
     let wsCreates = true;
+    // A piece that continues TShark's conversation starts with the completeness that conversation had so far.
+    let inherited = 0;
     if (conn) {
       const expired = conn.zeek.expiredBy(t);
       let reuse = false;
@@ -344,6 +346,7 @@ export class Analyzer {
         if (expired) split = expired;
         const prev = conn.s[side];
         wsCreates = (flags & (SYN | ACK)) === SYN && !(prev.issKnown && prev.iss === pf.seq);
+        if (!wsCreates) inherited = conn.wiresharkCompleteness();
         this.flows.remove(key, conn);
         this.emit(conn);
         conn = undefined;
@@ -362,6 +365,7 @@ export class Analyzer {
           this.trace !== null, split);
       }
       conn.wsCreates = wsCreates;
+      conn.completeness = inherited;
       this.flows.add(key, conn);
       this.open++;
       if (this.open > this.peakOpen) this.peakOpen = this.open;

@@ -28,9 +28,21 @@ export interface PacketInfo {
   seg: TcpSegment | null;
 }
 
-export type HandshakeKind = 'normal' | 'simultaneous-open' | 'retried-syn' | 'refused' | 'unanswered' | 'midstream';
-export type CloseKind = 'four-way' | 'three-way' | 'simultaneous' | 'rst-by-originator' | 'rst-by-responder'
-  | 'half-closed' | 'open' | 'refused' | 'unanswered';
+/**
+ * How the connection opened, claiming only what was captured: `normal` and `retried-syn` need the SYN, the
+ * SYN-ACK and the originator's ACK of the SYN-ACK; `no-final-ack` is SYN and SYN-ACK without that ACK (a
+ * spoofed source, a half-open connection, or a capture that stopped); `no-syn-ack` is a SYN the originator went
+ * on from (it ACKed or sent data) while no SYN-ACK was captured (a one-sided capture).
+ */
+export type HandshakeKind = 'normal' | 'simultaneous-open' | 'retried-syn' | 'refused' | 'unanswered' | 'midstream'
+  | 'no-final-ack' | 'no-syn-ack';
+/**
+ * How it closed: `four-way`, `three-way` and `simultaneous` only when every FIN's ACK was captured; the
+ * `-no-last-ack` variants are the same FIN exchanges with the last ACK missing (the closing side still in
+ * LAST-ACK or CLOSING as far as the capture shows).
+ */
+export type CloseKind = 'four-way' | 'three-way' | 'simultaneous' | 'four-way-no-last-ack' | 'three-way-no-last-ack'
+  | 'simultaneous-no-last-ack' | 'rst-by-originator' | 'rst-by-responder' | 'half-closed' | 'open' | 'refused' | 'unanswered';
 
 /** Wireshark tcp.completeness bits (§2.1). */
 export const C_SYN = 1;
@@ -122,6 +134,19 @@ export class Side {
   lastNextSeqTime = 0;
   /** Time of this side's last segment with ACK (Wireshark's lastacktime, for fast retransmissions). */
   lastAckTime = 0;
+  /** The peer acknowledged this side's FIN (ack ≥ FIN seq + 1, in a segment without RST). */
+  finAcked = false;
+  /** Time of this side's first FIN (NaN before one). */
+  finTime = NaN;
+  /** Retransmissions (Wireshark's sense) of segments carrying this side's FIN, and of its SYN or SYN-ACK. */
+  finRetx = 0;
+  synRetx = 0;
+  /** This side acknowledged the peer's SYN-ACK (the handshake's final ACK). */
+  ackedSynAck = false;
+  /** Payload bytes carried on this side's SYN (TCP Fast Open or plain SYN data, RFC 7413 / RFC 9293 §3.4). */
+  synData = 0;
+  /** The first packet number this side sent (0 before one). */
+  firstFrame = 0;
 
   /** Back to the state of a fresh Side (objects are recycled between connections). */
   reset(): void {
@@ -154,6 +179,13 @@ export class Side {
     this.lastSegWasKeepAlive = false;
     this.lastNextSeqTime = 0;
     this.lastAckTime = 0;
+    this.finAcked = false;
+    this.finTime = NaN;
+    this.finRetx = 0;
+    this.synRetx = 0;
+    this.ackedSynAck = false;
+    this.synData = 0;
+    this.firstFrame = 0;
   }
 }
 
@@ -189,6 +221,8 @@ export class Connection {
   secondFinHasAck = false;
   ackedFirstFinBeforeOwnFin = false;
   firstRstSide = -1;
+  /** Time of that first deciding RST (NaN before one). */
+  firstRstTime = NaN;
   rstAfterClose = false;
   halfCloseData = false;
   completeness = 0;
@@ -263,6 +297,7 @@ export class Connection {
     this.secondFinHasAck = false;
     this.ackedFirstFinBeforeOwnFin = false;
     this.firstRstSide = -1;
+    this.firstRstTime = NaN;
     this.rstAfterClose = false;
     this.halfCloseData = false;
     this.completeness = 0;
@@ -341,6 +376,7 @@ export class Connection {
     }
     this.lastFrame = p.frame;
     this.lastTime = p.time;
+    if (this.s[side].pkts === 0) this.s[side].firstFrame = p.frame;
     this.s[side].pkts++;
     this.s[side].ipBytes += p.ipLen;
     this.s[side].payload += p.len;
@@ -362,7 +398,7 @@ export class Connection {
     this.validPkts++;
     if (flags & ACK) this.s[side].sentAck = true;
     if ((flags & SYN) === 0) this.s[side].onlySyns = false;
-    else if (flags & (ACK | FIN | RST) || p.len > 0) this.s[side].onlySyns = false;
+    else if (flags & (ACK | FIN | RST)) this.s[side].onlySyns = false;
     this.handshakeAndClose(side, other, p);
     this.rfcStates(side, other, p);
 
@@ -421,6 +457,9 @@ export class Connection {
   }
 
   private pendingCompleteness = 0;
+
+  /** The completeness of this connection's Wireshark conversation so far, with bits still waiting for a second packet. */
+  wiresharkCompleteness(): number { return this.completeness | this.pendingCompleteness; }
   /** First pure SYN's time (NaN before) and the handshake's RTT (-1 until the third segment). */
   private firstSynTime = NaN;
   private initialRtt = -1;
@@ -457,7 +496,11 @@ export class Connection {
       const fast = r.dupAcks >= 2 && r.ackKnown && r.lastAck === p.seq && p.time - r.lastAckTime < 0.02;
       const threshold = this.initialRtt >= 0 ? this.initialRtt : 0.003;
       if (!spurious && !fast && p.time - d.lastNextSeqTime < threshold && ((p.seq + segLen) >>> 0) !== d.nextSeq) this.outOfOrder++;
-      else this.retransmissions++;
+      else {
+        this.retransmissions++;
+        if (f & FIN) d.finRetx++;
+        if (f & SYN) d.synRetx++;
+      }
     }
     const end = (p.seq + segLen) >>> 0;
     if (!(f & RST) && (!d.known || seqGt(end, d.nextSeq))) {
@@ -484,6 +527,12 @@ export class Connection {
       this.s[side].pureSyns++;
     }
     if ((f & (SYN | ACK)) === (SYN | ACK)) this.s[side].synAcks++;
+    if (f & SYN && p.len > this.s[side].synData) this.s[side].synData = p.len;
+    // The handshake's final ACK: this side acknowledges the peer's SYN-ACK (RFC 9293 §3.5, Figure 6 line 4).
+    if ((f & (SYN | ACK | RST)) === ACK && this.s[other].synAcks > 0 && this.s[other].issKnown
+      && seqGe(p.ack, (this.s[other].iss + 1) >>> 0)) this.s[side].ackedSynAck = true;
+    // A FIN counts as acknowledged by an ACK that covers it; a RST+ACK ends the connection instead (§3.10.7.4).
+    if ((f & (ACK | RST)) === ACK && this.s[other].finSeq >= 0 && seqGe(p.ack, (this.s[other].finSeq + 1) >>> 0)) this.s[other].finAcked = true;
     if (this.synSide < 0 && (f & (SYN | ACK | FIN | RST)) === SYN) this.synSide = side;
     else if (this.synSide >= 0 && side !== this.synSide && this.firstAnswer === '') {
       this.firstAnswer = (f & (SYN | ACK)) === (SYN | ACK) ? 'synack' : f & RST ? 'rst' : 'other';
@@ -497,6 +546,7 @@ export class Connection {
         this.rstAfterClose = true;
       } else if (this.firstRstSide < 0) {
         this.firstRstSide = side;
+        this.firstRstTime = p.time;
       }
     }
     // Half-close data: payload from the side that has not sent FIN after the other's FIN.
@@ -516,7 +566,7 @@ export class Connection {
         this.secondFinAck = p.ack;
         this.secondFinHasAck = (f & ACK) !== 0;
       }
-      if (this.s[side].finSeq < 0) this.s[side].finSeq = x;
+      if (this.s[side].finSeq < 0) { this.s[side].finSeq = x; this.s[side].finTime = p.time; }
     }
   }
 
@@ -541,7 +591,8 @@ export class Connection {
   private rfcStates(side: 0 | 1, other: 0 | 1, p: PacketInfo): void {
     const f = p.flags;
     if (this.validPkts === 1) {
-      if ((f & (SYN | ACK)) === SYN) { this.s[side].rfc = 'CLOSED'; this.s[other].rfc = 'LISTEN'; }
+      // A SYN shows its sender; whether anything listens at the other end only its answer can show.
+      if ((f & (SYN | ACK)) === SYN) { this.s[side].rfc = 'CLOSED'; this.s[other].rfc = undefined; }
       else if ((f & (SYN | ACK)) === (SYN | ACK)) { this.s[side].rfc = 'LISTEN'; this.s[other].rfc = 'SYN-SENT'; }
       else { this.s[side].rfc = 'ESTABLISHED'; this.s[other].rfc = 'ESTABLISHED'; }
     }
@@ -552,7 +603,10 @@ export class Connection {
       s = 'CLOSED';
     } else {
       if ((f & (SYN | ACK)) === SYN) {
-        if (s === undefined || s === 'CLOSED' || s === 'LISTEN') s = 'SYN-SENT';
+        if (s === undefined || s === 'CLOSED' || s === 'LISTEN') {
+          // Crossing SYNs (the peer's came first in the capture): this side takes it next, SYN-SENT → SYN-RECEIVED.
+          s = this.s[other].pureSyns > 0 && this.s[other].rfc === 'SYN-SENT' ? 'SYN-RECEIVED' : 'SYN-SENT';
+        }
       } else if ((f & (SYN | ACK)) === (SYN | ACK)) {
         if (s === undefined || s === 'CLOSED' || s === 'LISTEN' || s === 'SYN-SENT') s = 'SYN-RECEIVED';
       } else if (f & ACK && s === 'SYN-SENT') {
@@ -572,16 +626,23 @@ export class Connection {
     // --- the receiver, as it processes the segment (RFC 9293 §3.10.7) ---
     if (f & RST) {
       this.s[side].closedByRst = true;
-      if (r !== 'LISTEN' && r !== 'CLOSED' && this.rstInWindow(side, other, p)) { r = 'CLOSED'; this.s[other].closedByRst = true; }
+      if (r !== undefined && r !== 'LISTEN' && r !== 'CLOSED' && this.rstInWindow(side, other, p)) { r = 'CLOSED'; this.s[other].closedByRst = true; }
     } else if (r === 'CLOSED' && this.s[other].closedByRst) {
       // stays closed: segments after an abort are answered by RST
     } else {
       if ((f & (SYN | ACK)) === SYN) {
-        if (r === 'LISTEN' || r === undefined || r === 'SYN-SENT') r = 'SYN-RECEIVED';
+        // Only a side already seen to send its own SYN (simultaneous open, §3.5 Figure 8) is known to take
+        // this one; a listener shows its SYN-RECEIVED by answering with SYN-ACK (the sender rule above).
+        if (r === 'SYN-SENT') r = 'SYN-RECEIVED';
       } else if ((f & (SYN | ACK)) === (SYN | ACK)) {
-        if ((r === 'SYN-SENT' || r === 'SYN-RECEIVED') && this.acks(other, p, true)) r = 'ESTABLISHED';
+        // An originator in SYN-SENT shows it took the SYN-ACK by acknowledging it (the sender rule above): a
+        // spoofed or vanished originator never does, so it stays SYN-SENT. In a simultaneous open (both sent
+        // SYNs) the SYN-ACK ends the handshake for its receiver: no further ACK is due (§3.5 Figure 8).
+        const simultaneous = this.s[side].pureSyns > 0 && this.s[other].pureSyns > 0;
+        if ((r === 'SYN-RECEIVED' || (r === 'SYN-SENT' && simultaneous)) && this.acks(other, p, true)) r = 'ESTABLISHED';
       } else if (f & ACK) {
-        if (r === 'SYN-RECEIVED' && this.acks(other, p, true)) r = 'ESTABLISHED';
+        const simultaneous = this.s[side].pureSyns > 0 && this.s[other].pureSyns > 0;
+        if ((r === 'SYN-RECEIVED' || (r === 'SYN-SENT' && simultaneous)) && this.acks(other, p, true)) r = 'ESTABLISHED';
       }
       if (f & ACK && this.s[other].finSeq >= 0 && seqGe(p.ack, (this.s[other].finSeq + 1) >>> 0)) {
         if (r === 'FIN-WAIT-1') r = 'FIN-WAIT-2';
@@ -617,7 +678,11 @@ export class Connection {
       if (this.firstAnswerOf(o) === 'rst') return 'refused';
       // Nothing came back and the originator never acknowledged anything (a one-sided capture would show ACKs).
       if (this.s[r].pkts === 0 && !this.s[o].sentAck) return 'unanswered';
+      // The originator went on (ACKs, data) but the SYN-ACK is not in the capture.
+      return 'no-syn-ack';
     }
+    // SYN and SYN-ACK, but the ACK that completes the handshake was never captured.
+    if (!this.s[o].ackedSynAck) return 'no-final-ack';
     if (this.synRetries > 0) return 'retried-syn';
     return 'normal';
   }
@@ -634,8 +699,14 @@ export class Connection {
     if (this.s[o].pureSyns > 0 && this.s[r].synAcks === 0 && this.firstAnswerOf(o) === 'rst') return 'refused';
     if (this.firstRstSide >= 0) return this.firstRstSide === o ? 'rst-by-originator' : 'rst-by-responder';
     if (this.firstFinSide >= 0 && this.secondFinSide >= 0) {
-      if (!this.secondFinHasAck || !seqGe(this.secondFinAck, (this.firstFinX + 1) >>> 0)) return 'simultaneous';
-      return this.ackedFirstFinBeforeOwnFin ? 'four-way' : 'three-way';
+      if (!this.secondFinHasAck || !seqGe(this.secondFinAck, (this.firstFinX + 1) >>> 0)) {
+        return this.s[0].finAcked && this.s[1].finAcked ? 'simultaneous' : 'simultaneous-no-last-ack';
+      }
+      // The first FIN is acknowledged (before the second FIN, or by it); the close is complete only when the
+      // second FIN's ACK was captured too.
+      const complete = this.s[this.secondFinSide]!.finAcked;
+      if (this.ackedFirstFinBeforeOwnFin) return complete ? 'four-way' : 'four-way-no-last-ack';
+      return complete ? 'three-way' : 'three-way-no-last-ack';
     }
     if (this.firstFinSide >= 0) return 'half-closed';
     return 'open';

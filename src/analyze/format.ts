@@ -26,7 +26,7 @@ const TABLE_COLUMNS: Array<[string, number, (r: ConnectionReport) => string]> = 
   ['pkts', 9, (r) => `${r.orig_pkts}/${r.resp_pkts}`],
   ['bytes', 13, (r) => `${r.orig_bytes}/${r.resp_bytes}`],
   ['dur', 8, (r) => r.duration.toFixed(3)],
-  ['notes', 0, notes],
+  ['reason [notes]', 0, (r) => { const n = notes(r); return n ? `${r.reason} [${n}]` : r.reason; }],
 ];
 
 function hostPort(h: string, p: number): string {
@@ -99,9 +99,12 @@ export function describeAnomaly(a: AnomalyReport): string {
 
 const ZEEK_FIELDS = ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'service', 'duration',
   'orig_bytes', 'resp_bytes', 'conn_state', 'local_orig', 'local_resp', 'missed_bytes', 'history', 'orig_pkts',
-  'orig_ip_bytes', 'resp_pkts', 'resp_ip_bytes', 'tunnel_parents', 'ip_proto'];
+  'orig_ip_bytes', 'resp_pkts', 'resp_ip_bytes', 'tunnel_parents', 'ip_proto',
+  // synack's one extra column, after all of Zeek's (a log extension as Zeek scripts add them: readers such as
+  // zeek-cut select columns by the #fields names, so Zeek's own columns keep their names, order and values).
+  'synack_reason'];
 const ZEEK_TYPES = ['time', 'string', 'addr', 'port', 'addr', 'port', 'enum', 'string', 'interval', 'count', 'count',
-  'string', 'bool', 'bool', 'count', 'string', 'count', 'count', 'count', 'count', 'set[string]', 'count'];
+  'string', 'bool', 'bool', 'count', 'string', 'count', 'count', 'count', 'count', 'set[string]', 'count', 'string'];
 
 function zeekTime(d: Date): string {
   const p = (n: number): string => String(n).padStart(2, '0');
@@ -121,8 +124,14 @@ export function zeekHeader(now = new Date()): string {
   ].join('\n') + '\n';
 }
 
-/** One conn.log line: a connection's (first) Zeek row, or one of its `zeek_splits`. */
-export function zeekRow(r: ZeekRowSnapshot): string {
+/** Zeek's TSV escaping of a string value (tabs and non-printable bytes as \xHH; empty as `(empty)`). */
+function zeekString(s: string): string {
+  if (s === '') return '(empty)';
+  return s.replace(/[^\x20-\x7e]|\\/g, (ch) => Array.from(new TextEncoder().encode(ch), (b) => '\\x' + b.toString(16).padStart(2, '0')).join(''));
+}
+
+/** One conn.log line: a connection's (first) Zeek row, or one of its `zeek_splits` (no reason of its own: `-`). */
+export function zeekRow(r: ZeekRowSnapshot, reason?: string): string {
   const z = r.zeek;
   // Zeek sets duration and the byte counts only for a connection that lasted (conn.log shows '-' otherwise).
   const unsetIfNone = (v: string): string => (z.duration > 0 ? v : '-');
@@ -130,7 +139,7 @@ export function zeekRow(r: ZeekRowSnapshot): string {
     r.ts.toFixed(6), r.uid, r.orig_h, String(r.orig_p), r.resp_h, String(r.resp_p), 'tcp', '-',
     unsetIfNone(z.duration.toFixed(6)), unsetIfNone(String(z.orig_bytes)), unsetIfNone(String(z.resp_bytes)),
     r.conn_state, '-', '-', String(z.missed_bytes), r.history, String(z.orig_pkts), String(z.orig_ip_bytes),
-    String(z.resp_pkts), String(z.resp_ip_bytes), '-', '6',
+    String(z.resp_pkts), String(z.resp_ip_bytes), '-', '6', reason === undefined ? '-' : zeekString(reason),
   ].join('\t') + '\n';
 }
 

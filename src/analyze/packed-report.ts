@@ -11,13 +11,15 @@ import { TCP_STATES } from '../wire/trace.js';
 import type { CloseKind, Connection, HandshakeKind } from './connection.js';
 import { jsonLine } from './format.js';
 import {
-  addressText, completenessLabel, round6, toReport, uidFor, type ConnectionFacts, type ConnectionReport,
+  addressText, completenessLabel, reportedState, round6, toReport, uidFor, type ConnectionFacts, type ConnectionReport,
 } from './report.js';
 import { ZEEK_STATE_NAMES } from './zeek.js';
+import { reasonFor } from './reason.js';
 
-const HANDSHAKES: readonly HandshakeKind[] = ['normal', 'simultaneous-open', 'retried-syn', 'refused', 'unanswered', 'midstream'];
-const CLOSES: readonly CloseKind[] = ['four-way', 'three-way', 'simultaneous', 'rst-by-originator', 'rst-by-responder',
-  'half-closed', 'open', 'refused', 'unanswered'];
+const HANDSHAKES: readonly HandshakeKind[] = ['normal', 'simultaneous-open', 'retried-syn', 'refused', 'unanswered', 'midstream',
+  'no-final-ack', 'no-syn-ack'];
+const CLOSES: readonly CloseKind[] = ['four-way', 'three-way', 'simultaneous', 'four-way-no-last-ack', 'three-way-no-last-ack',
+  'simultaneous-no-last-ack', 'rst-by-originator', 'rst-by-responder', 'half-closed', 'open', 'refused', 'unanswered'];
 // Zeek's conn_state values (§1.5) and the `split` reasons the analyzer gives.
 const CONN_STATES: readonly string[] = ['S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH'];
 const SPLITS: readonly string[] = ['syn-after-close', 'active-connection-reuse', 'premature-connection-reuse', 'syn-seq-jump',
@@ -33,9 +35,11 @@ const CONN_STATE_INDEX = indexOf(CONN_STATES);
 const SPLIT_INDEX = indexOf(SPLITS);
 
 /** Float64 slots per connection (layout in `ReportPacker.add`). */
-const SLOTS = 51;
+const SLOTS = 52;
 /** Separates the text fields: JSON.stringify escapes every control character, and histories have none. */
 const SEP = '\u0001';
+/** Separates a connection's history from its reason line (neither has control characters). */
+const SEP2 = '\u0002';
 /** Slot 0: how the connection is packed. */
 const PACKED = 0;
 /** The whole JSON line is in the text (rare: connections with anomalies or Zeek-only splits, or a name not listed here). */
@@ -121,8 +125,10 @@ export class ReportPacker {
     v[at + 15] = hs;
     v[at + 16] = cl;
     v[at + 17] = c.halfCloseData ? 1 : 0;
-    v[at + 18] = so.rfc === undefined ? -1 : RFC_INDEX.get(so.rfc)!;
-    v[at + 19] = sr.rfc === undefined ? -1 : RFC_INDEX.get(sr.rfc)!;
+    const os = reportedState(so);
+    const rs = reportedState(sr);
+    v[at + 18] = os === null ? -1 : RFC_INDEX.get(os)!;
+    v[at + 19] = rs === null ? -1 : RFC_INDEX.get(rs)!;
     v[at + 20] = cs;
     v[at + 21] = c.completeness;
     v[at + 22] = so.flagsSeen;
@@ -154,7 +160,8 @@ export class ReportPacker {
     v[at + 48] = sr.zeekIpBytes;
     v[at + 49] = zo.state;
     v[at + 50] = zr.state;
-    this.text += f.history + SEP;
+    v[at + 51] = so.synData;
+    this.text += f.history + SEP2 + reasonFor(c) + SEP;
   }
 
   /** The batch collected so far (null when empty); the packer starts a new one. */
@@ -188,6 +195,7 @@ export function formatPacked(b: PackedBatch): string {
     const os = v[o + 18]!;
     const rs = v[o + 19]!;
     const sp = v[o + 40]!;
+    const texts = t[i]!.split(SEP2);
     // The same keys in the same order, and the same arithmetic, as toReport (report.ts).
     const r: ConnectionReport = {
       type: 'connection',
@@ -205,7 +213,7 @@ export function formatPacked(b: PackedBatch): string {
       orig_state: os < 0 ? null : TCP_STATES[os]! as TcpStateName,
       resp_state: rs < 0 ? null : TCP_STATES[rs]! as TcpStateName,
       conn_state: CONN_STATES[v[o + 20]!]!,
-      history: t[i]!,
+      history: texts[0]!,
       completeness,
       completeness_label: completenessLabel(completeness),
       orig_flags: v[o + 22]!,
@@ -241,6 +249,8 @@ export function formatPacked(b: PackedBatch): string {
       },
       anomalies: NO_ANOMALIES,
       zeek_splits: NO_SPLITS,
+      syn_data: v[o + 51]!,
+      reason: texts[1]!,
     };
     out += jsonLine(r);
   }

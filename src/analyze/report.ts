@@ -4,8 +4,9 @@
  */
 import { formatAddress } from '../wire/address.js';
 import type { Trace, TcpStateName } from '../wire/trace.js';
-import type { AnomalyHit, CloseKind, Connection, HandshakeKind, ZeekRowSnapshot } from './connection.js';
+import type { AnomalyHit, CloseKind, Connection, HandshakeKind, Side, ZeekRowSnapshot } from './connection.js';
 import { ZEEK_STATE_NAMES } from './zeek.js';
+import { reasonFor } from './reason.js';
 
 export interface ConnectionReport {
   type: 'connection';
@@ -22,7 +23,7 @@ export interface ConnectionReport {
   handshake: HandshakeKind;
   close: CloseKind;
   half_close_data: boolean;
-  /** Final inferred RFC 9293 states (null when unknown). */
+  /** Final inferred RFC 9293 states (null when unknown, and for a side that sent no packet). */
   orig_state: TcpStateName | null;
   resp_state: TcpStateName | null;
   conn_state: string;
@@ -73,6 +74,10 @@ export interface ConnectionReport {
    * Zeek connection's; `--format zeek` prints every row. Usually empty.
    */
   zeek_splits: ZeekRowSnapshot[];
+  /** Payload bytes on the originator's SYN (TCP Fast Open, or plain data on a SYN); 0 for a bare SYN. */
+  syn_data: number;
+  /** One line saying what happened, for a person debugging the connection (src/analyze/reason.ts). */
+  reason: string;
 }
 
 export interface AnomalyReport {
@@ -214,6 +219,14 @@ export function zeekRowOf(c: Connection, part: number): ZeekRowSnapshot {
   };
 }
 
+/**
+ * A side's final RFC 9293 state as reported: null for a side the capture never shows sending anything (Zeek's
+ * INACTIVE): whether a host is even there, and in which state, no packet says.
+ */
+export function reportedState(s: Side): TcpStateName | null {
+  return s.pkts > 0 ? s.rfc ?? null : null;
+}
+
 export function toReport(c: Connection): ConnectionReport {
   const o = c.origSide;
   const r = (1 - o) as 0 | 1;
@@ -233,8 +246,8 @@ export function toReport(c: Connection): ConnectionReport {
     handshake: c.handshake(),
     close: c.close(),
     half_close_data: c.halfCloseData,
-    orig_state: c.s[o].rfc ?? null,
-    resp_state: c.s[r].rfc ?? null,
+    orig_state: reportedState(c.s[o]),
+    resp_state: reportedState(c.s[r]),
     conn_state: main === null ? c.zeek.connState() : main.conn_state,
     history: main === null ? c.zeek.history : main.history,
     completeness: c.completeness,
@@ -261,6 +274,8 @@ export function toReport(c: Connection): ConnectionReport {
     zeek: main === null ? zeekNumbers(c) : main.zeek,
     anomalies: c.anomalies ?? [],
     zeek_splits: rows === null ? NO_SPLITS : [...rows.slice(1), zeekRowOf(c, rows.length)],
+    syn_data: c.s[o].synData,
+    reason: reasonFor(c),
   };
 }
 
@@ -282,7 +297,7 @@ export function toTrace(c: Connection, rep: ConnectionReport): Trace {
     a: { addr: rep.orig_h, port: rep.orig_p, label: 'originator' },
     b: { addr: rep.resp_h, port: rep.resp_p, label: 'responder' },
     entries,
-    title: `${rep.orig_h}:${rep.orig_p} → ${rep.resp_h}:${rep.resp_p}  ${rep.handshake} / ${rep.close}  (${rep.conn_state} ${rep.history})`,
+    title: `${rep.orig_h}:${rep.orig_p} → ${rep.resp_h}:${rep.resp_p}  ${rep.handshake} / ${rep.close}  (${rep.conn_state} ${rep.history})  frames ${rep.first_frame}-${rep.last_frame}: ${rep.reason}`,
   };
   const isnO = c.s[o].relBase;
   const isnR = c.s[r].relBase;

@@ -66,13 +66,17 @@ test('zeek: conn.log TSV with Zeek\'s header lines and field order', async () =>
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines[0], '#separator \\x09');
   assert.equal(lines[4], '#path\tconn');
-  assert.equal(lines[6], '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\tip_proto');
+  // Zeek's columns exactly, then synack's one extra column (the reason line) after them.
+  assert.equal(lines[6], '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\tip_proto\tsynack_reason');
+  assert.equal(lines[7]!.split('\t').length, lines[6]!.split('\t').length, '#types names every column');
   const rows = lines.filter((l) => !l.startsWith('#')).map((l) => l.split('\t'));
   assert.equal(rows.length, 3);
   assert.deepEqual(rows[0]!.slice(2, 7), ['10.0.0.1', '40000', '10.0.0.2', '80', 'tcp']);
   assert.equal(rows[0]![11], 'SF');
   assert.equal(rows[0]![15], 'ShADaFf');
   assert.equal(rows[0]![9], '100');
+  assert.ok(rows.every((row) => row.length === 23), 'every row has every column');
+  assert.equal(rows[0]![22], 'four-way close, client first');
   assert.match(lines.at(-1)!, /^#close\t/);
 });
 

@@ -231,7 +231,7 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
         switch (format) {
           case 'json': out += jsonLine(rep); break;
           case 'zeek':
-            out += zeekRow(rep);
+            out += zeekRow(rep, rep.reason);
             // The further rows Zeek writes when it splits on a SYN+FIN/SYN+RST synack ignores.
             for (const row of rep.zeek_splits) out += zeekRow(row);
             break;
