@@ -19,7 +19,8 @@ test('synack demo --scenario four-way-close prints the ladder with the seven seg
   assert.equal(r.code, 0, r.err);
   const arrows = r.out.split('\n').filter((l) => /──/.test(l)).map((l) => (l.match(/(SYN\+ACK|FIN\+ACK|SYN|ACK|RST)/) ?? [''])[0]);
   assert.deepEqual(arrows, ['SYN', 'SYN+ACK', 'ACK', 'FIN+ACK', 'ACK', 'FIN+ACK', 'ACK']);
-  assert.match(r.out, /client: CLOSED → SYN-SENT → ESTABLISHED → FIN-WAIT-1 → FIN-WAIT-2 → TIME-WAIT → CLOSED/);
+  // Notes wrap at 80 columns, continued on lines indented by four.
+  assert.match(r.out.replace(/\n {4}/g, ' '), /client: CLOSED → SYN-SENT → ESTABLISHED → FIN-WAIT-1 → FIN-WAIT-2 → TIME-WAIT → CLOSED/);
   assert.doesNotMatch(r.out, /\x1b\[/, 'no colour when stdout is not a TTY');
 });
 
@@ -46,4 +47,21 @@ test('bad input: unknown scenario, bad loss and an unwritable pcap path give cle
   const d = await run(['frobnicate']);
   assert.equal(d.code, 2);
   assert.match(d.err, /unknown command 'frobnicate'/);
+});
+
+test('issue 18: --seed must be an integer, --version prints the version, every demo line fits 80 columns with the time unit', async () => {
+  for (const bad of ['abc', '1.5', '-3']) {
+    const r = await run(['demo', '--seed', bad, '--scenario', 'handshake']);
+    assert.equal(r.code, 2, `--seed ${bad}`);
+    assert.match(r.err, /--seed must be an integer in 0\.\.2147483647/);
+    assert.equal(r.out, '');
+  }
+  const v = await run(['--version']);
+  assert.equal(v.code, 0, v.err);
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  assert.equal(v.out, `synack ${pkg.version}\n`);
+  const all = await run(['demo']);
+  assert.equal(all.code, 0, all.err);
+  for (const l of all.out.split('\n')) assert.ok([...l].length <= 80, `${[...l].length}: ${l}`);
+  assert.match(all.out, /^ *ms {2}client 10\.0\.0\.1:\d+ +server 10\.0\.0\.2:8001$/m);
 });

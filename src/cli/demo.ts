@@ -7,7 +7,7 @@ import { runScenario, SCENARIOS, type ScenarioResult } from '../link/scenarios.j
 import { PcapngTap, TapError } from '../link/pcapng-tap.js';
 import { renderLadderText } from '../view/ladder-text.js';
 import type { AnalyzeIo } from './analyze.js';
-import { parseCommand } from './args.js';
+import { intArg, parseCommand } from './args.js';
 
 export async function demoCommand(argv: string[], io: AnalyzeIo): Promise<number> {
   const program = new Command('demo')
@@ -15,7 +15,7 @@ export async function demoCommand(argv: string[], io: AnalyzeIo): Promise<number
     .addOption(new Option('-s, --scenario <name>', `scenario to run, or "all" (${SCENARIOS.map((s) => s.name).join(', ')})`).default('all'))
     .option('--pcap <file>', 'write every packet of every scenario to one pcapng file')
     .option('--loss <p>', 'packet loss probability on the wire (0..1)', parseFloat)
-    .option('--seed <n>', 'seed for every random choice (ISNs, impairments)', (v) => parseInt(v, 10), 1)
+    .option('--seed <n>', 'seed for every random choice (ISNs, impairments): an integer in 0..2147483647', intArg('--seed', 0, 2 ** 31 - 1), 1)
     .option('--absolute', 'absolute sequence numbers (default: relative, as Wireshark shows them)')
     .option('--no-color', 'no ANSI colours')
     .option('--list', 'list the scenarios and exit');
@@ -47,6 +47,9 @@ export async function demoCommand(argv: string[], io: AnalyzeIo): Promise<number
     }
   }
   const color = o.color && (io.stdout as NodeJS.WriteStream).isTTY === true;
+  // A terminal's own width when it tells it (at least 60), else the classic 80 columns.
+  const cols = (io.stdout as NodeJS.WriteStream).isTTY ? (io.stdout as NodeJS.WriteStream).columns : undefined;
+  const width = cols !== undefined && cols >= 60 ? Math.min(cols, 160) : 80;
   let offset = 0;
   let failures = 0;
   for (let i = 0; i < names.length; i++) {
@@ -60,10 +63,10 @@ export async function demoCommand(argv: string[], io: AnalyzeIo): Promise<number
       failures++;
       continue;
     }
-    io.stdout.write(`\n${color ? '\x1b[1m' : ''}== ${r.title} (${name}) ==${color ? '\x1b[0m' : ''}\n${r.description}\n\n`);
-    io.stdout.write(renderLadderText(r.trace, { color, absolute: o.absolute === true }) + '\n');
-    for (const n of r.notes) io.stdout.write(`  • ${n}\n`);
-    io.stdout.write(`  • client: ${['CLOSED', ...r.clientStates].join(' → ')}\n  • server: ${(r.serverStates.length ? r.serverStates : ['CLOSED']).join(' → ')}\n`);
+    io.stdout.write(`\n${color ? '\x1b[1m' : ''}== ${r.title} (${name}) ==${color ? '\x1b[0m' : ''}\n${wrap(r.description, width)}\n\n`);
+    io.stdout.write(renderLadderText(r.trace, { color, absolute: o.absolute === true, width }) + '\n');
+    for (const n of r.notes) io.stdout.write(wrap(`• ${n}`, width, '  ', '    ') + '\n');
+    io.stdout.write(wrap(`• client: ${['CLOSED', ...r.clientStates].join(' → ')}`, width, '  ', '    ') + '\n' + wrap(`• server: ${(r.serverStates.length ? r.serverStates : ['CLOSED']).join(' → ')}`, width, '  ', '    ') + '\n');
     if (tap) {
       tap.comment(`scenario ${name}: ${r.title} (server port ${port})`);
       let first = true;
@@ -82,4 +85,18 @@ export async function demoCommand(argv: string[], io: AnalyzeIo): Promise<number
     io.stdout.write(`\nwrote ${o.pcap}\n`);
   }
   return failures ? 1 : 0;
+}
+
+/** Word-wraps `text` to `width` columns: the first line after `first`, the rest after `rest`. */
+export function wrap(text: string, width: number, first = '', rest = first): string {
+  const out: string[] = [];
+  let cur = first;
+  let empty = true;
+  for (const w of text.split(' ')) {
+    if (!empty && [...cur].length + 1 + [...w].length > width) { out.push(cur); cur = rest + w; continue; }
+    cur += (empty ? '' : ' ') + w;
+    empty = false;
+  }
+  out.push(cur);
+  return out.join('\n');
 }

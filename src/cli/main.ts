@@ -18,7 +18,7 @@ const COMMANDS: Record<string, { module: string; fn: string; summary: string }> 
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(9)}  ${c.summary}`);
-  return `usage: synack <command> [options]\n\ncommands:\n${lines.join('\n')}\n  help       this text\n\nRun 'synack <command> --help' for a command's options.\n`;
+  return `usage: synack <command> [options]\n\ncommands:\n${lines.join('\n')}\n  help       this text\n  --version  the version\n\nRun 'synack <command> --help' for a command's options.\n`;
 }
 
 export async function main(argv: string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }): Promise<number> {
@@ -26,6 +26,10 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
   if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
     io.stdout.write(usage());
     return cmd === undefined ? 2 : 0;
+  }
+  if (cmd === '--version' || cmd === '-V' || cmd === 'version') {
+    io.stdout.write(`synack ${await version()}\n`);
+    return 0;
   }
   const c = COMMANDS[cmd];
   if (!c) {
@@ -43,4 +47,16 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
     throw e;
   }
   return (mod[c.fn] as CommandFn)(rest, io);
+}
+
+/** The package's version, from the package.json two levels up (source and compiled dist/src/cli alike). */
+async function version(): Promise<string> {
+  const { readFileSync } = await import('node:fs');
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'synack' && pkg.version) return pkg.version;
+    } catch { /* try the next */ }
+  }
+  return 'unknown';
 }

@@ -12,6 +12,9 @@ import type { TcpConfig } from '../tcp/config.js';
 import { Network } from './network.js';
 import { Prng } from './prng.js';
 
+/** A trace entry sent toward the server by a third party (`third`: its real source), as src/view draws it on a lane of its own. */
+type LaneTraceEntry = TraceEntry & { third?: string };
+
 export interface ScenarioOptions {
   seed?: number;
   /** Loss probability on both directions (lossy-transfer defaults to 0.1; others 0). */
@@ -85,6 +88,12 @@ class Recorder {
   private readonly entryOrder = new Map<TraceEntry, number>();
   private readonly packetOrder = new Map<ScenarioPacket, number>();
   private unroutableKept = 0;
+  /**
+   * A delivered packet is being processed by its receiver. What the receiver sends meanwhile and the wire
+   * reports at once (a loss) must not settle the delivered segment's state: the stack reports the transition
+   * (e.g. SYN-SENT → ESTABLISHED on a SYN+ACK) after it has sent the segment it caused (the ACK).
+   */
+  private delivering = false;
 
   /**
    * Packets in the order they were sent. The wire reports a loss at once but a delivery only on arrival,
@@ -104,8 +113,11 @@ class Recorder {
   constructor(readonly net: Network, readonly client: Stack, readonly server: Stack, readonly port: number, serverListening: boolean) {
     this.stateB = serverListening ? 'LISTEN' : 'CLOSED';
     if (serverListening) this.statesB.push('LISTEN');
-    net.wire.observe((ev) => this.onPacket(ev.bytes, ev.sentAt, ev.fate));
-    net.onDelivered = () => this.finalize();
+    net.wire.observe((ev) => {
+      this.onPacket(ev.bytes, ev.sentAt, ev.fate);
+      if (ev.fate === 'delivered' || ev.fate === 'corrupted' || ev.fate === 'duplicate') this.delivering = true;
+    });
+    net.onDelivered = () => { this.delivering = false; this.finalize(); };
     const track = (side: 'a' | 'b') => (c: { localPort: number; remotePort: number }, ev: { time: number; from: TcpStateName; to: TcpStateName; cause: { kind: string; call?: string; timer?: string } }) => {
       const ok = side === 'a' ? (this.clientPort === 0 || c.localPort === this.clientPort) && c.remotePort === this.port : c.localPort === this.port && this.clientPort !== 0 && c.remotePort === this.clientPort;
       if (!ok || this.stopped) return;
@@ -130,7 +142,7 @@ class Recorder {
 
   /** Record a packet (from the wire's observer, or injected by the scenario). */
   onPacket(bytes: Uint8Array, sentAt: number, fate: string): void {
-    this.finalize();
+    if (!this.delivering) this.finalize();
     if (this.stopped) return;
     if (fate === 'unroutable') {
       // Replies to spoofed sources (the syn-flood's cookie SYN+ACKs) went nowhere; keep the first few in the
@@ -153,15 +165,17 @@ class Recorder {
     let seg: TcpSegment;
     try { const d = decodePacket(bytes); if (!d.tcp) return; seg = d.tcp.seg; } catch { return; }
     const side: 'a' | 'b' = from === 'b' ? 'b' : 'a';
-    if (seg.flags & SYN && !(seg.flags & (RST | FIN))) { if (side === 'a' && this.isnA === undefined) this.isnA = seg.seq; if (side === 'b' && this.isnB === undefined) this.isnB = seg.seq; }
-    const e: TraceEntry = { time: sentAt, from: side, seg, lost };
+    // A third party's SYN (the flood's spoofed sources) is not the client's: it sets no ISN and gets its own lane.
+    if (seg.flags & SYN && !(seg.flags & (RST | FIN)) && from !== 'x') { if (side === 'a' && this.isnA === undefined) this.isnA = seg.seq; if (side === 'b' && this.isnB === undefined) this.isnB = seg.seq; }
+    const e: LaneTraceEntry = { time: sentAt, from: side, seg, lost };
+    if (from === 'x') e.third = formatAddress(decodePacket(bytes).ip.src);
     if (fate === 'duplicate') e.note = 'duplicate';
     if (fate === 'corrupted') e.note = 'corrupted: dropped by checksum';
-    if (fate === 'injected') e.note = 'injected';
+    if (fate === 'injected') e.note = from === 'x' ? 'spoofed sources' : invalidCombo(seg.flags) ? 'injected: dropped and counted' : 'injected';
     this.entries.push(e);
     e.order = this.sendOrder.get(bytes) ?? this.sendCounter++;
     this.entryOrder.set(e, e.order);
-    if (!lost) this.pending = e;
+    if (!lost) { this.finalize(); this.pending = e; }
   }
 
   /** Is this packet between the client's connection and the server port? */
@@ -196,6 +210,13 @@ class Recorder {
       changes: this.changes,
     };
   }
+}
+
+/** The flag combinations the invalid-flags scenario injects (the stack drops and counts each). */
+function invalidCombo(f: number): boolean {
+  if (f & SYN) return (f & (FIN | RST)) !== 0;
+  if (f & RST) return (f & FIN) !== 0;
+  return !(f & ACK);
 }
 
 function sameAddr(bytes: Uint8Array, addr: Uint8Array, src: boolean): boolean {
@@ -253,7 +274,7 @@ const RUNNERS: Record<string, Runner> = {
     listen(ctx);
     const c = connectClient(ctx);
     await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn?.state === 'ESTABLISHED');
-    ctx.notes.push(`client ${c.state}, server ${acceptedConn?.state}`);
+    ctx.notes.push(`client ${c.state}, server ${acceptedConn ? acceptedConn.state : 'accepted no connection (its SYN-RECEIVED entry was dropped)'}`);
   },
 
   async 'four-way-close'(ctx) {

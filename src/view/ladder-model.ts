@@ -17,8 +17,10 @@ export interface SegmentRow {
   from: 'a' | 'b';
   /** "SYN+ACK", "ACK", "FIN+ACK"... */
   flags: string;
-  /** The full label: flags, seq=, ack= (when ACK is set), len=, win=. */
+  /** The full label: flags, seq=, ack= (when ACK is set), len=, win= (scaled, then the raw field and shift). */
   label: string;
+  /** The same with the window as its value only (terminal ladders). */
+  shortLabel: string;
   seq: number;
   /** undefined when the ACK bit is off. */
   ack: number | undefined;
@@ -26,6 +28,28 @@ export interface SegmentRow {
   win: number;
   lost: boolean;
   note: string | undefined;
+  /**
+   * The window in bytes when window scaling is in effect (both SYNs carried the option, RFC 7323 §2.2): the
+   * raw field shifted by the shift its sender announced. undefined when not scaled or not known (a capture
+   * that missed the handshake), and on SYNs, whose window is never scaled.
+   */
+  winScaled: number | undefined;
+  /** The sender's announced shift, with winScaled. */
+  winShift: number | undefined;
+  /** What the row is, beyond its flags: retransmission, duplicate ACK, invalid flags, crossing (see RowMark). */
+  marks: RowMark[];
+  /**
+   * Index (in rows) of the segment this one crosses in flight: sent from the other side before that one
+   * arrived, as in RFC 9293's figures of simultaneous open (Figure 8) and close (Figure 13). Set on the
+   * later of the two; the earlier has `crossedBy`.
+   */
+  crosses: number | undefined;
+  crossedBy: number | undefined;
+  /**
+   * A segment toward b from a third party (not a's address: a flood's spoofed sources, an attacker), drawn
+   * on a lane of its own; consecutive ones with the same flags are one row with their count.
+   */
+  third: { addr: string; count: number } | undefined;
   /** A side's state after this segment, present only when it differs from what was last shown for that side. */
   stateA: TcpStateName | undefined;
   stateB: TcpStateName | undefined;
@@ -44,6 +68,20 @@ export interface ChangeRow {
 }
 
 export type LadderRow = SegmentRow | ChangeRow;
+
+export interface RowMark {
+  kind: 'retransmission' | 'dup-ack' | 'invalid' | 'crossing';
+  /** Short text for the ladders: "retransmission", "dup ACK #2", "invalid flags", "crosses ↑". */
+  text: string;
+}
+
+/**
+ * A trace entry as the link layer's scenarios may tag it: `third` names the real source of a segment sent
+ * toward b by neither endpoint (from stays 'a' for its direction). A plain TraceEntry has none.
+ */
+export interface LaneTraceEntry extends TraceEntry {
+  third?: string;
+}
 
 export interface LadderModel {
   /** "client 10.0.0.1:40000" */
@@ -85,6 +123,12 @@ export function buildLadder(trace: Trace, opts: LadderOptions = {}): LadderModel
   let shownA: TcpStateName | undefined = initialA;
   let shownB: TcpStateName | undefined = initialB;
   const rows: LadderRow[] = [];
+  const shifts = windowShifts(entries);
+  // Per sender: the highest sequence number sent so far (end of SYN/data/FIN), the last pure ACK's ack and window.
+  const sent = { a: undefined as number | undefined, b: undefined as number | undefined };
+  const lastAck = { a: undefined as undefined | { ack: number; win: number; n: number }, b: undefined as undefined | { ack: number; win: number; n: number } };
+  const synAckSent = { a: false, b: false };
+  let lastSeg: SegmentRow | undefined;
   for (const m of merged) {
     if (m.change) {
       const c = m.change;
@@ -92,25 +136,75 @@ export function buildLadder(trace: Trace, opts: LadderOptions = {}): LadderModel
       if (c.side === 'a') shownA = c.to; else shownB = c.to;
       continue;
     }
-    const e = m.entry!;
+    const e = m.entry! as LaneTraceEntry;
     const seg = e.seg;
+    const flags = flagsToString(seg.flags);
+    const len = seg.payload.length;
+    if (e.third !== undefined) {
+      // A third party's segments: one row per run of the same flags, off both endpoints' numbering.
+      const prev = rows[rows.length - 1];
+      if (prev?.kind === 'segment' && prev.third && prev.flags === flags) { prev.third.count++; prev.label = prev.shortLabel = thirdLabel(prev); if (e.stateB !== undefined) shownB = e.stateB; continue; }
+      const row: SegmentRow = {
+        kind: 'segment', time: e.time, from: 'a', flags, label: '', shortLabel: '', seq: seg.seq >>> 0, ack: seg.flags & ACK ? seg.ack >>> 0 : undefined, len, win: seg.window,
+        lost: e.lost === true, note: e.note, stateA: undefined, stateB: e.stateB !== undefined && e.stateB !== shownB ? e.stateB : undefined, tone: toneOf(seg), entry: e,
+        winScaled: undefined, winShift: undefined, marks: [], crosses: undefined, crossedBy: undefined, third: { addr: e.third, count: 1 },
+      };
+      row.label = row.shortLabel = thirdLabel(row);
+      if (e.stateB !== undefined) shownB = e.stateB;
+      rows.push(row);
+      continue;
+    }
     const own = e.from === 'a' ? baseA : baseB;
     const peer = e.from === 'a' ? baseB : baseA;
     const seq = rel(seg.seq, own);
     const ack = seg.flags & ACK ? rel(seg.ack, peer) : undefined;
-    const flags = flagsToString(seg.flags);
-    const len = seg.payload.length;
+    const shift = seg.flags & SYN ? undefined : shifts?.[e.from];
+    const winScaled = shift !== undefined ? seg.window * 2 ** shift : undefined;
     let label = `${flags} seq=${seq}`;
     if (ack !== undefined) label += ` ack=${ack}`;
-    label += ` len=${len} win=${seg.window}`;
+    label += ` len=${len} win=${winScaled !== undefined ? winScaled : seg.window}`;
+    const shortLabel = label;
+    if (shift) label += ` (${seg.window}×2^${shift})`;
+    const marks: RowMark[] = [];
+    const invalid = invalidFlags(seg.flags);
+    if (invalid) marks.push({ kind: 'invalid', text: 'invalid flags' });
+    // Retransmission, as Wireshark's tcp.analysis.retransmission: it carries sequence space (data, SYN or FIN)
+    // that starts before the highest this sender had already sent.
+    const segLen = len + (seg.flags & SYN ? 1 : 0) + (seg.flags & FIN ? 1 : 0);
+    const hi = sent[e.from];
+    // (A simultaneous open's first SYN+ACK repeats its SYN's sequence number by design, RFC 9293 Figure 8: not one.)
+    const firstSynAck = (seg.flags & (SYN | ACK)) === (SYN | ACK) && !synAckSent[e.from];
+    if ((seg.flags & (SYN | ACK)) === (SYN | ACK)) synAckSent[e.from] = true;
+    if (segLen > 0 && !invalid && !firstSynAck && hi !== undefined && seqLt(seg.seq, hi)) marks.push({ kind: 'retransmission', text: 'retransmission' });
+    if (segLen > 0 && !invalid && (hi === undefined || seqLt(hi, (seg.seq + segLen) >>> 0))) sent[e.from] = (seg.seq + segLen) >>> 0;
+    // Duplicate ACK (Wireshark's tcp.analysis.duplicate_ack): a pure ACK repeating the last ack and window
+    // while the other side has sent data beyond it.
+    const pure = segLen === 0 && (seg.flags & (ACK | RST | SYN | FIN)) === ACK;
+    const other = e.from === 'a' ? 'b' : 'a';
+    const la = lastAck[e.from];
+    if (pure) {
+      const hiPeer = sent[other];
+      if (la && la.ack === seg.ack && la.win === seg.window && hiPeer !== undefined && seqLt(seg.ack, hiPeer)) {
+        la.n++;
+        marks.push({ kind: 'dup-ack', text: `dup ACK #${la.n}` });
+      } else lastAck[e.from] = { ack: seg.ack, win: seg.window, n: 0 };
+    } else if (seg.flags & ACK) lastAck[e.from] = { ack: seg.ack, win: seg.window, n: 0 };
     const stateA = e.stateA !== undefined && e.stateA !== shownA ? e.stateA : undefined;
     const stateB = e.stateB !== undefined && e.stateB !== shownB ? e.stateB : undefined;
     if (e.stateA !== undefined) shownA = e.stateA;
     if (e.stateB !== undefined) shownB = e.stateB;
-    rows.push({
-      kind: 'segment', time: e.time, from: e.from, flags, label, seq, ack, len, win: seg.window,
+    const row: SegmentRow = {
+      kind: 'segment', time: e.time, from: e.from, flags, label, shortLabel, seq, ack, len, win: seg.window,
       lost: e.lost === true, note: e.note, stateA, stateB, tone: toneOf(seg), entry: e,
-    });
+      winScaled, winShift: shift, marks, crosses: undefined, crossedBy: undefined, third: undefined,
+    };
+    if (lastSeg && crossing(lastSeg, row)) {
+      row.crosses = rows.indexOf(lastSeg);
+      lastSeg.crossedBy = rows.length;
+      marks.push({ kind: 'crossing', text: `crosses the ${lastSeg.flags} ↑` });
+    }
+    rows.push(row);
+    lastSeg = row;
   }
   return {
     headerA: endpointHeader(trace.a),
@@ -120,6 +214,57 @@ export function buildLadder(trace: Trace, opts: LadderOptions = {}): LadderModel
     initialB,
     rows,
   };
+}
+
+/**
+ * Two segments cross in flight when the later one, from the other side, was sent before the earlier one
+ * arrived: sent in the same millisecond, or carrying SYN or FIN without acknowledging the other's SYN or FIN
+ * (its sender had not received it yet). A lost earlier segment arrives nowhere and is crossed by nothing.
+ */
+function crossing(x: SegmentRow, y: SegmentRow): boolean {
+  if (x.from === y.from || x.third || y.third || x.lost) return false;
+  if (x.time === y.time) return true;
+  const ctl = (r: SegmentRow) => (r.entry.seg.flags & (SYN | FIN)) !== 0 && !(r.entry.seg.flags & RST);
+  if (!ctl(x) || !ctl(y)) return false;
+  const xs = x.entry.seg;
+  const xEnd = (xs.seq + xs.payload.length + (xs.flags & SYN ? 1 : 0) + (xs.flags & FIN ? 1 : 0)) >>> 0;
+  return !(y.entry.seg.flags & ACK) || seqLt(y.entry.seg.ack, xEnd);
+}
+
+/** a < b in sequence space (RFC 9293 §3.4: modulo 2^32). */
+function seqLt(a: number, b: number): boolean {
+  return ((a - b) | 0) < 0;
+}
+
+/**
+ * Flag combinations no conforming TCP sends (each dropped and counted by synack; firewalls and IDSs flag
+ * them): SYN with FIN or RST, FIN with RST, no flags at all, FIN (or URG/PSH) without ACK outside a SYN or RST.
+ */
+export function invalidFlags(f: number): boolean {
+  if (f & SYN) return (f & (FIN | RST)) !== 0;
+  if (f & RST) return (f & FIN) !== 0;
+  return !(f & ACK);
+}
+
+/**
+ * Each side's window shift when scaling is in effect (RFC 7323 §2.2: both SYNs carried the option), from
+ * the first SYN each side sent; null when a SYN is missing or one lacks the option.
+ */
+function windowShifts(entries: TraceEntry[]): { a: number; b: number } | null {
+  let a: number | undefined | null = null;
+  let b: number | undefined | null = null;
+  for (const e of entries) {
+    if ((e as LaneTraceEntry).third !== undefined || !(e.seg.flags & SYN) || e.seg.flags & RST) continue;
+    if (e.from === 'a' && a === null) a = e.seg.options.wscale;
+    if (e.from === 'b' && b === null) b = e.seg.options.wscale;
+  }
+  if (a === null || b === null || a === undefined || b === undefined) return null;
+  return { a: Math.min(a, 14), b: Math.min(b, 14) };
+}
+
+function thirdLabel(r: SegmentRow): string {
+  const t = r.third!;
+  return t.count > 1 ? `${t.count}× ${r.flags} from ${t.addr}, …` : `${r.flags} from ${t.addr}`;
 }
 
 function endpointHeader(ep: Trace['a']): string {
@@ -136,7 +281,7 @@ function isnOf(known: number | undefined, entries: TraceEntry[], side: 'a' | 'b'
   if (known !== undefined) return known;
   let first: number | undefined;
   for (const e of entries) {
-    if (e.from !== side) continue;
+    if (e.from !== side || (e as LaneTraceEntry).third !== undefined) continue;
     if (e.seg.flags & SYN) return e.seg.seq;
     first ??= e.seg.seq;
   }

@@ -56,8 +56,9 @@ test('states: each side shows its new state where the segment arrives, left for 
   // The left column reads as the client's life, in order.
   const leftStates = lines.map((l) => /^([A-Z][A-Z0-9-]+)/.exec(l)?.[1]).filter((s) => s !== undefined);
   assert.deepEqual(leftStates, ['CLOSED', 'SYN-SENT', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'TIME-WAIT', 'CLOSED']);
-  // The right column starts where the header puts the server's name.
-  const col = lines[1]!.indexOf('server ');
+  // The right column starts where the SYN's arrow ends (the header's server name ends at the right edge).
+  const col = row('SYN seq=0 len=0 win=64240').indexOf('> SYN-RECEIVED') + 2;
+  assert.ok(lines[1]!.endsWith('server 10.0.0.2:80') && lines[1]!.length === 80, lines[1]);
   const rightStates = lines.slice(2).map((l) => /^([A-Z][A-Z-]+)$/.exec(l.slice(col))?.[1]).filter((s) => s !== undefined);
   assert.deepEqual(rightStates, ['CLOSED', 'LISTEN', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED']);
 });
@@ -87,9 +88,11 @@ test('absolute numbers on request; relative numbering survives sequence wraparou
   // ISN 0xfffffff0: the ACK's seq 0xfffffff1 is relative 1, and the server's ack of it is 1 too.
   assert.ok(rel[2]!.includes('SYN+ACK seq=0 ack=1 '));
   assert.ok(rel[3]!.includes('ACK seq=1 ack=1 '));
-  const abs = arrowLines(renderLadderText(lossyHandshake(), { absolute: true }));
-  assert.ok(abs[0]!.includes('SYN seq=4294967280 len=0'));
-  assert.ok(abs[2]!.includes('SYN+ACK seq=7 ack=4294967281 '));
+  // Absolute numbers make labels too long for an 80-column arrow: those are written on the line above theirs.
+  const abs = renderLadderText(lossyHandshake(), { absolute: true }).split('\n');
+  assert.ok(abs.some((l) => l.includes(' SYN seq=4294967280 len=0')));
+  const synAck = abs.findIndex((l) => l.trim() === 'SYN+ACK seq=7 ack=4294967281 len=0 win=65535');
+  assert.ok(synAck > 0 && /^ *1001\.000  ESTABLISHED  <─+$/.test(abs[synAck + 1]!), abs.join('\n'));
   // A trace that states the ISNs uses them (here identical to the first SYNs).
   const withIsn = handshakeAndClose();
   withIsn.a.isn = 999;
@@ -110,7 +113,9 @@ test('a lost segment is an arrow that stops short with X; receiver state unchang
   assert.match(lostRst, /^ {13,} +X─+ RST seq=1 len=0 win=65535 ─+ CLOSED$/);
   assert.ok(!lostRst.includes('<'));
   assert.ok(lostRst.indexOf('X') > full.indexOf('─') + 5);
-  assert.match(lines[1]!, /\[retransmission\]$/);
+  // The retransmitted SYN is marked once (the trace's own note says so too), on the line above its arrow.
+  const all = text.split('\n');
+  assert.equal(all[all.indexOf(full) - 1]!.trim(), '[retransmission]');
 });
 
 test('colour only when asked: ANSI escapes around states and arrows, same text underneath', () => {
@@ -123,14 +128,17 @@ test('colour only when asked: ANSI escapes around states and arrows, same text u
   assert.ok(lossy.includes('\x1b[31m'), 'lost arrows in red');
 });
 
-test('width: arrows fill the requested width and grow for long labels', () => {
+test('width: 80 columns by default, arrows fill the requested width, a label that does not fit goes above its arrow', () => {
   const w120 = renderLadderText(handshakeAndClose(), { width: 120 }).split('\n');
-  const w80 = renderLadderText(handshakeAndClose(), { width: 80 }).split('\n');
+  const w80 = renderLadderText(handshakeAndClose()).split('\n');
   const synRow = (ls: string[]) => ls.find((l) => l.includes(' SYN seq=0 '))!;
   assert.equal(synRow(w120).length - synRow(w80).length, 40);
-  // Width 20 cannot hold the labels: arrows still carry them whole.
-  const tiny = arrowLines(renderLadderText(handshakeAndClose(), { width: 20 }));
-  assert.ok(tiny.some((l) => l.includes(' PSH+ACK seq=1 ack=1 len=100 win=64240 ')));
+  for (const l of w80) assert.ok([...l].length <= 80, `${[...l].length}: ${l}`);
+  assert.match(w80[1]!, /^ {3}ms {2}client /, 'the time column says its unit');
+  // Width 20 cannot hold the labels on the arrows: each is whole, on the line above its arrow.
+  const tiny = renderLadderText(handshakeAndClose(), { width: 20 }).split('\n');
+  const i = tiny.findIndex((l) => l.trim() === 'PSH+ACK seq=1 ack=1 len=100 win=64240');
+  assert.match(tiny[i + 1]!, /^ +3 {15}─+>$/);
 });
 
 test('an empty trace renders just the header', () => {

@@ -2,11 +2,13 @@
  * A terminal ladder diagram in the style of the textbook TCP figures (RFC 9293 §3.5, Figure 6):
  * the 'a' endpoint's state on the left, 'b's on the right, one arrow per segment between them.
  *
- *       time  client 10.0.0.1:40000                    server 10.0.0.2:80
- *          0  SYN-SENT     ─── SYN seq=0 len=0 win=65535 ───> SYN-RECEIVED
- *          1  ESTABLISHED  <─ SYN+ACK seq=0 ack=1 len=0 ... ─
+ *       ms  client 10.0.0.1:40000                            server 10.0.0.2:80
+ *        0  SYN-SENT     ─── SYN seq=0 len=0 win=65535 ───> SYN-RECEIVED
+ *       10  ESTABLISHED  <─ SYN+ACK seq=0 ack=1 len=0 ... ─
  *
- * A lost segment's arrow stops short (───X). Browser-clean: it only builds a string.
+ * A lost segment's arrow stops short (───X); retransmissions, duplicate ACKs, invalid flags and crossing
+ * segments are marked in brackets after the arrow. Fits the width (default 80 columns): a label too long
+ * for its arrow is written on the line above it. Browser-clean: it only builds a string.
  */
 import type { Trace } from '../wire/trace.js';
 import { buildLadder, formatTime, timeDecimals, type LadderRow, type SegmentRow } from './ladder-model.js';
@@ -16,7 +18,7 @@ export interface LadderTextOptions {
   color?: boolean;
   /** Absolute sequence numbers instead of relative to each side's ISN. */
   absolute?: boolean;
-  /** Target line width (default 100); arrows grow past it when a label needs the room. */
+  /** Line width (default 80, a terminal's); a label too long for its arrow goes on the line above it. */
   width?: number;
   /** Time column in ms (default true). */
   showTime?: boolean;
@@ -38,11 +40,12 @@ export function renderLadderText(trace: Trace, opts: LadderTextOptions = {}): st
   const paint = (s: string, code: string): string => (color && code && s ? code + s + ANSI.reset : s);
 
   const decimals = timeDecimals(model.rows);
-  const timeW = showTime ? Math.max(4, ...model.rows.map((r) => formatTime(r.time, decimals).length)) : 0;
+  const timeW = showTime ? Math.max(2, ...model.rows.map((r) => formatTime(r.time, decimals).length)) : 0;
   const prefixW = showTime ? timeW + 2 : 0;
-  const longest = Math.max(0, ...model.rows.map((r) => (r.kind === 'segment' ? r.label.length : changeText(r).length)));
-  const target = opts.width !== undefined && Number.isFinite(opts.width) ? opts.width : 100;
-  const W = Math.max(longest + 10, Math.floor(target) - prefixW - 2 * STATE_W - 2, 20);
+  const target = opts.width !== undefined && Number.isFinite(opts.width) ? Math.floor(opts.width) : 80;
+  // The arrow zone fills what the target width leaves; a label that does not fit goes on a line of its own.
+  const W = Math.max(target - prefixW - 2 * STATE_W - 2, 20);
+  const total = prefixW + 2 * STATE_W + 2 + W;
 
   const lines: string[] = [];
   const line = (time: string, left: string, leftRaw: number, zone: string, right: string, tail = ''): void => {
@@ -53,11 +56,10 @@ export function renderLadderText(trace: Trace, opts: LadderTextOptions = {}): st
   const state = (s: string | undefined): string => paint(s ?? '', ANSI.bold + ANSI.cyan);
 
   if (model.title) lines.push(paint(model.title, ANSI.bold));
-  // Header: endpoint names above their columns.
+  // Header: the time column's unit, then the endpoints: a's over its column, b's ending at the right edge.
+  const head = (showTime ? 'ms'.padStart(timeW) + '  ' : '') + model.headerA;
   const hb = model.headerB;
-  const head = (showTime ? 'time'.padStart(timeW) + '  ' : '') + model.headerA;
-  const rightCol = prefixW + STATE_W + 1 + W + 1;
-  lines.push(paint(head.padEnd(Math.max(rightCol, head.length + 2)) + hb, ANSI.bold));
+  lines.push(paint(head + ' '.repeat(Math.max(2, total - head.length - hb.length)) + hb, ANSI.bold));
   if (model.initialA !== undefined || model.initialB !== undefined) {
     line('', state(model.initialA), (model.initialA ?? '').length, ' '.repeat(W), state(model.initialB));
   }
@@ -71,10 +73,22 @@ export function renderLadderText(trace: Trace, opts: LadderTextOptions = {}): st
       else line(time, '', 0, pad + paint(text, ANSI.magenta), state(r.to));
       continue;
     }
-    const zone = arrow(r, W);
     const tone = r.lost ? ANSI.red : TONE[r.tone];
-    const tail = r.note !== undefined ? '  ' + paint(`[${r.note}]`, ANSI.dim) : '';
-    line(time, state(r.stateA), (r.stateA ?? '').length, paint(zone, tone), state(r.stateB), tail);
+    const label = r.shortLabel;
+    const fits = label.length + 5 <= W;
+    const extras = [...r.marks.map((m) => m.text), ...(r.note !== undefined && !r.marks.some((m) => m.text === r.note) ? [r.note] : [])];
+    const tailText = extras.length ? `  [${extras.join('; ')}]` : '';
+    const rowLen = prefixW + STATE_W + 2 + W + (r.stateB ?? '').length;
+    const tailFits = rowLen + tailText.length <= total;
+    // What does not fit on the arrow's line goes on the line above it, centred over the arrow zone.
+    const above = [...(fits ? [] : [paint(label, tone)]), ...(tailText && !tailFits ? [paint(`[${extras.join('; ')}]`, ANSI.dim)] : [])];
+    if (above.length) {
+      const rawLen = (fits ? 0 : label.length) + (tailText && !tailFits ? tailText.length : 0);
+      line('', '', 0, ' '.repeat(Math.max(0, Math.floor((W - rawLen) / 2))) + above.join('  '), '');
+    }
+    const zone = arrow(r, W, fits ? label : '');
+    const left = r.third ? '(3rd party)' : r.stateA;
+    line(time, r.third ? paint(left!, ANSI.dim) : state(left), (left ?? '').length, paint(zone, tone), state(r.stateB), tailText && tailFits ? paint(tailText, ANSI.dim) : '');
   }
   return lines.join('\n') + '\n';
 }
@@ -84,19 +98,21 @@ function changeText(r: Extract<LadderRow, { kind: 'change' }>): string {
 }
 
 /** `n` characters of line with the label centred in it. */
-function shaft(n: number, label: string): string {
+function shaft(n: number, label: string, dash: string): string {
+  if (!label) return dash.repeat(Math.max(1, n));
   const text = ` ${label} `;
-  if (text.length + 2 > n) return DASH + text + DASH.repeat(Math.max(1, n - text.length - 1));
+  if (text.length + 2 > n) return dash + text + dash.repeat(Math.max(1, n - text.length - 1));
   const left = Math.floor((n - text.length) / 2);
-  return DASH.repeat(left) + text + DASH.repeat(n - text.length - left);
+  return dash.repeat(left) + text + dash.repeat(n - text.length - left);
 }
 
-/** The arrow zone of one segment, exactly W characters. */
-function arrow(r: SegmentRow, W: number): string {
-  if (!r.lost) return r.from === 'a' ? shaft(W - 1, r.label) + '>' : '<' + shaft(W - 1, r.label);
+/** The arrow zone of one segment, exactly W characters (a third party's is dotted). */
+function arrow(r: SegmentRow, W: number, label: string): string {
+  const dash = r.third ? '┄' : DASH;
+  if (!r.lost) return r.from === 'a' ? shaft(W - 1, label, dash) + '>' : '<' + shaft(W - 1, label, dash);
   // A lost segment stops short of the receiver's timeline, ending in X where it vanished.
-  const n = Math.min(W - 3, Math.max(r.label.length + 6, Math.floor(W * 0.65)));
+  const n = Math.min(W - 3, Math.max(label.length + 6, Math.floor(W * 0.65)));
   return r.from === 'a'
-    ? shaft(n - 1, r.label) + 'X' + ' '.repeat(W - n)
-    : ' '.repeat(W - n) + 'X' + shaft(n - 1, r.label);
+    ? shaft(n - 1, label, dash) + 'X' + ' '.repeat(W - n)
+    : ' '.repeat(W - n) + 'X' + shaft(n - 1, label, dash);
 }

@@ -186,12 +186,20 @@ class LabRecorder {
   isnB: number | undefined;
   stopped = false;
   private pending: TraceEntry | null = null;
+  /**
+   * A delivered packet is being processed: a loss the wire reports meanwhile (the receiver's reply) must not
+   * settle its states, since the stack reports the transition it caused after sending that reply.
+   */
+  private delivering = false;
   readonly ca = parseAddress(CLIENT);
   readonly sa = parseAddress(SERVER);
 
   constructor(net: Network, client: Stack, server: Stack) {
-    net.wire.observe((ev) => this.onPacket(ev.bytes, ev.sentAt, ev.fate));
-    net.onDelivered = () => this.finalize();
+    net.wire.observe((ev) => {
+      this.onPacket(ev.bytes, ev.sentAt, ev.fate);
+      if (ev.fate === 'delivered' || ev.fate === 'corrupted' || ev.fate === 'duplicate') this.delivering = true;
+    });
+    net.onDelivered = () => { this.delivering = false; this.finalize(); };
     const track = (side: 'a' | 'b') => (c: { localAddr: Uint8Array; localPort: number; remoteAddr: Uint8Array; remotePort: number },
       ev: { time: number; from: TcpStateName; to: TcpStateName; cause: { kind: string; call?: string; timer?: string } }) => {
       if (this.stopped) return;
@@ -211,7 +219,7 @@ class LabRecorder {
   }
 
   onPacket(bytes: Uint8Array, sentAt: number, fate: string): void {
-    this.finalize();
+    if (!this.delivering) this.finalize();
     if (this.stopped || fate === 'unroutable') return;
     let seg: TcpSegment;
     let src: Uint8Array, dst: Uint8Array;
@@ -232,10 +240,10 @@ class LabRecorder {
     const e: TraceEntry = { time: sentAt, from, seg, lost };
     if (fate === 'duplicate') e.note = 'duplicate';
     if (fate === 'corrupted') e.note = 'corrupted: dropped by checksum';
-    if (fate === 'injected') e.note = 'injected';
+    if (fate === 'injected') e.note = 'injected: dropped and counted';
     this.entries.push(e);
     this.raw.push(bytes);
-    if (lost) { e.stateA = this.stateA; e.stateB = this.stateB; } else this.pending = e;
+    if (lost) { e.stateA = this.stateA; e.stateB = this.stateB; } else { this.finalize(); this.pending = e; }
   }
 
   finalize(): void {
