@@ -8,7 +8,19 @@
  */
 import { WireError } from '../wire/errors.js';
 import { addressEquals, formatAddress, parseAddress } from '../wire/address.js';
-import { decodePacket, decodePacketUnverified, encodeTcpPacket, encodeTcpPacketChecksumOffload, encodeTcpPacketHeaders } from '../wire/packet.js';
+import { decodeHostPacket, encodeTcpPacket, encodeTcpPacketChecksumOffload, encodeTcpPacketHeaders, type DecodedPacket } from '../wire/packet.js';
+import { EXT_FRAGMENT, EXT_HOP_BY_HOP, PROTO_TCP, type IpPacket } from '../wire/ip.js';
+import { IpReassembler, fragment, isFragment, type ReassemblerOptions } from '../wire/ip-reassembly.js';
+import {
+  ICMP_DEST_UNREACH, ICMP_ECHO_REQUEST, ICMP_EXC_FRAGTIME, ICMP_PROT_UNREACH, ICMP_TIME_EXCEEDED, ICMPV6_ECHO_REQUEST,
+  ICMPV6_EXC_FRAGTIME, ICMPV6_HDR_FIELD, ICMPV6_PARAMPROB, ICMPV6_TIME_EXCEED, ICMPV6_UNK_NEXTHDR, PROTO_ICMP, PROTO_ICMPV6,
+  decodeIcmp, encodeIcmpError, isIcmpError, quotedTcp,
+} from '../wire/icmp.js';
+import { finishChecksum, onesComplementSum } from '../wire/checksum.js';
+import { martianSource } from './martians.js';
+import { echoReply, tcpActionFor } from './icmp.js';
+import { IcmpRateLimiter } from './icmp-rate.js';
+import { PmtuCache } from './ip-pmtu.js';
 import { freebsdOptionOrder } from '../wire/tcp.js';
 import { ACK, EMPTY, FIN, RST, SYN, seqAdd, seqGt, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
@@ -46,6 +58,31 @@ export class StackCounters {
   TimeWaitEntries = 0;
   TimeWaitReused = 0;
   TimeWaitReAcks = 0;
+  /** Datagrams from martian sources (RFC 1812 §5.3.7: our own address, loopback, multicast, broadcast, zero), dropped unanswered. */
+  InMartians = 0;
+  /** Datagrams shorter than their length field says, or with a zero length field (Linux: InTruncatedPkts). */
+  InTruncatedPkts = 0;
+  /** Datagrams for a protocol this host does not speak (answered with protocol unreachable / parameter problem). */
+  InUnknownProtos = 0;
+  /** IPv6 extension headers out of order (RFC 8200 §4.1), answered with parameter problem. */
+  InExtHdrErrors = 0;
+  IcmpInMsgs = 0;
+  /** ICMP messages with a bad checksum or too short. */
+  IcmpInErrors = 0;
+  IcmpInEchos = 0;
+  IcmpOutEchoReps = 0;
+  /** ICMP errors sent (unreachable, parameter problem, time exceeded). */
+  IcmpOutErrors = 0;
+  /** ICMP errors not sent because of the rate limits. */
+  IcmpOutRateLimited = 0;
+  /** ICMP errors quoting no connection of ours, or whose quoted sequence number is outside SND.UNA..SND.NXT (RFC 5927 §4.1; Linux OutOfWindowIcmps). */
+  OutOfWindowIcmps = 0;
+  /** ICMP errors quoting a connection that acted on them (errors reported, path MTU lowered). */
+  IcmpTcpErrors = 0;
+  /** Path-MTU reductions applied (RFC 1191, RFC 8201). */
+  PmtuUpdates = 0;
+  /** ICMP messages ignored because ICMP handling is switched off (StackOptions.icmp false). */
+  IcmpIgnored = 0;
 }
 
 /** Receives a connection's notifications (the Node-style Socket implements this). */
@@ -145,6 +182,18 @@ export interface StackOptions {
   silentOnInvalidFlags?: boolean;
   ttl?: number;
   ephemeralPortRange?: [number, number];
+  /**
+   * The link's MTU: datagrams this host originates beyond TCP (echo replies) are fragmented to it, and
+   * IPv6 connections use MTU − 60 as their MSS (IPv4 ones tcp.mss). Default tcp.mss + 40.
+   */
+  mtu?: number;
+  /**
+   * React to ICMP/ICMPv6 (default true): path-MTU discovery, errors for connections, echo replies, errors sent.
+   * false makes a host that ignores ICMP entirely (the black-hole behaviour path-MTU discovery exists to avoid).
+   */
+  icmp?: boolean;
+  /** Bounds and timeouts of IP fragment reassembly (src/wire/ip-reassembly.ts). */
+  reassembly?: Omit<ReassemblerOptions, 'onTimeout'>;
 }
 
 /** How the link received a packet. */
@@ -211,6 +260,14 @@ export class Stack {
   private readonly synRate: number;
   private readonly silentInvalid: boolean;
   private readonly ttl: number;
+  readonly mtu: number;
+  private readonly icmpOn: boolean;
+  /** IP fragment reassembly (RFC 791, RFC 8200, RFC 5722). */
+  readonly reassembler: IpReassembler;
+  /** Path MTU learned per destination (RFC 1191 §6.3, RFC 8201 §5.3). */
+  readonly pmtu = new PmtuCache();
+  private readonly icmpRate = new IcmpRateLimiter();
+  private readonly isOursFn = (a: Uint8Array): boolean => this.ourAddress(a) !== null;
   private readonly portMin: number;
   private readonly portMax: number;
   private portCounter = 0;
@@ -254,6 +311,9 @@ export class Stack {
     this.synRate = opts.synRatePerSource ?? 1000;
     this.silentInvalid = opts.silentOnInvalidFlags ?? false;
     this.ttl = opts.ttl ?? 64;
+    this.mtu = opts.mtu ?? this.config.mss + 40;
+    this.icmpOn = opts.icmp ?? true;
+    this.reassembler = new IpReassembler({ ...opts.reassembly, onTimeout: (f) => this.reassemblyTimedOut(f) });
     [this.portMin, this.portMax] = opts.ephemeralPortRange ?? [32768, 60999];
   }
 
@@ -285,6 +345,7 @@ export class Stack {
   snapshot(): Record<string, number> {
     const out = this.stats.snapshot();
     for (const [k, v] of Object.entries(this.counters)) out[k] = v as number;
+    for (const [k, v] of Object.entries(this.reassembler.counters)) out[k] = v as number;
     out.CurrEstab = 0;
     for (const c of this.allConnections()) if (c.state === 'ESTABLISHED' || c.state === 'CLOSE-WAIT') out.CurrEstab++;
     out.TimeWaitEntries = this.tw.size;
@@ -364,20 +425,158 @@ export class Stack {
   receive(packet: Uint8Array, opts?: ReceiveOptions): void {
     const now = this.clock.now();
     for (let i = 0; i < this.packetObservers.length; i++) this.packetObservers[i]!('in', packet, now, this);
-    const verified = opts?.checksumVerified === true;
-    let d;
+    this.ipInput(packet, opts?.checksumVerified === true, now);
+    if (!this.batching) this.rearm(); // a batch rearms once, at its end
+  }
+
+  /** IP input (RFC 1122 §3.2.1): validate, drop martians, reassemble, then TCP, ICMP, or an error for anything else. */
+  private ipInput(packet: Uint8Array, verified: boolean, now: number): void {
+    let d: DecodedPacket;
     try {
-      d = verified ? decodePacketUnverified(packet) : decodePacket(packet);
+      // TCP options as Linux parses them: a malformed option is skipped, never the segment.
+      d = decodeHostPacket(packet, !verified);
     } catch (e) {
       if (e instanceof WireError) { this.stats.InErrs++; return; }
       throw e;
     }
-    if (!d.ip.checksumOk) { this.stats.InErrs++; this.counters.InHdrErrors++; return; } // IPv4 header checksum (RFC 791)
-    const la = d.tcp === null ? null : this.ourAddress(d.ip.dst);
+    const ip = d.ip;
+    if (!ip.checksumOk) { this.stats.InErrs++; this.counters.InHdrErrors++; return; } // IPv4 header checksum (RFC 791)
+    const la = this.ourAddress(ip.dst);
     if (la === null) { this.counters.InAddrErrors++; return; }
+    if (martianSource(ip.src, la, this.isOursFn) !== null) { this.counters.InMartians++; return; }
+    // Anything but a plain, whole TCP datagram takes the slow path: fragments, extension headers, ICMP, others.
+    if (d.tcp === null || ip.truncated || ip.mf || ip.fragOffset !== 0 || ip.extHeaders.length !== 0 || zeroLength(packet, ip)) {
+      this.ipInputSlow(packet, d, la, verified, now);
+      return;
+    }
     if (!d.tcpChecksumOk && !verified) { this.stats.InErrs++; this.counters.InCsumErrors++; return; }
-    this.segmentArrives(la, d.ip.src, d.tcp!.seg, now);
-    if (!this.batching) this.rearm(); // a batch rearms once, at its end
+    this.segmentArrives(la, ip.src, d.tcp.seg, now);
+  }
+
+  private ipInputSlow(packet: Uint8Array, d: DecodedPacket, la: Uint8Array, verified: boolean, now: number): void {
+    const ip = d.ip;
+    // A length field of zero (IPv4 total length, IPv6 payload length without a jumbo option): Linux trims the
+    // datagram to its header and the transport finds nothing. A buffer shorter than the length: dropped.
+    if (ip.truncated || zeroLength(packet, ip)) { this.counters.InTruncatedPkts++; this.stats.InErrs++; return; }
+    if (ip.version === 6) {
+      // RFC 8200 §4.1: a hop-by-hop header anywhere but first is an unrecognized next header (Linux answers so).
+      for (let i = 1; i < ip.extHeaders.length; i++) {
+        if (ip.extHeaders[i]!.type === EXT_HOP_BY_HOP) {
+          this.counters.InExtHdrErrors++;
+          this.sendIcmpError(packet, ICMPV6_PARAMPROB, ICMPV6_UNK_NEXTHDR, ip.extHeaders[i - 1]!.offset, now);
+          return;
+        }
+      }
+    }
+    if (isFragment(ip)) {
+      const whole = this.reassembler.push(packet, now, ip);
+      if (whole !== null) { this.ipInput(whole, false, now); return; }
+      const why = this.reassembler.lastDrop;
+      if (ip.version === 6 && (why === 'bad-length' || why === 'too-long')) {
+        // RFC 8200 §4.5: parameter problem pointing at the payload length (a non-last fragment not a multiple of
+        // 8 bytes) or at the fragment offset (beyond 65 535).
+        const fh = ip.extHeaders.find((h) => h.type === EXT_FRAGMENT)!;
+        this.sendIcmpError(packet, ICMPV6_PARAMPROB, ICMPV6_HDR_FIELD, why === 'bad-length' ? 4 : fh.offset + 2, now);
+      }
+      return;
+    }
+    if (ip.protocol === PROTO_TCP) {
+      if (d.tcp === null) { this.stats.InErrs++; return; }
+      if (!d.tcpChecksumOk && !verified) { this.stats.InErrs++; this.counters.InCsumErrors++; return; }
+      this.segmentArrives(la, ip.src, d.tcp.seg, now);
+      return;
+    }
+    if (ip.protocol === (ip.version === 4 ? PROTO_ICMP : PROTO_ICMPV6)) { this.icmpArrives(packet, ip, la, now); return; }
+    if (ip.version === 6 && ip.protocol === 59) return; // No Next Header (RFC 8200 §4.7): nothing to deliver
+    // RFC 1122 §3.2.2.1: protocol unreachable; RFC 8200 §4: parameter problem, unrecognized next header, pointing
+    // at the Next Header field that named it.
+    this.counters.InUnknownProtos++;
+    if (ip.version === 4) this.sendIcmpError(packet, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, now);
+    else {
+      const last = ip.extHeaders[ip.extHeaders.length - 1];
+      this.sendIcmpError(packet, ICMPV6_PARAMPROB, ICMPV6_UNK_NEXTHDR, last ? last.offset : 6, now);
+    }
+  }
+
+  private icmpArrives(packet: Uint8Array, ip: IpPacket, la: Uint8Array, now: number): void {
+    if (!this.icmpOn) { this.counters.IcmpIgnored++; return; }
+    let m;
+    try { m = decodeIcmp(ip.payload, ip.version, ip.src, ip.dst); } catch { this.counters.IcmpInErrors++; return; }
+    if (!m.checksumOk) { this.counters.IcmpInErrors++; return; }
+    this.counters.IcmpInMsgs++;
+    if (m.type === (ip.version === 4 ? ICMP_ECHO_REQUEST : ICMPV6_ECHO_REQUEST) && m.code === 0) {
+      // RFC 1122 §3.2.2.6 / RFC 4443 §4.1: every echo request gets its reply, data unchanged (not rate-limited,
+      // as Linux's icmp_ratemask leaves echo replies out).
+      this.counters.IcmpInEchos++;
+      this.counters.IcmpOutEchoReps++;
+      this.sendIp(echoReply(m, la, ip.src, this.ttl), now);
+      return;
+    }
+    if (!isIcmpError(ip.version, m.type)) return;
+    const action = tcpActionFor(m);
+    if (action === null) return;
+    const q = quotedTcp(m.body);
+    // The quoted segment must be one we sent: from one of our addresses, of a connection we have, with a
+    // sequence number in SND.UNA..SND.NXT (RFC 5927 §4.1, as Linux checks), else it may be forged.
+    const ql = q === null ? null : this.ourAddress(q.src);
+    const c = q === null || ql === null ? null : this.findConn(ql, q.srcPort, q.dst, q.dstPort);
+    if (q === null || c === null || !this.icmpSeqAcceptable(c, q.seq)) { this.counters.OutOfWindowIcmps++; return; }
+    this.counters.IcmpTcpErrors++;
+    if (action.kind === 'pmtu') {
+      if (action.mtu >= this.pathMtuFor(c.remoteAddr, now)) return; // RFC 1191 §6.3: only decreases are learned
+      this.pmtu.lower(c.remoteAddr, action.mtu, now);
+      this.counters.PmtuUpdates++;
+    }
+  }
+
+  /** RFC 5927 §4.1: SND.UNA ≤ quoted SEQ ≤ SND.NXT (a SYN-RECEIVED entry: its ISS, Linux tcp_req_err). */
+  private icmpSeqAcceptable(c: StackConnection, seq: number): boolean {
+    const t = c.tcp;
+    if (c.embryonic) return seq === t.iss;
+    return !seqGt(t.sndUna, seq) && !seqGt(seq, t.sndNxt);
+  }
+
+  /** The path MTU to `dst`: what ICMP taught us (not yet expired), else the link's. */
+  pathMtuFor(dst: Uint8Array, now: number): number {
+    return Math.min(this.mtu, this.pmtu.get(dst, now));
+  }
+
+  /** An ICMP error about `offending` (a datagram we received), rate-limited (RFC 1812 §4.3.2.8, RFC 4443 §2.4(f)). */
+  private sendIcmpError(offending: Uint8Array, type: number, code: number, rest: number, now: number): void {
+    if (!this.icmpOn) return;
+    let ip;
+    try { ip = decodeHostPacket(offending, false).ip; } catch { return; }
+    // RFC 1122 §3.2.2 / RFC 4443 §2.4(e): never about an ICMP error, a non-first fragment, or a martian source.
+    if (ip.fragOffset !== 0) return;
+    if (ip.protocol === (ip.version === 4 ? PROTO_ICMP : PROTO_ICMPV6) && ip.payload.length > 0 && isIcmpError(ip.version, ip.payload[0]!)) return;
+    const la = this.ourAddress(ip.dst);
+    if (la === null || martianSource(ip.src, la, this.isOursFn) !== null) return;
+    if (!this.icmpRate.allow(ip.src, now)) { this.counters.IcmpOutRateLimited++; return; }
+    this.counters.IcmpOutErrors++;
+    // IPv4 precedence internetwork control (TOS 0xc0), as Linux sends its errors (RFC 1812 §4.3.2.5).
+    this.sendIp(encodeIcmpError(la, offending, type, code, rest, this.ttl, ip.version === 4 ? 0xc0 : 0), now);
+  }
+
+  /** RFC 792 / RFC 8200 §4.5: time exceeded (fragment reassembly) when a datagram whose first fragment came in timed out. */
+  private reassemblyTimedOut(first: Uint8Array): void {
+    const v6 = first[0]! >> 4 === 6;
+    this.sendIcmpError(first, v6 ? ICMPV6_TIME_EXCEED : ICMP_TIME_EXCEEDED, v6 ? ICMPV6_EXC_FRAGTIME : ICMP_EXC_FRAGTIME, 0, this.clock.now());
+  }
+
+  /** A whole datagram this host originates beyond TCP (ICMP), fragmented to the path MTU if needed. */
+  private sendIp(packet: Uint8Array, now: number): void {
+    const dst = packet[0]! >> 4 === 4 ? packet.subarray(16, 20) : packet.subarray(24, 40);
+    const mtu = this.pathMtuFor(dst, now);
+    let pieces = [packet];
+    if (packet.length > mtu) {
+      // IPv4: the identification must tell this datagram's fragments from others' (RFC 6864 §4.1).
+      if (packet[0]! >> 4 === 4) setIpv4Id(packet, this.randomU32() & 0xffff);
+      pieces = fragment(packet, mtu, this.randomU32());
+    }
+    for (const p of pieces) {
+      for (let i = 0; i < this.packetObservers.length; i++) this.packetObservers[i]!('out', p, now, this);
+      this.link?.(p);
+    }
   }
 
   /**
@@ -649,6 +848,8 @@ export class Stack {
     let t = this.heap.peekTime();
     if (this.userTimers.peekTime() < t) t = this.userTimers.peekTime();
     if (this.twHead < this.twQueue.length && this.twQueueAt[this.twHead]! < t) t = this.twQueueAt[this.twHead]!;
+    const r = this.reassembler.nextExpiry(); // incomplete datagrams time out (and release their memory)
+    if (r < t) t = r;
     if (t !== this.armedAt) {
       this.armedAt = t;
       this.clock.wakeAt(t, this.wake);
@@ -681,6 +882,7 @@ export class Stack {
         this.removeTw(e);
         this.emitTransition(e, now, 'TIME-WAIT', 'CLOSED', { kind: 'timer', timer: 'time-wait' });
       }
+      this.reassembler.expire(now);
       if (this.twHead > 1024 && this.twHead * 2 > this.twQueue.length) {
         this.twQueue.splice(0, this.twHead); this.twQueueAt.splice(0, this.twHead); this.twHead = 0;
       }
@@ -869,6 +1071,19 @@ export function tupleKey(la: Uint8Array, lp: number, ra: Uint8Array, rp: number)
 
 function hasOptions(o: TcpOptions): boolean {
   return o.mss !== undefined || o.wscale !== undefined || o.sackPermitted === true || o.tsVal !== undefined || (o.sack !== undefined && o.sack.length > 0) || (o.unknown !== undefined && o.unknown.length > 0);
+}
+
+function setIpv4Id(p: Uint8Array, id: number): void {
+  p[4] = id >> 8; p[5] = id & 0xff;
+  p[10] = 0; p[11] = 0;
+  const ck = finishChecksum(onesComplementSum(p, 0, (p[0]! & 0x0f) * 4));
+  p[10] = ck >> 8; p[11] = ck & 0xff;
+}
+
+/** The datagram's length field is zero: IPv4 total length, or IPv6 payload length with something following. */
+function zeroLength(packet: Uint8Array, ip: IpPacket): boolean {
+  if (ip.version === 4) return packet[2] === 0 && packet[3] === 0;
+  return packet[4] === 0 && packet[5] === 0 && packet.length > 40 && packet[6] !== 59;
 }
 
 function addrHash(a: Uint8Array): number {

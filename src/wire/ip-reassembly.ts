@@ -164,6 +164,7 @@ export class IpReassembler {
 
   /** When expire() next has work (Infinity when nothing is held). */
   nextExpiry(): number {
+    if (this.order4.size === 0 && this.order6.size === 0) return Infinity;
     let t = Infinity;
     for (const d of this.order4) { t = d.expiresAt; break; }
     for (const d of this.order6) { if (d.expiresAt < t) t = d.expiresAt; break; }

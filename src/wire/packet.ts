@@ -19,7 +19,7 @@ export interface DecodedPacket {
  * not an error: the TCP header is decoded when it is all there, and its checksum is reported false (unknown).
  */
 export function decodePacket(bytes: Uint8Array): DecodedPacket {
-  return decode(bytes, true);
+  return decode(bytes, true, false);
 }
 
 /**
@@ -27,10 +27,19 @@ export function decodePacket(bytes: Uint8Array): DecodedPacket {
  * vouched for (checksum offload); tcpChecksumOk is then always false (not checked).
  */
 export function decodePacketUnverified(bytes: Uint8Array): DecodedPacket {
-  return decode(bytes, false);
+  return decode(bytes, false, false);
 }
 
-function decode(bytes: Uint8Array, verifyTcpChecksum: boolean): DecodedPacket {
+/**
+ * What a host's input uses: decodePacket (or, with verifyTcpChecksum false, decodePacketUnverified) with TCP
+ * options parsed as Linux parses them, so a malformed or unknown option is skipped and never costs the segment.
+ */
+export function decodeHostPacket(bytes: Uint8Array, verifyTcpChecksum: boolean): DecodedPacket {
+  return decode(bytes, verifyTcpChecksum, true);
+}
+
+/** `lenientOptions`: TCP options parsed as Linux parses them, malformed ones skipped (decodeTcpRange). */
+function decode(bytes: Uint8Array, verifyTcpChecksum: boolean, lenientOptions: boolean): DecodedPacket {
   const ip = decodeIp(bytes);
   if (ip.protocol !== PROTO_TCP || ip.fragOffset !== 0) return { ip, tcp: null, tcpChecksumOk: false };
   const start = ip.headerLength;
@@ -40,9 +49,9 @@ function decode(bytes: Uint8Array, verifyTcpChecksum: boolean): DecodedPacket {
     // Only what the header says we have; a header cut short is not the peer's fault, so no error.
     const need = end - start >= TCP_HEADER_LENGTH ? (bytes[start + 12]! >> 4) * 4 : TCP_HEADER_LENGTH;
     if (end - start < TCP_HEADER_LENGTH || end - start < need) return { ip, tcp: null, tcpChecksumOk: false };
-    return { ip, tcp: decodeTcpRange(bytes, start, end), tcpChecksumOk: false };
+    return { ip, tcp: decodeTcpRange(bytes, start, end, lenientOptions), tcpChecksumOk: false };
   }
-  const tcp = decodeTcpRange(bytes, start, end);
+  const tcp = decodeTcpRange(bytes, start, end, lenientOptions);
   if (!verifyTcpChecksum) return { ip, tcp, tcpChecksumOk: false };
   return { ip, tcp, tcpChecksumOk: tcpChecksumRangeOk(bytes, start, end, ip.src, ip.dst) };
 }

@@ -41,8 +41,14 @@ function optionBad(code: string, message: string, at: number): never {
   throw new WireError('tcp-option', code, message, at);
 }
 
-/** Parses options in b[start..end); offsets in errors are relative to b. */
-function decodeOptions(b: Uint8Array, start: number, end: number): TcpOptions {
+/**
+ * Parses options in b[start..end); offsets in errors are relative to b. `lenient`: parse as Linux's
+ * tcp_parse_options does instead of throwing: a length byte that is missing, below 2 or runs past the header
+ * ends the list (what came before is kept); a known option of the wrong length, or an MSS of 0, is skipped.
+ * A host must not refuse a segment for its options (RFC 9293 §3.1: unknown options are ignored; RFC 1122
+ * §4.2.2.5 be robust to illegal option lengths).
+ */
+function decodeOptions(b: Uint8Array, start: number, end: number, lenient: boolean): TcpOptions {
   const opts: TcpOptions = {};
   if (start >= end) return opts;
   const order: number[] = [];
@@ -60,10 +66,11 @@ function decodeOptions(b: Uint8Array, start: number, end: number): TcpOptions {
       i++;
       continue;
     }
-    if (i + 1 >= end) optionBad('truncated', `option kind ${kind} has no length byte`, i);
+    if (i + 1 >= end) { if (lenient) break; optionBad('truncated', `option kind ${kind} has no length byte`, i); }
     const len = b[i + 1]!;
-    if (len < 2) optionBad('bad-length', `option kind ${kind} has length ${len} (< 2)`, i);
-    if (i + len > end) optionBad('overrun', `option kind ${kind} of length ${len} runs past the header end at ${end}`, i);
+    if (len < 2) { if (lenient) break; optionBad('bad-length', `option kind ${kind} has length ${len} (< 2)`, i); }
+    if (i + len > end) { if (lenient) break; optionBad('overrun', `option kind ${kind} of length ${len} runs past the header end at ${end}`, i); }
+    if (lenient && !wellFormed(kind, len, b, i)) { i += len; continue; }
     // Known kinds have lengths fixed by their RFCs; any other length byte is malformed.
     switch (kind) {
       case OPT_MSS:
@@ -100,11 +107,24 @@ function decodeOptions(b: Uint8Array, start: number, end: number): TcpOptions {
   return opts;
 }
 
+/** A known option's length (and Linux's MSS 0 rule) as tcp_parse_options checks them; unknown kinds are always fine. */
+function wellFormed(kind: number, len: number, b: Uint8Array, i: number): boolean {
+  switch (kind) {
+    case OPT_MSS: return len === 4 && ((b[i + 2]! << 8) | b[i + 3]!) !== 0;
+    case OPT_WSCALE: return len === 3;
+    case OPT_SACK_PERMITTED: return len === 2;
+    case OPT_SACK: return len >= 10 && (len - 2) % 8 === 0;
+    case OPT_TIMESTAMPS: return len === 10;
+    default: return true;
+  }
+}
+
 /**
  * Decodes a TCP segment from b[start..end), reporting error offsets relative to b (so a caller holding the
- * whole datagram gets datagram offsets).
+ * whole datagram gets datagram offsets). `lenientOptions`: malformed options are skipped the way Linux skips
+ * them rather than refused (see decodeOptions); a host's input uses this, capture analysis does not.
  */
-export function decodeTcpRange(b: Uint8Array, start: number, end: number): DecodedTcp {
+export function decodeTcpRange(b: Uint8Array, start: number, end: number, lenientOptions = false): DecodedTcp {
   if (!(start >= 0 && start <= end && end <= b.length)) {
     throw new WireError('tcp', 'bad-range', `range ${start}..${end} is not inside the ${b.length}-byte buffer`, 0);
   }
@@ -119,7 +139,7 @@ export function decodeTcpRange(b: Uint8Array, start: number, end: number): Decod
   if (start + dataOffset > end) {
     throw new WireError('tcp', 'truncated', `header with options needs ${dataOffset} bytes, have ${end - start}`, end);
   }
-  const options = decodeOptions(b, start + TCP_HEADER_LENGTH, start + dataOffset);
+  const options = decodeOptions(b, start + TCP_HEADER_LENGTH, start + dataOffset, lenientOptions);
   const seg: TcpSegment = {
     srcPort: (b[start]! << 8) | b[start + 1]!,
     dstPort: (b[start + 2]! << 8) | b[start + 3]!,
