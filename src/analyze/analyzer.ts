@@ -8,7 +8,8 @@
  * IsReuse), or until one of Zeek's timers removes it (unanswered attempt after 5 s, 5 s after a complete
  * close, 5 min of inactivity). The reason is reported in the next connection's `split` field.
  */
-import { decapsulate, isSupportedLinkType } from '../wire/linktypes.js';
+import { decapsulate, isSupportedLinkType, LINKTYPE_ETHERNET, ppp } from '../wire/linktypes.js';
+import { tunnelPayload } from '../wire/tunnels.js';
 import { decodePacket } from '../wire/packet.js';
 import { formatAddress } from '../wire/address.js';
 import { WireError } from '../wire/errors.js';
@@ -56,6 +57,8 @@ const POOL_MAX = 16384;
 /** Seconds of capture time between sweeps for expired connections (a connection that gets another packet is checked then). */
 const SWEEP_INTERVAL = 10;
 const TEREDO_PORT = 3544;
+/** Tunnels inside tunnels followed at most this deep. */
+const MAX_TUNNEL_DEPTH = 4;
 
 /** The IPv6 packet a Teredo UDP datagram carries (RFC 4380 §5.1.1), or null when it is not Teredo. */
 function teredoInner(udp: Uint8Array): Uint8Array | null {
@@ -230,19 +233,22 @@ export class Analyzer {
       return;
     }
     let ip = decoded.ip;
-    if (ip.protocol === 17 && !ip.mf && ip.fragOffset === 0) {
-      // Teredo (RFC 4380): IPv6 inside UDP port 3544, as Zeek decapsulates it.
-      const inner = teredoInner(ip.payload);
-      if (inner) {
-        try {
-          decoded = decodePacket(inner);
-        } catch (e) {
-          this.malformed(rec, e);
-          return;
-        }
-        ip = decoded.ip;
-        st.tunneled++;
+    // Tunnels (src/wire/tunnels.ts; Teredo, RFC 4380, here with Zeek's heuristics): the TCP inside is what is
+    // analysed, as Zeek and Wireshark do. A few levels at most (GRE in VXLAN ...), so hostile nesting is bounded.
+    for (let depth = 0; ip.protocol !== 6 && !ip.mf && ip.fragOffset === 0 && depth < MAX_TUNNEL_DEPTH; depth++) {
+      let inner: Uint8Array | null;
+      try {
+        const t = tunnelPayload(ip.protocol, ip.payload);
+        if (t !== null) inner = t.carries === 'ip' ? t.bytes : t.carries === 'ethernet' ? decapsulate(LINKTYPE_ETHERNET, t.bytes) : ppp(t.bytes, 0);
+        else inner = ip.protocol === 17 ? teredoInner(ip.payload) : null;
+        if (inner === null) break;
+        decoded = decodePacket(inner);
+      } catch (e) {
+        this.malformed(rec, e);
+        return;
       }
+      ip = decoded.ip;
+      if (depth === 0) st.tunneled++;
     }
     if (ip.protocol !== 6) { st.nonTcp++; return; }
     const badIp = ip.version === 4 && !ip.checksumOk;

@@ -17,7 +17,8 @@ function validPackets(): Uint8Array[] {
   return [...readCapture(pcap.take())].map((r) => r.data.slice());
 }
 
-const LINKTYPES = [0, 1, 12, 101, 108, 113, 228, 229, 276, 147];
+// Also PPP (9, 50, 51), FDDI (10), Cisco HDLC (104), 802.11 (105, 119, 127, 163), ARCnet (129), NFLOG (239).
+const LINKTYPES = [0, 1, 12, 101, 108, 113, 228, 229, 276, 147, 9, 10, 50, 51, 104, 105, 119, 127, 129, 163, 239];
 
 test('random and bit-flipped packets: no exception escapes, every report is well-formed', () => {
   const valid = validPackets();
@@ -50,4 +51,22 @@ test('random and bit-flipped packets: no exception escapes, every report is well
       assert.doesNotThrow(() => JSON.stringify(r));
     }
   }), { numRuns: 300 });
+});
+
+test('IP-in-IP nested 200 deep: the analyzer follows at most a few levels and counts the packet, never recursing further', () => {
+  const valid = validPackets()[0]!;
+  let pkt = valid;
+  for (let i = 0; i < 200; i++) {
+    const outer = new Uint8Array(20 + pkt.length);
+    outer.set([0x45, 0, (outer.length >> 8) & 0xff, outer.length & 0xff, 0, 0, 0, 0, 64, 4, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2]);
+    outer.set(pkt, 20);
+    pkt = outer;
+  }
+  const a = new Analyzer();
+  a.packet({ frame: 1, tsSec: 1700000000, tsNsec: 0, linkType: 101, interfaceId: 0, data: pkt, origLength: pkt.length, offset: 0 });
+  a.finish();
+  const s = a.summary([], null);
+  assert.equal(s.packets, 1);
+  assert.equal(s.tunneled_packets, 1);
+  assert.equal(s.non_tcp_packets, 1, 'the TCP 200 levels down is not reached');
 });

@@ -110,7 +110,7 @@ export interface SummaryReport {
   ip_fragments: number;
   truncated_headers: number;
   unsupported_link_packets: number;
-  /** Packets taken out of a tunnel (Teredo) before analysis. */
+  /** Packets taken out of a tunnel (src/wire/tunnels.ts, Teredo) before analysis. */
   tunneled_packets: number;
   connections: number;
   by_close: Record<string, number>;

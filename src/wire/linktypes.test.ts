@@ -71,8 +71,10 @@ test('short headers are typed errors naming the layer; unknown link types are re
   for (const [lt, bytes, layer] of cases) {
     assert.throws(() => decapsulate(lt, u8(bytes)), (e: unknown) => e instanceof WireError && e.layer === layer && e.code === 'truncated');
   }
-  assert.equal(isSupportedLinkType(105), false);
-  assert.throws(() => decapsulate(105, u8([1])), (e: unknown) => e instanceof WireError && e.code === 'unsupported-linktype');
+  // 802.11 (105) is read now; Juniper's ATM1 (137) still is not.
+  assert.equal(isSupportedLinkType(105), true);
+  assert.equal(isSupportedLinkType(137), false);
+  assert.throws(() => decapsulate(137, u8([1])), (e: unknown) => e instanceof WireError && e.code === 'unsupported-linktype');
 });
 
 test('any bytes on any supported link type: an IP view, null, or a WireError', () => {
