@@ -53,8 +53,10 @@ export function isLocalRequest(url: string): boolean {
 }
 
 /** The four-way-close seed scenario's arrows, in order: labels and the side each one leaves from. */
-export const FOUR_WAY_LABELS = [/^SYN seq=0 len=0 win=\d+$/, /^SYN\+ACK seq=0 ack=1 len=0 win=\d+$/, /^ACK seq=1 ack=1 len=0 win=\d+$/,
-  /^FIN\+ACK seq=1 ack=1 len=0 win=\d+$/, /^ACK seq=1 ack=2 len=0 win=\d+$/, /^FIN\+ACK seq=1 ack=2 len=0 win=\d+$/, /^ACK seq=2 ack=2 len=0 win=\d+$/];
+// SYNs carry their raw window (never scaled); later segments the scaled value, then on a wide enough ladder
+// the raw field and shift, "win=1048576 (32768×2^5)".
+const WIN = 'win=\\d+( \\(\\d+×2\\^\\d+\\))?';
+export const FOUR_WAY_LABELS = [/^SYN seq=0 len=0 win=\d+$/, /^SYN\+ACK seq=0 ack=1 len=0 win=\d+$/, ...['ACK seq=1 ack=1', 'FIN\\+ACK seq=1 ack=1', 'ACK seq=1 ack=2', 'FIN\\+ACK seq=1 ack=2', 'ACK seq=2 ack=2'].map((l) => new RegExp(`^${l} len=0 ${WIN}$`))];
 export const FOUR_WAY_FROM = ['a', 'b', 'a', 'a', 'b', 'b', 'a'];
 
 export function assertFourWayLabels(labels: Array<string | null>): void {

@@ -106,7 +106,7 @@ describe('synack ui in Chromium', { skip: noBrowser }, () => {
   });
 
   test('clicking a segment shows its header fields and the RFC 9293 rule applied', async () => {
-    await page.waitForFunction(() => document.getElementById('btn-play')!.textContent === '▶ Play');
+    await page.waitForFunction(() => document.getElementById('btn-play')!.textContent!.trim() === 'Play');
     // Click at the row's left edge (its time label), where no neighbouring arrow reaches.
     await page.click('svg.ladder rect.band[data-row="1"]', { position: { x: 40, y: 19 }, force: true });
     assert.equal(await page.getAttribute('svg.ladder rect.band.selected', 'data-row'), '1');

@@ -4,6 +4,7 @@
  * can open it. A structural error (truncated file, broken block) stops reading that file but keeps every
  * connection read so far, with the error reported; a file that is not a capture at all is refused.
  */
+import { explainOffload } from './checksum-offload.js';
 import { CaptureReader } from '../../src/wire/capture.js';
 import { decapsulate, isSupportedLinkType } from '../../src/wire/linktypes.js';
 import { WireError } from '../../src/wire/errors.js';
@@ -46,7 +47,9 @@ export class CaptureSession {
   traceWithRaw(uid: string): { trace: Trace; raw: Array<Uint8Array | null> } | null {
     const trace = this.traces.get(uid);
     if (!trace) return null;
-    return { trace, raw: trace.entries.map((e) => (e.frame !== undefined ? this.rawByFrame.get(e.frame) ?? null : null)) };
+    const raw = trace.entries.map((e) => (e.frame !== undefined ? this.rawByFrame.get(e.frame) ?? null : null));
+    // A partial checksum left for offload is not corruption: say so, as Wireshark flags nothing by default.
+    return { trace: explainOffload(trace, raw), raw };
   }
 
   private keepRaw(frame: number, linkType: number, data: Uint8Array): void {
@@ -109,7 +112,9 @@ export class CaptureSession {
         drain();
       } catch (e) {
         if (e instanceof WireError && e.code === 'not-a-capture') {
-          error = `${src.name}: not a pcap or pcapng file (${e.message.replace(/^pcap: /, '')})`;
+          // The reader's message already says "not a pcap or pcapng capture": keep only its detail.
+          const detail = e.message.replace(/^pcap(ng)?: /, '').replace(/not a pcap or pcapng capture\s*/, '').replace(/^\((.*)\)$/, '$1').replace(/:\s*$/, '').trim();
+          error = `${src.name}: not a pcap or pcapng file${detail ? ` (${detail})` : ''}`;
         } else if (e instanceof WireError) {
           error = `${src.name}: ${e.message}; connections read before it are kept`; // the message names the byte offset
         } else {

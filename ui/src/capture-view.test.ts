@@ -70,8 +70,11 @@ test('a truncated capture: clear error naming the offset, connections read befor
 test('a file that is not a capture is refused with a clear message', async () => {
   const s = new CaptureSession();
   const out = await s.run([bytesSource('notes.txt', new TextEncoder().encode('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))]);
-  assert.match(out.error!, /^notes\.txt: not a pcap or pcapng file/);
+  assert.match(out.error!, /^notes\.txt: not a pcap or pcapng file \(unknown magic number 0x[0-9a-f]+\)/);
+  assert.equal(out.error!.match(/not a pcap/g)!.length, 1, `said once: ${out.error}`);
   assert.equal(s.reports.length, 0);
+  const empty = await new CaptureSession().run([bytesSource('empty.pcap', new Uint8Array(0))]);
+  assert.equal(empty.error!.match(/not a pcap/g)?.length, 1, `said once: ${empty.error}`);
 });
 
 test('corrupt packet bytes inside a valid capture are counted as malformed, not fatal', async () => {

@@ -55,7 +55,12 @@ interface Viewing {
 }
 
 const MAX_LADDER_ROWS = 4000;
+const PAUSE_ICON = '<svg class="icon" width="10" height="11" viewBox="0 0 10 11" aria-hidden="true"><rect x="1" y="1" width="3" height="9" fill="currentColor"/><rect x="6" y="1" width="3" height="9" fill="currentColor"/></svg>';
+const PLAY_ICON = '<svg class="icon" width="10" height="11" viewBox="0 0 10 11" aria-hidden="true"><path d="M1,1L9,5.5L1,10z" fill="currentColor"/></svg>';
 let view: Viewing | null = null;
+/** The last lab run and the last connection opened from a capture: each tab keeps its own. */
+let labView: Viewing | null = null;
+let connView: Viewing | null = null;
 let playing: ReturnType<typeof setInterval> | null = null;
 let rowEls: SVGGElement[] = [];
 let bandEls: SVGRectElement[] = [];
@@ -66,6 +71,19 @@ function show(trace: Trace, raw: Array<Uint8Array | null>, run: LabRun | null, s
   stop();
   const timeline = buildTimeline(trace, { absolute: absolute(), receiverOnly: run !== null });
   view = { trace, raw, run, source, timeline, cursor: timeline.steps.length - 1, selected: null };
+  if (source) connView = view; else labView = view;
+  if (source) {
+    // A captured connection is not a lab run: it gets its own tab, without the lab's form beside it.
+    $('tab-conn').hidden = false;
+    selectTab('conn', false);
+  }
+  applyView();
+}
+
+/** Puts `view` on the screen: toolbar buttons, banner, state machine titles, ladder. */
+function applyView(): void {
+  if (!view) { $('ladder-wrap').innerHTML = '<p class="placeholder">Pick a scenario and press <b>Run</b>: two synack stacks run it in virtual time in this page.</p>'; return; }
+  const { trace, run, source } = view;
   ($('btn-svg') as HTMLButtonElement).disabled = false;
   ($('btn-pcapng') as HTMLButtonElement).disabled = run === null;
   const banner = $('source-banner');
@@ -76,9 +94,9 @@ function show(trace: Trace, raw: Array<Uint8Array | null>, run: LabRun | null, s
   } else banner.hidden = true;
   $('sm-a-title').textContent = trace.a.label;
   $('sm-b-title').textContent = trace.b.label;
-  $('detail').hidden = true;
+  $('detail').hidden = view.selected === null;
   drawLadder();
-  update();
+  update(true);
 }
 
 function drawLadder(): void {
@@ -106,9 +124,21 @@ function drawLadder(): void {
   });
 }
 
-function update(): void {
+/** Redraws the cursor's row, states and detail; `scroll` brings the current row into view (Run, End, ▶|, stepping). */
+function update(scroll = false): void {
   if (!view) return;
   const { timeline, cursor } = view;
+  if (scroll) {
+    const wrap = $('ladder-wrap');
+    const row = cursor >= 0 ? bandEls[cursor] : undefined;
+    if (!row) wrap.scrollTop = 0;
+    else {
+      // By geometry, not scrollIntoView: that would also scroll the page and every ancestor.
+      const r = row.getBoundingClientRect(), w = wrap.getBoundingClientRect();
+      if (r.top < w.top) wrap.scrollTop += r.top - w.top - 8;
+      else if (r.bottom > w.bottom) wrap.scrollTop += r.bottom - w.bottom + 8;
+    }
+  }
   const total = timeline.steps.length;
   rowEls.forEach((el, i) => {
     el.classList.toggle('future', i > cursor);
@@ -138,7 +168,8 @@ function update(): void {
     $(`sm-${side}`).innerHTML = renderStateDiagram({ state, hasBeenOpen: openedBefore(side), last, title: ep.label });
     $(`sm-${side}-title`).innerHTML = `${escXml(ep.label)}: <b class="current-state" data-side="${side}">${escXml(state ?? 'unknown')}</b>`;
   }
-  ($('btn-play') as HTMLButtonElement).textContent = playing ? '⏸ Pause' : '▶ Play';
+  // Drawn, not a character: U+23F8 (pause) is missing from common fonts and showed as an empty box.
+  ($('btn-play') as HTMLButtonElement).innerHTML = playing ? `${PAUSE_ICON} Pause` : `${PLAY_ICON} Play`;
   renderDetail();
 }
 
@@ -165,8 +196,7 @@ function renderDetail(): void {
 function step(delta: number): void {
   if (!view) return;
   view.cursor = moveCursor(view.timeline, view.cursor, delta);
-  rowEls[view.cursor]?.scrollIntoView({ block: 'nearest' });
-  update();
+  update(true);
 }
 
 function stop(): void {
@@ -181,9 +211,8 @@ function togglePlay(): void {
   playing = setInterval(() => {
     if (!view || view.cursor >= view.timeline.steps.length - 1) { stop(); update(); return; }
     view.cursor++;
-    rowEls[view.cursor]?.scrollIntoView({ block: 'nearest' });
     if (view.cursor >= view.timeline.steps.length - 1) stop(); // the last row: stop at once, not a tick later
-    update();
+    update(true);
   }, 1000 / speed);
   update();
 }
@@ -260,6 +289,7 @@ function runLab(): void {
     if (m.type === 'error') { showLabError(m.message); return; }
     if (m.type !== 'run') return;
     const r = m.run;
+    selectTab('lab', false);
     show(r.trace, r.raw, r, null);
     const t = view!.timeline;
     $('notes').innerHTML = `<b>${escXml(r.title)}</b><p class="desc">${escXml(r.description)}</p><ul>${r.notes.map((n) => `<li>${escXml(n)}</li>`).join('')}</ul>`
@@ -357,7 +387,8 @@ function analyzeFiles(files: FileArg[]): void {
       for (const r of m.rows) capRows.push(r);
       if (!tableTimer) tableTimer = setTimeout(() => { tableTimer = null; renderTable(); }, 150);
     } else if (m.type === 'analyzed') {
-      bar.value = 1;
+      // A refused file read nothing: no bar claiming it was read through.
+      if (m.error && m.summary.packets === 0) wrap.hidden = true; else bar.value = m.error ? bar.value : 1;
       $('cap-progress-text').textContent = `${capName}: ${m.summary.packets.toLocaleString()} packets, ${m.summary.connections.toLocaleString()} connections, analyzed in ${((performance.now() - t0) / 1000).toFixed(2)} s`;
       if (m.error) { err.hidden = false; err.textContent = `${m.error}`; }
       else if (m.malformed.length) { err.hidden = false; err.textContent = `${m.summary.malformed_packets} malformed packet(s) skipped (first: frame ${m.malformed[0]!.frame}: ${m.malformed[0]!.message})`; }
@@ -366,6 +397,7 @@ function analyzeFiles(files: FileArg[]): void {
       document.body.dataset.analyzed = m.error ? 'error' : 'ok';
       document.body.dataset.analyzeMs = String(Math.round(m.ms));
     } else if (m.type === 'error') {
+      wrap.hidden = true;
       err.hidden = false;
       err.textContent = m.message;
       document.body.dataset.analyzed = 'error';
@@ -401,9 +433,13 @@ function openConnection(uid: string): void {
   send({ type: 'trace', id: nextId++, uid }, (m) => {
     if (m.type !== 'trace') return;
     if (!m.trace) { const err = $('cap-error'); err.hidden = false; err.textContent = `connection ${uid}: its packets were not kept (capture too large to keep every ladder)`; return; }
-    selectTab('lab');
-    show(m.trace, m.raw, null, `Connection ${uid} from ${capName}${rep ? `: ${rep.handshake} handshake, ${rep.close} close, ${rep.conn_state} ${rep.history}` : ''}`);
-    $('notes').innerHTML = '';
+    const source = `Connection ${uid} from ${capName}${rep ? `: ${rep.handshake} handshake, ${rep.close} close, ${rep.conn_state} ${rep.history}` : ''}`;
+    show(m.trace, m.raw, null, source);
+    const offloaded = m.trace.entries.filter((e) => e.note?.includes('checksum offloaded')).length;
+    $('conn-info').innerHTML = `<b>${escXml(source)}</b>`
+      + (offloaded ? `<p class="desc">${offloaded} packet(s) marked <i>checksum offloaded</i>: captured on the sending host before the NIC or kernel filled in the TCP checksum (only the pseudo-header sum is there). Not corruption; Wireshark does not check TCP checksums by default for this reason.</p>` : '')
+      + '<p><button id="conn-back">back to the capture</button></p>';
+    $('conn-back').onclick = () => selectTab('capture');
   });
 }
 
@@ -424,21 +460,32 @@ async function loadServerFiles(): Promise<void> {
 // Tabs, toolbar, keyboard
 // ---------------------------------------------------------------------------------------------------
 
-function selectTab(tab: 'lab' | 'capture'): void {
-  for (const t of ['lab', 'capture'] as const) {
+type Tab = 'lab' | 'conn' | 'capture';
+
+/** Switches tabs; the lab and the connection tab share the viewer, each with its own trace and sidebar. */
+function selectTab(tab: Tab, redraw = true): void {
+  for (const t of ['lab', 'conn', 'capture'] as const) {
     $(`tab-${t}`).classList.toggle('active', t === tab);
     $(`tab-${t}`).setAttribute('aria-selected', String(t === tab));
-    $(`panel-${t}`).classList.toggle('active', t === tab);
   }
-  if (tab === 'lab' && view) requestAnimationFrame(() => { drawLadder(); update(); });
+  $('panel-lab').classList.toggle('active', tab !== 'capture');
+  $('panel-capture').classList.toggle('active', tab === 'capture');
+  $('lab-form').hidden = tab !== 'lab';
+  $('notes').hidden = tab !== 'lab';
+  $('conn-info').hidden = tab !== 'conn';
+  document.body.dataset.tab = tab;
+  if (tab === 'capture') return;
+  const next = tab === 'lab' ? labView : connView;
+  if (next !== view) { stop(); view = next; if (redraw) requestAnimationFrame(() => applyView()); }
+  else if (redraw && view) requestAnimationFrame(() => { drawLadder(); update(); });
 }
 
 function setupToolbar(): void {
-  document.querySelectorAll<HTMLElement>('.tab').forEach((b) => b.addEventListener('click', () => selectTab(b.dataset.tab as 'lab' | 'capture')));
-  $('btn-first').onclick = () => { stop(); if (view) { view.cursor = -1; update(); } };
+  document.querySelectorAll<HTMLElement>('.tab').forEach((b) => b.addEventListener('click', () => selectTab(b.dataset.tab as Tab)));
+  $('btn-first').onclick = () => { stop(); if (view) { view.cursor = -1; update(true); } };
   $('btn-back').onclick = () => { stop(); step(-1); };
   $('btn-fwd').onclick = () => { stop(); step(1); };
-  $('btn-last').onclick = () => { stop(); if (view) { view.cursor = view.timeline.steps.length - 1; update(); } };
+  $('btn-last').onclick = () => { stop(); if (view) { view.cursor = view.timeline.steps.length - 1; update(true); } };
   $('btn-play').onclick = () => togglePlay();
   $('speed').onchange = () => {
     ($('speed') as HTMLSelectElement).blur(); // so that space and the arrows go back to the player
@@ -469,8 +516,8 @@ function setupToolbar(): void {
       case 'ArrowRight': case 'ArrowDown': e.preventDefault(); stop(); step(1); break;
       case 'ArrowLeft': case 'ArrowUp': e.preventDefault(); stop(); step(-1); break;
       case ' ': e.preventDefault(); togglePlay(); break;
-      case 'Home': e.preventDefault(); stop(); if (view) { view.cursor = -1; update(); } break;
-      case 'End': e.preventDefault(); stop(); if (view) { view.cursor = view.timeline.steps.length - 1; update(); } break;
+      case 'Home': e.preventDefault(); stop(); if (view) { view.cursor = -1; update(true); } break;
+      case 'End': e.preventDefault(); stop(); if (view) { view.cursor = view.timeline.steps.length - 1; update(true); } break;
       case 'Escape': if (view) { view.selected = null; update(); } break;
     }
   });

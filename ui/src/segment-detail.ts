@@ -71,7 +71,11 @@ export function segmentFields(trace: Trace, e: TraceEntry, raw: Uint8Array | nul
   }
   const ws = s.window;
   t.push(['Window', String(ws) + (s.flags & SYN ? ' (never scaled in a SYN, RFC 7323 §2.2)' : '')]);
-  if (tcpChecksum !== undefined) t.push(['Checksum', hex(tcpChecksum, 4) + (e.note?.startsWith('corrupted') ? ' [INCORRECT]' : '')]);
+  if (tcpChecksum !== undefined) {
+    t.push(['Checksum', hex(tcpChecksum, 4) + (e.note?.startsWith('corrupted') ? ' [INCORRECT]'
+      : e.note?.includes('checksum offloaded') ? ' [partial: pseudo-header sum only; captured before the NIC or kernel completed it (checksum offload), so not an error]'
+        : e.note?.includes('bad checksum') ? ' [INCORRECT]' : '')]);
+  }
   t.push(['Urgent pointer', String(s.urgent)]);
   out.push({ title: 'Transmission Control Protocol', fields: t });
   out.push({ title: 'Options', fields: optionFields(s) });

@@ -55,7 +55,7 @@ export const EDGES: readonly DiagramEdge[] = [
 const BOX_W = 112;
 const BOX_H = 26;
 export const DIAGRAM_WIDTH = 460;
-export const DIAGRAM_HEIGHT = 528;
+export const DIAGRAM_HEIGHT = 548;
 
 /** Which CLOSED box a side in CLOSED sits in: the end once it has been anywhere else, the start before. */
 export function nodeFor(state: TcpStateName, hasBeenOpen: boolean): string {
@@ -64,14 +64,22 @@ export function nodeFor(state: TcpStateName, hasBeenOpen: boolean): string {
 }
 
 /** The Figure 5 arc for a transition, or null when the figure has none (drawn dashed then). */
-export function edgeFor(t: Pick<Transition, 'from' | 'to'>): DiagramEdge | null {
+export function edgeFor(t: Pick<Transition, 'from' | 'to'> & { cause?: string }): DiagramEdge | null {
   const from = t.from === 'CLOSED' ? 'CLOSED' : t.from;
   const toCandidates = t.to === 'CLOSED' ? ['CLOSED-END', 'CLOSED'] : [t.to];
   for (const to of toCandidates) {
     const e = EDGES.find((x) => x.from === from && x.to === to);
+    // An arc drawn for a user call (CLOSE) is not the one taken when a segment or a timer did it: SYN-SENT →
+    // CLOSED on a received RST (refused) is off the figure, and lighting CLOSE would contradict the caption.
+    if (e && t.cause !== undefined && e.label === 'CLOSE' && !userCall(t.cause)) return null;
     if (e) return e;
   }
   return null;
+}
+
+/** "close()", "shutdown()", "abort()", "CLOSE": causes that are the application's, not a segment's or a timer's. */
+function userCall(cause: string): boolean {
+  return cause.endsWith('()') || cause === 'CLOSE';
 }
 
 export interface DiagramView {

@@ -1,0 +1,143 @@
+// Issue 18 in the browser: the page at 1024×700, the current row kept in view, the flood lane, a captured
+// connection on its own tab, a refused file said once. `synack ui` serving the page built fresh from ui/, in
+// Debian's Chromium via playwright-core; skips when /usr/bin/chromium is absent. Screenshots go to test-artifacts/.
+import { test, before, after, afterEach, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { artifacts, preparePage, serve, writeJunkCapture, type Served } from './ui-e2e-shared.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const noBrowser = !existsSync(CHROMIUM) && 'chromium not installed (apt-get install chromium)';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+describe('issue 18: the page exactly true, in Chromium', { skip: noBrowser }, () => {
+  let tmp = '';
+  let dist = '';
+  let demoPcap = '';
+  let browser: Browser;
+  let page: Page;
+  let server: Served;
+  const problems: string[] = [];
+
+  before(async () => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'synack-ui-truth-'));
+    ({ dist, demoPcap } = await preparePage(tmp));
+    server = await serve(dist);
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+    page = await browser.newPage({ viewport: { width: 1024, height: 700 } });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-ran="four-way-close"]', { timeout: 20_000 });
+  });
+
+  afterEach(() => { assert.deepEqual(problems.splice(0), []); });
+
+  after(async () => {
+    await browser?.close();
+    if (server) assert.equal(await server.stop(), 0);
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const shot = (name: string) => page.screenshot({ path: path.join(artifacts, `ui-truth-${name}.png`) });
+  async function run(name: string): Promise<void> {
+    await page.click('#tab-lab');
+    await page.selectOption('#scenario-select', name);
+    await page.click('#run-btn');
+    await page.waitForSelector(`body[data-ran="${name}"]`);
+    await page.waitForTimeout(50);
+  }
+  /** How far the ladder's content reaches past the visible part of its box, px (0: it fits). */
+  const overflowX = () => page.$eval('#ladder-wrap', (w) => {
+    const wr = w.getBoundingClientRect();
+    let right = 0;
+    for (const t of Array.from(w.querySelectorAll('text.state, text.hdr'))) right = Math.max(right, t.getBoundingClientRect().right);
+    return Math.max(0, right - wr.right, w.scrollWidth - w.clientWidth);
+  });
+
+  test('at 1024×700 the server\'s state labels are whole and the ladder needs no sideways scrolling', async () => {
+    for (const name of ['four-way-close', 'syn-flood', 'simultaneous-close']) {
+      await run(name);
+      assert.equal(await overflowX(), 0, name);
+      const states = await page.$$eval('svg.ladder text.state-b', (els) => els.map((e) => e.textContent));
+      assert.ok(states.includes('ESTABLISHED'), `${name}: ${states.join(',')}`);
+    }
+    await shot('1024-simultaneous-close');
+  });
+
+  test('the pause button is drawn (not a missing glyph) and says Pause while playing', async () => {
+    await run('handshake');
+    await page.click('#btn-first');
+    await page.click('#btn-play');
+    const html = await page.$eval('#btn-play', (b) => ({ text: b.textContent!.trim(), svg: b.querySelectorAll('svg rect').length }));
+    assert.deepEqual(html, { text: 'Pause', svg: 2 });
+    await page.click('#btn-play');
+  });
+
+  test('after Run, End and ▶| the current row is in view (lossy transfer, hundreds of rows)', async () => {
+    await run('lossy-transfer');
+    const visible = () => page.$eval('#ladder-wrap', (w) => {
+      const cur = w.querySelector('rect.band.current');
+      if (!cur) return 'no current row';
+      const r = cur.getBoundingClientRect(), b = w.getBoundingClientRect();
+      return r.top >= b.top - 1 && r.bottom <= b.bottom + 1 ? 'visible' : `row at ${Math.round(r.top)}..${Math.round(r.bottom)}, box ${Math.round(b.top)}..${Math.round(b.bottom)}`;
+    });
+    assert.ok(await page.$eval('#ladder-wrap', (w) => w.scrollHeight > 3 * w.clientHeight), 'a ladder taller than its box');
+    assert.equal(await visible(), 'visible', 'after Run');
+    await page.click('#btn-first');
+    assert.equal(await page.$eval('#ladder-wrap', (w) => w.scrollTop), 0);
+    await page.click('#btn-last');
+    assert.equal(await visible(), 'visible', 'after ▶|');
+    await page.keyboard.press('Home');
+    await page.keyboard.press('End');
+    assert.equal(await visible(), 'visible', 'after End');
+    await shot('lossy-end');
+  });
+
+  test('syn flood: the spoofed SYNs leave from their own lane, and the client\'s SYN is seq=0', async () => {
+    await run('syn-flood');
+    const lane = await page.$eval('svg.ladder g.row.seg[data-from="x"]', (g) => ({
+      x1: Number(g.querySelector('line.arrow')!.getAttribute('x1')), label: g.querySelector('text.label')!.textContent!,
+    }));
+    const clientX = await page.$eval('svg.ladder line.timeline', (l) => Number(l.getAttribute('x1')));
+    assert.ok(lane.x1 > clientX + 20, `flood leaves at ${lane.x1}, client timeline at ${clientX}`);
+    assert.match(lane.label, /^300× SYN from 198\.1[89]\./);
+    const labels = await page.$$eval('svg.ladder g.row.seg[data-from="a"] text.label', (els) => els.map((e) => e.textContent));
+    assert.match(labels[0]!, /^SYN seq=0 len=0/);
+    await shot('syn-flood');
+  });
+
+  test('a connection opened from a capture gets its own tab, without the lab\'s form; the lab keeps its run', async () => {
+    await run('four-way-close');
+    await page.click('#tab-capture');
+    await page.setInputFiles('#file-input', demoPcap);
+    await page.waitForSelector('body[data-analyzed="ok"]');
+    await page.click('#conn-table tbody tr:has(td.endpoints:text-matches(":8005$"))');
+    await page.waitForSelector('#tab-conn.active');
+    assert.equal(await page.isVisible('#lab-form'), false);
+    assert.equal(await page.isVisible('#conn-info'), true);
+    assert.match((await page.textContent('#conn-info'))!, /simultaneous/);
+    // The capture's simultaneous close: the FINs cross there too.
+    assert.ok(await page.$('svg.ladder g.row.seg.crossing'));
+    await shot('connection-tab');
+    await page.click('#tab-lab');
+    assert.equal(await page.isVisible('#lab-form'), true);
+    assert.equal(await page.$$eval('svg.ladder g.row.seg', (els) => els.length), 7, 'the lab\'s four-way close again');
+    await page.click('#tab-conn');
+    assert.equal(await page.isVisible('#lab-form'), false);
+  });
+
+  test('a file that is not a capture: the error says so once and no progress bar claims it was read', async () => {
+    await page.click('#tab-capture');
+    await page.setInputFiles('#file-input', writeJunkCapture(tmp));
+    await page.waitForSelector('body[data-analyzed="error"]');
+    const msg = (await page.textContent('#cap-error'))!;
+    assert.equal(msg.match(/not a pcap/g)?.length, 1, msg);
+    assert.equal(await page.isVisible('#cap-progress'), false);
+    await shot('junk-file');
+  });
+});
