@@ -121,6 +121,12 @@ export interface IcmpPacketSpec {
   id?: number;
   /** The echoed packet, source text (e.g. "[1:1001(1000)]"). */
   echoed?: string;
+  /**
+   * The quoted segment packetdrill writes before `icmp` (`< [1:1461(1460)] icmp unreachable frag_needed mtu 1000`):
+   * a TCP sequence range in the stack's (outbound) script numbers, or a UDP payload length.
+   */
+  echoedTcp?: { start: number; end: number; len: number };
+  echoedUdp?: number;
 }
 
 export interface PacketEvent extends SourcePos {

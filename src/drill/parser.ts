@@ -313,9 +313,13 @@ class Parser {
       break;
     }
 
-    const ip = this.parseOptIpInfo(direction);
+    // packetdrill's `DIR [START:END(LEN)] icmp ...` / `DIR [udp (N)] icmp ...`: the quoted segment comes first.
+    const echoed = this.isPunct('[') && (this.peek().type === 'int' || (this.peek().type === 'word' && this.peek().text === 'udp'))
+      ? this.parseIcmpEchoed() : null;
+    const ip = echoed ? {} : this.parseOptIpInfo(direction);
     let packet: TcpPacketSpec | UdpPacketSpec | IcmpPacketSpec;
     let ports: { src: number; dst: number } | undefined;
+    if (echoed && !this.isWord('icmp')) throw this.expected("'icmp' after the quoted segment");
     if (this.isWord('udp')) {
       const u = this.next();
       this.markUnsupported('UDP packet', u);
@@ -325,7 +329,7 @@ class Parser {
       this.expectPunct(')');
       packet = { protocol: 'udp', len };
     } else if (this.isWord('icmp')) {
-      packet = this.parseIcmp();
+      packet = this.parseIcmp(direction, echoed);
     } else {
       ports = this.parseOptPorts();
       packet = this.parseTcp(direction, dirTok);
@@ -394,20 +398,50 @@ class Parser {
     }
   }
 
-  private parseIcmp(): IcmpPacketSpec {
+  /** `[START:END(LEN)]` or `[udp (N)]` before `icmp`: the segment an ICMP error quotes. */
+  private parseIcmpEchoed(): Pick<IcmpPacketSpec, 'echoedTcp' | 'echoedUdp'> {
+    this.expectPunct('[');
+    if (this.isWord('udp')) {
+      this.next();
+      this.expectPunct('(', "'(' before the UDP payload length");
+      const n = this.expectInt('UDP payload size', 0, U16);
+      this.expectPunct(')');
+      this.expectPunct(']');
+      return { echoedUdp: n };
+    }
+    const at = this.tok;
+    const start = this.expectInt('TCP start sequence number', 0, U32);
+    this.expectPunct(':', "':' in START:END(LEN)");
+    const end = this.expectInt('TCP end sequence number', 0, U32);
+    this.expectPunct('(', "'(' in START:END(LEN)");
+    const len = this.expectInt('TCP payload size', 0, U16);
+    this.expectPunct(')', "')' in START:END(LEN)");
+    this.expectPunct(']');
+    if (end !== start + len) throw this.error('semantic', `inconsistent TCP sequence numbers and payload size: ${start}:${end}(${len}) needs END = START + LEN`, at);
+    return { echoedTcp: { start, end, len } };
+  }
+
+  private parseIcmp(direction: 'inbound' | 'outbound', echoed: Pick<IcmpPacketSpec, 'echoedTcp' | 'echoedUdp'> | null): IcmpPacketSpec {
     const t = this.next();
-    this.markUnsupported('ICMP packet', t);
+    // The runner injects inbound ICMP quoting a TCP segment; outbound ICMP and quoted UDP are not run.
+    if (direction === 'outbound' || echoed?.echoedUdp !== undefined) this.markUnsupported('ICMP packet', t);
     if (this.ty() !== 'word') throw this.expected('an ICMP type (e.g. unreachable)');
-    const spec: IcmpPacketSpec = { protocol: 'icmp', type: this.next().text };
+    const spec: IcmpPacketSpec = { protocol: 'icmp', type: this.next().text, ...echoed };
     if (this.ty() === 'word' && !this.isWord('mtu') && !this.isWord('id')) spec.code = this.next().text;
     if (this.isWord('mtu')) { this.next(); spec.mtu = this.expectInt('ICMP mtu', 0, U16); }
     if (this.isWord('id')) { this.next(); spec.id = this.expectInt('ICMP echo id', 0, U16); }
-    if (this.isPunct('[')) {
+    if (this.isPunct('[') && this.peek().type === 'int' && spec.echoedTcp === undefined) {
+      // The quoted segment written after the type (an older form): the same meaning.
+      const from = this.i;
+      spec.echoedTcp = this.parseIcmpEchoed().echoedTcp;
+      spec.echoed = this.textFrom(from);
+    } else if (this.isPunct('[')) {
       const from = this.i;
       this.next();
       this.skipUntilPunct(']', 'ICMP echoed packet');
       this.next();
       spec.echoed = this.textFrom(from);
+      this.markUnsupported('ICMP packet', t);
     }
     return spec;
   }

@@ -17,7 +17,7 @@ import {
 import type { TcpStateName } from '../wire/trace.js';
 import type {
   CodeEvent, CodeOperand, CommandEvent, EventTime, Expr, PacketEvent, ParsedScript, Personality,
-  SyscallEvent, TcpOptionSpec, TcpPacketSpec,
+  IcmpPacketSpec, SyscallEvent, TcpOptionSpec, TcpPacketSpec,
 } from './ast.js';
 import { DrillParseError } from './errors.js';
 import { parseScript } from './parser.js';
@@ -25,6 +25,7 @@ import { applyShell, baseProfile, type Profile } from './personality.js';
 import { SocketCallError, SocketTable, type CallResult, type Outcome, type Sock } from './syscalls.js';
 import { CODE_OPTION_BITS, CODE_STATE_NAMES, DrillSymbolError, ERRNOS, evalIntExpr } from './symbols.js';
 import { tcpOptionsToWire } from './tcp-options.js';
+import { icmpLinePacket, icmpTypeCode } from './icmp-lines.js';
 
 export type DrillVerdict = 'pass' | 'fail' | 'unsupported';
 
@@ -238,6 +239,14 @@ export class DrillRunner {
   // ---------------------------------------------------------------------------------------------
 
   private packetEvent(ev: PacketEvent): void {
+    if (ev.packet.protocol === 'icmp' && ev.direction === 'inbound' && ev.packet.echoedUdp === undefined && !ev.encapsulation.length) {
+      const t = this.scriptTime(ev.time, true);
+      this.advanceTo(t.start);
+      this.injectIcmp(ev, ev.packet);
+      this.prevScriptUs = t.start;
+      this.anchorUs = this.nowUs();
+      return;
+    }
     if (ev.packet.protocol !== 'tcp') throw new DrillUnsupported(`${ev.packet.protocol.toUpperCase()} packets`, ev.line);
     if (ev.encapsulation.length) throw new DrillUnsupported(`explicit ${ev.encapsulation[0]!.kind} header`, ev.line);
     const spec = ev.packet;
@@ -319,6 +328,22 @@ export class DrillRunner {
       urgent: spec.urg ?? 0, options, payload: new Uint8Array(spec.seq.len),
     };
     const bytes = encodeTcpPacket({ src: this.remoteAddr, dst: this.localAddr, ttl: ev.ip.ttl ?? 64, tos: ev.ip.tos, flowLabel: ev.ip.flowLabel }, seg);
+    this.log(`< ${ev.text}`);
+    this.stack.receive(bytes);
+    this.checkPending();
+  }
+
+  /** An inbound ICMP line: an error quoting the tracked connection's segment at the given outbound script sequence. */
+  private injectIcmp(ev: PacketEvent, spec: IcmpPacketSpec): void {
+    const tc = icmpTypeCode(spec, this.ipv6);
+    if (typeof tc === 'string') throw new DrillFailure(tc, ev.line);
+    const tr = this.track;
+    if (tr === null) throw new DrillFailure('ICMP line before any connection: nothing for it to quote', ev.line);
+    const q = spec.echoedTcp ?? { start: 0, end: 0, len: 0 };
+    const bytes = icmpLinePacket(spec, tc, {
+      remote: this.remoteAddr, local: this.localAddr, localPort: tr.localPort, remotePort: tr.remotePort,
+      seq: u32(q.start + tr.ll), len: q.len, ttl: ev.ip.ttl, tos: ev.ip.tos,
+    });
     this.log(`< ${ev.text}`);
     this.stack.receive(bytes);
     this.checkPending();
