@@ -468,7 +468,7 @@ export class Analyzer {
     return this.anomaliesOut;
   }
 
-  summary(files: string[], error: string | null): SummaryReport {
+  summary(files: string[], error: string | null, warnings: string[] = []): SummaryReport {
     const st = this.stats;
     const anomalies: Record<string, number> = {};
     for (const a of this.anomaliesOut ?? []) anomalies[a.kind] = (anomalies[a.kind] ?? 0) + 1;
@@ -478,6 +478,7 @@ export class Analyzer {
       ip_fragments: st.fragments, truncated_headers: st.truncatedHeaders, unsupported_link_packets: st.unsupportedLink, tunneled_packets: st.tunneled,
       connections: st.connections, by_close: { ...this.byClose }, by_handshake: { ...this.byHandshake },
       by_conn_state: { ...this.byConnState }, anomalies, first_ts: Number.isNaN(st.firstTs) ? null : st.firstTs, last_ts: Number.isNaN(st.lastTs) ? null : st.lastTs, error,
+      warnings,
     };
   }
 }

@@ -120,6 +120,8 @@ export interface SummaryReport {
   first_ts: number | null;
   last_ts: number | null;
   error: string | null;
+  /** Capture header fields a strict reader would refuse (read anyway), as `FILE: what`. */
+  warnings: string[];
 }
 
 /**

@@ -6,7 +6,9 @@
  * Exit codes: 0 success; 1 the capture was damaged (truncated: every connection seen so far is printed,
  * then the error with its byte offset); 2 usage errors, unreadable files, input that is not a capture.
  */
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { availableParallelism, loadavg } from 'node:os';
 import { open } from 'node:fs/promises';
 import { Command, Option } from 'commander';
@@ -100,6 +102,49 @@ async function* fileChunks(file: string): AsyncGenerator<Buffer> {
   }
 }
 
+/** gzip's magic number (RFC 1952 §2.3.1). */
+function isGzipHead(b: Uint8Array): boolean {
+  return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+}
+
+/** Whether a file starts with gzip's magic number. */
+function isGzipFile(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && isGzipHead(head);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * `source` decompressed on the fly when it is gzip-compressed (a capture saved as .pcap.gz, as tshark reads
+ * them), else passed through: streaming, so a large compressed capture is never held whole. The decompressor
+ * lives here, at the file layer, so src/wire stays browser-clean.
+ */
+async function* maybeGunzip(source: AsyncIterable<Buffer | string>): AsyncGenerator<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  let first = await it.next();
+  while (!first.done && first.value.length === 0) first = await it.next();
+  if (first.done) return;
+  const head = typeof first.value === 'string' ? new TextEncoder().encode(first.value) : first.value;
+  const rest = async function* (): AsyncGenerator<Uint8Array> {
+    yield head;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield typeof r.value === 'string' ? new TextEncoder().encode(r.value) : r.value;
+    }
+  };
+  if (!isGzipHead(head)) {
+    yield* rest();
+    return;
+  }
+  const gunzip = Readable.from(rest(), { objectMode: false }).pipe(createGunzip());
+  for await (const chunk of gunzip as AsyncIterable<Buffer>) yield chunk;
+}
+
 export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<number> {
   const program = new Command('synack analyze')
     .description('every TCP connection\'s lifecycle from pcap/pcapng captures (- reads stdin)')
@@ -127,12 +172,14 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
     return 2;
   }
   let totalBytes = 0;
+  let anyGzip = false;
   for (const f of files) {
     if (f === '-') continue;
     try {
       const st = statSync(f);
       if (!st.isFile()) { io.stderr.write(`synack analyze: ${f}: not a regular file\n`); return 2; }
       totalBytes += st.size;
+      if (isGzipFile(f)) anyGzip = true;
     } catch (e) {
       io.stderr.write(`synack analyze: ${f}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
       return 2;
@@ -207,7 +254,8 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
   // Big captures from files: records read and parsed on a second thread (capture-worker.ts); standard input
   // is read here, and ladder traces need the full decoder's segments.
   const captureMin = process.env.SYNACK_CAPTURE_WORKER_MIN_BYTES;
-  const useCaptureWorker = format !== 'ladder' && !files.includes('-') && totalBytes > 0
+  // (Compressed files are decompressed here, on the analyzing thread's event loop: zlib runs in the thread pool.)
+  const useCaptureWorker = format !== 'ladder' && !files.includes('-') && !anyGzip && totalBytes > 0
     && (captureMin !== undefined ? totalBytes >= Number(captureMin) : totalBytes >= CAPTURE_WORKER_THRESHOLD && idleCore());
   const capture = useCaptureWorker ? startWorker(() => new CaptureWorker(files)) : null;
   try {
@@ -258,6 +306,8 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
     let error: string | null = null;
     let exitCode = 0;
     let frameBase = 0;
+    /** Header warnings per file (strict validation: read anyway, never silently). */
+    const warnings: string[] = [];
     const pf = new PacketFields();
     const sink: RecordSink = {
       parsed: (frame, tsSec, tsNsec, fields) => analyzer.packetParsed(frame, tsSec, tsNsec, fields),
@@ -286,6 +336,7 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
             bar?.update(Math.floor(doneBytes / 1048576), { pkts: analyzer.stats.packets });
             if (lines !== null && lines.backlog > JSON_MAX_BACKLOG) await lines.waitBelow(JSON_MAX_BACKLOG / 2);
             if (out.length >= FLUSH_AT || mustDrain) await flush();
+            if (b.end && b.warnings) for (const w of b.warnings) warnings.push(`${name}: ${w}`);
             if (b.end && b.error) throw batchError(b.error);
             if (b.end || outputClosed) break;
           }
@@ -294,7 +345,7 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
           continue;
         }
         const reader = new CaptureReader();
-        const input: AsyncIterable<Buffer | string> = file === '-' ? io.stdin as AsyncIterable<Buffer> : fileChunks(file);
+        const input = maybeGunzip(file === '-' ? io.stdin as AsyncIterable<Buffer> : fileChunks(file));
         const drain = (): void => {
           while (reader.nextView(rec)) {
             lastFrame = rec.frame;
@@ -302,8 +353,7 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
             analyzer.packetView(rec);
           }
         };
-        for await (const chunk of input) {
-          const bytes = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk;
+        for await (const bytes of input) {
           reader.push(bytes);
           drain();
           doneBytes += bytes.length;
@@ -314,6 +364,7 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
         }
         reader.end();
         drain();
+        for (const w of reader.warnings) warnings.push(`${name}: ${w}`);
       } catch (e) {
         if (e instanceof WireError && e.code === 'not-a-capture') {
           bar?.stop();
@@ -321,7 +372,11 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
           if (out.length) await flush();
           return 2;
         }
-        if ((e as NodeJS.ErrnoException | null)?.code === 'EPIPE' || outputClosed) {
+        if ((e as NodeJS.ErrnoException | null)?.code?.startsWith?.('Z_')) {
+          // zlib: a damaged or cut-short compressed file. What was read so far is reported, as for a truncated capture.
+          error = `${name}: gzip: ${(e as Error).message}`;
+          exitCode = 1;
+        } else if ((e as NodeJS.ErrnoException | null)?.code === 'EPIPE' || outputClosed) {
           outputClosed = true; // the reader of our output went away: stop quietly
         } else if (e instanceof WireError) {
           error = `${name}: ${e.message}`;
@@ -343,7 +398,7 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
     // Every connection line goes out before the anomalies and the summary.
     await lines?.finish();
     header();
-    const summary = analyzer.summary(files.map((f) => (f === '-' ? '-' : f)), error);
+    const summary = analyzer.summary(files.map((f) => (f === '-' ? '-' : f)), error, warnings);
     switch (format) {
       case 'json':
         for (const a of anomalies) out += jsonLine(a);
@@ -367,6 +422,7 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
     if (analyzer.unsupportedLinkTypes.size > 0) {
       io.stderr.write(`synack analyze: ${analyzer.stats.unsupportedLink} packet(s) on unsupported link type(s) ${[...analyzer.unsupportedLinkTypes].join(', ')} skipped\n`);
     }
+    for (const w of warnings) io.stderr.write(`synack analyze: warning: ${w}\n`);
     if (error) io.stderr.write(`synack analyze: error: ${error}\n`);
     io.stdout.off('error', onOutputError);
     if (outputError) {

@@ -41,6 +41,8 @@ export interface RecordBatch {
   bytesRead: number;
   end: boolean;
   error: { wire: boolean; layer: string; code: string; message: string; offset: number } | null;
+  /** With `end`: the reader's header warnings for the file (CaptureReader.warnings). */
+  warnings?: string[];
 }
 
 /** What the analyzing thread does with a batch's records. */
@@ -180,10 +182,11 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) {
   let count = 0;
   let bytesRead = 0;
 
-  const send = async (file: number, end: boolean, error: RecordBatch['error']): Promise<void> => {
+  const send = async (file: number, end: boolean, error: RecordBatch['error'], warnings?: string[]): Promise<void> => {
     while (credits === 0) await new Promise<void>((resolve) => { waiting = resolve; });
     credits--;
     const b: RecordBatch = { file, count, ints: nums, wide, addrs, raw: raw.subarray(0, rawLen), bytesRead, end, error };
+    if (warnings !== undefined && warnings.length > 0) b.warnings = warnings;
     port.postMessage(b, [nums.buffer, wide.buffer, addrs.buffer, raw.buffer]);
     nums = new Int32Array(BATCH * STRIDE);
     u32 = new Uint32Array(nums.buffer);
@@ -283,7 +286,7 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) {
       } finally {
         if (fd >= 0) closeSync(fd);
       }
-      await send(file, true, error);
+      await send(file, true, error, reader.warnings);
       if (error) break;
     }
   };

@@ -93,6 +93,9 @@ export function detectCaptureFormat(head: Uint8Array): CaptureFormat | null {
  * bytes), call end() after the last chunk; next() then drains what is left and throws a WireError with code
  * 'truncated' naming the byte offset of the incomplete record if the stream stopped inside one.
  */
+/** Header warnings kept per reader. */
+const MAX_WARNINGS = 20;
+
 export class CaptureReader {
   /** The bytes not yet consumed start at buf[pos]; buf is a view of `store` (or of a pushNoCopy chunk). */
   private buf: Uint8Array = new Uint8Array(0);
@@ -116,7 +119,18 @@ export class CaptureReader {
   private sections = 0;
   private readonly allInterfaces: CaptureInterface[] = [];
 
+  /**
+   * Header fields a strict reader (TShark, libpcap) would refuse or that the format reserves, found while
+   * reading: the records are still read (a damaged header field does not damage the packets), but never in
+   * silence. At most MAX_WARNINGS are kept.
+   */
+  readonly warnings: string[] = [];
+
   get format(): CaptureFormat | null { return this.fmt; }
+
+  private warn(msg: string): void {
+    if (this.warnings.length < MAX_WARNINGS && !this.warnings.includes(msg)) this.warnings.push(msg);
+  }
   /** Interfaces described so far (pcap: one pseudo-interface). */
   get interfaces(): readonly CaptureInterface[] { return this.allInterfaces; }
   /** Number of bytes consumed (records returned plus skipped blocks). */
@@ -263,7 +277,15 @@ export class CaptureReader {
     this.little = !(be === PCAP_MAGIC_US || be === PCAP_MAGIC_NS);
     const magic = this.u32(p);
     this.pcapNanos = magic === PCAP_MAGIC_NS;
+    // pcap file format (draft-ietf-opsawg-pcap §4): version 2.4 (libpcap also reads 2.2 and 2.3, older
+    // writers' numbers), Reserved1 and Reserved2 (once thiszone and sigfigs) zero, a non-zero SnapLen.
+    const major = this.u16(p + 4);
+    const minor = this.u16(p + 6);
+    if (major !== 2 || minor > 4) this.warn(`pcap header: version ${major}.${minor} (2.4 expected; tshark refuses this file)`);
+    else if (minor !== 4) this.warn(`pcap header: old version ${major}.${minor} (2.4 expected)`);
+    if (this.u32(p + 8) !== 0 || this.u32(p + 12) !== 0) this.warn('pcap header: reserved fields (thiszone/sigfigs) are not zero');
     this.pcapSnapLen = this.u32(p + 16);
+    if (this.pcapSnapLen === 0) this.warn('pcap header: snapshot length 0');
     // The upper bits of the link-type word carry FCS information (pcap spec §5, LinkType and additional info).
     this.pcapLinkType = this.u32(p + 20) & 0x0fffffff;
     this.allInterfaces.push({
@@ -338,6 +360,9 @@ export class CaptureReader {
         if (len < 28) throw new WireError('pcapng', 'bad-length', 'section header block shorter than 28 bytes', this.base + p + 4);
         const major = this.u16(body + 4);
         if (major !== 1) throw new WireError('pcapng', 'bad-version', `unsupported pcapng major version ${major}`, this.base + body + 4);
+        // pcapng §4.1: version 1.0 (1.2 was written by some early tools and means the same).
+        const minor = this.u16(body + 6);
+        if (minor !== 0 && minor !== 2) this.warn(`pcapng section header: version 1.${minor} (1.0 expected)`);
         this.ifaceBase = this.allInterfaces.length;
         this.ifaces = [];
         this.sections++;
@@ -348,6 +373,8 @@ export class CaptureReader {
         const iface: CaptureInterface = {
           linkType: this.u16(body), snapLen: this.u32(body + 4), tsDivisor: 1e6, tsDecimal: true, tsOffset: 0,
         };
+        // pcapng §4.2: the two bytes after LinkType are reserved and must be zero.
+        if (this.u16(body + 2) !== 0) this.warn('pcapng interface description block: reserved field is not zero');
         this.readIdbOptions(iface, body + 8, bodyEnd);
         this.ifaces.push(iface);
         this.allInterfaces.push(iface);
