@@ -10,7 +10,8 @@
  */
 import { decapsulate, isSupportedLinkType, LINKTYPE_ETHERNET, ppp } from '../wire/linktypes.js';
 import { tunnelPayload } from '../wire/tunnels.js';
-import { decodePacket } from '../wire/packet.js';
+import { decodePacket, type DecodedPacket } from '../wire/packet.js';
+import { IpReassembler } from '../wire/ip-reassembly.js';
 import { formatAddress } from '../wire/address.js';
 import { WireError } from '../wire/errors.js';
 import type { CaptureRecord, CaptureRecordView } from '../wire/capture.js';
@@ -130,7 +131,7 @@ export class Analyzer {
   private lastSweepTime = -Infinity;
   private now = 0;
   readonly stats = {
-    packets: 0, tcpPackets: 0, nonTcp: 0, nonIp: 0, malformed: 0, badChecksums: 0, fragments: 0,
+    packets: 0, tcpPackets: 0, nonTcp: 0, nonIp: 0, malformed: 0, badChecksums: 0, fragments: 0, reassembled: 0, fragmentOnly: 0,
     truncatedHeaders: 0, unsupportedLink: 0, tunneled: 0, badIpChecksums: 0, connections: 0,
     // NaN, not null, until the first packet: a field that starts as null would box every timestamp stored in it.
     firstTs: NaN, lastTs: NaN,
@@ -147,6 +148,10 @@ export class Analyzer {
     frame: 0, time: 0, flags: 0, seq: 0, ack: 0, len: 0, window: 0, wscale: -1, ipLen: 0, seg: null,
   };
   private readonly pf = new PacketFields();
+  /** IP fragments waiting for the rest of their datagram (bounded: 4 MiB, 1 MiB per source). */
+  private readonly reassembler = new IpReassembler();
+  /** The packet being analysed was reassembled from fragments. */
+  private fromFragments = false;
   private readonly facts = new LiveFacts();
   /** Non-null when ladder traces are kept (the full decoder's segments are needed then). */
   private readonly trace: true | null;
@@ -201,6 +206,23 @@ export class Analyzer {
     this.tcp(frame, t, pf, null);
   }
 
+  /**
+   * An IP datagram whole: `decoded` itself when it is no fragment; else the fragment goes to the reassembler
+   * (src/wire/ip-reassembly.ts: RFC 791/8200, RFC 5722 overlaps, bounded memory, timeouts on capture time) and
+   * the result is the datagram this fragment completed (decoded), or null when it completed none.
+   */
+  private whole(bytes: Uint8Array, decoded: DecodedPacket, t: number): DecodedPacket | null {
+    const ip = decoded.ip;
+    if (!ip.mf && ip.fragOffset === 0) return decoded;
+    const st = this.stats;
+    st.fragments++;
+    const out = this.reassembler.push(bytes, t * 1000, ip);
+    if (out === null) { st.fragmentOnly++; return null; }
+    st.reassembled++;
+    this.fromFragments = true;
+    return decodePacket(out);
+  }
+
   /** Per-record bookkeeping: counts, capture time, the periodic sweep. Returns the record's time in seconds. */
   private clock(tsSec: number, tsNsec: number): number {
     const st = this.stats;
@@ -223,11 +245,13 @@ export class Analyzer {
       return;
     }
     let ipBytes: Uint8Array | null;
-    let decoded;
+    let decoded: DecodedPacket | null;
+    this.fromFragments = false;
     try {
       ipBytes = decapsulate(rec.linkType, rec.data);
       if (ipBytes === null) { st.nonIp++; return; }
-      decoded = decodePacket(ipBytes);
+      decoded = this.whole(ipBytes, decodePacket(ipBytes), t);
+      if (decoded === null) return;
     } catch (e) {
       this.malformed(rec, e);
       return;
@@ -238,11 +262,12 @@ export class Analyzer {
     for (let depth = 0; ip.protocol !== 6 && !ip.mf && ip.fragOffset === 0 && depth < MAX_TUNNEL_DEPTH; depth++) {
       let inner: Uint8Array | null;
       try {
-        const t = tunnelPayload(ip.protocol, ip.payload);
-        if (t !== null) inner = t.carries === 'ip' ? t.bytes : t.carries === 'ethernet' ? decapsulate(LINKTYPE_ETHERNET, t.bytes) : ppp(t.bytes, 0);
+        const tp = tunnelPayload(ip.protocol, ip.payload);
+        if (tp !== null) inner = tp.carries === 'ip' ? tp.bytes : tp.carries === 'ethernet' ? decapsulate(LINKTYPE_ETHERNET, tp.bytes) : ppp(tp.bytes, 0);
         else inner = ip.protocol === 17 ? teredoInner(ip.payload) : null;
         if (inner === null) break;
-        decoded = decodePacket(inner);
+        decoded = this.whole(inner, decodePacket(inner), t);
+        if (decoded === null) { if (depth === 0) st.tunneled++; return; }
       } catch (e) {
         this.malformed(rec, e);
         return;
@@ -257,7 +282,6 @@ export class Analyzer {
       st.badIpChecksums++;
       return;
     }
-    if (ip.fragOffset !== 0 || ip.mf) st.fragments++;
     const tcp = decoded.tcp;
     if (tcp === null) {
       if (badIp) st.badIpChecksums++;
@@ -289,7 +313,7 @@ export class Analyzer {
     if (pf.len < 0) {
       if (!pf.ipChecksumOk) st.badIpChecksums++;
       if (!pf.ipChecksumOk && this.opts.checksums === 'zeek') return;
-      st.tcpPackets++;
+      // Counted as malformed only, so that the summary's counts add up to the packets.
       this.malformed(rec, new WireError('tcp', 'bad-length', `IP total length ${pf.ipTotalLength} is shorter than the IP and TCP headers`, 0));
       return;
     }
@@ -395,8 +419,8 @@ export class Analyzer {
     info.wscale = view.wscale;
     info.ipLen = pf.ipTotalLength;
     info.seg = seg;
-    // IPv4/IPv6 fragments are not reassembled: a first fragment's TCP header is used and the fragment flagged.
-    if (pf.mf) conn.anomaly('ip-fragment', frame);
+    // A datagram reassembled from fragments (frame: the fragment that completed it) is flagged.
+    if (pf.mf || this.fromFragments) { conn.anomaly('ip-fragment', frame); this.fromFragments = false; }
     if (badSum) {
       conn.badChecksums++;
       if (this.opts.checksums === 'zeek') {
@@ -475,7 +499,8 @@ export class Analyzer {
     return {
       type: 'summary', files, packets: st.packets, tcp_packets: st.tcpPackets, non_tcp_packets: st.nonTcp,
       non_ip_packets: st.nonIp, malformed_packets: st.malformed, bad_checksums: st.badChecksums, bad_ip_checksums: st.badIpChecksums,
-      ip_fragments: st.fragments, truncated_headers: st.truncatedHeaders, unsupported_link_packets: st.unsupportedLink, tunneled_packets: st.tunneled,
+      ip_fragments: st.fragments, reassembled_datagrams: st.reassembled, fragment_only_packets: st.fragmentOnly, truncated_headers: st.truncatedHeaders,
+      dropped_bad_ip_checksums: this.opts.checksums === 'zeek' ? st.badIpChecksums : 0, unsupported_link_packets: st.unsupportedLink, tunneled_packets: st.tunneled,
       connections: st.connections, by_close: { ...this.byClose }, by_handshake: { ...this.byHandshake },
       by_conn_state: { ...this.byConnState }, anomalies, first_ts: Number.isNaN(st.firstTs) ? null : st.firstTs, last_ts: Number.isNaN(st.lastTs) ? null : st.lastTs, error,
       warnings,

@@ -138,7 +138,7 @@ test('the same number of failed SYNs spread over an hour is not a flood', () => 
   assert.equal(analyzeBytes(pcap.take()).anomalies.filter((a) => a.kind === 'syn-flood').length, 0);
 });
 
-test('IPv4 fragments are flagged: the first fragment\'s TCP header is used, the rest counted', async () => {
+test('IPv4 fragments are reassembled: the datagram is analysed once, at the fragment that completed it, and flagged', async () => {
   const { encodeTcpPacket } = await import('../wire/packet.js');
   const { onesComplementSum, finishChecksum } = await import('../wire/checksum.js');
   const { makeSegment, ACK: A, PSH: P } = await import('../wire/tcp-types.js');
@@ -160,7 +160,10 @@ test('IPv4 fragments are flagged: the first fragment\'s TCP header is used, the 
   pcap.add(c.time + 0.002, fix(f2));
   const { reports, analyzer } = analyzeBytes(pcap.take());
   assert.equal(analyzer.stats.fragments, 2);
+  assert.equal(analyzer.stats.reassembled, 1);
   assert.equal(reports.length, 1);
-  assert.deepEqual(reports[0]!.anomalies.map((a) => [a.kind, a.frames]), [['ip-fragment', [4]]]);
+  assert.deepEqual(reports[0]!.anomalies.map((a) => [a.kind, a.frames]), [['ip-fragment', [5]]]);
   assert.equal(reports[0]!.orig_pkts, 3);
+  assert.equal(reports[0]!.orig_bytes, 64, 'the whole payload, from both fragments');
+  assert.equal(reports[0]!.bad_checksums, 0, 'the reassembled segment\'s checksum verifies');
 });

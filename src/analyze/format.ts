@@ -67,8 +67,15 @@ export function tableRow(r: ConnectionReport): string {
 export function tableSummary(s: SummaryReport, anomalies: AnomalyReport[]): string {
   const lines: string[] = [];
   lines.push('');
-  lines.push(`${s.connections} connections, ${s.packets} packets (${s.tcp_packets} TCP, ${s.non_tcp_packets} other IP, ` +
-    `${s.non_ip_packets} non-IP, ${s.malformed_packets} malformed, ${s.bad_checksums} bad TCP checksums)`);
+  // Every packet in exactly one of these counts, so they add up to the total (tested); the optional ones only
+  // when non-zero. Bad TCP checksums are analysed anyway (and counted among the TCP packets).
+  const parts = [`${s.tcp_packets} TCP`, `${s.non_tcp_packets} other IP`, `${s.non_ip_packets} non-IP`, `${s.malformed_packets} malformed`];
+  // A reassembled datagram counts as the packet whose fragment completed it; the other fragments count here.
+  if (s.fragment_only_packets) parts.push(`${s.fragment_only_packets} more IP fragments (${s.reassembled_datagrams} datagrams reassembled)`);
+  if (s.truncated_headers) parts.push(`${s.truncated_headers} truncated TCP headers`);
+  if (s.unsupported_link_packets) parts.push(`${s.unsupported_link_packets} on unsupported link types`);
+  if (s.dropped_bad_ip_checksums) parts.push(`${s.dropped_bad_ip_checksums} dropped for bad IP checksums`);
+  lines.push(`${s.connections} connections, ${s.packets} packets (${parts.join(', ')}; ${s.bad_checksums} bad TCP checksums)`);
   const kv = (o: Record<string, number>): string =>
     Object.entries(o).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
   lines.push(`close:     ${kv(s.by_close)}`);

@@ -107,8 +107,16 @@ export interface SummaryReport {
   bad_checksums: number;
   /** IPv4 header checksums that did not verify (dropped in Zeek checksum mode, like Zeek). */
   bad_ip_checksums: number;
+  /** IP fragments seen (every one goes to reassembly). */
   ip_fragments: number;
+  /** Datagrams reassembled from them (each counted once, as the packet type it turned out to be). */
+  reassembled_datagrams: number;
+  /** Fragments that completed no datagram (held, timed out or discarded by reassembly): in no other count. */
+  fragment_only_packets: number;
+  /** TCP headers cut short by the snapshot length (Zeek's truncated_header): in no other count. */
   truncated_headers: number;
+  /** Datagrams dropped for a bad IPv4 header checksum (`--zeek-checksums` only, as Zeek): in no other count. */
+  dropped_bad_ip_checksums: number;
   unsupported_link_packets: number;
   /** Packets taken out of a tunnel (src/wire/tunnels.ts, Teredo) before analysis. */
   tunneled_packets: number;
