@@ -77,6 +77,7 @@ export async function openTunHost(o: TunHostOptions): Promise<TunHost> {
   try {
     await configureTunDevice({ name: link.name, addresses: pairs, mtu, txqueuelen: o.txqueuelen ?? DEFAULT_TXQUEUELEN });
     const stack = new Stack({
+      mtu,
       name: o.name ?? 'synack',
       addresses: pairs.map((p) => p.stack),
       tcp: { mss: mssForMtu(mtu), ...(o.offload ? { tsoMaxBytes: OFFLOAD_TSO_MAX_BYTES, receiveOffload: true } : {}), ...o.tcp },

@@ -152,6 +152,8 @@ export class Listener {
   readonly synQueue = new Set<StackConnection>();
   readonly acceptQueue: StackConnection[] = [];
   closed = false;
+  /** Called once when the listener closes, by close() or because the stack was destroyed. */
+  onClosed: (() => void) | null = null;
   constructor(
     readonly stack: Stack,
     readonly port: number,
@@ -261,7 +263,10 @@ export class Stack {
   private readonly silentInvalid: boolean;
   private readonly ttl: number;
   readonly mtu: number;
-  private readonly icmpOn: boolean;
+  /** StackOptions.mtu was given: connections advertise the MSS the link's MTU allows in their family. */
+  private readonly mtuGiven: boolean;
+  /** React to ICMP (StackOptions.icmp); may be switched at run time (tests show the black hole without it). */
+  icmpEnabled: boolean;
   /** IP fragment reassembly (RFC 791, RFC 8200, RFC 5722). */
   readonly reassembler: IpReassembler;
   /** Path MTU learned per destination (RFC 1191 §6.3, RFC 8201 §5.3). */
@@ -312,7 +317,8 @@ export class Stack {
     this.silentInvalid = opts.silentOnInvalidFlags ?? false;
     this.ttl = opts.ttl ?? 64;
     this.mtu = opts.mtu ?? this.config.mss + 40;
-    this.icmpOn = opts.icmp ?? true;
+    this.mtuGiven = opts.mtu !== undefined;
+    this.icmpEnabled = opts.icmp ?? true;
     this.reassembler = new IpReassembler({ ...opts.reassembly, onTimeout: (f) => this.reassemblyTimedOut(f) });
     [this.portMin, this.portMax] = opts.ephemeralPortRange ?? [32768, 60999];
   }
@@ -388,6 +394,7 @@ export class Stack {
     for (const c of l.acceptQueue) { c.tcp.abort(this.clock.now()); this.service(c); }
     l.synQueue.clear();
     l.acceptQueue.length = 0;
+    l.onClosed?.();
   }
 
   /** Active open. */
@@ -406,9 +413,10 @@ export class Stack {
       lp = this.ephemeralPort(la, ra, opts.port);
     }
     const key = tupleKey(la, lp, ra, opts.port);
+    const mss = this.mssFor(ra);
     const tcp = new TcpConnection({
       localPort: lp, remotePort: opts.port, iss: this.isn.isn(la, lp, ra, opts.port, now),
-      config: opts.config ? { ...this.config, ...opts.config } : this.config, stats: this.stats, tsOffset: this.randomU32(),
+      config: opts.config || mss !== this.config.mss ? { ...this.config, mss, ...opts.config } : this.config, stats: this.stats, tsOffset: this.randomU32(),
     });
     const c = new StackConnection(this, tcp, la, lp, ra, opts.port, key);
     this.addConn(c);
@@ -499,7 +507,7 @@ export class Stack {
   }
 
   private icmpArrives(packet: Uint8Array, ip: IpPacket, la: Uint8Array, now: number): void {
-    if (!this.icmpOn) { this.counters.IcmpIgnored++; return; }
+    if (!this.icmpEnabled) { this.counters.IcmpIgnored++; return; }
     let m;
     try { m = decodeIcmp(ip.payload, ip.version, ip.src, ip.dst); } catch { this.counters.IcmpInErrors++; return; }
     if (!m.checksumOk) { this.counters.IcmpInErrors++; return; }
@@ -536,6 +544,15 @@ export class Stack {
     return !seqGt(t.sndUna, seq) && !seqGt(seq, t.sndNxt);
   }
 
+  /**
+   * The MSS to advertise to `remote` (RFC 9293 §3.7.1: what the link's MTU leaves after the IP and TCP headers;
+   * IPv6's header is 20 bytes longer, as Linux advertises 1440 on a 1500-byte link). tcp.mss without an MTU.
+   */
+  private mssFor(remote: Uint8Array): number {
+    if (!this.mtuGiven) return this.config.mss;
+    return Math.min(this.config.mss, this.mtu - (remote.length === 16 ? 60 : 40));
+  }
+
   /** The path MTU to `dst`: what ICMP taught us (not yet expired), else the link's. */
   pathMtuFor(dst: Uint8Array, now: number): number {
     return Math.min(this.mtu, this.pmtu.get(dst, now));
@@ -543,7 +560,7 @@ export class Stack {
 
   /** An ICMP error about `offending` (a datagram we received), rate-limited (RFC 1812 §4.3.2.8, RFC 4443 §2.4(f)). */
   private sendIcmpError(offending: Uint8Array, type: number, code: number, rest: number, now: number): void {
-    if (!this.icmpOn) return;
+    if (!this.icmpEnabled) return;
     let ip;
     try { ip = decodeHostPacket(offending, false).ip; } catch { return; }
     // RFC 1122 §3.2.2 / RFC 4443 §2.4(e): never about an ICMP error, a non-first fragment, or a martian source.
@@ -711,7 +728,7 @@ export class Stack {
     const key = tupleKey(la, l.port, ra, seg.srcPort);
     const tcp = new TcpConnection({
       localPort: l.port, remotePort: seg.srcPort, iss: this.isn.isn(la, l.port, ra, seg.srcPort, now),
-      config: { ...this.config, synAckRetries: this.listenSynAckRetries }, stats: this.stats, tsOffset: this.randomU32(),
+      config: { ...this.config, mss: this.mssFor(ra), synAckRetries: this.listenSynAckRetries }, stats: this.stats, tsOffset: this.randomU32(),
     });
     const c = new StackConnection(this, tcp, la, l.port, ra, seg.srcPort, key);
     c.listener = l;
@@ -727,7 +744,7 @@ export class Stack {
     const o = syn.options;
     const mssIdx = SynCookies.mssIndexFor(o.mss ?? 536);
     const iss = this.cookies.make(la, l.port, ra, syn.srcPort, syn.seq, mssIdx, now);
-    const options: TcpOptions = { mss: this.config.mss };
+    const options: TcpOptions = { mss: this.mssFor(ra) };
     const tsOk = this.config.timestamps && o.tsVal !== undefined;
     const wsOk = this.config.windowScaling && o.wscale !== undefined;
     const sackOk = this.config.sack && o.sackPermitted === true;

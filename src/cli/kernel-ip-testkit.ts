@@ -1,0 +1,82 @@
+/**
+ * A routed path for the IP-layer tests (path MTU, fragments, ECN), built INSIDE the namespace runInNetns made
+ * (that namespace, "the host", holds synack's TUN device and forwards), with two more namespaces made here:
+ *
+ *   synack ── syn0 (TUN) ── host ──[a0 ↔ r0, MTU m1]── router ──[r1 ↔ p0, MTU m2 (IPv4)]── peer
+ *                                                            └──[r2 ↔ p1, MTU m2v6 (IPv6)]──┘
+ *
+ * Addresses: synack 10.77.0.2 / fd77::2 (the host's end of the TUN 10.77.0.1 / fd77::1); host–router
+ * 10.78.0.1–.2, fd78::1–::2; router–peer 10.79.0.1–.2 and fd79::1–::2. Both the host and the router forward,
+ * so a router on the path, not synack's own link, limits the MTU (as a tunnel or PPPoE hop does). The extra
+ * namespaces are named inside runInNetns's private mount namespace and disappear with it.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { run, type RunResult } from './kernel-testkit.js';
+
+export interface PathOptions {
+  /** MTU of the host–router link (default 1500; below 1280 the path is IPv4 only). */
+  m1?: number;
+  /** MTU of the router–peer IPv4 link (default 1500). */
+  m2?: number;
+  /** MTU of the router–peer IPv6 link (default 1500; at least 1280). */
+  m2v6?: number;
+}
+
+export interface RoutedPath {
+  router: string;
+  peer: string;
+  /** Runs a shell command line in a namespace of the path, asynchronously (synack runs in this process). */
+  sh(ns: string, line: string, timeoutMs?: number): Promise<RunResult>;
+  spawn(ns: string, cmd: string[]): ChildProcess;
+}
+
+function sh(args: string[]): void {
+  execFileSync(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
+}
+
+/** Builds the path (the TUN device syn0 must already be up with its addresses). */
+export function buildRoutedPath(o: PathOptions = {}): RoutedPath {
+  const tag = randomBytes(3).toString('hex');
+  const router = `r-${tag}`, peer = `p-${tag}`;
+  const m1 = String(o.m1 ?? 1500), m2 = String(o.m2 ?? 1500), m2v6 = String(o.m2v6 ?? 1500);
+  sh(['ip', 'netns', 'add', router]);
+  sh(['ip', 'netns', 'add', peer]);
+  const inR = (...a: string[]) => sh(['ip', '-n', router, ...a]);
+  const inP = (...a: string[]) => sh(['ip', '-n', peer, ...a]);
+  sh(['ip', 'link', 'add', 'a0', 'mtu', m1, 'type', 'veth', 'peer', 'name', 'r0', 'mtu', m1, 'netns', router]);
+  inR('link', 'add', 'r1', 'mtu', m2, 'type', 'veth', 'peer', 'name', 'p0', 'mtu', m2, 'netns', peer);
+  inR('link', 'add', 'r2', 'mtu', m2v6, 'type', 'veth', 'peer', 'name', 'p1', 'mtu', m2v6, 'netns', peer);
+  sh(['ip', 'addr', 'add', '10.78.0.1/24', 'dev', 'a0']);
+  // IPv6 needs 1280 bytes on every link (RFC 8200 §5): a narrower host–router link carries IPv4 only.
+  const v6 = Number(m1) >= 1280;
+  if (v6) sh(['ip', 'addr', 'add', 'fd78::1/64', 'dev', 'a0', 'nodad']);
+  sh(['ip', 'link', 'set', 'a0', 'up']);
+  inR('link', 'set', 'lo', 'up');
+  inR('addr', 'add', '10.78.0.2/24', 'dev', 'r0');
+  if (v6) inR('addr', 'add', 'fd78::2/64', 'dev', 'r0', 'nodad');
+  inR('addr', 'add', '10.79.0.1/24', 'dev', 'r1');
+  if (v6) inR('addr', 'add', 'fd79::1/64', 'dev', 'r2', 'nodad');
+  for (const d of ['r0', 'r1', 'r2']) inR('link', 'set', d, 'up');
+  inP('link', 'set', 'lo', 'up');
+  inP('addr', 'add', '10.79.0.2/24', 'dev', 'p0');
+  if (v6) inP('addr', 'add', 'fd79::2/64', 'dev', 'p1', 'nodad');
+  for (const d of ['p0', 'p1']) inP('link', 'set', d, 'up');
+  // Routes toward the far ends; the IPv4 and IPv6 router–peer links differ only in their MTU.
+  sh(['ip', 'route', 'add', '10.79.0.0/24', 'via', '10.78.0.2']);
+  if (v6) sh(['ip', '-6', 'route', 'add', 'fd79::/64', 'via', 'fd78::2']);
+  inR('route', 'add', '10.77.0.0/24', 'via', '10.78.0.1');
+  if (v6) inR('-6', 'route', 'add', 'fd77::/64', 'via', 'fd78::1');
+  inP('route', 'add', 'default', 'via', '10.79.0.1');
+  if (v6) inP('-6', 'route', 'add', 'default', 'via', 'fd79::1');
+  for (const ns of [null, router]) {
+    const pre = ns ? ['ip', 'netns', 'exec', ns] : [];
+    sh([...pre, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    sh([...pre, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+  }
+  return {
+    router, peer,
+    sh: (ns, line, timeoutMs = 60_000) => run('ip', ['netns', 'exec', ns, 'bash', '-c', `set -o pipefail; ${line}`], { timeoutMs }),
+    spawn: (ns, cmd) => spawn('ip', ['netns', 'exec', ns, ...cmd], { stdio: ['pipe', 'pipe', 'pipe'] }),
+  };
+}
