@@ -1,6 +1,6 @@
 /** Engine configuration. Defaults follow RFC 9293 and, where the RFC leaves a choice, Linux. */
-import type { CongestionFactory } from './congestion.js';
-import { newReno } from './congestion.js';
+import type { CongestionFactory } from './cc/congestion.js';
+import { newReno } from './cc/newreno.js';
 
 export interface TcpConfig {
   /**

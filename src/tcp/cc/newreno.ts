@@ -1,28 +1,7 @@
 /**
- * Congestion control behind an interface (so CUBIC can follow). NewReno per RFC 5681 (slow start,
- * congestion avoidance) and RFC 6582 (fast recovery with partial ACKs); the engine drives loss detection
- * and calls these hooks.
+ * NewReno per RFC 5681 (slow start, congestion avoidance) and RFC 6582 (fast recovery with partial ACKs).
  */
-export interface CongestionControl {
-  readonly name: string;
-  /** Congestion window in bytes. */
-  cwnd: number;
-  ssthresh: number;
-  /** New data cumulatively acknowledged outside recovery. */
-  onAck(ackedBytes: number, mss: number, now: number): void;
-  /** Fast retransmit entered (RFC 5681 §3.2 step 2, RFC 6582 §3.2 step 2). flight = bytes outstanding. */
-  onFastRetransmit(flight: number, mss: number): void;
-  /** Extra duplicate ACK during fast recovery (window inflation, RFC 5681 §3.2 step 4). Only without SACK. */
-  onDupAckInRecovery(mss: number): void;
-  /** Partial ACK during recovery (RFC 6582 §3.2 step 5). */
-  onPartialAck(ackedBytes: number, mss: number): void;
-  /** Full ACK ends recovery (RFC 6582 §3.2 step 6). flight = bytes outstanding after the ACK. */
-  onRecoveryEnd(flight: number, mss: number): void;
-  /** Retransmission timeout (RFC 5681 §3.1 eq. 4; cwnd to the loss window). */
-  onRto(flight: number, mss: number): void;
-  /** After an idle period longer than an RTO (RFC 5681 §4.1), restart window. */
-  onIdleRestart(mss: number, initialWindow: number): void;
-}
+import type { CongestionControl, CongestionFactory } from './congestion.js';
 
 export class NewReno implements CongestionControl {
   readonly name = 'newreno';
@@ -80,5 +59,4 @@ export class NewReno implements CongestionControl {
   }
 }
 
-export type CongestionFactory = (initialWindow: number) => CongestionControl;
 export const newReno: CongestionFactory = (iw) => new NewReno(iw);

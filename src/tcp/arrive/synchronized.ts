@@ -1,0 +1,402 @@
+/**
+ * RFC 9293 §3.10.7.4: SEGMENT ARRIVES in SYN-RECEIVED and every synchronized state (ESTABLISHED, FIN-WAIT-1,
+ * FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT). inputSynchronized() walks the RFC's steps in order;
+ * each step is a function below, in the same order: first (sequence number), second (RST), third (security),
+ * fourth (SYN), fifth (ACK), sixth (URG), seventh (text), eighth (FIN). Per-state rules sit inside each step,
+ * as in the RFC (e.g. a RST in CLOSE-WAIT: secondCheckRst).
+ */
+import { ACK, EMPTY, FIN, RST, SYN, URG, seqAdd, seqDiff, seqGt, seqLe, seqLt, type TcpSegment } from '../../wire/tcp-types.js';
+import type { TcpCause, TcpConnection } from '../connection.js';
+import { pawsReject, updateTsRecent } from '../options.js';
+import { acceptWindow, acceptable } from '../receive-window.js';
+import { onDupAck } from '../recovery/fast-recovery.js';
+import { updateScoreboard } from '../recovery/scoreboard.js';
+import { rstFor } from '../segment.js';
+import { abortRst, ackAdvance, makeRaw, maybeStartPersist } from '../send.js';
+
+/** §3.10.7.4: SYN-RECEIVED and every synchronized state. */
+export function inputSynchronized(c: TcpConnection, seg: TcpSegment, now: number): void {
+  // Set when the peer's SYN+ACK of a simultaneous open completes the handshake: its window is not scaled.
+  let windowUnscaled = false;
+  if (c.state === 'SYN-RECEIVED' && (seg.flags & (SYN | ACK)) === (SYN | ACK) && seg.seq === c.irs) {
+    // Simultaneous open (RFC 9293 Figure 8, line 6): the peer's SYN+ACK repeats its SYN, which is old;
+    // only the new part, the ACK, is processed (§3.10.7.4 "straddle" rule, as BSD trims it). The window
+    // field of a <SYN,ACK> is never scaled (RFC 7323 §2.2), trimmed or not.
+    windowUnscaled = true;
+    seg = { ...seg, flags: seg.flags & ~SYN, seq: seqAdd(seg.seq, 1) };
+  }
+  // RFC 7323 §5.3: PAWS, before the sequence check (options.ts).
+  if (pawsReject(c, seg, now)) return;
+  seg = acceptDuplicateEndingAtRcvNxt(c, seg);
+
+  if (!firstCheckSequenceNumber(c, seg, now)) return;
+  if (seg.flags & RST) { secondCheckRst(c, seg, now); return; }
+  if (!thirdCheckSecurity(c, seg)) return;
+  if (seg.flags & SYN) { fourthCheckSyn(c, seg, now); return; }
+  if (!fifthCheckAck(c, seg, windowUnscaled, now)) return;
+  sixthCheckUrg(c, seg);
+  if (!seventhProcessText(c, seg, seg.seq, seg.payload, now)) return;
+  eighthCheckFin(c, seg, seg.seq, seg.payload, now);
+}
+
+/** Seventh and eighth for a SYN+ACK that carries data or FIN in SYN-SENT (§3.10.7.3: "continue at sixth"). */
+export function processTextAndFin(c: TcpConnection, seg: TcpSegment, seq: number, payload: Uint8Array, now: number): void {
+  if (seventhProcessText(c, seg, seq, payload, now)) eighthCheckFin(c, seg, seq, payload, now);
+}
+
+/**
+ * BSD and Linux process the ACK of a wholly duplicate segment that ends exactly at RCV.NXT (typically a
+ * retransmitted FIN that now acknowledges ours); RFC 9293's test rejects it. Only the new part, the ACK,
+ * is kept ("only the new parts are processed", §3.10.7.4), and the duplicate is re-ACKed.
+ * finOnAck implies it: two stacks that repeat their FIN on every ACK would otherwise answer each other's
+ * duplicate FIN+ACK forever in a simultaneous close (CLOSING ↔ CLOSING), never seeing their FIN acknowledged.
+ * Returns the segment to process: `seg` itself, or its trimmed copy.
+ */
+function acceptDuplicateEndingAtRcvNxt(c: TcpConnection, seg: TcpSegment): TcpSegment {
+  const f = seg.flags;
+  if ((c.config.ackOfDuplicate || c.config.finOnAck) && c.state !== 'TIME-WAIT' && (f & ACK) && !(f & (SYN | RST))) {
+    const dupLen = seg.payload.length + (f & FIN ? 1 : 0);
+    if (dupLen > 0 && seqAdd(seg.seq, dupLen) === c.rcvNxt) {
+      c.ackNow = true;
+      return { ...seg, seq: c.rcvNxt, flags: f & ~FIN, payload: EMPTY };
+    }
+  }
+  return seg;
+}
+
+/** First: check the sequence number (the four acceptability cases). Returns false when the segment is done with. */
+export function firstCheckSequenceNumber(c: TcpConnection, seg: TcpSegment, now: number): boolean {
+  const f = seg.flags;
+  const s = c.state;
+  const segLen = seg.payload.length + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0);
+  const rcvWnd = acceptWindow(c);
+  // RFC 9293 §3.10.7.4: "If the RCV.WND is zero, no segments will be acceptable, but special allowance should be
+  // made to accept valid ACKs, URGs, and RSTs." A segment at exactly RCV.NXT is therefore processed for its
+  // control fields (its text is trimmed to the zero window in the seventh step); a bare FIN there is accepted
+  // too, as Linux does, since it needs no buffer space (and our own sender sends FINs into a zero window).
+  if (acceptable(c, seg.seq, segLen, rcvWnd) || (rcvWnd === 0 && seg.seq === c.rcvNxt)) return true;
+  if (s === 'SYN-RECEIVED' && (f & SYN) && !(f & ACK) && seg.seq === c.irs) {
+    // A retransmitted SYN: our SYN+ACK was lost. Resend it (as Linux does).
+    c.synPending = true;
+    return false;
+  }
+  if (f & RST) {
+    c.stats.RstIgnored++;
+    c.drop('rst-out-of-window', 'RST outside the receive window', seg, now);
+    return false;
+  }
+  if (s === 'TIME-WAIT' && (f & FIN)) {
+    // §3.10.7.4 eighth, TIME-WAIT: a retransmitted FIN; acknowledge it and restart the 2 MSL timeout.
+    c.timeWaitAt = now + 2 * c.config.msl;
+    c.ackNow = true;
+    c.drop('out-of-window', 'retransmitted FIN in TIME-WAIT: re-ACK', seg, now);
+    return false;
+  }
+  c.stats.OutOfWindow++;
+  c.drop('out-of-window', `seq ${seg.seq} len ${segLen} outside RCV.NXT ${c.rcvNxt} WND ${rcvWnd}`, seg, now);
+  // A pure ACK outside the window is answered at most once per invalidAckRatelimit ms (Linux's
+  // tcp_invalid_ratelimit): two ends that each see the other's ACKs as out of window would otherwise
+  // ping-pong ACKs forever. Segments with data, SYN or FIN are always answered.
+  if (segLen === 0 && !(f & SYN) && c.config.invalidAckRatelimit > 0 && now - c.lastOowAckAt < c.config.invalidAckRatelimit) {
+    c.stats.TCPACKSkippedSeq++;
+  } else {
+    if (segLen === 0) c.lastOowAckAt = now;
+    c.ackNow = true;
+  }
+  // RFC 5961 §4: a SYN in a synchronized state draws a challenge ACK whatever its sequence number.
+  if (f & SYN) c.challengePending = true;
+  return false;
+}
+
+/** Second: check the RST bit (RFC 5961 §3.2: only an exact RCV.NXT match resets; in-window → challenge ACK). */
+export function secondCheckRst(c: TcpConnection, seg: TcpSegment, now: number): void {
+  const s = c.state;
+  if (s === 'TIME-WAIT') {
+    // RFC 1337: ignore RST in TIME-WAIT (TIME-WAIT assassination hazards).
+    c.stats.RstIgnored++;
+    c.drop('rst-in-time-wait', 'RST ignored in TIME-WAIT (RFC 1337)', seg, now);
+    return;
+  }
+  if (seg.seq !== c.rcvNxt) {
+    c.stats.RstIgnored++;
+    c.drop('rst-not-exact', `RST seq ${seg.seq} != RCV.NXT ${c.rcvNxt}: challenge ACK`, seg, now);
+    challengeAck(c, now);
+    return;
+  }
+  c.stats.RstAccepted++;
+  const cause: TcpCause = { kind: 'segment', seg };
+  if (s === 'SYN-RECEIVED') {
+    if (c.activeOpen) c.fail('ECONNREFUSED', 'connection refused', cause, now);
+    else c.toClosed(cause, now);
+    return;
+  }
+  if (s === 'ESTABLISHED' || s === 'FIN-WAIT-1' || s === 'FIN-WAIT-2' || s === 'CLOSE-WAIT') {
+    c.fail('ECONNRESET', 'connection reset by peer', cause, now);
+    return;
+  }
+  // CLOSING, LAST-ACK: enter CLOSED and delete the TCB.
+  c.toClosed(cause, now);
+}
+
+/**
+ * Third: check security (§3.10.7.4 third). synack neither sets nor checks an IP security/compartment
+ * option, so every segment passes; the step is kept so the code reads in the RFC's order.
+ */
+export function thirdCheckSecurity(_c: TcpConnection, _seg: TcpSegment): boolean {
+  return true;
+}
+
+/** Fourth: check the SYN bit. A SYN in a synchronized state (RFC 5961 §4): challenge ACK, drop. */
+export function fourthCheckSyn(c: TcpConnection, seg: TcpSegment, now: number): void {
+  const s = c.state;
+  if (s === 'SYN-RECEIVED' && !c.activeOpen && !(seg.flags & ACK)) {
+    // Passive open: RFC 9293 returns the TCB to LISTEN; a different SYN here is a new attempt. Resend SYN+ACK.
+    c.synPending = true;
+    return;
+  }
+  c.drop('syn-in-synchronized-state', 'SYN in synchronized state: challenge ACK', seg, now);
+  if (s === 'TIME-WAIT') { c.ackNow = true; return; }
+  challengeAck(c, now);
+}
+
+/**
+ * Fifth: check the ACK field. SYN-RECEIVED completes the handshake; the other states process the ACK
+ * (processAck: SND.UNA, window, loss detection); then FIN-WAIT-1, CLOSING and LAST-ACK move on when our FIN
+ * is acknowledged. Returns false when processing stops here.
+ */
+export function fifthCheckAck(c: TcpConnection, seg: TcpSegment, windowUnscaled: boolean, now: number): boolean {
+  const f = seg.flags;
+  if (!(f & ACK)) { c.drop('no-ack', 'segment without ACK', seg, now); return false; }
+
+  // RFC 7323 §4.3: update TS.Recent when the segment covers Last.ACK.sent.
+  updateTsRecent(c, seg, now);
+
+  if (c.state === 'SYN-RECEIVED') {
+    if (seqLt(c.sndUna, seg.ack) && seqLe(seg.ack, c.sndNxt)) {
+      c.synPending = false;
+      // Window from the handshake-completing ACK is scaled, unless it is the peer's SYN+ACK of a
+      // simultaneous open (RFC 7323 §2.2).
+      c.sndWnd = windowUnscaled ? seg.window : seg.window << c.sndShift;
+      c.maxSndWnd = Math.max(c.maxSndWnd, c.sndWnd);
+      c.sndWl1 = seg.seq; c.sndWl2 = seg.ack;
+      ackAdvance(c, seg.ack, now, seg);
+      c.setState('ESTABLISHED', { kind: 'segment', seg }, now);
+      c.emit({ type: 'established', time: now });
+      if (c.finQueued) c.setState('FIN-WAIT-1', { kind: 'user', call: 'shutdown' }, now);
+    } else {
+      c.drop('bad-ack', 'ACK outside SND.UNA..SND.NXT in SYN-RECEIVED', seg, now);
+      c.queueCtrl(makeRaw(c, seg.ack, 0, RST, EMPTY));
+      return false;
+    }
+  } else {
+    // RFC 5961 §5.2: acceptable if SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT.
+    if (seqGt(seg.ack, c.sndNxt)) {
+      c.drop('bad-ack', `ACK ${seg.ack} for data not yet sent (SND.NXT ${c.sndNxt})`, seg, now);
+      c.ackNow = true;
+      return false;
+    }
+    if (seqLt(seg.ack, seqAdd(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
+      c.drop('bad-ack', `ACK ${seg.ack} too old`, seg, now);
+      challengeAck(c, now);
+      return false;
+    }
+    processAck(c, seg, now);
+    if (c.state === 'CLOSED') return false;
+  }
+
+  // FIN-WAIT-1 / CLOSING / LAST-ACK transitions driven by our FIN being acknowledged.
+  const finAcked = c.finSent && seqGt(c.sndUna, c.finSeq);
+  const cause: TcpCause = { kind: 'segment', seg };
+  switch (c.state) {
+    case 'FIN-WAIT-1':
+      // A FIN+ACK that acknowledges our FIN and carries the peer's in-order FIN goes straight to TIME-WAIT
+      // (§3.10.7.4 eighth: "If our FIN has been ACKed (perhaps in this segment), then enter TIME-WAIT").
+      if (finAcked && !((f & FIN) && seg.seq === c.rcvNxt && !orphanedDataPending(c, seg))) {
+        c.setState('FIN-WAIT-2', cause, now);
+        if (c.orphaned) c.finWait2At = now + c.config.finWait2Timeout;
+      }
+      break;
+    case 'CLOSING':
+      if (finAcked) { c.enterTimeWait(cause, now); return false; }
+      break;
+    case 'LAST-ACK':
+      if (finAcked) { c.toClosed(cause, now); return false; }
+      break;
+    case 'TIME-WAIT':
+      // Only a retransmitted FIN can legitimately arrive (handled in the eighth step).
+      break;
+  }
+  return true;
+}
+
+/** ACK processing for ESTABLISHED-like states (§3.10.7.4 fifth), with loss detection and congestion control. */
+export function processAck(c: TcpConnection, seg: TcpSegment, now: number): void {
+  const ack = seg.ack;
+  const opts = seg.options;
+  // SACK scoreboard update first (RFC 6675 §5: the update precedes loss detection).
+  let sackAdvanced = false;
+  if (c.sackOk && opts.sack !== undefined) sackAdvanced = updateScoreboard(c, opts.sack);
+
+  const oldWnd = c.sndWnd;
+  if (seqGt(ack, c.sndUna)) {
+    ackAdvance(c, ack, now, seg);
+  } else if (ack === c.sndUna) {
+    // Duplicate ACK per RFC 5681 §2: no data, no window change, outstanding data, ack == SND.UNA.
+    const isDup = seg.payload.length === 0 && !(seg.flags & (SYN | FIN)) && (seg.window << c.sndShift) === oldWnd && seqGt(c.sndNxt, c.sndUna);
+    if (isDup || (sackAdvanced && seqGt(c.sndNxt, c.sndUna))) onDupAck(c);
+  }
+  // Window update (§3.10.7.4: if SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)).
+  if (seqLt(c.sndWl1, seg.seq) || (c.sndWl1 === seg.seq && seqLe(c.sndWl2, ack))) {
+    const wnd = seg.window << c.sndShift;
+    c.sndWnd = wnd;
+    if (wnd > c.maxSndWnd) c.maxSndWnd = wnd;
+    c.sndWl1 = seg.seq;
+    c.sndWl2 = ack;
+    if (wnd > 0) { c.persistAt = Infinity; c.persistBackoff = 0; }
+  }
+  maybeStartPersist(c, now);
+  if (c.keepAlive) { c.keepaliveAt = now + c.keepAliveIdle; c.keepaliveProbes = 0; }
+}
+
+/** Sixth: check the URG bit (§3.10.7.4 sixth) — we track RCV.UP only. */
+export function sixthCheckUrg(c: TcpConnection, seg: TcpSegment): void {
+  if ((seg.flags & URG) && seqGt(seqAdd(seg.seq, seg.urgent), c.rcvUp)) c.rcvUp = seqAdd(seg.seq, seg.urgent);
+}
+
+/**
+ * Seventh: process the segment text (§3.10.7.4 seventh). `seq` is the sequence number of payload[0].
+ * Returns false when the connection was closed here (data for an orphaned connection): stop processing.
+ */
+export function seventhProcessText(c: TcpConnection, seg: TcpSegment, seq: number, payload: Uint8Array, now: number): boolean {
+  const s = c.state;
+  const canReceive = s === 'ESTABLISHED' || s === 'FIN-WAIT-1' || s === 'FIN-WAIT-2' || s === 'SYN-RECEIVED';
+  let dataLen = payload.length;
+  if (dataLen > 0) {
+    if (!canReceive || c.peerFinReceived) {
+      // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: "This should not occur since a FIN has been received" — ignore.
+      dataLen = 0;
+    } else if (c.orphaned) {
+      // The application is gone: RST the peer (RFC 1122 §4.2.2.13; Linux TCPAbortOnData).
+      c.stats.TCPAbortOnData++;
+      c.drop('data-after-close', 'data after close(): RST', seg, now);
+      // Linux (tcp_v4_send_reset) and FreeBSD (tcp_dropwithreset) answer the segment itself: <SEQ=SEG.ACK><CTL=RST>.
+      c.queueCtrl(c.config.abortRstAck ? rstFor(seg) : abortRst(c, now));
+      c.toClosed({ kind: 'segment', seg }, now);
+      return false;
+    } else {
+      // Trim to the window (RFC 9293 §3.10.7.4: "segments with higher beginning sequence numbers may be held").
+      const winRight = seqAdd(c.rcvNxt, acceptWindow(c));
+      let data = payload;
+      let dseq = seq;
+      if (seqLt(dseq, c.rcvNxt)) {
+        const skip = seqDiff(c.rcvNxt, dseq);
+        data = skip >= data.length ? EMPTY : data.subarray(skip);
+        dseq = c.rcvNxt;
+      }
+      const room = seqDiff(winRight, dseq);
+      if (data.length > room) data = room > 0 ? data.subarray(0, room) : EMPTY;
+      if (data.length > 0) {
+        const at = c.rcv.nextAbs + seqDiff(dseq, c.rcvNxt);
+        const inOrder = dseq === c.rcvNxt;
+        const hadOoo = c.rcv.hasOutOfOrder;
+        const advanced = c.rcv.insert(at, data);
+        if (advanced > 0) c.rcvNxt = seqAdd(c.rcvNxt, advanced);
+        if (c.rcvFinSeq !== -1 && c.rcvFinSeq === c.rcvNxt && !(seg.flags & FIN)) {
+          // The FIN we held beyond a hole is now in order.
+          acceptFin(c, { kind: 'segment', seg }, now);
+        }
+        if (!inOrder || hadOoo) {
+          // Out-of-order data or a filled hole: ACK at once (RFC 5681 §4.2) so the sender gets dup ACKs / SACKs.
+          c.ackNow = true;
+        } else {
+          // Delayed ACK (RFC 9293 §3.8.6.3): ACK at least every second segment, otherwise within the timeout.
+          // With receive offload, a segment above our MSS is a coalesced super-segment (GRO/LRO): it is at
+          // least two full-sized segments, so it is ACKed at once (as Linux __tcp_ack_snd_check does).
+          c.unackedSegs += c.config.receiveOffload && data.length > c.config.mss ? 2 : 1;
+          // Linux quick-ACK mode: the first data segments of a connection are ACKed at once.
+          const quick = c.quickAcksSent < c.config.quickAckSegments;
+          if (quick) c.quickAcksSent++;
+          if (!c.config.delayedAck || c.unackedSegs >= 2 || quick) c.ackNow = true;
+          else if (c.delackAt === Infinity) c.delackAt = now + c.config.delayedAckTimeout;
+        }
+      } else if (payload.length > 0) {
+        c.ackNow = true; // entirely duplicate or beyond the window: re-ACK
+      }
+    }
+  }
+  return true;
+}
+
+/** Eighth: check the FIN bit (§3.10.7.4 eighth). `seq` and `payload` as for the seventh step. */
+export function eighthCheckFin(c: TcpConnection, seg: TcpSegment, seq: number, payload: Uint8Array, now: number): void {
+  if (!(seg.flags & FIN)) return;
+  const finAt = seqAdd(seq, payload.length);
+  if (c.peerFinReceived) {
+    // Retransmitted FIN: re-ACK (TIME-WAIT also restarts 2MSL).
+    if (c.state === 'TIME-WAIT') c.timeWaitAt = now + 2 * c.config.msl;
+    c.ackNow = true;
+    return;
+  }
+  if (finAt !== c.rcvNxt) {
+    // FIN beyond a hole: remember it, process when the data before it has arrived.
+    if (seqGt(finAt, c.rcvNxt)) c.rcvFinSeq = finAt;
+    c.ackNow = true;
+    return;
+  }
+  acceptFin(c, { kind: 'segment', seg }, now);
+}
+
+/** The peer's FIN is in order: RCV.NXT covers it, and the state moves on (§3.10.7.4 eighth). */
+export function acceptFin(c: TcpConnection, cause: TcpCause, now: number): void {
+  c.peerFinReceived = true;
+  c.rcvFinSeq = -1;
+  c.rcvNxt = seqAdd(c.rcvNxt, 1);
+  c.emit({ type: 'eof', time: now });
+  switch (c.state) {
+    case 'SYN-RECEIVED':
+    case 'ESTABLISHED':
+      // Like Linux (pingpong mode on FIN), the ACK of a FIN in ESTABLISHED is delayed: an application that
+      // closes at once then sends FIN+ACK together, the merged "three-way" close.
+      if (c.config.delayedAck && !ackFinNow(c)) { if (c.delackAt === Infinity) c.delackAt = now + c.config.delayedAckTimeout; }
+      else c.ackNow = true;
+      c.setState('CLOSE-WAIT', cause, now);
+      break;
+    case 'FIN-WAIT-1':
+      c.ackNow = true;
+      if (c.finSent && seqGt(c.sndUna, c.finSeq)) c.enterTimeWait(cause, now);
+      else c.setState('CLOSING', cause, now);
+      break;
+    case 'FIN-WAIT-2':
+      c.ackNow = true;
+      c.finWait2At = Infinity;
+      c.enterTimeWait(cause, now);
+      break;
+    case 'TIME-WAIT':
+      c.ackNow = true;
+      c.timeWaitAt = now + 2 * c.config.msl;
+      break;
+    default:
+      c.ackNow = true;
+      break;
+  }
+}
+
+/** RFC 5961 §7: rate-limited challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. */
+export function challengeAck(c: TcpConnection, now: number): void {
+  if (now - c.challengeWindowStart >= 1000) { c.challengeWindowStart = now; c.challengeCount = 0; }
+  if (c.challengeCount >= c.config.challengeAckLimit) { c.stats.TCPChallengeACKLimited++; return; }
+  c.challengeCount++;
+  c.stats.TCPChallengeACK++;
+  c.ackNow = true;
+  c.challengePending = true;
+}
+
+/** Whether a FIN arriving in ESTABLISHED is ACKed at once (config.ackFinImmediately) or on the delayed-ACK timer. */
+export function ackFinNow(c: TcpConnection): boolean {
+  const m = c.config.ackFinImmediately;
+  // 'if-no-data': Linux's quick-ACK mode still holds when no data segment has been received yet.
+  return m === true || (m === 'if-no-data' && c.quickAcksSent === 0 && c.unackedSegs === 0);
+}
+
+/** Would this segment's data trigger the orphan RST (so its FIN is never processed)? */
+export function orphanedDataPending(c: TcpConnection, seg: TcpSegment): boolean { return c.orphaned && seg.payload.length > 0; }

@@ -1,0 +1,146 @@
+/**
+ * Loss recovery on duplicate ACKs: fast retransmit / fast recovery with NewReno's partial ACKs (RFC 5681 §3.2,
+ * RFC 6582) and, with SACK, RFC 6675's conservative loss recovery (pipe, NextSeg). The congestion window itself
+ * is sized by the CongestionControl in cc/. Entered from processAck (arrive/synchronized.ts) and left through
+ * onNewAck (called by send.ts ackAdvance); an RTO (timers.ts onRto) starts a go-back-N run instead.
+ */
+import { ACK, EMPTY, FIN, PSH, seqAdd, seqDiff, seqGe, seqGt, seqLt, type TcpSegment } from '../../wire/tcp-types.js';
+import type { TcpConnection } from '../connection.js';
+import { segmentDataMax, sndMssCap } from '../options.js';
+import { dataEndSeq, makeRaw, out } from '../send.js';
+import { rtoTimeout } from '../timers.js';
+import { sackedUntil } from './scoreboard.js';
+
+/** A duplicate ACK (RFC 5681 §2), or an ACK that SACKs new data: count it, and enter fast recovery on the third (RFC 5681 §3.2, RFC 6675 §5). */
+export function onDupAck(c: TcpConnection): void {
+  c.dupAcks++;
+  const mss = sndMssCap(c);
+  if (c.inRecovery) {
+    if (!c.sackOk) c.cc.onDupAckInRecovery(mss);
+    return;
+  }
+  // Loss detection: 3 duplicate ACKs (RFC 5681 §3.2), or with SACK, more than 3 segments SACKed above SND.UNA (RFC 6675 §5).
+  const sackTrigger = c.sackOk && c.sackedBytes >= 3 * mss;
+  if (c.dupAcks >= 3 || sackTrigger) {
+    // RFC 6582 §3.2 step 2: after an RTO, duplicate ACKs for data below "recover" are echoes of the
+    // go-back-N retransmission, not a new loss.
+    if (c.rtoRecovery && !seqGt(c.sndUna, c.recover)) return;
+    c.rtoRecovery = false;
+    c.inRecovery = true;
+    c.tlpAt = Infinity; // recovery repairs the tail now (RFC 8985 §7.2: no probe during recovery)
+    c.forceRtx = true;
+    c.recover = c.sndNxt;
+    c.stats.TCPFastRetrans++;
+    c.cc.onFastRetransmit(pipe(c), mss);
+    c.sndRtx = c.sndUna;
+    c.sndRtxEnd = c.sndNxt;
+    c.rttSeq = -1;
+  }
+}
+
+/**
+ * SND.UNA advanced by `acked` bytes to `ack`: leave fast recovery on a full ACK, retransmit on a partial ACK
+ * (RFC 6582 §3.2 steps 5–6, RFC 6675), or grow cwnd outside recovery (RFC 5681 §3.1).
+ */
+export function onNewAck(c: TcpConnection, ack: number, acked: number, now: number): void {
+  const mss = sndMssCap(c);
+  if (c.inRecovery) {
+    if (seqGe(ack, c.recover)) {
+      c.inRecovery = false;
+      c.dupAcks = 0;
+      c.cc.onRecoveryEnd(seqDiff(c.sndNxt, c.sndUna), mss);
+      if (c.sndRtx !== -1 && seqGe(ack, c.sndRtxEnd)) c.sndRtx = -1;
+    } else {
+      // Partial ACK (RFC 6582 §3.2 step 5): retransmit the next unacknowledged segment.
+      c.cc.onPartialAck(acked, mss);
+      if (!c.sackOk) {
+        c.sndRtx = c.sndUna;
+        c.sndRtxEnd = c.recover;
+        c.forceRtx = true;
+      } else if (c.sndRtx === c.sndUna) {
+        // SACK recovery: sndRtx is HighRxt (RFC 6675), the next byte not yet retransmitted in this episode.
+        // It only equals SND.UNA when the segment the partial ACK stops at has not been resent yet: resend it
+        // now, as NewReno would. Holes already retransmitted are not resent again (a lost retransmission is
+        // repaired by the RTO, RFC 6675 §5.1), so restarting the scan from SND.UNA would be spurious.
+        c.forceRtx = true;
+      }
+    }
+  } else {
+    c.dupAcks = 0;
+    if (c.state !== 'SYN-SENT' && c.state !== 'SYN-RECEIVED') c.cc.onAck(acked, mss, now);
+    if (seqGe(ack, c.sndRtxEnd)) { c.sndRtx = -1; c.rtoRecovery = false; }
+  }
+}
+
+/**
+ * Bytes in flight (RFC 6675 §4 "pipe", simplified): outstanding minus SACKed minus holes below the
+ * highest SACK that are deemed lost and not yet retransmitted.
+ */
+export function pipe(c: TcpConnection): number {
+  if (c.rtoRecovery && c.sndRtx !== -1) {
+    // After an RTO all outstanding data counts as lost; in flight is only what was resent since, plus new data.
+    const resent = seqDiff(c.sndRtx, c.sndUna);
+    const fresh = seqDiff(c.sndNxt, c.sndRtxEnd);
+    return (resent > 0 ? resent : 0) + (fresh > 0 ? fresh : 0);
+  }
+  let p = seqDiff(c.sndNxt, c.sndUna) - c.sackedBytes;
+  if (c.sackOk && c.scoreboard.length && (c.inRecovery || c.sndRtx !== -1)) {
+    const from = c.sndRtx !== -1 ? c.sndRtx : c.sndUna;
+    // Un-SACKed bytes between `from` and highSack are lost-not-yet-retransmitted.
+    let lost = seqDiff(c.highSack, from);
+    if (lost > 0) {
+      const sb = c.scoreboard;
+      for (let i = 0; i < sb.length; i += 2) {
+        const l = seqGt(sb[i]!, from) ? sb[i]! : from;
+        if (seqLt(l, sb[i + 1]!)) lost -= seqDiff(sb[i + 1]!, l);
+      }
+      if (lost > 0) p -= lost;
+    }
+  }
+  return p > 0 ? p : 0;
+}
+
+/** The next retransmission of the recovery run (RFC 6675 §5 NextSeg), or null when none may go now. */
+export function nextRetransmission(c: TcpConnection, now: number): TcpSegment | null {
+  let seq = c.sndRtx;
+  // Skip SACKed ranges (RFC 6675 §5 NextSeg rule 1: first un-SACKed, lost byte).
+  for (;;) {
+    const until = sackedUntil(c, seq);
+    if (until === -1) break;
+    seq = until;
+  }
+  if (!seqLt(seq, c.sndRtxEnd) || !seqLt(seq, c.sndNxt)) { c.sndRtx = -1; return null; }
+  const mss = sndMssCap(c);
+  // After an RTO everything outstanding is deemed lost (go-back-N up to sndRtxEnd). In fast recovery only
+  // data deemed lost is resent: with SACK, un-SACKed holes below the highest SACKed byte (RFC 6675 NextSeg
+  // rules 1 and 3), at least the segment at SND.UNA; without SACK just that segment (RFC 6582 §3.2 steps 2
+  // and 5). Data above it may merely be in flight; the (inflated) cwnd clocks out new data instead.
+  let repairEnd = c.sndRtxEnd;
+  if (!c.rtoRecovery) {
+    let lostEnd = seqAdd(c.sndUna, mss);
+    if (c.sackOk && seqGt(c.highSack, lostEnd)) lostEnd = c.highSack;
+    if (seqLt(lostEnd, repairEnd)) repairEnd = lostEnd;
+    // Nothing known lost here yet: keep the position (HighRxt) and wait for more SACK information.
+    if (!seqLt(seq, repairEnd)) { c.sndRtx = seq; return null; }
+  }
+  // The first retransmission of a recovery episode, and NewReno's partial-ACK retransmission, go out
+  // regardless of cwnd (RFC 5681 §3.2 step 2, RFC 6582 §3.2 step 5); the rest are clocked by cwnd - pipe.
+  if (c.forceRtx) c.forceRtx = false;
+  else if (pipe(c) + 1 > c.cc.cwnd) return null;
+  // Segment end: up to MSS, the next SACKed range, the end of the run, and the end of data (FIN).
+  let limit = seqAdd(seq, segmentDataMax(c));
+  if (seqGt(limit, repairEnd)) limit = repairEnd;
+  const sb = c.scoreboard;
+  for (let i = 0; i < sb.length; i += 2) if (seqGt(sb[i]!, seq) && seqLt(sb[i]!, limit)) { limit = sb[i]!; break; }
+  let flags = ACK;
+  let dataEnd = limit;
+  if (c.finSent && seqGt(limit, c.finSeq)) { dataEnd = c.finSeq; flags |= FIN; }
+  const len = seqDiff(dataEnd, seq);
+  const payload = len > 0 ? c.snd.slice(c.snd.front + seqDiff(seq, c.sndBufSeq), len) : EMPTY;
+  if (len > 0 && dataEnd === dataEndSeq(c)) flags |= PSH;
+  c.sndRtx = seqAdd(dataEnd, flags & FIN ? 1 : 0);
+  if (!seqLt(c.sndRtx, c.sndRtxEnd)) c.sndRtx = -1;
+  c.stats.RetransSegs++;
+  if (c.rtoAt === Infinity) c.rtoAt = now + rtoTimeout(c);
+  return out(c, makeRaw(c, seq, c.rcvNxt, flags, payload, now), now);
+}

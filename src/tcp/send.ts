@@ -1,0 +1,277 @@
+/**
+ * Sending (RFC 9293 §3.8.6, §3.10.2): what pollTransmit() returns next — control segments, the SYN, a
+ * retransmission (recovery/fast-recovery.ts), new data within the usable window with sender SWS avoidance,
+ * Nagle and TSO sizing, the tail loss probe (recovery/loss-probe.ts), zero-window and keep-alive probes, ACKs —
+ * and what happens when SND.UNA advances (ackAdvance). Segment construction (makeSyn, makeRaw) and the
+ * bookkeeping for every segment that goes out (out) are at the end.
+ */
+import {
+  ACK, EMPTY, FIN, PSH, RST, SYN,
+  seqAdd, seqDiff, seqGt, seqLe, seqLt,
+  type TcpOptions, type TcpSegment,
+} from '../wire/tcp-types.js';
+import type { TcpConnection } from './connection.js';
+import { MAX_WINDOW_FIELD, segmentDataMax, tsNow } from './options.js';
+import { currentWindowFree, windowField } from './receive-window.js';
+import { nextRetransmission, onNewAck, pipe } from './recovery/fast-recovery.js';
+import { lossProbe, schedulePto } from './recovery/loss-probe.js';
+import { pruneScoreboard } from './recovery/scoreboard.js';
+import { rtoTimeout, sampleRtt } from './timers.js';
+
+/** The next segment to transmit, or null. Call repeatedly until null after every input/user call/timeout. */
+/** The next segment to transmit, or null (TcpConnection.pollTransmit). */
+export function pollTransmit(c: TcpConnection, now: number): TcpSegment | null {
+  c.txSegmentSize = 0;
+  if (c.ctrl.length) {
+    const seg = c.ctrl.shift()!;
+    c.stats.OutSegs++;
+    if (seg.flags & RST) c.stats.OutRsts++;
+    return seg;
+  }
+  const s = c.state;
+  if (s === 'CLOSED' || s === 'LISTEN') return null;
+  if (c.synPending) {
+    c.synPending = false;
+    if (s === 'SYN-SENT') return out(c, makeSyn(c, now, false), now);
+    if (s === 'SYN-RECEIVED') return out(c, makeSyn(c, now, true), now);
+  }
+  if (s === 'SYN-SENT') return null;
+  if (s === 'SYN-RECEIVED') return c.ackNow ? out(c, makeAck(c, now), now) : null;
+
+  // Retransmission (RTO or fast recovery), limited by cwnd via pipe.
+  if (c.sndRtx !== -1) {
+    const seg = nextRetransmission(c, now);
+    if (seg !== null) return seg;
+  }
+  // New data (and FIN).
+  const data = nextNewData(c, now);
+  if (data !== null) { c.tlpPending = false; return data; }
+  if (c.tlpPending) {
+    c.tlpPending = false;
+    const probe = lossProbe(c, now);
+    if (probe !== null) return probe;
+  }
+  if (c.probePending) {
+    c.probePending = false;
+    // Zero-window probe as Linux sends it: an old sequence number and no data elicits an ACK with the window.
+    return out(c, makeRaw(c, seqAdd(c.sndUna, -1), c.rcvNxt, ACK, EMPTY, now), now);
+  }
+  if (c.keepalivePending) {
+    c.keepalivePending = false;
+    // Keep-alive probe: SEG.SEQ = SND.NXT - 1, no data (RFC 1122 §4.2.3.6).
+    return out(c, makeRaw(c, seqAdd(c.sndNxt, -1), c.rcvNxt, ACK, EMPTY, now), now);
+  }
+  if (c.ackNow) {
+    if (c.config.finOnAck && !c.challengePending && c.finSent && seqLe(c.sndUna, c.finSeq)
+      && (s === 'FIN-WAIT-1' || s === 'CLOSING' || s === 'LAST-ACK')) {
+      // BSD tcp_output: while our FIN is unacknowledged every ACK it sends repeats the FIN (snd_nxt is
+      // wound back to it); challenge ACKs (tcp_respond) do not. A valid retransmission per RFC 9293.
+      return out(c, makeRaw(c, c.finSeq, c.rcvNxt, ACK | FIN, EMPTY, now), now);
+    }
+    return out(c, makeAck(c, now), now);
+  }
+  if (c.windowUpdatePending) {
+    c.windowUpdatePending = false;
+    if (c.delackAt === Infinity) c.delackAt = now + c.config.delayedAckTimeout;
+  }
+  return null;
+}
+
+/** The next segment of new data (and FIN) that the windows, SWS avoidance and Nagle let go now, or null. */
+export function nextNewData(c: TcpConnection, now: number): TcpSegment | null {
+  if (!c.sendsData()) return null;
+  const dataEnd = dataEndSeq(c);
+  const unsent = c.finSent ? 0 : seqDiff(dataEnd, c.sndNxt);
+  const wantFin = c.finQueued && !c.finSent;
+  if (unsent <= 0 && !wantFin) return null;
+  const mss = segmentDataMax(c);
+  const flight = seqDiff(c.sndNxt, c.sndUna);
+  if (unsent > 0 && c.lastSendTime !== 0 && flight === 0 && now - c.lastSendTime > c.rtt.current()) {
+    // RFC 5681 §4.1: idle for more than an RTO, so cwnd goes back to the restart window before this
+    // transmission is sized (a TSO segment sized by the old cwnd would burst past it).
+    c.cc.onIdleRestart(c.sndMss, c.config.initialWindowSegments * c.sndMss);
+  }
+  // Usable window (RFC 9293 §3.8.6.2.1 / RFC 5681): min(SND.WND right edge, cwnd) minus what is in flight.
+  const wndRight = seqAdd(c.sndUna, c.sndWnd);
+  const byWnd = seqDiff(wndRight, c.sndNxt);
+  const byCwnd = c.cc.cwnd - pipe(c);
+  const usable = Math.min(byWnd, byCwnd);
+  let len = Math.min(unsent, mss, usable > 0 ? usable : 0);
+  // Capped so the datagram keeps a 16-bit length (IPv4 total length: 20-byte header, up to 60 of TCP header).
+  const tso = Math.min(c.config.tsoMaxBytes, 65535 - 20 - 60);
+  if (tso > mss && len === mss) {
+    // TSO: one segment of up to tsoMaxBytes that the link cuts into MSS pieces, each as we would have sent
+    // it. Only whole MSS multiples unless it ends the data, so no piece is a runt the rules below would
+    // have held back (Linux tcp_mss_split_point).
+    const big = Math.min(unsent, Math.floor(tso / mss) * mss, usable);
+    len = big === unsent ? big : big - (big % mss);
+  }
+  if (unsent > 0) {
+    if (len <= 0) {
+      if (c.sndWnd === 0 || byWnd <= 0) maybeStartPersist(c, now);
+      return null;
+    }
+    if (len < mss && len < unsent) {
+      // Sender SWS avoidance (§3.8.6.2.1): don't send a small segment just because the window is small,
+      // unless it is at least half the largest window the peer offered, or nothing is in flight.
+      if (len < (c.maxSndWnd >>> 1) && flight > 0) return null;
+    }
+    if (len < mss && len === unsent && c.nagle && flight > 0 && !c.finQueued) {
+      // Nagle (§3.7.4): hold a small segment while data is unacknowledged.
+      return null;
+    }
+  } else {
+    len = 0;
+  }
+  let flags = ACK;
+  const seq = c.sndNxt;
+  const payload = len > 0 ? c.snd.slice(c.snd.front + seqDiff(seq, c.sndBufSeq), len) : EMPTY;
+  const end = seqAdd(seq, len);
+  if (len > 0 && end === dataEnd) flags |= PSH;
+  if (wantFin && end === dataEnd) {
+    // The FIN rides on the last data segment, or goes alone once all data is sent (Linux sends it even
+    // into a zero window, and so do we: it needs no buffer space at the receiver).
+    flags |= FIN;
+    c.finSent = true;
+    c.finSeq = end;
+  }
+  if (len === 0 && !(flags & FIN)) return null;
+  if (len > mss) {
+    c.txSegmentSize = mss;
+    c.stats.OutSegs += Math.ceil(len / mss) - 1; // out() counts one; the link sends this many
+  }
+  c.sndNxt = seqAdd(end, flags & FIN ? 1 : 0);
+  if (c.rttSeq === -1 && !c.tsOk && c.sndRtx === -1) { c.rttSeq = seq; c.rttTime = now; }
+  if (c.rtoAt === Infinity) c.rtoAt = now + rtoTimeout(c);
+  if (flight === 0) c.unackedSince = now;
+  const seg = out(c, makeRaw(c, seq, c.rcvNxt, flags, payload, now), now);
+  schedulePto(c, now);
+  return seg;
+}
+
+/** Start the persist timer when the peer's window is zero and data waits (RFC 9293 §3.8.6.1). */
+export function maybeStartPersist(c: TcpConnection, now: number): void {
+  if (c.sndWnd === 0 && c.persistAt === Infinity && c.sndUna === c.sndNxt && c.snd.length > 0 && !c.finSent) {
+    c.persistAt = now + c.rtt.current();
+  }
+}
+
+/** Sequence number just past the last byte of data queued by the user. */
+export function dataEndSeq(c: TcpConnection): number { return seqAdd(c.sndBufSeq, c.snd.length); }
+
+// =====================================================================================
+// SND.UNA advances
+// =====================================================================================
+
+/** SND.UNA advances to `ack`: free acknowledged data, sample RTT, grow cwnd / handle recovery, rearm RTO. */
+export function ackAdvance(c: TcpConnection, ack: number, now: number, seg: TcpSegment): void {
+  const acked = seqDiff(ack, c.sndUna);
+  if (acked <= 0) return;
+  // Account SYN and FIN, which occupy sequence space but not buffer bytes.
+  let dataAcked = acked;
+  if (c.sndUna === c.iss) dataAcked--; // our SYN
+  if (c.finSent && seqGt(ack, c.finSeq)) dataAcked--; // our FIN
+  if (dataAcked > 0) {
+    const freeable = Math.min(dataAcked, c.snd.length);
+    c.snd.consume(freeable);
+  }
+  c.sndUna = ack;
+  c.sndBufSeq = c.finSent && seqGt(ack, c.finSeq) ? c.finSeq : (seqGt(ack, c.sndBufSeq) ? ack : c.sndBufSeq);
+  if (c.sndRtx !== -1 && seqLt(c.sndRtx, ack)) c.sndRtx = ack;
+  pruneScoreboard(c);
+
+  // RTT sample: timestamps (RFC 7323 §4.1) or the timed segment (Karn's algorithm, RFC 6298 §3).
+  sampleRtt(c, ack, seg, now);
+  c.retries = 0;
+
+  // Loss recovery and congestion control (recovery/fast-recovery.ts, cc/).
+  onNewAck(c, ack, acked, now);
+
+  // RFC 6298 §5.2/5.3: turn off the timer when all is acked, otherwise restart it.
+  if (c.sndUna === c.sndNxt) c.rtoAt = Infinity;
+  else c.rtoAt = now + rtoTimeout(c);
+  c.tlpOutstanding = false;
+  c.unackedSince = c.sndUna === c.sndNxt ? -1 : now;
+  schedulePto(c, now);
+}
+
+// =====================================================================================
+// Segment construction
+// =====================================================================================
+
+/** Our SYN, or SYN+ACK, with the options we offer (RFC 9293 §3.7.1, RFC 7323, RFC 2018). */
+export function makeSyn(c: TcpConnection, now: number, withAck: boolean): TcpSegment {
+  const o: TcpOptions = { mss: c.config.mss };
+  // Time the SYN for the first RTT sample unless it is a retransmission (Karn).
+  if (c.retries === 0) { c.rttSeq = c.iss; c.rttTime = now; } else c.rttSeq = -1;
+  if (withAck) {
+    if (c.sackOk) o.sackPermitted = true;
+    if (c.tsOk) { o.tsVal = tsNow(c, now); o.tsEcr = c.tsRecent; }
+    if (c.peerOfferedWs && c.config.windowScaling) o.wscale = c.rcvShift;
+  } else {
+    if (c.config.sack) o.sackPermitted = true;
+    if (c.config.timestamps) { o.tsVal = tsNow(c, now); o.tsEcr = 0; }
+    if (c.config.windowScaling) o.wscale = c.rcvShift;
+  }
+  if (c.config.noOptions) { for (const k of Object.keys(o)) delete o[k as keyof TcpOptions]; }
+  // The window in a SYN or SYN+ACK is never scaled (RFC 7323 §2.2).
+  const wnd = Math.min(MAX_WINDOW_FIELD, currentWindowFree(c));
+  c.rcvWnd = wnd;
+  c.rcvAdvRight = seqAdd(c.rcvNxt, wnd);
+  c.lastAckSent = c.rcvNxt;
+  c.ackNow = false;
+  return {
+    srcPort: c.localPort, dstPort: c.remotePort, seq: c.iss, ack: withAck ? c.rcvNxt : 0,
+    flags: withAck ? SYN | ACK : SYN, window: wnd, urgent: 0, options: o, payload: EMPTY,
+  };
+}
+
+export function makeAck(c: TcpConnection, now: number): TcpSegment {
+  return makeRaw(c, c.sndNxt, c.rcvNxt, ACK, EMPTY, now);
+}
+
+/** Build a segment with our current window and options. RSTs carry no options and (unless ACK) no ack. */
+export function makeRaw(c: TcpConnection, seq: number, ack: number, flags: number, payload: Uint8Array, now = 0): TcpSegment {
+  let options: TcpOptions;
+  let window = 0;
+  if (flags & RST) {
+    options = {};
+    ack = flags & ACK ? ack : 0;
+  } else {
+    options = c.tsOk ? { tsVal: tsNow(c, now), tsEcr: c.tsRecent } : {};
+    if (c.sackOk && c.rcv.hasOutOfOrder) {
+      const ranges = c.rcv.sackRanges(c.tsOk ? 3 : 4);
+      const base = c.rcv.nextAbs;
+      for (let i = 0; i < ranges.length; i++) ranges[i] = seqAdd(c.rcvNxt, ranges[i]! - base);
+      options.sack = ranges;
+    }
+    window = windowField(c);
+  }
+  return { srcPort: c.localPort, dstPort: c.remotePort, seq, ack, flags, window, urgent: 0, options, payload };
+}
+
+/** Book-keeping for every segment that goes out carrying an ACK. */
+export function out(c: TcpConnection, seg: TcpSegment, now: number): TcpSegment {
+  c.stats.OutSegs++;
+  if (seg.flags & ACK) {
+    c.lastAckSent = seg.ack;
+    c.ackNow = false;
+    c.challengePending = false;
+    c.unackedSegs = 0;
+    c.delackAt = Infinity;
+  }
+  if (seg.payload.length > 0 || seg.flags & (SYN | FIN)) c.lastSendTime = now;
+  return seg;
+}
+
+/**
+ * The RST that aborts a synchronized connection: <SEQ=SND.NXT><CTL=RST> (RFC 9293 §3.10.5), or with
+ * config.abortRstAck also ACK=RCV.NXT, as Linux and FreeBSD send it (tcp_send_active_reset).
+ */
+export function abortRst(c: TcpConnection, now: number): TcpSegment {
+  if (!c.config.abortRstAck) return makeRaw(c, c.sndNxt, 0, RST, EMPTY);
+  const rst = makeRaw(c, c.sndNxt, c.rcvNxt, RST | ACK, EMPTY);
+  // Linux's active reset goes through tcp_transmit_skb and so carries the timestamp option.
+  if (c.tsOk) rst.options = { tsVal: tsNow(c, now), tsEcr: c.tsRecent };
+  return rst;
+}

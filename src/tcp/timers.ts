@@ -1,0 +1,165 @@
+/**
+ * Timers (RFC 9293 §3.8, RFC 6298): every timer is an absolute deadline field on the connection (Infinity when
+ * not armed); nextDeadline() is the earliest, and the caller calls onTimeout(now) once it has passed. Here too:
+ * the retransmission timeout (RTO, RFC 6298 §5), its value, and RTT sampling. The tail loss probe's timer is
+ * in recovery/loss-probe.ts; the persist timer is started by the sender (send.ts maybeStartPersist).
+ */
+import { seqDiff, seqGt, type TcpSegment } from '../wire/tcp-types.js';
+import type { TcpConnection } from './connection.js';
+import { sndMssCap, tsNow } from './options.js';
+import { onProbeTimeout } from './recovery/loss-probe.js';
+import { abortRst } from './send.js';
+
+/** The earliest time at which onTimeout() must be called (Infinity if none). */
+/** The earliest time at which onTimeout() must be called (Infinity if none). */
+export function nextDeadline(c: TcpConnection): number {
+  let t = c.rtoAt;
+  if (c.tlpAt < t) t = c.tlpAt;
+  if (c.delackAt < t) t = c.delackAt;
+  if (c.persistAt < t) t = c.persistAt;
+  if (c.keepaliveAt < t) t = c.keepaliveAt;
+  if (c.timeWaitAt < t) t = c.timeWaitAt;
+  if (c.finWait2At < t) t = c.finWait2At;
+  if (c.keepInitAt < t) t = c.keepInitAt;
+  return t;
+}
+
+/**
+ * Run every timer that is due at `now`, in this order: TIME-WAIT (2·MSL), orphaned FIN-WAIT-2, connection
+ * establishment (keepinit), the tail loss probe or the retransmission timer, delayed ACK, persist (zero-window
+ * probe), keep-alive.
+ */
+export function onTimeout(c: TcpConnection, now: number): void {
+  if (c.timeWaitAt <= now) {
+    c.timeWaitAt = Infinity;
+    if (c.state === 'TIME-WAIT') { c.toClosed({ kind: 'timer', timer: 'time-wait' }, now); return; }
+  }
+  if (c.finWait2At <= now) {
+    c.finWait2At = Infinity;
+    if (c.state === 'FIN-WAIT-2' && c.orphaned) {
+      // Like Linux's tcp_fin_timeout: the peer never sent its FIN; reap silently.
+      c.toClosed({ kind: 'timer', timer: 'fin-wait-2' }, now);
+      return;
+    }
+  }
+  if (c.keepInitAt <= now) {
+    c.keepInitAt = Infinity;
+    if (c.state === 'SYN-SENT' || c.state === 'SYN-RECEIVED') {
+      c.stats.TCPAbortOnTimeout++;
+      c.fail('ETIMEDOUT', 'connection establishment timed out (keepinit)', { kind: 'timer', timer: 'rto' }, now);
+      return;
+    }
+  }
+  if (c.tlpAt <= now && c.tlpAt <= c.rtoAt) {
+    onProbeTimeout(c, now);
+  } else if (c.rtoAt <= now) {
+    onRto(c, now);
+  }
+  if (c.state === 'CLOSED') return;
+  if (c.delackAt <= now) { c.delackAt = Infinity; c.ackNow = true; }
+  if (c.persistAt <= now) {
+    c.persistAt = Infinity;
+    if (c.sndWnd === 0 && c.snd.length > seqDiff(c.sndNxt, c.sndBufSeq) && c.isSynchronized()) {
+      c.probePending = true;
+      c.persistBackoff++;
+      c.persistAt = now + Math.min(c.config.rtoMax, c.rtt.current() * 2 ** c.persistBackoff);
+    }
+  }
+  if (c.keepaliveAt <= now) {
+    c.keepaliveAt = Infinity;
+    if (c.keepAlive && (c.state === 'ESTABLISHED' || c.state === 'CLOSE-WAIT')) {
+      if (c.keepaliveProbes >= c.config.keepAliveProbes) {
+        // Like Linux (tcp_keepalive_timer) and like our retransmission limit: tell a peer that may still be
+        // there, behind a path that only just came back, that this connection is gone.
+        c.stats.TCPAbortOnTimeout++;
+        c.queueCtrl(abortRst(c, now));
+        c.fail('ETIMEDOUT', 'keep-alive: peer not responding', { kind: 'timer', timer: 'keepalive' }, now);
+        return;
+      }
+      c.keepaliveProbes++;
+      c.keepalivePending = true;
+      c.keepaliveAt = now + c.config.keepAliveInterval;
+    }
+  }
+}
+
+/** RFC 6298 §5.4–5.7 (retransmit the earliest unacknowledged segment, back off) and RFC 5681 §3.1 on loss. */
+export function onRto(c: TcpConnection, now: number): void {
+  c.rtoAt = Infinity;
+  c.tlpAt = Infinity;
+  c.tlpPending = false;
+  if (c.userTimeout > 0 && c.unackedSince >= 0 && now - c.unackedSince >= c.userTimeout && c.isSynchronized()) {
+    // RFC 9293 §3.10.8 USER TIMEOUT: flush everything, tell the user, delete the TCB (Linux sends no RST).
+    c.stats.TCPAbortOnTimeout++;
+    c.fail('ETIMEDOUT', `nothing acknowledged for ${c.userTimeout} ms (user timeout)`, { kind: 'timer', timer: 'rto' }, now);
+    return;
+  }
+  const s = c.state;
+  c.stats.TCPTimeouts++;
+  c.retries++;
+  if (s === 'SYN-SENT' || s === 'SYN-RECEIVED') {
+    const limit = s === 'SYN-SENT' ? c.config.synRetries : c.config.synAckRetries;
+    if (c.retries > limit) {
+      c.stats.TCPAbortOnTimeout++;
+      if (s === 'SYN-RECEIVED' && !c.activeOpen) {
+        c.toClosed({ kind: 'timer', timer: 'rto' }, now);
+      } else {
+        c.fail('ETIMEDOUT', s === 'SYN-SENT' ? 'no answer to SYN' : 'handshake timed out', { kind: 'timer', timer: 'rto' }, now);
+      }
+      return;
+    }
+    c.synTimedOut = true;
+    c.synRetransmits++;
+    // Linux ≥ 6.5 tcp_syn_linear_timeouts: the first few SYN retransmissions do not back off.
+    if (s !== 'SYN-SENT' || c.retries > c.config.synLinearTimeouts) c.rtt.backOff();
+    c.synPending = true;
+    c.stats.RetransSegs++;
+    c.rtoAt = now + rtoTimeout(c);
+    return;
+  }
+  if (c.sndUna === c.sndNxt) return; // nothing outstanding
+  if (c.retries > c.config.maxRetransmits) {
+    c.stats.TCPAbortOnTimeout++;
+    c.queueCtrl(abortRst(c, now));
+    c.fail('ETIMEDOUT', 'retransmission limit reached', { kind: 'timer', timer: 'rto' }, now);
+    return;
+  }
+  // RFC 5681 §3.1 eq. 4: ssthresh from FlightSize (not pipe: everything is about to be deemed lost).
+  if (c.retries === 1) c.cc.onRto(seqDiff(c.sndNxt, c.sndUna), sndMssCap(c));
+  else c.cc.onRto(2 * sndMssCap(c) * 2, sndMssCap(c)); // repeated RTO: keep ssthresh low
+  c.inRecovery = false;
+  c.rtoRecovery = true;
+  c.forceRtx = true;
+  c.dupAcks = 0;
+  c.recover = c.sndNxt;
+  c.rtt.backOff();
+  c.rttSeq = -1; // Karn: no sample from retransmitted data
+  // RFC 6675 §5.1 / RFC 2018 §8: after an RTO the SACK scoreboard may be reneged; clear it.
+  c.scoreboard.length = 0; c.sackedBytes = 0; c.highSack = c.sndUna;
+  c.sndRtx = c.sndUna;
+  c.sndRtxEnd = c.sndNxt;
+  c.rtoAt = now + rtoTimeout(c);
+}
+
+export function armRto(c: TcpConnection, now: number): void {
+  c.rtoAt = now + rtoTimeout(c);
+}
+
+/** The RTO to arm: RFC 6298 plus the configured slop once backed off or measured (FreeBSD rexmit_slop). */
+export function rtoTimeout(c: TcpConnection): number {
+  const t = c.rtt.current();
+  if (c.config.rtoSlop === 0 || (c.rtt.backoff === 0 && !c.rtt.hasSample)) return t;
+  return Math.min(c.config.rtoMax, t + c.config.rtoSlop);
+}
+
+/** RTT sample for an ACK that advances SND.UNA: timestamps (RFC 7323 §4.1) or the timed segment (Karn's algorithm, RFC 6298 §3). */
+export function sampleRtt(c: TcpConnection, ack: number, seg: TcpSegment, now: number): void {
+  const opts = seg.options;
+  if (c.tsOk && opts.tsEcr !== undefined && opts.tsEcr !== 0) {
+    const rtt = (tsNow(c, now) - opts.tsEcr) >>> 0;
+    if (rtt < 0x7fffffff) c.rtt.sample(rtt / c.config.tsTicksPerMs);
+  } else if (c.rttSeq !== -1 && seqGt(ack, c.rttSeq)) {
+    c.rtt.sample(now - c.rttTime);
+    c.rttSeq = -1;
+  }
+}
