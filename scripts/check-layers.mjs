@@ -1,5 +1,5 @@
 // Enforces the architecture: imports point only toward src/wire, the floor.
-// wire <- tcp <- stack <- link/analyze/drill/view (siblings may not import each other) <- cli.
+// wire <- tcp <- stack <- link/analyze/drill/view (siblings may not import each other) <- cli, api.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, dirname, resolve, relative, sep } from 'node:path';
 
@@ -12,6 +12,8 @@ const allowed = {
   view: ['wire', 'tcp'],
   drill: ['wire', 'tcp', 'stack', 'link'],
   cli: ['wire', 'tcp', 'stack', 'link', 'analyze', 'drill', 'view'],
+  // The package's public entries (package.json "exports"): they re-export the layers, never the CLI.
+  api: ['wire', 'tcp', 'stack', 'link', 'analyze', 'drill', 'view'],
 };
 function walk(dir, out) {
   for (const e of readdirSync(dir)) {

@@ -7,6 +7,7 @@ import { Stack, type StackOptions } from '../stack/stack.js';
 import { VirtualClock, RealClock, type Clock } from '../stack/clock.js';
 import { Wire, type Impairments, type WireEndpoint, type WireOptions } from './wire.js';
 import { Prng } from './prng.js';
+import { driveInRealTime, type WireDriver } from './real-time.js';
 
 export interface NetworkOptions extends WireOptions {
   /** Virtual time (default) or the host's real clock. */
@@ -20,7 +21,7 @@ export class Network {
   readonly clock: Clock;
   readonly stacks: Stack[] = [];
   private readonly prng: Prng;
-  private realTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly driver: WireDriver | null = null;
   private readonly endpoints = new Map<Stack, WireEndpoint>();
   /** Called right after a stack has processed a packet the wire delivered (tracers read states here). */
   onDelivered: ((stack: Stack, packet: Uint8Array) => void) | undefined = undefined;
@@ -29,7 +30,9 @@ export class Network {
     this.wire = new Wire({ seed: opts.seed ?? 1, impairments: { delayMs: opts.delayMs ?? 5, ...opts.impairments } });
     this.clock = opts.realTime ? new RealClock() : new VirtualClock();
     this.prng = new Prng((opts.seed ?? 1) ^ 0x5eed);
-    if (opts.realTime) this.wire.onWake = () => this.kickReal();
+    // Real time: the wire's deliveries on their own timer, each stack's timers on the shared clock (one wake-up
+    // per stack, so stacks never cancel each other's).
+    if (opts.realTime) this.driver = driveInRealTime(this.wire, { now: () => this.clock.now() });
   }
 
   get virtual(): VirtualClock | null { return this.clock instanceof VirtualClock ? this.clock : null; }
@@ -94,23 +97,27 @@ export class Network {
     }
   }
 
-  private kickReal(): void {
-    if (this.realTimer) return;
-    const tick = () => {
-      this.realTimer = null;
-      this.wire.advance(this.clock.now());
-      const next = this.wire.nextDeadline();
-      if (next !== Infinity) this.realTimer = setTimeout(tick, Math.max(0, next - this.clock.now()));
-    };
-    this.realTimer = setTimeout(tick, Math.max(0, this.wire.nextDeadline() - this.clock.now()));
-  }
-
   close(): void {
     for (const s of this.stacks) s.destroy();
-    if (this.realTimer) clearTimeout(this.realTimer);
+    this.driver?.stop();
   }
 }
 
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
-}
+/**
+ * Let the host run its pending callbacks (stream I/O, promises) before the next virtual step: setImmediate in
+ * Node; elsewhere a MessageChannel message, which browsers run as a task without setTimeout's 4 ms clamp.
+ */
+export const yieldToEventLoop: () => Promise<void> = (() => {
+  const g = globalThis as { setImmediate?: (cb: () => void) => unknown };
+  if (typeof g.setImmediate === 'function') {
+    const si = g.setImmediate;
+    return () => new Promise<void>((r) => { si(r); });
+  }
+  if (typeof MessageChannel === 'function') {
+    const queue: Array<() => void> = [];
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => { queue.shift()?.(); };
+    return () => new Promise<void>((r) => { queue.push(r); ch.port2.postMessage(0); });
+  }
+  return () => new Promise<void>((r) => { setTimeout(r, 0); });
+})();

@@ -5,9 +5,25 @@
  * File errors (missing directory, a directory as path, no permission, full disk) surface as a
  * TapError naming the path and the system error code.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { PcapngWriter, EPB_INBOUND, EPB_OUTBOUND, LINKTYPE_RAW } from '../wire/pcapng-writer.js';
 import type { Wire, WirePacketEvent } from './wire.js';
+import type { Stack } from '../stack/stack.js';
+
+/**
+ * node:fs for file mode, found at run time (Node ≥ 20.16's process.getBuiltinModule) so that this module has no
+ * static Node import and bundles for browsers, where only memory mode exists.
+ */
+interface FsSync {
+  openSync(path: string, flags: string): number;
+  writeSync(fd: number, data: Uint8Array, offset: number, length: number): number;
+  closeSync(fd: number): void;
+}
+function nodeFs(): FsSync {
+  const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const fs = p?.getBuiltinModule?.('node:fs') as FsSync | undefined;
+  if (!fs) throw new TapError('no-file-system', undefined, 'capture files need Node.js 20.16 or later; use PcapngTap.inMemory() here');
+  return fs;
+}
 
 export class TapError extends Error {
   /** The system error code (ENOENT, EISDIR, EACCES, ENOSPC...) or a tap code ('closed'). */
@@ -76,9 +92,10 @@ export class PcapngTap {
 
   /** A tap streaming to `path` (created or truncated now, so a bad path fails here). */
   static toFile(path: string, opts: TapOptions = {}): PcapngTap {
+    const fs = nodeFs();
     let fd: number;
     try {
-      fd = openSync(path, 'w');
+      fd = fs.openSync(path, 'w');
     } catch (e) {
       throw fsError(e, path, 'cannot create capture file');
     }
@@ -136,6 +153,23 @@ export class PcapngTap {
     return stop;
   }
 
+  /**
+   * Records every packet `stack` sends and receives (inbound/outbound from its point of view), at the stack's
+   * clock time. Returns a function that stops recording. Write errors are kept in `tap.error`, as attachWire.
+   */
+  attachStack(stack: Stack): () => void {
+    const stop = stack.observePackets((dir, bytes, time) => {
+      if (this.error !== undefined || this.closed) return;
+      try {
+        this.record(time, bytes, dir === 'in' ? 'inbound' : 'outbound');
+      } catch (e) {
+        this.error = e instanceof TapError ? e : new TapError('write-failed', this.path, `capture write failed: ${String(e)}`, e);
+        stop();
+      }
+    });
+    return stop;
+  }
+
   /** Writes buffered bytes to the file (no-op in memory mode). */
   flush(): void {
     if (this.error !== undefined) throw this.error;
@@ -145,7 +179,7 @@ export class PcapngTap {
     this.buffered = 0;
     let off = 0;
     try {
-      while (off < data.length) off += writeSync(this.fd, data, off, data.length - off);
+      while (off < data.length) off += nodeFs().writeSync(this.fd, data, off, data.length - off);
     } catch (e) {
       this.error = fsError(e, this.path!, 'cannot write capture file');
       throw this.error;
@@ -168,7 +202,7 @@ export class PcapngTap {
       if (this.error === undefined) this.flush();
     } finally {
       this.fd = undefined;
-      try { closeSync(fd); } catch (e) {
+      try { nodeFs().closeSync(fd); } catch (e) {
         // A failing close (EIO, or ENOSPC on network file systems) still means the capture may be incomplete.
         this.error ??= fsError(e, this.path!, 'cannot close capture file');
       }

@@ -6,24 +6,58 @@
 export interface Clock {
   /** Milliseconds (fractional allowed) since an arbitrary origin. */
   now(): number;
-  /** Arm the single wake-up at absolute time `at` (replacing any earlier one); Infinity disarms. */
+  /**
+   * Arm the wake-up for `cb` at absolute time `at`; Infinity disarms it. Each callback identity has one
+   * wake-up, replaced by the next call with the same callback: several stacks may share one clock.
+   */
   wakeAt(at: number, cb: () => void): void;
+  /**
+   * Keep the host process alive until the returned function is called (Node's ref()): a socket with pending
+   * work holds one. Clocks with no process to keep alive (virtual time) leave it out.
+   */
+  hold?(): () => void;
 }
 
+type TimerHandle = ReturnType<typeof setTimeout>;
+
+/**
+ * The host's real time (performance.now()) and timers. Works in Node and browsers. TCP timers alone never keep
+ * a Node process alive (like the kernel's, they are not the process's business); holds do.
+ */
 export class RealClock implements Clock {
-  private handle: ReturnType<typeof setTimeout> | null = null;
-  private armedAt = Infinity;
+  private readonly armed = new Map<() => void, { at: number; handle: TimerHandle }>();
   private readonly origin = performance.now();
+  private holds = 0;
+  private keeper: ReturnType<typeof setInterval> | null = null;
   now(): number { return performance.now() - this.origin; }
   wakeAt(at: number, cb: () => void): void {
-    if (at === this.armedAt && this.handle !== null) return;
-    if (this.handle !== null) { clearTimeout(this.handle); this.handle = null; }
-    this.armedAt = at;
+    const cur = this.armed.get(cb);
+    if (cur !== undefined) {
+      if (cur.at === at) return;
+      clearTimeout(cur.handle);
+      this.armed.delete(cb);
+    }
     if (at === Infinity) return;
     const delay = Math.max(0, at - this.now());
-    this.handle = setTimeout(() => { this.handle = null; this.armedAt = Infinity; cb(); }, Math.ceil(delay));
-    // A pending TCP timer (e.g. TIME-WAIT) should not keep a Node process alive on its own.
-    (this.handle as { unref?: () => void }).unref?.();
+    const handle = setTimeout(() => {
+      this.armed.delete(cb);
+      // A timer can fire a little early by the host's rounding; the stack would find nothing due and rearm.
+      cb();
+    }, Math.ceil(delay));
+    (handle as { unref?: () => void }).unref?.();
+    this.armed.set(cb, { at, handle });
+  }
+  hold(): () => void {
+    if (this.holds++ === 0) {
+      // One long, empty interval is the cheapest ref'ed handle Node offers; browsers need none (harmless there).
+      this.keeper = setInterval(() => {}, 0x7fffffff);
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds === 0 && this.keeper !== null) { clearInterval(this.keeper); this.keeper = null; }
+    };
   }
 }
 

@@ -1,6 +1,8 @@
 /**
- * Node `net`-style sockets and servers on a synack Stack. Socket is a real stream.Duplex, so node:http and
- * anything else that takes a socket-like stream runs on it unchanged. Node-only (the Stack underneath is not).
+ * Node `net`-compatible sockets and servers on a synack Stack. `Socket` is a real `stream.Duplex` that behaves
+ * as `net.Socket` does (events, error codes, `ref()`/`unref()`, `destroy(err)`, `'close'` with `hadError`), so
+ * node:http, https/tls, ws, undici and anything else that takes a socket runs on it unchanged.
+ * Node-only (the Stack underneath is browser-clean; browsers use src/stack/stream-socket.ts).
  */
 import { Duplex } from 'node:stream';
 import { EventEmitter } from 'node:events';
@@ -8,53 +10,106 @@ import type { TcpEvent, TcpErrorCode } from '../tcp/connection.js';
 import type { TcpStateName } from '../wire/trace.js';
 import type { Listener, Stack, StackConnection, ConnectionHandler, UserTimer } from './stack.js';
 import type { TcpConfig } from '../tcp/config.js';
-import { formatAddress } from '../wire/address.js';
+import { formatAddress, parseAddress } from '../wire/address.js';
 
+/** Options of `new Socket()`, as `net.Socket`'s. */
 export interface SocketOptions {
+  /** Keep the writable side open after the peer's FIN (default false: end() is called for you, as in Node). */
   allowHalfOpen?: boolean;
+  /** The stack a later `socket.connect()` uses (set for you by `createNet(stack).Socket`). */
+  stack?: Stack;
 }
 
+/** Options of `connect()` / `createConnection()`, as `net.connect`'s TCP options. */
 export interface SocketConnectOptions {
-  port: number;
-  host: string;
+  port: number | string;
+  /** An IPv4/IPv6 literal, or a name the `lookup` (or createNet's `hosts`) resolves. Default 'localhost'. */
+  host?: string;
   localPort?: number;
   localAddress?: string;
   allowHalfOpen?: boolean;
   noDelay?: boolean;
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
+  /** Idle timeout in ms (as socket.setTimeout). */
   timeout?: number;
+  /** Aborting it destroys the socket with an AbortError, as in Node. */
+  signal?: AbortSignal;
+  /** Resolves a host name to an address literal; throw or return undefined for ENOTFOUND. */
+  lookup?: (host: string) => string | undefined;
+  /** Per-connection engine configuration (RFC choices: RTO bounds, window, Nagle ...). */
   tcp?: Partial<TcpConfig>;
 }
 
-/** An Error with a Node-like `code`, `syscall`, `address` and `port`. */
-export function socketError(code: TcpErrorCode | string, syscall: string, message: string, address?: string, port?: number): NodeJS.ErrnoException {
-  const e = new Error(`${syscall} ${code}${address ? ` ${address}${port !== undefined ? ':' + port : ''}` : ''}${message ? ` (${message})` : ''}`) as NodeJS.ErrnoException & { address?: string; port?: number };
+/** Node's error shape: `code`, `syscall`, `errno`-like `address`/`port`. */
+export type SocketError = NodeJS.ErrnoException & { address?: string; port?: number };
+
+/** An Error with Node's `code`, `syscall`, `address` and `port`, and Node's message form ("connect ECONNREFUSED 10.0.0.1:80"). */
+export function socketError(code: TcpErrorCode | string, syscall: string, message: string, address?: string, port?: number): SocketError {
+  const where = address ? ` ${address}${port !== undefined ? ':' + port : ''}` : '';
+  const e = new Error(`${syscall} ${code}${where}${message ? ` (${message})` : ''}`) as SocketError;
   e.code = code;
   e.syscall = syscall;
+  e.errno = ERRNO[code];
   if (address) e.address = address;
   if (port !== undefined) e.port = port;
   return e;
 }
 
+/** Linux errno values (negated, as libuv reports them) for the codes synack produces. */
+const ERRNO: Record<string, number> = {
+  ECONNREFUSED: -111, ECONNRESET: -104, ETIMEDOUT: -110, EPIPE: -32, ENOTCONN: -107, EISCONN: -106,
+  ECONNABORTED: -103, EADDRINUSE: -98, EADDRNOTAVAIL: -99, EHOSTUNREACH: -113, ENETUNREACH: -101,
+};
+
+/** A Node-style error for a misused API: `code` like ERR_SOCKET_BAD_PORT, thrown synchronously as Node does. */
+function apiError<T extends Error>(Ctor: new (m: string) => T, code: string, message: string): T & { code: string } {
+  const e = new Ctor(message) as T & { code: string };
+  e.code = code;
+  return e;
+}
+
+/** Validates a port as Node's net does (a number or numeric string, 0..65535). */
+export function checkPort(port: unknown, name = 'Port', allowZero = true): number {
+  const n = typeof port === 'string' && port.trim() !== '' ? Number(port) : port;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < (allowZero ? 0 : 1) || n > 65535) {
+    throw apiError(RangeError, 'ERR_SOCKET_BAD_PORT', `${name} should be >= ${allowZero ? 0 : 1} and < 65536. Received ${typeof port === 'string' ? `type string ('${port}')` : `type ${typeof port} (${String(port)})`}.`);
+  }
+  return n;
+}
+
+function isIpLiteral(host: string): boolean {
+  try { parseAddress(host); return true; } catch { return false; }
+}
+
+interface PendingWrite { chunks: Uint8Array[]; cb: (err?: Error | null) => void }
+
 export class Socket extends Duplex implements ConnectionHandler {
+  /** The stack connection once connect() or accept gave one. */
   conn: StackConnection | null = null;
+  /** True between connect() and 'connect', as net.Socket#connecting. */
   connecting = false;
+  /** The idle timeout set by setTimeout (ms; undefined when none), as net.Socket#timeout. */
+  timeout: number | undefined = undefined;
+  private readonly stack: Stack | undefined;
   private established = false;
   private wantRead = false;
-  private pendingWrite: { chunk: Uint8Array; cb: (err?: Error | null) => void } | null = null;
+  private pendingWrite: PendingWrite | null = null;
   private ended = false;
-  private timeoutMs = 0;
   private timer: UserTimer | null = null;
   private lastActivity = 0;
   private resetOnDestroy = false;
   private _bytesRead = 0;
   private _bytesWritten = 0;
-  /** RFC 9293 state transitions of this socket's connection, as they happen. */
+  private refed = true;
+  private release: (() => void) | null = null;
+  /** RFC 9293 state transitions of this socket's connection, as they happen ('transition' events). */
   readonly transitions = new EventEmitter();
 
   constructor(opts: SocketOptions = {}) {
-    super({ allowHalfOpen: opts.allowHalfOpen ?? false, emitClose: true, autoDestroy: true, decodeStrings: true });
+    // emitClose is ours: Node's 'close' carries hadError, which the stream machinery does not give.
+    super({ allowHalfOpen: opts.allowHalfOpen ?? false, emitClose: false, autoDestroy: true, decodeStrings: true });
+    this.stack = opts.stack;
   }
 
   /** Wrap an accepted connection. */
@@ -67,31 +122,78 @@ export class Socket extends Duplex implements ConnectionHandler {
 
   /** Active open through `stack`; emits 'connect' when ESTABLISHED. */
   static connect(stack: Stack, opts: SocketConnectOptions, onConnect?: () => void): Socket {
-    const s = new Socket({ allowHalfOpen: opts.allowHalfOpen });
-    s.connecting = true;
-    if (onConnect) s.once('connect', onConnect);
-    if (opts.timeout) s.setTimeout(opts.timeout);
+    const s = new Socket({ allowHalfOpen: opts.allowHalfOpen ?? false, stack });
+    return s.connect(opts, onConnect);
+  }
+
+  /**
+   * Open the connection (net.Socket#connect): `connect(options[, listener])` or `connect(port[, host][, listener])`.
+   * A bad port throws RangeError ERR_SOCKET_BAD_PORT; connection failures arrive as 'error' (ECONNREFUSED,
+   * ETIMEDOUT, ENOTFOUND for a name nobody resolves ...).
+   */
+  connect(options: SocketConnectOptions | number | string, host?: string | (() => void), listener?: () => void): this {
+    const opts: SocketConnectOptions = typeof options === 'object' && options !== null ? options : { port: options };
+    if (typeof host === 'function') listener = host;
+    else if (typeof host === 'string') opts.host = host;
+    const stack = this.stack;
+    if (!stack) throw apiError(Error, 'ERR_SOCKET_NO_STACK', 'this Socket has no stack: use createNet(stack).Socket or Socket.connect(stack, ...)');
+    if (this.conn || this.connecting) throw apiError(Error, 'ERR_SOCKET_CONNECTING', 'Socket is already connecting or connected');
+    const port = checkPort(opts.port, 'Port', false);
+    if (opts.localPort !== undefined) checkPort(opts.localPort, 'localPort');
+    if (listener) this.once('connect', listener);
+    if (opts.timeout) this.setTimeout(opts.timeout);
+    this.connecting = true;
+    if (opts.signal) {
+      const signal = opts.signal;
+      const onAbort = () => this.destroy(Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR', cause: signal.reason }));
+      if (signal.aborted) { process.nextTick(onAbort); return this; }
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+    const name = opts.host ?? 'localhost';
+    let address: string | undefined = name;
+    if (!isIpLiteral(name)) {
+      try { address = opts.lookup?.(name); } catch { address = undefined; }
+      if (address === undefined && name === 'localhost') address = formatAddress(stack.addresses[0]!);
+    }
+    if (address === undefined) {
+      process.nextTick(() => this.destroy(socketError('ENOTFOUND', 'getaddrinfo', `synack resolves only addresses and the names its hosts table gives`, name)));
+      return this;
+    }
     try {
-      const c = stack.connect({ host: opts.host, port: opts.port, localPort: opts.localPort, localAddress: opts.localAddress, config: opts.tcp });
-      s.attach(c);
+      const c = stack.connect({ host: address, port, localPort: opts.localPort, localAddress: opts.localAddress, config: opts.tcp });
+      this.attach(c);
       // connect() sent the SYN before anyone could listen: replay CLOSED → SYN-SENT once listeners exist.
       const early = c.history.slice();
-      process.nextTick(() => { for (const h of early) s.emit('state', h.to, h.from); });
-      if (opts.noDelay) s.setNoDelay(true);
-      if (opts.keepAlive) s.setKeepAlive(true, opts.keepAliveInitialDelay ?? 0);
+      process.nextTick(() => { for (const h of early) this.emit('state', h.to, h.from); });
+      if (opts.noDelay) this.setNoDelay(true);
+      if (opts.keepAlive) this.setKeepAlive(true, opts.keepAliveInitialDelay ?? 0);
     } catch (e) {
-      process.nextTick(() => s.destroy(e as Error));
+      const err = e as SocketError;
+      process.nextTick(() => this.destroy(err.code ? socketError(err.code, 'connect', err.message, address, port) : err));
     }
-    return s;
+    return this;
   }
 
   private attach(c: StackConnection): void {
     this.conn = c;
     c.handler = this;
     this.lastActivity = c.stack.clock.now();
+    if (this.refed) this.hold();
+  }
+
+  private hold(): void {
+    if (this.release === null && this.conn && !this.destroyed) this.release = this.conn.stack.clock.hold?.() ?? null;
+  }
+
+  private unhold(): void {
+    const r = this.release;
+    this.release = null;
+    r?.();
   }
 
   // --- ConnectionHandler ---
+  /** Called by the stack (ConnectionHandler), not by applications. */
   onEvent(ev: TcpEvent): void {
     if (this.destroyed && ev.type !== 'state') return;
     switch (ev.type) {
@@ -113,7 +215,7 @@ export class Socket extends Duplex implements ConnectionHandler {
         break;
       case 'error': {
         const c = this.conn!;
-        const syscall = ev.code === 'ECONNREFUSED' || (ev.code === 'ETIMEDOUT' && this.connecting) ? 'connect' : 'read';
+        const syscall = this.connecting ? 'connect' : 'read';
         this.destroy(socketError(ev.code, syscall, ev.message, c.remoteAddress, c.remotePort));
         break;
       }
@@ -129,22 +231,25 @@ export class Socket extends Duplex implements ConnectionHandler {
     }
   }
 
+  /** Called by the stack (ConnectionHandler), not by applications. */
   onReadable(): void {
     if (this.destroyed) return;
     this.touch();
     if (this.wantRead) this.pump();
   }
 
+  /** Called by the stack (ConnectionHandler), not by applications. */
   onWritable(): void {
     if (this.destroyed) return;
     if (this.pendingWrite) {
       const p = this.pendingWrite;
       this.pendingWrite = null;
-      this.writeChunk(p.chunk, p.cb);
+      this.writeChunks(p.chunks, p.cb);
     }
   }
 
   // --- Duplex ---
+  /** @internal */
   override _read(): void {
     this.wantRead = true;
     this.pump();
@@ -167,32 +272,56 @@ export class Socket extends Duplex implements ConnectionHandler {
     }
   }
 
+  /** @internal */
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.touch();
-    this.writeChunk(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), cb);
+    this.writeChunks([new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)], cb);
   }
 
-  private writeChunk(chunk: Uint8Array, cb: (err?: Error | null) => void): void {
+  /**
+   * Corked writes (cork()/uncork(), or writes queued while one was pending) arrive together: all go into the
+   * send buffer before the engine is serviced once, so they leave as full segments, not one small one each.
+   * @internal
+   */
+  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (err?: Error | null) => void): void {
+    this.touch();
+    this.writeChunks(chunks.map(({ chunk }) => new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)), cb);
+  }
+
+  private writeChunks(chunks: Uint8Array[], cb: (err?: Error | null) => void): void {
     const c = this.conn;
     if (!c) { cb(socketError('ENOTCONN', 'write', 'not connected')); return; }
-    let n: number;
-    try {
-      n = c.tcp.send(chunk, c.stack.clock.now());
-    } catch (e) {
-      const code = (e as { code?: string }).code ?? 'EPIPE';
-      cb(socketError(code, 'write', (e as Error).message));
-      return;
+    const now = c.stack.clock.now();
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i]!;
+      let n: number;
+      try {
+        n = c.tcp.send(chunk, now);
+      } catch (e) {
+        c.service();
+        const code = (e as { code?: string }).code ?? 'EPIPE';
+        cb(socketError(code, 'write', (e as Error).message));
+        return;
+      }
+      this._bytesWritten += n;
+      if (n < chunk.length) {
+        // Backpressure: the send buffer is full; resume on onWritable with what is left.
+        const rest = chunks.slice(i + 1);
+        rest.unshift(chunk.subarray(n));
+        this.pendingWrite = { chunks: rest, cb };
+        c.service();
+        return;
+      }
     }
-    this._bytesWritten += n;
     c.service();
-    if (n === chunk.length) cb();
-    else this.pendingWrite = { chunk: chunk.subarray(n), cb }; // backpressure: resume on onWritable
+    cb();
   }
 
+  /** @internal */
   override _final(cb: (err?: Error | null) => void): void {
-    const c = this.conn;
-    if (!c) { cb(); return; }
     const finish = () => {
+      const c = this.conn;
+      if (!c) { cb(); return; }
       try { c.tcp.shutdown(c.stack.clock.now()); } catch { /* already closed */ }
       c.service();
       cb();
@@ -201,23 +330,34 @@ export class Socket extends Duplex implements ConnectionHandler {
     else finish();
   }
 
+  /**
+   * As net.Socket: the connection is closed as close(2) closes it — a FIN after the queued data, or a RST
+   * when received data was left unread (RFC 1122 §4.2.2.13), whether or not `err` is given; `err` is only
+   * reported locally ('error', then 'close' with hadError true). resetAndDestroy() sends a RST.
+   * @internal
+   */
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
     this.clearTimer();
+    this.pendingWrite = null;
+    this.connecting = false;
     const c = this.conn;
     if (c && c.tcp.state !== 'CLOSED') {
       const now = c.stack.clock.now();
-      if (this.resetOnDestroy || err) c.tcp.abort(now);
-      else c.tcp.close(now); // FIN after queued data, or RST if unread data remains (RFC 1122 §4.2.2.13)
+      if (this.resetOnDestroy) c.tcp.abort(now);
+      else c.tcp.close(now);
       c.service();
     }
+    this.unhold();
     // The handler stays attached: the connection may still pass through LAST-ACK/TIME-WAIT, reported as 'state'.
     cb(err);
+    // After the stream's own 'error' (queued by cb), as net.Socket orders them.
+    process.nextTick(() => this.emit('close', err !== null && err !== undefined));
   }
 
   // --- net.Socket API ---
-  /** Close with RST (Node 16.17+). */
+  /** Close with RST (net.Socket#resetAndDestroy, Node 16.17+). */
   resetAndDestroy(): this {
-    this.resetOnDestroy = true;
+    if (this.conn && this.conn.tcp.state !== 'CLOSED') this.resetOnDestroy = true;
     this.destroy();
     return this;
   }
@@ -228,6 +368,7 @@ export class Socket extends Duplex implements ConnectionHandler {
     else this.once('finish', () => this.destroy());
   }
 
+  /** Nagle off (true) or on (RFC 896 / RFC 1122 §4.2.3.4). */
   setNoDelay(noDelay = true): this {
     this.conn?.tcp.setNoDelay(noDelay);
     return this;
@@ -239,22 +380,24 @@ export class Socket extends Duplex implements ConnectionHandler {
     return this;
   }
 
-  /** Idle timeout in the stack's clock; emits 'timeout' (the socket stays open, as in Node). */
+  /** Idle timeout in the stack's clock; emits 'timeout' (the socket stays open, as in Node). 0 disables. */
   setTimeout(ms: number, cb?: () => void): this {
-    this.timeoutMs = ms;
+    if (typeof ms !== 'number' || !(ms >= 0)) throw apiError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "msecs" is out of range. It must be a non-negative finite number. Received ${String(ms)}`);
+    this.timeout = ms > 0 ? ms : undefined;
     if (cb) { if (ms === 0) this.removeListener('timeout', cb); else this.once('timeout', cb); }
     this.clearTimer();
-    if (ms > 0) this.armTimer();
+    if (ms > 0) { this.touch(); this.armTimer(); }
     return this;
   }
 
   private armTimer(): void {
     const c = this.conn;
-    if (!c || this.timeoutMs <= 0) return;
-    this.timer = c.stack.schedule(this.lastActivity + this.timeoutMs, () => {
+    const ms = this.timeout;
+    if (!c || !ms) return;
+    this.timer = c.stack.schedule(this.lastActivity + ms, () => {
       this.timer = null;
       const now = c.stack.clock.now();
-      if (now - this.lastActivity >= this.timeoutMs) { this.emit('timeout'); this.lastActivity = now; }
+      if (now - this.lastActivity >= ms) { this.emit('timeout'); this.lastActivity = now; }
       if (!this.destroyed) this.armTimer();
     });
   }
@@ -267,8 +410,18 @@ export class Socket extends Duplex implements ConnectionHandler {
     if (this.conn) this.lastActivity = this.conn.stack.clock.now();
   }
 
-  ref(): this { return this; }
-  unref(): this { return this; }
+  /** Keep the process alive while this socket is open (the default). */
+  ref(): this {
+    this.refed = true;
+    this.hold();
+    return this;
+  }
+  /** Let the process exit even though this socket is open. */
+  unref(): this {
+    this.refed = false;
+    this.unhold();
+    return this;
+  }
 
   address(): { address: string; family: string; port: number } | Record<string, never> {
     const c = this.conn;
@@ -280,6 +433,7 @@ export class Socket extends Duplex implements ConnectionHandler {
   get remoteFamily(): string | undefined { return this.conn ? (this.conn.remoteAddr.length === 16 ? 'IPv6' : 'IPv4') : undefined; }
   get localAddress(): string | undefined { return this.conn?.localAddress; }
   get localPort(): number | undefined { return this.conn?.localPort; }
+  get localFamily(): string | undefined { return this.conn ? (this.conn.localAddr.length === 16 ? 'IPv6' : 'IPv4') : undefined; }
   get bytesRead(): number { return this._bytesRead; }
   get bytesWritten(): number { return this._bytesWritten; }
   get pending(): boolean { return !this.established; }
@@ -294,43 +448,90 @@ export class Socket extends Duplex implements ConnectionHandler {
   get tcpState(): TcpStateName { return this.conn?.state ?? 'CLOSED'; }
 }
 
+/** Options of `createServer()`, as `net.createServer`'s. */
 export interface ServerOptions {
   allowHalfOpen?: boolean;
+  /** Accepted sockets get setNoDelay(true) (default false, as in Node). */
   noDelay?: boolean;
+  /** Accepted sockets get setKeepAlive(true, keepAliveInitialDelay). */
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
 }
 
-/** A `net.Server` look-alike: 'listening', 'connection', 'close', 'error'. */
+/** Options of `server.listen(options)`, as Node's. */
+export interface ListenOptions {
+  port?: number | string;
+  host?: string;
+  backlog?: number;
+  signal?: AbortSignal;
+}
+
+/** A `net.Server`: 'listening', 'connection', 'close', 'error'. */
 export class Server extends EventEmitter {
   private listener: Listener | null = null;
   private readonly sockets = new Set<Socket>();
   private closing = false;
-  constructor(readonly stack: Stack, private readonly opts: ServerOptions = {}, onConnection?: (s: Socket) => void) {
+  private refed = true;
+  private release: (() => void) | null = null;
+  private readonly opts: ServerOptions;
+  constructor(readonly stack: Stack, opts: ServerOptions = {}, onConnection?: (s: Socket) => void) {
     super();
+    this.opts = opts;
     if (onConnection) this.on('connection', onConnection);
   }
 
-  listen(port: number, host?: string | (() => void), backlog?: number | (() => void), cb?: () => void): this {
-    if (typeof host === 'function') { cb = host; host = undefined; }
-    if (typeof backlog === 'function') { cb = backlog; backlog = undefined; }
+  /**
+   * Start listening: `listen(port[, host][, backlog][, cb])`, `listen(options[, cb])` or `listen(cb)`.
+   * Port 0 (or none) picks a free port: read it from address(). A port in use gives 'error' EADDRINUSE.
+   */
+  listen(port?: number | string | ListenOptions | (() => void), host?: string | number | (() => void), backlog?: number | (() => void), cb?: () => void): this {
+    let o: ListenOptions;
+    if (typeof port === 'function') { cb = port; o = {}; }
+    else if (typeof port === 'object' && port !== null) { o = { ...port }; if (typeof host === 'function') cb = host; }
+    else {
+      o = { port };
+      const rest = [host, backlog, cb];
+      cb = undefined;
+      for (const a of rest) {
+        if (typeof a === 'function') { cb = a; break; }
+        if (typeof a === 'string') o.host = a;
+        else if (typeof a === 'number') o.backlog = a;
+      }
+    }
+    const p = o.port === undefined ? 0 : checkPort(o.port);
+    if (this.listener) throw apiError(Error, 'ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
     if (cb) this.once('listening', cb);
     try {
-      this.listener = this.stack.listen(port, {
-        host: host as string | undefined,
-        backlog: backlog as number | undefined,
-        onConnection: (c) => {
-          const s = Socket.fromConnection(c, { allowHalfOpen: this.opts.allowHalfOpen });
-          if (this.opts.noDelay) s.setNoDelay(true);
-          this.sockets.add(s);
-          s.once('close', () => { this.sockets.delete(s); this.maybeClosed(); });
-          this.emit('connection', s);
-        },
+      this.listener = this.stack.listen(p, {
+        host: o.host,
+        backlog: o.backlog,
+        onConnection: (c) => this.accepted(c),
       });
     } catch (e) {
-      process.nextTick(() => this.emit('error', e));
+      const err = e as SocketError;
+      const addr = o.host ?? (this.stack.addresses[0]!.length === 16 ? '::' : '0.0.0.0');
+      process.nextTick(() => this.emit('error', err.code ? socketError(err.code, 'listen', err.message.replace(/^\w+: /, ''), addr, p) : err));
       return this;
+    }
+    if (this.refed) this.release = this.stack.clock.hold?.() ?? null;
+    // Closed from below (the stack destroyed): nothing listens any more, so nothing keeps the process alive.
+    this.listener.onClosed = () => { this.listener = null; this.release?.(); this.release = null; };
+    if (o.signal) {
+      const signal = o.signal;
+      if (signal.aborted) this.close();
+      else signal.addEventListener('abort', () => this.close(), { once: true });
     }
     process.nextTick(() => this.emit('listening'));
     return this;
+  }
+
+  private accepted(c: StackConnection): void {
+    const s = Socket.fromConnection(c, { allowHalfOpen: this.opts.allowHalfOpen ?? false, stack: this.stack });
+    if (this.opts.noDelay) s.setNoDelay(true);
+    if (this.opts.keepAlive) s.setKeepAlive(true, this.opts.keepAliveInitialDelay ?? 0);
+    this.sockets.add(s);
+    s.once('close', () => { this.sockets.delete(s); this.maybeClosed(); });
+    this.emit('connection', s);
   }
 
   get listening(): boolean { return this.listener !== null && !this.listener.closed; }
@@ -341,14 +542,34 @@ export class Server extends EventEmitter {
     return { address: this.listener.addr ? formatAddress(a) : a.length === 16 ? '::' : '0.0.0.0', family: a.length === 16 ? 'IPv6' : 'IPv4', port: this.listener.port };
   }
 
-  getConnections(cb: (err: Error | null, n: number) => void): void { cb(null, this.sockets.size); }
+  getConnections(cb: (err: Error | null, n: number) => void): this { cb(null, this.sockets.size); return this; }
 
   /** Stop accepting; 'close' once every connection has ended (like net.Server#close). */
   close(cb?: (err?: Error) => void): this {
+    if (!this.listener && !this.closing) {
+      if (cb) process.nextTick(() => cb(apiError(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.')));
+      return this;
+    }
     if (cb) this.once('close', cb);
-    if (this.listener) { this.listener.close(); this.listener = null; }
+    if (this.listener) { const l = this.listener; this.listener = null; l.onClosed = null; l.close(); }
+    this.release?.();
+    this.release = null;
     this.closing = true;
     this.maybeClosed();
+    return this;
+  }
+
+  /** Keep the process alive while listening (the default). */
+  ref(): this {
+    this.refed = true;
+    if (this.listener && this.release === null) this.release = this.stack.clock.hold?.() ?? null;
+    return this;
+  }
+  /** Let the process exit even though the server listens. */
+  unref(): this {
+    this.refed = false;
+    this.release?.();
+    this.release = null;
     return this;
   }
 
@@ -356,4 +577,3 @@ export class Server extends EventEmitter {
     if (this.closing && this.sockets.size === 0) { this.closing = false; process.nextTick(() => this.emit('close')); }
   }
 }
-

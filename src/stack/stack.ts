@@ -366,8 +366,10 @@ export class Stack {
   // Opening
   // ---------------------------------------------------------------------------------------------
 
+  /** Listen on `port`; port 0 picks a free port from the ephemeral range, as bind(2) with port 0 does. */
   listen(port: number, opts: ListenOptions = {}): Listener {
-    if (!(port > 0 && port < 65536)) throw new RangeError(`invalid port ${port}`);
+    if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new RangeError(`invalid port ${port}`);
+    if (port === 0) port = this.freeListenPort();
     const addr = opts.host ? parseAddress(opts.host) : null;
     if (addr && !this.isOurs(addr)) throw Object.assign(new Error(`EADDRNOTAVAIL: ${opts.host} is not an address of this stack`), { code: 'EADDRNOTAVAIL' });
     const list = this.listeners.get(port) ?? [];
@@ -1024,6 +1026,20 @@ export class Stack {
       }
     }
     throw Object.assign(new Error('EADDRNOTAVAIL: no free ephemeral port'), { code: 'EADDRNOTAVAIL' });
+  }
+
+  /** A port with no listener and no connection bound to it, from a random point of the ephemeral range. */
+  private freeListenPort(): number {
+    const used = new Set<number>();
+    for (const c of this.conns.values()) used.add(c.localPort);
+    for (const e of this.tw.values()) used.add(e.localPort);
+    const num = this.portMax - this.portMin + 1;
+    const start = this.randomU32() % num;
+    for (let i = 0; i < num; i++) {
+      const port = this.portMin + ((start + i) % num);
+      if (!this.listeners.has(port) && !used.has(port)) return port;
+    }
+    throw Object.assign(new Error('EADDRINUSE: no free port to listen on'), { code: 'EADDRINUSE' });
   }
 
   private synAllowed(ra: Uint8Array, now: number): boolean {
