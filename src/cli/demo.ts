@@ -23,7 +23,7 @@ export async function demoCommand(argv: string[], io: AnalyzeIo): Promise<number
   if (early !== null) return early;
   const o = program.opts<{ scenario: string; pcap?: string; loss?: number; seed: number; absolute?: boolean; color: boolean; list?: boolean }>();
   if (o.list) {
-    for (const s of SCENARIOS) io.stdout.write(`${s.name.padEnd(20)} ${s.description}\n`);
+    for (const s of SCENARIOS) io.stdout.write(wrap(`${s.name.padEnd(21)} ${s.description}`, 80, '', ' '.repeat(22)) + '\n');
     return 0;
   }
   if (o.loss !== undefined && !(o.loss >= 0 && o.loss < 1)) {
@@ -65,6 +65,7 @@ export async function demoCommand(argv: string[], io: AnalyzeIo): Promise<number
     }
     io.stdout.write(`\n${color ? '\x1b[1m' : ''}== ${r.title} (${name}) ==${color ? '\x1b[0m' : ''}\n${wrap(r.description, width)}\n\n`);
     io.stdout.write(renderLadderText(r.trace, { color, absolute: o.absolute === true, width }) + '\n');
+    if (r.aside) io.stdout.write(`Beside it, ${r.aside.title}:\n\n${renderLadderText(r.aside.trace, { color, absolute: o.absolute === true, width })}\n`);
     for (const n of r.notes) io.stdout.write(wrap(`• ${n}`, width, '  ', '    ') + '\n');
     io.stdout.write(wrap(`• client: ${['CLOSED', ...r.clientStates].join(' → ')}`, width, '  ', '    ') + '\n' + wrap(`• server: ${(r.serverStates.length ? r.serverStates : ['CLOSED']).join(' → ')}`, width, '  ', '    ') + '\n');
     if (tap) {

@@ -131,6 +131,21 @@ describe('issue 18: the page exactly true, in Chromium', { skip: noBrowser }, ()
     assert.equal(await page.isVisible('#lab-form'), false);
   });
 
+  test('the why scenarios run in the page: grouped apart, the two-way handshake beside the three-way one, the corrupted bytes shown', async () => {
+    const groups = await page.$$eval('#scenario-select optgroup', (gs) => gs.map((g) => [g.getAttribute('label'), g.querySelectorAll('option').length]));
+    assert.deepEqual(groups.map((g) => g[0]), ['Lifecycles', 'Why? (the answers, happening)']);
+    assert.equal(groups[1]![1], 8);
+    await run('why-three-way');
+    assert.deepEqual(await page.$$eval('svg.ladder g.row.seg text.label', (els) => els.map((e) => e.textContent!.split(' ')[0])), ['SYN', 'SYN+ACK', 'RST', 'SYN', 'SYN+ACK', 'ACK']);
+    assert.match((await page.textContent('#aside'))!, /Hypothetical: a two-way handshake/);
+    assert.ok(await page.$('#aside svg line.seg'));
+    await shot('why-three-way');
+    await run('why-2msl');
+    assert.match((await page.textContent('#notes'))!, /CORRUPTED: \d+ of the \d+ bytes.*server read "[^"]*OLD DATA/s);
+    await run('syn-flood-no-defence');
+    assert.match((await page.textContent('#notes'))!, /error ETIMEDOUT/);
+  });
+
   test('a file that is not a capture: the error says so once and no progress bar claims it was read', async () => {
     await page.click('#tab-capture');
     await page.setInputFiles('#file-input', writeJunkCapture(tmp));

@@ -40,6 +40,23 @@ const EXPECT: Record<string, { flags?: string[]; client: string[]; server: strin
   'syn-flood': { client: ['SYN-SENT', 'ESTABLISHED'], server: ['LISTEN', 'ESTABLISHED'] },
   'invalid-flags': { client: ['SYN-SENT', 'ESTABLISHED', 'FIN-WAIT-1', 'TIME-WAIT', 'CLOSED'], server: ['LISTEN', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED'] },
   'lossy-transfer': { client: ['SYN-SENT', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'TIME-WAIT', 'CLOSED'], server: ['LISTEN', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED'] },
+  'why-three-way': { flags: ['>SYN', '<SYN+ACK', '>RST', '>SYN', '<SYN+ACK', '>ACK'], client: ['SYN-SENT', 'ESTABLISHED'], server: ['LISTEN', 'SYN-RECEIVED', 'LISTEN', 'SYN-RECEIVED', 'ESTABLISHED'] },
+  'why-time-wait': {
+    flags: ['>SYN', '<SYN+ACK', '>ACK', '>FIN+ACK', '<ACK', '<FIN+ACK', '>ACK(lost)', '<FIN+ACK', '>ACK'],
+    client: ['SYN-SENT', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'TIME-WAIT', 'CLOSED'], server: ['LISTEN', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED'],
+  },
+  'why-2msl': {
+    client: ['SYN-SENT', 'ESTABLISHED', 'FIN-WAIT-1', 'TIME-WAIT', 'CLOSED', 'SYN-SENT', 'ESTABLISHED', 'FIN-WAIT-1', 'TIME-WAIT', 'CLOSED'],
+    server: ['LISTEN', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED'],
+  },
+  'why-2msl-kept': {
+    client: ['SYN-SENT', 'ESTABLISHED', 'FIN-WAIT-1', 'TIME-WAIT', 'CLOSED', 'SYN-SENT', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'TIME-WAIT', 'CLOSED'],
+    server: ['LISTEN', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED'],
+  },
+  'never-closes': { flags: ['>SYN', '<SYN+ACK', '>ACK', '>FIN+ACK', '<ACK', '<PSH+ACK', '>RST'], client: ['SYN-SENT', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSED'], server: ['LISTEN', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSE-WAIT', 'CLOSED'] },
+  'syn-flood-no-defence': { client: ['SYN-SENT', 'CLOSED'], server: ['LISTEN'] },
+  'syn-flood-rate-limit': { client: ['SYN-SENT', 'ESTABLISHED'], server: ['LISTEN', 'SYN-RECEIVED', 'ESTABLISHED'] },
+  'half-open': { flags: ['>SYN', '<SYN+ACK', '>ACK', '>PSH+ACK', '<RST'], client: ['SYN-SENT', 'ESTABLISHED', 'CLOSED'], server: ['LISTEN', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSED'] },
   http: { client: ['SYN-SENT', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED'], server: ['LISTEN', 'SYN-RECEIVED', 'ESTABLISHED', 'FIN-WAIT-1', 'TIME-WAIT', 'CLOSED'] },
 };
 

@@ -50,9 +50,18 @@ export interface ScenarioResult {
   server: Stack;
   /** Virtual time the scenario took, ms. */
   duration: number;
+  /**
+   * What the alternative would have done, drawn beside the real run (e.g. a two-way handshake, which TCP does
+   * not have): hand-built from the real run's first segments and titled as hypothetical. Never run.
+   */
+  aside?: { title: string; trace: Trace };
 }
 
-export interface ScenarioInfo { name: string; title: string; description: string; nodeOnly?: boolean }
+export interface ScenarioInfo {
+  name: string; title: string; description: string; nodeOnly?: boolean;
+  /** One of the "why" questions (the page groups them apart from the seed lifecycles). */
+  why?: boolean;
+}
 
 export const SCENARIOS: readonly ScenarioInfo[] = [
   { name: 'handshake', title: 'Three-way handshake', description: 'SYN, SYN+ACK, ACK: both ends reach ESTABLISHED (RFC 9293 §3.5, Figure 6).' },
@@ -67,6 +76,14 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
   { name: 'syn-flood', title: 'SYN flood vs SYN cookies', description: 'Thousands of spoofed SYNs fill the SYN queue; a real client still connects through a SYN cookie.' },
   { name: 'invalid-flags', title: 'Invalid flag combinations', description: 'SYN+FIN, SYN+RST, FIN+RST, NULL, FIN without ACK and Xmas segments are dropped and counted; the connection is unharmed.' },
   { name: 'lossy-transfer', title: 'Transfer over a lossy wire', description: '64 KiB with segments lost: retransmissions (fast retransmit and RTO) repair every hole.' },
+  { name: 'why-three-way', why: true, title: 'Why three segments: an old duplicate SYN', description: 'An old SYN of this client, delayed in the network, reaches the server long after: it answers SYN+ACK, the client (expecting nothing) answers RST, and no half-open connection is left (RFC 9293 §3.5, Figure 9). Beside it: what a two-way handshake would have done.' },
+  { name: 'why-time-wait', why: true, title: 'Why TIME-WAIT (1): the last ACK is lost', description: 'The client\'s ACK of the server\'s FIN is lost; the server retransmits its FIN; the client, still in TIME-WAIT, ACKs it again and restarts its 2·MSL timer (RFC 9293 §3.6.1). Without TIME-WAIT that FIN would draw a RST.' },
+  { name: 'why-2msl', why: true, title: 'Why 2·MSL (2): an old segment, TIME-WAIT cut to zero', description: 'TIME-WAIT cut to zero: the client reconnects at once from the same port, and a data segment of the first connection, delayed in the network, arrives inside the new one and is delivered as its data (timestamps off, as in RFC 793; PAWS is the other defence).' },
+  { name: 'why-2msl-kept', why: true, title: 'Why 2·MSL (2): the same old segment, TIME-WAIT kept', description: 'The same delayed segment with TIME-WAIT kept: it arrives while the four-tuple cannot have a new connection and dies there (the server answers RST, the client in TIME-WAIT ignores it, RFC 1337); the next connection gets only its own bytes.' },
+  { name: 'never-closes', why: true, title: 'The server that never closes', description: 'The client closes; the server ACKs but never sends its FIN. The orphaned client leaves FIN-WAIT-2 after its timeout (60 s, Linux tcp_fin_timeout) and forgets the connection; what the server sends afterwards draws a RST.' },
+  { name: 'syn-flood-no-defence', why: true, title: 'SYN flood without a defence', description: 'A continuous flood of spoofed SYNs keeps the SYN queue (backlog 16) full, SYN cookies off: the real client\'s SYNs are dropped, it retransmits, and gives up with ETIMEDOUT.' },
+  { name: 'syn-flood-rate-limit', why: true, title: 'SYN flood from one source vs a per-source limit', description: 'The same flood from one address, SYN cookies off, with a per-source SYN rate limit of 1/s: the flooder\'s SYNs are dropped before they reach the SYN queue, which keeps room for the real client.' },
+  { name: 'half-open', why: true, title: 'Half-open connection', description: 'The server restarts and forgets an established connection (nothing is sent: the host was down). The client, unaware, sends data; the server answers RST and the client learns ECONNRESET (RFC 9293 §3.5.2).' },
   { name: 'http', title: 'HTTP over synack', description: 'node:http, unchanged, on synack sockets: a GET and its response.', nodeOnly: true },
 ];
 
@@ -88,6 +105,12 @@ class Recorder {
   private readonly entryOrder = new Map<TraceEntry, number>();
   private readonly packetOrder = new Map<ScenarioPacket, number>();
   private unroutableKept = 0;
+  /** sendCounter at the last delivery or state change: a user call came after it (see track). */
+  private mark = 0;
+  /** When the last timer change (which has an order) happened. */
+  private orderedChangeAt = -1;
+  /** The server has a listener on the port (per-SYN TCBs come and go under it). */
+  private listening: boolean;
   /**
    * A delivered packet is being processed by its receiver. What the receiver sends meanwhile and the wire
    * reports at once (a loss) must not settle the delivered segment's state: the stack reports the transition
@@ -112,25 +135,34 @@ class Recorder {
 
   constructor(readonly net: Network, readonly client: Stack, readonly server: Stack, readonly port: number, serverListening: boolean) {
     this.stateB = serverListening ? 'LISTEN' : 'CLOSED';
+    this.listening = serverListening;
     if (serverListening) this.statesB.push('LISTEN');
     net.wire.observe((ev) => {
       this.onPacket(ev.bytes, ev.sentAt, ev.fate);
-      if (ev.fate === 'delivered' || ev.fate === 'corrupted' || ev.fate === 'duplicate') this.delivering = true;
+      if (ev.fate === 'delivered' || ev.fate === 'corrupted' || ev.fate === 'duplicate') { this.delivering = true; this.mark = this.sendCounter; }
     });
     net.onDelivered = () => { this.delivering = false; this.finalize(); };
     const track = (side: 'a' | 'b') => (c: { localPort: number; remotePort: number }, ev: { time: number; from: TcpStateName; to: TcpStateName; cause: { kind: string; call?: string; timer?: string } }) => {
       const ok = side === 'a' ? (this.clientPort === 0 || c.localPort === this.clientPort) && c.remotePort === this.port : c.localPort === this.port && this.clientPort !== 0 && c.remotePort === this.clientPort;
       if (!ok || this.stopped) return;
       // The listener itself is the LISTEN state; per-SYN TCBs entering LISTEN internally are not news.
-      if (side === 'b' && ev.to === 'LISTEN' && this.stateB === 'LISTEN') return;
+      if (side === 'b' && ev.to === 'LISTEN' && (this.stateB === 'LISTEN' || this.listening)) return;
+      // A passive open's SYN-RECEIVED that is reset or given up returns to LISTEN (RFC 9293 §3.10.7.3): the
+      // stack drops the entry and its listener goes on listening.
+      if (side === 'b' && this.listening && ev.from === 'SYN-RECEIVED' && ev.to === 'CLOSED') ev = { ...ev, to: 'LISTEN' };
       if (side === 'a') { this.stateA = ev.to; this.statesA.push(ev.to); } else { this.stateB = ev.to; this.statesB.push(ev.to); }
       if (ev.cause.kind !== 'segment') {
         // A timer's change takes a place in the packets' send order, so it follows segments sent earlier in the
-        // same millisecond. (A user call's change has none: the stack reports it after sending what the call
-        // caused, so the ladder's rule, change first, is the causal order there.)
+        // same millisecond. A user call's change is reported after the segments the call sent; it has a place
+        // only after a timer's change of the same millisecond (an application acting on it, e.g. reconnecting
+        // once TIME-WAIT ended): just before its own segments. Otherwise the ladder's rule, change first, is
+        // the causal order.
         const timer = ev.cause.kind === 'timer';
-        this.changes.push({ time: ev.time, side, from: ev.from, to: ev.to, cause: ev.cause.kind === 'user' ? `${ev.cause.call}()` : `${ev.cause.timer} timer`, ...(timer ? { order: this.sendCounter++ } : {}) });
+        const order = timer ? this.sendCounter++ : ev.time === this.orderedChangeAt ? this.mark - 0.5 : undefined;
+        if (timer) this.orderedChangeAt = ev.time;
+        this.changes.push({ time: ev.time, side, from: ev.from, to: ev.to, cause: ev.cause.kind === 'user' ? `${ev.cause.call}()` : `${ev.cause.timer} timer`, ...(order !== undefined ? { order } : {}) });
       }
+      this.mark = this.sendCounter;
     };
     // Send order, to sort entries: the wire reports losses at send time but deliveries later.
     const order = (_d: 'in' | 'out', pkt: Uint8Array) => { if (_d === 'out' && !this.sendOrder.has(pkt)) this.sendOrder.set(pkt, this.sendCounter++); };
@@ -141,7 +173,7 @@ class Recorder {
   }
 
   /** Record a packet (from the wire's observer, or injected by the scenario). */
-  onPacket(bytes: Uint8Array, sentAt: number, fate: string): void {
+  onPacket(bytes: Uint8Array, sentAt: number, fate: string, note?: string): void {
     if (!this.delivering) this.finalize();
     if (this.stopped) return;
     if (fate === 'unroutable') {
@@ -171,7 +203,7 @@ class Recorder {
     if (from === 'x') e.third = formatAddress(decodePacket(bytes).ip.src);
     if (fate === 'duplicate') e.note = 'duplicate';
     if (fate === 'corrupted') e.note = 'corrupted: dropped by checksum';
-    if (fate === 'injected') e.note = from === 'x' ? 'spoofed sources' : invalidCombo(seg.flags) ? 'injected: dropped and counted' : 'injected';
+    if (fate === 'injected') e.note = note ?? (from === 'x' ? 'spoofed sources' : invalidCombo(seg.flags) ? 'injected: dropped and counted' : 'injected');
     this.entries.push(e);
     e.order = this.sendOrder.get(bytes) ?? this.sendCounter++;
     this.entryOrder.set(e, e.order);
@@ -453,6 +485,131 @@ const RUNNERS: Record<string, Runner> = {
     ctx.notes.push(`delivered ${got}/${total} bytes ${ok && got === total ? 'intact' : 'CORRUPTED'}; client RetransSegs=${ctx.client.stats.RetransSegs} TCPFastRetrans=${ctx.client.stats.TCPFastRetrans} TCPTimeouts=${ctx.client.stats.TCPTimeouts}`);
   },
 
+  async 'why-three-way'(ctx) {
+    listen(ctx);
+    const port = 40100;
+    ctx.rec.clientPort = port;
+    // A SYN this client sent long ago (an earlier attempt from the same port, since abandoned), held up in the
+    // network: it reaches the server now, when the client has no connection at all.
+    const oldIss = new Prng((ctx.opts.seed ?? 1) * 13 + 5).nextU32();
+    const syn: TcpSegment = { srcPort: port, dstPort: ctx.port, seq: oldIss, ack: 0, flags: SYN, window: 65535, urgent: 0, options: { mss: 1460 }, payload: EMPTY };
+    const pkt = encodeTcpPacket({ src: ctx.rec.clientAddr, dst: ctx.rec.serverAddr }, syn);
+    ctx.rec.onPacket(pkt, ctx.net.now, 'injected', 'old duplicate SYN, delayed in the network');
+    ctx.server.receive(pkt);
+    ctx.rec.finalize();
+    // The client answers the unexpected SYN+ACK with RST (§3.10.7.1); the server drops its SYN-RECEIVED entry.
+    await drive(ctx, () => false, () => {}, 500);
+    const halfOpen = [...ctx.server.allConnections()].filter((x) => x.remotePort === port).length;
+    ctx.notes.push(`after the RST the server holds ${halfOpen} connection(s) for the old SYN: no half-open connection`);
+    // Later the client really connects, from the same port: an ordinary handshake.
+    const c = connectClient(ctx, port);
+    await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn?.state === 'ESTABLISHED');
+    ctx.notes.push(`the real connection: client ${c.state}, server ${acceptedConn ? acceptedConn.state : 'accepted nothing'}`);
+    ctx.notes.push('with a two-way handshake (SYN, SYN+ACK) the server would have been ESTABLISHED on the old SYN at once, holding a connection nobody opened: see the ladder beside');
+  },
+
+  async 'why-time-wait'(ctx) {
+    listen(ctx);
+    const c = connectClient(ctx);
+    await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn !== null);
+    const now = () => ctx.net.now;
+    c.tcp.shutdown(now()); c.service();
+    let closeAt = Infinity;
+    await drive(ctx, () => acceptedConn!.state === 'LAST-ACK', () => {
+      const s = acceptedConn!;
+      if (s.state === 'CLOSE-WAIT' && closeAt === Infinity) {
+        closeAt = now() + 100;
+        ctx.server.schedule(closeAt, () => {
+          // From the moment the server sends its FIN until the client's ACK of it has left, client → server loses
+          // everything: exactly that one ACK.
+          ctx.net.impair(ctx.client, ctx.server, { loss: 1 });
+          s.tcp.shutdown(now()); s.service();
+        });
+        ctx.client.schedule(closeAt + (ctx.opts.delayMs ?? 10) + 0.5, () => ctx.net.impair(ctx.client, ctx.server, { loss: 0 }));
+      }
+    });
+    let reAcked = -1;
+    await drive(ctx, () => false, () => { if (reAcked < 0 && acceptedConn!.state === 'CLOSED') reAcked = now(); });
+    const closedAt = ctx.rec.changes.find((x) => x.side === 'a' && x.to === 'CLOSED')?.time;
+    ctx.notes.push(`client left TIME-WAIT at ${closedAt} ms: 2·MSL (${2 * (ctx.opts.tcp?.msl ?? 30_000)} ms) after the retransmitted FIN it re-ACKed, not after the first`);
+    ctx.notes.push(`server error: ${acceptedConn!.tcp.error?.code ?? 'none'} (it closed properly thanks to the second ACK)`);
+  },
+
+  async 'why-2msl'(ctx) { await oldSegment(ctx, false); },
+  async 'why-2msl-kept'(ctx) { await oldSegment(ctx, true); },
+
+  async 'never-closes'(ctx) {
+    listen(ctx);
+    const c = connectClient(ctx);
+    await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn !== null);
+    c.tcp.close(ctx.net.now); c.service(); // close(2): the client is done and will never read again (orphaned)
+    await drive(ctx, () => c.state === 'CLOSED');
+    const s = acceptedConn!;
+    // Much later the server's application, which never closed, writes a reply.
+    const at = ctx.net.now + 5000;
+    ctx.server.schedule(at, () => { s.tcp.send(new TextEncoder().encode('late reply'), ctx.net.now); s.service(); });
+    await settle(ctx);
+    ctx.notes.push(`client: FIN-WAIT-2 timed out after ${(ctx.opts.tcp?.finWait2Timeout ?? 60_000) / 1000} s (orphaned: close() was called)`);
+    ctx.notes.push(`server error: ${s.tcp.error?.code ?? 'none'}; client RSTs for no connection: ${ctx.client.counters.NoPortRsts}`);
+  },
+
+  async 'syn-flood-no-defence'(ctx) {
+    listen(ctx, 16);
+    const stopAt = ctx.net.now + 140_000;
+    const flood = floodFrom(ctx, () => randomSource(ctx), 25, 50, stopAt, 'spoofed sources');
+    // The real client comes while the flood is on.
+    await drive(ctx, () => ctx.net.now >= 500);
+    const c = connectClient(ctx);
+    await drive(ctx, () => c.state === 'CLOSED' && c.tcp.error !== undefined, () => {}, 150_000);
+    const k = ctx.server.counters;
+    ctx.notes.push(`${flood.sent()} spoofed SYNs (the first 300 drawn) in ${(stopAt / 1000).toFixed(0)} s against backlog 16, SYN cookies off: ListenDrops=${k.ListenDrops}`);
+    ctx.notes.push(`client ${c.state}, error ${c.tcp.error?.code ?? 'none'} after ${ctx.client.stats.RetransSegs} SYN retransmissions`);
+  },
+
+  async 'syn-flood-rate-limit'(ctx) {
+    listen(ctx, 16);
+    const flooder = new Uint8Array([198, 18, 0, 66]);
+    const stopAt = ctx.net.now + 20_000;
+    const flood = floodFrom(ctx, () => flooder, 25, 50, stopAt, 'one flooding source');
+    await drive(ctx, () => ctx.net.now >= 2000);
+    const c = connectClient(ctx);
+    let got = '';
+    await drive(ctx, () => got.length > 0, () => {
+      if (acceptedConn && acceptedConn.tcp.readableLength) got = new TextDecoder().decode(acceptedConn.tcp.read());
+      if (c.state === 'ESTABLISHED' && c.tcp.sendQueued === 0 && !got) { c.tcp.send(new TextEncoder().encode('hello past the flood'), ctx.net.now); c.service(); }
+    }, 60_000);
+    const k = ctx.server.counters;
+    ctx.notes.push(`${flood.sent()} SYNs (the first 300 drawn) from ${formatAddress(flooder)}, SYN cookies off, 1 SYN/s per source: SynRateDrops=${k.SynRateDrops}, ListenOverflows=${k.ListenOverflows}`);
+    ctx.notes.push(`client ${c.state}; server read: ${JSON.stringify(got)}`);
+  },
+
+  async 'half-open'(ctx) {
+    listen(ctx);
+    const c = connectClient(ctx);
+    await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn?.state === 'ESTABLISHED');
+    const s = acceptedConn!;
+    const crashAt = ctx.net.now + 100;
+    ctx.server.schedule(crashAt, () => {
+      // The server host goes down and comes back: its connections are gone and nothing reached the wire
+      // meanwhile (the aborts below are what a dead host never sends).
+      ctx.rec.stopped = true;
+      ctx.net.impair(ctx.server, ctx.client, { loss: 1 });
+      ctx.server.destroy();
+      ctx.net.impair(ctx.server, ctx.client, { loss: 0 });
+      ctx.rec.stopped = false;
+      ctx.rec.changes.push({ time: ctx.net.now, side: 'b', from: 'ESTABLISHED', to: 'CLOSED', cause: 'host restart' });
+      ctx.rec.stateB = 'CLOSED';
+      ctx.rec.statesB.push('CLOSED');
+      listen(ctx); // the service is back, listening; the old connection is unknown to it
+    });
+    const sendAt = crashAt + 1000;
+    ctx.client.schedule(sendAt, () => { c.tcp.send(new TextEncoder().encode('are you there?'), ctx.net.now); c.service(); });
+    await drive(ctx, () => c.state === 'CLOSED');
+    await settle(ctx);
+    ctx.notes.push(`server before the restart: ${s.state === 'CLOSED' ? 'ESTABLISHED (forgotten at the restart)' : s.state}`);
+    ctx.notes.push(`client error: ${c.tcp.error?.code ?? 'none'}`);
+  },
+
   async http(ctx) {
     const [{ default: http }, { Server, Socket }] = await Promise.all([import('node:http'), import('../stack/socket.js')]);
     const httpServer = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end('hello from node:http on synack\n')); });
@@ -473,6 +630,124 @@ const RUNNERS: Record<string, Runner> = {
   },
 };
 
+/** A spoofed source in 198.18.0.0/15 (RFC 2544 benchmarking space): its SYN+ACKs go nowhere. */
+function randomSource(ctx: Ctx): Uint8Array {
+  const prng = floodPrng(ctx);
+  return new Uint8Array([198, 18 + (prng.nextU32() & 1), prng.nextU32() & 0xff, prng.nextU32() & 0xff]);
+}
+const floodPrngs = new WeakMap<Ctx, Prng>();
+function floodPrng(ctx: Ctx): Prng {
+  let p = floodPrngs.get(ctx);
+  if (!p) { p = new Prng((ctx.opts.seed ?? 1) * 7 + 3); floodPrngs.set(ctx, p); }
+  return p;
+}
+
+/** A flood: `burst` SYNs every `everyMs` from `source()` until `stopAt`; the first 300 go into the trace. */
+function floodFrom(ctx: Ctx, source: () => Uint8Array, burst: number, everyMs: number, stopAt: number, note: string): { sent(): number } {
+  let sent = 0;
+  const prng = floodPrng(ctx);
+  const fire = (): void => {
+    for (let i = 0; i < burst; i++) {
+      const syn: TcpSegment = { srcPort: 1024 + (prng.nextU32() % 60000), dstPort: ctx.port, seq: prng.nextU32(), ack: 0, flags: SYN, window: 65535, urgent: 0, options: { mss: 1460 }, payload: EMPTY };
+      const pkt = encodeTcpPacket({ src: source(), dst: ctx.rec.serverAddr }, syn);
+      if (sent < 300) ctx.rec.onPacket(pkt, ctx.net.now, 'injected', note);
+      sent++;
+      ctx.server.receive(pkt);
+    }
+    ctx.rec.finalize();
+    if (ctx.net.now + everyMs < stopAt) ctx.server.schedule(ctx.net.now + everyMs, fire);
+  };
+  fire();
+  return { sent: () => sent };
+}
+
+/**
+ * Why 2·MSL, reason two (RFC 9293 §3.4.1, RFC 1337): the first connection sends 64 KiB; a copy of one of its data
+ * segments is held up in the network. The client closes first (its TIME-WAIT guards the four-tuple) and connects
+ * again from the same port; the copy arrives 40 ms after the close. With TIME-WAIT at zero the new connection
+ * already exists and the copy's bytes, which span the new RCV.NXT, are accepted as the new stream's first bytes.
+ */
+async function oldSegment(ctx: Ctx, keepTimeWait: boolean): Promise<void> {
+  listen(ctx);
+  const port = 40200;
+  const first = connectClient(ctx, port);
+  const old = new Uint8Array(64 * 1024);
+  const OLD = new TextEncoder().encode('OLD DATA ');
+  for (let i = 0; i < old.length; i++) old[i] = OLD[i % OLD.length]!;
+  const copies: Array<{ seq: number; len: number; pkt: Uint8Array }> = [];
+  const unobserve = ctx.client.observePackets((dir, pkt) => {
+    if (dir !== 'out') return;
+    try { const d = decodePacket(pkt); if (d.tcp && d.tcp.seg.payload.length) copies.push({ seq: d.tcp.seg.seq, len: d.tcp.seg.payload.length, pkt: pkt.slice() }); } catch { /* not ours */ }
+  });
+  let sent = 0;
+  await drive(ctx, () => first.state === 'FIN-WAIT-2' || first.state === 'TIME-WAIT' || first.state === 'CLOSED', () => {
+    if (first.state === 'ESTABLISHED' && sent < old.length) { sent += first.tcp.send(old.subarray(sent), ctx.net.now); if (sent === old.length) first.tcp.shutdown(ctx.net.now); first.service(); }
+    const s = acceptedConn;
+    if (s) { while (s.tcp.readableLength) s.tcp.read(); if (s.state === 'CLOSE-WAIT') { s.tcp.shutdown(ctx.net.now); s.service(); } }
+  });
+  unobserve();
+  // The recorder's state, not the connection object's: a connection in TIME-WAIT moves to the stack's compact
+  // table, which reports its end as a transition.
+  await drive(ctx, () => ctx.rec.stateA === 'TIME-WAIT' || ctx.rec.stateA === 'CLOSED');
+  const closedAt = ctx.net.now;
+  const arriveAt = closedAt + 40;
+  let injected = false;
+  let second: StackConnection | null = null;
+  const fresh = new TextEncoder().encode('new data, second connection. '.repeat(200));
+  let got = new Uint8Array(0);
+  const inject = (): void => {
+    // The copy that covers the new connection's RCV.NXT if there is one (with TIME-WAIT kept, any late one).
+    const rcvNxt = second ? (second.tcp.iss + 1) >>> 0 : undefined;
+    const pick = rcvNxt !== undefined ? copies.find((x) => ((rcvNxt - x.seq) | 0) >= 0 && ((rcvNxt - x.seq) | 0) < x.len) : copies[copies.length - 1];
+    const chosen = pick ?? copies[copies.length - 1]!;
+    ctx.rec.onPacket(chosen.pkt, ctx.net.now, 'injected', 'a copy from the first connection, delayed in the network');
+    ctx.server.receive(chosen.pkt);
+    ctx.rec.finalize();
+    injected = true;
+  };
+  if (!keepTimeWait) {
+    // TIME-WAIT is zero: the tuple is free at once and the client reconnects from the same port.
+    await drive(ctx, () => ctx.rec.stateA === 'CLOSED');
+    second = connectClient(ctx, port);
+    ctx.server.schedule(arriveAt, inject);
+  } else {
+    ctx.server.schedule(arriveAt, inject);
+    await drive(ctx, () => ctx.rec.stateA === 'CLOSED');
+    second = connectClient(ctx, port);
+  }
+  let sentNew = 0;
+  const s0 = acceptedConn;
+  await drive(ctx, () => injected && second!.state === 'TIME-WAIT' || second!.state === 'CLOSED' && injected, () => {
+    const c2 = second!;
+    const s = acceptedConn !== s0 ? acceptedConn : null;
+    // The client sends its new message once the old copy has had its chance to arrive.
+    if (c2.state === 'ESTABLISHED' && injected && sentNew < fresh.length) { sentNew += c2.tcp.send(fresh.subarray(sentNew), ctx.net.now); if (sentNew === fresh.length) c2.tcp.shutdown(ctx.net.now); c2.service(); }
+    if (s) {
+      while (s.tcp.readableLength) { const b = s.tcp.read(); const n = new Uint8Array(got.length + b.length); n.set(got); n.set(b, got.length); got = n; s.service(); }
+      if (s.state === 'CLOSE-WAIT') { s.tcp.shutdown(ctx.net.now); s.service(); }
+    }
+  });
+  await settle(ctx);
+  let bad = 0;
+  let firstBad = -1;
+  for (let i = 0; i < Math.min(got.length, fresh.length); i++) if (got[i] !== fresh[i]) { bad++; if (firstBad < 0) firstBad = i; }
+  const dec = new TextDecoder();
+  if (bad === 0 && got.length === fresh.length) ctx.notes.push(`the second connection's ${got.length} bytes arrived intact: the old copy never landed in it`);
+  else {
+    ctx.notes.push(`CORRUPTED: ${bad} of the ${fresh.length} bytes the server read on the second connection are not what its client sent, from byte ${firstBad}`);
+    ctx.notes.push(`server read ${JSON.stringify(dec.decode(got.subarray(Math.max(0, firstBad), firstBad + 36)))}… where the client sent ${JSON.stringify(dec.decode(fresh.subarray(Math.max(0, firstBad), firstBad + 36)))}…`);
+  }
+  ctx.notes.push(keepTimeWait ? `TIME-WAIT 2·MSL = ${2 * (ctx.opts.tcp?.msl ?? 500)} ms: the copy arrived ${arriveAt - closedAt} ms after the close, inside it` : `TIME-WAIT 0 ms: the client reconnected from port ${port} at once; the copy arrived ${arriveAt - closedAt} ms after the close`);
+}
+
+/** Per-scenario engine and stack settings (client and server may differ). */
+const SETUP: Record<string, { client?: Partial<TcpConfig>; server?: Partial<TcpConfig>; serverStack?: { syncookies?: boolean; synRatePerSource?: number } }> = {
+  'why-2msl': { client: { msl: 0, timestamps: false }, server: { msl: 500, timestamps: false } },
+  'why-2msl-kept': { client: { msl: 500, timestamps: false }, server: { msl: 500, timestamps: false } },
+  'syn-flood-no-defence': { serverStack: { syncookies: false } },
+  'syn-flood-rate-limit': { serverStack: { syncookies: false, synRatePerSource: 1 } },
+};
+
 export async function runScenario(name: string, opts: ScenarioOptions = {}): Promise<ScenarioResult> {
   const info = SCENARIOS.find((s) => s.name === name);
   const runner = RUNNERS[name];
@@ -480,8 +755,9 @@ export async function runScenario(name: string, opts: ScenarioOptions = {}): Pro
   const loss = opts.loss ?? (name === 'lossy-transfer' ? 0.1 : 0);
   const net = new Network({ seed: opts.seed ?? 1, delayMs: opts.delayMs ?? 10, impairments: loss ? { loss } : {} });
   const tcp: Partial<TcpConfig> = { msl: 30_000, ...opts.tcp };
-  const server = net.addStack({ name: 'server', addresses: [SERVER], tcp });
-  const client = net.addStack({ name: 'client', addresses: [CLIENT], tcp });
+  const setup = SETUP[name] ?? {};
+  const server = net.addStack({ name: 'server', addresses: [SERVER], tcp: { ...tcp, ...setup.server }, ...setup.serverStack });
+  const client = net.addStack({ name: 'client', addresses: [CLIENT], tcp: { ...tcp, ...setup.client } });
   const port = opts.port ?? 80;
   const listens = name !== 'refused' && name !== 'simultaneous-open';
   const rec = new Recorder(net, client, server, port, listens);
@@ -494,8 +770,29 @@ export async function runScenario(name: string, opts: ScenarioOptions = {}): Pro
     name, title: info.title, description: info.description, trace: rec.trace(info.title), packets: rec.sortedPackets(),
     clientStates: rec.statesA, serverStates: rec.statesB, notes: ctx.notes, client, server, duration: net.now - t0,
   };
+  if (name === 'why-three-way') result.aside = twoWayAside(result.trace);
   net.close();
   return result;
 }
 
 export { formatAddress };
+
+/**
+ * The hypothetical two-way handshake beside why-three-way: the same old SYN, answered SYN+ACK, and the server
+ * already ESTABLISHED (in a two-way handshake the SYN+ACK completes it). Built from the real run's first two
+ * segments; the client never learns of it, so the server holds a connection nobody opened.
+ */
+function twoWayAside(real: Trace): { title: string; trace: Trace } {
+  const [syn, synAck] = real.entries;
+  const entries: TraceEntry[] = [];
+  if (syn) entries.push({ time: syn.time, from: 'a', seg: syn.seg, stateB: 'ESTABLISHED', note: 'old duplicate SYN' });
+  if (synAck) entries.push({ time: synAck.time, from: 'b', seg: synAck.seg, stateA: 'CLOSED', note: 'nobody expects it: ignored' });
+  return {
+    title: 'Hypothetical: a two-way handshake (TCP has none; not run)',
+    trace: {
+      title: 'If a SYN+ACK completed the handshake',
+      a: real.a, b: real.b, entries,
+      changes: [{ time: 0, side: 'b', from: 'CLOSED', to: 'LISTEN', cause: 'listen()' }],
+    },
+  };
+}

@@ -104,3 +104,17 @@ test('every line of every demo ladder fits 80 columns', async () => {
   void FIN;
   void ACK;
 });
+
+test('a new incarnation of the four-tuple restarts relative numbering and the window scale; an older segment reads negative', async () => {
+  const r = await runScenario('why-three-way', { seed: 1 });
+  const rows = segs(r.trace);
+  const syns = rows.filter((x) => x.flags === 'SYN');
+  assert.deepEqual(syns.map((x) => x.seq), [0, 0], 'the old SYN and the real one are each seq=0 of their own incarnation');
+  const lastAck = rows[rows.length - 1]!;
+  assert.equal(lastAck.flags, 'ACK');
+  assert.ok(lastAck.winScaled !== undefined, 'the real handshake negotiated window scaling (the old SYN did not)');
+  const cut = segs((await runScenario('why-2msl', { seed: 1 })).trace);
+  const copy = cut.find((x) => x.note?.startsWith('a copy from the first connection'))!;
+  assert.ok(copy.seq < 0, `the old copy sits before the new ISN: seq=${copy.seq}`);
+  assert.ok(!copy.marks.some((m) => m.kind === 'retransmission'), 'not a retransmission of the new connection');
+});

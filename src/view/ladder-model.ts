@@ -97,8 +97,11 @@ export interface LadderModel {
 export function buildLadder(trace: Trace, opts: LadderOptions = {}): LadderModel {
   const entries = trace.entries ?? [];
   const changes = [...(trace.changes ?? [])].sort((x, y) => x.time - y.time || (x.order ?? 0) - (y.order ?? 0));
-  const baseA = opts.absolute ? 0 : isnOf(trace.a.isn, entries, 'a');
-  const baseB = opts.absolute ? 0 : isnOf(trace.b.isn, entries, 'b');
+  const base = { a: opts.absolute ? 0 : isnOf(trace.a.isn, entries, 'a'), b: opts.absolute ? 0 : isnOf(trace.b.isn, entries, 'b') };
+  /** The sequence number of each side's current SYN: a SYN with another one starts a new incarnation. */
+  const synSeq = { a: undefined as number | undefined, b: undefined as number | undefined };
+  /** Where each side's current SYN was (row count then). */
+  const synRow = { a: -1, b: -1 };
 
   // Merge by time. At equal times the trace's shared `order` decides where both rows have one (a timer that
   // fired after a segment sent in the same millisecond comes after it); otherwise a state change goes first
@@ -123,12 +126,15 @@ export function buildLadder(trace: Trace, opts: LadderOptions = {}): LadderModel
   let shownA: TcpStateName | undefined = initialA;
   let shownB: TcpStateName | undefined = initialB;
   const rows: LadderRow[] = [];
-  const shifts = windowShifts(entries);
+  /** The window scale option of each side's SYN in this incarnation: null before its SYN is seen. */
+  const synScale = { a: null as number | undefined | null, b: null as number | undefined | null };
   // Per sender: the highest sequence number sent so far (end of SYN/data/FIN), the last pure ACK's ack and window.
   const sent = { a: undefined as number | undefined, b: undefined as number | undefined };
   const lastAck = { a: undefined as undefined | { ack: number; win: number; n: number }, b: undefined as undefined | { ack: number; win: number; n: number } };
   const synAckSent = { a: false, b: false };
   let lastSeg: SegmentRow | undefined;
+  /** Rows that carried sequence space their sender had not sent before. */
+  const fresh = new Set<SegmentRow>();
   for (const m of merged) {
     if (m.change) {
       const c = m.change;
@@ -154,11 +160,32 @@ export function buildLadder(trace: Trace, opts: LadderOptions = {}): LadderModel
       rows.push(row);
       continue;
     }
-    const own = e.from === 'a' ? baseA : baseB;
-    const peer = e.from === 'a' ? baseB : baseA;
-    const seq = rel(seg.seq, own);
-    const ack = seg.flags & ACK ? rel(seg.ack, peer) : undefined;
-    const shift = seg.flags & SYN ? undefined : shifts?.[e.from];
+    if (seg.flags & SYN && !(seg.flags & RST)) {
+      // A new incarnation of the four-tuple (a SYN with a new ISN): numbering restarts at 0 as Wireshark's
+      // does for a new stream, and what this side sent before is history.
+      const prevSyn = synSeq[e.from];
+      if (prevSyn !== undefined && prevSyn !== seg.seq && !opts.absolute) {
+        base[e.from] = seg.seq;
+        sent[e.from] = undefined;
+        lastAck[e.from] = undefined;
+        synAckSent[e.from] = false;
+      }
+      if (synSeq[e.from] !== seg.seq) {
+        synScale[e.from] = seg.options.wscale;
+        // The other side's SYN belongs to this incarnation only if it came after this side's previous SYN.
+        const other = e.from === 'a' ? 'b' : 'a';
+        if (prevSyn !== undefined && synRow[other] < synRow[e.from]) synScale[other] = null;
+        synRow[e.from] = rows.length;
+      }
+      synSeq[e.from] = seg.seq;
+    }
+    const own = base[e.from];
+    const peer = base[e.from === 'a' ? 'b' : 'a'];
+    const seq = opts.absolute ? seg.seq >>> 0 : rel(seg.seq, own);
+    const ack = seg.flags & ACK ? (opts.absolute ? seg.ack >>> 0 : rel(seg.ack, peer)) : undefined;
+    // RFC 7323 §2.2: scaling is in effect once both SYNs carried the option; never applied to a SYN's window.
+    const sa = synScale.a, sb = synScale.b;
+    const shift = seg.flags & SYN || sa === null || sb === null || sa === undefined || sb === undefined ? undefined : Math.min(synScale[e.from]!, 14);
     const winScaled = shift !== undefined ? seg.window * 2 ** shift : undefined;
     let label = `${flags} seq=${seq}`;
     if (ack !== undefined) label += ` ack=${ack}`;
@@ -175,7 +202,10 @@ export function buildLadder(trace: Trace, opts: LadderOptions = {}): LadderModel
     // (A simultaneous open's first SYN+ACK repeats its SYN's sequence number by design, RFC 9293 Figure 8: not one.)
     const firstSynAck = (seg.flags & (SYN | ACK)) === (SYN | ACK) && !synAckSent[e.from];
     if ((seg.flags & (SYN | ACK)) === (SYN | ACK)) synAckSent[e.from] = true;
-    if (segLen > 0 && !invalid && !firstSynAck && hi !== undefined && seqLt(seg.seq, hi)) marks.push({ kind: 'retransmission', text: 'retransmission' });
+    // (Not one either: sequence space before this incarnation's ISN, a segment of an earlier connection.)
+    const earlier = own !== undefined && !opts.absolute && seqLt(seg.seq, own);
+    if (segLen > 0 && !invalid && !firstSynAck && !earlier && hi !== undefined && seqLt(seg.seq, hi)) marks.push({ kind: 'retransmission', text: 'retransmission' });
+    const advances = segLen > 0 && !invalid && (hi === undefined || seqLt(hi, (seg.seq + segLen) >>> 0));
     if (segLen > 0 && !invalid && (hi === undefined || seqLt(hi, (seg.seq + segLen) >>> 0))) sent[e.from] = (seg.seq + segLen) >>> 0;
     // Duplicate ACK (Wireshark's tcp.analysis.duplicate_ack): a pure ACK repeating the last ack and window
     // while the other side has sent data beyond it.
@@ -198,7 +228,8 @@ export function buildLadder(trace: Trace, opts: LadderOptions = {}): LadderModel
       lost: e.lost === true, note: e.note, stateA, stateB, tone: toneOf(seg), entry: e,
       winScaled, winShift: shift, marks, crosses: undefined, crossedBy: undefined, third: undefined,
     };
-    if (lastSeg && crossing(lastSeg, row)) {
+    if (advances) fresh.add(row);
+    if (lastSeg && crossing(lastSeg, row, fresh.has(lastSeg))) {
       row.crosses = rows.indexOf(lastSeg);
       lastSeg.crossedBy = rows.length;
       marks.push({ kind: 'crossing', text: `crosses the ${lastSeg.flags} ↑` });
@@ -221,14 +252,18 @@ export function buildLadder(trace: Trace, opts: LadderOptions = {}): LadderModel
  * arrived: sent in the same millisecond, or carrying SYN or FIN without acknowledging the other's SYN or FIN
  * (its sender had not received it yet). A lost earlier segment arrives nowhere and is crossed by nothing.
  */
-function crossing(x: SegmentRow, y: SegmentRow): boolean {
+function crossing(x: SegmentRow, y: SegmentRow, xFresh: boolean): boolean {
   if (x.from === y.from || x.third || y.third || x.lost) return false;
-  if (x.time === y.time) return true;
-  const ctl = (r: SegmentRow) => (r.entry.seg.flags & (SYN | FIN)) !== 0 && !(r.entry.seg.flags & RST);
-  if (!ctl(x) || !ctl(y)) return false;
   const xs = x.entry.seg;
   const xEnd = (xs.seq + xs.payload.length + (xs.flags & SYN ? 1 : 0) + (xs.flags & FIN ? 1 : 0)) >>> 0;
-  return !(y.entry.seg.flags & ACK) || seqLt(y.entry.seg.ack, xEnd);
+  const acksX = (y.entry.seg.flags & ACK) !== 0 && !seqLt(y.entry.seg.ack, xEnd);
+  // y acknowledges what x was first to carry: an answer to x, not a crossing (even in the same millisecond,
+  // e.g. a SYN handed straight to the receiver). When x only repeats space sent before (a simultaneous open's
+  // SYN+ACK), y's ACK of it proves nothing.
+  if (acksX && xFresh) return false;
+  if (x.time === y.time) return true;
+  const ctl = (r: SegmentRow) => (r.entry.seg.flags & (SYN | FIN)) !== 0 && !(r.entry.seg.flags & RST);
+  return ctl(x) && ctl(y) && !acksX;
 }
 
 /** a < b in sequence space (RFC 9293 §3.4: modulo 2^32). */
@@ -244,22 +279,6 @@ export function invalidFlags(f: number): boolean {
   if (f & SYN) return (f & (FIN | RST)) !== 0;
   if (f & RST) return (f & FIN) !== 0;
   return !(f & ACK);
-}
-
-/**
- * Each side's window shift when scaling is in effect (RFC 7323 §2.2: both SYNs carried the option), from
- * the first SYN each side sent; null when a SYN is missing or one lacks the option.
- */
-function windowShifts(entries: TraceEntry[]): { a: number; b: number } | null {
-  let a: number | undefined | null = null;
-  let b: number | undefined | null = null;
-  for (const e of entries) {
-    if ((e as LaneTraceEntry).third !== undefined || !(e.seg.flags & SYN) || e.seg.flags & RST) continue;
-    if (e.from === 'a' && a === null) a = e.seg.options.wscale;
-    if (e.from === 'b' && b === null) b = e.seg.options.wscale;
-  }
-  if (a === null || b === null || a === undefined || b === undefined) return null;
-  return { a: Math.min(a, 14), b: Math.min(b, 14) };
 }
 
 function thirdLabel(r: SegmentRow): string {
@@ -289,7 +308,10 @@ function isnOf(known: number | undefined, entries: TraceEntry[], side: 'a' | 'b'
 }
 
 function rel(n: number, base: number | undefined): number {
-  return base === undefined ? n >>> 0 : (n - base) >>> 0;
+  if (base === undefined) return n >>> 0;
+  const d = (n - base) >>> 0;
+  // Just before the ISN (a segment of an earlier incarnation) reads as negative, not as ~4 billion.
+  return d >= 0xff000000 ? d - 0x100000000 : d;
 }
 
 function toneOf(seg: TcpSegment): SegmentRow['tone'] {

@@ -80,12 +80,12 @@ export function renderLadderText(trace: Trace, opts: LadderTextOptions = {}): st
     const tailText = extras.length ? `  [${extras.join('; ')}]` : '';
     const rowLen = prefixW + STATE_W + 2 + W + (r.stateB ?? '').length;
     const tailFits = rowLen + tailText.length <= total;
-    // What does not fit on the arrow's line goes on the line above it, centred over the arrow zone.
-    const above = [...(fits ? [] : [paint(label, tone)]), ...(tailText && !tailFits ? [paint(`[${extras.join('; ')}]`, ANSI.dim)] : [])];
-    if (above.length) {
-      const rawLen = (fits ? 0 : label.length) + (tailText && !tailFits ? tailText.length : 0);
-      line('', '', 0, ' '.repeat(Math.max(0, Math.floor((W - rawLen) / 2))) + above.join('  '), '');
-    }
+    // What does not fit on the arrow's line goes on lines above it, centred over the arrow zone: the label,
+    // then the marks and note (wrapped to the zone).
+    const above: Array<[string, string]> = [];
+    if (!fits) above.push([label, tone]);
+    if (tailText && !tailFits) for (const l of wrapWords(`[${extras.join('; ')}]`, W)) above.push([l, ANSI.dim]);
+    for (const [text, code] of above) line('', '', 0, ' '.repeat(Math.max(0, Math.floor((W - text.length) / 2))) + paint(text, code), '');
     const zone = arrow(r, W, fits ? label : '');
     const left = r.third ? '(3rd party)' : r.stateA;
     line(time, r.third ? paint(left!, ANSI.dim) : state(left), (left ?? '').length, paint(zone, tone), state(r.stateB), tailText && tailFits ? paint(tailText, ANSI.dim) : '');
@@ -115,4 +115,15 @@ function arrow(r: SegmentRow, W: number, label: string): string {
   return r.from === 'a'
     ? shaft(n - 1, label, dash) + 'X' + ' '.repeat(W - n)
     : ' '.repeat(W - n) + 'X' + shaft(n - 1, label, dash);
+}
+
+/** Lines of at most `width` characters, broken at spaces (a longer word stands alone). */
+function wrapWords(text: string, width: number): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const w of text.split(' ')) {
+    if (cur && cur.length + 1 + w.length > width) { out.push(cur); cur = w; } else cur = cur ? `${cur} ${w}` : w;
+  }
+  if (cur) out.push(cur);
+  return out;
 }

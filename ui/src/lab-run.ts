@@ -34,6 +34,8 @@ export interface LabRun {
   clientStates: TcpStateName[];
   serverStates: TcpStateName[];
   duration: number;
+  /** A hypothetical alternative drawn beside the run (see ScenarioResult.aside). */
+  aside?: { title: string; trace: Trace };
 }
 
 export interface LabOptionToggles {
@@ -63,6 +65,7 @@ export async function runSeedScenario(name: string, o: SeedRunOptions): Promise<
     name: r.name, title: r.title, description: r.description, trace: r.trace, raw: matchRaw(r.trace, r.packets),
     packets: r.packets.map((p) => ({ time: p.time, from: p.from, bytes: p.bytes, fate: p.fate })),
     notes: r.notes, clientStates: r.clientStates, serverStates: r.serverStates, duration: r.duration,
+    ...(r.aside ? { aside: r.aside } : {}),
   };
 }
 

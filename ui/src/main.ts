@@ -225,7 +225,13 @@ const CUSTOM = 'custom';
 
 function setupLab(): void {
   const sel = $('scenario-select') as HTMLSelectElement;
-  for (const s of BROWSER_SCENARIOS) sel.add(new Option(s.title, s.name));
+  const lifecycles = document.createElement('optgroup');
+  lifecycles.label = 'Lifecycles';
+  const why = document.createElement('optgroup');
+  why.label = 'Why? (the answers, happening)';
+  for (const s of BROWSER_SCENARIOS) (s.why ? why : lifecycles).appendChild(new Option(s.title, s.name));
+  sel.appendChild(lifecycles);
+  sel.appendChild(why);
   sel.add(new Option('Build your own…', CUSTOM));
   sel.value = 'four-way-close';
   const inv = $('b-invalid');
@@ -294,7 +300,8 @@ function runLab(): void {
     const t = view!.timeline;
     $('notes').innerHTML = `<b>${escXml(r.title)}</b><p class="desc">${escXml(r.description)}</p><ul>${r.notes.map((n) => `<li>${escXml(n)}</li>`).join('')}</ul>`
       + `<div class="path">client: ${escXml(statePath(t, 'a').join(' → '))}</div><div class="path">server: ${escXml(statePath(t, 'b').join(' → '))}</div>`
-      + `<p class="desc">${r.trace.entries.length} segments, ${(r.duration / 1000).toFixed(3)} s of virtual time, run in ${Math.round(performance.now() - t0)} ms.</p>`;
+      + `<p class="desc">${r.trace.entries.length} segments, ${(r.duration / 1000).toFixed(3)} s of virtual time, run in ${Math.round(performance.now() - t0)} ms.</p>`
+      + (r.aside ? `<div class="aside" id="aside"><b>${escXml(r.aside.title)}</b>${renderLadderSvg(r.aside.trace, { showTime: false })}</div>` : '');
     document.body.dataset.ran = r.name;
   };
   if (name === CUSTOM) {
