@@ -310,6 +310,8 @@ export class Analyzer {
     // Payload length from the IP header: the snap length may have cut the bytes, not the segment.
     pf.len = ip.mf ? seg.payload.length : ip.totalLength - ip.headerLength - tcp.dataOffset;
     pf.caplen = seg.payload.length;
+    pf.payBuf = seg.payload;
+    pf.payOff = 0;
     if (pf.len < 0) {
       if (!pf.ipChecksumOk) st.badIpChecksums++;
       if (!pf.ipChecksumOk && this.opts.checksums === 'zeek') return;
@@ -356,6 +358,7 @@ export class Analyzer {
     let wsCreates = true;
     // A piece that continues TShark's conversation starts with the completeness that conversation had so far.
     let inherited = 0;
+    let group = -1;
     if (conn) {
       const expired = conn.zeek.expiredBy(t);
       let reuse = false;
@@ -376,7 +379,7 @@ export class Analyzer {
         if (expired) split = expired;
         const prev = conn.s[side];
         wsCreates = (flags & (SYN | ACK)) === SYN && !(prev.issKnown && prev.iss === pf.seq);
-        if (!wsCreates) inherited = conn.wiresharkCompleteness();
+        if (!wsCreates) { inherited = conn.wiresharkCompleteness(); group = conn.groupId; }
         this.flows.remove(key, conn);
         this.emit(conn);
         conn = undefined;
@@ -396,6 +399,7 @@ export class Analyzer {
       }
       conn.wsCreates = wsCreates;
       conn.completeness = inherited;
+      if (group >= 0) conn.groupId = group;
       this.flows.add(key, conn);
       this.open++;
       if (this.open > this.peakOpen) this.peakOpen = this.open;
@@ -429,6 +433,9 @@ export class Analyzer {
         conn.add(side, info, 'bad checksum (dropped by Zeek)');
         return;
       }
+    }
+    if (len > 0 && conn.service === null && (conn.sniffed & (1 << side)) === 0 && pf.caplen > 0) {
+      conn.sniff(side, pf.payBuf, pf.payOff, pf.caplen < 8 ? pf.caplen : 8, len);
     }
     conn.zeek.packet(side === conn.zeekA, view, t);
     conn.s[side].zeekPkts++;

@@ -9,6 +9,7 @@
 import { ACK, FIN, PSH, RST, SYN, URG, seqGe, seqGt, seqLt, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName, TraceEntry } from '../wire/trace.js';
 import { ZeekConn } from './zeek.js';
+import { detectService, type Service } from './service.js';
 
 export interface PacketInfo {
   frame: number;
@@ -198,6 +199,12 @@ function copyAddress(into: Uint8Array, from: Uint8Array): Uint8Array {
 
 export class Connection {
   id: number;
+  /**
+   * The id of the first piece of the Wireshark conversation this connection continues (its own id when it
+   * starts one): Zeek's timers split a long failed close or a SYN retry series into pieces that TShark keeps as
+   * one stream; reports link them by this id (`group`).
+   */
+  groupId: number;
   addr: [Uint8Array, Uint8Array];
   port: [number, number];
   zeek: ZeekConn;
@@ -235,6 +242,10 @@ export class Connection {
   badChecksums = 0;
   /** Null until the first anomaly (most connections have none). */
   anomalies: AnomalyHit[] | null = null;
+  /** The application protocol the first payload bytes showed (service.ts), null when none did. */
+  service: Service | null = null;
+  /** Bit per side whose first payload was looked at (each side's first data segment only). */
+  sniffed = 0;
   trace: TraceEntry[] | null;
 
   /** Whether this connection's first packet would create a Wireshark conversation (a new tuple, or a SYN with a new ISN). */
@@ -258,6 +269,7 @@ export class Connection {
   constructor(id: number, srcAddr: Uint8Array, srcPort: number, dstAddr: Uint8Array, dstPort: number,
     zeek: ZeekConn, keepTrace: boolean, splitReason: string | null) {
     this.id = id;
+    this.groupId = id;
     // Copies (Buffer.prototype.slice would return a view into the capture buffer, which recycling overwrites).
     this.addr = [new Uint8Array(srcAddr), new Uint8Array(dstAddr)];
     this.port = [srcPort, dstPort];
@@ -274,6 +286,7 @@ export class Connection {
   reuse(id: number, srcAddr: Uint8Array, srcPort: number, dstAddr: Uint8Array, dstPort: number,
     flip: boolean, t: number, keepTrace: boolean, splitReason: string | null): void {
     this.id = id;
+    this.groupId = id;
     this.addr[0] = copyAddress(this.addr[0], srcAddr);
     this.addr[1] = copyAddress(this.addr[1], dstAddr);
     this.port[0] = srcPort;
@@ -309,6 +322,8 @@ export class Connection {
     this.lostSegments = 0;
     this.badChecksums = 0;
     this.anomalies = null;
+    this.service = null;
+    this.sniffed = 0;
     this.wsCreates = true;
     this.pendingCompleteness = 0;
     this.firstSynTime = NaN;
@@ -351,6 +366,15 @@ export class Connection {
     this.s[0].zeekIpBytes = 0;
     this.s[1].zeekPkts = 0;
     this.s[1].zeekIpBytes = 0;
+  }
+
+  /**
+   * Service detection on `side`'s first data segment (`n` ≤ 8 captured bytes at buf[off], `segLen` the
+   * segment's payload length): the first side whose bytes match decides.
+   */
+  sniff(side: 0 | 1, buf: Uint8Array, off: number, n: number, segLen: number): void {
+    this.sniffed |= 1 << side;
+    this.service = detectService(buf, off, n, segLen, side === this.origSide);
   }
 
   anomaly(kind: string, frame: number, detail?: string): void {
@@ -418,8 +442,18 @@ export class Connection {
     this.traceEntry(side, p, note);
   }
 
+  /**
+   * What Wireshark-style sequence analysis said of the current packet that the ladder does not work out by
+   * itself (it marks retransmissions and duplicate ACKs from the segments): out-of-order, keep-alive.
+   */
+  private seqMark = '';
+
   private traceEntry(side: 0 | 1, p: PacketInfo, note: string | undefined): void {
+    const mark = this.seqMark;
+    this.seqMark = '';
     if (this.trace && p.seg) {
+      // The capture's frame number first (to find the packet in Wireshark), then what the analysis found.
+      note = [`frame ${p.frame}`, ...(mark ? [mark] : []), ...(note ? [note] : [])].join('; ');
       // The segment's payload is a view into the capture reader's buffer, which the next read overwrites.
       const seg = { ...p.seg, payload: p.seg.payload.slice() };
       const e: TraceEntry = { time: (p.time - this.firstTime) * 1000, from: side === 0 ? 'a' : 'b', seg, frame: p.frame };
@@ -478,6 +512,7 @@ export class Connection {
     if (d.known && (len === 0 || len === 1) && ((d.nextSeq - 1) >>> 0) === p.seq && !ctl) {
       keepAlive = true;
       this.keepAlives++;
+      this.seqMark = 'keep-alive';
     }
     let dup = false;
     if (d.known && len === 0 && !ctl && p.window !== 0 && p.window === d.window && p.seq === d.nextSeq
@@ -495,8 +530,10 @@ export class Connection {
       const spurious = len > 0 && r.ackKnown && seqGe(r.lastAck, (p.seq + len) >>> 0);
       const fast = r.dupAcks >= 2 && r.ackKnown && r.lastAck === p.seq && p.time - r.lastAckTime < 0.02;
       const threshold = this.initialRtt >= 0 ? this.initialRtt : 0.003;
-      if (!spurious && !fast && p.time - d.lastNextSeqTime < threshold && ((p.seq + segLen) >>> 0) !== d.nextSeq) this.outOfOrder++;
-      else {
+      if (!spurious && !fast && p.time - d.lastNextSeqTime < threshold && ((p.seq + segLen) >>> 0) !== d.nextSeq) {
+        this.outOfOrder++;
+        this.seqMark = 'out-of-order';
+      } else {
         this.retransmissions++;
         if (f & FIN) d.finRetx++;
         if (f & SYN) d.synRetx++;

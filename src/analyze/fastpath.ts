@@ -37,6 +37,9 @@ export class PacketFields {
   len = 0;
   /** Payload bytes actually captured. */
   caplen = 0;
+  /** Where the captured payload starts (for service detection: only its first bytes are read). */
+  payBuf: Uint8Array = EMPTY;
+  payOff = 0;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -202,6 +205,8 @@ export function parseFastAt(linkType: number, f: Uint8Array, start: number, lim:
   out.window = (f[t + 14]! << 8) | f[t + 15]!;
   out.len = end - t - doff;
   out.caplen = out.len;
+  out.payBuf = f;
+  out.payOff = t + doff;
   out.verifiable = true;
   if (verify) {
     const sum = sumWide(f, t, end, pseudoSum(f, out.srcOff, out.dstOff, out.addrLen, end - t));

@@ -12,7 +12,7 @@ function rep(p: Partial<ConnectionReport>): ConnectionReport {
     dup_acks: 0, out_of_order: 0, zero_windows: 0, keep_alives: 0, lost_segments: 0, bad_checksums: 0, first_frame: 1,
     last_frame: 11, direction_inferred: false, split: null,
     zeek: { duration: 1, orig_bytes: 0, resp_bytes: 0, missed_bytes: 0, orig_pkts: 0, resp_pkts: 0, orig_ip_bytes: 0, resp_ip_bytes: 0, orig_endpoint_state: 'CLOSED', resp_endpoint_state: 'CLOSED' },
-    anomalies: [], zeek_splits: [], syn_data: 0, reason: 'four-way close, client first',
+    anomalies: [], zeek_splits: [], syn_data: 0, reason: 'four-way close, client first', group: 'C1', service: null,
     ...p,
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { AnomalyReport, ConnectionReport, SummaryReport } from './report.js';
 import type { ZeekRowSnapshot } from './connection.js';
+import { ZEEK_SERVICE_NAMES } from './service.js';
 
 export function jsonLine(obj: ConnectionReport | AnomalyReport | SummaryReport): string {
   // JSON.stringify builds a flat string; hand-concatenated lines measured slower here (cons-string
@@ -45,6 +46,8 @@ function notes(r: ConnectionReport): string {
   if (r.bad_checksums) n.push(`badsum=${r.bad_checksums}`);
   if (r.direction_inferred) n.push('dir-inferred');
   if (r.split) n.push(`split:${r.split}`);
+  // A later piece of one Wireshark conversation: the first piece's uid and first frame link them.
+  if (r.group !== r.uid) n.push(`piece-of:${r.group}`);
   // Zeek would log further rows (it splits on a SYN+FIN/SYN+RST the receiver drops): their conn_state@frame.
   if (r.zeek_splits.length > 0) n.push(`zeek-rows:+${r.zeek_splits.map((z) => `${z.conn_state}@${z.first_frame}`).join(',')}`);
   for (const a of r.anomalies) n.push(`${a.detail ?? a.kind}@${a.frames.slice(0, 3).join(',')}${a.count > 3 ? '…' : ''}`);
@@ -54,6 +57,35 @@ function notes(r: ConnectionReport): string {
 function pad(s: string, w: number): string {
   if (w === 0) return s;
   return s.length >= w ? s + ' ' : s + ' '.repeat(w - s.length + 1);
+}
+
+/**
+ * Table rows in the order of the connections' first packets (connection ids are given in that order, from 0,
+ * one per connection), while the analyzer finishes connections in another order: a finished row waits until
+ * every connection that started before it has finished. Memory: the rows finished after the oldest
+ * connection still open (`peak` says how many were held at most).
+ */
+export class FirstPacketOrder {
+  private readonly held = new Map<number, string | null>();
+  private next = 0;
+  peak = 0;
+
+  /** Connection `id` finished, with its row (null: filtered out). Returns the rows now due, in order. */
+  add(id: number, row: string | null): string {
+    this.held.set(id, row);
+    if (this.held.size > this.peak) this.peak = this.held.size;
+    let out = '';
+    for (;;) {
+      const r = this.held.get(this.next);
+      if (r === undefined) break;
+      this.held.delete(this.next++);
+      if (r !== null) out += r;
+    }
+    return out;
+  }
+
+  /** Rows still held (none once every connection has finished). */
+  get size(): number { return this.held.size; }
 }
 
 export function tableHeader(): string {
@@ -138,12 +170,13 @@ function zeekString(s: string): string {
 }
 
 /** One conn.log line: a connection's (first) Zeek row, or one of its `zeek_splits` (no reason of its own: `-`). */
-export function zeekRow(r: ZeekRowSnapshot, reason?: string): string {
+export function zeekRow(r: ZeekRowSnapshot | ConnectionReport, reason?: string): string {
+  const service = 'service' in r && r.service !== null ? ZEEK_SERVICE_NAMES[r.service] : '-';
   const z = r.zeek;
   // Zeek sets duration and the byte counts only for a connection that lasted (conn.log shows '-' otherwise).
   const unsetIfNone = (v: string): string => (z.duration > 0 ? v : '-');
   return [
-    r.ts.toFixed(6), r.uid, r.orig_h, String(r.orig_p), r.resp_h, String(r.resp_p), 'tcp', '-',
+    r.ts.toFixed(6), r.uid, r.orig_h, String(r.orig_p), r.resp_h, String(r.resp_p), 'tcp', service,
     unsetIfNone(z.duration.toFixed(6)), unsetIfNone(String(z.orig_bytes)), unsetIfNone(String(z.resp_bytes)),
     r.conn_state, '-', '-', String(z.missed_bytes), r.history, String(z.orig_pkts), String(z.orig_ip_bytes),
     String(z.resp_pkts), String(z.resp_ip_bytes), '-', '6', reason === undefined ? '-' : zeekString(reason),

@@ -15,6 +15,7 @@ import {
 } from './report.js';
 import { ZEEK_STATE_NAMES } from './zeek.js';
 import { reasonFor } from './reason.js';
+import { SERVICES } from './service.js';
 
 const HANDSHAKES: readonly HandshakeKind[] = ['normal', 'simultaneous-open', 'retried-syn', 'refused', 'unanswered', 'midstream',
   'no-final-ack', 'no-syn-ack'];
@@ -35,7 +36,7 @@ const CONN_STATE_INDEX = indexOf(CONN_STATES);
 const SPLIT_INDEX = indexOf(SPLITS);
 
 /** Float64 slots per connection (layout in `ReportPacker.add`). */
-const SLOTS = 52;
+const SLOTS = 54;
 /** Separates the text fields: JSON.stringify escapes every control character, and histories have none. */
 const SEP = '\u0001';
 /** Separates a connection's history from its reason line (neither has control characters). */
@@ -161,6 +162,8 @@ export class ReportPacker {
     v[at + 49] = zo.state;
     v[at + 50] = zr.state;
     v[at + 51] = so.synData;
+    v[at + 52] = c.groupId;
+    v[at + 53] = c.service === null ? -1 : SERVICES.indexOf(c.service);
     this.text += f.history + SEP2 + reasonFor(c) + SEP;
   }
 
@@ -197,9 +200,10 @@ export function formatPacked(b: PackedBatch): string {
     const sp = v[o + 40]!;
     const texts = t[i]!.split(SEP2);
     // The same keys in the same order, and the same arithmetic, as toReport (report.ts).
+    const uid = uidFor(v[o + 1]!);
     const r: ConnectionReport = {
       type: 'connection',
-      uid: uidFor(v[o + 1]!),
+      uid,
       ts: round6(first),
       duration: round6(v[o + 3]! - first),
       orig_h: unpackAddress(v, o + 5, version),
@@ -251,6 +255,8 @@ export function formatPacked(b: PackedBatch): string {
       zeek_splits: NO_SPLITS,
       syn_data: v[o + 51]!,
       reason: texts[1]!,
+      group: v[o + 52] === v[o + 1] ? uid : uidFor(v[o + 52]!),
+      service: v[o + 53]! < 0 ? null : SERVICES[v[o + 53]!]!,
     };
     out += jsonLine(r);
   }

@@ -7,6 +7,7 @@ import type { Trace, TcpStateName } from '../wire/trace.js';
 import type { AnomalyHit, CloseKind, Connection, HandshakeKind, Side, ZeekRowSnapshot } from './connection.js';
 import { ZEEK_STATE_NAMES } from './zeek.js';
 import { reasonFor } from './reason.js';
+import type { Service } from './service.js';
 
 export interface ConnectionReport {
   type: 'connection';
@@ -78,6 +79,13 @@ export interface ConnectionReport {
   syn_data: number;
   /** One line saying what happened, for a person debugging the connection (src/analyze/reason.ts). */
   reason: string;
+  /**
+   * The uid of the first piece of the Wireshark conversation this connection continues (Zeek's timers split a
+   * SYN retry series or a long failed close into pieces TShark keeps as one stream); its own uid otherwise.
+   */
+  group: string;
+  /** The application protocol the first payload bytes show (http, tls, ssh, dns: src/analyze/service.ts), or null. */
+  service: Service | null;
 }
 
 export interface AnomalyReport {
@@ -155,27 +163,43 @@ export function completenessLabel(v: number): string {
 const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 const B62_CODES = Array.from(B62, (ch) => ch.charCodeAt(0));
-const C = 'C'.charCodeAt(0);
 
-/** Deterministic Zeek-looking uid ("C" + base62) from the connection number. */
-export function uidFor(id: number): string {
-  let x = (Math.imul(id + 1, 0x9e3779b1) >>> 0) * 4096 + id;
-  if (x < 62 ** 8) {
-    // The usual eight digits (zero-padded) built in one string, not one concatenation per digit.
-    const d7 = x % 62; x = Math.floor(x / 62);
-    const d6 = x % 62; x = Math.floor(x / 62);
-    const d5 = x % 62; x = Math.floor(x / 62);
-    const d4 = x % 62; x = Math.floor(x / 62);
-    const d3 = x % 62; x = Math.floor(x / 62);
-    const d2 = x % 62; x = Math.floor(x / 62);
-    const d1 = x % 62;
-    const d0 = Math.floor(x / 62);
-    const b = B62_CODES;
-    return String.fromCharCode(C, b[d0]!, b[d1]!, b[d2]!, b[d3]!, b[d4]!, b[d5]!, b[d6]!, b[d7]!);
+/** One round of a 32-bit integer mixer (the finaliser of MurmurHash3), for deterministic uids. */
+function mix32(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+const UID_DIGITS = 17;
+const uidCodes = new Array<number>(UID_DIGITS + 1);
+
+/**
+ * A deterministic Zeek-format uid for connection `id` (`part` > 0: the further conn.log rows of Zeek-only
+ * splits): "C" and 17 base62 digits of a 96-bit value, 18 characters as Zeek's own uids (Zeek draws its 96
+ * bits at random; synack derives them from the connection number so that runs are reproducible). Distinct
+ * for distinct (id, part) below 2^32 each: the first word is a bijection of the id.
+ */
+export function uidFor(id: number, part = 0): string {
+  const lo = id >>> 0;
+  const hi = Math.floor(id / 4294967296) >>> 0;
+  let w0 = mix32(lo ^ 0x5bd1e995);
+  let w1 = mix32((lo + Math.imul(part + 1, 0x9e3779b1)) ^ hi);
+  let w2 = mix32(w1 ^ (part * 0x27d4eb2f) ^ 0x165667b1);
+  const codes = uidCodes;
+  codes[0] = 67; // 'C'
+  for (let d = UID_DIGITS; d >= 1; d--) {
+    // 96-bit long division by 62 (each step below 62·2^32 < 2^53: exact in doubles).
+    let cur = w0;
+    const q0 = Math.floor(cur / 62);
+    cur = (cur - q0 * 62) * 4294967296 + w1;
+    const q1 = Math.floor(cur / 62);
+    cur = (cur - q1 * 62) * 4294967296 + w2;
+    const q2 = Math.floor(cur / 62);
+    codes[d] = B62_CODES[cur - q2 * 62]!;
+    w0 = q0; w1 = q1; w2 = q2;
   }
-  let s = '';
-  while (x > 0) { s = B62[x % 62]! + s; x = Math.floor(x / 62); }
-  return 'C' + s;
+  return String.fromCharCode(...codes);
 }
 
 /** formatAddress with the common IPv4 case inline (RFC 791 dotted quad). */
@@ -215,7 +239,7 @@ export function zeekRowOf(c: Connection, part: number): ZeekRowSnapshot {
   const r = (1 - o) as 0 | 1;
   const uid = uidFor(c.id);
   return {
-    uid: part === 0 ? uid : `${uid}${B62[part % 62]!}`,
+    uid: part === 0 ? uid : uidFor(c.id, part),
     ts: round6(z.startTime),
     orig_h: addressText(c.addr[o]),
     orig_p: c.port[o],
@@ -243,9 +267,10 @@ export function toReport(c: Connection): ConnectionReport {
   const rows = c.zeekRows;
   // Usually one Zeek connection, the live one: no row snapshot is built then.
   const main = rows === null ? null : rows[0]!;
+  const uid = uidFor(c.id);
   return {
     type: 'connection',
-    uid: uidFor(c.id),
+    uid,
     ts: round6(c.firstTime),
     duration: round6(c.lastTime - c.firstTime),
     orig_h: addressText(c.addr[o]),
@@ -286,6 +311,8 @@ export function toReport(c: Connection): ConnectionReport {
     zeek_splits: rows === null ? NO_SPLITS : [...rows.slice(1), zeekRowOf(c, rows.length)],
     syn_data: c.s[o].synData,
     reason: reasonFor(c),
+    group: c.groupId === c.id ? uid : uidFor(c.groupId),
+    service: c.service,
   };
 }
 

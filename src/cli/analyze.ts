@@ -19,7 +19,7 @@ import { Analyzer } from '../analyze/analyzer.js';
 import { toTrace } from '../analyze/report.js';
 import { compileFilter, FilterError, type ConnectionPredicate } from '../analyze/filter.js';
 import {
-  describeAnomaly, jsonLine, tableHeader, tableRow, tableSummary, zeekFooter, zeekHeader, zeekRow,
+  describeAnomaly, FirstPacketOrder, jsonLine, tableHeader, tableRow, tableSummary, zeekFooter, zeekHeader, zeekRow,
 } from '../analyze/format.js';
 import { renderLadderText } from '../view/ladder-text.js';
 import { parseCommand } from './args.js';
@@ -258,6 +258,7 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
   const useCaptureWorker = format !== 'ladder' && !files.includes('-') && !anyGzip && totalBytes > 0
     && (captureMin !== undefined ? totalBytes >= Number(captureMin) : totalBytes >= CAPTURE_WORKER_THRESHOLD && idleCore());
   const capture = useCaptureWorker ? startWorker(() => new CaptureWorker(files)) : null;
+  const tableOrder = new FirstPacketOrder();
   try {
     return await run();
   } finally {
@@ -274,6 +275,14 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
       // JSON lines formatted on the worker: no report objects on this thread.
       onFinished: lines === null ? undefined : (conn, facts, rep) => lines.add(conn, facts, rep),
       onConnection: (rep, conn) => {
+        if (format === 'table') {
+          // Rows in the order of first packets (FirstPacketOrder), not of finishing.
+          const pass = filter === null || filter(rep);
+          if (pass) count++;
+          out += tableOrder.add(conn.id, pass ? tableRow(rep) : null);
+          if (out.length >= FLUSH_AT) writeOut();
+          return;
+        }
         if (filter && !filter(rep)) return;
         count++;
         switch (format) {
@@ -283,7 +292,6 @@ export async function analyzeCommand(argv: string[], io: AnalyzeIo): Promise<num
             // The further rows Zeek writes when it splits on a SYN+FIN/SYN+RST synack ignores.
             for (const row of rep.zeek_splits) out += zeekRow(row);
             break;
-          case 'table': out += tableRow(rep); break;
           case 'ladder':
             out += (count > 1 ? '\n' : '') + renderLadderText(toTrace(conn, rep), { color }) + '\n';
             break;

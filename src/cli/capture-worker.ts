@@ -17,7 +17,7 @@ const ROLE = 'synack-analyze-capture';
 /** Records per batch. */
 const BATCH = 4096;
 /** 32-bit slots per record. */
-const STRIDE = 19;
+const STRIDE = 21;
 /** Batches the worker may have in flight before it waits for the analysis. */
 const CREDITS = 4;
 const READ_SIZE = 1 << 20;
@@ -54,6 +54,9 @@ export interface RecordSink {
 }
 
 /** Replays a batch into `sink`, record by record; returns the last record's frame number in its file (0: none). */
+/** The first payload bytes of the record being replayed (PacketFields.payBuf; caplen bounds what is valid). */
+const head = new Uint8Array(8);
+
 export function replay(b: RecordBatch, sink: RecordSink, pf: PacketFields, v: CaptureRecordView, frameBase: number): number {
   const n = b.ints;
   // seq, ack and the original length are unsigned 32-bit.
@@ -83,6 +86,14 @@ export function replay(b: RecordBatch, sink: RecordSink, pf: PacketFields, v: Ca
       pf.addrLen = n[o + 18]!;
       pf.srcOff = i * 32;
       pf.dstOff = i * 32 + 16;
+      if (pf.caplen > 0) {
+        const h0 = n[o + 19]!;
+        const h1 = n[o + 20]!;
+        head[0] = h0 >>> 24; head[1] = h0 >>> 16; head[2] = h0 >>> 8; head[3] = h0;
+        head[4] = h1 >>> 24; head[5] = h1 >>> 16; head[6] = h1 >>> 8; head[7] = h1;
+        pf.payBuf = head;
+        pf.payOff = 0;
+      }
       sink.parsed(frame, w[2 * i]!, n[o + 3]!, pf);
     } else {
       v.frame = frame;
@@ -220,6 +231,20 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) {
       nums[o + 16] = pf.tcpChecksumOk ? 1 : 0;
       nums[o + 17] = pf.version;
       nums[o + 18] = pf.addrLen;
+      // The payload's first 8 bytes (zero-padded): all service detection looks at.
+      if (pf.caplen > 0) {
+        let h0 = 0;
+        let h1 = 0;
+        const p = pf.payBuf;
+        const at = pf.payOff;
+        const k = pf.caplen < 8 ? pf.caplen : 8;
+        for (let i = 0; i < k; i++) {
+          if (i < 4) h0 |= p[at + i]! << (24 - 8 * i);
+          else h1 |= p[at + i]! << (56 - 8 * i);
+        }
+        nums[o + 19] = h0;
+        nums[o + 20] = h1;
+      }
       const a = count * 32;
       for (let i = 0; i < pf.addrLen; i++) {
         addrs[a + i] = pf.srcBuf[pf.srcOff + i]!;
