@@ -7,6 +7,10 @@
 //     every TCP segment arrives in two fragments and the body's sha256 matches.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { runInNetns, reportResult, assertInNetns, NETNS_ENV } from '../link/netns.js';
 import { startServe } from './serve.js';
@@ -17,9 +21,11 @@ import { SYN, ACK } from '../wire/tcp-types.js';
 import { DATAGRAM_OVERHEAD } from '../wire/ip-reassembly.js';
 
 const role = process.env[NETNS_ENV] ? process.argv[2] : undefined;
+/** The upload's file (the namespaces share the filesystem; PIDs repeat across PID namespaces). */
+const UP = join(tmpdir(), `synack-up-${randomBytes(6).toString('hex')}.bin`);
 
 const PY_FRAGMENTS = String.raw`
-from scapy.all import IP, IPv6, IPv6ExtHdrFragment, TCP, fragment, fragment6, send, conf, raw
+from scapy.all import IP, IPv6, IPv6ExtHdrFragment, TCP, Raw, fragment, fragment6, send, conf
 conf.verb = 0
 def syn(sport): return IP(src='10.77.0.1', dst='10.77.0.2') / TCP(sport=sport, dport=80, flags='S', seq=1000, options=[('MSS', 1460), ('SAckOK', b''), ('Timestamp', (1, 0)), ('NOP', None), ('WScale', 7)])
 inorder = fragment(syn(41001), fragsize=8)
@@ -32,8 +38,8 @@ p = syn(41003); p.id = 777
 f = fragment(p, fragsize=16)
 o = f[1].copy(); o.frag = 1; del o.chksum
 send([f[0], o] + f[1:], iface='syn0')
-s6 = IPv6(src='fd77::1', dst='fd77::2') / IPv6ExtHdrFragment(id=4242) / TCP(sport=41004, dport=80, flags='S', seq=1000, options=[('MSS', 1440), ('SAckOK', b''), ('Timestamp', (1, 0)), ('NOP', None), ('WScale', 7)])
-f6 = fragment6(s6, 40 + 8 + 16)
+s6 = IPv6(src='fd77::1', dst='fd77::2') / IPv6ExtHdrFragment(id=4242) / TCP(sport=41004, dport=80, flags='S', seq=1000, options=[('MSS', 1440), ('SAckOK', b''), ('Timestamp', (1, 0)), ('NOP', None), ('WScale', 7)]) / Raw(b'x' * 16)
+f6 = fragment6(s6, 40 + 8 + 24)
 send(f6, iface='syn0')
 print(len(inorder), len(f), len(f6), flush=True)
 `;
@@ -73,14 +79,15 @@ if (role === 'frag') {
 
   // A router fragments the peer's DF-clear segments onto an MTU-1000 link on their way to synack.
   const path = buildRoutedPath({ m1: 1000 });
-  await path.sh(path.peer, 'sysctl -qw net.ipv4.ip_no_pmtu_disc=1');
-  await path.sh(path.peer, 'head -c 10000000 /dev/urandom > /tmp/up.bin');
-  const want = (await path.sh(path.peer, 'sha256sum /tmp/up.bin')).stdout.split(' ')[0];
+  await path.peer.sh('sysctl -qw net.ipv4.ip_no_pmtu_disc=1');
+  await path.peer.sh(`head -c 10000000 /dev/urandom > ${UP}`);
+  const want = (await path.peer.sh(`sha256sum ${UP}`)).stdout.split(' ')[0];
   const before = stack.snapshot().ReasmOKs;
-  const up = await path.sh(path.peer, 'curl -sS --max-time 60 --data-binary @/tmp/up.bin http://10.77.0.2/', 70_000);
+  const up = await path.peer.sh(`curl -sS --max-time 60 --data-binary @${UP} http://10.77.0.2/`, 70_000);
   out.upload = { code: up.code, body: up.stdout.trim(), want, err: up.stderr, reassembled: stack.snapshot().ReasmOKs - before };
   out.held = stack.reassembler.heldBytes;
   await h.stop(200);
+  rmSync(UP, { force: true });
   reportResult(out);
   process.exit(0);
 } else if (role === undefined) {

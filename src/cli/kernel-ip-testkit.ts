@@ -8,10 +8,10 @@
  * Addresses: synack 10.77.0.2 / fd77::2 (the host's end of the TUN 10.77.0.1 / fd77::1); host–router
  * 10.78.0.1–.2, fd78::1–::2; router–peer 10.79.0.1–.2 and fd79::1–::2. Both the host and the router forward,
  * so a router on the path, not synack's own link, limits the MTU (as a tunnel or PPPoE hop does). The extra
- * namespaces are named inside runInNetns's private mount namespace and disappear with it.
+ * namespaces are held by sleeping processes (no names under /run/netns) inside runInNetns's PID namespace, so
+ * they disappear with it.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { run, type RunResult } from './kernel-testkit.js';
 
 export interface PathOptions {
@@ -23,12 +23,39 @@ export interface PathOptions {
   m2v6?: number;
 }
 
+/** A network namespace held by a sleeping process (nothing on the filesystem; it dies with the test's PID namespace). */
+export interface Netns {
+  pid: number;
+  /** Runs a command in it, synchronously (setup only). */
+  sync(cmd: string[]): void;
+  /** Runs a shell command line in it, asynchronously (synack runs in this process), with pipefail. */
+  sh(line: string, timeoutMs?: number): Promise<RunResult>;
+  spawn(cmd: string[]): ChildProcess;
+}
+
+export function makeNetns(): Netns {
+  const holder = spawn('unshare', ['--net', 'sleep', 'infinity'], { stdio: 'ignore' });
+  const pid = holder.pid!;
+  // unshare execs sleep in the same process once the namespace exists: wait until it has its own netns.
+  const self = execFileSync('readlink', ['/proc/self/ns/net'], { encoding: 'utf8' }).trim();
+  for (let i = 0; i < 200; i++) {
+    let ns = '';
+    try { ns = execFileSync('readlink', [`/proc/${pid}/ns/net`], { encoding: 'utf8' }).trim(); } catch { /* not yet */ }
+    if (ns && ns !== self) break;
+    execFileSync('sleep', ['0.01']);
+  }
+  const enter = ['nsenter', `--net=/proc/${pid}/ns/net`, '--'];
+  return {
+    pid,
+    sync: (cmd) => { execFileSync(enter[0]!, [...enter.slice(1), ...cmd], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 }); },
+    sh: (line, timeoutMs = 60_000) => run(enter[0]!, [...enter.slice(1), 'bash', '-c', `set -o pipefail; ${line}`], { timeoutMs }),
+    spawn: (cmd) => spawn(enter[0]!, [...enter.slice(1), ...cmd], { stdio: ['pipe', 'pipe', 'pipe'] }),
+  };
+}
+
 export interface RoutedPath {
-  router: string;
-  peer: string;
-  /** Runs a shell command line in a namespace of the path, asynchronously (synack runs in this process). */
-  sh(ns: string, line: string, timeoutMs?: number): Promise<RunResult>;
-  spawn(ns: string, cmd: string[]): ChildProcess;
+  router: Netns;
+  peer: Netns;
 }
 
 function sh(args: string[]): void {
@@ -37,16 +64,13 @@ function sh(args: string[]): void {
 
 /** Builds the path (the TUN device syn0 must already be up with its addresses). */
 export function buildRoutedPath(o: PathOptions = {}): RoutedPath {
-  const tag = randomBytes(3).toString('hex');
-  const router = `r-${tag}`, peer = `p-${tag}`;
+  const router = makeNetns(), peer = makeNetns();
   const m1 = String(o.m1 ?? 1500), m2 = String(o.m2 ?? 1500), m2v6 = String(o.m2v6 ?? 1500);
-  sh(['ip', 'netns', 'add', router]);
-  sh(['ip', 'netns', 'add', peer]);
-  const inR = (...a: string[]) => sh(['ip', '-n', router, ...a]);
-  const inP = (...a: string[]) => sh(['ip', '-n', peer, ...a]);
-  sh(['ip', 'link', 'add', 'a0', 'mtu', m1, 'type', 'veth', 'peer', 'name', 'r0', 'mtu', m1, 'netns', router]);
-  inR('link', 'add', 'r1', 'mtu', m2, 'type', 'veth', 'peer', 'name', 'p0', 'mtu', m2, 'netns', peer);
-  inR('link', 'add', 'r2', 'mtu', m2v6, 'type', 'veth', 'peer', 'name', 'p1', 'mtu', m2v6, 'netns', peer);
+  const inR = (...a: string[]) => router.sync(['ip', ...a]);
+  const inP = (...a: string[]) => peer.sync(['ip', ...a]);
+  sh(['ip', 'link', 'add', 'a0', 'mtu', m1, 'type', 'veth', 'peer', 'name', 'r0', 'mtu', m1, 'netns', String(router.pid)]);
+  inR('link', 'add', 'r1', 'mtu', m2, 'type', 'veth', 'peer', 'name', 'p0', 'mtu', m2, 'netns', String(peer.pid));
+  inR('link', 'add', 'r2', 'mtu', m2v6, 'type', 'veth', 'peer', 'name', 'p1', 'mtu', m2v6, 'netns', String(peer.pid));
   sh(['ip', 'addr', 'add', '10.78.0.1/24', 'dev', 'a0']);
   // IPv6 needs 1280 bytes on every link (RFC 8200 §5): a narrower host–router link carries IPv4 only.
   const v6 = Number(m1) >= 1280;
@@ -69,14 +93,9 @@ export function buildRoutedPath(o: PathOptions = {}): RoutedPath {
   if (v6) inR('-6', 'route', 'add', 'fd77::/64', 'via', 'fd78::1');
   inP('route', 'add', 'default', 'via', '10.79.0.1');
   if (v6) inP('-6', 'route', 'add', 'default', 'via', 'fd79::1');
-  for (const ns of [null, router]) {
-    const pre = ns ? ['ip', 'netns', 'exec', ns] : [];
-    sh([...pre, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-    sh([...pre, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+  for (const run1 of [sh, (a: string[]) => router.sync(a)]) {
+    run1(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    run1(['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
   }
-  return {
-    router, peer,
-    sh: (ns, line, timeoutMs = 60_000) => run('ip', ['netns', 'exec', ns, 'bash', '-c', `set -o pipefail; ${line}`], { timeoutMs }),
-    spawn: (ns, cmd) => spawn('ip', ['netns', 'exec', ns, ...cmd], { stdio: ['pipe', 'pipe', 'pipe'] }),
-  };
+  return { router, peer };
 }

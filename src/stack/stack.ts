@@ -13,7 +13,7 @@ import { EXT_FRAGMENT, EXT_HOP_BY_HOP, PROTO_TCP, type IpPacket } from '../wire/
 import { IpReassembler, fragment, isFragment, type ReassemblerOptions } from '../wire/ip-reassembly.js';
 import {
   ICMP_DEST_UNREACH, ICMP_ECHO_REQUEST, ICMP_EXC_FRAGTIME, ICMP_PROT_UNREACH, ICMP_TIME_EXCEEDED, ICMPV6_ECHO_REQUEST,
-  ICMPV6_EXC_FRAGTIME, ICMPV6_HDR_FIELD, ICMPV6_PARAMPROB, ICMPV6_TIME_EXCEED, ICMPV6_UNK_NEXTHDR, PROTO_ICMP, PROTO_ICMPV6,
+  ICMPV6_EXC_FRAGTIME, ICMPV6_HDR_FIELD, ICMPV6_HDR_INCOMPLETE, ICMPV6_PARAMPROB, ICMPV6_TIME_EXCEED, ICMPV6_UNK_NEXTHDR, PROTO_ICMP, PROTO_ICMPV6,
   decodeIcmp, encodeIcmpError, isIcmpError, quotedTcp,
 } from '../wire/icmp.js';
 import { finishChecksum, onesComplementSum } from '../wire/checksum.js';
@@ -479,6 +479,16 @@ export class Stack {
       }
     }
     if (isFragment(ip)) {
+      if (ip.version === 6 && ip.fragOffset === 0 && ip.mf) {
+        // RFC 8200 §4.5 (RFC 7112): the first fragment must hold every header up to and including the upper-layer
+        // header (Linux checks its fixed part: TCP 20, UDP 8, ICMPv6 8 bytes), else parameter problem, code 3.
+        const need = ip.protocol === PROTO_TCP ? 20 : ip.protocol === 17 || ip.protocol === PROTO_ICMPV6 ? 8 : 1;
+        if (ip.headerLength + need > ip.totalLength) {
+          this.counters.InExtHdrErrors++;
+          this.sendIcmpError(packet, ICMPV6_PARAMPROB, ICMPV6_HDR_INCOMPLETE, 0, now);
+          return;
+        }
+      }
       const whole = this.reassembler.push(packet, now, ip);
       if (whole !== null) { this.ipInput(whole, false, now); return; }
       const why = this.reassembler.lastDrop;

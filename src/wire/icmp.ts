@@ -39,6 +39,8 @@ export const ICMPV6_PORT_UNREACH = 4;
 /** Parameter problem codes (RFC 4443 §3.4): erroneous header field, unrecognized next header. */
 export const ICMPV6_HDR_FIELD = 0;
 export const ICMPV6_UNK_NEXTHDR = 1;
+/** Parameter problem code 3: the first fragment has an incomplete header chain (RFC 7112). */
+export const ICMPV6_HDR_INCOMPLETE = 3;
 /** Time exceeded code 1: fragment reassembly time exceeded. */
 export const ICMPV6_EXC_FRAGTIME = 1;
 
