@@ -33,7 +33,8 @@ for (const v of [4, 6] as const) {
     const h = ipHost();
     h.stack.listen(80);
     const syn = tcpFrom(v, seg({ flags: SYN, options: { mss: 1460, sackPermitted: true, tsVal: 1, tsEcr: 0, wscale: 7 } }));
-    const frags = fragmentAt(syn, [8, 24], 77);
+    // IPv6's first fragment must hold the whole TCP header (RFC 7112); IPv4's may be as small as 8 bytes.
+    const frags = fragmentAt(syn, v === 4 ? [8, 24] : [24, 32], 77);
     assert.equal(frags.length, 3);
     for (const f of frags.reverse()) h.stack.receive(f);
     assert.equal(h.out.length, 1);
@@ -56,13 +57,23 @@ for (const v of [4, 6] as const) {
     const h = ipHost();
     h.stack.listen(80);
     const syn = tcpFrom(v, seg({ flags: SYN, options: { mss: 1460, sackPermitted: true, tsVal: 1, tsEcr: 0, wscale: 7 } }));
-    const [a, b] = fragmentAt(syn, [16], 5);
-    const overlap = fragmentAt(syn, [8], 5)[1]!; // 8..end overlaps 0..16
+    const [a, b] = fragmentAt(syn, [24], 5);
+    const overlap = fragmentAt(syn, [16], 5)[1]!; // 16..end overlaps 0..24
     h.stack.receive(a!); h.stack.receive(overlap); h.stack.receive(b!);
     assert.equal(h.out.length, 0);
     assert.equal(h.stack.snapshot().ReasmOverlaps, 1);
   });
 }
+
+test('IPv6: a first fragment without the whole TCP header draws parameter problem code 3, pointer 0 (RFC 7112, as Linux)', () => {
+  const h = ipHost();
+  h.stack.listen(80);
+  const syn = tcpFrom(6, seg({ flags: SYN, options: { mss: 1460, sackPermitted: true, tsVal: 1, tsEcr: 0, wscale: 7 } }));
+  for (const f of fragmentAt(syn, [16], 6)) h.stack.receive(f);
+  assert.equal(h.out.length, 1);
+  assert.deepEqual([h.out[0]!.icmp!.type, h.out[0]!.icmp!.code, h.out[0]!.icmp!.rest], [4, 3, 0]);
+  assert.equal(h.stack.connectionCount, 0);
+});
 
 test('an incomplete datagram times out after 30 s: memory released, ICMP time exceeded (fragment reassembly) sent', () => {
   const h = ipHost();
