@@ -217,6 +217,8 @@ export class TcpConnection {
   highSack = 0;
   /** @internal */
   lastSendTime = 0;
+  /** @internal End of the last segment sent with less than an MSS of data (Linux snd_sml, for Nagle's Minshall variant). */
+  sndSml = 0;
 
   // --- timers: absolute times in ms, Infinity when not armed ---
   /** @internal */
@@ -269,6 +271,8 @@ export class TcpConnection {
   challengeWindowStart = 0;
   /** @internal */
   challengeCount = 0;
+  /** @internal When the last challenge ACK was sent (config.challengeAckIntervalMs). */
+  lastChallengeAt = -Infinity;
   /** @internal The pending immediate ACK is an RFC 5961 challenge ACK (config.finOnAck leaves those plain). */
   challengePending = false;
   /** @internal In-order data segments ACKed at once under config.quickAckSegments. */
@@ -296,6 +300,7 @@ export class TcpConnection {
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
     this.sndBufSeq = seqAdd(this.iss, 1);
+    this.sndSml = this.iss;
     this.tsOffset = (opts.tsOffset ?? 0) >>> 0;
     this.rtt = new RttEstimator(this.config.rtoInitial, this.config.rtoMin, this.config.rtoMax);
     this.cc = this.config.congestion(this.config.initialWindowSegments * 1460);

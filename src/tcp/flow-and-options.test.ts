@@ -248,6 +248,19 @@ describe('Nagle (RFC 9293 §3.7.4) and setNoDelay', () => {
     assert.deepEqual(lens(c.drainTransmit(1)), [536, 536]);
   });
 
+  test('with Nagle on, the short tail of a write leaves at once when no small segment is unacknowledged (Linux tcp_minshall_check)', () => {
+    const c = established({ ...PLAIN, nagle: true });
+    c.send(bytes(536 * 2 + 80), 0);
+    assert.deepEqual(lens(c.drainTransmit(0)), [536, 536, 80], 'full segments in flight do not hold the tail');
+    // Now a small segment (the 80 bytes) is unacknowledged: the next small one waits for its ACK.
+    c.send(bytes(30), 1);
+    assert.deepEqual(lens(c.drainTransmit(1)), []);
+    c.input(seg(ACK, RCV, SND + 536 * 2), 10);
+    assert.deepEqual(lens(c.drainTransmit(10)), [], 'the full segments were ACKed, the small one not yet');
+    c.input(seg(ACK, RCV, SND + 536 * 2 + 80), 20);
+    assert.deepEqual(lens(c.drainTransmit(20)), [30]);
+  });
+
   test('setNoDelay(true) turns Nagle off: small segments go at once', () => {
     const c = established({ ...PLAIN, nagle: true });
     c.setNoDelay(true);

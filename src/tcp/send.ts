@@ -116,8 +116,10 @@ export function nextNewData(c: TcpConnection, now: number): TcpSegment | null {
       // unless it is at least half the largest window the peer offered, or nothing is in flight.
       if (len < (c.maxSndWnd >>> 1) && flight > 0) return null;
     }
-    if (len < mss && len === unsent && c.nagle && flight > 0 && !c.finQueued) {
-      // Nagle (§3.7.4): hold a small segment while data is unacknowledged.
+    if (len < mss && len === unsent && c.nagle && flight > 0 && !c.finQueued && seqGt(c.sndSml, c.sndUna)) {
+      // Nagle (§3.7.4) as Linux applies it (tcp_nagle_check with tcp_minshall_check): hold a small segment
+      // only while a previous *small* segment is unacknowledged. Full-sized data in flight does not hold
+      // the tail of a response, so a reply that is not a multiple of the MSS never waits for a delayed ACK.
       return null;
     }
   } else {
@@ -141,6 +143,8 @@ export function nextNewData(c: TcpConnection, now: number): TcpSegment | null {
     c.stats.OutSegs += Math.ceil(len / mss) - 1; // out() counts one; the link sends this many
   }
   c.sndNxt = seqAdd(end, flags & FIN ? 1 : 0);
+  // Linux tcp_minshall_update: remember the end of the last segment holding a piece shorter than the MSS.
+  if (len % mss !== 0) c.sndSml = end;
   if (c.rttSeq === -1 && !c.tsOk && c.sndRtx === -1) { c.rttSeq = seq; c.rttTime = now; }
   if (c.rtoAt === Infinity) c.rtoAt = now + rtoTimeout(c);
   if (flight === 0) c.unackedSince = now;
