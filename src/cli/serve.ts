@@ -158,8 +158,8 @@ export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandl
   const sockets = new Set<Socket>();
   const track = (s: Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); s.on('error', () => undefined); };
   const services: string[] = [];
-  const listen = (port: number, what: string, allowHalfOpen: boolean, onConn: (s: Socket) => void) => {
-    const srv = new Server(stack, { allowHalfOpen }, (s) => { track(s); onConn(s); });
+  const listen = (port: number, what: string, allowHalfOpen: boolean, onConn: (s: Socket) => void, noDelay = false) => {
+    const srv = new Server(stack, { allowHalfOpen, noDelay }, (s) => { track(s); onConn(s); });
     // stack.listen throws synchronously for EADDRINUSE; Server.listen defers it to 'error', so check first.
     if (stack.listenerFor(port)) throw Object.assign(new Error(`EADDRINUSE: --${what} port ${port} is already used by another service`), { code: 'EADDRINUSE' });
     srv.listen(port);
@@ -171,7 +171,9 @@ export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandl
     if (o.http !== undefined) {
       const httpServer = http.createServer(httpHandler);
       httpServer.on('clientError', (_e, s) => s.destroy());
-      listen(o.http, 'http', true, (s) => httpServer.emit('connection', s));
+      // node:http servers disable Nagle on every socket they accept (http.Server's noDelay, default true since
+      // Node 18); a socket handed over by 'connection' misses that, so the listener sets it as net.Server would.
+      listen(o.http, 'http', true, (s) => httpServer.emit('connection', s), (httpServer as { noDelay?: boolean }).noDelay !== false);
     }
     if (o.echo !== undefined) {
       listen(o.echo, 'echo', true, (s) => {

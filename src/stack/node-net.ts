@@ -88,7 +88,10 @@ export function createNet(stack: Stack, opts: NetOptions = {}): SynackNet {
       return new Server(stack, options ?? {}, listener);
     },
     serve(server, port = 0, host) {
-      const s = new Server(stack, {}, (sock) => { server.emit('connection', sock); });
+      // net.Server applies its noDelay option (http.Server: true by default) when it accepts a socket; sockets
+      // emitted as 'connection' skip that step, so it is applied here.
+      const noDelay = (server as { noDelay?: unknown }).noDelay === true;
+      const s = new Server(stack, { noDelay }, (sock) => { server.emit('connection', sock); });
       if (typeof port === 'object') s.listen(port);
       else s.listen({ port: checkPort(port), ...(host !== undefined ? { host } : {}) });
       return s;
