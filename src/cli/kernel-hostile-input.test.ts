@@ -127,7 +127,8 @@ if (role === 'hostile') {
       const n = sc.stdout().toString().split('sent').length;
       scapy.stdin!.write(JSON.stringify({ sport: lport, ...seg }) + '\n');
       await waitFor(() => sc.stdout().toString().split('sent').length > n, 10_000, 'scapy send');
-      await sleep(100);
+      // Past the 500 ms synack (like Linux) keeps between two challenge ACKs of one connection (RFC 5961 §7).
+      await sleep(550);
     };
     const conn = () => [...stack.allConnections()].find((c) => c.remotePort === lport) ?? null;
     const scapyOut: Record<string, unknown> = {};

@@ -184,7 +184,6 @@ if (role === 'probes') {
   /** Rows whose engine work is not in yet: run and reported, not failing the suite. */
   const TODO: Record<string, string> = {
     'syn-ece-cwr': 'ECN (RFC 3168) negotiation is not implemented yet',
-    'rst-flood-3000': 'the per-connection challenge-ACK limit is not implemented yet',
   };
   const ROWS: Array<[string, string[], string]> = [
     ['IPv4 fragments of a SYN (in order, reversed), an IPv6 SYN in three fragments: reassembled, answered', ['frag-v4-in-order', 'frag-v4-reversed', 'frag-v6-three'], 'tcp AS'],

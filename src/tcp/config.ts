@@ -49,6 +49,11 @@ export interface TcpConfig {
   keepAliveProbes: number;
   /** RFC 5961 §7 challenge-ACK rate limit: at most this many per second per connection. */
   challengeAckLimit: number;
+  /**
+   * RFC 5961 §7, as Linux limits it per socket: at least this long between two challenge ACKs of one connection
+   * (net.ipv4.tcp_invalid_ratelimit = 500 ms), so 3 000 in-window RSTs in a burst earn one, not 3 000. 0 = no gap.
+   */
+  challengeAckIntervalMs: number;
   /** Initial congestion window in segments (RFC 6928: 10). */
   initialWindowSegments: number;
   /**
@@ -165,6 +170,7 @@ export const DEFAULT_CONFIG: TcpConfig = {
   keepAliveInterval: 75_000,
   keepAliveProbes: 9,
   challengeAckLimit: 1000,
+  challengeAckIntervalMs: 500,
   initialWindowSegments: 10,
   synLossWindow: 'rfc5681',
   tailLossProbe: true,

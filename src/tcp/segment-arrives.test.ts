@@ -588,8 +588,21 @@ describe('RST processing (RFC 5961 §3 on RFC 9293 §3.10.7.4 second)', () => {
     assert.equal(c.state, 'CLOSED');
   });
 
+  test('3 000 in-window RSTs in 0.38 s draw one challenge ACK; the next comes 500 ms after it (RFC 5961 §7, Linux per socket)', () => {
+    const c = established();
+    const sent: string[] = [];
+    for (let i = 0; i < 3000; i++) { const t = 100 + (i * 380) / 3000; c.input(seg(RST, RCV + 1 + (i % 100)), t); sent.push(...wire(c, t)); }
+    assert.equal(sent.length, 1);
+    assert.equal(c.stats.TCPChallengeACKLimited, 2999);
+    assert.equal(c.state, 'ESTABLISHED');
+    c.input(seg(RST, RCV + 7), 599);
+    assert.equal(wire(c, 599).length, 0);
+    c.input(seg(RST, RCV + 7), 600);
+    assert.equal(wire(c, 600).length, 1);
+  });
+
   test('challenge ACKs are rate-limited to challengeAckLimit per second (RFC 5961 §7)', () => {
-    const c = established({ ...PLAIN, challengeAckLimit: 2 });
+    const c = established({ ...PLAIN, challengeAckLimit: 2, challengeAckIntervalMs: 0 });
     const sent: string[] = [];
     for (let i = 0; i < 5; i++) { c.input(seg(RST, RCV + 1 + i), 100 + i); sent.push(...wire(c, 100 + i)); }
     assert.equal(sent.length, 2);
