@@ -72,3 +72,28 @@ test('usage errors exit 2', async () => {
   const empty = mkdtempSync(path.join(tmpdir(), 'drill-'));
   assert.equal((await drill([empty])).code, 2);
 });
+
+test('--ladder draws the script\'s connection with both sides\' states; --pcap writes its packets (issue 18)', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'synack-drill-pcap-'));
+  const file = path.join(dir, 'out.pcapng');
+  const script = path.join(scripts, 'simultaneous-close.pkt');
+  const r = await drill(['--ladder', '--pcap', file, script]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^PASS /m);
+  // synack passes through CLOSING (from its engine), and so does the script's side (inferred): the FINs cross.
+  assert.match(r.out, /• synack: CLOSED → LISTEN → SYN-RECEIVED → ESTABLISHED → FIN-WAIT-1 → CLOSING → TIME-WAIT/);
+  const rows = r.out.split('\n');
+  assert.ok(rows.some((l) => /^ *\d+ {2}CLOSING +<─+ ACK seq=2 ack=2 /.test(l)), 'the script\'s side in CLOSING');
+  assert.ok(rows.some((l) => /FIN\+ACK seq=1 ack=1 .*─> CLOSING$/.test(l)), 'synack CLOSING where the script\'s FIN arrives');
+  assert.match(r.out, /crosses the FIN\+ACK/);
+  const { readCapture } = await import('../wire/capture.js');
+  const { readFileSync } = await import('node:fs');
+  const recs = [...readCapture(new Uint8Array(readFileSync(file)))];
+  assert.equal(recs.length, 7, 'SYN, SYN+ACK, ACK, FIN, FIN, ACK, ACK');
+  const { decodePacket } = await import('../wire/packet.js');
+  const { flagsToString } = await import('../wire/tcp-types.js');
+  assert.deepEqual(recs.map((x) => flagsToString(decodePacket(x.data).tcp!.seg.flags)), ['SYN', 'SYN+ACK', 'ACK', 'FIN+ACK', 'FIN+ACK', 'ACK', 'ACK']);
+  const bad = await drill(['--pcap', '/nonexistent-dir/x.pcapng', script]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /cannot write \/nonexistent-dir\/x\.pcapng/);
+});

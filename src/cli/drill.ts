@@ -14,6 +14,9 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import type { Personality } from '../drill/ast.js';
 import { runScriptText, type DrillResult } from '../drill/runner.js';
+import { runDrillTraced } from '../drill/browser.js';
+import { PcapngTap, TapError } from '../link/pcapng-tap.js';
+import { renderLadderText } from '../view/ladder-text.js';
 import { parseCommand } from './args.js';
 
 export interface DrillIo {
@@ -88,10 +91,13 @@ export async function drillCommand(argv: string[], io: DrillIo): Promise<number>
     .option('--verbose', 'trace every event of every script')
     .addOption(new Option('--ip-version <family>', 'family for scripts that do not pin one').choices(['ipv4', 'ipv6']).default('ipv4'))
     .option('-D, --define <NAME=VALUE...>', 'define a symbol (also for #ifdef)')
-    .option('--tolerance-usecs <n>', 'timing tolerance in microseconds, overriding the scripts\' (gVisor\'s harness uses 100000)');
+    .option('--tolerance-usecs <n>', 'timing tolerance in microseconds, overriding the scripts\' (gVisor\'s harness uses 100000)')
+    .option('--pcap <file>', 'write every packet of every script (in and out of synack, in virtual time) to one pcapng')
+    .option('--ladder', 'draw each script\'s first connection as a ladder: the script\'s side, synack\'s side and its states')
+    .option('--no-color', 'no ANSI colours in ladders');
   const early = parseCommand(program, argv, io);
   if (early !== null) return early;
-  const opts = program.opts<{ personality?: Personality; json?: boolean; verbose?: boolean; ipVersion: 'ipv4' | 'ipv6'; define?: string[]; toleranceUsecs?: string }>();
+  const opts = program.opts<{ personality?: Personality; json?: boolean; verbose?: boolean; ipVersion: 'ipv4' | 'ipv6'; define?: string[]; toleranceUsecs?: string; pcap?: string; ladder?: boolean; color: boolean }>();
   let toleranceUsecs: number | undefined;
   if (opts.toleranceUsecs !== undefined) {
     toleranceUsecs = Number(opts.toleranceUsecs);
@@ -114,6 +120,18 @@ export async function drillCommand(argv: string[], io: DrillIo): Promise<number>
   }
   if (files.length === 0) { io.stderr.write('synack drill: no *.pkt scripts found\n'); return 2; }
   const index = new IndexLookup();
+  let tap: PcapngTap | null = null;
+  if (opts.pcap) {
+    try {
+      tap = PcapngTap.toFile(opts.pcap, { application: 'synack drill', interfaceName: 'drill0', interfaceDescription: 'packetdrill: the script\'s peer <-> synack', startTimeMs: Date.UTC(2026, 0, 1) });
+    } catch (e) {
+      io.stderr.write(`synack drill: cannot write ${opts.pcap}: ${(e as Error).message}\n`);
+      return 2;
+    }
+  }
+  const traced = tap !== null || opts.ladder === true;
+  const color = opts.color && (io.stdout as NodeJS.WriteStream).isTTY === true;
+  let offset = 0;
   const totals = { pass: 0, fail: 0, unsupported: 0 };
   for (const file of files) {
     let text: string;
@@ -126,7 +144,16 @@ export async function drillCommand(argv: string[], io: DrillIo): Promise<number>
     const personality = opts.personality ?? index.find(file) ?? 'synack';
     const log = opts.verbose ? (s: string): void => { io.stdout.write(`  ${s}\n`); } : undefined;
     if (opts.verbose) io.stdout.write(`${file} [${personality}]\n`);
-    const r = runScriptText(text, { file, personality, defines, ipVersion: opts.ipVersion, log, toleranceUsecs });
+    const runOpts = { file, personality, defines, ipVersion: opts.ipVersion, log, toleranceUsecs };
+    // With --pcap or --ladder the run also records its packets and synack's transitions.
+    const t = traced ? runDrillTraced(text, runOpts) : null;
+    const r = t ? t.result : runScriptText(text, runOpts);
+    if (t && tap) {
+      tap.comment(`script ${file} [${personality}]: ${r.result.toUpperCase()}${r.line ? ` at line ${r.line}` : ''}`);
+      let last = 0;
+      t.packets.forEach((p, i) => { tap!.record(offset + p.time, p.bytes, p.from === 'b' ? 'outbound' : 'inbound', i === 0 ? `script ${file}` : undefined); last = p.time; });
+      offset += last + 1000;
+    }
     totals[r.result]++;
     if (opts.json) {
       const o: Record<string, unknown> = { script: r.script, result: r.result };
@@ -135,6 +162,13 @@ export async function drillCommand(argv: string[], io: DrillIo): Promise<number>
       io.stdout.write(JSON.stringify(o) + '\n');
     } else {
       io.stdout.write(line(r, opts.verbose === true) + '\n');
+    }
+    if (t && opts.ladder && !opts.json) io.stdout.write('\n' + renderLadderText(t.trace, { color }) + `  • synack: ${t.localStates.join(' → ')}\n\n`);
+  }
+  if (tap) {
+    try { await tap.close(); } catch (e) {
+      io.stderr.write(`synack drill: writing ${opts.pcap} failed: ${e instanceof TapError ? e.message : String(e)}\n`);
+      return 2;
     }
   }
   const summary = `${totals.pass} passed, ${totals.fail} failed, ${totals.unsupported} unsupported`;

@@ -146,6 +146,38 @@ describe('issue 18: the page exactly true, in Chromium', { skip: noBrowser }, ()
     assert.match((await page.textContent('#notes'))!, /error ETIMEDOUT/);
   });
 
+  test('packetdrill in the page: the seed-like script reaches CLOSING in a Web Worker, with its ladder, both machines, verdict and pcapng', async () => {
+    await page.click('#tab-lab');
+    await page.selectOption('#scenario-select', 'drill');
+    assert.equal(await page.isVisible('#drill-text'), true);
+    assert.match(await page.inputValue('#drill-text'), /TCP_CLOSING/);
+    await page.selectOption('#drill-personality', 'synack');
+    await page.click('#run-btn');
+    await page.waitForSelector('body[data-ran="drill"][data-drill="pass"]');
+    assert.match((await page.textContent('#drill-verdict'))!, /^PASS/);
+    const a = await page.$$eval('svg.ladder text.state-a', (els) => els.map((e) => e.textContent));
+    const b = await page.$$eval('svg.ladder text.state-b', (els) => els.map((e) => e.textContent));
+    assert.ok(a.includes('CLOSING') && b.includes('CLOSING'), `script: ${a.join(',')} / synack: ${b.join(',')}`);
+    assert.ok(await page.$('svg.ladder g.row.seg.crossing'), 'the FINs cross');
+    // Step to synack's CLOSING: its state machine lights CLOSING.
+    await page.keyboard.press('Home');
+    for (let i = 0; i < 20 && (await page.textContent('#sm-b-title .current-state')) !== 'CLOSING'; i++) await page.keyboard.press('ArrowRight');
+    assert.equal(await page.getAttribute('#sm-b g.node.lit', 'data-node'), 'CLOSING');
+    await shot('drill-closing');
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#btn-pcapng')]);
+    const { readFileSync } = await import('node:fs');
+    const { readCapture } = await import('../wire/capture.js');
+    const recs = [...readCapture(new Uint8Array(readFileSync((await dl.path())!)))];
+    assert.equal(recs.length, 7);
+    // A failing line: the verdict names it and shows it.
+    await page.fill('#drill-text', (await page.inputValue('#drill-text')).replace('+0   > . 2:2(0) ack 2', '+0   > . 2:2(0) ack 3'));
+    await page.click('#run-btn');
+    await page.waitForSelector('body[data-drill="fail"]');
+    assert.match((await page.textContent('#drill-verdict'))!, /^FAIL at line \d+ \(virtual time 0\.110000 s\)/);
+    assert.match((await page.textContent('#notes'))!, /line \d+: \+0 +> \. 2:2\(0\) ack 3/);
+    await shot('drill-fail');
+  });
+
   test('a file that is not a capture: the error says so once and no progress bar claims it was read', async () => {
     await page.click('#tab-capture');
     await page.setInputFiles('#file-input', writeJunkCapture(tmp));

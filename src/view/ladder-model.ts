@@ -261,9 +261,10 @@ function crossing(x: SegmentRow, y: SegmentRow, xFresh: boolean): boolean {
   // e.g. a SYN handed straight to the receiver). When x only repeats space sent before (a simultaneous open's
   // SYN+ACK), y's ACK of it proves nothing.
   if (acksX && xFresh) return false;
-  if (x.time === y.time) return true;
+  // Only SYNs and FINs are drawn crossing (the textbook's simultaneous open and close): in the same
+  // millisecond, or when y does not acknowledge x. (Data and ACKs are in flight both ways all the time.)
   const ctl = (r: SegmentRow) => (r.entry.seg.flags & (SYN | FIN)) !== 0 && !(r.entry.seg.flags & RST);
-  return ctl(x) && ctl(y) && !acksX;
+  return ctl(x) && ctl(y) && (x.time === y.time || !acksX);
 }
 
 /** a < b in sequence space (RFC 9293 §3.4: modulo 2^32). */

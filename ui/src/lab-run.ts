@@ -36,6 +36,8 @@ export interface LabRun {
   duration: number;
   /** A hypothetical alternative drawn beside the run (see ScenarioResult.aside). */
   aside?: { title: string; trace: Trace };
+  /** A packetdrill run's verdict (drill-run.ts). */
+  drill?: { result: 'pass' | 'fail' | 'unsupported'; line?: number; reason?: string };
 }
 
 export interface LabOptionToggles {

@@ -16,6 +16,7 @@ import { renderStateDiagram } from './state-diagram.js';
 import { ruleFor, segmentFields } from './segment-detail.js';
 import { COLUMNS, queryRows, summaryItems, type TableQuery } from './capture-table.js';
 import { download, scenarioPcapng } from './export.js';
+import { SAMPLE_SCRIPT } from './drill-run.js';
 import { escXml } from './ladder-layout.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -69,7 +70,7 @@ function absolute(): boolean { return ($('opt-absolute') as HTMLInputElement).ch
 
 function show(trace: Trace, raw: Array<Uint8Array | null>, run: LabRun | null, source: string | null): void {
   stop();
-  const timeline = buildTimeline(trace, { absolute: absolute(), receiverOnly: run !== null });
+  const timeline = buildTimeline(trace, { absolute: absolute(), receiverOnly: receiverOnlyFor(run) });
   view = { trace, raw, run, source, timeline, cursor: timeline.steps.length - 1, selected: null };
   if (source) connView = view; else labView = view;
   if (source) {
@@ -222,6 +223,11 @@ function togglePlay(): void {
 // ---------------------------------------------------------------------------------------------------
 
 const CUSTOM = 'custom';
+const DRILL = 'drill';
+let drillFile = 'script.pkt';
+
+/** Runs from the engine record every sender-side change as its own row (timeline.ts); a packetdrill run's trace is built with both sides' states on its segments. */
+function receiverOnlyFor(run: LabRun | null): boolean { return run !== null && run.name !== DRILL; }
 
 function setupLab(): void {
   const sel = $('scenario-select') as HTMLSelectElement;
@@ -233,6 +239,15 @@ function setupLab(): void {
   sel.appendChild(lifecycles);
   sel.appendChild(why);
   sel.add(new Option('Build your own…', CUSTOM));
+  sel.add(new Option('packetdrill script…', DRILL));
+  ($('drill-text') as HTMLTextAreaElement).value = SAMPLE_SCRIPT;
+  ($('drill-file') as HTMLInputElement).addEventListener('change', async (e) => {
+    const f = (e.target as HTMLInputElement).files?.[0];
+    if (!f) return;
+    drillFile = f.name;
+    ($('drill-text') as HTMLTextAreaElement).value = await f.text();
+    (e.target as HTMLInputElement).value = '';
+  });
   sel.value = 'four-way-close';
   const inv = $('b-invalid');
   for (const c of INVALID_COMBOS) {
@@ -242,11 +257,15 @@ function setupLab(): void {
   }
   const onPick = () => {
     const custom = sel.value === CUSTOM;
+    const drill = sel.value === DRILL;
     $('builder').hidden = !custom;
-    document.querySelectorAll<HTMLElement>('.seed-only').forEach((el) => { el.style.display = custom ? 'none' : ''; });
+    $('drill-box').hidden = !drill;
+    document.querySelectorAll<HTMLElement>('.seed-only').forEach((el) => { el.style.display = custom || drill ? 'none' : ''; });
+    document.querySelectorAll<HTMLElement>('.toggles, .row-fields:first-of-type').forEach((el) => { el.style.display = drill ? 'none' : ''; });
     $('scenario-desc').textContent = custom
       ? 'Choose who closes and when, impair each direction, flood the listener or inject invalid segments.'
-      : BROWSER_SCENARIOS.find((s) => s.name === sel.value)?.description ?? '';
+      : drill ? 'Paste or open a packetdrill script: it runs against a synack stack in virtual time in this page (no root, no Linux box). The script plays the peer.'
+        : BROWSER_SCENARIOS.find((s) => s.name === sel.value)?.description ?? '';
   };
   sel.addEventListener('change', onPick);
   onPick();
@@ -298,13 +317,18 @@ function runLab(): void {
     selectTab('lab', false);
     show(r.trace, r.raw, r, null);
     const t = view!.timeline;
-    $('notes').innerHTML = `<b>${escXml(r.title)}</b><p class="desc">${escXml(r.description)}</p><ul>${r.notes.map((n) => `<li>${escXml(n)}</li>`).join('')}</ul>`
+    const verdict = r.drill ? `<p class="verdict ${r.drill.result}" id="drill-verdict">${escXml(r.notes[0] ?? '')}</p>` : '';
+    $('notes').innerHTML = `<b>${escXml(r.title)}</b><p class="desc">${escXml(r.description)}</p>${verdict}<ul>${(r.drill ? r.notes.slice(1) : r.notes).map((n) => `<li>${escXml(n)}</li>`).join('')}</ul>`
       + `<div class="path">client: ${escXml(statePath(t, 'a').join(' → '))}</div><div class="path">server: ${escXml(statePath(t, 'b').join(' → '))}</div>`
       + `<p class="desc">${r.trace.entries.length} segments, ${(r.duration / 1000).toFixed(3)} s of virtual time, run in ${Math.round(performance.now() - t0)} ms.</p>`
       + (r.aside ? `<div class="aside" id="aside"><b>${escXml(r.aside.title)}</b>${renderLadderSvg(r.aside.trace, { showTime: false })}</div>` : '');
+    if (r.drill) document.body.dataset.drill = r.drill.result;
     document.body.dataset.ran = r.name;
   };
-  if (name === CUSTOM) {
+  if (name === DRILL) {
+    const personality = ($('drill-personality') as HTMLSelectElement).value as 'synack' | 'linux' | 'freebsd';
+    send({ type: 'drill', id: nextId++, text: ($('drill-text') as HTMLTextAreaElement).value, file: drillFile, personality }, done);
+  } else if (name === CUSTOM) {
     send({ type: 'custom', id: nextId++, spec: readSpec() }, done);
   } else {
     const lossText = ($('opt-loss') as HTMLInputElement).value;
@@ -500,7 +524,7 @@ function setupToolbar(): void {
   };
   $('opt-absolute').onchange = () => {
     if (!view) return;
-    view.timeline = buildTimeline(view.trace, { absolute: absolute(), receiverOnly: view.run !== null });
+    view.timeline = buildTimeline(view.trace, { absolute: absolute(), receiverOnly: receiverOnlyFor(view.run) });
     drawLadder();
     update();
   };

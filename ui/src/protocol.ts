@@ -3,13 +3,16 @@ import type { LabRun, LabSpec, SeedRunOptions } from './lab-run.js';
 import type { AnomalyReport, ConnectionReport, SummaryReport } from '../../src/analyze/report.js';
 import type { Trace } from '../../src/wire/trace.js';
 import type { CaptureProgress } from './capture-session.js';
+import type { Personality } from '../../src/drill/ast.js';
 
 export type ToWorker =
   | { type: 'seed'; id: number; name: string; opts: SeedRunOptions }
   | { type: 'custom'; id: number; spec: LabSpec }
   /** Files to analyze as one capture: Blobs (dropped/picked) or URLs (files given to `synack ui`). */
   | { type: 'analyze'; id: number; files: Array<{ name: string; blob?: Blob; url?: string; size?: number }> }
-  | { type: 'trace'; id: number; uid: string };
+  | { type: 'trace'; id: number; uid: string }
+  /** A packetdrill script to run against synack in virtual time. */
+  | { type: 'drill'; id: number; text: string; file: string; personality: Personality };
 
 export type FromWorker =
   | { type: 'run'; id: number; run: LabRun }

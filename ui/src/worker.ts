@@ -5,6 +5,7 @@
 import { runCustomScenario, runSeedScenario, LabSpecError } from './lab-run.js';
 import { CaptureSession, blobSource, type CaptureSource } from './capture-session.js';
 import type { FromWorker, ToWorker } from './protocol.js';
+import { runDrill } from './drill-run.js';
 
 const scope = self as unknown as { postMessage(m: FromWorker): void; onmessage: ((ev: MessageEvent<ToWorker>) => void) | null };
 let session: CaptureSession | null = null;
@@ -31,6 +32,7 @@ scope.onmessage = async (ev) => {
     switch (m.type) {
       case 'seed': scope.postMessage({ type: 'run', id: m.id, run: await runSeedScenario(m.name, m.opts) }); break;
       case 'custom': scope.postMessage({ type: 'run', id: m.id, run: runCustomScenario(m.spec) }); break;
+      case 'drill': scope.postMessage({ type: 'run', id: m.id, run: runDrill(m.text, m.file, m.personality) }); break;
       case 'analyze': {
         const t0 = performance.now();
         session = new CaptureSession();
