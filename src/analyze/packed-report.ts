@@ -164,7 +164,7 @@ export class ReportPacker {
     v[at + 51] = so.synData;
     v[at + 52] = c.groupId;
     v[at + 53] = c.service === null ? -1 : SERVICES.indexOf(c.service);
-    this.text += f.history + SEP2 + reasonFor(c) + SEP;
+    this.text += f.history + SEP2 + reasonFor(c, f.handshake, f.close) + SEP;
   }
 
   /** The batch collected so far (null when empty); the packer starts a new one. */

@@ -7,7 +7,7 @@
  * The originator is called the client and the responder the server (Zeek's roles: the originator sent the
  * first SYN, or Zeek's heuristics chose it; `direction_inferred` says which).
  */
-import type { Connection, Side } from './connection.js';
+import type { CloseKind, Connection, HandshakeKind, Side } from './connection.js';
 
 /** A duration for people: ms below a second, then s with one decimal below 10 s, then whole s. */
 export function humanSeconds(s: number): string {
@@ -23,80 +23,87 @@ function times(n: number): string {
 
 const ROLE = ['client', 'server'] as const;
 
-/** The connection's reason line (see the module comment). */
-export function reasonFor(c: Connection): string {
+/** The reason line of a complete close with nothing else to say, by close kind and who closed first (0: client). */
+const PLAIN_CLOSE: Record<string, [string, string]> = {
+  'four-way': ['four-way close, client first', 'four-way close, server first'],
+  'three-way': ['three-way close, client first', 'three-way close, server first'],
+  simultaneous: ['simultaneous close', 'simultaneous close'],
+};
+
+/**
+ * The connection's reason line (see the module comment). `hs` and `close` are the connection's labels when
+ * the caller has them already (they are computed otherwise). The usual connection (a complete handshake and
+ * close, nothing retransmitted) gets a constant string: this runs once per connection on the analyzing
+ * thread, so the common case allocates nothing.
+ */
+export function reasonFor(c: Connection, hs: HandshakeKind = c.handshake(), close: CloseKind = c.close()): string {
   const o = c.origSide;
   const r = (1 - o) as 0 | 1;
   const so = c.s[o];
   const sr = c.s[r];
-  const who = (side: number): string => ROLE[side === o ? 0 : 1];
-  const parts: string[] = [];
-  const hs = c.handshake();
-  const close = c.close();
-  const sinceStart = (t: number): string => humanSeconds(t - c.firstTime);
+  if (hs === 'normal' && so.synData === 0 && c.retransmissions === 0 && c.zeroWindows === 0 && c.badChecksums === 0
+    && !c.rstAfterClose) {
+    const plain = PLAIN_CLOSE[close];
+    if (plain !== undefined) return plain[c.firstFinSide === o ? 0 : 1];
+  }
+  let out = '';
+  const add = (part: string): void => { out = out === '' ? part : out + '; ' + part; };
 
   switch (hs) {
     case 'unanswered':
-      parts.push(so.pureSyns > 1
+      add(so.pureSyns > 1
         ? `SYN sent ${so.pureSyns} times over ${humanSeconds(c.lastTime - c.firstTime)}, no answer captured`
         : 'SYN sent, no answer captured');
       break;
     case 'refused':
-      parts.push(`refused: the server answered the SYN with RST${so.pureSyns > 1 ? ` (SYN sent ${so.pureSyns} times)` : ''}`);
+      add(so.pureSyns > 1 ? `refused: the server answered the SYN with RST (SYN sent ${so.pureSyns} times)` : REFUSED);
       break;
     case 'no-final-ack':
-      parts.push(`SYN-ACK${sr.synAcks > 1 ? ` sent ${sr.synAcks} times` : ''} never acknowledged by the client (handshake incomplete: spoofed or vanished client, or the capture missed the ACK)`);
+      add(`SYN-ACK${sr.synAcks > 1 ? ` sent ${sr.synAcks} times` : ''} never acknowledged by the client (handshake incomplete: spoofed or vanished client, or the capture missed the ACK)`);
       break;
     case 'no-syn-ack':
-      parts.push('no SYN-ACK captured, yet the client went on (one-sided capture?)');
+      add('no SYN-ACK captured, yet the client went on (one-sided capture?)');
       break;
     case 'midstream':
-      parts.push('capture starts mid-connection (no SYN from the client)');
+      add('capture starts mid-connection (no SYN from the client)');
       break;
     case 'retried-syn':
-      parts.push(`SYN sent ${so.pureSyns} times before the SYN-ACK`);
+      add(`SYN sent ${so.pureSyns} times before the SYN-ACK`);
       break;
     case 'simultaneous-open':
-      parts.push('simultaneous open (both sides sent SYN)');
+      add('simultaneous open (both sides sent SYN)');
       break;
     case 'normal':
       break;
   }
-  if (so.synData > 0) parts.push(`client SYN carried ${so.synData} bytes of data`);
+  if (so.synData > 0) add(`client SYN carried ${so.synData} bytes of data`);
 
-  const finText = (side: 0 | 1): string => {
-    const s: Side = c.s[side];
-    let t = `${who(side)} FIN`;
-    if (s.finRetx > 0) t += ` retransmitted ${times(s.finRetx)}`;
-    t += s.finAcked ? '' : ', never acknowledged';
-    return t;
-  };
   const first = c.firstFinSide;
   const second = c.secondFinSide;
   switch (close) {
     case 'four-way': case 'three-way': case 'simultaneous':
-      parts.push(`${close} close${close === 'simultaneous' ? '' : `, ${who(first)} first`}`);
-      if (c.s[0].finRetx + c.s[1].finRetx > 0) {
-        for (const side of [first, second] as Array<0 | 1>) if (c.s[side].finRetx > 0) parts.push(`${who(side)} FIN retransmitted ${times(c.s[side].finRetx)}`);
-      }
-      if (c.rstAfterClose) parts.push('RST after the close');
+      add(close === 'simultaneous' ? 'simultaneous close' : `${close} close, ${role(c, first)} first`);
+      if (first >= 0 && c.s[first]!.finRetx > 0) add(`${role(c, first)} FIN retransmitted ${times(c.s[first]!.finRetx)}`);
+      if (second >= 0 && c.s[second]!.finRetx > 0) add(`${role(c, second)} FIN retransmitted ${times(c.s[second]!.finRetx)}`);
+      if (c.rstAfterClose) add('RST after the close');
       break;
     case 'four-way-no-last-ack': case 'three-way-no-last-ack': case 'simultaneous-no-last-ack': {
-      const missing = [first, second].filter((side) => side >= 0 && !c.s[side]!.finAcked) as Array<0 | 1>;
-      parts.push(`FINs both ways, ${missing.map(finText).join(' and ')}`);
-      if (c.rstAfterClose) parts.push('then a RST instead of the last ACK');
+      const a = !c.s[first]!.finAcked;
+      const b = second >= 0 && !c.s[second]!.finAcked;
+      add(`FINs both ways, ${a ? finText(c, first) : ''}${a && b ? ' and ' : ''}${b ? finText(c, second) : ''}`);
+      if (c.rstAfterClose) add('then a RST instead of the last ACK');
       break;
     }
     case 'half-closed':
-      parts.push(`${finText(first as 0 | 1)}; the ${who(1 - first)} never sent FIN`);
+      add(`${finText(c, first)}; the ${role(c, 1 - first)} never sent FIN`);
       break;
-    case 'rst-by-originator': case 'rst-by-responder': {
-      for (const side of [first, second]) if (side >= 0) parts.push(finText(side as 0 | 1));
-      parts.push(`RST from the ${who(c.firstRstSide)} after ${sinceStart(c.firstRstTime)}`);
+    case 'rst-by-originator': case 'rst-by-responder':
+      if (first >= 0) add(finText(c, first));
+      if (second >= 0) add(finText(c, second));
+      add(`RST from the ${role(c, c.firstRstSide)} after ${humanSeconds(c.firstRstTime - c.firstTime)}`);
       break;
-    }
     case 'open':
-      if (hs !== 'no-final-ack') parts.push(`still open when the capture ends (${humanSeconds(c.lastTime - c.firstTime)} seen)`);
+      if (hs !== 'no-final-ack') add(`still open when the capture ends (${humanSeconds(c.lastTime - c.firstTime)} seen)`);
       break;
     case 'refused': case 'unanswered':
       break;
@@ -104,10 +111,23 @@ export function reasonFor(c: Connection): string {
   if (c.retransmissions > 0) {
     const known = so.finRetx + sr.finRetx + (hs === 'unanswered' || hs === 'retried-syn' ? so.pureSyns - 1 : 0)
       + (hs === 'no-final-ack' ? sr.synAcks - 1 : 0);
-    if (c.retransmissions > known) parts.push(`${c.retransmissions} retransmissions`);
+    if (c.retransmissions > known) add(`${c.retransmissions} retransmissions`);
   }
-  if (c.zeroWindows > 0) parts.push(`zero window advertised ${times(c.zeroWindows)}`);
-  if (c.badChecksums > 0) parts.push(`${c.badChecksums} bad TCP checksums`);
-  if (parts.length === 0) return 'complete';
-  return parts.join('; ');
+  if (c.zeroWindows > 0) add(`zero window advertised ${times(c.zeroWindows)}`);
+  if (c.badChecksums > 0) add(`${c.badChecksums} bad TCP checksums`);
+  return out === '' ? 'complete' : out;
 }
+
+const REFUSED = 'refused: the server answered the SYN with RST';
+
+/** "client" for the originator's side, "server" for the responder's. */
+function role(c: Connection, side: number): string {
+  return ROLE[side === c.origSide ? 0 : 1];
+}
+
+/** What became of `side`'s FIN: "client FIN retransmitted twice, never acknowledged", "server FIN acknowledged". */
+function finText(c: Connection, side: number): string {
+  const s: Side = c.s[side as 0 | 1];
+  return `${role(c, side)} FIN${s.finRetx > 0 ? ` retransmitted ${times(s.finRetx)}` : ''}${s.finAcked ? ' acknowledged' : ', never acknowledged'}`;
+}
+

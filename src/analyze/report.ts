@@ -268,6 +268,8 @@ export function toReport(c: Connection): ConnectionReport {
   // Usually one Zeek connection, the live one: no row snapshot is built then.
   const main = rows === null ? null : rows[0]!;
   const uid = uidFor(c.id);
+  const handshake = c.handshake();
+  const close = c.close();
   return {
     type: 'connection',
     uid,
@@ -278,8 +280,8 @@ export function toReport(c: Connection): ConnectionReport {
     resp_h: addressText(c.addr[r]),
     resp_p: c.port[r],
     ip_version: c.addr[0].length === 4 ? 4 : 6,
-    handshake: c.handshake(),
-    close: c.close(),
+    handshake,
+    close,
     half_close_data: c.halfCloseData,
     orig_state: reportedState(c.s[o]),
     resp_state: reportedState(c.s[r]),
@@ -310,7 +312,7 @@ export function toReport(c: Connection): ConnectionReport {
     anomalies: c.anomalies ?? [],
     zeek_splits: rows === null ? NO_SPLITS : [...rows.slice(1), zeekRowOf(c, rows.length)],
     syn_data: c.s[o].synData,
-    reason: reasonFor(c),
+    reason: reasonFor(c, handshake, close),
     group: c.groupId === c.id ? uid : uidFor(c.groupId),
     service: c.service,
   };
