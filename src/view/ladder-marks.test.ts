@@ -118,3 +118,19 @@ test('a new incarnation of the four-tuple restarts relative numbering and the wi
   assert.ok(copy.seq < 0, `the old copy sits before the new ISN: seq=${copy.seq}`);
   assert.ok(!copy.marks.some((m) => m.kind === 'retransmission'), 'not a retransmission of the new connection');
 });
+
+test('the exported SVG tells the same: crossing FINs leave together, the flood has its lane, marks are written', async () => {
+  const { renderLadderSvg } = await import('./ladder-svg.js');
+  const close = renderLadderSvg((await runScenario('simultaneous-close', { seed: 1 })).trace);
+  const fins = [...close.matchAll(/<line class="seg seg-([ab])[^"]*" x1="[\d.]+" y1="([\d.]+)"[^>]*stroke="#0b5cad"/g)].map((m) => [m[1], Number(m[2])] as const);
+  assert.equal(fins.length, 2);
+  assert.notEqual(fins[0]![0], fins[1]![0]);
+  assert.equal(fins[0]![1], fins[1]![1], 'both FINs leave at the same height');
+  assert.match(close, /class="seg seg-[ab] crossing"/);
+  const flood = renderLadderSvg((await runScenario('syn-flood', { seed: 1 })).trace);
+  assert.equal((flood.match(/class="seg seg-x"/g) ?? []).length, 1);
+  assert.match(flood, /class="lane"[^>]*>third parties</);
+  const lossy = renderLadderSvg((await runScenario('lossy-transfer', { seed: 1 })).trace);
+  assert.match(lossy, /class="marks"[^>]*>[^<]*retransmission/);
+  assert.match(lossy, /class="marks"[^>]*>[^<]*dup ACK #\d/);
+});

@@ -62,8 +62,10 @@ export function renderLadderSvg(trace: Trace, opts: LadderSvgOptions = {}): stri
   if (model.initialA !== undefined) stateText('a', top - 8, model.initialA);
   if (model.initialB !== undefined) stateText('b', top - 8, model.initialB);
 
+  const starts: number[] = [];
   model.rows.forEach((r, i) => {
     const y = top + (i + 0.5) * rowH;
+    starts[i] = y;
     if (showTime) out.push(`<text class="time" x="10" y="${n(y + 4)}" fill="#666">${esc(formatTime(r.time, decimals))} ms</text>`);
     if (r.kind === 'change') {
       const x = r.side === 'a' ? xA : xB;
@@ -73,13 +75,18 @@ export function renderLadderSvg(trace: Trace, opts: LadderSvgOptions = {}): stri
       out.push(`<text class="change" x="${n(tx)}" y="${n(y + 4)}" text-anchor="${r.side === 'a' ? 'start' : 'end'}" font-style="italic" fill="#8e24aa">${esc(`${r.cause}: ${r.from} → ${r.to}`)}</text>`);
       return;
     }
-    const x1 = r.from === 'a' ? xA : xB;
+    // A third party's segments leave from a lane between the timelines; the later of two crossing segments
+    // leaves when the earlier one does (same millisecond) or just after, so the two lines cross.
+    const x1 = r.third ? xA + span * 0.22 : r.from === 'a' ? xA : xB;
     const x2full = r.from === 'a' ? xB : xA;
     const y2full = y + slant;
+    const partner = r.crosses !== undefined ? model.rows[r.crosses] : undefined;
+    const y1 = partner ? starts[r.crosses!]! + (partner.time === r.time ? 0 : rowH * 0.3) : y;
+    starts[i] = y1;
     // A lost segment's arrow stops 60% of the way across, where it vanished.
     const f = r.lost ? 0.6 : 1;
     const x2 = x1 + (x2full - x1) * f;
-    const y2 = y + slant * f;
+    const y2 = y1 + (y2full - y1) * f;
     const tone = r.lost ? 'lost' : r.tone;
     const colour = TONE_COLOUR[tone];
     const e = r.entry;
@@ -88,25 +95,32 @@ export function renderLadderSvg(trace: Trace, opts: LadderSvgOptions = {}): stri
       `${r.label}${e.frame !== undefined ? ` (frame ${e.frame})` : ''}`,
       `absolute seq=${e.seg.seq >>> 0} ack=${e.seg.ack >>> 0}`,
       ...(r.lost ? ['lost'] : []),
+      ...r.marks.map((m) => m.text),
       ...(r.note !== undefined ? [r.note] : []),
     ].join('\n');
     out.push(
-      `<line class="seg seg-${r.from}${r.lost ? ' lost' : ''}" x1="${n(x1)}" y1="${n(y)}" x2="${n(x2)}" y2="${n(y2)}" stroke="${colour}" stroke-width="1.5"` +
-        `${r.lost ? ' stroke-dasharray="5 3"' : ` marker-end="url(#head-${tone})"`}><title>${esc(tip)}</title></line>`,
+      `<line class="seg seg-${r.third ? 'x' : r.from}${r.lost ? ' lost' : ''}${r.crosses !== undefined ? ' crossing' : ''}" x1="${n(x1)}" y1="${n(y1)}" x2="${n(x2)}" y2="${n(y2)}" stroke="${colour}" stroke-width="1.5"` +
+        `${r.lost || r.third ? ' stroke-dasharray="5 3"' : ''}${r.lost ? '' : ` marker-end="url(#head-${tone})"`}><title>${esc(tip)}</title></line>`,
     );
+    if (r.third) out.push(`<text class="lane" x="${n(x1)}" y="${n(y1 - 8)}" text-anchor="middle" font-size="10" fill="#8e24aa">${esc(r.third.count > 1 ? 'third parties' : r.third.addr)}</text>`);
     if (r.lost) out.push(`<text class="lost-mark" x="${n(x2)}" y="${n(y2 + 5)}" text-anchor="middle" font-size="16" font-weight="bold" fill="${colour}">×</text>`);
     // Label along the full arrow's direction, centred on the drawn part, just above it.
-    const angle = (Math.atan2(y2full - y, x2full - x1) * 180) / Math.PI;
+    const angle = (Math.atan2(y2full - y1, x2full - x1) * 180) / Math.PI;
     const upright = r.from === 'a' ? angle : angle - 180; // keep text left-to-right
-    const mx = (x1 + x2) / 2;
-    const my = (y + y2) / 2;
-    const label = r.note !== undefined ? `${r.label} [${r.note}]` : r.label;
-    out.push(`<text class="label" x="${n(mx)}" y="${n(my - 5)}" text-anchor="middle" fill="${colour}" transform="rotate(${n(upright)} ${n(mx)} ${n(my)})">${esc(label)}</text>`);
+    // Crossing arrows carry their labels near their senders, the later one's below its line.
+    const at = r.crosses !== undefined || r.crossedBy !== undefined ? 0.3 : 0.5;
+    const mx = x1 + (x2 - x1) * at;
+    const my = y1 + (y2 - y1) * at;
+    const dy = r.crosses !== undefined ? 13 : -5;
+    const label = r.note !== undefined && !r.marks.some((m) => m.text === r.note) ? `${r.label} [${r.note}]` : r.label;
+    out.push(`<text class="label" x="${n(mx)}" y="${n(my + dy)}" text-anchor="middle" fill="${colour}" transform="rotate(${n(upright)} ${n(mx)} ${n(my)})">${esc(label)}</text>`);
+    const marks = r.marks.filter((m) => m.kind !== 'crossing').map((m) => m.text);
+    if (marks.length) out.push(`<text class="marks" x="${n(mx)}" y="${n(my + dy + 13)}" text-anchor="middle" font-size="10" font-style="italic" fill="#b35c00" transform="rotate(${n(upright)} ${n(mx)} ${n(my)})">${esc(marks.join(' · '))}</text>`);
     // The sender's state beside the arrow's tail, the receiver's where the arrow arrives (a lost
     // segment never arrives: then beside its own row).
     const arrive = r.lost ? y : y2full;
-    if (r.stateA !== undefined) stateText('a', r.from === 'a' ? y : arrive, r.stateA);
-    if (r.stateB !== undefined) stateText('b', r.from === 'b' ? y : arrive, r.stateB);
+    if (r.stateA !== undefined) stateText('a', r.from === 'a' ? y1 : arrive, r.stateA);
+    if (r.stateB !== undefined) stateText('b', r.from === 'b' ? y1 : arrive, r.stateB);
   });
   out.push('</svg>');
   return out.join('\n') + '\n';
