@@ -117,6 +117,9 @@ test('a new incarnation of the four-tuple restarts relative numbering and the wi
   const copy = cut.find((x) => x.note?.startsWith('a copy from the first connection'))!;
   assert.ok(copy.seq < 0, `the old copy sits before the new ISN: seq=${copy.seq}`);
   assert.ok(!copy.marks.some((m) => m.kind === 'retransmission'), 'not a retransmission of the new connection');
+  // Nor does it make the new connection's own first data look retransmitted.
+  const after = cut.slice(cut.indexOf(copy) + 1).filter((x) => x.from === 'a' && x.len > 0);
+  assert.ok(after.length > 0 && after.every((x) => x.marks.length === 0), after.map((x) => `${x.label} ${x.marks.map((m) => m.text)}`).join('\n'));
 });
 
 test('the exported SVG tells the same: crossing FINs leave together, the flood has its lane, marks are written', async () => {

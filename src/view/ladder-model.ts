@@ -205,8 +205,8 @@ export function buildLadder(trace: Trace, opts: LadderOptions = {}): LadderModel
     // (Not one either: sequence space before this incarnation's ISN, a segment of an earlier connection.)
     const earlier = own !== undefined && !opts.absolute && seqLt(seg.seq, own);
     if (segLen > 0 && !invalid && !firstSynAck && !earlier && hi !== undefined && seqLt(seg.seq, hi)) marks.push({ kind: 'retransmission', text: 'retransmission' });
-    const advances = segLen > 0 && !invalid && (hi === undefined || seqLt(hi, (seg.seq + segLen) >>> 0));
-    if (segLen > 0 && !invalid && (hi === undefined || seqLt(hi, (seg.seq + segLen) >>> 0))) sent[e.from] = (seg.seq + segLen) >>> 0;
+    const advances = segLen > 0 && !invalid && !earlier && (hi === undefined || seqLt(hi, (seg.seq + segLen) >>> 0));
+    if (segLen > 0 && !invalid && !earlier && (hi === undefined || seqLt(hi, (seg.seq + segLen) >>> 0))) sent[e.from] = (seg.seq + segLen) >>> 0;
     // Duplicate ACK (Wireshark's tcp.analysis.duplicate_ack): a pure ACK repeating the last ack and window
     // while the other side has sent data beyond it.
     const pure = segLen === 0 && (seg.flags & (ACK | RST | SYN | FIN)) === ACK;
