@@ -17,8 +17,9 @@ function validPackets(): Uint8Array[] {
   return [...readCapture(pcap.take())].map((r) => r.data.slice());
 }
 
-// Also PPP (9, 50, 51), FDDI (10), Cisco HDLC (104), 802.11 (105, 119, 127, 163), ARCnet (129), NFLOG (239).
-const LINKTYPES = [0, 1, 12, 101, 108, 113, 228, 229, 276, 147, 9, 10, 50, 51, 104, 105, 119, 127, 129, 163, 239];
+// Also PPP (9, 50, 51), FDDI (10), Cisco HDLC (104), 802.11 (105, 119, 127, 163), ARCnet (129), Juniper
+// Ethernet (178), NFLOG (239), IPoIB (242).
+const LINKTYPES = [0, 1, 12, 101, 108, 113, 228, 229, 276, 147, 9, 10, 50, 51, 104, 105, 119, 127, 129, 163, 178, 239, 242];
 
 test('random and bit-flipped packets: no exception escapes, every report is well-formed', () => {
   const valid = validPackets();

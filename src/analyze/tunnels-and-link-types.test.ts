@@ -86,11 +86,19 @@ prism = b'\\x44\\x00\\x00\\x00' + struct.pack('<I', 144) + bytes(136)
 write('wifi-prism', [Raw(prism)/d11()/snap(0x86dd)/p for p in conv(True)], 119)
 avs = struct.pack('>II', 0x80211001, 64) + bytes(56)
 write('wifi-avs', [Raw(avs)/d11()/snap(0x0800)/p for p in conv()], 163)
+write('ipoib', [Raw(bytes(40) + b'\\x08\\x00\\x00\\x00')/p for p in conv()], 242)
+write('juniper-ether', [Raw(b'MGC\\x81\\x00\\x03\\x01\\x01\\x05')/E()/p for p in conv()], 178)
+write('juniper-ether-no-l2', [Raw(b'MGC\\x03\\x02\\x00\\x00\\x00')/p for p in conv()], 178)
 fddi = b'\\x50' + bytes.fromhex('020000000002') + bytes.fromhex('020000000001')
 write('fddi', [Raw(fddi + bytes(snap(0x0800)))/p for p in conv()], 10)
 write('arcnet-linux', [Raw(bytes([1, 2, 0, 0, 212, 0, 0, 0]))/p for p in conv()], 129)
 write('ether-llc-snap', [Dot3(src='02:00:00:00:00:01', dst='02:00:00:00:00:02')/snap(0x0800)/p for p in conv()])
 write('pbb', [Ether(src='02:00:00:00:00:01', dst='02:00:00:00:00:02', type=0x88e7)/Raw(b'\\x00\\x00\\x00\\x01')/E()/p for p in conv()])
+from scapy.all import fragment as ip_fragment
+frag_pkts = []
+for p in conv():
+    frag_pkts.extend(ip_fragment(p, fragsize=16) if p.haslayer(Raw) else [p])
+write('ipv4-fragments', [E()/x for x in frag_pkts])
 write('vntag', [Ether(src='02:00:00:00:00:01', dst='02:00:00:00:00:02', type=0x8926)/Raw(b'\\x00\\x01\\x00\\x02\\x08\\x00')/p for p in conv()])
 `;
 
@@ -144,7 +152,7 @@ test('tunnels and link types built by scapy: the inner TCP connection, as tshark
     const files = readdirSync(dir).filter((f) => f.endsWith('.pcap')).sort();
     assert.deepEqual(files, [
       '4in6', '6in4', '6in6', 'arcnet-linux', 'ayiya', 'chdlc', 'erspan2', 'erspan3', 'ether-llc-snap', 'fddi', 'geneve',
-      'gre-ip', 'gre-key-seq-ipv6', 'gretap', 'gtp-u', 'ipip', 'pbb', 'ppp', 'ppp-hdlc', 'pppoe-ether', 'vntag', 'vxlan',
+      'gre-ip', 'gre-key-seq-ipv6', 'gretap', 'gtp-u', 'ipip', 'ipoib', 'ipv4-fragments', 'juniper-ether', 'juniper-ether-no-l2', 'pbb', 'ppp', 'ppp-hdlc', 'pppoe-ether', 'vntag', 'vxlan',
       'wifi', 'wifi-avs', 'wifi-prism', 'wifi-radiotap-qos',
     ].map((n) => `${n}.pcap`).sort());
     for (const f of files) {

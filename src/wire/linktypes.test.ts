@@ -71,7 +71,7 @@ test('short headers are typed errors naming the layer; unknown link types are re
   for (const [lt, bytes, layer] of cases) {
     assert.throws(() => decapsulate(lt, u8(bytes)), (e: unknown) => e instanceof WireError && e.layer === layer && e.code === 'truncated');
   }
-  // 802.11 (105) is read now; Juniper's ATM1 (137) still is not.
+  // 802.11 (105) is read now; Juniper's ATM1 (137) still is not (of Juniper's link types only Ethernet, 178).
   assert.equal(isSupportedLinkType(105), true);
   assert.equal(isSupportedLinkType(137), false);
   assert.throws(() => decapsulate(137, u8([1])), (e: unknown) => e instanceof WireError && e.code === 'unsupported-linktype');

@@ -4,7 +4,7 @@
  * 802.2 LLC/SNAP), raw IP (101, 228, 229 and the old DLT_RAW values 12 and 14), Linux cooked SLL (113) and
  * SLL2 (276), BSD null (0) and OpenBSD loopback (108), PPP (9, 50) and PPPoE (51), Cisco HDLC (104), 802.11
  * (105) also behind radiotap (127), Prism (119) and AVS (163) headers, IP over InfiniBand (242), FDDI (10),
- * Linux ARCnet (129) and Linux NFLOG (239). Browser-clean.
+ * Linux ARCnet (129), Linux NFLOG (239) and Juniper's Ethernet (178). Browser-clean.
  */
 import { WireError } from './errors.js';
 
@@ -31,6 +31,7 @@ export const LINKTYPE_ARCNET_LINUX = 129;
 export const LINKTYPE_IEEE802_11_AVS = 163;
 export const LINKTYPE_NFLOG = 239;
 export const LINKTYPE_IPOIB = 242;
+export const LINKTYPE_JUNIPER_ETHER = 178;
 
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
@@ -57,7 +58,7 @@ export function isSupportedLinkType(linkType: number): boolean {
     case LINKTYPE_LOOP: case LINKTYPE_LINUX_SLL: case LINKTYPE_IPV4: case LINKTYPE_IPV6: case LINKTYPE_LINUX_SLL2:
     case LINKTYPE_PPP: case LINKTYPE_FDDI: case LINKTYPE_PPP_HDLC: case LINKTYPE_PPP_ETHER: case LINKTYPE_C_HDLC:
     case LINKTYPE_IEEE802_11: case LINKTYPE_IEEE802_11_PRISM: case LINKTYPE_IEEE802_11_RADIOTAP: case LINKTYPE_ARCNET_LINUX:
-    case LINKTYPE_IEEE802_11_AVS: case LINKTYPE_NFLOG: case LINKTYPE_IPOIB:
+    case LINKTYPE_IEEE802_11_AVS: case LINKTYPE_NFLOG: case LINKTYPE_IPOIB: case LINKTYPE_JUNIPER_ETHER:
       return true;
     default:
       return false;
@@ -139,9 +140,10 @@ export function decapsulate(linkType: number, frame: Uint8Array): Uint8Array | n
       return wifi(frame, len);
     }
     case LINKTYPE_IPOIB: {
-      // RFC 4391 §6: protocol type(2) reserved(2).
-      if (frame.length < 4) throw new WireError('packet', 'truncated', 'IPoIB header needs 4 bytes', frame.length);
-      return byEthertype((frame[0]! << 8) | frame[1]!, frame, 4, 'ethernet');
+      // As Linux captures it (and Wireshark reads it): a 40-byte pseudo-header (the InfiniBand global route
+      // header, or the destination address when that is zero), then RFC 4391 §6's protocol type(2) reserved(2).
+      if (frame.length < 44) throw new WireError('packet', 'truncated', 'IPoIB header needs 44 bytes', frame.length);
+      return byEthertype((frame[40]! << 8) | frame[41]!, frame, 44, 'ethernet');
     }
     case LINKTYPE_FDDI: {
       // Frame control(1) destination(6) source(6), then 802.2 LLC.
@@ -158,6 +160,24 @@ export function decapsulate(linkType: number, frame: Uint8Array): Uint8Array | n
     }
     case LINKTYPE_NFLOG:
       return nflog(frame);
+    case LINKTYPE_JUNIPER_ETHER: {
+      // Juniper's capture header: magic "MGC", flags (0x80: extension TLVs follow, with their total length
+      // in 2 bytes; 0x02: the layer-2 header was stripped, a 4-byte protocol cookie precedes the IP packet).
+      if (frame.length < 4) throw new WireError('packet', 'truncated', 'Juniper header needs 4 bytes', frame.length);
+      if (frame[0] !== 0x4d || frame[1] !== 0x47 || frame[2] !== 0x43) return null;
+      const flags = frame[3]!;
+      let o = 4;
+      if (flags & 0x80) {
+        if (frame.length < 6) throw new WireError('packet', 'truncated', 'Juniper extension length cut short', frame.length);
+        o = 6 + ((frame[4]! << 8) | frame[5]!);
+      }
+      if (flags & 0x02) {
+        if (frame.length < o + 5) throw new WireError('packet', 'truncated', 'Juniper header cut short', frame.length);
+        const v = frame[o + 4]! >> 4;
+        return v === 4 || v === 6 ? frame.subarray(o + 4) : null;
+      }
+      return ethernet(frame, o);
+    }
     default:
       throw new WireError('packet', 'unsupported-linktype', `link type ${linkType} is not supported`, 0);
   }
