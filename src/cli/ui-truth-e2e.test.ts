@@ -178,6 +178,38 @@ describe('issue 18: the page exactly true, in Chromium', { skip: noBrowser }, ()
     await shot('drill-fail');
   });
 
+  test('a loopback capture with partial (offloaded) checksums: "checksum offloaded", explained, not "bad checksum"', async () => {
+    const { runSeedScenario } = await import('../../ui/src/lab-run.js');
+    const { decodePacket, encodeTcpPacketChecksumOffload } = await import('../wire/packet.js');
+    const { PcapngWriter } = await import('../wire/pcapng-writer.js');
+    const { writeFileSync } = await import('node:fs');
+    // The client's packets as a capture on the client's host sees them: TCP checksum left to the NIC.
+    const r = await runSeedScenario('four-way-close', { seed: 1, timestamps: true, sack: true, windowScaling: true });
+    const w = new PcapngWriter({ application: 'test' });
+    const iface = w.addInterface({ name: 'lo' });
+    for (const p of r.packets) {
+      const d = decodePacket(p.bytes);
+      w.writePacket(iface, 1_700_000_000_000 + p.time, p.from === 'a' ? encodeTcpPacketChecksumOffload({ src: d.ip.src, dst: d.ip.dst }, d.tcp!.seg) : p.bytes);
+    }
+    const file = path.join(tmp, 'offload.pcapng');
+    writeFileSync(file, w.take());
+    await page.click('#tab-capture');
+    await page.setInputFiles('#file-input', file);
+    await page.waitForSelector('body[data-analyzed="ok"]');
+    await page.click('#conn-table tbody tr');
+    await page.waitForSelector('#tab-conn.active');
+    const labels = await page.$$eval('svg.ladder g.row.seg', (gs) => gs.map((g) => `${g.getAttribute('data-from')} ${g.querySelector('text.label')!.textContent}`));
+    const fromClient = labels.filter((l) => l.startsWith('a '));
+    assert.equal(fromClient.length, 4);
+    for (const l of fromClient) assert.match(l, /\[checksum offloaded\]$/);
+    assert.ok(labels.every((l) => !l.includes('bad checksum')), labels.join('\n'));
+    assert.match((await page.textContent('#conn-info'))!, /4 packet\(s\) marked checksum offloaded: captured on the sending host/);
+    await page.click('svg.ladder rect.band[data-row="0"]', { position: { x: 40, y: 19 }, force: true });
+    await page.waitForSelector('#detail:not([hidden])');
+    assert.match((await page.textContent('#detail-fields'))!, /Checksum\s*0x[0-9a-f]{4} \[partial: pseudo-header sum only/);
+    await shot('offload');
+  });
+
   test('a file that is not a capture: the error says so once and no progress bar claims it was read', async () => {
     await page.click('#tab-capture');
     await page.setInputFiles('#file-input', writeJunkCapture(tmp));
