@@ -81,7 +81,8 @@ test('--ladder draws the script\'s connection with both sides\' states; --pcap w
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^PASS /m);
   // synack passes through CLOSING (from its engine), and so does the script's side (inferred): the FINs cross.
-  assert.match(r.out, /• synack: CLOSED → LISTEN → SYN-RECEIVED → ESTABLISHED → FIN-WAIT-1 → CLOSING → TIME-WAIT/);
+  assert.match(r.out.replace(/\n {4}/g, ' '), /• synack: CLOSED → LISTEN → SYN-RECEIVED → ESTABLISHED → FIN-WAIT-1 → CLOSING → TIME-WAIT/);
+  for (const l of r.out.split('\n')) assert.ok([...l].length <= 80, l);
   const rows = r.out.split('\n');
   assert.ok(rows.some((l) => /^ *\d+ {2}CLOSING +<─+ ACK seq=2 ack=2 /.test(l)), 'the script\'s side in CLOSING');
   assert.ok(rows.some((l) => /FIN\+ACK seq=1 ack=1 .*─> CLOSING$/.test(l)), 'synack CLOSING where the script\'s FIN arrives');

@@ -17,6 +17,7 @@ import { runScriptText, type DrillResult } from '../drill/runner.js';
 import { runDrillTraced } from '../drill/browser.js';
 import { PcapngTap, TapError } from '../link/pcapng-tap.js';
 import { renderLadderText } from '../view/ladder-text.js';
+import { wrap } from './demo.js';
 import { parseCommand } from './args.js';
 
 export interface DrillIo {
@@ -163,7 +164,7 @@ export async function drillCommand(argv: string[], io: DrillIo): Promise<number>
     } else {
       io.stdout.write(line(r, opts.verbose === true) + '\n');
     }
-    if (t && opts.ladder && !opts.json) io.stdout.write('\n' + renderLadderText(t.trace, { color }) + `  • synack: ${t.localStates.join(' → ')}\n\n`);
+    if (t && opts.ladder && !opts.json) io.stdout.write('\n' + renderLadderText(t.trace, { color }) + wrap(`• synack: ${t.localStates.join(' → ')}`, 80, '  ', '    ') + '\n\n');
   }
   if (tap) {
     try { await tap.close(); } catch (e) {
