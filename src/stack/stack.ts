@@ -422,6 +422,7 @@ export class Stack {
     });
     const c = new StackConnection(this, tcp, la, lp, ra, opts.port, key);
     this.addConn(c);
+    this.applyPathMtu(c, now);
     tcp.connect(now);
     this.service(c);
     return c;
@@ -546,7 +547,15 @@ export class Stack {
       if (action.mtu >= this.pathMtuFor(c.remoteAddr, now)) return; // RFC 1191 §6.3: only decreases are learned
       this.pmtu.lower(c.remoteAddr, action.mtu, now);
       this.counters.PmtuUpdates++;
+      if (c.embryonic) return; // Linux acts on a request's ICMP only to drop it (tcp_req_err)
+      c.tcp.pathMtuReduced(mssForPathMtu(c.remoteAddr, action.mtu), now);
+      this.service(c);
+      return;
     }
+    // A listener's SYN-RECEIVED entry is dropped only for the fatal errors (Linux tcp_req_err).
+    if (c.embryonic && !action.dropsRequest) return;
+    c.tcp.icmpError(action.errno, now);
+    this.service(c);
   }
 
   /** RFC 5927 §4.1: SND.UNA ≤ quoted SEQ ≤ SND.NXT (a SYN-RECEIVED entry: its ISS, Linux tcp_req_err). */
@@ -563,6 +572,12 @@ export class Stack {
   private mssFor(remote: Uint8Array): number {
     if (!this.mtuGiven) return this.config.mss;
     return Math.min(this.config.mss, this.mtu - (remote.length === 16 ? 60 : 40));
+  }
+
+  /** A new connection starts with the path MTU learned for its destination (RFC 1191 §6.3), if any. */
+  private applyPathMtu(c: StackConnection, now: number): void {
+    const p = this.pmtu.get(c.remoteAddr, now);
+    if (p !== Infinity) c.tcp.pathMtuReduced(mssForPathMtu(c.remoteAddr, p), now);
   }
 
   /** The path MTU to `dst`: what ICMP taught us (not yet expired), else the link's. */
@@ -748,6 +763,7 @@ export class Stack {
     l.synQueue.add(c);
     this.addConn(c);
     tcp.listen(now);
+    this.applyPathMtu(c, now);
     tcp.input(seg, now);
     this.service(c);
   }
@@ -1114,6 +1130,11 @@ export function tupleKey(la: Uint8Array, lp: number, ra: Uint8Array, rp: number)
 
 function hasOptions(o: TcpOptions): boolean {
   return o.mss !== undefined || o.wscale !== undefined || o.sackPermitted === true || o.tsVal !== undefined || (o.sack !== undefined && o.sack.length > 0) || (o.unknown !== undefined && o.unknown.length > 0);
+}
+
+/** MSS for a path MTU: less the IP and TCP headers (Linux tcp_mtu_to_mss; options are taken off per segment). */
+function mssForPathMtu(remote: Uint8Array, mtu: number): number {
+  return mtu - (remote.length === 16 ? 40 : 20) - 20;
 }
 
 function setIpv4Id(p: Uint8Array, id: number): void {

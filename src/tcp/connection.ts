@@ -16,6 +16,7 @@
 import { FIN, seqAdd, seqDiff, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
 import { inputClosed } from './arrive/closed.js';
+import { icmpError, pathMtuReduced } from './icmp.js';
 import { inputListen } from './arrive/listen.js';
 import { inputSynSent } from './arrive/syn-sent.js';
 import { inputSynchronized } from './arrive/synchronized.js';
@@ -42,7 +43,9 @@ export type TcpCause =
   | { kind: 'user'; call: TcpUserCall }
   | { kind: 'timer'; timer: TcpTimer };
 
-export type TcpErrorCode = 'ECONNREFUSED' | 'ECONNRESET' | 'ETIMEDOUT' | 'EPIPE' | 'ENOTCONN' | 'EISCONN' | 'ECONNABORTED';
+export type TcpErrorCode = 'ECONNREFUSED' | 'ECONNRESET' | 'ETIMEDOUT' | 'EPIPE' | 'ENOTCONN' | 'EISCONN' | 'ECONNABORTED'
+  // From ICMP errors (Linux icmp_err_convert / icmpv6_err_convert; see icmp.ts):
+  | 'ENETUNREACH' | 'EHOSTUNREACH' | 'ENOPROTOOPT' | 'EMSGSIZE' | 'EOPNOTSUPP' | 'EHOSTDOWN' | 'ENONET' | 'EACCES' | 'EPROTO';
 
 export class TcpError extends Error {
   readonly code: TcpErrorCode;
@@ -179,6 +182,10 @@ export class TcpConnection {
   rcvFinSeq = -1;
   /** Error the connection ended with, if any. */
   error: TcpError | null = null;
+  /** The last ICMP error for this connection, reported instead of ETIMEDOUT if it times out (Linux sk_err_soft). */
+  softError: TcpErrorCode | null = null;
+  /** @internal Send MSS the path allows (ICMP fragmentation needed / packet too big); Infinity until one arrives. */
+  pmtuMss = Infinity;
 
   // --- retransmission and congestion ---
   /** @internal */
@@ -637,6 +644,15 @@ export class TcpConnection {
   drop(reason: DropReason, detail: string, seg: TcpSegment, now: number): void {
     this.emit({ type: 'drop', reason, detail, seg, time: now });
   }
+
+  /**
+   * ICMP said the path carries at most `mss` bytes of TCP payload (plus headers) to the peer (RFC 1191, RFC 8201):
+   * lower the send MSS and resend what is in flight in the new size (icmp.ts).
+   */
+  pathMtuReduced(mss: number, now: number): void { pathMtuReduced(this, mss, now); }
+
+  /** An ICMP error for this connection (the stack checked it belongs here, RFC 5927): icmp.ts. */
+  icmpError(code: TcpErrorCode, now: number): void { icmpError(this, code, now); }
 
   /** For the stack's TIME-WAIT table: the few values a compact TIME-WAIT entry needs. */
   timeWaitSnapshot(): { sndNxt: number; rcvNxt: number; tsOk: boolean; tsRecent: number; tsOffset: number; window: number; expiresAt: number } {

@@ -180,6 +180,7 @@ export function ackAdvance(c: TcpConnection, ack: number, now: number, seg: TcpS
     c.snd.consume(freeable);
   }
   c.sndUna = ack;
+  c.softError = null; // the path works (Linux tcp_ack clears sk_err_soft)
   c.sndBufSeq = c.finSent && seqGt(ack, c.finSeq) ? c.finSeq : (seqGt(ack, c.sndBufSeq) ? ack : c.sndBufSeq);
   if (c.sndRtx !== -1 && seqLt(c.sndRtx, ack)) c.sndRtx = ack;
   pruneScoreboard(c);

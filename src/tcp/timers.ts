@@ -6,6 +6,7 @@
  */
 import { seqDiff, seqGt, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpConnection } from './connection.js';
+import { timeoutError } from './icmp.js';
 import { sndMssCap, tsNow } from './options.js';
 import { onProbeTimeout } from './recovery/loss-probe.js';
 import { abortRst } from './send.js';
@@ -46,7 +47,7 @@ export function onTimeout(c: TcpConnection, now: number): void {
     c.keepInitAt = Infinity;
     if (c.state === 'SYN-SENT' || c.state === 'SYN-RECEIVED') {
       c.stats.TCPAbortOnTimeout++;
-      c.fail('ETIMEDOUT', 'connection establishment timed out (keepinit)', { kind: 'timer', timer: 'rto' }, now);
+      c.fail(timeoutError(c), 'connection establishment timed out (keepinit)', { kind: 'timer', timer: 'rto' }, now);
       return;
     }
   }
@@ -73,7 +74,7 @@ export function onTimeout(c: TcpConnection, now: number): void {
         // there, behind a path that only just came back, that this connection is gone.
         c.stats.TCPAbortOnTimeout++;
         c.queueCtrl(abortRst(c, now));
-        c.fail('ETIMEDOUT', 'keep-alive: peer not responding', { kind: 'timer', timer: 'keepalive' }, now);
+        c.fail(timeoutError(c), 'keep-alive: peer not responding', { kind: 'timer', timer: 'keepalive' }, now);
         return;
       }
       c.keepaliveProbes++;
@@ -91,7 +92,7 @@ export function onRto(c: TcpConnection, now: number): void {
   if (c.userTimeout > 0 && c.unackedSince >= 0 && now - c.unackedSince >= c.userTimeout && c.isSynchronized()) {
     // RFC 9293 §3.10.8 USER TIMEOUT: flush everything, tell the user, delete the TCB (Linux sends no RST).
     c.stats.TCPAbortOnTimeout++;
-    c.fail('ETIMEDOUT', `nothing acknowledged for ${c.userTimeout} ms (user timeout)`, { kind: 'timer', timer: 'rto' }, now);
+    c.fail(timeoutError(c), `nothing acknowledged for ${c.userTimeout} ms (user timeout)`, { kind: 'timer', timer: 'rto' }, now);
     return;
   }
   const s = c.state;
@@ -104,7 +105,7 @@ export function onRto(c: TcpConnection, now: number): void {
       if (s === 'SYN-RECEIVED' && !c.activeOpen) {
         c.toClosed({ kind: 'timer', timer: 'rto' }, now);
       } else {
-        c.fail('ETIMEDOUT', s === 'SYN-SENT' ? 'no answer to SYN' : 'handshake timed out', { kind: 'timer', timer: 'rto' }, now);
+        c.fail(timeoutError(c), s === 'SYN-SENT' ? 'no answer to SYN' : 'handshake timed out', { kind: 'timer', timer: 'rto' }, now);
       }
       return;
     }
@@ -121,7 +122,7 @@ export function onRto(c: TcpConnection, now: number): void {
   if (c.retries > c.config.maxRetransmits) {
     c.stats.TCPAbortOnTimeout++;
     c.queueCtrl(abortRst(c, now));
-    c.fail('ETIMEDOUT', 'retransmission limit reached', { kind: 'timer', timer: 'rto' }, now);
+    c.fail(timeoutError(c), 'retransmission limit reached', { kind: 'timer', timer: 'rto' }, now);
     return;
   }
   // RFC 5681 §3.1 eq. 4: ssthresh from FlightSize (not pipe: everything is about to be deemed lost).
