@@ -100,3 +100,18 @@ test('service from the first payload bytes: http, tls, ssh, dns; Zeek\'s names i
   assert.equal(detectService(bytes('SSH-'), 0, 4, 4, false), 'ssh');
   assert.equal(detectService(bytes([0, 1]), 0, 2, 2, true), null);
 });
+
+test('a failed close that Zeek\'s timers cut into several rows: every piece names the first one as its group', () => {
+  const pcap = new PcapBuilder();
+  const c = new Conversation(pcap, '10.0.0.1:40000', '10.0.0.2:80');
+  c.handshake().send('c', 'PA', { len: 10 }).send('s', 'A').send('c', 'FA');
+  const finSeq = c.c.nxt - 1;
+  // FIN retransmissions never acknowledged, the later ones more than Zeek's 5-minute inactivity timeout apart
+  // (each such gap ends a Zeek row), then a RST.
+  for (const dt of [0.2, 0.4, 0.8, 310, 320, 330]) c.send('c', 'FA', { seq: finSeq, dt });
+  c.send('c', 'R', { seq: c.c.nxt, dt: 340 });
+  const { reports } = analyzeBytes(pcap.take());
+  assert.ok(reports.length >= 2, `Zeek's timers split it (${reports.length} rows: ${reports.map((r) => r.history).join(' | ')})`);
+  for (const r of reports) assert.equal(r.group, reports[0]!.uid, `${r.history} ${r.split}`);
+  assert.equal(new Set(reports.map((r) => r.uid)).size, reports.length);
+});
