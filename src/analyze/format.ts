@@ -103,7 +103,9 @@ export function tableSummary(s: SummaryReport, anomalies: AnomalyReport[]): stri
   // when non-zero. Bad TCP checksums are analysed anyway (and counted among the TCP packets).
   const parts = [`${s.tcp_packets} TCP`, `${s.non_tcp_packets} other IP`, `${s.non_ip_packets} non-IP`, `${s.malformed_packets} malformed`];
   // A reassembled datagram counts as the packet whose fragment completed it; the other fragments count here.
-  if (s.fragment_only_packets) parts.push(`${s.fragment_only_packets} more IP fragments (${s.reassembled_datagrams} datagrams reassembled)`);
+  if (s.fragment_only_packets) {
+    parts.push(`${s.fragment_only_packets} more IP fragment${s.fragment_only_packets === 1 ? '' : 's'} (${s.reassembled_datagrams} datagram${s.reassembled_datagrams === 1 ? '' : 's'} reassembled)`);
+  }
   if (s.truncated_headers) parts.push(`${s.truncated_headers} truncated TCP headers`);
   if (s.unsupported_link_packets) parts.push(`${s.unsupported_link_packets} on unsupported link types`);
   if (s.dropped_bad_ip_checksums) parts.push(`${s.dropped_bad_ip_checksums} dropped for bad IP checksums`);
