@@ -5,7 +5,7 @@
  * that the runner can name "the script line" in its failure messages.
  */
 
-export type Personality = 'linux' | 'freebsd' | 'synack';
+export type Personality = 'linux' | 'freebsd' | 'synack' | 'rfc793';
 
 export interface SourcePos {
   /** 1-based line in the original script file (preprocessing keeps line numbers). */

@@ -7,7 +7,7 @@
  * Shell lines are emulated here too (§11.3): defaults.sh, FreeBSD `sysctl -w` knobs (§11.4), sockstat
  * probes and `tcpdrop -s TIME_WAIT`. Anything else is UNSUPPORTED, naming the command.
  */
-import type { TcpConfig } from '../tcp/config.js';
+import { RFC793_RULES, type TcpConfig } from '../tcp/config.js';
 import type { Personality, ScriptOptions } from './ast.js';
 
 /** What the runner builds the stack from; mutable so that sysctl lines can change it before sockets exist. */
@@ -26,6 +26,14 @@ export interface Profile {
   /** RFC 5961 knobs: false = RFC 5961 behaviour (the engine's only mode). */
   insecureRst: boolean;
   insecureSyn: boolean;
+  /**
+   * A connection whose socket is still open (shut down, not closed) stays a full TCB in TIME-WAIT, handled by
+   * the engine's RFC 9293 §3.10.7.4 rules (FreeBSD keeps the tcpcb); false: it moves to the stack's compact
+   * TIME-WAIT table at once (Linux replaces the socket with a timewait sock whatever the application did).
+   */
+  keepTimeWaitTcb: boolean;
+  /** TCP_NOOPT and TCP_LINGER2 share option number 8: FreeBSD's meaning (NOOPT) or Linux's (LINGER2). */
+  optionEight: 'noopt' | 'linger2';
 }
 
 /** Smallest shift with `65535 << s >= maxsockbuf` (FreeBSD tcp_syncache / soreserve logic), max 14. */
@@ -61,10 +69,13 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
           rtoInitial: 1000, rtoMin: 30, rtoMax: 64_000, rtoSlop: 200, finOnAck: true, ackOfDuplicate: true, listenSynAck: 'drop',
           delayedAck: true, delayedAckTimeout: 40, ackFinImmediately: true, receiverSws: 'bsd', abortRstAck: true,
           synRetries: 12, synAckRetries: 3, keepInit: 75_000, tailLossProbe: false,
+          // tcp_input.c: rcv_wnd = max(sbspace, rcv_adv - rcv_nxt) (65700, not the 65535 advertised);
+          // tcp_twcheck ACKs text in TIME-WAIT; tcp_reass holds text from a SYN in SYN-SENT until ESTABLISHED.
+          rcvWndAccept: 'buffer', timeWaitAckData: true, synSentData: 'queue',
         },
         listenSynAckRetries: 3, syncookies: true,
         recvSpace: 65536, roundRecvBufToMss: true, maxSockBuf,
-        insecureRst: false, insecureSyn: false,
+        insecureRst: false, insecureSyn: false, keepTimeWaitTcb: true, optionEight: 'noopt',
       };
     }
     case 'linux': {
@@ -78,10 +89,13 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
           rtoInitial: 1000, rtoMin: 200, rtoMax: 120_000,
           delayedAck: true, delayedAckTimeout: 40, quickAckSegments: 16, ackFinImmediately: 'if-no-data', abortRstAck: true, ackOfDuplicate: true,
           synRetries: 6, synAckRetries: 5, synLossWindow: 'linux',
+          // tcp_rcv_synsent_state_process discards text on a SYN in SYN-SENT; tcp_timewait_state_process ACKs
+          // anything but a bare in-sequence ACK.
+          synSentData: 'discard', timeWaitAckData: true,
         },
         listenSynAckRetries: 5, syncookies: true,
         recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,
-        insecureRst: false, insecureSyn: false,
+        insecureRst: false, insecureSyn: false, keepTimeWaitTcb: false, optionEight: 'linger2',
       };
     }
     case 'synack':
@@ -90,7 +104,16 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
         tcp: { optionLayout: 'linux' },
         listenSynAckRetries: 3, syncookies: true,
         recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,
-        insecureRst: false, insecureSyn: false,
+        insecureRst: false, insecureSyn: false, keepTimeWaitTcb: true, optionEight: 'linger2',
+      };
+    case 'rfc793':
+      // synack's engine with RFC 793's original RST, SYN and ACK checks (before RFC 5961).
+      return {
+        personality,
+        tcp: { optionLayout: 'linux', ...RFC793_RULES },
+        listenSynAckRetries: 3, syncookies: true,
+        recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,
+        insecureRst: true, insecureSyn: true, keepTimeWaitTcb: true, optionEight: 'linger2',
       };
   }
 }
@@ -150,12 +173,10 @@ function applySysctl(knob: string, value: string, p: Profile): ShellResult {
     case 'recvspace': p.recvSpace = v; t.recvBufferSize = roundUp(v, t.mss ?? 1460); return { kind: 'ok' };
     case 'sendspace': t.sendBufferSize = v; return { kind: 'ok' };
     case 'hostcache.purgenow': return { kind: 'ok' };
-    case 'insecure_rst':
-      if (v !== 0) return { kind: 'unsupported', construct: `sysctl ${knob}=${value} (RFC 793 RST handling)` };
-      p.insecureRst = false; return { kind: 'ok' };
-    case 'insecure_syn':
-      if (v !== 0) return { kind: 'unsupported', construct: `sysctl ${knob}=${value} (RFC 793 SYN handling)` };
-      p.insecureSyn = false; return { kind: 'ok' };
+    // 1: RFC 793's RST and SYN handling (tcp_input.c: any in-window RST drops the connection; an in-window SYN
+    // draws tcp_drop's RST); 0: RFC 5961 §3 and §4.
+    case 'insecure_rst': p.insecureRst = v !== 0; t.rstInWindow = v !== 0 ? 'reset' : 'challenge'; return { kind: 'ok' };
+    case 'insecure_syn': p.insecureSyn = v !== 0; t.synInWindow = v !== 0 ? 'reset' : 'challenge'; return { kind: 'ok' };
     case 'drop_synfin': t.synFin = v !== 0 ? 'drop' : 'ignore-fin'; return { kind: 'ok' };
     case 'rexmit_initial': t.rtoInitial = v; return { kind: 'ok' };
     case 'rexmit_slop': t.rtoSlop = v; return { kind: 'ok' };

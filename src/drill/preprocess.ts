@@ -20,6 +20,7 @@ export function personalityDefines(personality: Personality): Record<string, str
     case 'linux': return { STANDARD: '', Linux: '' };
     case 'freebsd': return { STANDARD: '' };
     case 'synack': return { STANDARD: '' };
+    case 'rfc793': return { STANDARD: '' };
   }
 }
 

@@ -731,7 +731,15 @@ export class DrillRunner {
         return;
       case 'unsupported': throw new DrillUnsupported(r.construct, line);
       case 'fail': throw new DrillFailure(r.message, line);
-      case 'tcpdrop-time-wait': this.stack.dropTimeWait(); return;
+      case 'tcpdrop-time-wait': {
+        this.stack.dropTimeWait();
+        // TIME-WAIT connections kept as full TCBs (their socket is still open): deleted silently too.
+        for (const s of this.sockets.socks.values()) {
+          const c = s.conn;
+          if (c && !c.removed && c.tcp.state === 'TIME-WAIT') { c.tcp.toClosed({ kind: 'user', call: 'abort' }, this.clock.now()); c.service(); }
+        }
+        return;
+      }
       case 'sockstat': {
         if ((r.family === 6) !== this.ipv6) {
           if (r.expected !== 0) throw new DrillFailure(`\`${command}\`: no IPv${r.family} connections exist in this run, expected ${r.expected}`, line);

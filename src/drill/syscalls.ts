@@ -37,6 +37,8 @@ export interface Sock {
   keepAlive: boolean;
   keepIdleMs?: number;
   rcvBuf?: number;
+  /** TCP_LINGER2 in ms (negative: none), applied to the connection. */
+  linger2Ms?: number;
   closed: boolean;
 }
 
@@ -108,6 +110,8 @@ export class SocketTable {
     const n = this.newSock();
     n.conn = c;
     n.boundPort = c.localPort;
+    c.keepTimeWaitTcb = this.env.profile.keepTimeWaitTcb;
+    if (s.linger2Ms !== undefined) c.tcp.setFinWait2Timeout(s.linger2Ms, this.now());
     // Options set on the listening socket are inherited (SO_KEEPALIVE, TCP_KEEPIDLE).
     if (s.keepAlive) { n.keepAlive = true; n.keepIdleMs = s.keepIdleMs; c.tcp.setKeepAlive(true, s.keepIdleMs ?? 0, this.now()); c.service(); }
     return { ret: n.fd };
@@ -138,6 +142,8 @@ export class SocketTable {
     }
     s.conn = c;
     s.connecting = true;
+    c.keepTimeWaitTcb = this.env.profile.keepTimeWaitTcb;
+    if (s.linger2Ms !== undefined) c.tcp.setFinWait2Timeout(s.linger2Ms, this.now());
     if (s.keepAlive) { c.tcp.setKeepAlive(true, s.keepIdleMs ?? 0, this.now()); c.service(); }
     if (s.nonblock) return err('EINPROGRESS');
     return this.connect(fd);
@@ -260,8 +266,14 @@ export class SocketTable {
     if (level === S.SOL_SOCKET && name === S.SO_KEEPALIVE) return { ret: 0, value: s.keepAlive ? 1 : 0 };
     if ((level === S.SOL_TCP || level === S.IPPROTO_TCP) && name === S.TCP_MAXSEG) {
       const t = s.conn?.tcp;
-      // Linux reports the effective send MSS (peer MSS minus 12 with timestamps), or the default before.
-      return { ret: 0, value: t && t.state !== 'SYN-SENT' && t.state !== 'CLOSED' ? t.sndMss : 536 };
+      // Linux reports the effective send MSS (peer MSS minus 12 with timestamps), or before the handshake
+      // the value set with TCP_MAXSEG, else the default.
+      return { ret: 0, value: t && t.state !== 'SYN-SENT' && t.state !== 'CLOSED' ? t.sndMss : (s.config.userMss ?? 536) };
+    }
+    if ((level === S.SOL_TCP || level === S.IPPROTO_TCP) && name === S.TCP_LINGER2 && this.env.profile.optionEight === 'linger2') {
+      // Linux: seconds, or the system's tcp_fin_timeout when unset; -1 when FIN-WAIT-2 is not lingered in.
+      const ms = s.conn ? s.conn.tcp.finWait2Timeout : s.linger2Ms ?? this.env.stack.config.finWait2Timeout;
+      return { ret: 0, value: s.linger2Ms !== undefined && s.linger2Ms < 0 ? -1 : Math.floor(ms / 1000) };
     }
     throw new SocketCallError(`getsockopt level ${level} option ${name} is not supported`);
   }
@@ -300,7 +312,8 @@ export class SocketTable {
         case S.TCP_NODELAY:
           if (s.conn) s.conn.tcp.setNoDelay(value !== 0); else s.config.nagle = value === 0;
           return { ret: 0 };
-        case S.TCP_NOOPT:
+        case S.TCP_LINGER2: case S.TCP_NOOPT:
+          if (this.env.profile.optionEight === 'linger2') return this.setLinger2(s, value);
           s.config.noOptions = value !== 0;
           // A listener's children are built from the stack's configuration: the runner's stack has one listener.
           if (s.listener) this.env.stack.config.noOptions = s.config.noOptions;
@@ -315,11 +328,28 @@ export class SocketTable {
           s.config.userTimeout = value;
           if (s.conn) s.conn.tcp.setUserTimeout(value);
           return { ret: 0 };
+        case S.TCP_MAXSEG:
+          // Linux (do_tcp_setsockopt): 0 clears it; otherwise 88..65535 (TCP_MIN_MSS..MAX_TCP_WINDOW), else EINVAL.
+          if (value !== 0 && (value < 88 || value > 65535)) return err('EINVAL');
+          s.config.userMss = value;
+          if (s.listener) this.env.stack.config.userMss = value;
+          return this.applyConfig(s);
         case S.TCP_KEEPINTVL: s.config.keepAliveInterval = value * 1000; return this.applyConfig(s);
         case S.TCP_KEEPCNT: s.config.keepAliveProbes = value; return this.applyConfig(s);
       }
     }
     throw new SocketCallError(`setsockopt level ${level} option ${name} is not supported`);
+  }
+
+  /**
+   * TCP_LINGER2 (Linux do_tcp_setsockopt): seconds an orphaned connection stays in FIN-WAIT-2 (0: the system's
+   * tcp_fin_timeout; negative: none, the orphan is closed on reaching FIN-WAIT-2). After it the TCB is gone, and
+   * the next segment is answered as for no connection (RFC 9293 §3.10.7.1).
+   */
+  private setLinger2(s: Sock, value: number): Outcome {
+    s.linger2Ms = value < 0 ? -1 : value === 0 ? this.env.stack.config.finWait2Timeout : value * 1000;
+    if (s.conn) s.conn.tcp.setFinWait2Timeout(s.linger2Ms, this.now());
+    return { ret: 0 };
   }
 
   /** Per-socket engine settings that only exist in TcpConfig: not changeable once the connection exists. */

@@ -144,7 +144,55 @@ export interface TcpConfig {
    * timeout. Default false.
    */
   receiveOffload: boolean;
+  /**
+   * A RST inside the receive window but not at RCV.NXT: 'challenge' (RFC 5961 §3.2, RFC 9293 §3.10.7.4 second:
+   * challenge ACK, drop) or 'reset' (RFC 793 p. 70: any in-window RST resets; FreeBSD net.inet.tcp.insecure_rst=1).
+   */
+  rstInWindow: 'challenge' | 'reset';
+  /**
+   * A SYN in a synchronized state: 'challenge' (RFC 5961 §4: challenge ACK whatever its sequence number) or
+   * 'reset' (RFC 793 p. 71: an in-window SYN is an error, answered with a RST, and the connection is closed;
+   * FreeBSD insecure_syn=1, tcp_input.c tcp_drop). Out of the window both answer with an ACK (first check).
+   */
+  synInWindow: 'challenge' | 'reset';
+  /**
+   * An ACK older than SND.UNA − MAX.SND.WND: 'challenge' (RFC 5961 §5.2: challenge ACK, drop) or 'ignore'
+   * (RFC 793 p. 72: a duplicate ACK is ignored and the segment processed on).
+   */
+  oldAck: 'challenge' | 'ignore';
+  /**
+   * The RCV.WND arriving segments are tested against: 'advertised' (the right edge we last advertised,
+   * RFC 9293 §3.10.7.4) or 'buffer' (FreeBSD tcp_input.c: rcv_wnd = max(sbspace, rcv_adv − rcv_nxt), i.e. the
+   * free buffer even when it exceeds the 65535 an unscaled window field can advertise).
+   */
+  rcvWndAccept: 'advertised' | 'buffer';
+  /**
+   * Text on a SYN arriving in SYN-SENT (simultaneous open): 'queue' (RFC 9293 §3.10.7.3 fourth: "queue them
+   * for processing after the ESTABLISHED state has been reached"; FreeBSD tcp_reass holds it until then) or
+   * 'discard' (Linux tcp_rcv_synsent_state_process: dropped, the peer retransmits).
+   */
+  synSentData: 'queue' | 'discard';
+  /**
+   * In TIME-WAIT, a segment carrying text or anything but a bare in-sequence ACK is answered with an ACK
+   * (FreeBSD tcp_twcheck "acknowledge the segment if it has data or is not a duplicate ACK"; Linux
+   * tcp_timewait_state_process). false: RFC 9293 §3.10.7.4 seventh, the text is ignored silently.
+   */
+  timeWaitAckData: boolean;
+  /**
+   * TCP_MAXSEG set by the user (Linux user_mss, RFC 9293 §3.7.1 "the MSS the TCP endpoint advertises may be
+   * smaller"): caps the MSS we advertise and the send MSS. 0 = not set.
+   */
+  userMss: number;
 }
+
+/**
+ * RFC 793's original rules, before RFC 5961: any in-window RST resets, an in-window SYN draws a RST and closes,
+ * an old ACK is ignored. Spread over a configuration (`{ ...config, ...RFC793_RULES }`) to watch a blind
+ * in-window RST kill a connection; the defaults (RFC 5961) answer it with a challenge ACK.
+ */
+export const RFC793_RULES: Pick<TcpConfig, 'rstInWindow' | 'synInWindow' | 'oldAck'> = {
+  rstInWindow: 'reset', synInWindow: 'reset', oldAck: 'ignore',
+};
 
 export const DEFAULT_CONFIG: TcpConfig = {
   invalidAckRatelimit: 500,
@@ -193,6 +241,13 @@ export const DEFAULT_CONFIG: TcpConfig = {
   noOptions: false,
   tsoMaxBytes: 0,
   receiveOffload: false,
+  rstInWindow: 'challenge',
+  synInWindow: 'challenge',
+  oldAck: 'challenge',
+  rcvWndAccept: 'advertised',
+  synSentData: 'queue',
+  timeWaitAckData: false,
+  userMss: 0,
 };
 
 export function resolveConfig(partial?: Partial<TcpConfig>): TcpConfig {

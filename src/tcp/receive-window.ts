@@ -40,6 +40,9 @@ export function windowField(c: TcpConnection): number {
 /** The window used for the acceptability test: what we advertised (RFC 9293 §3.10.7.4). */
 export function acceptWindow(c: TcpConnection): number {
   const adv = seqDiff(c.rcvAdvRight, c.rcvNxt);
+  // FreeBSD (tcp_input.c): rcv_wnd = max(sbspace, rcv_adv - rcv_nxt), the free buffer even beyond what an
+  // unscaled window field could advertise (config.rcvWndAccept 'buffer').
+  if (c.config.rcvWndAccept === 'buffer') return Math.max(adv, currentWindowFree(c), 0);
   return adv > 0 ? adv : 0;
 }
 

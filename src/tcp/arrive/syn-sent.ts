@@ -66,5 +66,10 @@ export function inputSynSent(c: TcpConnection, seg: TcpSegment, now: number): vo
     c.synPending = true;
     c.setState('SYN-RECEIVED', { kind: 'segment', seg }, now);
     armRto(c, now);
+    // Text or FIN on the SYN: "queue them for processing after the ESTABLISHED state has been reached"
+    // (deliverSynText); our SYN,ACK acknowledges the SYN only (config.synSentData; Linux discards them).
+    if ((seg.payload.length > 0 || (f & FIN)) && c.config.synSentData === 'queue') {
+      c.synText = { ...seg, seq: seqAdd(seg.seq, 1), flags: f & ~SYN };
+    }
   }
 }

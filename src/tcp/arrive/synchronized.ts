@@ -117,7 +117,8 @@ export function secondCheckRst(c: TcpConnection, seg: TcpSegment, now: number): 
     c.drop('rst-in-time-wait', 'RST ignored in TIME-WAIT (RFC 1337)', seg, now);
     return;
   }
-  if (seg.seq !== c.rcvNxt) {
+  // RFC 793 (config.rstInWindow 'reset', FreeBSD insecure_rst=1): any RST that passed the first check resets.
+  if (seg.seq !== c.rcvNxt && c.config.rstInWindow === 'challenge') {
     c.stats.RstIgnored++;
     c.drop('rst-not-exact', `RST seq ${seg.seq} != RCV.NXT ${c.rcvNxt}: challenge ACK`, seg, now);
     challengeAck(c, now);
@@ -154,6 +155,13 @@ export function fourthCheckSyn(c: TcpConnection, seg: TcpSegment, now: number): 
     c.synPending = true;
     return;
   }
+  if (c.config.synInWindow === 'reset' && c.isSynchronized()) {
+    // RFC 793 p. 71 (FreeBSD insecure_syn=1, tcp_drop): an in-window SYN is an error: RST, close, "connection reset".
+    c.drop('syn-in-synchronized-state', 'in-window SYN (RFC 793): RST', seg, now);
+    c.queueCtrl(abortRst(c, now));
+    c.fail('ECONNRESET', 'connection reset by in-window SYN', { kind: 'segment', seg }, now);
+    return;
+  }
   c.drop('syn-in-synchronized-state', 'SYN in synchronized state: challenge ACK', seg, now);
   if (s === 'TIME-WAIT') { c.ackNow = true; return; }
   challengeAck(c, now);
@@ -182,6 +190,7 @@ export function fifthCheckAck(c: TcpConnection, seg: TcpSegment, windowUnscaled:
       ackAdvance(c, seg.ack, now, seg);
       c.setState('ESTABLISHED', { kind: 'segment', seg }, now);
       c.emit({ type: 'established', time: now });
+      deliverSynText(c, now);
       if (c.finQueued) c.setState('FIN-WAIT-1', { kind: 'user', call: 'shutdown' }, now);
     } else {
       c.drop('bad-ack', 'ACK outside SND.UNA..SND.NXT in SYN-RECEIVED', seg, now);
@@ -195,7 +204,7 @@ export function fifthCheckAck(c: TcpConnection, seg: TcpSegment, windowUnscaled:
       c.ackNow = true;
       return false;
     }
-    if (seqLt(seg.ack, seqAdd(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
+    if (c.config.oldAck === 'challenge' && seqLt(seg.ack, seqAdd(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
       c.drop('bad-ack', `ACK ${seg.ack} too old`, seg, now);
       challengeAck(c, now);
       return false;
@@ -213,7 +222,7 @@ export function fifthCheckAck(c: TcpConnection, seg: TcpSegment, windowUnscaled:
       // (§3.10.7.4 eighth: "If our FIN has been ACKed (perhaps in this segment), then enter TIME-WAIT").
       if (finAcked && !((f & FIN) && seg.seq === c.rcvNxt && !orphanedDataPending(c, seg))) {
         c.setState('FIN-WAIT-2', cause, now);
-        if (c.orphaned) c.finWait2At = now + c.config.finWait2Timeout;
+        if (c.orphaned) c.finWait2At = now + c.finWait2Timeout;
       }
       break;
     case 'CLOSING':
@@ -275,6 +284,8 @@ export function seventhProcessText(c: TcpConnection, seg: TcpSegment, seq: numbe
     if (!canReceive || c.peerFinReceived) {
       // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: "This should not occur since a FIN has been received" — ignore.
       dataLen = 0;
+      // TIME-WAIT: BSD's tcp_twcheck and Linux's tcp_timewait_state_process still ACK text (config.timeWaitAckData).
+      if (s === 'TIME-WAIT' && c.config.timeWaitAckData) c.ackNow = true;
     } else if (c.orphaned) {
       // The application is gone: RST the peer (RFC 1122 §4.2.2.13; Linux TCPAbortOnData).
       c.stats.TCPAbortOnData++;
@@ -325,6 +336,19 @@ export function seventhProcessText(c: TcpConnection, seg: TcpSegment, seq: numbe
     }
   }
   return true;
+}
+
+/**
+ * Text (and FIN) that arrived on a SYN in SYN-SENT, held until the handshake completes (RFC 9293 §3.10.7.3
+ * fourth: "queue them for processing after the ESTABLISHED state has been reached"); processed now, as the
+ * seventh and eighth steps would have.
+ */
+export function deliverSynText(c: TcpConnection, now: number): void {
+  const q = c.synText;
+  if (q === null) return;
+  c.synText = null;
+  processTextAndFin(c, q, q.seq, q.payload, now);
+  c.ackNow = true;
 }
 
 /** Eighth: check the FIN bit (§3.10.7.4 eighth). `seq` and `payload` as for the seventh step. */
