@@ -108,6 +108,12 @@ export class StackConnection {
   /** In the listener's SYN queue (not yet ESTABLISHED). */
   embryonic = false;
   removed = false;
+  /**
+   * Keep this connection a full TCB in TIME-WAIT, handled by the engine (RFC 9293 §3.10.7.4), instead of moving
+   * it to the compact TIME-WAIT table: set by a socket layer whose socket is still open (shut down, not closed),
+   * as FreeBSD keeps the tcpcb while the socket references it.
+   */
+  keepTimeWaitTcb = false;
   /** Every state this connection went through, with the cause (for lifecycle logs and traces). */
   readonly history: Array<{ time: number; from: TcpStateName; to: TcpStateName; cause: TcpCause }> = [];
   readonly createdAt: number;
@@ -849,7 +855,7 @@ export class Stack {
     if (t.readableLength > 0 && c.handler) c.handler.onReadable();
     const space = t.sendSpace;
     if (space > c.lastSendSpace && c.handler) { c.lastSendSpace = space; c.handler.onWritable(); } else c.lastSendSpace = space;
-    if (toTimeWait && t.state === 'TIME-WAIT') { this.toTimeWait(c, now); return; }
+    if (toTimeWait && t.state === 'TIME-WAIT' && !c.keepTimeWaitTcb) { this.toTimeWait(c, now); return; }
     if (closed || t.state === 'CLOSED') { this.removeConn(c); return; }
     const d = t.nextDeadline();
     if (d !== c.deadline) {

@@ -180,6 +180,13 @@ export class TcpConnection {
   peerFinReceived = false;
   /** @internal Sequence number of an out-of-order FIN we hold. */
   rcvFinSeq = -1;
+  /** @internal Text/FIN that came on a SYN in SYN-SENT, held until ESTABLISHED (RFC 9293 §3.10.7.3). */
+  synText: TcpSegment | null = null;
+  /**
+   * How long an orphaned connection may stay in FIN-WAIT-2, in ms (config.finWait2Timeout; Linux TCP_LINGER2
+   * per socket). 0: an orphan reaching FIN-WAIT-2 is closed at once.
+   */
+  finWait2Timeout: number;
   /** Error the connection ended with, if any. */
   error: TcpError | null = null;
   /** The last ICMP error for this connection, reported instead of ETIMEDOUT if it times out (Linux sk_err_soft). */
@@ -302,6 +309,7 @@ export class TcpConnection {
     this.remotePort = opts.remotePort;
     this.config = resolveConfig(opts.config);
     this.userTimeout = this.config.userTimeout;
+    this.finWait2Timeout = this.config.finWait2Timeout;
     this.stats = opts.stats ?? new TcpStats();
     this.iss = opts.iss >>> 0;
     this.sndUna = this.iss;
@@ -322,6 +330,15 @@ export class TcpConnection {
 
   /** TCP_USER_TIMEOUT (RFC 5482): abort when data stays unacknowledged this many ms; 0 turns it off. */
   setUserTimeout(ms: number): void { this.userTimeout = Math.max(0, ms); }
+
+  /**
+   * TCP_LINGER2 (Linux): the FIN-WAIT-2 timeout of this connection once orphaned, in ms; after it the TCB is
+   * deleted and whatever arrives next finds no connection (RFC 9293 §3.10.7.1: RST). Negative: none at all.
+   */
+  setFinWait2Timeout(ms: number, now: number): void {
+    this.finWait2Timeout = Math.max(0, ms);
+    if (this.state === 'FIN-WAIT-2' && this.orphaned) this.finWait2At = now + this.finWait2Timeout;
+  }
 
   /** SO_KEEPALIVE with an idle time before the first probe. */
   setKeepAlive(enable: boolean, idleMs: number, now: number): void {
@@ -485,7 +502,7 @@ export class TcpConnection {
     }
     this.orphaned = true;
     this.shutdown(now);
-    if (this.state === 'FIN-WAIT-2') this.finWait2At = now + this.config.finWait2Timeout;
+    if (this.state === 'FIN-WAIT-2') this.finWait2At = now + this.finWait2Timeout;
   }
 
   /** ABORT (§3.10.5): send RST if synchronized, flush queues, go to CLOSED. */

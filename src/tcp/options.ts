@@ -47,7 +47,8 @@ export function initCwnd(c: TcpConnection): void {
 
 export function updateSndMss(c: TcpConnection): void {
   // RFC 9293 §3.7.1: the effective send MSS excludes TCP options we send on every segment (timestamps: 12 bytes).
-  const cap = Math.min(c.peerMss, 65495);
+  // TCP_MAXSEG (config.userMss) also caps what we send (Linux rx_opt.mss_clamp).
+  const cap = Math.min(c.peerMss, 65495, c.config.userMss > 0 ? c.config.userMss : 65495);
   // RFC 1191 §6.4: never more than the path MTU allows (c.pmtuMss, from ICMP; icmp.ts).
   c.sndMss = Math.max(1, Math.min(cap, c.pmtuMss) - (c.tsOk ? 12 : 0));
 }

@@ -206,7 +206,8 @@ export function ackAdvance(c: TcpConnection, ack: number, now: number, seg: TcpS
 
 /** Our SYN, or SYN+ACK, with the options we offer (RFC 9293 §3.7.1, RFC 7323, RFC 2018). */
 export function makeSyn(c: TcpConnection, now: number, withAck: boolean): TcpSegment {
-  const o: TcpOptions = { mss: c.config.mss };
+  // TCP_MAXSEG (config.userMss) lowers the MSS we advertise.
+  const o: TcpOptions = { mss: c.config.userMss > 0 ? Math.min(c.config.mss, c.config.userMss) : c.config.mss };
   // Time the SYN for the first RTT sample unless it is a retransmission (Karn).
   if (c.retries === 0) { c.rttSeq = c.iss; c.rttTime = now; } else c.rttSeq = -1;
   if (withAck) {
