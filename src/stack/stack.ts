@@ -553,8 +553,14 @@ export class Stack {
       if (action.mtu >= this.pathMtuFor(c.remoteAddr, now)) return; // RFC 1191 §6.3: only decreases are learned
       this.pmtu.lower(c.remoteAddr, action.mtu, now);
       this.counters.PmtuUpdates++;
+      const mss = mssForPathMtu(c.remoteAddr, action.mtu);
+      // The other connections to that destination send smaller from now on too (Linux: the route's MTU, which
+      // each socket's tcp_current_mss picks up); only the quoted one resends at once (tcp_simple_retransmit).
+      for (const o of this.conns.values()) {
+        if (o !== c && !o.embryonic && addressEquals(o.remoteAddr, c.remoteAddr)) o.tcp.pathMtuReduced(mss, now, false);
+      }
       if (c.embryonic) return; // Linux acts on a request's ICMP only to drop it (tcp_req_err)
-      c.tcp.pathMtuReduced(mssForPathMtu(c.remoteAddr, action.mtu), now);
+      c.tcp.pathMtuReduced(mss, now);
       this.service(c);
       return;
     }

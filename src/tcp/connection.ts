@@ -664,9 +664,9 @@ export class TcpConnection {
 
   /**
    * ICMP said the path carries at most `mss` bytes of TCP payload (plus headers) to the peer (RFC 1191, RFC 8201):
-   * lower the send MSS and resend what is in flight in the new size (icmp.ts).
+   * lower the send MSS and (unless `resend` is false) resend what is in flight in the new size (icmp.ts).
    */
-  pathMtuReduced(mss: number, now: number): void { pathMtuReduced(this, mss, now); }
+  pathMtuReduced(mss: number, now: number, resend = true): void { pathMtuReduced(this, mss, now, resend); }
 
   /** An ICMP error for this connection (the stack checked it belongs here, RFC 5927): icmp.ts. */
   icmpError(code: TcpErrorCode, now: number): void { icmpError(this, code, now); }

@@ -14,13 +14,14 @@ import { updateSndMss } from './options.js';
 /** Linux's floor for the send MSS (net.ipv4.tcp_min_snd_mss). */
 export const MIN_SND_MSS = 48;
 
-export function pathMtuReduced(c: TcpConnection, mss: number, now: number): void {
+/** `resend` false: only the MSS drops (another connection to the same destination got the ICMP; Linux tcp_sync_mss). */
+export function pathMtuReduced(c: TcpConnection, mss: number, now: number, resend = true): void {
   const m = Math.max(MIN_SND_MSS, mss);
   if (m >= c.pmtuMss) return;
   c.pmtuMss = m;
   const before = c.sndMss;
   updateSndMss(c);
-  if (c.sndMss >= before || !c.isSynchronized() || c.sndUna === c.sndNxt) return;
+  if (!resend || c.sndMss >= before || !c.isSynchronized() || c.sndUna === c.sndNxt) return;
   // Resend everything outstanding in the new size (go-back-N from SND.UNA, as after an RTO but keeping cwnd and
   // the RTO backoff: Linux tcp_simple_retransmit). SACKed ranges are skipped by the retransmission scan.
   c.rtoRecovery = true;
