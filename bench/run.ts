@@ -15,6 +15,7 @@ const SUITES: Record<string, string> = {
   analyze: './analyze.js',
   drill: './drill.js',
   tun: './tun.js',
+  ip: './ip.js',
   ui: './ui.js',
 };
 
