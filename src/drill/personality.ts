@@ -69,6 +69,8 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
           rtoInitial: 1000, rtoMin: 30, rtoMax: 64_000, rtoSlop: 200, finOnAck: true, ackOfDuplicate: true, listenSynAck: 'drop',
           delayedAck: true, delayedAckTimeout: 40, ackFinImmediately: true, receiverSws: 'bsd', abortRstAck: true,
           synRetries: 12, synAckRetries: 3, keepInit: 75_000, tailLossProbe: false,
+          // FreeBSD's default stack: NewReno with RFC 6675 SACK recovery, no RACK.
+          congestionControl: 'newreno', rack: false,
           // tcp_input.c: rcv_wnd = max(sbspace, rcv_adv - rcv_nxt) (65700, not the 65535 advertised);
           // tcp_twcheck ACKs text in TIME-WAIT; tcp_reass holds text from a SYN in SYN-SENT until ESTABLISHED.
           rcvWndAccept: 'buffer', timeWaitAckData: true, synSentData: 'queue',

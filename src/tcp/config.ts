@@ -1,5 +1,6 @@
 /** Engine configuration. Defaults follow RFC 9293 and, where the RFC leaves a choice, Linux. */
 import type { CongestionFactory } from './cc/congestion.js';
+import { cubic } from './cc/cubic.js';
 import { newReno } from './cc/newreno.js';
 
 export interface TcpConfig {
@@ -75,7 +76,19 @@ export interface TcpConfig {
    * ETIMEDOUT when data or a FIN has stayed unacknowledged this long. 0 = off (the retransmission limits apply).
    */
   userTimeout: number;
-  congestion: CongestionFactory;
+  /**
+   * Congestion control per connection: 'cubic' (RFC 9438 with HyStart++, RFC 9406; Linux's default and ours)
+   * or 'newreno' (RFC 5681, RFC 6582).
+   */
+  congestionControl: 'newreno' | 'cubic';
+  /** A congestion controller of your own (cc/congestion.ts); overrides congestionControl when set. */
+  congestion?: CongestionFactory;
+  /**
+   * RACK-TLP loss detection (RFC 8985) when both ends use SACK: a segment is lost once one sent after it is
+   * delivered and its reordering window has passed; recovery is paced by PRR (RFC 6937). As Linux
+   * (net.ipv4.tcp_recovery = 1). false: three duplicate ACKs or three SACKed segments (RFC 5681, RFC 6675).
+   */
+  rack: boolean;
   /**
    * Timestamp clock rate in ticks per millisecond (1 = 1 ms per tick, Linux's TCP TS clock).
    * RFC 7323 §5.4 needs 1 ms–1 s per tick.
@@ -223,7 +236,8 @@ export const DEFAULT_CONFIG: TcpConfig = {
   synLossWindow: 'rfc5681',
   tailLossProbe: true,
   userTimeout: 0,
-  congestion: newReno,
+  congestionControl: 'cubic',
+  rack: true,
   tsTicksPerMs: 1,
   optionLayout: 'linux',
   windowShift: null,
@@ -264,4 +278,10 @@ export function windowShiftFor(bufferSize: number): number {
 /** The window-scale shift we offer: the configured one, else derived from the receive buffer. */
 export function offeredShift(c: TcpConfig): number {
   return c.windowShift ?? windowShiftFor(c.recvBufferSize);
+}
+
+/** The congestion controller a connection with this configuration uses. */
+export function congestionFactory(c: TcpConfig): CongestionFactory {
+  if (c.congestion) return c.congestion;
+  return c.congestionControl === 'newreno' ? newReno : cubic;
 }

@@ -22,10 +22,12 @@ import { inputSynSent } from './arrive/syn-sent.js';
 import { inputSynchronized } from './arrive/synchronized.js';
 import { ReceiveBuffer, SendBuffer } from './buffers.js';
 import type { CongestionControl } from './cc/congestion.js';
-import { offeredShift, resolveConfig, type TcpConfig } from './config.js';
+import { congestionFactory, offeredShift, resolveConfig, type TcpConfig } from './config.js';
 import { classifyInvalidFlags } from './flags.js';
 import { MAX_WINDOW_FIELD, initCwnd, updateSndMss } from './options.js';
 import { currentWindowFree, windowField } from './receive-window.js';
+import { Prr } from './recovery/prr.js';
+import { Rack } from './recovery/rack.js';
 import { RttEstimator } from './rtt.js';
 import { abortRst, maybeStartPersist, pollTransmit as pollTransmitOf } from './send.js';
 import { TcpStats } from './stats.js';
@@ -231,6 +233,10 @@ export class TcpConnection {
   highSack = 0;
   /** @internal */
   lastSendTime = 0;
+  /** @internal Sent segments and RACK state (RFC 8985, recovery/rack.ts). */
+  readonly rack = new Rack();
+  /** @internal Proportional Rate Reduction state (RFC 6937, recovery/prr.ts). */
+  readonly prr = new Prr();
   /** @internal End of the last segment sent with less than an MSS of data (Linux snd_sml, for Nagle's Minshall variant). */
   sndSml = 0;
 
@@ -318,7 +324,7 @@ export class TcpConnection {
     this.sndSml = this.iss;
     this.tsOffset = (opts.tsOffset ?? 0) >>> 0;
     this.rtt = new RttEstimator(this.config.rtoInitial, this.config.rtoMin, this.config.rtoMax);
-    this.cc = this.config.congestion(this.config.initialWindowSegments * 1460);
+    this.cc = congestionFactory(this.config)(this.config.initialWindowSegments * 1460);
     this.nagle = this.config.nagle;
     this.keepAlive = this.config.keepAlive;
     this.keepAliveIdle = this.config.keepAliveIdle;
@@ -604,6 +610,7 @@ export class TcpConnection {
   /** @internal */
   enterTimeWait(cause: TcpCause, now: number): void {
     this.rtoAt = Infinity; this.tlpAt = Infinity; this.persistAt = Infinity; this.keepaliveAt = Infinity; this.finWait2At = Infinity;
+    this.rack.timerAt = Infinity;
     this.timeWaitAt = now + 2 * this.config.msl;
     this.setState('TIME-WAIT', cause, now);
   }
@@ -618,6 +625,7 @@ export class TcpConnection {
   /** @internal */
   toClosed(cause: TcpCause, now: number): void {
     this.rtoAt = this.tlpAt = this.delackAt = this.persistAt = this.keepaliveAt = this.timeWaitAt = this.finWait2At = this.keepInitAt = Infinity;
+    this.rack.timerAt = Infinity;
     this.synPending = false; this.ackNow = false; this.probePending = false; this.keepalivePending = false;
     const wasUsed = this.state !== 'CLOSED';
     if (this.error !== null) this.rcv.clear();

@@ -196,7 +196,7 @@ describe('initial window and fast retransmit (RFC 6928, RFC 5681 §3.2)', () => 
   });
 
   test('three duplicate ACKs → the missing segment is retransmitted at once, ssthresh = FlightSize/2', () => {
-    const c = established();
+    const c = established({ ...PLAIN, congestionControl: 'newreno' });
     sendSegments(c, 20);
     for (let i = 0; i < 2; i++) {
       c.input(seg(ACK, RCV, SND), 10 + i);

@@ -15,6 +15,7 @@ import { MAX_WINDOW_FIELD, segmentDataMax, tsNow } from './options.js';
 import { currentWindowFree, windowField } from './receive-window.js';
 import { nextRetransmission, onNewAck, pipe } from './recovery/fast-recovery.js';
 import { lossProbe, schedulePto } from './recovery/loss-probe.js';
+import { logAcked, logSent } from './recovery/rack.js';
 import { pruneScoreboard } from './recovery/scoreboard.js';
 import { rtoTimeout, sampleRtt } from './timers.js';
 
@@ -39,7 +40,7 @@ export function pollTransmit(c: TcpConnection, now: number): TcpSegment | null {
   if (s === 'SYN-RECEIVED') return c.ackNow ? out(c, makeAck(c, now), now) : null;
 
   // Retransmission (RTO or fast recovery), limited by cwnd via pipe.
-  if (c.sndRtx !== -1) {
+  if (c.sndRtx !== -1 || c.rack.lostBytes > 0) {
     const seg = nextRetransmission(c, now);
     if (seg !== null) return seg;
   }
@@ -145,7 +146,7 @@ export function nextNewData(c: TcpConnection, now: number): TcpSegment | null {
   c.sndNxt = seqAdd(end, flags & FIN ? 1 : 0);
   // Linux tcp_minshall_update: remember the end of the last segment holding a piece shorter than the MSS.
   if (len % mss !== 0) c.sndSml = end;
-  if (c.rttSeq === -1 && !c.tsOk && c.sndRtx === -1) { c.rttSeq = seq; c.rttTime = now; }
+  logSent(c, seq, c.sndNxt, now);
   if (c.rtoAt === Infinity) c.rtoAt = now + rtoTimeout(c);
   if (flight === 0) c.unackedSince = now;
   const seg = out(c, makeRaw(c, seq, c.rcvNxt, flags, payload, now), now);
@@ -183,10 +184,11 @@ export function ackAdvance(c: TcpConnection, ack: number, now: number, seg: TcpS
   c.softError = null; // the path works (Linux tcp_ack clears sk_err_soft)
   c.sndBufSeq = c.finSent && seqGt(ack, c.finSeq) ? c.finSeq : (seqGt(ack, c.sndBufSeq) ? ack : c.sndBufSeq);
   if (c.sndRtx !== -1 && seqLt(c.sndRtx, ack)) c.sndRtx = ack;
+  logAcked(c, ack, now);
   pruneScoreboard(c);
 
-  // RTT sample: timestamps (RFC 7323 §4.1) or the timed segment (Karn's algorithm, RFC 6298 §3).
-  sampleRtt(c, ack, seg, now);
+  // RTT sample: from send times, Karn-safe, else a timestamp that cannot be stale (timers.ts sampleRtt).
+  sampleRtt(c, ack, seg, now, true);
   c.retries = 0;
 
   // Loss recovery and congestion control (recovery/fast-recovery.ts, cc/).

@@ -4,11 +4,13 @@
  * the retransmission timeout (RTO, RFC 6298 §5), its value, and RTT sampling. The tail loss probe's timer is
  * in recovery/loss-probe.ts; the persist timer is started by the sender (send.ts maybeStartPersist).
  */
-import { seqDiff, seqGt, type TcpSegment } from '../wire/tcp-types.js';
+import { seqDiff, seqGt, seqLt, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpConnection } from './connection.js';
 import { timeoutError } from './icmp.js';
 import { sndMssCap, tsNow } from './options.js';
+import { rackAfterAck } from './recovery/fast-recovery.js';
 import { onProbeTimeout } from './recovery/loss-probe.js';
+import { rackOnRto, rackRttSample, takeAckSample } from './recovery/rack.js';
 import { abortRst } from './send.js';
 
 /** The earliest time at which onTimeout() must be called (Infinity if none). */
@@ -16,6 +18,7 @@ import { abortRst } from './send.js';
 export function nextDeadline(c: TcpConnection): number {
   let t = c.rtoAt;
   if (c.tlpAt < t) t = c.tlpAt;
+  if (c.rack.timerAt < t) t = c.rack.timerAt;
   if (c.delackAt < t) t = c.delackAt;
   if (c.persistAt < t) t = c.persistAt;
   if (c.keepaliveAt < t) t = c.keepaliveAt;
@@ -50,6 +53,11 @@ export function onTimeout(c: TcpConnection, now: number): void {
       c.fail(timeoutError(c), 'connection establishment timed out (keepinit)', { kind: 'timer', timer: 'rto' }, now);
       return;
     }
+  }
+  if (c.rack.timerAt <= now) {
+    // RFC 8985 §6.2 step 5: the reordering window of a segment has passed without its delivery: lost.
+    c.rack.timerAt = Infinity;
+    rackAfterAck(c, 0, now);
   }
   if (c.tlpAt <= now && c.tlpAt <= c.rtoAt) {
     onProbeTimeout(c, now);
@@ -137,6 +145,7 @@ export function onRto(c: TcpConnection, now: number): void {
   c.rttSeq = -1; // Karn: no sample from retransmitted data
   // RFC 6675 §5.1 / RFC 2018 §8: after an RTO the SACK scoreboard may be reneged; clear it.
   c.scoreboard.length = 0; c.sackedBytes = 0; c.highSack = c.sndUna;
+  rackOnRto(c);
   c.sndRtx = c.sndUna;
   c.sndRtxEnd = c.sndNxt;
   c.rtoAt = now + rtoTimeout(c);
@@ -153,14 +162,35 @@ export function rtoTimeout(c: TcpConnection): number {
   return Math.min(c.config.rtoMax, t + c.config.rtoSlop);
 }
 
-/** RTT sample for an ACK that advances SND.UNA: timestamps (RFC 7323 §4.1) or the timed segment (Karn's algorithm, RFC 6298 §3). */
-export function sampleRtt(c: TcpConnection, ack: number, seg: TcpSegment, now: number): void {
-  const opts = seg.options;
-  if (c.tsOk && opts.tsEcr !== undefined && opts.tsEcr !== 0) {
-    const rtt = (tsNow(c, now) - opts.tsEcr) >>> 0;
-    if (rtt < 0x7fffffff) c.rtt.sample(rtt / c.config.tsTicksPerMs);
-  } else if (c.rttSeq !== -1 && seqGt(ack, c.rttSeq)) {
-    c.rtt.sample(now - c.rttTime);
+/**
+ * One RTT sample per ACK, as Linux takes it (tcp_clean_rtx_queue, tcp_ack_update_rtt), in this order:
+ * 1. the send time of the oldest segment this ACK newly acknowledges, if none of them was retransmitted
+ *    (Karn's algorithm, RFC 6298 §3: the ACK cannot be for an earlier copy); our SYN when it is acknowledged;
+ * 2. the send time of the oldest segment it newly SACKs that was never retransmitted;
+ * 3. only when SND.UNA advanced over retransmitted data: the timestamp echo (RFC 7323 §4.1), and only if it
+ *    is no older than the latest transmission of that data. An echo older than that answers an earlier copy,
+ *    or is a TS.Recent the receiver kept while it discarded duplicates: under heavy two-way loss such echoes
+ *    are seconds old and would inflate SRTT and the RTO (the defect of issue 15).
+ * `advanced`: SND.UNA moved with this ACK.
+ */
+export function sampleRtt(c: TcpConnection, ack: number, seg: TcpSegment, now: number, advanced: boolean): void {
+  const cand = takeAckSample(c.rack);
+  let rtt = -1;
+  if (advanced && c.rttSeq !== -1 && seqGt(ack, c.rttSeq)) {
+    rtt = now - c.rttTime; // our SYN, timed unless retransmitted (makeSyn)
     c.rttSeq = -1;
+  } else if (cand.first >= 0 && !cand.retrans) {
+    rtt = now - cand.first;
+  } else if (cand.sack >= 0) {
+    rtt = now - cand.sack;
+  } else if (advanced && c.tsOk && seg.options.tsEcr !== undefined && seg.options.tsEcr !== 0
+    && (cand.latestTsval < 0 || !seqLt(seg.options.tsEcr, cand.latestTsval))) {
+    const ticks = (tsNow(c, now) - seg.options.tsEcr) >>> 0;
+    if (ticks < 0x7fffffff) rtt = ticks / c.config.tsTicksPerMs;
+  }
+  if (rtt >= 0) {
+    c.rtt.sample(rtt);
+    rackRttSample(c, rtt);
+    c.cc.onRttSample?.(rtt, now, ack, c.sndNxt);
   }
 }

@@ -9,10 +9,12 @@ import { ACK, EMPTY, FIN, RST, SYN, URG, seqAdd, seqDiff, seqGt, seqLe, seqLt, t
 import type { TcpCause, TcpConnection } from '../connection.js';
 import { pawsReject, updateTsRecent } from '../options.js';
 import { acceptWindow, acceptable } from '../receive-window.js';
-import { onDupAck } from '../recovery/fast-recovery.js';
+import { onDupAck, rackAfterAck } from '../recovery/fast-recovery.js';
+import { logSacked, rackActive } from '../recovery/rack.js';
 import { updateScoreboard } from '../recovery/scoreboard.js';
 import { rstFor } from '../segment.js';
 import { abortRst, ackAdvance, makeRaw, maybeStartPersist } from '../send.js';
+import { sampleRtt } from '../timers.js';
 
 /** §3.10.7.4: SYN-RECEIVED and every synchronized state. */
 export function inputSynchronized(c: TcpConnection, seg: TcpSegment, now: number): void {
@@ -27,7 +29,7 @@ export function inputSynchronized(c: TcpConnection, seg: TcpSegment, now: number
   }
   // RFC 7323 §5.3: PAWS, before the sequence check (options.ts).
   if (pawsReject(c, seg, now)) return;
-  seg = acceptDuplicateEndingAtRcvNxt(c, seg);
+  seg = acceptDuplicateEndingAtRcvNxt(c, seg, now);
 
   if (!firstCheckSequenceNumber(c, seg, now)) return;
   if (seg.flags & RST) { secondCheckRst(c, seg, now); return; }
@@ -52,14 +54,18 @@ export function processTextAndFin(c: TcpConnection, seg: TcpSegment, seq: number
  * duplicate FIN+ACK forever in a simultaneous close (CLOSING ↔ CLOSING), never seeing their FIN acknowledged.
  * Returns the segment to process: `seg` itself, or its trimmed copy.
  */
-function acceptDuplicateEndingAtRcvNxt(c: TcpConnection, seg: TcpSegment): TcpSegment {
+function acceptDuplicateEndingAtRcvNxt(c: TcpConnection, seg: TcpSegment, now: number): TcpSegment {
   const f = seg.flags;
-  if ((c.config.ackOfDuplicate || c.config.finOnAck) && c.state !== 'TIME-WAIT' && (f & ACK) && !(f & (SYN | RST))) {
-    const dupLen = seg.payload.length + (f & FIN ? 1 : 0);
-    if (dupLen > 0 && seqAdd(seg.seq, dupLen) === c.rcvNxt) {
-      c.ackNow = true;
-      return { ...seg, seq: c.rcvNxt, flags: f & ~FIN, payload: EMPTY };
-    }
+  const dupLen = seg.payload.length + (f & FIN ? 1 : 0);
+  const endsAtRcvNxt = dupLen > 0 && seqAdd(seg.seq, dupLen) === c.rcvNxt && (f & ACK) !== 0 && (f & (SYN | RST)) === 0;
+  // Whether or not its ACK is processed, a duplicate that reaches RCV.NXT (= Last.ACK.sent once ACKed) refreshes
+  // TS.Recent, so the ACK it draws echoes the retransmission's TSval, not an old one that would inflate the
+  // sender's RTT (Linux tcp_sequence + tcp_replace_ts_recent; FreeBSD tcp_input tests
+  // SEG.SEQ ≤ Last.ACK.sent ≤ SEG.SEQ + SEG.LEN, RFC 7323 §4.3's rule with the right end included).
+  if (endsAtRcvNxt && c.state !== 'TIME-WAIT') updateTsRecent(c, seg, now);
+  if ((c.config.ackOfDuplicate || c.config.finOnAck) && c.state !== 'TIME-WAIT' && endsAtRcvNxt) {
+    c.ackNow = true;
+    return { ...seg, seq: c.rcvNxt, flags: f & ~FIN, payload: EMPTY };
   }
   return seg;
 }
@@ -243,8 +249,10 @@ export function processAck(c: TcpConnection, seg: TcpSegment, now: number): void
   const ack = seg.ack;
   const opts = seg.options;
   // SACK scoreboard update first (RFC 6675 §5: the update precedes loss detection).
+  const una = c.sndUna, sacked = c.sackedBytes;
   let sackAdvanced = false;
   if (c.sackOk && opts.sack !== undefined) sackAdvanced = updateScoreboard(c, opts.sack);
+  if (sackAdvanced) logSacked(c, now);
 
   const oldWnd = c.sndWnd;
   if (seqGt(ack, c.sndUna)) {
@@ -252,8 +260,14 @@ export function processAck(c: TcpConnection, seg: TcpSegment, now: number): void
   } else if (ack === c.sndUna) {
     // Duplicate ACK per RFC 5681 §2: no data, no window change, outstanding data, ack == SND.UNA.
     const isDup = seg.payload.length === 0 && !(seg.flags & (SYN | FIN)) && (seg.window << c.sndShift) === oldWnd && seqGt(c.sndNxt, c.sndUna);
-    if (isDup || (sackAdvanced && seqGt(c.sndNxt, c.sndUna))) onDupAck(c);
+    if (isDup || (sackAdvanced && seqGt(c.sndNxt, c.sndUna))) {
+      if (rackActive(c)) c.dupAcks++; // RACK decides on loss (below), not the count
+      else onDupAck(c);
+    }
+    if (sackAdvanced) sampleRtt(c, ack, seg, now, false);
   }
+  // RACK-TLP and PRR (recovery/): DeliveredData = ΔSND.UNA + ΔSACKed (RFC 6937 §3).
+  rackAfterAck(c, seqDiff(c.sndUna, una) + c.sackedBytes - sacked, now);
   // Window update (§3.10.7.4: if SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)).
   if (seqLt(c.sndWl1, seg.seq) || (c.sndWl1 === seg.seq && seqLe(c.sndWl2, ack))) {
     const wnd = seg.window << c.sndShift;

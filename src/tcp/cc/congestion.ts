@@ -1,5 +1,5 @@
 /**
- * Congestion control behind an interface: one file per algorithm in this folder (newreno.ts; CUBIC can follow).
+ * Congestion control behind an interface: one file per algorithm in this folder (newreno.ts, cubic.ts).
  * The engine drives loss detection (recovery/) and calls these hooks; an algorithm only sizes cwnd/ssthresh.
  */
 export interface CongestionControl {
@@ -19,6 +19,11 @@ export interface CongestionControl {
   onRecoveryEnd(flight: number, mss: number): void;
   /** Retransmission timeout (RFC 5681 §3.1 eq. 4; cwnd to the loss window). */
   onRto(flight: number, mss: number): void;
+  /**
+   * An RTT sample (ms) taken on an ACK for `ack`, with SND.NXT at that time (rounds for HyStart++, RFC 9406).
+   * Optional: NewReno needs none.
+   */
+  onRttSample?(rtt: number, now: number, ack: number, sndNxt: number): void;
   /** After an idle period longer than an RTO (RFC 5681 §4.1), restart window. */
   onIdleRestart(mss: number, initialWindow: number): void;
 }

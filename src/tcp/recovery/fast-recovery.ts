@@ -4,11 +4,13 @@
  * is sized by the CongestionControl in cc/. Entered from processAck (arrive/synchronized.ts) and left through
  * onNewAck (called by send.ts ackAdvance); an RTO (timers.ts onRto) starts a go-back-N run instead.
  */
-import { ACK, EMPTY, FIN, PSH, seqAdd, seqDiff, seqGe, seqGt, seqLt, type TcpSegment } from '../../wire/tcp-types.js';
+import { ACK, EMPTY, FIN, PSH, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, type TcpSegment } from '../../wire/tcp-types.js';
 import type { TcpConnection } from '../connection.js';
 import { segmentDataMax, sndMssCap } from '../options.js';
 import { dataEndSeq, makeRaw, out } from '../send.js';
 import { rtoTimeout } from '../timers.js';
+import { prrOnAck, prrStart } from './prr.js';
+import { firstLost, logRetransmit, rackActive, rackDetectLoss, rackPipe } from './rack.js';
 import { sackedUntil } from './scoreboard.js';
 
 /** A duplicate ACK (RFC 5681 §2), or an ACK that SACKs new data: count it, and enter fast recovery on the third (RFC 5681 §3.2, RFC 6675 §5). */
@@ -57,7 +59,7 @@ export function onNewAck(c: TcpConnection, ack: number, acked: number, now: numb
         c.sndRtx = c.sndUna;
         c.sndRtxEnd = c.recover;
         c.forceRtx = true;
-      } else if (c.sndRtx === c.sndUna) {
+      } else if (!rackActive(c) && c.sndRtx === c.sndUna) {
         // SACK recovery: sndRtx is HighRxt (RFC 6675), the next byte not yet retransmitted in this episode.
         // It only equals SND.UNA when the segment the partial ACK stops at has not been resent yet: resend it
         // now, as NewReno would. Holes already retransmitted are not resent again (a lost retransmission is
@@ -83,6 +85,7 @@ export function pipe(c: TcpConnection): number {
     const fresh = seqDiff(c.sndNxt, c.sndRtxEnd);
     return (resent > 0 ? resent : 0) + (fresh > 0 ? fresh : 0);
   }
+  if (rackActive(c)) return rackPipe(c);
   let p = seqDiff(c.sndNxt, c.sndUna) - c.sackedBytes;
   if (c.sackOk && c.scoreboard.length && (c.inRecovery || c.sndRtx !== -1)) {
     const from = c.sndRtx !== -1 ? c.sndRtx : c.sndUna;
@@ -102,6 +105,8 @@ export function pipe(c: TcpConnection): number {
 
 /** The next retransmission of the recovery run (RFC 6675 §5 NextSeg), or null when none may go now. */
 export function nextRetransmission(c: TcpConnection, now: number): TcpSegment | null {
+  if (rackActive(c)) return rackRetransmission(c, now);
+  if (c.sndRtx === -1) return null;
   let seq = c.sndRtx;
   // Skip SACKed ranges (RFC 6675 §5 NextSeg rule 1: first un-SACKed, lost byte).
   for (;;) {
@@ -140,6 +145,53 @@ export function nextRetransmission(c: TcpConnection, now: number): TcpSegment | 
   if (len > 0 && dataEnd === dataEndSeq(c)) flags |= PSH;
   c.sndRtx = seqAdd(dataEnd, flags & FIN ? 1 : 0);
   if (!seqLt(c.sndRtx, c.sndRtxEnd)) c.sndRtx = -1;
+  logRetransmit(c, seq, seqAdd(dataEnd, flags & FIN ? 1 : 0), now);
+  c.stats.RetransSegs++;
+  if (c.rtoAt === Infinity) c.rtoAt = now + rtoTimeout(c);
+  return out(c, makeRaw(c, seq, c.rcvNxt, flags, payload, now), now);
+}
+
+// =====================================================================================
+// With SACK on both ends: RACK-TLP (RFC 8985) decides what is lost, PRR (RFC 6937) how fast to repair
+// =====================================================================================
+
+/**
+ * After an ACK has been processed (or the RACK reordering timer fired): let RACK mark what is lost, enter
+ * fast recovery on the first loss (RFC 8985 §6.2: loss detected by time, not by three duplicate ACKs), and
+ * during recovery size the next transmissions by PRR. `delivered` is RFC 6937's DeliveredData.
+ */
+export function rackAfterAck(c: TcpConnection, delivered: number, now: number): void {
+  if (!rackActive(c) || c.sndUna === c.sndNxt) { c.rack.timerAt = Infinity; return; }
+  rackDetectLoss(c, now);
+  if (!c.inRecovery && c.rack.lostBytes > 0) {
+    // RFC 6675 §5 step 4 / RFC 8985 §6.2: a loss starts one recovery episode, which ends when SND.UNA
+    // passes what was outstanding now ("recover"). ssthresh from the congestion controller (cc/).
+    c.inRecovery = true;
+    c.tlpAt = Infinity; // RFC 8985 §7.2: no probe during recovery
+    c.recover = c.sndNxt;
+    c.stats.TCPFastRetrans++;
+    c.cc.onFastRetransmit(seqDiff(c.sndNxt, c.sndUna), sndMssCap(c));
+    prrStart(c);
+  }
+  if (c.inRecovery) prrOnAck(c, delivered);
+}
+
+/** The first segment RACK deems lost, retransmitted within PRR's allowance (cwnd − pipe), or null. */
+function rackRetransmission(c: TcpConnection, now: number): TcpSegment | null {
+  c.forceRtx = false;
+  const s = firstLost(c);
+  if (s === null) return null;
+  if (pipe(c) + 1 > c.cc.cwnd) return null;
+  const seq = s.start;
+  let limit = seqAdd(seq, segmentDataMax(c));
+  if (seqGt(limit, s.end)) limit = s.end;
+  let flags = ACK;
+  let dataEnd = limit;
+  if (c.finSent && !seqLt(limit, seqAdd(c.finSeq, 1)) && seqLe(seq, c.finSeq)) { dataEnd = c.finSeq; flags |= FIN; }
+  const len = seqDiff(dataEnd, seq);
+  const payload = len > 0 ? c.snd.slice(c.snd.front + seqDiff(seq, c.sndBufSeq), len) : EMPTY;
+  if (len > 0 && dataEnd === dataEndSeq(c)) flags |= PSH;
+  logRetransmit(c, seq, seqAdd(dataEnd, flags & FIN ? 1 : 0), now);
   c.stats.RetransSegs++;
   if (c.rtoAt === Infinity) c.rtoAt = now + rtoTimeout(c);
   return out(c, makeRaw(c, seq, c.rcvNxt, flags, payload, now), now);

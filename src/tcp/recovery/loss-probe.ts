@@ -8,6 +8,7 @@ import type { TcpConnection } from '../connection.js';
 import { sndMssCap } from '../options.js';
 import { makeRaw, out } from '../send.js';
 import { rtoTimeout } from '../timers.js';
+import { logRetransmit } from './rack.js';
 import { sackedUntil } from './scoreboard.js';
 
 /**
@@ -54,6 +55,7 @@ export function lossProbe(c: TcpConnection, now: number): TcpSegment | null {
   let end = c.sndNxt;
   if (c.finSent && seqGt(c.sndNxt, c.finSeq)) {
     if (sackedUntil(c, c.finSeq) === -1) {
+      logRetransmit(c, c.finSeq, seqAdd(c.finSeq, 1), now);
       c.stats.RetransSegs++;
       return out(c, makeRaw(c, c.finSeq, c.rcvNxt, ACK | FIN, EMPTY, now), now);
     }
@@ -69,6 +71,7 @@ export function lossProbe(c: TcpConnection, now: number): TcpSegment | null {
   for (let i = 0; i < sb.length; i += 2) if (seqGt(sb[i + 1]!, seq) && seqLe(sb[i + 1]!, end)) seq = sb[i + 1]!;
   const len = seqDiff(end, seq);
   const payload = c.snd.slice(c.snd.front + seqDiff(seq, c.sndBufSeq), len);
+  logRetransmit(c, seq, end, now);
   c.stats.RetransSegs++;
   return out(c, makeRaw(c, seq, c.rcvNxt, ACK | PSH, payload, now), now);
 }

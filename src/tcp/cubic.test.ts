@@ -1,0 +1,134 @@
+/**
+ * CUBIC (RFC 9438) and HyStart++ (RFC 9406): the controller on an ACK clock of its own, then in the engine.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Cubic } from './cc/cubic.js';
+import { Pair } from './pair.js';
+import { bytes } from './test-util.js';
+import type { TcpConfig } from './config.js';
+
+const MSS = 1000;
+
+/** RFC 9438 §4.2 written out here, independently of cc/cubic.ts: W_cubic(t) = C·(t − K)³ + W_max, K = ∛(W_max·(1 − β)/C). */
+function rfcWCubic(tSeconds: number, wMax: number): number {
+  const C = 0.4, beta = 0.7;
+  const k = Math.cbrt((wMax * (1 - beta)) / C);
+  return C * (tSeconds - k) ** 3 + wMax;
+}
+
+test('CUBIC after a loss: cwnd drops to β·W_max and then follows W_cubic(t) within one segment, concave then convex', () => {
+  const rtt = 100;
+  const c = new Cubic(10 * MSS);
+  c.onRttSample(rtt, 0, 0, 0);
+  // Congestion avoidance at 100 segments, then a loss (recovery ends at ssthresh).
+  c.ssthresh = 50 * MSS;
+  c.cwnd = 100 * MSS;
+  c.onFastRetransmit(100 * MSS, MSS);
+  c.onRecoveryEnd(0, MSS);
+  assert.equal(c.cwnd, 70 * MSS, 'β = 0.7');
+  // An ACK clock: every RTT, one ACK per segment of the window, spread over the round trip.
+  const start = 1000;
+  let worst = 0;
+  let crossed = false;
+  let renoFriendly = false;
+  // RFC 9438 §4.3: the Reno-friendly estimate, W_est(t), grows by α_cubic = 3(1 − β)/(1 + β) segments per RTT
+  // until it reaches W_max, then by 1; where it is above W_cubic(t), cwnd follows it instead.
+  let wEst = 70;
+  for (let round = 0; round < 75; round++) {
+    const n = Math.round(c.cwnd / MSS);
+    for (let i = 0; i < n; i++) c.onAck(MSS, MSS, start + round * rtt + (i * rtt) / n);
+    wEst += wEst >= 100 ? 1 : (3 * (1 - 0.7)) / (1 + 0.7);
+    const t = ((round + 1) * rtt) / 1000;
+    const w = Math.max(rfcWCubic(t, 100), wEst);
+    if (wEst > rfcWCubic(t, 100) + 1) renoFriendly = true;
+    worst = Math.max(worst, Math.abs(c.cwnd / MSS - w));
+    if (c.cwnd / MSS > 100.5) crossed = true;
+  }
+  assert.ok(worst <= 1, `cwnd strayed ${worst.toFixed(2)} segments from max(W_cubic(t), W_est(t))`);
+  assert.ok(crossed, 'past K the window probes beyond W_max (convex region)');
+  assert.ok(renoFriendly, 'the run reached the Reno-friendly region too');
+});
+
+test('CUBIC fast convergence: a loss before W_max is regained lowers W_max to cwnd·(1 + β)/2', () => {
+  const c = new Cubic(10 * MSS);
+  c.ssthresh = 50 * MSS;
+  c.cwnd = 100 * MSS;
+  c.onFastRetransmit(0, MSS);
+  c.onRecoveryEnd(0, MSS);
+  c.cwnd = 80 * MSS;
+  c.onFastRetransmit(0, MSS);
+  assert.equal(c.wMax, (80 * (1 + 0.7)) / 2);
+  assert.equal(c.ssthresh, 56 * MSS);
+});
+
+/** HyStart++ rounds by hand: per round, `samples` RTT samples of `rtt` ms, the round ending when SND.UNA passes SND.NXT of its start. */
+const clocks = new WeakMap<Cubic, { nxt: number; now: number }>();
+function rounds(c: Cubic, rtts: number[], samples = 8): void {
+  const clock = clocks.get(c) ?? { nxt: 0, now: 0 };
+  clocks.set(c, clock);
+  let { nxt, now } = clock;
+  for (const rtt of rtts) {
+    // The round's first ACK acknowledges what was outstanding when the previous round began.
+    const start = nxt, end = nxt + (c.cwnd | 0);
+    for (let i = 0; i < samples; i++) {
+      now += rtt / samples;
+      c.onRttSample(rtt, now, Math.round(start + ((end - start) * i) / samples), end);
+      c.onAck(MSS, MSS, now);
+    }
+    nxt = end;
+  }
+  clock.nxt = nxt;
+  clock.now = now;
+}
+
+test('HyStart++ leaves slow start on a delay increase: Conservative Slow Start, then congestion avoidance after 5 rounds', () => {
+  const c = new Cubic(10 * MSS);
+  rounds(c, [50, 50, 50]);
+  assert.equal(c.ssthresh, 0x7fffffff, 'constant RTT: still in slow start');
+  assert.equal(c.inCss, false);
+  // The queue builds: +10 ms ≥ max(4, min(16, 50/8)) ms. Conservative Slow Start grows cwnd a quarter as fast.
+  rounds(c, [60]);
+  assert.equal(c.inCss, true);
+  const before = c.cwnd;
+  rounds(c, [60]);
+  assert.ok(c.cwnd - before <= (8 * MSS) / 4 + 1, 'CSS growth divided by 4');
+  rounds(c, [60, 60, 60, 60]);
+  assert.equal(c.inCss, false);
+  assert.ok(c.ssthresh === c.cwnd || c.ssthresh < 0x7fffffff, 'slow start is over');
+  assert.ok(c.cwnd >= c.ssthresh);
+});
+
+test('HyStart++: an RTT increase that goes away in CSS resumes slow start', () => {
+  const c = new Cubic(10 * MSS);
+  rounds(c, [50, 50, 62]);
+  assert.equal(c.inCss, true);
+  rounds(c, [45]);
+  assert.equal(c.inCss, false);
+  assert.equal(c.ssthresh, 0x7fffffff);
+});
+
+/** An 8 MB transfer between two engines; the one-way delay grows by `extra` ms once 150 ms have passed. */
+function bulk(extra: number, config: Partial<TcpConfig>): Pair {
+  const cfg: Partial<TcpConfig> = { sendBufferSize: 8 << 20, recvBufferSize: 8 << 20, ...config };
+  const p: Pair = new Pair({ localPort: 1, remotePort: 2, iss: 1, config: cfg }, { localPort: 2, remotePort: 1, iss: 9, config: cfg }, {
+    delay: 20, record: false, jitter: (from): number => (from === 'a' && p.now > 150 ? extra : 0),
+  });
+  p.b.listen(0);
+  p.a.connect(0);
+  p.run((q) => q.a.state === 'ESTABLISHED');
+  p.a.send(bytes(8 << 20), p.now);
+  let got = 0;
+  p.onStep = (q) => { for (let b = q.b.read(); b.length; b = q.b.read()) got += b.length; };
+  p.run(() => got >= 8 << 20, 120_000);
+  assert.equal(got, 8 << 20);
+  return p;
+}
+
+test('in the engine: a growing delay ends slow start without a loss (HyStart++); a constant one does not', () => {
+  const delayed = bulk(25, {});
+  assert.equal(delayed.a.stats.RetransSegs, 0);
+  assert.ok(delayed.a.slowStartThreshold < 0x7fffffff, 'HyStart++ set ssthresh');
+  const flat = bulk(0, {});
+  assert.equal(flat.a.slowStartThreshold, 0x7fffffff, 'no delay increase: slow start throughout');
+});

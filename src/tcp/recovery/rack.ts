@@ -1,0 +1,252 @@
+/**
+ * RACK-TLP loss detection (RFC 8985 §6) and the record it needs: every data segment sent and not yet
+ * cumulatively acknowledged, with the time it was (last) sent. A segment is deemed lost when a segment sent
+ * after it has been delivered and more than RACK.rtt + RACK.reo_wnd has passed since it was sent: time, not
+ * a count of duplicate ACKs, so a lost retransmission is detected as readily as a lost original, and
+ * reordering within the window costs nothing. Used where both ends use SACK (config.rack); without SACK,
+ * recovery/fast-recovery.ts counts duplicate ACKs (RFC 5681, RFC 6582).
+ *
+ * The same record gives RTT samples from send times (Linux tcp_clean_rtx_queue): timers.ts sampleRtt.
+ */
+import { seqDiff, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp-types.js';
+import type { TcpConnection } from '../connection.js';
+import { sndMssCap, tsNow } from '../options.js';
+
+/** One data segment in flight: [start, end) in sequence space (a FIN counts one). */
+export interface SentSegment {
+  start: number;
+  end: number;
+  /** When it was last sent (ms), and the TSval it carried. */
+  xmit: number;
+  tsval: number;
+  /** Sent more than once (Karn: its ACK is ambiguous). */
+  retrans: boolean;
+  /** The peer SACKed all of it. */
+  sacked: boolean;
+  /** Deemed lost and not retransmitted since. */
+  lost: boolean;
+}
+
+/** Per-connection RACK state (RFC 8985 §6.1) and the sent-segment record. */
+export class Rack {
+  /** Segments above SND.UNA in sequence order; q[head..] are live. */
+  q: SentSegment[] = [];
+  head = 0;
+  /** Bytes deemed lost and not yet retransmitted (not SACKed): they leave the pipe (RFC 6675 §4 IsLost). */
+  lostBytes = 0;
+  /** RACK.xmit_ts, RACK.end_seq: the most recently sent segment that has been delivered. */
+  xmitTs = -Infinity;
+  endSeq = 0;
+  /** RACK.rtt: RTT of that segment. */
+  rtt = 0;
+  /** RACK.min_RTT: the smallest RTT sample seen. */
+  minRtt = Infinity;
+  /** RACK.fack: the highest sequence number delivered (cumulatively or SACKed). */
+  fack = 0;
+  /** RACK.reordering_seen (§6.2 step 3). */
+  reorderingSeen = false;
+  /** RACK.reo_wnd_mult (§6.2 step 4; raised by D-SACK, RFC 8985 §6.2). */
+  reoWndMult = 1;
+  /** The reordering timer (§6.2 step 5): when the earliest not-yet-lost segment would be deemed lost. */
+  timerAt = Infinity;
+
+  /** RTT sample candidates gathered while one ACK is processed (cleared by takeAckSample). */
+  ackFirstXmit = -1;
+  ackRetransAcked = false;
+  ackLatestTsval = -1;
+  sackFirstXmit = -1;
+}
+
+/** RFC 8985 applies: SACK negotiated and enabled, not in the go-back-N run after an RTO. */
+export function rackActive(c: TcpConnection): boolean {
+  return c.sackOk && c.config.rack && !c.rtoRecovery;
+}
+
+/** New data [start, end) went out (send.ts nextNewData). */
+export function logSent(c: TcpConnection, start: number, end: number, now: number): void {
+  const r = c.rack;
+  r.q.push({ start, end, xmit: now, tsval: c.tsOk ? tsNow(c, now) : 0, retrans: false, sacked: false, lost: false });
+  if (c.inRecovery) c.prr.out += seqDiff(end, start);
+}
+
+/** Split the record so that a segment boundary falls at `seq` (when seq lies inside one). Returns its index. */
+function splitAt(r: Rack, seq: number): number {
+  const q = r.q;
+  let i = r.head;
+  while (i < q.length && seqLe(q[i]!.end, seq)) i++;
+  if (i < q.length && seqLt(q[i]!.start, seq)) {
+    const s = q[i]!;
+    q.splice(i + 1, 0, { ...s, start: seq });
+    s.end = seq;
+    if (s.lost) { /* both halves keep the mark; lostBytes unchanged */ }
+    i++;
+  }
+  return i;
+}
+
+/** [start, end) was sent again (a retransmission or a loss probe): it is in flight again, timed anew. */
+export function logRetransmit(c: TcpConnection, start: number, end: number, now: number): void {
+  const r = c.rack;
+  if (!seqLt(start, end)) return;
+  let i = splitAt(r, start);
+  splitAt(r, end);
+  const q = r.q;
+  const tsval = c.tsOk ? tsNow(c, now) : 0;
+  if (c.inRecovery) c.prr.out += seqDiff(end, start);
+  for (; i < q.length && seqLe(q[i]!.end, end); i++) {
+    const s = q[i]!;
+    if (s.lost) { s.lost = false; r.lostBytes -= seqDiff(s.end, s.start); }
+    s.retrans = true;
+    s.xmit = now;
+    s.tsval = tsval;
+  }
+}
+
+/** The segments in [SND.UNA, ack) are acknowledged: drop them, note RTT candidates and RACK updates. */
+export function logAcked(c: TcpConnection, ack: number, now: number): void {
+  const r = c.rack;
+  const q = r.q;
+  let i = r.head;
+  for (; i < q.length && seqLe(q[i]!.end, ack); i++) {
+    const s = q[i]!;
+    if (s.lost) r.lostBytes -= seqDiff(s.end, s.start);
+    if (s.sacked) continue;
+    // Linux tcp_clean_rtx_queue: the oldest newly acknowledged segment never retransmitted gives the RTT sample.
+    if (s.retrans) r.ackRetransAcked = true;
+    else if (r.ackFirstXmit < 0) r.ackFirstXmit = s.xmit;
+    if (r.ackLatestTsval < 0 || seqGt(s.tsval, r.ackLatestTsval)) r.ackLatestTsval = s.tsval;
+    delivered(c, s, now);
+  }
+  // A segment only partly acknowledged keeps its remainder (a TSO segment).
+  if (i < q.length && seqLt(q[i]!.start, ack)) {
+    const s = q[i]!;
+    if (s.lost) r.lostBytes -= seqDiff(ack, s.start);
+    s.start = ack;
+  }
+  r.head = i;
+  if (r.head > 64 && r.head * 2 > q.length) { q.splice(0, r.head); r.head = 0; }
+}
+
+/** The scoreboard grew: mark the segments it now covers SACKed (split at block edges so each is all or none). */
+export function logSacked(c: TcpConnection, now: number): void {
+  const r = c.rack;
+  const sb = c.scoreboard;
+  for (let k = 0; k < sb.length; k += 2) {
+    const l = sb[k]!, rr = sb[k + 1]!;
+    let i = splitAt(r, l);
+    splitAt(r, rr);
+    const q = r.q;
+    for (; i < q.length && seqLe(q[i]!.end, rr); i++) {
+      const s = q[i]!;
+      if (s.sacked) continue;
+      s.sacked = true;
+      if (s.lost) { s.lost = false; r.lostBytes -= seqDiff(s.end, s.start); }
+      if (!s.retrans && r.sackFirstXmit < 0) r.sackFirstXmit = s.xmit;
+      delivered(c, s, now);
+    }
+  }
+}
+
+/**
+ * RFC 8985 §6.2 steps 2–3 for one delivered segment: RACK.rtt / xmit_ts / end_seq follow the most recently
+ * sent delivered segment, unless the delivery is ambiguous (a retransmission whose ACK may answer the
+ * original: an RTT below the minimum). Reordering is seen when a
+ * segment never retransmitted is delivered below RACK.fack.
+ */
+function delivered(c: TcpConnection, s: SentSegment, now: number): void {
+  const r = c.rack;
+  const rtt = now - s.xmit;
+  // Linux tcp_rack_advance: only the minimum-RTT test. (RFC 8985's TSecr test would also discard the SACK of
+  // a loss probe, which a receiver with a hole answers with an older TS.Recent, RFC 7323 §4.3.)
+  if (s.retrans && rtt < r.minRtt) return;
+  if (!s.retrans && seqLt(s.end, r.fack)) r.reorderingSeen = true;
+  if (seqGt(s.end, r.fack)) r.fack = s.end;
+  r.rtt = rtt;
+  if (s.xmit > r.xmitTs || (s.xmit === r.xmitTs && seqGt(s.end, r.endSeq))) { r.xmitTs = s.xmit; r.endSeq = s.end; }
+}
+
+/** A new RTT sample (from sampleRtt): RACK.min_RTT. */
+export function rackRttSample(c: TcpConnection, rtt: number): void {
+  if (rtt < c.rack.minRtt) c.rack.minRtt = rtt;
+}
+
+/**
+ * RACK.reo_wnd (RFC 8985 §6.2 step 4): zero once three segments are SACKed or in recovery, as long as no
+ * reordering has been seen (the classic DupThresh behaviour); else min(reo_wnd_mult · min_RTT / 4, SRTT).
+ */
+export function reoWnd(c: TcpConnection): number {
+  const r = c.rack;
+  if (!r.reorderingSeen && (c.inRecovery || c.sackedBytes >= 3 * sndMssCap(c))) return 0;
+  const minRtt = r.minRtt === Infinity ? 0 : r.minRtt;
+  const srtt = c.rtt.hasSample ? c.rtt.srtt : minRtt;
+  return Math.min(r.reoWndMult * minRtt / 4, srtt);
+}
+
+/**
+ * RFC 8985 §6.2 step 5: mark lost every segment sent before RACK.xmit_ts that is neither SACKed nor
+ * already marked, once RACK.rtt + reo_wnd has passed since it was sent; arm the reordering timer for the
+ * earliest of the rest. Returns true if it marked any segment lost.
+ */
+export function rackDetectLoss(c: TcpConnection, now: number): boolean {
+  const r = c.rack;
+  r.timerAt = Infinity;
+  if (r.xmitTs === -Infinity) return false;
+  const wnd = reoWnd(c);
+  const q = r.q;
+  let marked = false;
+  let next = Infinity;
+  for (let i = r.head; i < q.length; i++) {
+    const s = q[i]!;
+    if (s.sacked || s.lost) continue;
+    // Sent after the most recently delivered segment: nothing can be said about it yet.
+    if (s.xmit > r.xmitTs || (s.xmit === r.xmitTs && !seqLt(s.end, r.endSeq))) continue;
+    const remaining = s.xmit + r.rtt + wnd - now;
+    if (remaining <= 0) {
+      s.lost = true;
+      r.lostBytes += seqDiff(s.end, s.start);
+      marked = true;
+    } else if (remaining < next) next = remaining;
+  }
+  if (next !== Infinity) r.timerAt = now + next;
+  return marked;
+}
+
+/** The first segment deemed lost and not yet retransmitted, as [start, end), or null. */
+export function firstLost(c: TcpConnection): SentSegment | null {
+  const r = c.rack;
+  if (r.lostBytes <= 0) return null;
+  for (let i = r.head; i < r.q.length; i++) if (r.q[i]!.lost) return r.q[i]!;
+  return null;
+}
+
+/** After an RTO every segment is resent from SND.UNA (go-back-N): forget SACK and loss marks (RFC 8985 §6.3). */
+export function rackOnRto(c: TcpConnection): void {
+  const r = c.rack;
+  for (let i = r.head; i < r.q.length; i++) { r.q[i]!.sacked = false; r.q[i]!.lost = false; }
+  r.lostBytes = 0;
+  r.timerAt = Infinity;
+}
+
+/** Bytes in flight by RACK's reckoning (Linux tcp_packets_in_flight): sent, not acknowledged, not SACKed, not lost. */
+export function rackPipe(c: TcpConnection): number {
+  const p = seqDiff(c.sndNxt, c.sndUna) - c.sackedBytes - c.rack.lostBytes;
+  return p > 0 ? p : 0;
+}
+
+/** Clear the per-ACK RTT candidates and return them. */
+export function takeAckSample(r: Rack): { first: number; retrans: boolean; latestTsval: number; sack: number } {
+  const v = { first: r.ackFirstXmit, retrans: r.ackRetransAcked, latestTsval: r.ackLatestTsval, sack: r.sackFirstXmit };
+  r.ackFirstXmit = -1; r.ackRetransAcked = false; r.ackLatestTsval = -1; r.sackFirstXmit = -1;
+  return v;
+}
+
+/** Whether segment-level records cover [SND.UNA, SND.NXT) (sanity for tests). */
+export function rackCovers(c: TcpConnection): boolean {
+  const r = c.rack;
+  let at = c.sndUna;
+  for (let i = r.head; i < r.q.length; i++) {
+    if (r.q[i]!.start !== at) return false;
+    at = r.q[i]!.end;
+  }
+  return seqGe(at, c.sndNxt) || at === c.sndNxt;
+}
