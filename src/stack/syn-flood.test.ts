@@ -5,6 +5,7 @@ import { Prng } from '../link/prng.js';
 import { encodeTcpPacket } from '../wire/packet.js';
 import { parseAddress } from '../wire/address.js';
 import { EMPTY, SYN } from '../wire/tcp-types.js';
+import type { Stack } from './stack.js';
 
 test('100 000 spoofed SYNs while a real client connects: the client succeeds through a cookie, state stays bounded', async () => {
   const net = new Network({ seed: 9, delayMs: 1 });
@@ -70,5 +71,51 @@ test('without SYN cookies a full SYN queue drops SYNs (ListenDrops)', () => {
   assert.equal(server.connectionCount, 4);
   assert.equal(server.counters.ListenDrops, 6);
   assert.equal(server.counters.SyncookiesSent, 0);
+  net.close();
+});
+
+test('during a SYN flood in virtual time every legitimate client completes its handshake and exchange', async () => {
+  const net = new Network({ seed: 21, delayMs: 2 });
+  const server = net.addStack({ name: 'server', addresses: ['10.0.0.2'] });
+  const CLIENTS = 24;
+  const clients = Array.from({ length: CLIENTS }, (_, i) => net.addStack({ name: `client${i}`, addresses: [`10.0.${1 + (i >> 4)}.${1 + (i & 15)}`] }));
+  const backlog = 128;
+  const echoed = new Map<number, string>();
+  server.listen(80, {
+    backlog,
+    onConnection: (c) => {
+      c.handler = { onEvent() {}, onWritable() {}, onReadable() { const d = c.tcp.read(); if (d.length) { c.tcp.send(d, net.now); c.service(); } } };
+    },
+  });
+  const prng = new Prng(4242);
+  const dst = parseAddress('10.0.0.2');
+  const src = new Uint8Array(4);
+  const conns: Array<ReturnType<Stack['connect']>> = [];
+  // 200 000 spoofed SYNs over 20 virtual seconds (10 000/s, far beyond the backlog), the clients starting
+  // one after another while it runs.
+  const FLOOD = 200_000, PER_MS = 10;
+  for (let i = 0; i < FLOOD; i++) {
+    src[0] = 100 + (prng.nextU32() % 100); src[1] = prng.nextU32() & 0xff; src[2] = prng.nextU32() & 0xff; src[3] = 1 + (prng.nextU32() % 254);
+    server.receive(encodeTcpPacket({ src, dst }, { srcPort: 1024 + (prng.nextU32() % 60000), dstPort: 80, seq: prng.nextU32(), ack: 0, flags: SYN, window: 65535, urgent: 0, options: { mss: 1460, sackPermitted: true, tsVal: prng.nextU32(), tsEcr: 0, wscale: 7 }, payload: EMPTY }));
+    if (i % PER_MS === PER_MS - 1) await net.runUntil(() => false, net.now + 1); // one virtual millisecond
+    if (i % Math.floor(FLOOD / CLIENTS) === 1000 && conns.length < CLIENTS) {
+      const k = conns.length;
+      const c = clients[k]!.connect({ host: '10.0.0.2', port: 80 });
+      let got = '';
+      c.handler = {
+        onEvent(ev) { if (ev.type === 'established') { c.tcp.send(new TextEncoder().encode(`client ${k}`), net.now); c.service(); } },
+        onWritable() {},
+        onReadable() { got += new TextDecoder().decode(c.tcp.read()); echoed.set(k, got); c.service(); },
+      };
+      conns.push(c);
+    }
+  }
+  await net.runUntil(() => echoed.size === CLIENTS && [...echoed].every(([k, v]) => v === `client ${k}`), net.now + 30_000);
+  assert.equal(conns.length, CLIENTS);
+  for (const [k, c] of conns.entries()) {
+    assert.equal(c.state, 'ESTABLISHED', `client ${k}`);
+    assert.equal(echoed.get(k), `client ${k}`, `client ${k} exchanged data`);
+  }
+  assert.ok(server.counters.SyncookiesSent > FLOOD / 2, `the flood was answered with cookies: ${server.counters.SyncookiesSent}`);
   net.close();
 });
