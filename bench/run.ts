@@ -16,6 +16,7 @@ const SUITES: Record<string, string> = {
   drill: './drill.js',
   tun: './tun.js',
   ip: './ip.js',
+  http: './http.js',
   ui: './ui.js',
 };
 

@@ -89,7 +89,8 @@ export function patternBytes(n: number, start = 0): Buffer {
 /** Largest body /bytes/N serves (a typo must not stream for an hour). */
 export const MAX_BYTES = 2 ** 40;
 
-function httpHandler(req: http.IncomingMessage, res: http.ServerResponse): void {
+/** The `--http` service's handler (also run on kernel sockets by bench/http.ts, for the same work on both sides). */
+export function httpHandler(req: http.IncomingMessage, res: http.ServerResponse): void {
   const url = req.url ?? '/';
   if (req.method === 'POST' || req.method === 'PUT') {
     const h = createHash('sha256');

@@ -134,7 +134,7 @@ describe('issue 18: the page exactly true, in Chromium', { skip: noBrowser }, ()
   test('the why scenarios run in the page: grouped apart, the two-way handshake beside the three-way one, the corrupted bytes shown', async () => {
     const groups = await page.$$eval('#scenario-select optgroup', (gs) => gs.map((g) => [g.getAttribute('label'), g.querySelectorAll('option').length]));
     assert.deepEqual(groups.map((g) => g[0]), ['Lifecycles', 'Why? (the answers, happening)']);
-    assert.equal(groups[1]![1], 8);
+    assert.equal(groups[1]![1], 10);
     await run('why-three-way');
     assert.deepEqual(await page.$$eval('svg.ladder g.row.seg text.label', (els) => els.map((e) => e.textContent!.split(' ')[0])), ['SYN', 'SYN+ACK', 'RST', 'SYN', 'SYN+ACK', 'ACK']);
     assert.match((await page.textContent('#aside'))!, /Hypothetical: a two-way handshake/);

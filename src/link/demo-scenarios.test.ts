@@ -57,6 +57,8 @@ const EXPECT: Record<string, { flags?: string[]; client: string[]; server: strin
   'syn-flood-no-defence': { client: ['SYN-SENT', 'CLOSED'], server: ['LISTEN'] },
   'syn-flood-rate-limit': { client: ['SYN-SENT', 'ESTABLISHED'], server: ['LISTEN', 'SYN-RECEIVED', 'ESTABLISHED'] },
   'half-open': { flags: ['>SYN', '<SYN+ACK', '>ACK', '>PSH+ACK', '<RST'], client: ['SYN-SENT', 'ESTABLISHED', 'CLOSED'], server: ['LISTEN', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSED'] },
+  'blind-rst-793': { flags: ['>SYN', '<SYN+ACK', '>ACK', '>RST', '>PSH+ACK', '<RST'], client: ['SYN-SENT', 'ESTABLISHED', 'CLOSED'], server: ['LISTEN', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSED'] },
+  'blind-rst-5961': { flags: ['>SYN', '<SYN+ACK', '>ACK', '>RST', '<ACK', '>PSH+ACK', '<ACK'], client: ['SYN-SENT', 'ESTABLISHED'], server: ['LISTEN', 'SYN-RECEIVED', 'ESTABLISHED'] },
   http: { client: ['SYN-SENT', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED'], server: ['LISTEN', 'SYN-RECEIVED', 'ESTABLISHED', 'FIN-WAIT-1', 'TIME-WAIT', 'CLOSED'] },
 };
 

@@ -8,7 +8,7 @@ import { formatAddress, parseAddress } from '../wire/address.js';
 import { ACK, EMPTY, FIN, PSH, RST, SYN, URG, type TcpSegment } from '../wire/tcp-types.js';
 import type { Trace, TraceEntry, TraceStateChange, TcpStateName } from '../wire/trace.js';
 import type { Stack, StackConnection } from '../stack/stack.js';
-import type { TcpConfig } from '../tcp/config.js';
+import { RFC793_RULES, type TcpConfig } from '../tcp/config.js';
 import { Network } from './network.js';
 import { Prng } from './prng.js';
 
@@ -76,6 +76,9 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
   { name: 'syn-flood', title: 'SYN flood vs SYN cookies', description: 'Thousands of spoofed SYNs fill the SYN queue; a real client still connects through a SYN cookie.' },
   { name: 'invalid-flags', title: 'Invalid flag combinations', description: 'SYN+FIN, SYN+RST, FIN+RST, NULL, FIN without ACK and Xmas segments are dropped and counted; the connection is unharmed.' },
   { name: 'lossy-transfer', title: 'Transfer over a lossy wire', description: '64 KiB with segments lost: retransmissions (fast retransmit and RTO) repair every hole.' },
+  { name: 'http', title: 'HTTP over synack', description: 'node:http, unchanged, on synack sockets: a GET and its response.', nodeOnly: true },
+  // The why questions (after http, so the seed scenarios keep their ports in a demo capture: tshark reads
+  // some ports as other protocols).
   { name: 'why-three-way', why: true, title: 'Why three segments: an old duplicate SYN', description: 'An old SYN of this client, delayed in the network, reaches the server long after: it answers SYN+ACK, the client (expecting nothing) answers RST, and no half-open connection is left (RFC 9293 §3.5, Figure 9). Beside it: what a two-way handshake would have done.' },
   { name: 'why-time-wait', why: true, title: 'Why TIME-WAIT (1): the last ACK is lost', description: 'The client\'s ACK of the server\'s FIN is lost; the server retransmits its FIN; the client, still in TIME-WAIT, ACKs it again and restarts its 2·MSL timer (RFC 9293 §3.6.1). Without TIME-WAIT that FIN would draw a RST.' },
   { name: 'why-2msl', why: true, title: 'Why 2·MSL (2): an old segment, TIME-WAIT cut to zero', description: 'TIME-WAIT cut to zero: the client reconnects at once from the same port, and a data segment of the first connection, delayed in the network, arrives inside the new one and is delivered as its data (timestamps off, as in RFC 793; PAWS is the other defence).' },
@@ -84,7 +87,8 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
   { name: 'syn-flood-no-defence', why: true, title: 'SYN flood without a defence', description: 'A continuous flood of spoofed SYNs keeps the SYN queue (backlog 16) full, SYN cookies off: the real client\'s SYNs are dropped, it retransmits, and gives up with ETIMEDOUT.' },
   { name: 'syn-flood-rate-limit', why: true, title: 'SYN flood from one source vs a per-source limit', description: 'The same flood from one address, SYN cookies off, with a per-source SYN rate limit of 1/s: the flooder\'s SYNs are dropped before they reach the SYN queue, which keeps room for the real client.' },
   { name: 'half-open', why: true, title: 'Half-open connection', description: 'The server restarts and forgets an established connection (nothing is sent: the host was down). The client, unaware, sends data; the server answers RST and the client learns ECONNRESET (RFC 9293 §3.5.2).' },
-  { name: 'http', title: 'HTTP over synack', description: 'node:http, unchanged, on synack sockets: a GET and its response.', nodeOnly: true },
+  { name: 'blind-rst-793', why: true, title: 'A blind RST under RFC 793', description: 'An attacker off the path spoofs the client and guesses a sequence number inside the server\'s window, not exactly RCV.NXT. Under RFC 793\'s rule any in-window RST resets: the connection dies, and the client learns it only from the RST its next data draws.' },
+  { name: 'blind-rst-5961', why: true, title: 'The same blind RST under RFC 5961', description: 'The same guess under RFC 5961 §3: only a RST at exactly RCV.NXT resets; an in-window one draws a challenge ACK to the real client, which (not having sent any RST) ignores it. The connection survives and the data arrives.' },
 ];
 
 const CLIENT = '10.0.0.1';
@@ -173,7 +177,7 @@ class Recorder {
   }
 
   /** Record a packet (from the wire's observer, or injected by the scenario). */
-  onPacket(bytes: Uint8Array, sentAt: number, fate: string, note?: string): void {
+  onPacket(bytes: Uint8Array, sentAt: number, fate: string, note?: string, thirdParty?: string): void {
     if (!this.delivering) this.finalize();
     if (this.stopped) return;
     if (fate === 'unroutable') {
@@ -186,7 +190,8 @@ class Recorder {
       }
       return;
     }
-    const from = sameAddr(bytes, this.clientAddr, true) ? 'a' : sameAddr(bytes, this.serverAddr, true) ? 'b' : 'x';
+    // A third party may spoof an endpoint's address: the scenario says so (`thirdParty`), the bytes cannot.
+    const from = thirdParty !== undefined ? 'x' : sameAddr(bytes, this.clientAddr, true) ? 'a' : sameAddr(bytes, this.serverAddr, true) ? 'b' : 'x';
     const lost = fate === 'lost' || fate === 'queue-drop';
     if (fate !== 'duplicate') {
       const pk: ScenarioPacket = { time: sentAt, from, bytes, fate };
@@ -200,7 +205,7 @@ class Recorder {
     // A third party's SYN (the flood's spoofed sources) is not the client's: it sets no ISN and gets its own lane.
     if (seg.flags & SYN && !(seg.flags & (RST | FIN)) && from !== 'x') { if (side === 'a' && this.isnA === undefined) this.isnA = seg.seq; if (side === 'b' && this.isnB === undefined) this.isnB = seg.seq; }
     const e: LaneTraceEntry = { time: sentAt, from: side, seg, lost };
-    if (from === 'x') e.third = formatAddress(decodePacket(bytes).ip.src);
+    if (from === 'x') e.third = thirdParty ?? formatAddress(decodePacket(bytes).ip.src);
     if (fate === 'duplicate') e.note = 'duplicate';
     if (fate === 'corrupted') e.note = 'corrupted: dropped by checksum';
     if (fate === 'injected') e.note = note ?? (from === 'x' ? 'spoofed sources' : invalidCombo(seg.flags) ? 'injected: dropped and counted' : 'injected');
@@ -610,6 +615,9 @@ const RUNNERS: Record<string, Runner> = {
     ctx.notes.push(`client error: ${c.tcp.error?.code ?? 'none'}`);
   },
 
+  async 'blind-rst-793'(ctx) { await blindRst(ctx); },
+  async 'blind-rst-5961'(ctx) { await blindRst(ctx); },
+
   async http(ctx) {
     const [{ default: http }, { Server, Socket }] = await Promise.all([import('node:http'), import('../stack/socket.js')]);
     const httpServer = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end('hello from node:http on synack\n')); });
@@ -740,11 +748,39 @@ async function oldSegment(ctx: Ctx, keepTimeWait: boolean): Promise<void> {
   ctx.notes.push(keepTimeWait ? `TIME-WAIT 2·MSL = ${2 * (ctx.opts.tcp?.msl ?? 500)} ms: the copy arrived ${arriveAt - closedAt} ms after the close, inside it` : `TIME-WAIT 0 ms: the client reconnected from port ${port} at once; the copy arrived ${arriveAt - closedAt} ms after the close`);
 }
 
+/**
+ * A blind in-window RST (RFC 5961 §3.1): the attacker knows the four-tuple (the server's port, and a client port it
+ * learnt or guessed) but not the sequence numbers; it guesses one 1000 bytes into the server's window.
+ */
+async function blindRst(ctx: Ctx): Promise<void> {
+  listen(ctx);
+  const c = connectClient(ctx);
+  await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn?.state === 'ESTABLISHED');
+  const s = acceptedConn!;
+  const at = ctx.net.now + 50;
+  ctx.server.schedule(at, () => {
+    const rst: TcpSegment = { srcPort: c.localPort, dstPort: ctx.port, seq: (s.tcp.rcvNxt + 1000) >>> 0, ack: 0, flags: RST, window: 0, urgent: 0, options: {}, payload: EMPTY };
+    const pkt = encodeTcpPacket({ src: ctx.rec.clientAddr, dst: ctx.rec.serverAddr }, rst);
+    ctx.rec.onPacket(pkt, ctx.net.now, 'injected', 'seq = RCV.NXT+1000: in the window, not at RCV.NXT', `attacker spoofing ${CLIENT}`);
+    ctx.server.receive(pkt);
+    ctx.rec.finalize();
+  });
+  let got = '';
+  ctx.client.schedule(at + 100, () => { c.tcp.send(new TextEncoder().encode('still there?'), ctx.net.now); c.service(); });
+  await drive(ctx, () => got.length > 0 || c.state === 'CLOSED', () => {
+    if (s.tcp.readableLength) got = new TextDecoder().decode(s.tcp.read());
+  }, 10_000);
+  await drive(ctx, () => false, () => {}, 1000);
+  ctx.notes.push(`server after the RST: ${ctx.rec.statesB.includes('CLOSED') ? 'CLOSED (reset by the blind RST)' : s.state}; challenge ACKs sent: ${ctx.server.stats.TCPChallengeACK ?? 0}`);
+  ctx.notes.push(got ? `server read ${JSON.stringify(got)}: the connection survived` : `client ${c.state}, error ${c.tcp.error?.code ?? 'none'}: its data drew a RST from a server that had forgotten the connection`);
+}
+
 /** Per-scenario engine and stack settings (client and server may differ). */
 const SETUP: Record<string, { client?: Partial<TcpConfig>; server?: Partial<TcpConfig>; serverStack?: { syncookies?: boolean; synRatePerSource?: number } }> = {
   'why-2msl': { client: { msl: 0, timestamps: false }, server: { msl: 500, timestamps: false } },
   'why-2msl-kept': { client: { msl: 500, timestamps: false }, server: { msl: 500, timestamps: false } },
   'syn-flood-no-defence': { serverStack: { syncookies: false } },
+  'blind-rst-793': { server: RFC793_RULES },
   'syn-flood-rate-limit': { serverStack: { syncookies: false, synRatePerSource: 1 } },
 };
 

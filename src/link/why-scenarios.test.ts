@@ -33,9 +33,35 @@ async function tsharkFrames(r: ScenarioResult): Promise<Frame[]> {
 }
 const hex = (s: string) => Buffer.from(s, 'latin1').toString('hex');
 
-test('the why scenarios are offered, marked as such (the blind-RST one waits for the rfc793 personality)', () => {
+test('the why scenarios are offered, marked as such', () => {
   const why = SCENARIOS.filter((s) => s.why).map((s) => s.name);
-  assert.deepEqual(why, ['why-three-way', 'why-time-wait', 'why-2msl', 'why-2msl-kept', 'never-closes', 'syn-flood-no-defence', 'syn-flood-rate-limit', 'half-open']);
+  assert.deepEqual(why, ['why-three-way', 'why-time-wait', 'why-2msl', 'why-2msl-kept', 'never-closes', 'syn-flood-no-defence', 'syn-flood-rate-limit', 'half-open', 'blind-rst-793', 'blind-rst-5961']);
+});
+
+test('a blind in-window RST: RFC 793\'s rule kills the connection, RFC 5961\'s answers a challenge ACK and the data arrives', async () => {
+  const old = await runScenario('blind-rst-793', { seed: 1 });
+  assert.match(old.notes.join('\n'), /server after the RST: CLOSED/);
+  assert.match(old.notes.join('\n'), /error ECONNRESET/);
+  const now = await runScenario('blind-rst-5961', { seed: 1 });
+  assert.match(now.notes.join('\n'), /challenge ACKs sent: 1/);
+  assert.match(now.notes.join('\n'), /server read "still there\?"/);
+  if (!hasTshark) return;
+  // On the wire: the RST from the client's address is in the window (not at RCV.NXT); under RFC 5961 the server's
+  // next segment is an ACK of RCV.NXT to the real client; under RFC 793 the client's data draws a RST.
+  for (const [r, rfc5961] of [[old, false], [now, true]] as const) {
+    const f = await tsharkFrames(r);
+    const i = f.findIndex((x) => x.flags === 'R' && x.src === '10.0.0.1');
+    const rst = f[i]!;
+    const lastAck = f.slice(0, i).reverse().find((x) => x.src === '10.0.0.1')!;
+    assert.equal(rst.seq, (lastAck.seq + 1000) >>> 0, 'RCV.NXT + 1000');
+    const next = f[i + 1]!;
+    if (rfc5961) {
+      assert.deepEqual([next.src, next.flags, next.ack], ['10.0.0.2', 'A', lastAck.seq], 'challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT>');
+    } else {
+      assert.deepEqual([next.src, next.len > 0], ['10.0.0.1', true]);
+      assert.deepEqual([f[i + 2]!.src, f[i + 2]!.flags], ['10.0.0.2', 'R']);
+    }
+  }
 });
 
 test('why three segments: the old duplicate SYN is answered SYN+ACK, the client resets it, and no half-open connection stays', async () => {

@@ -98,6 +98,9 @@ let nextConnId = 1;
 
 export interface UserTimer { at: number; fn: () => void; cancelled: boolean }
 
+/** A state change of a connection and what caused it. */
+export interface StateTransition { time: number; from: TcpStateName; to: TcpStateName; cause: TcpCause }
+
 /** A connection as the stack knows it: the engine plus its addresses. */
 export class StackConnection {
   readonly id = nextConnId++;
@@ -114,8 +117,14 @@ export class StackConnection {
    * as FreeBSD keeps the tcpcb while the socket references it.
    */
   keepTimeWaitTcb = false;
-  /** Every state this connection went through, with the cause (for lifecycle logs and traces). */
-  readonly history: Array<{ time: number; from: TcpStateName; to: TcpStateName; cause: TcpCause }> = [];
+  /**
+   * The latest state transition, with its cause. Only the latest is kept, so an idle connection holds no
+   * list of past segments (nor the packet buffers they are views into); every transition of every
+   * connection goes to Stack.observeTransitions (lifecycle logs, traces).
+   */
+  lastTransition: StateTransition | null = null;
+  /** The transitions this connection still holds: the latest one (see lastTransition). */
+  get history(): readonly StateTransition[] { return this.lastTransition === null ? [] : [this.lastTransition]; }
   readonly createdAt: number;
   lastSendSpace = 0;
   constructor(
@@ -408,8 +417,9 @@ export class Stack {
   /** Active open. */
   connect(opts: { host: string; port: number; localPort?: number; localAddress?: string; config?: Partial<TcpConfig> }): StackConnection {
     const ra = parseAddress(opts.host);
-    const la = opts.localAddress ? parseAddress(opts.localAddress) : this.sourceFor(ra);
-    if (!this.isOurs(la)) throw Object.assign(new Error(`EADDRNOTAVAIL: ${opts.localAddress}`), { code: 'EADDRNOTAVAIL' });
+    // The stack's own array for the local address: a connection never holds a copy of it.
+    const la = opts.localAddress ? this.ourAddress(parseAddress(opts.localAddress)) : this.sourceFor(ra);
+    if (la === null) throw Object.assign(new Error(`EADDRNOTAVAIL: ${opts.localAddress}`), { code: 'EADDRNOTAVAIL' });
     if (!(opts.port > 0 && opts.port < 65536)) throw new RangeError(`invalid port ${opts.port}`);
     const now = this.clock.now();
     let lp = opts.localPort ?? 0;
@@ -767,7 +777,7 @@ export class Stack {
     const key = tupleKey(la, l.port, ra, seg.srcPort);
     const tcp = new TcpConnection({
       localPort: l.port, remotePort: seg.srcPort, iss: this.isn.isn(la, l.port, ra, seg.srcPort, now),
-      config: { ...this.config, mss: this.mssFor(ra), synAckRetries: this.listenSynAckRetries }, stats: this.stats, tsOffset: this.randomU32(),
+      config: this.listenConfig(this.mssFor(ra)), stats: this.stats, tsOffset: this.randomU32(),
     });
     const c = new StackConnection(this, tcp, la, l.port, ra, seg.srcPort, key);
     c.listener = l;
@@ -779,6 +789,17 @@ export class Stack {
     tcp.input(seg, now);
     this.service(c);
   }
+
+  /** The configuration of passively opened connections with this MSS: one object shared by all of them. */
+  private listenConfig(mss: number): TcpConfig {
+    let cfg = this.listenConfigs.get(mss);
+    if (cfg === undefined) {
+      cfg = { ...this.config, mss, synAckRetries: this.listenSynAckRetries };
+      this.listenConfigs.set(mss, cfg);
+    }
+    return cfg;
+  }
+  private readonly listenConfigs = new Map<number, TcpConfig>();
 
   private sendCookieSynAck(l: Listener, la: Uint8Array, ra: Uint8Array, syn: TcpSegment, now: number): void {
     const o = syn.options;
@@ -818,7 +839,7 @@ export class Stack {
     );
     const c = new StackConnection(this, tcp, la, l.port, ra, ack.srcPort, key);
     c.listener = l;
-    c.history.push({ time: now, from: 'LISTEN', to: 'ESTABLISHED', cause: { kind: 'segment', seg: ack } });
+    c.lastTransition = { time: now, from: 'LISTEN', to: 'ESTABLISHED', cause: { kind: 'segment', seg: ack } };
     this.addConn(c);
     this.service(c);
     if (c.removed) return;
@@ -843,7 +864,7 @@ export class Stack {
       // The handler as it was before this event: a socket created on promotion starts after its own ESTABLISHED.
       const h = c.handler;
       if (ev.type === 'state') {
-        c.history.push({ time: ev.time, from: ev.from, to: ev.to, cause: ev.cause });
+        c.lastTransition = ev; // the event itself: a TcpEvent of type 'state' is a StateTransition
         this.emitTransition(c, ev.time, ev.from, ev.to, ev.cause);
         if (ev.to === 'ESTABLISHED' && c.embryonic) this.promote(c);
         if (ev.to === 'TIME-WAIT') toTimeWait = true;

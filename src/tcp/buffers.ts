@@ -15,11 +15,19 @@ const COALESCE_BLOCK = 1 << 20;
 /** A chunk at least this many segments long is big: segments rarely span it, so a span is just copied. */
 const BIG_CHUNK_SEGMENTS = 4;
 
+/**
+ * Shared empty lists for buffers that hold nothing: a connection allocates its buffer lists when data first
+ * flows and gives them back when it has drained, so an idle connection holds no buffer memory. Frozen: a
+ * missed allocation throws instead of filling the shared list.
+ */
+const NO_CHUNKS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
+const NO_NUMBERS: number[] = Object.freeze([]) as unknown as number[];
+
 /** Bytes from SND.UNA onward: sent-but-unacknowledged, then not-yet-sent (RFC 9293 §3.3.1 send sequence space). */
 export class SendBuffer {
-  private chunks: Uint8Array[] = [];
-  private lens: number[] = [];
-  private starts: number[] = [];
+  private chunks: Uint8Array[] = NO_CHUNKS;
+  private lens: number[] = NO_NUMBERS;
+  private starts: number[] = NO_NUMBERS;
   private head = 0; // index of first live chunk
   /** Absolute offset of the first byte held. */
   front = 0;
@@ -30,10 +38,14 @@ export class SendBuffer {
 
   get length(): number { return this.end - this.front; }
 
+  /** Nothing is allocated: no lists, no staging chunk (a new or drained buffer). */
+  get idle(): boolean { return this.chunks === NO_CHUNKS && this.stage === null; }
+
   /** Append bytes. Large chunks are kept by reference (the engine owns them from now on); small ones are coalesced. */
   push(data: Uint8Array): void {
     const n = data.length;
     if (n === 0) return;
+    if (this.chunks === NO_CHUNKS) { this.chunks = []; this.lens = []; this.starts = []; }
     const last = this.chunks.length - 1;
     if (n < SMALL_WRITE) {
       if (this.stage !== null && last >= this.head && this.chunks[last] === this.stage && this.lens[last]! + n <= STAGE_SIZE) {
@@ -136,6 +148,12 @@ export class SendBuffer {
       this.chunks[this.head] = EMPTY;
       this.head++;
     }
+    if (this.front === this.end) {
+      // Drained (everything acknowledged): give the lists back; the next push allocates again.
+      this.chunks = NO_CHUNKS; this.lens = NO_NUMBERS; this.starts = NO_NUMBERS;
+      this.head = 0; this.cursor = 0; this.stage = null;
+      return;
+    }
     if (this.head > 64 && this.head * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.head); this.lens = this.lens.slice(this.head); this.starts = this.starts.slice(this.head);
       this.cursor = Math.max(0, this.cursor - this.head);
@@ -146,20 +164,23 @@ export class SendBuffer {
 
 /** Received data: an in-order queue for the application, plus out-of-order segments awaiting the gap (RFC 9293 §3.10.7.4 seventh; RFC 2018). */
 export class ReceiveBuffer {
-  private queue: Uint8Array[] = [];
+  private queue: Uint8Array[] = NO_CHUNKS;
   private qhead = 0;
   /** In-order bytes waiting for the application. */
   length = 0;
   /** Absolute offset of RCV.NXT (next in-order byte expected). */
   nextAbs = 0;
   /** Out-of-order segments, sorted by start, non-overlapping, never adjacent-merged (kept as received). */
-  oooStart: number[] = [];
-  oooData: Uint8Array[] = [];
+  oooStart: number[] = NO_NUMBERS;
+  oooData: Uint8Array[] = NO_CHUNKS;
   oooBytes = 0;
   /** Start of the out-of-order block that most recently received data (RFC 2018 §4: first SACK block). */
   lastOooAbs = -1;
 
   get hasOutOfOrder(): boolean { return this.oooStart.length > 0; }
+
+  /** Nothing is allocated: no queued data, no out-of-order blocks (a new or drained buffer). */
+  get idle(): boolean { return this.queue === NO_CHUNKS && this.oooStart === NO_NUMBERS; }
 
   /** Number of contiguous out-of-order ranges, i.e. SACK blocks that could be reported. */
   get oooRangeCount(): number {
@@ -195,12 +216,14 @@ export class ReceiveBuffer {
   }
 
   private pushInOrder(d: Uint8Array): void {
+    if (this.queue === NO_CHUNKS) this.queue = [];
     this.queue.push(d);
     this.length += d.length;
     this.nextAbs += d.length;
   }
 
   private insertOoo(at: number, data: Uint8Array): void {
+    if (this.oooStart === NO_NUMBERS) { this.oooStart = []; this.oooData = []; }
     // Trim against existing blocks so stored blocks never overlap.
     let end = at + data.length;
     const starts = this.oooStart;
@@ -244,6 +267,7 @@ export class ReceiveBuffer {
       if (s < this.nextAbs) d = d.subarray(Math.min(d.length, this.nextAbs - s));
       if (d.length) { this.pushInOrder(d); moved += d.length; }
     }
+    if (this.oooStart.length === 0 && this.oooStart !== NO_NUMBERS) { this.oooStart = NO_NUMBERS; this.oooData = NO_CHUNKS; }
     return moved;
   }
 
@@ -272,8 +296,10 @@ export class ReceiveBuffer {
     if (head.length <= max) {
       this.queue[this.qhead] = EMPTY;
       this.qhead++;
-      if (this.qhead > 256 && this.qhead * 2 > this.queue.length) { this.queue = this.queue.slice(this.qhead); this.qhead = 0; }
       this.length -= head.length;
+      // Everything read: give the queue back (an idle connection holds no buffer memory).
+      if (this.length === 0) { this.queue = NO_CHUNKS; this.qhead = 0; return head; }
+      if (this.qhead > 256 && this.qhead * 2 > this.queue.length) { this.queue = this.queue.slice(this.qhead); this.qhead = 0; }
       return head;
     }
     const part = head.subarray(0, max);
@@ -284,7 +310,7 @@ export class ReceiveBuffer {
 
   /** Discard everything (connection reset). */
   clear(): void {
-    this.queue = []; this.qhead = 0; this.length = 0;
-    this.oooStart = []; this.oooData = []; this.oooBytes = 0;
+    this.queue = NO_CHUNKS; this.qhead = 0; this.length = 0;
+    this.oooStart = NO_NUMBERS; this.oooData = NO_CHUNKS; this.oooBytes = 0;
   }
 }

@@ -1,0 +1,196 @@
+/**
+ * Per-request speed and SYN floods against the kernel (issue 14), in a namespace this bench creates:
+ *
+ *   synack   `synack serve --http 8080` (startServe, offloads on, as the CLI runs by default) on a TUN device,
+ *            10.77.0.2, reached from this namespace's kernel (10.77.0.1/24).
+ *   kernel   the same node:http handler (serve.ts httpHandler) on kernel sockets, in a second namespace behind
+ *            a veth pair, 10.88.0.2 (10.88.0.1/24 here).
+ *
+ * Both are measured in the same run, one after the other, with the same clients from this namespace:
+ *   - `ab -k -c20 -n5000` (keep-alive) and `ab -c100 -n2000` (a connection per request) on GET /bytes/1000:
+ *     requests per second and the ratio synack / kernel;
+ *   - a SYN flood: `hping3 -S --flood --rand-source` at the HTTP port, bounded to FLOOD_SECS and FLOOD_COUNT
+ *     packets, while curl fetches /bytes/1000 in a loop (2 s timeout each): the share of fetches that succeed,
+ *     and TCP segments the target processed per second (its InSegs: synack's stack counters, the kernel's
+ *     /proc/net/snmp of its namespace), with what the TUN device dropped before synack could read it.
+ *
+ * Needs root, the TUN addon, ab (apache2-utils), hping3 and curl; throws with the reason when one is missing.
+ */
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from '../src/link/netns.js';
+import { tunUnavailableReason } from '../src/link/tun.js';
+import { makeNetns, type Netns } from '../src/cli/kernel-ip-testkit.js';
+import { httpHandler, startServe } from '../src/cli/serve.js';
+import type { BenchResult } from './results.js';
+
+const SYNACK = '10.77.0.2';
+const KERNEL = '10.88.0.2';
+const PORT = 8080;
+const PATH = '/bytes/1000';
+const FLOOD_SECS = 10;
+const FLOOD_COUNT = 5_000_000;
+
+function missingTool(): string | null {
+  for (const [tool, arg, pkg] of [['ab', '-V', 'apache2-utils'], ['hping3', '--version', 'hping3'], ['curl', '--version', 'curl']] as const) {
+    if (spawnSync(tool, [arg]).error) return `${tool} is not installed (apt-get install ${pkg})`;
+  }
+  return null;
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const reason = netnsUnavailableReason() ?? tunUnavailableReason() ?? missingTool();
+  if (reason) throw new Error(`HTTP/SYN-flood benchmark cannot run: ${reason}`);
+  const res = await runInNetns(import.meta.url, ['bench'], { timeoutMs: 300_000 });
+  if (res.code !== 0 || !Array.isArray(res.result)) {
+    throw new Error(`HTTP benchmark failed (exit ${res.code}${res.timedOut ? ', timed out' : ''}):\n${res.stderr}${res.stdout}`);
+  }
+  return res.result as BenchResult[];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Inside the namespace.
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const progress = (what: string) => { if (process.env.SYNACK_BENCH_VERBOSE) process.stderr.write(`http bench: ${what}\n`); };
+
+function exec(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('close', (code) => { clearTimeout(t); resolve({ code, out }); });
+  });
+}
+
+/** ab's requests per second (and failures), or throws with its output. */
+async function ab(args: string[], host: string): Promise<{ rps: number; failed: number; complete: number }> {
+  const r = await exec('ab', ['-q', '-s', '10', ...args, `http://${host}:${PORT}${PATH}`], 120_000);
+  const rps = /Requests per second:\s+([\d.]+)/.exec(r.out);
+  if (!rps) throw new Error(`ab ${args.join(' ')} against ${host} failed:\n${r.out}`);
+  return {
+    rps: Number(rps[1]),
+    failed: Number(/Failed requests:\s+(\d+)/.exec(r.out)?.[1] ?? 0),
+    complete: Number(/Complete requests:\s+(\d+)/.exec(r.out)?.[1] ?? 0),
+  };
+}
+
+/** The kernel server's namespace: veth k0 (here) – k1 (there), a default route back for random sources. */
+function kernelNamespace(): Netns {
+  const ns = makeNetns();
+  const sh = (a: string[]) => execFileSync(a[0]!, a.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
+  sh(['ip', 'link', 'add', 'k0', 'type', 'veth', 'peer', 'name', 'k1', 'netns', String(ns.pid)]);
+  sh(['ip', 'addr', 'add', '10.88.0.1/24', 'dev', 'k0']);
+  sh(['ip', 'link', 'set', 'k0', 'up']);
+  ns.sync(['ip', 'link', 'set', 'lo', 'up']);
+  ns.sync(['ip', 'addr', 'add', `${KERNEL}/24`, 'dev', 'k1']);
+  ns.sync(['ip', 'link', 'set', 'k1', 'up']);
+  ns.sync(['ip', 'route', 'add', 'default', 'via', '10.88.0.1']);
+  return ns;
+}
+
+/** Tcp InSegs of a namespace (/proc/net/snmp is per network namespace). */
+function tcpInSegs(ns: Netns | null): number {
+  const text = ns === null ? readFileSync('/proc/net/snmp', 'utf8')
+    : execFileSync('nsenter', [`--net=/proc/${ns.pid}/ns/net`, '--', 'cat', '/proc/net/snmp'], { encoding: 'utf8' });
+  const lines = text.split('\n').filter((l) => l.startsWith('Tcp:'));
+  const keys = lines[0]!.split(/\s+/), vals = lines[1]!.split(/\s+/);
+  return Number(vals[keys.indexOf('InSegs')]);
+}
+
+/** curl in a loop for `ms`: how many fetches got the whole body. */
+async function fetchLoop(host: string, ms: number): Promise<{ ok: number; total: number }> {
+  const until = Date.now() + ms;
+  let ok = 0, total = 0;
+  while (Date.now() < until) {
+    const r = await exec('curl', ['-s', '-o', '/dev/null', '--max-time', '2', '-w', '%{http_code} %{size_download}', `http://${host}:${PORT}${PATH}`], 5000);
+    total++;
+    if (r.out.trim() === '200 1000') ok++;
+  }
+  return { ok, total };
+}
+
+async function flood(host: string, inSegs: () => number, tunDrops: () => number): Promise<{ ok: number; total: number; segsPerSec: number; sent: number; drops: number }> {
+  const s0 = inSegs(), d0 = tunDrops();
+  const t0 = performance.now();
+  const hp = spawn('timeout', ['-s', 'INT', String(FLOOD_SECS), 'hping3', '-q', '-S', '--flood', '--rand-source', '-c', String(FLOOD_COUNT), '-p', String(PORT), host], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let hout = '';
+  hp.stdout!.setEncoding('utf8').on('data', (d: string) => (hout += d));
+  hp.stderr!.setEncoding('utf8').on('data', (d: string) => (hout += d));
+  const exited = new Promise<void>((r) => hp.once('close', () => r()));
+  await sleep(300); // the flood is running before the first fetch
+  const fetches = await fetchLoop(host, FLOOD_SECS * 1000 - 800);
+  await exited;
+  const secs = (performance.now() - t0) / 1000;
+  const sent = Number(/(\d+) packets transmitted/.exec(hout)?.[1] ?? 0);
+  return { ...fetches, segsPerSec: Math.round((inSegs() - s0) / secs), sent, drops: tunDrops() - d0 };
+}
+
+async function bench(): Promise<BenchResult[]> {
+  const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
+  const serve = await startServe({ addr: [SYNACK], peer: ['10.77.0.1/24'], http: PORT, offload: true }, { stdout: quiet, stderr: process.stderr, stdin: process.stdin });
+  const tun = serve.host.link.name;
+  progress(`synack serve up on ${serve.host.link.name}`);
+  const ns = kernelNamespace();
+  progress('kernel namespace up');
+  const server: ChildProcess = ns.spawn([process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), 'kernel-server']);
+  let serverErr = '';
+  server.stderr!.setEncoding('utf8').on('data', (d: string) => (serverErr += d));
+  const out: BenchResult[] = [];
+  const pair = (name: string, unit: string, ours: number, theirs: number) => {
+    out.push({ name, value: ours, unit, peer: 'same handler on kernel sockets over veth', peerValue: theirs, ratio: Math.round((ours / theirs) * 100) / 100 });
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.stdout!.once('data', () => resolve());
+      server.once('exit', (c) => reject(new Error(`kernel server exited (${c}): ${serverErr}`)));
+    });
+    progress('kernel server listening');
+    // Warm both (JIT, ARP, the kernel's first connections).
+    await ab(['-k', '-c4', '-n500'], SYNACK);
+    await ab(['-k', '-c4', '-n500'], KERNEL);
+    for (const args of [['-k', '-c20', '-n5000'], ['-c100', '-n2000']]) {
+      const k = await ab(args, KERNEL);
+      progress(`kernel ab ${args.join(' ')}: ${k.rps}`);
+      const s = await ab(args, SYNACK);
+      progress(`synack ab ${args.join(' ')}: ${s.rps}`);
+      const label = `http.ab ${args.join(' ')}`;
+      pair(label, 'req/s', Math.round(s.rps), Math.round(k.rps));
+      out.push({ name: `${label} failed`, value: s.failed, unit: 'requests', peer: 'kernel', peerValue: k.failed });
+    }
+    // /sys shows the root namespace's devices; ip reads this namespace's. The device's transmit queue is the
+    // kernel's queue toward synack: what overflows it never reached synack.
+    const tunDrops = () => {
+      const j = JSON.parse(execFileSync('ip', ['-j', '-s', 'link', 'show', 'dev', tun], { encoding: 'utf8' })) as Array<{ stats64: { tx: { dropped: number } } }>;
+      return j[0]!.stats64.tx.dropped;
+    };
+    const k = await flood(KERNEL, () => tcpInSegs(ns), () => 0);
+    const stats = serve.stack.stats;
+    const s = await flood(SYNACK, () => stats.InSegs, tunDrops);
+    pair('http.synflood fetches ok', '%', Math.round((s.ok / Math.max(1, s.total)) * 100), Math.round((k.ok / Math.max(1, k.total)) * 100));
+    out.push({ name: 'http.synflood fetches', value: s.total, unit: 'fetches', peer: 'kernel', peerValue: k.total });
+    pair('http.synflood segments processed', 'seg/s', s.segsPerSec, k.segsPerSec);
+    out.push({ name: 'http.synflood SYNs sent by hping3', value: s.sent, unit: 'packets', peer: 'kernel', peerValue: k.sent });
+    out.push({ name: 'http.synflood dropped by the TUN queue', value: s.drops, unit: 'packets' });
+    const c = serve.stack.counters;
+    out.push({ name: 'http.synflood synack cookies sent', value: c.SyncookiesSent, unit: 'SYN+ACKs' });
+  } finally {
+    server.kill('SIGKILL');
+    await serve.stop(200);
+  }
+  return out;
+}
+
+function kernelServer(): void {
+  const srv = http.createServer(httpHandler);
+  srv.on('clientError', (_e, s) => s.destroy());
+  srv.listen({ port: PORT, host: KERNEL, backlog: 511 }, () => process.stdout.write('listening\n'));
+}
+
+const role = process.env[NETNS_ENV] ? process.argv[2] : undefined;
+if (role === 'bench') reportResult(await bench());
+else if (role === 'kernel-server') kernelServer();
