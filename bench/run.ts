@@ -17,6 +17,7 @@ const SUITES: Record<string, string> = {
   tun: './tun.js',
   ip: './ip.js',
   http: './http.js',
+  loss: './loss.js',
   ui: './ui.js',
 };
 

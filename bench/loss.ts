@@ -1,0 +1,233 @@
+/**
+ * Loss recovery and congestion control (issue 15): goodput of a 20 MB transfer across a lossy bottleneck,
+ * synack against the kernel's TCP over the same path in the same run, and the same sweep between two
+ * in-memory stacks in virtual time (deterministic figures).
+ *
+ * Real peers (needs root, /dev/net/tun, the addon, unshare, ip, tc, nft, curl): one process in a fresh
+ * network namespace runs `synack serve` on a TUN device (offload on, as by default) and builds
+ *
+ *   synack ── syn0 (TUN) ── host ──a0┄r0── router ──r1┄p0── peer          (kernel-ip-testkit's routed path)
+ *                                               └──r4┄p2──┘               (reordering only: a slow side link)
+ *
+ * The router's egress toward the receiver is the bottleneck: tbf 200 Mbit/s, burst 64 kB, 25 ms queue
+ * (r1 toward the peer, r0 toward the host), and random loss with nftables on the forward hook (`numgen
+ * random mod 1000 < N drop`, data packets only: length > 500). The hosts' links cut every super-packet
+ * into MTU-sized packets (gso_max_segs 1) so the loss is per packet, for the kernel's segments and synack's
+ * alike. Reordering: 1 % of data packets toward the peer are routed over a 3 Mbit/s side link (a few ms
+ * late, tens of packets behind), no loss.
+ *   kernel→kernel (reference)  curl in the peer from a node:http server on kernel sockets in the host
+ *   synack→kernel              curl in the peer from synack's `GET /bytes/N` (the same path, r1)
+ *   kernel→kernel (reference)  curl in the host from a node:http server in the peer (r0)
+ *   kernel→synack              synack's socket downloads from that server (the same path, r0)
+ * Each figure is the median goodput (MB/s, 10^6 bytes) of RUNS transfers (curl --max-time / a socket timeout
+ * bounds each); the modes alternate within each repetition, and the ratio is synack's over the kernel's
+ * measured in the same run. The machine is shared: compare ratios, not absolute figures across runs.
+ *
+ * Virtual time: two synack stacks on the in-memory wire (src/link/network.ts): 200 Mbit/s, a 25 ms queue,
+ * 10 ms one-way delay, the same loss rates on the data direction, a 20 MB transfer; synack as configured by
+ * default (CUBIC, RACK-TLP, PRR) with NewReno and duplicate-ACK counting (rack: false) as the peer.
+ */
+import { spawnSync } from 'node:child_process';
+import http from 'node:http';
+import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from '../src/link/netns.js';
+import { tunUnavailableReason } from '../src/link/tun.js';
+import { Network } from '../src/link/network.js';
+import { Server, Socket } from '../src/stack/socket.js';
+import { startServe, httpHandler } from '../src/cli/serve.js';
+import { buildRoutedPath, type Netns } from '../src/cli/kernel-ip-testkit.js';
+import type { TcpConfig } from '../src/tcp/config.js';
+import type { BenchResult } from './results.js';
+
+export type { BenchResult };
+
+const SIZE = 20_000_000;
+/** Loss in per mille (0, 0.5 %, 2 %, 5 %), then the reordering run. */
+const LOSSES = [0, 5, 20, 50];
+const RUNS = Number(process.env.LOSS_BENCH_RUNS ?? 3);
+const MAX_SECONDS = 60;
+
+const median = (xs: number[]): number => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return 0;
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
+const label = (l: number | 'reorder'): string => (l === 'reorder' ? 'reordering 1 %' : `loss ${l / 10} %`);
+
+// ---------------------------------------------------------------------------------------------
+// Virtual time: two in-memory stacks
+// ---------------------------------------------------------------------------------------------
+
+/** Goodput (MB/s of virtual time) of one 20 MB transfer from `tcp`-configured sender to a default receiver. */
+async function virtualTransfer(lossPerMille: number | 'reorder', tcp: Partial<TcpConfig>, seed: number): Promise<number> {
+  const net = new Network({ seed, delayMs: 10, impairments: { bandwidthBps: 200e6, queueBytes: 625_000 + 65_536 } });
+  const sender = net.addStack({ name: 'sender', addresses: ['10.0.0.2'], tcp: { sendBufferSize: 4 << 20, ...tcp } });
+  const receiver = net.addStack({ name: 'receiver', addresses: ['10.0.0.1'], tcp: { recvBufferSize: 4 << 20 } });
+  if (lossPerMille === 'reorder') net.impair(sender, receiver, { reorder: 0.01, reorderDelayMs: 4 });
+  else if (lossPerMille > 0) net.impair(sender, receiver, { loss: lossPerMille / 1000 });
+  const chunk = Buffer.alloc(1 << 16, 0x61);
+  new Server(sender, {}, (s) => {
+    let left = SIZE;
+    const write = (): void => {
+      while (left > 0) {
+        const n = Math.min(left, chunk.length);
+        left -= n;
+        if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) { s.once('drain', write); return; }
+      }
+      s.end();
+    };
+    write();
+  }).listen(80);
+  let got = 0, done = false;
+  const start = net.now;
+  const c = Socket.connect(receiver, { host: '10.0.0.2', port: 80 });
+  c.on('data', (d: Buffer) => { got += d.length; });
+  c.on('end', () => { done = true; c.end(); });
+  await net.runUntil(() => done, 3_600_000);
+  const seconds = (net.now - start) / 1000;
+  net.close();
+  return got === SIZE ? SIZE / 1e6 / seconds : 0;
+}
+
+export async function virtualSweep(): Promise<BenchResult[]> {
+  const out: BenchResult[] = [];
+  for (const l of [...LOSSES, 'reorder' as const]) {
+    const seed = 1 + (l === 'reorder' ? 99 : l);
+    const ours = await virtualTransfer(l, {}, seed);
+    const old = await virtualTransfer(l, { congestionControl: 'newreno', rack: false }, seed);
+    out.push({
+      name: `loss.virtual ${label(l)}`, value: round(ours), unit: 'MB/s',
+      peer: 'synack newreno+dupack', peerValue: round(old), ratio: old > 0 ? round(ours / old) : 0,
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real peers in namespaces
+// ---------------------------------------------------------------------------------------------
+
+/** Why the real-peer part cannot run here, or null. */
+export function lossBenchUnavailableReason(): string | null {
+  const r = netnsUnavailableReason() ?? tunUnavailableReason();
+  if (r) return r;
+  for (const t of ['tc', 'nft', 'curl']) if (spawnSync(t, ['--version']).error) return `${t} is not installed`;
+  return null;
+}
+
+/** The peer's kernel HTTP server (node:http on kernel sockets): GET /bytes/N. */
+const PEER_SERVER = `
+const http = require('http');
+const chunk = Buffer.alloc(1 << 16, 0x61);
+http.createServer((req, res) => {
+  let left = Number(req.url.split('/').pop()) || 0;
+  res.setHeader('content-length', left);
+  const write = () => {
+    while (left > 0) {
+      const n = Math.min(left, chunk.length); left -= n;
+      if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) { res.once('drain', write); return; }
+    }
+    res.end();
+  };
+  write();
+}).listen(8080, '10.79.0.2', () => process.stdout.write('ready\\n'));
+`;
+
+async function realRole(): Promise<void> {
+  const quiet = { stdout: { write: () => true } as unknown as NodeJS.WritableStream, stderr: process.stderr, stdin: process.stdin };
+  const h = await startServe({ tun: 'syn0', addr: ['10.77.0.2'], peer: ['10.77.0.1/24'], http: 80, offload: true, buffer: 4 << 20, logFormat: 'json' }, quiet);
+  const path = buildRoutedPath();
+  const { router, peer } = path;
+  const host = (line: string): void => { const r = spawnSync('bash', ['-c', line]); if (r.status !== 0) throw new Error(`${line}: ${r.stderr}`); };
+  const inR = (line: string): void => router.sync(['bash', '-c', line]);
+  const inP = (line: string): void => peer.sync(['bash', '-c', line]);
+  // Per-packet loss: every super-packet is cut to MTU size where it leaves a host (kernel TSO and synack's).
+  host('ip link set dev a0 gso_max_segs 1');
+  inP('ip link set dev p0 gso_max_segs 1');
+  // The bottleneck, both directions.
+  for (const d of ['r0', 'r1']) inR(`tc qdisc add dev ${d} root tbf rate 200mbit burst 64kb latency 25ms`);
+  // The reordering side link r4 ↔ p2 and policy routing for marked packets.
+  inR(`ip link add r4 type veth peer name p2 netns ${peer.pid} && ip addr add 10.80.0.1/24 dev r4 && ip link set r4 up`);
+  inP('ip addr add 10.80.0.2/24 dev p2 && ip link set p2 up && sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.p2.rp_filter=0');
+  inR('tc qdisc add dev r4 root tbf rate 3mbit burst 3kb latency 200ms');
+  inR('ip rule add fwmark 1 lookup 100 && ip route add 10.79.0.2/32 dev r4 table 100');
+  inR('nft add table inet lb && nft add chain inet lb lossy "{ type filter hook forward priority 0; }" && nft add chain inet lb steer "{ type filter hook prerouting priority -150; }"');
+  const setPath = (l: number | 'reorder'): void => {
+    inR('nft flush chain inet lb lossy && nft flush chain inet lb steer');
+    if (l === 'reorder') inR('nft add rule inet lb steer iifname r0 meta length gt 500 numgen random mod 1000 lt 10 meta mark set 1');
+    else if (l > 0) for (const d of ['r0', 'r1']) inR(`nft add rule inet lb lossy oifname ${d} meta length gt 500 numgen random mod 1000 lt ${l} drop`);
+  };
+
+  // Kernel servers: node:http on kernel sockets in the host (toward the peer) and in the peer (toward the host).
+  const hostServer = http.createServer(httpHandler);
+  await new Promise<void>((r) => hostServer.listen(8081, '10.78.0.1', r));
+  const peerServer = peer.spawn([process.execPath, '-e', PEER_SERVER]);
+  await new Promise<void>((resolve, reject) => {
+    peerServer.stdout!.once('data', () => resolve());
+    peerServer.once('exit', (c) => reject(new Error(`peer server exited ${c}`)));
+  });
+
+  const curl = async (ns: Netns | null, url: string): Promise<number> => {
+    const line = `curl -sS --max-time ${MAX_SECONDS} -o /dev/null -w '%{size_download} %{time_total}' ${url}`;
+    const r = ns ? await ns.sh(line, (MAX_SECONDS + 10) * 1000) : spawnSync('bash', ['-c', line], { encoding: 'utf8', timeout: (MAX_SECONDS + 10) * 1000 });
+    const [bytes, secs] = String(r.stdout).trim().split(' ').map(Number);
+    return bytes === SIZE ? SIZE / 1e6 / secs! : 0;
+  };
+  // synack downloads from the peer's kernel server over its own socket.
+  const synackGet = (): Promise<number> => new Promise((resolve) => {
+    const t0 = performance.now();
+    let got = 0, header = -1;
+    const s = Socket.connect(h.stack, { host: '10.79.0.2', port: 8080 });
+    const parts: Buffer[] = [];
+    const timer = setTimeout(() => { s.destroy(); resolve(0); }, MAX_SECONDS * 1000);
+    s.on('connect', () => s.write(`GET /bytes/${SIZE} HTTP/1.1\r\nHost: peer\r\nConnection: close\r\n\r\n`));
+    s.on('data', (d: Buffer) => {
+      if (header < 0) { parts.push(d); const b = Buffer.concat(parts); const i = b.indexOf('\r\n\r\n'); if (i >= 0) { header = i + 4; got = b.length - header; } return; }
+      got += d.length;
+    });
+    s.on('error', () => undefined);
+    s.on('close', () => { clearTimeout(timer); resolve(got === SIZE ? SIZE / 1e6 / ((performance.now() - t0) / 1000) : 0); });
+  });
+
+  const out: BenchResult[] = [];
+  for (const l of [...LOSSES, 'reorder' as const]) {
+    setPath(l);
+    const kk1: number[] = [], sk: number[] = [], kk2: number[] = [], ks: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      kk1.push(await curl(peer, `http://10.78.0.1:8081/bytes/${SIZE}`));
+      sk.push(await curl(peer, `http://10.77.0.2/bytes/${SIZE}`));
+      if (l === 'reorder') continue; // the side link is toward the peer only
+      kk2.push(await curl(null, `http://10.79.0.2:8080/bytes/${SIZE}`));
+      ks.push(await synackGet());
+    }
+    const row = (name: string, ours: number[], ref: number[]): BenchResult => {
+      const o = median(ours), k = median(ref);
+      return { name, value: round(o), unit: 'MB/s', peer: 'kernel', peerValue: round(k), ratio: k > 0 ? round(o / k) : 0 };
+    };
+    out.push(row(`loss.real synack->kernel ${label(l)}`, sk, kk1));
+    if (l !== 'reorder') out.push(row(`loss.real kernel->synack ${label(l)}`, ks, kk2));
+    process.stderr.write(`${label(l)}: kernel→kernel ${kk1.map((x) => x.toFixed(1))} synack→kernel ${sk.map((x) => x.toFixed(1))} kernel→kernel(r0) ${kk2.map((x) => x.toFixed(1))} kernel→synack ${ks.map((x) => x.toFixed(1))}\n`);
+  }
+  peerServer.kill();
+  hostServer.close();
+  await h.stop(500);
+  reportResult(out);
+  process.exit(0);
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const out = await virtualSweep();
+  const reason = lossBenchUnavailableReason();
+  if (reason) {
+    console.log(`  loss.real skipped: ${reason}`);
+    return out;
+  }
+  const res = await runInNetns(import.meta.url, ['real'], { timeoutMs: 3_000_000 });
+  if (res.code !== 0 || !Array.isArray(res.result)) {
+    throw new Error(`loss benchmark with real peers failed (exit ${res.code}${res.timedOut ? ', timed out' : ''}):\n${res.stderr}${res.stdout}`);
+  }
+  process.stderr.write(res.stderr);
+  return [...out, ...(res.result as BenchResult[])];
+}
+
+if (process.env[NETNS_ENV] && process.argv[2] === 'real') await realRole();
