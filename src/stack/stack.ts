@@ -477,8 +477,11 @@ export class Stack {
       return;
     }
     if (!d.tcpChecksumOk && !verified) { this.stats.InErrs++; this.counters.InCsumErrors++; return; }
+    this.rxCe = (ip.tos & 3) === 3;
     this.segmentArrives(la, ip.src, d.tcp.seg, now);
   }
+  /** The segment being delivered arrived marked Congestion Experienced (RFC 3168 §5). */
+  private rxCe = false;
 
   private ipInputSlow(packet: Uint8Array, d: DecodedPacket, la: Uint8Array, verified: boolean, now: number): void {
     const ip = d.ip;
@@ -520,6 +523,7 @@ export class Stack {
     if (ip.protocol === PROTO_TCP) {
       if (d.tcp === null) { this.stats.InErrs++; return; }
       if (!d.tcpChecksumOk && !verified) { this.stats.InErrs++; this.counters.InCsumErrors++; return; }
+      this.rxCe = (ip.tos & 3) === 3;
       this.segmentArrives(la, ip.src, d.tcp.seg, now);
       return;
     }
@@ -674,7 +678,7 @@ export class Stack {
     if (this.config.synFin === 'ignore-fin' && (seg.flags & (SYN | FIN)) === (SYN | FIN)) seg = { ...seg, flags: seg.flags & ~FIN };
     const c = this.findConn(la, seg.dstPort, ra, seg.srcPort);
     if (c !== null) {
-      c.tcp.input(seg, now);
+      c.tcp.input(seg, now, this.rxCe);
       if (this.batching) this.dirty.add(c); // serviced once at the end of the batch
       else this.service(c);
       return;
@@ -857,7 +861,7 @@ export class Stack {
     const t = c.tcp;
     const now = this.clock.now();
     let seg: TcpSegment | null;
-    while ((seg = t.pollTransmit(now)) !== null) this.output(c.localAddr, c.remoteAddr, seg, now, t.txSegmentSize);
+    while ((seg = t.pollTransmit(now)) !== null) this.output(c.localAddr, c.remoteAddr, seg, now, t.txSegmentSize, t.txEct ? ECT0 : 0);
     let ev: TcpEvent | null;
     let toTimeWait = false, closed = false;
     while ((ev = t.pollEvent()) !== null) {
@@ -975,7 +979,8 @@ export class Stack {
   // ---------------------------------------------------------------------------------------------
 
   /** `segmentSize` > 0: the segment is longer than one MSS and the link must cut it (see LinkSend). */
-  private output(la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number, segmentSize = 0): void {
+  /** `tos`: the IP TOS / traffic class, here only ECN's ECT(0) for ECN-capable data (RFC 3168 §6.1.2). */
+  private output(la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number, segmentSize = 0, tos = 0): void {
     // FreeBSD's option layout (tcp_addoptions) when configured; the encoder's default is Linux's.
     if (this.config.optionLayout === 'freebsd' && seg.options.order === undefined && hasOptions(seg.options)) {
       seg = { ...seg, options: { ...seg.options, order: freebsdOptionOrder(seg.options) } };
@@ -983,7 +988,7 @@ export class Stack {
     // A TSO segment goes to a link that segments it and so completes checksums (LinkSend), as does every segment
     // to a link with checksum offload: summing up to 64 KiB here would be wasted, unless an observer (a pcap
     // tap) is to see the packet as it will be on the wire.
-    const ip = { src: la, dst: ra, ttl: this.ttl };
+    const ip = { src: la, dst: ra, ttl: this.ttl, tos };
     const observed = this.packetObservers.length > 0;
     const partial = (segmentSize > 0 || this.linkChecksumOffload) && !observed;
     if (this.linkSendParts !== null && !observed && seg.payload.length >= GATHER_MIN_PAYLOAD) {
@@ -1169,6 +1174,9 @@ function hasOptions(o: TcpOptions): boolean {
 function mssForPathMtu(remote: Uint8Array, mtu: number): number {
   return mtu - (remote.length === 16 ? 40 : 20) - 20;
 }
+
+/** ECN codepoint ECT(0) in the IP TOS / traffic class (RFC 3168 §5). */
+const ECT0 = 2;
 
 function setIpv4Id(p: Uint8Array, id: number): void {
   p[4] = id >> 8; p[5] = id & 0xff;

@@ -55,6 +55,11 @@ export interface TcpConfig {
    * (net.ipv4.tcp_invalid_ratelimit = 500 ms), so 3 000 in-window RSTs in a burst earn one, not 3 000. 0 = no gap.
    */
   challengeAckIntervalMs: number;
+  /**
+   * ECN (RFC 3168; ecn.ts): 'on' requests it on active opens and accepts it (Linux tcp_ecn = 1); 'passive'
+   * accepts it when a peer asks (Linux's default, tcp_ecn = 2); 'off' never.
+   */
+  ecn: 'on' | 'passive' | 'off';
   /** Initial congestion window in segments (RFC 6928: 10). */
   initialWindowSegments: number;
   /**
@@ -232,6 +237,7 @@ export const DEFAULT_CONFIG: TcpConfig = {
   keepAliveProbes: 9,
   challengeAckLimit: 1000,
   challengeAckIntervalMs: 500,
+  ecn: 'passive',
   initialWindowSegments: 10,
   synLossWindow: 'rfc5681',
   tailLossProbe: true,

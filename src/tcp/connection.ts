@@ -17,6 +17,7 @@ import { FIN, seqAdd, seqDiff, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
 import { inputClosed } from './arrive/closed.js';
 import { icmpError, pathMtuReduced } from './icmp.js';
+import { ecnOnInput } from './ecn.js';
 import { inputListen } from './arrive/listen.js';
 import { inputSynSent } from './arrive/syn-sent.js';
 import { inputSynchronized } from './arrive/synchronized.js';
@@ -195,6 +196,20 @@ export class TcpConnection {
   softError: TcpErrorCode | null = null;
   /** @internal Send MSS the path allows (ICMP fragmentation needed / packet too big); Infinity until one arrives. */
   pmtuMss = Infinity;
+  /** ECN negotiated (RFC 3168 §6.1.1; ecn.ts). */
+  ecnOk = false;
+  /** @internal Receiver: a CE mark arrived and no CWR since: our ACKs carry ECE. */
+  ecnEcho = false;
+  /** @internal Sender: the next new data segment carries CWR. */
+  ecnCwrPending = false;
+  /** @internal Sender: no further ECE reduction until SND.UNA reaches this (once per window). */
+  ecnRecover = 0;
+  /** @internal Sender: end of the highest data sent ECN-capable (retransmissions below it are not ECT). */
+  ecnSndHigh = 0;
+  /** Congestion-window reductions made for ECE (RFC 3168 §6.1.2). */
+  ecnReductions = 0;
+  /** For the segment pollTransmit() just returned: send it ECN-capable, ECT(0) (RFC 3168 §6.1.2). */
+  txEct = false;
 
   // --- retransmission and congestion ---
   /** @internal */
@@ -531,7 +546,8 @@ export class TcpConnection {
   // =====================================================================================
 
   /** A segment for this connection arrived: the per-state processing of §3.10.7 is in arrive/ (one file per case). */
-  input(seg: TcpSegment, now: number): void {
+  /** `ce`: the segment's IP header carried Congestion Experienced (RFC 3168 §5); the stack says so. */
+  input(seg: TcpSegment, now: number, ce = false): void {
     this.stats.InSegs++;
     const bad = classifyInvalidFlags(seg.flags);
     if (bad !== null) {
@@ -539,6 +555,7 @@ export class TcpConnection {
       this.drop('invalid-flags', bad, seg, now);
       return;
     }
+    if (this.config.ecn !== 'off') ecnOnInput(this, seg, ce);
     switch (this.state) {
       case 'CLOSED': return inputClosed(this, seg, now);
       case 'LISTEN': return inputListen(this, seg, now);

@@ -11,6 +11,7 @@ import {
   type TcpOptions, type TcpSegment,
 } from '../wire/tcp-types.js';
 import type { TcpConnection } from './connection.js';
+import { ecnOnOutput } from './ecn.js';
 import { MAX_WINDOW_FIELD, segmentDataMax, tsNow } from './options.js';
 import { currentWindowFree, windowField } from './receive-window.js';
 import { nextRetransmission, onNewAck, pipe } from './recovery/fast-recovery.js';
@@ -23,6 +24,7 @@ import { rtoTimeout, sampleRtt } from './timers.js';
 /** The next segment to transmit, or null (TcpConnection.pollTransmit). */
 export function pollTransmit(c: TcpConnection, now: number): TcpSegment | null {
   c.txSegmentSize = 0;
+  c.txEct = false;
   if (c.ctrl.length) {
     const seg = c.ctrl.shift()!;
     c.stats.OutSegs++;
@@ -261,6 +263,7 @@ export function makeRaw(c: TcpConnection, seq: number, ack: number, flags: numbe
 /** Book-keeping for every segment that goes out carrying an ACK. */
 export function out(c: TcpConnection, seg: TcpSegment, now: number): TcpSegment {
   c.stats.OutSegs++;
+  if (c.config.ecn !== 'off') ecnOnOutput(c, seg);
   if (seg.flags & ACK) {
     c.lastAckSent = seg.ack;
     c.ackNow = false;
