@@ -31,7 +31,13 @@ test('window scale and MSS follow the FreeBSD rules', () => {
   const p = baseProfile('freebsd', parseScript('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n', { file: 'x', personality: 'freebsd' }).options, false);
   assert.equal(applyShell('sysctl -w kern.ipc.maxsockbuf=73728', p).kind, 'ok');
   assert.equal(p.tcp.windowShift, 1);
-  assert.equal(applyShell('sysctl -w net.inet.tcp.insecure_rst=1', p).kind, 'unsupported');
+  // RFC 793's RST and SYN handling (insecure mode) is configuration now.
+  assert.equal(applyShell('sysctl -w net.inet.tcp.insecure_rst=1', p).kind, 'ok');
+  assert.equal(p.tcp.rstInWindow, 'reset');
+  assert.equal(applyShell('sysctl -w net.inet.tcp.insecure_syn=1', p).kind, 'ok');
+  assert.equal(p.tcp.synInWindow, 'reset');
+  assert.equal(applyShell('sysctl -w net.inet.tcp.insecure_rst=0', p).kind, 'ok');
+  assert.equal(p.tcp.rstInWindow, 'challenge');
   assert.equal(applyShell('sysctl -w net.inet.tcp.no_such_knob=1', p).kind, 'unsupported');
   assert.deepEqual(applyShell('sockstat -6 -P tcp -p 8080 -s | grep -c SYN_RCVD | grep 0', p), { kind: 'sockstat', family: 6, port: 8080, state: 'SYN_RCVD', expected: 0 });
 });

@@ -73,7 +73,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
           congestionControl: 'newreno', rack: false,
           // tcp_input.c: rcv_wnd = max(sbspace, rcv_adv - rcv_nxt) (65700, not the 65535 advertised);
           // tcp_twcheck ACKs text in TIME-WAIT; tcp_reass holds text from a SYN in SYN-SENT until ESTABLISHED.
-          rcvWndAccept: 'buffer', timeWaitAckData: true, synSentData: 'queue',
+          rcvWndAccept: 'buffer', timeWaitAckData: true, synSentData: 'queue', seqCheck: 'bsd',
         },
         listenSynAckRetries: 3, syncookies: true,
         recvSpace: 65536, roundRecvBufToMss: true, maxSockBuf,
@@ -93,7 +93,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
           synRetries: 6, synAckRetries: 5, synLossWindow: 'linux',
           // tcp_rcv_synsent_state_process discards text on a SYN in SYN-SENT; tcp_timewait_state_process ACKs
           // anything but a bare in-sequence ACK.
-          synSentData: 'discard', timeWaitAckData: true,
+          synSentData: 'discard', timeWaitAckData: true, seqCheck: 'linux',
         },
         listenSynAckRetries: 5, syncookies: true,
         recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,

@@ -201,6 +201,19 @@ export interface TcpConfig {
    * smaller"): caps the MSS we advertise and the send MSS. 0 = not set.
    */
   userMss: number;
+  /**
+   * The sequence-number test of the first check: 'rfc9293' (§3.10.7.4's four cases) or 'linux'
+   * (tcp_sequence: acceptable unless it ends before RCV.NXT or starts after RCV.NXT + RCV.WND, so a segment
+   * at exactly the right edge passes; and tcp_reset_check: after the peer's FIN, a RST at RCV.NXT − 1 resets
+   * in CLOSE-WAIT, CLOSING and LAST-ACK); or 'bsd' (tcp_input.c trimming: a segment wholly left of the window
+   * is trimmed to nothing, ACKed and its ACK still processed; a zero-length segment at RCV.NXT + RCV.WND passes).
+   */
+  seqCheck: 'rfc9293' | 'linux' | 'bsd';
+  /**
+   * A RST in TIME-WAIT: 'ignore' (RFC 1337, as Linux with tcp_rfc1337 and FreeBSD's tcp_twcheck) or 'close'
+   * (RFC 793 p. 70: "If the RST bit is set then enter the CLOSED state").
+   */
+  timeWaitRst: 'ignore' | 'close';
 }
 
 /**
@@ -208,8 +221,8 @@ export interface TcpConfig {
  * an old ACK is ignored. Spread over a configuration (`{ ...config, ...RFC793_RULES }`) to watch a blind
  * in-window RST kill a connection; the defaults (RFC 5961) answer it with a challenge ACK.
  */
-export const RFC793_RULES: Pick<TcpConfig, 'rstInWindow' | 'synInWindow' | 'oldAck'> = {
-  rstInWindow: 'reset', synInWindow: 'reset', oldAck: 'ignore',
+export const RFC793_RULES: Pick<TcpConfig, 'rstInWindow' | 'synInWindow' | 'oldAck' | 'timeWaitRst'> = {
+  rstInWindow: 'reset', synInWindow: 'reset', oldAck: 'ignore', timeWaitRst: 'close',
 };
 
 export const DEFAULT_CONFIG: TcpConfig = {
@@ -268,6 +281,8 @@ export const DEFAULT_CONFIG: TcpConfig = {
   synSentData: 'queue',
   timeWaitAckData: false,
   userMss: 0,
+  seqCheck: 'rfc9293',
+  timeWaitRst: 'ignore',
 };
 
 export function resolveConfig(partial?: Partial<TcpConfig>): TcpConfig {

@@ -550,7 +550,12 @@ export class TcpConnection {
   input(seg: TcpSegment, now: number, ce = false): void {
     this.stats.InSegs++;
     const bad = classifyInvalidFlags(seg.flags);
-    if (bad !== null) {
+    // BSD (config.seqCheck 'bsd'): a segment without ACK still goes through the sequence check, so an
+    // out-of-window one is ACKed (tcp_input.c dropafterack) before "drop it if it has no ACK".
+    const bsdNoAck = (bad === 'fin-no-ack' || bad === 'null') && this.config.seqCheck === 'bsd' && this.isSynchronized() && this.state !== 'TIME-WAIT';
+    // BSD: TIME-WAIT is handled (tcp_twcheck) before drop_synfin is looked at: a SYN+FIN there is a SYN.
+    if (bad === 'syn-fin' && this.config.seqCheck === 'bsd' && this.state === 'TIME-WAIT') seg = { ...seg, flags: seg.flags & ~FIN };
+    else if (bad !== null && !bsdNoAck) {
       this.stats.invalidFlags[bad]++;
       this.drop('invalid-flags', bad, seg, now);
       return;

@@ -56,6 +56,13 @@ export function processTextAndFin(c: TcpConnection, seg: TcpSegment, seq: number
  */
 function acceptDuplicateEndingAtRcvNxt(c: TcpConnection, seg: TcpSegment, now: number): TcpSegment {
   const f = seg.flags;
+  if (c.config.seqCheck === 'bsd' && c.state !== 'TIME-WAIT' && (f & ACK) && !(f & (SYN | RST))
+    && seg.payload.length === 0 && !(f & FIN) && seqAdd(seg.seq, 1) === c.rcvNxt) {
+    // tcp_input.c (todrop > tlen): a bare segment just left of the window is a duplicate, ACKed at once, and
+    // processing goes on for its ACK (longer duplicates ending at RCV.NXT are the case below).
+    c.ackNow = true;
+    return { ...seg, seq: c.rcvNxt };
+  }
   const dupLen = seg.payload.length + (f & FIN ? 1 : 0);
   const endsAtRcvNxt = dupLen > 0 && seqAdd(seg.seq, dupLen) === c.rcvNxt && (f & ACK) !== 0 && (f & (SYN | RST)) === 0;
   // Whether or not its ACK is processed, a duplicate that reaches RCV.NXT (= Last.ACK.sent once ACKed) refreshes
@@ -80,7 +87,16 @@ export function firstCheckSequenceNumber(c: TcpConnection, seg: TcpSegment, now:
   // made to accept valid ACKs, URGs, and RSTs." A segment at exactly RCV.NXT is therefore processed for its
   // control fields (its text is trimmed to the zero window in the seventh step); a bare FIN there is accepted
   // too, as Linux does, since it needs no buffer space (and our own sender sends FINs into a zero window).
-  if (acceptable(c, seg.seq, segLen, rcvWnd) || (rcvWnd === 0 && seg.seq === c.rcvNxt)) return true;
+  if (c.config.seqCheck === 'linux') {
+    // Linux tcp_sequence: only segments ending before RCV.NXT or starting beyond RCV.NXT + RCV.WND fail.
+    if (!seqLt(seqAdd(seg.seq, segLen), c.rcvNxt) && !seqGt(seg.seq, seqAdd(c.rcvNxt, rcvWnd))) return true;
+    // tcp_reset_check: the peer's FIN took RCV.NXT − 1; a RST there still resets (CLOSE-WAIT, CLOSING, LAST-ACK).
+    if ((f & RST) && linuxResetCheck(c, seg)) { secondCheckRst(c, { ...seg, seq: c.rcvNxt }, now); return false; }
+  } else if (acceptable(c, seg.seq, segLen, rcvWnd) || (rcvWnd === 0 && seg.seq === c.rcvNxt)) return true;
+  else if (c.config.seqCheck === 'bsd' && !(f & (RST | SYN))) {
+    // tcp_input.c: todrop = seq + tlen − (rcv_nxt + rcv_wnd) is 0 for a bare segment at the right edge: kept.
+    if (segLen === 0 && seg.seq === seqAdd(c.rcvNxt, rcvWnd)) return true;
+  }
   if (s === 'SYN-RECEIVED' && (f & SYN) && !(f & ACK) && seg.seq === c.irs) {
     // A retransmitted SYN: our SYN+ACK was lost. Resend it (as Linux does).
     c.synPending = true;
@@ -117,6 +133,7 @@ export function firstCheckSequenceNumber(c: TcpConnection, seg: TcpSegment, now:
 /** Second: check the RST bit (RFC 5961 §3.2: only an exact RCV.NXT match resets; in-window → challenge ACK). */
 export function secondCheckRst(c: TcpConnection, seg: TcpSegment, now: number): void {
   const s = c.state;
+  if (s === 'TIME-WAIT' && c.config.timeWaitRst === 'close') { c.stats.RstAccepted++; c.toClosed({ kind: 'segment', seg }, now); return; }
   if (s === 'TIME-WAIT') {
     // RFC 1337: ignore RST in TIME-WAIT (TIME-WAIT assassination hazards).
     c.stats.RstIgnored++;
@@ -124,7 +141,7 @@ export function secondCheckRst(c: TcpConnection, seg: TcpSegment, now: number): 
     return;
   }
   // RFC 793 (config.rstInWindow 'reset', FreeBSD insecure_rst=1): any RST that passed the first check resets.
-  if (seg.seq !== c.rcvNxt && c.config.rstInWindow === 'challenge') {
+  if (seg.seq !== c.rcvNxt && c.config.rstInWindow === 'challenge' && !linuxResetCheck(c, seg)) {
     c.stats.RstIgnored++;
     c.drop('rst-not-exact', `RST seq ${seg.seq} != RCV.NXT ${c.rcvNxt}: challenge ACK`, seg, now);
     challengeAck(c, now);
@@ -143,6 +160,12 @@ export function secondCheckRst(c: TcpConnection, seg: TcpSegment, now: number): 
   }
   // CLOSING, LAST-ACK: enter CLOSED and delete the TCB.
   c.toClosed(cause, now);
+}
+
+/** Linux tcp_reset_check (config.seqCheck 'linux'): a RST at RCV.NXT − 1 after the peer's FIN (CLOSE-WAIT, CLOSING, LAST-ACK). */
+function linuxResetCheck(c: TcpConnection, seg: TcpSegment): boolean {
+  const s = c.state;
+  return c.config.seqCheck === 'linux' && seg.seq === seqAdd(c.rcvNxt, -1) && (s === 'CLOSE-WAIT' || s === 'CLOSING' || s === 'LAST-ACK');
 }
 
 /**
@@ -238,7 +261,9 @@ export function fifthCheckAck(c: TcpConnection, seg: TcpSegment, windowUnscaled:
       if (finAcked) { c.toClosed(cause, now); return false; }
       break;
     case 'TIME-WAIT':
-      // Only a retransmitted FIN can legitimately arrive (handled in the eighth step).
+      // Only a retransmitted FIN can legitimately arrive (handled in the eighth step). BSD's tcp_twcheck also
+      // ACKs anything that is not a bare duplicate ACK (config.timeWaitAckData).
+      if (c.config.timeWaitAckData && (seg.seq !== c.rcvNxt || seg.ack !== c.sndNxt || f !== ACK)) c.ackNow = true;
       break;
   }
   return true;
