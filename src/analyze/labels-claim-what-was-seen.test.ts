@@ -170,3 +170,13 @@ test('SYN retries split by Zeek\'s attempt timer: every piece has the completene
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('no SYN-ACK captured: a one-sided capture of the client, and a server that answers a SYN with a bare ACK', () => {
+  const oneSided = one((c) => c.send('c', 'S').send('c', 'A', { ack: 5001 }).send('c', 'PA', { len: 10, ack: 5001 }));
+  assert.equal(oneSided.handshake, 'no-syn-ack');
+  assert.equal(oneSided.resp_state, null);
+  assert.match(oneSided.reason, /one-sided capture/);
+  const bareAck = one((c) => c.send('c', 'S').send('s', 'A', { ack: 1001 }));
+  assert.equal(bareAck.handshake, 'no-syn-ack');
+  assert.match(bareAck.reason, /^the server answered the SYN without a SYN-ACK/);
+});

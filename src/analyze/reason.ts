@@ -62,7 +62,7 @@ export function reasonFor(c: Connection, hs: HandshakeKind = c.handshake(), clos
       add(`SYN-ACK${sr.synAcks > 1 ? ` sent ${sr.synAcks} times` : ''} never acknowledged by the client (handshake incomplete: spoofed or vanished client, or the capture missed the ACK)`);
       break;
     case 'no-syn-ack':
-      add('no SYN-ACK captured, yet the client went on (one-sided capture?)');
+      add(sr.pkts > 0 ? 'the server answered the SYN without a SYN-ACK' : 'no SYN-ACK captured, yet the client went on (one-sided capture?)');
       break;
     case 'midstream':
       add('capture starts mid-connection (no SYN from the client)');
