@@ -72,3 +72,53 @@ test('IP-in-IP nested 200 deep: the analyzer follows at most a few levels and co
   assert.equal(s.tunneled_packets, 1);
   assert.equal(s.non_tcp_packets, 1, 'the TCP 200 levels down is not reached');
 });
+
+test('mutated tunnel packets (GRE, VXLAN, Geneve, GTP-U, AYIYA, IP-in-IP around real segments) never throw; the summary adds up', () => {
+  const valid = validPackets();
+  const be16 = (v: number): number[] => [v >> 8, v & 0xff];
+  const wrap = (inner: Uint8Array, kind: number): Uint8Array => {
+    const eth = [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+    const headers: number[][] = [
+      [0, 0, 0x08, 0x00], // GRE, IPv4
+      [0x30, 0, 0x65, 0x58, 0, 0, 0, 7, 0, 0, 0, 1, ...eth], // GRE key+seq, Ethernet
+      [0xc3, 0x50, 0x12, 0xb5, 0, 0, 0, 0, 0x08, 0, 0, 0, 0, 0, 42, 0, ...eth], // UDP 4789 VXLAN
+      [0xc3, 0x50, 0x17, 0xc1, 0, 0, 0, 0, 0, 0, 0x08, 0x00, 0, 0, 7, 0], // UDP 6081 Geneve, IPv4
+      [0x08, 0x68, 0x08, 0x68, 0, 0, 0, 0, 0x30, 0xff, ...be16(inner.length), 0, 0, 0, 9], // UDP 2152 GTP-U
+      [], // IP-in-IP
+    ];
+    const proto = [47, 47, 17, 17, 17, 4][kind]!;
+    const h = headers[kind]!;
+    const total = 20 + h.length + inner.length;
+    const out = new Uint8Array(total);
+    out.set([0x45, 0, total >> 8, total & 0xff, 0, 0, 0, 0, 64, proto, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2]);
+    out.set(h, 20);
+    out.set(inner, 20 + h.length);
+    if (proto === 17) { out[24] = (total - 20) >> 8; out[25] = (total - 20) & 0xff; }
+    return out;
+  };
+  const arb = fc.array(fc.tuple(fc.integer({ min: 0, max: valid.length - 1 }), fc.integer({ min: 0, max: 5 }),
+    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.nat(12)), { maxLength: 30 });
+  fc.assert(fc.property(arb, (pkts) => {
+    const a = new Analyzer({ recycle: true, onConnection: () => undefined });
+    let frame = 0;
+    for (const [i, kind, writes, cut] of pkts) {
+      const p = wrap(valid[i]!, kind);
+      for (const [at, v] of writes) p[20 + (at % (p.length - 20))] = v;
+      const data = p.subarray(0, Math.max(1, p.length - cut));
+      a.packet({ frame: ++frame, tsSec: 1700000000 + frame, tsNsec: 0, linkType: 101, interfaceId: 0, data, origLength: data.length, offset: 0 });
+    }
+    a.finish();
+    const s = a.summary([], null);
+    assert.equal(s.malformed_packets + s.tcp_packets + s.non_tcp_packets + s.non_ip_packets + s.unsupported_link_packets
+      + s.truncated_headers + s.fragment_only_packets + s.dropped_bad_ip_checksums, s.packets);
+  }), { numRuns: 500 });
+  // Unmutated, every one of them reaches the TCP inside.
+  const a = new Analyzer();
+  for (let kind = 0; kind <= 5; kind++) {
+    a.packet({ frame: kind + 1, tsSec: 1700000000, tsNsec: 0, linkType: 101, interfaceId: 0, data: wrap(valid[0]!, kind), origLength: 0, offset: 0 });
+  }
+  a.finish();
+  const s = a.summary([], null);
+  assert.equal(s.tcp_packets, 6);
+  assert.equal(s.tunneled_packets, 6);
+});
