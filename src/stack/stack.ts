@@ -33,6 +33,7 @@ import { TcpStats } from '../tcp/stats.js';
 import { RealClock, type Clock } from './clock.js';
 import { COOKIE_MSS_TABLE, SynCookies } from './syn-cookies.js';
 import { TimerHeap } from './timer-heap.js';
+import { TimeWaitTable } from './time-wait-table.js';
 import { TupleTable } from './tuple-table.js';
 
 /** Stack-level counters beyond the per-connection ones (Linux netstat names). */
@@ -143,15 +144,6 @@ export class StackConnection {
   get remoteAddress(): string { return formatAddress(this.remoteAddr); }
   /** Run the engine's output/events/timer bookkeeping after the caller did something to tcp. */
   service(): void { this.stack.service(this); }
-}
-
-/** Compact TIME-WAIT entry (far smaller than a TcpConnection): just what re-ACKing a FIN needs. */
-class TimeWaitEntry {
-  constructor(
-    public localAddr: Uint8Array, public localPort: number, public remoteAddr: Uint8Array, public remotePort: number,
-    public key: number, public sndNxt: number, public rcvNxt: number, public tsRecent: number, public tsOffset: number,
-    public tsOk: boolean, public window: number, public expiresAt: number, public connId: number,
-  ) {}
 }
 
 export interface ListenOptions {
@@ -293,14 +285,8 @@ export class Stack {
   private portCounter = 0;
 
   private readonly conns = new TupleTable<StackConnection>();
-  private readonly tw = new TupleTable<TimeWaitEntry>();
-  /**
-   * TIME-WAIT expiries in time order: every entry lasts 2·MSL, so appending keeps the queue sorted. A restart
-   * appends again; a queued time that no longer matches the entry's expiresAt (or a removed entry) is stale.
-   */
-  private readonly twQueue: TimeWaitEntry[] = [];
-  private readonly twQueueAt: number[] = [];
-  private twHead = 0;
+  /** TIME-WAIT entries in typed arrays, with their expiry queue (time-wait-table.ts): no object per entry. */
+  private readonly tw: TimeWaitTable;
   private readonly listeners = new Map<number, Listener[]>();
   private readonly heap = new TimerHeap<StackConnection>();
   private readonly synBuckets = new Map<number, { tokens: number; at: number }>();
@@ -318,6 +304,7 @@ export class Stack {
     this.name = opts.name ?? 'synack';
     if (!opts.addresses.length) throw new Error('a stack needs at least one address');
     this.addresses = opts.addresses.map((a) => parseAddress(a));
+    this.tw = new TimeWaitTable(this.addresses);
     this.clock = opts.clock ?? new RealClock();
     this.random = opts.random ?? defaultRandom;
     this.config = resolveConfig(opts.tcp);
@@ -406,8 +393,10 @@ export class Stack {
       if (i >= 0) list.splice(i, 1);
       if (!list.length) this.listeners.delete(l.port);
     }
-    // Connections not yet accepted are reset, as closing a listening socket does on Linux.
-    for (const c of l.synQueue) { c.tcp.abort(this.clock.now()); this.service(c); }
+    // Connections not yet accepted are reset, as closing a listening socket does on Linux. Embryonic ones
+    // (SYN-RECEIVED) vanish silently, as Linux's request socks and FreeBSD's syncache entries do: the peer's
+    // ACK then finds no connection and draws <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.1).
+    for (const c of l.synQueue) { c.tcp.toClosed({ kind: 'user', call: 'abort' }, this.clock.now()); this.service(c); }
     for (const c of l.acceptQueue) { c.tcp.abort(this.clock.now()); this.service(c); }
     l.synQueue.clear();
     l.acceptQueue.length = 0;
@@ -424,7 +413,7 @@ export class Stack {
     const now = this.clock.now();
     let lp = opts.localPort ?? 0;
     if (lp) {
-      if (this.findConn(la, lp, ra, opts.port) || this.findTw(la, lp, ra, opts.port)) {
+      if (this.findConn(la, lp, ra, opts.port) || this.findTw(la, lp, ra, opts.port) !== -1) {
         throw Object.assign(new Error(`EADDRINUSE: ${formatAddress(la)}:${lp} -> ${opts.host}:${opts.port} is in use`), { code: 'EADDRINUSE' });
       }
     } else {
@@ -684,7 +673,7 @@ export class Stack {
       return;
     }
     const tw = this.findTw(la, seg.dstPort, ra, seg.srcPort);
-    if (tw !== null) {
+    if (tw !== -1) {
       if (this.timeWaitArrives(tw, seg, now)) return;
       // A new SYN may reuse the tuple: fall through to the listener.
     }
@@ -703,7 +692,8 @@ export class Stack {
   }
 
   /** Returns true if the segment was consumed by the TIME-WAIT entry. */
-  private timeWaitArrives(tw: TimeWaitEntry, seg: TcpSegment, now: number): boolean {
+  private timeWaitArrives(slot: number, seg: TcpSegment, now: number): boolean {
+    const tw = this.tw;
     this.stats.InSegs++;
     const f = seg.flags;
     const bad = classifyInvalidFlags(f);
@@ -711,28 +701,28 @@ export class Stack {
     if (f & RST) { this.stats.RstIgnored++; return true; } // RFC 1337
     if ((f & SYN) && !(f & ACK)) {
       // A new incarnation (RFC 9293 §3.10.7.4 note, RFC 6191): accept if its ISN is beyond what we saw.
-      if (seqGt(seg.seq, tw.rcvNxt) || (tw.tsOk && seg.options.tsVal !== undefined && seqGt(seg.options.tsVal, tw.tsRecent))) {
-        this.removeTw(tw);
+      if (seqGt(seg.seq, tw.rcvNxt(slot)) || (tw.tsOk(slot) && seg.options.tsVal !== undefined && seqGt(seg.options.tsVal, tw.tsRecent(slot)))) {
+        this.twClosed(slot, now, { kind: 'segment', seg });
+        this.tw.remove(slot);
         this.counters.TimeWaitReused++;
-        this.emitTransition(tw, now, 'TIME-WAIT', 'CLOSED', { kind: 'segment', seg });
         return false;
       }
     }
     // RFC 9293 §3.10.7.4: an acceptable segment without SYN or FIN carries nothing for TIME-WAIT (a bare
     // ACK is simply dropped); only unacceptable segments are answered with an ACK (first check).
     if (!(f & (SYN | FIN))) {
-      if (segmentAcceptable(tw.rcvNxt, tw.window, seg.seq, seg.payload.length)) return true;
+      if (segmentAcceptable(tw.rcvNxt(slot), tw.window(slot), seg.seq, seg.payload.length)) return true;
     }
     // Anything else (typically a retransmitted FIN): ACK it; a FIN restarts the 2MSL timer.
     if (f & FIN) {
-      tw.expiresAt = now + 2 * this.config.msl;
-      this.queueTimeWait(tw);
+      tw.restart(slot, now + 2 * this.config.msl);
+      this.rearm();
     }
     this.counters.TimeWaitReAcks++;
-    const options: TcpOptions = tw.tsOk ? { tsVal: (Math.floor(now * this.config.tsTicksPerMs) + tw.tsOffset) >>> 0, tsEcr: tw.tsRecent } : {};
-    const ack: TcpSegment = { srcPort: tw.localPort, dstPort: tw.remotePort, seq: tw.sndNxt, ack: tw.rcvNxt, flags: ACK, window: tw.window, urgent: 0, options, payload: EMPTY };
+    const options: TcpOptions = tw.tsOk(slot) ? { tsVal: (Math.floor(now * this.config.tsTicksPerMs) + tw.tsOffset(slot)) >>> 0, tsEcr: tw.tsRecent(slot) } : {};
+    const ack: TcpSegment = { srcPort: tw.localPort(slot), dstPort: tw.remotePort(slot), seq: tw.sndNxt(slot), ack: tw.rcvNxt(slot), flags: ACK, window: tw.window(slot), urgent: 0, options, payload: EMPTY };
     this.stats.OutSegs++;
-    this.output(tw.localAddr, tw.remoteAddr, ack, now);
+    this.output(tw.localAddr(slot), tw.remoteAddr(slot), ack, now);
     return true;
   }
 
@@ -909,9 +899,9 @@ export class Stack {
 
   private toTimeWait(c: StackConnection, now: number): void {
     const s = c.tcp.timeWaitSnapshot();
-    const e = new TimeWaitEntry(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, c.key, s.sndNxt, s.rcvNxt, s.tsRecent, s.tsOffset, s.tsOk, s.window, now + 2 * this.config.msl, c.id);
     this.removeConn(c);
-    this.addTw(e);
+    this.tw.add(c.key, c.localAddr, c.localPort, c.remoteAddr, c.remotePort, { ...s, expiresAt: now + 2 * this.config.msl }, c.id);
+    this.rearm();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -929,7 +919,8 @@ export class Stack {
   private rearm(): void {
     let t = this.heap.peekTime();
     if (this.userTimers.peekTime() < t) t = this.userTimers.peekTime();
-    if (this.twHead < this.twQueue.length && this.twQueueAt[this.twHead]! < t) t = this.twQueueAt[this.twHead]!;
+    const tw = this.tw.nextExpiry();
+    if (tw < t) t = tw;
     const r = this.reassembler.nextExpiry(); // incomplete datagrams time out (and release their memory)
     if (r < t) t = r;
     if (t !== this.armedAt) {
@@ -955,19 +946,9 @@ export class Stack {
         const u = this.userTimers.pop()!;
         if (!u.cancelled) u.fn();
       }
-      // TIME-WAIT expiry, in queue (= time) order; stale queue slots are skipped.
-      while (this.twHead < this.twQueue.length && this.twQueueAt[this.twHead]! <= now) {
-        const e = this.twQueue[this.twHead]!;
-        const at = this.twQueueAt[this.twHead]!;
-        this.twHead++;
-        if (e.key === -1 || e.expiresAt !== at) continue;
-        this.removeTw(e);
-        this.emitTransition(e, now, 'TIME-WAIT', 'CLOSED', { kind: 'timer', timer: 'time-wait' });
-      }
+      // TIME-WAIT expiry, in time order (the table skips stale queue slots).
+      this.tw.expire(now, this.twExpired);
       this.reassembler.expire(now);
-      if (this.twHead > 1024 && this.twHead * 2 > this.twQueue.length) {
-        this.twQueue.splice(0, this.twHead); this.twQueueAt.splice(0, this.twHead); this.twHead = 0;
-      }
     } finally {
       this.inWake = false;
     }
@@ -1033,25 +1014,18 @@ export class Stack {
     return this.conns.find(tupleKey(la, lp, ra, rp), la, lp, ra, rp);
   }
 
-  private addTw(e: TimeWaitEntry): void {
-    this.tw.add(e.key, e);
-    this.queueTimeWait(e);
-  }
-
-  private queueTimeWait(e: TimeWaitEntry): void {
-    this.twQueue.push(e);
-    this.twQueueAt.push(e.expiresAt);
-    this.rearm();
-  }
-
-  /** Forget a TIME-WAIT entry; key -1 marks it removed for any queue slots still naming it. */
-  private removeTw(e: TimeWaitEntry): void {
-    if (this.tw.remove(e.key, e)) e.key = -1;
-  }
-
-  private findTw(la: Uint8Array, lp: number, ra: Uint8Array, rp: number): TimeWaitEntry | null {
+  /** The TIME-WAIT table slot of this tuple, or -1. */
+  private findTw(la: Uint8Array, lp: number, ra: Uint8Array, rp: number): number {
     return this.tw.find(tupleKey(la, lp, ra, rp), la, lp, ra, rp);
   }
+
+  /** Observers hear that the TIME-WAIT entry in `slot` ends (before it is removed). */
+  private twClosed(slot: number, now: number, cause: TcpCause): void {
+    if (!this.transitionObservers.length) return;
+    const t = this.tw;
+    this.emitTransition({ connId: t.connId(slot), localAddr: t.localAddr(slot), localPort: t.localPort(slot), remoteAddr: t.remoteAddr(slot), remotePort: t.remotePort(slot) }, now, 'TIME-WAIT', 'CLOSED', cause);
+  }
+  private readonly twExpired = (slot: number): void => this.twClosed(slot, this.clock.now(), { kind: 'timer', timer: 'time-wait' });
 
   private findListener(la: Uint8Array, port: number): Listener | null {
     const list = this.listeners.get(port);
@@ -1084,7 +1058,7 @@ export class Stack {
     for (let i = 0; i < num; i++) {
       const port = this.portMin + ((offset + this.portCounter + i) % num);
       if (this.listeners.has(port)) continue;
-      if (this.findConn(la, port, ra, rp) === null && this.findTw(la, port, ra, rp) === null) {
+      if (this.findConn(la, port, ra, rp) === null && this.findTw(la, port, ra, rp) === -1) {
         this.portCounter += i + 1;
         return port;
       }
@@ -1096,7 +1070,7 @@ export class Stack {
   private freeListenPort(): number {
     const used = new Set<number>();
     for (const c of this.conns.values()) used.add(c.localPort);
-    for (const e of this.tw.values()) used.add(e.localPort);
+    for (const slot of this.tw.slots()) used.add(this.tw.localPort(slot));
     const num = this.portMax - this.portMin + 1;
     const start = this.randomU32() % num;
     for (let i = 0; i < num; i++) {
@@ -1136,11 +1110,12 @@ export class Stack {
   dropTimeWait(): number {
     const now = this.clock.now();
     let n = 0;
-    for (const e of [...this.tw.values()]) {
-      this.removeTw(e);
-      this.emitTransition(e, now, 'TIME-WAIT', 'CLOSED', { kind: 'user', call: 'abort' });
+    for (const slot of [...this.tw.slots()]) {
+      this.twClosed(slot, now, { kind: 'user', call: 'abort' });
+      this.tw.remove(slot);
       n++;
     }
+    this.rearm();
     return n;
   }
 
