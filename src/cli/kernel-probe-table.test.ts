@@ -181,10 +181,6 @@ if (role === 'probes') {
     return r;
   };
   const kinds = (x: Record<string, number> | undefined) => Object.keys(x ?? {}).sort();
-  /** Rows whose engine work is not in yet: run and reported, not failing the suite. */
-  const TODO: Record<string, string> = {
-    'syn-ece-cwr': 'ECN (RFC 3168) negotiation is not implemented yet',
-  };
   const ROWS: Array<[string, string[], string]> = [
     ['IPv4 fragments of a SYN (in order, reversed), an IPv6 SYN in three fragments: reassembled, answered', ['frag-v4-in-order', 'frag-v4-reversed', 'frag-v6-three'], 'tcp AS'],
     ['an IPv6 first fragment without the whole TCP header: parameter problem, code 3 (RFC 7112)', ['frag-v6-incomplete-chain'], 'icmp6 param-problem 3 ptr 0'],
@@ -195,7 +191,7 @@ if (role === 'probes') {
     ['SYN+ECE+CWR: ECN negotiated (SYN+ACK with ECE)', ['syn-ece-cwr'], 'tcp AES'],
   ];
   for (const [name, probes, expect] of ROWS) {
-    test(`probe table: ${name}, as Linux answers`, { skip: why, timeout: 240_000, ...(TODO[probes[0]!] ? { todo: TODO[probes[0]!] } : {}) }, async () => {
+    test(`probe table: ${name}, as Linux answers`, { skip: why, timeout: 240_000 }, async () => {
       const x = await get();
       for (const p of probes) {
         assert.deepEqual(kinds(x.synack[p]), kinds(x.linux[p]), `${p}: synack ${JSON.stringify(x.synack[p])} vs Linux ${JSON.stringify(x.linux[p])}`);
@@ -203,7 +199,7 @@ if (role === 'probes') {
       }
     });
   }
-  test('probe table: 3 000 in-window RSTs draw as many challenge ACKs from synack as from Linux (one per half second per connection)', { skip: why, timeout: 240_000, ...(TODO['rst-flood-3000'] ? { todo: TODO['rst-flood-3000'] } : {}) }, async () => {
+  test('probe table: 3 000 in-window RSTs draw as many challenge ACKs from synack as from Linux (one per half second per connection)', { skip: why, timeout: 240_000 }, async () => {
     const x = await get();
     const acks = (m: Record<string, number> | undefined) => m?.['tcp A'] ?? 0;
     assert.ok(acks(x.linux['rst-flood-3000']) >= 1 && acks(x.linux['rst-flood-3000']) <= 3, JSON.stringify(x.linux['rst-flood-3000']));
