@@ -788,7 +788,7 @@ export class Stack {
   private listenConfig(mss: number): TcpConfig {
     let cfg = this.listenConfigs.get(mss);
     if (cfg === undefined) {
-      cfg = { ...this.config, mss, synAckRetries: this.listenSynAckRetries };
+      cfg = resolveConfig({ ...this.config, mss, synAckRetries: this.listenSynAckRetries });
       this.listenConfigs.set(mss, cfg);
     }
     return cfg;

@@ -286,7 +286,23 @@ export const DEFAULT_CONFIG: TcpConfig = {
 };
 
 export function resolveConfig(partial?: Partial<TcpConfig>): TcpConfig {
-  return partial ? { ...DEFAULT_CONFIG, ...partial } : DEFAULT_CONFIG;
+  if (!partial) return DEFAULT_CONFIG;
+  const c = { ...DEFAULT_CONFIG, ...partial };
+  complete.add(c);
+  return c;
+}
+
+/** Configurations known to be complete (resolveConfig's results): connections may inherit from them. */
+const complete = new WeakSet<object>([DEFAULT_CONFIG]);
+
+/**
+ * A connection's own configuration. From a complete one (the stack's) it is an empty object inheriting every
+ * field, so thousands of connections share one set of values and a field set on one connection (a socket
+ * option) stays its own; a partial one is completed into a copy.
+ */
+export function connectionConfig(partial?: Partial<TcpConfig>): TcpConfig {
+  if (partial === undefined || complete.has(partial)) return Object.create(partial ?? DEFAULT_CONFIG) as TcpConfig;
+  return resolveConfig(partial);
 }
 
 /** Our window-scale shift: the smallest that lets the 16-bit field express the whole receive buffer (RFC 7323 §2.3, max 14). */

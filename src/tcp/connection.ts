@@ -23,7 +23,7 @@ import { inputSynSent } from './arrive/syn-sent.js';
 import { inputSynchronized } from './arrive/synchronized.js';
 import { ReceiveBuffer, SendBuffer } from './buffers.js';
 import type { CongestionControl } from './cc/congestion.js';
-import { congestionFactory, offeredShift, resolveConfig, type TcpConfig } from './config.js';
+import { congestionFactory, connectionConfig, offeredShift, type TcpConfig } from './config.js';
 import { classifyInvalidFlags } from './flags.js';
 import { MAX_WINDOW_FIELD, initCwnd, updateSndMss } from './options.js';
 import { currentWindowFree, windowField } from './receive-window.js';
@@ -328,7 +328,7 @@ export class TcpConnection {
   constructor(opts: TcpConnectionOptions) {
     this.localPort = opts.localPort;
     this.remotePort = opts.remotePort;
-    this.config = resolveConfig(opts.config);
+    this.config = connectionConfig(opts.config);
     this.userTimeout = this.config.userTimeout;
     this.finWait2Timeout = this.config.finWait2Timeout;
     this.stats = opts.stats ?? new TcpStats();
