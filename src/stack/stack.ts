@@ -405,7 +405,7 @@ export class Stack {
 
   /** Active open. */
   connect(opts: { host: string; port: number; localPort?: number; localAddress?: string; config?: Partial<TcpConfig> }): StackConnection {
-    const ra = parseAddress(opts.host);
+    const ra = this.internAddr(parseAddress(opts.host));
     // The stack's own array for the local address: a connection never holds a copy of it.
     const la = opts.localAddress ? this.ourAddress(parseAddress(opts.localAddress)) : this.sourceFor(ra);
     if (la === null) throw Object.assign(new Error(`EADDRNOTAVAIL: ${opts.localAddress}`), { code: 'EADDRNOTAVAIL' });
@@ -767,7 +767,7 @@ export class Stack {
       return;
     }
     // Our own copy: `ra` is a view into the packet buffer, which must not be kept alive by a connection.
-    ra = ra.slice();
+    ra = this.internAddr(ra);
     const key = tupleKey(la, l.port, ra, seg.srcPort);
     const tcp = new TcpConnection({
       localPort: l.port, remotePort: seg.srcPort, iss: this.isn.isn(la, l.port, ra, seg.srcPort, now),
@@ -825,7 +825,7 @@ export class Stack {
       const d = SynCookies.decodeTs(ack.options.tsEcr);
       sndShift = d.wscale; sackOk = d.sackOk; tsOk = true;
     }
-    ra = ra.slice(); // not a view into the packet buffer
+    ra = this.internAddr(ra); // not a view into the packet buffer
     const key = tupleKey(la, l.port, ra, ack.srcPort);
     const tcp = TcpConnection.fromCookie(
       { localPort: l.port, remotePort: ack.srcPort, iss: cookie, config: this.config, stats: this.stats, tsOffset: 0 },
@@ -1099,6 +1099,22 @@ export class Stack {
     b.tokens -= 1;
     return true;
   }
+
+  /**
+   * One shared array per remote address for the connections to it (a copy, never a view into a packet
+   * buffer): many connections from few clients hold no address copy each. Bounded: past 65 536 addresses the
+   * table starts again (connections keep the arrays they have).
+   */
+  private internAddr(a: Uint8Array): Uint8Array {
+    const h = addrHash(a);
+    const known = this.addrs.get(h);
+    if (known !== undefined && addressEquals(known, a)) return known;
+    const own = a.slice();
+    if (this.addrs.size >= 65_536) this.addrs.clear();
+    this.addrs.set(h, own);
+    return own;
+  }
+  private readonly addrs = new Map<number, Uint8Array>();
 
   private randomU32(): number {
     const b = new Uint8Array(4);
