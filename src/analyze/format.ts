@@ -63,15 +63,28 @@ function pad(s: string, w: number): string {
  * Table rows in the order of the connections' first packets (connection ids are given in that order, from 0,
  * one per connection), while the analyzer finishes connections in another order: a finished row waits until
  * every connection that started before it has finished. Memory: the rows finished after the oldest
- * connection still open (`peak` says how many were held at most).
+ * connection still open (`peak` says how many were held at most), bounded by `maxHeld`: past it the waiting
+ * rows are printed at once, in order, and the connections still open that started before them are printed
+ * when they finish (out of order, counted in `late`), so one connection open from the first packet to the
+ * last cannot make the table hold every row of the capture.
  */
 export class FirstPacketOrder {
   private readonly held = new Map<number, string | null>();
   private next = 0;
   peak = 0;
+  /** Rows printed after rows of connections that started later (only once `maxHeld` was reached). */
+  late = 0;
+
+  constructor(readonly maxHeld = 50_000) {}
 
   /** Connection `id` finished, with its row (null: filtered out). Returns the rows now due, in order. */
   add(id: number, row: string | null): string {
+    if (id < this.next) {
+      // Its place was given up when the held rows reached maxHeld.
+      if (row === null) return '';
+      this.late++;
+      return row;
+    }
     this.held.set(id, row);
     if (this.held.size > this.peak) this.peak = this.held.size;
     let out = '';
@@ -80,6 +93,15 @@ export class FirstPacketOrder {
       if (r === undefined) break;
       this.held.delete(this.next++);
       if (r !== null) out += r;
+    }
+    if (this.held.size > this.maxHeld) {
+      const ids = [...this.held.keys()].sort((a, b) => a - b);
+      for (const k of ids) {
+        const r = this.held.get(k)!;
+        if (r !== null) out += r;
+      }
+      this.held.clear();
+      this.next = ids[ids.length - 1]! + 1;
     }
     return out;
   }

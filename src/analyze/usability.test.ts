@@ -115,3 +115,18 @@ test('a failed close that Zeek\'s timers cut into several rows: every piece name
   for (const r of reports) assert.equal(r.group, reports[0]!.uid, `${r.history} ${r.split}`);
   assert.equal(new Set(reports.map((r) => r.uid)).size, reports.length);
 });
+
+test('table order holds at most maxHeld rows: one connection open throughout cannot make it keep every row', () => {
+  const o = new FirstPacketOrder(3);
+  let out = '';
+  // Connection 0 stays open; 1..5 finish at once.
+  for (let id = 1; id <= 4; id++) out += o.add(id, `${id}\n`);
+  assert.equal(out, '1\n2\n3\n4\n', 'past 3 held rows, the waiting ones are printed in order');
+  assert.equal(o.size, 0);
+  out += o.add(5, '5\n');
+  assert.equal(out, '1\n2\n3\n4\n5\n', 'later rows follow at once');
+  out += o.add(0, '0\n');
+  assert.equal(out, '1\n2\n3\n4\n5\n0\n', 'the long connection prints when it finishes, late');
+  assert.equal(o.late, 1);
+  assert.ok(o.peak <= 4);
+});
