@@ -23,6 +23,10 @@
  * bounds each); the modes alternate within each repetition, and the ratio is synack's over the kernel's
  * measured in the same run. The machine is shared: compare ratios, not absolute figures across runs.
  *
+ * Knobs (environment): LOSS_BENCH_RUNS (repetitions, default 3), LOSS_BENCH_ONLY (one loss rate in per
+ * mille, or "reorder"; skips the virtual sweep), LOSS_BENCH_CC (JSON merged into synack's TcpConfig, e.g.
+ * {"congestionControl":"newreno"}), LOSS_BENCH_NOHYSTART=1 (CUBIC without HyStart++).
+ *
  * Virtual time: two synack stacks on the in-memory wire (src/link/network.ts): 200 Mbit/s, a 25 ms queue,
  * 10 ms one-way delay, the same loss rates on the data direction, a 20 MB transfer; synack as configured by
  * default (CUBIC, RACK-TLP, PRR) with NewReno and duplicate-ACK counting (rack: false) as the peer.
@@ -36,6 +40,7 @@ import { Server, Socket } from '../src/stack/socket.js';
 import { startServe, httpHandler } from '../src/cli/serve.js';
 import { buildRoutedPath, type Netns } from '../src/cli/kernel-ip-testkit.js';
 import type { TcpConfig } from '../src/tcp/config.js';
+import { Cubic } from '../src/tcp/cc/cubic.js';
 import type { BenchResult } from './results.js';
 
 export type { BenchResult };
@@ -136,14 +141,16 @@ http.createServer((req, res) => {
 async function realRole(): Promise<void> {
   const quiet = { stdout: { write: () => true } as unknown as NodeJS.WritableStream, stderr: process.stderr, stdin: process.stdin };
   const h = await startServe({ tun: 'syn0', addr: ['10.77.0.2'], peer: ['10.77.0.1/24'], http: 80, offload: true, buffer: 4 << 20, logFormat: 'json' }, quiet);
+  if (process.env.LOSS_BENCH_CC) Object.assign(h.stack.config, JSON.parse(process.env.LOSS_BENCH_CC) as Partial<TcpConfig>);
+  if (process.env.LOSS_BENCH_NOHYSTART) (h.stack.config as TcpConfig).congestion = (iw) => new Cubic(iw, false);
   const path = buildRoutedPath();
   const { router, peer } = path;
   const host = (line: string): void => { const r = spawnSync('bash', ['-c', line]); if (r.status !== 0) throw new Error(`${line}: ${r.stderr}`); };
   const inR = (line: string): void => router.sync(['bash', '-c', line]);
   const inP = (line: string): void => peer.sync(['bash', '-c', line]);
   // Per-packet loss: every super-packet is cut to MTU size where it leaves a host (kernel TSO and synack's).
-  host('ip link set dev a0 gso_max_segs 1');
-  inP('ip link set dev p0 gso_max_segs 1');
+  host('ip link set dev a0 gso_max_segs 1 gso_max_size 1600');
+  inP('ip link set dev p0 gso_max_segs 1 gso_max_size 1600');
   // The bottleneck, both directions.
   for (const d of ['r0', 'r1']) inR(`tc qdisc add dev ${d} root tbf rate 200mbit burst 64kb latency 25ms`);
   // The reordering side link r4 ↔ p2 and policy routing for marked packets.
@@ -154,8 +161,9 @@ async function realRole(): Promise<void> {
   inR('nft add table inet lb && nft add chain inet lb lossy "{ type filter hook forward priority 0; }" && nft add chain inet lb steer "{ type filter hook prerouting priority -150; }"');
   const setPath = (l: number | 'reorder'): void => {
     inR('nft flush chain inet lb lossy && nft flush chain inet lb steer');
+    inR('nft add rule inet lb lossy meta length gt 1600 counter');
     if (l === 'reorder') inR('nft add rule inet lb steer iifname r0 meta length gt 500 numgen random mod 1000 lt 10 meta mark set 1');
-    else if (l > 0) for (const d of ['r0', 'r1']) inR(`nft add rule inet lb lossy oifname ${d} meta length gt 500 numgen random mod 1000 lt ${l} drop`);
+    else if (l > 0) for (const d of ['r0', 'r1']) inR(`nft add rule inet lb lossy oifname ${d} meta length gt 500 numgen random mod 1000 lt ${l} counter drop`);
   };
 
   // Kernel servers: node:http on kernel sockets in the host (toward the peer) and in the peer (toward the host).
@@ -190,9 +198,13 @@ async function realRole(): Promise<void> {
   });
 
   const out: BenchResult[] = [];
+  const only = process.env.LOSS_BENCH_ONLY;
   for (const l of [...LOSSES, 'reorder' as const]) {
+    if (only !== undefined && String(l) !== only) continue;
     setPath(l);
     const kk1: number[] = [], sk: number[] = [], kk2: number[] = [], ks: number[] = [];
+    const st = h.stack.stats;
+    const before = { rtx: st.RetransSegs, rto: st.TCPTimeouts, tlp: st.TCPLossProbes, fr: st.TCPFastRetrans, out: st.OutSegs };
     for (let i = 0; i < RUNS; i++) {
       kk1.push(await curl(peer, `http://10.78.0.1:8081/bytes/${SIZE}`));
       sk.push(await curl(peer, `http://10.77.0.2/bytes/${SIZE}`));
@@ -206,6 +218,11 @@ async function realRole(): Promise<void> {
     };
     out.push(row(`loss.real synack->kernel ${label(l)}`, sk, kk1));
     if (l !== 'reorder') out.push(row(`loss.real kernel->synack ${label(l)}`, ks, kk2));
+    const tun = h.host.link.stats;
+    // What the path did: tbf queue drops (r1, r0), then the nftables counters (super-packets seen, drops on r0, r1).
+    const counts = (await router.sh('tc -s qdisc show dev r1 | grep -o "dropped [0-9]*"; tc -s qdisc show dev r0 | grep -o "dropped [0-9]*"; nft list chain inet lb lossy | grep -o "packets [0-9]*"')).stdout.replace(/\n/g, ' ');
+    process.stderr.write(`${label(l)}: TUN tx dropped ${tun.txDropped}, queued ${tun.txQueuedTotal}; router: ${counts}\n`);
+    process.stderr.write(`${label(l)}: synack segments ${st.OutSegs - before.out}, retransmitted ${st.RetransSegs - before.rtx}, recoveries ${st.TCPFastRetrans - before.fr}, RTOs ${st.TCPTimeouts - before.rto}, probes ${st.TCPLossProbes - before.tlp}\n`);
     process.stderr.write(`${label(l)}: kernel→kernel ${kk1.map((x) => x.toFixed(1))} synack→kernel ${sk.map((x) => x.toFixed(1))} kernel→kernel(r0) ${kk2.map((x) => x.toFixed(1))} kernel→synack ${ks.map((x) => x.toFixed(1))}\n`);
   }
   peerServer.kill();
@@ -216,13 +233,13 @@ async function realRole(): Promise<void> {
 }
 
 export async function run(): Promise<BenchResult[]> {
-  const out = await virtualSweep();
+  const out = process.env.LOSS_BENCH_ONLY === undefined ? await virtualSweep() : [];
   const reason = lossBenchUnavailableReason();
   if (reason) {
     console.log(`  loss.real skipped: ${reason}`);
     return out;
   }
-  const res = await runInNetns(import.meta.url, ['real'], { timeoutMs: 3_000_000 });
+  const res = await runInNetns(import.meta.url, ['real'], { timeoutMs: 3_000_000, env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('LOSS_BENCH_'))) as Record<string, string> });
   if (res.code !== 0 || !Array.isArray(res.result)) {
     throw new Error(`loss benchmark with real peers failed (exit ${res.code}${res.timedOut ? ', timed out' : ''}):\n${res.stderr}${res.stdout}`);
   }

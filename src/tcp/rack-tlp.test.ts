@@ -130,3 +130,14 @@ test('a tail loss is repaired by one probe and fast recovery: no RTO', () => {
   assert.equal(c.sndUna, at(10));
   assert.equal(c.inRecovery, false);
 });
+
+test('on a sub-millisecond path the probe waits at least 10 ms (Linux), not 2·SRTT', () => {
+  const c = newConn({ ...PLAIN, sack: true });
+  c.listen(0);
+  c.input(seg(SYN, IRS, 0, { options: { mss: MSS, sackPermitted: true }, window: 65535 }), 0);
+  c.drainTransmit(0);
+  c.input(seg(ACK, IRS + 1, ISS + 1, { window: 65535 }), 0.3); // SRTT 0.3 ms
+  c.send(bytes(5 * MSS), 1);
+  c.drainTransmit(1);
+  assert.equal(c.nextDeadline() - 1, 10);
+});

@@ -14,8 +14,8 @@ import { sackedUntil } from './scoreboard.js';
 /**
  * RFC 8985 §7.2: after new data goes out or an ACK makes progress, arm the probe timeout: PTO = 2·SRTT (1 s
  * without an RTT sample); with one segment in flight at least 1.5·SRTT + 200 ms (the receiver may be delaying
- * its ACK; Linux's TCP_DELACK_MAX); never later than the RTO. Only with SACK, outside recovery, one probe per
- * episode (Linux's conditions).
+ * its ACK; Linux's TCP_DELACK_MAX), at least 10 ms; never later than the RTO. Only with SACK, outside
+ * recovery, one probe per episode (Linux's conditions).
  */
 export function schedulePto(c: TcpConnection, now: number): void {
   if (!c.config.tailLossProbe || !c.sackOk || !c.sendsData() || c.tlpOutstanding || c.inRecovery || c.rtoRecovery
@@ -26,6 +26,9 @@ export function schedulePto(c: TcpConnection, now: number): void {
   const srtt = c.rtt.hasSample ? c.rtt.srtt : 0;
   let pto = srtt > 0 ? 2 * srtt : 1000;
   if (srtt > 0 && seqDiff(c.sndNxt, c.sndUna) <= c.sndMss + 1) pto = Math.max(pto, 1.5 * srtt + 200);
+  // Linux (tcp_schedule_loss_probe) never probes sooner than 10 ms: on a sub-millisecond path 2·SRTT is
+  // shorter than the receiver's and the host's own scheduling jitter, and every probe would be spurious.
+  pto = Math.max(pto, 10);
   if (c.rtoAt !== Infinity) pto = Math.min(pto, c.rtoAt - now);
   c.tlpAt = now + pto;
 }
