@@ -23,6 +23,11 @@ export const OPT_WSCALE = 3;
 export const OPT_SACK_PERMITTED = 4;
 export const OPT_SACK = 5;
 export const OPT_TIMESTAMPS = 8;
+/** TCP Fast Open cookie (RFC 7413 §4.1.1): kind 34; length 2 is a cookie request, 6..18 carries a cookie. */
+export const OPT_FASTOPEN = 34;
+/** Experimental option (RFC 6994) used by TFO before kind 34 was assigned, with the 16-bit ExID 0xF989. */
+export const OPT_EXPERIMENTAL = 254;
+export const TFO_EXP_MAGIC = 0xf989;
 
 export interface UnknownOption {
   kind: number;
@@ -44,6 +49,12 @@ export interface TcpOptions {
   /** Timestamps (RFC 7323 §3): present iff tsVal is defined. */
   tsVal?: number;
   tsEcr?: number;
+  /**
+   * TCP Fast Open (RFC 7413): the cookie, empty for a cookie request. `fastOpenExp` marks the experimental
+   * form (kind 254, ExID 0xF989) instead of kind 34.
+   */
+  fastOpen?: Uint8Array;
+  fastOpenExp?: boolean;
   unknown?: UnknownOption[];
   order?: number[];
 }

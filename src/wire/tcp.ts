@@ -8,7 +8,7 @@ import { WireError } from './errors.js';
 import { onesComplementSum, finishChecksum, pseudoHeaderSum } from './checksum.js';
 import {
   EMPTY, OPT_EOL, OPT_NOP, OPT_MSS, OPT_WSCALE, OPT_SACK_PERMITTED, OPT_SACK, OPT_TIMESTAMPS,
-  type TcpOptions, type TcpSegment, type UnknownOption,
+  OPT_FASTOPEN, OPT_EXPERIMENTAL, TFO_EXP_MAGIC, type TcpOptions, type TcpSegment, type UnknownOption,
 } from './tcp-types.js';
 
 export const TCP_HEADER_LENGTH = 20;
@@ -96,6 +96,19 @@ function decodeOptions(b: Uint8Array, start: number, end: number, lenient: boole
         opts.tsVal = u32(b, i + 2);
         opts.tsEcr = u32(b, i + 6);
         break;
+      case OPT_FASTOPEN:
+        // RFC 7413 §4.1.1: a request (no cookie) or a cookie of 4..16 bytes; any other length is kept as unknown.
+        if (fastOpenLength(len - 2)) { opts.fastOpen = b.subarray(i + 2, i + len); break; }
+        (opts.unknown ?? (opts.unknown = [])).push({ kind, data: b.subarray(i + 2, i + len) });
+        break;
+      case OPT_EXPERIMENTAL:
+        if (len >= 4 && ((b[i + 2]! << 8) | b[i + 3]!) === TFO_EXP_MAGIC && fastOpenLength(len - 4)) {
+          opts.fastOpen = b.subarray(i + 4, i + len);
+          opts.fastOpenExp = true;
+          break;
+        }
+        (opts.unknown ?? (opts.unknown = [])).push({ kind, data: b.subarray(i + 2, i + len) });
+        break;
       default: {
         const unknown = opts.unknown ?? (opts.unknown = []);
         unknown.push({ kind, data: b.subarray(i + 2, i + len) });
@@ -105,6 +118,11 @@ function decodeOptions(b: Uint8Array, start: number, end: number, lenient: boole
     i += len;
   }
   return opts;
+}
+
+/** A TFO cookie length RFC 7413 §4.1.1 allows: 0 (a request) or 4..16 bytes (Linux: even lengths only). */
+function fastOpenLength(n: number): boolean {
+  return n === 0 || (n >= 4 && n <= 16 && (n & 1) === 0);
 }
 
 /** A known option's length (and Linux's MSS 0 rule) as tcp_parse_options checks them; unknown kinds are always fine. */
@@ -200,6 +218,14 @@ function layoutOptions(opts: TcpOptions, out: Uint8Array | null, o: number): num
         case OPT_TIMESTAMPS:
           if (opts.tsVal !== undefined) o = writeTimestamps(opts.tsVal, opts.tsEcr ?? 0, out, o);
           break;
+        case OPT_FASTOPEN:
+          if (opts.fastOpen !== undefined && !opts.fastOpenExp) o = writeFastOpen(opts.fastOpen, false, out, o);
+          else if (unknown !== undefined && unknownIdx < unknown.length && unknown[unknownIdx]!.kind === kind) o = writeUnknown(unknown[unknownIdx++]!, out, o);
+          break;
+        case OPT_EXPERIMENTAL:
+          if (opts.fastOpen !== undefined && opts.fastOpenExp) o = writeFastOpen(opts.fastOpen, true, out, o);
+          else if (unknown !== undefined && unknownIdx < unknown.length) o = writeUnknown(unknown[unknownIdx++]!, out, o);
+          break;
         default: {
           // The n-th unknown option of the list goes where the n-th unknown kind sits in order.
           if (unknown !== undefined && unknownIdx < unknown.length) o = writeUnknown(unknown[unknownIdx++]!, out, o);
@@ -226,6 +252,11 @@ function layoutOptions(opts: TcpOptions, out: Uint8Array | null, o: number): num
   if (opts.sack !== undefined && opts.sack.length >= 2) {
     o = writeNops(2, out, o);
     o = writeSack(opts.sack, out, o);
+  }
+  if (opts.fastOpen !== undefined) {
+    // tcp_options_write: the FO option, then NOPs to the next 32-bit boundary.
+    o = writeFastOpen(opts.fastOpen, opts.fastOpenExp === true, out, o);
+    if (((o - start) & 3) === 2) o = writeNops(2, out, o);
   }
   if (opts.unknown !== undefined) for (let k = 0; k < opts.unknown.length; k++) o = writeUnknown(opts.unknown[k]!, out, o);
   return o - start;
@@ -261,6 +292,16 @@ function writeSack(sack: number[], out: Uint8Array | null, o: number): number {
   }
   return o + len;
 }
+function writeFastOpen(cookie: Uint8Array, exp: boolean, out: Uint8Array | null, o: number): number {
+  const head = exp ? 4 : 2;
+  if (out) {
+    out[o] = exp ? OPT_EXPERIMENTAL : OPT_FASTOPEN;
+    out[o + 1] = head + cookie.length;
+    if (exp) { out[o + 2] = TFO_EXP_MAGIC >> 8; out[o + 3] = TFO_EXP_MAGIC & 0xff; }
+    out.set(cookie, o + head);
+  }
+  return o + head + cookie.length;
+}
 function writeUnknown(u: UnknownOption, out: Uint8Array | null, o: number): number {
   const len = 2 + u.data.length;
   if (len > 0xff) throw new WireError('tcp-option', 'too-long', `option kind ${u.kind} with ${u.data.length} data bytes exceeds 255`, o);
@@ -281,6 +322,10 @@ export function linuxOptionOrder(opts: TcpOptions): number[] {
   } else if (opts.sackPermitted) order.push(OPT_NOP, OPT_NOP, OPT_SACK_PERMITTED);
   if (opts.wscale !== undefined) order.push(OPT_NOP, OPT_WSCALE);
   if (opts.sack !== undefined && opts.sack.length >= 2) order.push(OPT_NOP, OPT_NOP, OPT_SACK);
+  if (opts.fastOpen !== undefined) {
+    order.push(opts.fastOpenExp ? OPT_EXPERIMENTAL : OPT_FASTOPEN);
+    if (((opts.fastOpenExp ? 4 : 2) + opts.fastOpen.length) % 4 === 2) order.push(OPT_NOP, OPT_NOP);
+  }
   if (opts.unknown !== undefined) for (const u of opts.unknown) order.push(u.kind);
   return order;
 }
@@ -304,6 +349,7 @@ export function freebsdOptionOrder(opts: TcpOptions): number[] {
   if (opts.sackPermitted) { len = padNops(order, len, 2, 0); order.push(OPT_SACK_PERMITTED); len += 2; }
   if (opts.tsVal !== undefined) { len = padNops(order, len, 4, 2); order.push(OPT_TIMESTAMPS); len += 10; }
   if (opts.sack !== undefined && opts.sack.length >= 2) { len = padNops(order, len, 4, 2); order.push(OPT_SACK); len += 2 + (opts.sack.length >> 1) * 8; }
+  if (opts.fastOpen !== undefined) { order.push(opts.fastOpenExp ? OPT_EXPERIMENTAL : OPT_FASTOPEN); len += (opts.fastOpenExp ? 4 : 2) + opts.fastOpen.length; }
   if (opts.unknown !== undefined) for (const u of opts.unknown) { order.push(u.kind); len += 2 + u.data.length; }
   if (len & 3) order.push(OPT_EOL);
   return order;
