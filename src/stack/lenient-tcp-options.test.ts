@@ -42,6 +42,8 @@ const MALFORMED_SYNS: Array<[string, number[], number]> = [
   ['an unknown option', [0xfd, 6, 1, 2, 3, 4, 2, 4, 5, 0xb4], 1460],
   ['window scale 15', [1, 3, 3, 15, 2, 4, 5, 0xb4], 1460],
   ['MSS 0', [2, 4, 0, 0], 0],
+  // Absurdly small: raised to Linux's floor, net.ipv4.tcp_min_snd_mss = 48.
+  ['MSS 1', [2, 4, 0, 1], 48],
 ];
 
 for (const [name, opts, mss] of MALFORMED_SYNS) {

@@ -9,8 +9,12 @@ import { offeredShift } from './config.js';
 
 /** Largest value of the 16-bit window field. */
 export const MAX_WINDOW_FIELD = 65535;
-/** Linux's TCP_MIN_MSS-like floor so a hostile MSS option cannot make us send 1-byte segments. */
-export const MIN_MSS = 88;
+/**
+ * Floor for the peer's MSS option, so a hostile one cannot make us send 1-byte segments: Linux's
+ * net.ipv4.tcp_min_snd_mss (48, applied in tcp_mtu_to_mss since the 2019 SACK-panic fixes); an MSS option of 0
+ * is ignored by the option parser, as Linux's is.
+ */
+export const MIN_MSS = 48;
 
 // --- SYN option processing ---
 
