@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'ui/dist/**', 'build/**', 'bench/results.json'] },
+  { ignores: ['dist/**', 'node_modules/**', 'ui/dist/**', 'build/**', 'bench/results.json', 'src/api/consumer/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

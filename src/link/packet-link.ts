@@ -39,9 +39,12 @@ export function attachLink(stack: Stack, link: PacketLink): () => void {
 
 /** What messagePortLink needs: a MessagePort, a Worker, a DedicatedWorkerGlobalScope, a BroadcastChannel... */
 export interface MessagePortLike {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
-  addEventListener(type: 'message', listener: (ev: { data: unknown }) => void): void;
-  removeEventListener(type: 'message', listener: (ev: { data: unknown }) => void): void;
+  postMessage(message: unknown, transfer: ArrayBuffer[]): void;
+  /** The listener is called with a MessageEvent (`ev.data`); typed loosely so DOM and Node ports both fit. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any port's event type must fit
+  addEventListener(type: 'message', listener: (ev: any) => void): void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
+  removeEventListener(type: 'message', listener: (ev: any) => void): void;
   /** MessagePort needs start() when listeners are added with addEventListener. */
   start?(): void;
   close?(): void;
@@ -80,7 +83,7 @@ export function messagePortLink(port: MessagePortLike, opts: { transfer?: boolea
       stats.sent++;
       const whole = packet.byteOffset === 0 && packet.byteLength === packet.buffer.byteLength && packet.buffer instanceof ArrayBuffer;
       if (transfer && whole) port.postMessage(packet, [packet.buffer as ArrayBuffer]);
-      else port.postMessage(packet.slice());
+      else port.postMessage(packet.slice(), []);
     },
     start(receive) {
       const batcher = batchInMicrotask(receive);
@@ -106,8 +109,11 @@ export interface WebSocketLike {
   binaryType: string;
   readonly readyState: number;
   send(data: Uint8Array): void;
-  addEventListener(type: 'message', listener: (ev: { data: unknown }) => void): void;
-  removeEventListener(type: 'message', listener: (ev: { data: unknown }) => void): void;
+  /** The listener is called with a MessageEvent (`ev.data`); typed loosely so the browser's and ws's both fit. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any port's event type must fit
+  addEventListener(type: 'message', listener: (ev: any) => void): void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
+  removeEventListener(type: 'message', listener: (ev: any) => void): void;
   close(): void;
 }
 

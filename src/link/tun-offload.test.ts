@@ -193,7 +193,7 @@ if (role === 'curl') {
   plain.close();
   off.close();
 } else if (role === undefined) {
-  const { skip } = tunTestSkip();
+  const { skip } = tunTestSkip(undefined, ['curl']);
 
   test('with offload, the kernel\'s curl GETs and POSTs 10 MB through GSO super-packets both ways (IPv4 and IPv6)', { skip }, async () => {
     const which = await run('curl', ['--version']);

@@ -58,7 +58,7 @@ if (role === 'curl') {
   link.close();
   process.exit(0); // the stack's TIME-WAIT timers would keep the loop alive for 2 MSL
 } else if (role === undefined) {
-  const { skip } = tunTestSkip();
+  const { skip } = tunTestSkip(undefined, ['curl']);
 
   test('the kernel\'s curl GETs and POSTs 1 MB to node:http on a synack stack over the TUN link (IPv4 and IPv6)', { skip }, async () => {
     const which = await run('curl', ['--version']);

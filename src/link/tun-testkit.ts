@@ -3,7 +3,7 @@
  * datagrams, with every checksum computed here. Used by the TUN link's tests and by bench/tun.ts (the raw
  * ceiling), so they share one correct builder.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { onesComplementSum, finishChecksum, pseudoHeaderSum } from '../wire/checksum.js';
 import { parseAddress } from '../wire/address.js';
@@ -137,7 +137,15 @@ export function runCommand(cmd: string, args: string[], timeoutMs = 30_000): Pro
  * `skip` option for them: the reason prefixed by `what`, or false under SYNACK_REQUIRE_TUN (CI), where a
  * missing prerequisite must fail instead.
  */
-export function tunTestSkip(what = 'TUN tests need root, /dev/net/tun, unshare and the addon'): { reason: string | null; skip: string | false } {
+export function tunTestSkip(what = 'TUN tests need root, /dev/net/tun, unshare and the addon', tools: string[] = []): { reason: string | null; skip: string | false } {
   const reason = netnsUnavailableReason() ?? tunUnavailableReason();
-  return { reason, skip: reason && !process.env.SYNACK_REQUIRE_TUN ? `${what}: ${reason}` : false };
+  if (reason) return { reason, skip: !process.env.SYNACK_REQUIRE_TUN ? `${what}: ${reason}` : false };
+  // A fresh machine may lack the kernel-side tools (Debian's minimal images have no ping): skip, saying which.
+  const missing = missingTools(tools);
+  return { reason: null, skip: missing.length ? `needs ${missing.join(', ')} (apt-get install iputils-ping curl netcat-openbsd)` : false };
+}
+
+/** The commands of `tools` that are not on PATH. */
+export function missingTools(tools: string[]): string[] {
+  return tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0);
 }

@@ -200,6 +200,9 @@ export class Socket extends Duplex implements ConnectionHandler {
       case 'state':
         this.transitions.emit('transition', ev);
         this.emit('state', ev.to, ev.from);
+        // Once both FINs are done (TIME-WAIT is the stack's business) or the connection is gone, no network work
+        // is pending: unread data in the stream must not keep the process alive.
+        if (ev.to === 'TIME-WAIT' || ev.to === 'CLOSED') this.unhold();
         break;
       case 'established':
         this.established = true;

@@ -10,8 +10,8 @@
  * This file is the facade and the TCB: the fields (RFC 9293 §3.3), the user calls (§3.10.1–3.10.6), state
  * changes and events. The work is done by free functions taking the connection, one module per concern
  * (see README.md in this folder): arrive/ (SEGMENT ARRIVES per state, §3.10.7), send.ts, recovery/, cc/,
- * timers.ts, options.ts, receive-window.ts. Fields and methods those modules need are marked @internal:
- * they are not part of the public API.
+ * timers.ts, options.ts, receive-window.ts. Fields and methods those modules need carry JSDoc's internal
+ * tag: they are not part of the public API (stripped from the published .d.ts).
  */
 import { FIN, seqAdd, seqDiff, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
