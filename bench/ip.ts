@@ -121,7 +121,7 @@ if (process.env[NETNS_ENV] && process.argv[2] === 'pmtu-goodput') {
   const { spawn } = await import('node:child_process');
   const quiet = { stdout: { write: () => true } as unknown as NodeJS.WritableStream, stderr: process.stderr, stdin: process.stdin };
   const h = await startServe({ tun: 'syn0', addr: ['10.77.0.2'], peer: ['10.77.0.1/24'], http: 80, offload: process.argv[3] === 'offload' }, quiet);
-  const path = buildRoutedPath({ m1: 1000 });
+  const path = buildRoutedPath({ m1: Number(process.argv[4] ?? 1000) });
   const server = spawn('python3', ['-c', PY_KERNEL_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((r) => server.stdout!.once('data', r));
   const best = async (host: string, port: number) => {
@@ -158,11 +158,14 @@ export async function run(): Promise<BenchResult[]> {
     console.log(`  ip pmtu goodput skipped: ${reason}`);
     return out;
   }
-  for (const mode of ['plain', 'offload']) {
-    const res = await runInNetns(import.meta.url, ['pmtu-goodput', mode], { timeoutMs: 180_000 });
+  // The same routed path with a 1500-byte hop (no path-MTU discovery needed) separates the path's own cost
+  // (two forwarding kernels, a Python reader) from what discovery and the smaller segments cost.
+  for (const [mode, m1] of [['plain', 1000], ['offload', 1000], ['offload', 1500]] as const) {
+    const res = await runInNetns(import.meta.url, ['pmtu-goodput', mode, String(m1)], { timeoutMs: 180_000 });
     if (res.code !== 0) throw new Error(`pmtu goodput (${mode}) failed: ${res.stderr}${res.stdout}`);
     const r = res.result as { synack: number; kernel: number };
-    out.push({ name: `ip pmtu goodput MTU-1000 path${mode === 'plain' ? ' no offload' : ''}`, value: +r.synack.toFixed(1), unit: 'MB/s', peer: 'kernel TCP, same path', peerValue: +r.kernel.toFixed(1), ratio: +(r.synack / r.kernel).toFixed(2) });
+    const name = m1 === 1000 ? `ip pmtu goodput MTU-1000 path${mode === 'plain' ? ' no offload' : ''}` : 'ip goodput same path, MTU 1500 hop';
+    out.push({ name, value: +r.synack.toFixed(1), unit: 'MB/s', peer: 'kernel TCP, same path', peerValue: +r.kernel.toFixed(1), ratio: +(r.synack / r.kernel).toFixed(2) });
   }
   return out;
 }
