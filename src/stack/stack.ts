@@ -289,7 +289,15 @@ export class Stack {
   private readonly tw: TimeWaitTable;
   private readonly listeners = new Map<number, Listener[]>();
   private readonly heap = new TimerHeap<StackConnection>();
-  private readonly synBuckets = new Map<number, { tokens: number; at: number }>();
+  /**
+   * Per-source SYN token buckets, direct-mapped by address hash into SYN_BUCKETS slots of typed arrays: a
+   * flood from random sources costs no allocation; a source whose slot another took starts with a full bucket.
+   */
+  private readonly synKeys = new Uint32Array(SYN_BUCKETS);
+  private readonly synTokens = new Float64Array(SYN_BUCKETS);
+  private readonly synAt = new Float64Array(SYN_BUCKETS);
+  private readonly synUsed = new Uint8Array(SYN_BUCKETS);
+  private synBucketCount = 0;
   private link: LinkSend | null = null;
   private linkChecksumOffload = false;
   private linkSendParts: LinkSendParts | null = null;
@@ -346,7 +354,7 @@ export class Stack {
   get connectionCount(): number { return this.conns.size; }
   get timeWaitCount(): number { return this.tw.size; }
   get timerHeapSize(): number { return this.heap.size; }
-  get rateLimiterSize(): number { return this.synBuckets.size; }
+  get rateLimiterSize(): number { return this.synBucketCount; }
   listenerFor(port: number): Listener | undefined { return this.listeners.get(port)?.[0]; }
 
   /** Counters as one flat object, Linux-style names. */
@@ -1083,20 +1091,15 @@ export class Stack {
   private synAllowed(ra: Uint8Array, now: number): boolean {
     if (this.synRate === Infinity) return true;
     const k = addrHash(ra);
-    let b = this.synBuckets.get(k);
-    if (b === undefined) {
-      if (this.synBuckets.size >= 8192) {
-        // Bounded: evict the oldest (Map iteration order is insertion order).
-        const first = this.synBuckets.keys().next().value as number;
-        this.synBuckets.delete(first);
-      }
-      b = { tokens: this.synRate, at: now };
-      this.synBuckets.set(k, b);
+    const i = k & (SYN_BUCKETS - 1);
+    if (this.synUsed[i] === 0 || this.synKeys[i] !== k) {
+      if (this.synUsed[i] === 0) { this.synUsed[i] = 1; this.synBucketCount++; }
+      this.synKeys[i] = k; this.synTokens[i] = this.synRate; this.synAt[i] = now;
     }
-    b.tokens = Math.min(this.synRate, b.tokens + ((now - b.at) / 1000) * this.synRate);
-    b.at = now;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
+    const tokens = Math.min(this.synRate, this.synTokens[i]! + ((now - this.synAt[i]!) / 1000) * this.synRate);
+    this.synAt[i] = now;
+    if (tokens < 1) { this.synTokens[i] = tokens; return false; }
+    this.synTokens[i] = tokens - 1;
     return true;
   }
 
@@ -1146,6 +1149,8 @@ export class Stack {
 }
 
 const VERIFIED: ReceiveOptions = { checksumVerified: true };
+/** Slots of the per-source SYN rate limiter (a power of two). */
+const SYN_BUCKETS = 8192;
 
 /** FNV-1a over the 4-tuple: a number key for the demux Map (no strings on the hot path). */
 export function tupleKey(la: Uint8Array, lp: number, ra: Uint8Array, rp: number): number {
