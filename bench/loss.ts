@@ -28,7 +28,7 @@
  * {"congestionControl":"newreno"}), LOSS_BENCH_NOHYSTART=1 (CUBIC without HyStart++).
  *
  * Virtual time: two synack stacks on the in-memory wire (src/link/network.ts): 200 Mbit/s, a 25 ms queue,
- * 10 ms one-way delay, the same loss rates on the data direction, a 20 MB transfer; synack as configured by
+ * 10 ms and 0.1 ms one-way delay, the same loss rates on the data direction, a 20 MB transfer; synack as configured by
  * default (CUBIC, RACK-TLP, PRR) with NewReno and duplicate-ACK counting (rack: false) as the peer.
  */
 import { spawnSync } from 'node:child_process';
@@ -64,8 +64,8 @@ const label = (l: number | 'reorder'): string => (l === 'reorder' ? 'reordering 
 // ---------------------------------------------------------------------------------------------
 
 /** Goodput (MB/s of virtual time) of one 20 MB transfer from `tcp`-configured sender to a default receiver. */
-async function virtualTransfer(lossPerMille: number | 'reorder', tcp: Partial<TcpConfig>, seed: number): Promise<number> {
-  const net = new Network({ seed, delayMs: 10, impairments: { bandwidthBps: 200e6, queueBytes: 625_000 + 65_536 } });
+async function virtualTransfer(lossPerMille: number | 'reorder', tcp: Partial<TcpConfig>, seed: number, delayMs: number): Promise<number> {
+  const net = new Network({ seed, delayMs, impairments: { bandwidthBps: 200e6, queueBytes: 625_000 + 65_536 } });
   const sender = net.addStack({ name: 'sender', addresses: ['10.0.0.2'], tcp: { sendBufferSize: 4 << 20, ...tcp } });
   const receiver = net.addStack({ name: 'receiver', addresses: ['10.0.0.1'], tcp: { recvBufferSize: 4 << 20 } });
   if (lossPerMille === 'reorder') net.impair(sender, receiver, { reorder: 0.01, reorderDelayMs: 4 });
@@ -96,14 +96,17 @@ async function virtualTransfer(lossPerMille: number | 'reorder', tcp: Partial<Tc
 
 export async function virtualSweep(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
-  for (const l of [...LOSSES, 'reorder' as const]) {
-    const seed = 1 + (l === 'reorder' ? 99 : l);
-    const ours = await virtualTransfer(l, {}, seed);
-    const old = await virtualTransfer(l, { congestionControl: 'newreno', rack: false }, seed);
-    out.push({
-      name: `loss.virtual ${label(l)}`, value: round(ours), unit: 'MB/s',
-      peer: 'synack newreno+dupack', peerValue: round(old), ratio: old > 0 ? round(ours / old) : 0,
-    });
+  // RTT 20 ms (a WAN path: goodput is loss-limited, ~MSS/RTT·1.2/√p), and 0.2 ms (like the TUN path).
+  for (const delayMs of [10, 0.1]) {
+    for (const l of [...LOSSES, 'reorder' as const]) {
+      const seed = 1 + (l === 'reorder' ? 99 : l);
+      const ours = await virtualTransfer(l, {}, seed, delayMs);
+      const old = await virtualTransfer(l, { congestionControl: 'newreno', rack: false }, seed, delayMs);
+      out.push({
+        name: `loss.virtual rtt ${2 * delayMs} ms ${label(l)}`, value: round(ours), unit: 'MB/s',
+        peer: 'synack newreno+dupack', peerValue: round(old), ratio: old > 0 ? round(ours / old) : 0,
+      });
+    }
   }
   return out;
 }
