@@ -202,7 +202,11 @@ if (role === 'probes') {
   test('probe table: 3 000 in-window RSTs draw as many challenge ACKs from synack as from Linux (one per half second per connection)', { skip: why, timeout: 240_000 }, async () => {
     const x = await get();
     const acks = (m: Record<string, number> | undefined) => m?.['tcp A'] ?? 0;
-    assert.ok(acks(x.linux['rst-flood-3000']) >= 1 && acks(x.linux['rst-flood-3000']) <= 3, JSON.stringify(x.linux['rst-flood-3000']));
-    assert.equal(acks(x.synack['rst-flood-3000']), acks(x.linux['rst-flood-3000']), `synack ${JSON.stringify(x.synack['rst-flood-3000'])} vs Linux ${JSON.stringify(x.linux['rst-flood-3000'])}`);
+    // One per 500 ms while the flood lasts (scapy needs 0.4–3 s for it, with the machine's load): a handful, not
+    // thousands; the two floods are not equally fast, so the counts may differ by the odd half second.
+    const l = acks(x.linux['rst-flood-3000']), s = acks(x.synack['rst-flood-3000']);
+    const what = `synack ${JSON.stringify(x.synack['rst-flood-3000'])} vs Linux ${JSON.stringify(x.linux['rst-flood-3000'])}`;
+    assert.ok(l >= 1 && l <= 20, what);
+    assert.ok(s >= 1 && Math.abs(s - l) <= 2, what);
   });
 }
