@@ -19,6 +19,7 @@ const SUITES: Record<string, string> = {
   http: './http.js',
   loss: './loss.js',
   ui: './ui.js',
+  library: './library.js',
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
