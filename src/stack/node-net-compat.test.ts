@@ -86,6 +86,19 @@ test('misuse gets Node error types and codes, never an exception from inside the
   w.write('late');
   await net.runUntil(() => werr !== null, 100);
   assert.equal(werr!.code, 'ERR_STREAM_WRITE_AFTER_END');
+  // Writing to a destroyed socket, and writing what is not bytes: the stream's own codes, no stack exception.
+  const d = cNet.connect(7, '10.0.0.2');
+  await net.runUntil(() => !d.connecting);
+  d.destroy();
+  let derr: NodeJS.ErrnoException | null = null;
+  d.on('error', (e) => { derr = e; });
+  d.write('after destroy', (e) => { derr ??= e ?? null; });
+  await net.runUntil(() => derr !== null, 100);
+  assert.equal(derr!.code, 'ERR_STREAM_DESTROYED');
+  const t = cNet.connect(7, '10.0.0.2');
+  assert.throws(() => t.write(12345 as unknown as string), (e: Error & { code?: string }) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE');
+  assert.throws(() => t.setTimeout(-1), (e: Error & { code?: string }) => e instanceof RangeError && e.code === 'ERR_OUT_OF_RANGE');
+  t.destroy();
   // Closing a server that is not listening.
   const idle = sNet.createServer();
   const cerr = await new Promise<Error & { code?: string }>((res) => idle.close((e) => res(e as Error)));
