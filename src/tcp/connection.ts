@@ -312,6 +312,10 @@ export class TcpConnection {
   challengePending = false;
   /** @internal In-order data segments ACKed at once under config.quickAckSegments. */
   quickAcksSent = 0;
+  /** @internal When in-order data last arrived (-1: never), for quick-ACK after idle (Linux icsk_ack.lrcvtime). */
+  lastDataRecvAt = -1;
+  /** @internal Interactive exchange: data sent within the delayed-ACK time of data received (Linux pingpong mode). */
+  pingpong = false;
   /** @internal Connection-establishment deadline (config.keepInit, FreeBSD TCP_KEEPINIT). */
   keepInitAt = Infinity;
 

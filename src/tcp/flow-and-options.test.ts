@@ -224,6 +224,26 @@ describe('delayed ACK (RFC 9293 §3.8.6.3, RFC 5681 §4.2)', () => {
     assert.deepEqual(wire(c, 20), ['PSH+ACK seq=1001 ack=5101 len=20']);
     assert.notEqual(c.nextDeadline(), 50, 'no delayed ACK pending (only the RTO)');
   });
+
+  test('Linux quick-ACK: data is ACKed at once at the start, delayed while the exchange is interactive, at once again after idle', () => {
+    const c = established({ ...DA, quickAckSegments: 16 });
+    // Connection start: the first request is ACKed at once (quick-ACK mode).
+    c.input(seg(ACK, RCV, SND, { payload: bytes(100) }), 10);
+    assert.deepEqual(wire(c, 10), ['ACK seq=1001 ack=5101']);
+    // We answer within the delayed-ACK time: an interactive exchange (pingpong). The next request's ACK
+    // waits to ride on our reply.
+    c.send(bytes(50), 12);
+    assert.deepEqual(wire(c, 12), ['PSH+ACK seq=1001 ack=5101 len=50']);
+    c.input(seg(ACK, RCV + 100, SND + 50, { payload: bytes(100) }), 20);
+    assert.deepEqual(wire(c, 20), [], 'held for the reply');
+    c.send(bytes(50), 21);
+    assert.deepEqual(wire(c, 21), ['PSH+ACK seq=1051 ack=5201 len=50']);
+    // The peer ACKs the reply, then falls silent for longer than the RTO: its next data is ACKed at once again.
+    c.input(seg(ACK, RCV + 200, SND + 100), 30);
+    assert.deepEqual(wire(c, 30), []);
+    c.input(seg(ACK, RCV + 200, SND + 100, { payload: bytes(100) }), 5000);
+    assert.deepEqual(wire(c, 5000), ['ACK seq=1101 ack=5301']);
+  });
 });
 
 // =====================================================================================

@@ -151,6 +151,8 @@ export function nextNewData(c: TcpConnection, now: number): TcpSegment | null {
   logSent(c, seq, c.sndNxt, now);
   if (c.rtoAt === Infinity) c.rtoAt = now + rtoTimeout(c);
   if (flight === 0) c.unackedSince = now;
+  // Linux tcp_event_data_sent: data sent soon after data arrived makes the exchange interactive (pingpong).
+  if (len > 0 && c.lastDataRecvAt >= 0 && now - c.lastDataRecvAt < c.config.delayedAckTimeout) c.pingpong = true;
   const seg = out(c, makeRaw(c, seq, c.rcvNxt, flags, payload, now), now);
   schedulePto(c, now);
   return seg;

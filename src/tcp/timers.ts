@@ -65,7 +65,8 @@ export function onTimeout(c: TcpConnection, now: number): void {
     onRto(c, now);
   }
   if (c.state === 'CLOSED') return;
-  if (c.delackAt <= now) { c.delackAt = Infinity; c.ackNow = true; }
+  // A delayed ACK that had to fire ends pingpong mode (Linux tcp_delack_timer_handler).
+  if (c.delackAt <= now) { c.delackAt = Infinity; c.ackNow = true; c.pingpong = false; }
   if (c.persistAt <= now) {
     c.persistAt = Infinity;
     if (c.sndWnd === 0 && c.snd.length > seqDiff(c.sndNxt, c.sndBufSeq) && c.isSynchronized()) {

@@ -363,8 +363,13 @@ export function seventhProcessText(c: TcpConnection, seg: TcpSegment, seq: numbe
           // With receive offload, a segment above our MSS is a coalesced super-segment (GRO/LRO): it is at
           // least two full-sized segments, so it is ACKed at once (as Linux __tcp_ack_snd_check does).
           c.unackedSegs += c.config.receiveOffload && data.length > c.config.mss ? 2 : 1;
-          // Linux quick-ACK mode: the first data segments of a connection are ACKed at once.
-          const quick = c.quickAcksSent < c.config.quickAckSegments;
+          // Linux quick-ACK mode (tcp_event_data_recv, tcp_in_quickack_mode): the first data segments of a
+          // connection are ACKed at once, and again after the peer was silent for longer than the RTO; not
+          // while the exchange is interactive (pingpong: we answered within the delayed-ACK time, so the ACK
+          // rides on our reply).
+          if (c.lastDataRecvAt >= 0 && now - c.lastDataRecvAt > c.rtt.current()) { c.quickAcksSent = 0; c.pingpong = false; }
+          c.lastDataRecvAt = now;
+          const quick = !c.pingpong && c.quickAcksSent < c.config.quickAckSegments;
           if (quick) c.quickAcksSent++;
           if (!c.config.delayedAck || c.unackedSegs >= 2 || quick) c.ackNow = true;
           else if (c.delackAt === Infinity) c.delackAt = now + c.config.delayedAckTimeout;
