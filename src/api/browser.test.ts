@@ -2,7 +2,8 @@
  * The browser entry in a real browser: a page bundled from `synack`'s browser condition (src/api/browser.ts, no
  * Node built-ins: esbuild for platform 'browser' fails on any) runs in headless Chromium. Two stacks in the page
  * joined by a MessageChannel move 1 MiB; and the page's stack, tunnelled through a WebSocket packet link, talks
- * TCP to a stack in this Node process. Skips when Chromium is absent.
+ * TCP to a stack in this Node process; and the in-memory Network runs in virtual time there (no setImmediate).
+ * Skips when Chromium is absent.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +27,7 @@ const browserEntry = fileURLToPath(new URL('./browser.ts', import.meta.url));
 
 /** The page: everything it uses comes from the browser entry. */
 const PAGE_SCRIPT = `
-import { createStack, attachLink, messagePortLink, webSocketLink, connectTcp, listenTcp } from ${JSON.stringify(browserEntry)};
+import { createStack, attachLink, messagePortLink, webSocketLink, connectTcp, listenTcp, Network } from ${JSON.stringify(browserEntry)};
 
 const hex = async (data) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', data))].map((b) => b.toString(16).padStart(2, '0')).join('');
 const pattern = (n) => { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = (i * 131 + (i >>> 11)) & 255; return b; };
@@ -69,6 +70,25 @@ window.webSocketTest = async (url) => {
   const reply = new TextDecoder().decode(await send(stack, 'fd07::1', 443, data));
   stack.destroy();
   return { reply, expected: await hex(data) };
+};
+// The in-memory Network in virtual time (no setImmediate in a browser): 1 % loss, 256 KiB, seconds of virtual time.
+window.networkTest = async () => {
+  const net = new Network({ seed: 9, delayMs: 20, impairments: { loss: 0.01 } });
+  const a = net.addStack({ addresses: ['10.6.0.1'] }), b = net.addStack({ addresses: ['10.6.0.2'] });
+  const server = listenTcp(b, { port: 5 });
+  let got = 0, done = false;
+  server.opened.then(({ readable }) => readable.getReader().read()).then(async ({ value }) => {
+    const { readable } = await value.opened;
+    const r = readable.getReader();
+    for (let x = await r.read(); !x.done; x = await r.read()) got += x.value.length;
+    done = true;
+  });
+  const sock = connectTcp(a, { host: '10.6.0.2', port: 5 });
+  sock.opened.then(async ({ writable }) => { const w = writable.getWriter(); await w.write(pattern(1 << 18)); await w.close(); });
+  const t0 = performance.now();
+  await net.runUntil(() => done, 600000);
+  const lost = net.wire.counters(0, 1).lost + net.wire.counters(1, 0).lost;
+  return { got, lost, virtualMs: net.now, realMs: performance.now() - t0 };
 };
 window.ready = true;
 `;
@@ -113,6 +133,9 @@ test('the browser entry in Chromium: MessageChannel and WebSocket links move 1 M
     const ch = await page.evaluate(() => (window as unknown as { channelTest(): Promise<{ length: number; same: boolean; ms: number }> }).channelTest());
     assert.equal(ch.length, 1 << 20);
     assert.equal(ch.same, true);
+    const vn = await page.evaluate(() => (window as unknown as { networkTest(): Promise<{ got: number; lost: number; virtualMs: number; realMs: number }> }).networkTest());
+    assert.equal(vn.got, 1 << 18);
+    assert.ok(vn.lost > 0, 'the in-memory wire lost packets');
     const ws = await page.evaluate((u) => (window as unknown as { webSocketTest(u: string): Promise<{ reply: string; expected: string }> }).webSocketTest(u), `ws://127.0.0.1:${port}/link`);
     assert.equal(ws.reply, ws.expected);
     assert.deepEqual(errors, []);
