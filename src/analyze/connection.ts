@@ -564,12 +564,13 @@ export class Connection {
       this.s[side].pureSyns++;
     }
     if ((f & (SYN | ACK)) === (SYN | ACK)) this.s[side].synAcks++;
-    if (f & SYN && p.len > this.s[side].synData) this.s[side].synData = p.len;
+    if (f & SYN && p.len > 0 && p.len > this.s[side].synData) this.s[side].synData = p.len;
     // The handshake's final ACK: this side acknowledges the peer's SYN-ACK (RFC 9293 §3.5, Figure 6 line 4).
-    if ((f & (SYN | ACK | RST)) === ACK && this.s[other].synAcks > 0 && this.s[other].issKnown
+    if (!this.s[side].ackedSynAck && (f & (SYN | ACK | RST)) === ACK && this.s[other].synAcks > 0 && this.s[other].issKnown
       && seqGe(p.ack, (this.s[other].iss + 1) >>> 0)) this.s[side].ackedSynAck = true;
     // A FIN counts as acknowledged by an ACK that covers it; a RST+ACK ends the connection instead (§3.10.7.4).
-    if ((f & (ACK | RST)) === ACK && this.s[other].finSeq >= 0 && seqGe(p.ack, (this.s[other].finSeq + 1) >>> 0)) this.s[other].finAcked = true;
+    if (this.s[other].finSeq >= 0 && !this.s[other].finAcked && (f & (ACK | RST)) === ACK
+      && seqGe(p.ack, (this.s[other].finSeq + 1) >>> 0)) this.s[other].finAcked = true;
     if (this.synSide < 0 && (f & (SYN | ACK | FIN | RST)) === SYN) this.synSide = side;
     else if (this.synSide >= 0 && side !== this.synSide && this.firstAnswer === '') {
       this.firstAnswer = (f & (SYN | ACK)) === (SYN | ACK) ? 'synack' : f & RST ? 'rst' : 'other';
