@@ -7,6 +7,7 @@
 import { EMPTY } from '../wire/tcp-types.js';
 
 const STAGE_SIZE = 16384;
+const FIRST_STAGE_SIZE = 512;
 const SMALL_WRITE = 2048;
 /** Segments at least this long coalesce the chunks they span (SendBuffer.coalesce) rather than copy. */
 const COALESCE_MIN_SEGMENT = 8192;
@@ -34,6 +35,7 @@ export class SendBuffer {
   /** Absolute offset one past the last byte held. */
   end = 0;
   private stage: Uint8Array | null = null; // tail chunk small writes are copied into
+  private nextStage = FIRST_STAGE_SIZE; // size of the next staging chunk
   private cursor = 0; // chunk index cache for slice()
 
   get length(): number { return this.end - this.front; }
@@ -48,13 +50,18 @@ export class SendBuffer {
     if (this.chunks === NO_CHUNKS) { this.chunks = []; this.lens = []; this.starts = []; }
     const last = this.chunks.length - 1;
     if (n < SMALL_WRITE) {
-      if (this.stage !== null && last >= this.head && this.chunks[last] === this.stage && this.lens[last]! + n <= STAGE_SIZE) {
+      if (this.stage !== null && last >= this.head && this.chunks[last] === this.stage && this.lens[last]! + n <= this.stage.length) {
         this.stage.set(data, this.lens[last]!);
         this.lens[last]! += n;
         this.end += n;
         return;
       }
-      this.stage = new Uint8Array(STAGE_SIZE);
+      // Staging chunks start small and double up to STAGE_SIZE: a request/response connection writing a few
+      // hundred bytes does not allocate (and zero) 16 KiB per response; a stream of small writes soon
+      // coalesces into full-sized ones.
+      const size = Math.min(STAGE_SIZE, Math.max(this.nextStage, n));
+      this.nextStage = Math.min(STAGE_SIZE, 2 * size);
+      this.stage = new Uint8Array(size);
       this.stage.set(data, 0);
       this.chunks.push(this.stage); this.lens.push(n); this.starts.push(this.end);
       this.end += n;
@@ -151,7 +158,7 @@ export class SendBuffer {
     if (this.front === this.end) {
       // Drained (everything acknowledged): give the lists back; the next push allocates again.
       this.chunks = NO_CHUNKS; this.lens = NO_NUMBERS; this.starts = NO_NUMBERS;
-      this.head = 0; this.cursor = 0; this.stage = null;
+      this.head = 0; this.cursor = 0; this.stage = null; this.nextStage = FIRST_STAGE_SIZE;
       return;
     }
     if (this.head > 64 && this.head * 2 > this.chunks.length) {
