@@ -283,24 +283,34 @@ export class IpReassembler {
     d.ecnSeen |= 1 << (ip.tos & 3);
     if ((d.ecnSeen & 1) !== 0 && (d.ecnSeen & 0b1110) !== 0) return this.kill(d, 'ecn-mix');
 
-    // Budget: this fragment's charge must fit its source's bound and the total bound, evicting oldest first.
     const isFirst = offset === 0;
-    const charge = (fragEnd - offset) + FRAGMENT_OVERHEAD + (isFirst ? headerEnd : 0);
-    if (!this.makeRoom(d, charge)) return this.dropFragment('over-limit');
-
-    // One copy per fragment; the first fragment's copy also holds the header the datagram is rebuilt with.
-    const copy = packet.slice(isFirst ? 0 : dataStart, dataStart + (fragEnd - offset));
-    const data = isFirst ? copy.subarray(dataStart) : copy;
+    const total = ip.mf ? d.totalLength : fragEnd;
+    // The fragment that completes the datagram is used where it lies (the datagram is built and forgotten at
+    // once); any other is copied, so no caller's buffer is kept alive and the budget counts what is held.
+    const completes = total >= 0 && d.received + (fragEnd - offset) === total;
+    let data: Uint8Array, header: Uint8Array | null = null;
+    if (completes) {
+      data = packet.subarray(dataStart, dataStart + (fragEnd - offset));
+      if (isFirst) header = packet.subarray(0, headerEnd);
+    } else {
+      // Budget: this fragment's charge must fit its source's bound and the total bound, evicting oldest first.
+      const charge = (fragEnd - offset) + FRAGMENT_OVERHEAD + (isFirst ? headerEnd : 0);
+      if (!this.makeRoom(d, charge)) return this.dropFragment('over-limit');
+      this.charge(d, charge);
+      // One copy per fragment; the first fragment's copy also holds the header the datagram is rebuilt with.
+      const copy = packet.slice(isFirst ? 0 : dataStart, dataStart + (fragEnd - offset));
+      data = isFirst ? copy.subarray(dataStart) : copy;
+      if (isFirst) header = copy.subarray(0, headerEnd);
+    }
     frags.splice(lo, 0, { offset, end: fragEnd, data });
     d.received += fragEnd - offset;
     if (!ip.mf) d.totalLength = fragEnd;
     if (isFirst) {
-      d.header = copy.subarray(0, headerEnd);
+      d.header = header;
       d.nextHeaderAt = nextHeaderAt;
       d.upperProtocol = protocol;
     }
-    this.charge(d, charge);
-    if (d.totalLength < 0 || d.received !== d.totalLength) return null;
+    if (!completes) return null;
 
     // Complete: every byte 0..totalLength is covered exactly once.
     this.remove(d);
