@@ -71,7 +71,9 @@ export type TcpOptionSpec =
   | { kind: 'sackOK' }
   | { kind: 'sack'; blocks: Array<[left: number, right: number]> }
   | { kind: 'timestamp'; val: number; ecr: number }
-  /** md5, FO, FOEXP, ECN (AccECN) ...: parsed only far enough to name them; the script is UNSUPPORTED. */
+  /** TCP Fast Open (RFC 7413): `FO [hex]` (kind 34) or `FOEXP [hex]` (kind 254, ExID 0xF989); no hex = cookie request. */
+  | { kind: 'fastopen'; cookie: Uint8Array; exp: boolean }
+  /** md5, ECN (AccECN) ...: parsed only far enough to name them; the script is UNSUPPORTED. */
   | { kind: 'unsupported'; name: string; text: string };
 
 /** IP-level parts of a packet line (§4.5); a field is present only when written. */

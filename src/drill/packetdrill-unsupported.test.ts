@@ -8,8 +8,6 @@ const END = '\n+0 close(3) = 0\n';
 /** Each construct must give UNSUPPORTED naming it, at the right line, without throwing. */
 const CASES: Array<{ name: string; src: string; construct: RegExp; line: number; column?: number }> = [
   { name: 'TCP-MD5 option', src: `${START}+0 < S 0:0(0) win 100 <md5 000102030405060708090a0b0c0d0e0f,nop,nop>${END}`, construct: /^TCP-MD5 option \(md5\)$/, line: 2, column: 24 },
-  { name: 'Fast Open cookie option', src: `${START}+0 < S 0:0(0) win 100 <mss 1460,FO abcd1234,nop,nop>${END}`, construct: /^TCP Fast Open option \(FO\)$/, line: 2 },
-  { name: 'experimental Fast Open option', src: `${START}+0 > S. 0:0(0) ack 1 <FOEXP>${END}`, construct: /^TCP Fast Open option \(FOEXP\)$/, line: 2 },
   { name: 'AccECN option', src: `${START}+0 > . 1:1(0) ack 1 <ECN e0b 1 ceb 0 e1b 0,nop>${END}`, construct: /^AccECN option \(ECN\)$/, line: 2 },
   { name: 'UDP packet', src: `${START}+0 < udp (1000)${END}`, construct: /^UDP packet$/, line: 2, column: 6 },
   { name: 'outbound ICMP packet', src: `${START}+0 > icmp unreachable port_unreachable${END}`, construct: /^ICMP packet$/, line: 2 },
@@ -22,8 +20,7 @@ const CASES: Array<{ name: string; src: string; construct: RegExp; line: number;
   { name: 'PSP encapsulation', src: `${START}+0 < encap psp spi 5 (some future syntax): S 0:0(0)${END}`, construct: /^encapsulation \(encap, e\.g\. PSP\)$/, line: 2 },
   { name: "nplab's TCP over UDP", src: `${START}+0 < S 0:0(0) win 100/udp(1234 > 9899)${END}`, construct: /^UDP encapsulation/, line: 2 },
   { name: 'SCTP packet', src: `${START}+0 < sctp: INIT[flgs=0, tag=1]${END}`, construct: /^SCTP packet$/, line: 2 },
-  { name: 'Fast Open sendto', src: `${START}+0 sendto(3, ..., 100, MSG_FASTOPEN, ..., ...) = 100${END}`, construct: /^TCP Fast Open \(MSG_FASTOPEN\)$/, line: 2, column: 24 },
-  { name: 'Fast Open socket option', src: `${START}+0 setsockopt(3, SOL_TCP, TCP_FASTOPEN, [1], 4) = 0${END}`, construct: /^TCP Fast Open \(TCP_FASTOPEN\)$/, line: 2 },
+  { name: 'Fast Open key socket option', src: `${START}+0 setsockopt(3, SOL_TCP, TCP_FASTOPEN_KEY, [1], 4) = 0${END}`, construct: /^TCP Fast Open \(TCP_FASTOPEN_KEY\)$/, line: 2 },
   { name: 'MD5 socket option', src: `${START}+0 setsockopt(3, SOL_TCP, TCP_MD5SIG, {...}, 216) = 0${END}`, construct: /^TCP-MD5 \(RFC 2385\) \(TCP_MD5SIG\)$/, line: 2 },
   { name: 'MPTCP socket', src: `0 socket(..., SOCK_STREAM, IPPROTO_MPTCP) = 3${END}`, construct: /^MPTCP \(IPPROTO_MPTCP\)$/, line: 1 },
   { name: 'UDP socket', src: `0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3${END}`, construct: /^UDP sockets \(SOCK_DGRAM\)$/, line: 1 },
@@ -53,8 +50,8 @@ test('parsing continues past an unsupported option: the whole script is still re
 });
 
 test('several unsupported constructs are all listed, first one first', () => {
-  const r = parseScript(`${START}+0 < udp (10)\n+0 sendto(3, ..., 1, MSG_FASTOPEN, ..., ...) = 1${END}`, { file: 'u.pkt', personality: 'linux' });
-  assert.deepEqual(r.unsupportedAll.map((u) => [u.line, u.construct]), [[2, 'UDP packet'], [3, 'TCP Fast Open (MSG_FASTOPEN)']]);
+  const r = parseScript(`${START}+0 < udp (10)\n+0 setsockopt(3, SOL_TCP, TCP_FASTOPEN_NO_COOKIE, [1], 4) = 0${END}`, { file: 'u.pkt', personality: 'linux' });
+  assert.deepEqual(r.unsupportedAll.map((u) => [u.line, u.construct]), [[2, 'UDP packet'], [3, 'TCP Fast Open (TCP_FASTOPEN_NO_COOKIE)']]);
 });
 
 test('an abort keeps the events read so far and never reports them as a pass', () => {
@@ -66,6 +63,15 @@ test('an abort keeps the events read so far and never reports them as a pass', (
 test('a syntax error after an unsupported construct still yields UNSUPPORTED (unknown syntax may follow)', () => {
   const r = parseScript(`${START}+0 < udp (10)\n+0 < S 0:0(0) <mss 1460> this is not packetdrill`, { file: 'u.pkt', personality: 'linux' });
   assert.equal(r.unsupported?.construct, 'UDP packet');
+});
+
+test('TCP Fast Open options parse: FO with or without a cookie, FOEXP', () => {
+  const r = parseScript(`${START}+0 < S 0:0(0) win 100 <mss 1460,FO abcd1234,nop,nop>\n+0 > S. 0:0(0) ack 1 <FO,nop,nop>\n+0 < S 0:0(0) win 100 <FOEXP 0102030405060708>${END}`, { file: 'u.pkt', personality: 'linux' });
+  assert.equal(r.unsupported, undefined);
+  const opts = r.events.slice(1, 4).map((e) => (e.kind === 'packet' && e.packet.protocol === 'tcp' ? e.packet.options : null));
+  assert.deepEqual(opts[0]?.[1], { kind: 'fastopen', cookie: new Uint8Array([0xab, 0xcd, 0x12, 0x34]), exp: false });
+  assert.deepEqual(opts[1]?.[0], { kind: 'fastopen', cookie: new Uint8Array(0), exp: false });
+  assert.deepEqual(opts[2]?.[0], { kind: 'fastopen', cookie: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), exp: true });
 });
 
 test('supported Linux-only symbols do not trigger UNSUPPORTED', () => {

@@ -50,7 +50,9 @@ const KNOWN_SYSCALLS = new Set([
 
 /** Symbols that only make sense for features synack does not implement. */
 const UNSUPPORTED_SYMBOLS: Array<[RegExp, string]> = [
-  [/^(MSG_FASTOPEN|TCP_FASTOPEN\w*)$/, 'TCP Fast Open'],
+  // TCP_FASTOPEN, TCP_FASTOPEN_CONNECT and MSG_FASTOPEN are supported (RFC 7413, syscalls.ts); setting the key or
+  // dropping cookies per socket is not.
+  [/^(TCP_FASTOPEN_KEY|TCP_FASTOPEN_NO_COOKIE)$/, 'TCP Fast Open'],
   [/^TCP_MD5SIG\w*$/, 'TCP-MD5 (RFC 2385)'],
   [/^(IPPROTO_MPTCP|MPTCP_\w+|SOL_MPTCP)$/, 'MPTCP'],
   [/^(IPPROTO_SCTP|SOCK_SEQPACKET|SCTP_\w+)$/, 'SCTP'],
@@ -579,13 +581,23 @@ class Parser {
         const ecr = this.expectInt('ecr val', 0, U32);
         return { kind: 'timestamp', val, ecr };
       }
-      case 'md5': case 'FO': case 'FOEXP': case 'ECN': case 'exp': case 'mptcp': {
+      case 'FO': case 'FOEXP': {
+        // The cookie is a hex string with no 0x (packetdrill: `FO abcd1234`); none = a cookie request.
+        this.next();
+        let hex = '';
+        while (!this.isPunct(',') && !this.isPunct('>') && this.ty() !== 'eof') { hex += this.tok.text; this.next(); }
+        hex = hex.replace(/^0x/i, '');
+        if (!/^([0-9a-fA-F]{2})*$/.test(hex) || hex.length > 32) throw this.error('syntax', `parse error: TCP Fast Open cookie '${hex}' is not an even number of hex digits (at most 16 bytes)`, t);
+        const cookie = new Uint8Array(hex.length / 2);
+        for (let i = 0; i < cookie.length; i++) cookie[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+        return { kind: 'fastopen', cookie, exp: t.text === 'FOEXP' };
+      }
+      case 'md5': case 'ECN': case 'exp': case 'mptcp': {
         const from = this.i;
         this.next();
         while (!this.isPunct(',') && !this.isPunct('>') && this.ty() !== 'eof') this.next();
         const construct = t.text === 'md5' ? 'TCP-MD5 option (md5)'
-          : t.text === 'FO' || t.text === 'FOEXP' ? `TCP Fast Open option (${t.text})`
-            : t.text === 'ECN' ? 'AccECN option (ECN)' : `TCP option '${t.text}'`;
+          : t.text === 'ECN' ? 'AccECN option (ECN)' : `TCP option '${t.text}'`;
         this.markUnsupported(construct, t);
         return { kind: 'unsupported', name: t.text, text: this.textFrom(from) };
       }

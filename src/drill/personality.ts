@@ -34,7 +34,17 @@ export interface Profile {
   keepTimeWaitTcb: boolean;
   /** TCP_NOOPT and TCP_LINGER2 share option number 8: FreeBSD's meaning (NOOPT) or Linux's (LINGER2). */
   optionEight: 'noopt' | 'linger2';
+  /**
+   * TCP Fast Open (RFC 7413) as Linux's net.ipv4.tcp_fastopen bits: 0x1 client (sendto MSG_FASTOPEN), 0x2 server
+   * (listeners with TCP_FASTOPEN), 0x400 server on every listener. Linux's default is 0x1; defaults.sh sets 0x70403.
+   */
+  fastOpen: number;
+  /** The server's cookie key (net.ipv4.tcp_fastopen_key); defaults.sh's a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4. */
+  fastOpenKey: Uint8Array;
 }
+
+/** defaults.sh's net.ipv4.tcp_fastopen_key, as the 16 bytes Linux keys SipHash with (le32 words). */
+const DEFAULTS_SH_TFO_KEY = new Uint8Array([0xa1, 0xa1, 0xa1, 0xa1, 0xb2, 0xb2, 0xb2, 0xb2, 0xc3, 0xc3, 0xc3, 0xc3, 0xd4, 0xd4, 0xd4, 0xd4]);
 
 /** Smallest shift with `65535 << s >= maxsockbuf` (FreeBSD tcp_syncache / soreserve logic), max 14. */
 export function freebsdWindowShift(maxSockBuf: number): number {
@@ -77,7 +87,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
         },
         listenSynAckRetries: 3, syncookies: true,
         recvSpace: 65536, roundRecvBufToMss: true, maxSockBuf,
-        insecureRst: false, insecureSyn: false, keepTimeWaitTcb: true, optionEight: 'noopt',
+        insecureRst: false, insecureSyn: false, keepTimeWaitTcb: true, optionEight: 'noopt', fastOpen: 0, fastOpenKey: DEFAULTS_SH_TFO_KEY,
       };
     }
     case 'linux': {
@@ -97,7 +107,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
         },
         listenSynAckRetries: 5, syncookies: true,
         recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,
-        insecureRst: false, insecureSyn: false, keepTimeWaitTcb: false, optionEight: 'linger2',
+        insecureRst: false, insecureSyn: false, keepTimeWaitTcb: false, optionEight: 'linger2', fastOpen: 0x1, fastOpenKey: DEFAULTS_SH_TFO_KEY,
       };
     }
     case 'synack':
@@ -106,7 +116,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
         tcp: { optionLayout: 'linux' },
         listenSynAckRetries: 3, syncookies: true,
         recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,
-        insecureRst: false, insecureSyn: false, keepTimeWaitTcb: true, optionEight: 'linger2',
+        insecureRst: false, insecureSyn: false, keepTimeWaitTcb: true, optionEight: 'linger2', fastOpen: 0x3, fastOpenKey: DEFAULTS_SH_TFO_KEY,
       };
     case 'rfc793':
       // synack's engine with RFC 793's original RST, SYN and ACK checks (before RFC 5961).
@@ -115,7 +125,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
         tcp: { optionLayout: 'linux', ...RFC793_RULES },
         listenSynAckRetries: 3, syncookies: true,
         recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,
-        insecureRst: true, insecureSyn: true, keepTimeWaitTcb: true, optionEight: 'linger2',
+        insecureRst: true, insecureSyn: true, keepTimeWaitTcb: true, optionEight: 'linger2', fastOpen: 0, fastOpenKey: DEFAULTS_SH_TFO_KEY,
       };
   }
 }
@@ -148,6 +158,8 @@ export function applyShell(command: string, p: Profile): ShellResult {
     Object.assign(p.tcp, { windowShift: 8, timestamps: true, sack: true, windowScaling: true, synRetries: 5 + 4, synLinearTimeouts: 4, synAckRetries: 5 });
     p.listenSynAckRetries = 5;
     p.syncookies = true;
+    // net.ipv4.tcp_fastopen=0x70403: client and server, on every listener; the fixed key above.
+    p.fastOpen = 0x70403;
     return { kind: 'ok' };
   }
   const s = SYSCTL.exec(cmd);

@@ -12,7 +12,7 @@ import { parseAddress, addressEquals } from '../wire/address.js';
 import { decodePacket, encodeTcpPacket } from '../wire/packet.js';
 import {
   ACK, AE, CWR, ECE, FIN, PSH, RST, SYN, URG, OPT_EOL, OPT_MSS, OPT_NOP, OPT_SACK, OPT_SACK_PERMITTED,
-  OPT_TIMESTAMPS, OPT_WSCALE, type TcpSegment,
+  OPT_TIMESTAMPS, OPT_WSCALE, OPT_FASTOPEN, OPT_EXPERIMENTAL, TFO_EXP_MAGIC, type TcpSegment,
 } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
 import type {
@@ -24,7 +24,7 @@ import { parseScript } from './parser.js';
 import { applyShell, baseProfile, type Profile } from './personality.js';
 import { SocketCallError, SocketTable, type CallResult, type Outcome, type Sock } from './syscalls.js';
 import { CODE_OPTION_BITS, CODE_STATE_NAMES, DrillSymbolError, ERRNOS, evalIntExpr } from './symbols.js';
-import { tcpOptionsToWire } from './tcp-options.js';
+import { tcpOptionBytes, tcpOptionsToWire } from './tcp-options.js';
 import { icmpLinePacket, icmpTypeCode } from './icmp-lines.js';
 
 export type DrillVerdict = 'pass' | 'fail' | 'unsupported';
@@ -470,13 +470,14 @@ export class DrillRunner {
     const live = rawOptions(raw);
     const wantText = want.map(optText).join(',');
     const liveText = live.map((o) => o.text).join(',');
-    const bytes = (l: TcpOptionSpec[]): number => l.reduce((n, o) => n + (o.kind === 'sack' ? 2 + 8 * o.blocks.length : o.kind === 'timestamp' ? 10 : o.kind === 'mss' ? 4 : o.kind === 'wscale' ? 3 : o.kind === 'sackOK' ? 2 : 1), 0);
+    const bytes = (l: TcpOptionSpec[]): number => l.reduce((n, o) => n + (tcpOptionBytes(o) ?? 1), 0);
     if (bytes(want) !== raw.length) fail('tcp options length', `${bytes(want)} bytes <${wantText}>`, `${raw.length} bytes <${liveText}>`);
     let k = 0;
     for (const w of want) {
       const l = live[k++];
       if (!l) fail('tcp option', `<${wantText}>`, `<${liveText}>`);
-      const kind = { nop: OPT_NOP, eol: OPT_EOL, mss: OPT_MSS, wscale: OPT_WSCALE, sackOK: OPT_SACK_PERMITTED, sack: OPT_SACK, timestamp: OPT_TIMESTAMPS, unsupported: -1 }[w.kind];
+      const kind = w.kind === 'fastopen' ? (w.exp ? OPT_EXPERIMENTAL : OPT_FASTOPEN)
+        : { nop: OPT_NOP, eol: OPT_EOL, mss: OPT_MSS, wscale: OPT_WSCALE, sackOK: OPT_SACK_PERMITTED, sack: OPT_SACK, timestamp: OPT_TIMESTAMPS, unsupported: -1 }[w.kind];
       if (l!.kind !== kind) fail('tcp option', `<${wantText}>`, `<${liveText}>`);
       switch (w.kind) {
         case 'mss': if (l!.value !== w.value) fail('tcp option mss', String(w.value), String(l!.value)); break;
@@ -498,6 +499,11 @@ export class DrillRunner {
             const diff = ((rebased - u32(w.val)) | 0);
             if (Math.abs(diff) > tol) fail('tcp option TS val', String(w.val), `${rebased} (tolerance ${tol.toFixed(1)} ticks)`);
           }
+          break;
+        }
+        case 'fastopen': {
+          const got = hex(l!.cookie ?? new Uint8Array(0));
+          if (got !== hex(w.cookie)) fail('tcp option FO cookie', hex(w.cookie) || '(request)', got || '(request)');
           break;
         }
         case 'unsupported': throw new DrillUnsupported(`TCP option ${w.name}`, ev.line);
@@ -643,7 +649,26 @@ export class DrillRunner {
       case 'write': case 'send': case 'sendto': {
         const fd = this.fd(a[0], ev);
         const n = this.int(a[2], ev, 'length');
-        if (ev.name !== 'write') { const flags = this.int(a[3], ev, 'flags'); if (flags !== 0) throw new DrillUnsupported(`${ev.name}() flags ${flags}`, ev.line); }
+        if (ev.name !== 'write') {
+          const flags = this.int(a[3], ev, 'flags');
+          // MSG_FASTOPEN (RFC 7413): connect with the data on the SYN (syscalls.ts sendtoFastOpen).
+          if (ev.name === 'sendto' && flags === 0x20000000) {
+            let started = false;
+            return () => {
+              if (started) return S.write(fd, n);
+              started = true;
+              const sock = S.get(fd);
+              const before = sock?.conn;
+              const r = S.sendtoFastOpen(fd, n);
+              if (sock?.conn && sock.conn !== before && fd === this.sutFd) {
+                this.track = { localPort: sock.conn.localPort, remotePort: sock.conn.remotePort, ll: 0, ls: 0, llKnown: false, r: 0, rKnown: false, tsMap: new Map() };
+                this.sutListening = false;
+              }
+              return r;
+            };
+          }
+          if (flags !== 0) throw new DrillUnsupported(`${ev.name}() flags ${flags}`, ev.line);
+        }
         return () => S.write(fd, n);
       }
       case 'shutdown': { const fd = this.fd(a[0], ev); const how = this.int(a[1], ev, 'how'); return () => S.shutdown(fd, how); }
@@ -888,11 +913,14 @@ function optText(o: TcpOptionSpec): string {
     case 'wscale': return `wscale ${o.shift}`;
     case 'sack': return `sack ${o.blocks.map(([l, r]) => `${l}:${r}`).join(' ')}`;
     case 'timestamp': return `TS val ${o.val} ecr ${o.ecr}`;
+    case 'fastopen': return `${o.exp ? 'FOEXP' : 'FO'}${o.cookie.length ? ` ${hex(o.cookie)}` : ''}`;
     case 'unsupported': return o.text;
   }
 }
 
-interface RawOption { kind: number; text: string; value?: number; blocks?: number[]; tsVal?: number; tsEcr?: number }
+interface RawOption { kind: number; text: string; value?: number; blocks?: number[]; tsVal?: number; tsEcr?: number; cookie?: Uint8Array }
+
+function hex(b: Uint8Array): string { return [...b].map((x) => x.toString(16).padStart(2, '0')).join(''); }
 
 /** The option bytes as a list, EOL padding included (one entry per zero byte after an EOL). */
 function rawOptions(b: Uint8Array): RawOption[] {
@@ -916,6 +944,12 @@ function rawOptions(b: Uint8Array): RawOption[] {
         break;
       }
       case OPT_TIMESTAMPS: { const v = rd32(i + 2), e = rd32(i + 6); out.push({ kind, text: `TS val ${v} ecr ${e}`, tsVal: v, tsEcr: e }); break; }
+      case OPT_FASTOPEN: { const c = b.subarray(i + 2, i + len); out.push({ kind, text: `FO${c.length ? ` ${hex(c)}` : ''}`, cookie: c }); break; }
+      case OPT_EXPERIMENTAL: {
+        if (len >= 4 && ((b[i + 2]! << 8) | b[i + 3]!) === TFO_EXP_MAGIC) { const c = b.subarray(i + 4, i + len); out.push({ kind, text: `FOEXP${c.length ? ` ${hex(c)}` : ''}`, cookie: c }); break; }
+        out.push({ kind, text: `option ${kind} len ${len}` });
+        break;
+      }
       default: out.push({ kind, text: `option ${kind} len ${len}` });
     }
     i += len;

@@ -8,6 +8,8 @@ import type { Listener, Stack, StackConnection } from '../stack/stack.js';
 import { TcpError } from '../tcp/connection.js';
 import type { TcpConfig } from '../tcp/config.js';
 import type { Profile } from './personality.js';
+import { FastOpenCookieCache, FastOpenCookies } from '../stack/fast-open.js';
+import { parseAddress } from '../wire/address.js';
 import { ERRNOS, SOCKET_SYMBOLS as S } from './symbols.js';
 import { RST } from '../wire/tcp-types.js';
 
@@ -39,6 +41,8 @@ export interface Sock {
   rcvBuf?: number;
   /** TCP_LINGER2 in ms (negative: none), applied to the connection. */
   linger2Ms?: number;
+  /** TCP_FASTOPEN's queue length on a (future) listener: > 0 turns TFO on for it. */
+  fastOpenQlen?: number;
   closed: boolean;
 }
 
@@ -61,7 +65,10 @@ export interface SocketEnv {
 export class SocketTable {
   readonly socks = new Map<number, Sock>();
   private nextFd = 3;
-  constructor(private readonly env: SocketEnv) {}
+  /** TCP Fast Open (RFC 7413): the server's cookies and the client's cookie cache (src/stack/fast-open.ts). */
+  private readonly tfoCookies: FastOpenCookies;
+  private readonly tfoCache = new FastOpenCookieCache();
+  constructor(private readonly env: SocketEnv) { this.tfoCookies = new FastOpenCookies(env.profile.fastOpenKey); }
 
   private now(): number { return this.env.stack.clock.now(); }
 
@@ -95,6 +102,7 @@ export class SocketTable {
     try {
       if (s.config.noOptions !== undefined) this.env.stack.config.noOptions = s.config.noOptions;
       s.listener = this.env.stack.listen(s.boundPort ?? this.env.bindPort, { backlog: Math.max(1, backlog), host: this.env.localIp });
+      this.applyFastOpen(s);
     } catch (e) {
       return err(codeOf(e) ?? 'EADDRINUSE');
     }
@@ -328,6 +336,11 @@ export class SocketTable {
           s.config.userTimeout = value;
           if (s.conn) s.conn.tcp.setUserTimeout(value);
           return { ret: 0 };
+        case S.TCP_FASTOPEN:
+          // Linux: the listener's TFO queue length; TFO needs the server bit of tcp_fastopen too (applyFastOpen).
+          s.fastOpenQlen = value;
+          this.applyFastOpen(s);
+          return { ret: 0 };
         case S.TCP_MAXSEG:
           // Linux (do_tcp_setsockopt): 0 clears it; otherwise 88..65535 (TCP_MIN_MSS..MAX_TCP_WINDOW), else EINVAL.
           if (value !== 0 && (value < 88 || value > 65535)) return err('EINVAL');
@@ -350,6 +363,52 @@ export class SocketTable {
     s.linger2Ms = value < 0 ? -1 : value === 0 ? this.env.stack.config.finWait2Timeout : value * 1000;
     if (s.conn) s.conn.tcp.setFinWait2Timeout(s.linger2Ms, this.now());
     return { ret: 0 };
+  }
+
+  /**
+   * Linux (tcp_fastopen_queue_check, TFO_SERVER_*): a listener does TFO when the server bit (0x2) is set and it
+   * has a TCP_FASTOPEN queue length, or 0x400 turns it on for every listener.
+   */
+  private applyFastOpen(s: Sock): void {
+    const f = this.env.profile.fastOpen;
+    if (s.listener && (f & 0x2) && ((s.fastOpenQlen ?? 0) > 0 || (f & 0x400))) s.listener.fastOpen = this.tfoCookies;
+  }
+
+  /** Cookies servers gave our connections' SYN,ACKs, remembered for the next connection (RFC 7413 §4.1.3). */
+  private learnCookies(): void {
+    for (const s of this.socks.values()) {
+      const c = s.conn?.tcp.tfoPeerCookie;
+      if (c) { this.tfoCache.set(s.conn!.remoteAddr, c); s.conn!.tcp.tfoPeerCookie = null; }
+    }
+  }
+
+  /**
+   * sendto(MSG_FASTOPEN) on an unconnected socket (Linux tcp_sendmsg_fastopen): connect with a SYN that carries
+   * the cached cookie and the data (the call returns the bytes the SYN took), or asks for a cookie (the data
+   * waits for the handshake: EINPROGRESS on a non-blocking socket). Client TFO off: EOPNOTSUPP.
+   */
+  sendtoFastOpen(fd: number, n: number): CallResult {
+    const s = this.get(fd);
+    if (!s) return err('EBADF');
+    if (s.conn) return this.write(fd, n);
+    if (!(this.env.profile.fastOpen & 0x1)) return err('EOPNOTSUPP');
+    this.learnCookies();
+    const cookie = this.tfoCache.get(parseAddress(this.env.remoteIp)) ?? new Uint8Array(0);
+    let c: StackConnection;
+    try {
+      c = this.env.stack.connect({
+        host: this.env.remoteIp, port: this.env.connectPort, localAddress: this.env.localIp, localPort: s.boundPort,
+        config: { ...s.config }, fastOpen: { cookie, data: cookie.length > 0 ? zeros(n) : undefined },
+      });
+    } catch (e) {
+      return err(codeOf(e) ?? 'EADDRNOTAVAIL');
+    }
+    s.conn = c;
+    s.connecting = true;
+    c.keepTimeWaitTcb = this.env.profile.keepTimeWaitTcb;
+    if (cookie.length > 0) return { ret: c.tcp.tfoSynData > 0 ? n : 0 };
+    if (s.nonblock) return err('EINPROGRESS');
+    return 'block';
   }
 
   /** Per-socket engine settings that only exist in TcpConfig: not changeable once the connection exists. */

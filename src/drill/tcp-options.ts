@@ -2,7 +2,8 @@
  * Helpers between the script's TCP option lists (§4.4) and src/wire's TcpOptions.
  */
 import {
-  OPT_EOL, OPT_MSS, OPT_NOP, OPT_SACK, OPT_SACK_PERMITTED, OPT_TIMESTAMPS, OPT_WSCALE, type TcpOptions,
+  OPT_EOL, OPT_EXPERIMENTAL, OPT_FASTOPEN, OPT_MSS, OPT_NOP, OPT_SACK, OPT_SACK_PERMITTED, OPT_TIMESTAMPS, OPT_WSCALE,
+  type TcpOptions,
 } from '../wire/tcp-types.js';
 import type { TcpOptionSpec } from './ast.js';
 
@@ -15,6 +16,7 @@ export function tcpOptionBytes(o: TcpOptionSpec): number | undefined {
     case 'sackOK': return 2;
     case 'sack': return 2 + 8 * o.blocks.length;
     case 'timestamp': return 10;
+    case 'fastopen': return (o.exp ? 4 : 2) + o.cookie.length;
     case 'unsupported': return undefined;
   }
 }
@@ -35,6 +37,7 @@ export function tcpOptionsToWire(list: readonly TcpOptionSpec[]): TcpOptions {
       case 'sackOK': out.sackPermitted = true; out.order!.push(OPT_SACK_PERMITTED); break;
       case 'sack': out.sack = o.blocks.flat(); out.order!.push(OPT_SACK); break;
       case 'timestamp': out.tsVal = o.val; out.tsEcr = o.ecr; out.order!.push(OPT_TIMESTAMPS); break;
+      case 'fastopen': out.fastOpen = o.cookie; if (o.exp) out.fastOpenExp = true; out.order!.push(o.exp ? OPT_EXPERIMENTAL : OPT_FASTOPEN); break;
       case 'unsupported': throw new Error(`TCP option '${o.name}' is not supported by synack`);
     }
   }

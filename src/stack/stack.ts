@@ -32,6 +32,7 @@ import { SipHash } from '../tcp/siphash.js';
 import { TcpStats } from '../tcp/stats.js';
 import { RealClock, type Clock } from './clock.js';
 import { COOKIE_MSS_TABLE, SynCookies } from './syn-cookies.js';
+import { FastOpenCookies } from './fast-open.js';
 import { TimerHeap } from './timer-heap.js';
 import { TimeWaitTable } from './time-wait-table.js';
 import { TupleTable } from './tuple-table.js';
@@ -161,6 +162,8 @@ export class Listener {
   closed = false;
   /** Called once when the listener closes, by close() or because the stack was destroyed. */
   onClosed: (() => void) | null = null;
+  /** TCP Fast Open server cookies (RFC 7413 §4.2.2, fast-open.ts): null = no TFO on this listener. */
+  fastOpen: FastOpenCookies | null = null;
   constructor(
     readonly stack: Stack,
     readonly port: number,
@@ -412,7 +415,7 @@ export class Stack {
   }
 
   /** Active open. */
-  connect(opts: { host: string; port: number; localPort?: number; localAddress?: string; config?: Partial<TcpConfig> }): StackConnection {
+  connect(opts: { host: string; port: number; localPort?: number; localAddress?: string; config?: Partial<TcpConfig>; fastOpen?: { cookie: Uint8Array; data?: Uint8Array } }): StackConnection {
     const ra = this.internAddr(parseAddress(opts.host));
     // The stack's own array for the local address: a connection never holds a copy of it.
     const la = opts.localAddress ? this.ourAddress(parseAddress(opts.localAddress)) : this.sourceFor(ra);
@@ -436,7 +439,10 @@ export class Stack {
     const c = new StackConnection(this, tcp, la, lp, ra, opts.port, key);
     this.addConn(c);
     this.applyPathMtu(c, now);
+    // TCP Fast Open (RFC 7413 §4.2.1): the SYN presents a cookie (empty: asks for one) and, with one, carries data.
+    if (opts.fastOpen) tcp.tfoCookie = opts.fastOpen.cookie;
     tcp.connect(now);
+    if (opts.fastOpen?.data) tcp.send(opts.fastOpen.data, now);
     this.service(c);
     return c;
   }
@@ -788,7 +794,11 @@ export class Stack {
     this.addConn(c);
     tcp.listen(now);
     this.applyPathMtu(c, now);
+    // TCP Fast Open (RFC 7413 §4.2.2): a valid cookie's SYN data is taken at once and the connection can be
+    // accepted before the handshake completes; otherwise our SYN,ACK carries the client's cookie.
+    const tfo = l.fastOpen !== null && seg.options.fastOpen !== undefined && l.fastOpen.onSyn(tcp, seg, ra, la);
     tcp.input(seg, now);
+    if (tfo && c.embryonic && tcp.state === 'SYN-RECEIVED') this.promote(c);
     this.service(c);
   }
 

@@ -183,6 +183,19 @@ export class TcpConnection {
   peerFinReceived = false;
   /** @internal Sequence number of an out-of-order FIN we hold. */
   rcvFinSeq = -1;
+  // --- TCP Fast Open (RFC 7413, fast-open.ts) ---
+  /** Client: the cookie our SYN presents (empty: a cookie request); null: no TFO. Set before connect(). */
+  tfoCookie: Uint8Array | null = null;
+  /** Use the experimental option (kind 254, ExID 0xF989) instead of kind 34. */
+  tfoExp = false;
+  /** @internal Client: bytes of data our first SYN carried. */
+  tfoSynData = 0;
+  /** Client: the cookie the server's SYN,ACK gave us (to cache for the next connection), or null. */
+  tfoPeerCookie: Uint8Array | null = null;
+  /** Server: the cookie our SYN,ACK carries (the client asked, or its cookie was invalid), or null. */
+  tfoServerCookie: Uint8Array | null = null;
+  /** Server: the SYN's cookie was valid: accept its data at once (§4.2.2). */
+  tfoAcceptData = false;
   /** @internal Text/FIN that came on a SYN in SYN-SENT, held until ESTABLISHED (RFC 9293 §3.10.7.3). */
   synText: TcpSegment | null = null;
   /**

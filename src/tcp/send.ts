@@ -5,6 +5,7 @@
  * and what happens when SND.UNA advances (ackAdvance). Segment construction (makeSyn, makeRaw) and the
  * bookkeeping for every segment that goes out (out) are at the end.
  */
+import { fastOpenSyn } from './fast-open.js';
 import {
   ACK, EMPTY, FIN, PSH, RST, SYN,
   seqAdd, seqDiff, seqGt, seqLe, seqLt,
@@ -226,6 +227,8 @@ export function makeSyn(c: TcpConnection, now: number, withAck: boolean): TcpSeg
     if (c.config.windowScaling) o.wscale = c.rcvShift;
   }
   if (c.config.noOptions) { for (const k of Object.keys(o)) delete o[k as keyof TcpOptions]; }
+  // TCP Fast Open (RFC 7413, fast-open.ts): the cookie option and, on a client's first SYN, data.
+  const payload = c.tfoCookie !== null || c.tfoServerCookie !== null ? fastOpenSyn(c, o, withAck) : EMPTY;
   // The window in a SYN or SYN+ACK is never scaled (RFC 7323 §2.2).
   const wnd = Math.min(MAX_WINDOW_FIELD, currentWindowFree(c));
   c.rcvWnd = wnd;
@@ -234,7 +237,7 @@ export function makeSyn(c: TcpConnection, now: number, withAck: boolean): TcpSeg
   c.ackNow = false;
   return {
     srcPort: c.localPort, dstPort: c.remotePort, seq: c.iss, ack: withAck ? c.rcvNxt : 0,
-    flags: withAck ? SYN | ACK : SYN, window: wnd, urgent: 0, options: o, payload: EMPTY,
+    flags: withAck ? SYN | ACK : SYN, window: wnd, urgent: 0, options: o, payload,
   };
 }
 

@@ -1,9 +1,11 @@
 /** RFC 9293 §3.10.7.2: SEGMENT ARRIVES in state LISTEN (first RST, second ACK, third SYN, fourth other). */
 import { ACK, RST, SYN, seqAdd, type TcpSegment } from '../../wire/tcp-types.js';
 import type { TcpConnection } from '../connection.js';
-import { processSynOptions } from '../options.js';
+import { MAX_WINDOW_FIELD, processSynOptions } from '../options.js';
+import { currentWindowFree } from '../receive-window.js';
 import { rstFor } from '../segment.js';
 import { armRto } from '../timers.js';
+import { seventhProcessText } from './synchronized.js';
 
 /** §3.10.7.2: LISTEN. */
 export function inputListen(c: TcpConnection, seg: TcpSegment, now: number): void {
@@ -30,7 +32,15 @@ export function inputListen(c: TcpConnection, seg: TcpSegment, now: number): voi
     c.sndNxt = seqAdd(c.iss, 1);
     c.setState('SYN-RECEIVED', { kind: 'segment', seg }, now);
     armRto(c, now);
-    // Data in a SYN is queued after the handshake (§3.10.7.2): we simply do not ACK it; the peer resends.
+    // TCP Fast Open (RFC 7413 §4.2.2): with a valid cookie the SYN's data is accepted at once and our SYN,ACK
+    // acknowledges it. Otherwise data in a SYN is queued after the handshake (§3.10.7.2): we simply do not
+    // ACK it; the peer resends.
+    if (c.tfoAcceptData && seg.payload.length > 0) {
+      // The window our SYN,ACK will offer (unscaled) is what the SYN's data may use.
+      c.rcvAdvRight = seqAdd(c.rcvNxt, Math.min(MAX_WINDOW_FIELD, currentWindowFree(c)));
+      seventhProcessText(c, seg, seqAdd(seg.seq, 1), seg.payload, now);
+      c.delackAt = Infinity; c.ackNow = false; c.unackedSegs = 0; // the SYN,ACK carries the ACK
+    }
     return;
   }
   c.drop('unexpected', 'no SYN in LISTEN', seg, now);

@@ -8,6 +8,7 @@ import { MAX_WINDOW_FIELD, processSynOptions } from '../options.js';
 import { currentWindowFree } from '../receive-window.js';
 import { ackAdvance, makeRaw } from '../send.js';
 import { armRto } from '../timers.js';
+import { fastOpenSynAck } from '../fast-open.js';
 import { processTextAndFin } from './synchronized.js';
 
 /** §3.10.7.3: SYN-SENT. */
@@ -46,6 +47,8 @@ export function inputSynSent(c: TcpConnection, seg: TcpSegment, now: number): vo
   if (ackOk) {
     ackAdvance(c, seg.ack, now, seg);
   }
+  // TCP Fast Open (RFC 7413 §4.2.1): keep the server's cookie; resend SYN data it did not acknowledge.
+  if (c.tfoCookie !== null) fastOpenSynAck(c, seg);
   if (seqGt(c.sndUna, c.iss)) {
     // Our SYN is acknowledged: ESTABLISHED. Window from a SYN is never scaled (RFC 7323 §2.2).
     c.sndWnd = seg.window;
