@@ -249,7 +249,10 @@ export function expectSynchronized(p: MatrixPersonality, state: Exclude<MatrixSt
   // --- FIN (FIN+ACK) ---
   if (v.peerFin) {
     if (tw && p === 'freebsd') return stay('ack', 'FreeBSD tcp_twcheck: ACK');
-    if (p === 'linux' && pos === 'outside-left') return { reply: afterAck === 'TIME-WAIT' && state === 'CLOSING' ? 'none' : 'ack', next: afterAck, cite: `${LNX}: a retransmitted FIN (SEG.SEQ < RCV.NXT) is ACKed by tcp_data_queue` };
+    if (p === 'linux' && pos === 'outside-left') {
+      if (state === 'CLOSING') return { reply: 'none', next: afterAck, cite: `${LNX} tcp_rcv_state_process: in CLOSING the ACK of our FIN enters TIME-WAIT and the segment is consumed, not ACKed` };
+      return { reply: 'ack', next: afterAck, cite: `${LNX}: a retransmitted FIN (SEG.SEQ < RCV.NXT) is ACKed by tcp_data_queue` };
+    }
     return { reply: afterAck === 'TIME-WAIT' && state === 'CLOSING' ? 'none' : 'ack', next: afterAck, cite: `${R9293} eighth: a FIN after the peer's FIN: re-ACK, remain` };
   }
   if (pos !== 'left-edge') {
@@ -391,9 +394,6 @@ export function matrixCells(): Cell[] {
  * matrix test requires every other cell to pass and these to fail, so the list cannot go stale.
  */
 export const KNOWN_GAPS: Readonly<Record<string, string>> = {
-  'linux/SYN-RECEIVED/RST/middle': 'Linux resets a request sock on any in-window RST (tcp_check_req); synack answers RFC 5961 §3.2 challenge ACKs in SYN-RECEIVED',
-  'linux/SYN-RECEIVED/RST/right-edge': 'as linux/SYN-RECEIVED/RST/middle',
-  'linux/SYN-RECEIVED/RST/outside-right': 'as linux/SYN-RECEIVED/RST/middle (tcp_in_window also takes a bare segment at RCV.NXT + RCV.WND)',
   'linux/CLOSING/FIN/outside-left': 'Linux moves CLOSING → TIME-WAIT on the ACK and consumes the segment (no ACK); synack ACKs the duplicate FIN',
   'linux/TIME-WAIT/ACK/middle': 'the stack\'s compact TIME-WAIT table (src/stack/stack.ts) drops acceptable bare ACKs; Linux ACKs any segment not at RCV.NXT',
   'linux/TIME-WAIT/ACK/right-edge': 'as linux/TIME-WAIT/ACK/middle',

@@ -10,7 +10,7 @@ import type { TcpCause, TcpConnection } from '../connection.js';
 import { pawsReject, updateTsRecent } from '../options.js';
 import { acceptWindow, acceptable } from '../receive-window.js';
 import { onDupAck, rackAfterAck } from '../recovery/fast-recovery.js';
-import { logSacked, rackActive } from '../recovery/rack.js';
+import { isDsack, logSacked, rackActive, rackOnDsack } from '../recovery/rack.js';
 import { updateScoreboard } from '../recovery/scoreboard.js';
 import { rstFor } from '../segment.js';
 import { abortRst, ackAdvance, makeRaw, maybeStartPersist } from '../send.js';
@@ -141,7 +141,9 @@ export function secondCheckRst(c: TcpConnection, seg: TcpSegment, now: number): 
     return;
   }
   // RFC 793 (config.rstInWindow 'reset', FreeBSD insecure_rst=1): any RST that passed the first check resets.
-  if (seg.seq !== c.rcvNxt && c.config.rstInWindow === 'challenge' && !linuxResetCheck(c, seg)) {
+  // Linux's request socks (tcp_check_req) reset on any RST inside the window in SYN-RECEIVED, no challenge ACK.
+  const linuxEmbryonic = s === 'SYN-RECEIVED' && c.config.seqCheck === 'linux';
+  if (seg.seq !== c.rcvNxt && c.config.rstInWindow === 'challenge' && !linuxResetCheck(c, seg) && !linuxEmbryonic) {
     c.stats.RstIgnored++;
     c.drop('rst-not-exact', `RST seq ${seg.seq} != RCV.NXT ${c.rcvNxt}: challenge ACK`, seg, now);
     challengeAck(c, now);
@@ -275,6 +277,7 @@ export function processAck(c: TcpConnection, seg: TcpSegment, now: number): void
   const opts = seg.options;
   // SACK scoreboard update first (RFC 6675 §5: the update precedes loss detection).
   const una = c.sndUna, sacked = c.sackedBytes;
+  if (c.sackOk && isDsack(ack, opts.sack)) rackOnDsack(c);
   let sackAdvanced = false;
   if (c.sackOk && opts.sack !== undefined) sackAdvanced = updateScoreboard(c, opts.sack);
   if (sackAdvanced) logSacked(c, now);
