@@ -109,3 +109,16 @@ test('sender: ECE reduces cwnd (as a fast retransmit would: ½ for NewReno, 0.7 
   h.stack.receive(ackFor(more[0]!));
   assert.equal(c.tcp.ecnReductions, 2);
 });
+
+test('IPv6: ECN negotiated the same way, and data carries ECT(0) in the traffic class', () => {
+  const h = ipHost({ tcp: { ecn: 'on' } });
+  const c = h.stack.connect({ host: 'fd00::1', port: 80 });
+  const syn = h.out.pop()!;
+  assert.equal(syn.tcp!.flags, SYN | ECE | CWR);
+  h.stack.receive(encodeTcpPacket({ src: parseAddress('fd00::1'), dst: parseAddress('fd00::2') }, seg({ flags: SYN | ACK | ECE, srcPort: 80, dstPort: c.localPort, seq: 5000, ack: syn.tcp!.seq + 1, options: { mss: 1440 } })));
+  assert.equal(c.tcp.ecnOk, true);
+  h.out.length = 0;
+  c.tcp.send(new Uint8Array(2000), h.clock.now()); c.service();
+  const data = h.out.filter((o) => o.tcp && o.tcp.payload.length > 0);
+  assert.ok(data.length >= 1 && data.every((o) => o.ip.version === 6 && (o.ip.tos & 3) === 2));
+});
