@@ -141,3 +141,20 @@ test('on a sub-millisecond path the probe waits at least 10 ms (Linux), not 2·S
   c.drainTransmit(1);
   assert.equal(c.nextDeadline() - 1, 10);
 });
+
+test('a D-SACK widens the reordering window (RFC 8985 §6.2 step 4): a segment 40 ms late is then not resent', () => {
+  const run = (dsack: boolean): TcpSegment[] => {
+    const c = open();
+    c.send(bytes(10 * MSS), RTT);
+    c.drainTransmit(RTT);
+    const t = 2 * RTT;
+    const out = ack(c, t, at(2)); // min_RTT 100 ms: reo_wnd 25 ms
+    // The receiver got segment 0 twice (say, a retransmission the network had only delayed): D-SACK below SND.UNA.
+    if (dsack) out.push(...ack(c, t + 1, at(2), [at(0), at(1)]));
+    out.push(...ack(c, t + 2, at(2), [at(3), at(4)])); // segment 2 is late
+    out.push(...ack(c, t + 40, at(4))); // ... and arrives 40 ms later
+    return retransmitted(out, at(10));
+  };
+  assert.deepEqual(run(false).map((s) => s.seq), [at(2)], 'reo_wnd 25 ms: resent');
+  assert.deepEqual(run(true), [], 'reo_wnd 50 ms after the D-SACK: not resent');
+});

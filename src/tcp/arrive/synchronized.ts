@@ -10,7 +10,7 @@ import type { TcpCause, TcpConnection } from '../connection.js';
 import { pawsReject, updateTsRecent } from '../options.js';
 import { acceptWindow, acceptable } from '../receive-window.js';
 import { onDupAck, rackAfterAck } from '../recovery/fast-recovery.js';
-import { logSacked, rackActive } from '../recovery/rack.js';
+import { isDsack, logSacked, rackActive, rackOnDsack } from '../recovery/rack.js';
 import { updateScoreboard } from '../recovery/scoreboard.js';
 import { rstFor } from '../segment.js';
 import { abortRst, ackAdvance, makeRaw, maybeStartPersist } from '../send.js';
@@ -277,6 +277,7 @@ export function processAck(c: TcpConnection, seg: TcpSegment, now: number): void
   const opts = seg.options;
   // SACK scoreboard update first (RFC 6675 §5: the update precedes loss detection).
   const una = c.sndUna, sacked = c.sackedBytes;
+  if (c.sackOk && isDsack(ack, opts.sack)) rackOnDsack(c);
   let sackAdvanced = false;
   if (c.sackOk && opts.sack !== undefined) sackAdvanced = updateScoreboard(c, opts.sack);
   if (sackAdvanced) logSacked(c, now);

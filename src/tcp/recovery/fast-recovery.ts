@@ -10,7 +10,7 @@ import { segmentDataMax, sndMssCap } from '../options.js';
 import { dataEndSeq, makeRaw, out } from '../send.js';
 import { rtoTimeout } from '../timers.js';
 import { prrOnAck, prrStart } from './prr.js';
-import { firstLost, logRetransmit, rackActive, rackDetectLoss, rackPipe } from './rack.js';
+import { firstLost, logRetransmit, rackActive, rackDetectLoss, rackPipe, rackRecoveryEnded } from './rack.js';
 import { sackedUntil } from './scoreboard.js';
 
 /** A duplicate ACK (RFC 5681 §2), or an ACK that SACKs new data: count it, and enter fast recovery on the third (RFC 5681 §3.2, RFC 6675 §5). */
@@ -50,6 +50,7 @@ export function onNewAck(c: TcpConnection, ack: number, acked: number, now: numb
     if (seqGe(ack, c.recover)) {
       c.inRecovery = false;
       c.dupAcks = 0;
+      rackRecoveryEnded(c);
       c.cc.onRecoveryEnd(seqDiff(c.sndNxt, c.sndUna), mss);
       if (c.sndRtx !== -1 && seqGe(ack, c.sndRtxEnd)) c.sndRtx = -1;
     } else {

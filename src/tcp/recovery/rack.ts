@@ -45,8 +45,12 @@ export class Rack {
   fack = 0;
   /** RACK.reordering_seen (§6.2 step 3). */
   reorderingSeen = false;
-  /** RACK.reo_wnd_mult (§6.2 step 4; raised by D-SACK, RFC 8985 §6.2). */
+  /** RACK.reo_wnd_mult (§6.2 step 4): raised by one for each round trip that brings a D-SACK. */
   reoWndMult = 1;
+  /** RACK.dsack_round: SND.NXT when reo_wnd_mult was last raised; another D-SACK before SND.UNA passes it counts not. */
+  dsackRound = -1;
+  /** RACK.reo_wnd_persist: recoveries left before reo_wnd_mult falls back to 1 (16 after a D-SACK). */
+  reoWndPersist = 0;
   /** The reordering timer (§6.2 step 5): when the earliest not-yet-lost segment would be deemed lost. */
   timerAt = Infinity;
 
@@ -155,7 +159,8 @@ export function logSacked(c: TcpConnection, now: number): void {
  */
 function delivered(c: TcpConnection, s: SentSegment, now: number): void {
   const r = c.rack;
-  const rtt = now - s.xmit;
+  // Never negative: a host may hand the engine a `now` slightly older than one it already used to send.
+  const rtt = Math.max(0, now - s.xmit);
   // Linux tcp_rack_advance: only the minimum-RTT test. (RFC 8985's TSecr test would also discard the SACK of
   // a loss probe, which a receiver with a hole answers with an older TS.Recent, RFC 7323 §4.3.)
   if (s.retrans && rtt < r.minRtt) return;
@@ -167,7 +172,37 @@ function delivered(c: TcpConnection, s: SentSegment, now: number): void {
 
 /** A new RTT sample (from sampleRtt): RACK.min_RTT. */
 export function rackRttSample(c: TcpConnection, rtt: number): void {
-  if (rtt < c.rack.minRtt) c.rack.minRtt = rtt;
+  if (rtt > 0 && rtt < c.rack.minRtt) c.rack.minRtt = rtt;
+}
+
+/**
+ * Is this ACK's first SACK block a D-SACK (RFC 2883 §4): below the cumulative ACK, or inside the second block?
+ * It reports a segment received twice: a retransmission that was not needed (reordering, or a delayed ACK).
+ */
+export function isDsack(ack: number, blocks: number[] | undefined): boolean {
+  if (blocks === undefined || blocks.length < 2) return false;
+  const l = blocks[0]!, r = blocks[1]!;
+  if (seqLe(r, ack)) return true;
+  return blocks.length >= 4 && seqLe(blocks[2]!, l) && seqLe(r, blocks[3]!);
+}
+
+/**
+ * A D-SACK arrived (RFC 8985 §6.2 step 4): the reordering window was too small. Widen it by min_RTT/4, at most
+ * once per round trip, keep it for 16 recoveries; reordering has been seen.
+ */
+export function rackOnDsack(c: TcpConnection): void {
+  const r = c.rack;
+  r.reorderingSeen = true;
+  if (r.dsackRound !== -1 && seqLt(c.sndUna, r.dsackRound)) return;
+  r.dsackRound = c.sndNxt;
+  if (r.reoWndMult < 255) r.reoWndMult++;
+  r.reoWndPersist = 16;
+}
+
+/** A recovery episode ended: after 16 without a D-SACK the reordering window shrinks back (RFC 8985 §6.2 step 4). */
+export function rackRecoveryEnded(c: TcpConnection): void {
+  const r = c.rack;
+  if (r.reoWndPersist > 0 && --r.reoWndPersist === 0) r.reoWndMult = 1;
 }
 
 /**
