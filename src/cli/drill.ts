@@ -87,7 +87,7 @@ export async function drillCommand(argv: string[], io: DrillIo): Promise<number>
   const program = new Command('drill')
     .description('run packetdrill scripts against synack\'s stack in virtual time (directories are walked for *.pkt)')
     .argument('<path...>', 'script files or directories')
-    .addOption(new Option('--personality <name>', 'stack profile the scripts were written for (default: from INDEX.tsv, else synack)').choices(['linux', 'freebsd', 'synack']))
+    .addOption(new Option('--personality <name>', 'stack profile the scripts were written for (default: from INDEX.tsv, else synack)').choices(['linux', 'freebsd', 'synack', 'rfc793']))
     .option('--json', 'one JSON line per script: {"script","result","reason"?,"line"?}')
     .option('--verbose', 'trace every event of every script')
     .addOption(new Option('--ip-version <family>', 'family for scripts that do not pin one').choices(['ipv4', 'ipv6']).default('ipv4'))
