@@ -148,3 +148,22 @@ test('a listener\'s SYN-RECEIVED entry is dropped silently by a fatal ICMP error
   assert.equal(h.stack.connectionCount, 0);
   assert.equal(h.out.length, 0);
 });
+
+test('path MTU below Linux\'s min_pmtu (552): taken as 552 and locked, segments leave without DF (so routers fragment)', () => {
+  const h = ipHost();
+  const { c, syn } = connecting(4, h);
+  establish(4, h, c, syn.tcp!.seq);
+  h.out.length = 0;
+  c.tcp.send(new Uint8Array(3000), h.clock.now()); c.service();
+  const first = h.out.filter((o) => o.tcp && o.tcp.payload.length > 0);
+  assert.ok(first.every((o) => o.ip.df));
+  h.out.length = 0;
+  h.stack.receive(icmpAbout(first[0]!.bytes, 3, 4, 300));
+  const resent = h.out.filter((o) => o.tcp && o.tcp.payload.length > 0);
+  assert.ok(resent.length > 0);
+  assert.equal(resent[0]!.tcp!.payload.length, 552 - 40 - 12);
+  assert.ok(resent.every((o) => !o.ip.df), 'DF clear');
+  const { c: c2, syn: syn2 } = connecting(4, h);
+  assert.equal(syn2.ip.df, false, 'a new connection to the locked path too');
+  establish(4, h, c2, syn2.tcp!.seq);
+});

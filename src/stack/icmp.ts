@@ -9,7 +9,7 @@ import {
   ICMP_TIME_EXCEEDED, ICMPV6_DEST_UNREACH, ICMPV6_ECHO_REPLY, ICMPV6_PARAMPROB, ICMPV6_PKT_TOOBIG, ICMPV6_TIME_EXCEED,
   encodeIcmp, type IcmpMessage,
 } from '../wire/icmp.js';
-import { MIN_PMTU_V4, MIN_PMTU_V6 } from './ip-pmtu.js';
+import { MIN_PMTU_V6 } from './ip-pmtu.js';
 
 /** errno values an ICMP error can give a connection (Linux's icmp_err_convert, icmpv6_err_convert). */
 export type IcmpErrno = 'ENETUNREACH' | 'EHOSTUNREACH' | 'ENOPROTOOPT' | 'ECONNREFUSED' | 'EMSGSIZE' | 'EOPNOTSUPP' | 'EHOSTDOWN' | 'ENONET' | 'EACCES' | 'EPROTO';
@@ -41,9 +41,9 @@ export function tcpActionFor(m: IcmpMessage): TcpIcmpAction | null {
     switch (m.type) {
       case ICMP_DEST_UNREACH:
         if (m.code === ICMP_FRAG_NEEDED) {
-          // RFC 1191 §4: next-hop MTU in the low 16 bits; 0 from pre-1191 routers. Below Linux's min_pmtu (552)
-          // the path is taken to be 552.
-          return { kind: 'pmtu', mtu: Math.max(MIN_PMTU_V4, m.rest & 0xffff) };
+          // RFC 1191 §4: next-hop MTU in the low 16 bits; 0 from pre-1191 routers. The stack takes anything below
+          // Linux's min_pmtu (552) as 552 and stops setting DF on that path (a locked path MTU).
+          return { kind: 'pmtu', mtu: m.rest & 0xffff };
         }
         if (m.code >= V4_UNREACH.length) return null;
         return { kind: 'error', errno: V4_UNREACH[m.code]!, dropsRequest: m.code === ICMP_NET_UNREACH || m.code === ICMP_HOST_UNREACH };

@@ -20,7 +20,7 @@ import { finishChecksum, onesComplementSum } from '../wire/checksum.js';
 import { martianSource } from './martians.js';
 import { echoReply, tcpActionFor } from './icmp.js';
 import { IcmpRateLimiter } from './icmp-rate.js';
-import { PmtuCache } from './ip-pmtu.js';
+import { MIN_PMTU_V4, PmtuCache } from './ip-pmtu.js';
 import { freebsdOptionOrder } from '../wire/tcp.js';
 import { ACK, EMPTY, FIN, RST, SYN, seqAdd, seqGt, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
@@ -143,6 +143,8 @@ export class StackConnection {
   get state(): TcpStateName { return this.tcp.state; }
   get localAddress(): string { return formatAddress(this.localAddr); }
   get remoteAddress(): string { return formatAddress(this.remoteAddr); }
+  /** The path MTU to the peer is locked below Linux's min_pmtu: segments leave without DF (RFC 1191 §5). */
+  noDf = false;
   /** Run the engine's output/events/timer bookkeeping after the caller did something to tcp. */
   service(): void { this.stack.service(this); }
 }
@@ -570,12 +572,16 @@ export class Stack {
       if (action.mtu >= this.pathMtuFor(c.remoteAddr, now)) return; // RFC 1191 §6.3: only decreases are learned
       this.pmtu.lower(c.remoteAddr, action.mtu, now);
       this.counters.PmtuUpdates++;
-      const mss = mssForPathMtu(c.remoteAddr, action.mtu);
+      // Linux's floor (min_pmtu 552): a smaller IPv4 MTU is taken as 552 and the path "locked": no more DF, so
+      // routers fragment instead of the MSS shrinking to nothing (an attacker's trick).
+      const locked = c.remoteAddr.length === 4 && action.mtu < MIN_PMTU_V4;
+      const mss = mssForPathMtu(c.remoteAddr, Math.max(action.mtu, c.remoteAddr.length === 4 ? MIN_PMTU_V4 : 0));
       // The other connections to that destination send smaller from now on too (Linux: the route's MTU, which
       // each socket's tcp_current_mss picks up); only the quoted one resends at once (tcp_simple_retransmit).
       for (const o of this.conns.values()) {
-        if (o !== c && !o.embryonic && addressEquals(o.remoteAddr, c.remoteAddr)) o.tcp.pathMtuReduced(mss, now, false);
+        if (o !== c && !o.embryonic && addressEquals(o.remoteAddr, c.remoteAddr)) { o.tcp.pathMtuReduced(mss, now, false); if (locked) o.noDf = true; }
       }
+      if (locked) c.noDf = true;
       if (c.embryonic) return; // Linux acts on a request's ICMP only to drop it (tcp_req_err)
       c.tcp.pathMtuReduced(mss, now);
       this.service(c);
@@ -606,12 +612,16 @@ export class Stack {
   /** A new connection starts with the path MTU learned for its destination (RFC 1191 §6.3), if any. */
   private applyPathMtu(c: StackConnection, now: number): void {
     const p = this.pmtu.get(c.remoteAddr, now);
-    if (p !== Infinity) c.tcp.pathMtuReduced(mssForPathMtu(c.remoteAddr, p), now);
+    if (p === Infinity) return;
+    const v4 = c.remoteAddr.length === 4;
+    c.tcp.pathMtuReduced(mssForPathMtu(c.remoteAddr, v4 ? Math.max(p, MIN_PMTU_V4) : p), now);
+    if (v4 && p < MIN_PMTU_V4) c.noDf = true;
   }
 
   /** The path MTU to `dst`: what ICMP taught us (not yet expired), else the link's. */
   pathMtuFor(dst: Uint8Array, now: number): number {
-    return Math.min(this.mtu, this.pmtu.get(dst, now));
+    const p = this.pmtu.get(dst, now);
+    return Math.min(this.mtu, dst.length === 4 ? Math.max(p, MIN_PMTU_V4) : p);
   }
 
   /** An ICMP error about `offending` (a datagram we received), rate-limited (RFC 1812 §4.3.2.8, RFC 4443 §2.4(f)). */
@@ -869,7 +879,7 @@ export class Stack {
     const t = c.tcp;
     const now = this.clock.now();
     let seg: TcpSegment | null;
-    while ((seg = t.pollTransmit(now)) !== null) this.output(c.localAddr, c.remoteAddr, seg, now, t.txSegmentSize, t.txEct ? ECT0 : 0);
+    while ((seg = t.pollTransmit(now)) !== null) this.output(c.localAddr, c.remoteAddr, seg, now, t.txSegmentSize, t.txEct ? ECT0 : 0, !c.noDf);
     let ev: TcpEvent | null;
     let toTimeWait = false, closed = false;
     while ((ev = t.pollEvent()) !== null) {
@@ -979,7 +989,7 @@ export class Stack {
 
   /** `segmentSize` > 0: the segment is longer than one MSS and the link must cut it (see LinkSend). */
   /** `tos`: the IP TOS / traffic class, here only ECN's ECT(0) for ECN-capable data (RFC 3168 §6.1.2). */
-  private output(la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number, segmentSize = 0, tos = 0): void {
+  private output(la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number, segmentSize = 0, tos = 0, df = true): void {
     // FreeBSD's option layout (tcp_addoptions) when configured; the encoder's default is Linux's.
     if (this.config.optionLayout === 'freebsd' && seg.options.order === undefined && hasOptions(seg.options)) {
       seg = { ...seg, options: { ...seg.options, order: freebsdOptionOrder(seg.options) } };
@@ -987,7 +997,7 @@ export class Stack {
     // A TSO segment goes to a link that segments it and so completes checksums (LinkSend), as does every segment
     // to a link with checksum offload: summing up to 64 KiB here would be wasted, unless an observer (a pcap
     // tap) is to see the packet as it will be on the wire.
-    const ip = { src: la, dst: ra, ttl: this.ttl, tos };
+    const ip = { src: la, dst: ra, ttl: this.ttl, tos, df };
     const observed = this.packetObservers.length > 0;
     const partial = (segmentSize > 0 || this.linkChecksumOffload) && !observed;
     if (this.linkSendParts !== null && !observed && seg.payload.length >= GATHER_MIN_PAYLOAD) {
