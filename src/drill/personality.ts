@@ -83,7 +83,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
           congestionControl: 'newreno', rack: false,
           // tcp_input.c: rcv_wnd = max(sbspace, rcv_adv - rcv_nxt) (65700, not the 65535 advertised);
           // tcp_twcheck ACKs text in TIME-WAIT; tcp_reass holds text from a SYN in SYN-SENT until ESTABLISHED.
-          rcvWndAccept: 'buffer', timeWaitAckData: true, synSentData: 'queue', seqCheck: 'bsd',
+          rcvWndAccept: 'buffer', timeWaitAckData: true, synSentData: 'queue-unacked', seqCheck: 'bsd',
         },
         listenSynAckRetries: 3, syncookies: true,
         recvSpace: 65536, roundRecvBufToMss: true, maxSockBuf,

@@ -186,10 +186,11 @@ export interface TcpConfig {
   rcvWndAccept: 'advertised' | 'buffer';
   /**
    * Text on a SYN arriving in SYN-SENT (simultaneous open): 'queue' (RFC 9293 §3.10.7.3 fourth: "queue them
-   * for processing after the ESTABLISHED state has been reached"; FreeBSD tcp_reass holds it until then) or
-   * 'discard' (Linux tcp_rcv_synsent_state_process: dropped, the peer retransmits).
+   * for processing after the ESTABLISHED state has been reached", then ACKed at once), 'queue-unacked'
+   * (FreeBSD: tcp_reass holds it until ESTABLISHED and delivers it without asking for an ACK, which rides on the
+   * next segment sent) or 'discard' (Linux tcp_rcv_synsent_state_process: dropped, the peer retransmits).
    */
-  synSentData: 'queue' | 'discard';
+  synSentData: 'queue' | 'queue-unacked' | 'discard';
   /**
    * In TIME-WAIT, a segment carrying text or anything but a bare in-sequence ACK is answered with an ACK
    * (FreeBSD tcp_twcheck "acknowledge the segment if it has data or is not a duplicate ACK"; Linux

@@ -395,7 +395,8 @@ export function deliverSynText(c: TcpConnection, now: number): void {
   if (q === null) return;
   c.synText = null;
   processTextAndFin(c, q, q.seq, q.payload, now);
-  c.ackNow = true;
+  if (c.config.synSentData === 'queue') c.ackNow = true;
+  else { c.ackNow = false; c.delackAt = Infinity; } // FreeBSD: no ACK asked for; it rides on the next segment
 }
 
 /** Eighth: check the FIN bit (§3.10.7.4 eighth). `seq` and `payload` as for the seventh step. */
