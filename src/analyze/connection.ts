@@ -72,6 +72,7 @@ export interface ZeekRowSnapshot {
   };
 }
 
+/** An anomaly within one connection (e.g. an out-of-window RST): its kind, the frames (at most 100 listed) and how many. */
 export interface AnomalyHit { kind: string; frames: number[]; count: number; detail?: string }
 
 const MAX_FRAMES_PER_ANOMALY = 100;
@@ -137,17 +138,12 @@ export class Side {
   lastAckTime = 0;
   /** The peer acknowledged this side's FIN (ack ≥ FIN seq + 1, in a segment without RST). */
   finAcked = false;
-  /** Time of this side's first FIN (NaN before one). */
-  finTime = NaN;
-  /** Retransmissions (Wireshark's sense) of segments carrying this side's FIN, and of its SYN or SYN-ACK. */
+  /** Retransmissions (Wireshark's sense) of segments carrying this side's FIN. */
   finRetx = 0;
-  synRetx = 0;
   /** This side acknowledged the peer's SYN-ACK (the handshake's final ACK). */
   ackedSynAck = false;
   /** Payload bytes carried on this side's SYN (TCP Fast Open or plain SYN data, RFC 7413 / RFC 9293 §3.4). */
   synData = 0;
-  /** The first packet number this side sent (0 before one). */
-  firstFrame = 0;
 
   /** Back to the state of a fresh Side (objects are recycled between connections). */
   reset(): void {
@@ -181,12 +177,9 @@ export class Side {
     this.lastNextSeqTime = 0;
     this.lastAckTime = 0;
     this.finAcked = false;
-    this.finTime = NaN;
     this.finRetx = 0;
-    this.synRetx = 0;
     this.ackedSynAck = false;
     this.synData = 0;
-    this.firstFrame = 0;
   }
 }
 
@@ -400,7 +393,6 @@ export class Connection {
     }
     this.lastFrame = p.frame;
     this.lastTime = p.time;
-    if (this.s[side].pkts === 0) this.s[side].firstFrame = p.frame;
     this.s[side].pkts++;
     this.s[side].ipBytes += p.ipLen;
     this.s[side].payload += p.len;
@@ -449,9 +441,9 @@ export class Connection {
   private seqMark = '';
 
   private traceEntry(side: 0 | 1, p: PacketInfo, note: string | undefined): void {
-    const mark = this.seqMark;
-    this.seqMark = '';
     if (this.trace && p.seg) {
+      const mark = this.seqMark;
+      this.seqMark = '';
       // The capture's frame number first (to find the packet in Wireshark), then what the analysis found.
       note = [`frame ${p.frame}`, ...(mark ? [mark] : []), ...(note ? [note] : [])].join('; ');
       // The segment's payload is a view into the capture reader's buffer, which the next read overwrites.
@@ -536,7 +528,6 @@ export class Connection {
       } else {
         this.retransmissions++;
         if (f & FIN) d.finRetx++;
-        if (f & SYN) d.synRetx++;
       }
     }
     const end = (p.seq + segLen) >>> 0;
@@ -604,7 +595,7 @@ export class Connection {
         this.secondFinAck = p.ack;
         this.secondFinHasAck = (f & ACK) !== 0;
       }
-      if (this.s[side].finSeq < 0) { this.s[side].finSeq = x; this.s[side].finTime = p.time; }
+      if (this.s[side].finSeq < 0) this.s[side].finSeq = x;
     }
   }
 
