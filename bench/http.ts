@@ -17,7 +17,7 @@
  * Needs root, the TUN addon, ab (apache2-utils), hping3 and curl; throws with the reason when one is missing.
  */
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from '../src/link/netns.js';
@@ -32,6 +32,7 @@ const PORT = 8080;
 const PATH = '/bytes/1000';
 const FLOOD_SECS = 10;
 const FLOOD_COUNT = 5_000_000;
+const AB_ROUNDS = 3;
 
 function missingTool(): string | null {
   for (const [tool, arg, pkg] of [['ab', '-V', 'apache2-utils'], ['hping3', '--version', 'hping3'], ['curl', '--version', 'curl']] as const) {
@@ -54,7 +55,8 @@ export async function run(): Promise<BenchResult[]> {
 // Inside the namespace.
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const progress = (what: string) => { if (process.env.SYNACK_BENCH_VERBOSE) process.stderr.write(`http bench: ${what}\n`); };
+/** SYNACK_BENCH_LOG=FILE: progress lines appended to FILE (the namespace's stderr is only shown on failure). */
+const progress = (what: string) => { if (process.env.SYNACK_BENCH_LOG) appendFileSync(process.env.SYNACK_BENCH_LOG, `${new Date().toISOString()} http bench: ${what}\n`); };
 
 function exec(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
@@ -122,8 +124,10 @@ async function flood(host: string, inSegs: () => number, tunDrops: () => number)
   hp.stdout!.setEncoding('utf8').on('data', (d: string) => (hout += d));
   hp.stderr!.setEncoding('utf8').on('data', (d: string) => (hout += d));
   const exited = new Promise<void>((r) => hp.once('close', () => r()));
+  progress(`flood ${host} started`);
   await sleep(300); // the flood is running before the first fetch
   const fetches = await fetchLoop(host, FLOOD_SECS * 1000 - 800);
+  progress(`fetches done ${JSON.stringify(fetches)}`);
   await exited;
   const secs = (performance.now() - t0) / 1000;
   const sent = Number(/(\d+) packets transmitted/.exec(hout)?.[1] ?? 0);
@@ -153,14 +157,19 @@ async function bench(): Promise<BenchResult[]> {
     // Warm both (JIT, ARP, the kernel's first connections).
     await ab(['-k', '-c4', '-n500'], SYNACK);
     await ab(['-k', '-c4', '-n500'], KERNEL);
+    // The machine is shared: each figure is the best of AB_ROUNDS runs, the two servers alternating.
     for (const args of [['-k', '-c20', '-n5000'], ['-c100', '-n2000']]) {
-      const k = await ab(args, KERNEL);
-      progress(`kernel ab ${args.join(' ')}: ${k.rps}`);
-      const s = await ab(args, SYNACK);
-      progress(`synack ab ${args.join(' ')}: ${s.rps}`);
+      let k = { rps: 0, failed: 0 }, s = { rps: 0, failed: 0 };
+      for (let round = 0; round < AB_ROUNDS; round++) {
+        const kr = await ab(args, KERNEL);
+        const sr = await ab(args, SYNACK);
+        progress(`ab ${args.join(' ')}: kernel ${kr.rps}, synack ${sr.rps}`);
+        if (kr.rps > k.rps) k = kr;
+        if (sr.rps > s.rps) s = sr;
+      }
       const label = `http.ab ${args.join(' ')}`;
       pair(label, 'req/s', Math.round(s.rps), Math.round(k.rps));
-      out.push({ name: `${label} failed`, value: s.failed, unit: 'requests', peer: 'kernel', peerValue: k.failed });
+      out.push({ name: `${label} failed (synack)`, value: s.failed, unit: 'requests' }, { name: `${label} failed (kernel)`, value: k.failed, unit: 'requests' });
     }
     // /sys shows the root namespace's devices; ip reads this namespace's. The device's transmit queue is the
     // kernel's queue toward synack: what overflows it never reached synack.
@@ -172,9 +181,9 @@ async function bench(): Promise<BenchResult[]> {
     const stats = serve.stack.stats;
     const s = await flood(SYNACK, () => stats.InSegs, tunDrops);
     pair('http.synflood fetches ok', '%', Math.round((s.ok / Math.max(1, s.total)) * 100), Math.round((k.ok / Math.max(1, k.total)) * 100));
-    out.push({ name: 'http.synflood fetches', value: s.total, unit: 'fetches', peer: 'kernel', peerValue: k.total });
+    out.push({ name: 'http.synflood fetches (synack)', value: s.total, unit: 'fetches' }, { name: 'http.synflood fetches (kernel)', value: k.total, unit: 'fetches' });
     pair('http.synflood segments processed', 'seg/s', s.segsPerSec, k.segsPerSec);
-    out.push({ name: 'http.synflood SYNs sent by hping3', value: s.sent, unit: 'packets', peer: 'kernel', peerValue: k.sent });
+    out.push({ name: 'http.synflood SYNs sent by hping3 (synack)', value: s.sent, unit: 'packets' }, { name: 'http.synflood SYNs sent by hping3 (kernel)', value: k.sent, unit: 'packets' });
     out.push({ name: 'http.synflood dropped by the TUN queue', value: s.drops, unit: 'packets' });
     const c = serve.stack.counters;
     out.push({ name: 'http.synflood synack cookies sent', value: c.SyncookiesSent, unit: 'SYN+ACKs' });
@@ -192,5 +201,9 @@ function kernelServer(): void {
 }
 
 const role = process.env[NETNS_ENV] ? process.argv[2] : undefined;
-if (role === 'bench') reportResult(await bench());
+if (role === 'bench') {
+  reportResult(await bench());
+  // The kernel namespace's holder process keeps the event loop alive; the PID namespace ends with us.
+  process.exit(0);
+}
 else if (role === 'kernel-server') kernelServer();
