@@ -25,6 +25,7 @@ import {
   addressText, round6, toReport, zeekRowOf, type AnomalyReport, type ConnectionFacts, type ConnectionReport, type SummaryReport,
 } from './report.js';
 
+/** Options of `new Analyzer()` and analyzeCapture: checksum handling, traces, and the anomaly thresholds. */
 export interface AnalyzerOptions extends AnomalyOptions {
   /**
    * 'count' (default): bad TCP checksums are counted, the packets analysed anyway (captures taken on the
@@ -35,22 +36,29 @@ export interface AnalyzerOptions extends AnomalyOptions {
   keepTrace?: boolean;
   /** Read ordinary TCP packets in place (src/analyze/fastpath.ts); false sends every packet through the full decoder. Default true. */
   fastPath?: boolean;
+  /** Ports taken as the server side when a connection's SYN was not captured (Zeek's likely_server_ports). */
   likelyServerPorts?: ReadonlySet<number>;
-  /** Called for every finished connection, in the order they finish. */
+  /**
+   * Called for every finished connection, in the order they finish. `conn` is the analyzer's internal state of
+   * the connection (not part of the API): use the report.
+   */
   onConnection?: (report: ConnectionReport, conn: Connection) => void;
   /**
+   * @internal
    * Called for every finished connection instead of onConnection, without building its report when the
    * analyzer's bookkeeping does not need one: `report` is null then, and `facts` (valid only during the call)
    * holds the classification; the caller reads the rest from `conn` (src/analyze/packed-report.ts does).
    */
   onFinished?: (conn: Connection, facts: ConnectionFacts, report: ConnectionReport | null) => void;
   /**
+   * @internal
    * Recycle Connection objects once onConnection has returned (the callback must not keep `conn`). Saves the
    * garbage collector copying tens of thousands of young connections on busy captures.
    */
   recycle?: boolean;
 }
 
+/** A packet that could not be decoded: its frame number, the byte offset of the problem in the capture, and the error. */
 export interface MalformedSample { frame: number; offset: number; message: string }
 
 const SWEEP_EVERY = 32768;
@@ -120,6 +128,12 @@ class LiveFacts implements ConnectionFacts {
   get ts(): number { return round6(this.conn!.firstTime); }
 }
 
+/**
+ * The streaming capture analyzer: feed it capture records (packet()), get one ConnectionReport per TCP
+ * connection through `onConnection` as soon as it is over (by Zeek's rules, so conn_state and history compare
+ * one to one), then finish() for the anomalies and summary() for the totals. Memory follows the connections
+ * open at once. Bad packet bytes are counted as malformed, never thrown.
+ */
 export class Analyzer {
   private readonly opts: AnalyzerOptions;
   private readonly flows = new FlowTable();
@@ -181,6 +195,7 @@ export class Analyzer {
   }
 
   /**
+   * @internal
    * packet() for a record read in place (CaptureReader.nextView): an ordinary TCP packet is analysed without
    * a record object or a view of its bytes.
    */
@@ -197,6 +212,7 @@ export class Analyzer {
   }
 
   /**
+   * @internal
    * packet() for an ordinary TCP packet whose fields `parseFast` already read (on another thread, say): the
    * same analysis as packet() with the fast path. Not for ladder traces (they need the decoded segment).
    */
@@ -499,6 +515,10 @@ export class Analyzer {
     return this.anomaliesOut;
   }
 
+  /**
+   * The totals after finish(): `files` names the inputs, `error` is the capture error that stopped reading (or
+   * null), `warnings` capture-header oddities read anyway.
+   */
   summary(files: string[], error: string | null, warnings: string[] = []): SummaryReport {
     const st = this.stats;
     const anomalies: Record<string, number> = {};

@@ -6,6 +6,7 @@ import type { AnomalyReport, ConnectionReport, SummaryReport } from './report.js
 import type { ZeekRowSnapshot } from './connection.js';
 import { ZEEK_SERVICE_NAMES } from './service.js';
 
+/** One JSON line (newline-terminated) of a report: the `synack analyze --format json` output. */
 export function jsonLine(obj: ConnectionReport | AnomalyReport | SummaryReport): string {
   // JSON.stringify builds a flat string; hand-concatenated lines measured slower here (cons-string
   // trees cost more in garbage collection than the serialisation saves; re-measured: no faster).
@@ -110,10 +111,12 @@ export class FirstPacketOrder {
   get size(): number { return this.held.size; }
 }
 
+/** The header line of the human-readable table (`--format table`). */
 export function tableHeader(): string {
   return TABLE_COLUMNS.map(([h, w]) => pad(h, w)).join('').trimEnd() + '\n';
 }
 
+/** One connection as a line of the human-readable table. */
 export function tableRow(r: ConnectionReport): string {
   return TABLE_COLUMNS.map(([, w, f]) => pad(f(r), w)).join('').trimEnd() + '\n';
 }
@@ -146,6 +149,7 @@ export function tableSummary(s: SummaryReport, anomalies: AnomalyReport[]): stri
   return lines.join('\n') + '\n';
 }
 
+/** An anomaly in one line of English, with its first frames (e.g. "SYN scan from 10.0.0.9: 1000 ports ..."). */
 export function describeAnomaly(a: AnomalyReport): string {
   const frames = a.frames.slice(0, 8).join(',') + (a.count > 8 ? ',…' : '');
   switch (a.kind) {
@@ -174,6 +178,7 @@ function zeekTime(d: Date): string {
   return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}-${p(d.getUTCHours())}-${p(d.getUTCMinutes())}-${p(d.getUTCSeconds())}`;
 }
 
+/** The header lines of a Zeek conn.log (TSV), `#open` at `now`; then zeekRow per connection and zeekFooter. */
 export function zeekHeader(now = new Date()): string {
   return [
     '#separator \\x09',
@@ -207,6 +212,7 @@ export function zeekRow(r: ZeekRowSnapshot | ConnectionReport, reason?: string):
   ].join('\t') + '\n';
 }
 
+/** The closing line of a Zeek conn.log (`#close` at `now`). */
 export function zeekFooter(now = new Date()): string {
   return `#close\t${zeekTime(now)}\n`;
 }

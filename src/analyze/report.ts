@@ -9,6 +9,11 @@ import { ZEEK_STATE_NAMES } from './zeek.js';
 import { reasonFor } from './reason.js';
 import type { Service } from './service.js';
 
+/**
+ * One TCP connection of a capture: endpoints, how it opened and closed, both sides' final RFC 9293 states,
+ * Zeek's conn_state/history, Wireshark's completeness, counts and anomalies. The stable schema of
+ * `synack analyze --format json` (field by field in src/analyze/README.md). Times in seconds.
+ */
 export interface ConnectionReport {
   type: 'connection';
   uid: string;
@@ -88,6 +93,10 @@ export interface ConnectionReport {
   service: Service | null;
 }
 
+/**
+ * A pattern across packets or connections: invalid flag combinations, SYN/NULL/FIN/Xmas scans, a SYN flood,
+ * RSTs outside the window or after close. Which optional fields are set depends on `kind`.
+ */
 export interface AnomalyReport {
   type: 'anomaly';
   kind: 'invalid-flags' | 'syn-scan' | 'null-scan' | 'fin-scan' | 'xmas-scan' | 'syn-flood' | 'out-of-window-rst' | 'rst-after-close';
@@ -104,6 +113,7 @@ export interface AnomalyReport {
   connections?: string[];
 }
 
+/** Totals of a whole analysis: packets by kind (each counted once), connections by outcome, anomalies, errors. */
 export interface SummaryReport {
   type: 'summary';
   files: string[];

@@ -4,6 +4,7 @@
  * status line), TLS (a handshake record, RFC 8446 §5.1), SSH (the identification string, RFC 4253 §4.2) and
  * DNS over TCP (RFC 1035 §4.2.2: a length prefix and a one-question header). Ports are not trusted. Pure.
  */
+/** The application protocol recognised from a connection's first payload bytes (Zeek's `service`), ports not trusted. */
 export type Service = 'http' | 'tls' | 'ssh' | 'dns';
 
 export const SERVICES: readonly Service[] = ['http', 'tls', 'ssh', 'dns'];

@@ -13,15 +13,19 @@ import { Analyzer, type AnalyzerOptions } from '../analyze/analyzer.js';
 import type { AnomalyReport, ConnectionReport, SummaryReport } from '../analyze/report.js';
 import { CaptureReader } from '../wire/capture.js';
 
-export { Analyzer, type AnalyzerOptions } from '../analyze/analyzer.js';
+export { Analyzer, type AnalyzerOptions, type MalformedSample } from '../analyze/analyzer.js';
 export type { ConnectionReport, AnomalyReport, SummaryReport } from '../analyze/report.js';
+export type { HandshakeKind, CloseKind, AnomalyHit, ZeekRowSnapshot } from '../analyze/connection.js';
+export type { Service } from '../analyze/service.js';
 export { jsonLine, tableHeader, tableRow, zeekHeader, zeekRow, zeekFooter, describeAnomaly } from '../analyze/format.js';
 
 /** What analyzeCapture returns. */
 export interface CaptureAnalysis {
   /** Every connection, in the order they finished. */
   connections: ConnectionReport[];
+  /** Patterns across connections (scans, floods, invalid flags). */
   anomalies: AnomalyReport[];
+  /** Totals, and the capture error that stopped reading, if any. */
   summary: SummaryReport;
 }
 

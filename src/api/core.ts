@@ -8,8 +8,9 @@ import { RealClock } from '../stack/clock.js';
 export { Stack, StackConnection, Listener, StackCounters } from '../stack/stack.js';
 export type {
   StackOptions, ListenOptions as StackListenOptions, ConnectionHandler, LinkSend, LinkCapabilities, ReceiveOptions,
-  PacketObserver, TransitionObserver, UserTimer,
+  PacketObserver, TransitionObserver, UserTimer, StateTransition, LinkSendParts,
 } from '../stack/stack.js';
+export type { ReassemblerOptions } from '../wire/ip-reassembly.js';
 export { RealClock, VirtualClock, type Clock } from '../stack/clock.js';
 export {
   connectTcp, listenTcp, TcpSocket, TcpServerSocket, TcpSocketError,
@@ -24,6 +25,7 @@ export {
 } from '../link/packet-link.js';
 export { PcapngTap, TapError, type TapOptions, type TapDirection, type WireTapOptions } from '../link/pcapng-tap.js';
 export type { TcpConfig } from '../tcp/config.js';
+export type { CongestionControl, CongestionFactory } from '../tcp/cc/congestion.js';
 export type { TcpEvent, TcpCause, TcpErrorCode } from '../tcp/connection.js';
 export type { TcpStateName } from '../wire/trace.js';
 

@@ -10,4 +10,4 @@
  */
 export { runScriptText, DrillRunner, type DrillResult, type DrillVerdict, type RunOptions } from '../drill/runner.js';
 export { parseScript, type ParseScriptOptions } from '../drill/parser.js';
-export type { Personality } from '../drill/ast.js';
+export type { Personality, ParsedScript, UnsupportedConstruct } from '../drill/ast.js';

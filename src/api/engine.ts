@@ -10,10 +10,11 @@ export {
   type DropReason, type CookieParams,
 } from '../tcp/connection.js';
 export { DEFAULT_CONFIG, resolveConfig, type TcpConfig } from '../tcp/config.js';
+export type { CongestionControl, CongestionFactory } from '../tcp/cc/congestion.js';
 export { IsnGenerator, type RandomSource } from '../tcp/isn.js';
 export { TcpStats, INVALID_FLAG_COMBOS, type InvalidFlagCombo } from '../tcp/stats.js';
 export {
   FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, seqAdd, seqDiff, seqGt, seqGe, seqLt, seqLe, segLen,
-  type TcpSegment, type TcpOptions,
+  type TcpSegment, type TcpOptions, type UnknownOption,
 } from '../wire/tcp-types.js';
 export { TCP_STATES, type TcpStateName } from '../wire/trace.js';

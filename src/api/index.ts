@@ -7,7 +7,9 @@
  * @packageDocumentation
  */
 export * from './core.js';
-export { createNet, type SynackNet, type NetOptions, type UndiciConnectOptions } from '../stack/node-net.js';
+export {
+  createNet, type SynackNet, type NetOptions, type UndiciConnectOptions, type UndiciConnectCallback, type ConnectOptions, type ConnectListener,
+} from '../stack/node-net.js';
 export {
   Socket, Server, socketError,
   type SocketOptions, type SocketConnectOptions, type ServerOptions, type ListenOptions, type SocketError,

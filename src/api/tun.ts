@@ -13,3 +13,4 @@ export {
   TunLink, TunError, tunUnavailableReason,
   type TunErrorCode, type TunOpenOptions, type TunStats, type TunOffloadStats, type TunWriteResult, type StackLike,
 } from '../link/tun.js';
+export type { VirtioNetHdr } from '../link/virtio-net.js';

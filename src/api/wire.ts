@@ -6,7 +6,7 @@
  */
 export {
   FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, seqAdd, seqDiff, seqGt, seqGe, seqLt, seqLe, segLen,
-  type TcpSegment, type TcpOptions,
+  type TcpSegment, type TcpOptions, type UnknownOption,
 } from '../wire/tcp-types.js';
 export { WireError, type WireLayer } from '../wire/errors.js';
 export { parseAddress, formatAddress, addressEquals, isIpv6 } from '../wire/address.js';

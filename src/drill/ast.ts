@@ -5,6 +5,10 @@
  * that the runner can name "the script line" in its failure messages.
  */
 
+/**
+ * The system a packetdrill script is written for, which configures the stack under test to behave as it does:
+ * 'linux', 'freebsd', 'synack' (its own defaults) or 'rfc793' (RFC 793's rules, before RFC 5961).
+ */
 export type Personality = 'linux' | 'freebsd' | 'synack' | 'rfc793';
 
 export interface SourcePos {
@@ -246,21 +250,34 @@ export interface ScriptOptions {
 
 /** Why a script cannot run on synack (§12 item 2): never a crash, never a silent pass. */
 export interface UnsupportedConstruct {
+  /** What synack cannot run, e.g. 'TCP-MD5 option (md5)'. */
   construct: string;
+  /** Script line (1-based). */
   line: number;
+  /** Column, when known. */
   column?: number;
 }
 
+/**
+ * A packetdrill script parsed by parseScript, ready for DrillRunner.execute. Its syntax tree is internal; what
+ * a caller reads is whether (and why) it is unsupported.
+ */
 export interface ParsedScript {
+  /** The file name given to parseScript. */
   file: string;
+  /** The personality the script runs as. */
   personality: Personality;
+  /** @internal */
   options: ScriptOptions;
+  /** @internal */
   init?: UntimedCommand;
+  /** @internal */
   events: DrillEvent[];
+  /** @internal */
   cleanup?: UntimedCommand;
   /**
-   * The first unsupported construct. When set, the script is UNSUPPORTED; `events` then holds what could
-   * be parsed (possibly not the whole script) and must not be run.
+   * The first unsupported construct. When set, the script is UNSUPPORTED and must not be run (the parsed
+   * events may be partial); DrillRunner.execute reports it as 'unsupported'.
    */
   unsupported?: UnsupportedConstruct;
   /** Every unsupported construct found (the first is `unsupported`). */

@@ -19,9 +19,11 @@ import { describeToken, tokenize, type Token, type TokenType } from './lexer.js'
 import { personalityDefines, preprocess } from './preprocess.js';
 import { tcpOptionBytes } from './tcp-options.js';
 
+/** Options of parseScript. */
 export interface ParseScriptOptions {
   /** Used in error messages and kept in the result. */
   file: string;
+  /** The system the script is written for: sets its default -D definitions. */
   personality: Personality;
   /** Extra `-D NAME=VALUE` definitions (value '' = defined without a value). */
   defines?: Record<string, string>;

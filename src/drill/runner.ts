@@ -27,10 +27,14 @@ import { CODE_OPTION_BITS, CODE_STATE_NAMES, DrillSymbolError, ERRNOS, evalIntEx
 import { tcpOptionBytes, tcpOptionsToWire } from './tcp-options.js';
 import { icmpLinePacket, icmpTypeCode } from './icmp-lines.js';
 
+/** A script's outcome: it passed, it failed (a mismatch, a timing error, a parse error), or synack cannot run it (never a silent pass). */
 export type DrillVerdict = 'pass' | 'fail' | 'unsupported';
 
+/** What running one script gave. */
 export interface DrillResult {
+  /** The script's file name (RunOptions.file). */
   script: string;
+  /** pass, fail or unsupported. */
   result: DrillVerdict;
   /** Why it failed or is unsupported. */
   reason?: string;
@@ -38,13 +42,19 @@ export interface DrillResult {
   line?: number;
   /** Virtual time of the failure, seconds since the script started. */
   time?: number;
+  /** The personality it ran as. */
   personality: Personality;
+  /** The IP family it ran in. */
   ipVersion: 'ipv4' | 'ipv6';
 }
 
+/** How to run a script. */
 export interface RunOptions {
+  /** The script's file name, for messages and the result. */
   file: string;
+  /** The system the script is written for ('linux', 'freebsd', 'synack', 'rfc793'): configures the stack under test. */
   personality: Personality;
+  /** Extra `-D NAME=VALUE` definitions (value '' = defined without a value). */
   defines?: Record<string, string>;
   /** Family for scripts that do not pin one (Linux scripts run in both). Default ipv4. */
   ipVersion?: 'ipv4' | 'ipv6';
@@ -109,6 +119,12 @@ function seededRandom(seed: number): (out: Uint8Array) => void {
 const u32 = (n: number): number => n >>> 0;
 const fmtSec = (us: number): string => (us / 1e6).toFixed(6);
 
+/**
+ * Plays one parsed packetdrill script against a synack Stack on a virtual clock: inbound packets are fed to
+ * the stack at their times, outbound ones matched with packetdrill's rules, system calls made through a
+ * socket layer, timing checked with the script's tolerance. Use DrillRunner.execute (or runScriptText): it
+ * turns every outcome, exceptions included, into a DrillResult.
+ */
 export class DrillRunner {
   private readonly clock = new VirtualClock(0);
   private readonly stack: Stack;
@@ -171,6 +187,7 @@ export class DrillRunner {
   // Main loop
   // ---------------------------------------------------------------------------------------------
 
+  /** Runs the script; throws on the first failure (execute() turns that into a result). */
   run(): void {
     if (this.script.init) this.shell(this.script.init.command, this.script.init.line);
     const events = this.script.events;

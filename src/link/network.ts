@@ -9,6 +9,7 @@ import { Wire, type Impairments, type WireEndpoint, type WireOptions } from './w
 import { Prng } from './prng.js';
 import { driveInRealTime, type WireDriver } from './real-time.js';
 
+/** Options of `new Network()`: the wire's seed and impairments, and the clock. */
 export interface NetworkOptions extends WireOptions {
   /** Virtual time (default) or the host's real clock. */
   realTime?: boolean;
@@ -16,6 +17,11 @@ export interface NetworkOptions extends WireOptions {
   delayMs?: number;
 }
 
+/**
+ * Stacks joined by one in-memory Wire, with a shared clock: virtual by default (run()/runUntil() jump to the
+ * next event, so tests are fast and deterministic from the seed) or real (`realTime`). Impair any direction
+ * with impair(); every stack gets its randomness from the seed.
+ */
 export class Network {
   readonly wire: Wire;
   readonly clock: Clock;
@@ -97,6 +103,7 @@ export class Network {
     }
   }
 
+  /** Destroy every stack (connections aborted) and stop the real-time driver. */
   close(): void {
     for (const s of this.stacks) s.destroy();
     this.driver?.stop();

@@ -39,14 +39,17 @@ export function attachLink(stack: Stack, link: PacketLink): () => void {
 
 /** What messagePortLink needs: a MessagePort, a Worker, a DedicatedWorkerGlobalScope, a BroadcastChannel... */
 export interface MessagePortLike {
+  /** Sends one message; the datagram's buffer is in `transfer` (moved, not copied). */
   postMessage(message: unknown, transfer: ArrayBuffer[]): void;
   /** The listener is called with a MessageEvent (`ev.data`); typed loosely so DOM and Node ports both fit. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any port's event type must fit
   addEventListener(type: 'message', listener: (ev: any) => void): void;
+  /** Removes a listener added with addEventListener (when the link is closed). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
   removeEventListener(type: 'message', listener: (ev: any) => void): void;
   /** MessagePort needs start() when listeners are added with addEventListener. */
   start?(): void;
+  /** MessagePort's close(). The link never calls it: closing the link only stops listening; the port stays the caller's. */
   close?(): void;
 }
 
@@ -108,12 +111,15 @@ export function messagePortLink(port: MessagePortLike, opts: { transfer?: boolea
 export interface WebSocketLike {
   binaryType: string;
   readonly readyState: number;
+  /** Sends one binary message: one datagram. */
   send(data: Uint8Array): void;
   /** The listener is called with a MessageEvent (`ev.data`); typed loosely so the browser's and ws's both fit. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any port's event type must fit
   addEventListener(type: 'message', listener: (ev: any) => void): void;
+  /** Removes a listener added with addEventListener (when the link is closed). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
   removeEventListener(type: 'message', listener: (ev: any) => void): void;
+  /** Closes the socket (called by the link's close()). */
   close(): void;
 }
 

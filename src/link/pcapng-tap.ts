@@ -25,6 +25,10 @@ function nodeFs(): FsSync {
   return fs;
 }
 
+/**
+ * A capture that could not be written: `code` is the system error (ENOENT, EISDIR, EACCES, ENOSPC ...) or the
+ * tap's own ('closed', 'not-in-memory', 'no-file-system', 'write-failed'); `path` names the file.
+ */
 export class TapError extends Error {
   /** The system error code (ENOENT, EISDIR, EACCES, ENOSPC...) or a tap code ('closed'). */
   readonly code: string;
@@ -38,13 +42,16 @@ export class TapError extends Error {
   }
 }
 
+/** A packet's direction from the capturing host's point of view (the pcapng EPB flags). */
 export type TapDirection = 'inbound' | 'outbound';
 
+/** Options of PcapngTap.toFile / PcapngTap.inMemory. */
 export interface TapOptions {
   /** Written into the section header (shb_userappl). */
   application?: string;
   /** Interface name shown by Wireshark (default "synack"). */
   interfaceName?: string;
+  /** Interface description (if_description). */
   interfaceDescription?: string;
   /** Link type of the recorded bytes (default LINKTYPE_RAW: bare IP datagrams). */
   linkType?: number;
@@ -54,6 +61,7 @@ export interface TapOptions {
   comment?: string;
 }
 
+/** Options of PcapngTap.attachWire. */
 export interface WireTapOptions {
   /** Endpoint whose point of view gives the direction flags: packets it sends are outbound, packets to it inbound. Default 0. */
   perspective?: number;
@@ -64,6 +72,18 @@ export interface WireTapOptions {
 /** Bytes buffered before a write() to the file. */
 const FLUSH_AT = 64 * 1024;
 
+/**
+ * Records packets as a pcapng capture Wireshark and tshark open: from a Wire (attachWire), a Stack
+ * (attachStack) or by hand (record). Streams to a file (toFile, Node only) or collects in memory (inMemory).
+ * File errors throw a TapError naming the path and the system error code.
+ *
+ * ```ts
+ * const tap = PcapngTap.inMemory();
+ * tap.attachStack(stack);
+ * // ... traffic ...
+ * const pcapng = tap.close();
+ * ```
+ */
 export class PcapngTap {
   /** The first error hit while recording from a wire observer (those cannot throw into the wire). */
   error: TapError | undefined = undefined;

@@ -4,6 +4,7 @@
  */
 import type { Wire } from './wire.js';
 
+/** A real-time driver of a Wire (driveInRealTime). */
 export interface WireDriver {
   /** Stops the timer and releases the wire's onWake hook. Packets still in flight stay in the wire. */
   stop(): void;

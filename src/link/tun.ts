@@ -26,9 +26,13 @@ export type TunErrorCode =
   | 'ENOENT' // /dev/net/tun missing (no tun module, container without the device)
   | string;
 
+/** A TUN operation failed: `code` says why (errno name or ERR_TUN_*), with the errno and system call when the kernel refused. */
 export class TunError extends Error {
+  /** Why: an errno name (EPERM, ENOENT, EBUSY ...) or ERR_TUN_ADDON / ERR_TUN_CLOSED / ERR_TUN_ARG. */
   readonly code: TunErrorCode;
+  /** The errno number, when a system call failed. */
   readonly errno: number | undefined;
+  /** The system call that failed (open, ioctl, write ...). */
   readonly syscall: string | undefined;
   constructor(code: TunErrorCode, message: string, opts: { errno?: number; syscall?: string; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -42,20 +46,25 @@ export class TunError extends Error {
 /** What the addon reports for each write: written to the fd, queued (EAGAIN/ENOBUFS), or dropped (queue full). */
 export type TunWriteResult = 'sent' | 'queued' | 'dropped';
 
+/** Counters kept by the native addon (TunLink.stats). */
 export interface TunStats {
+  /** Packets read from the device, and their bytes. */
   rxPackets: number;
   rxBytes: number;
   /** Number of onPackets callbacks delivered (rxPackets / rxBatches = mean batch size). */
   rxBatches: number;
+  /** Packets written to the device, and their bytes. */
   txPackets: number;
   txBytes: number;
   /** Packets waiting in the addon's queue for the fd to become writable. */
   txQueued: number;
+  /** Packets that ever had to wait in that queue. */
   txQueuedTotal: number;
   /** Packets dropped because the write queue was full (or a queued write failed). */
   txDropped: number;
 }
 
+/** Options of TunLink.open. */
 export interface TunOpenOptions {
   /**
    * Linux virtio-net offloads (IFF_VNET_HDR, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6). Off by default. With it
@@ -176,8 +185,11 @@ function translate(e: unknown, what: string): TunError {
  * checksums the kernel vouched for; the send callback's second argument is the segment size for GSO.
  */
 export interface StackLike {
+  /** Takes one IP datagram read from the device (Stack.receive). */
   receive(packet: Uint8Array, opts?: { checksumVerified?: boolean }): void;
+  /** Takes a batch of datagrams read at once (Stack.receiveBatch); receive() is called for each when absent. */
   receiveBatch?(packets: readonly Uint8Array[], opts?: { checksumVerified?: readonly boolean[] }): void;
+  /** Gives the stack the function that writes its datagrams to the device, and what the link can do (Stack.attach). */
   attach(send: (packet: Uint8Array, segmentSize?: number) => void, caps?: {
     checksumOffload?: boolean;
     sendParts?: (headers: Uint8Array, payload: Uint8Array, segmentSize: number) => void;
@@ -219,6 +231,12 @@ function copyOut(pkts: readonly Uint8Array[], out: Uint8Array[]): void {
   }
 }
 
+/**
+ * A Linux TUN device as a link for a synack stack: the kernel routes IP packets to the device, TunLink reads
+ * them in batches and hands them to the stack, and writes back what the stack sends. open() it, then
+ * attachStack(stack), or use onPackets()/write() yourself. Needs CAP_NET_ADMIN and the native addon (built at
+ * install); errors are TunErrors.
+ */
 export class TunLink {
   /** The interface name, as the kernel chose it when none was asked for (tun0, tun1, ...). */
   readonly name: string;
@@ -457,6 +475,7 @@ export class TunLink {
     this.#tun.setRef(true);
     return this;
   }
+  /** Let the process exit even while the device is polled. */
   unref(): this {
     this.#tun.setRef(false);
     return this;

@@ -23,15 +23,22 @@ export const VIRTIO_NET_HDR_GSO_UDP = 3;
 export const VIRTIO_NET_HDR_GSO_TCPV6 = 4;
 export const VIRTIO_NET_HDR_GSO_ECN = 0x80;
 
+/**
+ * struct virtio_net_hdr (linux/virtio_net.h, virtio spec v1.2 §5.1.6): the offload metadata a TUN device
+ * opened with `{ offload: true }` puts before every packet (TunLink.onPackets) and takes with every write.
+ */
 export interface VirtioNetHdr {
+  /** 1 = NEEDS_CSUM (the checksum is still to be computed), 2 = DATA_VALID (already verified). */
   flags: number;
-  /** GSO type with the ECN bit (0x80) when set. */
+  /** GSO type (0 none, 1 TCPv4, 4 TCPv6) with the ECN bit (0x80) when set. */
   gsoType: number;
   /** Bytes of headers (IP + TCP) before the payload of a GSO packet (a hint for the receiver). */
   hdrLen: number;
   /** Payload bytes per segment of a GSO packet (the MSS). */
   gsoSize: number;
+  /** With NEEDS_CSUM: where checksumming starts (the TCP header), in bytes from the packet's start. */
   csumStart: number;
+  /** With NEEDS_CSUM: where the checksum goes, in bytes from csumStart (16 for TCP). */
   csumOffset: number;
 }
 

@@ -12,6 +12,7 @@
  */
 import { Prng } from './prng.js';
 
+/** Something attached to a Wire (Wire.attach) that receives the datagrams addressed to it. */
 export interface WireEndpoint {
   /** A datagram arrives. `now` is the time it arrives on the wire (its scheduled time). */
   deliver(packet: Uint8Array, now: number): void;
@@ -42,10 +43,12 @@ export interface Impairments {
   corrupt: number;
 }
 
+/** A perfect direction: no loss, duplication, reordering, delay, jitter, bandwidth limit or corruption. */
 export const NO_IMPAIRMENTS: Readonly<Impairments> = Object.freeze({
   loss: 0, duplicate: 0, reorder: 0, reorderDelayMs: 0, delayMs: 0, jitterMs: 0, bandwidthBps: 0, queueBytes: Infinity, corrupt: 0,
 });
 
+/** What happened to the packets of one direction of a Wire (Wire.counters). */
 export interface DirectionCounters {
   /** Packets handed to send() in this direction. */
   sent: number;
@@ -61,11 +64,18 @@ export interface DirectionCounters {
   corrupted: number;
   /** Datagrams handed to the receiver (originals, corrupted ones and duplicates). */
   delivered: number;
+  /** Bytes of the delivered datagrams. */
   bytesDelivered: number;
 }
 
+/**
+ * What the wire did with a packet: delivered (intact), lost (loss rate), corrupted (delivered with a flipped
+ * bit), duplicate (an extra copy delivered), queue-drop (bandwidth queue full), unroutable (no endpoint owns the
+ * destination address).
+ */
 export type PacketFate = 'delivered' | 'lost' | 'corrupted' | 'duplicate' | 'queue-drop' | 'unroutable';
 
+/** One packet's fate, for Wire.observe / onPacket (captures, loss statistics). Times in ms. */
 export interface WirePacketEvent {
   /** Delivery time; for 'lost', 'queue-drop' and 'unroutable' the time it was sent. */
   time: number;
@@ -119,6 +129,7 @@ interface InFlight {
   dir: Direction;
 }
 
+/** Options of `new Wire()`. */
 export interface WireOptions {
   /** Seed for every impairment decision (default 1). */
   seed?: number;
@@ -126,6 +137,12 @@ export interface WireOptions {
   impairments?: Partial<Impairments>;
 }
 
+/**
+ * An in-memory link joining endpoints that exchange raw IP datagrams, routed by destination address, with
+ * seeded, deterministic impairments per direction (loss, duplication, reordering, delay, jitter, bandwidth
+ * limit with a queue, bit corruption). It never reads a clock: send(from, packet, now) schedules,
+ * nextDeadline() says when something is due (ms), advance(now) delivers it. Misuse throws a LinkError.
+ */
 export class Wire {
   /** Observer called for every packet's fate; set it or use observe(). */
   onPacket: ((ev: WirePacketEvent) => void) | undefined = undefined;

@@ -365,6 +365,7 @@ export class Socket extends Duplex implements ConnectionHandler {
     return this;
   }
 
+  /** End the writable side (FIN), then destroy once everything written has been sent (net.Socket#destroySoon). */
   destroySoon(): void {
     if (this.writable) this.end();
     if (this.writableFinished) this.destroy();
@@ -377,6 +378,10 @@ export class Socket extends Duplex implements ConnectionHandler {
     return this;
   }
 
+  /**
+   * Keep-alive probes on (RFC 1122 §4.2.3.6) after `initialDelay` ms idle (0 keeps the configured
+   * `keepAliveIdle`, 2 h by default). A connection whose probes go unanswered fails with ETIMEDOUT.
+   */
   setKeepAlive(enable = false, initialDelay = 0): this {
     const c = this.conn;
     if (c) { c.tcp.setKeepAlive(enable, initialDelay, c.stack.clock.now()); c.service(); }
@@ -426,6 +431,7 @@ export class Socket extends Duplex implements ConnectionHandler {
     return this;
   }
 
+  /** The local address, family ('IPv4' | 'IPv6') and port; `{}` before the socket is connected, as in Node. */
   address(): { address: string; family: string; port: number } | Record<string, never> {
     const c = this.conn;
     if (!c) return {};
@@ -539,12 +545,14 @@ export class Server extends EventEmitter {
 
   get listening(): boolean { return this.listener !== null && !this.listener.closed; }
 
+  /** The address, family and port listened on (the unspecified address when listening on all); null when not listening. */
   address(): { address: string; family: string; port: number } | null {
     if (!this.listener) return null;
     const a = this.listener.addr ?? this.stack.addresses[0]!;
     return { address: this.listener.addr ? formatAddress(a) : a.length === 16 ? '::' : '0.0.0.0', family: a.length === 16 ? 'IPv6' : 'IPv4', port: this.listener.port };
   }
 
+  /** Calls `cb` with the number of open accepted sockets (synchronously; net.Server's is asynchronous). */
   getConnections(cb: (err: Error | null, n: number) => void): this { cb(null, this.sockets.size); return this; }
 
   /** Stop accepting; 'close' once every connection has ended (like net.Server#close). */

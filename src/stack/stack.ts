@@ -89,6 +89,7 @@ export class StackCounters {
 
 /** Receives a connection's notifications (the Node-style Socket implements this). */
 export interface ConnectionHandler {
+  /** An engine event: state change, connected, peer's FIN, error (ECONNRESET ...), closed. */
   onEvent(ev: TcpEvent): void;
   /** In-order data is waiting (conn.tcp.readableLength > 0). */
   onReadable(): void;
@@ -98,10 +99,27 @@ export interface ConnectionHandler {
 
 let nextConnId = 1;
 
-export interface UserTimer { at: number; fn: () => void; cancelled: boolean }
+/** A timer armed with Stack.schedule: set `cancelled` to true to cancel it. */
+export interface UserTimer {
+  /** Absolute stack time to fire at, in ms on the stack's clock. */
+  at: number;
+  /** What runs when it fires. */
+  fn: () => void;
+  /** Set true to cancel the timer before it fires. */
+  cancelled: boolean;
+}
 
 /** A state change of a connection and what caused it. */
-export interface StateTransition { time: number; from: TcpStateName; to: TcpStateName; cause: TcpCause }
+export interface StateTransition {
+  /** Stack time of the transition, in ms. */
+  time: number;
+  /** The RFC 9293 state left. */
+  from: TcpStateName;
+  /** The RFC 9293 state entered. */
+  to: TcpStateName;
+  /** What caused it: a segment that arrived, a user call, a timer. */
+  cause: TcpCause;
+}
 
 /** A connection as the stack knows it: the engine plus its addresses. */
 export class StackConnection {
@@ -149,6 +167,7 @@ export class StackConnection {
   service(): void { this.stack.service(this); }
 }
 
+/** Options of Stack.listen (exported as `StackListenOptions`). */
 export interface ListenOptions {
   /** Accept-queue and SYN-queue bound (Node's default backlog is 511). */
   backlog?: number;
@@ -158,33 +177,45 @@ export interface ListenOptions {
   onConnection?: (c: StackConnection) => void;
 }
 
+/**
+ * A passive open (RFC 9293 §3.10.1, LISTEN) on one port: connections in SYN-RECEIVED wait in `synQueue`, those
+ * that completed the handshake go to `onConnection` or, without it, the accept queue (`accept()`). Both hold
+ * at most `backlog`: with the SYN queue full, SYNs are answered with SYN cookies (StackOptions.syncookies) or
+ * dropped; with the accept queue full, they are dropped.
+ */
 export class Listener {
   readonly synQueue = new Set<StackConnection>();
   readonly acceptQueue: StackConnection[] = [];
   closed = false;
   /** Called once when the listener closes, by close() or because the stack was destroyed. */
   onClosed: (() => void) | null = null;
-  /** TCP Fast Open server cookies (RFC 7413 §4.2.2, fast-open.ts): null = no TFO on this listener. */
+  /** @internal TCP Fast Open server cookies (RFC 7413 §4.2.2, fast-open.ts): null = no TFO on this listener. */
   fastOpen: FastOpenCookies | null = null;
   constructor(
     readonly stack: Stack,
     readonly port: number,
     readonly addr: Uint8Array | null,
     public backlog: number,
+    /** Called for each connection that completed the handshake; null queues them for accept(). */
     public onConnection: ((c: StackConnection) => void) | null,
   ) {}
   /** Take the next completed connection (when no onConnection callback is set). */
   accept(): StackConnection | null { return this.acceptQueue.shift() ?? null; }
+  /** Stop listening (Stack.unlisten): connections not yet accepted are reset. */
   close(): void { this.stack.unlisten(this); }
 }
 
+/** Options of `new Stack()` / `createStack()`. */
 export interface StackOptions {
+  /** A name for logs and captures (default 'synack'). */
   name?: string;
   /** Our addresses, IPv4 and/or IPv6 ("10.0.0.1", "fd00::1"). */
   addresses: string[];
+  /** Time for timers and timestamps (ms): RealClock by default, VirtualClock for deterministic tests. */
   clock?: Clock;
   /** Randomness for ISN and cookie secrets and port offsets (RFC 6528, RFC 6056); injected for determinism. */
   random?: RandomSource;
+  /** Engine configuration for every connection (RFC choices: MSS, windows, RTO bounds, Nagle ...). */
   tcp?: Partial<TcpConfig>;
   /** SYN+ACK retransmissions before a SYN-RECEIVED entry is dropped (short by default, unlike tcp.synAckRetries). */
   listenSynAckRetries?: number;
@@ -194,7 +225,9 @@ export interface StackOptions {
   synRatePerSource?: number;
   /** Do not answer invalid flag combinations to closed ports with RST (a hardened host); default false (Linux-like). */
   silentOnInvalidFlags?: boolean;
+  /** IPv4 TTL / IPv6 hop limit of packets sent (default 64). */
   ttl?: number;
+  /** Inclusive range of local ports for active opens (RFC 6056; default [32768, 60999], Linux's). */
   ephemeralPortRange?: [number, number];
   /**
    * The link's MTU: datagrams this host originates beyond TCP (echo replies) are fragmented to it, and
@@ -253,11 +286,19 @@ export interface LinkCapabilities {
   sendParts?: LinkSendParts;
 }
 
+/** Sees every IP datagram the stack receives ('in') or sends ('out'), with the stack time in ms. Must not keep or modify `packet`. */
 export type PacketObserver = (dir: 'in' | 'out', packet: Uint8Array, time: number, stack: Stack) => void;
+/** Sees every connection state transition (RFC 9293 states) with its time in ms and cause. */
 export type TransitionObserver = (c: { id: number; localAddr: Uint8Array; localPort: number; remoteAddr: Uint8Array; remotePort: number }, ev: { time: number; from: TcpStateName; to: TcpStateName; cause: TcpCause }) => void;
 
 const defaultRandom: RandomSource = (out) => { globalThis.crypto.getRandomValues(out); };
 
+/**
+ * A host: IPv4/IPv6 addresses, TCP connections demultiplexed by 4-tuple, listeners with SYN and accept
+ * queues, SYN cookies, TIME-WAIT, RFC 6056 ephemeral ports and RSTs for closed ports (RFC 9293 §3.10.7.1).
+ * Packets arrive through receive() and leave through the link given to attach(). All times are ms on `clock`.
+ * Use it through sockets (connectTcp/listenTcp, or createNet's node:net API) rather than directly.
+ */
 export class Stack {
   readonly name: string;
   readonly addresses: Uint8Array[];
@@ -279,9 +320,9 @@ export class Stack {
   private readonly mtuGiven: boolean;
   /** React to ICMP (StackOptions.icmp); may be switched at run time (tests show the black hole without it). */
   icmpEnabled: boolean;
-  /** IP fragment reassembly (RFC 791, RFC 8200, RFC 5722). */
+  /** @internal IP fragment reassembly (RFC 791, RFC 8200, RFC 5722). */
   readonly reassembler: IpReassembler;
-  /** Path MTU learned per destination (RFC 1191 §6.3, RFC 8201 §5.3). */
+  /** @internal Path MTU learned per destination (RFC 1191 §6.3, RFC 8201 §5.3). */
   readonly pmtu = new PmtuCache();
   private readonly icmpRate = new IcmpRateLimiter();
   private readonly isOursFn = (a: Uint8Array): boolean => this.ourAddress(a) !== null;
@@ -360,6 +401,7 @@ export class Stack {
   get timeWaitCount(): number { return this.tw.size; }
   get timerHeapSize(): number { return this.heap.size; }
   get rateLimiterSize(): number { return this.synBucketCount; }
+  /** The (first) listener on `port`, if any. */
   listenerFor(port: number): Listener | undefined { return this.listeners.get(port)?.[0]; }
 
   /** Counters as one flat object, Linux-style names. */
@@ -373,6 +415,7 @@ export class Stack {
     return out;
   }
 
+  /** Every live connection (not the compact TIME-WAIT entries). */
   *allConnections(): Iterable<StackConnection> {
     yield* this.conns.values();
   }
@@ -397,6 +440,10 @@ export class Stack {
     return l;
   }
 
+  /**
+   * Close a listener: connections in its accept queue are reset, those still in SYN-RECEIVED forgotten (as
+   * Linux does); established connections it already handed out are not affected. Idempotent.
+   */
   unlisten(l: Listener): void {
     if (l.closed) return;
     l.closed = true;

@@ -3,6 +3,10 @@ import type { CongestionFactory } from './cc/congestion.js';
 import { cubic } from './cc/cubic.js';
 import { newReno } from './cc/newreno.js';
 
+/**
+ * Engine configuration: one per stack (StackOptions.tcp) and per connection (a socket's `tcp` option, socket
+ * calls). Every field has a default in DEFAULT_CONFIG; pass a Partial of it. Times in ms, sizes in bytes.
+ */
 export interface TcpConfig {
   /**
    * Minimum ms between duplicate ACKs sent in reply to out-of-window pure ACKs (Linux tcp_invalid_ratelimit,
@@ -226,6 +230,7 @@ export const RFC793_RULES: Pick<TcpConfig, 'rstInWindow' | 'synInWindow' | 'oldA
   rstInWindow: 'reset', synInWindow: 'reset', oldAck: 'ignore', timeWaitRst: 'close',
 };
 
+/** The defaults: RFC 9293 and its successors, and Linux where the RFCs leave a choice (MSS 1460, CUBIC, SACK, timestamps, window scaling). */
 export const DEFAULT_CONFIG: TcpConfig = {
   invalidAckRatelimit: 500,
   mss: 1460,
@@ -286,6 +291,7 @@ export const DEFAULT_CONFIG: TcpConfig = {
   timeWaitRst: 'ignore',
 };
 
+/** A complete configuration: DEFAULT_CONFIG with `partial`'s fields over it (DEFAULT_CONFIG itself when none). */
 export function resolveConfig(partial?: Partial<TcpConfig>): TcpConfig {
   if (!partial) return DEFAULT_CONFIG;
   const c = { ...DEFAULT_CONFIG, ...partial };

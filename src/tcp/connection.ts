@@ -37,7 +37,9 @@ import { armRto, nextDeadline as nextDeadlineOf, onTimeout as onTimeoutOf } from
 // Pure segment helpers live in segment.ts; they are exported from here as before (the stack imports them).
 export { rstFor, segmentAcceptable } from './segment.js';
 
+/** The engine's timers (RFC 9293 §3.8: retransmission, delayed ACK, zero-window probe, keep-alive, 2MSL, FIN-WAIT-2 timeout). */
 export type TcpTimer = 'rto' | 'delayed-ack' | 'persist' | 'keepalive' | 'time-wait' | 'fin-wait-2';
+/** The user calls that change a connection's state (RFC 9293 §3.10); 'cookie' is a connection created from a SYN cookie's ACK. */
 export type TcpUserCall = 'connect' | 'listen' | 'shutdown' | 'close' | 'abort' | 'cookie';
 
 /** What caused a state change: the segment that arrived, the user call, or the timer (RFC 9293 §3.10 event kinds). */
@@ -46,10 +48,16 @@ export type TcpCause =
   | { kind: 'user'; call: TcpUserCall }
   | { kind: 'timer'; timer: TcpTimer };
 
+/**
+ * Why a connection failed or a user call was refused, as errno names: ECONNREFUSED (RST to our SYN),
+ * ECONNRESET (RST later), ETIMEDOUT (retransmissions or keep-alive probes unanswered), EPIPE (send after
+ * close), ENOTCONN / EISCONN (user call in the wrong state), ECONNABORTED (aborted locally), and the ICMP ones.
+ */
 export type TcpErrorCode = 'ECONNREFUSED' | 'ECONNRESET' | 'ETIMEDOUT' | 'EPIPE' | 'ENOTCONN' | 'EISCONN' | 'ECONNABORTED'
   // From ICMP errors (Linux icmp_err_convert / icmpv6_err_convert; see icmp.ts):
   | 'ENETUNREACH' | 'EHOSTUNREACH' | 'ENOPROTOOPT' | 'EMSGSIZE' | 'EOPNOTSUPP' | 'EHOSTDOWN' | 'ENONET' | 'EACCES' | 'EPROTO';
 
+/** Thrown by a user call made in a state that does not allow it (RFC 9293 §3.10), e.g. send() after close(): EPIPE. */
 export class TcpError extends Error {
   readonly code: TcpErrorCode;
   constructor(code: TcpErrorCode, message: string) {
@@ -59,11 +67,16 @@ export class TcpError extends Error {
   }
 }
 
+/** Why the engine dropped a segment (or answered it with an ACK instead of processing it): RFC 9293 §3.10.7 checks, RFC 7323 PAWS, RFC 5961. */
 export type DropReason =
   | 'invalid-flags' | 'out-of-window' | 'paws' | 'no-ack' | 'bad-ack' | 'ack-in-listen'
   | 'rst-not-exact' | 'rst-out-of-window' | 'rst-in-time-wait' | 'syn-in-synchronized-state'
   | 'data-after-close' | 'closed' | 'unexpected';
 
+/**
+ * What the engine reports through pollEvent(): state changes with their cause, the handshake completing,
+ * the peer's FIN, an error (the connection failed), the TCB going away, and dropped segments. Times in ms.
+ */
 export type TcpEvent =
   | { type: 'state'; from: TcpStateName; to: TcpStateName; cause: TcpCause; time: number }
   | { type: 'established'; time: number }
@@ -75,6 +88,7 @@ export type TcpEvent =
   /** A segment was dropped, or answered with a challenge/duplicate ACK instead of being processed. */
   | { type: 'drop'; reason: DropReason; detail: string; seg: TcpSegment; time: number };
 
+/** Options of `new TcpConnection()`: the ports, our ISS and the configuration. */
 export interface TcpConnectionOptions {
   localPort: number;
   remotePort: number;
@@ -97,6 +111,13 @@ export interface CookieParams {
   tsOk: boolean;
 }
 
+/**
+ * One TCP connection as a sans-IO state machine (RFC 9293): no clock, timers or I/O. Make user calls
+ * (connect/listen, send, read, shutdown, close, abort), give it arriving segments with input(seg, now), then
+ * take what it wants sent with pollTransmit(now) until null, read events with pollEvent(), and call
+ * onTimeout(now) at nextDeadline(). All times are ms on any monotonic clock the caller chooses. User calls in
+ * the wrong state throw a TcpError.
+ */
 export class TcpConnection {
   // --- identification ---
   readonly localPort: number;
@@ -610,6 +631,7 @@ export class TcpConnection {
     return out;
   }
 
+  /** The next event (state change, established, eof, error, closed, drop), or null when none is pending. */
   pollEvent(): TcpEvent | null {
     if (this.evHead >= this.events.length) {
       if (this.evHead > 0) { this.events.length = 0; this.evHead = 0; }
@@ -618,6 +640,7 @@ export class TcpConnection {
     return this.events[this.evHead++]!;
   }
 
+  /** Every pending event, in order (pollEvent until null). */
   drainEvents(): TcpEvent[] {
     const out: TcpEvent[] = [];
     let e: TcpEvent | null;

@@ -5,8 +5,13 @@
  */
 import { SipHash } from './siphash.js';
 
+/** Fills `out` with random bytes (crypto.getRandomValues by default; a seeded PRNG makes runs reproducible). */
 export type RandomSource = (out: Uint8Array) => void;
 
+/**
+ * Initial sequence numbers as RFC 6528 §3 asks: a 4 µs clock plus a keyed hash (SipHash-2-4) of the 4-tuple,
+ * so ISNs are unpredictable off-path yet increase for each tuple.
+ */
 export class IsnGenerator {
   private readonly prf: SipHash;
   private readonly buf = new Uint8Array(2 * 16 + 4);
@@ -16,6 +21,7 @@ export class IsnGenerator {
     this.prf = new SipHash(secret);
   }
 
+  /** A generator whose 16-byte secret is drawn from `random`. */
   static fromRandom(random: RandomSource): IsnGenerator {
     const key = new Uint8Array(16);
     random(key);

@@ -2,10 +2,16 @@
  * Counters, named after Linux's /proc/net/snmp and netstat (nstat) fields so users can compare them
  * with the kernel's. One instance is usually shared by every connection of a stack.
  */
+/** Flag combinations no valid segment carries (SYN+FIN, SYN+RST, FIN+RST, no flags, FIN without ACK, FIN+PSH+URG without ACK); counted and dropped. */
 export type InvalidFlagCombo = 'syn-fin' | 'syn-rst' | 'fin-rst' | 'null' | 'fin-no-ack' | 'xmas';
 
+/** Every InvalidFlagCombo, in the order TcpStats.snapshot() lists their counters. */
 export const INVALID_FLAG_COMBOS: readonly InvalidFlagCombo[] = ['syn-fin', 'syn-rst', 'fin-rst', 'null', 'fin-no-ack', 'xmas'];
 
+/**
+ * TCP counters named after Linux's /proc/net/snmp and netstat (nstat) fields (ActiveOpens, RetransSegs,
+ * TCPChallengeACK ...), so runs compare with the kernel's. One instance is usually shared by a stack's connections.
+ */
 export class TcpStats {
   ActiveOpens = 0;
   PassiveOpens = 0;

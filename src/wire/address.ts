@@ -102,12 +102,14 @@ export function formatAddress(a: Uint8Array): string {
   return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
 }
 
+/** Whether two binary addresses (4 or 16 bytes) are the same address. */
 export function addressEquals(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
+/** Whether a binary address is IPv6 (16 bytes) rather than IPv4 (4 bytes). */
 export function isIpv6(a: Uint8Array): boolean {
   return a.length === 16;
 }

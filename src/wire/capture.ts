@@ -9,8 +9,10 @@
  */
 import { WireError } from './errors.js';
 
+/** The two capture file formats read: libpcap ('pcap') and pcapng. */
 export type CaptureFormat = 'pcap' | 'pcapng';
 
+/** One captured packet (CaptureReader.next, readCapture). */
 export interface CaptureRecord {
   /** 1-based packet number across the whole capture (all sections/interfaces), as Wireshark counts frames. */
   frame: number;
@@ -48,8 +50,11 @@ export interface CaptureRecordView {
   offset: number;
 }
 
+/** An interface a capture describes (pcapng IDB; a pcap file has one). */
 export interface CaptureInterface {
+  /** LINKTYPE_* of its packets. */
   linkType: number;
+  /** Snap length: the most bytes captured per packet (0 = no limit). */
   snapLen: number;
   /** Timestamp units per second is `tsDivisor`; pcapng if_tsresol decides it (default 10^6). */
   tsDivisor: number;
@@ -57,6 +62,7 @@ export interface CaptureInterface {
   tsDecimal: boolean;
   /** if_tsoffset: seconds added to every timestamp. */
   tsOffset: number;
+  /** if_name, when the capture gives one. */
   name?: string;
 }
 
@@ -96,6 +102,21 @@ export function detectCaptureFormat(head: Uint8Array): CaptureFormat | null {
 /** Header warnings kept per reader. */
 const MAX_WARNINGS = 20;
 
+/**
+ * A streaming pcap/pcapng reader: push() bytes as they come, take records with next() until null, end() at
+ * end of stream. Memory stays constant (only the unread tail is kept); a record's `data` is a view valid until
+ * the next push(). Malformed or truncated input throws a WireError with the byte offset.
+ *
+ * ```ts
+ * const reader = new CaptureReader();
+ * for await (const chunk of stream) {
+ *   reader.push(chunk);
+ *   for (let rec = reader.next(); rec !== null; rec = reader.next()) use(rec);
+ * }
+ * reader.end();
+ * for (let rec = reader.next(); rec !== null; rec = reader.next()) use(rec);
+ * ```
+ */
 export class CaptureReader {
   /** The bytes not yet consumed start at buf[pos]; buf is a view of `store` (or of a pushNoCopy chunk). */
   private buf: Uint8Array = new Uint8Array(0);
@@ -173,6 +194,7 @@ export class CaptureReader {
     this.pos = 0;
   }
 
+  /** No more bytes will come: next() then returns the remaining records and throws a WireError ('truncated') if the stream stops mid-record. */
   end(): void { this.ended = true; }
 
   /** The next packet record, or null when more bytes are needed (or, after end(), when the stream is done). */
@@ -202,6 +224,7 @@ export class CaptureReader {
   }
 
   /**
+   * @internal
    * next() into the caller's reusable `v` (CaptureRecordView): true when a record was read, false where next()
    * returns null; throws as next() does. An ordinary pcap record is read without allocating anything.
    */

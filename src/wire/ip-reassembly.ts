@@ -28,6 +28,7 @@ export type ReassemblyDrop =
   | 'malformed' | 'truncated' | 'overlap' | 'duplicate' | 'too-long' | 'bad-length' | 'inconsistent-end'
   | 'ecn-mix' | 'discarded-datagram' | 'over-limit';
 
+/** Bounds and timeouts of IP fragment reassembly (RFC 791, RFC 8200 §4.5; overlaps refused as RFC 5722 asks). */
 export interface ReassemblerOptions {
   /** Bytes held by all incomplete datagrams, overheads included (default 4 MiB, Linux's ipfrag_high_thresh). */
   maxBytes?: number;

@@ -7,6 +7,7 @@ import { WireError } from './errors.js';
 import { onesComplementSum, finishChecksum } from './checksum.js';
 import { EMPTY } from './tcp-types.js';
 
+/** An IPv6 extension header decodeIp walked past (RFC 8200 §4). */
 export interface IpExtHeader {
   /** Extension header type (the Next Header value that announced it). */
   type: number;
@@ -16,9 +17,13 @@ export interface IpExtHeader {
   length: number;
 }
 
+/** A decoded IPv4 (RFC 791) or IPv6 (RFC 8200) header and a view of its payload (decodeIp). */
 export interface IpPacket {
+  /** IP version. */
   version: 4 | 6;
+  /** Source address, 4 or 16 bytes. */
   src: Uint8Array;
+  /** Destination address, 4 or 16 bytes. */
   dst: Uint8Array;
   /** Upper-layer protocol; for IPv6 the Next Header after walking the extension headers. */
   protocol: number;
@@ -32,16 +37,21 @@ export interface IpPacket {
   headerLength: number;
   /** IPv4 identification; for IPv6 the fragment header's identification (0 without one). */
   id: number;
+  /** Don't Fragment (IPv4); false for IPv6. */
   df: boolean;
+  /** More Fragments. */
   mf: boolean;
   /** Fragment offset in bytes. */
   fragOffset: number;
   /** IPv4 options, raw (RFC 791 §3.1); empty for IPv6. */
   ipOptions: Uint8Array;
+  /** IPv4 header checksum field as on the wire; 0 for IPv6. */
   checksum: number;
   /** IPv4 header checksum verified; always true for IPv6 (which has none). */
   checksumOk: boolean;
+  /** IPv6 flow label (20 bits); 0 for IPv4. */
   flowLabel: number;
+  /** IPv6 extension headers walked, in order; empty for IPv4. */
   extHeaders: IpExtHeader[];
   /** View of the upper-layer bytes, clipped to totalLength and to what the buffer holds. */
   payload: Uint8Array;
@@ -205,17 +215,23 @@ export function decodeIpv6(bytes: Uint8Array): IpPacket {
   };
 }
 
+/** The fields of an IP header to encode (encodeIpHeader): the version follows the addresses' length. */
 export interface IpHeaderInit {
+  /** Source address: 4 bytes (IPv4) or 16 (IPv6), the same as dst. */
   src: Uint8Array;
+  /** Destination address. */
   dst: Uint8Array;
   /** Default 6 (TCP). */
   protocol?: number;
   /** Default 64. */
   ttl?: number;
+  /** DSCP+ECN (IPv4 TOS, IPv6 traffic class). Default 0. */
   tos?: number;
+  /** IPv4 identification. Default 0. */
   id?: number;
   /** Default true (RFC 1191 path MTU discovery, as Linux sends). */
   df?: boolean;
+  /** IPv6 flow label. Default 0. */
   flowLabel?: number;
 }
 

@@ -8,16 +8,21 @@
  */
 import { WireError } from './errors.js';
 
+/** BSD loopback: a 4-byte address family, then the IP datagram. */
 export const LINKTYPE_NULL = 0;
+/** Ethernet II (and 802.3 with LLC/SNAP), VLAN tags and the rest decapsulated. */
 export const LINKTYPE_ETHERNET = 1;
 /** DLT_RAW as some BSDs number it in capture files. */
 export const LINKTYPE_RAW_12 = 12;
 export const LINKTYPE_RAW_14 = 14;
+/** Raw IP: each packet is an IPv4 or IPv6 datagram (what synack's taps write). */
 export const LINKTYPE_RAW = 101;
 export const LINKTYPE_LOOP = 108;
+/** Linux cooked capture v1 (tcpdump -i any). */
 export const LINKTYPE_LINUX_SLL = 113;
 export const LINKTYPE_IPV4 = 228;
 export const LINKTYPE_IPV6 = 229;
+/** Linux cooked capture v2 (newer tcpdump -i any). */
 export const LINKTYPE_LINUX_SLL2 = 276;
 export const LINKTYPE_PPP = 9;
 export const LINKTYPE_FDDI = 10;
@@ -52,6 +57,7 @@ const PPP_IPV6 = 0x0057;
 const AF_INET = 2;
 const AF_INET6 = new Set([10, 23, 24, 28, 30]);
 
+/** Whether decapsulate() understands this LINKTYPE_* value. */
 export function isSupportedLinkType(linkType: number): boolean {
   switch (linkType) {
     case LINKTYPE_NULL: case LINKTYPE_ETHERNET: case LINKTYPE_RAW_12: case LINKTYPE_RAW_14: case LINKTYPE_RAW:

@@ -6,7 +6,9 @@ import { decodeIp, encodeIpHeader, ipHeaderLengthFor, PROTO_TCP, type IpHeaderIn
 import { decodeTcpRange, optionsLength, writeTcp, tcpChecksumRangeOk, checkSegmentFields, TCP_HEADER_LENGTH, type DecodedTcp } from './tcp.js';
 import { EMPTY, type TcpSegment } from './tcp-types.js';
 
+/** An IP datagram decoded down to TCP (decodePacket). */
 export interface DecodedPacket {
+  /** The IP header. */
   ip: IpPacket;
   /** null when the protocol is not TCP, for non-first fragments, and when a truncated/fragmented datagram lacks the full TCP header. */
   tcp: DecodedTcp | null;

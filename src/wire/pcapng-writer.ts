@@ -29,16 +29,20 @@ const EPB_FLAGS = 2;
 
 /** epb_flags direction bits (pcapng §4.3.1): bits 0-1 = 01 inbound, 10 outbound. */
 export const EPB_INBOUND = 1;
+/** epb_flags direction: outbound (sent by the capturing host). */
 export const EPB_OUTBOUND = 2;
 
 const utf8 = new TextEncoder();
 
+/** An interface of a pcapng capture (PcapngWriter.addInterface). */
 export interface PcapngInterfaceOptions {
+  /** if_name, shown by Wireshark. */
   name?: string;
   /** Link-layer header type, default 101 (LINKTYPE_RAW). */
   linkType?: number;
   /** true: microsecond timestamps (if_tsresol 6, the pcapng default); false/absent: nanoseconds (if_tsresol 9). */
   tsResolMicro?: boolean;
+  /** if_description. */
   description?: string;
   /** Maximum captured length; 0 (default) means no limit. */
   snapLen?: number;
@@ -48,6 +52,11 @@ interface Iface { nanos: boolean; snapLen: number }
 
 interface Option { code: number; value: Uint8Array }
 
+/**
+ * Builds a pcapng capture (draft-ietf-opsawg-pcapng) in memory: a section header, interfaces
+ * (addInterface), then Enhanced Packet Blocks (writePacket) with optional comments and direction flags.
+ * Take the bytes produced so far with take(); browser-clean. PcapngTap builds on it for stacks and wires.
+ */
 export class PcapngWriter {
   private buf = new Uint8Array(4096);
   private view = new DataView(this.buf.buffer);

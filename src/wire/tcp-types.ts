@@ -4,13 +4,21 @@
  */
 
 // Control bits, RFC 9293 §3.1 (plus ECE/CWR from RFC 3168, NS/AE from the reserved bits).
+/** FIN control bit: no more data from the sender (RFC 9293 §3.1). */
 export const FIN = 0x01;
+/** SYN control bit: synchronize sequence numbers. */
 export const SYN = 0x02;
+/** RST control bit: reset the connection. */
 export const RST = 0x04;
+/** PSH control bit: push function. */
 export const PSH = 0x08;
+/** ACK control bit: the acknowledgment field is significant. */
 export const ACK = 0x10;
+/** URG control bit: the urgent pointer field is significant. */
 export const URG = 0x20;
+/** ECE control bit: ECN-Echo (RFC 3168 §6.1). */
 export const ECE = 0x40;
+/** CWR control bit: congestion window reduced (RFC 3168 §6.1). */
 export const CWR = 0x80;
 /** The bit RFC 3540 called NS (now AE, accurate ECN); it lives in the byte before the flags. */
 export const AE = 0x100;
@@ -29,7 +37,9 @@ export const OPT_FASTOPEN = 34;
 export const OPT_EXPERIMENTAL = 254;
 export const TFO_EXP_MAGIC = 0xf989;
 
+/** A TCP option synack does not interpret, kept as it was on the wire. */
 export interface UnknownOption {
+  /** The option kind (first byte). */
   kind: number;
   /** The option's data bytes (without kind and length). */
   data: Uint8Array;
@@ -55,10 +65,16 @@ export interface TcpOptions {
    */
   fastOpen?: Uint8Array;
   fastOpenExp?: boolean;
+  /** Options of other kinds, in wire order. */
   unknown?: UnknownOption[];
+  /** Every option's kind in wire order (NOP and EOL included). */
   order?: number[];
 }
 
+/**
+ * A TCP segment (RFC 9293 §3.1) as every layer of synack exchanges it: header fields, parsed options and the
+ * payload. Sequence numbers are uint32; compare them with seqLt/seqGt ..., never with < and >.
+ */
 export interface TcpSegment {
   srcPort: number;
   dstPort: number;
@@ -70,7 +86,9 @@ export interface TcpSegment {
   flags: number;
   /** The raw 16-bit window field as on the wire (unscaled). */
   window: number;
+  /** The urgent pointer (meaningful only with URG set). */
   urgent: number;
+  /** The options, parsed. */
   options: TcpOptions;
   /** Payload bytes. A view: whoever receives a segment owns its payload and must not expect it to stay stable if the producer reuses buffers (links in synack never do). */
   payload: Uint8Array;
@@ -110,10 +128,15 @@ export function segLen(seg: TcpSegment): number {
 }
 
 // Modular 32-bit sequence arithmetic (RFC 9293 §3.4; RFC 1982 serial numbers).
+/** a < b in sequence space (RFC 9293 §3.4: modulo 2^32, valid for distances under 2^31). */
 export function seqLt(a: number, b: number): boolean { return ((a - b) | 0) < 0; }
+/** a ≤ b in sequence space (modulo 2^32). */
 export function seqLe(a: number, b: number): boolean { return ((a - b) | 0) <= 0; }
+/** a > b in sequence space (modulo 2^32). */
 export function seqGt(a: number, b: number): boolean { return ((a - b) | 0) > 0; }
+/** a ≥ b in sequence space (modulo 2^32). */
 export function seqGe(a: number, b: number): boolean { return ((a - b) | 0) >= 0; }
+/** a + n modulo 2^32 (a sequence number `n` octets further on). */
 export function seqAdd(a: number, n: number): number { return (a + n) >>> 0; }
 /** b - a as a signed 32-bit distance. */
 export function seqDiff(b: number, a: number): number { return (b - a) | 0; }

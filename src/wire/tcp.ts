@@ -15,7 +15,9 @@ export const TCP_HEADER_LENGTH = 20;
 /** Options fit in data offset 15 → 60 bytes of header (RFC 9293 §3.1). */
 export const TCP_MAX_OPTIONS_LENGTH = 40;
 
+/** A decoded TCP header (decodeTcp): the segment plus the header fields it does not carry. */
 export interface DecodedTcp {
+  /** The segment: ports, numbers, flags, window, options, a view of the payload. */
   seg: TcpSegment;
   /** Header length in bytes (data offset × 4). */
   dataOffset: number;

@@ -9,14 +9,17 @@ export type TcpStateName =
   | 'CLOSED' | 'LISTEN' | 'SYN-SENT' | 'SYN-RECEIVED' | 'ESTABLISHED' | 'FIN-WAIT-1' | 'FIN-WAIT-2'
   | 'CLOSE-WAIT' | 'CLOSING' | 'LAST-ACK' | 'TIME-WAIT';
 
+/** The eleven RFC 9293 states, in the RFC's order. */
 export const TCP_STATES: readonly TcpStateName[] = [
   'CLOSED', 'LISTEN', 'SYN-SENT', 'SYN-RECEIVED', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2',
   'CLOSE-WAIT', 'CLOSING', 'LAST-ACK', 'TIME-WAIT',
 ];
 
+/** One side of a Trace (a column of the ladder diagram). */
 export interface TraceEndpoint {
   /** Printable address, e.g. "10.0.0.1" or "fd00::1". */
   addr: string;
+  /** TCP port. */
   port: number;
   /** Label for the column, e.g. "client" / "server". */
   label: string;
@@ -24,11 +27,13 @@ export interface TraceEndpoint {
   isn?: number;
 }
 
+/** One segment of a Trace, with each side's state after it. */
 export interface TraceEntry {
   /** Milliseconds since the trace's start (virtual or capture time). */
   time: number;
   /** Which endpoint sent the segment: 'a' (left column, usually client) or 'b' (right column). */
   from: 'a' | 'b';
+  /** The segment. */
   seg: TcpSegment;
   /** Each side's state after this segment was processed (undefined where unknown). */
   stateA?: TcpStateName;
@@ -58,6 +63,10 @@ export interface TraceStateChange {
   order?: number;
 }
 
+/**
+ * One connection's segments and state changes between two endpoints, in time order: what ladder diagrams are
+ * drawn from. Produced from live runs (stack taps) and from captures (the analyzer's `keepTrace`).
+ */
 export interface Trace {
   a: TraceEndpoint;
   b: TraceEndpoint;

@@ -2,10 +2,16 @@
  * Congestion control behind an interface: one file per algorithm in this folder (newreno.ts, cubic.ts).
  * The engine drives loss detection (recovery/) and calls these hooks; an algorithm only sizes cwnd/ssthresh.
  */
+/**
+ * A congestion control algorithm (RFC 5681 and successors): the engine detects loss and calls these hooks;
+ * the algorithm sizes cwnd and ssthresh (bytes). NewReno and CUBIC are built in; TcpConfig.congestion takes your own.
+ */
 export interface CongestionControl {
+  /** The algorithm's name (shown in stats and traces). */
   readonly name: string;
   /** Congestion window in bytes. */
   cwnd: number;
+  /** Slow-start threshold in bytes (RFC 5681 §3.1). */
   ssthresh: number;
   /** New data cumulatively acknowledged outside recovery. */
   onAck(ackedBytes: number, mss: number, now: number): void;
@@ -28,4 +34,5 @@ export interface CongestionControl {
   onIdleRestart(mss: number, initialWindow: number): void;
 }
 
+/** Makes one connection's CongestionControl, given its initial window in bytes (RFC 6928). */
 export type CongestionFactory = (initialWindow: number) => CongestionControl;

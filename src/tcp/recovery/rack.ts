@@ -23,6 +23,11 @@ export interface SentSegment {
   retrans: boolean;
   /** The peer SACKed all of it. */
   sacked: boolean;
+  /**
+   * It was SACKed once, even if an RTO has since cleared the scoreboard: its cumulative ACK says nothing about
+   * the RTT (it waited at the receiver for a hole to fill), so it gives no sample (Linux keeps SACKED_ACKED).
+   */
+  sackedOnce: boolean;
   /** Deemed lost and not retransmitted since. */
   lost: boolean;
 }
@@ -69,7 +74,7 @@ export function rackActive(c: TcpConnection): boolean {
 /** New data [start, end) went out (send.ts nextNewData). */
 export function logSent(c: TcpConnection, start: number, end: number, now: number): void {
   const r = c.rack;
-  r.q.push({ start, end, xmit: now, tsval: c.tsOk ? tsNow(c, now) : 0, retrans: false, sacked: false, lost: false });
+  r.q.push({ start, end, xmit: now, tsval: c.tsOk ? tsNow(c, now) : 0, retrans: false, sacked: false, sackedOnce: false, lost: false });
   if (c.inRecovery) c.prr.out += seqDiff(end, start);
 }
 
@@ -114,7 +119,7 @@ export function logAcked(c: TcpConnection, ack: number, now: number): void {
   for (; i < q.length && seqLe(q[i]!.end, ack); i++) {
     const s = q[i]!;
     if (s.lost) r.lostBytes -= seqDiff(s.end, s.start);
-    if (s.sacked) continue;
+    if (s.sacked || s.sackedOnce) continue;
     // Linux tcp_clean_rtx_queue: the oldest newly acknowledged segment never retransmitted gives the RTT sample.
     if (s.retrans) r.ackRetransAcked = true;
     else if (r.ackFirstXmit < 0) r.ackFirstXmit = s.xmit;
@@ -145,6 +150,8 @@ export function logSacked(c: TcpConnection, now: number): void {
       if (s.sacked) continue;
       s.sacked = true;
       if (s.lost) { s.lost = false; r.lostBytes -= seqDiff(s.end, s.start); }
+      if (s.sackedOnce) continue; // SACKed before an RTO: delivered long ago, no news for RACK or the RTT
+      s.sackedOnce = true;
       if (!s.retrans && r.sackFirstXmit < 0) r.sackFirstXmit = s.xmit;
       delivered(c, s, now);
     }
