@@ -3,10 +3,10 @@
  * them) and on captures whose headers a strict reader refuses (read anyway, with a warning on stderr and in the
  * JSON summary: never silently).
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import { runCli, type CliRun } from './test-io.js';
 import { Conversation, PcapBuilder } from '../analyze/synth.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'synack-analyze-gz-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function capture(n: number): Uint8Array {
   const pcap = new PcapBuilder();
