@@ -60,6 +60,8 @@ export function socketError(code: TcpErrorCode | string, syscall: string, messag
 const ERRNO: Record<string, number> = {
   ECONNREFUSED: -111, ECONNRESET: -104, ETIMEDOUT: -110, EPIPE: -32, ENOTCONN: -107, EISCONN: -106,
   ECONNABORTED: -103, EADDRINUSE: -98, EADDRNOTAVAIL: -99, EHOSTUNREACH: -113, ENETUNREACH: -101,
+  EACCES: -13, EPROTO: -71, ENOPROTOOPT: -92, EMSGSIZE: -90, EOPNOTSUPP: -95, EHOSTDOWN: -112, ENONET: -64,
+  ENOTFOUND: -3008, // libuv's UV_EAI_NONAME, as Node reports a name nobody resolves
 };
 
 /** A Node-style error for a misused API: `code` like ERR_SOCKET_BAD_PORT, thrown synchronously as Node does. */
