@@ -167,7 +167,8 @@ export function rtoTimeout(c: TcpConnection): number {
  * One RTT sample per ACK, as Linux takes it (tcp_clean_rtx_queue, tcp_ack_update_rtt), in this order:
  * 1. the send time of the oldest segment this ACK newly acknowledges, if none of them was retransmitted
  *    (Karn's algorithm, RFC 6298 §3: the ACK cannot be for an earlier copy); our SYN when it is acknowledged;
- * 2. the send time of the oldest segment it newly SACKs that was never retransmitted;
+ * 2. the send time of the newest segment it newly SACKs that was never retransmitted (not after an RTO, when
+ *    the scoreboard is being learnt again and blocks for data received long ago reappear);
  * 3. only when SND.UNA advanced over retransmitted data: the timestamp echo (RFC 7323 §4.1), and only if it
  *    is no older than the latest transmission of that data. An echo older than that answers an earlier copy,
  *    or is a TS.Recent the receiver kept while it discarded duplicates: under heavy two-way loss such echoes
@@ -182,7 +183,7 @@ export function sampleRtt(c: TcpConnection, ack: number, seg: TcpSegment, now: n
     c.rttSeq = -1;
   } else if (cand.first >= 0 && !cand.retrans) {
     rtt = now - cand.first;
-  } else if (cand.sack >= 0) {
+  } else if (cand.sack >= 0 && !c.rtoRecovery) {
     rtt = now - cand.sack;
   } else if (advanced && c.tsOk && seg.options.tsEcr !== undefined && seg.options.tsEcr !== 0
     && (cand.latestTsval < 0 || !seqLt(seg.options.tsEcr, cand.latestTsval))) {

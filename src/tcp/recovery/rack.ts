@@ -63,7 +63,8 @@ export class Rack {
   ackFirstXmit = -1;
   ackRetransAcked = false;
   ackLatestTsval = -1;
-  sackFirstXmit = -1;
+  /** The send time of the most recently sent segment this ACK newly SACKs (never retransmitted), or -1. */
+  sackLatestXmit = -1;
 }
 
 /** RFC 8985 applies: SACK negotiated and enabled, not in the go-back-N run after an RTO. */
@@ -152,7 +153,9 @@ export function logSacked(c: TcpConnection, now: number): void {
       if (s.lost) { s.lost = false; r.lostBytes -= seqDiff(s.end, s.start); }
       if (s.sackedOnce) continue; // SACKed before an RTO: delivered long ago, no news for RACK or the RTT
       s.sackedOnce = true;
-      if (!s.retrans && r.sackFirstXmit < 0) r.sackFirstXmit = s.xmit;
+      // The most recently sent of the newly SACKed segments: normally the one whose arrival drew this ACK. An
+      // older one may be reported only now (a receiver lists few blocks, ACKs get lost) and would inflate the RTT.
+      if (!s.retrans && s.xmit > r.sackLatestXmit) r.sackLatestXmit = s.xmit;
       delivered(c, s, now);
     }
   }
@@ -277,8 +280,8 @@ export function rackPipe(c: TcpConnection): number {
 
 /** Clear the per-ACK RTT candidates and return them. */
 export function takeAckSample(r: Rack): { first: number; retrans: boolean; latestTsval: number; sack: number } {
-  const v = { first: r.ackFirstXmit, retrans: r.ackRetransAcked, latestTsval: r.ackLatestTsval, sack: r.sackFirstXmit };
-  r.ackFirstXmit = -1; r.ackRetransAcked = false; r.ackLatestTsval = -1; r.sackFirstXmit = -1;
+  const v = { first: r.ackFirstXmit, retrans: r.ackRetransAcked, latestTsval: r.ackLatestTsval, sack: r.sackLatestXmit };
+  r.ackFirstXmit = -1; r.ackRetransAcked = false; r.ackLatestTsval = -1; r.sackLatestXmit = -1;
   return v;
 }
 
