@@ -734,6 +734,8 @@ export class Stack {
   private readonly dirty = new Set<StackConnection>();
 
   private segmentArrives(la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number): void {
+    // The RST for no connection answers the segment as it came (FreeBSD tcp_dropwithreset counts SYN and FIN).
+    const arrived = seg;
     // FreeBSD net.inet.tcp.drop_synfin=0: a SYN+FIN is processed as a SYN, its FIN ignored (config.synFin).
     if (this.config.synFin === 'ignore-fin' && (seg.flags & (SYN | FIN)) === (SYN | FIN)) seg = { ...seg, flags: seg.flags & ~FIN };
     const c = this.findConn(la, seg.dstPort, ra, seg.srcPort);
@@ -759,7 +761,7 @@ export class Stack {
     this.counters.NoPortRsts++;
     this.stats.OutRsts++;
     this.stats.OutSegs++;
-    this.output(la, ra, rstFor(seg), now);
+    this.output(la, ra, rstFor(arrived), now);
   }
 
   /** Returns true if the segment was consumed by the TIME-WAIT entry. */

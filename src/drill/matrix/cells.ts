@@ -18,10 +18,10 @@ export type MatrixPersonality = Exclude<Personality, never>;
 export const MATRIX_PERSONALITIES: readonly MatrixPersonality[] = ['synack', 'linux', 'freebsd', 'rfc793'];
 
 export type MatrixState =
-  | 'LISTEN' | 'SYN-SENT' | 'SYN-RECEIVED' | 'ESTABLISHED' | 'FIN-WAIT-1' | 'FIN-WAIT-2' | 'CLOSE-WAIT'
+  | 'CLOSED' | 'LISTEN' | 'SYN-SENT' | 'SYN-RECEIVED' | 'ESTABLISHED' | 'FIN-WAIT-1' | 'FIN-WAIT-2' | 'CLOSE-WAIT'
   | 'CLOSING' | 'LAST-ACK' | 'TIME-WAIT';
 export const MATRIX_STATES: readonly MatrixState[] = [
-  'LISTEN', 'SYN-SENT', 'SYN-RECEIVED', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT', 'CLOSING', 'LAST-ACK', 'TIME-WAIT',
+  'CLOSED', 'LISTEN', 'SYN-SENT', 'SYN-RECEIVED', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT', 'CLOSING', 'LAST-ACK', 'TIME-WAIT',
 ];
 
 /** Kinds of incoming segment. `data` is ACK with one byte; `FIN` is FIN+ACK; the last four are invalid combinations. */
@@ -75,7 +75,7 @@ export interface StateVars {
   peerFin: boolean;
 }
 
-export const STATE_VARS: Record<Exclude<MatrixState, 'LISTEN' | 'SYN-SENT'>, StateVars> = {
+export const STATE_VARS: Record<Exclude<MatrixState, 'CLOSED' | 'LISTEN' | 'SYN-SENT'>, StateVars> = {
   'SYN-RECEIVED': { rcvNxt: 1, sndUna: 0, sndNxt: 1, ourFinPending: false, peerFin: false },
   'ESTABLISHED': { rcvNxt: 1, sndUna: 1, sndNxt: 1, ourFinPending: false, peerFin: false },
   'FIN-WAIT-1': { rcvNxt: 1, sndUna: 1, sndNxt: 2, ourFinPending: true, peerFin: false },
@@ -146,7 +146,7 @@ const BSD = 'FreeBSD tcp_input.c';
  * A segment arriving in a synchronized state (ESTABLISHED … TIME-WAIT), with ACK = SND.NXT when it carries
  * ACK (kind ACK: the acknowledgment positions, sequence at RCV.NXT).
  */
-export function expectSynchronized(p: MatrixPersonality, state: Exclude<MatrixState, 'LISTEN' | 'SYN-SENT' | 'SYN-RECEIVED'>, kind: SegKind, pos: Position): Outcome {
+export function expectSynchronized(p: MatrixPersonality, state: Exclude<MatrixState, 'CLOSED' | 'LISTEN' | 'SYN-SENT' | 'SYN-RECEIVED'>, kind: SegKind, pos: Position): Outcome {
   const v = STATE_VARS[state];
   const stay = (reply: Reply, cite: string): Outcome => ({ reply, next: state, cite });
   const tw = state === 'TIME-WAIT';
@@ -264,7 +264,7 @@ export function expectSynchronized(p: MatrixPersonality, state: Exclude<MatrixSt
 }
 
 /** The state once ACK = SND.NXT has been processed (§3.10.7.4 fifth: our FIN acknowledged). */
-function ackEffect(state: Exclude<MatrixState, 'LISTEN' | 'SYN-SENT' | 'SYN-RECEIVED'>): MatrixState | 'CLOSED' {
+function ackEffect(state: Exclude<MatrixState, 'CLOSED' | 'LISTEN' | 'SYN-SENT' | 'SYN-RECEIVED'>): MatrixState | 'CLOSED' {
   switch (state) {
     case 'FIN-WAIT-1': return 'FIN-WAIT-2';
     case 'CLOSING': return 'TIME-WAIT';
@@ -274,7 +274,7 @@ function ackEffect(state: Exclude<MatrixState, 'LISTEN' | 'SYN-SENT' | 'SYN-RECE
 }
 
 /** A pure ACK at RCV.NXT with its acknowledgment at a position relative to SND.UNA / SND.NXT (§3.10.7.4 fifth). */
-function ackCell(p: MatrixPersonality, state: Exclude<MatrixState, 'LISTEN' | 'SYN-SENT' | 'SYN-RECEIVED'>, pos: Position): Outcome {
+function ackCell(p: MatrixPersonality, state: Exclude<MatrixState, 'CLOSED' | 'LISTEN' | 'SYN-SENT' | 'SYN-RECEIVED'>, pos: Position): Outcome {
   const stay = (reply: Reply, cite: string): Outcome => ({ reply, next: state, cite });
   if (state === 'TIME-WAIT') {
     if (p === 'linux') {
@@ -298,6 +298,17 @@ function ackCell(p: MatrixPersonality, state: Exclude<MatrixState, 'LISTEN' | 'S
       return { reply: 'none', next, cite: `${R9293} fifth: SND.UNA advances${next !== state ? `; our FIN acknowledged → ${next}` : ''}` };
     }
   }
+}
+
+/**
+ * CLOSED: no connection on the port (§3.10.7.1; Linux tcp_v4_send_reset, FreeBSD tcp_dropwithreset answer the
+ * same way). The sequence number does not matter: one position.
+ */
+export function expectClosed(_p: MatrixPersonality, kind: SegKind): Outcome {
+  const C = 'CLOSED' as const;
+  if (hasRst(kind)) return { reply: 'none', next: C, cite: 'RFC 9293 §3.10.7.1: an incoming segment containing a RST is discarded' };
+  if (hasAck(kind)) return { reply: 'rst', next: C, cite: 'RFC 9293 §3.10.7.1: ACK set: <SEQ=SEG.ACK><CTL=RST>' };
+  return { reply: 'rst-ack', next: C, cite: 'RFC 9293 §3.10.7.1: ACK off: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> (SYN and FIN count)' };
 }
 
 /** LISTEN (§3.10.7.2). The sequence number does not matter: one position. */
@@ -363,6 +374,7 @@ export function matrixCells(): Cell[] {
     out.push({ id: `${p}/${state}/${kind}/${position}`, personality: p, state, kind, position, ...o });
   };
   for (const p of MATRIX_PERSONALITIES) {
+    for (const kind of SEG_KINDS) add(p, 'CLOSED', kind, 'any', expectClosed(p, kind));
     for (const kind of SEG_KINDS) add(p, 'LISTEN', kind, 'any', expectListen(p, kind));
     for (const kind of SEG_KINDS) {
       if (hasAck(kind)) for (const pos of ['ack-old', 'ack-new', 'ack-beyond'] as const) add(p, 'SYN-SENT', kind, pos, expectSynSent(p, kind, pos));

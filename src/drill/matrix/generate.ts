@@ -38,6 +38,9 @@ function activeEstablished(): string[] {
 function setup(p: MatrixPersonality, state: MatrixState): string[] {
   const w = `win ${PEER_WIN}`;
   switch (state) {
+    case 'CLOSED':
+      // A socket that never connected: the probe goes to a port nobody listens on.
+      return ['0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3'];
     case 'LISTEN':
       return ['0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3', '+0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0', '+0 bind(3, ..., ...) = 0', '+0 listen(3, 1) = 0'];
     case 'SYN-RECEIVED':
@@ -96,7 +99,7 @@ export function cellScript(cell: Cell, family: 'ipv4' | 'ipv6'): string {
 
   // Numbers before the probe, in script space.
   let rcvNxt: number, sndUna: number, sndNxt: number;
-  if (cell.state === 'LISTEN') { rcvNxt = 0; sndUna = 0; sndNxt = 0; }
+  if (cell.state === 'LISTEN' || cell.state === 'CLOSED') { rcvNxt = 0; sndUna = 0; sndNxt = 0; }
   else if (cell.state === 'SYN-SENT') { rcvNxt = 0; sndUna = 0; sndNxt = 1; }
   else ({ rcvNxt, sndUna, sndNxt } = STATE_VARS[cell.state]);
 
@@ -104,6 +107,7 @@ export function cellScript(cell: Cell, family: 'ipv4' | 'ipv6'): string {
   let seq: number, ack: number;
   const pos = cell.position;
   if (cell.state === 'LISTEN') { seq = 0; ack = 1; }
+  else if (cell.state === 'CLOSED') { seq = 0; ack = 1000; }
   else if (cell.state === 'SYN-SENT') {
     seq = 0;
     ack = pos === 'ack-old' ? 0 : pos === 'ack-beyond' ? 2 : 1;
@@ -140,7 +144,7 @@ export function cellScript(cell: Cell, family: 'ipv4' | 'ipv6'): string {
 
   // The state, then silence up to a sentinel with a known answer.
   if (!passive) lines.push(`+0.01 %{ assert tcpi_state == ${TCPI[next]} }%`);
-  if (cell.state === 'LISTEN') {
+  if (cell.state === 'LISTEN' || cell.state === 'CLOSED') {
     lines.push(`+0.1 < . 100:100(0) ack ${SENTINEL_ACK} win ${PEER_WIN}`, `+0 > R ${SENTINEL_ACK}:${SENTINEL_ACK}(0) <...>`);
   } else if (next === 'CLOSED') {
     lines.push(`+0.1 < . 100:100(0) ack ${SENTINEL_ACK} win ${PEER_WIN}`, `+0 > R ${SENTINEL_ACK}:${SENTINEL_ACK}(0) <...>`);
