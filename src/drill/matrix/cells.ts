@@ -352,6 +352,15 @@ export function expectSynSent(p: MatrixPersonality, kind: SegKind, pos: Position
 /** SYN-RECEIVED reached by a passive open: RST at the sequence positions, ACK at the acknowledgment positions. */
 export function expectSynReceived(p: MatrixPersonality, kind: SegKind, pos: Position): Outcome {
   const S = 'SYN-RECEIVED' as const;
+  if (kind === 'SYN') {
+    // outside-left: SEG.SEQ = IRS, the peer's SYN again (our SYN,ACK was lost).
+    return { reply: 'syn-ack', next: S, cite: 'a retransmitted SYN is answered with the SYN,ACK again (Linux tcp_check_req, FreeBSD syncache_add → syncache_respond; RFC 9293 §3.10.7.4 first: the acknowledgment due in SYN-RECEIVED is our SYN,ACK)' };
+  }
+  if (kind === 'data') {
+    if (pos === 'left-edge') return { reply: 'ack', next: 'ESTABLISHED', cite: 'RFC 9293 §3.10.7.4 fifth then seventh: the ACK completes the handshake, the text is delivered and acknowledged' };
+    return { reply: 'ack', next: 'ESTABLISHED', cite: 'RFC 9293 §3.10.7.4 fifth then seventh: ESTABLISHED; out-of-order text queued, ACK at once (RFC 5681 §4.2)' };
+  }
+  if (kind === 'FIN') return { reply: 'ack', next: 'CLOSE-WAIT', cite: 'RFC 9293 §3.10.7.4 fifth then eighth: ESTABLISHED, then the FIN: CLOSE-WAIT, ACK' };
   if (kind === 'ACK') {
     if (pos === 'ack-new') return { reply: 'none', next: 'ESTABLISHED', cite: 'RFC 9293 §3.10.7.4 fifth: SND.UNA < SEG.ACK =< SND.NXT: ESTABLISHED' };
     return { reply: 'rst', next: S, cite: 'RFC 9293 §3.10.7.4 fifth: unacceptable ACK in SYN-RECEIVED: <SEQ=SEG.ACK><CTL=RST>' };
@@ -382,6 +391,9 @@ export function matrixCells(): Cell[] {
     }
     for (const pos of SEQ_POSITIONS) add(p, 'SYN-RECEIVED', 'RST', pos, expectSynReceived(p, 'RST', pos));
     for (const pos of ['ack-duplicate', 'ack-new', 'ack-beyond'] as const) add(p, 'SYN-RECEIVED', 'ACK', pos, expectSynReceived(p, 'ACK', pos));
+    add(p, 'SYN-RECEIVED', 'SYN', 'outside-left', expectSynReceived(p, 'SYN', 'outside-left'));
+    for (const pos of ['left-edge', 'middle'] as const) add(p, 'SYN-RECEIVED', 'data', pos, expectSynReceived(p, 'data', pos));
+    add(p, 'SYN-RECEIVED', 'FIN', 'left-edge', expectSynReceived(p, 'FIN', 'left-edge'));
     for (const state of ['ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT', 'CLOSING', 'LAST-ACK', 'TIME-WAIT'] as const) {
       const v = STATE_VARS[state];
       for (const kind of SEG_KINDS) {
