@@ -43,6 +43,26 @@ test('FreeBSD: RST and SYN at the right edge of its RCV.WND, which counts the wh
   passes(`${FREEBSD_ESTABLISHED.replace(/ win 65535/g, '')}+0.1 < R 65700:65700(0) win 32767\n+0.1 < P. 1:2(1) ack 1 win 32767\n+0~+0.05 > . 1:1(0) ack 2\n`, 'synack');
 });
 
+test('FreeBSD: a passive open in SYN-RECEIVED is a syncache entry: RST window = the SYN,ACK\'s 65535, right edge included', () => {
+  const s = `--ip_version=ipv4
+--tolerance_usecs=50000
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0.1 < S 0:0(0) win 32767 <mss 1460,sackOK,eol,eol>
++0 > S. 0:0(0) ack 1 <...>
++0.1 < R 65536:65536(0) win 32767
++0 > . 1:1(0) ack 1 <...>
++0.6 < R 65537:65537(0) win 32767
++0.1 < P. 1:2(1) ack 1 win 32767
++0~+0.05 > . 1:1(0) ack 2 <...>
+`;
+  passes(s, 'freebsd');
+  // Once synchronized the buffer-wide RCV.WND applies (see above); in SYN-RECEIVED 65537 is outside.
+  fails(s.replace('+0.6 < R 65537:65537(0) win 32767', '+0.6 < R 65537:65537(0) win 32767\n+0 > . 1:1(0) ack 1 <...>'), 'freebsd');
+});
+
 const SHUT_DOWN_TIME_WAIT = `${FREEBSD_ESTABLISHED}+0.1 shutdown(3, SHUT_WR) = 0
 +0 > F. 1:1(0) ack 1 win 65535
 +0.1 < F. 1:1(0) ack 2 win 32767

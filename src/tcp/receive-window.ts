@@ -42,7 +42,8 @@ export function acceptWindow(c: TcpConnection): number {
   const adv = seqDiff(c.rcvAdvRight, c.rcvNxt);
   // FreeBSD (tcp_input.c): rcv_wnd = max(sbspace, rcv_adv - rcv_nxt), the free buffer even beyond what an
   // unscaled window field could advertise (config.rcvWndAccept 'buffer').
-  if (c.config.rcvWndAccept === 'buffer') return Math.max(adv, currentWindowFree(c), 0);
+  // A passive open's SYN-RECEIVED is FreeBSD's syncache entry, whose window is the one its SYN,ACK offered.
+  if (c.config.rcvWndAccept === 'buffer' && (c.state !== 'SYN-RECEIVED' || c.activeOpen)) return Math.max(adv, currentWindowFree(c), 0);
   return adv > 0 ? adv : 0;
 }
 

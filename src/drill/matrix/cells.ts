@@ -370,6 +370,9 @@ export function expectSynReceived(p: MatrixPersonality, kind: SegKind, pos: Posi
     if (pos === 'outside-left') return { reply: 'none', next: S, cite: 'Linux tcp_check_req: RST outside the window dropped' };
     return { reply: 'none', next: 'CLOSED', cite: 'Linux tcp_check_req: any RST within [RCV.NXT, RCV.NXT + RCV.WND] (tcp_in_window) resets the request (embryonic_reset, no challenge ACK)' };
   }
+  if (p === 'freebsd' && (pos === 'right-edge' || pos === 'outside-right')) {
+    return { reply: 'none', next: S, cite: 'FreeBSD tcp_syncache.c syncache_chkrst: in-window means SEG.SEQ =< IRS + 1 + sc_wnd, the SYN,ACK\'s 65535 (TCP_MAXWIN), not the 65700-byte buffer: outside, dropped' };
+  }
   const inWin = pos === 'left-edge' || pos === 'middle' || pos === 'right-edge';
   if (!inWin) return { reply: 'none', next: S, cite: 'RFC 9293 §3.10.7.4 first: unacceptable RST dropped' };
   if (pos === 'left-edge' || p === 'rfc793') return { reply: 'none', next: 'CLOSED', cite: p === 'rfc793' ? 'RFC 793 p. 70: in-window RST in SYN-RECEIVED from a passive OPEN: back to LISTEN' : 'RFC 9293 §3.10.7.4 second: passive open, RST at RCV.NXT: the embryonic connection is gone (LISTEN)' };

@@ -96,6 +96,9 @@ export function firstCheckSequenceNumber(c: TcpConnection, seg: TcpSegment, now:
   else if (c.config.seqCheck === 'bsd' && !(f & (RST | SYN))) {
     // tcp_input.c: todrop = seq + tlen − (rcv_nxt + rcv_wnd) is 0 for a bare segment at the right edge: kept.
     if (segLen === 0 && seg.seq === seqAdd(c.rcvNxt, rcvWnd)) return true;
+  } else if (c.config.seqCheck === 'bsd' && (f & RST) && s === 'SYN-RECEIVED' && !c.activeOpen && seg.seq === seqAdd(c.rcvNxt, rcvWnd)) {
+    // tcp_syncache.c syncache_chkrst: SEG.SEQ =< IRS + 1 + the SYN,ACK's window (the right edge included).
+    return true;
   }
   if (s === 'SYN-RECEIVED' && (f & SYN) && !(f & ACK) && seg.seq === c.irs) {
     // A retransmitted SYN: our SYN+ACK was lost. Resend it (as Linux does).
