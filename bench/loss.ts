@@ -25,7 +25,8 @@
  *
  * Knobs (environment): LOSS_BENCH_RUNS (repetitions, default 3), LOSS_BENCH_ONLY (one loss rate in per
  * mille, or "reorder"; skips the virtual sweep), LOSS_BENCH_CC (JSON merged into synack's TcpConfig, e.g.
- * {"congestionControl":"newreno"}), LOSS_BENCH_NOHYSTART=1 (CUBIC without HyStart++).
+ * {"congestionControl":"newreno"}), LOSS_BENCH_NOHYSTART=1 (CUBIC without HyStart++), LOSS_BENCH_KERNEL_CC (the
+ * kernel's congestion control in the namespaces, default cubic, Linux's default; `bbr` is another figure).
  *
  * Virtual time: two synack stacks on the in-memory wire (src/link/network.ts): 200 Mbit/s, a 25 ms queue,
  * 10 ms and 0.1 ms one-way delay, the same loss rates on the data direction, a 20 MB transfer; synack as configured by
@@ -151,6 +152,12 @@ async function realRole(): Promise<void> {
   const host = (line: string): void => { const r = spawnSync('bash', ['-c', line]); if (r.status !== 0) throw new Error(`${line}: ${r.stderr}`); };
   const inR = (line: string): void => router.sync(['bash', '-c', line]);
   const inP = (line: string): void => peer.sync(['bash', '-c', line]);
+  // The kernel's congestion control: Linux's default, CUBIC, unless asked (this machine's own default may
+  // differ: a host set to BBR barely reacts to random loss, which is not what the comparison is about). Set on
+  // the senders' routes (congctl): a namespace may not change its default to one the host does not allow.
+  const kernelCc = process.env.LOSS_BENCH_KERNEL_CC ?? 'cubic';
+  host(`ip route change 10.79.0.0/24 via 10.78.0.2 congctl ${kernelCc}`);
+  inP(`ip route change default via 10.79.0.1 congctl ${kernelCc}`);
   // Per-packet loss: every super-packet is cut to MTU size where it leaves a host (kernel TSO and synack's).
   host('ip link set dev a0 gso_max_segs 1 gso_max_size 1600');
   inP('ip link set dev p0 gso_max_segs 1 gso_max_size 1600');
@@ -217,7 +224,7 @@ async function realRole(): Promise<void> {
     }
     const row = (name: string, ours: number[], ref: number[]): BenchResult => {
       const o = median(ours), k = median(ref);
-      return { name, value: round(o), unit: 'MB/s', peer: 'kernel', peerValue: round(k), ratio: k > 0 ? round(o / k) : 0 };
+      return { name, value: round(o), unit: 'MB/s', peer: `kernel ${kernelCc}`, peerValue: round(k), ratio: k > 0 ? round(o / k) : 0 };
     };
     out.push(row(`loss.real synack->kernel ${label(l)}`, sk, kk1));
     if (l !== 'reorder') out.push(row(`loss.real kernel->synack ${label(l)}`, ks, kk2));
