@@ -87,3 +87,26 @@ test('server: a cookie request is answered with the cookie; a valid cookie\'s da
   // …unless the listener asks for it with TCP_FASTOPEN and the server bit is set (here it is not).
   assert.notEqual(run(`${LISTENER.replace('`../common/defaults.sh`\n', '')}+0 < S 0:0(0) win 32792 <mss 1460,FO,nop,nop>\n+0 > S. 0:0(0) ack 1 <mss 1460,FO ${cookie('ipv4')},nop,nop>\n`, 'ipv4'), 'pass');
 });
+
+test('client: TCP_FASTOPEN_CONNECT — connect() asks for a cookie, then with one succeeds at once and the first write sends the SYN with the data', () => {
+  const s = `--tolerance_usecs=10000
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 fcntl(3, F_SETFL, O_RDWR | O_NONBLOCK) = 0
++0 setsockopt(3, SOL_TCP, TCP_FASTOPEN_CONNECT, [1], 4) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 6,FO,nop,nop>
++.01 < S. 123:123(0) ack 1 win 14600 <mss 1460,nop,nop,sackOK,nop,wscale 6,FO abcd1234,nop,nop>
++0 > . 1:1(0) ack 1 <...>
++0.1 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
++0 fcntl(4, F_SETFL, O_RDWR | O_NONBLOCK) = 0
++0 setsockopt(4, SOL_TCP, TCP_FASTOPEN_CONNECT, [1], 4) = 0
++0 connect(4, ..., ...) = 0
++0.1 write(4, ..., 500) = 500
++0 > S 0:500(500) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 6,FO abcd1234,nop,nop>
++.01 < S. 999:999(0) ack 501 win 14600 <mss 1460>
++0 > . 501:501(0) ack 1 <...>
+`;
+  for (const f of ['ipv4', 'ipv6'] as const) assert.equal(run(s, f), 'pass');
+  // The SYN waits for the write: expecting it at connect() time fails.
+  assert.notEqual(run(s.replace('+0 connect(4, ..., ...) = 0\n', '+0 connect(4, ..., ...) = 0\n+0 > S 0:0(0) <...>\n'), 'ipv4'), 'pass');
+});

@@ -686,7 +686,17 @@ export class DrillRunner {
           }
           if (flags !== 0) throw new DrillUnsupported(`${ev.name}() flags ${flags}`, ev.line);
         }
-        return () => S.write(fd, n);
+        return () => {
+          // The first write after a TCP_FASTOPEN_CONNECT connect() opens the connection: a new tuple (§4.7).
+          const sock = S.get(fd);
+          const before = sock?.conn;
+          const r = S.write(fd, n);
+          if (sock?.conn && sock.conn !== before && fd === this.sutFd) {
+            this.track = { localPort: sock.conn.localPort, remotePort: sock.conn.remotePort, ll: 0, ls: 0, llKnown: false, r: 0, rKnown: false, tsMap: new Map() };
+            this.sutListening = false;
+          }
+          return r;
+        };
       }
       case 'shutdown': { const fd = this.fd(a[0], ev); const how = this.int(a[1], ev, 'how'); return () => S.shutdown(fd, how); }
       case 'close': { const fd = this.fd(a[0], ev); return () => S.close(fd); }

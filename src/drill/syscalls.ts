@@ -43,6 +43,9 @@ export interface Sock {
   linger2Ms?: number;
   /** TCP_FASTOPEN's queue length on a (future) listener: > 0 turns TFO on for it. */
   fastOpenQlen?: number;
+  /** TCP_FASTOPEN_CONNECT: connect() with a cached cookie defers the SYN to the first write, which it carries. */
+  fastOpenConnect?: boolean;
+  deferredConnect?: boolean;
   closed: boolean;
 }
 
@@ -141,10 +144,20 @@ export class SocketTable {
       }
       return err('EISCONN');
     }
+    if (s.deferredConnect) return err('EISCONN');
     const config: Partial<TcpConfig> = { ...s.config };
+    // TCP_FASTOPEN_CONNECT (Linux tcp_fastopen_defer_connect): with a cached cookie, connect() succeeds at once
+    // and the SYN waits for the first write; without one, the SYN asks for a cookie.
+    let fastOpen: { cookie: Uint8Array } | undefined;
+    if (s.fastOpenConnect && (this.env.profile.fastOpen & 0x1)) {
+      this.learnCookies();
+      const cookie = this.tfoCache.get(parseAddress(this.env.remoteIp));
+      if (cookie) { s.deferredConnect = true; return { ret: 0 }; }
+      fastOpen = { cookie: new Uint8Array(0) };
+    }
     let c: StackConnection;
     try {
-      c = this.env.stack.connect({ host: this.env.remoteIp, port: this.env.connectPort, localAddress: this.env.localIp, localPort: s.boundPort, config });
+      c = this.env.stack.connect({ host: this.env.remoteIp, port: this.env.connectPort, localAddress: this.env.localIp, localPort: s.boundPort, config, fastOpen });
     } catch (e) {
       return err(codeOf(e) ?? 'EADDRNOTAVAIL');
     }
@@ -192,6 +205,7 @@ export class SocketTable {
   write(fd: number, n: number): CallResult {
     const s = this.get(fd);
     if (!s) return err('EBADF');
+    if (s.deferredConnect && !s.conn) return this.deferredFastOpen(s, n);
     const c = s.conn;
     if (!c) return err('ENOTCONN');
     const t = c.tcp;
@@ -336,6 +350,7 @@ export class SocketTable {
           s.config.userTimeout = value;
           if (s.conn) s.conn.tcp.setUserTimeout(value);
           return { ret: 0 };
+        case S.TCP_FASTOPEN_CONNECT: s.fastOpenConnect = value !== 0; return { ret: 0 };
         case S.TCP_FASTOPEN:
           // Linux: the listener's TFO queue length; TFO needs the server bit of tcp_fastopen too (applyFastOpen).
           s.fastOpenQlen = value;
@@ -409,6 +424,24 @@ export class SocketTable {
     if (cookie.length > 0) return { ret: c.tcp.tfoSynData > 0 ? n : 0 };
     if (s.nonblock) return err('EINPROGRESS');
     return 'block';
+  }
+
+  /** The first write after a TCP_FASTOPEN_CONNECT connect(): the SYN carries the cookie and the data. */
+  private deferredFastOpen(s: Sock, n: number): CallResult {
+    const cookie = this.tfoCache.get(parseAddress(this.env.remoteIp)) ?? new Uint8Array(0);
+    let c: StackConnection;
+    try {
+      c = this.env.stack.connect({
+        host: this.env.remoteIp, port: this.env.connectPort, localAddress: this.env.localIp, localPort: s.boundPort,
+        config: { ...s.config }, fastOpen: { cookie, data: zeros(n) },
+      });
+    } catch (e) {
+      return err(codeOf(e) ?? 'EADDRNOTAVAIL');
+    }
+    s.conn = c;
+    s.connecting = false;
+    c.keepTimeWaitTcb = this.env.profile.keepTimeWaitTcb;
+    return { ret: n };
   }
 
   /** Per-socket engine settings that only exist in TcpConfig: not changeable once the connection exists. */
