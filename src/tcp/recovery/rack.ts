@@ -46,8 +46,13 @@ export class Rack {
   rtt = 0;
   /** RACK.min_RTT: the smallest RTT sample seen. */
   minRtt = Infinity;
-  /** RACK.fack: the highest sequence number delivered (cumulatively or SACKed). */
+  /** RACK.fack: the highest sequence number delivered (cumulatively or SACKed); meaningful once fackSet. */
   fack = 0;
+  /**
+   * Sequence numbers start at a random ISS (RFC 6528): before the first delivery there is no RACK.fack to
+   * compare with (0 would be "ahead" of half of all ISSs, and every first delivery would look reordered).
+   */
+  fackSet = false;
   /** RACK.reordering_seen (§6.2 step 3). */
   reorderingSeen = false;
   /** RACK.reo_wnd_mult (§6.2 step 4): raised by one for each round trip that brings a D-SACK. */
@@ -174,8 +179,8 @@ function delivered(c: TcpConnection, s: SentSegment, now: number): void {
   // Linux tcp_rack_advance: only the minimum-RTT test. (RFC 8985's TSecr test would also discard the SACK of
   // a loss probe, which a receiver with a hole answers with an older TS.Recent, RFC 7323 §4.3.)
   if (s.retrans && rtt < r.minRtt) return;
-  if (!s.retrans && seqLt(s.end, r.fack)) r.reorderingSeen = true;
-  if (seqGt(s.end, r.fack)) r.fack = s.end;
+  if (r.fackSet && !s.retrans && seqLt(s.end, r.fack)) r.reorderingSeen = true;
+  if (!r.fackSet || seqGt(s.end, r.fack)) { r.fack = s.end; r.fackSet = true; }
   r.rtt = rtt;
   if (s.xmit > r.xmitTs || (s.xmit === r.xmitTs && seqGt(s.end, r.endSeq))) { r.xmitTs = s.xmit; r.endSeq = s.end; }
 }
