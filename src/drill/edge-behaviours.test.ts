@@ -179,3 +179,13 @@ test('TCP_MAXSEG caps the MSS advertised in the SYN and the send MSS; getsockopt
   fails(s.replace('[1000], 4)', '[1200], 4)').replace('[1000], [4]) = 0\n+0 connect', '[1200], [4]) = 0\n+0 connect'), 'linux');
   assert.equal(runScriptText(s.replace('[1000], 4)', '[10], 4) = -1 EINVAL (Invalid argument)\n+0 setsockopt(3, SOL_TCP, TCP_MAXSEG, [1000], 4)'), { file: 'x', personality: 'linux' }).result, 'pass');
 });
+
+test('TCP_LINGER2 under Linux lasts at least 3.5 RTO (tcp_fin_time): with a 500 ms RTT, 1 s becomes more than 4 s', () => {
+  const slow = LINGER('+0 setsockopt(3, SOL_TCP, TCP_LINGER2, [1], 4) = 0\n')
+    .replace('+0.1 < S. 0:0(0) ack 1', '+0.5 < S. 0:0(0) ack 1').replace('+0.1 < . 1:1(0) ack 2', '+0.5 < . 1:1(0) ack 2');
+  // FIN-WAIT-2 from 1.1 s: a bare ACK 2 s later is still accepted silently, one 6 s later finds no connection.
+  const script = `${slow}+2 < . 1:1(0) ack 2 win 65535\n+4 < . 1:1(0) ack 2 win 65535\n+0 > R 2:2(0)\n`;
+  passes(script, 'linux');
+  // Without the floor (the synack personality) the connection is gone after 1 s: the first ACK draws the RST.
+  fails(script, 'synack');
+});

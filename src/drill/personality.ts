@@ -103,7 +103,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
           synRetries: 6, synAckRetries: 5, synLossWindow: 'linux',
           // tcp_rcv_synsent_state_process discards text on a SYN in SYN-SENT; tcp_timewait_state_process ACKs
           // anything but a bare in-sequence ACK.
-          synSentData: 'discard', timeWaitAckData: true, seqCheck: 'linux',
+          synSentData: 'discard', timeWaitAckData: true, seqCheck: 'linux', finWait2RtoFloor: true,
         },
         listenSynAckRetries: 5, syncookies: true,
         recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,

@@ -215,6 +215,11 @@ export interface TcpConfig {
    */
   seqCheck: 'rfc9293' | 'linux' | 'bsd';
   /**
+   * Linux tcp_fin_time: an orphan's FIN-WAIT-2 timeout is at least 3.5 RTO (unless it is 0, TCP_LINGER2 < 0:
+   * closed at once). false: exactly finWait2Timeout / TCP_LINGER2.
+   */
+  finWait2RtoFloor: boolean;
+  /**
    * A RST in TIME-WAIT: 'ignore' (RFC 1337, as Linux with tcp_rfc1337 and FreeBSD's tcp_twcheck) or 'close'
    * (RFC 793 p. 70: "If the RST bit is set then enter the CLOSED state").
    */
@@ -288,6 +293,7 @@ export const DEFAULT_CONFIG: TcpConfig = {
   timeWaitAckData: false,
   userMss: 0,
   seqCheck: 'rfc9293',
+  finWait2RtoFloor: false,
   timeWaitRst: 'ignore',
 };
 

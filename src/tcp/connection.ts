@@ -396,7 +396,13 @@ export class TcpConnection {
    */
   setFinWait2Timeout(ms: number, now: number): void {
     this.finWait2Timeout = Math.max(0, ms);
-    if (this.state === 'FIN-WAIT-2' && this.orphaned) this.finWait2At = now + this.finWait2Timeout;
+    if (this.state === 'FIN-WAIT-2' && this.orphaned) this.finWait2At = this.finWait2Deadline(now);
+  }
+
+  /** @internal When an orphan entering FIN-WAIT-2 now is deleted (finWait2Timeout, config.finWait2RtoFloor). */
+  finWait2Deadline(now: number): number {
+    const t = this.finWait2Timeout;
+    return now + (t > 0 && this.config.finWait2RtoFloor ? Math.max(t, 3.5 * this.rtt.current()) : t);
   }
 
   /** SO_KEEPALIVE with an idle time before the first probe. */
@@ -561,7 +567,7 @@ export class TcpConnection {
     }
     this.orphaned = true;
     this.shutdown(now);
-    if (this.state === 'FIN-WAIT-2') this.finWait2At = now + this.finWait2Timeout;
+    if (this.state === 'FIN-WAIT-2') this.finWait2At = this.finWait2Deadline(now);
   }
 
   /** ABORT (§3.10.5): send RST if synchronized, flush queues, go to CLOSED. */

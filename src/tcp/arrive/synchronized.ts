@@ -256,7 +256,7 @@ export function fifthCheckAck(c: TcpConnection, seg: TcpSegment, windowUnscaled:
       // (§3.10.7.4 eighth: "If our FIN has been ACKed (perhaps in this segment), then enter TIME-WAIT").
       if (finAcked && !((f & FIN) && seg.seq === c.rcvNxt && !orphanedDataPending(c, seg))) {
         c.setState('FIN-WAIT-2', cause, now);
-        if (c.orphaned) c.finWait2At = now + c.finWait2Timeout;
+        if (c.orphaned) c.finWait2At = c.finWait2Deadline(now);
       }
       break;
     case 'CLOSING':
