@@ -37,3 +37,11 @@ test('each synack script also passes over IPv6', () => {
     assert.equal(r.result, 'pass', `${f}: ${r.result} at line ${r.line}: ${r.reason}`);
   }
 });
+
+test('loss repair does not depend on the ISS: lossy-transfer.pkt passes with every seed (ISSs in both halves of the sequence space)', () => {
+  const text = readFileSync(fileURLToPath(new URL('./scripts/lossy-transfer.pkt', import.meta.url)), 'utf8');
+  for (let seed = 1; seed <= 16; seed++) {
+    const r = runScriptText(text, { file: 'lossy-transfer.pkt', personality: 'synack', seed });
+    assert.equal(r.result, 'pass', `seed ${seed}: ${r.reason ?? ''}`);
+  }
+});
