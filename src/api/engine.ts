@@ -9,7 +9,7 @@ export {
   type TcpConnectionOptions, type TcpEvent, type TcpCause, type TcpErrorCode, type TcpTimer, type TcpUserCall,
   type DropReason, type CookieParams,
 } from '../tcp/connection.js';
-export { DEFAULT_CONFIG, resolveConfig, type TcpConfig } from '../tcp/config.js';
+export { DEFAULT_CONFIG, RFC793_RULES, resolveConfig, type TcpConfig } from '../tcp/config.js';
 export type { CongestionControl, CongestionFactory } from '../tcp/cc/congestion.js';
 export { IsnGenerator, type RandomSource } from '../tcp/isn.js';
 export { TcpStats, INVALID_FLAG_COMBOS, type InvalidFlagCombo } from '../tcp/stats.js';
