@@ -89,7 +89,9 @@ function heapUsed(): number {
 /** Heap bytes per idle ESTABLISHED connection (both ends counted separately: per connection end). */
 export function memoryPerConnection(count: number): { established: number; timeWait: number } {
   const { n, server, client } = pair(1460);
-  server.listen(80, { backlog: count + 10 });
+  // Accepted at once (onConnection): a listener's accept queue is an array, and taking 100 000 connections out
+  // of it one by one (as closing the stacks does) costs a search each.
+  server.listen(80, { backlog: count + 10, onConnection: () => undefined });
   const before = heapUsed();
   const conns: StackConnection[] = [];
   for (let i = 0; i < count; i++) {
@@ -127,18 +129,24 @@ export function memoryPerConnection(count: number): { established: number; timeW
  */
 export function idleConnections(count: number, budgetMs: number): { opened: number; secs: number; rssBytes: number; heapPerEnd: number } {
   const n = new Network({ seed: 1, delayMs: 0.05 });
-  // One address has ~28 000 ephemeral ports toward one server port: enough client addresses for `count`.
-  const addrs = Array.from({ length: Math.ceil(count / 25_000) + 1 }, (_, i) => `10.${1 + (i >> 8)}.${i & 255}.1`);
+  // Client ports are given (1024 upward on each address), not searched in the ephemeral range: a search
+  // through a range that is 90 % in use costs more per connection the fuller it gets.
+  const addrs = Array.from({ length: Math.ceil(count / 60_000) + 1 }, (_, i) => `10.${1 + (i >> 8)}.${i & 255}.1`);
   const server = n.addStack({ name: 's', addresses: ['10.0.0.2'] });
   const client = n.addStack({ name: 'c', addresses: addrs });
-  server.listen(80, { backlog: count + 10 });
+  // Accepted at once (onConnection): a listener's accept queue is an array, and taking 100 000 connections out
+  // of it one by one (as closing the stacks does) costs a search each.
+  server.listen(80, { backlog: count + 10, onConnection: () => undefined });
   const before = heapUsed();
   const t0 = performance.now();
   let opened = 0;
   while (opened < count && performance.now() - t0 < budgetMs) {
     const batch = Math.min(4096, count - opened);
-    for (let i = 0; i < batch; i++, opened++) client.connect({ host: '10.0.0.2', port: 80, localAddress: addrs[opened % addrs.length] });
+    for (let i = 0; i < batch; i++, opened++) {
+      client.connect({ host: '10.0.0.2', port: 80, localAddress: addrs[opened % addrs.length], localPort: 1024 + Math.floor(opened / addrs.length) });
+    }
     while (n.step()) { /* complete the handshakes */ }
+    if ((opened & 0x3ffff) < 4096) process.stderr.write(`idle connections: ${opened} after ${Math.round(performance.now() - t0)} ms\n`);
   }
   const secs = (performance.now() - t0) / 1000;
   let est = 0;
@@ -155,7 +163,11 @@ function idleConnectionsInChild(): BenchResult[] {
   const count = Number(process.env.SYNACK_BENCH_IDLE_CONNS ?? 1_000_000);
   const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=16384', '--import', 'tsx', fileURLToPath(import.meta.url), 'idle', String(count)], { encoding: 'utf8', timeout: 600_000 });
   const m = /@@idle (.*)/.exec(r.stdout ?? '');
-  if (!m) throw new Error(`idle connections run failed (${r.status ?? r.signal}): ${(r.stderr ?? '').slice(-2000)}`);
+  if (!m) {
+    // Reported, not thrown: the suite's other figures stand.
+    console.log(`  idle connections run failed (${r.status ?? r.signal}): ${(r.stderr ?? '').slice(-500)}`);
+    return [];
+  }
   const v = JSON.parse(m[1]!) as ReturnType<typeof idleConnections>;
   return [
     { name: 'stack.idle.connections', value: v.opened, unit: 'ESTABLISHED connections (both ends in process)' },
