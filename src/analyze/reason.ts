@@ -47,63 +47,62 @@ export function reasonFor(c: Connection, hs: HandshakeKind = c.handshake(), clos
     if (plain !== undefined) return plain[c.firstFinSide === o ? 0 : 1];
   }
   let out = '';
-  const add = (part: string): void => { out = out === '' ? part : out + '; ' + part; };
 
   switch (hs) {
     case 'unanswered':
-      add(so.pureSyns > 1
+      out = cat(out, so.pureSyns > 1
         ? `SYN sent ${so.pureSyns} times over ${humanSeconds(c.lastTime - c.firstTime)}, no answer captured`
         : 'SYN sent, no answer captured');
       break;
     case 'refused':
-      add(so.pureSyns > 1 ? `refused: the server answered the SYN with RST (SYN sent ${so.pureSyns} times)` : REFUSED);
+      out = cat(out, so.pureSyns > 1 ? `refused: the server answered the SYN with RST (SYN sent ${so.pureSyns} times)` : REFUSED);
       break;
     case 'no-final-ack':
-      add(`SYN-ACK${sr.synAcks > 1 ? ` sent ${sr.synAcks} times` : ''} never acknowledged by the client (handshake incomplete: spoofed or vanished client, or the capture missed the ACK)`);
+      out = cat(out, `SYN-ACK${sr.synAcks > 1 ? ` sent ${sr.synAcks} times` : ''} never acknowledged by the client (handshake incomplete: spoofed or vanished client, or the capture missed the ACK)`);
       break;
     case 'no-syn-ack':
-      add(sr.pkts > 0 ? 'the server answered the SYN without a SYN-ACK' : 'no SYN-ACK captured, yet the client went on (one-sided capture?)');
+      out = cat(out, sr.pkts > 0 ? 'the server answered the SYN without a SYN-ACK' : 'no SYN-ACK captured, yet the client went on (one-sided capture?)');
       break;
     case 'midstream':
-      add('capture starts mid-connection (no SYN from the client)');
+      out = cat(out, 'capture starts mid-connection (no SYN from the client)');
       break;
     case 'retried-syn':
-      add(`SYN sent ${so.pureSyns} times before the SYN-ACK`);
+      out = cat(out, `SYN sent ${so.pureSyns} times before the SYN-ACK`);
       break;
     case 'simultaneous-open':
-      add('simultaneous open (both sides sent SYN)');
+      out = cat(out, 'simultaneous open (both sides sent SYN)');
       break;
     case 'normal':
       break;
   }
-  if (so.synData > 0) add(`client SYN carried ${so.synData} bytes of data`);
+  if (so.synData > 0) out = cat(out, `client SYN carried ${so.synData} bytes of data`);
 
   const first = c.firstFinSide;
   const second = c.secondFinSide;
   switch (close) {
     case 'four-way': case 'three-way': case 'simultaneous':
-      add(close === 'simultaneous' ? 'simultaneous close' : `${close} close, ${role(c, first)} first`);
-      if (first >= 0 && c.s[first]!.finRetx > 0) add(`${role(c, first)} FIN retransmitted ${times(c.s[first]!.finRetx)}`);
-      if (second >= 0 && c.s[second]!.finRetx > 0) add(`${role(c, second)} FIN retransmitted ${times(c.s[second]!.finRetx)}`);
-      if (c.rstAfterClose) add('RST after the close');
+      out = cat(out, close === 'simultaneous' ? 'simultaneous close' : `${close} close, ${role(c, first)} first`);
+      if (first >= 0 && c.s[first]!.finRetx > 0) out = cat(out, `${role(c, first)} FIN retransmitted ${times(c.s[first]!.finRetx)}`);
+      if (second >= 0 && c.s[second]!.finRetx > 0) out = cat(out, `${role(c, second)} FIN retransmitted ${times(c.s[second]!.finRetx)}`);
+      if (c.rstAfterClose) out = cat(out, 'RST after the close');
       break;
     case 'four-way-no-last-ack': case 'three-way-no-last-ack': case 'simultaneous-no-last-ack': {
       const a = !c.s[first]!.finAcked;
       const b = second >= 0 && !c.s[second]!.finAcked;
-      add(`FINs both ways, ${a ? finText(c, first) : ''}${a && b ? ' and ' : ''}${b ? finText(c, second) : ''}`);
-      if (c.rstAfterClose) add('then a RST instead of the last ACK');
+      out = cat(out, `FINs both ways, ${a ? finText(c, first) : ''}${a && b ? ' and ' : ''}${b ? finText(c, second) : ''}`);
+      if (c.rstAfterClose) out = cat(out, 'then a RST instead of the last ACK');
       break;
     }
     case 'half-closed':
-      add(`${finText(c, first)}; the ${role(c, 1 - first)} never sent FIN`);
+      out = cat(out, `${finText(c, first)}; the ${role(c, 1 - first)} never sent FIN`);
       break;
     case 'rst-by-originator': case 'rst-by-responder':
-      if (first >= 0) add(finText(c, first));
-      if (second >= 0) add(finText(c, second));
-      add(`RST from the ${role(c, c.firstRstSide)} after ${humanSeconds(c.firstRstTime - c.firstTime)}`);
+      if (first >= 0) out = cat(out, finText(c, first));
+      if (second >= 0) out = cat(out, finText(c, second));
+      out = cat(out, `RST from the ${role(c, c.firstRstSide)} after ${humanSeconds(c.firstRstTime - c.firstTime)}`);
       break;
     case 'open':
-      if (hs !== 'no-final-ack') add(`still open when the capture ends (${humanSeconds(c.lastTime - c.firstTime)} seen)`);
+      if (hs !== 'no-final-ack') out = cat(out, `still open when the capture ends (${humanSeconds(c.lastTime - c.firstTime)} seen)`);
       break;
     case 'refused': case 'unanswered':
       break;
@@ -111,14 +110,19 @@ export function reasonFor(c: Connection, hs: HandshakeKind = c.handshake(), clos
   if (c.retransmissions > 0) {
     const known = so.finRetx + sr.finRetx + (hs === 'unanswered' || hs === 'retried-syn' ? so.pureSyns - 1 : 0)
       + (hs === 'no-final-ack' ? sr.synAcks - 1 : 0);
-    if (c.retransmissions > known) add(`${c.retransmissions} retransmissions`);
+    if (c.retransmissions > known) out = cat(out, `${c.retransmissions} retransmissions`);
   }
-  if (c.zeroWindows > 0) add(`zero window advertised ${times(c.zeroWindows)}`);
-  if (c.badChecksums > 0) add(`${c.badChecksums} bad TCP checksums`);
+  if (c.zeroWindows > 0) out = cat(out, `zero window advertised ${times(c.zeroWindows)}`);
+  if (c.badChecksums > 0) out = cat(out, `${c.badChecksums} bad TCP checksums`);
   return out === '' ? 'complete' : out;
 }
 
 const REFUSED = 'refused: the server answered the SYN with RST';
+
+/** `out` and `part` joined by "; " (no closure per call: this runs once per connection). */
+function cat(out: string, part: string): string {
+  return out === '' ? part : out + '; ' + part;
+}
 
 /** "client" for the originator's side, "server" for the responder's. */
 function role(c: Connection, side: number): string {

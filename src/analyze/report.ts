@@ -181,35 +181,37 @@ function mix32(x: number): number {
   return (x ^ (x >>> 16)) >>> 0;
 }
 
-const UID_DIGITS = 17;
-const uidCodes = new Array<number>(UID_DIGITS + 1);
+const uidCodes = new Array<number>(18);
+
+/** Writes `n` base62 digits of the 32-bit `x` (most significant first) at codes[at..at+n). */
+function digits62(codes: number[], at: number, n: number, x: number): void {
+  for (let i = at + n - 1; i >= at; i--) {
+    const q = Math.floor(x / 62);
+    codes[i] = B62_CODES[x - q * 62]!;
+    x = q;
+  }
+}
 
 /**
  * A deterministic Zeek-format uid for connection `id` (`part` > 0: the further conn.log rows of Zeek-only
- * splits): "C" and 17 base62 digits of a 96-bit value, 18 characters as Zeek's own uids (Zeek draws its 96
- * bits at random; synack derives them from the connection number so that runs are reproducible). Distinct
- * for distinct (id, part) below 2^32 each: the first word is a bijection of the id.
+ * splits): "C" and 17 base62 digits, 18 characters as Zeek's own uids (Zeek draws them at random; synack
+ * derives them from the connection number so that runs are reproducible). Three mixed 32-bit words give 6, 6
+ * and 5 digits; the first word is a bijection of the id (6 base62 digits hold 32 bits), the second one of the
+ * id and `part`, so distinct connections (below 2^32) and distinct rows of one connection get distinct uids.
  */
 export function uidFor(id: number, part = 0): string {
   const lo = id >>> 0;
   const hi = Math.floor(id / 4294967296) >>> 0;
-  let w0 = mix32(lo ^ 0x5bd1e995);
-  let w1 = mix32((lo + Math.imul(part + 1, 0x9e3779b1)) ^ hi);
-  let w2 = mix32(w1 ^ (part * 0x27d4eb2f) ^ 0x165667b1);
+  const w0 = mix32(lo ^ 0x5bd1e995);
+  const w1 = mix32((lo + Math.imul(part + 1, 0x9e3779b1)) ^ hi);
+  const w2 = mix32(w1 ^ (part * 0x27d4eb2f) ^ 0x165667b1);
   const codes = uidCodes;
   codes[0] = 67; // 'C'
-  for (let d = UID_DIGITS; d >= 1; d--) {
-    // 96-bit long division by 62 (each step below 62·2^32 < 2^53: exact in doubles).
-    let cur = w0;
-    const q0 = Math.floor(cur / 62);
-    cur = (cur - q0 * 62) * 4294967296 + w1;
-    const q1 = Math.floor(cur / 62);
-    cur = (cur - q1 * 62) * 4294967296 + w2;
-    const q2 = Math.floor(cur / 62);
-    codes[d] = B62_CODES[cur - q2 * 62]!;
-    w0 = q0; w1 = q1; w2 = q2;
-  }
-  return String.fromCharCode(...codes);
+  digits62(codes, 1, 6, w0);
+  digits62(codes, 7, 6, w1);
+  digits62(codes, 13, 5, w2 % 916132832); // 62^5
+  return String.fromCharCode(codes[0]!, codes[1]!, codes[2]!, codes[3]!, codes[4]!, codes[5]!, codes[6]!, codes[7]!, codes[8]!,
+    codes[9]!, codes[10]!, codes[11]!, codes[12]!, codes[13]!, codes[14]!, codes[15]!, codes[16]!, codes[17]!);
 }
 
 /** formatAddress with the common IPv4 case inline (RFC 791 dotted quad). */
