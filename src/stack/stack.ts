@@ -456,10 +456,13 @@ export class Stack {
     // Connections not yet accepted are reset, as closing a listening socket does on Linux. Embryonic ones
     // (SYN-RECEIVED) vanish silently, as Linux's request socks and FreeBSD's syncache entries do: the peer's
     // ACK then finds no connection and draws <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.1).
-    for (const c of l.synQueue) { c.tcp.toClosed({ kind: 'user', call: 'abort' }, this.clock.now()); this.service(c); }
-    for (const c of l.acceptQueue) { c.tcp.abort(this.clock.now()); this.service(c); }
+    // The queues are emptied first: a connection's removal then finds nothing to take out of them (no search
+    // per connection through a long accept queue, and no array changing under the loop).
+    const embryonic = [...l.synQueue];
+    const queued = l.acceptQueue.splice(0);
     l.synQueue.clear();
-    l.acceptQueue.length = 0;
+    for (const c of embryonic) { c.tcp.toClosed({ kind: 'user', call: 'abort' }, this.clock.now()); this.service(c); }
+    for (const c of queued) { c.tcp.abort(this.clock.now()); this.service(c); }
     l.onClosed?.();
   }
 
@@ -1210,8 +1213,9 @@ export class Stack {
   /** Abort every connection and forget every timer. */
   destroy(): void {
     const now = this.clock.now();
-    for (const c of [...this.allConnections()]) { c.tcp.abort(now); this.service(c); }
+    // Listeners first: their queued connections are reset with empty queues (see unlisten).
     for (const l of [...this.listeners.values()].flat()) this.unlisten(l);
+    for (const c of [...this.allConnections()]) { c.tcp.abort(now); this.service(c); }
     this.clock.wakeAt(Infinity, this.wake);
     this.armedAt = Infinity;
   }
