@@ -6,6 +6,7 @@
  */
 import { explainOffload } from './checksum-offload.js';
 import { CaptureReader } from '../../src/wire/capture.js';
+import { maybeGunzip } from '../../src/wire/gzip.js';
 import { decapsulate, isSupportedLinkType } from '../../src/wire/linktypes.js';
 import { WireError } from '../../src/wire/errors.js';
 import { Analyzer } from '../../src/analyze/analyzer.js';
@@ -101,10 +102,11 @@ export class CaptureSession {
         }
       };
       try {
-        for await (const chunk of src.chunks()) {
+        // gzip-compressed captures (.pcap.gz) are decompressed while they stream in, as the CLI reads them.
+        for await (const chunk of maybeGunzip(src.chunks())) {
           reader.push(chunk);
           drain();
-          done += chunk.length;
+          done = Math.min(total, done + chunk.length); // decompressed bytes may outnumber the file's
           sinceProgress += chunk.length;
           if (sinceProgress >= progressEvery) { sinceProgress = 0; flushBatch(); progress(src.name); }
         }

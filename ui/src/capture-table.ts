@@ -48,6 +48,8 @@ export const COLUMNS: readonly Column[] = [
   { key: 'packets', title: 'Packets', sortValue: (r) => r.orig_pkts + r.resp_pkts, text: (r) => String(r.orig_pkts + r.resp_pkts), numeric: true },
   { key: 'bytes', title: 'Bytes', sortValue: (r) => r.orig_bytes + r.resp_bytes, text: (r) => formatBytes(r.orig_bytes + r.resp_bytes), numeric: true },
   { key: 'duration', title: 'Duration', sortValue: (r) => r.duration, text: (r) => formatDuration(r.duration), numeric: true },
+  // The analyzer's one-line account of what happened (src/analyze/reason.ts), as in every CLI format.
+  { key: 'reason', title: 'Reason', sortValue: (r) => r.reason, text: (r) => r.reason },
 ];
 
 export interface TableQuery { sortKey: string; descending: boolean; filter: string }

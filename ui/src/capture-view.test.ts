@@ -137,3 +137,18 @@ test('summary strip: connections by close kind, most common first, then anomalie
   });
   assert.equal(injected.length, 1);
 });
+
+test('a gzip-compressed capture reads like the plain one, and every row has its reason in the table', async () => {
+  const { gzipSync } = await import('node:zlib');
+  const plain = scenarioPcapng(await runSeedScenario('four-way-close', on));
+  const a = new CaptureSession();
+  const outA = await a.run([bytesSource('plain.pcapng', plain, 300)], {}, 256);
+  const b = new CaptureSession();
+  const outB = await b.run([bytesSource('squeezed.pcapng.gz', gzipSync(plain), 300)], {}, 256);
+  assert.equal(outB.error, null);
+  assert.equal(outB.summary.packets, outA.summary.packets);
+  assert.deepEqual(b.reports.map((r) => [r.close, r.reason]), a.reports.map((r) => [r.close, r.reason]));
+  const col = COLUMNS.find((c) => c.key === 'reason')!;
+  assert.ok(col.text(b.reports[0]!).length > 0, 'the reason column shows the analyzer\'s reason');
+  assert.equal(col.text(b.reports[0]!), b.reports[0]!.reason);
+});
