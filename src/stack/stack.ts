@@ -221,7 +221,11 @@ export interface StackOptions {
   listenSynAckRetries?: number;
   /** SYN cookies when the SYN queue is full (default true). */
   syncookies?: boolean;
-  /** SYNs per second accepted from one source address (token bucket; default 1000, burst the same). */
+  /**
+   * SYNs per second accepted from one source address (token bucket, burst the same); default Infinity (off),
+   * as Linux and FreeBSD have no such limit: a busy client or proxy opening thousands of connections a second
+   * must not be throttled, and a flood is answered with SYN cookies. A hardened host may set one.
+   */
   synRatePerSource?: number;
   /** Do not answer invalid flag combinations to closed ports with RST (a hardened host); default false (Linux-like). */
   silentOnInvalidFlags?: boolean;
@@ -369,7 +373,7 @@ export class Stack {
     this.portHash = new SipHash(k2);
     this.listenSynAckRetries = opts.listenSynAckRetries ?? 3;
     this.syncookies = opts.syncookies ?? true;
-    this.synRate = opts.synRatePerSource ?? 1000;
+    this.synRate = opts.synRatePerSource ?? Infinity;
     this.silentInvalid = opts.silentOnInvalidFlags ?? false;
     this.ttl = opts.ttl ?? 64;
     this.mtu = opts.mtu ?? this.config.mss + 40;
