@@ -4,106 +4,24 @@
 // Skips when /usr/bin/firefox-esr (or $SYNACK_FIREFOX) is absent. Screenshots go to test-artifacts/ui-firefox-*.png.
 import { test, before, after, afterEach, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, ElementHandle, Page } from 'puppeteer-core';
 import {
   artifacts, assertDemoCloseKinds, assertFourWayLabels, CUT_CAPTURE_ERROR, FOUR_WAY_FIRST_STEPS, FOUR_WAY_FROM, FOUR_WAY_ROWS, FOUR_WAY_SVG,
-  isLocalRequest, JUNK_CAPTURE_ERROR, nodeCloseKinds, preparePage, serve, svgSummaryInPage, writeCutCapture, writeJunkCapture, type Served,
+  JUNK_CAPTURE_ERROR, nodeCloseKinds, preparePage, serve, svgSummaryInPage, writeCutCapture, writeJunkCapture, type Served,
 } from './ui-e2e-shared.js';
+import { noFirefox, openQuietFirefox, startSink, waitForDownload, type Sink } from './firefox-e2e-kit.js';
 
-/** Debian's firefox-esr (WebDriver BiDi since 128 ESR); SYNACK_FIREFOX points the suite at another Firefox. */
-const FIREFOX = process.env.SYNACK_FIREFOX ?? '/usr/bin/firefox-esr';
-const noBrowser = !existsSync(FIREFOX) && `${FIREFOX} not present (apt-get install firefox-esr)`;
-
-/**
- * Preferences on top of puppeteer's own test profile (which already turns off updates, safebrowsing lists,
- * health reports and the like): nothing Firefox does on its own may reach the network. Every proxied
- * connection goes to a local sink that only records it, and the suite asserts the sink saw none.
- * Loopback (synack ui) is never proxied (network.proxy.allow_hijacking_localhost is false by default).
- */
-function quietPrefs(sinkPort: number): Record<string, unknown> {
-  return {
-    'network.proxy.type': 1,
-    'network.proxy.http': '127.0.0.1', 'network.proxy.http_port': sinkPort,
-    'network.proxy.ssl': '127.0.0.1', 'network.proxy.ssl_port': sinkPort,
-    'network.proxy.share_proxy_settings': true,
-    'network.proxy.socks_remote_dns': true,
-    'network.trr.mode': 5,
-    'network.dns.disablePrefetch': true,
-    'network.prefetch-next': false,
-    'network.predictor.enabled': false,
-    'network.captive-portal-service.enabled': false,
-    'network.connectivity-service.enabled': false,
-    'app.update.enabled': false,
-    'app.update.auto': false,
-    'extensions.update.enabled': false,
-    'extensions.systemAddon.update.enabled': false,
-    'toolkit.telemetry.enabled': false,
-    'toolkit.telemetry.unified': false,
-    'toolkit.telemetry.archive.enabled': false,
-    'toolkit.telemetry.server': '',
-    'datareporting.policy.dataSubmissionEnabled': false,
-    'datareporting.healthreport.uploadEnabled': false,
-    'browser.safebrowsing.malware.enabled': false,
-    'browser.safebrowsing.phishing.enabled': false,
-    'browser.safebrowsing.downloads.enabled': false,
-    'browser.safebrowsing.downloads.remote.enabled': false,
-    'browser.safebrowsing.provider.google4.updateURL': '',
-    'browser.safebrowsing.provider.mozilla.updateURL': '',
-    'browser.region.network.url': '',
-    'browser.region.update.enabled': false,
-    'browser.topsites.contile.enabled': false,
-    'browser.newtabpage.activity-stream.feeds.section.topstories': false,
-    'browser.ping-centre.telemetry': false,
-    'geo.provider.network.url': '',
-    'dom.push.connection.enabled': false,
-    'media.gmp-manager.updateEnabled': false,
-    'security.OCSP.enabled': 0,
-    'security.remote_settings.crlite_filters.enabled': false,
-    'security.remote_settings.intermediates.enabled': false,
-    'identity.fxaccounts.enabled': false,
-    // Remote settings (blocklists, CRLite, search config...) otherwise poll firefox.settings.services.mozilla.com;
-    // a release build honours this override only with MOZ_DISABLE_NONLOCAL_CONNECTIONS=1 (set at launch).
-    'services.settings.server': 'data:,#remote-settings-dummy/v1',
-  };
-}
-
-/** A TCP listener that records every connection (its first line, e.g. "CONNECT host:443 HTTP/1.1") and drops it. */
-async function startSink(): Promise<{ port: number; seen: string[]; close(): Promise<void> }> {
-  const seen: string[] = [];
-  const srv = net.createServer((sock) => {
-    let first = '';
-    const record = () => { seen.push(first.split('\r\n')[0] || '(connection, no request line)'); sock.destroy(); };
-    const timer = setTimeout(record, 500);
-    sock.on('data', (d) => { first += d.toString('latin1'); if (first.includes('\r\n')) { clearTimeout(timer); record(); } });
-    sock.on('error', () => {});
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return { port: (srv.address() as net.AddressInfo).port, seen, close: () => new Promise<void>((r) => srv.close(() => r())) };
-}
-
-/** Waits until a download named `name` is complete in `dir` (Firefox writes NAME.part until it is done). */
-async function waitForDownload(dir: string, name: string, timeoutMs = 10_000): Promise<string> {
-  const t0 = Date.now();
-  for (;;) {
-    const files = existsSync(dir) ? readdirSync(dir) : [];
-    if (files.includes(name) && !files.some((f) => f.endsWith('.part'))) return path.join(dir, name);
-    if (Date.now() - t0 > timeoutMs) throw new Error(`no download ${name} in ${timeoutMs} ms (have: ${files.join(', ') || 'nothing'})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-describe('synack ui in Firefox', { skip: noBrowser }, () => {
+describe('synack ui in Firefox', { skip: noFirefox }, () => {
   let tmp = '';
   let downloads = '';
   let demoPcap = '';
   let browser: Browser | undefined;
   let page: Page;
   let server: Served | undefined;
-  let sink: Awaited<ReturnType<typeof startSink>> | undefined;
+  let sink: Sink | undefined;
   /** Page errors, console errors and requests to anywhere but synack ui, checked after every test. */
   const problems: string[] = [];
 
@@ -115,21 +33,7 @@ describe('synack ui in Firefox', { skip: noBrowser }, () => {
     mkdirSync(downloads);
     sink = await startSink();
     server = await serve(dist);
-    const { default: puppeteer } = await import('puppeteer-core');
-    browser = await puppeteer.launch({
-      browser: 'firefox', executablePath: FIREFOX, headless: true, userDataDir: path.join(tmp, 'profile'),
-      defaultViewport: { width: 1366, height: 800 }, extraPrefsFirefox: quietPrefs(sink.port),
-      // Firefox's own stderr stays out of the test output; a failed launch still reports why.
-      dumpio: false,
-      // Firefox's test switch: refuse connections to anything but loopback, and let the pref above take effect.
-      env: { ...process.env, MOZ_DISABLE_NONLOCAL_CONNECTIONS: '1' },
-    });
-    const ctx = await browser.createBrowserContext({ downloadBehavior: { policy: 'allow', downloadPath: downloads } });
-    page = await ctx.newPage();
-    page.on('pageerror', (e) => problems.push(`page error: ${e instanceof Error ? e.message : String(e)}`));
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
-    // No external network requests: everything the page loads comes from synack ui.
-    page.on('request', (r) => { if (!isLocalRequest(r.url())) problems.push(`external request: ${r.url()}`); });
+    ({ browser, page } = await openQuietFirefox({ profileDir: path.join(tmp, 'profile'), downloads, sink, viewport: { width: 1366, height: 800 }, problems }));
     await page.goto(server.url);
     await page.waitForSelector('body[data-ran="four-way-close"]', { timeout: 20_000 });
   });
