@@ -248,8 +248,15 @@ export function rackDetectLoss(c: TcpConnection, now: number): boolean {
   for (let i = r.head; i < q.length; i++) {
     const s = q[i]!;
     if (s.sacked || s.lost) continue;
-    // Sent after the most recently delivered segment: nothing can be said about it yet.
-    if (s.xmit > r.xmitTs || (s.xmit === r.xmitTs && !seqLt(s.end, r.endSeq))) continue;
+    // Sent after the most recently delivered segment: nothing can be said about it yet. The record is in
+    // sequence order, which is send order for data sent once, and a retransmission goes out after its first
+    // send: past the first never-retransmitted segment sent after RACK's, every later one was sent later still
+    // (Linux walks its time-sorted queue and stops there too). Without this, every ACK of a bulk transfer scanned
+    // the whole flight.
+    if (s.xmit > r.xmitTs || (s.xmit === r.xmitTs && !seqLt(s.end, r.endSeq))) {
+      if (!s.retrans) break;
+      continue;
+    }
     const remaining = s.xmit + r.rtt + wnd - now;
     if (remaining <= 0) {
       s.lost = true;
