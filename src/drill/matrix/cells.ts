@@ -238,7 +238,10 @@ export function expectSynchronized(p: MatrixPersonality, state: Exclude<MatrixSt
   // --- text ---
   if (kind === 'data') {
     if (v.peerFin) {
-      if (p === 'linux' && pos === 'outside-left') return { reply: 'ack', next: afterAck, cite: `${LNX} tcp_rcv_state_process: a duplicate (SEG.SEQ < RCV.NXT) goes to tcp_data_queue, which ACKs it` };
+      if (p === 'linux' && pos === 'outside-left') {
+        if (state === 'CLOSING') return { reply: 'none', next: afterAck, cite: `${LNX} tcp_rcv_state_process: in CLOSING the ACK of our FIN enters TIME-WAIT and the segment is consumed before tcp_data_queue, not ACKed` };
+        return { reply: 'ack', next: afterAck, cite: `${LNX} tcp_rcv_state_process: a duplicate (SEG.SEQ < RCV.NXT) goes to tcp_data_queue, which ACKs it` };
+      }
       if (tw && (p === 'freebsd' || p === 'linux')) return { reply: 'ack', next: afterAck, cite: p === 'freebsd' ? 'FreeBSD tcp_twcheck: "Acknowledge the segment if it has data"' : 'Linux tcp_timewait_state_process' };
       return { reply: 'none', next: afterAck, cite: `${R9293} seventh: text after the peer's FIN is ignored` };
     }
@@ -421,7 +424,6 @@ export function matrixCells(): Cell[] {
  * matrix test requires every other cell to pass and these to fail, so the list cannot go stale.
  */
 export const KNOWN_GAPS: Readonly<Record<string, string>> = {
-  'linux/CLOSING/FIN/outside-left': 'Linux moves CLOSING → TIME-WAIT on the ACK and consumes the segment (no ACK); synack ACKs the duplicate FIN',
   'linux/TIME-WAIT/ACK/middle': 'the stack\'s compact TIME-WAIT table (src/stack/stack.ts) drops acceptable bare ACKs; Linux ACKs any segment not at RCV.NXT',
   'linux/TIME-WAIT/ACK/right-edge': 'as linux/TIME-WAIT/ACK/middle',
   'linux/TIME-WAIT/data/left-edge': 'the compact TIME-WAIT table drops acceptable text; Linux ACKs it',

@@ -260,7 +260,13 @@ export function fifthCheckAck(c: TcpConnection, seg: TcpSegment, windowUnscaled:
       }
       break;
     case 'CLOSING':
-      if (finAcked) { c.enterTimeWait(cause, now); return false; }
+      if (finAcked) {
+        // Linux tcp_rcv_state_process (TCP_CLOSING): the ACK of our FIN enters TIME-WAIT and the segment is
+        // consumed, so a duplicate FIN carrying that ACK is not re-ACKed (BSD's trimming ACKs it).
+        if (c.config.seqCheck === 'linux') c.ackNow = false;
+        c.enterTimeWait(cause, now);
+        return false;
+      }
       break;
     case 'LAST-ACK':
       if (finAcked) { c.toClosed(cause, now); return false; }
