@@ -371,8 +371,14 @@ class Tun : public Napi::ObjectWrap<Tun> {
     // MakeCallback (not Call): runs with an async context and drains the
     // microtask/nextTick queues afterwards, as node's own I/O callbacks do.
     in_callback_++;
-    callback_.MakeCallback(Value(), args, *async_context_);
+    // The C call, not node-addon-api's MakeCallback: when the poll handle fires while Node tears the environment
+    // down (uv_run inside Environment::CleanupHandles, e.g. a packet arriving as an unref()'d process exits), no
+    // JavaScript can run; the wrapper then turns the failed call into napi_throw, which is fatal at that point.
+    // Nothing is left to deliver to, so the batch is dropped.
+    napi_value result = nullptr;
+    napi_status st = napi_make_callback(env_, *async_context_, Value(), callback_.Value(), args.size(), args.begin(), &result);
     in_callback_--;
+    if (st != napi_ok && st != napi_pending_exception) return;
     if (env.IsExceptionPending()) {
       // Surface a throwing handler as an uncaught exception, as any other
       // I/O callback would, instead of swallowing it.
