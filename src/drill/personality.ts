@@ -102,8 +102,8 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
           delayedAck: true, delayedAckTimeout: 40, quickAckSegments: 16, ackFinImmediately: 'if-no-data', abortRstAck: true, ackOfDuplicate: true,
           synRetries: 6, synAckRetries: 5, synLossWindow: 'linux',
           // tcp_rcv_synsent_state_process discards text on a SYN in SYN-SENT; tcp_timewait_state_process ACKs
-          // anything but a bare in-sequence ACK.
-          synSentData: 'discard', timeWaitAckData: true, seqCheck: 'linux', finWait2RtoFloor: true,
+          // anything but a bare in-sequence ACK, and (net.ipv4.tcp_rfc1337 = 0) a RST at RCV.NXT ends TIME-WAIT.
+          synSentData: 'discard', timeWaitAckData: true, timeWaitRst: 'close-exact', seqCheck: 'linux', finWait2RtoFloor: true,
         },
         listenSynAckRetries: 5, syncookies: true,
         recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,

@@ -780,7 +780,18 @@ export class Stack {
     const f = seg.flags;
     const bad = classifyInvalidFlags(f);
     if (bad !== null) { this.stats.invalidFlags[bad]++; return true; }
-    if (f & RST) { this.stats.RstIgnored++; return true; } // RFC 1337
+    if (f & RST) {
+      // config.timeWaitRst: RFC 1337 ignores every RST (the default); Linux with tcp_rfc1337 = 0 lets one at
+      // exactly RCV.NXT end TIME-WAIT (tcp_timewait_state_process); RFC 793 p. 70 any acceptable one.
+      const mode = this.config.timeWaitRst;
+      const kill = mode === 'close-exact' ? seg.seq === tw.rcvNxt(slot)
+        : mode === 'close' && segmentAcceptable(tw.rcvNxt(slot), tw.window(slot), seg.seq, 0);
+      if (!kill) { this.stats.RstIgnored++; return true; }
+      this.stats.RstAccepted++;
+      this.twClosed(slot, now, { kind: 'segment', seg });
+      tw.remove(slot);
+      return true;
+    }
     if ((f & SYN) && !(f & ACK)) {
       // A new incarnation (RFC 9293 §3.10.7.4 note, RFC 6191): accept if its ISN is beyond what we saw.
       if (seqGt(seg.seq, tw.rcvNxt(slot)) || (tw.tsOk(slot) && seg.options.tsVal !== undefined && seqGt(seg.options.tsVal, tw.tsRecent(slot)))) {
@@ -790,9 +801,19 @@ export class Stack {
         return false;
       }
     }
-    // RFC 9293 §3.10.7.4: an acceptable segment without SYN or FIN carries nothing for TIME-WAIT (a bare
-    // ACK is simply dropped); only unacceptable segments are answered with an ACK (first check).
-    if (!(f & (SYN | FIN))) {
+    if (this.config.timeWaitAckData) {
+      // Linux tcp_timewait_state_process: only a segment occupying no sequence space at RCV.NXT (a bare ACK,
+      // whatever its SEG.ACK) is consumed; anything else, in the window or not, is ACKed, a pure ACK or a SYN
+      // at most once per invalidAckRatelimit (tcp_timewait_check_oow_rate_limit: text and FINs always).
+      const len = seg.payload.length + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0);
+      if (len === 0 && seg.seq === tw.rcvNxt(slot)) return true;
+      if ((len === 0 || (f & SYN)) && this.config.invalidAckRatelimit > 0) {
+        if (now - tw.lastOowAckAt(slot) < this.config.invalidAckRatelimit) { this.stats.TCPACKSkippedSeq++; return true; }
+        tw.setLastOowAckAt(slot, now);
+      }
+    } else if (!(f & (SYN | FIN))) {
+      // RFC 9293 §3.10.7.4: an acceptable segment without SYN or FIN carries nothing for TIME-WAIT (a bare
+      // ACK is simply dropped); only unacceptable segments are answered with an ACK (first check).
       if (segmentAcceptable(tw.rcvNxt(slot), tw.window(slot), seg.seq, seg.payload.length)) return true;
     }
     // Anything else (typically a retransmitted FIN): ACK it; a FIN restarts the 2MSL timer.

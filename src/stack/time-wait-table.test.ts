@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { Network } from '../link/network.js';
 import { decodePacket, encodeTcpPacket } from '../wire/packet.js';
 import { parseAddress } from '../wire/address.js';
-import { ACK, FIN, RST, SYN, EMPTY, flagsToString } from '../wire/tcp-types.js';
+import { ACK, FIN, PSH, RST, SYN, EMPTY, flagsToString } from '../wire/tcp-types.js';
+import type { TcpConfig } from '../tcp/config.js';
 
-async function closedFromClient() {
+async function closedFromClient(clientTcp: Partial<TcpConfig> = {}) {
   const net = new Network({ seed: 3, delayMs: 1 });
   const server = net.addStack({ name: 'server', addresses: ['10.0.0.2'], tcp: { msl: 1000, timestamps: false } });
-  const client = net.addStack({ name: 'client', addresses: ['10.0.0.1'], tcp: { msl: 1000, timestamps: false } });
+  const client = net.addStack({ name: 'client', addresses: ['10.0.0.1'], tcp: { msl: 1000, timestamps: false, ...clientTcp } });
   let sc: ReturnType<typeof client.connect> | null = null;
   server.listen(80, { onConnection: (c) => { sc = c; } });
   const c = client.connect({ host: '10.0.0.2', port: 80 });
@@ -43,6 +44,32 @@ test('RST to a TIME-WAIT entry is ignored (RFC 1337)', async () => {
   const { net, client, c } = await closedFromClient();
   client.receive(encodeTcpPacket({ src: parseAddress('10.0.0.2'), dst: parseAddress('10.0.0.1') }, { srcPort: 80, dstPort: c.localPort, seq: c.tcp.rcvNxt, ack: 0, flags: RST, window: 0, urgent: 0, options: {}, payload: EMPTY }));
   assert.equal(client.timeWaitCount, 1);
+  net.close();
+});
+
+test('Linux TIME-WAIT rules: anything but a bare segment at RCV.NXT is ACKed (pure ACKs rate-limited), a RST at RCV.NXT ends it', async () => {
+  const { net, client, c } = await closedFromClient({ timeWaitAckData: true, timeWaitRst: 'close-exact', invalidAckRatelimit: 500 });
+  const sent: string[] = [];
+  client.observePackets((dir, p) => { if (dir === 'out') { const s = decodePacket(p).tcp!.seg; sent.push(`${flagsToString(s.flags)} seq=${s.seq} ack=${s.ack}`); } });
+  const rcvNxt = c.tcp.rcvNxt, sndNxt = c.tcp.sndNxt;
+  const seg = (flags: number, seq: number, payload: Uint8Array = EMPTY) => client.receive(encodeTcpPacket({ src: parseAddress('10.0.0.2'), dst: parseAddress('10.0.0.1') }, { srcPort: 80, dstPort: c.localPort, seq: seq >>> 0, ack: sndNxt, flags, window: 1000, urgent: 0, options: {}, payload }));
+  const reAck = `ACK seq=${sndNxt} ack=${rcvNxt}`;
+  seg(ACK, rcvNxt);
+  assert.deepEqual(sent, [], 'a bare ACK at RCV.NXT is consumed');
+  seg(ACK, rcvNxt + 100);
+  assert.deepEqual(sent, [reAck], 'an acceptable bare ACK beyond RCV.NXT is answered');
+  seg(ACK, rcvNxt + 200);
+  assert.deepEqual(sent, [reAck], 'a second pure ACK within the rate limit is not');
+  seg(ACK | PSH, rcvNxt, new Uint8Array([1]));
+  assert.deepEqual(sent, [reAck, reAck], 'text is always answered');
+  net.virtual!.advanceTo(net.now + 600);
+  seg(ACK, rcvNxt + 300);
+  assert.equal(sent.length, 3, 'the rate limit lets a pure ACK through again after 500 ms');
+  seg(RST, rcvNxt + 1);
+  assert.equal(client.timeWaitCount, 1, 'a RST not at RCV.NXT is dropped');
+  seg(RST, rcvNxt);
+  assert.equal(client.timeWaitCount, 0, 'a RST at RCV.NXT ends TIME-WAIT (tcp_rfc1337 = 0)');
+  assert.equal(sent.length, 3);
   net.close();
 });
 

@@ -2,7 +2,7 @@
  * The TIME-WAIT table (RFC 9293 §3.6.1, §3.10.7.4): what a connection that has closed still needs for 2·MSL
  * — the 4-tuple, SND.NXT and RCV.NXT (to re-ACK a retransmitted FIN and to judge a new SYN, RFC 6191), the
  * timestamp state (RFC 7323) and the window it advertised — kept in typed arrays, not objects: an open-addressed
- * hash table (linear probing on the stack's numeric tuple key) whose slots are columns, about 45 bytes a slot.
+ * hash table (linear probing on the stack's numeric tuple key) whose slots are columns, about 53 bytes a slot.
  * Local addresses are stored as an index into the stack's own address list, remote IPv4 addresses as one
  * 32-bit word, IPv6 ones in a side column allocated when the first IPv6 entry arrives. A queue of (slot, time)
  * pairs in time order holds the expiries: every entry lasts 2·MSL from its last (re)start, so appending keeps
@@ -38,6 +38,7 @@ export class TimeWaitTable {
   private remote6: Uint8Array | null = null; // 16 bytes per slot, only once an IPv6 entry exists
   private expires = new Float64Array(0);
   private ids = new Uint32Array(0);
+  private oow = new Float64Array(0); // when an out-of-window ACK was last sent (rate limit)
   // Expiry queue: slots and times, in time order, from qHead to qTail.
   private qSlot = new Int32Array(0);
   private qAt = new Float64Array(0);
@@ -63,6 +64,7 @@ export class TimeWaitTable {
     this.remote6 = this.remote6 === null ? null : new Uint8Array(16 * cap);
     this.expires = new Float64Array(cap);
     this.ids = new Uint32Array(cap);
+    this.oow = new Float64Array(cap);
     this.used = 0;
     this.size = 0;
   }
@@ -128,6 +130,7 @@ export class TimeWaitTable {
     this.flags[i] = f;
     this.expires[i] = s.expiresAt;
     this.ids[i] = connId;
+    this.oow[i] = -Infinity;
   }
 
   /** Rebuilds the table with `cap` slots (dropping deleted ones) and the expiry queue from the live entries. */
@@ -135,6 +138,7 @@ export class TimeWaitTable {
     const old = {
       cap: this.cap, state: this.state, keys: this.keys, ports: this.ports, seqs: this.seqs, tsv: this.tsv, wins: this.wins,
       flags: this.flags, local: this.local, remote4: this.remote4, remote6: this.remote6, expires: this.expires, ids: this.ids,
+      oow: this.oow,
     };
     this.alloc(cap);
     const live: number[] = [];
@@ -149,7 +153,7 @@ export class TimeWaitTable {
       this.wins[i] = old.wins[j]!; this.flags[i] = old.flags[j]!; this.local[i] = old.local[j]!;
       this.remote4[i] = old.remote4[j]!;
       if (old.remote6 !== null) this.remote6!.set(old.remote6.subarray(16 * j, 16 * j + 16), 16 * i);
-      this.expires[i] = old.expires[j]!; this.ids[i] = old.ids[j]!;
+      this.expires[i] = old.expires[j]!; this.ids[i] = old.ids[j]!; this.oow[i] = old.oow[j]!;
       this.used++; this.size++;
       live.push(i);
     }
@@ -229,4 +233,7 @@ export class TimeWaitTable {
   window(slot: number): number { return this.wins[slot]!; }
   expiresAt(slot: number): number { return this.expires[slot]!; }
   connId(slot: number): number { return this.ids[slot]!; }
+  /** When the entry last answered a segment under the out-of-window rate limit (-Infinity: never). */
+  lastOowAckAt(slot: number): number { return this.oow[slot]!; }
+  setLastOowAckAt(slot: number, at: number): void { this.oow[slot] = at; }
 }

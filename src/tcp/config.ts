@@ -199,6 +199,10 @@ export interface TcpConfig {
    * In TIME-WAIT, a segment carrying text or anything but a bare in-sequence ACK is answered with an ACK
    * (FreeBSD tcp_twcheck "acknowledge the segment if it has data or is not a duplicate ACK"; Linux
    * tcp_timewait_state_process). false: RFC 9293 §3.10.7.4 seventh, the text is ignored silently.
+   * The stack's compact TIME-WAIT table (Linux's timewait sock, which keeps no SND.UNA) applies Linux's rule:
+   * only a segment occupying no sequence space at RCV.NXT (a bare ACK, whatever its SEG.ACK) goes unanswered;
+   * any other, in the window or not, is ACKed, a pure ACK or SYN at most once per invalidAckRatelimit
+   * (tcp_timewait_check_oow_rate_limit).
    */
   timeWaitAckData: boolean;
   /**
@@ -220,10 +224,12 @@ export interface TcpConfig {
    */
   finWait2RtoFloor: boolean;
   /**
-   * A RST in TIME-WAIT: 'ignore' (RFC 1337, as Linux with tcp_rfc1337 and FreeBSD's tcp_twcheck) or 'close'
-   * (RFC 793 p. 70: "If the RST bit is set then enter the CLOSED state").
+   * A RST in TIME-WAIT: 'ignore' (RFC 1337, as Linux with net.ipv4.tcp_rfc1337 = 1 and FreeBSD's tcp_twcheck),
+   * 'close' (RFC 793 p. 70: "If the RST bit is set then enter the CLOSED state": any acceptable RST) or
+   * 'close-exact' (Linux's default, tcp_rfc1337 = 0: tcp_timewait_state_process ends TIME-WAIT on a RST whose
+   * SEG.SEQ = RCV.NXT and drops any other RST).
    */
-  timeWaitRst: 'ignore' | 'close';
+  timeWaitRst: 'ignore' | 'close' | 'close-exact';
 }
 
 /**

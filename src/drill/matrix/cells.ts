@@ -424,11 +424,4 @@ export function matrixCells(): Cell[] {
  * matrix test requires every other cell to pass and these to fail, so the list cannot go stale.
  */
 export const KNOWN_GAPS: Readonly<Record<string, string>> = {
-  'linux/TIME-WAIT/ACK/middle': 'the stack\'s compact TIME-WAIT table (src/stack/stack.ts) drops acceptable bare ACKs; Linux ACKs any segment not at RCV.NXT',
-  'linux/TIME-WAIT/ACK/right-edge': 'as linux/TIME-WAIT/ACK/middle',
-  'linux/TIME-WAIT/data/left-edge': 'the compact TIME-WAIT table drops acceptable text; Linux ACKs it',
-  'linux/TIME-WAIT/data/middle': 'as linux/TIME-WAIT/data/left-edge',
-  'linux/TIME-WAIT/data/right-edge': 'as linux/TIME-WAIT/data/left-edge',
-  'linux/TIME-WAIT/RST/left-edge': 'the compact TIME-WAIT table ignores every RST (RFC 1337); Linux (tcp_rfc1337 = 0) kills TIME-WAIT on a RST at RCV.NXT',
-  'linux/TIME-WAIT/RST+ACK/left-edge': 'as linux/TIME-WAIT/RST/left-edge',
 };

@@ -136,7 +136,12 @@ export function firstCheckSequenceNumber(c: TcpConnection, seg: TcpSegment, now:
 /** Second: check the RST bit (RFC 5961 §3.2: only an exact RCV.NXT match resets; in-window → challenge ACK). */
 export function secondCheckRst(c: TcpConnection, seg: TcpSegment, now: number): void {
   const s = c.state;
-  if (s === 'TIME-WAIT' && c.config.timeWaitRst === 'close') { c.stats.RstAccepted++; c.toClosed({ kind: 'segment', seg }, now); return; }
+  const twRst = c.config.timeWaitRst;
+  if (s === 'TIME-WAIT' && (twRst === 'close' || (twRst === 'close-exact' && seg.seq === c.rcvNxt))) {
+    c.stats.RstAccepted++;
+    c.toClosed({ kind: 'segment', seg }, now);
+    return;
+  }
   if (s === 'TIME-WAIT') {
     // RFC 1337: ignore RST in TIME-WAIT (TIME-WAIT assassination hazards).
     c.stats.RstIgnored++;
