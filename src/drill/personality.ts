@@ -72,7 +72,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
       return {
         personality,
         tcp: {
-          mss, optionLayout: 'freebsd', windowShift: freebsdWindowShift(maxSockBuf),
+          mss, optionLayout: 'freebsd', windowShift: freebsdWindowShift(maxSockBuf), pacing: false,
           // Internal RCV.WND: recvspace rounded up to a multiple of the MSS (65700 / 66240 at MTU 1500).
           recvBufferSize: roundUp(65536, mss), sendBufferSize: 32768,
           timestamps: true, windowScaling: true, sack: true,
@@ -96,7 +96,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
       return {
         personality,
         tcp: {
-          mss, optionLayout: 'linux', windowShift: 6,
+          mss, optionLayout: 'linux', windowShift: 6, pacing: false,
           recvBufferSize: 1 << 20, sendBufferSize: 1 << 20,
           rtoInitial: 1000, rtoMin: 200, rtoMax: 120_000,
           delayedAck: true, delayedAckTimeout: 40, quickAckSegments: 16, ackFinImmediately: 'if-no-data', abortRstAck: true, ackOfDuplicate: true,
@@ -113,7 +113,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
     case 'synack':
       return {
         personality,
-        tcp: { optionLayout: 'linux' },
+        tcp: { optionLayout: 'linux', pacing: false },
         listenSynAckRetries: 3, syncookies: true,
         recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,
         insecureRst: false, insecureSyn: false, keepTimeWaitTcb: true, optionEight: 'linger2', fastOpen: 0x3, fastOpenKey: DEFAULTS_SH_TFO_KEY,
@@ -122,7 +122,7 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
       // synack's engine with RFC 793's original RST, SYN and ACK checks (before RFC 5961).
       return {
         personality,
-        tcp: { optionLayout: 'linux', ...RFC793_RULES },
+        tcp: { optionLayout: 'linux', pacing: false, ...RFC793_RULES },
         listenSynAckRetries: 3, syncookies: true,
         recvSpace: 1 << 20, roundRecvBufToMss: false, maxSockBuf: 1 << 24,
         insecureRst: true, insecureSyn: true, keepTimeWaitTcb: true, optionEight: 'linger2', fastOpen: 0, fastOpenKey: DEFAULTS_SH_TFO_KEY,

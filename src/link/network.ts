@@ -8,6 +8,8 @@ import { VirtualClock, RealClock, type Clock } from '../stack/clock.js';
 import { Wire, type Impairments, type WireEndpoint, type WireOptions } from './wire.js';
 import { Prng } from './prng.js';
 import { driveInRealTime, type WireDriver } from './real-time.js';
+import { decodePacketUnverified, encodeTcpPacket } from '../wire/packet.js';
+import { FIN, PSH, seqAdd } from '../wire/tcp-types.js';
 
 /** Options of `new Network()`: the wire's seed and impairments, and the clock. */
 export interface NetworkOptions extends WireOptions {
@@ -50,7 +52,10 @@ export class Network {
     const stack = new Stack({ random: (out) => prng.fill(out), ...opts, clock: this.clock });
     const endpoint = { deliver: (packet: Uint8Array) => { stack.receive(packet); this.onDelivered?.(stack, packet); } };
     this.wire.attach(endpoint, ...stack.addresses);
-    stack.attach((packet) => this.wire.send(endpoint, packet, this.clock.now()));
+    stack.attach((packet, segmentSize) => {
+      if (!segmentSize) { this.wire.send(endpoint, packet, this.clock.now()); return; }
+      for (const piece of segmentTcp(packet, segmentSize)) this.wire.send(endpoint, piece, this.clock.now());
+    });
     this.stacks.push(stack);
     this.endpoints.set(stack, endpoint);
     return stack;
@@ -128,3 +133,23 @@ export const yieldToEventLoop: () => Promise<void> = (() => {
   }
   return () => new Promise<void>((r) => { setTimeout(r, 0); });
 })();
+
+/**
+ * TCP segmentation offload as a NIC does it (TcpConfig.tsoMaxBytes): a super-segment cut into segmentSize-byte
+ * pieces with consecutive sequence numbers, PSH and FIN on the last only, checksums completed.
+ */
+export function segmentTcp(packet: Uint8Array, segmentSize: number): Uint8Array[] {
+  const d = decodePacketUnverified(packet);
+  if (d.tcp === null) return [packet];
+  const { ip } = d;
+  const seg = d.tcp.seg;
+  const out: Uint8Array[] = [];
+  for (let off = 0; off < seg.payload.length; off += segmentSize) {
+    const last = off + segmentSize >= seg.payload.length;
+    out.push(encodeTcpPacket({ src: ip.src, dst: ip.dst, ttl: ip.ttl, tos: ip.tos, id: ip.version === 4 ? (ip.id + out.length) & 0xffff : 0, df: ip.df }, {
+      ...seg, seq: seqAdd(seg.seq, off), flags: last ? seg.flags : seg.flags & ~(PSH | FIN),
+      payload: seg.payload.subarray(off, Math.min(seg.payload.length, off + segmentSize)),
+    }));
+  }
+  return out;
+}

@@ -160,6 +160,16 @@ export interface TcpConfig {
    */
   tsoMaxBytes: number;
   /**
+   * Pacing (Linux TCP internal pacing, tcp_update_pacing_rate / tcp_internal_pacing): new data leaves at
+   * cwnd/SRTT × 200 % in slow start and × 120 % in congestion avoidance (net.ipv4.tcp_pacing_ss_ratio /
+   * tcp_pacing_ca_ratio) instead of as whole windows back to back, so slow start does not overflow a shallow
+   * bottleneck queue; TSO segments are sized to about 1 ms of that rate, at least two MSS (tcp_tso_autosize).
+   * Retransmissions and pure ACKs are not paced. The host learns when the next paced segment is due from
+   * nextDeadline(). Off by default, as Linux paces a CUBIC flow only under the fq qdisc or when asked
+   * (SO_MAX_PACING_RATE; BBR always paces): without it, whole windows go out as the ACKs open them.
+   */
+  pacing: boolean;
+  /**
    * The link delivers receive-offload super-segments (several MSS of data in one segment, e.g. GSO packets
    * from a TUN device with offload): each one counts as (at least) two full-sized segments for the
    * ACK-every-second-segment rule (RFC 5681 §4.2), so it is ACKed at once instead of after the delayed-ACK
@@ -290,6 +300,7 @@ export const DEFAULT_CONFIG: TcpConfig = {
   quickAckSegments: 0,
   noOptions: false,
   tsoMaxBytes: 0,
+  pacing: false,
   receiveOffload: false,
   rstInWindow: 'challenge',
   synInWindow: 'challenge',

@@ -302,6 +302,10 @@ export class TcpConnection {
   unackedSince = -1;
   /** RFC 9293 §3.10.8 user timeout in ms, 0 = off (TcpConfig.userTimeout; TCP_USER_TIMEOUT). */
   userTimeout: number;
+  /** @internal Pacing (send.ts): the earliest time the next new data may go, and the timer set while data waits for it. */
+  nextSendAt = 0;
+  /** @internal */
+  paceAt = Infinity;
   /** @internal */
   delackAt = Infinity;
   /** @internal */
@@ -678,6 +682,7 @@ export class TcpConnection {
   /** @internal */
   enterTimeWait(cause: TcpCause, now: number): void {
     this.rtoAt = Infinity; this.tlpAt = Infinity; this.persistAt = Infinity; this.keepaliveAt = Infinity; this.finWait2At = Infinity;
+    this.paceAt = Infinity;
     this.rack.timerAt = Infinity;
     this.timeWaitAt = now + 2 * this.config.msl;
     this.setState('TIME-WAIT', cause, now);
@@ -692,7 +697,7 @@ export class TcpConnection {
 
   /** @internal */
   toClosed(cause: TcpCause, now: number): void {
-    this.rtoAt = this.tlpAt = this.delackAt = this.persistAt = this.keepaliveAt = this.timeWaitAt = this.finWait2At = this.keepInitAt = Infinity;
+    this.rtoAt = this.tlpAt = this.delackAt = this.persistAt = this.keepaliveAt = this.timeWaitAt = this.finWait2At = this.keepInitAt = this.paceAt = Infinity;
     this.rack.timerAt = Infinity;
     this.synPending = false; this.ackNow = false; this.probePending = false; this.keepalivePending = false;
     const wasUsed = this.state !== 'CLOSED';

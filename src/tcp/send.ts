@@ -102,7 +102,11 @@ export function nextNewData(c: TcpConnection, now: number): TcpSegment | null {
   const usable = Math.min(byWnd, byCwnd);
   let len = Math.min(unsent, mss, usable > 0 ? usable : 0);
   // Capped so the datagram keeps a 16-bit length (IPv4 total length: 20-byte header, up to 60 of TCP header).
-  const tso = Math.min(c.config.tsoMaxBytes, 65535 - 20 - 60);
+  let tso = Math.min(c.config.tsoMaxBytes, 65535 - 20 - 60);
+  const rate = pacingRate(c);
+  // Linux tcp_tso_autosize: a paced TSO segment holds about 1 ms at the pacing rate, at least 2 MSS
+  // (tcp_min_tso_segs), so a super-segment is not a 64 KB burst into a shallow queue.
+  if (rate !== Infinity) tso = Math.min(tso, Math.max(2 * mss, Math.floor(rate * PACING_BURST_MS / mss) * mss));
   if (tso > mss && len === mss) {
     // TSO: one segment of up to tsoMaxBytes that the link cuts into MSS pieces, each as we would have sent
     // it. Only whole MSS multiples unless it ends the data, so no piece is a runt the rules below would
@@ -124,6 +128,11 @@ export function nextNewData(c: TcpConnection, now: number): TcpSegment | null {
       // Nagle (§3.7.4) as Linux applies it (tcp_nagle_check with tcp_minshall_check): hold a small segment
       // only while a previous *small* segment is unacknowledged. Full-sized data in flight does not hold
       // the tail of a response, so a reply that is not a multiple of the MSS never waits for a delayed ACK.
+      return null;
+    }
+    if (rate !== Infinity && now < c.nextSendAt) {
+      // Pacing: not before this segment's time; the host's timer (nextDeadline) brings us back.
+      c.paceAt = c.nextSendAt;
       return null;
     }
   } else {
@@ -150,6 +159,12 @@ export function nextNewData(c: TcpConnection, now: number): TcpSegment | null {
   // Linux tcp_minshall_update: remember the end of the last segment holding a piece shorter than the MSS.
   if (len % mss !== 0) c.sndSml = end;
   logSent(c, seq, c.sndNxt, now);
+  if (len > 0 && rate !== Infinity) {
+    // Linux tcp_update_skb_after_send: the next segment's time is this one's plus its length at the pacing
+    // rate. A late timer (a host's timers are coarse) leaves up to one burst of credit, no more after idle.
+    c.nextSendAt = Math.max(c.nextSendAt, now - PACING_BURST_MS) + len / rate;
+  }
+  c.paceAt = Infinity;
   if (c.rtoAt === Infinity) c.rtoAt = now + rtoTimeout(c);
   if (flight === 0) c.unackedSince = now;
   // Linux tcp_event_data_sent: data sent soon after data arrived makes the exchange interactive (pingpong).
@@ -157,6 +172,21 @@ export function nextNewData(c: TcpConnection, now: number): TcpSegment | null {
   const seg = out(c, makeRaw(c, seq, c.rcvNxt, flags, payload, now), now);
   schedulePto(c, now);
   return seg;
+}
+
+/** How much a paced TSO segment holds, and how much credit a late sender keeps: 1 ms (Linux sk_pacing_shift 10). */
+const PACING_BURST_MS = 1;
+
+/**
+ * The pacing rate in bytes per ms, Infinity when not pacing (config.pacing off, or no SRTT yet: the initial
+ * window goes unpaced, as in Linux). Linux tcp_update_pacing_rate: max(cwnd, in flight) / SRTT, × 200 % while
+ * cwnd is below half of ssthresh (slow start doubles cwnd every RTT), else × 120 % (tcp_pacing_ss_ratio,
+ * tcp_pacing_ca_ratio).
+ */
+export function pacingRate(c: TcpConnection): number {
+  if (!c.config.pacing || !c.rtt.hasSample || c.rtt.srtt <= 0) return Infinity;
+  const ratio = c.cc.cwnd < c.cc.ssthresh / 2 ? 2 : 1.2;
+  return ratio * Math.max(c.cc.cwnd, seqDiff(c.sndNxt, c.sndUna)) / c.rtt.srtt;
 }
 
 /** Start the persist timer when the peer's window is zero and data waits (RFC 9293 §3.8.6.1). */

@@ -25,6 +25,7 @@ export function nextDeadline(c: TcpConnection): number {
   if (c.timeWaitAt < t) t = c.timeWaitAt;
   if (c.finWait2At < t) t = c.finWait2At;
   if (c.keepInitAt < t) t = c.keepInitAt;
+  if (c.paceAt < t) t = c.paceAt;
   return t;
 }
 
@@ -65,6 +66,8 @@ export function onTimeout(c: TcpConnection, now: number): void {
     onRto(c, now);
   }
   if (c.state === 'CLOSED') return;
+  // Pacing: the paced data is due; the host's pollTransmit() sends it (send.ts nextNewData).
+  if (c.paceAt <= now) c.paceAt = Infinity;
   // A delayed ACK that had to fire ends pingpong mode (Linux tcp_delack_timer_handler).
   if (c.delackAt <= now) { c.delackAt = Infinity; c.ackNow = true; c.pingpong = false; }
   if (c.persistAt <= now) {
