@@ -1,11 +1,14 @@
 // How the Firefox end-to-end suites (ui-firefox-e2e.test.ts, ui-truth-firefox-e2e.test.ts) drive Debian's
 // firefox-esr: puppeteer-core over WebDriver BiDi, a throwaway profile with prefs that keep Firefox off the
 // network, and a local proxy sink that records anything it tries anyway. Not a test file itself.
-import { existsSync, readdirSync } from 'node:fs';
+import { before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
-import { isLocalRequest } from './ui-e2e-shared.js';
+import { isLocalRequest, preparePage, serve, type Served } from './ui-e2e-shared.js';
 
 /** Debian's firefox-esr (WebDriver BiDi since 128 ESR); SYNACK_FIREFOX points the suite at another Firefox. */
 export const FIREFOX = process.env.SYNACK_FIREFOX ?? '/usr/bin/firefox-esr';
@@ -119,4 +122,52 @@ export async function openQuietFirefox(opts: {
   // No external network requests: everything the page loads comes from synack ui.
   page.on('request', (r) => { if (!isLocalRequest(r.url())) problems.push(`external request: ${r.url()}`); });
   return { browser, page };
+}
+
+/** What quietFirefoxPage() gives a suite once its `before` hook has run. */
+export interface FirefoxPageFixture {
+  tmp: string;
+  downloads: string;
+  demoPcap: string;
+  page: Page;
+  server: Served;
+}
+
+/**
+ * The shared setup of the Firefox suites, registered as hooks of the calling describe(): the page built fresh,
+ * `synack ui` serving it, a quiet Firefox at `viewport` on it (the seed run finished); after every test no page
+ * errors, no requests beyond synack ui and nothing at the proxy sink; everything closed and removed afterwards.
+ * The returned object is filled in when the hook has run.
+ */
+export function quietFirefoxPage(tmpPrefix: string, viewport: { width: number; height: number }): FirefoxPageFixture {
+  const f = {} as FirefoxPageFixture;
+  let browser: Browser | undefined;
+  let server: Served | undefined;
+  let sink: Sink | undefined;
+  const problems: string[] = [];
+  before(async () => {
+    f.tmp = mkdtempSync(path.join(os.tmpdir(), tmpPrefix));
+    const { dist, demoPcap } = await preparePage(f.tmp);
+    f.demoPcap = demoPcap;
+    f.downloads = path.join(f.tmp, 'downloads');
+    mkdirSync(f.downloads);
+    sink = await startSink();
+    server = f.server = await serve(dist);
+    let page: Page;
+    ({ browser, page } = await openQuietFirefox({ profileDir: path.join(f.tmp, 'profile'), downloads: f.downloads, sink, viewport, problems }));
+    f.page = page;
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-ran="four-way-close"]', { timeout: 20_000 });
+  });
+  afterEach(() => {
+    assert.deepEqual(problems.splice(0), []);
+    assert.deepEqual(sink?.seen.splice(0) ?? [], [], 'Firefox tried to reach the network');
+  });
+  after(async () => {
+    await browser?.close();
+    if (server) assert.equal(await server.stop(), 0);
+    await sink?.close();
+    if (f.tmp) rmSync(f.tmp, { recursive: true, force: true });
+  });
+  return f;
 }

@@ -2,53 +2,24 @@
 // puppeteer-core over WebDriver BiDi (no browser is downloaded: puppeteer-core only drives the one given).
 // The same core checks as the Chromium suite (ui-e2e.test.ts), from the shared expectations in ui-e2e-shared.ts.
 // Skips when /usr/bin/firefox-esr (or $SYNACK_FIREFOX) is absent. Screenshots go to test-artifacts/ui-firefox-*.png.
-import { test, before, after, afterEach, describe } from 'node:test';
+import { test, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, ElementHandle, Page } from 'puppeteer-core';
+import type { ElementHandle, Page } from 'puppeteer-core';
 import {
   artifacts, assertDemoCloseKinds, assertFourWayLabels, CUT_CAPTURE_ERROR, FOUR_WAY_FIRST_STEPS, FOUR_WAY_FROM, FOUR_WAY_ROWS, FOUR_WAY_SVG,
-  JUNK_CAPTURE_ERROR, nodeCloseKinds, preparePage, serve, svgSummaryInPage, writeCutCapture, writeJunkCapture, type Served,
+  JUNK_CAPTURE_ERROR, nodeCloseKinds, svgSummaryInPage, writeCutCapture, writeJunkCapture,
 } from './ui-e2e-shared.js';
-import { noFirefox, openQuietFirefox, startSink, waitForDownload, type Sink } from './firefox-e2e-kit.js';
+import { noFirefox, quietFirefoxPage, waitForDownload } from './firefox-e2e-kit.js';
 
 describe('synack ui in Firefox', { skip: noFirefox }, () => {
+  const fx = quietFirefoxPage('synack-ui-firefox-', { width: 1366, height: 800 });
   let tmp = '';
   let downloads = '';
   let demoPcap = '';
-  let browser: Browser | undefined;
   let page: Page;
-  let server: Served | undefined;
-  let sink: Sink | undefined;
-  /** Page errors, console errors and requests to anywhere but synack ui, checked after every test. */
-  const problems: string[] = [];
-
-  before(async () => {
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'synack-ui-firefox-'));
-    let dist: string;
-    ({ dist, demoPcap } = await preparePage(tmp));
-    downloads = path.join(tmp, 'downloads');
-    mkdirSync(downloads);
-    sink = await startSink();
-    server = await serve(dist);
-    ({ browser, page } = await openQuietFirefox({ profileDir: path.join(tmp, 'profile'), downloads, sink, viewport: { width: 1366, height: 800 }, problems }));
-    await page.goto(server.url);
-    await page.waitForSelector('body[data-ran="four-way-close"]', { timeout: 20_000 });
-  });
-
-  afterEach(() => {
-    assert.deepEqual(problems.splice(0), []);
-    assert.deepEqual(sink?.seen.splice(0) ?? [], [], 'Firefox tried to reach the network');
-  });
-
-  after(async () => {
-    await browser?.close();
-    if (server) assert.equal(await server.stop(), 0);
-    await sink?.close();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+  before(() => ({ tmp, downloads, demoPcap, page } = fx));
 
   const shot = (name: string) => page.screenshot({ path: path.join(artifacts, `ui-firefox-${name}.png`) as `${string}.png` });
   const text = (sel: string) => page.$eval(sel, (e) => e.textContent);

@@ -413,6 +413,13 @@ class Parser {
       this.expectPunct(']');
       return { echoedUdp: n };
     }
+    const echoedTcp = this.parseSeqRange();
+    this.expectPunct(']');
+    return { echoedTcp };
+  }
+
+  /** `START:END(LEN)`, with END = START + LEN checked (a TCP line's sequence range, or the one an ICMP error quotes). */
+  private parseSeqRange(): { start: number; end: number; len: number } {
     const at = this.tok;
     const start = this.expectInt('TCP start sequence number', 0, U32);
     this.expectPunct(':', "':' in START:END(LEN)");
@@ -420,9 +427,8 @@ class Parser {
     this.expectPunct('(', "'(' in START:END(LEN)");
     const len = this.expectInt('TCP payload size', 0, U16);
     this.expectPunct(')', "')' in START:END(LEN)");
-    this.expectPunct(']');
     if (end !== start + len) throw this.error('semantic', `inconsistent TCP sequence numbers and payload size: ${start}:${end}(${len}) needs END = START + LEN`, at);
-    return { echoedTcp: { start, end, len } };
+    return { start, end, len };
   }
 
   private parseIcmp(direction: 'inbound' | 'outbound', echoed: Pick<IcmpPacketSpec, 'echoedTcp' | 'echoedUdp'> | null): IcmpPacketSpec {
@@ -466,17 +472,7 @@ class Parser {
     }
     const { flags, ace } = this.decodeFlags(flagsText, flagTok);
 
-    const seqStartTok = this.tok;
-    const start = this.expectInt('TCP start sequence number', 0, U32);
-    this.expectPunct(':', "':' in START:END(LEN)");
-    const end = this.expectInt('TCP end sequence number', 0, U32);
-    this.expectPunct('(', "'(' in START:END(LEN)");
-    const len = this.expectInt('TCP payload size', 0, U16);
-    this.expectPunct(')', "')' in START:END(LEN)");
-    if (end !== start + len) {
-      throw this.error('semantic', `inconsistent TCP sequence numbers and payload size: ${start}:${end}(${len}) needs END = START + LEN`, seqStartTok);
-    }
-    const spec: TcpPacketSpec = { protocol: 'tcp', flagsText, flags, seq: { start, end, len }, options: [] };
+    const spec: TcpPacketSpec = { protocol: 'tcp', flagsText, flags, seq: this.parseSeqRange(), options: [] };
     if (ace !== undefined) spec.ace = ace;
     if (this.isWord('ack')) { this.next(); spec.ack = this.expectInt('TCP ack sequence number', 0, U32); }
     if (this.isWord('win')) { this.next(); spec.win = this.expectInt('TCP window value', 0, U16); }
