@@ -306,6 +306,28 @@ function listen(ctx: Ctx, backlog?: number): void {
 
 type Runner = (ctx: Ctx) => Promise<void>;
 
+/**
+ * The four-way close of RFC 9293 Figure 12: the client closes; the server application notices EOF only 100 ms
+ * later, so its ACK and its FIN travel separately. `beforeServerFin` runs just before the server's FIN (with its
+ * time), for scenarios that impair the path there. Returns once the server is in LAST-ACK.
+ */
+async function clientClosesFirst(ctx: Ctx, beforeServerFin?: (closeAt: number) => void): Promise<void> {
+  listen(ctx);
+  const c = connectClient(ctx);
+  await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn !== null);
+  const now = () => ctx.net.now;
+  c.tcp.shutdown(now()); c.service();
+  let closeAt = Infinity;
+  await drive(ctx, () => acceptedConn!.state === 'LAST-ACK', () => {
+    const s = acceptedConn!;
+    if (s.state === 'CLOSE-WAIT' && closeAt === Infinity) {
+      closeAt = now() + 100;
+      const at = closeAt;
+      ctx.server.schedule(at, () => { beforeServerFin?.(at); s.tcp.shutdown(now()); s.service(); });
+    }
+  });
+}
+
 const RUNNERS: Record<string, Runner> = {
   async handshake(ctx) {
     listen(ctx);
@@ -315,20 +337,7 @@ const RUNNERS: Record<string, Runner> = {
   },
 
   async 'four-way-close'(ctx) {
-    listen(ctx);
-    const c = connectClient(ctx);
-    await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn !== null);
-    const now = () => ctx.net.now;
-    c.tcp.shutdown(now()); c.service();
-    // The server application notices EOF only after a while, so its ACK and its FIN travel separately.
-    let closeAt = Infinity;
-    await drive(ctx, () => acceptedConn!.state === 'LAST-ACK', () => {
-      const s = acceptedConn!;
-      if (s.state === 'CLOSE-WAIT' && closeAt === Infinity) {
-        closeAt = now() + 100;
-        ctx.server.schedule(closeAt, () => { s.tcp.shutdown(now()); s.service(); });
-      }
-    });
+    await clientClosesFirst(ctx);
     await settle(ctx);
   },
 
@@ -514,24 +523,12 @@ const RUNNERS: Record<string, Runner> = {
   },
 
   async 'why-time-wait'(ctx) {
-    listen(ctx);
-    const c = connectClient(ctx);
-    await drive(ctx, () => c.state === 'ESTABLISHED' && acceptedConn !== null);
     const now = () => ctx.net.now;
-    c.tcp.shutdown(now()); c.service();
-    let closeAt = Infinity;
-    await drive(ctx, () => acceptedConn!.state === 'LAST-ACK', () => {
-      const s = acceptedConn!;
-      if (s.state === 'CLOSE-WAIT' && closeAt === Infinity) {
-        closeAt = now() + 100;
-        ctx.server.schedule(closeAt, () => {
-          // From the moment the server sends its FIN until the client's ACK of it has left, client → server loses
-          // everything: exactly that one ACK.
-          ctx.net.impair(ctx.client, ctx.server, { loss: 1 });
-          s.tcp.shutdown(now()); s.service();
-        });
-        ctx.client.schedule(closeAt + (ctx.opts.delayMs ?? 10) + 0.5, () => ctx.net.impair(ctx.client, ctx.server, { loss: 0 }));
-      }
+    await clientClosesFirst(ctx, (closeAt) => {
+      // From the moment the server sends its FIN until the client's ACK of it has left, client → server loses
+      // everything: exactly that one ACK.
+      ctx.net.impair(ctx.client, ctx.server, { loss: 1 });
+      ctx.client.schedule(closeAt + (ctx.opts.delayMs ?? 10) + 0.5, () => ctx.net.impair(ctx.client, ctx.server, { loss: 0 }));
     });
     let reAcked = -1;
     await drive(ctx, () => false, () => { if (reAcked < 0 && acceptedConn!.state === 'CLOSED') reAcked = now(); });
