@@ -8,7 +8,7 @@ import { runScenario, SCENARIOS } from '../../src/link/scenarios.js';
 import { Network } from '../../src/link/network.js';
 import { Prng } from '../../src/link/prng.js';
 import type { Stack, StackConnection } from '../../src/stack/stack.js';
-import type { TcpConfig } from '../../src/tcp/config.js';
+import { RFC793_RULES, type TcpConfig } from '../../src/tcp/config.js';
 import { decodePacket, encodeTcpPacket } from '../../src/wire/packet.js';
 import { addressEquals, parseAddress } from '../../src/wire/address.js';
 import { ACK, EMPTY, FIN, PSH, RST, SYN, URG, type TcpSegment } from '../../src/wire/tcp-types.js';
@@ -44,6 +44,8 @@ export interface LabOptionToggles {
   timestamps: boolean;
   sack: boolean;
   windowScaling: boolean;
+  /** RFC 793's original RST/SYN/ACK rules on both stacks instead of RFC 5961's (a blind in-window RST resets). */
+  rfc793?: boolean;
 }
 
 export interface SeedRunOptions extends LabOptionToggles {
@@ -56,7 +58,7 @@ export interface SeedRunOptions extends LabOptionToggles {
 export const BROWSER_SCENARIOS = SCENARIOS.filter((s) => !s.nodeOnly);
 
 export function tcpConfigOf(t: LabOptionToggles): Partial<TcpConfig> {
-  return { timestamps: t.timestamps, sack: t.sack, windowScaling: t.windowScaling };
+  return { timestamps: t.timestamps, sack: t.sack, windowScaling: t.windowScaling, ...(t.rfc793 ? RFC793_RULES : {}) };
 }
 
 export async function runSeedScenario(name: string, o: SeedRunOptions): Promise<LabRun> {
@@ -282,6 +284,7 @@ function describeSpec(s: LabSpec): string {
   if (s.synFlood) parts.push(`${s.synFlood} spoofed SYNs, backlog ${s.backlog}`);
   if (s.invalid.length) parts.push(`injected: ${s.invalid.join(', ')}`);
   parts.push(`options: ${[s.timestamps && 'TS', s.sack && 'SACK', s.windowScaling && 'WS'].filter(Boolean).join(' ') || 'none'}`);
+  if (s.rfc793) parts.push('RFC 793 rules (no RFC 5961)');
   return parts.join('; ');
 }
 

@@ -117,3 +117,13 @@ test('a bad built scenario gets a LabSpecError naming the field', () => {
   assert.throws(() => validateSpec(spec({ invalid: ['bogus'] })), (e: unknown) => e instanceof LabSpecError && e.field === 'invalid');
   assert.throws(() => runCustomScenario(spec({ closer: 'nobody' as never })), LabSpecError);
 });
+
+test('the "RFC 793 rules" toggle: the same blind in-window RST that draws a challenge ACK under RFC 5961 kills the connection', async () => {
+  const base = { seed: 1, timestamps: true, sack: true, windowScaling: true };
+  const modern = await runSeedScenario('blind-rst-5961', base);
+  const old = await runSeedScenario('blind-rst-5961', { ...base, rfc793: true });
+  assert.match(modern.notes.join('\n'), /the connection survived/);
+  assert.doesNotMatch(modern.notes.join('\n'), /reset by the blind RST/);
+  assert.match(old.notes.join('\n'), /CLOSED \(reset by the blind RST\)/);
+  assert.match(old.notes.join('\n'), /challenge ACKs sent: 0/);
+});

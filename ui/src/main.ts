@@ -282,6 +282,7 @@ function readSpec(): LabSpec {
     timestamps: ($('opt-ts') as HTMLInputElement).checked,
     sack: ($('opt-sack') as HTMLInputElement).checked,
     windowScaling: ($('opt-ws') as HTMLInputElement).checked,
+    rfc793: ($('opt-793') as HTMLInputElement).checked,
     closer: ($('b-closer') as HTMLSelectElement).value as LabSpec['closer'],
     closeAtMs: num('b-close-at'),
     peerCloseDelayMs: num('b-peer-delay'),
@@ -336,6 +337,7 @@ function runLab(): void {
       type: 'seed', id: nextId++, name, opts: {
         seed: num('opt-seed'), loss: lossText === '' ? undefined : Number(lossText), delayMs: num('opt-delay'),
         timestamps: ($('opt-ts') as HTMLInputElement).checked, sack: ($('opt-sack') as HTMLInputElement).checked, windowScaling: ($('opt-ws') as HTMLInputElement).checked,
+        rfc793: ($('opt-793') as HTMLInputElement).checked,
       },
     }, done);
   }
