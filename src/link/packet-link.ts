@@ -56,6 +56,8 @@ export interface MessagePortLike {
 /** Turns a message's data into a datagram; anything else is not a packet and is counted, not thrown. */
 function asPacket(data: unknown): Uint8Array | null {
   if (data instanceof Uint8Array) return data;
+  // ws (Node) hands a fragmented message as an array of Buffers.
+  if (Array.isArray(data)) return data.every((d) => d instanceof Uint8Array) ? concat(data as Uint8Array[]) : null;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return null;
@@ -76,35 +78,11 @@ export interface MessageLinkStats {
  */
 export function messagePortLink(port: MessagePortLike, opts: { transfer?: boolean } = {}): PacketLink & { stats: MessageLinkStats } {
   const transfer = opts.transfer ?? true;
-  const stats: MessageLinkStats = { sent: 0, received: 0, ignored: 0 };
-  let onMessage: ((ev: { data: unknown }) => void) | null = null;
-  let closed = false;
-  return {
-    stats,
-    send(packet) {
-      if (closed) return;
-      stats.sent++;
-      const whole = packet.byteOffset === 0 && packet.byteLength === packet.buffer.byteLength && packet.buffer instanceof ArrayBuffer;
-      if (transfer && whole) port.postMessage(packet, [packet.buffer as ArrayBuffer]);
-      else port.postMessage(packet.slice(), []);
-    },
-    start(receive) {
-      const batcher = batchInMicrotask(receive);
-      onMessage = (ev) => {
-        const p = asPacket(ev.data);
-        if (p === null) { stats.ignored++; return; }
-        stats.received++;
-        batcher(p);
-      };
-      port.addEventListener('message', onMessage);
-      port.start?.();
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      if (onMessage) port.removeEventListener('message', onMessage);
-    },
-  };
+  return messageLink(port, (packet) => {
+    const whole = packet.byteOffset === 0 && packet.byteLength === packet.buffer.byteLength && packet.buffer instanceof ArrayBuffer;
+    if (transfer && whole) port.postMessage(packet, [packet.buffer as ArrayBuffer]);
+    else port.postMessage(packet.slice(), []);
+  }, { started: () => port.start?.() });
 }
 
 /** What webSocketLink needs: a browser WebSocket, or the `ws` package's WebSocket in Node. */
@@ -131,38 +109,52 @@ export interface WebSocketLike {
  */
 export function webSocketLink(ws: WebSocketLike): PacketLink & { stats: MessageLinkStats } {
   ws.binaryType = 'arraybuffer';
-  const stats: MessageLinkStats = { sent: 0, received: 0, ignored: 0 };
-  let onMessage: ((ev: { data: unknown }) => void) | null = null;
-  let closed = false;
   const early: Uint8Array[] = [];
   const OPEN = 1;
   const flushEarly = () => { while (early.length && ws.readyState === OPEN) ws.send(early.shift()!); };
   (ws as unknown as { addEventListener(t: 'open', l: () => void): void }).addEventListener('open', flushEarly);
+  return messageLink(ws, (packet) => {
+    if (ws.readyState === OPEN) { flushEarly(); ws.send(packet); }
+    else if (ws.readyState < OPEN && early.length < 1024) early.push(packet);
+  }, { closed: () => { try { ws.close(); } catch { /* already closing */ } } });
+}
+
+/**
+ * What both message links share: one datagram per message, counted; received ones batched per task; anything
+ * that is not binary ignored and counted, never thrown.
+ */
+function messageLink(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- DOM, Node and ws event targets must all fit
+  target: { addEventListener(type: 'message', l: (ev: any) => void): void; removeEventListener(type: 'message', l: (ev: any) => void): void },
+  post: (packet: Uint8Array) => void,
+  hooks: { started?: () => void; closed?: () => void } = {},
+): PacketLink & { stats: MessageLinkStats } {
+  const stats: MessageLinkStats = { sent: 0, received: 0, ignored: 0 };
+  let onMessage: ((ev: { data: unknown }) => void) | null = null;
+  let closed = false;
   return {
     stats,
     send(packet) {
       if (closed) return;
       stats.sent++;
-      if (ws.readyState === OPEN) { flushEarly(); ws.send(packet); }
-      else if (ws.readyState < OPEN && early.length < 1024) early.push(packet);
+      post(packet);
     },
     start(receive) {
       const batcher = batchInMicrotask(receive);
       onMessage = (ev) => {
-        const d = ev.data;
-        // ws (Node) may hand a Buffer, or an array of Buffers for fragmented messages.
-        const p = Array.isArray(d) ? concat(d as Uint8Array[]) : asPacket(d);
+        const p = asPacket(ev.data);
         if (p === null) { stats.ignored++; return; }
         stats.received++;
         batcher(p);
       };
-      ws.addEventListener('message', onMessage);
+      target.addEventListener('message', onMessage);
+      hooks.started?.();
     },
     close() {
       if (closed) return;
       closed = true;
-      if (onMessage) ws.removeEventListener('message', onMessage);
-      try { ws.close(); } catch { /* already closing */ }
+      if (onMessage) target.removeEventListener('message', onMessage);
+      hooks.closed?.();
     },
   };
 }
