@@ -202,9 +202,6 @@ export class Socket extends Duplex implements ConnectionHandler {
       case 'state':
         this.transitions.emit('transition', ev);
         this.emit('state', ev.to, ev.from);
-        // Once both FINs are done (TIME-WAIT is the stack's business) or the connection is gone, no network work
-        // is pending: unread data in the stream must not keep the process alive.
-        if (ev.to === 'TIME-WAIT' || ev.to === 'CLOSED') this.unhold();
         break;
       case 'established':
         this.established = true;
@@ -225,6 +222,9 @@ export class Socket extends Duplex implements ConnectionHandler {
         break;
       }
       case 'closed':
+        // The connection is gone (or in the stack's TIME-WAIT table): no network work is pending, so unread data
+        // in the stream must not keep the process alive.
+        this.unhold();
         if (!this.destroyed) {
           // The connection is gone (both FINs done or a timer reaped it); finish the stream.
           if (!this.ended) { this.ended = true; this.pump(); }

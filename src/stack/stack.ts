@@ -89,7 +89,10 @@ export class StackCounters {
 
 /** Receives a connection's notifications (the Node-style Socket implements this). */
 export interface ConnectionHandler {
-  /** An engine event: state change, connected, peer's FIN, error (ECONNRESET ...), closed. */
+  /**
+   * An engine event: state change, connected, peer's FIN, error (ECONNRESET ...), closed. `closed` also comes
+   * when the connection enters TIME-WAIT and moves to the stack's compact table: for its owner it is done.
+   */
   onEvent(ev: TcpEvent): void;
   /** In-order data is waiting (conn.tcp.readableLength > 0). */
   onReadable(): void;
@@ -1008,6 +1011,8 @@ export class Stack {
     const s = c.tcp.timeWaitSnapshot();
     this.removeConn(c);
     this.tw.add(c.key, c.localAddr, c.localPort, c.remoteAddr, c.remotePort, { ...s, expiresAt: now + 2 * this.config.msl }, c.id);
+    // For its owner the connection is done (both FINs are through); the compact table reports nothing more to it.
+    c.handler?.onEvent({ type: 'closed', time: now });
     this.rearm();
   }
 

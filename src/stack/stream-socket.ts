@@ -196,11 +196,6 @@ export class TcpSocket {
         this.rejectClosed(err);
         break;
       }
-      case 'state':
-        // TIME-WAIT is the stack's business (its compact table reports no further events): for the
-        // application both FINs are done, so the socket is closed.
-        if (ev.to === 'TIME-WAIT') this.onEvent({ type: 'closed' } as TcpEvent);
-        break;
       case 'closed':
         if (this.done) break;
         this.done = true;
