@@ -5,6 +5,8 @@
  * simply using the link's (RFC 1191 §6.3: "no less than 10 minutes").
  */
 import { addressEquals } from '../wire/address.js';
+import type { StackConnection } from './connection.js';
+import type { Stack } from './stack.js';
 
 /** Linux's floors: net.ipv4.route.min_pmtu (552); IPv6's minimum link MTU (RFC 8200 §5). */
 export const MIN_PMTU_V4 = 552;
@@ -66,4 +68,27 @@ function hash(a: Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i]!, 0x01000193);
   return h >>> 0;
+}
+
+/**
+ * The MSS to advertise to `remote` (RFC 9293 §3.7.1: what the link's MTU leaves after the IP and TCP headers;
+ * IPv6's header is 20 bytes longer, as Linux advertises 1440 on a 1500-byte link). tcp.mss without an MTU.
+ */
+export function mssFor(s: Stack, remote: Uint8Array): number {
+  if (!s.mtuGiven) return s.config.mss;
+  return Math.min(s.config.mss, s.mtu - (remote.length === 16 ? 60 : 40));
+}
+
+/** A new connection starts with the path MTU learned for its destination (RFC 1191 §6.3), if any. */
+export function applyPathMtu(s: Stack, c: StackConnection, now: number): void {
+  const p = s.pmtu.get(c.remoteAddr, now);
+  if (p === Infinity) return;
+  const v4 = c.remoteAddr.length === 4;
+  c.tcp.pathMtuReduced(mssForPathMtu(c.remoteAddr, v4 ? Math.max(p, MIN_PMTU_V4) : p), now);
+  if (v4 && p < MIN_PMTU_V4) c.noDf = true;
+}
+
+/** MSS for a path MTU: less the IP and TCP headers (Linux tcp_mtu_to_mss; options are taken off per segment). */
+export function mssForPathMtu(remote: Uint8Array, mtu: number): number {
+  return mtu - (remote.length === 16 ? 40 : 20) - 20;
 }

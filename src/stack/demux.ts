@@ -1,0 +1,119 @@
+/**
+ * The stack's tables: connections by 4-tuple, TIME-WAIT entries, listeners by port, our addresses, ephemeral
+ * ports (RFC 6056 Algorithm 3), and one interned array per remote address.
+ */
+import { addressEquals } from '../wire/address.js';
+import type { StackConnection } from './connection.js';
+import type { Listener } from './listener.js';
+import type { Stack } from './stack.js';
+
+/** FNV-1a over the 4-tuple: a number key for the demux Map (no strings on the hot path). */
+export function tupleKey(la: Uint8Array, lp: number, ra: Uint8Array, rp: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < ra.length; i++) h = Math.imul(h ^ ra[i]!, 0x01000193);
+  h = Math.imul(h ^ (rp & 0xff), 0x01000193); h = Math.imul(h ^ (rp >>> 8), 0x01000193);
+  h = Math.imul(h ^ (lp & 0xff), 0x01000193); h = Math.imul(h ^ (lp >>> 8), 0x01000193);
+  for (let i = la.length - 4; i < la.length; i++) h = Math.imul(h ^ la[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+/** FNV-1a over an address. */
+export function addrHash(a: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+export function addConn(s: Stack, c: StackConnection): void {
+  s.conns.add(c.key, c);
+}
+
+export function removeConn(s: Stack, c: StackConnection): void {
+  if (c.removed) return;
+  c.removed = true;
+  s.conns.remove(c.key, c);
+  // Stale timer entries would keep closed connections alive until their deadlines: compact when they dominate.
+  if (s.heap.size > 2 * s.conns.size + 1024) s.heap.compact((at, x) => !x.removed && x.deadline === at);
+  if (c.listener) {
+    c.listener.synQueue.delete(c);
+    const i = c.listener.acceptQueue.indexOf(c);
+    if (i >= 0) c.listener.acceptQueue.splice(i, 1);
+  }
+}
+
+export function findConn(s: Stack, la: Uint8Array, lp: number, ra: Uint8Array, rp: number): StackConnection | null {
+  return s.conns.find(tupleKey(la, lp, ra, rp), la, lp, ra, rp);
+}
+
+/** The TIME-WAIT table slot of this tuple, or -1. */
+export function findTw(s: Stack, la: Uint8Array, lp: number, ra: Uint8Array, rp: number): number {
+  return s.tw.find(tupleKey(la, lp, ra, rp), la, lp, ra, rp);
+}
+
+export function findListener(s: Stack, la: Uint8Array, port: number): Listener | null {
+  const list = s.listeners.get(port);
+  if (!list) return null;
+  for (const l of list) if (l.addr === null || addressEquals(l.addr, la)) return l;
+  return null;
+}
+
+/** The stack's own Uint8Array for one of its addresses (so state never references packet buffers). */
+export function ourAddress(s: Stack, a: Uint8Array): Uint8Array | null {
+  for (const x of s.addresses) if (addressEquals(x, a)) return x;
+  return null;
+}
+
+export function isOurs(s: Stack, a: Uint8Array): boolean {
+  return ourAddress(s, a) !== null;
+}
+
+export function sourceFor(s: Stack, remote: Uint8Array): Uint8Array {
+  for (const a of s.addresses) if (a.length === remote.length) return a;
+  throw Object.assign(new Error(`ENETUNREACH: no ${remote.length === 16 ? 'IPv6' : 'IPv4'} address on this stack`), { code: 'ENETUNREACH' });
+}
+
+/** RFC 6056 Algorithm 3: a per-destination hashed offset plus a global counter, skipping tuples in use or in TIME-WAIT. */
+export function ephemeralPort(s: Stack, la: Uint8Array, ra: Uint8Array, rp: number): number {
+  const b = new Uint8Array(34);
+  b.set(la, 0); b.set(ra, 16); b[32] = rp >>> 8; b[33] = rp & 0xff;
+  const offset = s.portHash.hash(b);
+  const num = s.portMax - s.portMin + 1;
+  for (let i = 0; i < num; i++) {
+    const port = s.portMin + ((offset + s.portCounter + i) % num);
+    if (s.listeners.has(port)) continue;
+    if (findConn(s, la, port, ra, rp) === null && findTw(s, la, port, ra, rp) === -1) {
+      s.portCounter += i + 1;
+      return port;
+    }
+  }
+  throw Object.assign(new Error('EADDRNOTAVAIL: no free ephemeral port'), { code: 'EADDRNOTAVAIL' });
+}
+
+/** A port with no listener and no connection bound to it, from a random point of the ephemeral range. */
+export function freeListenPort(s: Stack): number {
+  const used = new Set<number>();
+  for (const c of s.conns.values()) used.add(c.localPort);
+  for (const slot of s.tw.slots()) used.add(s.tw.localPort(slot));
+  const num = s.portMax - s.portMin + 1;
+  const start = s.randomU32() % num;
+  for (let i = 0; i < num; i++) {
+    const port = s.portMin + ((start + i) % num);
+    if (!s.listeners.has(port) && !used.has(port)) return port;
+  }
+  throw Object.assign(new Error('EADDRINUSE: no free port to listen on'), { code: 'EADDRINUSE' });
+}
+
+/**
+ * One shared array per remote address for the connections to it (a copy, never a view into a packet
+ * buffer): many connections from few clients hold no address copy each. Bounded: past 65 536 addresses the
+ * table starts again (connections keep the arrays they have).
+ */
+export function internAddr(s: Stack, a: Uint8Array): Uint8Array {
+  const h = addrHash(a);
+  const known = s.addrs.get(h);
+  if (known !== undefined && addressEquals(known, a)) return known;
+  const own = a.slice();
+  if (s.addrs.size >= 65_536) s.addrs.clear();
+  s.addrs.set(h, own);
+  return own;
+}

@@ -1,0 +1,92 @@
+/**
+ * What leaves the host: TCP segments encoded (with checksum offload, TSO and scatter-gather when the link has
+ * them) and datagrams beyond TCP (ICMP errors, rate-limited; echo replies), fragmented to the path MTU.
+ */
+import { decodeHostPacket, encodeTcpPacket, encodeTcpPacketChecksumOffload, encodeTcpPacketHeaders } from '../wire/packet.js';
+import { fragment } from '../wire/ip-reassembly.js';
+import {
+  ICMP_EXC_FRAGTIME, ICMP_TIME_EXCEEDED, ICMPV6_EXC_FRAGTIME, ICMPV6_TIME_EXCEED, PROTO_ICMP, PROTO_ICMPV6,
+  encodeIcmpError, isIcmpError,
+} from '../wire/icmp.js';
+import { finishChecksum, onesComplementSum } from '../wire/checksum.js';
+import { freebsdOptionOrder } from '../wire/tcp.js';
+import type { TcpOptions, TcpSegment } from '../wire/tcp-types.js';
+import { martianSource } from './martians.js';
+import { ourAddress } from './demux.js';
+import type { Stack } from './stack.js';
+
+/** Below this payload size a segment is encoded whole: one small copy costs less than a second part. */
+const GATHER_MIN_PAYLOAD = 512;
+
+/** `segmentSize` > 0: the segment is longer than one MSS and the link must cut it (see LinkSend). */
+/** `tos`: the IP TOS / traffic class, here only ECN's ECT(0) for ECN-capable data (RFC 3168 §6.1.2). */
+export function output(s: Stack, la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number, segmentSize = 0, tos = 0, df = true): void {
+  // FreeBSD's option layout (tcp_addoptions) when configured; the encoder's default is Linux's.
+  if (s.config.optionLayout === 'freebsd' && seg.options.order === undefined && hasOptions(seg.options)) {
+    seg = { ...seg, options: { ...seg.options, order: freebsdOptionOrder(seg.options) } };
+  }
+  // A TSO segment goes to a link that segments it and so completes checksums (LinkSend), as does every segment
+  // to a link with checksum offload: summing up to 64 KiB here would be wasted, unless an observer (a pcap
+  // tap) is to see the packet as it will be on the wire.
+  const ip = { src: la, dst: ra, ttl: s.ttl, tos, df };
+  const observed = s.packetObservers.length > 0;
+  const partial = (segmentSize > 0 || s.linkChecksumOffload) && !observed;
+  if (s.linkSendParts !== null && !observed && seg.payload.length >= GATHER_MIN_PAYLOAD) {
+    s.linkSendParts(encodeTcpPacketHeaders(ip, seg, partial ? 'pseudo-header' : 'full'), seg.payload, segmentSize);
+    return;
+  }
+  const packet = partial ? encodeTcpPacketChecksumOffload(ip, seg) : encodeTcpPacket(ip, seg);
+  for (let i = 0; i < s.packetObservers.length; i++) s.packetObservers[i]!('out', packet, now, s);
+  // Only a TSO segment passes the second argument: links written for one argument see no change.
+  if (segmentSize > 0) s.link?.(packet, segmentSize);
+  else s.link?.(packet);
+}
+
+/** A whole datagram this host originates beyond TCP (ICMP), fragmented to the path MTU if needed. */
+export function sendIp(s: Stack, packet: Uint8Array, now: number): void {
+  const dst = packet[0]! >> 4 === 4 ? packet.subarray(16, 20) : packet.subarray(24, 40);
+  const mtu = s.pathMtuFor(dst, now);
+  let pieces = [packet];
+  if (packet.length > mtu) {
+    // IPv4: the identification must tell this datagram's fragments from others' (RFC 6864 §4.1).
+    if (packet[0]! >> 4 === 4) setIpv4Id(packet, s.randomU32() & 0xffff);
+    pieces = fragment(packet, mtu, s.randomU32());
+  }
+  for (const p of pieces) {
+    for (let i = 0; i < s.packetObservers.length; i++) s.packetObservers[i]!('out', p, now, s);
+    s.link?.(p);
+  }
+}
+
+/** An ICMP error about `offending` (a datagram we received), rate-limited (RFC 1812 §4.3.2.8, RFC 4443 §2.4(f)). */
+export function sendIcmpError(s: Stack, offending: Uint8Array, type: number, code: number, rest: number, now: number): void {
+  if (!s.icmpEnabled) return;
+  let ip;
+  try { ip = decodeHostPacket(offending, false).ip; } catch { return; }
+  // RFC 1122 §3.2.2 / RFC 4443 §2.4(e): never about an ICMP error, a non-first fragment, or a martian source.
+  if (ip.fragOffset !== 0) return;
+  if (ip.protocol === (ip.version === 4 ? PROTO_ICMP : PROTO_ICMPV6) && ip.payload.length > 0 && isIcmpError(ip.version, ip.payload[0]!)) return;
+  const la = ourAddress(s, ip.dst);
+  if (la === null || martianSource(ip.src, la, s.isOursFn) !== null) return;
+  if (!s.icmpRate.allow(ip.src, now)) { s.counters.IcmpOutRateLimited++; return; }
+  s.counters.IcmpOutErrors++;
+  // IPv4 precedence internetwork control (TOS 0xc0), as Linux sends its errors (RFC 1812 §4.3.2.5).
+  sendIp(s, encodeIcmpError(la, offending, type, code, rest, s.ttl, ip.version === 4 ? 0xc0 : 0), now);
+}
+
+/** RFC 792 / RFC 8200 §4.5: time exceeded (fragment reassembly) when a datagram whose first fragment came in timed out. */
+export function reassemblyTimedOut(s: Stack, first: Uint8Array): void {
+  const v6 = first[0]! >> 4 === 6;
+  sendIcmpError(s, first, v6 ? ICMPV6_TIME_EXCEED : ICMP_TIME_EXCEEDED, v6 ? ICMPV6_EXC_FRAGTIME : ICMP_EXC_FRAGTIME, 0, s.clock.now());
+}
+
+function hasOptions(o: TcpOptions): boolean {
+  return o.mss !== undefined || o.wscale !== undefined || o.sackPermitted === true || o.tsVal !== undefined || (o.sack !== undefined && o.sack.length > 0) || (o.unknown !== undefined && o.unknown.length > 0);
+}
+
+function setIpv4Id(p: Uint8Array, id: number): void {
+  p[4] = id >> 8; p[5] = id & 0xff;
+  p[10] = 0; p[11] = 0;
+  const ck = finishChecksum(onesComplementSum(p, 0, (p[0]! & 0x0f) * 4));
+  p[10] = ck >> 8; p[11] = ck & 0xff;
+}
