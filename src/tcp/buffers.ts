@@ -183,6 +183,12 @@ export class ReceiveBuffer {
   oooBytes = 0;
   /** Start of the out-of-order block that most recently received data (RFC 2018 §4: first SACK block). */
   lastOooAbs = -1;
+  /**
+   * A duplicate to report once as the first SACK block of the next segment (D-SACK, RFC 2883 §4), in sequence
+   * numbers [dsackLeft, dsackRight); dsackRight -1: none (recovery/dsack.ts sets it, send.ts makeRaw sends it).
+   */
+  dsackLeft = -1;
+  dsackRight = -1;
 
   get hasOutOfOrder(): boolean { return this.oooStart.length > 0; }
 
@@ -278,6 +284,23 @@ export class ReceiveBuffer {
     return moved;
   }
 
+  /** The first held out-of-order range overlapping [at, end) (absolute offsets), as [from, to), or null. */
+  oooOverlap(at: number, end: number): [number, number] | null {
+    const starts = this.oooStart, datas = this.oooData;
+    for (let i = 0; i < starts.length && starts[i]! < end; i++) {
+      const from = Math.max(at, starts[i]!), to = Math.min(end, starts[i]! + datas[i]!.length);
+      if (from < to) {
+        // Extend over adjacent held blocks the segment also covers (blocks are kept as received, unmerged).
+        let t = to;
+        for (let j = i + 1; j < starts.length && starts[j] === starts[j - 1]! + datas[j - 1]!.length && t === starts[j] && t < end; j++) {
+          t = Math.min(end, starts[j]! + datas[j]!.length);
+        }
+        return [from, t];
+      }
+    }
+    return null;
+  }
+
   /** Contiguous out-of-order ranges [start, end) in absolute offsets, the most recently updated first. */
   sackRanges(max: number): number[] {
     const out: number[] = [];
@@ -319,5 +342,6 @@ export class ReceiveBuffer {
   clear(): void {
     this.queue = NO_CHUNKS; this.qhead = 0; this.length = 0;
     this.oooStart = NO_NUMBERS; this.oooData = NO_CHUNKS; this.oooBytes = 0;
+    this.dsackRight = -1;
   }
 }

@@ -23,6 +23,11 @@ export interface TcpConfig {
   windowScaling: boolean;
   /** Offer SACK (RFC 2018). */
   sack: boolean;
+  /**
+   * With SACK, report data received twice in the first SACK block (D-SACK, RFC 2883), so a sender can tell a
+   * needless retransmission from a loss and undo its window reduction. As Linux (net.ipv4.tcp_dsack = 1).
+   */
+  dsack: boolean;
   /** Offer timestamps (RFC 7323 §3) and use PAWS (§5). */
   timestamps: boolean;
   /** Nagle's algorithm (RFC 9293 §3.7.4); Node's setNoDelay(true) turns it off. */
@@ -259,6 +264,7 @@ export const DEFAULT_CONFIG: TcpConfig = {
   sendBufferSize: 1 << 20,
   windowScaling: true,
   sack: true,
+  dsack: true,
   timestamps: true,
   nagle: true,
   delayedAck: true,

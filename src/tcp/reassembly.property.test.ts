@@ -38,12 +38,21 @@ test('property: any segmentation, overlap, duplication and order reassembles the
       t++;
       const last = to === len;
       c.input(seg(ACK | (fin && last ? FIN : 0), RCV + from, SND, { payload: stream.slice(from, to), options: ts ? { tsVal: 1 + t, tsEcr: 0 } : {} }), t);
+      const before = received.slice(from, to);
       received.fill(1, from, to);
       for (const s of c.drainTransmit(t)) {
         assert.ok(((s.ack - lastAck) | 0) >= 0, 'cumulative ACK never goes back');
         lastAck = s.ack;
-        const blocks = s.options.sack ?? [];
+        let blocks = s.options.sack ?? [];
         assert.ok(blocks.length <= (ts ? 6 : 8), 'block count fits the option space');
+        if (blocks.length >= 2 && (((blocks[1]! - s.ack) | 0) <= 0 || (blocks.length >= 4 && ((blocks[0]! - blocks[2]!) | 0) >= 0 && ((blocks[3]! - blocks[1]!) | 0) >= 0))) {
+          // A D-SACK (RFC 2883 §4): below the cumulative ACK or inside the next block; it reports bytes of the
+          // segment just received that had arrived before.
+          const l = (blocks[0]! - RCV) | 0, r = (blocks[1]! - RCV) | 0;
+          assert.ok(l < r && from <= l && r <= to, `D-SACK [${l}, ${r}) lies within the segment just received [${from}, ${to})`);
+          for (let k = l; k < r; k++) assert.equal(before[k - from], 1, `D-SACK [${l}, ${r}) claims byte ${k} was a duplicate`);
+          blocks = blocks.slice(2);
+        }
         for (let i = 0; i < blocks.length; i += 2) {
           const l = (blocks[i]! - RCV) | 0, r = (blocks[i + 1]! - RCV) | 0;
           assert.ok(l < r, 'non-empty block');

@@ -16,6 +16,7 @@ import { ecnOnOutput } from './ecn.js';
 import { MAX_WINDOW_FIELD, segmentDataMax, tsNow } from './options.js';
 import { currentWindowFree, windowField } from './receive-window.js';
 import { nextRetransmission, onNewAck, pipe } from './recovery/fast-recovery.js';
+import { takeDsack } from './recovery/dsack.js';
 import { lossProbe, schedulePto } from './recovery/loss-probe.js';
 import { logAcked, logSent } from './recovery/rack.js';
 import { pruneScoreboard } from './recovery/scoreboard.js';
@@ -227,7 +228,7 @@ export function ackAdvance(c: TcpConnection, ack: number, now: number, seg: TcpS
   c.retries = 0;
 
   // Loss recovery and congestion control (recovery/fast-recovery.ts, cc/).
-  onNewAck(c, ack, acked, now);
+  onNewAck(c, ack, acked, now, seg);
 
   // RFC 6298 §5.2/5.3: turn off the timer when all is acked, otherwise restart it.
   if (c.sndUna === c.sndNxt) c.rtoAt = Infinity;
@@ -284,11 +285,13 @@ export function makeRaw(c: TcpConnection, seq: number, ack: number, flags: numbe
     ack = flags & ACK ? ack : 0;
   } else {
     options = c.tsOk ? { tsVal: tsNow(c, now), tsEcr: c.tsRecent } : {};
-    if (c.sackOk && c.rcv.hasOutOfOrder) {
-      const ranges = c.rcv.sackRanges(c.tsOk ? 3 : 4);
+    if (c.sackOk && (c.rcv.hasOutOfOrder || c.rcv.dsackRight !== -1)) {
+      // Up to 3 blocks beside timestamps, else 4 (RFC 2018 §3); a D-SACK first (RFC 2883 §4, recovery/dsack.ts).
+      const dsack = takeDsack(c);
+      const ranges = c.rcv.hasOutOfOrder ? c.rcv.sackRanges((c.tsOk ? 3 : 4) - (dsack ? 1 : 0)) : [];
       const base = c.rcv.nextAbs;
       for (let i = 0; i < ranges.length; i++) ranges[i] = seqAdd(c.rcvNxt, ranges[i]! - base);
-      options.sack = ranges;
+      options.sack = dsack ? [dsack[0], dsack[1], ...ranges] : ranges;
     }
     window = windowField(c);
   }

@@ -27,6 +27,17 @@ export class TcpStats {
   /** Tail loss probes sent (RFC 8985 §7; Linux TCPLossProbes). */
   TCPLossProbes = 0;
   TCPFastRetrans = 0;
+  /** D-SACKs received (RFC 2883; Linux TCPDSACKRecv) and sent (for data below RCV.NXT or held out of order; TCPDSACKOldSent + TCPDSACKOfoSent). */
+  TCPDSACKRecv = 0;
+  TCPDSACKOldSent = 0;
+  /**
+   * Window reductions undone because they were needless (recovery/undo.ts; Linux's counters): every retransmission
+   * of the episode was reported by a D-SACK (TCPDSACKUndo), the ACK ending recovery echoes a timestamp older than
+   * the first retransmission (TCPFullUndo, RFC 3522 Eifel), likewise after an RTO (TCPLossUndo).
+   */
+  TCPDSACKUndo = 0;
+  TCPFullUndo = 0;
+  TCPLossUndo = 0;
   TCPChallengeACK = 0;
   /** Challenge ACKs suppressed by the rate limit (RFC 5961 §7). */
   TCPChallengeACKLimited = 0;

@@ -11,6 +11,7 @@ import { sndMssCap, tsNow } from './options.js';
 import { rackAfterAck } from './recovery/fast-recovery.js';
 import { onProbeTimeout } from './recovery/loss-probe.js';
 import { rackOnRto, rackRttSample, takeAckSample } from './recovery/rack.js';
+import { initUndo } from './recovery/undo.js';
 import { abortRst } from './send.js';
 
 /** The earliest time at which onTimeout() must be called (Infinity if none). */
@@ -137,6 +138,9 @@ export function onRto(c: TcpConnection, now: number): void {
     c.fail(timeoutError(c), 'retransmission limit reached', { kind: 'timer', timer: 'rto' }, now);
     return;
   }
+  // What to restore if the timeout proves spurious (recovery/undo.ts): kept from a recovery still under way and
+  // across repeated timeouts (Linux tcp_enter_loss).
+  if ((!c.inRecovery && !c.rtoRecovery) || !seqGt(c.recover, c.sndUna) || (c.rtoRecovery && c.retries === 1)) initUndo(c);
   // RFC 5681 §3.1 eq. 4: ssthresh from FlightSize (not pipe: everything is about to be deemed lost).
   if (c.retries === 1) c.cc.onRto(seqDiff(c.sndNxt, c.sndUna), sndMssCap(c));
   else c.cc.onRto(2 * sndMssCap(c) * 2, sndMssCap(c)); // repeated RTO: keep ssthresh low

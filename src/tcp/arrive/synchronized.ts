@@ -10,7 +10,9 @@ import type { TcpCause, TcpConnection } from '../connection.js';
 import { pawsReject, updateTsRecent } from '../options.js';
 import { acceptWindow, acceptable } from '../receive-window.js';
 import { onDupAck, rackAfterAck } from '../recovery/fast-recovery.js';
+import { reportDuplicate, reportOutOfOrderDuplicate } from '../recovery/dsack.js';
 import { isDsack, logSacked, rackActive, rackOnDsack } from '../recovery/rack.js';
+import { undoOnDsack } from '../recovery/undo.js';
 import { updateScoreboard } from '../recovery/scoreboard.js';
 import { rstFor } from '../segment.js';
 import { abortRst, ackAdvance, makeRaw, maybeStartPersist } from '../send.js';
@@ -29,6 +31,11 @@ export function inputSynchronized(c: TcpConnection, seg: TcpSegment, now: number
   }
   // RFC 7323 §5.3: PAWS, before the sequence check (options.ts).
   if (pawsReject(c, seg, now)) return;
+  // Data below RCV.NXT arrived before: report it in a D-SACK (RFC 2883; Linux tcp_send_dupack, tcp_data_queue).
+  if (seg.payload.length > 0 && seqLt(seg.seq, c.rcvNxt) && !(seg.flags & (SYN | RST)) && c.state !== 'TIME-WAIT') {
+    const end = seqAdd(seg.seq, seg.payload.length);
+    reportDuplicate(c, seg.seq, seqLt(end, c.rcvNxt) ? end : c.rcvNxt);
+  }
   seg = acceptDuplicateEndingAtRcvNxt(c, seg, now);
 
   if (!firstCheckSequenceNumber(c, seg, now)) return;
@@ -291,7 +298,10 @@ export function processAck(c: TcpConnection, seg: TcpSegment, now: number): void
   const opts = seg.options;
   // SACK scoreboard update first (RFC 6675 §5: the update precedes loss detection).
   const una = c.sndUna, sacked = c.sackedBytes;
-  if (c.sackOk && isDsack(ack, opts.sack)) rackOnDsack(c);
+  if (c.sackOk && isDsack(ack, opts.sack)) {
+    rackOnDsack(c);
+    undoOnDsack(c, opts.sack![0]!, opts.sack![1]!, una); // recovery/undo.ts: all resent data was D-SACKed?
+  }
   let sackAdvanced = false;
   if (c.sackOk && opts.sack !== undefined) sackAdvanced = updateScoreboard(c, opts.sack);
   if (sackAdvanced) logSacked(c, now);
@@ -366,6 +376,7 @@ export function seventhProcessText(c: TcpConnection, seg: TcpSegment, seq: numbe
         const at = c.rcv.nextAbs + seqDiff(dseq, c.rcvNxt);
         const inOrder = dseq === c.rcvNxt;
         const hadOoo = c.rcv.hasOutOfOrder;
+        reportOutOfOrderDuplicate(c, dseq, at, data.length);
         const advanced = c.rcv.insert(at, data);
         if (advanced > 0) c.rcvNxt = seqAdd(c.rcvNxt, advanced);
         if (c.rcvFinSeq !== -1 && c.rcvFinSeq === c.rcvNxt && !(seg.flags & FIN)) {
@@ -437,6 +448,7 @@ export function acceptFin(c: TcpConnection, cause: TcpCause, now: number): void 
   c.peerFinReceived = true;
   c.rcvFinSeq = -1;
   c.rcvNxt = seqAdd(c.rcvNxt, 1);
+  c.rcv.dsackRight = -1; // Linux tcp_fin → tcp_sack_reset: a pending D-SACK is dropped with the FIN
   c.emit({ type: 'eof', time: now });
   switch (c.state) {
     case 'SYN-RECEIVED':

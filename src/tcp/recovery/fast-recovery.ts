@@ -12,6 +12,7 @@ import { rtoTimeout } from '../timers.js';
 import { prrOnAck, prrStart } from './prr.js';
 import { firstLost, logRetransmit, rackActive, rackDetectLoss, rackPipe, rackRecoveryEnded } from './rack.js';
 import { sackedUntil } from './scoreboard.js';
+import { initUndo, undoAfterRto, undoAtRecoveryEnd } from './undo.js';
 
 /** A duplicate ACK (RFC 5681 §2), or an ACK that SACKs new data: count it, and enter fast recovery on the third (RFC 5681 §3.2, RFC 6675 §5). */
 export function onDupAck(c: TcpConnection): void {
@@ -33,6 +34,7 @@ export function onDupAck(c: TcpConnection): void {
     c.forceRtx = true;
     c.recover = c.sndNxt;
     c.stats.TCPFastRetrans++;
+    initUndo(c);
     c.cc.onFastRetransmit(pipe(c), mss);
     c.sndRtx = c.sndUna;
     c.sndRtxEnd = c.sndNxt;
@@ -44,14 +46,15 @@ export function onDupAck(c: TcpConnection): void {
  * SND.UNA advanced by `acked` bytes to `ack`: leave fast recovery on a full ACK, retransmit on a partial ACK
  * (RFC 6582 §3.2 steps 5–6, RFC 6675), or grow cwnd outside recovery (RFC 5681 §3.1).
  */
-export function onNewAck(c: TcpConnection, ack: number, acked: number, now: number): void {
+export function onNewAck(c: TcpConnection, ack: number, acked: number, now: number, seg: TcpSegment): void {
   const mss = sndMssCap(c);
   if (c.inRecovery) {
     if (seqGe(ack, c.recover)) {
       c.inRecovery = false;
       c.dupAcks = 0;
       rackRecoveryEnded(c);
-      c.cc.onRecoveryEnd(seqDiff(c.sndNxt, c.sndUna), mss);
+      // A needless reduction is undone (recovery/undo.ts); otherwise recovery ends at ssthresh.
+      if (!undoAtRecoveryEnd(c, seg)) c.cc.onRecoveryEnd(seqDiff(c.sndNxt, c.sndUna), mss);
       if (c.sndRtx !== -1 && seqGe(ack, c.sndRtxEnd)) c.sndRtx = -1;
     } else {
       // Partial ACK (RFC 6582 §3.2 step 5): retransmit the next unacknowledged segment.
@@ -70,6 +73,8 @@ export function onNewAck(c: TcpConnection, ack: number, acked: number, now: numb
     }
   } else {
     c.dupAcks = 0;
+    // After an RTO, an ACK for data sent before it: the timeout was spurious (recovery/undo.ts).
+    if (c.rtoRecovery) undoAfterRto(c, seg);
     if (c.state !== 'SYN-SENT' && c.state !== 'SYN-RECEIVED') c.cc.onAck(acked, mss, now);
     if (seqGe(ack, c.sndRtxEnd)) { c.sndRtx = -1; c.rtoRecovery = false; }
   }
@@ -171,6 +176,7 @@ export function rackAfterAck(c: TcpConnection, delivered: number, now: number): 
     c.tlpAt = Infinity; // RFC 8985 §7.2: no probe during recovery
     c.recover = c.sndNxt;
     c.stats.TCPFastRetrans++;
+    initUndo(c);
     c.cc.onFastRetransmit(seqDiff(c.sndNxt, c.sndUna), sndMssCap(c));
     prrStart(c);
   }

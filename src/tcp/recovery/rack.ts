@@ -64,6 +64,20 @@ export class Rack {
   /** The reordering timer (§6.2 step 5): when the earliest not-yet-lost segment would be deemed lost. */
   timerAt = Infinity;
 
+  // Undo of a needless window reduction (recovery/undo.ts; Linux undo_marker, undo_retrans, retrans_stamp).
+  /** SND.UNA when the reduction began; -1: nothing to undo. */
+  undoMarker = -1;
+  /** Bytes retransmitted since then and not yet reported by a D-SACK; -1: none retransmitted yet. */
+  undoRetrans = -1;
+  /** cwnd and ssthresh before the reduction. */
+  priorCwnd = 0;
+  priorSsthresh = 0;
+  /** TSval of the first retransmission since SND.UNA last caught up, or -1 (Eifel, RFC 3522). */
+  retransTsval = -1;
+  /** Bytes retransmitted and bytes reported by D-SACKs over the connection (a D-SACK beyond what we resent is dubious). */
+  retransBytes = 0;
+  dsackBytes = 0;
+
   /** RTT sample candidates gathered while one ACK is processed (cleared by takeAckSample). */
   ackFirstXmit = -1;
   ackRetransAcked = false;
@@ -108,6 +122,11 @@ export function logRetransmit(c: TcpConnection, start: number, end: number, now:
   const q = r.q;
   const tsval = c.tsOk ? tsNow(c, now) : 0;
   if (c.inRecovery) c.prr.out += seqDiff(end, start);
+  const len = seqDiff(end, start);
+  r.retransBytes += len;
+  if (r.undoRetrans < 0) r.undoRetrans = 0;
+  r.undoRetrans += len;
+  if (r.retransTsval === -1 && c.tsOk) r.retransTsval = tsval;
   for (; i < q.length && seqLe(q[i]!.end, end); i++) {
     const s = q[i]!;
     if (s.lost) { s.lost = false; r.lostBytes -= seqDiff(s.end, s.start); }

@@ -1,0 +1,122 @@
+/**
+ * Undoing a needless window reduction, as Linux does (tcp_input.c: tcp_init_undo, tcp_try_undo_dsack,
+ * tcp_try_undo_recovery, tcp_try_undo_loss, tcp_undo_cwnd_reduction). Reordering or a delayed ACK can make a
+ * sender retransmit data that was not lost and cut cwnd for nothing. It learns this afterwards:
+ * - every retransmission of the episode is reported by a D-SACK (RFC 2883, RFC 3708 §3): the receiver had the
+ *   data already;
+ * - with timestamps, the ACK that ends recovery (or the first after an RTO) echoes a TSval older than the first
+ *   retransmission (RFC 3522 Eifel detection, RFC 4015): it acknowledges the original transmission.
+ * Then cwnd goes back to what it was and ssthresh to at least what it was (Linux tcp_undo_cwnd_reduction:
+ * cwnd = max(cwnd, prior_cwnd), ssthresh = max(ssthresh, prior_ssthresh)), and recovery ends.
+ * The record lives on Rack (undoMarker, undoRetrans, priorCwnd, priorSsthresh, retransTsval); rack.ts
+ * logRetransmit counts what is resent.
+ */
+import { seqDiff, seqGt, seqLe, seqLt, type TcpSegment } from '../../wire/tcp-types.js';
+import type { TcpConnection } from '../connection.js';
+import { rackRecoveryEnded } from './rack.js';
+
+/**
+ * A window reduction begins (fast recovery or an RTO): remember cwnd, ssthresh (Linux tcp_current_ssthresh:
+ * at least ¾ cwnd) and SND.UNA. Retransmissions still in flight (a loss probe) count: they may be D-SACKed.
+ */
+export function initUndo(c: TcpConnection): void {
+  const r = c.rack;
+  r.undoMarker = c.sndUna;
+  let inFlight = 0;
+  for (let i = r.head; i < r.q.length; i++) {
+    const s = r.q[i]!;
+    if (s.retrans && !s.sacked) inFlight += seqDiff(s.end, s.start);
+  }
+  r.undoRetrans = inFlight > 0 ? inFlight : -1;
+  if (inFlight === 0) r.retransTsval = -1;
+  r.priorCwnd = c.cc.cwnd;
+  r.priorSsthresh = Math.max(c.cc.ssthresh, Math.floor(0.75 * c.cc.cwnd));
+}
+
+/**
+ * This ACK's first SACK block is a D-SACK for [left, right) (rack.ts isDsack), `una` SND.UNA before the ACK.
+ * Count it against the episode's retransmissions (Linux tcp_check_dsack: bytes already acknowledged are
+ * counted without looking, "dumb counting"); a D-SACK beyond everything ever resent is dubious and ignored
+ * (tcp_dsack_seen). Then undo if nothing resent is left unreported (tcp_try_undo_dsack).
+ */
+export function undoOnDsack(c: TcpConnection, left: number, right: number, una: number): void {
+  const r = c.rack;
+  const len = seqDiff(right, left);
+  if (len <= 0 || len > Math.max(c.maxSndWnd, 1)) return;
+  c.stats.TCPDSACKRecv++;
+  r.dsackBytes += len;
+  if (r.dsackBytes > r.retransBytes) return;
+  if (r.undoMarker === -1 || r.undoRetrans <= 0 || !seqGt(right, r.undoMarker)) return;
+  let reported = len;
+  if (seqGt(right, una)) {
+    // Above SND.UNA: only the retransmitted part of what is still in the record counts (tcp_sacktag_one).
+    reported = seqLe(left, una) ? seqDiff(una, left) : 0;
+    for (let i = r.head; i < r.q.length; i++) {
+      const s = r.q[i]!;
+      if (!seqLt(s.start, right)) break;
+      if (!s.retrans || !seqGt(s.end, left)) continue;
+      reported += seqDiff(seqLt(s.end, right) ? s.end : right, seqGt(s.start, left) ? s.start : left);
+    }
+  }
+  r.undoRetrans = Math.max(0, r.undoRetrans - reported);
+  if (r.undoRetrans > 0 || c.rtoRecovery) return;
+  c.stats.TCPDSACKUndo++;
+  undoReduction(c);
+  if (c.inRecovery) leaveRecovery(c);
+}
+
+/**
+ * The ACK `seg` ends fast recovery (SND.UNA reached "recover"): true if the reduction was needless (every
+ * retransmission D-SACKed, or the ACK answers an original transmission) and has been undone (Linux
+ * tcp_try_undo_recovery); the caller then skips the usual end of recovery (cwnd = ssthresh).
+ */
+export function undoAtRecoveryEnd(c: TcpConnection, seg: TcpSegment): boolean {
+  if (!mayUndo(c, seg)) return false;
+  c.stats.TCPFullUndo++;
+  undoReduction(c);
+  return true;
+}
+
+/**
+ * SND.UNA advanced after an RTO: if the ACK answers data sent before the timeout (Eifel, RFC 3522; Linux
+ * tcp_try_undo_loss) the timeout was spurious: restore the window and stop resending (the go-back-N run).
+ */
+export function undoAfterRto(c: TcpConnection, seg: TcpSegment): boolean {
+  if (!mayUndo(c, seg)) return false;
+  c.stats.TCPLossUndo++;
+  undoReduction(c);
+  c.rtoRecovery = false;
+  c.sndRtx = -1;
+  return true;
+}
+
+/** Linux tcp_may_undo: a reduction is recorded and either every retransmission was D-SACKed or the ACK was delayed. */
+function mayUndo(c: TcpConnection, seg: TcpSegment): boolean {
+  const r = c.rack;
+  return r.undoMarker !== -1 && (r.undoRetrans === 0 || packetDelayed(c, seg));
+}
+
+/**
+ * Linux tcp_packet_delayed: the ACK echoes a timestamp older than our first retransmission, so what it
+ * acknowledges arrived as sent the first time (RFC 3522 §3.2; a zero TSecr says nothing, RFC 7323 §3.2).
+ */
+function packetDelayed(c: TcpConnection, seg: TcpSegment): boolean {
+  const ecr = seg.options.tsEcr;
+  return c.tsOk && c.rack.retransTsval !== -1 && ecr !== undefined && ecr !== 0 && seqLt(ecr, c.rack.retransTsval);
+}
+
+/** Linux tcp_undo_cwnd_reduction: cwnd and ssthresh back (never lower than now); nothing left to undo. */
+function undoReduction(c: TcpConnection): void {
+  const r = c.rack;
+  if (r.priorCwnd > c.cc.cwnd) c.cc.cwnd = r.priorCwnd;
+  if (r.priorSsthresh > c.cc.ssthresh) c.cc.ssthresh = r.priorSsthresh;
+  r.undoMarker = -1;
+}
+
+/** Recovery is over: what was deemed lost and resent is accounted for; RACK may start a new episode on a real loss. */
+function leaveRecovery(c: TcpConnection): void {
+  c.inRecovery = false;
+  c.dupAcks = 0;
+  rackRecoveryEnded(c);
+  if (c.sndRtx !== -1 && !c.rtoRecovery) c.sndRtx = -1;
+}

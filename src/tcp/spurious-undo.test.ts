@@ -1,0 +1,110 @@
+/**
+ * Undoing a needless window reduction (recovery/undo.ts, as Linux's tcp_try_undo_*): a segment that was only
+ * late is deemed lost and resent; the receiver's D-SACK (RFC 2883) or the timestamp echoed by the ACK that
+ * ends recovery (RFC 3522 Eifel) shows the retransmission was not needed, and cwnd goes back to what it was.
+ * Hand-built ACKs on a passive connection whose handshake measured 100 ms; MSS 1000, segment i is
+ * [ISS+1+1000·i, +1000).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ACK, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
+import { IRS, ISS, PLAIN, bytes, newConn, seg } from './test-util.js';
+import type { TcpConnection } from './connection.js';
+
+const MSS = 1000;
+const RTT = 100;
+const at = (i: number): number => (ISS + 1 + i * MSS) >>> 0;
+
+/** With timestamps the peer offers 12 bytes more, so segments still hold MSS bytes of data. */
+function open(ts: boolean): TcpConnection {
+  const c = newConn({ ...PLAIN, sack: true, timestamps: ts });
+  c.listen(0);
+  c.input(seg(SYN, IRS, 0, { options: { mss: MSS + (ts ? 12 : 0), sackPermitted: true, ...(ts ? { tsVal: 1, tsEcr: 0 } : {}) }, window: 65535 }), 0);
+  const synAck = c.drainTransmit(0)[0]!;
+  c.input(seg(ACK, IRS + 1, ISS + 1, { window: 65535, options: ts ? { tsVal: 2, tsEcr: synAck.options.tsVal! } : {} }), RTT);
+  c.drainTransmit(RTT);
+  return c;
+}
+
+function runTimers(c: TcpConnection, until: number): TcpSegment[] {
+  const out: TcpSegment[] = [];
+  for (let t = c.nextDeadline(); t <= until; t = c.nextDeadline()) { c.onTimeout(t); out.push(...c.drainTransmit(t)); }
+  return out;
+}
+
+/** An ACK at `now` (timers due before it run first); returns what the sender sends. */
+function ack(c: TcpConnection, now: number, cum: number, opts: TcpOptions = {}): TcpSegment[] {
+  const out = runTimers(c, now);
+  c.input(seg(ACK, IRS + 1, cum, { window: 65535, options: opts }), now);
+  return out.concat(c.drainTransmit(now));
+}
+
+const tsOf = (segs: TcpSegment[], seq: number): number => segs.find((s) => s.seq === seq && s.payload.length > 0)!.options.tsVal!;
+
+/**
+ * 10 segments go out; segment 2 is late: 3..5 are SACKed, so RACK deems 2 lost and resends it (fast recovery,
+ * cwnd cut). Returns the connection, cwnd before the loss, what was sent and when the retransmission went.
+ */
+function lateSegment(ts: boolean): { c: TcpConnection; cwndBefore: number; first: TcpSegment[]; rtx: TcpSegment[]; t: number } {
+  const c = open(ts);
+  c.send(bytes(10 * MSS), RTT);
+  const first = c.drainTransmit(RTT);
+  assert.equal(first.length, 10);
+  const t = 2 * RTT;
+  const echo = (i: number): TcpOptions => (ts ? { tsVal: 3, tsEcr: tsOf(first, at(i)) } : {});
+  ack(c, t, at(2), echo(1));
+  const cwndBefore = c.cc.cwnd;
+  ack(c, t + 1, at(2), { ...echo(1), sack: [at(3), at(4)] });
+  ack(c, t + 2, at(2), { ...echo(1), sack: [at(3), at(5)] });
+  const rtx = ack(c, t + 3, at(2), { ...echo(1), sack: [at(3), at(6)] }).filter((s) => s.seq === at(2) && s.payload.length > 0);
+  assert.equal(rtx.length, 1, 'segment 2 resent');
+  assert.equal(c.inRecovery, true);
+  assert.ok(c.cc.cwnd < cwndBefore, 'cwnd cut');
+  return { c, cwndBefore, first, rtx, t: t + 3 };
+}
+
+test('every retransmission D-SACKed: the reduction is undone and recovery ends (Linux tcp_try_undo_dsack)', () => {
+  const { c, cwndBefore, t } = lateSegment(false);
+  // The original segment 2 arrives (the hole fills: ACK 6), then the retransmission: a D-SACK below the ACK.
+  ack(c, t + 5, at(6));
+  ack(c, t + 6, at(6), { sack: [at(2), at(3)] });
+  assert.equal(c.stats.TCPDSACKUndo, 1);
+  assert.equal(c.inRecovery, false);
+  assert.ok(c.cc.cwnd >= cwndBefore, `cwnd ${c.cc.cwnd} back to at least ${cwndBefore}`);
+});
+
+test('the ACK ending recovery echoes the original\'s timestamp: the reduction is undone (Eifel, RFC 3522)', () => {
+  const { c, cwndBefore, first, t } = lateSegment(true);
+  // The late original fills the hole; the receiver echoes its TSval, older than the retransmission's.
+  ack(c, t + 5, at(10), { tsVal: 4, tsEcr: tsOf(first, at(2)) });
+  assert.equal(c.stats.TCPFullUndo, 1);
+  assert.equal(c.inRecovery, false);
+  assert.ok(c.cc.cwnd >= cwndBefore, `cwnd ${c.cc.cwnd} back to at least ${cwndBefore}`);
+});
+
+test('a real loss is not undone: the ACK echoes the retransmission and no D-SACK comes', () => {
+  const { c, cwndBefore, rtx, t } = lateSegment(true);
+  ack(c, t + RTT, at(10), { tsVal: 4, tsEcr: rtx[0]!.options.tsVal! });
+  assert.equal(c.stats.TCPFullUndo + c.stats.TCPDSACKUndo, 0);
+  assert.equal(c.inRecovery, false);
+  assert.ok(c.cc.cwnd < cwndBefore, 'cwnd stays reduced');
+  assert.equal(c.cc.cwnd, c.cc.ssthresh);
+});
+
+test('a spurious RTO: the first ACK answers data sent before the timeout; cwnd is restored and no more is resent', () => {
+  const c = open(true);
+  c.send(bytes(10 * MSS), RTT);
+  const first = c.drainTransmit(RTT);
+  const cwndBefore = c.cc.cwnd;
+  // Every ACK is delayed past the RTO (1 s initial... measured: 100 ms RTT, RTO 300 ms): the timer fires.
+  const rto = runTimers(c, RTT + 2000).filter((s) => s.payload.length > 0);
+  assert.ok(c.stats.TCPTimeouts >= 1);
+  assert.ok(rto.length >= 1 && rto.every((s) => s.seq === at(0) || s.seq === at(9)), 'the RTO (or probe) resends');
+  const now = c.nextDeadline() - 1;
+  // The delayed ACK for everything sent the first time arrives: it echoes the first transmission's timestamp.
+  const after = ack(c, now, at(10), { tsVal: 4, tsEcr: tsOf(first, at(9)) });
+  assert.equal(c.stats.TCPLossUndo, 1);
+  assert.equal(c.rtoRecovery, false);
+  assert.ok(c.cc.cwnd >= cwndBefore, `cwnd ${c.cc.cwnd} back to at least ${cwndBefore}`);
+  assert.deepEqual(after.filter((s) => s.payload.length > 0), []);
+});
