@@ -10,6 +10,8 @@ import { Prng } from './prng.js';
 import { driveInRealTime, type WireDriver } from './real-time.js';
 import { decodePacketUnverified, encodeTcpPacket } from '../wire/packet.js';
 import { FIN, PSH, seqAdd } from '../wire/tcp-types.js';
+import { PROTO_TCP } from '../wire/ip.js';
+import { completeChecksum, prepareTcpOffload } from './virtio-net.js';
 
 /** Options of `new Network()`: the wire's seed and impairments, and the clock. */
 export interface NetworkOptions extends WireOptions {
@@ -17,7 +19,22 @@ export interface NetworkOptions extends WireOptions {
   realTime?: boolean;
   /** Default one-way delay in ms for every direction (default 5). */
   delayMs?: number;
+  /**
+   * Offloads between the stacks, as Linux's loopback and veth devices have them (default false). Checksum
+   * offload: a TCP segment's checksum is neither computed by the sender nor verified by the receiver (the
+   * kernel's CHECKSUM_PARTIAL out, CHECKSUM_UNNECESSARY in). GSO/GRO: a TSO super-segment crosses the wire whole
+   * and is received as one segment; stacks get `tcp.tsoMaxBytes` (64 KiB) and `tcp.receiveOffload` unless their
+   * own options set them. Only where nobody can tell: a packet whose direction is impaired beyond a fixed
+   * delay, or a wire with observers, is cut into MSS-sized segments with complete checksums (what a NIC
+   * would put on the wire), and a receiving stack with packet observers sees complete checksums.
+   */
+  offload?: boolean;
 }
+
+/** Payload bytes per TSO super-segment with `offload`: what fits one IPv4 datagram with full options, in whole MSS. */
+const OFFLOAD_TSO_MAX_BYTES = 65535 - 20 - 60;
+/** Wire meta: the sender left the TCP checksum to the link (transparent direction, offload on). */
+const META_CSUM_UNNECESSARY = 1;
 
 /**
  * Stacks joined by one in-memory Wire, with a shared clock: virtual by default (run()/runUntil() jump to the
@@ -31,6 +48,7 @@ export class Network {
   private readonly prng: Prng;
   private readonly driver: WireDriver | null = null;
   private readonly endpoints = new Map<Stack, WireEndpoint>();
+  private readonly offload: boolean;
   /** Called right after a stack has processed a packet the wire delivered (tracers read states here). */
   onDelivered: ((stack: Stack, packet: Uint8Array) => void) | undefined = undefined;
 
@@ -38,6 +56,7 @@ export class Network {
     this.wire = new Wire({ seed: opts.seed ?? 1, impairments: { delayMs: opts.delayMs ?? 5, ...opts.impairments } });
     this.clock = opts.realTime ? new RealClock() : new VirtualClock();
     this.prng = new Prng((opts.seed ?? 1) ^ 0x5eed);
+    this.offload = opts.offload === true;
     // Real time: the wire's deliveries on their own timer, each stack's timers on the shared clock (one wake-up
     // per stack, so stacks never cancel each other's).
     if (opts.realTime) this.driver = driveInRealTime(this.wire, { now: () => this.clock.now() });
@@ -49,13 +68,30 @@ export class Network {
   /** A stack on this network; randomness comes from the network's seed unless given. */
   addStack(opts: Omit<StackOptions, 'clock'>): Stack {
     const prng = this.prng;
-    const stack = new Stack({ random: (out) => prng.fill(out), ...opts, clock: this.clock });
-    const endpoint = { deliver: (packet: Uint8Array) => { stack.receive(packet); this.onDelivered?.(stack, packet); } };
+    const offload = this.offload;
+    const tcp = offload ? { tsoMaxBytes: OFFLOAD_TSO_MAX_BYTES, receiveOffload: true, ...opts.tcp } : opts.tcp;
+    const stack = new Stack({ random: (out) => prng.fill(out), ...opts, tcp, clock: this.clock });
+    const endpoint: WireEndpoint = {
+      deliver: (packet: Uint8Array, _now: number, meta: number) => {
+        if (meta === META_CSUM_UNNECESSARY) {
+          // Whoever looks at the packet sees it complete, as it would be on a wire.
+          if (stack.packetObservers.length > 0 || this.onDelivered !== undefined) completeTcpChecksum(packet);
+          stack.receive(packet, CSUM_UNNECESSARY);
+        } else stack.receive(packet);
+        this.onDelivered?.(stack, packet);
+      },
+    };
     this.wire.attach(endpoint, ...stack.addresses);
     stack.attach((packet, segmentSize) => {
-      if (!segmentSize) { this.wire.send(endpoint, packet, this.clock.now()); return; }
-      for (const piece of segmentTcp(packet, segmentSize)) this.wire.send(endpoint, piece, this.clock.now());
-    });
+      const now = this.clock.now();
+      if (offload) {
+        if (this.wire.transparent(endpoint, packet)) { this.wire.send(endpoint, packet, now, META_CSUM_UNNECESSARY); return; }
+        // What a NIC puts on the wire: MSS-sized segments (below), complete checksums.
+        if (!segmentSize) completeTcpChecksum(packet);
+      }
+      if (!segmentSize) { this.wire.send(endpoint, packet, now); return; }
+      for (const piece of segmentTcp(packet, segmentSize)) this.wire.send(endpoint, piece, now);
+    }, { checksumOffload: offload });
     this.stacks.push(stack);
     this.endpoints.set(stack, endpoint);
     return stack;
@@ -133,6 +169,19 @@ export const yieldToEventLoop: () => Promise<void> = (() => {
   }
   return () => new Promise<void>((r) => { setTimeout(r, 0); });
 })();
+
+const CSUM_UNNECESSARY = { checksumVerified: true };
+
+/**
+ * Completes the TCP checksum of a whole IPv4/IPv6 datagram whose checksum field holds the pseudo-header sum
+ * (or is already complete: it is seeded again first), as a NIC with checksum offload does. Anything but TCP
+ * is left alone.
+ */
+function completeTcpChecksum(packet: Uint8Array): void {
+  const v = packet.length >= 20 ? packet[0]! >> 4 : 0;
+  if (!((v === 4 && packet[9] === PROTO_TCP) || (v === 6 && packet.length >= 60 && packet[6] === PROTO_TCP))) return;
+  completeChecksum(packet, prepareTcpOffload(packet, 0));
+}
 
 /**
  * TCP segmentation offload as a NIC does it (TcpConfig.tsoMaxBytes): a super-segment cut into segmentSize-byte

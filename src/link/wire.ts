@@ -14,8 +14,11 @@ import { Prng } from './prng.js';
 
 /** Something attached to a Wire (Wire.attach) that receives the datagrams addressed to it. */
 export interface WireEndpoint {
-  /** A datagram arrives. `now` is the time it arrives on the wire (its scheduled time). */
-  deliver(packet: Uint8Array, now: number): void;
+  /**
+   * A datagram arrives. `now` is the time it arrives on the wire (its scheduled time); `meta` is what the
+   * sender passed to send() with it (0 when nothing, and for a corrupted copy).
+   */
+  deliver(packet: Uint8Array, now: number, meta: number): void;
 }
 
 /** Impairments of one direction. Probabilities are per packet, in [0, 1]. */
@@ -127,6 +130,7 @@ interface InFlight {
   bytes: Uint8Array;
   fate: 'delivered' | 'corrupted' | 'duplicate';
   dir: Direction;
+  meta: number;
 }
 
 /** Options of `new Wire()`. */
@@ -232,8 +236,24 @@ export class Wire {
   /** Packets scheduled but not yet delivered. */
   get inFlight(): number { return this.heap.length; }
 
-  /** Hands a datagram to the wire at time `now` (ms). */
-  send(from: WireEndpoint | number, packet: Uint8Array, now: number): void {
+  /**
+   * True when a datagram from `from` shaped like `packet` would reach its endpoint unchanged and unseen: its
+   * direction applies no impairment but a fixed delay (no loss, duplication, reordering, jitter, corruption
+   * or bandwidth limit) and nobody observes the wire. Offloads are then invisible on it (Network's `offload`).
+   */
+  transparent(from: WireEndpoint | number, packet: Uint8Array): boolean {
+    if (this.onPacket !== undefined || this.observers.length !== 0) return false;
+    const to = this.routeOf(packet);
+    if (to < 0) return false;
+    const dir = this.direction(this.resolve(from), to);
+    return dir.clean && dir.imp.bandwidthBps === 0;
+  }
+
+  /**
+   * Hands a datagram to the wire at time `now` (ms). `meta` is passed to the receiver's deliver() with it
+   * (a corrupted copy gets 0): what the sender vouches for, e.g. a checksum it left to the receiver's side.
+   */
+  send(from: WireEndpoint | number, packet: Uint8Array, now: number, meta = 0): void {
     const f = this.resolve(from);
     if (!Number.isFinite(now)) throw new LinkError('bad-time', `send() needs a finite time in ms, got ${now}`);
     const to = this.routeOf(packet);
@@ -260,7 +280,7 @@ export class Wire {
       onWire = dir.busyUntil;
     }
     if (dir.clean) {
-      this.schedule({ time: onWire + imp.delayMs, order: 0, sentAt: now, from: f, to, bytes: packet, fate: 'delivered', dir });
+      this.schedule({ time: onWire + imp.delayMs, order: 0, sentAt: now, from: f, to, bytes: packet, fate: 'delivered', dir, meta });
       return;
     }
     // Every decision draws from the direction's own stream, in a fixed order, whatever the outcome,
@@ -291,10 +311,10 @@ export class Wire {
       arrive += imp.reorderDelayMs;
       c.reordered++;
     }
-    this.schedule({ time: arrive, order: 0, sentAt: now, from: f, to, bytes, fate, dir });
+    this.schedule({ time: arrive, order: 0, sentAt: now, from: f, to, bytes, fate, dir, meta: fate === 'corrupted' ? 0 : meta });
     if (rDup < imp.duplicate) {
       c.duplicated++;
-      this.schedule({ time: onWire + jitter(imp, rDupJitter), order: 0, sentAt: now, from: f, to, bytes: bytes.slice(), fate: 'duplicate', dir });
+      this.schedule({ time: onWire + jitter(imp, rDupJitter), order: 0, sentAt: now, from: f, to, bytes: bytes.slice(), fate: 'duplicate', dir, meta: fate === 'corrupted' ? 0 : meta });
     }
   }
 
@@ -319,7 +339,7 @@ export class Wire {
         c.delivered++;
         c.bytesDelivered += p.bytes.length;
         this.emit(p.time, p.sentAt, p.from, p.to, p.bytes, p.fate);
-        this.endpoints[p.to]!.deliver(p.bytes, p.time);
+        this.endpoints[p.to]!.deliver(p.bytes, p.time, p.meta);
         n++;
       }
     } finally {
