@@ -3,6 +3,7 @@
  * timer heap, and the handler (a socket) that hears its events.
  */
 import { formatAddress } from '../wire/address.js';
+import { makeSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
 import type { TcpCause, TcpConnection, TcpEvent } from '../tcp/connection.js';
 import type { Listener } from './listener.js';
@@ -22,6 +23,7 @@ export interface ConnectionHandler {
 }
 
 let nextConnId = 1;
+const EMBRYONIC = 1, REMOVED = 2, KEEP_TW_TCB = 4, NO_DF = 8;
 
 /** A timer armed with Stack.schedule: set `cancelled` to true to cancel it. */
 export interface UserTimer {
@@ -52,23 +54,65 @@ export class StackConnection {
   /** Deadline currently registered in the timer heap. */
   deadline = Infinity;
   listener: Listener | null = null;
+  /** @internal embryonic, removed, keepTimeWaitTcb, noDf as bits: one small integer instead of four fields. */
+  flagBits = 0;
   /** In the listener's SYN queue (not yet ESTABLISHED). */
-  embryonic = false;
-  removed = false;
+  get embryonic(): boolean { return (this.flagBits & EMBRYONIC) !== 0; }
+  set embryonic(v: boolean) { this.flagBits = v ? this.flagBits | EMBRYONIC : this.flagBits & ~EMBRYONIC; }
+  get removed(): boolean { return (this.flagBits & REMOVED) !== 0; }
+  set removed(v: boolean) { this.flagBits = v ? this.flagBits | REMOVED : this.flagBits & ~REMOVED; }
   /**
    * Keep this connection a full TCB in TIME-WAIT, handled by the engine (RFC 9293 §3.10.7.4), instead of moving
    * it to the compact TIME-WAIT table: set by a socket layer whose socket is still open (shut down, not closed),
    * as FreeBSD keeps the tcpcb while the socket references it.
    */
-  keepTimeWaitTcb = false;
+  get keepTimeWaitTcb(): boolean { return (this.flagBits & KEEP_TW_TCB) !== 0; }
+  set keepTimeWaitTcb(v: boolean) { this.flagBits = v ? this.flagBits | KEEP_TW_TCB : this.flagBits & ~KEEP_TW_TCB; }
+  /** The path MTU to the peer is locked below Linux's min_pmtu: segments leave without DF (RFC 1191 §5). */
+  get noDf(): boolean { return (this.flagBits & NO_DF) !== 0; }
+  set noDf(v: boolean) { this.flagBits = v ? this.flagBits | NO_DF : this.flagBits & ~NO_DF; }
+
+  // The latest transition, kept as a few fields rather than the event object: the event's cause holds the
+  // segment that caused it, whose payload is a view into the whole received packet buffer (with its options
+  // object), about 600 bytes an idle connection would otherwise hold. A segment cause keeps its header fields.
+  private ltTime = 0;
+  private ltFrom: TcpStateName | null = null;
+  private ltTo: TcpStateName = 'CLOSED';
+  /** A user or timer cause as given; null for a segment cause (its header is in ltSeq ... ltWindow). */
+  private ltCause: TcpCause | null = null;
+  // seq and ack as int32 (`| 0`): small integers, never boxed as doubles.
+  private ltSeq = 0;
+  private ltAck = 0;
+  private ltFlags = 0;
+  private ltWindow = 0;
   /**
    * The latest state transition, with its cause. Only the latest is kept, so an idle connection holds no
    * list of past segments (nor the packet buffers they are views into); every transition of every
-   * connection goes to Stack.observeTransitions (lifecycle logs, traces).
+   * connection goes to Stack.observeTransitions (lifecycle logs, traces). A segment cause comes back as its
+   * header (ports, sequence and acknowledgment numbers, flags, window), without options or payload.
    */
-  lastTransition: StateTransition | null = null;
+  get lastTransition(): StateTransition | null {
+    if (this.ltFrom === null) return null;
+    const cause: TcpCause = this.ltCause ?? {
+      kind: 'segment',
+      seg: makeSegment({ srcPort: this.remotePort, dstPort: this.localPort, seq: this.ltSeq, ack: this.ltAck, flags: this.ltFlags, window: this.ltWindow }),
+    };
+    return { time: this.ltTime, from: this.ltFrom, to: this.ltTo, cause };
+  }
+  set lastTransition(t: StateTransition | null) {
+    if (t === null) { this.ltFrom = null; this.ltCause = null; return; }
+    this.ltTime = t.time; this.ltFrom = t.from; this.ltTo = t.to;
+    const cause = t.cause;
+    if (cause.kind === 'segment') {
+      const seg = cause.seg;
+      this.ltCause = null;
+      this.ltSeq = seg.seq | 0; this.ltAck = seg.ack | 0; this.ltFlags = seg.flags; this.ltWindow = seg.window;
+    } else {
+      this.ltCause = cause;
+    }
+  }
   /** The transitions this connection still holds: the latest one (see lastTransition). */
-  get history(): readonly StateTransition[] { return this.lastTransition === null ? [] : [this.lastTransition]; }
+  get history(): readonly StateTransition[] { const t = this.lastTransition; return t === null ? [] : [t]; }
   readonly createdAt: number;
   lastSendSpace = 0;
   constructor(
@@ -85,8 +129,6 @@ export class StackConnection {
   get state(): TcpStateName { return this.tcp.state; }
   get localAddress(): string { return formatAddress(this.localAddr); }
   get remoteAddress(): string { return formatAddress(this.remoteAddr); }
-  /** The path MTU to the peer is locked below Linux's min_pmtu: segments leave without DF (RFC 1191 §5). */
-  noDf = false;
   /** Run the engine's output/events/timer bookkeeping after the caller did something to tcp. */
   service(): void { this.stack.service(this); }
 }

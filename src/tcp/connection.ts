@@ -34,6 +34,10 @@ import { abortRst, maybeStartPersist, pollTransmit as pollTransmitOf } from './s
 import { TcpStats } from './stats.js';
 import { armRto, nextDeadline as nextDeadlineOf, onTimeout as onTimeoutOf } from './timers.js';
 
+/** Shared empty lists for a connection with no control segment or event pending. Frozen: a missed allocation throws. */
+const NO_SEGMENTS: TcpSegment[] = Object.freeze([]) as unknown as TcpSegment[];
+const NO_EVENTS: TcpEvent[] = Object.freeze([]) as unknown as TcpEvent[];
+
 // Pure segment helpers live in segment.ts; they are exported from here as before (the stack imports them).
 export { rstFor, segmentAcceptable } from './segment.js';
 
@@ -111,6 +115,127 @@ export interface CookieParams {
   tsOk: boolean;
 }
 
+// The TCB's booleans, one bit each of TcpConnection.bits (a small integer: 29 fields would take 232 bytes).
+const B_ACTIVE_OPEN = 1;
+const B_SACK_OK = 2;
+const B_TS_OK = 4;
+const B_PEER_OFFERED_WS = 8;
+const B_FIN_QUEUED = 16;
+const B_FIN_SENT = 32;
+const B_ORPHANED = 64;
+const B_PEER_FIN_RECEIVED = 128;
+const B_TFO_EXP = 256;
+const B_TFO_ACCEPT_DATA = 512;
+const B_ECN_OK = 1024;
+const B_ECN_ECHO = 2048;
+const B_ECN_CWR_PENDING = 4096;
+const B_TX_ECT = 8192;
+const B_RTO_RECOVERY = 16384;
+const B_FORCE_RTX = 32768;
+const B_IN_RECOVERY = 65536;
+const B_SYN_TIMED_OUT = 131072;
+const B_TLP_PENDING = 262144;
+const B_TLP_OUTSTANDING = 524288;
+const B_NAGLE = 1048576;
+const B_KEEP_ALIVE = 2097152;
+const B_ACK_NOW = 4194304;
+const B_SYN_PENDING = 8388608;
+const B_PROBE_PENDING = 16777216;
+const B_KEEPALIVE_PENDING = 33554432;
+const B_CHALLENGE_PENDING = 67108864;
+const B_PINGPONG = 134217728;
+const B_WINDOW_UPDATE_PENDING = 268435456;
+// Slots of TcpConnection.times: the times and deadlines an active connection keeps touching, as unboxed doubles.
+const T_TS_RECENT_AGE = 0;
+const T_LAST_SEND_TIME = 1;
+const T_RTO_AT = 2;
+const T_DELACK_AT = 3;
+const T_KEEPALIVE_AT = 4;
+const T_TLP_AT = 5;
+const T_UNACKED_SINCE = 6;
+const T_LAST_DATA_RECV_AT = 7;
+const T_NEXT_SEND_AT = 8;
+const T_RTT_SEQ = 9;
+const T_RTT_TIME = 10;
+// An RTT sample taken before the congestion controller or the RACK record exists (the handshake's), for them to
+// take when they are created: cc's onRttSample arguments (T_CC_RTT -1: none), RACK's min_RTT (Infinity: none).
+const T_CC_RTT = 11;
+const T_CC_NOW = 12;
+const T_CC_ACK = 13;
+const T_CC_NXT = 14;
+const T_RACK_MIN_RTT = 15;
+
+/**
+ * What a connection rarely needs (recovery, retransmission, closing, TCP Fast Open, errors, probes, challenge ACKs,
+ * path MTU, per-connection settings that differ from the configuration): allocated on the first write of a value
+ * other than the default, so an idle connection does not carry it. Numbers here may be fractional or infinite
+ * (each such field is a boxed double), which is why they are not on the connection itself.
+ */
+class ColdTcb {
+  rcvUp: number;
+  finSeq: number;
+  rcvFinSeq: number;
+  tfoSynData: number;
+  finWait2Timeout: number;
+  pmtuMss: number;
+  ecnReductions: number;
+  sndRtx: number;
+  sndRtxEnd: number;
+  dupAcks: number;
+  retries: number;
+  synRetransmits: number;
+  sackedBytes: number;
+  highSack: number;
+  userTimeout: number;
+  paceAt: number;
+  persistAt: number;
+  timeWaitAt: number;
+  finWait2At: number;
+  keepInitAt: number;
+  persistBackoff: number;
+  keepaliveProbes: number;
+  keepAliveIdle: number;
+  challengeWindowStart: number;
+  challengeCount: number;
+  lastChallengeAt: number;
+  lastOowAckAt: number;
+  tfoCookie: Uint8Array | null = null;
+  tfoPeerCookie: Uint8Array | null = null;
+  tfoServerCookie: Uint8Array | null = null;
+  synText: TcpSegment | null = null;
+  error: TcpError | null = null;
+  softError: TcpErrorCode | null = null;
+  constructor(config: TcpConfig) {
+    this.rcvUp = 0;
+    this.finSeq = 0;
+    this.rcvFinSeq = -1;
+    this.tfoSynData = 0;
+    this.finWait2Timeout = config.finWait2Timeout;
+    this.pmtuMss = Infinity;
+    this.ecnReductions = 0;
+    this.sndRtx = -1;
+    this.sndRtxEnd = 0;
+    this.dupAcks = 0;
+    this.retries = 0;
+    this.synRetransmits = 0;
+    this.sackedBytes = 0;
+    this.highSack = 0;
+    this.userTimeout = config.userTimeout;
+    this.paceAt = Infinity;
+    this.persistAt = Infinity;
+    this.timeWaitAt = Infinity;
+    this.finWait2At = Infinity;
+    this.keepInitAt = Infinity;
+    this.persistBackoff = 0;
+    this.keepaliveProbes = 0;
+    this.keepAliveIdle = config.keepAliveIdle;
+    this.challengeWindowStart = 0;
+    this.challengeCount = 0;
+    this.lastChallengeAt = -Infinity;
+    this.lastOowAckAt = -Infinity;
+  }
+}
+
 /**
  * One TCP connection as a sans-IO state machine (RFC 9293): no clock, timers or I/O. Make user calls
  * (connect/listen, send, read, shutdown, close, abort), give it arriving segments with input(seg, now), then
@@ -119,6 +244,12 @@ export interface CookieParams {
  * the wrong state throw a TcpError.
  */
 export class TcpConnection {
+  // Layout (issue 14: an idle connection should cost little): plain fields only for object references and values
+  // that stay small integers (V8 keeps those unboxed); the TCB's booleans as bits of one integer; sequence numbers
+  // as int32 (a uint32 above 2^31 would be a boxed double) behind uint32 accessors; the times an active connection
+  // keeps touching in one array of unboxed doubles; everything else in a ColdTcb allocated on first use. The
+  // accessors keep every name of RFC 9293 §3.3 and the modules' code unchanged.
+
   // --- identification ---
   readonly localPort: number;
   remotePort: number;
@@ -127,37 +258,37 @@ export class TcpConnection {
 
   /** Current state (RFC 9293 §3.3.2). */
   state: TcpStateName = 'CLOSED';
-  /** True once a SYN was sent by us via connect() (active open); false for passive opens. */
-  activeOpen = false;
+  /** @internal The booleans (B_* bits). */
+  bits = 0;
+  /** @internal Times and deadlines (T_* slots): ms, Infinity for a timer not armed. */
+  readonly times: number[] = [0, 0, Infinity, Infinity, Infinity, Infinity, -1, -1, 0, -1, 0, -1, 0, 0, 0, Infinity];
+  /** @internal The rarely needed part, or null (see ColdTcb). */
+  cold: ColdTcb | null = null;
 
-  // --- send sequence variables (RFC 9293 §3.3.1) ---
-  /** ISS: initial send sequence number. */
-  iss: number;
-  /** SND.UNA: oldest unacknowledged sequence number. */
-  sndUna: number;
-  /** SND.NXT: next sequence number to send (the highest ever sent + 1; retransmissions use sndRtx). */
-  sndNxt: number;
+  private _iss = 0;
+  private _sndUna = 0;
+  private _sndNxt = 0;
+  private _sndWl1 = 0;
+  private _sndWl2 = 0;
+  private _irs = 0;
+  private _rcvNxt = 0;
+  private _rcvAdvRight = 0;
+  private _tsRecent = 0;
+  private _lastAckSent = 0;
+  private _tsOffset = 0;
+  private _sndBufSeq = 0;
+  private _recover = 0;
+  private _sndSml = 0;
+  private _ecnRecover = 0;
+  private _ecnSndHigh = 0;
+
+  // --- send and receive sequence variables (RFC 9293 §3.3.1), windows, options ---
   /** SND.WND: the peer's receive window, scaled, in bytes. */
   sndWnd = 0;
-  /** SND.WL1 / SND.WL2: segment seq and ack used for the last window update. */
-  sndWl1 = 0;
-  sndWl2 = 0;
   /** MAX.SND.WND: largest window the peer ever offered (RFC 5961 §5.2). */
   maxSndWnd = 0;
-
-  // --- receive sequence variables ---
-  /** IRS: initial receive sequence number. */
-  irs = 0;
-  /** RCV.NXT: next sequence number expected. */
-  rcvNxt = 0;
   /** RCV.WND as last advertised, in bytes. */
   rcvWnd = 0;
-  /** RCV.UP: receive urgent pointer. */
-  rcvUp = 0;
-  /** @internal Right edge we last advertised (RCV.NXT + RCV.WND then): never moved left (RFC 9293 §3.8.6.2.2). */
-  rcvAdvRight = 0;
-
-  // --- negotiated options ---
   /** Effective send MSS: peer's MSS option (536 if absent, RFC 9293 §3.7.1) minus option overhead. */
   sndMss = 536;
   /**
@@ -168,223 +299,370 @@ export class TcpConnection {
   /** Shift applied to windows the peer sends us (Snd.Wind.Shift) and to windows we send (Rcv.Wind.Shift). */
   sndShift = 0;
   rcvShift = 0;
-  sackOk = false;
-  tsOk = false;
-  /** TS.Recent and Last.ACK.sent (RFC 7323 §4.3). */
-  tsRecent = 0;
-  /** @internal */
-  tsRecentAge = 0;
-  /** @internal */
-  lastAckSent = 0;
-  /** @internal */
-  readonly tsOffset: number;
   /** @internal */
   peerMss = 536;
-  /** @internal */
-  peerOfferedWs = false;
+  /** @internal Full-sized segments received since our last ACK (RFC 5681 §4.2: ACK at least every second one). */
+  unackedSegs = 0;
+  /** @internal In-order data segments ACKed at once under config.quickAckSegments. */
+  quickAcksSent = 0;
 
   // --- buffers ---
   /** @internal */
   readonly snd = new SendBuffer();
   /** @internal */
   readonly rcv = new ReceiveBuffer();
-  /** @internal Sequence number of the first byte in the send buffer (ISS+1 at start). */
-  sndBufSeq = 0;
-
-  // --- close bookkeeping ---
-  /** @internal The user has called shutdown/close: a FIN follows the queued data. */
-  finQueued = false;
-  /** @internal */
-  finSent = false;
-  /** @internal */
-  finSeq = 0;
-  /** The user has fully closed (no more reads): data arriving now is answered with RST. */
-  orphaned = false;
-  /** The peer's FIN has been received in order. */
-  peerFinReceived = false;
-  /** @internal Sequence number of an out-of-order FIN we hold. */
-  rcvFinSeq = -1;
-  // --- TCP Fast Open (RFC 7413, fast-open.ts) ---
-  /** Client: the cookie our SYN presents (empty: a cookie request); null: no TFO. Set before connect(). */
-  tfoCookie: Uint8Array | null = null;
-  /** Use the experimental option (kind 254, ExID 0xF989) instead of kind 34. */
-  tfoExp = false;
-  /** @internal Client: bytes of data our first SYN carried. */
-  tfoSynData = 0;
-  /** Client: the cookie the server's SYN,ACK gave us (to cache for the next connection), or null. */
-  tfoPeerCookie: Uint8Array | null = null;
-  /** Server: the cookie our SYN,ACK carries (the client asked, or its cookie was invalid), or null. */
-  tfoServerCookie: Uint8Array | null = null;
-  /** Server: the SYN's cookie was valid: accept its data at once (§4.2.2). */
-  tfoAcceptData = false;
-  /** @internal Text/FIN that came on a SYN in SYN-SENT, held until ESTABLISHED (RFC 9293 §3.10.7.3). */
-  synText: TcpSegment | null = null;
-  /**
-   * How long an orphaned connection may stay in FIN-WAIT-2, in ms (config.finWait2Timeout; Linux TCP_LINGER2
-   * per socket). 0: an orphan reaching FIN-WAIT-2 is closed at once.
-   */
-  finWait2Timeout: number;
-  /** Error the connection ended with, if any. */
-  error: TcpError | null = null;
-  /** The last ICMP error for this connection, reported instead of ETIMEDOUT if it times out (Linux sk_err_soft). */
-  softError: TcpErrorCode | null = null;
-  /** @internal Send MSS the path allows (ICMP fragmentation needed / packet too big); Infinity until one arrives. */
-  pmtuMss = Infinity;
-  /** ECN negotiated (RFC 3168 §6.1.1; ecn.ts). */
-  ecnOk = false;
-  /** @internal Receiver: a CE mark arrived and no CWR since: our ACKs carry ECE. */
-  ecnEcho = false;
-  /** @internal Sender: the next new data segment carries CWR. */
-  ecnCwrPending = false;
-  /** @internal Sender: no further ECE reduction until SND.UNA reaches this (once per window). */
-  ecnRecover = 0;
-  /** @internal Sender: end of the highest data sent ECN-capable (retransmissions below it are not ECT). */
-  ecnSndHigh = 0;
-  /** Congestion-window reductions made for ECE (RFC 3168 §6.1.2). */
-  ecnReductions = 0;
-  /** For the segment pollTransmit() just returned: send it ECN-capable, ECT(0) (RFC 3168 §6.1.2). */
-  txEct = false;
 
   // --- retransmission and congestion ---
   /** @internal */
   readonly rtt: RttEstimator;
-  /** @internal */
-  readonly cc: CongestionControl;
-  /** @internal Next sequence to retransmit (valid while retransmitting); -1 when none. */
-  sndRtx = -1;
-  /** @internal End of the retransmission run: SND.NXT when loss was detected. */
-  sndRtxEnd = 0;
-  /** @internal The retransmission run was started by an RTO (go-back-N): everything outstanding is deemed lost. */
-  rtoRecovery = false;
-  /** @internal Send the next retransmission even if cwnd is full. */
-  forceRtx = false;
-  /** @internal */
-  inRecovery = false;
-  /** @internal RFC 6582 "recover": SND.NXT when fast recovery began. */
-  recover = 0;
-  /** @internal */
-  dupAcks = 0;
-  /** @internal Consecutive RTO expirations without progress. */
-  retries = 0;
-  /** @internal The retransmission timer expired during the handshake (RFC 6298 §5.7). */
-  synTimedOut = false;
-  /** @internal Our SYN or SYN+ACK retransmissions (for the initial window, RFC 5681 §3.1). */
-  synRetransmits = 0;
-  /** @internal RTT timing for Karn's algorithm when timestamps are off. */
-  rttSeq = -1;
-  /** @internal */
-  rttTime = 0;
+  /** @internal Allocated on first use (cc): an idle connection has none. */
+  private ccObj: CongestionControl | null = null;
+  /** @internal The initial window set before the controller exists (options.ts initCwnd), or 0. */
+  initialCwnd = 0;
+  private rackObj: Rack | null = null;
+  private prrObj: Prr | null = null;
   /** @internal SACK scoreboard: flat [left, right) seq pairs the peer reported, sorted, merged (RFC 2018, RFC 6675). */
   scoreboard: number[] = [];
-  /** @internal */
-  sackedBytes = 0;
-  /** @internal */
-  highSack = 0;
-  /** @internal */
-  lastSendTime = 0;
-  /** @internal Sent segments and RACK state (RFC 8985, recovery/rack.ts). */
-  readonly rack = new Rack();
-  /** @internal Proportional Rate Reduction state (RFC 6937, recovery/prr.ts). */
-  readonly prr = new Prr();
-  /** @internal End of the last segment sent with less than an MSS of data (Linux snd_sml, for Nagle's Minshall variant). */
-  sndSml = 0;
 
-  // --- timers: absolute times in ms, Infinity when not armed ---
-  /** @internal */
-  rtoAt = Infinity;
-  /** @internal Tail loss probe (RFC 8985 §7): when the probe timeout fires, whether one is due, whether one is out. */
-  tlpAt = Infinity;
-  /** @internal */
-  tlpPending = false;
-  /** @internal */
-  tlpOutstanding = false;
-  /** @internal Since when data (or a FIN) has been waiting for an acknowledgment without progress (user timeout). */
-  unackedSince = -1;
-  /** RFC 9293 §3.10.8 user timeout in ms, 0 = off (TcpConfig.userTimeout; TCP_USER_TIMEOUT). */
-  userTimeout: number;
-  /** @internal Pacing (send.ts): the earliest time the next new data may go, and the timer set while data waits for it. */
-  nextSendAt = 0;
-  /** @internal */
-  paceAt = Infinity;
-  /** @internal */
-  delackAt = Infinity;
-  /** @internal */
-  persistAt = Infinity;
-  /** @internal */
-  keepaliveAt = Infinity;
-  /** @internal */
-  timeWaitAt = Infinity;
-  /** @internal */
-  finWait2At = Infinity;
-  /** @internal */
-  persistBackoff = 0;
-  /** @internal */
-  keepaliveProbes = 0;
-
-  /** Nagle on/off for this connection (Node's setNoDelay). */
-  nagle: boolean;
-  /** Keep-alive for this connection (Node's setKeepAlive). */
-  keepAlive: boolean;
-  keepAliveIdle: number;
-
-  // --- pending output ---
-  /** @internal */
-  ackNow = false;
-  /** @internal Full-sized segments received since our last ACK (RFC 5681 §4.2: ACK at least every second one). */
-  unackedSegs = 0;
-  /** @internal */
-  synPending = false;
-  /** @internal */
-  probePending = false;
-  /** @internal */
-  keepalivePending = false;
-  /** @internal */
-  ctrl: TcpSegment[] = [];
-  /** @internal */
-  challengeWindowStart = 0;
-  /** @internal */
-  challengeCount = 0;
-  /** @internal When the last challenge ACK was sent (config.challengeAckIntervalMs). */
-  lastChallengeAt = -Infinity;
-  /** @internal The pending immediate ACK is an RFC 5961 challenge ACK (config.finOnAck leaves those plain). */
-  challengePending = false;
-  /** @internal In-order data segments ACKed at once under config.quickAckSegments. */
-  quickAcksSent = 0;
-  /** @internal When in-order data last arrived (-1: never), for quick-ACK after idle (Linux icsk_ack.lrcvtime). */
-  lastDataRecvAt = -1;
-  /** @internal Interactive exchange: data sent within the delayed-ACK time of data received (Linux pingpong mode). */
-  pingpong = false;
-  /** @internal Connection-establishment deadline (config.keepInit, FreeBSD TCP_KEEPINIT). */
-  keepInitAt = Infinity;
-
-  /** @internal */
-  windowUpdatePending = false;
-  /** @internal When we last answered an out-of-window pure ACK (rate limit, see invalidAckRatelimit). */
-  lastOowAckAt = -Infinity;
-
-  /** @internal */
-  events: TcpEvent[] = [];
+  // --- pending output and events ---
+  /** @internal Control segments (RST, replies) ahead of everything else; a shared empty list until one is queued. */
+  ctrl: TcpSegment[] = NO_SEGMENTS;
+  /** @internal Pending events; a shared empty list while none is pending. */
+  events: TcpEvent[] = NO_EVENTS;
   /** @internal */
   evHead = 0;
+
+  /** True once a SYN was sent by us via connect() (active open); false for passive opens. */
+  get activeOpen(): boolean { return (this.bits & B_ACTIVE_OPEN) !== 0; }
+  set activeOpen(v: boolean) { this.bits = v ? this.bits | B_ACTIVE_OPEN : this.bits & ~B_ACTIVE_OPEN; }
+  get sackOk(): boolean { return (this.bits & B_SACK_OK) !== 0; }
+  set sackOk(v: boolean) { this.bits = v ? this.bits | B_SACK_OK : this.bits & ~B_SACK_OK; }
+  get tsOk(): boolean { return (this.bits & B_TS_OK) !== 0; }
+  set tsOk(v: boolean) { this.bits = v ? this.bits | B_TS_OK : this.bits & ~B_TS_OK; }
+  /** @internal */
+  get peerOfferedWs(): boolean { return (this.bits & B_PEER_OFFERED_WS) !== 0; }
+  set peerOfferedWs(v: boolean) { this.bits = v ? this.bits | B_PEER_OFFERED_WS : this.bits & ~B_PEER_OFFERED_WS; }
+  /** @internal The user has called shutdown/close: a FIN follows the queued data. */
+  get finQueued(): boolean { return (this.bits & B_FIN_QUEUED) !== 0; }
+  set finQueued(v: boolean) { this.bits = v ? this.bits | B_FIN_QUEUED : this.bits & ~B_FIN_QUEUED; }
+  /** @internal */
+  get finSent(): boolean { return (this.bits & B_FIN_SENT) !== 0; }
+  set finSent(v: boolean) { this.bits = v ? this.bits | B_FIN_SENT : this.bits & ~B_FIN_SENT; }
+  /** The user has fully closed (no more reads): data arriving now is answered with RST. */
+  get orphaned(): boolean { return (this.bits & B_ORPHANED) !== 0; }
+  set orphaned(v: boolean) { this.bits = v ? this.bits | B_ORPHANED : this.bits & ~B_ORPHANED; }
+  /** The peer's FIN has been received in order. */
+  get peerFinReceived(): boolean { return (this.bits & B_PEER_FIN_RECEIVED) !== 0; }
+  set peerFinReceived(v: boolean) { this.bits = v ? this.bits | B_PEER_FIN_RECEIVED : this.bits & ~B_PEER_FIN_RECEIVED; }
+  /** Use the experimental option (kind 254, ExID 0xF989) instead of kind 34. */
+  get tfoExp(): boolean { return (this.bits & B_TFO_EXP) !== 0; }
+  set tfoExp(v: boolean) { this.bits = v ? this.bits | B_TFO_EXP : this.bits & ~B_TFO_EXP; }
+  /** Server: the SYN's cookie was valid: accept its data at once (§4.2.2). */
+  get tfoAcceptData(): boolean { return (this.bits & B_TFO_ACCEPT_DATA) !== 0; }
+  set tfoAcceptData(v: boolean) { this.bits = v ? this.bits | B_TFO_ACCEPT_DATA : this.bits & ~B_TFO_ACCEPT_DATA; }
+  /** ECN negotiated (RFC 3168 §6.1.1; ecn.ts). */
+  get ecnOk(): boolean { return (this.bits & B_ECN_OK) !== 0; }
+  set ecnOk(v: boolean) { this.bits = v ? this.bits | B_ECN_OK : this.bits & ~B_ECN_OK; }
+  /** @internal Receiver: a CE mark arrived and no CWR since: our ACKs carry ECE. */
+  get ecnEcho(): boolean { return (this.bits & B_ECN_ECHO) !== 0; }
+  set ecnEcho(v: boolean) { this.bits = v ? this.bits | B_ECN_ECHO : this.bits & ~B_ECN_ECHO; }
+  /** @internal Sender: the next new data segment carries CWR. */
+  get ecnCwrPending(): boolean { return (this.bits & B_ECN_CWR_PENDING) !== 0; }
+  set ecnCwrPending(v: boolean) { this.bits = v ? this.bits | B_ECN_CWR_PENDING : this.bits & ~B_ECN_CWR_PENDING; }
+  /** For the segment pollTransmit() just returned: send it ECN-capable, ECT(0) (RFC 3168 §6.1.2). */
+  get txEct(): boolean { return (this.bits & B_TX_ECT) !== 0; }
+  set txEct(v: boolean) { this.bits = v ? this.bits | B_TX_ECT : this.bits & ~B_TX_ECT; }
+  /** @internal The retransmission run was started by an RTO (go-back-N): everything outstanding is deemed lost. */
+  get rtoRecovery(): boolean { return (this.bits & B_RTO_RECOVERY) !== 0; }
+  set rtoRecovery(v: boolean) { this.bits = v ? this.bits | B_RTO_RECOVERY : this.bits & ~B_RTO_RECOVERY; }
+  /** @internal Send the next retransmission even if cwnd is full. */
+  get forceRtx(): boolean { return (this.bits & B_FORCE_RTX) !== 0; }
+  set forceRtx(v: boolean) { this.bits = v ? this.bits | B_FORCE_RTX : this.bits & ~B_FORCE_RTX; }
+  /** @internal */
+  get inRecovery(): boolean { return (this.bits & B_IN_RECOVERY) !== 0; }
+  set inRecovery(v: boolean) { this.bits = v ? this.bits | B_IN_RECOVERY : this.bits & ~B_IN_RECOVERY; }
+  /** @internal The retransmission timer expired during the handshake (RFC 6298 §5.7). */
+  get synTimedOut(): boolean { return (this.bits & B_SYN_TIMED_OUT) !== 0; }
+  set synTimedOut(v: boolean) { this.bits = v ? this.bits | B_SYN_TIMED_OUT : this.bits & ~B_SYN_TIMED_OUT; }
+  /** @internal A tail loss probe is due (RFC 8985 §7). */
+  get tlpPending(): boolean { return (this.bits & B_TLP_PENDING) !== 0; }
+  set tlpPending(v: boolean) { this.bits = v ? this.bits | B_TLP_PENDING : this.bits & ~B_TLP_PENDING; }
+  /** @internal A tail loss probe is out. */
+  get tlpOutstanding(): boolean { return (this.bits & B_TLP_OUTSTANDING) !== 0; }
+  set tlpOutstanding(v: boolean) { this.bits = v ? this.bits | B_TLP_OUTSTANDING : this.bits & ~B_TLP_OUTSTANDING; }
+  /** Nagle on/off for this connection (Node's setNoDelay). */
+  get nagle(): boolean { return (this.bits & B_NAGLE) !== 0; }
+  set nagle(v: boolean) { this.bits = v ? this.bits | B_NAGLE : this.bits & ~B_NAGLE; }
+  /** Keep-alive for this connection (Node's setKeepAlive). */
+  get keepAlive(): boolean { return (this.bits & B_KEEP_ALIVE) !== 0; }
+  set keepAlive(v: boolean) { this.bits = v ? this.bits | B_KEEP_ALIVE : this.bits & ~B_KEEP_ALIVE; }
+  /** @internal */
+  get ackNow(): boolean { return (this.bits & B_ACK_NOW) !== 0; }
+  set ackNow(v: boolean) { this.bits = v ? this.bits | B_ACK_NOW : this.bits & ~B_ACK_NOW; }
+  /** @internal */
+  get synPending(): boolean { return (this.bits & B_SYN_PENDING) !== 0; }
+  set synPending(v: boolean) { this.bits = v ? this.bits | B_SYN_PENDING : this.bits & ~B_SYN_PENDING; }
+  /** @internal */
+  get probePending(): boolean { return (this.bits & B_PROBE_PENDING) !== 0; }
+  set probePending(v: boolean) { this.bits = v ? this.bits | B_PROBE_PENDING : this.bits & ~B_PROBE_PENDING; }
+  /** @internal */
+  get keepalivePending(): boolean { return (this.bits & B_KEEPALIVE_PENDING) !== 0; }
+  set keepalivePending(v: boolean) { this.bits = v ? this.bits | B_KEEPALIVE_PENDING : this.bits & ~B_KEEPALIVE_PENDING; }
+  /** @internal The pending immediate ACK is an RFC 5961 challenge ACK (config.finOnAck leaves those plain). */
+  get challengePending(): boolean { return (this.bits & B_CHALLENGE_PENDING) !== 0; }
+  set challengePending(v: boolean) { this.bits = v ? this.bits | B_CHALLENGE_PENDING : this.bits & ~B_CHALLENGE_PENDING; }
+  /** @internal Interactive exchange: data sent within the delayed-ACK time of data received (Linux pingpong mode). */
+  get pingpong(): boolean { return (this.bits & B_PINGPONG) !== 0; }
+  set pingpong(v: boolean) { this.bits = v ? this.bits | B_PINGPONG : this.bits & ~B_PINGPONG; }
+  /** @internal */
+  get windowUpdatePending(): boolean { return (this.bits & B_WINDOW_UPDATE_PENDING) !== 0; }
+  set windowUpdatePending(v: boolean) { this.bits = v ? this.bits | B_WINDOW_UPDATE_PENDING : this.bits & ~B_WINDOW_UPDATE_PENDING; }
+
+  /** ISS: initial send sequence number. */
+  get iss(): number { return this._iss >>> 0; }
+  set iss(v: number) { this._iss = v | 0; }
+  /** SND.UNA: oldest unacknowledged sequence number. */
+  get sndUna(): number { return this._sndUna >>> 0; }
+  set sndUna(v: number) { this._sndUna = v | 0; }
+  /** SND.NXT: next sequence number to send (the highest ever sent + 1; retransmissions use sndRtx). */
+  get sndNxt(): number { return this._sndNxt >>> 0; }
+  set sndNxt(v: number) { this._sndNxt = v | 0; }
+  /** SND.WL1 / SND.WL2: segment seq and ack used for the last window update. */
+  get sndWl1(): number { return this._sndWl1 >>> 0; }
+  set sndWl1(v: number) { this._sndWl1 = v | 0; }
+  get sndWl2(): number { return this._sndWl2 >>> 0; }
+  set sndWl2(v: number) { this._sndWl2 = v | 0; }
+  /** IRS: initial receive sequence number. */
+  get irs(): number { return this._irs >>> 0; }
+  set irs(v: number) { this._irs = v | 0; }
+  /** RCV.NXT: next sequence number expected. */
+  get rcvNxt(): number { return this._rcvNxt >>> 0; }
+  set rcvNxt(v: number) { this._rcvNxt = v | 0; }
+  /** @internal Right edge we last advertised (RCV.NXT + RCV.WND then): never moved left (RFC 9293 §3.8.6.2.2). */
+  get rcvAdvRight(): number { return this._rcvAdvRight >>> 0; }
+  set rcvAdvRight(v: number) { this._rcvAdvRight = v | 0; }
+  /** TS.Recent (RFC 7323 §4.3). */
+  get tsRecent(): number { return this._tsRecent >>> 0; }
+  set tsRecent(v: number) { this._tsRecent = v | 0; }
+  /** @internal Last.ACK.sent (RFC 7323 §4.3). */
+  get lastAckSent(): number { return this._lastAckSent >>> 0; }
+  set lastAckSent(v: number) { this._lastAckSent = v | 0; }
+  /** @internal Random offset of our TSval clock (RFC 7323 §5.4). */
+  get tsOffset(): number { return this._tsOffset >>> 0; }
+  /** @internal Sequence number of the first byte in the send buffer (ISS+1 at start). */
+  get sndBufSeq(): number { return this._sndBufSeq >>> 0; }
+  set sndBufSeq(v: number) { this._sndBufSeq = v | 0; }
+  /** @internal RFC 6582 "recover": SND.NXT when fast recovery began. */
+  get recover(): number { return this._recover >>> 0; }
+  set recover(v: number) { this._recover = v | 0; }
+  /** @internal End of the last segment sent with less than an MSS of data (Linux snd_sml, for Nagle's Minshall variant). */
+  get sndSml(): number { return this._sndSml >>> 0; }
+  set sndSml(v: number) { this._sndSml = v | 0; }
+  /** @internal Sender: no further ECE reduction until SND.UNA reaches this (once per window). */
+  get ecnRecover(): number { return this._ecnRecover >>> 0; }
+  set ecnRecover(v: number) { this._ecnRecover = v | 0; }
+  /** @internal Sender: end of the highest data sent ECN-capable (retransmissions below it are not ECT). */
+  get ecnSndHigh(): number { return this._ecnSndHigh >>> 0; }
+  set ecnSndHigh(v: number) { this._ecnSndHigh = v | 0; }
+
+  /** @internal When TS.Recent was recorded (0: none yet, PAWS off). */
+  get tsRecentAge(): number { return this.times[T_TS_RECENT_AGE]!; }
+  set tsRecentAge(v: number) { this.times[T_TS_RECENT_AGE] = v; }
+  /** @internal */
+  get lastSendTime(): number { return this.times[T_LAST_SEND_TIME]!; }
+  set lastSendTime(v: number) { this.times[T_LAST_SEND_TIME] = v; }
+  /** @internal Retransmission timer (absolute ms; Infinity when not armed, as every timer here). */
+  get rtoAt(): number { return this.times[T_RTO_AT]!; }
+  set rtoAt(v: number) { this.times[T_RTO_AT] = v; }
+  /** @internal */
+  get delackAt(): number { return this.times[T_DELACK_AT]!; }
+  set delackAt(v: number) { this.times[T_DELACK_AT] = v; }
+  /** @internal */
+  get keepaliveAt(): number { return this.times[T_KEEPALIVE_AT]!; }
+  set keepaliveAt(v: number) { this.times[T_KEEPALIVE_AT] = v; }
+  /** @internal Tail loss probe (RFC 8985 §7): when the probe timeout fires. */
+  get tlpAt(): number { return this.times[T_TLP_AT]!; }
+  set tlpAt(v: number) { this.times[T_TLP_AT] = v; }
+  /** @internal Since when data (or a FIN) has been waiting for an acknowledgment without progress (user timeout). */
+  get unackedSince(): number { return this.times[T_UNACKED_SINCE]!; }
+  set unackedSince(v: number) { this.times[T_UNACKED_SINCE] = v; }
+  /** @internal When in-order data last arrived (-1: never), for quick-ACK after idle (Linux icsk_ack.lrcvtime). */
+  get lastDataRecvAt(): number { return this.times[T_LAST_DATA_RECV_AT]!; }
+  set lastDataRecvAt(v: number) { this.times[T_LAST_DATA_RECV_AT] = v; }
+  /** @internal Pacing (send.ts): the earliest time the next new data may go. */
+  get nextSendAt(): number { return this.times[T_NEXT_SEND_AT]!; }
+  set nextSendAt(v: number) { this.times[T_NEXT_SEND_AT] = v; }
+  /** @internal RTT timing for Karn's algorithm when timestamps are off. */
+  get rttSeq(): number { return this.times[T_RTT_SEQ]!; }
+  set rttSeq(v: number) { this.times[T_RTT_SEQ] = v; }
+  /** @internal */
+  get rttTime(): number { return this.times[T_RTT_TIME]!; }
+  set rttTime(v: number) { this.times[T_RTT_TIME] = v; }
+
+  /** RCV.UP: receive urgent pointer. */
+  get rcvUp(): number { return this.cold === null ? 0 : this.cold.rcvUp; }
+  set rcvUp(v: number) { if (this.cold !== null) this.cold.rcvUp = v; else if (v !== 0) this.coldTcb().rcvUp = v; }
+  /** @internal */
+  get finSeq(): number { return this.cold === null ? 0 : this.cold.finSeq; }
+  set finSeq(v: number) { if (this.cold !== null) this.cold.finSeq = v; else if (v !== 0) this.coldTcb().finSeq = v; }
+  /** @internal Sequence number of an out-of-order FIN we hold. */
+  get rcvFinSeq(): number { return this.cold === null ? -1 : this.cold.rcvFinSeq; }
+  set rcvFinSeq(v: number) { if (this.cold !== null) this.cold.rcvFinSeq = v; else if (v !== -1) this.coldTcb().rcvFinSeq = v; }
+  /** @internal Client: bytes of data our first SYN carried. */
+  get tfoSynData(): number { return this.cold === null ? 0 : this.cold.tfoSynData; }
+  set tfoSynData(v: number) { if (this.cold !== null) this.cold.tfoSynData = v; else if (v !== 0) this.coldTcb().tfoSynData = v; }
+  /**
+   * How long an orphaned connection may stay in FIN-WAIT-2, in ms (config.finWait2Timeout until set; Linux TCP_LINGER2
+   * per socket). 0: an orphan reaching FIN-WAIT-2 is closed at once.
+   */
+  get finWait2Timeout(): number { return this.cold === null ? this.config.finWait2Timeout : this.cold.finWait2Timeout; }
+  set finWait2Timeout(v: number) { if (this.cold !== null) this.cold.finWait2Timeout = v; else if (v !== this.config.finWait2Timeout) this.coldTcb().finWait2Timeout = v; }
+  /** @internal Send MSS the path allows (ICMP fragmentation needed / packet too big); Infinity until one arrives. */
+  get pmtuMss(): number { return this.cold === null ? Infinity : this.cold.pmtuMss; }
+  set pmtuMss(v: number) { if (this.cold !== null) this.cold.pmtuMss = v; else if (v !== Infinity) this.coldTcb().pmtuMss = v; }
+  /** Congestion-window reductions made for ECE (RFC 3168 §6.1.2). */
+  get ecnReductions(): number { return this.cold === null ? 0 : this.cold.ecnReductions; }
+  set ecnReductions(v: number) { if (this.cold !== null) this.cold.ecnReductions = v; else if (v !== 0) this.coldTcb().ecnReductions = v; }
+  /** @internal Next sequence to retransmit (valid while retransmitting); -1 when none. */
+  get sndRtx(): number { return this.cold === null ? -1 : this.cold.sndRtx; }
+  set sndRtx(v: number) { if (this.cold !== null) this.cold.sndRtx = v; else if (v !== -1) this.coldTcb().sndRtx = v; }
+  /** @internal End of the retransmission run: SND.NXT when loss was detected. */
+  get sndRtxEnd(): number { return this.cold === null ? 0 : this.cold.sndRtxEnd; }
+  set sndRtxEnd(v: number) { if (this.cold !== null) this.cold.sndRtxEnd = v; else if (v !== 0) this.coldTcb().sndRtxEnd = v; }
+  /** @internal */
+  get dupAcks(): number { return this.cold === null ? 0 : this.cold.dupAcks; }
+  set dupAcks(v: number) { if (this.cold !== null) this.cold.dupAcks = v; else if (v !== 0) this.coldTcb().dupAcks = v; }
+  /** @internal Consecutive RTO expirations without progress. */
+  get retries(): number { return this.cold === null ? 0 : this.cold.retries; }
+  set retries(v: number) { if (this.cold !== null) this.cold.retries = v; else if (v !== 0) this.coldTcb().retries = v; }
+  /** @internal Our SYN or SYN+ACK retransmissions (for the initial window, RFC 5681 §3.1). */
+  get synRetransmits(): number { return this.cold === null ? 0 : this.cold.synRetransmits; }
+  set synRetransmits(v: number) { if (this.cold !== null) this.cold.synRetransmits = v; else if (v !== 0) this.coldTcb().synRetransmits = v; }
+  /** @internal */
+  get sackedBytes(): number { return this.cold === null ? 0 : this.cold.sackedBytes; }
+  set sackedBytes(v: number) { if (this.cold !== null) this.cold.sackedBytes = v; else if (v !== 0) this.coldTcb().sackedBytes = v; }
+  /** @internal */
+  get highSack(): number { return this.cold === null ? 0 : this.cold.highSack; }
+  set highSack(v: number) { if (this.cold !== null) this.cold.highSack = v; else if (v !== 0) this.coldTcb().highSack = v; }
+  /** RFC 9293 §3.10.8 user timeout in ms, 0 = off (TcpConfig.userTimeout until set; TCP_USER_TIMEOUT). */
+  get userTimeout(): number { return this.cold === null ? this.config.userTimeout : this.cold.userTimeout; }
+  set userTimeout(v: number) { if (this.cold !== null) this.cold.userTimeout = v; else if (v !== this.config.userTimeout) this.coldTcb().userTimeout = v; }
+  /** @internal The pacing timer, set while data waits for nextSendAt. */
+  get paceAt(): number { return this.cold === null ? Infinity : this.cold.paceAt; }
+  set paceAt(v: number) { if (this.cold !== null) this.cold.paceAt = v; else if (v !== Infinity) this.coldTcb().paceAt = v; }
+  /** @internal */
+  get persistAt(): number { return this.cold === null ? Infinity : this.cold.persistAt; }
+  set persistAt(v: number) { if (this.cold !== null) this.cold.persistAt = v; else if (v !== Infinity) this.coldTcb().persistAt = v; }
+  /** @internal */
+  get timeWaitAt(): number { return this.cold === null ? Infinity : this.cold.timeWaitAt; }
+  set timeWaitAt(v: number) { if (this.cold !== null) this.cold.timeWaitAt = v; else if (v !== Infinity) this.coldTcb().timeWaitAt = v; }
+  /** @internal */
+  get finWait2At(): number { return this.cold === null ? Infinity : this.cold.finWait2At; }
+  set finWait2At(v: number) { if (this.cold !== null) this.cold.finWait2At = v; else if (v !== Infinity) this.coldTcb().finWait2At = v; }
+  /** @internal Connection-establishment deadline (config.keepInit, FreeBSD TCP_KEEPINIT). */
+  get keepInitAt(): number { return this.cold === null ? Infinity : this.cold.keepInitAt; }
+  set keepInitAt(v: number) { if (this.cold !== null) this.cold.keepInitAt = v; else if (v !== Infinity) this.coldTcb().keepInitAt = v; }
+  /** @internal */
+  get persistBackoff(): number { return this.cold === null ? 0 : this.cold.persistBackoff; }
+  set persistBackoff(v: number) { if (this.cold !== null) this.cold.persistBackoff = v; else if (v !== 0) this.coldTcb().persistBackoff = v; }
+  /** @internal */
+  get keepaliveProbes(): number { return this.cold === null ? 0 : this.cold.keepaliveProbes; }
+  set keepaliveProbes(v: number) { if (this.cold !== null) this.cold.keepaliveProbes = v; else if (v !== 0) this.coldTcb().keepaliveProbes = v; }
+  /** Keep-alive idle time in ms (config.keepAliveIdle until set). */
+  get keepAliveIdle(): number { return this.cold === null ? this.config.keepAliveIdle : this.cold.keepAliveIdle; }
+  set keepAliveIdle(v: number) { if (this.cold !== null) this.cold.keepAliveIdle = v; else if (v !== this.config.keepAliveIdle) this.coldTcb().keepAliveIdle = v; }
+  /** @internal */
+  get challengeWindowStart(): number { return this.cold === null ? 0 : this.cold.challengeWindowStart; }
+  set challengeWindowStart(v: number) { if (this.cold !== null) this.cold.challengeWindowStart = v; else if (v !== 0) this.coldTcb().challengeWindowStart = v; }
+  /** @internal */
+  get challengeCount(): number { return this.cold === null ? 0 : this.cold.challengeCount; }
+  set challengeCount(v: number) { if (this.cold !== null) this.cold.challengeCount = v; else if (v !== 0) this.coldTcb().challengeCount = v; }
+  /** @internal When the last challenge ACK was sent (config.challengeAckIntervalMs). */
+  get lastChallengeAt(): number { return this.cold === null ? -Infinity : this.cold.lastChallengeAt; }
+  set lastChallengeAt(v: number) { if (this.cold !== null) this.cold.lastChallengeAt = v; else if (v !== -Infinity) this.coldTcb().lastChallengeAt = v; }
+  /** @internal When we last answered an out-of-window pure ACK (rate limit, see invalidAckRatelimit). */
+  get lastOowAckAt(): number { return this.cold === null ? -Infinity : this.cold.lastOowAckAt; }
+  set lastOowAckAt(v: number) { if (this.cold !== null) this.cold.lastOowAckAt = v; else if (v !== -Infinity) this.coldTcb().lastOowAckAt = v; }
+  /** Client: the cookie our SYN presents (empty: a cookie request); null: no TFO. Set before connect(). */
+  get tfoCookie(): Uint8Array | null { return this.cold === null ? null : this.cold.tfoCookie; }
+  set tfoCookie(v: Uint8Array | null) { if (this.cold !== null) this.cold.tfoCookie = v; else if (v !== null) this.coldTcb().tfoCookie = v; }
+  /** Client: the cookie the server's SYN,ACK gave us (to cache for the next connection), or null. */
+  get tfoPeerCookie(): Uint8Array | null { return this.cold === null ? null : this.cold.tfoPeerCookie; }
+  set tfoPeerCookie(v: Uint8Array | null) { if (this.cold !== null) this.cold.tfoPeerCookie = v; else if (v !== null) this.coldTcb().tfoPeerCookie = v; }
+  /** Server: the cookie our SYN,ACK carries (the client asked, or its cookie was invalid), or null. */
+  get tfoServerCookie(): Uint8Array | null { return this.cold === null ? null : this.cold.tfoServerCookie; }
+  set tfoServerCookie(v: Uint8Array | null) { if (this.cold !== null) this.cold.tfoServerCookie = v; else if (v !== null) this.coldTcb().tfoServerCookie = v; }
+  /** @internal Text/FIN that came on a SYN in SYN-SENT, held until ESTABLISHED (RFC 9293 §3.10.7.3). */
+  get synText(): TcpSegment | null { return this.cold === null ? null : this.cold.synText; }
+  set synText(v: TcpSegment | null) { if (this.cold !== null) this.cold.synText = v; else if (v !== null) this.coldTcb().synText = v; }
+  /** Error the connection ended with, if any. */
+  get error(): TcpError | null { return this.cold === null ? null : this.cold.error; }
+  set error(v: TcpError | null) { if (this.cold !== null) this.cold.error = v; else if (v !== null) this.coldTcb().error = v; }
+  /** The last ICMP error for this connection, reported instead of ETIMEDOUT if it times out (Linux sk_err_soft). */
+  get softError(): TcpErrorCode | null { return this.cold === null ? null : this.cold.softError; }
+  set softError(v: TcpErrorCode | null) { if (this.cold !== null) this.cold.softError = v; else if (v !== null) this.coldTcb().softError = v; }
+
+  /** @internal The cold part, allocated now if it was not. */
+  coldTcb(): ColdTcb { return this.cold ??= new ColdTcb(this.config); }
+
+  /** @internal The congestion controller (cc/), created on first use with the initial window options.ts set. */
+  get cc(): CongestionControl {
+    if (this.ccObj === null) {
+      const cc = this.ccObj = congestionFactory(this.config)(this.config.initialWindowSegments * 1460);
+      if (this.initialCwnd > 0) cc.cwnd = this.initialCwnd;
+      const t = this.times;
+      if (t[T_CC_RTT]! >= 0) { cc.onRttSample?.(t[T_CC_RTT]!, t[T_CC_NOW]!, t[T_CC_ACK]!, t[T_CC_NXT]!); t[T_CC_RTT] = -1; }
+    }
+    return this.ccObj;
+  }
+  /**
+   * @internal An RTT sample for the congestion controller (its optional onRttSample) and RACK's min_RTT
+   * (RFC 8985 §6.2), kept for them if they do not exist yet: the handshake's sample creates neither. The
+   * controller then sees the same calls in the same order as if it had existed from the start.
+   */
+  rttSampleToCcAndRack(rtt: number, now: number, ack: number, sndNxt: number): void {
+    if (this.rackObj !== null) { if (rtt > 0 && rtt < this.rackObj.minRtt) this.rackObj.minRtt = rtt; }
+    else if (rtt > 0 && rtt < this.times[T_RACK_MIN_RTT]!) this.times[T_RACK_MIN_RTT] = rtt;
+    if (this.ccObj === null && this.times[T_CC_RTT]! < 0) {
+      const t = this.times;
+      t[T_CC_RTT] = rtt; t[T_CC_NOW] = now; t[T_CC_ACK] = ack; t[T_CC_NXT] = sndNxt;
+      return;
+    }
+    this.cc.onRttSample?.(rtt, now, ack, sndNxt);
+  }
+  /** @internal Whether the congestion controller exists yet. */
+  get ccCreated(): boolean { return this.ccObj !== null; }
+  /** @internal Sent segments and RACK state (RFC 8985, recovery/rack.ts), created on first use. */
+  get rack(): Rack {
+    if (this.rackObj === null) {
+      this.rackObj = new Rack();
+      if (this.times[T_RACK_MIN_RTT]! < Infinity) this.rackObj.minRtt = this.times[T_RACK_MIN_RTT]!;
+    }
+    return this.rackObj;
+  }
+  /** @internal Whether the RACK record exists yet. */
+  get rackCreated(): boolean { return this.rackObj !== null; }
+  /** @internal The RACK reordering timer without creating the record (Infinity when there is none). */
+  get rackTimerAt(): number { return this.rackObj === null ? Infinity : this.rackObj.timerAt; }
+  /** @internal Bytes RACK deems lost, without creating the record. */
+  get rackLostBytes(): number { return this.rackObj === null ? 0 : this.rackObj.lostBytes; }
+  /** @internal Proportional Rate Reduction state (RFC 6937, recovery/prr.ts), created on first use. */
+  get prr(): Prr { return this.prrObj ??= new Prr(); }
 
   constructor(opts: TcpConnectionOptions) {
     this.localPort = opts.localPort;
     this.remotePort = opts.remotePort;
     this.config = connectionConfig(opts.config);
-    this.userTimeout = this.config.userTimeout;
-    this.finWait2Timeout = this.config.finWait2Timeout;
     this.stats = opts.stats ?? new TcpStats();
     this.iss = opts.iss >>> 0;
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
     this.sndBufSeq = seqAdd(this.iss, 1);
     this.sndSml = this.iss;
-    this.tsOffset = (opts.tsOffset ?? 0) >>> 0;
+    this._tsOffset = (opts.tsOffset ?? 0) | 0;
     this.rtt = new RttEstimator(this.config.rtoInitial, this.config.rtoMin, this.config.rtoMax);
-    this.cc = congestionFactory(this.config)(this.config.initialWindowSegments * 1460);
     this.nagle = this.config.nagle;
     this.keepAlive = this.config.keepAlive;
-    this.keepAliveIdle = this.config.keepAliveIdle;
     this.recover = this.iss;
   }
 
@@ -644,7 +922,8 @@ export class TcpConnection {
   /** The next event (state change, established, eof, error, closed, drop), or null when none is pending. */
   pollEvent(): TcpEvent | null {
     if (this.evHead >= this.events.length) {
-      if (this.evHead > 0) { this.events.length = 0; this.evHead = 0; }
+      // Drained: give the list back (an idle connection holds no event list).
+      if (this.evHead > 0) { this.events = NO_EVENTS; this.evHead = 0; }
       return null;
     }
     return this.events[this.evHead++]!;
@@ -664,6 +943,7 @@ export class TcpConnection {
 
   /** @internal Queue a control segment (RST, or a reply to a segment) ahead of everything else. */
   queueCtrl(seg: TcpSegment): void {
+    if (this.ctrl === NO_SEGMENTS) this.ctrl = [];
     this.ctrl.push(seg);
   }
 
@@ -683,7 +963,7 @@ export class TcpConnection {
   enterTimeWait(cause: TcpCause, now: number): void {
     this.rtoAt = Infinity; this.tlpAt = Infinity; this.persistAt = Infinity; this.keepaliveAt = Infinity; this.finWait2At = Infinity;
     this.paceAt = Infinity;
-    this.rack.timerAt = Infinity;
+    if (this.rackObj !== null) this.rackObj.timerAt = Infinity;
     this.timeWaitAt = now + 2 * this.config.msl;
     this.setState('TIME-WAIT', cause, now);
   }
@@ -698,7 +978,7 @@ export class TcpConnection {
   /** @internal */
   toClosed(cause: TcpCause, now: number): void {
     this.rtoAt = this.tlpAt = this.delackAt = this.persistAt = this.keepaliveAt = this.timeWaitAt = this.finWait2At = this.keepInitAt = this.paceAt = Infinity;
-    this.rack.timerAt = Infinity;
+    if (this.rackObj !== null) this.rackObj.timerAt = Infinity;
     this.synPending = false; this.ackNow = false; this.probePending = false; this.keepalivePending = false;
     const wasUsed = this.state !== 'CLOSED';
     if (this.error !== null) this.rcv.clear();
@@ -735,6 +1015,7 @@ export class TcpConnection {
 
   /** @internal */
   emit(e: TcpEvent): void {
+    if (this.events === NO_EVENTS) this.events = [];
     this.events.push(e);
   }
 

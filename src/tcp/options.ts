@@ -46,7 +46,9 @@ export function processSynOptions(c: TcpConnection, seg: TcpSegment, now: number
 export function initCwnd(c: TcpConnection): void {
   const mss = c.sndMss;
   const iw = c.config.initialWindowSegments;
-  c.cc.cwnd = Math.min(iw * mss, Math.max(2 * mss, iw * 1460));
+  const w = Math.min(iw * mss, Math.max(2 * mss, iw * 1460));
+  // Before the congestion controller exists (it is created on first use), the connection keeps the window for it.
+  if (c.ccCreated) c.cc.cwnd = w; else c.initialCwnd = w;
 }
 
 export function updateSndMss(c: TcpConnection): void {

@@ -44,7 +44,7 @@ export function pollTransmit(c: TcpConnection, now: number): TcpSegment | null {
   if (s === 'SYN-RECEIVED') return c.ackNow ? out(c, makeAck(c, now), now) : null;
 
   // Retransmission (RTO or fast recovery), limited by cwnd via pipe.
-  if (c.sndRtx !== -1 || c.rack.lostBytes > 0) {
+  if (c.sndRtx !== -1 || c.rackLostBytes > 0) {
     const seg = nextRetransmission(c, now);
     if (seg !== null) return seg;
   }
@@ -220,7 +220,7 @@ export function ackAdvance(c: TcpConnection, ack: number, now: number, seg: TcpS
   c.softError = null; // the path works (Linux tcp_ack clears sk_err_soft)
   c.sndBufSeq = c.finSent && seqGt(ack, c.finSeq) ? c.finSeq : (seqGt(ack, c.sndBufSeq) ? ack : c.sndBufSeq);
   if (c.sndRtx !== -1 && seqLt(c.sndRtx, ack)) c.sndRtx = ack;
-  logAcked(c, ack, now);
+  if (c.rackCreated) logAcked(c, ack, now); // without a record nothing was logged (the handshake's ACK)
   pruneScoreboard(c);
 
   // RTT sample: from send times, Karn-safe, else a timestamp that cannot be stale (timers.ts sampleRtt).

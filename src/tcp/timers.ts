@@ -10,16 +10,18 @@ import { timeoutError } from './icmp.js';
 import { sndMssCap, tsNow } from './options.js';
 import { rackAfterAck } from './recovery/fast-recovery.js';
 import { onProbeTimeout } from './recovery/loss-probe.js';
-import { rackOnRto, rackRttSample, takeAckSample } from './recovery/rack.js';
+import { rackOnRto, takeAckSample } from './recovery/rack.js';
 import { initUndo } from './recovery/undo.js';
 import { abortRst } from './send.js';
 
 /** The earliest time at which onTimeout() must be called (Infinity if none). */
+const NO_CANDIDATES: ReturnType<typeof takeAckSample> = Object.freeze({ first: -1, retrans: false, latestTsval: -1, sack: -1 });
+
 /** The earliest time at which onTimeout() must be called (Infinity if none). */
 export function nextDeadline(c: TcpConnection): number {
   let t = c.rtoAt;
   if (c.tlpAt < t) t = c.tlpAt;
-  if (c.rack.timerAt < t) t = c.rack.timerAt;
+  if (c.rackTimerAt < t) t = c.rackTimerAt;
   if (c.delackAt < t) t = c.delackAt;
   if (c.persistAt < t) t = c.persistAt;
   if (c.keepaliveAt < t) t = c.keepaliveAt;
@@ -56,7 +58,7 @@ export function onTimeout(c: TcpConnection, now: number): void {
       return;
     }
   }
-  if (c.rack.timerAt <= now) {
+  if (c.rackTimerAt <= now) {
     // RFC 8985 §6.2 step 5: the reordering window of a segment has passed without its delivery: lost.
     c.rack.timerAt = Infinity;
     rackAfterAck(c, 0, now);
@@ -183,7 +185,8 @@ export function rtoTimeout(c: TcpConnection): number {
  * `advanced`: SND.UNA moved with this ACK.
  */
 export function sampleRtt(c: TcpConnection, ack: number, seg: TcpSegment, now: number, advanced: boolean): void {
-  const cand = takeAckSample(c.rack);
+  // No RACK record yet (nothing was sent but the SYN): no candidates, and none is created for nothing.
+  const cand = c.rackCreated ? takeAckSample(c.rack) : NO_CANDIDATES;
   let rtt = -1;
   if (advanced && c.rttSeq !== -1 && seqGt(ack, c.rttSeq)) {
     rtt = now - c.rttTime; // our SYN, timed unless retransmitted (makeSyn)
@@ -199,7 +202,8 @@ export function sampleRtt(c: TcpConnection, ack: number, seg: TcpSegment, now: n
   }
   if (rtt >= 0) {
     c.rtt.sample(rtt);
-    rackRttSample(c, rtt);
-    c.cc.onRttSample?.(rtt, now, ack, c.sndNxt);
+    // RACK's min_RTT (recovery/rack.ts rackRttSample) and the controller's sample, kept for them by the
+    // connection until they exist (an idle connection has neither).
+    c.rttSampleToCcAndRack(rtt, now, ack, c.sndNxt);
   }
 }
