@@ -2,7 +2,7 @@
  * What leaves the host: TCP segments encoded (with checksum offload, TSO and scatter-gather when the link has
  * them) and datagrams beyond TCP (ICMP errors, rate-limited; echo replies), fragmented to the path MTU.
  */
-import { decodeHostPacket, encodeTcpPacket, encodeTcpPacketChecksumOffload, encodeTcpPacketHeaders } from '../wire/packet.js';
+import { decodeHostPacket, encodeTcpPacketHeaders, encodeTcpPacketIn } from '../wire/packet.js';
 import { fragment } from '../wire/ip-reassembly.js';
 import {
   ICMP_EXC_FRAGTIME, ICMP_TIME_EXCEEDED, ICMPV6_EXC_FRAGTIME, ICMPV6_TIME_EXCEED, PROTO_ICMP, PROTO_ICMPV6,
@@ -35,7 +35,7 @@ export function output(s: Stack, la: Uint8Array, ra: Uint8Array, seg: TcpSegment
     s.linkSendParts(encodeTcpPacketHeaders(ip, seg, partial ? 'pseudo-header' : 'full'), seg.payload, segmentSize);
     return;
   }
-  const packet = partial ? encodeTcpPacketChecksumOffload(ip, seg) : encodeTcpPacket(ip, seg);
+  const packet = encodeTcpPacketIn(s.slab, ip, seg, partial ? 'pseudo-header' : 'full');
   for (let i = 0; i < s.packetObservers.length; i++) s.packetObservers[i]!('out', packet, now, s);
   // Only a TSO segment passes the second argument: links written for one argument see no change.
   if (segmentSize > 0) s.link?.(packet, segmentSize);

@@ -12,6 +12,7 @@
  */
 import { addressEquals, formatAddress, parseAddress } from '../wire/address.js';
 import { IpReassembler, type ReassemblerOptions } from '../wire/ip-reassembly.js';
+import { PacketSlab } from '../wire/packet.js';
 import { FIN, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
 import { TcpConnection, type TcpCause, type TcpEvent } from '../tcp/connection.js';
@@ -195,6 +196,8 @@ export class Stack {
   linkSendParts: LinkSendParts | null = null;
   /** @internal */
   readonly packetObservers: PacketObserver[] = [];
+  /** @internal Outgoing segments' buffers, carved from shared blocks (one allocation per many segments). */
+  readonly slab = new PacketSlab();
   private readonly transitionObservers: TransitionObserver[] = [];
   private readonly wake = () => this.onWake();
   private readonly userTimers = new TimerHeap<UserTimer>();

@@ -4,12 +4,41 @@
  * and folded once at the end.
  */
 
+/** Below this many bytes the byte loop is used: a Uint32Array view costs more than it saves. */
+const WORD_LOOP_MIN = 64;
+
+/** The host stores multi-byte words little-endian (every platform Node and browsers run on, but checked). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
  * Ones' complement sum of bytes[start..end) as big-endian 16-bit words, added to `initial`.
  * An odd final byte is padded with a zero byte (RFC 9293 §3.1). When chaining calls, every range but the
  * last must have even length. The result is folded below 2^17 so it stays a safe small integer to chain.
  */
 export function onesComplementSum(bytes: Uint8Array, start: number, end: number, initial = 0): number {
+  const abs = bytes.byteOffset + start;
+  if (end - start < WORD_LOOP_MIN || (abs & 1) !== 0) return byteSum(bytes, start, end, initial);
+  // A segment's worth of bytes: 32-bit words, four times fewer loads. The sum does not depend on byte order
+  // (RFC 1071 §2(B)): words read in host order are summed, folded to 16 bits and swapped back once.
+  let head = 0;
+  if ((abs & 3) === 2) { head = 2; initial += (bytes[start]! << 8) | bytes[start + 1]!; }
+  const n = (end - start - head) >>> 2;
+  const w = new Uint32Array(bytes.buffer, abs + head, n);
+  let a = 0;
+  let b = 0;
+  let k = 0;
+  // Two accumulators of at most 2^32 per add: exact far beyond any 16-bit length (2^53 / 2^32 words).
+  for (const n4 = n - (n & 3); k < n4; k += 4) { a += w[k]! + w[k + 1]!; b += w[k + 2]! + w[k + 3]!; }
+  for (; k < n; k++) a += w[k]!;
+  let sum = fold(a + b);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  if (LITTLE_ENDIAN) sum = ((sum & 0xff) << 8) | (sum >>> 8);
+  return byteSum(bytes, start + head + 4 * n, end, initial + sum);
+}
+
+/** onesComplementSum one byte at a time (short ranges, odd offsets). */
+function byteSum(bytes: Uint8Array, start: number, end: number, initial: number): number {
   // High and low bytes of the words are summed separately (hi·256 + lo is the word sum), 8 words per
   // iteration: about twice as fast in V8 as shifting every word. Both stay far below 2^53 for any length.
   let hi = 0;

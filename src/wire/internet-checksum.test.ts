@@ -78,3 +78,14 @@ test('TCP checksums of independently built segments verify under both pseudo-hea
   v6tcp[22] ^= 1;
   assert.equal(tcpChecksumOk(v6tcp, parseAddress('2001:db8::a'), parseAddress('2001:db8::b')), false, 'flipped payload bit');
 });
+
+test('any alignment in memory and any start: the same sum as the reference (the 32-bit word loop and its edges)', () => {
+  fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 3000 }), fc.nat(7), fc.nat(9), (data, shift, start) => {
+    // The bytes at every offset of a larger buffer: views starting on 1-, 2- and 4-byte boundaries.
+    const backing = new Uint8Array(data.length + 16);
+    const view = backing.subarray(shift, shift + data.length);
+    view.set(data);
+    const from = Math.min(start * 2, data.length - (data.length & 1));
+    assert.equal(finishChecksum(onesComplementSum(view, from, view.length)), referenceChecksum(data.subarray(from)));
+  }), { numRuns: 500 });
+});

@@ -59,11 +59,41 @@ function decode(bytes: Uint8Array, verifyTcpChecksum: boolean, lenientOptions: b
 }
 
 /**
+ * Packet buffers carved from larger blocks: each datagram gets its own bytes (never reused or written again),
+ * but a block allocation serves many datagrams. Allocating a typed array costs about as much as encoding
+ * a 1500-byte segment; a host sending many segments (Stack's output) takes them from one of these. A view
+ * kept by a receiver keeps its whole block alive, so blocks are small and large datagrams get their own.
+ */
+export class PacketSlab {
+  private block: Uint8Array;
+  private at = 0;
+  constructor(private readonly blockSize = 16384) {
+    this.block = new Uint8Array(blockSize);
+  }
+  /** `n` zeroed bytes no other take() returns; 8-byte aligned, so the TCP header's words are aligned too. */
+  take(n: number): Uint8Array {
+    if (n > this.blockSize >>> 2) return new Uint8Array(n);
+    if (this.at + n > this.blockSize) { this.block = new Uint8Array(this.blockSize); this.at = 0; }
+    const out = this.block.subarray(this.at, this.at + n);
+    this.at = (this.at + n + 7) & ~7;
+    return out;
+  }
+}
+
+/**
  * A whole IPv4 or IPv6 datagram (by address length) carrying `seg`: one allocation, IP and TCP checksums
  * computed once. The IP protocol is always TCP here.
  */
 export function encodeTcpPacket(ip: IpHeaderInit, seg: TcpSegment): Uint8Array {
-  return encode(ip, seg, 'full');
+  return encode(ip, seg, 'full', true, undefined);
+}
+
+/**
+ * encodeTcpPacket (or, with 'pseudo-header', encodeTcpPacketChecksumOffload) into bytes taken from `slab`: a
+ * view into a shared block, not a buffer of its own (a host's output path).
+ */
+export function encodeTcpPacketIn(slab: PacketSlab, ip: IpHeaderInit, seg: TcpSegment, checksum: 'full' | 'pseudo-header'): Uint8Array {
+  return encode(ip, seg, checksum, true, slab);
 }
 
 /**
@@ -73,7 +103,7 @@ export function encodeTcpPacket(ip: IpHeaderInit, seg: TcpSegment): Uint8Array {
  * complete.
  */
 export function encodeTcpPacketChecksumOffload(ip: IpHeaderInit, seg: TcpSegment): Uint8Array {
-  return encode(ip, seg, 'pseudo-header');
+  return encode(ip, seg, 'pseudo-header', true, undefined);
 }
 
 /**
@@ -82,10 +112,10 @@ export function encodeTcpPacketChecksumOffload(ip: IpHeaderInit, seg: TcpSegment
  * the payload; the datagram on the wire is these bytes followed by `seg.payload`.
  */
 export function encodeTcpPacketHeaders(ip: IpHeaderInit, seg: TcpSegment, checksum: 'full' | 'pseudo-header' = 'full'): Uint8Array {
-  return encode(ip, seg, checksum, false);
+  return encode(ip, seg, checksum, false, undefined);
 }
 
-function encode(ip: IpHeaderInit, seg: TcpSegment, checksum: 'full' | 'pseudo-header', withPayload = true): Uint8Array {
+function encode(ip: IpHeaderInit, seg: TcpSegment, checksum: 'full' | 'pseudo-header', withPayload: boolean, slab: PacketSlab | undefined): Uint8Array {
   const ipLen = ipHeaderLengthFor(ip);
   checkSegmentFields(seg);
   const optLen = optionsLength(seg.options);
@@ -93,7 +123,8 @@ function encode(ip: IpHeaderInit, seg: TcpSegment, checksum: 'full' | 'pseudo-he
   if (tcpLen > 0xffff) {
     throw new WireError('packet', 'too-long', `TCP segment of ${tcpLen} bytes does not fit a 16-bit length`, 0);
   }
-  const out = new Uint8Array(withPayload ? ipLen + tcpLen : ipLen + TCP_HEADER_LENGTH + optLen);
+  const len = withPayload ? ipLen + tcpLen : ipLen + TCP_HEADER_LENGTH + optLen;
+  const out = slab === undefined ? new Uint8Array(len) : slab.take(len);
   encodeIpHeader(ip.protocol === PROTO_TCP || ip.protocol === undefined ? ip : { ...ip, protocol: PROTO_TCP }, tcpLen, out, 0);
   writeTcp(seg, ip.src, ip.dst, out, ipLen, optLen, checksum, withPayload);
   return out;
