@@ -5,6 +5,10 @@ export class StackCounters {
   SyncookiesSent = 0;
   SyncookiesRecv = 0;
   SyncookiesFailed = 0;
+  /** Of SyncookiesSent, the SYNs answered by the SYN-cookie fast path (syn-fast-path.ts). */
+  SynFastPath = 0;
+  /** SYNs dropped because the SYN queue was full and SYN cookies are off (Linux TCPReqQFullDrop; also ListenDrops). */
+  TCPReqQFullDrop = 0;
   ListenOverflows = 0;
   ListenDrops = 0;
   /** SYNs dropped by the per-source rate limit. */

@@ -93,7 +93,7 @@ export function listenerArrives(s: Stack, l: Listener, la: Uint8Array, ra: Uint8
     return;
   }
   if (l.synQueue.size >= l.backlog) {
-    if (!s.syncookies) { s.counters.ListenDrops++; return; }
+    if (!s.syncookies) { s.counters.TCPReqQFullDrop++; s.counters.ListenDrops++; return; }
     sendCookieSynAck(s, l, la, ra, seg, now);
     return;
   }

@@ -33,6 +33,7 @@ import { Listener, promote, type ListenOptions } from './listener.js';
 import { SynRateLimiter } from './syn-rate.js';
 import { addConn, ephemeralPort, findConn, findTw, freeListenPort, internAddr, isOurs, ourAddress, removeConn, sourceFor, tupleKey } from './demux.js';
 import { ipInput } from './ip-input.js';
+import { PacketBatch, flushSynFastPath, synFastPath } from './syn-fast-path.js';
 import { output, reassemblyTimedOut } from './ip-output.js';
 
 // The stack's parts, by concern (see the README of this folder): the names importers used before the split.
@@ -81,6 +82,12 @@ export interface StackOptions {
   icmp?: boolean;
   /** Bounds and timeouts of IP fragment reassembly (src/wire/ip-reassembly.ts). */
   reassembly?: Omit<ReassemblerOptions, 'onTimeout'>;
+  /**
+   * Answer SYNs to a listener whose SYN queue is full with a cookie straight from the datagram's bytes
+   * (syn-fast-path.ts: the same SYN+ACK as the general path, at a fraction of the cost under a flood). Default
+   * true; false sends every datagram through the general path.
+   */
+  synFastPath?: boolean;
 }
 
 /** How the link received a packet. */
@@ -121,6 +128,12 @@ export interface LinkCapabilities {
    * attached (observers see whole packets).
    */
   sendParts?: LinkSendParts;
+  /**
+   * The link sends several whole datagrams in one call: packet i is `buf[offsets[2i], offsets[2i] +
+   * offsets[2i+1])`, for i < count. The memory is reused after the call returns (copy what is kept). Used for
+   * the SYN+ACKs the SYN-cookie fast path answers a receive batch with (syn-fast-path.ts).
+   */
+  sendBatch?: (buf: Uint8Array, offsets: Uint32Array, count: number) => void;
 }
 
 /** Sees every IP datagram the stack receives ('in') or sends ('out'), with the stack time in ms. Must not keep or modify `packet`. */
@@ -194,6 +207,10 @@ export class Stack {
   linkChecksumOffload = false;
   /** @internal */
   linkSendParts: LinkSendParts | null = null;
+  /** @internal LinkCapabilities.sendBatch */
+  linkSendBatch: ((buf: Uint8Array, offsets: Uint32Array, count: number) => void) | null = null;
+  /** @internal The SYN+ACKs the SYN-cookie fast path built and has not yet handed to the link; null = no fast path. */
+  readonly synFastOut: PacketBatch | null;
   /** @internal */
   readonly packetObservers: PacketObserver[] = [];
   /** @internal Outgoing segments' buffers, carved from shared blocks (one allocation per many segments). */
@@ -229,6 +246,7 @@ export class Stack {
     this.icmpEnabled = opts.icmp ?? true;
     this.reassembler = new IpReassembler({ ...opts.reassembly, onTimeout: (f) => reassemblyTimedOut(this, f) });
     [this.portMin, this.portMax] = opts.ephemeralPortRange ?? [32768, 60999];
+    this.synFastOut = opts.synFastPath === false ? null : new PacketBatch();
   }
 
   /** Where outgoing IP datagrams go, and what that link can do (default: nothing beyond sending). */
@@ -236,6 +254,7 @@ export class Stack {
     this.link = send;
     this.linkChecksumOffload = caps?.checksumOffload === true;
     this.linkSendParts = caps?.sendParts ?? null;
+    this.linkSendBatch = caps?.sendBatch ?? null;
   }
   /** Watch every packet sent or received (pcapng taps). Returns an unsubscribe function. */
   observePackets(fn: PacketObserver): () => void {
@@ -359,6 +378,10 @@ export class Stack {
   receive(packet: Uint8Array, opts?: ReceiveOptions): void {
     const now = this.clock.now();
     for (let i = 0; i < this.packetObservers.length; i++) this.packetObservers[i]!('in', packet, now, this);
+    if (this.synFastOut !== null && synFastPath(this, packet, opts?.checksumVerified === true, now)) {
+      if (!this.batching) flushSynFastPath(this); // a batch hands its SYN+ACKs to the link at its end
+      return;
+    }
     ipInput(this, packet, opts?.checksumVerified === true, now);
     if (!this.batching) this.rearm(); // a batch rearms once, at its end
   }
@@ -385,6 +408,7 @@ export class Stack {
       for (let i = 0; i < packets.length; i++) this.receive(packets[i]!, v?.[i] ? VERIFIED : undefined);
     } finally {
       try {
+        flushSynFastPath(this);
         for (const c of this.dirty) this.service(c);
       } finally {
         this.dirty.clear();
