@@ -4,7 +4,7 @@
  */
 import { formatAddress } from '../wire/address.js';
 import { makeSegment } from '../wire/tcp-types.js';
-import type { TcpStateName } from '../wire/trace.js';
+import { TCP_STATES, type TcpStateName } from '../wire/trace.js';
 import type { TcpCause, TcpConnection, TcpEvent } from '../tcp/connection.js';
 import type { Listener } from './listener.js';
 import type { Stack } from './stack.js';
@@ -23,7 +23,7 @@ export interface ConnectionHandler {
 }
 
 let nextConnId = 1;
-const EMBRYONIC = 1, REMOVED = 2, KEEP_TW_TCB = 4, NO_DF = 8;
+const EMBRYONIC = 1, REMOVED = 2, KEEP_TW_TCB = 4, NO_DF = 8, NO_FROM = 15 << 4;
 
 /** A timer armed with Stack.schedule: set `cancelled` to true to cancel it. */
 export interface UserTimer {
@@ -54,8 +54,11 @@ export class StackConnection {
   /** Deadline currently registered in the timer heap. */
   deadline = Infinity;
   listener: Listener | null = null;
-  /** @internal embryonic, removed, keepTimeWaitTcb, noDf as bits: one small integer instead of four fields. */
-  flagBits = 0;
+  /**
+   * @internal embryonic, removed, keepTimeWaitTcb, noDf as bits, and the latest transition's from and to states
+   * (TCP_STATES indexes, bits 4-7 and 8-11; from 15: no transition yet): one small integer instead of six fields.
+   */
+  flagBits = NO_FROM;
   /** In the listener's SYN queue (not yet ESTABLISHED). */
   get embryonic(): boolean { return (this.flagBits & EMBRYONIC) !== 0; }
   set embryonic(v: boolean) { this.flagBits = v ? this.flagBits | EMBRYONIC : this.flagBits & ~EMBRYONIC; }
@@ -76,15 +79,12 @@ export class StackConnection {
   // segment that caused it, whose payload is a view into the whole received packet buffer (with its options
   // object), about 600 bytes an idle connection would otherwise hold. A segment cause keeps its header fields.
   private ltTime = 0;
-  private ltFrom: TcpStateName | null = null;
-  private ltTo: TcpStateName = 'CLOSED';
-  /** A user or timer cause as given; null for a segment cause (its header is in ltSeq ... ltWindow). */
+  /** A user or timer cause as given; null for a segment cause (its header is in ltSeq, ltAck, ltHdr). */
   private ltCause: TcpCause | null = null;
-  // seq and ack as int32 (`| 0`): small integers, never boxed as doubles.
+  // seq and ack as int32 (`| 0`): small integers, never boxed as doubles; flags and window in one (flags | window << 9).
   private ltSeq = 0;
   private ltAck = 0;
-  private ltFlags = 0;
-  private ltWindow = 0;
+  private ltHdr = 0;
   /**
    * The latest state transition, with its cause. Only the latest is kept, so an idle connection holds no
    * list of past segments (nor the packet buffers they are views into); every transition of every
@@ -92,21 +92,23 @@ export class StackConnection {
    * header (ports, sequence and acknowledgment numbers, flags, window), without options or payload.
    */
   get lastTransition(): StateTransition | null {
-    if (this.ltFrom === null) return null;
+    const from = (this.flagBits >> 4) & 15;
+    if (from === 15) return null;
     const cause: TcpCause = this.ltCause ?? {
       kind: 'segment',
-      seg: makeSegment({ srcPort: this.remotePort, dstPort: this.localPort, seq: this.ltSeq, ack: this.ltAck, flags: this.ltFlags, window: this.ltWindow }),
+      seg: makeSegment({ srcPort: this.remotePort, dstPort: this.localPort, seq: this.ltSeq, ack: this.ltAck, flags: this.ltHdr & 0x1ff, window: this.ltHdr >>> 9 }),
     };
-    return { time: this.ltTime, from: this.ltFrom, to: this.ltTo, cause };
+    return { time: this.ltTime, from: TCP_STATES[from]!, to: TCP_STATES[(this.flagBits >> 8) & 15]!, cause };
   }
   set lastTransition(t: StateTransition | null) {
-    if (t === null) { this.ltFrom = null; this.ltCause = null; return; }
-    this.ltTime = t.time; this.ltFrom = t.from; this.ltTo = t.to;
+    if (t === null) { this.flagBits = (this.flagBits & 15) | NO_FROM; this.ltCause = null; return; }
+    this.ltTime = t.time;
+    this.flagBits = (this.flagBits & 15) | (TCP_STATES.indexOf(t.from) << 4) | (TCP_STATES.indexOf(t.to) << 8);
     const cause = t.cause;
     if (cause.kind === 'segment') {
       const seg = cause.seg;
       this.ltCause = null;
-      this.ltSeq = seg.seq | 0; this.ltAck = seg.ack | 0; this.ltFlags = seg.flags; this.ltWindow = seg.window;
+      this.ltSeq = seg.seq | 0; this.ltAck = seg.ack | 0; this.ltHdr = (seg.flags & 0x1ff) | ((seg.window & 0xffff) << 9);
     } else {
       this.ltCause = cause;
     }
@@ -115,17 +117,29 @@ export class StackConnection {
   get history(): readonly StateTransition[] { const t = this.lastTransition; return t === null ? [] : [t]; }
   readonly createdAt: number;
   lastSendSpace = 0;
+  /** The stack's 4-tuple key (tupleKey), as int32 so it is never a boxed double; `key` gives it back as uint32. */
+  private readonly key32: number;
+  /**
+   * `localPort` and `remotePort` are the engine's (the same ports: not kept twice); `key` is the stack's
+   * tupleKey of the 4-tuple.
+   */
   constructor(
     readonly stack: Stack,
     readonly tcp: TcpConnection,
     readonly localAddr: Uint8Array,
-    readonly localPort: number,
+    localPort: number,
     readonly remoteAddr: Uint8Array,
-    readonly remotePort: number,
-    readonly key: number,
+    remotePort: number,
+    key: number,
   ) {
+    if (tcp.localPort !== localPort || tcp.remotePort !== remotePort) throw new RangeError('StackConnection: ports differ from the engine\'s');
+    this.key32 = key | 0;
     this.createdAt = stack.clock.now();
   }
+  get localPort(): number { return this.tcp.localPort; }
+  get remotePort(): number { return this.tcp.remotePort; }
+  /** The stack's 4-tuple key (tupleKey). */
+  get key(): number { return this.key32 >>> 0; }
   get state(): TcpStateName { return this.tcp.state; }
   get localAddress(): string { return formatAddress(this.localAddr); }
   get remoteAddress(): string { return formatAddress(this.remoteAddr); }

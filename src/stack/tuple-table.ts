@@ -1,6 +1,7 @@
 /**
  * Entries keyed by 4-tuple without string keys: a Map from the numeric tuple hash to the entry (or, on the rare
- * hash collision, a small array of entries). Used for live connections and for TIME-WAIT entries alike.
+ * hash collision, a small array of entries). The hash (a uint32) is used as int32 (`key | 0`): a small integer
+ * key, where half of all uint32 keys would be a boxed double in the Map.
  */
 import { addressEquals } from '../wire/address.js';
 
@@ -16,6 +17,7 @@ export class TupleTable<T extends TupleKeyed> {
   size = 0;
 
   add(key: number, e: T): void {
+    key |= 0;
     const cur = this.map.get(key);
     if (cur === undefined) this.map.set(key, e);
     else if (Array.isArray(cur)) cur.push(e);
@@ -25,6 +27,7 @@ export class TupleTable<T extends TupleKeyed> {
 
   /** Removes `e` if present under `key`; returns whether it was. */
   remove(key: number, e: T): boolean {
+    key |= 0;
     const cur = this.map.get(key);
     if (cur === e) { this.map.delete(key); this.size--; return true; }
     if (!Array.isArray(cur)) return false;
@@ -37,7 +40,7 @@ export class TupleTable<T extends TupleKeyed> {
   }
 
   find(key: number, la: Uint8Array, lp: number, ra: Uint8Array, rp: number): T | null {
-    const cur = this.map.get(key);
+    const cur = this.map.get(key | 0);
     if (cur === undefined) return null;
     if (!Array.isArray(cur)) return matches(cur, la, lp, ra, rp) ? cur : null;
     for (const e of cur) if (matches(e, la, lp, ra, rp)) return e;

@@ -24,50 +24,60 @@ const BIG_CHUNK_SEGMENTS = 4;
 const NO_CHUNKS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
 const NO_NUMBERS: number[] = Object.freeze([]) as unknown as number[];
 
-/** Bytes from SND.UNA onward: sent-but-unacknowledged, then not-yet-sent (RFC 9293 §3.3.1 send sequence space). */
+/** A send buffer's storage: the chunk lists and the staging chunk, which exist only while data is held. */
+class SendStore {
+  chunks: Uint8Array[] = [];
+  lens: number[] = [];
+  starts: number[] = [];
+  head = 0; // index of first live chunk
+  stage: Uint8Array | null = null; // tail chunk small writes are copied into
+  nextStage = FIRST_STAGE_SIZE; // size of the next staging chunk
+  cursor = 0; // chunk index cache for slice()
+}
+
+/**
+ * Bytes from SND.UNA onward: sent-but-unacknowledged, then not-yet-sent (RFC 9293 §3.3.1 send sequence space).
+ * Storage (SendStore) is allocated when data is first pushed and dropped when everything is acknowledged, so an
+ * idle connection's buffer is two numbers.
+ */
 export class SendBuffer {
-  private chunks: Uint8Array[] = NO_CHUNKS;
-  private lens: number[] = NO_NUMBERS;
-  private starts: number[] = NO_NUMBERS;
-  private head = 0; // index of first live chunk
+  private st: SendStore | null = null;
   /** Absolute offset of the first byte held. */
   front = 0;
   /** Absolute offset one past the last byte held. */
   end = 0;
-  private stage: Uint8Array | null = null; // tail chunk small writes are copied into
-  private nextStage = FIRST_STAGE_SIZE; // size of the next staging chunk
-  private cursor = 0; // chunk index cache for slice()
 
   get length(): number { return this.end - this.front; }
 
   /** Nothing is allocated: no lists, no staging chunk (a new or drained buffer). */
-  get idle(): boolean { return this.chunks === NO_CHUNKS && this.stage === null; }
+  get idle(): boolean { return this.st === null; }
 
   /** Append bytes. Large chunks are kept by reference (the engine owns them from now on); small ones are coalesced. */
   push(data: Uint8Array): void {
     const n = data.length;
     if (n === 0) return;
-    if (this.chunks === NO_CHUNKS) { this.chunks = []; this.lens = []; this.starts = []; }
-    const last = this.chunks.length - 1;
+    const st = this.st ??= new SendStore();
+    const last = st.chunks.length - 1;
     if (n < SMALL_WRITE) {
-      if (this.stage !== null && last >= this.head && this.chunks[last] === this.stage && this.lens[last]! + n <= this.stage.length) {
-        this.stage.set(data, this.lens[last]!);
-        this.lens[last]! += n;
+      const stage = st.stage;
+      if (stage !== null && last >= st.head && st.chunks[last] === stage && st.lens[last]! + n <= stage.length) {
+        stage.set(data, st.lens[last]!);
+        st.lens[last]! += n;
         this.end += n;
         return;
       }
       // Staging chunks start small and double up to STAGE_SIZE: a request/response connection writing a few
       // hundred bytes does not allocate (and zero) 16 KiB per response; a stream of small writes soon
       // coalesces into full-sized ones.
-      const size = Math.min(STAGE_SIZE, Math.max(this.nextStage, n));
-      this.nextStage = Math.min(STAGE_SIZE, 2 * size);
-      this.stage = new Uint8Array(size);
-      this.stage.set(data, 0);
-      this.chunks.push(this.stage); this.lens.push(n); this.starts.push(this.end);
+      const size = Math.min(STAGE_SIZE, Math.max(st.nextStage, n));
+      st.nextStage = Math.min(STAGE_SIZE, 2 * size);
+      st.stage = new Uint8Array(size);
+      st.stage.set(data, 0);
+      st.chunks.push(st.stage); st.lens.push(n); st.starts.push(this.end);
       this.end += n;
       return;
     }
-    this.chunks.push(data); this.lens.push(n); this.starts.push(this.end);
+    st.chunks.push(data); st.lens.push(n); st.starts.push(this.end);
     this.end += n;
   }
 
@@ -78,111 +88,119 @@ export class SendBuffer {
    */
   slice(at: number, len: number): Uint8Array {
     if (len <= 0) return EMPTY;
-    let i = this.cursor;
-    if (i < this.head || i >= this.chunks.length || this.starts[i]! > at) i = this.head;
-    while (i < this.chunks.length && this.starts[i]! + this.lens[i]! <= at) i++;
-    this.cursor = i;
-    const off = at - this.starts[i]!;
-    if (off + len <= this.lens[i]!) return this.chunks[i]!.subarray(off, off + len);
+    const st = this.st!;
+    const chunks = st.chunks, lens = st.lens, starts = st.starts;
+    let i = st.cursor;
+    if (i < st.head || i >= chunks.length || starts[i]! > at) i = st.head;
+    while (i < chunks.length && starts[i]! + lens[i]! <= at) i++;
+    st.cursor = i;
+    const off = at - starts[i]!;
+    if (off + len <= lens[i]!) return chunks[i]!.subarray(off, off + len);
     // Coalesce only where spans are frequent: segments not much smaller than the chunks they cross.
-    if (len >= COALESCE_MIN_SEGMENT && this.lens[i]! < BIG_CHUNK_SEGMENTS * len) return this.coalesce(i, off, len);
+    if (len >= COALESCE_MIN_SEGMENT && lens[i]! < BIG_CHUNK_SEGMENTS * len) return coalesce(st, i, off, len);
     const out = new Uint8Array(len);
     let w = 0;
     let o = off;
     while (w < len) {
-      const take = Math.min(this.lens[i]! - o, len - w);
-      out.set(this.chunks[i]!.subarray(o, o + take), w);
+      const take = Math.min(lens[i]! - o, len - w);
+      out.set(chunks[i]!.subarray(o, o + take), w);
       w += take; i++; o = 0;
     }
     return out;
-  }
-
-  /**
-   * Copies chunk i from `off` and the small chunks after it (up to COALESCE_BLOCK, never the staging chunk unless
-   * needed) into one new chunk that replaces them, and returns its first `len` bytes. A big chunk (many segments
-   * long) that is needed to reach `len` gives only its first bytes and stays, narrowed. Each byte is copied about
-   * once, and one allocation serves many segments. Views handed out before stay valid: old chunks are only
-   * dropped from the list or narrowed, never written.
-   */
-  private coalesce(i: number, off: number, len: number): Uint8Array {
-    let j = i + 1; // one past the last chunk taken whole
-    let total = this.lens[i]! - off;
-    let part = 0; // bytes taken from the front of chunk j
-    while (j < this.chunks.length) {
-      const l = this.lens[j]!;
-      const stop = l >= BIG_CHUNK_SEGMENTS * len || total + l > COALESCE_BLOCK;
-      if (total >= len) {
-        if (stop || this.chunks[j] === this.stage) break;
-      } else if (stop) {
-        part = len - total;
-        break;
-      }
-      total += l;
-      j++;
-    }
-    const block = new Uint8Array(total + part);
-    let w = 0;
-    for (let k = i; k < j; k++) {
-      const from = k === i ? off : 0;
-      block.set(this.chunks[k]!.subarray(from, this.lens[k]!), w);
-      w += this.lens[k]! - from;
-      if (this.chunks[k] === this.stage) this.stage = null; // its bytes moved: small writes start a new stage
-    }
-    if (part > 0) {
-      block.set(this.chunks[j]!.subarray(0, part), w);
-      if (this.chunks[j] === this.stage) this.stage = null;
-      this.chunks[j] = this.chunks[j]!.subarray(part);
-      this.lens[j]! -= part;
-      this.starts[j]! += part;
-    }
-    const start = this.starts[i]! + off;
-    // Chunk i keeps its first `off` bytes (already sent, maybe still referenced), or goes when off is 0.
-    const keep = off > 0 ? 1 : 0;
-    if (keep) this.lens[i] = off;
-    this.chunks.splice(i + keep, j - i - keep, block);
-    this.lens.splice(i + keep, j - i - keep, total + part);
-    this.starts.splice(i + keep, j - i - keep, start);
-    this.cursor = i + keep;
-    return block.subarray(0, len);
   }
 
   /** Drop `n` bytes from the front (cumulatively acknowledged). */
   consume(n: number): void {
     if (n <= 0) return;
     this.front += n;
-    while (this.head < this.chunks.length && this.starts[this.head]! + this.lens[this.head]! <= this.front) {
-      if (this.chunks[this.head] === this.stage) this.stage = null;
-      this.chunks[this.head] = EMPTY;
-      this.head++;
-    }
+    const st = this.st;
+    if (st === null) return;
     if (this.front === this.end) {
-      // Drained (everything acknowledged): give the lists back; the next push allocates again.
-      this.chunks = NO_CHUNKS; this.lens = NO_NUMBERS; this.starts = NO_NUMBERS;
-      this.head = 0; this.cursor = 0; this.stage = null; this.nextStage = FIRST_STAGE_SIZE;
+      // Drained (everything acknowledged): give the storage back; the next push allocates again.
+      this.st = null;
       return;
     }
-    if (this.head > 64 && this.head * 2 > this.chunks.length) {
-      this.chunks = this.chunks.slice(this.head); this.lens = this.lens.slice(this.head); this.starts = this.starts.slice(this.head);
-      this.cursor = Math.max(0, this.cursor - this.head);
-      this.head = 0;
+    while (st.head < st.chunks.length && st.starts[st.head]! + st.lens[st.head]! <= this.front) {
+      if (st.chunks[st.head] === st.stage) st.stage = null;
+      st.chunks[st.head] = EMPTY;
+      st.head++;
+    }
+    if (st.head > 64 && st.head * 2 > st.chunks.length) {
+      st.chunks = st.chunks.slice(st.head); st.lens = st.lens.slice(st.head); st.starts = st.starts.slice(st.head);
+      st.cursor = Math.max(0, st.cursor - st.head);
+      st.head = 0;
     }
   }
 }
 
+/**
+ * Copies chunk i from `off` and the small chunks after it (up to COALESCE_BLOCK, never the staging chunk unless
+ * needed) into one new chunk that replaces them, and returns its first `len` bytes. A big chunk (many segments
+ * long) that is needed to reach `len` gives only its first bytes and stays, narrowed. Each byte is copied about
+ * once, and one allocation serves many segments. Views handed out before stay valid: old chunks are only
+ * dropped from the list or narrowed, never written.
+ */
+function coalesce(st: SendStore, i: number, off: number, len: number): Uint8Array {
+  const chunks = st.chunks, lens = st.lens, starts = st.starts;
+  let j = i + 1; // one past the last chunk taken whole
+  let total = lens[i]! - off;
+  let part = 0; // bytes taken from the front of chunk j
+  while (j < chunks.length) {
+    const l = lens[j]!;
+    const stop = l >= BIG_CHUNK_SEGMENTS * len || total + l > COALESCE_BLOCK;
+    if (total >= len) {
+      if (stop || chunks[j] === st.stage) break;
+    } else if (stop) {
+      part = len - total;
+      break;
+    }
+    total += l;
+    j++;
+  }
+  const block = new Uint8Array(total + part);
+  let w = 0;
+  for (let k = i; k < j; k++) {
+    const from = k === i ? off : 0;
+    block.set(chunks[k]!.subarray(from, lens[k]!), w);
+    w += lens[k]! - from;
+    if (chunks[k] === st.stage) st.stage = null; // its bytes moved: small writes start a new stage
+  }
+  if (part > 0) {
+    block.set(chunks[j]!.subarray(0, part), w);
+    if (chunks[j] === st.stage) st.stage = null;
+    chunks[j] = chunks[j]!.subarray(part);
+    lens[j]! -= part;
+    starts[j]! += part;
+  }
+  const start = starts[i]! + off;
+  // Chunk i keeps its first `off` bytes (already sent, maybe still referenced), or goes when off is 0.
+  const keep = off > 0 ? 1 : 0;
+  if (keep) lens[i] = off;
+  chunks.splice(i + keep, j - i - keep, block);
+  lens.splice(i + keep, j - i - keep, total + part);
+  starts.splice(i + keep, j - i - keep, start);
+  st.cursor = i + keep;
+  return block.subarray(0, len);
+}
+
+/** A receive buffer's queues, which exist only while data is held (in order or out of order). */
+class RecvStore {
+  queue: Uint8Array[] = NO_CHUNKS;
+  qhead = 0;
+  oooStart: number[] = NO_NUMBERS;
+  oooData: Uint8Array[] = NO_CHUNKS;
+  oooBytes = 0;
+  lastOooAbs = -1;
+}
+
 /** Received data: an in-order queue for the application, plus out-of-order segments awaiting the gap (RFC 9293 §3.10.7.4 seventh; RFC 2018). */
 export class ReceiveBuffer {
-  private queue: Uint8Array[] = NO_CHUNKS;
-  private qhead = 0;
+  /** The queues, while data is held (RecvStore); null when there is none. */
+  private st: RecvStore | null = null;
   /** In-order bytes waiting for the application. */
   length = 0;
   /** Absolute offset of RCV.NXT (next in-order byte expected). */
   nextAbs = 0;
-  /** Out-of-order segments, sorted by start, non-overlapping, never adjacent-merged (kept as received). */
-  oooStart: number[] = NO_NUMBERS;
-  oooData: Uint8Array[] = NO_CHUNKS;
-  oooBytes = 0;
-  /** Start of the out-of-order block that most recently received data (RFC 2018 §4: first SACK block). */
-  lastOooAbs = -1;
   /**
    * A duplicate to report once as the first SACK block of the next segment (D-SACK, RFC 2883 §4), in sequence
    * numbers [dsackLeft, dsackRight); dsackRight -1: none (recovery/dsack.ts sets it, send.ts makeRaw sends it).
@@ -190,10 +208,32 @@ export class ReceiveBuffer {
   dsackLeft = -1;
   dsackRight = -1;
 
+  // The store's fields under their names (the store is created by the first write, dropped by release()).
+  private get queue(): Uint8Array[] { return this.st === null ? NO_CHUNKS : this.st.queue; }
+  private set queue(v: Uint8Array[]) { this.store().queue = v; }
+  private get qhead(): number { return this.st === null ? 0 : this.st.qhead; }
+  private set qhead(v: number) { this.store().qhead = v; }
+  /** Out-of-order segments, sorted by start, non-overlapping, never adjacent-merged (kept as received). */
+  get oooStart(): number[] { return this.st === null ? NO_NUMBERS : this.st.oooStart; }
+  set oooStart(v: number[]) { this.store().oooStart = v; }
+  get oooData(): Uint8Array[] { return this.st === null ? NO_CHUNKS : this.st.oooData; }
+  set oooData(v: Uint8Array[]) { this.store().oooData = v; }
+  get oooBytes(): number { return this.st === null ? 0 : this.st.oooBytes; }
+  set oooBytes(v: number) { this.store().oooBytes = v; }
+  /** Start of the out-of-order block that most recently received data (RFC 2018 §4: first SACK block). */
+  get lastOooAbs(): number { return this.st === null ? -1 : this.st.lastOooAbs; }
+  set lastOooAbs(v: number) { this.store().lastOooAbs = v; }
+  private store(): RecvStore { return this.st ??= new RecvStore(); }
+  /** Nothing held in order or out of order any more: drop the store (lastOooAbs only matters while blocks are held). */
+  private release(): void {
+    const st = this.st;
+    if (st !== null && st.queue === NO_CHUNKS && st.oooStart === NO_NUMBERS) this.st = null;
+  }
+
   get hasOutOfOrder(): boolean { return this.oooStart.length > 0; }
 
   /** Nothing is allocated: no queued data, no out-of-order blocks (a new or drained buffer). */
-  get idle(): boolean { return this.queue === NO_CHUNKS && this.oooStart === NO_NUMBERS; }
+  get idle(): boolean { return this.st === null; }
 
   /** Number of contiguous out-of-order ranges, i.e. SACK blocks that could be reported. */
   get oooRangeCount(): number {
@@ -280,7 +320,7 @@ export class ReceiveBuffer {
       if (s < this.nextAbs) d = d.subarray(Math.min(d.length, this.nextAbs - s));
       if (d.length) { this.pushInOrder(d); moved += d.length; }
     }
-    if (this.oooStart.length === 0 && this.oooStart !== NO_NUMBERS) { this.oooStart = NO_NUMBERS; this.oooData = NO_CHUNKS; }
+    if (this.oooStart.length === 0 && this.oooStart !== NO_NUMBERS) { this.oooStart = NO_NUMBERS; this.oooData = NO_CHUNKS; this.release(); }
     return moved;
   }
 
@@ -328,7 +368,7 @@ export class ReceiveBuffer {
       this.qhead++;
       this.length -= head.length;
       // Everything read: give the queue back (an idle connection holds no buffer memory).
-      if (this.length === 0) { this.queue = NO_CHUNKS; this.qhead = 0; return head; }
+      if (this.length === 0) { this.queue = NO_CHUNKS; this.qhead = 0; this.release(); return head; }
       if (this.qhead > 256 && this.qhead * 2 > this.queue.length) { this.queue = this.queue.slice(this.qhead); this.qhead = 0; }
       return head;
     }
@@ -340,8 +380,7 @@ export class ReceiveBuffer {
 
   /** Discard everything (connection reset). */
   clear(): void {
-    this.queue = NO_CHUNKS; this.qhead = 0; this.length = 0;
-    this.oooStart = NO_NUMBERS; this.oooData = NO_CHUNKS; this.oooBytes = 0;
+    this.st = null; this.length = 0;
     this.dsackRight = -1;
   }
 }

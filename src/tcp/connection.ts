@@ -199,13 +199,17 @@ class ColdTcb {
   challengeCount: number;
   lastChallengeAt: number;
   lastOowAckAt: number;
+  recover: number;
+  ecnRecover: number;
+  ecnSndHigh: number;
+  prr: Prr | null = null;
   tfoCookie: Uint8Array | null = null;
   tfoPeerCookie: Uint8Array | null = null;
   tfoServerCookie: Uint8Array | null = null;
   synText: TcpSegment | null = null;
   error: TcpError | null = null;
   softError: TcpErrorCode | null = null;
-  constructor(config: TcpConfig) {
+  constructor(config: TcpConfig, iss: number) {
     this.rcvUp = 0;
     this.finSeq = 0;
     this.rcvFinSeq = -1;
@@ -233,6 +237,9 @@ class ColdTcb {
     this.challengeCount = 0;
     this.lastChallengeAt = -Infinity;
     this.lastOowAckAt = -Infinity;
+    this.recover = iss;
+    this.ecnRecover = iss;
+    this.ecnSndHigh = seqAdd(iss, 1);
   }
 }
 
@@ -277,10 +284,7 @@ export class TcpConnection {
   private _lastAckSent = 0;
   private _tsOffset = 0;
   private _sndBufSeq = 0;
-  private _recover = 0;
   private _sndSml = 0;
-  private _ecnRecover = 0;
-  private _ecnSndHigh = 0;
 
   // --- send and receive sequence variables (RFC 9293 §3.3.1), windows, options ---
   /** SND.WND: the peer's receive window, scaled, in bytes. */
@@ -297,8 +301,12 @@ export class TcpConnection {
    */
   txSegmentSize = 0;
   /** Shift applied to windows the peer sends us (Snd.Wind.Shift) and to windows we send (Rcv.Wind.Shift). */
-  sndShift = 0;
-  rcvShift = 0;
+  get sndShift(): number { return this.shifts & 15; }
+  set sndShift(v: number) { this.shifts = (this.shifts & ~15) | v; }
+  get rcvShift(): number { return this.shifts >> 4; }
+  set rcvShift(v: number) { this.shifts = (this.shifts & 15) | (v << 4); }
+  /** @internal sndShift and rcvShift (each 0-14) in one small integer. */
+  private shifts = 0;
   /** @internal */
   peerMss = 536;
   /** @internal Full-sized segments received since our last ACK (RFC 5681 §4.2: ACK at least every second one). */
@@ -320,7 +328,6 @@ export class TcpConnection {
   /** @internal The initial window set before the controller exists (options.ts initCwnd), or 0. */
   initialCwnd = 0;
   private rackObj: Rack | null = null;
-  private prrObj: Prr | null = null;
   /** @internal SACK scoreboard: flat [left, right) seq pairs the peer reported, sorted, merged (RFC 2018, RFC 6675). */
   scoreboard: number[] = [];
 
@@ -453,17 +460,17 @@ export class TcpConnection {
   get sndBufSeq(): number { return this._sndBufSeq >>> 0; }
   set sndBufSeq(v: number) { this._sndBufSeq = v | 0; }
   /** @internal RFC 6582 "recover": SND.NXT when fast recovery began. */
-  get recover(): number { return this._recover >>> 0; }
-  set recover(v: number) { this._recover = v | 0; }
+  get recover(): number { return this.cold === null ? this.iss : this.cold.recover; }
+  set recover(v: number) { if (this.cold !== null) this.cold.recover = v; else if (v !== this.iss) this.coldTcb().recover = v; }
   /** @internal End of the last segment sent with less than an MSS of data (Linux snd_sml, for Nagle's Minshall variant). */
   get sndSml(): number { return this._sndSml >>> 0; }
   set sndSml(v: number) { this._sndSml = v | 0; }
   /** @internal Sender: no further ECE reduction until SND.UNA reaches this (once per window). */
-  get ecnRecover(): number { return this._ecnRecover >>> 0; }
-  set ecnRecover(v: number) { this._ecnRecover = v | 0; }
+  get ecnRecover(): number { return this.cold === null ? this.iss : this.cold.ecnRecover; }
+  set ecnRecover(v: number) { if (this.cold !== null) this.cold.ecnRecover = v; else if (v !== this.iss) this.coldTcb().ecnRecover = v; }
   /** @internal Sender: end of the highest data sent ECN-capable (retransmissions below it are not ECT). */
-  get ecnSndHigh(): number { return this._ecnSndHigh >>> 0; }
-  set ecnSndHigh(v: number) { this._ecnSndHigh = v | 0; }
+  get ecnSndHigh(): number { return this.cold === null ? seqAdd(this.iss, 1) : this.cold.ecnSndHigh; }
+  set ecnSndHigh(v: number) { if (this.cold !== null) this.cold.ecnSndHigh = v; else if (v !== seqAdd(this.iss, 1)) this.coldTcb().ecnSndHigh = v; }
 
   /** @internal When TS.Recent was recorded (0: none yet, PAWS off). */
   get tsRecentAge(): number { return this.times[T_TS_RECENT_AGE]!; }
@@ -603,7 +610,7 @@ export class TcpConnection {
   set softError(v: TcpErrorCode | null) { if (this.cold !== null) this.cold.softError = v; else if (v !== null) this.coldTcb().softError = v; }
 
   /** @internal The cold part, allocated now if it was not. */
-  coldTcb(): ColdTcb { return this.cold ??= new ColdTcb(this.config); }
+  coldTcb(): ColdTcb { return this.cold ??= new ColdTcb(this.config, this.iss); }
 
   /** @internal The congestion controller (cc/), created on first use with the initial window options.ts set. */
   get cc(): CongestionControl {
@@ -647,7 +654,7 @@ export class TcpConnection {
   /** @internal Bytes RACK deems lost, without creating the record. */
   get rackLostBytes(): number { return this.rackObj === null ? 0 : this.rackObj.lostBytes; }
   /** @internal Proportional Rate Reduction state (RFC 6937, recovery/prr.ts), created on first use. */
-  get prr(): Prr { return this.prrObj ??= new Prr(); }
+  get prr(): Prr { const cold = this.coldTcb(); return cold.prr ??= new Prr(); }
 
   constructor(opts: TcpConnectionOptions) {
     this.localPort = opts.localPort;
@@ -663,7 +670,6 @@ export class TcpConnection {
     this.rtt = new RttEstimator(this.config.rtoInitial, this.config.rtoMin, this.config.rtoMax);
     this.nagle = this.config.nagle;
     this.keepAlive = this.config.keepAlive;
-    this.recover = this.iss;
   }
 
   /** TCP_NODELAY: turn Nagle's algorithm off (true) or on. */
