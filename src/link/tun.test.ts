@@ -166,6 +166,33 @@ async function udpOutRole(n: number): Promise<void> {
   reportResult({ accepted, single, parts, recv, stats });
 }
 
+/** Datagrams packed in one buffer go out with one writeMany call; a range outside the buffer writes nothing. */
+async function writeManyRole(offload: boolean): Promise<void> {
+  const link = TunLink.open(undefined, { offload });
+  await configureTunDevice({ name: link.name, addresses: [V4], mtu: 1500 });
+  const recv: string[] = [];
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(7778, V4.kernel, () => r()));
+  sock.on('message', (m) => recv.push(m.toString()));
+  const enc = new TextEncoder();
+  const pkts = Array.from({ length: 200 }, (_, i) => udpPacket(V4.stack, V4.kernel, 5555, 7778, enc.encode(`many ${i}`), i));
+  const buf = new Uint8Array(pkts.reduce((n, p) => n + p.length + 3, 0));
+  const offsets = new Uint32Array(2 * pkts.length);
+  let o = 0;
+  pkts.forEach((p, i) => { buf.set(p, o); offsets[2 * i] = o; offsets[2 * i + 1] = p.length; o += p.length + 3; }); // gaps between them
+  const accepted = link.writeMany(buf, offsets, pkts.length);
+  const codeOf = (f: () => unknown) => { try { f(); return 'no error'; } catch (e) { return (e as TunError).code; } };
+  const before = link.stats.txPackets;
+  const bad = new Uint32Array([0, pkts[0]!.length, buf.length - 10, 20]);
+  const outside = codeOf(() => link.writeMany(buf, bad, 2));
+  const tooMany = codeOf(() => link.writeMany(buf, offsets, pkts.length + 1));
+  const writtenByBad = link.stats.txPackets - before;
+  for (let t = 0; t < 100 && recv.length < pkts.length; t++) await new Promise((r) => setTimeout(r, 10));
+  sock.close();
+  link.close();
+  reportResult({ accepted, recv, outside, tooMany, writtenByBad });
+}
+
 function fdCount(): number {
   return readdirSync('/proc/self/fd').length;
 }
@@ -309,6 +336,8 @@ const roles: Record<string, () => Promise<void>> = {
   syn6: () => synRole(V6, 1500),
   'udp-in': () => udpInRole(300),
   'udp-out': () => udpOutRole(300),
+  'write-many': () => writeManyRole(false),
+  'write-many-offload': () => writeManyRole(true),
   lifecycle: lifecycleRole,
   'no-device': noDeviceRole,
   unprivileged: unprivilegedRole,
@@ -390,6 +419,17 @@ if (role !== undefined) {
     assert.ok(r.recv.includes('v4 gathered from two parts'), 'the datagram written with writeParts did not arrive whole');
     assert.ok(!r.recv.includes('corrupt'), 'the kernel accepted a datagram with a corrupted checksum: checksums are not being checked');
     assert.equal(r.stats.txPackets, 303);
+  });
+
+  test('writeMany: 200 datagrams packed in one buffer reach a kernel socket from one call (plain and offload devices); a bad range writes nothing', { skip }, async () => {
+    for (const r of ['write-many', 'write-many-offload']) {
+      const res = await inNetns(r);
+      assert.equal(res.accepted, 200, r);
+      assert.deepEqual(res.recv, Array.from({ length: 200 }, (_, i) => `many ${i}`), r);
+      assert.equal(res.outside, 'ERR_TUN_ARG', `${r}: a packet outside the buffer`);
+      assert.equal(res.tooMany, 'ERR_TUN_ARG', `${r}: more packets than offsets`);
+      assert.equal(res.writtenByBad, 0, `${r}: a rejected call wrote nothing`);
+    }
   });
 
   test('open/close 100 times leaks no fd and no device; names, EBUSY, use after close, close inside the callback', { skip }, async () => {

@@ -97,6 +97,8 @@ interface NativeTun {
   write(pkt: Uint8Array, vnetHdr?: Uint8Array): TunWriteResult;
   writeBatch(pkts: Uint8Array[], vnetHdrs?: Array<Uint8Array | undefined>): number;
   writeParts(headers: Uint8Array, payload: Uint8Array, vnetHdr?: Uint8Array): TunWriteResult;
+  /** Absent from an addon built before it (then attachStack offers the stack no sendBatch). */
+  writeMany?(buf: Uint8Array, offsets: Uint32Array, count: number): number;
   close(): void;
   setRef(ref: boolean): void;
 }
@@ -193,6 +195,7 @@ export interface StackLike {
   attach(send: (packet: Uint8Array, segmentSize?: number) => void, caps?: {
     checksumOffload?: boolean;
     sendParts?: (headers: Uint8Array, payload: Uint8Array, segmentSize: number) => void;
+    sendBatch?: (buf: Uint8Array, offsets: Uint32Array, count: number) => void;
   }): void;
 }
 
@@ -207,25 +210,33 @@ function isTcp(p: Uint8Array): boolean {
 const SHARED_COPY_MAX = 1 << 16;
 
 /**
- * Copies a batch of packets out of the addon's shared receive chunk, so that nothing the stack keeps (a
+ * Copies a batch of packets out of the addon's shared receive chunk (packet i is bytes[offsets[2i] + skip,
+ * offsets[2i] + offsets[2i+1]), skip being the virtio_net_hdr), so that nothing the stack keeps (a
  * connection's receive queue, a Buffer the application holds) pins a 1 MiB chunk. Consecutive packets share
  * one uninitialised allocation of at most 64 KiB (the most one retained view can then pin, as Node's own
  * socket reads do); larger ones get their own. Buffer.allocUnsafe: no zero-fill of memory about to be
- * overwritten. The views handed on are plain Uint8Arrays (the stack's hot paths see one array type).
+ * overwritten. The views handed on are plain Uint8Arrays (the stack's hot paths see one array type); small
+ * packets are copied byte by byte, without a view into the chunk (under a flood of SYNs a view per packet
+ * costs as much as the copy).
  */
-function copyOut(pkts: readonly Uint8Array[], out: Uint8Array[]): void {
+function copyRanges(bytes: Uint8Array, offsets: Uint32Array, count: number, skip: number, out: Uint8Array[]): void {
   let i = 0;
-  while (i < pkts.length) {
+  while (i < count) {
     let j = i;
     let total = 0;
-    while (j < pkts.length && (j === i || total + pkts[j]!.length <= SHARED_COPY_MAX)) total += pkts[j++]!.length;
+    while (j < count && (j === i || total + offsets[2 * j + 1]! - skip <= SHARED_COPY_MAX)) {
+      total += Math.max(0, offsets[2 * j + 1]! - skip);
+      j++;
+    }
     const mem = Buffer.allocUnsafeSlow(total);
     let o = 0;
     for (let k = i; k < j; k++) {
-      const p = pkts[k]!;
-      mem.set(p, o);
-      out[k] = new Uint8Array(mem.buffer, mem.byteOffset + o, p.length);
-      o += p.length;
+      const start = offsets[2 * k]! + skip;
+      const len = Math.max(0, offsets[2 * k + 1]! - skip);
+      if (len <= 96) for (let x = 0; x < len; x++) mem[o + x] = bytes[start + x]!; // SYNs, ACKs: no view for a few bytes
+      else mem.set(bytes.subarray(start, start + len), o);
+      out[k] = new Uint8Array(mem.buffer, mem.byteOffset + o, len);
+      o += len;
     }
     i = j;
   }
@@ -313,6 +324,33 @@ export class TunLink {
   onPackets(cb: (pkts: Uint8Array[], hdrs?: VirtioNetHdr[]) => void): void {
     if (this.#closed) throw new TunError('ERR_TUN_CLOSED', `TUN device '${this.name}' is closed`);
     this.#packets = cb;
+    this.#start((chunk, offsets, count) => {
+      const pkts = new Array<Uint8Array>(count);
+      const h = this.#hdrLen;
+      if (h === 0) {
+        for (let i = 0; i < count; i++) pkts[i] = new Uint8Array(chunk, offsets[2 * i]!, offsets[2 * i + 1]!);
+        this.#packets?.(pkts);
+        return;
+      }
+      const hdrs = new Array<VirtioNetHdr>(count);
+      let n = 0;
+      for (let i = 0; i < count; i++) {
+        const off = offsets[2 * i]!;
+        const len = offsets[2 * i + 1]!;
+        if (len < h) continue; // cannot happen (the kernel always writes the header); never index past it
+        const whole = new Uint8Array(chunk, off, len);
+        hdrs[n] = decodeVirtioNetHdr(whole, 0);
+        pkts[n++] = whole.subarray(h);
+      }
+      pkts.length = n;
+      hdrs.length = n;
+      this.#packets?.(pkts, hdrs);
+    });
+  }
+
+  /** Starts polling (or replaces the callback): `cb` gets each batch as the addon delivers it; errors go to onError. */
+  #start(cb: (chunk: ArrayBuffer, offsets: Uint32Array, count: number) => void): void {
+    if (this.#closed) throw new TunError('ERR_TUN_CLOSED', `TUN device '${this.name}' is closed`);
     this.#tun.start((err, chunk, offsets, count) => {
       if (err) {
         const te = translate(err, `TUN device '${this.name}'`);
@@ -320,26 +358,7 @@ export class TunLink {
         else throw te; // like an 'error' event without a listener
         return;
       }
-      const pkts = new Array<Uint8Array>(count!);
-      const h = this.#hdrLen;
-      if (h === 0) {
-        for (let i = 0; i < count!; i++) pkts[i] = new Uint8Array(chunk!, offsets![2 * i]!, offsets![2 * i + 1]!);
-        this.#packets?.(pkts);
-        return;
-      }
-      const hdrs = new Array<VirtioNetHdr>(count!);
-      let n = 0;
-      for (let i = 0; i < count!; i++) {
-        const off = offsets![2 * i]!;
-        const len = offsets![2 * i + 1]!;
-        if (len < h) continue; // cannot happen (the kernel always writes the header); never index past it
-        const whole = new Uint8Array(chunk!, off, len);
-        hdrs[n] = decodeVirtioNetHdr(whole, 0);
-        pkts[n++] = whole.subarray(h);
-      }
-      pkts.length = n;
-      hdrs.length = n;
-      this.#packets?.(pkts, hdrs);
+      cb(chunk!, offsets!, count!);
     });
   }
 
@@ -396,6 +415,22 @@ export class TunLink {
   }
 
   /**
+   * Writes `count` whole datagrams packed in one buffer, packet i being `buf[offsets[2i], offsets[2i] +
+   * offsets[2i+1])`, with one call into the addon (a write(2) each: a TUN device takes one packet per write);
+   * with offload each goes out behind a zero virtio_net_hdr, so they must be complete (checksums included).
+   * Returns how many were sent or queued. Every range is checked first: a bad one throws ERR_TUN_ARG and
+   * nothing is written. The memory may be reused as soon as this returns.
+   */
+  writeMany(buf: Uint8Array, offsets: Uint32Array, count: number): number {
+    if (this.#tun.writeMany === undefined) throw new TunError('ERR_TUN_ADDON', 'the TUN addon predates writeMany (rebuild it: node scripts/build-addon.mjs)');
+    try {
+      return this.#tun.writeMany(buf, offsets, count);
+    } catch (e) {
+      throw translate(e, `write to TUN device '${this.name}'`);
+    }
+  }
+
+  /**
    * Joins a host stack to the device: every packet read is handed to `stack.receive`, everything the stack
    * sends is written here. A write the kernel refuses (EIO while the device is down, EINVAL) must not throw
    * into the stack's transmit path: it is counted in `writeErrors`, passed to the onError handler when there
@@ -430,30 +465,44 @@ export class TunLink {
         failed(e);
       }
     };
-    stack.attach((packet, segmentSize) => send(packet, EMPTY, segmentSize ?? 0), offload ? { checksumOffload: true, sendParts: send } : { sendParts: send });
-    this.onPackets((pkts, hdrs) => {
-      // Copies: the addon's packets are views into one shared read buffer, which a connection's receive
-      // queue must not pin. One batch in, one output pass per connection (stretch ACKs).
-      const own = new Array<Uint8Array>(pkts.length);
-      if (hdrs === undefined) {
-        copyOut(pkts, own);
+    // Many whole packets in one crossing into the addon (the SYN+ACKs the stack's SYN-cookie fast path built
+    // during a receive batch); an addon built before writeMany offers no such capability.
+    const many = this.#tun.writeMany === undefined ? undefined : (buf: Uint8Array, offsets: Uint32Array, count: number): void => {
+      try {
+        this.#tun.writeMany!(buf, offsets, count);
+      } catch (e) {
+        failed(e);
+      }
+    };
+    stack.attach((packet, segmentSize) => send(packet, EMPTY, segmentSize ?? 0), { checksumOffload: offload, sendParts: send, sendBatch: many });
+    const h = this.#hdrLen;
+    let chunkBytes: Uint8Array | null = null;
+    this.#packets = null;
+    this.#start((chunk, offsets, count) => {
+      // Copies: the addon's packets lie in one shared read buffer, which a connection's receive queue must not
+      // pin. One batch in, one output pass per connection (stretch ACKs).
+      if (chunkBytes === null || chunkBytes.buffer !== chunk) chunkBytes = new Uint8Array(chunk);
+      const own = new Array<Uint8Array>(count);
+      copyRanges(chunkBytes, offsets, count, h, own);
+      if (h === 0) {
         if (stack.receiveBatch) stack.receiveBatch(own);
         else for (let i = 0; i < own.length; i++) stack.receive(own[i]!);
         return;
       }
-      const verified = new Array<boolean>(pkts.length);
-      const copies = new Array<Uint8Array>(pkts.length);
-      copyOut(pkts, copies);
+      // The virtio_net_hdr's first two bytes, read in place: flags, then gso_type (virtio-net.ts).
+      const verified = new Array<boolean>(count);
       let n = 0;
-      for (let i = 0; i < pkts.length; i++) {
-        const h = hdrs[i]!;
-        const p = copies[i]!;
-        if (h.gsoType !== VIRTIO_NET_HDR_GSO_NONE) {
+      for (let i = 0; i < count; i++) {
+        const off = offsets[2 * i]!;
+        if (offsets[2 * i + 1]! < h) continue; // cannot happen (the kernel always writes the header)
+        const p = own[i]!;
+        const flags = chunkBytes[off]!, gsoType = chunkBytes[off + 1]!;
+        if (gsoType !== VIRTIO_NET_HDR_GSO_NONE) {
           st.rxGsoPackets++;
           st.rxGsoBytes += p.length;
           if (!fixGsoIpLength(p)) { st.rxOversize++; continue; }
         }
-        const ok = (h.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) !== 0;
+        const ok = (flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) !== 0;
         if (ok) st.rxChecksumSkipped++;
         own[n] = p;
         verified[n++] = ok;
