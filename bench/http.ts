@@ -12,7 +12,17 @@
  *   - a SYN flood: `hping3 -S --flood --rand-source` at the HTTP port, bounded to FLOOD_SECS and FLOOD_COUNT
  *     packets, while curl fetches /bytes/1000 in a loop (2 s timeout each): the share of fetches that succeed,
  *     and TCP segments the target processed per second (its InSegs: synack's stack counters, the kernel's
- *     /proc/net/snmp of its namespace), with what the TUN device dropped before synack could read it.
+ *     /proc/net/snmp of its namespace), with what the TUN device dropped before synack could read it. synack
+ *     is flooded twice, with its SYN-cookie fast path (the default) and without (every SYN decoded and answered
+ *     by the general path): the same run's before/after, with synack's CPU time per segment processed (all its
+ *     threads, user + system: the system part is mostly the TUN reads and writes), and the mean number of
+ *     packets per TUN read callback.
+ *
+ * Why the kernel's fetches fare better (read before comparing): hping3 → veth → the kernel's TCP runs in
+ * hping3's own system call, so the kernel server throttles the flood to what it processes and nothing queues;
+ * hping3 → TUN only puts the packet in the device's queue (txqueuelen packets, then dropped and counted as the
+ * device's tx drops), so on this 2-core machine hping3 sends several times faster than into veth, and every
+ * packet synack cannot read in time is dropped, a legitimate client's SYN or ACK as likely as the flood's.
  *
  * Needs root, the TUN addon, ab (apache2-utils), hping3 and curl; throws with the reason when one is missing.
  */
@@ -116,9 +126,10 @@ async function fetchLoop(host: string, ms: number): Promise<{ ok: number; total:
   return { ok, total };
 }
 
-async function flood(host: string, inSegs: () => number, tunDrops: () => number): Promise<{ ok: number; total: number; segsPerSec: number; sent: number; drops: number }> {
+async function flood(host: string, inSegs: () => number, tunDrops: () => number): Promise<{ ok: number; total: number; segsPerSec: number; sent: number; drops: number; cpuUsPerSeg: number }> {
   const s0 = inSegs(), d0 = tunDrops();
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const hp = spawn('timeout', ['-s', 'INT', String(FLOOD_SECS), 'hping3', '-q', '-S', '--flood', '--rand-source', '-c', String(FLOOD_COUNT), '-p', String(PORT), host], { stdio: ['ignore', 'pipe', 'pipe'] });
   let hout = '';
   hp.stdout!.setEncoding('utf8').on('data', (d: string) => (hout += d));
@@ -130,8 +141,10 @@ async function flood(host: string, inSegs: () => number, tunDrops: () => number)
   progress(`fetches done ${JSON.stringify(fetches)}`);
   await exited;
   const secs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const segs = inSegs() - s0;
   const sent = Number(/(\d+) packets transmitted/.exec(hout)?.[1] ?? 0);
-  return { ...fetches, segsPerSec: Math.round((inSegs() - s0) / secs), sent, drops: tunDrops() - d0 };
+  return { ...fetches, segsPerSec: Math.round(segs / secs), sent, drops: tunDrops() - d0, cpuUsPerSeg: Math.round(((cpu.user + cpu.system) / Math.max(1, segs)) * 100) / 100 };
 }
 
 async function bench(): Promise<BenchResult[]> {
@@ -178,14 +191,28 @@ async function bench(): Promise<BenchResult[]> {
       return j[0]!.stats64.tx.dropped;
     };
     const k = await flood(KERNEL, () => tcpInSegs(ns), () => 0);
-    const stats = serve.stack.stats;
+    const stack = serve.stack, stats = stack.stats, c = stack.counters, link = serve.host.link;
+    const txqlen = (JSON.parse(execFileSync('ip', ['-j', 'link', 'show', 'dev', tun], { encoding: 'utf8' })) as Array<{ txqlen: number }>)[0]!.txqlen;
+    // The same run's before (general path only) and after (fast path), the general path first.
+    stack.synFastPath = false;
+    const g = await flood(SYNACK, () => stats.InSegs, tunDrops);
+    stack.synFastPath = true;
+    const fast0 = c.SynFastPath, rx0 = link.stats;
     const s = await flood(SYNACK, () => stats.InSegs, tunDrops);
+    const rx1 = link.stats;
     pair('http.synflood fetches ok', '%', Math.round((s.ok / Math.max(1, s.total)) * 100), Math.round((k.ok / Math.max(1, k.total)) * 100));
     out.push({ name: 'http.synflood fetches (synack)', value: s.total, unit: 'fetches' }, { name: 'http.synflood fetches (kernel)', value: k.total, unit: 'fetches' });
     pair('http.synflood segments processed', 'seg/s', s.segsPerSec, k.segsPerSec);
     out.push({ name: 'http.synflood SYNs sent by hping3 (synack)', value: s.sent, unit: 'packets' }, { name: 'http.synflood SYNs sent by hping3 (kernel)', value: k.sent, unit: 'packets' });
     out.push({ name: 'http.synflood dropped by the TUN queue', value: s.drops, unit: 'packets' });
-    const c = serve.stack.counters;
+    out.push({ name: 'http.synflood synack SYN+ACKs by the fast path', value: c.SynFastPath - fast0, unit: 'SYN+ACKs' });
+    out.push({ name: 'http.synflood synack CPU per segment', value: s.cpuUsPerSeg, unit: 'us' });
+    out.push({ name: 'http.synflood synack TUN read batch', value: Math.round(((rx1.rxPackets - rx0.rxPackets) / Math.max(1, rx1.rxBatches - rx0.rxBatches)) * 10) / 10, unit: 'packets/callback' });
+    out.push({ name: 'http.synflood TUN queue (txqueuelen)', value: txqlen, unit: 'packets' });
+    out.push({ name: 'http.synflood general path: fetches ok', value: Math.round((g.ok / Math.max(1, g.total)) * 100), unit: '%' });
+    out.push({ name: 'http.synflood general path: segments processed', value: g.segsPerSec, unit: 'seg/s' });
+    out.push({ name: 'http.synflood general path: CPU per segment', value: g.cpuUsPerSeg, unit: 'us' });
+    out.push({ name: 'http.synflood general path: dropped by the TUN queue', value: g.drops, unit: 'packets' });
     out.push({ name: 'http.synflood synack cookies sent', value: c.SyncookiesSent, unit: 'SYN+ACKs' });
   } finally {
     server.kill('SIGKILL');

@@ -33,7 +33,7 @@ import { Listener, promote, type ListenOptions } from './listener.js';
 import { SynRateLimiter } from './syn-rate.js';
 import { addConn, ephemeralPort, findConn, findTw, freeListenPort, internAddr, isOurs, ourAddress, removeConn, sourceFor, tupleKey } from './demux.js';
 import { ipInput } from './ip-input.js';
-import { PacketBatch, flushSynFastPath, synFastPath } from './syn-fast-path.js';
+import { flushSynFastPath, synFastPath, type PacketBatch } from './syn-fast-path.js';
 import { output, reassemblyTimedOut } from './ip-output.js';
 
 // The stack's parts, by concern (see the README of this folder): the names importers used before the split.
@@ -209,8 +209,10 @@ export class Stack {
   linkSendParts: LinkSendParts | null = null;
   /** @internal LinkCapabilities.sendBatch */
   linkSendBatch: ((buf: Uint8Array, offsets: Uint32Array, count: number) => void) | null = null;
-  /** @internal The SYN+ACKs the SYN-cookie fast path built and has not yet handed to the link; null = no fast path. */
-  readonly synFastOut: PacketBatch | null;
+  /** The SYN-cookie fast path (StackOptions.synFastPath); may be switched at run time (benchmarks compare). */
+  synFastPath: boolean;
+  /** @internal The SYN+ACKs the fast path built and has not yet handed to the link (made on first use). */
+  synFastOut: PacketBatch | null = null;
   /** @internal */
   readonly packetObservers: PacketObserver[] = [];
   /** @internal Outgoing segments' buffers, carved from shared blocks (one allocation per many segments). */
@@ -246,7 +248,7 @@ export class Stack {
     this.icmpEnabled = opts.icmp ?? true;
     this.reassembler = new IpReassembler({ ...opts.reassembly, onTimeout: (f) => reassemblyTimedOut(this, f) });
     [this.portMin, this.portMax] = opts.ephemeralPortRange ?? [32768, 60999];
-    this.synFastOut = opts.synFastPath === false ? null : new PacketBatch();
+    this.synFastPath = opts.synFastPath !== false;
   }
 
   /** Where outgoing IP datagrams go, and what that link can do (default: nothing beyond sending). */
@@ -378,7 +380,7 @@ export class Stack {
   receive(packet: Uint8Array, opts?: ReceiveOptions): void {
     const now = this.clock.now();
     for (let i = 0; i < this.packetObservers.length; i++) this.packetObservers[i]!('in', packet, now, this);
-    if (this.synFastOut !== null && synFastPath(this, packet, opts?.checksumVerified === true, now)) {
+    if (this.synFastPath && synFastPath(this, packet, opts?.checksumVerified === true, now)) {
       if (!this.batching) flushSynFastPath(this); // a batch hands its SYN+ACKs to the link at its end
       return;
     }

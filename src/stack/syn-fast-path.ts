@@ -114,11 +114,11 @@ export function synFastPath(s: Stack, p: Uint8Array, verified: boolean, now: num
   const optLen = tsOk ? (wsOk ? 20 : 16) : 4;
   const ipLen = v6 ? 40 : 20;
   const len = ipLen + 20 + optLen;
-  const batch = s.synFastOut;
-  const toBatch = batch !== null && s.linkSendBatch !== null;
-  if (toBatch && batch.used + len > batch.buf.length) flushSynFastPath(s);
-  const out = toBatch ? batch.buf : new Uint8Array(len);
-  const o = toBatch ? batch.used : 0;
+  const toBatch = s.linkSendBatch !== null;
+  const batch = toBatch ? (s.synFastOut ??= new PacketBatch()) : null;
+  if (batch !== null && batch.used + len > batch.buf.length) flushSynFastPath(s);
+  const out = batch !== null ? batch.buf : new Uint8Array(len);
+  const o = batch !== null ? batch.used : 0;
   // IP header: as encodeIpHeader writes it for output() (TOS 0, ID 0, DF, no flow label).
   if (v6) {
     out[o] = 0x60; out[o + 1] = 0; out[o + 2] = 0; out[o + 3] = 0;
@@ -159,7 +159,7 @@ export function synFastPath(s: Stack, p: Uint8Array, verified: boolean, now: num
   s.stats.OutSegs++;
   const obs = s.packetObservers;
   if (obs.length > 0) { const pkt = out.subarray(o, o + len); for (let i = 0; i < obs.length; i++) obs[i]!('out', pkt, now, s); }
-  if (!toBatch) { s.link?.(out); return true; }
+  if (batch === null) { s.link?.(out); return true; }
   batch.offsets[2 * batch.count] = o;
   batch.offsets[2 * batch.count + 1] = len;
   batch.count++;
