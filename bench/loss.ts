@@ -41,6 +41,7 @@ import { Server, Socket } from '../src/stack/socket.js';
 import { startServe, httpHandler } from '../src/cli/serve.js';
 import { buildRoutedPath, type Netns } from '../src/cli/kernel-ip-testkit.js';
 import type { TcpConfig } from '../src/tcp/config.js';
+import type { TcpStats } from '../src/tcp/stats.js';
 import { Cubic } from '../src/tcp/cc/cubic.js';
 import type { BenchResult } from './results.js';
 
@@ -142,6 +143,23 @@ http.createServer((req, res) => {
 }).listen(8080, '10.79.0.2', () => process.stdout.write('ready\\n'));
 `;
 
+/** The kernel's TCP counters in this namespace (/proc/net/snmp Tcp:, /proc/net/netstat TcpExt:), by name. */
+function kernelCounters(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [file, prefix] of [['/proc/net/snmp', 'Tcp:'], ['/proc/net/netstat', 'TcpExt:']] as const) {
+    const lines = (spawnSync('cat', [file], { encoding: 'utf8' }).stdout ?? '').split('\n').filter((l) => l.startsWith(prefix));
+    if (lines.length < 2) continue;
+    const names = lines[0]!.split(' ').slice(1), values = lines[1]!.split(' ').slice(1);
+    names.forEach((n, i) => { out[n] = Number(values[i]); });
+  }
+  return out;
+}
+
+/** The D-SACK and undo counters (recovery/undo.ts), for the per-rate summary. */
+const undoCounts = (st: TcpStats): { dsackRecv: number; dsackSent: number; dsackUndo: number; fullUndo: number; partialUndo: number; lossUndo: number } => ({
+  dsackRecv: st.TCPDSACKRecv, dsackSent: st.TCPDSACKOldSent, dsackUndo: st.TCPDSACKUndo, fullUndo: st.TCPFullUndo, partialUndo: st.TCPPartialUndo, lossUndo: st.TCPLossUndo,
+});
+
 async function realRole(): Promise<void> {
   const quiet = { stdout: { write: () => true } as unknown as NodeJS.WritableStream, stderr: process.stderr, stdin: process.stdin };
   const h = await startServe({ tun: 'syn0', addr: ['10.77.0.2'], peer: ['10.77.0.1/24'], http: 80, offload: true, buffer: 4 << 20, logFormat: 'json' }, quiet);
@@ -214,7 +232,8 @@ async function realRole(): Promise<void> {
     setPath(l);
     const kk1: number[] = [], sk: number[] = [], kk2: number[] = [], ks: number[] = [];
     const st = h.stack.stats;
-    const before = { rtx: st.RetransSegs, rto: st.TCPTimeouts, tlp: st.TCPLossProbes, fr: st.TCPFastRetrans, out: st.OutSegs };
+    const kBefore = kernelCounters();
+    const before = { rtx: st.RetransSegs, rto: st.TCPTimeouts, tlp: st.TCPLossProbes, fr: st.TCPFastRetrans, out: st.OutSegs, ...undoCounts(st) };
     for (let i = 0; i < RUNS; i++) {
       kk1.push(await curl(peer, `http://10.78.0.1:8081/bytes/${SIZE}`));
       sk.push(await curl(peer, `http://10.77.0.2/bytes/${SIZE}`));
@@ -232,7 +251,12 @@ async function realRole(): Promise<void> {
     // What the path did: tbf queue drops (r1, r0), then the nftables counters (super-packets seen, drops on r0, r1).
     const counts = (await router.sh('tc -s qdisc show dev r1 | grep -o "dropped [0-9]*"; tc -s qdisc show dev r0 | grep -o "dropped [0-9]*"; nft list chain inet lb lossy | grep -o "packets [0-9]*"')).stdout.replace(/\n/g, ' ');
     process.stderr.write(`${label(l)}: TUN tx dropped ${tun.txDropped}, queued ${tun.txQueuedTotal}; router: ${counts}\n`);
-    process.stderr.write(`${label(l)}: synack segments ${st.OutSegs - before.out}, retransmitted ${st.RetransSegs - before.rtx}, recoveries ${st.TCPFastRetrans - before.fr}, RTOs ${st.TCPTimeouts - before.rto}, probes ${st.TCPLossProbes - before.tlp}\n`);
+    const u = undoCounts(st);
+    // The host's kernel is the sender of the kernel→kernel reference toward the peer (and only a receiver otherwise).
+    const kAfter = kernelCounters();
+    const kd = (n: string): number => (kAfter[n] ?? 0) - (kBefore[n] ?? 0);
+    process.stderr.write(`${label(l)}: kernel (host) segments ${kd('OutSegs')}, retransmitted ${kd('RetransSegs')}, recoveries ${kd('TCPSackRecovery')}, RTOs ${kd('TCPTimeouts')}, probes ${kd('TCPLossProbes')}, D-SACKs received ${kd('TCPDSACKRecv')}, undone (D-SACK/full/partial/RTO) ${kd('TCPDSACKUndo')}/${kd('TCPFullUndo')}/${kd('TCPPartialUndo')}/${kd('TCPLossUndo')}\n`);
+    process.stderr.write(`${label(l)}: synack segments ${st.OutSegs - before.out}, retransmitted ${st.RetransSegs - before.rtx}, recoveries ${st.TCPFastRetrans - before.fr}, RTOs ${st.TCPTimeouts - before.rto}, probes ${st.TCPLossProbes - before.tlp}, D-SACKs received ${u.dsackRecv - before.dsackRecv} sent ${u.dsackSent - before.dsackSent}, undone (D-SACK/full/partial/RTO) ${u.dsackUndo - before.dsackUndo}/${u.fullUndo - before.fullUndo}/${u.partialUndo - before.partialUndo}/${u.lossUndo - before.lossUndo}\n`);
     process.stderr.write(`${label(l)}: kernel→kernel ${kk1.map((x) => x.toFixed(1))} synack→kernel ${sk.map((x) => x.toFixed(1))} kernel→kernel(r0) ${kk2.map((x) => x.toFixed(1))} kernel→synack ${ks.map((x) => x.toFixed(1))}\n`);
   }
   peerServer.kill();

@@ -26,6 +26,7 @@ export {
 export { PcapngTap, TapError, type TapOptions, type TapDirection, type WireTapOptions } from '../link/pcapng-tap.js';
 export type { TcpConfig } from '../tcp/config.js';
 export type { CongestionControl, CongestionFactory } from '../tcp/cc/congestion.js';
+export type { HystartMode } from '../tcp/cc/cubic.js';
 export type { TcpEvent, TcpCause, TcpErrorCode } from '../tcp/connection.js';
 export type { TcpStateName } from '../wire/trace.js';
 

@@ -11,6 +11,7 @@ export {
 } from '../tcp/connection.js';
 export { DEFAULT_CONFIG, RFC793_RULES, resolveConfig, type TcpConfig } from '../tcp/config.js';
 export type { CongestionControl, CongestionFactory } from '../tcp/cc/congestion.js';
+export type { HystartMode } from '../tcp/cc/cubic.js';
 export { IsnGenerator, type RandomSource } from '../tcp/isn.js';
 export { TcpStats, INVALID_FLAG_COMBOS, type InvalidFlagCombo } from '../tcp/stats.js';
 export {

@@ -1,5 +1,6 @@
 /**
- * CUBIC (RFC 9438) and HyStart++ (RFC 9406): the controller on an ACK clock of its own, then in the engine.
+ * CUBIC (RFC 9438), Linux's HyStart delay exit and HyStart++ (RFC 9406): the controller on an ACK clock of its
+ * own, then in the engine.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,7 +84,7 @@ function rounds(c: Cubic, rtts: number[], samples = 8): void {
 }
 
 test('HyStart++ leaves slow start on a delay increase: Conservative Slow Start, then congestion avoidance after 5 rounds', () => {
-  const c = new Cubic(10 * MSS);
+  const c = new Cubic(10 * MSS, 'rfc9406');
   rounds(c, [50, 50, 50]);
   assert.equal(c.ssthresh, 0x7fffffff, 'constant RTT: still in slow start');
   assert.equal(c.inCss, false);
@@ -100,12 +101,27 @@ test('HyStart++ leaves slow start on a delay increase: Conservative Slow Start, 
 });
 
 test('HyStart++: an RTT increase that goes away in CSS resumes slow start', () => {
-  const c = new Cubic(10 * MSS);
+  const c = new Cubic(10 * MSS, 'rfc9406');
   rounds(c, [50, 50, 62]);
   assert.equal(c.inCss, true);
   rounds(c, [45]);
   assert.equal(c.inCss, false);
   assert.equal(c.ssthresh, 0x7fffffff);
+});
+
+test('Linux HyStart (the default): the same delay increase ends slow start at once, ssthresh = cwnd; no CSS', () => {
+  const c = new Cubic(10 * MSS);
+  rounds(c, [50, 50, 50]);
+  assert.equal(c.ssthresh, 0x7fffffff, 'constant RTT: still in slow start');
+  rounds(c, [60]);
+  assert.equal(c.inCss, false);
+  assert.ok(c.ssthresh < 0x7fffffff, 'slow start is over');
+  const at = c.ssthresh;
+  assert.ok(c.cwnd >= at && c.cwnd <= at + MSS, 'cwnd stops at ssthresh (no further doubling)');
+  // The next round grows by congestion avoidance, far less than slow start's doubling.
+  const before = c.cwnd;
+  rounds(c, [60]);
+  assert.ok(c.cwnd - before < before / 4, `CA growth ${c.cwnd - before} in a round`);
 });
 
 /** An 8 MB transfer between two engines; the one-way delay grows by `extra` ms once 150 ms have passed. */
@@ -125,10 +141,12 @@ function bulk(extra: number, config: Partial<TcpConfig>): Pair {
   return p;
 }
 
-test('in the engine: a growing delay ends slow start without a loss (HyStart++); a constant one does not', () => {
-  const delayed = bulk(25, {});
-  assert.equal(delayed.a.stats.RetransSegs, 0);
-  assert.ok(delayed.a.slowStartThreshold < 0x7fffffff, 'HyStart++ set ssthresh');
-  const flat = bulk(0, {});
-  assert.equal(flat.a.slowStartThreshold, 0x7fffffff, 'no delay increase: slow start throughout');
+test('in the engine: a growing delay ends slow start without a loss (HyStart, HyStart++); a constant one does not', () => {
+  for (const hystart of ['linux', 'rfc9406'] as const) {
+    const delayed = bulk(25, { hystart });
+    assert.equal(delayed.a.stats.RetransSegs, 0);
+    assert.ok(delayed.a.slowStartThreshold < 0x7fffffff, `${hystart}: ssthresh set`);
+    const flat = bulk(0, { hystart });
+    assert.equal(flat.a.slowStartThreshold, 0x7fffffff, `${hystart}: no delay increase: slow start throughout`);
+  }
 });

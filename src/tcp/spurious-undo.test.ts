@@ -108,3 +108,36 @@ test('a spurious RTO: the first ACK answers data sent before the timeout; cwnd i
   assert.ok(c.cc.cwnd >= cwndBefore, `cwnd ${c.cc.cwnd} back to at least ${cwndBefore}`);
   assert.deepEqual(after.filter((s) => s.payload.length > 0), []);
 });
+
+/**
+ * Segment 8 overtakes 1..7 (a second route): RACK deems 1..7 lost once its window passes and resends from 1.
+ * Then 1..2 arrive: the ACK echoes the original's timestamp. Returns what was resent after that ACK.
+ */
+function overtaken(echoOriginal: boolean): { c: TcpConnection; resent: number[] } {
+  const c = open(true);
+  c.send(bytes(10 * MSS), RTT);
+  const first = c.drainTransmit(RTT);
+  const t = 2 * RTT;
+  ack(c, t, at(1), { tsVal: 3, tsEcr: tsOf(first, at(0)) });
+  ack(c, t + 1, at(1), { tsVal: 3, tsEcr: tsOf(first, at(0)), sack: [at(8), at(9)] });
+  const rtx = runTimers(c, t + 40).filter((s) => s.payload.length > 0);
+  assert.equal(c.inRecovery, true);
+  assert.ok(rtx.length >= 1 && rtx[0]!.seq === at(1), 'segment 1 resent');
+  const tsEcr = echoOriginal ? tsOf(first, at(2)) : rtx[0]!.options.tsVal!;
+  const resent: TcpSegment[] = [];
+  resent.push(...ack(c, t + 41, at(3), { tsVal: 4, tsEcr, sack: [at(8), at(9)] }));
+  resent.push(...ack(c, t + 42, at(5), { tsVal: 4, tsEcr, sack: [at(8), at(9)] }));
+  resent.push(...ack(c, t + 43, at(7), { tsVal: 4, tsEcr, sack: [at(8), at(9)] }));
+  return { c, resent: resent.filter((s) => s.payload.length > 0 && ((s.seq - at(8)) | 0) < 0).map((s) => (s.seq - at(0)) / MSS) };
+}
+
+test('a partial ACK answering the original (Linux tcp_try_undo_partial): loss marks and the reduction are undone, nothing more is resent', () => {
+  const { c, resent } = overtaken(true);
+  assert.equal(c.stats.TCPPartialUndo, 1);
+  assert.equal(c.inRecovery, false);
+  assert.deepEqual(resent, [], 'segments 3..7 were on their way: not resent');
+  // The same arrivals, but the ACK echoes the retransmission: the hole was a loss, and RACK's marks stand.
+  const real = overtaken(false);
+  assert.equal(real.c.stats.TCPPartialUndo, 0);
+  assert.ok(real.resent.length >= 2, `resent ${real.resent.join(',')}`);
+});

@@ -37,6 +37,8 @@ export class TcpStats {
    */
   TCPDSACKUndo = 0;
   TCPFullUndo = 0;
+  /** A partial ACK in recovery answered the original transmission: no retransmission was in flight, so the reduction and loss marks are undone (Linux TCPPartialUndo). */
+  TCPPartialUndo = 0;
   TCPLossUndo = 0;
   TCPChallengeACK = 0;
   /** Challenge ACKs suppressed by the rate limit (RFC 5961 §7). */

@@ -7,10 +7,13 @@
  * the Reno-friendly estimate W_est wins (§4.3). A congestion event multiplies cwnd by β = 0.7 and, if cwnd had
  * not reached the previous W_max, lowers W_max further (fast convergence, §4.7).
  *
- * Slow start uses HyStart++ (RFC 9406 §4): per round (an RTT, delimited by SND.NXT) the minimum RTT of at
- * least 8 samples is compared with the previous round's; an increase of max(4 ms, min(16 ms, lastRound/8))
- * moves to Conservative Slow Start (growth / 4), which becomes congestion avoidance after 5 rounds, or goes
- * back to slow start if the RTT falls again.
+ * Slow start ends on a delay increase: per round (an RTT, delimited by SND.NXT) the minimum RTT of at least 8
+ * samples is compared with the previous round's; on an increase of max(4 ms, min(16 ms, lastRound/8)) either
+ * slow start ends at once, ssthresh = cwnd (`'linux'`: Linux CUBIC's HyStart delay detection, bictcp
+ * hystart_update, HYSTART_DELAY), or HyStart++ (`'rfc9406'`, RFC 9406 §4) moves to Conservative Slow Start
+ * (growth / 4), which becomes congestion avoidance after 5 rounds, or goes back to slow start if the RTT falls
+ * again. CSS keeps growing by a quarter per round for 5 rounds: into a shallow queue (25 ms) that overshoots it
+ * and the losses (or, where some packets take a faster route, a queue's worth of RACK marks) follow.
  */
 import type { CongestionControl, CongestionFactory } from './congestion.js';
 
@@ -49,7 +52,7 @@ export class Cubic implements CongestionControl {
   minRtt = Infinity;
 
   // HyStart++ (RFC 9406 §4.2)
-  private readonly hystart: boolean;
+  private readonly hystart: HystartMode;
   /** Conservative Slow Start: the baseline RTT it began with, or -1 outside CSS. */
   cssBaselineMinRtt = -1;
   cssRoundsDone = 0;
@@ -58,9 +61,9 @@ export class Cubic implements CongestionControl {
   private currentRoundMinRtt = Infinity;
   private rttSampleCount = 0;
 
-  constructor(initialWindow: number, hystart = true) {
+  constructor(initialWindow: number, hystart: HystartMode | boolean = 'linux') {
     this.cwnd = initialWindow;
-    this.hystart = hystart;
+    this.hystart = hystart === true ? 'rfc9406' : hystart === false ? 'off' : hystart;
   }
 
   /** In Conservative Slow Start (RFC 9406 §4.2). */
@@ -68,7 +71,7 @@ export class Cubic implements CongestionControl {
 
   onRttSample(rtt: number, _now: number, ack: number, sndNxt: number): void {
     if (rtt < this.minRtt) this.minRtt = rtt;
-    if (!this.hystart || this.cwnd >= this.ssthresh) return;
+    if (this.hystart === 'off' || this.cwnd >= this.ssthresh) return;
     // A round ends when the ACK passes the SND.NXT recorded at its start (RFC 9406 §4.2).
     if (this.windowEnd === null || ((ack - this.windowEnd) | 0) >= 0) {
       this.windowEnd = sndNxt;
@@ -88,6 +91,7 @@ export class Cubic implements CongestionControl {
     if (!this.inCss) {
       const thresh = Math.max(HYSTART.minRttThresh, Math.min(HYSTART.maxRttThresh, this.lastRoundMinRtt / HYSTART.minRttDivisor));
       if (this.currentRoundMinRtt >= this.lastRoundMinRtt + thresh) {
+        if (this.hystart === 'linux') { this.ssthresh = this.cwnd; return; } // slow start is over
         this.cssBaselineMinRtt = this.currentRoundMinRtt;
         this.cssRoundsDone = 0;
       }
@@ -181,3 +185,6 @@ export class Cubic implements CongestionControl {
 
 export const cubic: CongestionFactory = (iw) => new Cubic(iw);
 export const cubicWithoutHystart: CongestionFactory = (iw) => new Cubic(iw, false);
+
+/** How CUBIC leaves slow start on a delay increase: at once (Linux), through Conservative Slow Start (RFC 9406), or not at all. */
+export type HystartMode = 'linux' | 'rfc9406' | 'off';

@@ -12,7 +12,7 @@ import { rtoTimeout } from '../timers.js';
 import { prrOnAck, prrStart } from './prr.js';
 import { firstLost, logRetransmit, rackActive, rackDetectLoss, rackPipe, rackRecoveryEnded } from './rack.js';
 import { sackedUntil } from './scoreboard.js';
-import { initUndo, undoAfterRto, undoAtRecoveryEnd } from './undo.js';
+import { initUndo, undoAfterRto, undoAtRecoveryEnd, undoOnPartialAck } from './undo.js';
 
 /** A duplicate ACK (RFC 5681 §2), or an ACK that SACKs new data: count it, and enter fast recovery on the third (RFC 5681 §3.2, RFC 6675 §5). */
 export function onDupAck(c: TcpConnection): void {
@@ -57,6 +57,9 @@ export function onNewAck(c: TcpConnection, ack: number, acked: number, now: numb
       if (!undoAtRecoveryEnd(c, seg)) c.cc.onRecoveryEnd(seqDiff(c.sndNxt, c.sndUna), mss);
       if (c.sndRtx !== -1 && seqGe(ack, c.sndRtxEnd)) c.sndRtx = -1;
     } else {
+      // The hole was filled by a late original: undo, or hold off resending for this ACK (recovery/undo.ts).
+      if (c.sackOk && rackActive(c) && undoOnPartialAck(c, seg, now)) { c.cc.onPartialAck(acked, mss); return; }
+      if (!c.inRecovery) return;
       // Partial ACK (RFC 6582 §3.2 step 5): retransmit the next unacknowledged segment.
       c.cc.onPartialAck(acked, mss);
       if (!c.sackOk) {
@@ -168,7 +171,8 @@ export function nextRetransmission(c: TcpConnection, now: number): TcpSegment | 
  */
 export function rackAfterAck(c: TcpConnection, delivered: number, now: number): void {
   if (!rackActive(c) || c.sndUna === c.sndNxt) { c.rack.timerAt = Infinity; return; }
-  rackDetectLoss(c, now);
+  // Linux tcp_try_undo_partial returning early: this ACK marks nothing lost (recovery/undo.ts).
+  if (c.rack.holdAt !== now) rackDetectLoss(c, now);
   if (!c.inRecovery && c.rack.lostBytes > 0) {
     // RFC 6675 §5 step 4 / RFC 8985 §6.2: a loss starts one recovery episode, which ends when SND.UNA
     // passes what was outstanding now ("recover"). ssthresh from the congestion controller (cc/).
@@ -186,6 +190,7 @@ export function rackAfterAck(c: TcpConnection, delivered: number, now: number): 
 /** The first segment RACK deems lost, retransmitted within PRR's allowance (cwnd − pipe), or null. */
 function rackRetransmission(c: TcpConnection, now: number): TcpSegment | null {
   c.forceRtx = false;
+  if (c.rack.holdAt === now) return null; // resending is held for this ACK (undo.ts undoOnPartialAck)
   const s = firstLost(c);
   if (s === null) return null;
   if (pipe(c) + 1 > c.cc.cwnd) return null;

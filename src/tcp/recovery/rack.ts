@@ -74,6 +74,8 @@ export class Rack {
   priorSsthresh = 0;
   /** TSval of the first retransmission since SND.UNA last caught up, or -1 (Eifel, RFC 3522). */
   retransTsval = -1;
+  /** The time of the ACK that found the recovery's hole filled by a late original while retransmissions are in flight: nothing more is marked lost or resent for it (undo.ts undoOnPartialAck). */
+  holdAt = -1;
   /** Bytes retransmitted and bytes reported by D-SACKs over the connection (a D-SACK beyond what we resent is dubious). */
   retransBytes = 0;
   dsackBytes = 0;

@@ -90,6 +90,34 @@ export function undoAfterRto(c: TcpConnection, seg: TcpSegment): boolean {
   return true;
 }
 
+/**
+ * A partial ACK in fast recovery (SND.UNA advanced, still below "recover") that echoes a timestamp older than our
+ * first retransmission: the hole was filled by the original, only late (Linux tcp_try_undo_partial). While
+ * retransmissions are still in flight, this ACK marks nothing more lost and resends nothing (new data may go):
+ * returns true and sets Rack.holdAt. Once none is in flight, the reduction is undone, the loss marks cleared and
+ * recovery ends. On a path where some packets overtake a queue (a second route), RACK deems the whole queue lost;
+ * this stops resending it as soon as the queue's first packets arrive.
+ */
+export function undoOnPartialAck(c: TcpConnection, seg: TcpSegment, now: number): boolean {
+  const r = c.rack;
+  if (r.undoMarker === -1 || !packetDelayed(c, seg)) return false;
+  if (retransInFlight(c)) { r.holdAt = now; return true; }
+  c.stats.TCPPartialUndo++;
+  undoReduction(c);
+  for (let i = r.head; i < r.q.length; i++) r.q[i]!.lost = false;
+  r.lostBytes = 0;
+  r.timerAt = Infinity;
+  leaveRecovery(c);
+  return false;
+}
+
+/** Some retransmitted data is still in flight (neither acknowledged nor SACKed; Linux retrans_out). */
+function retransInFlight(c: TcpConnection): boolean {
+  const r = c.rack;
+  for (let i = r.head; i < r.q.length; i++) { const s = r.q[i]!; if (s.retrans && !s.sacked && !s.lost) return true; }
+  return false;
+}
+
 /** Linux tcp_may_undo: a reduction is recorded and either every retransmission was D-SACKed or the ACK was delayed. */
 function mayUndo(c: TcpConnection, seg: TcpSegment): boolean {
   const r = c.rack;
