@@ -328,8 +328,7 @@ export class TcpConnection {
   /** @internal The initial window set before the controller exists (options.ts initCwnd), or 0. */
   initialCwnd = 0;
   private rackObj: Rack | null = null;
-  /** @internal SACK scoreboard: flat [left, right) seq pairs the peer reported, sorted, merged (RFC 2018, RFC 6675). */
-  scoreboard: number[] = [];
+  private sb: number[] | null = null;
 
   // --- pending output and events ---
   /** @internal Control segments (RST, replies) ahead of everything else; a shared empty list until one is queued. */
@@ -647,6 +646,14 @@ export class TcpConnection {
     }
     return this.rackObj;
   }
+  /**
+   * @internal SACK scoreboard: flat [left, right) seq pairs the peer reported, sorted, merged (RFC 2018, RFC 6675);
+   * created on first use.
+   */
+  get scoreboard(): number[] { return this.sb ??= []; }
+  set scoreboard(v: number[]) { this.sb = v; }
+  /** @internal Whether the scoreboard exists yet (while it does not, it is empty). */
+  get scoreboardCreated(): boolean { return this.sb !== null; }
   /** @internal Whether the RACK record exists yet. */
   get rackCreated(): boolean { return this.rackObj !== null; }
   /** @internal The RACK reordering timer without creating the record (Infinity when there is none). */

@@ -221,7 +221,7 @@ export function ackAdvance(c: TcpConnection, ack: number, now: number, seg: TcpS
   c.sndBufSeq = c.finSent && seqGt(ack, c.finSeq) ? c.finSeq : (seqGt(ack, c.sndBufSeq) ? ack : c.sndBufSeq);
   if (c.sndRtx !== -1 && seqLt(c.sndRtx, ack)) c.sndRtx = ack;
   if (c.rackCreated) logAcked(c, ack, now); // without a record nothing was logged (the handshake's ACK)
-  pruneScoreboard(c);
+  if (c.scoreboardCreated) pruneScoreboard(c); // none yet: nothing SACKed to prune
 
   // RTT sample: from send times, Karn-safe, else a timestamp that cannot be stale (timers.ts sampleRtt).
   sampleRtt(c, ack, seg, now, true);

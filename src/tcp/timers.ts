@@ -154,7 +154,8 @@ export function onRto(c: TcpConnection, now: number): void {
   c.rtt.backOff();
   c.rttSeq = -1; // Karn: no sample from retransmitted data
   // RFC 6675 §5.1 / RFC 2018 §8: after an RTO the SACK scoreboard may be reneged; clear it.
-  c.scoreboard.length = 0; c.sackedBytes = 0; c.highSack = c.sndUna;
+  if (c.scoreboardCreated) c.scoreboard.length = 0;
+  c.sackedBytes = 0; c.highSack = c.sndUna;
   rackOnRto(c);
   c.sndRtx = c.sndUna;
   c.sndRtxEnd = c.sndNxt;
