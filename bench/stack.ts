@@ -2,11 +2,9 @@
  * Host-stack benchmarks: two stacks in one process on the in-memory wire (virtual time, as fast as the CPU
  * allows). Throughput and lifecycles go through the Node-style Socket API; Node's own `net` on 127.0.0.1 is
  * measured in the same run as the kernel's reference. Memory per idle ESTABLISHED connection and per
- * TIME-WAIT entry is measured with 100 000 of each.
+ * TIME-WAIT entry is measured with 100 000 of each; one million idle connections is its own run (idle.ts).
  */
 import net from 'node:net';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Network } from '../src/link/network.js';
 import { Server, Socket } from '../src/stack/socket.js';
 import type { Stack, StackConnection } from '../src/stack/stack.js';
@@ -141,62 +139,6 @@ export function memoryPerConnection(count: number): { established: number; timeW
   return { established: Math.round(perEstablished), timeWait: Math.round(perTw) };
 }
 
-/**
- * Many idle ESTABLISHED connections between two in-process stacks (default one million; env
- * SYNACK_BENCH_IDLE_CONNS), opened in batches until all are up or `budgetMs` has passed: how many were
- * opened, the process's RSS and the heap per connection end. Run in a child process with a large heap, so
- * the figure is that of a fresh process holding only these connections.
- */
-export function idleConnections(count: number, budgetMs: number): { opened: number; secs: number; rssBytes: number; heapPerEnd: number } {
-  const n = new Network({ seed: 1, delayMs: 0.05 });
-  // Client ports are given (1024 upward on each address), not searched in the ephemeral range: a search
-  // through a range that is 90 % in use costs more per connection the fuller it gets.
-  const addrs = Array.from({ length: Math.ceil(count / 60_000) + 1 }, (_, i) => `10.${1 + (i >> 8)}.${i & 255}.1`);
-  const server = n.addStack({ name: 's', addresses: ['10.0.0.2'] });
-  const client = n.addStack({ name: 'c', addresses: addrs });
-  // Accepted at once (onConnection): a listener's accept queue is an array, and taking 100 000 connections out
-  // of it one by one (as closing the stacks does) costs a search each.
-  server.listen(80, { backlog: count + 10, onConnection: () => undefined });
-  const before = heapUsed();
-  const t0 = performance.now();
-  let opened = 0;
-  while (opened < count && performance.now() - t0 < budgetMs) {
-    const batch = Math.min(4096, count - opened);
-    for (let i = 0; i < batch; i++, opened++) {
-      client.connect({ host: '10.0.0.2', port: 80, localAddress: addrs[opened % addrs.length], localPort: 1024 + Math.floor(opened / addrs.length) });
-    }
-    while (n.step()) { /* complete the handshakes */ }
-    if ((opened & 0x3ffff) < 4096) process.stderr.write(`idle connections: ${opened} after ${Math.round(performance.now() - t0)} ms\n`);
-  }
-  const secs = (performance.now() - t0) / 1000;
-  let est = 0;
-  for (const c of client.allConnections()) if (c.state === 'ESTABLISHED') est++;
-  const heap = heapUsed() - before;
-  const rssBytes = process.memoryUsage().rss;
-  // Still in use after the measurement (the collector must not free them before it).
-  if (server.connectionCount + client.connectionCount < 2 * est) throw new Error('connections went away');
-  n.close();
-  return { opened: est, secs, rssBytes, heapPerEnd: Math.round(heap / (2 * Math.max(1, est))) };
-}
-
-function idleConnectionsInChild(): BenchResult[] {
-  const count = Number(process.env.SYNACK_BENCH_IDLE_CONNS ?? 1_000_000);
-  const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=16384', '--import', 'tsx', fileURLToPath(import.meta.url), 'idle', String(count)], { encoding: 'utf8', timeout: 600_000 });
-  const m = /@@idle (.*)/.exec(r.stdout ?? '');
-  if (!m) {
-    // Reported, not thrown: the suite's other figures stand.
-    console.log(`  idle connections run failed (${r.status ?? r.signal}): ${(r.stderr ?? '').slice(-500)}`);
-    return [];
-  }
-  const v = JSON.parse(m[1]!) as ReturnType<typeof idleConnections>;
-  return [
-    { name: 'stack.idle.connections', value: v.opened, unit: 'ESTABLISHED connections (both ends in process)' },
-    { name: 'stack.idle.rss', value: Math.round(v.rssBytes / 2 ** 20), unit: 'MiB' },
-    { name: 'stack.idle.heap-per-end', value: v.heapPerEnd, unit: 'bytes' },
-    { name: 'stack.idle.open-time', value: Math.round(v.secs), unit: 's' },
-  ];
-}
-
 export async function run(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
   await socketBulk(1460, 16 << 20);
@@ -217,12 +159,8 @@ export async function run(): Promise<BenchResult[]> {
   const m = memoryPerConnection(100_000);
   out.push({ name: 'stack.heap.per-established', value: m.established, unit: 'bytes' });
   out.push({ name: 'stack.heap.per-time-wait', value: m.timeWait, unit: 'bytes' });
-  out.push(...idleConnectionsInChild());
   return out;
 }
 
 function r2(x: number): number { return Math.round(x * 100) / 100; }
 
-if (process.argv[2] === 'idle' && import.meta.url === `file://${process.argv[1]}`) {
-  console.log(`@@idle ${JSON.stringify(idleConnections(Number(process.argv[3]), 300_000))}`);
-}
