@@ -25,7 +25,8 @@
  *
  * Knobs (environment): LOSS_BENCH_RUNS (repetitions, default 3), LOSS_BENCH_ONLY (one loss rate in per
  * mille, or "reorder"; skips the virtual sweep), LOSS_BENCH_CC (JSON merged into synack's TcpConfig, e.g.
- * {"congestionControl":"newreno"}), LOSS_BENCH_NOHYSTART=1 (CUBIC without HyStart++), LOSS_BENCH_KERNEL_CC (the
+ * {"congestionControl":"newreno"}), LOSS_BENCH_NOHYSTART=1 (CUBIC without HyStart), LOSS_BENCH_SS=1 (the
+ * senders' median cwnd and SRTT toward the peer, sampled every 20 ms), LOSS_BENCH_KERNEL_CC (the
  * kernel's congestion control in the namespaces, default cubic, Linux's default; `bbr` is another figure).
  *
  * Virtual time: two synack stacks on the in-memory wire (src/link/network.ts): 200 Mbit/s, a 25 ms queue,
@@ -145,15 +146,23 @@ http.createServer((req, res) => {
 
 /** The kernel's TCP counters in this namespace (/proc/net/snmp Tcp:, /proc/net/netstat TcpExt:), by name. */
 function kernelCounters(): Record<string, number> {
+  return parseCounters(spawnSync('cat', ['/proc/net/snmp', '/proc/net/netstat'], { encoding: 'utf8' }).stdout ?? '');
+}
+
+/** The Tcp: and TcpExt: name/value line pairs of /proc/net/snmp and /proc/net/netstat. */
+function parseCounters(text: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [file, prefix] of [['/proc/net/snmp', 'Tcp:'], ['/proc/net/netstat', 'TcpExt:']] as const) {
-    const lines = (spawnSync('cat', [file], { encoding: 'utf8' }).stdout ?? '').split('\n').filter((l) => l.startsWith(prefix));
+  for (const prefix of ['Tcp:', 'TcpExt:']) {
+    const lines = text.split('\n').filter((l) => l.startsWith(prefix));
     if (lines.length < 2) continue;
     const names = lines[0]!.split(' ').slice(1), values = lines[1]!.split(' ').slice(1);
     names.forEach((n, i) => { out[n] = Number(values[i]); });
   }
   return out;
 }
+
+/** What a kernel sender's counters say about its recovery. */
+const KERNEL_SENDER = ['OutSegs', 'RetransSegs', 'TCPSackRecovery', 'TCPTimeouts', 'TCPLossProbes', 'TCPLossProbeRecovery', 'TCPDSACKRecv', 'TCPDSACKUndo', 'TCPSpuriousRTOs', 'TCPSACKReneging', 'TCPSackShiftFallback'];
 
 /** The D-SACK and undo counters (recovery/undo.ts), for the per-rate summary. */
 const undoCounts = (st: TcpStats): { dsackRecv: number; dsackSent: number; dsackUndo: number; fullUndo: number; partialUndo: number; lossUndo: number } => ({
@@ -203,6 +212,37 @@ async function realRole(): Promise<void> {
     peerServer.once('exit', (c) => reject(new Error(`peer server exited ${c}`)));
   });
 
+  // LOSS_BENCH_SS=1: every 20 ms of a transfer toward the peer, the sender's cwnd (segments) and smoothed RTT
+  // (ms): the kernel's from `ss -tin` in this namespace, synack's from its engine. Medians per rate.
+  const samples: Record<'kernel' | 'synack', { cwnd: number[]; rtt: number[] }> = { kernel: { cwnd: [], rtt: [] }, synack: { cwnd: [], rtt: [] } };
+  const sampleOnce = (who: 'kernel' | 'synack'): void => {
+    if (who === 'synack') {
+      for (const c of h.stack.allConnections()) {
+        if (c.tcp.localPort !== 80 || c.tcp.state !== 'ESTABLISHED') continue;
+        samples.synack.cwnd.push(c.tcp.congestionWindow / 1448);
+        samples.synack.rtt.push(c.tcp.smoothedRtt);
+      }
+      return;
+    }
+    const out = spawnSync('ss', ['-tin', 'state', 'established', '( sport = :8081 )'], { encoding: 'utf8' }).stdout ?? '';
+    const cw = /cwnd:(\d+)/.exec(out), rt = /\brtt:([\d.]+)/.exec(out);
+    if (cw && rt) { samples.kernel.cwnd.push(Number(cw[1])); samples.kernel.rtt.push(Number(rt[1])); }
+  };
+  /** CPU time of this process (synack's stack) per second of synack's transfers: near 1, it is CPU-bound. */
+  const cpu = { used: 0, wall: 0 };
+  const sampled = async (who: 'kernel' | 'synack', f: () => Promise<number>): Promise<number> => {
+    if (!process.env.LOSS_BENCH_SS) return f();
+    const t = setInterval(() => sampleOnce(who), 20);
+    const c0 = process.cpuUsage(), w0 = performance.now();
+    try { return await f(); } finally {
+      clearInterval(t);
+      if (who === 'synack') { const d = process.cpuUsage(c0); cpu.used += (d.user + d.system) / 1000; cpu.wall += performance.now() - w0; }
+    }
+  };
+  const peerCounters = async (): Promise<Record<string, number>> => parseCounters((await peer.sh('cat /proc/net/snmp /proc/net/netstat')).stdout);
+  const addDelta = (acc: Record<string, number>, a: Record<string, number>, b: Record<string, number>): void => {
+    for (const n of KERNEL_SENDER) acc[n] = (acc[n] ?? 0) + (b[n] ?? 0) - (a[n] ?? 0);
+  };
   const curl = async (ns: Netns | null, url: string): Promise<number> => {
     const line = `curl -sS --max-time ${MAX_SECONDS} -o /dev/null -w '%{size_download} %{time_total}' ${url}`;
     const r = ns ? await ns.sh(line, (MAX_SECONDS + 10) * 1000) : spawnSync('bash', ['-c', line], { encoding: 'utf8', timeout: (MAX_SECONDS + 10) * 1000 });
@@ -231,15 +271,23 @@ async function realRole(): Promise<void> {
     if (only !== undefined && String(l) !== only) continue;
     setPath(l);
     const kk1: number[] = [], sk: number[] = [], kk2: number[] = [], ks: number[] = [];
+    // The peer's kernel as the sender toward the host: its counters while sending to the kernel and to synack.
+    const peerToKernel: Record<string, number> = {}, peerToSynack: Record<string, number> = {};
     const st = h.stack.stats;
     const kBefore = kernelCounters();
     const before = { rtx: st.RetransSegs, rto: st.TCPTimeouts, tlp: st.TCPLossProbes, fr: st.TCPFastRetrans, out: st.OutSegs, ...undoCounts(st) };
     for (let i = 0; i < RUNS; i++) {
-      kk1.push(await curl(peer, `http://10.78.0.1:8081/bytes/${SIZE}`));
-      sk.push(await curl(peer, `http://10.77.0.2/bytes/${SIZE}`));
+      kk1.push(await sampled('kernel', () => curl(peer, `http://10.78.0.1:8081/bytes/${SIZE}`)));
+      sk.push(await sampled('synack', () => curl(peer, `http://10.77.0.2/bytes/${SIZE}`)));
       if (l === 'reorder') continue; // the side link is toward the peer only
+      let k0 = await peerCounters();
       kk2.push(await curl(null, `http://10.79.0.2:8080/bytes/${SIZE}`));
+      let k1 = await peerCounters();
+      addDelta(peerToKernel, k0, k1);
+      k0 = k1;
       ks.push(await synackGet());
+      k1 = await peerCounters();
+      addDelta(peerToSynack, k0, k1);
     }
     const row = (name: string, ours: number[], ref: number[]): BenchResult => {
       const o = median(ours), k = median(ref);
@@ -255,6 +303,19 @@ async function realRole(): Promise<void> {
     // The host's kernel is the sender of the kernel→kernel reference toward the peer (and only a receiver otherwise).
     const kAfter = kernelCounters();
     const kd = (n: string): number => (kAfter[n] ?? 0) - (kBefore[n] ?? 0);
+    for (const [who, d] of [['kernel', peerToKernel], ['synack', peerToSynack]] as const) {
+      if (l === 'reorder') break;
+      process.stderr.write(`${label(l)}: kernel (peer) sending to ${who}: ${KERNEL_SENDER.map((n) => `${n} ${d[n] ?? 0}`).join(', ')}\n`);
+    }
+    if (process.env.LOSS_BENCH_SS) {
+      for (const who of ['kernel', 'synack'] as const) {
+        const m = samples[who];
+        process.stderr.write(`${label(l)}: ${who} sending: median cwnd ${round(median(m.cwnd), 1)} segments, median SRTT ${round(median(m.rtt), 2)} ms (${m.cwnd.length} samples)\n`);
+        m.cwnd.length = 0; m.rtt.length = 0;
+      }
+      process.stderr.write(`${label(l)}: synack's process used ${round(cpu.wall > 0 ? cpu.used / cpu.wall : 0)} CPU seconds per second of its transfers\n`);
+      cpu.used = 0; cpu.wall = 0;
+    }
     process.stderr.write(`${label(l)}: kernel (host) segments ${kd('OutSegs')}, retransmitted ${kd('RetransSegs')}, recoveries ${kd('TCPSackRecovery')}, RTOs ${kd('TCPTimeouts')}, probes ${kd('TCPLossProbes')}, D-SACKs received ${kd('TCPDSACKRecv')}, undone (D-SACK/full/partial/RTO) ${kd('TCPDSACKUndo')}/${kd('TCPFullUndo')}/${kd('TCPPartialUndo')}/${kd('TCPLossUndo')}\n`);
     process.stderr.write(`${label(l)}: synack segments ${st.OutSegs - before.out}, retransmitted ${st.RetransSegs - before.rtx}, recoveries ${st.TCPFastRetrans - before.fr}, RTOs ${st.TCPTimeouts - before.rto}, probes ${st.TCPLossProbes - before.tlp}, D-SACKs received ${u.dsackRecv - before.dsackRecv} sent ${u.dsackSent - before.dsackSent}, undone (D-SACK/full/partial/RTO) ${u.dsackUndo - before.dsackUndo}/${u.fullUndo - before.fullUndo}/${u.partialUndo - before.partialUndo}/${u.lossUndo - before.lossUndo}\n`);
     process.stderr.write(`${label(l)}: kernel→kernel ${kk1.map((x) => x.toFixed(1))} synack→kernel ${sk.map((x) => x.toFixed(1))} kernel→kernel(r0) ${kk2.map((x) => x.toFixed(1))} kernel→synack ${ks.map((x) => x.toFixed(1))}\n`);

@@ -141,3 +141,28 @@ test('a partial ACK answering the original (Linux tcp_try_undo_partial): loss ma
   assert.equal(real.c.stats.TCPPartialUndo, 0);
   assert.ok(real.resent.length >= 2, `resent ${real.resent.join(',')}`);
 });
+
+test('recoveries undone as reordering keep RACK\'s widened reordering window (only real losses count toward shrinking it)', () => {
+  const c = open(true);
+  let base = 0; // segment index of this round's first segment
+  const seq = (i: number): number => at(base + i);
+  for (let round = 0; round < 20; round++) {
+    const t0 = 2000 * (round + 1);
+    c.send(bytes(10 * MSS), t0);
+    const sent = c.drainTransmit(t0);
+    const t = t0 + RTT;
+    const echo = (i: number): TcpOptions => ({ tsVal: 3, tsEcr: tsOf(sent, seq(i)) });
+    ack(c, t, seq(2), echo(1));
+    // In the first round the receiver reports segment 0 twice (a D-SACK): the reordering window widens.
+    if (round === 0) ack(c, t, seq(2), { ...echo(1), sack: [seq(0), seq(1)] });
+    ack(c, t + 1, seq(2), { ...echo(1), sack: [seq(3), seq(4)] });
+    ack(c, t + 2, seq(2), { ...echo(1), sack: [seq(3), seq(5)] });
+    ack(c, t + 3, seq(2), { ...echo(1), sack: [seq(3), seq(6)] });
+    runTimers(c, t + 150); // reo_wnd is at most SRTT: segment 2 is deemed lost and resent, before any RTO
+    // Segment 2 was only late: the hole fills with the original, whose timestamp the ACK echoes.
+    ack(c, t + 151, seq(10), echo(2));
+    base += 10;
+  }
+  assert.ok(c.stats.TCPFullUndo >= 17, `${c.stats.TCPFullUndo} undone`);
+  assert.ok(c.rack.reoWndMult > 1, `reo_wnd_mult ${c.rack.reoWndMult}: not shrunk back by recoveries that were reordering`);
+});

@@ -52,9 +52,12 @@ export function onNewAck(c: TcpConnection, ack: number, acked: number, now: numb
     if (seqGe(ack, c.recover)) {
       c.inRecovery = false;
       c.dupAcks = 0;
-      rackRecoveryEnded(c);
-      // A needless reduction is undone (recovery/undo.ts); otherwise recovery ends at ssthresh.
-      if (!undoAtRecoveryEnd(c, seg)) c.cc.onRecoveryEnd(seqDiff(c.sndNxt, c.sndUna), mss);
+      // A needless reduction is undone (recovery/undo.ts); otherwise recovery ends at ssthresh, and counts
+      // toward shrinking RACK's reordering window back (Linux tcp_try_undo_recovery).
+      if (!undoAtRecoveryEnd(c, seg)) {
+        rackRecoveryEnded(c);
+        c.cc.onRecoveryEnd(seqDiff(c.sndNxt, c.sndUna), mss);
+      }
       if (c.sndRtx !== -1 && seqGe(ack, c.sndRtxEnd)) c.sndRtx = -1;
     } else {
       // The hole was filled by a late original: undo, or hold off resending for this ACK (recovery/undo.ts).

@@ -13,7 +13,6 @@
  */
 import { seqDiff, seqGt, seqLe, seqLt, type TcpSegment } from '../../wire/tcp-types.js';
 import type { TcpConnection } from '../connection.js';
-import { rackRecoveryEnded } from './rack.js';
 
 /**
  * A window reduction begins (fast recovery or an RTO): remember cwnd, ssthresh (Linux tcp_current_ssthresh:
@@ -61,6 +60,8 @@ export function undoOnDsack(c: TcpConnection, left: number, right: number, una: 
   r.undoRetrans = Math.max(0, r.undoRetrans - reported);
   if (r.undoRetrans > 0 || c.rtoRecovery) return;
   c.stats.TCPDSACKUndo++;
+  // Reordering, not loss: keep the widened reordering window one recovery longer (Linux tcp_try_undo_dsack).
+  if (r.reoWndPersist < 16) r.reoWndPersist++;
   undoReduction(c);
   if (c.inRecovery) leaveRecovery(c);
 }
@@ -141,10 +142,12 @@ function undoReduction(c: TcpConnection): void {
   r.undoMarker = -1;
 }
 
-/** Recovery is over: what was deemed lost and resent is accounted for; RACK may start a new episode on a real loss. */
+/**
+ * Recovery is over, undone: RACK may start a new episode on a real loss. The reordering window is not shrunk
+ * (that counts recoveries that were losses, rack.ts rackRecoveryEnded).
+ */
 function leaveRecovery(c: TcpConnection): void {
   c.inRecovery = false;
   c.dupAcks = 0;
-  rackRecoveryEnded(c);
   if (c.sndRtx !== -1 && !c.rtoRecovery) c.sndRtx = -1;
 }
