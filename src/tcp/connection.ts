@@ -651,6 +651,7 @@ export class TcpConnection {
    * created on first use.
    */
   get scoreboard(): number[] { return this.sb ??= []; }
+  /** @internal */
   set scoreboard(v: number[]) { this.sb = v; }
   /** @internal Whether the scoreboard exists yet (while it does not, it is empty). */
   get scoreboardCreated(): boolean { return this.sb !== null; }
