@@ -186,10 +186,11 @@ async function bench(): Promise<BenchResult[]> {
     }
     // /sys shows the root namespace's devices; ip reads this namespace's. The device's transmit queue is the
     // kernel's queue toward synack: what overflows it never reached synack.
-    const tunDrops = () => {
-      const j = JSON.parse(execFileSync('ip', ['-j', '-s', 'link', 'show', 'dev', tun], { encoding: 'utf8' })) as Array<{ stats64: { tx: { dropped: number } } }>;
+    const tunDropsOf = (dev: string) => {
+      const j = JSON.parse(execFileSync('ip', ['-j', '-s', 'link', 'show', 'dev', dev], { encoding: 'utf8' })) as Array<{ stats64: { tx: { dropped: number } } }>;
       return j[0]!.stats64.tx.dropped;
     };
+    const tunDrops = () => tunDropsOf(tun);
     const k = await flood(KERNEL, () => tcpInSegs(ns), () => 0);
     const stack = serve.stack, stats = stack.stats, c = stack.counters, link = serve.host.link;
     const txqlen = (JSON.parse(execFileSync('ip', ['-j', 'link', 'show', 'dev', tun], { encoding: 'utf8' })) as Array<{ txqlen: number }>)[0]!.txqlen;
@@ -214,6 +215,22 @@ async function bench(): Promise<BenchResult[]> {
     out.push({ name: 'http.synflood general path: CPU per segment', value: g.cpuUsPerSeg, unit: 'us' });
     out.push({ name: 'http.synflood general path: dropped by the TUN queue', value: g.drops, unit: 'packets' });
     out.push({ name: 'http.synflood synack cookies sent', value: c.SyncookiesSent, unit: 'SYN+ACKs' });
+    // Once more with the device read by the addon's reader thread (synack serve --read-thread): a second
+    // serve, the first stopped.
+    await serve.stop(200);
+    const serve2 = await startServe({ addr: [SYNACK], peer: ['10.77.0.1/24'], http: PORT, offload: true, readThread: true }, { stdout: quiet, stderr: process.stderr, stdin: process.stdin });
+    try {
+      const st2 = serve2.stack.stats, dev2 = serve2.host.link.name;
+      await exec('curl', ['-s', '-o', '/dev/null', `http://${SYNACK}:${PORT}${PATH}`], 5000); // warm
+      const t = await flood(SYNACK, () => st2.InSegs, () => tunDropsOf(dev2));
+      out.push({ name: 'http.synflood read thread: fetches ok', value: Math.round((t.ok / Math.max(1, t.total)) * 100), unit: '%' });
+      out.push({ name: 'http.synflood read thread: segments processed', value: t.segsPerSec, unit: 'seg/s' });
+      out.push({ name: 'http.synflood read thread: CPU per segment', value: t.cpuUsPerSeg, unit: 'us' });
+      out.push({ name: 'http.synflood read thread: dropped by the TUN queue', value: t.drops, unit: 'packets' });
+      out.push({ name: 'http.synflood read thread: SYNs sent by hping3', value: t.sent, unit: 'packets' });
+    } finally {
+      await serve2.stop(200);
+    }
   } finally {
     server.kill('SIGKILL');
     await serve.stop(200);

@@ -34,6 +34,8 @@ export interface TunHostOptions {
    * OFFLOAD_TSO_MAX_BYTES, tcp.receiveOffload to true). Off by default.
    */
   offload?: boolean;
+  /** Read the device on the addon's reader thread (TunOpenOptions.readThread). Off by default. */
+  readThread?: boolean;
 }
 
 /** Largest TCP payload per segment synack sends with offload on (the engine caps it to fit a 16-bit IP length). */
@@ -72,7 +74,7 @@ export async function openTunHost(o: TunHostOptions): Promise<TunHost> {
   const mtu = o.mtu ?? DEFAULT_MTU;
   // Everything checkable is checked before a device exists (configureTunDevice repeats it).
   if (pairs.some((p) => p.kernel.includes(':')) && mtu < 1280) throw new DeviceSetupError('EINVAL', `MTU ${mtu} is below IPv6's minimum of 1280 (RFC 8200 §5)`);
-  const link = TunLink.open(o.tun, o.offload ? { offload: true } : {});
+  const link = TunLink.open(o.tun, { offload: o.offload === true, readThread: o.readThread === true });
   let tap: PcapngTap | null = null;
   try {
     await configureTunDevice({ name: link.name, addresses: pairs, mtu, txqueuelen: o.txqueuelen ?? DEFAULT_TXQUEUELEN });

@@ -33,8 +33,14 @@ function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<Exec> {
   });
 }
 
+/** Roles run with TUN_TEST_READ_THREAD=1 read through the addon's reader thread (TunOpenOptions.readThread). */
+const READ_THREAD = process.env.TUN_TEST_READ_THREAD === '1';
+function openTun(name?: string): TunLink {
+  return READ_THREAD ? TunLink.open(name, { readThread: true }) : TunLink.open(name);
+}
+
 async function openConfigured(pairs: TunAddressPair[], mtu?: number): Promise<TunLink> {
-  const link = TunLink.open();
+  const link = openTun();
   await configureTunDevice({ name: link.name, addresses: pairs, mtu });
   return link;
 }
@@ -126,7 +132,7 @@ async function udpInRole(n: number): Promise<void> {
   sock.close();
   const stats = link.stats;
   link.close();
-  reportResult({ got, batchSizes, stats });
+  reportResult({ got, batchSizes, stats, readThread: link.readThread });
 }
 
 /** JS writes UDP datagrams into the device; a kernel socket must receive exactly the well-formed ones. */
@@ -201,7 +207,7 @@ async function lifecycleRole(): Promise<void> {
   const before = fdCount();
   const names = new Set<string>();
   for (let i = 0; i < 100; i++) {
-    const l = TunLink.open();
+    const l = openTun();
     names.add(l.name);
     l.onPackets(() => undefined);
     l.close();
@@ -212,7 +218,7 @@ async function lifecycleRole(): Promise<void> {
   const after = fdCount();
   const links = JSON.parse((await run('ip', ['-j', 'link', 'show'])).stdout) as Array<{ ifname: string }>;
 
-  const named = TunLink.open('synack7');
+  const named = openTun('synack7');
   let busy: unknown = null;
   try {
     TunLink.open('synack7').close();
@@ -286,7 +292,7 @@ async function writeErrorsRole(): Promise<void> {
     }
   };
   const udp = udpPacket(V4.stack, V4.kernel, 5555, 7777, 4);
-  const link = TunLink.open();
+  const link = openTun();
   const whileDown = codeOf(() => link.write(udp));
   await configureTunDevice({ name: link.name, addresses: [V4] });
   const up = codeOf(() => link.write(udp));
@@ -357,8 +363,8 @@ if (role !== undefined) {
   if (reason && process.env.SYNACK_REQUIRE_TUN) test('TUN tests are required (SYNACK_REQUIRE_TUN) but cannot run', () => assert.fail(reason));
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  async function inNetns(r: string): Promise<any> {
-    const res = await runInNetns(import.meta.url, [r], { timeoutMs: 30_000 });
+  async function inNetns(r: string, env?: Record<string, string>): Promise<any> {
+    const res = await runInNetns(import.meta.url, [r], { timeoutMs: 30_000, env });
     assert.equal(res.code, 0, `role ${r} failed (timedOut=${res.timedOut}):\n${res.stderr}\n${res.stdout}`);
     assert.ok(res.result !== undefined, `role ${r} reported nothing:\n${res.stdout}`);
     return res.result;
@@ -401,26 +407,6 @@ if (role !== undefined) {
     assert.deepEqual(syn, { src: 'fd77::1', dst: 'fd77::2', flags: 'SYN', dstPort: 80, mss: 1440, tcpChecksumOk: true, ipChecksumOk: true });
   });
 
-  test('300 datagrams sent at once by the kernel all reach JS, in order, in a few batches', { skip }, async () => {
-    const r = await inNetns('udp-in');
-    assert.deepEqual(r.got, Array.from({ length: 300 }, (_, i) => `datagram ${i}`));
-    assert.ok(r.batchSizes.length < 30, `expected batched delivery, got batches ${JSON.stringify(r.batchSizes)}`);
-    assert.equal(r.stats.rxBatches, r.batchSizes.length);
-  });
-
-  test('UDP datagrams written by JS reach kernel sockets (IPv4 batch and IPv6); a bad checksum is dropped', { skip }, async () => {
-    const r = await inNetns('udp-out');
-    assert.equal(r.accepted, 300);
-    assert.equal(r.single, 'sent');
-    const v4 = r.recv.filter((m: string) => /^v4 \d+$/.test(m));
-    assert.deepEqual(v4, Array.from({ length: 300 }, (_, i) => `v4 ${i}`));
-    assert.ok(r.recv.includes('v6 single'));
-    assert.equal(r.parts, 'sent');
-    assert.ok(r.recv.includes('v4 gathered from two parts'), 'the datagram written with writeParts did not arrive whole');
-    assert.ok(!r.recv.includes('corrupt'), 'the kernel accepted a datagram with a corrupted checksum: checksums are not being checked');
-    assert.equal(r.stats.txPackets, 303);
-  });
-
   test('writeMany: 200 datagrams packed in one buffer reach a kernel socket from one call (plain and offload devices); a bad range writes nothing', { skip }, async () => {
     for (const r of ['write-many', 'write-many-offload']) {
       const res = await inNetns(r);
@@ -432,40 +418,66 @@ if (role !== undefined) {
     }
   });
 
-  test('open/close 100 times leaks no fd and no device; names, EBUSY, use after close, close inside the callback', { skip }, async () => {
-    const r = await inNetns('lifecycle');
-    assert.equal(r.after, r.before, 'file descriptors leaked');
-    assert.deepEqual(r.linksAfter, ['lo'], 'devices outlived close()');
-    assert.ok(r.distinctNames >= 1);
-    assert.equal(r.namedName, 'synack7');
-    assert.equal(r.busy?.name, 'TunError');
-    assert.equal(r.busy?.code, 'EBUSY');
-    assert.deepEqual(r.afterClose, { name: 'TunError', code: 'ERR_TUN_CLOSED' });
-    assert.equal(r.callsAfterCloseInCallback, 1);
-  });
+  // The reading tests, with libuv polling the fd (the default) and with the addon's reader thread.
+  for (const thread of [false, true]) {
+    const env = thread ? { TUN_TEST_READ_THREAD: '1' } : undefined;
+    const tag = thread ? ' (reader thread)' : '';
+    test(`300 datagrams sent at once by the kernel all reach JS, in order, in a few batches${tag}`, { skip }, async () => {
+      const r = await inNetns('udp-in', env);
+      assert.equal(r.readThread, thread, 'read by the reader thread, or polled');
+    assert.deepEqual(r.got, Array.from({ length: 300 }, (_, i) => `datagram ${i}`));
+      assert.ok(r.batchSizes.length < 30, `expected batched delivery, got batches ${JSON.stringify(r.batchSizes)}`);
+      assert.equal(r.stats.rxBatches, r.batchSizes.length);
+    });
+
+    test(`UDP datagrams written by JS reach kernel sockets (IPv4 batch and IPv6); a bad checksum is dropped${tag}`, { skip }, async () => {
+      const r = await inNetns('udp-out', env);
+      assert.equal(r.accepted, 300);
+      assert.equal(r.single, 'sent');
+      const v4 = r.recv.filter((m: string) => /^v4 \d+$/.test(m));
+      assert.deepEqual(v4, Array.from({ length: 300 }, (_, i) => `v4 ${i}`));
+      assert.ok(r.recv.includes('v6 single'));
+      assert.equal(r.parts, 'sent');
+      assert.ok(r.recv.includes('v4 gathered from two parts'), 'the datagram written with writeParts did not arrive whole');
+      assert.ok(!r.recv.includes('corrupt'), 'the kernel accepted a datagram with a corrupted checksum: checksums are not being checked');
+      assert.equal(r.stats.txPackets, 303);
+    });
+
+    test(`open/close 100 times leaks no fd and no device; names, EBUSY, use after close, close inside the callback${tag}`, { skip }, async () => {
+      const r = await inNetns('lifecycle', env);
+      assert.equal(r.after, r.before, 'file descriptors leaked');
+      assert.deepEqual(r.linksAfter, ['lo'], 'devices outlived close()');
+      assert.ok(r.distinctNames >= 1);
+      assert.equal(r.namedName, 'synack7');
+      assert.equal(r.busy?.name, 'TunError');
+      assert.equal(r.busy?.code, 'EBUSY');
+      assert.deepEqual(r.afterClose, { name: 'TunError', code: 'ERR_TUN_CLOSED' });
+      assert.equal(r.callsAfterCloseInCallback, 1);
+    });
 
 
-  test('bad writes get the kernel\'s verdict as TunError (EIO while down, EINVAL for non-IP); a deleted device reports once', { skip }, async () => {
-    const r = await inNetns('write-errors');
-    assert.equal(r.whileDown, 'EIO');
-    assert.equal(r.up, 'returned sent');
-    assert.equal(r.notIp, 'EINVAL');
-    assert.equal(r.empty, 'EINVAL');
-    assert.equal(r.notBytes, 'ERR_TUN_ARG');
-    assert.equal(r.badBatch, 'ERR_TUN_ARG');
-    assert.equal(r.badParts, 'ERR_TUN_ARG');
-    assert.equal(r.errors.length, 1, `expected one error, got ${JSON.stringify(r.errors)}`);
-    assert.match(r.errors[0], /deleted/);
-    assert.equal(r.afterDelete, 'EBADFD');
-  });
+    test(`bad writes get the kernel\'s verdict as TunError (EIO while down, EINVAL for non-IP); a deleted device reports once${tag}`, { skip }, async () => {
+      const r = await inNetns('write-errors', env);
+      assert.equal(r.whileDown, 'EIO');
+      assert.equal(r.up, 'returned sent');
+      assert.equal(r.notIp, 'EINVAL');
+      assert.equal(r.empty, 'EINVAL');
+      assert.equal(r.notBytes, 'ERR_TUN_ARG');
+      assert.equal(r.badBatch, 'ERR_TUN_ARG');
+      assert.equal(r.badParts, 'ERR_TUN_ARG');
+      assert.equal(r.errors.length, 1, `expected one error, got ${JSON.stringify(r.errors)}`);
+      assert.match(r.errors[0], /deleted/);
+      assert.equal(r.afterDelete, 'EBADFD');
+    });
 
 
-  test('a throwing onPackets handler surfaces as an uncaught exception; unref() lets the process exit with the link open', { skip }, async () => {
-    const res = await runInNetns(import.meta.url, ['loop'], { timeoutMs: 10_000 });
-    assert.equal(res.timedOut, false, 'the unref()\'d link kept the process alive');
-    assert.equal(res.code, 0, res.stderr);
-    assert.deepEqual(res.result, { uncaught: ['handler bug'] });
-  });
+    test(`a throwing onPackets handler surfaces as an uncaught exception; unref() lets the process exit with the link open${tag}`, { skip }, async () => {
+      const res = await runInNetns(import.meta.url, ['loop'], { timeoutMs: 10_000, env });
+      assert.equal(res.timedOut, false, 'the unref()\'d link kept the process alive');
+      assert.equal(res.code, 0, res.stderr);
+      assert.deepEqual(res.result, { uncaught: ['handler bug'] });
+    });
+  }
 
   test('a missing /dev/net/tun gives TunError ENOENT naming the device file', { skip }, async () => {
     const { error } = await inNetns('no-device');
