@@ -83,6 +83,40 @@ test('setTimeout fires in the stack clock after idle time', async () => {
   net.close();
 });
 
+test('setTimeout set again on every write (as node:http does per request) fires once, a timeout after the last activity; shortened or disabled as asked', async () => {
+  const { net, server, client } = setup();
+  new Server(server, {}, (sock) => sock.resume()).listen(12);
+  const s = Socket.connect(client, { host: '10.0.0.2', port: 12 });
+  const fired: number[] = [];
+  s.on('timeout', () => { fired.push(net.now); });
+  await net.runUntil(() => s.readyState === 'open');
+  // Ten writes 300 ms apart, each followed by setTimeout(1000): idle never reaches 1000 ms until the last.
+  let last = 0;
+  for (let i = 0; i < 10; i++) {
+    s.write('x');
+    s.setTimeout(1000);
+    last = net.now;
+    const until = net.now + 300;
+    await net.runUntil(() => net.now >= until, 400);
+  }
+  await net.runUntil(() => fired.length > 0, 5000);
+  assert.equal(fired.length, 1);
+  assert.ok(fired[0]! >= last + 1000 && fired[0]! < last + 1400, `fired at ${fired[0]}, last activity ${last}`);
+  // Shortened: the new, earlier deadline holds (not the one armed before).
+  s.setTimeout(10_000);
+  s.setTimeout(200);
+  const t0 = net.now;
+  await net.runUntil(() => fired.length > 1, 20_000);
+  assert.ok(fired[1]! - t0 >= 200 && fired[1]! - t0 < 300, `fired ${fired[1]! - t0} ms after`);
+  // Disabled: nothing more, however long the socket stays idle.
+  s.setTimeout(0);
+  const t1 = net.now;
+  await net.runUntil(() => net.now > t1 + 30_000, 40_000);
+  assert.equal(fired.length, 2);
+  s.destroy();
+  net.close();
+});
+
 test('writing after the peer reset fails with EPIPE/ECONNRESET, not a crash', async () => {
   const { net, server, client } = setup();
   new Server(server, {}, (sock) => { sock.resetAndDestroy(); }).listen(11);

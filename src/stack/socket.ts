@@ -105,8 +105,12 @@ export class Socket extends Duplex implements ConnectionHandler {
   private _bytesWritten = 0;
   private refed = true;
   private release: (() => void) | null = null;
+  private transitionEmitter: EventEmitter | null = null;
   /** RFC 9293 state transitions of this socket's connection, as they happen ('transition' events). */
-  readonly transitions = new EventEmitter();
+  get transitions(): EventEmitter {
+    // Made when first asked for: most sockets are never watched, and a connection per request pays for each object.
+    return (this.transitionEmitter ??= new EventEmitter());
+  }
 
   constructor(opts: SocketOptions = {}) {
     // emitClose is ours: Node's 'close' carries hadError, which the stream machinery does not give.
@@ -200,7 +204,7 @@ export class Socket extends Duplex implements ConnectionHandler {
     if (this.destroyed && ev.type !== 'state') return;
     switch (ev.type) {
       case 'state':
-        this.transitions.emit('transition', ev);
+        this.transitionEmitter?.emit('transition', ev);
         this.emit('state', ev.to, ev.from);
         break;
       case 'established':
@@ -395,8 +399,13 @@ export class Socket extends Duplex implements ConnectionHandler {
     if (typeof ms !== 'number' || !(ms >= 0)) throw apiError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "msecs" is out of range. It must be a non-negative finite number. Received ${String(ms)}`);
     this.timeout = ms > 0 ? ms : undefined;
     if (cb) { if (ms === 0) this.removeListener('timeout', cb); else this.once('timeout', cb); }
-    this.clearTimer();
-    if (ms > 0) { this.touch(); this.armTimer(); }
+    if (ms > 0) {
+      this.touch();
+      // A timer already due no later than the new deadline stays: when it fires it finds the socket active and
+      // re-arms from the last activity (node:http sets the timeout again on every request; as Node's own
+      // timers, no new entry each time). Disabling leaves it to fire and find no timeout.
+      if (this.timer === null || this.timer.at > this.lastActivity + ms) { this.clearTimer(); this.armTimer(); }
+    }
     return this;
   }
 
@@ -406,6 +415,8 @@ export class Socket extends Duplex implements ConnectionHandler {
     if (!c || !ms) return;
     this.timer = c.stack.schedule(this.lastActivity + ms, () => {
       this.timer = null;
+      const ms = this.timeout;
+      if (ms === undefined || this.destroyed) return;
       const now = c.stack.clock.now();
       if (now - this.lastActivity >= ms) { this.emit('timeout'); this.lastActivity = now; }
       if (!this.destroyed) this.armTimer();
