@@ -76,7 +76,8 @@ export interface TunOpenOptions {
    * Read the device on a thread of the addon's instead of polling it on the event loop (off by default): the
    * kernel's queue toward the stack is drained while JavaScript handles the previous batch or is descheduled,
    * so under a flood the reads run on another core and fewer packets are dropped there. Batches are
-   * delivered as without it; at most 64 wait for JavaScript, beyond that the kernel's queue drops.
+   * delivered as without it; at most 4 (of up to 2048 packets) wait for JavaScript, beyond that the kernel's queue
+   * drops.
    */
   readThread?: boolean;
 }
