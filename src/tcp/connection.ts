@@ -203,6 +203,7 @@ class ColdTcb {
   ecnRecover: number;
   ecnSndHigh: number;
   prr: Prr | null = null;
+  txSegmentSize = 0;
   tfoCookie: Uint8Array | null = null;
   tfoPeerCookie: Uint8Array | null = null;
   tfoServerCookie: Uint8Array | null = null;
@@ -295,11 +296,6 @@ export class TcpConnection {
   rcvWnd = 0;
   /** Effective send MSS: peer's MSS option (536 if absent, RFC 9293 §3.7.1) minus option overhead. */
   sndMss = 536;
-  /**
-   * For the segment pollTransmit() just returned: 0, or the per-segment payload size when it is a TSO
-   * segment longer than one MSS (config.tsoMaxBytes) that the link must cut into pieces of this size.
-   */
-  txSegmentSize = 0;
   /** Shift applied to windows the peer sends us (Snd.Wind.Shift) and to windows we send (Rcv.Wind.Shift). */
   get sndShift(): number { return this.shifts & 15; }
   set sndShift(v: number) { this.shifts = (this.shifts & ~15) | v; }
@@ -333,10 +329,8 @@ export class TcpConnection {
   // --- pending output and events ---
   /** @internal Control segments (RST, replies) ahead of everything else; a shared empty list until one is queued. */
   ctrl: TcpSegment[] = NO_SEGMENTS;
-  /** @internal Pending events; a shared empty list while none is pending. */
+  /** @internal Pending events, oldest first; a shared empty list while none is pending. */
   events: TcpEvent[] = NO_EVENTS;
-  /** @internal */
-  evHead = 0;
 
   /** True once a SYN was sent by us via connect() (active open); false for passive opens. */
   get activeOpen(): boolean { return (this.bits & B_ACTIVE_OPEN) !== 0; }
@@ -506,6 +500,12 @@ export class TcpConnection {
   set rttTime(v: number) { this.times[T_RTT_TIME] = v; }
 
   /** RCV.UP: receive urgent pointer. */
+  /**
+   * For the segment pollTransmit() just returned: 0, or the per-segment payload size when it is a TSO
+   * segment longer than one MSS (config.tsoMaxBytes) that the link must cut into pieces of this size.
+   */
+  get txSegmentSize(): number { return this.cold === null ? 0 : this.cold.txSegmentSize; }
+  set txSegmentSize(v: number) { if (this.cold !== null) this.cold.txSegmentSize = v; else if (v !== 0) this.coldTcb().txSegmentSize = v; }
   get rcvUp(): number { return this.cold === null ? 0 : this.cold.rcvUp; }
   set rcvUp(v: number) { if (this.cold !== null) this.cold.rcvUp = v; else if (v !== 0) this.coldTcb().rcvUp = v; }
   /** @internal */
@@ -935,12 +935,12 @@ export class TcpConnection {
 
   /** The next event (state change, established, eof, error, closed, drop), or null when none is pending. */
   pollEvent(): TcpEvent | null {
-    if (this.evHead >= this.events.length) {
-      // Drained: give the list back (an idle connection holds no event list).
-      if (this.evHead > 0) { this.events = NO_EVENTS; this.evHead = 0; }
-      return null;
-    }
-    return this.events[this.evHead++]!;
+    const events = this.events;
+    if (events.length === 0) return null;
+    const e = events.shift()!;
+    // Drained: give the list back (an idle connection holds no event list).
+    if (events.length === 0) this.events = NO_EVENTS;
+    return e;
   }
 
   /** Every pending event, in order (pollEvent until null). */
