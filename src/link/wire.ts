@@ -165,6 +165,14 @@ export class Wire {
   private readonly dirs = new Map<number, Direction>();
   private readonly observers: Array<(ev: WirePacketEvent) => void> = [];
   private readonly heap: InFlight[] = [];
+  /**
+   * Packets due no earlier than the one queued before them (every packet of directions that share one fixed
+   * delay, the usual case) wait in this first-in first-out queue instead of the heap: O(1) instead of
+   * O(log n) with thousands in flight. The earlier of its head and the heap's top is delivered first, so
+   * the delivery order is the same (time, then sending order).
+   */
+  private fifo: InFlight[] = [];
+  private fifoHead = 0;
   private order = 0;
   private delivering = false;
 
@@ -234,7 +242,7 @@ export class Wire {
   }
 
   /** Packets scheduled but not yet delivered. */
-  get inFlight(): number { return this.heap.length; }
+  get inFlight(): number { return this.heap.length + this.fifo.length - this.fifoHead; }
 
   /**
    * True when a datagram from `from` shaped like `packet` would reach its endpoint unchanged and unseen: its
@@ -320,7 +328,8 @@ export class Wire {
 
   /** Time the next packet is due; Infinity when nothing is in flight. */
   nextDeadline(): number {
-    return this.heap.length ? this.heap[0]!.time : Infinity;
+    const next = this.peek();
+    return next === null ? Infinity : next.time;
   }
 
   /**
@@ -333,8 +342,8 @@ export class Wire {
     this.delivering = true;
     let n = 0;
     try {
-      while (this.heap.length && this.heap[0]!.time <= now) {
-        const p = this.pop();
+      for (let p = this.peek(); p !== null && p.time <= now; p = this.peek()) {
+        this.take(p);
         const c = p.dir.counters;
         c.delivered++;
         c.bytesDelivered += p.bytes.length;
@@ -351,8 +360,8 @@ export class Wire {
   /** Virtual-time helper: delivers until nothing is in flight or `limit` ms is reached; returns the final time. */
   runUntilIdle(limit = Infinity): number {
     let t = -Infinity;
-    while (this.heap.length && this.heap[0]!.time <= limit) {
-      t = this.heap[0]!.time;
+    for (let p = this.peek(); p !== null && p.time <= limit; p = this.peek()) {
+      t = p.time;
       this.advance(t);
     }
     return t;
@@ -403,9 +412,34 @@ export class Wire {
     for (const o of this.observers) o(ev);
   }
 
-  // Binary min-heap on (time, order).
+  /** The packet due next (earliest time, then sending order), or null. */
+  private peek(): InFlight | null {
+    const f = this.fifoHead < this.fifo.length ? this.fifo[this.fifoHead]! : null;
+    const h = this.heap.length > 0 ? this.heap[0]! : null;
+    if (f === null) return h;
+    return h !== null && before(h, f) ? h : f;
+  }
+
+  /** Removes `p`, which peek() returned. */
+  private take(p: InFlight): void {
+    if (this.fifoHead < this.fifo.length && this.fifo[this.fifoHead] === p) {
+      this.fifo[this.fifoHead++] = undefined as unknown as InFlight; // let the packet go
+      if (this.fifoHead === this.fifo.length) { this.fifo.length = 0; this.fifoHead = 0; }
+      else if (this.fifoHead > 1024 && this.fifoHead * 2 > this.fifo.length) { this.fifo = this.fifo.slice(this.fifoHead); this.fifoHead = 0; }
+      return;
+    }
+    this.pop();
+  }
+
   private schedule(p: InFlight): void {
     p.order = this.order++;
+    const f = this.fifo;
+    if (this.fifoHead === f.length || f[f.length - 1]!.time <= p.time) {
+      f.push(p);
+      if (!this.delivering && this.onWake !== undefined && this.peek() === p) this.onWake(p.time);
+      return;
+    }
+    // Binary min-heap on (time, order) for the rest.
     const h = this.heap;
     let i = h.length;
     h.push(p);
@@ -416,7 +450,7 @@ export class Wire {
       i = parent;
     }
     h[i] = p;
-    if (i === 0 && !this.delivering && this.onWake !== undefined) this.onWake(p.time);
+    if (i === 0 && !this.delivering && this.onWake !== undefined && this.peek() === p) this.onWake(p.time);
   }
 
   private pop(): InFlight {

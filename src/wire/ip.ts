@@ -59,6 +59,9 @@ export interface IpPacket {
   truncated: boolean;
 }
 
+/** The extHeaders of a datagram without any (every IPv4 one): shared, frozen, so decoding allocates no list. */
+const NO_EXT_HEADERS: IpExtHeader[] = Object.freeze([]) as unknown as IpExtHeader[];
+
 export const IPV4_HEADER_LENGTH = 20;
 export const IPV6_HEADER_LENGTH = 40;
 export const PROTO_TCP = 6;
@@ -128,7 +131,7 @@ export function decodeIpv4(bytes: Uint8Array): IpPacket {
     checksum,
     checksumOk: finishChecksum(onesComplementSum(bytes, 0, headerLength)) === 0,
     flowLabel: 0,
-    extHeaders: [],
+    extHeaders: NO_EXT_HEADERS,
     payload: bytes.subarray(headerLength, end),
     truncated,
   };
@@ -153,7 +156,7 @@ export function decodeIpv6(bytes: Uint8Array): IpPacket {
   const truncated = len < totalLength;
   const end = truncated ? len : totalLength;
 
-  const extHeaders: IpExtHeader[] = [];
+  let extHeaders = NO_EXT_HEADERS;
   let off = IPV6_HEADER_LENGTH;
   let id = 0;
   let mf = false;
@@ -176,6 +179,7 @@ export function decodeIpv6(bytes: Uint8Array): IpPacket {
       }
       throw new WireError('ipv6', 'bad-ext-header', `extension header ${type} of ${hlen} bytes overruns the payload length`, off);
     }
+    if (extHeaders === NO_EXT_HEADERS) extHeaders = [];
     extHeaders.push({ type, offset: off, length: hlen });
     nextHeader = bytes[off]!;
     if (type === EXT_FRAGMENT) {
