@@ -153,10 +153,15 @@ export function onRto(c: TcpConnection, now: number): void {
   c.recover = c.sndNxt;
   c.rtt.backOff();
   c.rttSeq = -1; // Karn: no sample from retransmitted data
-  // RFC 6675 §5.1 / RFC 2018 §8: after an RTO the SACK scoreboard may be reneged; clear it.
-  if (c.scoreboardCreated) c.scoreboard.length = 0;
-  c.sackedBytes = 0; c.highSack = c.sndUna;
-  rackOnRto(c);
+  // What the peer SACKed is not resent (Linux tcp_enter_loss, RFC 8985 §6.3: only un-SACKed data is lost); the
+  // run below skips it. A receiver may renege on SACKed data (RFC 2018 §8): after a second timeout in a row
+  // the scoreboard is forgotten and everything from SND.UNA is resent (RFC 6675 §5.1).
+  const renege = c.retries > 1;
+  if (renege) {
+    if (c.scoreboardCreated) c.scoreboard.length = 0;
+    c.sackedBytes = 0; c.highSack = c.sndUna;
+  }
+  rackOnRto(c, renege);
   c.sndRtx = c.sndUna;
   c.sndRtxEnd = c.sndNxt;
   c.rtoAt = now + rtoTimeout(c);

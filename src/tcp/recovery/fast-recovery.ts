@@ -2,7 +2,7 @@
  * Loss recovery on duplicate ACKs: fast retransmit / fast recovery with NewReno's partial ACKs (RFC 5681 §3.2,
  * RFC 6582) and, with SACK, RFC 6675's conservative loss recovery (pipe, NextSeg). The congestion window itself
  * is sized by the CongestionControl in cc/. Entered from processAck (arrive/synchronized.ts) and left through
- * onNewAck (called by send.ts ackAdvance); an RTO (timers.ts onRto) starts a go-back-N run instead.
+ * onNewAck (called by send.ts ackAdvance); an RTO (timers.ts onRto) starts a run over everything not SACKed instead.
  */
 import { ACK, EMPTY, FIN, PSH, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, type TcpSegment } from '../../wire/tcp-types.js';
 import type { TcpConnection } from '../connection.js';
@@ -92,8 +92,13 @@ export function onNewAck(c: TcpConnection, ack: number, acked: number, now: numb
  */
 export function pipe(c: TcpConnection): number {
   if (c.rtoRecovery && c.sndRtx !== -1) {
-    // After an RTO all outstanding data counts as lost; in flight is only what was resent since, plus new data.
-    const resent = seqDiff(c.sndRtx, c.sndUna);
+    // After an RTO all outstanding data not SACKed counts as lost; in flight is only what was resent since (the
+    // SACKed ranges the run skipped are not), plus new data.
+    let resent = seqDiff(c.sndRtx, c.sndUna);
+    const sb = c.sackedBytes > 0 ? c.scoreboard : null;
+    for (let i = 0; sb !== null && i < sb.length && seqLt(sb[i]!, c.sndRtx); i += 2) {
+      resent -= seqDiff(seqLt(sb[i + 1]!, c.sndRtx) ? sb[i + 1]! : c.sndRtx, sb[i]!);
+    }
     const fresh = seqDiff(c.sndNxt, c.sndRtxEnd);
     return (resent > 0 ? resent : 0) + (fresh > 0 ? fresh : 0);
   }
@@ -128,7 +133,7 @@ export function nextRetransmission(c: TcpConnection, now: number): TcpSegment | 
   }
   if (!seqLt(seq, c.sndRtxEnd) || !seqLt(seq, c.sndNxt)) { c.sndRtx = -1; return null; }
   const mss = sndMssCap(c);
-  // After an RTO everything outstanding is deemed lost (go-back-N up to sndRtxEnd). In fast recovery only
+  // After an RTO everything outstanding and not SACKed is deemed lost (resent up to sndRtxEnd). In fast recovery only
   // data deemed lost is resent: with SACK, un-SACKed holes below the highest SACKed byte (RFC 6675 NextSeg
   // rules 1 and 3), at least the segment at SND.UNA; without SACK just that segment (RFC 6582 §3.2 steps 2
   // and 5). Data above it may merely be in flight; the (inflated) cwnd clocks out new data instead.

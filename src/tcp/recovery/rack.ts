@@ -297,10 +297,13 @@ export function firstLost(c: TcpConnection): SentSegment | null {
   return null;
 }
 
-/** After an RTO every segment is resent from SND.UNA (go-back-N): forget SACK and loss marks (RFC 8985 §6.3). */
-export function rackOnRto(c: TcpConnection): void {
+/**
+ * After an RTO what is not SACKed is resent from SND.UNA (timers.ts onRto): forget loss marks, and SACK marks
+ * too when the scoreboard is dropped (`forgetSacked`, a suspected renege).
+ */
+export function rackOnRto(c: TcpConnection, forgetSacked: boolean): void {
   const r = c.rack;
-  for (let i = r.head; i < r.q.length; i++) { r.q[i]!.sacked = false; r.q[i]!.lost = false; }
+  for (let i = r.head; i < r.q.length; i++) { if (forgetSacked) r.q[i]!.sacked = false; r.q[i]!.lost = false; }
   r.lostBytes = 0;
   r.timerAt = Infinity;
 }
