@@ -209,10 +209,6 @@ export class ReceiveBuffer {
   dsackRight = -1;
 
   // The store's fields under their names (the store is created by the first write, dropped by release()).
-  private get queue(): Uint8Array[] { return this.st === null ? NO_CHUNKS : this.st.queue; }
-  private set queue(v: Uint8Array[]) { this.store().queue = v; }
-  private get qhead(): number { return this.st === null ? 0 : this.st.qhead; }
-  private set qhead(v: number) { this.store().qhead = v; }
   /** Out-of-order segments, sorted by start, non-overlapping, never adjacent-merged (kept as received). */
   get oooStart(): number[] { return this.st === null ? NO_NUMBERS : this.st.oooStart; }
   set oooStart(v: number[]) { this.store().oooStart = v; }
@@ -257,11 +253,14 @@ export class ReceiveBuffer {
       if (skip >= n) return 0;
       data = data.subarray(skip); at = this.nextAbs; n = data.length;
     }
-    if (at === this.nextAbs && this.oooStart.length === 0) {
+    // The in-order path reads the store directly (no accessors): it runs for every data segment.
+    const st = this.st;
+    const ooo = st !== null && st.oooStart.length > 0;
+    if (at === this.nextAbs && !ooo) {
       this.pushInOrder(data);
       return n;
     }
-    if (at > this.nextAbs || this.oooStart.length > 0) {
+    if (at > this.nextAbs || ooo) {
       this.insertOoo(at, data);
       return this.drain();
     }
@@ -269,8 +268,9 @@ export class ReceiveBuffer {
   }
 
   private pushInOrder(d: Uint8Array): void {
-    if (this.queue === NO_CHUNKS) this.queue = [];
-    this.queue.push(d);
+    const st = this.store();
+    if (st.queue === NO_CHUNKS) st.queue = [];
+    st.queue.push(d);
     this.length += d.length;
     this.nextAbs += d.length;
   }
@@ -362,18 +362,19 @@ export class ReceiveBuffer {
   /** Take up to `max` in-order bytes (a view when possible). */
   read(max = Infinity): Uint8Array {
     if (this.length === 0) return EMPTY;
-    const head = this.queue[this.qhead]!;
+    const st = this.st!;
+    const head = st.queue[st.qhead]!;
     if (head.length <= max) {
-      this.queue[this.qhead] = EMPTY;
-      this.qhead++;
+      st.queue[st.qhead] = EMPTY;
+      st.qhead++;
       this.length -= head.length;
       // Everything read: give the queue back (an idle connection holds no buffer memory).
-      if (this.length === 0) { this.queue = NO_CHUNKS; this.qhead = 0; this.release(); return head; }
-      if (this.qhead > 256 && this.qhead * 2 > this.queue.length) { this.queue = this.queue.slice(this.qhead); this.qhead = 0; }
+      if (this.length === 0) { st.queue = NO_CHUNKS; st.qhead = 0; this.release(); return head; }
+      if (st.qhead > 256 && st.qhead * 2 > st.queue.length) { st.queue = st.queue.slice(st.qhead); st.qhead = 0; }
       return head;
     }
     const part = head.subarray(0, max);
-    this.queue[this.qhead] = head.subarray(max);
+    st.queue[st.qhead] = head.subarray(max);
     this.length -= max;
     return part;
   }
