@@ -173,9 +173,10 @@ async function udpOutRole(n: number): Promise<void> {
 }
 
 /** Datagrams packed in one buffer go out with one writeMany call; a range outside the buffer writes nothing. */
-async function writeManyRole(offload: boolean): Promise<void> {
-  const link = TunLink.open(undefined, { offload });
+async function writeManyRole(offload: boolean, readThread = false): Promise<void> {
+  const link = TunLink.open(undefined, { offload, readThread });
   await configureTunDevice({ name: link.name, addresses: [V4], mtu: 1500 });
+  link.onPackets(() => undefined); // reading: with readThread, the thread runs and does writeMany's writes
   const recv: string[] = [];
   const sock = createSocket('udp4');
   await new Promise<void>((r) => sock.bind(7778, V4.kernel, () => r()));
@@ -188,6 +189,7 @@ async function writeManyRole(offload: boolean): Promise<void> {
   pkts.forEach((p, i) => { buf.set(p, o); offsets[2 * i] = o; offsets[2 * i + 1] = p.length; o += p.length + 3; }); // gaps between them
   const accepted = link.writeMany(buf, offsets, pkts.length);
   const codeOf = (f: () => unknown) => { try { f(); return 'no error'; } catch (e) { return (e as TunError).code; } };
+  for (let t = 0; t < 100 && link.stats.txPackets < accepted; t++) await new Promise((r) => setTimeout(r, 10)); // the thread's writes
   const before = link.stats.txPackets;
   const bad = new Uint32Array([0, pkts[0]!.length, buf.length - 10, 20]);
   const outside = codeOf(() => link.writeMany(buf, bad, 2));
@@ -196,7 +198,8 @@ async function writeManyRole(offload: boolean): Promise<void> {
   for (let t = 0; t < 100 && recv.length < pkts.length; t++) await new Promise((r) => setTimeout(r, 10));
   sock.close();
   link.close();
-  reportResult({ accepted, recv, outside, tooMany, writtenByBad });
+  const txPackets = link.stats.txPackets;
+  reportResult({ accepted, recv, outside, tooMany, writtenByBad, txPackets, readThread: link.readThread });
 }
 
 function fdCount(): number {
@@ -344,6 +347,7 @@ const roles: Record<string, () => Promise<void>> = {
   'udp-out': () => udpOutRole(300),
   'write-many': () => writeManyRole(false),
   'write-many-offload': () => writeManyRole(true),
+  'write-many-thread': () => writeManyRole(true, true),
   lifecycle: lifecycleRole,
   'no-device': noDeviceRole,
   unprivileged: unprivilegedRole,
@@ -408,13 +412,15 @@ if (role !== undefined) {
   });
 
   test('writeMany: 200 datagrams packed in one buffer reach a kernel socket from one call (plain and offload devices); a bad range writes nothing', { skip }, async () => {
-    for (const r of ['write-many', 'write-many-offload']) {
+    for (const r of ['write-many', 'write-many-offload', 'write-many-thread']) {
       const res = await inNetns(r);
       assert.equal(res.accepted, 200, r);
       assert.deepEqual(res.recv, Array.from({ length: 200 }, (_, i) => `many ${i}`), r);
       assert.equal(res.outside, 'ERR_TUN_ARG', `${r}: a packet outside the buffer`);
       assert.equal(res.tooMany, 'ERR_TUN_ARG', `${r}: more packets than offsets`);
       assert.equal(res.writtenByBad, 0, `${r}: a rejected call wrote nothing`);
+      assert.equal(res.txPackets, 200, `${r}: counted as written`);
+      assert.equal(res.readThread, r.endsWith('thread'), `${r}: written by the reader thread, or by the call`);
     }
   });
 
