@@ -3,15 +3,16 @@ import assert from 'node:assert/strict';
 import { ACK, FIN, SYN, type TcpOptions } from '../wire/tcp-types.js';
 import { decodePacket, encodeTcpPacket } from '../wire/packet.js';
 import { parseAddress } from '../wire/address.js';
+import type { TcpConfig } from '../tcp/config.js';
 import { ipHost, seg, tcpFrom, V4, V6 } from './ip-test-peer.js';
 
 /**
  * Two hosts with the same secrets and clock, one with the SYN-cookie fast path (the default) and one without,
  * each listening with a SYN queue of one that a first SYN fills: every further SYN is a SYN-cookie case.
  */
-function pair(v: 4 | 6) {
-  const fast = ipHost({ mtu: 1500 });
-  const slow = ipHost({ mtu: 1500, synFastPath: false });
+function pair(v: 4 | 6, tcp: Partial<TcpConfig> = {}) {
+  const fast = ipHost({ mtu: 1500, tcp });
+  const slow = ipHost({ mtu: 1500, tcp, synFastPath: false });
   for (const h of [fast, slow]) {
     h.stack.listen(80, { backlog: 1 });
     h.stack.receive(tcpFrom(v, seg({ flags: SYN, srcPort: 999, options: { mss: 1460 } })));
@@ -54,6 +55,20 @@ for (const v of [4, 6] as const) {
       assert.equal(synack.tcp!.seg.flags, SYN | ACK);
       assert.ok(synack.tcpChecksumOk && synack.ip.checksumOk);
       assert.equal(synack.tcp!.seg.ack, 0x12345679);
+    });
+  }
+
+  for (const [name, tcp] of [
+    ['timestamps off', { timestamps: false }], ['SACK off', { sack: false }], ['window scaling off', { windowScaling: false }],
+    ['a 64 KiB receive buffer, 1000-tick timestamps', { recvBufferSize: 65536, tsTicksPerMs: 1 }], ['MSS 1200', { mss: 1200 }],
+  ] as Array<[string, Partial<TcpConfig>]>) {
+    test(`IPv${v}, ${name}: the fast path's cookie SYN+ACK is byte for byte the general path's`, () => {
+      const p = pair(v, tcp);
+      const r = both(p, tcpFrom(v, seg({ flags: SYN, srcPort: 40001, seq: 7, options: { mss: 1460, sackPermitted: true, tsVal: 99, tsEcr: 0, wscale: 9 } })));
+      assert.equal(r.fastPath, 1, 'answered by the fast path');
+      assert.equal(r.fastOut.length, 1);
+      assert.deepEqual(r.fastOut[0], r.slowOut[0]);
+      assert.deepEqual(r.differ, []);
     });
   }
 
