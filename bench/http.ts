@@ -16,7 +16,8 @@
  *     is flooded twice, with its SYN-cookie fast path (the default) and without (every SYN decoded and answered
  *     by the general path): the same run's before/after, with synack's CPU time per segment processed (all its
  *     threads, user + system: the system part is mostly the TUN reads and writes), and the mean number of
- *     packets per TUN read callback.
+ *     packets per TUN read callback; then once more against a second serve whose device is read by the addon's
+ *     reader thread (`synack serve --read-thread`).
  *
  * Why the kernel's fetches fare better (read before comparing): hping3 → veth → the kernel's TCP runs in
  * hping3's own system call, so the kernel server throttles the flood to what it processes and nothing queues;
