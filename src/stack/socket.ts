@@ -267,15 +267,17 @@ export class Socket extends Duplex implements ConnectionHandler {
   private pump(): void {
     const c = this.conn;
     if (!c || this.destroyed) return;
+    let read = false;
     while (this.wantRead) {
       const data = c.tcp.read(65536);
       if (data.length === 0) break;
+      read = true;
       this._bytesRead += data.length;
       // The engine's payload views are ours now; Buffer.from(view.buffer, ...) shares memory without a copy.
       this.wantRead = this.push(Buffer.from(data.buffer, data.byteOffset, data.length));
     }
-    // Reading may have opened the window: let the stack send the window update.
-    c.service();
+    // Reading may have opened the window: let the stack send the window update (reading nothing changed nothing).
+    if (read) c.service();
     if (this.ended && c.tcp.readableLength === 0 && !this.readableEnded && this.wantRead) {
       this.push(null);
     }
@@ -350,7 +352,8 @@ export class Socket extends Duplex implements ConnectionHandler {
     this.pendingWrite = null;
     this.connecting = false;
     const c = this.conn;
-    if (c && c.tcp.state !== 'CLOSED') {
+    // A connection the stack has let go (CLOSED, or handed to its TIME-WAIT table) has nothing left to close.
+    if (c && !c.removed && c.tcp.state !== 'CLOSED') {
       const now = c.stack.clock.now();
       if (this.resetOnDestroy) c.tcp.abort(now);
       else c.tcp.close(now);
