@@ -341,12 +341,15 @@ export class TcpConnection {
   set tsOk(v: boolean) { this.bits = v ? this.bits | B_TS_OK : this.bits & ~B_TS_OK; }
   /** @internal */
   get peerOfferedWs(): boolean { return (this.bits & B_PEER_OFFERED_WS) !== 0; }
+  /** @internal */
   set peerOfferedWs(v: boolean) { this.bits = v ? this.bits | B_PEER_OFFERED_WS : this.bits & ~B_PEER_OFFERED_WS; }
   /** @internal The user has called shutdown/close: a FIN follows the queued data. */
   get finQueued(): boolean { return (this.bits & B_FIN_QUEUED) !== 0; }
+  /** @internal */
   set finQueued(v: boolean) { this.bits = v ? this.bits | B_FIN_QUEUED : this.bits & ~B_FIN_QUEUED; }
   /** @internal */
   get finSent(): boolean { return (this.bits & B_FIN_SENT) !== 0; }
+  /** @internal */
   set finSent(v: boolean) { this.bits = v ? this.bits | B_FIN_SENT : this.bits & ~B_FIN_SENT; }
   /** The user has fully closed (no more reads): data arriving now is answered with RST. */
   get orphaned(): boolean { return (this.bits & B_ORPHANED) !== 0; }
@@ -365,30 +368,38 @@ export class TcpConnection {
   set ecnOk(v: boolean) { this.bits = v ? this.bits | B_ECN_OK : this.bits & ~B_ECN_OK; }
   /** @internal Receiver: a CE mark arrived and no CWR since: our ACKs carry ECE. */
   get ecnEcho(): boolean { return (this.bits & B_ECN_ECHO) !== 0; }
+  /** @internal */
   set ecnEcho(v: boolean) { this.bits = v ? this.bits | B_ECN_ECHO : this.bits & ~B_ECN_ECHO; }
   /** @internal Sender: the next new data segment carries CWR. */
   get ecnCwrPending(): boolean { return (this.bits & B_ECN_CWR_PENDING) !== 0; }
+  /** @internal */
   set ecnCwrPending(v: boolean) { this.bits = v ? this.bits | B_ECN_CWR_PENDING : this.bits & ~B_ECN_CWR_PENDING; }
   /** For the segment pollTransmit() just returned: send it ECN-capable, ECT(0) (RFC 3168 §6.1.2). */
   get txEct(): boolean { return (this.bits & B_TX_ECT) !== 0; }
   set txEct(v: boolean) { this.bits = v ? this.bits | B_TX_ECT : this.bits & ~B_TX_ECT; }
   /** @internal The retransmission run was started by an RTO (go-back-N): everything outstanding is deemed lost. */
   get rtoRecovery(): boolean { return (this.bits & B_RTO_RECOVERY) !== 0; }
+  /** @internal */
   set rtoRecovery(v: boolean) { this.bits = v ? this.bits | B_RTO_RECOVERY : this.bits & ~B_RTO_RECOVERY; }
   /** @internal Send the next retransmission even if cwnd is full. */
   get forceRtx(): boolean { return (this.bits & B_FORCE_RTX) !== 0; }
+  /** @internal */
   set forceRtx(v: boolean) { this.bits = v ? this.bits | B_FORCE_RTX : this.bits & ~B_FORCE_RTX; }
   /** @internal */
   get inRecovery(): boolean { return (this.bits & B_IN_RECOVERY) !== 0; }
+  /** @internal */
   set inRecovery(v: boolean) { this.bits = v ? this.bits | B_IN_RECOVERY : this.bits & ~B_IN_RECOVERY; }
   /** @internal The retransmission timer expired during the handshake (RFC 6298 §5.7). */
   get synTimedOut(): boolean { return (this.bits & B_SYN_TIMED_OUT) !== 0; }
+  /** @internal */
   set synTimedOut(v: boolean) { this.bits = v ? this.bits | B_SYN_TIMED_OUT : this.bits & ~B_SYN_TIMED_OUT; }
   /** @internal A tail loss probe is due (RFC 8985 §7). */
   get tlpPending(): boolean { return (this.bits & B_TLP_PENDING) !== 0; }
+  /** @internal */
   set tlpPending(v: boolean) { this.bits = v ? this.bits | B_TLP_PENDING : this.bits & ~B_TLP_PENDING; }
   /** @internal A tail loss probe is out. */
   get tlpOutstanding(): boolean { return (this.bits & B_TLP_OUTSTANDING) !== 0; }
+  /** @internal */
   set tlpOutstanding(v: boolean) { this.bits = v ? this.bits | B_TLP_OUTSTANDING : this.bits & ~B_TLP_OUTSTANDING; }
   /** Nagle on/off for this connection (Node's setNoDelay). */
   get nagle(): boolean { return (this.bits & B_NAGLE) !== 0; }
@@ -398,24 +409,31 @@ export class TcpConnection {
   set keepAlive(v: boolean) { this.bits = v ? this.bits | B_KEEP_ALIVE : this.bits & ~B_KEEP_ALIVE; }
   /** @internal */
   get ackNow(): boolean { return (this.bits & B_ACK_NOW) !== 0; }
+  /** @internal */
   set ackNow(v: boolean) { this.bits = v ? this.bits | B_ACK_NOW : this.bits & ~B_ACK_NOW; }
   /** @internal */
   get synPending(): boolean { return (this.bits & B_SYN_PENDING) !== 0; }
+  /** @internal */
   set synPending(v: boolean) { this.bits = v ? this.bits | B_SYN_PENDING : this.bits & ~B_SYN_PENDING; }
   /** @internal */
   get probePending(): boolean { return (this.bits & B_PROBE_PENDING) !== 0; }
+  /** @internal */
   set probePending(v: boolean) { this.bits = v ? this.bits | B_PROBE_PENDING : this.bits & ~B_PROBE_PENDING; }
   /** @internal */
   get keepalivePending(): boolean { return (this.bits & B_KEEPALIVE_PENDING) !== 0; }
+  /** @internal */
   set keepalivePending(v: boolean) { this.bits = v ? this.bits | B_KEEPALIVE_PENDING : this.bits & ~B_KEEPALIVE_PENDING; }
   /** @internal The pending immediate ACK is an RFC 5961 challenge ACK (config.finOnAck leaves those plain). */
   get challengePending(): boolean { return (this.bits & B_CHALLENGE_PENDING) !== 0; }
+  /** @internal */
   set challengePending(v: boolean) { this.bits = v ? this.bits | B_CHALLENGE_PENDING : this.bits & ~B_CHALLENGE_PENDING; }
   /** @internal Interactive exchange: data sent within the delayed-ACK time of data received (Linux pingpong mode). */
   get pingpong(): boolean { return (this.bits & B_PINGPONG) !== 0; }
+  /** @internal */
   set pingpong(v: boolean) { this.bits = v ? this.bits | B_PINGPONG : this.bits & ~B_PINGPONG; }
   /** @internal */
   get windowUpdatePending(): boolean { return (this.bits & B_WINDOW_UPDATE_PENDING) !== 0; }
+  /** @internal */
   set windowUpdatePending(v: boolean) { this.bits = v ? this.bits | B_WINDOW_UPDATE_PENDING : this.bits & ~B_WINDOW_UPDATE_PENDING; }
 
   /** ISS: initial send sequence number. */
@@ -440,63 +458,81 @@ export class TcpConnection {
   set rcvNxt(v: number) { this._rcvNxt = v | 0; }
   /** @internal Right edge we last advertised (RCV.NXT + RCV.WND then): never moved left (RFC 9293 §3.8.6.2.2). */
   get rcvAdvRight(): number { return this._rcvAdvRight >>> 0; }
+  /** @internal */
   set rcvAdvRight(v: number) { this._rcvAdvRight = v | 0; }
   /** TS.Recent (RFC 7323 §4.3). */
   get tsRecent(): number { return this._tsRecent >>> 0; }
   set tsRecent(v: number) { this._tsRecent = v | 0; }
   /** @internal Last.ACK.sent (RFC 7323 §4.3). */
   get lastAckSent(): number { return this._lastAckSent >>> 0; }
+  /** @internal */
   set lastAckSent(v: number) { this._lastAckSent = v | 0; }
   /** @internal Random offset of our TSval clock (RFC 7323 §5.4). */
   get tsOffset(): number { return this._tsOffset >>> 0; }
   /** @internal Sequence number of the first byte in the send buffer (ISS+1 at start). */
   get sndBufSeq(): number { return this._sndBufSeq >>> 0; }
+  /** @internal */
   set sndBufSeq(v: number) { this._sndBufSeq = v | 0; }
   /** @internal RFC 6582 "recover": SND.NXT when fast recovery began. */
   get recover(): number { return this.cold === null ? this.iss : this.cold.recover; }
+  /** @internal */
   set recover(v: number) { if (this.cold !== null) this.cold.recover = v; else if (v !== this.iss) this.coldTcb().recover = v; }
   /** @internal End of the last segment sent with less than an MSS of data (Linux snd_sml, for Nagle's Minshall variant). */
   get sndSml(): number { return this._sndSml >>> 0; }
+  /** @internal */
   set sndSml(v: number) { this._sndSml = v | 0; }
   /** @internal Sender: no further ECE reduction until SND.UNA reaches this (once per window). */
   get ecnRecover(): number { return this.cold === null ? this.iss : this.cold.ecnRecover; }
+  /** @internal */
   set ecnRecover(v: number) { if (this.cold !== null) this.cold.ecnRecover = v; else if (v !== this.iss) this.coldTcb().ecnRecover = v; }
   /** @internal Sender: end of the highest data sent ECN-capable (retransmissions below it are not ECT). */
   get ecnSndHigh(): number { return this.cold === null ? seqAdd(this.iss, 1) : this.cold.ecnSndHigh; }
+  /** @internal */
   set ecnSndHigh(v: number) { if (this.cold !== null) this.cold.ecnSndHigh = v; else if (v !== seqAdd(this.iss, 1)) this.coldTcb().ecnSndHigh = v; }
 
   /** @internal When TS.Recent was recorded (0: none yet, PAWS off). */
   get tsRecentAge(): number { return this.times[T_TS_RECENT_AGE]!; }
+  /** @internal */
   set tsRecentAge(v: number) { this.times[T_TS_RECENT_AGE] = v; }
   /** @internal */
   get lastSendTime(): number { return this.times[T_LAST_SEND_TIME]!; }
+  /** @internal */
   set lastSendTime(v: number) { this.times[T_LAST_SEND_TIME] = v; }
   /** @internal Retransmission timer (absolute ms; Infinity when not armed, as every timer here). */
   get rtoAt(): number { return this.times[T_RTO_AT]!; }
+  /** @internal */
   set rtoAt(v: number) { this.times[T_RTO_AT] = v; }
   /** @internal */
   get delackAt(): number { return this.times[T_DELACK_AT]!; }
+  /** @internal */
   set delackAt(v: number) { this.times[T_DELACK_AT] = v; }
   /** @internal */
   get keepaliveAt(): number { return this.times[T_KEEPALIVE_AT]!; }
+  /** @internal */
   set keepaliveAt(v: number) { this.times[T_KEEPALIVE_AT] = v; }
   /** @internal Tail loss probe (RFC 8985 §7): when the probe timeout fires. */
   get tlpAt(): number { return this.times[T_TLP_AT]!; }
+  /** @internal */
   set tlpAt(v: number) { this.times[T_TLP_AT] = v; }
   /** @internal Since when data (or a FIN) has been waiting for an acknowledgment without progress (user timeout). */
   get unackedSince(): number { return this.times[T_UNACKED_SINCE]!; }
+  /** @internal */
   set unackedSince(v: number) { this.times[T_UNACKED_SINCE] = v; }
   /** @internal When in-order data last arrived (-1: never), for quick-ACK after idle (Linux icsk_ack.lrcvtime). */
   get lastDataRecvAt(): number { return this.times[T_LAST_DATA_RECV_AT]!; }
+  /** @internal */
   set lastDataRecvAt(v: number) { this.times[T_LAST_DATA_RECV_AT] = v; }
   /** @internal Pacing (send.ts): the earliest time the next new data may go. */
   get nextSendAt(): number { return this.times[T_NEXT_SEND_AT]!; }
+  /** @internal */
   set nextSendAt(v: number) { this.times[T_NEXT_SEND_AT] = v; }
   /** @internal RTT timing for Karn's algorithm when timestamps are off. */
   get rttSeq(): number { return this.times[T_RTT_SEQ]!; }
+  /** @internal */
   set rttSeq(v: number) { this.times[T_RTT_SEQ] = v; }
   /** @internal */
   get rttTime(): number { return this.times[T_RTT_TIME]!; }
+  /** @internal */
   set rttTime(v: number) { this.times[T_RTT_TIME] = v; }
 
   /** RCV.UP: receive urgent pointer. */
@@ -510,12 +546,15 @@ export class TcpConnection {
   set rcvUp(v: number) { if (this.cold !== null) this.cold.rcvUp = v; else if (v !== 0) this.coldTcb().rcvUp = v; }
   /** @internal */
   get finSeq(): number { return this.cold === null ? 0 : this.cold.finSeq; }
+  /** @internal */
   set finSeq(v: number) { if (this.cold !== null) this.cold.finSeq = v; else if (v !== 0) this.coldTcb().finSeq = v; }
   /** @internal Sequence number of an out-of-order FIN we hold. */
   get rcvFinSeq(): number { return this.cold === null ? -1 : this.cold.rcvFinSeq; }
+  /** @internal */
   set rcvFinSeq(v: number) { if (this.cold !== null) this.cold.rcvFinSeq = v; else if (v !== -1) this.coldTcb().rcvFinSeq = v; }
   /** @internal Client: bytes of data our first SYN carried. */
   get tfoSynData(): number { return this.cold === null ? 0 : this.cold.tfoSynData; }
+  /** @internal */
   set tfoSynData(v: number) { if (this.cold !== null) this.cold.tfoSynData = v; else if (v !== 0) this.coldTcb().tfoSynData = v; }
   /**
    * How long an orphaned connection may stay in FIN-WAIT-2, in ms (config.finWait2Timeout until set; Linux TCP_LINGER2
@@ -525,69 +564,88 @@ export class TcpConnection {
   set finWait2Timeout(v: number) { if (this.cold !== null) this.cold.finWait2Timeout = v; else if (v !== this.config.finWait2Timeout) this.coldTcb().finWait2Timeout = v; }
   /** @internal Send MSS the path allows (ICMP fragmentation needed / packet too big); Infinity until one arrives. */
   get pmtuMss(): number { return this.cold === null ? Infinity : this.cold.pmtuMss; }
+  /** @internal */
   set pmtuMss(v: number) { if (this.cold !== null) this.cold.pmtuMss = v; else if (v !== Infinity) this.coldTcb().pmtuMss = v; }
   /** Congestion-window reductions made for ECE (RFC 3168 §6.1.2). */
   get ecnReductions(): number { return this.cold === null ? 0 : this.cold.ecnReductions; }
   set ecnReductions(v: number) { if (this.cold !== null) this.cold.ecnReductions = v; else if (v !== 0) this.coldTcb().ecnReductions = v; }
   /** @internal Next sequence to retransmit (valid while retransmitting); -1 when none. */
   get sndRtx(): number { return this.cold === null ? -1 : this.cold.sndRtx; }
+  /** @internal */
   set sndRtx(v: number) { if (this.cold !== null) this.cold.sndRtx = v; else if (v !== -1) this.coldTcb().sndRtx = v; }
   /** @internal End of the retransmission run: SND.NXT when loss was detected. */
   get sndRtxEnd(): number { return this.cold === null ? 0 : this.cold.sndRtxEnd; }
+  /** @internal */
   set sndRtxEnd(v: number) { if (this.cold !== null) this.cold.sndRtxEnd = v; else if (v !== 0) this.coldTcb().sndRtxEnd = v; }
   /** @internal */
   get dupAcks(): number { return this.cold === null ? 0 : this.cold.dupAcks; }
+  /** @internal */
   set dupAcks(v: number) { if (this.cold !== null) this.cold.dupAcks = v; else if (v !== 0) this.coldTcb().dupAcks = v; }
   /** @internal Consecutive RTO expirations without progress. */
   get retries(): number { return this.cold === null ? 0 : this.cold.retries; }
+  /** @internal */
   set retries(v: number) { if (this.cold !== null) this.cold.retries = v; else if (v !== 0) this.coldTcb().retries = v; }
   /** @internal Our SYN or SYN+ACK retransmissions (for the initial window, RFC 5681 §3.1). */
   get synRetransmits(): number { return this.cold === null ? 0 : this.cold.synRetransmits; }
+  /** @internal */
   set synRetransmits(v: number) { if (this.cold !== null) this.cold.synRetransmits = v; else if (v !== 0) this.coldTcb().synRetransmits = v; }
   /** @internal */
   get sackedBytes(): number { return this.cold === null ? 0 : this.cold.sackedBytes; }
+  /** @internal */
   set sackedBytes(v: number) { if (this.cold !== null) this.cold.sackedBytes = v; else if (v !== 0) this.coldTcb().sackedBytes = v; }
   /** @internal */
   get highSack(): number { return this.cold === null ? 0 : this.cold.highSack; }
+  /** @internal */
   set highSack(v: number) { if (this.cold !== null) this.cold.highSack = v; else if (v !== 0) this.coldTcb().highSack = v; }
   /** RFC 9293 §3.10.8 user timeout in ms, 0 = off (TcpConfig.userTimeout until set; TCP_USER_TIMEOUT). */
   get userTimeout(): number { return this.cold === null ? this.config.userTimeout : this.cold.userTimeout; }
   set userTimeout(v: number) { if (this.cold !== null) this.cold.userTimeout = v; else if (v !== this.config.userTimeout) this.coldTcb().userTimeout = v; }
   /** @internal The pacing timer, set while data waits for nextSendAt. */
   get paceAt(): number { return this.cold === null ? Infinity : this.cold.paceAt; }
+  /** @internal */
   set paceAt(v: number) { if (this.cold !== null) this.cold.paceAt = v; else if (v !== Infinity) this.coldTcb().paceAt = v; }
   /** @internal */
   get persistAt(): number { return this.cold === null ? Infinity : this.cold.persistAt; }
+  /** @internal */
   set persistAt(v: number) { if (this.cold !== null) this.cold.persistAt = v; else if (v !== Infinity) this.coldTcb().persistAt = v; }
   /** @internal */
   get timeWaitAt(): number { return this.cold === null ? Infinity : this.cold.timeWaitAt; }
+  /** @internal */
   set timeWaitAt(v: number) { if (this.cold !== null) this.cold.timeWaitAt = v; else if (v !== Infinity) this.coldTcb().timeWaitAt = v; }
   /** @internal */
   get finWait2At(): number { return this.cold === null ? Infinity : this.cold.finWait2At; }
+  /** @internal */
   set finWait2At(v: number) { if (this.cold !== null) this.cold.finWait2At = v; else if (v !== Infinity) this.coldTcb().finWait2At = v; }
   /** @internal Connection-establishment deadline (config.keepInit, FreeBSD TCP_KEEPINIT). */
   get keepInitAt(): number { return this.cold === null ? Infinity : this.cold.keepInitAt; }
+  /** @internal */
   set keepInitAt(v: number) { if (this.cold !== null) this.cold.keepInitAt = v; else if (v !== Infinity) this.coldTcb().keepInitAt = v; }
   /** @internal */
   get persistBackoff(): number { return this.cold === null ? 0 : this.cold.persistBackoff; }
+  /** @internal */
   set persistBackoff(v: number) { if (this.cold !== null) this.cold.persistBackoff = v; else if (v !== 0) this.coldTcb().persistBackoff = v; }
   /** @internal */
   get keepaliveProbes(): number { return this.cold === null ? 0 : this.cold.keepaliveProbes; }
+  /** @internal */
   set keepaliveProbes(v: number) { if (this.cold !== null) this.cold.keepaliveProbes = v; else if (v !== 0) this.coldTcb().keepaliveProbes = v; }
   /** Keep-alive idle time in ms (config.keepAliveIdle until set). */
   get keepAliveIdle(): number { return this.cold === null ? this.config.keepAliveIdle : this.cold.keepAliveIdle; }
   set keepAliveIdle(v: number) { if (this.cold !== null) this.cold.keepAliveIdle = v; else if (v !== this.config.keepAliveIdle) this.coldTcb().keepAliveIdle = v; }
   /** @internal */
   get challengeWindowStart(): number { return this.cold === null ? 0 : this.cold.challengeWindowStart; }
+  /** @internal */
   set challengeWindowStart(v: number) { if (this.cold !== null) this.cold.challengeWindowStart = v; else if (v !== 0) this.coldTcb().challengeWindowStart = v; }
   /** @internal */
   get challengeCount(): number { return this.cold === null ? 0 : this.cold.challengeCount; }
+  /** @internal */
   set challengeCount(v: number) { if (this.cold !== null) this.cold.challengeCount = v; else if (v !== 0) this.coldTcb().challengeCount = v; }
   /** @internal When the last challenge ACK was sent (config.challengeAckIntervalMs). */
   get lastChallengeAt(): number { return this.cold === null ? -Infinity : this.cold.lastChallengeAt; }
+  /** @internal */
   set lastChallengeAt(v: number) { if (this.cold !== null) this.cold.lastChallengeAt = v; else if (v !== -Infinity) this.coldTcb().lastChallengeAt = v; }
   /** @internal When we last answered an out-of-window pure ACK (rate limit, see invalidAckRatelimit). */
   get lastOowAckAt(): number { return this.cold === null ? -Infinity : this.cold.lastOowAckAt; }
+  /** @internal */
   set lastOowAckAt(v: number) { if (this.cold !== null) this.cold.lastOowAckAt = v; else if (v !== -Infinity) this.coldTcb().lastOowAckAt = v; }
   /** Client: the cookie our SYN presents (empty: a cookie request); null: no TFO. Set before connect(). */
   get tfoCookie(): Uint8Array | null { return this.cold === null ? null : this.cold.tfoCookie; }
@@ -600,6 +658,7 @@ export class TcpConnection {
   set tfoServerCookie(v: Uint8Array | null) { if (this.cold !== null) this.cold.tfoServerCookie = v; else if (v !== null) this.coldTcb().tfoServerCookie = v; }
   /** @internal Text/FIN that came on a SYN in SYN-SENT, held until ESTABLISHED (RFC 9293 §3.10.7.3). */
   get synText(): TcpSegment | null { return this.cold === null ? null : this.cold.synText; }
+  /** @internal */
   set synText(v: TcpSegment | null) { if (this.cold !== null) this.cold.synText = v; else if (v !== null) this.coldTcb().synText = v; }
   /** Error the connection ended with, if any. */
   get error(): TcpError | null { return this.cold === null ? null : this.cold.error; }
