@@ -298,7 +298,10 @@ async function realRole(): Promise<void> {
     const tun = h.host.link.stats;
     // What the path did: tbf queue drops (r1, r0), then the nftables counters (super-packets seen, drops on r0, r1).
     const counts = (await router.sh('tc -s qdisc show dev r1 | grep -o "dropped [0-9]*"; tc -s qdisc show dev r0 | grep -o "dropped [0-9]*"; nft list chain inet lb lossy | grep -o "packets [0-9]*"')).stdout.replace(/\n/g, ' ');
-    process.stderr.write(`${label(l)}: TUN tx dropped ${tun.txDropped}, queued ${tun.txQueuedTotal}; router: ${counts}\n`);
+    // The kernel's side of the TUN device: packets toward synack it dropped because synack did not read them in
+    // time (its queue, txqueuelen, was full): receive-side losses the path did not make (cumulative).
+    const syn0 = /TX:[^\n]*\n\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(spawnSync('ip', ['-s', 'link', 'show', 'dev', 'syn0'], { encoding: 'utf8' }).stdout ?? '');
+    process.stderr.write(`${label(l)}: TUN tx dropped ${tun.txDropped}, queued ${tun.txQueuedTotal}; kernel→TUN dropped ${syn0 ? syn0[4] : '?'}; router: ${counts}\n`);
     const u = undoCounts(st);
     // The host's kernel is the sender of the kernel→kernel reference toward the peer (and only a receiver otherwise).
     const kAfter = kernelCounters();

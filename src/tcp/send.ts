@@ -220,7 +220,7 @@ export function ackAdvance(c: TcpConnection, ack: number, now: number, seg: TcpS
   c.softError = null; // the path works (Linux tcp_ack clears sk_err_soft)
   c.sndBufSeq = c.finSent && seqGt(ack, c.finSeq) ? c.finSeq : (seqGt(ack, c.sndBufSeq) ? ack : c.sndBufSeq);
   if (c.sndRtx !== -1 && seqLt(c.sndRtx, ack)) c.sndRtx = ack;
-  if (c.rackCreated) logAcked(c, ack, now); // without a record nothing was logged (the handshake's ACK)
+  if (c.rackCreated) logAcked(c, ack, now, seg.options.tsEcr); // without a record nothing was logged (the handshake's ACK)
   if (c.scoreboardCreated) pruneScoreboard(c); // none yet: nothing SACKed to prune
 
   // RTT sample: from send times, Karn-safe, else a timestamp that cannot be stale (timers.ts sampleRtt).

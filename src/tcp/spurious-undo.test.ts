@@ -166,3 +166,26 @@ test('recoveries undone as reordering keep RACK\'s widened reordering window (on
   assert.ok(c.stats.TCPFullUndo >= 17, `${c.stats.TCPFullUndo} undone`);
   assert.ok(c.rack.reoWndMult > 1, `reo_wnd_mult ${c.rack.reoWndMult}: not shrunk back by recoveries that were reordering`);
 });
+
+test('a cumulative ACK that a late original earned does not time RACK from the retransmission (RFC 8985 §6.2 step 2)', () => {
+  const c = newConn({ ...PLAIN, sack: true, timestamps: true, initialWindowSegments: 20 });
+  c.listen(0);
+  c.input(seg(SYN, IRS, 0, { options: { mss: MSS + 12, sackPermitted: true, tsVal: 1, tsEcr: 0 }, window: 65535 }), 0);
+  const synAck = c.drainTransmit(0)[0]!;
+  c.input(seg(ACK, IRS + 1, ISS + 1, { window: 65535, options: { tsVal: 2, tsEcr: synAck.options.tsVal! } }), RTT);
+  c.send(bytes(20 * MSS), RTT);
+  const first = c.drainTransmit(RTT);
+  assert.equal(first.length, 20);
+  const t = 2 * RTT;
+  ack(c, t, at(2), { tsVal: 3, tsEcr: tsOf(first, at(1)) });
+  ack(c, t + 1, at(2), { tsVal: 3, tsEcr: tsOf(first, at(1)), sack: [at(3), at(4)] }); // 2 is late
+  const rtx = runTimers(c, t + 30).filter((s) => s.payload.length > 0);
+  assert.deepEqual(rtx.map((s) => s.seq), [at(2)], 'segment 2 deemed lost and resent');
+  // 105 ms after the retransmission (more than the minimum RTT) the original arrives and fills the hole; 4..19,
+  // sent before the retransmission, are still on their way. Then a duplicate ACK.
+  const tr = t + 30; // the retransmission went out before this
+  const later = ack(c, tr + 105, at(4), { tsVal: 4, tsEcr: tsOf(first, at(2)) })
+    .concat(ack(c, tr + 106, at(4), { tsVal: 4, tsEcr: tsOf(first, at(2)) }));
+  assert.deepEqual(later.filter((s) => s.payload.length > 0 && ((s.seq - at(4)) | 0) >= 0 && ((s.seq - at(20)) | 0) < 0).map((s) => (s.seq - at(0)) / MSS), [],
+    'segments sent before the retransmission are not deemed lost');
+});

@@ -54,7 +54,7 @@ export function onNewAck(c: TcpConnection, ack: number, acked: number, now: numb
       c.dupAcks = 0;
       // A needless reduction is undone (recovery/undo.ts); otherwise recovery ends at ssthresh, and counts
       // toward shrinking RACK's reordering window back (Linux tcp_try_undo_recovery).
-      if (!undoAtRecoveryEnd(c, seg)) {
+      if (!undoAtRecoveryEnd(c, seg, now)) {
         rackRecoveryEnded(c);
         c.cc.onRecoveryEnd(seqDiff(c.sndNxt, c.sndUna), mss);
       }
@@ -80,7 +80,7 @@ export function onNewAck(c: TcpConnection, ack: number, acked: number, now: numb
   } else {
     c.dupAcks = 0;
     // After an RTO, an ACK for data sent before it: the timeout was spurious (recovery/undo.ts).
-    if (c.rtoRecovery) undoAfterRto(c, seg);
+    if (c.rtoRecovery) undoAfterRto(c, seg, now);
     if (c.state !== 'SYN-SENT' && c.state !== 'SYN-RECEIVED') c.cc.onAck(acked, mss, now);
     if (seqGe(ack, c.sndRtxEnd)) { c.sndRtx = -1; c.rtoRecovery = false; }
   }

@@ -138,8 +138,11 @@ export function logRetransmit(c: TcpConnection, start: number, end: number, now:
   }
 }
 
-/** The segments in [SND.UNA, ack) are acknowledged: drop them, note RTT candidates and RACK updates. */
-export function logAcked(c: TcpConnection, ack: number, now: number): void {
+/**
+ * The segments in [SND.UNA, ack) are acknowledged: drop them, note RTT candidates and RACK updates. `tsEcr`: the
+ * ACK's timestamp echo, if any.
+ */
+export function logAcked(c: TcpConnection, ack: number, now: number, tsEcr?: number): void {
   const r = c.rack;
   const q = r.q;
   let i = r.head;
@@ -151,6 +154,12 @@ export function logAcked(c: TcpConnection, ack: number, now: number): void {
     if (s.retrans) r.ackRetransAcked = true;
     else if (r.ackFirstXmit < 0) r.ackFirstXmit = s.xmit;
     if (r.ackLatestTsval < 0 || seqGt(s.tsval, r.ackLatestTsval)) r.ackLatestTsval = s.tsval;
+    // RFC 8985 §6.2 step 2: a retransmitted segment whose cumulative ACK echoes a timestamp older than the
+    // retransmission was delivered by its original (the receiver echoes the segment that filled the hole, RFC
+    // 7323 §4.3): its RTT and send time would be the retransmission's, too short and too late, and RACK would
+    // deem everything sent before the retransmission lost. (SACKs are not tested: a receiver with a hole echoes
+    // an older TS.Recent, whichever copy it SACKs.)
+    if (s.retrans && tsEcr !== undefined && tsEcr !== 0 && c.tsOk && seqLt(tsEcr, s.tsval)) continue;
     delivered(c, s, now);
   }
   // A segment only partly acknowledged keeps its remainder (a TSO segment).

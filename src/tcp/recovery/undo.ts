@@ -71,21 +71,34 @@ export function undoOnDsack(c: TcpConnection, left: number, right: number, una: 
  * retransmission D-SACKed, or the ACK answers an original transmission) and has been undone (Linux
  * tcp_try_undo_recovery); the caller then skips the usual end of recovery (cwnd = ssthresh).
  */
-export function undoAtRecoveryEnd(c: TcpConnection, seg: TcpSegment): boolean {
+export function undoAtRecoveryEnd(c: TcpConnection, seg: TcpSegment, now: number): boolean {
   if (!mayUndo(c, seg)) return false;
   c.stats.TCPFullUndo++;
   undoReduction(c);
+  holdLossMarking(c, now);
   return true;
+}
+
+/**
+ * An undo ends this ACK's loss processing (Linux tcp_fastretrans_alert returns after tcp_try_undo_recovery and
+ * tcp_try_undo_loss): RACK marks nothing on it. The ACK that reveals a late original also delivers a segment
+ * that was retransmitted, whose RTT is then measured from the retransmission (too short: the ACK answers the
+ * original, RFC 8985 §6.2 step 2) and whose send time is the latest: marking now would deem the whole queue sent
+ * before that retransmission lost. The next ACKs deliver segments with their true RTT first.
+ */
+function holdLossMarking(c: TcpConnection, now: number): void {
+  c.rack.holdAt = now;
 }
 
 /**
  * SND.UNA advanced after an RTO: if the ACK answers data sent before the timeout (Eifel, RFC 3522; Linux
  * tcp_try_undo_loss) the timeout was spurious: restore the window and stop resending (the go-back-N run).
  */
-export function undoAfterRto(c: TcpConnection, seg: TcpSegment): boolean {
+export function undoAfterRto(c: TcpConnection, seg: TcpSegment, now: number): boolean {
   if (!mayUndo(c, seg)) return false;
   c.stats.TCPLossUndo++;
   undoReduction(c);
+  holdLossMarking(c, now);
   c.rtoRecovery = false;
   c.sndRtx = -1;
   return true;
@@ -105,6 +118,7 @@ export function undoOnPartialAck(c: TcpConnection, seg: TcpSegment, now: number)
   if (retransInFlight(c)) { r.holdAt = now; return true; }
   c.stats.TCPPartialUndo++;
   undoReduction(c);
+  holdLossMarking(c, now);
   for (let i = r.head; i < r.q.length; i++) r.q[i]!.lost = false;
   r.lostBytes = 0;
   r.timerAt = Infinity;
