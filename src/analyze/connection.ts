@@ -520,9 +520,12 @@ export class Connection {
       // out-of-order (a gap-filler arriving within the initial RTT, else 3 ms, of the segment that advanced
       // nextSeq), else retransmission.
       const spurious = len > 0 && r.ackKnown && seqGe(r.lastAck, (p.seq + len) >>> 0);
-      const fast = r.dupAcks >= 2 && r.ackKnown && r.lastAck === p.seq && p.time - r.lastAckTime < 0.02;
-      const threshold = this.initialRtt >= 0 ? this.initialRtt : 0.003;
-      if (!spurious && !fast && p.time - d.lastNextSeqTime < threshold && ((p.seq + segLen) >>> 0) !== d.nextSeq) {
+      // TShark compares these intervals in whole nanoseconds; times here are seconds since the epoch in a
+      // double (about 0.2 µs apart at today's dates), so intervals are compared in whole microseconds: an ACK
+      // exactly 20 ms before is not "within 20 ms" whatever the rounding of the two times.
+      const fast = r.dupAcks >= 2 && r.ackKnown && r.lastAck === p.seq && micros(p.time - r.lastAckTime) < 20_000;
+      const threshold = this.initialRtt >= 0 ? micros(this.initialRtt) : 3_000;
+      if (!spurious && !fast && micros(p.time - d.lastNextSeqTime) < threshold && ((p.seq + segLen) >>> 0) !== d.nextSeq) {
         this.outOfOrder++;
         this.seqMark = 'out-of-order';
       } else {
@@ -740,4 +743,9 @@ export class Connection {
     if (this.firstFinSide >= 0) return 'half-closed';
     return 'open';
   }
+}
+
+/** An interval in seconds as whole microseconds (see sequenceAnalysis). */
+function micros(seconds: number): number {
+  return Math.round(seconds * 1e6);
 }
