@@ -1,7 +1,7 @@
 /**
  * Connections that cost little: a connection allocates buffer storage when data first flows and gives it
  * back once everything is read and acknowledged, so idle connections (fresh, or between requests) hold no
- * buffer memory; a connection keeps only its latest state transition, not a list of past segments; and an
+ * buffer memory (nor records of segments sent and acknowledged); a connection keeps only its latest state transition, not a list of past segments; and an
  * idle ESTABLISHED connection's heap stays small (issue 14).
  */
 import { test } from 'node:test';
@@ -50,6 +50,7 @@ test('idle connections hold no buffer memory: none before data flows, none again
       assert.equal(c.tcp.sendQueued, 0);
       assert.ok(c.tcp.snd.idle, 'the send buffer gave its storage back once everything was acknowledged');
       assert.ok(c.tcp.rcv.idle, 'the receive buffer gave its storage back once everything was read');
+      assert.ok(!c.tcp.rackCreated || c.tcp.rack.q.length === 0, 'no record of sent segments is kept once all are acknowledged');
       assert.equal(c.history.length, 1, 'only the latest transition is kept');
     }
   }

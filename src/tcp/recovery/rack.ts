@@ -169,7 +169,10 @@ export function logAcked(c: TcpConnection, ack: number, now: number, tsEcr?: num
     s.start = ack;
   }
   r.head = i;
-  if (r.head > 64 && r.head * 2 > q.length) { q.splice(0, r.head); r.head = 0; }
+  // Everything acknowledged: drop the records now (an idle connection keeps none; length 0 releases the
+  // backing store), else compact once the acknowledged prefix dominates.
+  if (i === q.length) { q.length = 0; r.head = 0; }
+  else if (r.head > 64 && r.head * 2 > q.length) { q.splice(0, r.head); r.head = 0; }
 }
 
 /** The scoreboard grew: mark the segments it now covers SACKed (split at block edges so each is all or none). */
