@@ -61,7 +61,7 @@ export class Rack {
   dsackRound = -1;
   /** RACK.reo_wnd_persist: recoveries left before reo_wnd_mult falls back to 1 (16 after a D-SACK). */
   reoWndPersist = 0;
-  /** The reordering timer (§6.2 step 5): when the earliest not-yet-lost segment would be deemed lost. */
+  /** The reordering timer (§6.2 step 5): when the last of the segments still waiting would be deemed lost. */
   timerAt = Infinity;
 
   // Undo of a needless window reduction (recovery/undo.ts; Linux undo_marker, undo_retrans, retrans_stamp).
@@ -268,7 +268,10 @@ export function reoWnd(c: TcpConnection): number {
 /**
  * RFC 8985 §6.2 step 5: mark lost every segment sent before RACK.xmit_ts that is neither SACKed nor
  * already marked, once RACK.rtt + reo_wnd has passed since it was sent; arm the reordering timer for the
- * earliest of the rest. Returns true if it marked any segment lost.
+ * latest of the rest (RFC 8985 RACK_detect_loss: timeout = max(remaining, timeout); Linux tcp_rack_detect_loss
+ * "record maximum wait time"). One timeout then judges them all; armed for the earliest, it fired once per
+ * segment of a queue that a packet on a faster path had overtaken, and resent each just before it arrived.
+ * Returns true if it marked any segment lost.
  */
 export function rackDetectLoss(c: TcpConnection, now: number): boolean {
   const r = c.rack;
@@ -295,7 +298,7 @@ export function rackDetectLoss(c: TcpConnection, now: number): boolean {
       s.lost = true;
       r.lostBytes += seqDiff(s.end, s.start);
       marked = true;
-    } else if (remaining < next) next = remaining;
+    } else if (next === Infinity || remaining > next) next = remaining;
   }
   if (next !== Infinity) r.timerAt = now + next;
   return marked;

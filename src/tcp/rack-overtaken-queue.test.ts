@@ -1,0 +1,84 @@
+/**
+ * A packet that takes a faster path overtakes a queue (issue 15's reordering bench: 1 % of packets on a side
+ * link skip a bottleneck queue of a few ms). RACK (RFC 8985) then sees a segment delivered that was sent after
+ * every segment still queued; each of those is deemed lost once RACK.rtt + reo_wnd has passed since it was sent.
+ * The reordering timer is armed for the last of them (RFC 8985 RACK_detect_loss: timeout = max(remaining,
+ * timeout), as Linux tcp_rack_detect_loss), so the queue that drains meanwhile is not resent segment by segment.
+ * Hand-built ACKs on a passive connection whose handshake measured 100 ms (min_RTT/4 = 25 ms); MSS 1000, so
+ * segment i is [ISS+1+1000·i, +1000).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ACK, SYN, type TcpSegment } from '../wire/tcp-types.js';
+import { IRS, ISS, PLAIN, bytes, newConn, seg } from './test-util.js';
+import type { TcpConnection } from './connection.js';
+
+const MSS = 1000;
+const RTT = 100;
+const at = (i: number): number => (ISS + 1 + i * MSS) >>> 0;
+
+function open(): TcpConnection {
+  const c = newConn({ ...PLAIN, sack: true });
+  c.listen(0);
+  c.input(seg(SYN, IRS, 0, { options: { mss: MSS, sackPermitted: true }, window: 65535 }), 0);
+  c.drainTransmit(0);
+  c.input(seg(ACK, IRS + 1, ISS + 1, { window: 65535 }), RTT);
+  c.drainTransmit(RTT);
+  return c;
+}
+
+function runTimers(c: TcpConnection, until: number): TcpSegment[] {
+  const out: TcpSegment[] = [];
+  for (let t = c.nextDeadline(); t <= until; t = c.nextDeadline()) { c.onTimeout(t); out.push(...c.drainTransmit(t)); }
+  return out;
+}
+
+/** An ACK at `now` (timers due before it run first); returns what the sender sends. */
+function ack(c: TcpConnection, now: number, cum: number, sack?: [number, number]): TcpSegment[] {
+  const out = runTimers(c, now);
+  c.input(seg(ACK, IRS + 1, cum, { window: 65535, options: sack ? { sack } : {} }), now);
+  return out.concat(c.drainTransmit(now));
+}
+
+const resent = (segs: TcpSegment[], below: number): TcpSegment[] => segs.filter((s) => s.payload.length > 0 && ((s.seq - below) | 0) < 0);
+
+test('a segment overtakes a queue of 9: the queue drains within the last reordering window and nothing is resent', () => {
+  const c = open();
+  // Segments 0..9 leave 2 ms apart; 9 takes a faster path.
+  for (let i = 0; i < 10; i++) {
+    c.send(bytes(MSS), RTT + 2 * i);
+    assert.equal(c.drainTransmit(RTT + 2 * i).filter((s) => s.payload.length > 0).length, 1);
+  }
+  const sent: TcpSegment[] = [];
+  // Segment 9 arrives first, with its own RTT (100 ms): RACK.rtt = 100, RACK.xmit_ts = its send time. Segment i
+  // waits until its send time + 125 ms: segment 0 until 225, segment 8 until 241.
+  const t9 = RTT + 18 + RTT;
+  sent.push(...ack(c, t9, at(0), [at(9), at(10)]));
+  // The queue (0..8) drains behind it, 25 ms late: the first segments arrive after their own window, the last
+  // ones within theirs.
+  for (let i = 0; i < 9; i++) sent.push(...ack(c, 225 + 1 + 1.5 * i, at(i + 1), [at(9), at(10)]));
+  sent.push(...ack(c, 240, at(10)));
+  sent.push(...runTimers(c, 1000));
+  assert.deepEqual(resent(sent, at(10)).map((s) => (s.seq - at(0)) / MSS), [], 'nothing resent');
+  assert.equal(c.stats.RetransSegs, 0);
+  assert.equal(c.inRecovery, false);
+});
+
+test('a segment that overtook a queue: what is still missing when the last window has passed is resent, without an RTO', () => {
+  const c = open();
+  for (let i = 0; i < 10; i++) { c.send(bytes(MSS), RTT + 2 * i); c.drainTransmit(RTT + 2 * i); }
+  const sent: TcpSegment[] = [];
+  sent.push(...ack(c, RTT + 18 + RTT, at(0), [at(9), at(10)]));
+  // 0..5 arrive late; 6..8 were lost. Each delivery sets RACK.rtt (RFC 8985 §6.2 step 2; segment 5's: 123.5 ms),
+  // so the last window ends at 12 + 123.5 + 25 ms after segment 8 left: RACK then deems 6..8 lost and resends them.
+  for (let i = 0; i < 6; i++) sent.push(...ack(c, 226 + 1.5 * i, at(i + 1), [at(9), at(10)]));
+  sent.push(...runTimers(c, 300));
+  assert.deepEqual(resent(sent, at(9)).map((s) => (s.seq - at(0)) / MSS), [6], 'the first lost segment at the timeout (PRR: one)');
+  // Each retransmission's ACK releases the next (RFC 6937 PRR-SSRB); the lost ones all go again, no RTO.
+  let t = 300;
+  for (let i = 7; i <= 9; i++) { t += RTT; sent.push(...ack(c, t, at(i), [at(9), at(10)])); }
+  sent.push(...ack(c, t + RTT, at(10)));
+  assert.deepEqual(resent(sent, at(9)).map((s) => (s.seq - at(0)) / MSS), [6, 7, 8]);
+  assert.equal(c.stats.TCPTimeouts, 0);
+  assert.equal(c.sndUna, at(10));
+});
