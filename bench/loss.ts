@@ -27,13 +27,15 @@
  * mille, or "reorder"; skips the virtual sweep), LOSS_BENCH_CC (JSON merged into synack's TcpConfig, e.g.
  * {"congestionControl":"newreno"}), LOSS_BENCH_NOHYSTART=1 (CUBIC without HyStart), LOSS_BENCH_SS=1 (the
  * senders' median cwnd and SRTT toward the peer, sampled every 20 ms), LOSS_BENCH_KERNEL_CC (the
- * kernel's congestion control in the namespaces, default cubic, Linux's default; `bbr` is another figure).
+ * kernel's congestion control in the namespaces, default cubic, Linux's default; `bbr` is another figure),
+ * LOSS_BENCH_PCAP (a directory: tcpdump writes the host's side of the path, a0, port 8080 — kernel→kernel(r0)
+ * and kernel→synack, told apart by address — headers only, one file per rate).
  *
  * Virtual time: two synack stacks on the in-memory wire (src/link/network.ts): 200 Mbit/s, a 25 ms queue,
  * 10 ms and 0.1 ms one-way delay, the same loss rates on the data direction, a 20 MB transfer; synack as configured by
  * default (CUBIC, RACK-TLP, PRR) with NewReno and duplicate-ACK counting (rack: false) as the peer.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from '../src/link/netns.js';
 import { tunUnavailableReason } from '../src/link/tun.js';
@@ -275,6 +277,9 @@ async function realRole(): Promise<void> {
     const peerToKernel: Record<string, number> = {}, peerToSynack: Record<string, number> = {};
     const st = h.stack.stats;
     const kBefore = kernelCounters();
+    const pcapDir = process.env.LOSS_BENCH_PCAP;
+    const dump = pcapDir ? spawn('tcpdump', ['-i', 'a0', '-s', '100', '-w', `${pcapDir}/loss-${l}.pcap`, 'tcp port 8080'], { stdio: 'ignore' }) : null;
+    if (dump) await new Promise((r) => setTimeout(r, 1000));
     const before = { rtx: st.RetransSegs, rto: st.TCPTimeouts, tlp: st.TCPLossProbes, fr: st.TCPFastRetrans, out: st.OutSegs, ...undoCounts(st) };
     for (let i = 0; i < RUNS; i++) {
       kk1.push(await sampled('kernel', () => curl(peer, `http://10.78.0.1:8081/bytes/${SIZE}`)));
@@ -289,6 +294,7 @@ async function realRole(): Promise<void> {
       k1 = await peerCounters();
       addDelta(peerToSynack, k0, k1);
     }
+    if (dump) { dump.kill('SIGINT'); await new Promise((r) => dump.once('exit', r)); }
     const row = (name: string, ours: number[], ref: number[]): BenchResult => {
       const o = median(ours), k = median(ref);
       return { name, value: round(o), unit: 'MB/s', peer: `kernel ${kernelCc}`, peerValue: round(k), ratio: k > 0 ? round(o / k) : 0 };
