@@ -28,8 +28,9 @@
  * {"congestionControl":"newreno"}), LOSS_BENCH_NOHYSTART=1 (CUBIC without HyStart), LOSS_BENCH_SS=1 (the
  * senders' median cwnd and SRTT toward the peer, sampled every 20 ms), LOSS_BENCH_KERNEL_CC (the
  * kernel's congestion control in the namespaces, default cubic, Linux's default; `bbr` is another figure),
- * LOSS_BENCH_PCAP (a directory: tcpdump writes the host's side of the path, a0, port 8080 — kernel→kernel(r0)
- * and kernel→synack, told apart by address — headers only, one file per rate).
+ * LOSS_BENCH_PCAP (a directory: tcpdump writes the host's side of the path, a0 — every transfer, told apart by
+ * port and address: 8081 kernel→kernel, 80 synack→kernel, 8080 kernel→kernel(r0) and kernel→synack — headers
+ * only, one file per rate).
  *
  * Virtual time: two synack stacks on the in-memory wire (src/link/network.ts): 200 Mbit/s, a 25 ms queue,
  * 10 ms and 0.1 ms one-way delay, the same loss rates on the data direction, a 20 MB transfer; synack as configured by
@@ -278,7 +279,7 @@ async function realRole(): Promise<void> {
     const st = h.stack.stats;
     const kBefore = kernelCounters();
     const pcapDir = process.env.LOSS_BENCH_PCAP;
-    const dump = pcapDir ? spawn('tcpdump', ['-i', 'a0', '-s', '100', '-w', `${pcapDir}/loss-${l}.pcap`, 'tcp port 8080'], { stdio: 'ignore' }) : null;
+    const dump = pcapDir ? spawn('tcpdump', ['-i', 'a0', '-s', '100', '-w', `${pcapDir}/loss-${l}.pcap`, 'tcp port 8080 or tcp port 8081 or tcp port 80'], { stdio: 'ignore' }) : null;
     if (dump) await new Promise((r) => setTimeout(r, 1000));
     const before = { rtx: st.RetransSegs, rto: st.TCPTimeouts, tlp: st.TCPLossProbes, fr: st.TCPFastRetrans, out: st.OutSegs, ...undoCounts(st) };
     for (let i = 0; i < RUNS; i++) {

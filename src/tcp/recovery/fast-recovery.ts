@@ -54,14 +54,14 @@ export function onNewAck(c: TcpConnection, ack: number, acked: number, now: numb
       c.dupAcks = 0;
       // A needless reduction is undone (recovery/undo.ts); otherwise recovery ends at ssthresh, and counts
       // toward shrinking RACK's reordering window back (Linux tcp_try_undo_recovery).
-      if (!undoAtRecoveryEnd(c, seg, now)) {
+      if (!undoAtRecoveryEnd(c, seg)) {
         rackRecoveryEnded(c);
         c.cc.onRecoveryEnd(seqDiff(c.sndNxt, c.sndUna), mss);
       }
       if (c.sndRtx !== -1 && seqGe(ack, c.sndRtxEnd)) c.sndRtx = -1;
     } else {
       // The hole was filled by a late original: undo, or hold off resending for this ACK (recovery/undo.ts).
-      if (c.sackOk && rackActive(c) && undoOnPartialAck(c, seg, now)) { c.cc.onPartialAck(acked, mss); return; }
+      if (c.sackOk && rackActive(c) && undoOnPartialAck(c, seg)) { c.cc.onPartialAck(acked, mss); return; }
       if (!c.inRecovery) return;
       // Partial ACK (RFC 6582 §3.2 step 5): retransmit the next unacknowledged segment.
       c.cc.onPartialAck(acked, mss);
@@ -80,7 +80,7 @@ export function onNewAck(c: TcpConnection, ack: number, acked: number, now: numb
   } else {
     c.dupAcks = 0;
     // After an RTO, an ACK for data sent before it: the timeout was spurious (recovery/undo.ts).
-    if (c.rtoRecovery) undoAfterRto(c, seg, now);
+    if (c.rtoRecovery) undoAfterRto(c, seg);
     if (c.state !== 'SYN-SENT' && c.state !== 'SYN-RECEIVED') c.cc.onAck(acked, mss, now);
     if (seqGe(ack, c.sndRtxEnd)) { c.sndRtx = -1; c.rtoRecovery = false; }
   }
@@ -178,9 +178,12 @@ export function nextRetransmission(c: TcpConnection, now: number): TcpSegment | 
  * during recovery size the next transmissions by PRR. `delivered` is RFC 6937's DeliveredData.
  */
 export function rackAfterAck(c: TcpConnection, delivered: number, now: number): void {
+  const held = c.rack.hold === 1;
+  // Held (recovery/undo.ts): nothing deemed lost is resent until the next ACK or reordering timeout.
+  c.rack.hold = held ? 2 : 0;
   if (!rackActive(c) || c.sndUna === c.sndNxt) { c.rack.timerAt = Infinity; return; }
   // Linux tcp_try_undo_partial returning early: this ACK marks nothing lost (recovery/undo.ts).
-  if (c.rack.holdAt !== now) rackDetectLoss(c, now);
+  if (!held) rackDetectLoss(c, now);
   if (!c.inRecovery && c.rack.lostBytes > 0) {
     // RFC 6675 §5 step 4 / RFC 8985 §6.2: a loss starts one recovery episode, which ends when SND.UNA
     // passes what was outstanding now ("recover"). ssthresh from the congestion controller (cc/).
@@ -198,7 +201,7 @@ export function rackAfterAck(c: TcpConnection, delivered: number, now: number): 
 /** The first segment RACK deems lost, retransmitted within PRR's allowance (cwnd − pipe), or null. */
 function rackRetransmission(c: TcpConnection, now: number): TcpSegment | null {
   c.forceRtx = false;
-  if (c.rack.holdAt === now) return null; // resending is held for this ACK (undo.ts undoOnPartialAck)
+  if (c.rack.hold !== 0) return null; // resending is held until the next ACK (undo.ts undoOnPartialAck)
   const s = firstLost(c);
   if (s === null) return null;
   if (pipe(c) + 1 > c.cc.cwnd) return null;

@@ -74,8 +74,14 @@ export class Rack {
   priorSsthresh = 0;
   /** TSval of the first retransmission since SND.UNA last caught up, or -1 (Eifel, RFC 3522). */
   retransTsval = -1;
-  /** The time of the ACK that found the recovery's hole filled by a late original while retransmissions are in flight: nothing more is marked lost or resent for it (undo.ts undoOnPartialAck). */
-  holdAt = -1;
+  /**
+   * An ACK found the recovery's hole filled by a late original while retransmissions are in flight, or undid a
+   * reduction (undo.ts): 1 while that ACK is processed (RACK marks nothing lost on it), 2 from then until the
+   * next ACK or reordering timeout (nothing deemed lost is resent for it, as Linux's tcp_try_undo_partial returns
+   * before the retransmission), 0 otherwise. Not keyed by the ACK's time: a host sends what an ACK allows at its
+   * own later time (Stack.service reads its clock again).
+   */
+  hold: 0 | 1 | 2 = 0;
   /** Bytes retransmitted and bytes reported by D-SACKs over the connection (a D-SACK beyond what we resent is dubious). */
   retransBytes = 0;
   dsackBytes = 0;

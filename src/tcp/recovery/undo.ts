@@ -71,11 +71,11 @@ export function undoOnDsack(c: TcpConnection, left: number, right: number, una: 
  * retransmission D-SACKed, or the ACK answers an original transmission) and has been undone (Linux
  * tcp_try_undo_recovery); the caller then skips the usual end of recovery (cwnd = ssthresh).
  */
-export function undoAtRecoveryEnd(c: TcpConnection, seg: TcpSegment, now: number): boolean {
+export function undoAtRecoveryEnd(c: TcpConnection, seg: TcpSegment): boolean {
   if (!mayUndo(c, seg)) return false;
   c.stats.TCPFullUndo++;
   undoReduction(c);
-  holdLossMarking(c, now);
+  holdLossMarking(c);
   return true;
 }
 
@@ -86,19 +86,19 @@ export function undoAtRecoveryEnd(c: TcpConnection, seg: TcpSegment, now: number
  * original, RFC 8985 §6.2 step 2) and whose send time is the latest: marking now would deem the whole queue sent
  * before that retransmission lost. The next ACKs deliver segments with their true RTT first.
  */
-function holdLossMarking(c: TcpConnection, now: number): void {
-  c.rack.holdAt = now;
+function holdLossMarking(c: TcpConnection): void {
+  c.rack.hold = 1;
 }
 
 /**
  * SND.UNA advanced after an RTO: if the ACK answers data sent before the timeout (Eifel, RFC 3522; Linux
  * tcp_try_undo_loss) the timeout was spurious: restore the window and stop resending (the go-back-N run).
  */
-export function undoAfterRto(c: TcpConnection, seg: TcpSegment, now: number): boolean {
+export function undoAfterRto(c: TcpConnection, seg: TcpSegment): boolean {
   if (!mayUndo(c, seg)) return false;
   c.stats.TCPLossUndo++;
   undoReduction(c);
-  holdLossMarking(c, now);
+  holdLossMarking(c);
   c.rtoRecovery = false;
   c.sndRtx = -1;
   return true;
@@ -108,17 +108,17 @@ export function undoAfterRto(c: TcpConnection, seg: TcpSegment, now: number): bo
  * A partial ACK in fast recovery (SND.UNA advanced, still below "recover") that echoes a timestamp older than our
  * first retransmission: the hole was filled by the original, only late (Linux tcp_try_undo_partial). While
  * retransmissions are still in flight, this ACK marks nothing more lost and resends nothing (new data may go):
- * returns true and sets Rack.holdAt. Once none is in flight, the reduction is undone, the loss marks cleared and
+ * returns true and sets Rack.hold. Once none is in flight, the reduction is undone, the loss marks cleared and
  * recovery ends. On a path where some packets overtake a queue (a second route), RACK deems the whole queue lost;
  * this stops resending it as soon as the queue's first packets arrive.
  */
-export function undoOnPartialAck(c: TcpConnection, seg: TcpSegment, now: number): boolean {
+export function undoOnPartialAck(c: TcpConnection, seg: TcpSegment): boolean {
   const r = c.rack;
   if (r.undoMarker === -1 || !packetDelayed(c, seg)) return false;
-  if (retransInFlight(c)) { r.holdAt = now; return true; }
+  if (retransInFlight(c)) { r.hold = 1; return true; }
   c.stats.TCPPartialUndo++;
   undoReduction(c);
-  holdLossMarking(c, now);
+  holdLossMarking(c);
   for (let i = r.head; i < r.q.length; i++) r.q[i]!.lost = false;
   r.lostBytes = 0;
   r.timerAt = Infinity;
