@@ -165,6 +165,8 @@ function parseCounters(text: string): Record<string, number> {
 }
 
 /** What a kernel sender's counters say about its recovery. */
+/** What the peer kernel's counters say about its receiving (toward the peer): segments it dropped. */
+const KERNEL_RECEIVER = ['PAWSEstab', 'TCPOFOQueue', 'TCPOFODrop', 'TCPRcvQDrop', 'PruneCalled', 'OfoPruned', 'RcvPruned', 'TCPDSACKOldSent', 'TCPDSACKOfoSent'];
 const KERNEL_SENDER = ['OutSegs', 'RetransSegs', 'TCPSackRecovery', 'TCPTimeouts', 'TCPLossProbes', 'TCPLossProbeRecovery', 'TCPDSACKRecv', 'TCPDSACKUndo', 'TCPSpuriousRTOs', 'TCPSACKReneging', 'TCPSackShiftFallback'];
 
 /** The D-SACK and undo counters (recovery/undo.ts), for the per-rate summary. */
@@ -276,6 +278,11 @@ async function realRole(): Promise<void> {
     const kk1: number[] = [], sk: number[] = [], kk2: number[] = [], ks: number[] = [];
     // The peer's kernel as the sender toward the host: its counters while sending to the kernel and to synack.
     const peerToKernel: Record<string, number> = {}, peerToSynack: Record<string, number> = {};
+    // The peer's kernel as the receiver of the transfers toward it: from the kernel and from synack.
+    const peerFromKernel: Record<string, number> = {}, peerFromSynack: Record<string, number> = {};
+    const addRx = (acc: Record<string, number>, a: Record<string, number>, b: Record<string, number>): void => {
+      for (const n of KERNEL_RECEIVER) acc[n] = (acc[n] ?? 0) + (b[n] ?? 0) - (a[n] ?? 0);
+    };
     const st = h.stack.stats;
     const kBefore = kernelCounters();
     const pcapDir = process.env.LOSS_BENCH_PCAP;
@@ -283,8 +290,12 @@ async function realRole(): Promise<void> {
     if (dump) await new Promise((r) => setTimeout(r, 1000));
     const before = { rtx: st.RetransSegs, rto: st.TCPTimeouts, tlp: st.TCPLossProbes, fr: st.TCPFastRetrans, out: st.OutSegs, ...undoCounts(st) };
     for (let i = 0; i < RUNS; i++) {
+      const r0 = await peerCounters();
       kk1.push(await sampled('kernel', () => curl(peer, `http://10.78.0.1:8081/bytes/${SIZE}`)));
+      const r1 = await peerCounters();
       sk.push(await sampled('synack', () => curl(peer, `http://10.77.0.2/bytes/${SIZE}`)));
+      addRx(peerFromKernel, r0, r1);
+      addRx(peerFromSynack, r1, await peerCounters());
       if (l === 'reorder') continue; // the side link is toward the peer only
       let k0 = await peerCounters();
       kk2.push(await curl(null, `http://10.79.0.2:8080/bytes/${SIZE}`));
@@ -313,6 +324,9 @@ async function realRole(): Promise<void> {
     // The host's kernel is the sender of the kernel→kernel reference toward the peer (and only a receiver otherwise).
     const kAfter = kernelCounters();
     const kd = (n: string): number => (kAfter[n] ?? 0) - (kBefore[n] ?? 0);
+    for (const [who, d] of [['kernel', peerFromKernel], ['synack', peerFromSynack]] as const) {
+      process.stderr.write(`${label(l)}: kernel (peer) receiving from ${who}: ${KERNEL_RECEIVER.map((n) => `${n} ${d[n] ?? 0}`).join(', ')}\n`);
+    }
     for (const [who, d] of [['kernel', peerToKernel], ['synack', peerToSynack]] as const) {
       if (l === 'reorder') break;
       process.stderr.write(`${label(l)}: kernel (peer) sending to ${who}: ${KERNEL_SENDER.map((n) => `${n} ${d[n] ?? 0}`).join(', ')}\n`);
