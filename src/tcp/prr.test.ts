@@ -7,8 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACK, SYN, type TcpSegment } from '../wire/tcp-types.js';
-import { IRS, ISS, PLAIN, bytes, newConn, seg } from './test-util.js';
+import { ACK, type TcpSegment } from '../wire/tcp-types.js';
+import { IRS, ISS, bytes, sackSender, seg } from './test-util.js';
 import type { TcpConnection } from './connection.js';
 
 const MSS = 1000;
@@ -17,12 +17,7 @@ const at = (i: number): number => ISS + 1 + i * MSS;
 
 /** A SACK sender with NewReno (β = 1/2 as in RFC 6937's examples) and a 20-segment window in flight. */
 function fullWindow(): { c: TcpConnection; flight: TcpSegment[] } {
-  const c = newConn({ ...PLAIN, sack: true, congestionControl: 'newreno', initialWindowSegments: 20 });
-  c.listen(0);
-  c.input(seg(SYN, IRS, 0, { options: { mss: MSS, sackPermitted: true }, window: 65535 }), 0);
-  c.drainTransmit(0);
-  c.input(seg(ACK, IRS + 1, ISS + 1, { window: 65535 }), RTT);
-  c.drainTransmit(RTT);
+  const c = sackSender(MSS, RTT, { congestionControl: 'newreno', initialWindowSegments: 20 });
   c.send(bytes(60 * MSS), RTT);
   const flight = c.drainTransmit(RTT);
   assert.equal(flight.length, 20);

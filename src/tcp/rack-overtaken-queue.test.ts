@@ -9,29 +9,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACK, SYN, type TcpSegment } from '../wire/tcp-types.js';
-import { IRS, ISS, PLAIN, bytes, newConn, seg } from './test-util.js';
+import { ACK, type TcpSegment } from '../wire/tcp-types.js';
+import { IRS, ISS, bytes, runTimers, sackSender, seg } from './test-util.js';
 import type { TcpConnection } from './connection.js';
 
 const MSS = 1000;
 const RTT = 100;
 const at = (i: number): number => (ISS + 1 + i * MSS) >>> 0;
 
-function open(): TcpConnection {
-  const c = newConn({ ...PLAIN, sack: true });
-  c.listen(0);
-  c.input(seg(SYN, IRS, 0, { options: { mss: MSS, sackPermitted: true }, window: 65535 }), 0);
-  c.drainTransmit(0);
-  c.input(seg(ACK, IRS + 1, ISS + 1, { window: 65535 }), RTT);
-  c.drainTransmit(RTT);
-  return c;
-}
-
-function runTimers(c: TcpConnection, until: number): TcpSegment[] {
-  const out: TcpSegment[] = [];
-  for (let t = c.nextDeadline(); t <= until; t = c.nextDeadline()) { c.onTimeout(t); out.push(...c.drainTransmit(t)); }
-  return out;
-}
+const open = (): TcpConnection => sackSender(MSS, RTT);
 
 /** An ACK at `now` (timers due before it run first); returns what the sender sends. */
 function ack(c: TcpConnection, now: number, cum: number, sack?: [number, number]): TcpSegment[] {

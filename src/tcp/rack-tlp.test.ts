@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ACK, SYN, type TcpSegment } from '../wire/tcp-types.js';
-import { IRS, ISS, PLAIN, bytes, newConn, seg } from './test-util.js';
+import { IRS, ISS, PLAIN, bytes, newConn, runTimers, sackSender, seg } from './test-util.js';
 import type { TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
 
@@ -14,15 +14,7 @@ const MSS = 1000;
 const RTT = 100;
 const at = (i: number): number => ISS + 1 + i * MSS;
 
-function open(config: Partial<TcpConfig> = {}): TcpConnection {
-  const c = newConn({ ...PLAIN, sack: true, ...config });
-  c.listen(0);
-  c.input(seg(SYN, IRS, 0, { options: { mss: MSS, sackPermitted: true }, window: 65535 }), 0);
-  c.drainTransmit(0);
-  c.input(seg(ACK, IRS + 1, ISS + 1, { window: 65535 }), RTT);
-  c.drainTransmit(RTT);
-  return c;
-}
+const open = (config: Partial<TcpConfig> = {}): TcpConnection => sackSender(MSS, RTT, config);
 
 /** Deliver an ACK at `now` (after running every timer due before it) and return what the sender sends. */
 function ack(c: TcpConnection, now: number, cum: number, sack?: [number, number]): TcpSegment[] {
@@ -31,11 +23,6 @@ function ack(c: TcpConnection, now: number, cum: number, sack?: [number, number]
   return out.concat(c.drainTransmit(now));
 }
 
-function runTimers(c: TcpConnection, until: number): TcpSegment[] {
-  const out: TcpSegment[] = [];
-  for (let t = c.nextDeadline(); t <= until; t = c.nextDeadline()) { c.onTimeout(t); out.push(...c.drainTransmit(t)); }
-  return out;
-}
 
 const retransmitted = (segs: TcpSegment[], below: number): TcpSegment[] => segs.filter((s) => s.payload.length > 0 && ((s.seq - below) | 0) < 0);
 

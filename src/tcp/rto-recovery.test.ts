@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACK, SYN, type TcpSegment } from '../wire/tcp-types.js';
-import { IRS, ISS, PLAIN, bytes, newConn, seg } from './test-util.js';
+import { ACK, type TcpSegment } from '../wire/tcp-types.js';
+import { IRS, ISS, bytes, sackSender, seg } from './test-util.js';
 import type { TcpConnection } from './connection.js';
 
 const MSS = 1000;
@@ -15,15 +15,7 @@ const RTT = 100;
 const at = (i: number): number => (ISS + 1 + i * MSS) >>> 0;
 const index = (s: TcpSegment): number => ((s.seq - at(0)) | 0) / MSS;
 
-function open(): TcpConnection {
-  const c = newConn({ ...PLAIN, sack: true, initialWindowSegments: 20 });
-  c.listen(0);
-  c.input(seg(SYN, IRS, 0, { options: { mss: MSS, sackPermitted: true }, window: 65535 }), 0);
-  c.drainTransmit(0);
-  c.input(seg(ACK, IRS + 1, ISS + 1, { window: 65535 }), RTT);
-  c.drainTransmit(RTT);
-  return c;
-}
+const open = (): TcpConnection => sackSender(MSS, RTT, { initialWindowSegments: 20 });
 
 function ack(c: TcpConnection, now: number, cum: number, sack?: [number, number]): TcpSegment[] {
   c.input(seg(ACK, IRS + 1, cum, { window: 65535, options: sack ? { sack } : {} }), now);

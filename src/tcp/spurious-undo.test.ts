@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ACK, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
-import { IRS, ISS, PLAIN, bytes, newConn, seg } from './test-util.js';
+import { IRS, ISS, PLAIN, bytes, newConn, runTimers, sackSender, seg } from './test-util.js';
 import type { TcpConnection } from './connection.js';
 
 const MSS = 1000;
@@ -16,21 +16,7 @@ const RTT = 100;
 const at = (i: number): number => (ISS + 1 + i * MSS) >>> 0;
 
 /** With timestamps the peer offers 12 bytes more, so segments still hold MSS bytes of data. */
-function open(ts: boolean): TcpConnection {
-  const c = newConn({ ...PLAIN, sack: true, timestamps: ts });
-  c.listen(0);
-  c.input(seg(SYN, IRS, 0, { options: { mss: MSS + (ts ? 12 : 0), sackPermitted: true, ...(ts ? { tsVal: 1, tsEcr: 0 } : {}) }, window: 65535 }), 0);
-  const synAck = c.drainTransmit(0)[0]!;
-  c.input(seg(ACK, IRS + 1, ISS + 1, { window: 65535, options: ts ? { tsVal: 2, tsEcr: synAck.options.tsVal! } : {} }), RTT);
-  c.drainTransmit(RTT);
-  return c;
-}
-
-function runTimers(c: TcpConnection, until: number): TcpSegment[] {
-  const out: TcpSegment[] = [];
-  for (let t = c.nextDeadline(); t <= until; t = c.nextDeadline()) { c.onTimeout(t); out.push(...c.drainTransmit(t)); }
-  return out;
-}
+const open = (ts: boolean): TcpConnection => sackSender(MSS, RTT, { timestamps: ts });
 
 /** An ACK at `now` (timers due before it run first); returns what the sender sends. */
 function ack(c: TcpConnection, now: number, cum: number, opts: TcpOptions = {}): TcpSegment[] {

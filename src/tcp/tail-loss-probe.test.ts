@@ -4,8 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACK, FIN, SYN } from '../wire/tcp-types.js';
-import { IRS, ISS, PLAIN, bytes, newConn, seg } from './test-util.js';
+import { ACK, FIN } from '../wire/tcp-types.js';
+import { IRS, ISS, bytes, sackSender, seg } from './test-util.js';
 import type { TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
 
@@ -13,12 +13,7 @@ const MSS = 1000;
 const RTT = 100;
 
 function open(config: Partial<TcpConfig>): { c: TcpConnection; now: number } {
-  const c = newConn({ ...PLAIN, sack: true, ...config });
-  c.listen(0);
-  c.input(seg(SYN, IRS, 0, { options: { mss: MSS, sackPermitted: true }, window: 65535 }), 0);
-  c.drainTransmit(0);
-  c.input(seg(ACK, IRS + 1, ISS + 1, { window: 65535 }), RTT); // SRTT = 100 ms, RTO = max(200, 100 + 4·50) = 300
-  c.drainTransmit(RTT);
+  const c = sackSender(MSS, RTT, config); // SRTT = 100 ms, RTO = max(200, 100 + 4·50) = 300
   assert.equal(c.state, 'ESTABLISHED');
   return { c, now: RTT };
 }

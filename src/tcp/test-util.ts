@@ -31,6 +31,28 @@ export function newConn(config: Partial<TcpConfig> = PLAIN, stats = new TcpStats
   return new TcpConnection({ localPort: LOCAL_PORT, remotePort: REMOTE_PORT, iss: ISS, config, stats });
 }
 
+/**
+ * A passive SACK connection whose handshake measured `rtt` ms (the SYN at 0, its ACK at `rtt`), for the
+ * loss-recovery tests: the peer offers `mss` bytes of data per segment (12 more with timestamps, which take them).
+ */
+export function sackSender(mss: number, rtt: number, config: Partial<TcpConfig> = {}): TcpConnection {
+  const ts = config.timestamps === true;
+  const c = newConn({ ...PLAIN, sack: true, ...config });
+  c.listen(0);
+  c.input(seg(SYN, IRS, 0, { options: { mss: mss + (ts ? 12 : 0), sackPermitted: true, ...(ts ? { tsVal: 1, tsEcr: 0 } : {}) }, window: 65535 }), 0);
+  const synAck = c.drainTransmit(0)[0]!;
+  c.input(seg(ACK, IRS + 1, ISS + 1, { window: 65535, options: ts ? { tsVal: 2, tsEcr: synAck.options.tsVal! } : {} }), rtt);
+  c.drainTransmit(rtt);
+  return c;
+}
+
+/** Run every timer of `c` due up to `until`, in order; returns what was sent. */
+export function runTimers(c: TcpConnection, until: number): TcpSegment[] {
+  const out: TcpSegment[] = [];
+  for (let t = c.nextDeadline(); t <= until; t = c.nextDeadline()) { c.onTimeout(t); out.push(...c.drainTransmit(t)); }
+  return out;
+}
+
 /** A passive connection taken through LISTEN → SYN-RECEIVED → ESTABLISHED with a plain handshake. */
 export function established(config: Partial<TcpConfig> = PLAIN, now = 0, peer: { options?: TcpOptions; window?: number; ackOptions?: TcpOptions } = {}): TcpConnection {
   const c = newConn(config);

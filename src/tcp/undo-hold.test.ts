@@ -8,29 +8,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACK, SYN, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
-import { IRS, ISS, PLAIN, bytes, newConn, seg } from './test-util.js';
+import { ACK, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
+import { IRS, ISS, bytes, runTimers, sackSender, seg } from './test-util.js';
 import type { TcpConnection } from './connection.js';
 
 const MSS = 1000;
 const RTT = 100;
 const at = (i: number): number => (ISS + 1 + i * MSS) >>> 0;
 
-function open(): TcpConnection {
-  const c = newConn({ ...PLAIN, sack: true, timestamps: true, initialWindowSegments: 20 });
-  c.listen(0);
-  c.input(seg(SYN, IRS, 0, { options: { mss: MSS + 12, sackPermitted: true, tsVal: 1, tsEcr: 0 }, window: 65535 }), 0);
-  const synAck = c.drainTransmit(0)[0]!;
-  c.input(seg(ACK, IRS + 1, ISS + 1, { window: 65535, options: { tsVal: 2, tsEcr: synAck.options.tsVal! } }), RTT);
-  c.drainTransmit(RTT);
-  return c;
-}
-
-function runTimers(c: TcpConnection, until: number): TcpSegment[] {
-  const out: TcpSegment[] = [];
-  for (let t = c.nextDeadline(); t <= until; t = c.nextDeadline()) { c.onTimeout(t); out.push(...c.drainTransmit(t)); }
-  return out;
-}
+const open = (): TcpConnection => sackSender(MSS, RTT, { timestamps: true, initialWindowSegments: 20 });
 
 /** An ACK processed at `now`; what it allows is sent `lag` ms later, as a host services the connection. */
 function ack(c: TcpConnection, now: number, cum: number, opts: TcpOptions, lag: number): TcpSegment[] {
