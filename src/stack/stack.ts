@@ -407,14 +407,8 @@ export class Stack {
     if (packets.length === 1) { this.receive(packets[0]!, v?.[0] ? VERIFIED : undefined); return; }
     this.batching = true;
     try {
-      for (let i = 0; i < packets.length; i++) {
-        this.receive(packets[i]!, v?.[i] ? VERIFIED : undefined);
-        // Out-of-order data and duplicates are ACKed at once, each (RFC 5681 §4.2; Linux sends a SACK or D-SACK
-        // per such segment, GRO merges only in-order runs): one ACK for the batch carried at most three SACK
-        // blocks and one D-SACK for all of them, and a Linux sender, never told of the rest, resent data
-        // already here. In-order data keeps one ACK per batch. (Few connections in the batch: the bulk case.)
-        if (i + 1 < packets.length && this.dirty.size <= 4) for (const c of this.dirty) if (ackOutOfOrderNow(c.tcp)) this.service(c);
-      }
+      // Out-of-order data is ACKed at once by tcp-input.ts; the rest once per connection, below.
+      for (let i = 0; i < packets.length; i++) this.receive(packets[i]!, v?.[i] ? VERIFIED : undefined);
     } finally {
       try {
         flushSynFastPath(this);
@@ -610,8 +604,3 @@ const VERIFIED: ReceiveOptions = { checksumVerified: true };
 const ECT0 = 2;
 
 export { FIN };
-
-/** An ACK is due for out-of-order or duplicate data (a SACK or D-SACK block to report): it goes before the next packet. */
-function ackOutOfOrderNow(t: TcpConnection): boolean {
-  return t.ackNow && (t.rcv.hasOutOfOrder || t.rcv.dsackRight !== -1);
-}

@@ -4,7 +4,7 @@
  * CLOSED state's reply (RFC 9293 §3.10.7.1).
  */
 import { ACK, EMPTY, FIN, RST, SYN, seqGt, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
-import { rstFor, segmentAcceptable } from '../tcp/connection.js';
+import { rstFor, segmentAcceptable, type TcpConnection } from '../tcp/connection.js';
 import { classifyInvalidFlags } from '../tcp/flags.js';
 import { findConn, findListener, findTw } from './demux.js';
 import { listenerArrives } from './listener.js';
@@ -19,8 +19,14 @@ export function segmentArrives(s: Stack, la: Uint8Array, ra: Uint8Array, seg: Tc
   const c = findConn(s, la, seg.dstPort, ra, seg.srcPort);
   if (c !== null) {
     c.tcp.input(seg, now, s.rxCe);
-    if (s.batching) s.dirty.add(c); // serviced once at the end of the batch
-    else s.service(c);
+    // In a batch (Stack.receiveBatch) a connection is serviced once, at its end: one ACK covers its in-order
+    // data. Out-of-order data and duplicates are ACKed at once, each (RFC 5681 §4.2; Linux sends a SACK or D-SACK
+    // per such segment, GRO merges only in-order runs): one ACK for the batch carried at most three SACK blocks
+    // and one D-SACK for all of them, and a Linux sender, never told of the rest, resent data already here.
+    if (s.batching) {
+      s.dirty.add(c);
+      if (ackOutOfOrderNow(c.tcp)) s.service(c);
+    } else s.service(c);
     return;
   }
   const tw = findTw(s, la, seg.dstPort, ra, seg.srcPort);
@@ -96,4 +102,9 @@ export function timeWaitArrives(s: Stack, slot: number, seg: TcpSegment, now: nu
   s.stats.OutSegs++;
   output(s, tw.localAddr(slot), tw.remoteAddr(slot), ack, now);
   return true;
+}
+
+/** An ACK is due for out-of-order or duplicate data (a SACK or D-SACK block to report): it goes before the next packet. */
+function ackOutOfOrderNow(t: TcpConnection): boolean {
+  return t.ackNow && (t.rcv.hasOutOfOrder || t.rcv.dsackRight !== -1);
 }
