@@ -1,13 +1,13 @@
-// Issue 18 in the browser: the page at 1024×700, the current row kept in view, the flood lane, a captured
-// connection on its own tab, a refused file said once. `synack ui` serving the page built fresh from ui/, in
+// Issue 18 in Chromium: the checks of ui-truth-suite.ts, `synack ui` serving the page built fresh from ui/, in
 // Debian's Chromium via playwright-core; skips when /usr/bin/chromium is absent. Screenshots go to test-artifacts/.
-import { test, before, after, afterEach, describe } from 'node:test';
+import { before, after, afterEach, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { artifacts, preparePage, serve, writeJunkCapture, type Served } from './ui-e2e-shared.js';
+import { artifacts, preparePage, serve, type Served } from './ui-e2e-shared.js';
+import { uiTruthSuite, type CommonPage } from './ui-truth-suite.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const noBrowser = !existsSync(CHROMIUM) && 'chromium not installed (apt-get install chromium)';
@@ -43,181 +43,16 @@ describe('issue 18: the page exactly true, in Chromium', { skip: noBrowser }, ()
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  const shot = (name: string) => page.screenshot({ path: path.join(artifacts, `ui-truth-${name}.png`) });
-  async function run(name: string): Promise<void> {
-    await page.click('#tab-lab');
-    await page.selectOption('#scenario-select', name);
-    await page.click('#run-btn');
-    await page.waitForSelector(`body[data-ran="${name}"]`);
-    await page.waitForTimeout(50);
-  }
-  /** How far the ladder's content reaches past the visible part of its box, px (0: it fits). */
-  const overflowX = () => page.$eval('#ladder-wrap', (w) => {
-    const wr = w.getBoundingClientRect();
-    let right = 0;
-    for (const t of Array.from(w.querySelectorAll('text.state, text.hdr'))) right = Math.max(right, t.getBoundingClientRect().right);
-    return Math.max(0, right - wr.right, w.scrollWidth - w.clientWidth);
-  });
-
-  test('at 1024×700 the server\'s state labels are whole and the ladder needs no sideways scrolling', async () => {
-    for (const name of ['four-way-close', 'syn-flood', 'simultaneous-close']) {
-      await run(name);
-      assert.equal(await overflowX(), 0, name);
-      const states = await page.$$eval('svg.ladder text.state-b', (els) => els.map((e) => e.textContent));
-      assert.ok(states.includes('ESTABLISHED'), `${name}: ${states.join(',')}`);
-    }
-    await shot('1024-simultaneous-close');
-  });
-
-  test('the pause button is drawn (not a missing glyph) and says Pause while playing', async () => {
-    await run('handshake');
-    await page.click('#btn-first');
-    await page.click('#btn-play');
-    const html = await page.$eval('#btn-play', (b) => ({ text: b.textContent!.trim(), svg: b.querySelectorAll('svg rect').length }));
-    assert.deepEqual(html, { text: 'Pause', svg: 2 });
-    await page.click('#btn-play');
-  });
-
-  test('after Run, End and ▶| the current row is in view (lossy transfer, hundreds of rows)', async () => {
-    await run('lossy-transfer');
-    const visible = () => page.$eval('#ladder-wrap', (w) => {
-      const cur = w.querySelector('rect.band.current');
-      if (!cur) return 'no current row';
-      const r = cur.getBoundingClientRect(), b = w.getBoundingClientRect();
-      return r.top >= b.top - 1 && r.bottom <= b.bottom + 1 ? 'visible' : `row at ${Math.round(r.top)}..${Math.round(r.bottom)}, box ${Math.round(b.top)}..${Math.round(b.bottom)}`;
-    });
-    assert.ok(await page.$eval('#ladder-wrap', (w) => w.scrollHeight > 3 * w.clientHeight), 'a ladder taller than its box');
-    assert.equal(await visible(), 'visible', 'after Run');
-    await page.click('#btn-first');
-    assert.equal(await page.$eval('#ladder-wrap', (w) => w.scrollTop), 0);
-    await page.click('#btn-last');
-    assert.equal(await visible(), 'visible', 'after ▶|');
-    await page.keyboard.press('Home');
-    await page.keyboard.press('End');
-    assert.equal(await visible(), 'visible', 'after End');
-    await shot('lossy-end');
-  });
-
-  test('syn flood: the spoofed SYNs leave from their own lane, and the client\'s SYN is seq=0', async () => {
-    await run('syn-flood');
-    const lane = await page.$eval('svg.ladder g.row.seg[data-from="x"]', (g) => ({
-      x1: Number(g.querySelector('line.arrow')!.getAttribute('x1')), label: g.querySelector('text.label')!.textContent!,
-    }));
-    const clientX = await page.$eval('svg.ladder line.timeline', (l) => Number(l.getAttribute('x1')));
-    assert.ok(lane.x1 > clientX + 20, `flood leaves at ${lane.x1}, client timeline at ${clientX}`);
-    assert.match(lane.label, /^300× SYN from 198\.1[89]\./);
-    const labels = await page.$$eval('svg.ladder g.row.seg[data-from="a"] text.label', (els) => els.map((e) => e.textContent));
-    assert.match(labels[0]!, /^SYN seq=0 len=0/);
-    await shot('syn-flood');
-  });
-
-  test('a connection opened from a capture gets its own tab, without the lab\'s form; the lab keeps its run', async () => {
-    await run('four-way-close');
-    await page.click('#tab-capture');
-    await page.setInputFiles('#file-input', demoPcap);
-    await page.waitForSelector('body[data-analyzed="ok"]');
-    await page.click('#conn-table tbody tr:has(td.endpoints:text-matches(":8005$"))');
-    await page.waitForSelector('#tab-conn.active');
-    assert.equal(await page.isVisible('#lab-form'), false);
-    assert.equal(await page.isVisible('#conn-info'), true);
-    assert.match((await page.textContent('#conn-info'))!, /simultaneous/);
-    // The capture's simultaneous close: the FINs cross there too.
-    assert.ok(await page.$('svg.ladder g.row.seg.crossing'));
-    await shot('connection-tab');
-    await page.click('#tab-lab');
-    assert.equal(await page.isVisible('#lab-form'), true);
-    assert.equal(await page.$$eval('svg.ladder g.row.seg', (els) => els.length), 7, 'the lab\'s four-way close again');
-    await page.click('#tab-conn');
-    assert.equal(await page.isVisible('#lab-form'), false);
-  });
-
-  test('the why scenarios run in the page: grouped apart, the two-way handshake beside the three-way one, the corrupted bytes shown', async () => {
-    const groups = await page.$$eval('#scenario-select optgroup', (gs) => gs.map((g) => [g.getAttribute('label'), g.querySelectorAll('option').length]));
-    assert.deepEqual(groups.map((g) => g[0]), ['Lifecycles', 'Why? (the answers, happening)']);
-    assert.equal(groups[1]![1], 10);
-    await run('why-three-way');
-    assert.deepEqual(await page.$$eval('svg.ladder g.row.seg text.label', (els) => els.map((e) => e.textContent!.split(' ')[0])), ['SYN', 'SYN+ACK', 'RST', 'SYN', 'SYN+ACK', 'ACK']);
-    assert.match((await page.textContent('#aside'))!, /Hypothetical: a two-way handshake/);
-    assert.ok(await page.$('#aside svg line.seg'));
-    await shot('why-three-way');
-    await run('why-2msl');
-    assert.match((await page.textContent('#notes'))!, /CORRUPTED: \d+ of the \d+ bytes.*server read "[^"]*OLD DATA/s);
-    await run('syn-flood-no-defence');
-    assert.match((await page.textContent('#notes'))!, /error ETIMEDOUT/);
-  });
-
-  test('packetdrill in the page: the seed-like script reaches CLOSING in a Web Worker, with its ladder, both machines, verdict and pcapng', async () => {
-    await page.click('#tab-lab');
-    await page.selectOption('#scenario-select', 'drill');
-    assert.equal(await page.isVisible('#drill-text'), true);
-    assert.match(await page.inputValue('#drill-text'), /TCP_CLOSING/);
-    await page.selectOption('#drill-personality', 'synack');
-    await page.click('#run-btn');
-    await page.waitForSelector('body[data-ran="drill"][data-drill="pass"]');
-    assert.match((await page.textContent('#drill-verdict'))!, /^PASS/);
-    const a = await page.$$eval('svg.ladder text.state-a', (els) => els.map((e) => e.textContent));
-    const b = await page.$$eval('svg.ladder text.state-b', (els) => els.map((e) => e.textContent));
-    assert.ok(a.includes('CLOSING') && b.includes('CLOSING'), `script: ${a.join(',')} / synack: ${b.join(',')}`);
-    assert.ok(await page.$('svg.ladder g.row.seg.crossing'), 'the FINs cross');
-    // Step to synack's CLOSING: its state machine lights CLOSING.
-    await page.keyboard.press('Home');
-    for (let i = 0; i < 20 && (await page.textContent('#sm-b-title .current-state')) !== 'CLOSING'; i++) await page.keyboard.press('ArrowRight');
-    assert.equal(await page.getAttribute('#sm-b g.node.lit', 'data-node'), 'CLOSING');
-    await shot('drill-closing');
-    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#btn-pcapng')]);
-    const { readFileSync } = await import('node:fs');
-    const { readCapture } = await import('../wire/capture.js');
-    const recs = [...readCapture(new Uint8Array(readFileSync((await dl.path())!)))];
-    assert.equal(recs.length, 7);
-    // A failing line: the verdict names it and shows it.
-    await page.fill('#drill-text', (await page.inputValue('#drill-text')).replace('+0   > . 2:2(0) ack 2', '+0   > . 2:2(0) ack 3'));
-    await page.click('#run-btn');
-    await page.waitForSelector('body[data-drill="fail"]');
-    assert.match((await page.textContent('#drill-verdict'))!, /^FAIL at line \d+ \(virtual time 0\.110000 s\)/);
-    assert.match((await page.textContent('#notes'))!, /line \d+: \+0 +> \. 2:2\(0\) ack 3/);
-    await shot('drill-fail');
-  });
-
-  test('a loopback capture with partial (offloaded) checksums: "checksum offloaded", explained, not "bad checksum"', async () => {
-    const { runSeedScenario } = await import('../../ui/src/lab-run.js');
-    const { decodePacket, encodeTcpPacketChecksumOffload } = await import('../wire/packet.js');
-    const { PcapngWriter } = await import('../wire/pcapng-writer.js');
-    const { writeFileSync } = await import('node:fs');
-    // The client's packets as a capture on the client's host sees them: TCP checksum left to the NIC.
-    const r = await runSeedScenario('four-way-close', { seed: 1, timestamps: true, sack: true, windowScaling: true });
-    const w = new PcapngWriter({ application: 'test' });
-    const iface = w.addInterface({ name: 'lo' });
-    for (const p of r.packets) {
-      const d = decodePacket(p.bytes);
-      w.writePacket(iface, 1_700_000_000_000 + p.time, p.from === 'a' ? encodeTcpPacketChecksumOffload({ src: d.ip.src, dst: d.ip.dst }, d.tcp!.seg) : p.bytes);
-    }
-    const file = path.join(tmp, 'offload.pcapng');
-    writeFileSync(file, w.take());
-    await page.click('#tab-capture');
-    await page.setInputFiles('#file-input', file);
-    await page.waitForSelector('body[data-analyzed="ok"]');
-    await page.click('#conn-table tbody tr');
-    await page.waitForSelector('#tab-conn.active');
-    const labels = await page.$$eval('svg.ladder g.row.seg', (gs) => gs.map((g) => `${g.getAttribute('data-from')} ${g.querySelector('text.label')!.textContent}`));
-    const fromClient = labels.filter((l) => l.startsWith('a '));
-    assert.equal(fromClient.length, 4);
-    // (The analyzer may put other notes in the same brackets, e.g. the frame number.)
-    for (const l of fromClient) assert.match(l, /\[[^\]]*checksum offloaded\]$/);
-    assert.ok(labels.every((l) => !l.includes('bad checksum')), labels.join('\n'));
-    assert.match((await page.textContent('#conn-info'))!, /4 packet\(s\) marked checksum offloaded: captured on the sending host/);
-    await page.click('svg.ladder rect.band[data-row="0"]', { position: { x: 40, y: 19 }, force: true });
-    await page.waitForSelector('#detail:not([hidden])');
-    assert.match((await page.textContent('#detail-fields'))!, /Checksum\s*0x[0-9a-f]{4} \[partial: pseudo-header sum only/);
-    await shot('offload');
-  });
-
-  test('a file that is not a capture: the error says so once and no progress bar claims it was read', async () => {
-    await page.click('#tab-capture');
-    await page.setInputFiles('#file-input', writeJunkCapture(tmp));
-    await page.waitForSelector('body[data-analyzed="error"]');
-    const msg = (await page.textContent('#cap-error'))!;
-    assert.equal(msg.match(/not a pcap/g)?.length, 1, msg);
-    assert.equal(await page.isVisible('#cap-progress'), false);
-    await shot('junk-file');
-  });
+  uiTruthSuite(() => ({
+    page: page as unknown as CommonPage, tmp, demoPcap,
+    select: (sel, v) => page.selectOption(sel, v),
+    fill: (sel, v) => page.fill(sel, v),
+    upload: (file) => page.setInputFiles('#file-input', file),
+    shot: (name) => page.screenshot({ path: path.join(artifacts, `ui-truth-${name}.png`) }),
+    download: async (sel) => {
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.click(sel)]);
+      return (await dl.path())!;
+    },
+    clickAt: (sel, x, y) => page.click(sel, { position: { x, y }, force: true }),
+  }));
 });
