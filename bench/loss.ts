@@ -33,8 +33,9 @@
  * only, one file per rate).
  *
  * Virtual time: two synack stacks on the in-memory wire (src/link/network.ts): 200 Mbit/s, a 25 ms queue,
- * 10 ms and 0.1 ms one-way delay, the same loss rates on the data direction, a 20 MB transfer; synack as configured by
- * default (CUBIC, RACK-TLP, PRR) with NewReno and duplicate-ACK counting (rack: false) as the peer.
+ * 10 ms and 0.1 ms one-way delay, the same loss rates on the data direction, reordering two ways (1 % of packets
+ * held back 4 ms; 1 % overtaking the queue on a 4 ms side route, as the real bench's side link), a 20 MB transfer;
+ * synack as configured by default (CUBIC, RACK-TLP, PRR) with NewReno and duplicate-ACK counting (rack: false) as the peer.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
@@ -63,18 +64,20 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
-const label = (l: number | 'reorder'): string => (l === 'reorder' ? 'reordering 1 %' : `loss ${l / 10} %`);
+const label = (l: number | 'reorder' | 'overtake'): string => (l === 'reorder' ? 'reordering 1 %' : l === 'overtake' ? 'overtaking 1 %' : `loss ${l / 10} %`);
 
 // ---------------------------------------------------------------------------------------------
 // Virtual time: two in-memory stacks
 // ---------------------------------------------------------------------------------------------
 
 /** Goodput (MB/s of virtual time) of one 20 MB transfer from `tcp`-configured sender to a default receiver. */
-async function virtualTransfer(lossPerMille: number | 'reorder', tcp: Partial<TcpConfig>, seed: number, delayMs: number): Promise<number> {
+async function virtualTransfer(lossPerMille: number | 'reorder' | 'overtake', tcp: Partial<TcpConfig>, seed: number, delayMs: number): Promise<number> {
   const net = new Network({ seed, delayMs, impairments: { bandwidthBps: 200e6, queueBytes: 625_000 + 65_536 } });
   const sender = net.addStack({ name: 'sender', addresses: ['10.0.0.2'], tcp: { sendBufferSize: 4 << 20, ...tcp } });
   const receiver = net.addStack({ name: 'receiver', addresses: ['10.0.0.1'], tcp: { recvBufferSize: 4 << 20 } });
   if (lossPerMille === 'reorder') net.impair(sender, receiver, { reorder: 0.01, reorderDelayMs: 4 });
+  // The real bench's reordering: 1 % of data packets take a 3 Mbit/s side link (4 ms per packet) past the queue.
+  else if (lossPerMille === 'overtake') net.impair(sender, receiver, { overtake: 0.01, overtakeDelayMs: 4 });
   else if (lossPerMille > 0) net.impair(sender, receiver, { loss: lossPerMille / 1000 });
   const chunk = Buffer.alloc(1 << 16, 0x61);
   new Server(sender, {}, (s) => {
@@ -104,8 +107,8 @@ export async function virtualSweep(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
   // RTT 20 ms (a WAN path: goodput is loss-limited, ~MSS/RTT·1.2/√p), and 0.2 ms (like the TUN path).
   for (const delayMs of [10, 0.1]) {
-    for (const l of [...LOSSES, 'reorder' as const]) {
-      const seed = 1 + (l === 'reorder' ? 99 : l);
+    for (const l of [...LOSSES, 'reorder' as const, 'overtake' as const]) {
+      const seed = 1 + (l === 'reorder' ? 99 : l === 'overtake' ? 199 : l);
       const ours = await virtualTransfer(l, {}, seed, delayMs);
       const old = await virtualTransfer(l, { congestionControl: 'newreno', rack: false }, seed, delayMs);
       out.push({

@@ -44,11 +44,20 @@ export interface Impairments {
    * traffic class, flow label and hop limit have no checksum, but a flip there changes nothing TCP uses.
    */
   corrupt: number;
+  /**
+   * With a bandwidth limit: probability a packet takes a second, faster route past the queue, as reordering
+   * looks on real paths (load balancing, a link bundle): it arrives `overtakeDelayMs` plus the propagation delay
+   * after it is sent, ahead of every packet still queued, and takes no place in the queue. Off by default; the
+   * draw is made only when it is on, so other settings see the same random stream as before.
+   */
+  overtake?: number;
+  /** Extra delay of the overtaking route, ms (its own serialisation and queue). */
+  overtakeDelayMs?: number;
 }
 
 /** A perfect direction: no loss, duplication, reordering, delay, jitter, bandwidth limit or corruption. */
 export const NO_IMPAIRMENTS: Readonly<Impairments> = Object.freeze({
-  loss: 0, duplicate: 0, reorder: 0, reorderDelayMs: 0, delayMs: 0, jitterMs: 0, bandwidthBps: 0, queueBytes: Infinity, corrupt: 0,
+  loss: 0, duplicate: 0, reorder: 0, reorderDelayMs: 0, delayMs: 0, jitterMs: 0, bandwidthBps: 0, queueBytes: Infinity, corrupt: 0, overtake: 0, overtakeDelayMs: 0,
 });
 
 /** What happened to the packets of one direction of a Wire (Wire.counters). */
@@ -63,6 +72,8 @@ export interface DirectionCounters {
   duplicated: number;
   /** Packets held back by the reorder impairment. */
   reordered: number;
+  /** Packets that skipped the bandwidth queue (the overtake impairment). */
+  overtook: number;
   /** Packets whose bit was flipped (delivered corrupted). */
   corrupted: number;
   /** Datagrams handed to the receiver (originals, corrupted ones and duplicates). */
@@ -107,7 +118,7 @@ class Direction {
   readonly imp: Impairments;
   readonly prng: Prng;
   readonly counters: DirectionCounters = {
-    sent: 0, lost: 0, queueDropped: 0, duplicated: 0, reordered: 0, corrupted: 0, delivered: 0, bytesDelivered: 0,
+    sent: 0, lost: 0, queueDropped: 0, duplicated: 0, reordered: 0, overtook: 0, corrupted: 0, delivered: 0, bytesDelivered: 0,
   };
   /** Time the transmitter finishes the last queued packet (bandwidth limit). */
   busyUntil = -Infinity;
@@ -116,7 +127,7 @@ class Direction {
   constructor(imp: Impairments, seed: number) {
     this.imp = imp;
     this.prng = new Prng(seed);
-    this.clean = imp.loss === 0 && imp.duplicate === 0 && imp.reorder === 0 && imp.corrupt === 0 && imp.jitterMs === 0;
+    this.clean = imp.loss === 0 && imp.duplicate === 0 && imp.reorder === 0 && imp.corrupt === 0 && imp.jitterMs === 0 && !imp.overtake;
   }
 }
 
@@ -276,7 +287,11 @@ export class Wire {
     c.sent++;
     // Serialisation (bandwidth limit): the transmitter sends one packet at a time, others queue.
     let onWire = now;
-    if (imp.bandwidthBps > 0) {
+    // Overtaking (drawn first, and only when configured): the packet bypasses the queue on another route.
+    if (imp.overtake && imp.bandwidthBps > 0 && rng.next() < imp.overtake) {
+      c.overtook++;
+      onWire = now + (imp.overtakeDelayMs ?? 0);
+    } else if (imp.bandwidthBps > 0) {
       const start = dir.busyUntil > now ? dir.busyUntil : now;
       const queued = ((start - now) * imp.bandwidthBps) / 8000; // bytes still waiting ahead of us
       if (queued > imp.queueBytes) {
@@ -504,12 +519,12 @@ function formatAddr(a: Uint8Array): string {
 }
 
 function checkImpairments(imp: Impairments): Impairments {
-  for (const k of ['loss', 'duplicate', 'reorder', 'corrupt'] as const) {
-    const v = imp[k];
+  for (const k of ['loss', 'duplicate', 'reorder', 'corrupt', 'overtake'] as const) {
+    const v = imp[k] ?? 0;
     if (!(v >= 0 && v <= 1)) throw new LinkError('bad-impairment', `${k} must be a probability in [0, 1], got ${v}`);
   }
-  for (const k of ['reorderDelayMs', 'delayMs', 'jitterMs', 'bandwidthBps'] as const) {
-    const v = imp[k];
+  for (const k of ['reorderDelayMs', 'delayMs', 'jitterMs', 'bandwidthBps', 'overtakeDelayMs'] as const) {
+    const v = imp[k] ?? 0;
     if (!(v >= 0 && Number.isFinite(v))) throw new LinkError('bad-impairment', `${k} must be a finite number >= 0, got ${v}`);
   }
   if (!(imp.queueBytes >= 0)) throw new LinkError('bad-impairment', `queueBytes must be >= 0, got ${imp.queueBytes}`);
