@@ -26,7 +26,9 @@
  * Knobs (environment): LOSS_BENCH_RUNS (repetitions, default 3), LOSS_BENCH_ONLY (one loss rate in per
  * mille, or "reorder"; skips the virtual sweep), LOSS_BENCH_CC (JSON merged into synack's TcpConfig, e.g.
  * {"congestionControl":"newreno"}), LOSS_BENCH_NOHYSTART=1 (CUBIC without HyStart), LOSS_BENCH_SS=1 (the
- * senders' median cwnd and SRTT toward the peer, sampled every 20 ms), LOSS_BENCH_KERNEL_CC (the
+ * senders' median cwnd and SRTT toward the peer, sampled every 20 ms; synack's CPU use, event-loop delay and garbage
+ * collection pauses during its transfers), LOSS_BENCH_GCLOG (a file: with LOSS_BENCH_SS, each GC pause over 1 ms in
+ * epoch seconds, to set beside a LOSS_BENCH_PCAP capture), LOSS_BENCH_KERNEL_CC (the
  * kernel's congestion control in the namespaces, default cubic, Linux's default; `bbr` is another figure),
  * LOSS_BENCH_PCAP (a directory: tcpdump writes the host's side of the path, a0 — every transfer, told apart by
  * port and address: 8081 kernel→kernel, 80 synack→kernel, 8080 kernel→kernel(r0) and kernel→synack — headers
@@ -38,7 +40,9 @@
  * synack as configured by default (CUBIC, RACK-TLP, PRR) with NewReno and duplicate-ACK counting (rack: false) as the peer.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import http from 'node:http';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from '../src/link/netns.js';
 import { tunUnavailableReason } from '../src/link/tun.js';
 import { Network } from '../src/link/network.js';
@@ -238,13 +242,30 @@ async function realRole(): Promise<void> {
   };
   /** CPU time of this process (synack's stack) per second of synack's transfers: near 1, it is CPU-bound. */
   const cpu = { used: 0, wall: 0 };
+  // And how long synack's event loop was blocked (it ACKs and sends only when it runs): the largest delays, and
+  // garbage collection pauses over 2 ms.
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  const gc = { n: 0, ms: 0, max: 0 };
+  const gcLog = process.env.LOSS_BENCH_GCLOG;
+  const gcObs = new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) {
+      if (e.duration > 2) { gc.n++; gc.ms += e.duration; gc.max = Math.max(gc.max, e.duration); }
+      // LOSS_BENCH_GCLOG=file: every pause over 1 ms (epoch seconds, ms, V8's kind: 1 minor, 2 major, 4 incremental), to
+      // set beside a capture's timestamps.
+      if (gcLog && e.duration > 1) appendFileSync(gcLog, `${((performance.timeOrigin + e.startTime) / 1000).toFixed(6)} ${e.duration.toFixed(2)} ${(e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0}\n`);
+    }
+  });
   const sampled = async (who: 'kernel' | 'synack', f: () => Promise<number>): Promise<number> => {
     if (!process.env.LOSS_BENCH_SS) return f();
     const t = setInterval(() => sampleOnce(who), 20);
     const c0 = process.cpuUsage(), w0 = performance.now();
+    if (who === 'synack') { loop.enable(); gcObs.observe({ entryTypes: ['gc'] }); }
     try { return await f(); } finally {
       clearInterval(t);
-      if (who === 'synack') { const d = process.cpuUsage(c0); cpu.used += (d.user + d.system) / 1000; cpu.wall += performance.now() - w0; }
+      if (who === 'synack') {
+        loop.disable(); gcObs.disconnect();
+        const d = process.cpuUsage(c0); cpu.used += (d.user + d.system) / 1000; cpu.wall += performance.now() - w0;
+      }
     }
   };
   const peerCounters = async (): Promise<Record<string, number>> => parseCounters((await peer.sh('cat /proc/net/snmp /proc/net/netstat')).stdout);
@@ -305,7 +326,7 @@ async function realRole(): Promise<void> {
       let k1 = await peerCounters();
       addDelta(peerToKernel, k0, k1);
       k0 = k1;
-      ks.push(await synackGet());
+      ks.push(await sampled('synack', synackGet));
       k1 = await peerCounters();
       addDelta(peerToSynack, k0, k1);
     }
@@ -340,8 +361,8 @@ async function realRole(): Promise<void> {
         process.stderr.write(`${label(l)}: ${who} sending: median cwnd ${round(median(m.cwnd), 1)} segments, median SRTT ${round(median(m.rtt), 2)} ms (${m.cwnd.length} samples)\n`);
         m.cwnd.length = 0; m.rtt.length = 0;
       }
-      process.stderr.write(`${label(l)}: synack's process used ${round(cpu.wall > 0 ? cpu.used / cpu.wall : 0)} CPU seconds per second of its transfers\n`);
-      cpu.used = 0; cpu.wall = 0;
+      process.stderr.write(`${label(l)}: synack's process used ${round(cpu.wall > 0 ? cpu.used / cpu.wall : 0)} CPU seconds per second of its transfers; event-loop delay p99 ${round(loop.percentile(99) / 1e6)} ms, max ${round(loop.max / 1e6)} ms; GC pauses over 2 ms: ${gc.n}, ${round(gc.ms)} ms in all, longest ${round(gc.max)} ms\n`);
+      cpu.used = 0; cpu.wall = 0; loop.reset(); gc.n = 0; gc.ms = 0; gc.max = 0;
     }
     process.stderr.write(`${label(l)}: kernel (host) segments ${kd('OutSegs')}, retransmitted ${kd('RetransSegs')}, recoveries ${kd('TCPSackRecovery')}, RTOs ${kd('TCPTimeouts')}, probes ${kd('TCPLossProbes')}, D-SACKs received ${kd('TCPDSACKRecv')}, undone (D-SACK/full/partial/RTO) ${kd('TCPDSACKUndo')}/${kd('TCPFullUndo')}/${kd('TCPPartialUndo')}/${kd('TCPLossUndo')}\n`);
     process.stderr.write(`${label(l)}: synack segments ${st.OutSegs - before.out}, retransmitted ${st.RetransSegs - before.rtx}, recoveries ${st.TCPFastRetrans - before.fr}, RTOs ${st.TCPTimeouts - before.rto}, probes ${st.TCPLossProbes - before.tlp}, D-SACKs received ${u.dsackRecv - before.dsackRecv} sent ${u.dsackSent - before.dsackSent}, undone (D-SACK/full/partial/RTO) ${u.dsackUndo - before.dsackUndo}/${u.fullUndo - before.fullUndo}/${u.partialUndo - before.partialUndo}/${u.lossUndo - before.lossUndo}\n`);
