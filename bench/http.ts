@@ -44,6 +44,16 @@ const PATH = '/bytes/1000';
 const FLOOD_SECS = 10;
 const FLOOD_COUNT = 5_000_000;
 const AB_ROUNDS = 3;
+/**
+ * HTTP_BENCH_AB_ONLY=1: only the ab figures (no floods). HTTP_BENCH_PROFILE=FILE: a V8 CPU profile of the
+ * process (synack serve runs in it) while ab -k -c20 runs against synack, written to FILE (.cpuprofile).
+ */
+const AB_ONLY = process.env.HTTP_BENCH_AB_ONLY === '1';
+/** HTTP_BENCH_AB_SCALE=K: K times as many requests per ab run (a run of 5000 keep-alive requests lasts ~0.2 s). */
+const AB_SCALE = Math.max(1, Number(process.env.HTTP_BENCH_AB_SCALE ?? 1) || 1);
+const PROFILE = process.env.HTTP_BENCH_PROFILE;
+/** HTTP_BENCH_COMPARE_BATCHING=1: each round also runs synack with its output queue off (Stack.outputBatching). */
+const COMPARE_BATCHING = process.env.HTTP_BENCH_COMPARE_BATCHING === '1';
 
 function missingTool(): string | null {
   for (const [tool, arg, pkg] of [['ab', '-V', 'apache2-utils'], ['hping3', '--version', 'hping3'], ['curl', '--version', 'curl']] as const) {
@@ -172,19 +182,30 @@ async function bench(): Promise<BenchResult[]> {
     await ab(['-k', '-c4', '-n500'], SYNACK);
     await ab(['-k', '-c4', '-n500'], KERNEL);
     // The machine is shared: each figure is the best of AB_ROUNDS runs, the two servers alternating.
-    for (const args of [['-k', '-c20', '-n5000'], ['-c100', '-n2000']]) {
-      let k = { rps: 0, failed: 0 }, s = { rps: 0, failed: 0 };
+    for (const args of [['-k', '-c20', `-n${5000 * AB_SCALE}`], ['-c100', `-n${2000 * AB_SCALE}`]]) {
+      let k = { rps: 0, failed: 0 }, s = { rps: 0, failed: 0 }, u = { rps: 0, failed: 0 };
       for (let round = 0; round < AB_ROUNDS; round++) {
         const kr = await ab(args, KERNEL);
+        const prof = PROFILE !== undefined && round === 0 && args[0] === '-k' ? await startProfile() : null;
         const sr = await ab(args, SYNACK);
+        if (prof !== null) await prof();
         progress(`ab ${args.join(' ')}: kernel ${kr.rps}, synack ${sr.rps}`);
         if (kr.rps > k.rps) k = kr;
         if (sr.rps > s.rps) s = sr;
+        if (COMPARE_BATCHING) {
+          serve.stack.outputBatching = false;
+          const ur = await ab(args, SYNACK);
+          serve.stack.outputBatching = true;
+          progress(`ab ${args.join(' ')}: synack without the output queue ${ur.rps}`);
+          if (ur.rps > u.rps) u = ur;
+        }
       }
+      if (COMPARE_BATCHING) pair(`http.ab ${args.join(' ')} without the output queue`, 'req/s', Math.round(u.rps), Math.round(k.rps));
       const label = `http.ab ${args.join(' ')}`;
       pair(label, 'req/s', Math.round(s.rps), Math.round(k.rps));
       out.push({ name: `${label} failed (synack)`, value: s.failed, unit: 'requests' }, { name: `${label} failed (kernel)`, value: k.failed, unit: 'requests' });
     }
+    if (AB_ONLY) return out;
     // /sys shows the root namespace's devices; ip reads this namespace's. The device's transmit queue is the
     // kernel's queue toward synack: what overflows it never reached synack.
     const tunDropsOf = (dev: string) => {
@@ -237,6 +258,21 @@ async function bench(): Promise<BenchResult[]> {
     await serve.stop(200);
   }
   return out;
+}
+
+/** Starts the V8 profiler in this process; the function returned stops it and writes HTTP_BENCH_PROFILE. */
+async function startProfile(): Promise<() => Promise<void>> {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(PROFILE!, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 function kernelServer(): void {

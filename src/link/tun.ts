@@ -206,6 +206,7 @@ export interface StackLike {
     checksumOffload?: boolean;
     sendParts?: (headers: Uint8Array, payload: Uint8Array, segmentSize: number) => void;
     sendBatch?: (buf: Uint8Array, offsets: Uint32Array, count: number) => void;
+    sendPackets?: (packets: Uint8Array[]) => void;
   }): void;
 }
 
@@ -489,7 +490,32 @@ export class TunLink {
         failed(e);
       }
     };
-    stack.attach((packet, segmentSize) => send(packet, EMPTY, segmentSize ?? 0), { checksumOffload: offload, sendParts: send, sendBatch: many });
+    // The stack's output queue (whole datagrams of at most the MTU, in order): one crossing into the addon per
+    // receive batch or turn instead of one per packet. With offload each TCP packet is marked NEEDS_CSUM, as
+    // send() marks it; the headers are shared (the addon only reads them).
+    const csumHdrs = new Map<number, Uint8Array>();
+    const csumHdr = (csumStart: number): Uint8Array => {
+      let b = csumHdrs.get(csumStart);
+      if (b === undefined) {
+        b = encodeVirtioNetHdr({ flags: VIRTIO_NET_HDR_F_NEEDS_CSUM, gsoType: VIRTIO_NET_HDR_GSO_NONE, hdrLen: 0, gsoSize: 0, csumStart, csumOffset: 16 });
+        csumHdrs.set(csumStart, b);
+      }
+      return b;
+    };
+    const packets = (pkts: Uint8Array[]): void => {
+      try {
+        if (!offload) { this.#tun.writeBatch(pkts); return; }
+        const hdrs = new Array<Uint8Array | undefined>(pkts.length);
+        for (let i = 0; i < pkts.length; i++) {
+          const p = pkts[i]!;
+          hdrs[i] = isTcp(p) ? csumHdr(prepareTcpOffload(p, 0).csumStart) : undefined;
+        }
+        this.#tun.writeBatch(pkts, hdrs);
+      } catch (e) {
+        failed(e); // the rest of the batch is lost with it, as on a failing NIC (TCP retransmits)
+      }
+    };
+    stack.attach((packet, segmentSize) => send(packet, EMPTY, segmentSize ?? 0), { checksumOffload: offload, sendParts: send, sendBatch: many, sendPackets: packets });
     const h = this.#hdrLen;
     let chunkBytes: Uint8Array | null = null;
     this.#packets = null;

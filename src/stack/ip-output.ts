@@ -1,6 +1,13 @@
 /**
  * What leaves the host: TCP segments encoded (with checksum offload, TSO and scatter-gather when the link has
  * them) and datagrams beyond TCP (ICMP errors, rate-limited; echo replies), fragmented to the path MTU.
+ *
+ * The output queue: to a link that sends several datagrams per call (LinkCapabilities.sendPackets, a TUN
+ * device: one crossing into its addon instead of one per packet), the whole datagrams produced while a receive
+ * batch, a timer wake-up or one turn of user code runs are queued, in the order produced, and handed over in
+ * one call at its end (flushOutput). Anything that goes to the link another way (a TSO super-segment, a large
+ * gathered segment, ICMP) flushes the queue first, so the order on the wire is the order produced, and a
+ * packet observer sees every packet when it is produced, as without the queue.
  */
 import { decodeHostPacket, encodeTcpPacketHeaders, encodeTcpPacketIn } from '../wire/packet.js';
 import { fragment } from '../wire/ip-reassembly.js';
@@ -17,6 +24,51 @@ import type { Stack } from './stack.js';
 
 /** Below this payload size a segment is encoded whole: one small copy costs less than a second part. */
 const GATHER_MIN_PAYLOAD = 512;
+/**
+ * Segments up to this payload size (and never a TSO super-segment) are encoded whole and queued when the
+ * link takes several datagrams per call: copying up to a full Ethernet-sized segment costs less than a
+ * crossing into the link of its own.
+ */
+const QUEUE_MAX_PAYLOAD = 2048;
+/** At most this many datagrams are held before they are handed over (bounds what a queue pins). */
+const QUEUE_MAX_PACKETS = 256;
+
+/** The datagrams not yet handed to the link (Stack.outQueue); see the file comment. */
+export class OutputQueue {
+  packets: Uint8Array[] = [];
+  /** A microtask will flush the queue (output from user code, outside a receive batch or timer wake-up). */
+  scheduled = false;
+}
+
+/** Whether output goes through the queue: a link that takes several datagrams per call, and the queue on. */
+function queueing(s: Stack): boolean {
+  return s.linkSendPackets !== null && s.outputBatching;
+}
+
+/** Puts a whole datagram (at most the MTU, no segmentation) on the queue, to leave at the end of this turn. */
+function enqueue(s: Stack, packet: Uint8Array): void {
+  const q = s.outQueue;
+  q.packets.push(packet);
+  if (q.packets.length >= QUEUE_MAX_PACKETS) { flushOutput(s); return; }
+  // A receive batch and a timer wake-up flush at their end; anything else (a socket write from user code) at
+  // the end of this turn: a microtask runs before the event loop polls again, so no packet waits for I/O,
+  // and every write made in this turn (callbacks, nextTicks, promise reactions) leaves in the same call.
+  if (!q.scheduled && !s.batching && !s.inWake) {
+    q.scheduled = true;
+    queueMicrotask(s.flushTask);
+  }
+}
+
+/** Hands the queued datagrams to the link in one call (in order), or one by one to a link that no longer batches. */
+export function flushOutput(s: Stack): void {
+  const q = s.outQueue;
+  const n = q.packets.length;
+  if (n === 0) return;
+  const packets = q.packets;
+  q.packets = [];
+  if (s.linkSendPackets !== null) { s.linkSendPackets(packets); return; }
+  for (let i = 0; i < n; i++) s.link?.(packets[i]!);
+}
 
 /** `segmentSize` > 0: the segment is longer than one MSS and the link must cut it (see LinkSend). */
 /** `tos`: the IP TOS / traffic class, here only ECN's ECT(0) for ECN-capable data (RFC 3168 §6.1.2). */
@@ -31,12 +83,15 @@ export function output(s: Stack, la: Uint8Array, ra: Uint8Array, seg: TcpSegment
   const ip = { src: la, dst: ra, ttl: s.ttl, tos, df };
   const observed = s.packetObservers.length > 0;
   const partial = (segmentSize > 0 || s.linkChecksumOffload) && !observed;
-  if (s.linkSendParts !== null && !observed && seg.payload.length >= GATHER_MIN_PAYLOAD) {
+  const queue = segmentSize === 0 && seg.payload.length <= QUEUE_MAX_PAYLOAD && queueing(s);
+  if (!queue && s.outQueue.packets.length > 0) flushOutput(s); // what is queued leaves first
+  if (!queue && s.linkSendParts !== null && !observed && seg.payload.length >= GATHER_MIN_PAYLOAD) {
     s.linkSendParts(encodeTcpPacketHeaders(ip, seg, partial ? 'pseudo-header' : 'full'), seg.payload, segmentSize);
     return;
   }
   const packet = encodeTcpPacketIn(s.slab, ip, seg, partial ? 'pseudo-header' : 'full');
   for (let i = 0; i < s.packetObservers.length; i++) s.packetObservers[i]!('out', packet, now, s);
+  if (queue) { enqueue(s, packet); return; }
   // Only a TSO segment passes the second argument: links written for one argument see no change.
   if (segmentSize > 0) s.link?.(packet, segmentSize);
   else s.link?.(packet);
@@ -52,6 +107,7 @@ export function sendIp(s: Stack, packet: Uint8Array, now: number): void {
     if (packet[0]! >> 4 === 4) setIpv4Id(packet, s.randomU32() & 0xffff);
     pieces = fragment(packet, mtu, s.randomU32());
   }
+  flushOutput(s); // after what the stack produced before it
   for (const p of pieces) {
     for (let i = 0; i < s.packetObservers.length; i++) s.packetObservers[i]!('out', p, now, s);
     s.link?.(p);

@@ -34,7 +34,7 @@ import { SynRateLimiter } from './syn-rate.js';
 import { addConn, ephemeralPort, findConn, findTw, freeListenPort, internAddr, isOurs, ourAddress, removeConn, sourceFor, tupleKey } from './demux.js';
 import { ipInput } from './ip-input.js';
 import { flushSynFastPath, synFastPath, type PacketBatch } from './syn-fast-path.js';
-import { output, reassemblyTimedOut } from './ip-output.js';
+import { OutputQueue, flushOutput, output, reassemblyTimedOut } from './ip-output.js';
 
 // The stack's parts, by concern (see the README of this folder): the names importers used before the split.
 export { StackCounters } from './counters.js';
@@ -134,6 +134,13 @@ export interface LinkCapabilities {
    * the SYN+ACKs the SYN-cookie fast path answers a receive batch with (syn-fast-path.ts).
    */
   sendBatch?: (buf: Uint8Array, offsets: Uint32Array, count: number) => void;
+  /**
+   * The link sends several whole datagrams in one call, in the order given: each at most the MTU, never to be
+   * segmented, checksums as for LinkSend (a link with checksumOffload completes TCP's). The stack then queues
+   * what it produces during a receive batch, a timer wake-up or one turn of user code and hands it over at
+   * the end (ip-output.ts, the output queue). The array is the link's once passed.
+   */
+  sendPackets?: (packets: Uint8Array[]) => void;
 }
 
 /** Sees every IP datagram the stack receives ('in') or sends ('out'), with the stack time in ms. Must not keep or modify `packet`. */
@@ -209,6 +216,17 @@ export class Stack {
   linkSendParts: LinkSendParts | null = null;
   /** @internal LinkCapabilities.sendBatch */
   linkSendBatch: ((buf: Uint8Array, offsets: Uint32Array, count: number) => void) | null = null;
+  /** @internal LinkCapabilities.sendPackets */
+  linkSendPackets: ((packets: Uint8Array[]) => void) | null = null;
+  /**
+   * Queue output for a link that takes several datagrams per call (LinkCapabilities.sendPackets; ip-output.ts);
+   * default true. May be switched at run time (benchmarks and tests compare); false sends each at once.
+   */
+  outputBatching = true;
+  /** @internal Datagrams produced and not yet handed to the link (ip-output.ts). */
+  readonly outQueue = new OutputQueue();
+  /** @internal Flushes the output queue at the end of a turn of user code. */
+  readonly flushTask = (): void => { this.outQueue.scheduled = false; flushOutput(this); };
   /** The SYN-cookie fast path (StackOptions.synFastPath); may be switched at run time (benchmarks compare). */
   synFastPath: boolean;
   /** @internal The SYN+ACKs the fast path built and has not yet handed to the link (made on first use). */
@@ -221,7 +239,8 @@ export class Stack {
   private readonly wake = () => this.onWake();
   private readonly userTimers = new TimerHeap<UserTimer>();
   private armedAt = Infinity;
-  private inWake = false;
+  /** @internal Timers are running (onWake): output is flushed at its end. */
+  inWake = false;
 
   constructor(opts: StackOptions) {
     this.name = opts.name ?? 'synack';
@@ -253,10 +272,12 @@ export class Stack {
 
   /** Where outgoing IP datagrams go, and what that link can do (default: nothing beyond sending). */
   attach(send: LinkSend, caps?: LinkCapabilities): void {
+    flushOutput(this); // to the link it was produced for
     this.link = send;
     this.linkChecksumOffload = caps?.checksumOffload === true;
     this.linkSendParts = caps?.sendParts ?? null;
     this.linkSendBatch = caps?.sendBatch ?? null;
+    this.linkSendPackets = caps?.sendPackets ?? null;
   }
   /** Watch every packet sent or received (pcapng taps). Returns an unsubscribe function. */
   observePackets(fn: PacketObserver): () => void {
@@ -381,11 +402,11 @@ export class Stack {
     const now = this.clock.now();
     for (let i = 0; i < this.packetObservers.length; i++) this.packetObservers[i]!('in', packet, now, this);
     if (this.synFastPath && synFastPath(this, packet, opts?.checksumVerified === true, now)) {
-      if (!this.batching) flushSynFastPath(this); // a batch hands its SYN+ACKs to the link at its end
+      if (!this.batching) { flushOutput(this); flushSynFastPath(this); } // a batch hands its SYN+ACKs to the link at its end
       return;
     }
     ipInput(this, packet, opts?.checksumVerified === true, now);
-    if (!this.batching) this.rearm(); // a batch rearms once, at its end
+    if (!this.batching) { this.rearm(); flushOutput(this); } // a batch rearms and flushes once, at its end
   }
 
   /** @internal The segment being delivered arrived marked Congestion Experienced (RFC 3168 §5). */
@@ -411,12 +432,14 @@ export class Stack {
       for (let i = 0; i < packets.length; i++) this.receive(packets[i]!, v?.[i] ? VERIFIED : undefined);
     } finally {
       try {
+        flushOutput(this); // what left at once without the queue (out-of-order ACKs) before the SYN+ACKs
         flushSynFastPath(this);
         for (const c of this.dirty) this.service(c);
       } finally {
         this.dirty.clear();
         this.batching = false;
         this.rearm();
+        flushOutput(this); // the batch's output in one call to the link
       }
     }
   }
@@ -532,6 +555,7 @@ export class Stack {
       this.reassembler.expire(now);
     } finally {
       this.inWake = false;
+      flushOutput(this); // what the timers sent, in one call to the link
     }
     this.rearm();
   }
