@@ -6,6 +6,8 @@
  * `synack/analyze` (capture analysis), `synack/drill` (packetdrill runner), `synack/tun` (Linux TUN link).
  * @packageDocumentation
  */
+import { installSynFastPath } from '../stack/syn-fast-path.js';
+
 export * from './core.js';
 export {
   createNet, type SynackNet, type NetOptions, type UndiciConnectOptions, type UndiciConnectCallback, type ConnectOptions, type ConnectListener,
@@ -14,3 +16,6 @@ export {
   Socket, Server, socketError,
   type SocketOptions, type SocketConnectOptions, type ServerOptions, type ListenOptions, type SocketError,
 } from '../stack/socket.js';
+
+// In Node every stack has the SYN-cookie fast path, as before it was installable (a browser bundle leaves it out).
+installSynFastPath();

@@ -12,6 +12,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { endianness } from 'node:os';
 import { EMPTY } from '../wire/tcp-types.js';
+import { Stack } from '../stack/stack.js';
+import { installSynFastPath } from '../stack/syn-fast-path.js';
 import {
   VIRTIO_NET_HDR_LEN, VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE,
   decodeVirtioNetHdr, encodeVirtioNetHdr, fixGsoIpLength, prepareTcpOffload, type VirtioNetHdr,
@@ -458,8 +460,12 @@ export class TunLink {
    * TcpConfig.tsoMaxBytes is set) goes out as a GSO super-packet for the kernel to cut into that size. Received
    * packets whose header says NEEDS_CSUM or DATA_VALID (the kernel never computed, or already verified, the
    * checksum) are given to the stack with `checksumVerified`, the rest are verified as usual.
+   *
+   * A synack Stack gets the SYN-cookie fast path (StackOptions.synFastPath): a device's reads come in batches,
+   * which is where it pays off.
    */
   attachStack(stack: StackLike): void {
+    if (stack instanceof Stack) installSynFastPath(stack);
     const offload = this.#hdrLen > 0;
     const st = this.#offloadStats;
     const failed = (e: unknown): void => {

@@ -33,7 +33,7 @@ import { Listener, promote, type ListenOptions } from './listener.js';
 import { SynRateLimiter } from './syn-rate.js';
 import { addConn, ephemeralPort, findConn, findTw, freeListenPort, internAddr, isOurs, ourAddress, removeConn, sourceFor, tupleKey } from './demux.js';
 import { ipInput } from './ip-input.js';
-import { flushSynFastPath, synFastPath, type PacketBatch } from './syn-fast-path.js';
+import type { PacketBatch } from './syn-fast-path.js';
 import { OutputQueue, flushOutput, output, reassemblyTimedOut } from './ip-output.js';
 
 // The stack's parts, by concern (see the README of this folder): the names importers used before the split.
@@ -85,10 +85,32 @@ export interface StackOptions {
   /**
    * Answer SYNs to a listener whose SYN queue is full with a cookie straight from the datagram's bytes
    * (syn-fast-path.ts: the same SYN+ACK as the general path, at a fraction of the cost under a flood). Default
-   * true; false sends every datagram through the general path.
+   * true where the fast path is installed: in Node every stack has it (the `synack` entry installs it for all,
+   * `TunLink.attachStack` for its stack); a browser bundle leaves its code out (it pays off for batched device
+   * reads under a flood) unless the page calls `installSynFastPath()`. false sends every datagram through the
+   * general path.
    */
   synFastPath?: boolean;
 }
+
+/**
+ * @internal The SYN-cookie fast path's code (syn-fast-path.ts). A stack runs it only once installed
+ * (installSynFastPath), so that a bundle which never installs it leaves it out (issue 12: the browser bundle).
+ */
+export interface SynFastPathCode {
+  /** Answers the datagram with a SYN cookie and returns true, or returns false having changed nothing. */
+  answer(s: Stack, packet: Uint8Array, verified: boolean, now: number): boolean;
+  /** Hands the SYN+ACKs built during a receive batch to the link. */
+  flush(s: Stack): void;
+}
+let defaultSynFastPath: SynFastPathCode | null = null;
+/** @internal Stacks made from now on get `code` (installSynFastPath() without a stack). */
+export function setDefaultSynFastPath(code: SynFastPathCode | null): void { defaultSynFastPath = code; }
+function synFastPath(s: Stack, packet: Uint8Array, verified: boolean, now: number): boolean {
+  const code = s.synFastPathCode;
+  return code !== null && code.answer(s, packet, verified, now);
+}
+function flushSynFastPath(s: Stack): void { s.synFastPathCode?.flush(s); }
 
 /** How the link received a packet. */
 export interface ReceiveOptions {
@@ -229,6 +251,8 @@ export class Stack {
   readonly flushTask = (): void => { this.outQueue.scheduled = false; flushOutput(this); };
   /** The SYN-cookie fast path (StackOptions.synFastPath); may be switched at run time (benchmarks compare). */
   synFastPath: boolean;
+  /** @internal The fast path's code, once installed (null: every datagram takes the general path). */
+  synFastPathCode: SynFastPathCode | null = defaultSynFastPath;
   /** @internal The SYN+ACKs the fast path built and has not yet handed to the link (made on first use). */
   synFastOut: PacketBatch | null = null;
   /** @internal */

@@ -5,14 +5,18 @@ import { decodePacket, encodeTcpPacket } from '../wire/packet.js';
 import { parseAddress } from '../wire/address.js';
 import type { TcpConfig } from '../tcp/config.js';
 import { ipHost, seg, tcpFrom, V4, V6 } from './ip-test-peer.js';
+import { installSynFastPath } from './syn-fast-path.js';
 
 /**
- * Two hosts with the same secrets and clock, one with the SYN-cookie fast path (the default) and one without,
+ * Two hosts with the same secrets and clock, one with the SYN-cookie fast path (installed, as every stack in Node
+ * has it) and one without,
  * each listening with a SYN queue of one that a first SYN fills: every further SYN is a SYN-cookie case.
  */
 function pair(v: 4 | 6, tcp: Partial<TcpConfig> = {}) {
   const fast = ipHost({ mtu: 1500, tcp });
   const slow = ipHost({ mtu: 1500, tcp, synFastPath: false });
+  installSynFastPath(fast.stack);
+  installSynFastPath(slow.stack); // and switched off by the option
   for (const h of [fast, slow]) {
     h.stack.listen(80, { backlog: 1 });
     h.stack.receive(tcpFrom(v, seg({ flags: SYN, srcPort: 999, options: { mss: 1460 } })));
@@ -131,6 +135,7 @@ for (const [name, v, make, counter] of HOSTILE) {
 
 test('SYNs to a listener whose SYN queue has room, or to no listener, are not the fast path\'s', () => {
   const h = ipHost();
+  installSynFastPath(h.stack);
   h.stack.listen(80, { backlog: 8 });
   h.stack.receive(tcpFrom(4, seg({ flags: SYN, srcPort: 41000 })));
   h.stack.receive(tcpFrom(4, seg({ flags: SYN, srcPort: 41001, dstPort: 81 })));
@@ -180,3 +185,21 @@ function fixTcpChecksum4(b: Uint8Array): Uint8Array {
   b[36] = ck >> 8; b[37] = ck & 0xff;
   return b;
 }
+
+test('a stack the fast path was not installed on (a browser bundle\'s) answers a flood through the general path, byte for byte', () => {
+  const { fast } = pair(4);
+  const bare = ipHost({ mtu: 1500 });
+  bare.stack.listen(80, { backlog: 1 });
+  bare.stack.receive(tcpFrom(4, seg({ flags: SYN, srcPort: 999, options: { mss: 1460 } })));
+  bare.clock.advanceTo(123_456.7);
+  bare.out.length = 0;
+  for (let i = 0; i < 20; i++) {
+    const syn = tcpFrom(4, seg({ flags: SYN, srcPort: 3000 + i, seq: i * 104729, options: i % 2 ? { mss: 1460, tsVal: i, tsEcr: 0, wscale: 7, sackPermitted: true } : {} }));
+    fast.stack.receive(syn.slice());
+    bare.stack.receive(syn.slice());
+  }
+  assert.equal(fast.stack.counters.SynFastPath, 20);
+  assert.equal(bare.stack.counters.SynFastPath, 0);
+  assert.equal(bare.stack.counters.SyncookiesSent, 20);
+  assert.deepEqual(bare.out.map((s) => s.bytes), fast.out.map((s) => s.bytes));
+});

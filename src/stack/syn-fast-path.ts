@@ -20,6 +20,9 @@
  * Output: the SYN+ACKs of a receive batch are built into one reused buffer and handed to the link at the end
  * of the batch in one call (LinkCapabilities.sendBatch; a TUN device writes them all in one crossing into the
  * addon); a link without it gets each packet as its own array at once.
+ *
+ * A stack runs this only once it is installed (installSynFastPath): stack.ts does not import it, so a bundle that
+ * never installs it (the browser entry's) leaves it out. It pays off where reads come in batches from a device.
  */
 import { finishChecksum, onesComplementSum, pseudoHeaderSum } from '../wire/checksum.js';
 import { tcpChecksumRangeOk } from '../wire/tcp.js';
@@ -29,7 +32,19 @@ import { SynCookies } from './syn-cookies.js';
 import { findConn, findListener, findTw } from './demux.js';
 import { martianSource } from './martians.js';
 import { mssFor } from './ip-pmtu.js';
-import type { Stack } from './stack.js';
+import { setDefaultSynFastPath, type Stack, type SynFastPathCode } from './stack.js';
+
+const CODE: SynFastPathCode = { answer: synFastPath, flush: flushSynFastPath };
+
+/**
+ * Installs the SYN-cookie fast path (StackOptions.synFastPath) on `stack`, or, without one, on every stack made
+ * from now on. The Node entry (`synack`) installs it for every stack and `TunLink.attachStack` for its stack, so
+ * in Node nothing needs calling; a browser bundle has it only if the page calls this.
+ */
+export function installSynFastPath(stack?: Stack): void {
+  if (stack === undefined) setDefaultSynFastPath(CODE);
+  else stack.synFastPathCode = CODE;
+}
 
 /** Packed whole datagrams for LinkCapabilities.sendBatch: packet i is buf[offsets[2i], offsets[2i] + offsets[2i+1]). */
 export class PacketBatch {

@@ -6,6 +6,7 @@ import { encodeTcpPacket } from '../wire/packet.js';
 import { parseAddress } from '../wire/address.js';
 import { EMPTY, SYN } from '../wire/tcp-types.js';
 import type { Stack } from './stack.js';
+import { installSynFastPath } from './syn-fast-path.js';
 
 test('100 000 spoofed SYNs while a real client connects: the client succeeds through a cookie, state stays bounded', async () => {
   const net = new Network({ seed: 9, delayMs: 1 });
@@ -81,6 +82,7 @@ test('during a SYN flood in virtual time every legitimate client completes its h
   const send = server.link!;
   let batches = 0;
   server.attach(send, { sendBatch: (buf, offsets, count) => { batches++; for (let i = 0; i < count; i++) send(buf.slice(offsets[2 * i]!, offsets[2 * i]! + offsets[2 * i + 1]!)); } });
+  installSynFastPath(server); // as TunLink.attachStack does
   const CLIENTS = 24;
   const clients = Array.from({ length: CLIENTS }, (_, i) => net.addStack({ name: `client${i}`, addresses: [`10.0.${1 + (i >> 4)}.${1 + (i & 15)}`] }));
   const backlog = 128;
