@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseAddress } from '../wire/address.js';
 import { encodeTcpPacket } from '../wire/packet.js';
 import { EMPTY, SYN } from '../wire/tcp-types.js';
 import { VirtualClock } from '../stack/clock.js';
+import type { Stack, StackOptions } from '../stack/stack.js';
 
 type Build = typeof import('esbuild').build;
 let build: Build | null = null;
@@ -20,43 +21,58 @@ try { ({ build } = await import('esbuild')); } catch { /* skipped below */ }
 const noEsbuild = build === null && 'esbuild not installed (npm install)';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const browserEntry = fileURLToPath(new URL('./browser.ts', import.meta.url));
+const entry = (name: string): string => JSON.stringify(fileURLToPath(new URL(name, import.meta.url)));
 
-/** The source files in a minified browser bundle of `code` (esbuild's metafile), relative to the repository. */
-async function bundledFiles(code: string): Promise<string[]> {
+/**
+ * Bundles `code` as bench/library.ts does (esbuild, ESM, minified) for `platform`, in a scratch directory, and
+ * runs `use` on the output file and the source files in it (relative to the repository) before removing it.
+ */
+async function bundled<T>(code: string, platform: 'browser' | 'node', use: (out: string, files: string[]) => Promise<T> | T): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'synack-bundle-'));
   try {
     writeFileSync(join(dir, 'entry.js'), code);
-    const r = await build!({ entryPoints: [join(dir, 'entry.js')], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, outfile: join(dir, 'out.js'), metafile: true, logLevel: 'silent' });
+    const outfile = join(dir, 'out.mjs');
+    const r = await build!({ entryPoints: [join(dir, 'entry.js')], bundle: true, format: 'esm', platform, target: 'es2022', minify: true, outfile, metafile: true, logLevel: 'silent' });
     const out = Object.values(r.metafile.outputs)[0]!;
-    return Object.keys(out.inputs).filter((k) => out.inputs[k]!.bytesInOutput > 0).map((k) => relative(root, join(process.cwd(), k)).replaceAll('\\', '/'));
+    const files = Object.keys(out.inputs).filter((k) => out.inputs[k]!.bytesInOutput > 0).map((k) => relative(root, join(process.cwd(), k)).replaceAll('\\', '/'));
+    return await use(outfile, files);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** A stack listening with a SYN queue of one, then 10 SYNs from as many sources: returns its counters. */
+function flood(createStack: (o: StackOptions) => Stack, opts: Partial<StackOptions> = {}): { sent: number; cookies: number; fastPath: number } {
+  const s = createStack({ addresses: ['10.0.0.2'], clock: new VirtualClock(), random: (b) => b.fill(3), ...opts });
+  let sent = 0;
+  s.attach(() => { sent++; });
+  s.listen(80, { backlog: 1 });
+  const dst = parseAddress('10.0.0.2');
+  for (let i = 0; i < 10; i++) {
+    s.receive(encodeTcpPacket({ src: parseAddress(`10.9.0.${i + 1}`), dst }, { srcPort: 4000 + i, dstPort: 80, seq: i * 1000, ack: 0, flags: SYN, window: 65535, urgent: 0, options: { mss: 1460 }, payload: EMPTY }));
+  }
+  s.destroy();
+  return { sent, cookies: s.counters.SyncookiesSent, fastPath: s.counters.SynFastPath };
+}
+
 test('the browser entry\'s stack bundle (bench/library.ts\'s CORE) has no SYN-cookie fast path; a page that installs it has', { skip: noEsbuild }, async () => {
-  const core = await bundledFiles(`export { createStack, attachLink, messagePortLink, webSocketLink, connectTcp, listenTcp } from ${JSON.stringify(browserEntry)};`);
+  const core = await bundled(`export { createStack, attachLink, messagePortLink, webSocketLink, connectTcp, listenTcp } from ${entry('./browser.ts')};`, 'browser', (_, f) => f);
   assert.ok(core.includes('src/stack/stack.ts') && core.includes('src/tcp/connection.ts'), `the stack is bundled: ${core.join(', ')}`);
   assert.ok(!core.includes('src/stack/syn-fast-path.ts'), 'the fast path is left out');
-  const opted = await bundledFiles(`export { createStack, installSynFastPath } from ${JSON.stringify(browserEntry)};`);
+  const opted = await bundled(`export { createStack, installSynFastPath } from ${entry('./browser.ts')};`, 'browser', (_, f) => f);
   assert.ok(opted.includes('src/stack/syn-fast-path.ts'), 'installSynFastPath brings it');
 });
 
 test('in Node (the synack entry) every stack answers a SYN flood on the fast path, as before it was installable', async () => {
   const { createStack } = await import('./index.js');
-  for (const synFastPath of [undefined, false]) {
-    const s = createStack({ addresses: ['10.0.0.2'], clock: new VirtualClock(), random: (b) => b.fill(3), ...(synFastPath === undefined ? {} : { synFastPath }) });
-    const sent: Uint8Array[] = [];
-    s.attach((p) => { sent.push(p); });
-    s.listen(80, { backlog: 1 });
-    const dst = parseAddress('10.0.0.2');
-    for (let i = 0; i < 10; i++) {
-      s.receive(encodeTcpPacket({ src: parseAddress(`10.9.0.${i + 1}`), dst }, { srcPort: 4000 + i, dstPort: 80, seq: i * 1000, ack: 0, flags: SYN, window: 65535, urgent: 0, options: { mss: 1460 }, payload: EMPTY }));
-    }
-    assert.equal(sent.length, 10, 'every SYN answered');
-    assert.equal(s.counters.SyncookiesSent, 9, 'the first fills the SYN queue, the rest get cookies');
-    assert.equal(s.counters.SynFastPath, synFastPath === false ? 0 : 9, `synFastPath: ${synFastPath}`);
-    s.destroy();
-  }
+  assert.deepEqual(flood(createStack), { sent: 10, cookies: 9, fastPath: 9 }, 'the first SYN fills the queue, the rest get cookies, by the fast path');
+  assert.deepEqual(flood(createStack, { synFastPath: false }), { sent: 10, cookies: 9, fastPath: 0 });
+});
+
+test('a Node program bundled from the synack entry (package.json sideEffects) still installs the fast path', { skip: noEsbuild }, async () => {
+  const got = await bundled(`export { createStack } from ${entry('./index.ts')};`, 'node', async (out) => {
+    const { createStack } = (await import(pathToFileURL(out).href)) as { createStack: (o: StackOptions) => Stack };
+    return flood(createStack);
+  });
+  assert.equal(got.fastPath, 9);
 });
