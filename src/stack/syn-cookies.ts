@@ -67,10 +67,15 @@ export class SynCookies {
     return mssIdx;
   }
 
-  /** Our TSval with the options folded into its low 6 bits. */
+  /**
+   * Our TSval with the options folded into its low 6 bits, never ahead of `tsNow`: one period of 64 ticks back
+   * when the bits would put it there (Linux cookie_init_timestamp), or the connection's next segments, stamped
+   * with the clock, would carry a smaller TSval and fail the peer's PAWS test (RFC 7323 §5.3).
+   */
   static encodeTs(tsNow: number, wscale: number | null, sackOk: boolean): number {
     const ws = wscale === null ? 0xf : Math.min(14, wscale);
-    return ((tsNow & ~0x3f) | ws | (sackOk ? 0x10 : 0)) >>> 0;
+    const ts = ((tsNow & ~0x3f) | ws | (sackOk ? 0x10 : 0)) >>> 0;
+    return (ts & 0x3f) > (tsNow & 0x3f) ? (ts - 0x40) >>> 0 : ts;
   }
 
   static decodeTs(tsEcr: number): { wscale: number | null; sackOk: boolean } {

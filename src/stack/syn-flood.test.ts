@@ -136,3 +136,33 @@ test('during a SYN flood in virtual time every legitimate client completes its h
   assert.ok(k.SyncookiesRecv > 0 && k.SyncookiesFailed === 0, `cookies returned ${k.SyncookiesRecv}, failed ${k.SyncookiesFailed}`);
   net.close();
 });
+
+test('a SYN-cookie connection\'s first data passes the client\'s PAWS check: the cookie TSval is never ahead of the clock', async () => {
+  // The cookie folds the client's options into the low 6 bits of our TSval (RFC 7323 allows any TSval clock);
+  // Linux then takes 64 ticks off when that puts the TSval ahead of its clock (cookie_init_timestamp), or the
+  // connection's next segments, stamped with the clock, would carry a smaller TSval than the SYN+ACK and fail
+  // the client's PAWS test (RFC 7323 §5.3): their data resent only after a retransmission timeout.
+  const net = new Network({ seed: 5, delayMs: 1 });
+  const server = net.addStack({ name: 'server', addresses: ['10.0.0.2'] });
+  const CLIENTS = 64; // one per 1 ms tick: every value of the clock's low 6 bits
+  const clients = Array.from({ length: CLIENTS }, (_, i) => net.addStack({ name: `client${i}`, addresses: [`10.0.1.${1 + i}`] }));
+  server.listen(80, {
+    backlog: 1,
+    onConnection: (c) => { c.handler = { onEvent() {}, onWritable() {}, onReadable() {} }; c.tcp.send(new TextEncoder().encode('hello'), net.now); c.service(); },
+  });
+  // Keep the SYN queue full with a spoofed SYN that is never completed, so every client gets a cookie.
+  const spoof = (i: number) => server.receive(encodeTcpPacket({ src: parseAddress(`192.0.2.${1 + (i % 200)}`), dst: parseAddress('10.0.0.2') }, { srcPort: 1000 + i, dstPort: 80, seq: i, ack: 0, flags: SYN, window: 65535, urgent: 0, options: {}, payload: EMPTY }));
+  const got = new Map<number, number>(); // client -> ms from connect to the server's data
+  for (let k = 0; k < CLIENTS; k++) {
+    spoof(k);
+    const t0 = net.now;
+    const c = clients[k]!.connect({ host: '10.0.0.2', port: 80 });
+    c.handler = { onEvent() {}, onWritable() {}, onReadable() { if (new TextDecoder().decode(c.tcp.read()) === 'hello') got.set(k, net.now - t0); c.service(); } };
+    await net.runUntil(() => false, net.now + 1);
+  }
+  await net.runUntil(() => got.size === CLIENTS, net.now + 10_000);
+  assert.ok(server.counters.SyncookiesRecv >= CLIENTS - 1, `cookies returned: ${server.counters.SyncookiesRecv}`);
+  const late = [...got].filter(([, ms]) => ms > 100);
+  assert.deepEqual(late, [], 'clients whose data waited for a retransmission [client, ms]');
+  net.close();
+});
