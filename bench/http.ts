@@ -54,6 +54,9 @@ const AB_SCALE = Math.max(1, Number(process.env.HTTP_BENCH_AB_SCALE ?? 1) || 1);
 const PROFILE = process.env.HTTP_BENCH_PROFILE;
 /** HTTP_BENCH_COMPARE_BATCHING=1: each round also runs synack with its output queue off (Stack.outputBatching). */
 const COMPARE_BATCHING = process.env.HTTP_BENCH_COMPARE_BATCHING === '1';
+/** HTTP_BENCH_COMPARE_WRITE_THREAD=1: each round also runs a second synack serve whose device is written by the addon's writer thread. */
+const COMPARE_WRITE_THREAD = process.env.HTTP_BENCH_COMPARE_WRITE_THREAD === '1';
+const SYNACK_WT = '10.79.0.2';
 
 function missingTool(): string | null {
   for (const [tool, arg, pkg] of [['ab', '-V', 'apache2-utils'], ['hping3', '--version', 'hping3'], ['curl', '--version', 'curl']] as const) {
@@ -88,6 +91,28 @@ function exec(cmd: string, args: string[], timeoutMs: number): Promise<{ code: n
     const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
     p.on('close', (code) => { clearTimeout(t); resolve({ code, out }); });
   });
+}
+
+/** CPU time (µs) of a thread (the main thread: the event loop) or, with `whole`, of a process, from /proc. */
+function cpuUs(pid: number, whole = false): number {
+  const f = readFileSync(whole ? `/proc/${pid}/stat` : `/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // utime + stime, in clock ticks of 10 ms
+}
+const mainThreadCpuUs = () => cpuUs(process.pid);
+
+/** ab against the kernel server (process `pid`), with the CPU that process spent per request (all threads; its system time includes the kernel's TCP for it). */
+async function abKernelCpu(args: string[], pid: number): Promise<{ rps: number; failed: number; complete: number; allUs: number }> {
+  const c0 = cpuUs(pid, true);
+  const r = await ab(args, KERNEL);
+  return { ...r, allUs: Math.round(((cpuUs(pid, true) - c0) / Math.max(1, r.complete)) * 10) / 10 };
+}
+
+/** ab against a synack serve of this process, with the CPU it cost per request (main thread, and all threads). */
+async function abCpu(args: string[], host: string): Promise<{ rps: number; failed: number; complete: number; mainUs: number; allUs: number }> {
+  const m0 = mainThreadCpuUs(), c0 = process.cpuUsage();
+  const r = await ab(args, host);
+  const c = process.cpuUsage(c0), n = Math.max(1, r.complete);
+  return { ...r, mainUs: Math.round(((mainThreadCpuUs() - m0) / n) * 10) / 10, allUs: Math.round(((c.user + c.system) / n) * 10) / 10 };
 }
 
 /** ab's requests per second (and failures), or throws with its output. */
@@ -162,6 +187,8 @@ async function bench(): Promise<BenchResult[]> {
   const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
   const serve = await startServe({ addr: [SYNACK], peer: ['10.77.0.1/24'], http: PORT, offload: true }, { stdout: quiet, stderr: process.stderr, stdin: process.stdin });
   const tun = serve.host.link.name;
+  const quietIo = { stdout: quiet, stderr: process.stderr, stdin: process.stdin };
+  const serveWt = COMPARE_WRITE_THREAD ? await startServe({ addr: [SYNACK_WT], peer: ['10.79.0.1/24'], http: PORT, offload: true, writeThread: true }, quietIo) : null;
   progress(`synack serve up on ${serve.host.link.name}`);
   const ns = kernelNamespace();
   progress('kernel namespace up');
@@ -181,30 +208,38 @@ async function bench(): Promise<BenchResult[]> {
     // Warm both (JIT, ARP, the kernel's first connections).
     await ab(['-k', '-c4', '-n500'], SYNACK);
     await ab(['-k', '-c4', '-n500'], KERNEL);
+    if (serveWt !== null) await ab(['-k', '-c4', '-n500'], SYNACK_WT);
     // The machine is shared: each figure is the best of AB_ROUNDS runs, the two servers alternating.
     for (const args of [['-k', '-c20', `-n${5000 * AB_SCALE}`], ['-c100', `-n${2000 * AB_SCALE}`]]) {
-      let k = { rps: 0, failed: 0 }, s = { rps: 0, failed: 0 }, u = { rps: 0, failed: 0 };
+      let k = { rps: 0, failed: 0 }, s = { rps: 0, failed: 0 }, u = { rps: 0, failed: 0 }, w = { rps: 0, failed: 0 };
       for (let round = 0; round < AB_ROUNDS; round++) {
-        const kr = await ab(args, KERNEL);
+        const kr = await abKernelCpu(args, server.pid!);
         const prof = PROFILE !== undefined && round === 0 && args[0] === '-k' ? await startProfile() : null;
-        const sr = await ab(args, SYNACK);
+        const sr = await abCpu(args, SYNACK);
         if (prof !== null) await prof();
-        progress(`ab ${args.join(' ')}: kernel ${kr.rps}, synack ${sr.rps}`);
+        progress(`ab ${args.join(' ')}: kernel ${kr.rps} (CPU per request ${kr.allUs} us), synack ${sr.rps} (CPU per request: main thread ${sr.mainUs} us, process ${sr.allUs} us)`);
         if (kr.rps > k.rps) k = kr;
         if (sr.rps > s.rps) s = sr;
         if (COMPARE_BATCHING) {
           serve.stack.outputBatching = false;
-          const ur = await ab(args, SYNACK);
+          const ur = await abCpu(args, SYNACK);
           serve.stack.outputBatching = true;
-          progress(`ab ${args.join(' ')}: synack without the output queue ${ur.rps}`);
+          progress(`ab ${args.join(' ')}: synack without the output queue ${ur.rps} (CPU per request: main thread ${ur.mainUs} us, process ${ur.allUs} us)`);
           if (ur.rps > u.rps) u = ur;
         }
+        if (serveWt !== null) {
+          const wr = await abCpu(args, SYNACK_WT);
+          progress(`ab ${args.join(' ')}: synack with the writer thread ${wr.rps} (failed ${wr.failed}; CPU per request: main thread ${wr.mainUs} us, process ${wr.allUs} us)`);
+          if (wr.rps > w.rps) w = wr;
+        }
       }
+      if (serveWt !== null) pair(`http.ab ${args.join(' ')} with the writer thread`, 'req/s', Math.round(w.rps), Math.round(k.rps));
       if (COMPARE_BATCHING) pair(`http.ab ${args.join(' ')} without the output queue`, 'req/s', Math.round(u.rps), Math.round(k.rps));
       const label = `http.ab ${args.join(' ')}`;
       pair(label, 'req/s', Math.round(s.rps), Math.round(k.rps));
       out.push({ name: `${label} failed (synack)`, value: s.failed, unit: 'requests' }, { name: `${label} failed (kernel)`, value: k.failed, unit: 'requests' });
     }
+    await serveWt?.stop(200);
     if (AB_ONLY) return out;
     // /sys shows the root namespace's devices; ip reads this namespace's. The device's transmit queue is the
     // kernel's queue toward synack: what overflows it never reached synack.

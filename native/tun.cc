@@ -27,6 +27,13 @@
 // wait for JavaScript; beyond that the thread stops reading and the kernel's queue drops, as without it.
 // Writes stay on the loop thread (read(2) and write(2) on one TUN fd may run concurrently).
 //
+// Writer thread (opt-in, `new Tun(name, { writeThread: true })`): every write call copies its packets into a
+// queue that a thread of ours writes to the fd, handed over once per call (a receive batch's output is one
+// writeBatch). A TUN write runs the kernel's receive path for the packet (its TCP, waking the reader), which
+// is most of a request/response server's system time: it then runs on the other core while JavaScript goes on.
+// Order is kept (one queue, one thread). Bounded by kMaxQueuedWrites (beyond, dropped and counted); a write
+// the kernel refuses there is counted as dropped (no exception can reach JavaScript from the thread).
+//
 // Transmit: write(2) straight to the fd. A TUN write normally never returns
 // EAGAIN (the packet is injected into the kernel's receive path), but if it
 // does (or ENOBUFS), the packet is copied to a bounded native queue that is
@@ -145,6 +152,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
         InstanceAccessor<&Tun::GetStats>("stats"),
         InstanceAccessor<&Tun::GetVnetHdrLen>("vnetHdrLen"),
         InstanceAccessor<&Tun::GetReadThread>("readThread"),
+        InstanceAccessor<&Tun::GetWriteThread>("writeThread"),
         InstanceMethod<&Tun::Start>("start"),
         InstanceMethod<&Tun::Write>("write"),
         InstanceMethod<&Tun::WriteBatch>("writeBatch"),
@@ -165,6 +173,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
     if (info.Length() > 1 && info[1].IsObject()) {
       offload = info[1].As<Napi::Object>().Get("offload").ToBoolean().Value();
       read_thread_ = info[1].As<Napi::Object>().Get("readThread").ToBoolean().Value();
+      write_thread_ = info[1].As<Napi::Object>().Get("writeThread").ToBoolean().Value();
     }
     if (info.Length() > 0 && !info[0].IsUndefined() && !info[0].IsNull()) {
       if (!info[0].IsString()) {
@@ -219,11 +228,16 @@ class Tun : public Napi::ObjectWrap<Tun> {
     fd_ = fd;
     name_.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
     env_ = env;
+    if (write_thread_) {
+      writer_ = std::thread(&Tun::WriterLoop, this);
+      napi_add_env_cleanup_hook(env, WriterCleanupHook, this);
+    }
   }
 
   ~Tun() override {
     // Garbage collected without close(): release the fd; the poll handle (if
     // any) holds a strong reference to this object, so it is already gone.
+    StopWriter();
     if (fd_ >= 0) ::close(fd_);
   }
 
@@ -234,6 +248,8 @@ class Tun : public Napi::ObjectWrap<Tun> {
   Napi::Value GetVnetHdrLen(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), vnet_hdr_len_); }
   // Whether the device was opened with { readThread: true }.
   Napi::Value GetReadThread(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), read_thread_); }
+  // Whether the device was opened with { writeThread: true }.
+  Napi::Value GetWriteThread(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), write_thread_); }
 
   Napi::Value GetStats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -241,11 +257,16 @@ class Tun : public Napi::ObjectWrap<Tun> {
     o.Set("rxPackets", Napi::Number::New(env, static_cast<double>(rx_packets_.load(std::memory_order_relaxed))));
     o.Set("rxBytes", Napi::Number::New(env, static_cast<double>(rx_bytes_.load(std::memory_order_relaxed))));
     o.Set("rxBatches", Napi::Number::New(env, static_cast<double>(rx_batches_)));
-    o.Set("txPackets", Napi::Number::New(env, static_cast<double>(tx_packets_)));
-    o.Set("txBytes", Napi::Number::New(env, static_cast<double>(tx_bytes_)));
-    o.Set("txQueued", Napi::Number::New(env, static_cast<double>(queue_.size())));
+    o.Set("txPackets", Napi::Number::New(env, static_cast<double>(tx_packets_.load())));
+    o.Set("txBytes", Napi::Number::New(env, static_cast<double>(tx_bytes_.load())));
+    size_t waiting = queue_.size();
+    if (write_thread_) {
+      std::lock_guard<std::mutex> lock(wmu_);
+      waiting += wq_.size() + wbusy_;
+    }
+    o.Set("txQueued", Napi::Number::New(env, static_cast<double>(waiting)));
     o.Set("txQueuedTotal", Napi::Number::New(env, static_cast<double>(tx_queued_total_)));
-    o.Set("txDropped", Napi::Number::New(env, static_cast<double>(tx_dropped_)));
+    o.Set("txDropped", Napi::Number::New(env, static_cast<double>(tx_dropped_.load())));
     return o;
   }
 
@@ -674,6 +695,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
   const char* WriteOrQueue(const uint8_t* data, size_t len, int* hard_err, const uint8_t* hdr = nullptr,
                            const uint8_t* tail = nullptr, size_t tail_len = 0) {
     *hard_err = 0;
+    if (write_thread_) return Stage(data, len, hdr, tail, tail_len);
     if (queue_.empty()) {
       int r = WriteOne(data, len, hdr, tail, tail_len);
       if (r == 0) return "sent";
@@ -694,6 +716,106 @@ class Tun : public Napi::ObjectWrap<Tun> {
     tx_queued_total_++;
     UpdatePoll();
     return "queued";
+  }
+
+  // Writer thread: a packet (its virtio_net_hdr in front with offload) staged for the thread; the write call
+  // hands everything staged over at its end (HandOver), so a batch costs one lock and at most one wake-up.
+  const char* Stage(const uint8_t* data, size_t len, const uint8_t* hdr, const uint8_t* tail, size_t tail_len) {
+    if (wstage_.size() + wqueued_.load(std::memory_order_relaxed) >= kMaxQueuedWrites) {
+      tx_dropped_++;
+      return "dropped";
+    }
+    size_t h = static_cast<size_t>(vnet_hdr_len_);
+    std::vector<uint8_t> q(h + len + tail_len);
+    if (h > 0) {
+      if (hdr != nullptr) memcpy(q.data(), hdr, h);
+      else memset(q.data(), 0, h);
+    }
+    memcpy(q.data() + h, data, len);
+    if (tail_len > 0) memcpy(q.data() + h + len, tail, tail_len);
+    wstage_.push_back(std::move(q));
+    return "sent";
+  }
+
+  void HandOver() {
+    if (wstage_.empty()) return;
+    bool wake;
+    {
+      std::lock_guard<std::mutex> lock(wmu_);
+      if (wq_.empty()) wq_.swap(wstage_);
+      else {
+        for (auto& p : wstage_) wq_.push_back(std::move(p));
+        wstage_.clear();
+      }
+      wqueued_.store(wq_.size() + wbusy_, std::memory_order_relaxed);
+      wake = wsleeping_;
+    }
+    if (wake) wcv_.notify_one();
+  }
+
+  void WriterLoop() {
+    std::vector<std::vector<uint8_t>> batch;
+    std::unique_lock<std::mutex> lock(wmu_);
+    for (;;) {
+      while (wq_.empty() && !wstop_) {
+        wsleeping_ = true;
+        wcv_.wait(lock);
+        wsleeping_ = false;
+      }
+      if (wq_.empty()) return;  // stopped, everything written
+      batch.swap(wq_);
+      wbusy_ = batch.size();
+      bool stopping = wstop_;
+      lock.unlock();
+      for (const auto& p : batch) WriteFromThread(p, stopping);
+      batch.clear();
+      lock.lock();
+      wbusy_ = 0;
+      wqueued_.store(wq_.size(), std::memory_order_relaxed);
+    }
+  }
+
+  // One packet, header included; EAGAIN/ENOBUFS waits (briefly) for the fd, as the loop thread's queue would.
+  void WriteFromThread(const std::vector<uint8_t>& p, bool stopping) {
+    for (int waits = 0;;) {
+      ssize_t n = ::write(fd_, p.data(), p.size());
+      if (n >= 0) {
+        tx_packets_++;
+        tx_bytes_ += p.size() - static_cast<size_t>(vnet_hdr_len_);
+        return;
+      }
+      if (errno == EINTR) continue;
+      if ((errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) && !stopping && waits++ < 100) {
+        struct pollfd pfd = {fd_, POLLOUT, 0};
+        ::poll(&pfd, 1, 10);
+        continue;
+      }
+      tx_dropped_++;
+      return;
+    }
+  }
+
+  // Writes what is queued, then stops the thread (before the fd is closed). Idempotent.
+  void StopWriter() {
+    if (!writer_.joinable()) return;
+    HandOver();
+    JoinWriter();
+    napi_remove_env_cleanup_hook(env_, WriterCleanupHook, this);
+  }
+
+  void JoinWriter() {
+    {
+      std::lock_guard<std::mutex> lock(wmu_);
+      wstop_ = true;
+    }
+    wcv_.notify_one();
+    writer_.join();
+  }
+
+  // The environment is going away with the device open: the thread must not outlive it.
+  static void WriterCleanupHook(void* arg) {
+    Tun* self = static_cast<Tun*>(arg);
+    if (self->writer_.joinable()) self->JoinWriter();
   }
 
   void FlushQueue() {
@@ -759,6 +881,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
     if (info.Length() > 1 && !GetHdr(env, info[1], &hdr, "write(packet, vnetHdr)")) return env.Undefined();
     int err;
     const char* r = WriteOrQueue(data, len, &err, hdr);
+    HandOver();
     if (r == nullptr) {
       ErrnoError(env, err, "write", "writing " + std::to_string(len) + " bytes")
           .ThrowAsJavaScriptException();
@@ -784,6 +907,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
     if (info.Length() > 2 && !GetHdr(env, info[2], &hdr, "writeParts(headers, payload, vnetHdr)")) return env.Undefined();
     int err;
     const char* r = WriteOrQueue(data, len, &err, hdr, tail, tail_len);
+    HandOver();
     if (r == nullptr) {
       ErrnoError(env, err, "write", "writing " + std::to_string(len + tail_len) + " bytes")
           .ThrowAsJavaScriptException();
@@ -837,6 +961,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
       }
       if (r[0] != 'd') accepted++;
     }
+    HandOver();
     return Napi::Number::New(env, accepted);
   }
 
@@ -881,6 +1006,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
       }
       if (r[0] != 'd') accepted++;
     }
+    HandOver();
     return Napi::Number::New(env, accepted);
   }
 
@@ -890,6 +1016,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
     Napi::Env env = info.Env();
     if (fd_ < 0) return env.Undefined();  // idempotent
     CloseThread();  // before the fd is closed: the thread reads it
+    StopWriter();   // likewise: the writer thread writes it
     if (poll_ != nullptr) {
       uv_poll_stop(poll_);
       // The handle is freed in its close callback (libuv requires the memory
@@ -940,7 +1067,18 @@ class Tun : public Napi::ObjectWrap<Tun> {
   std::deque<RxItem> pending_;
   std::deque<RxChunk*> free_;
   RxChunk* thread_cur_ = nullptr;
-  uint64_t tx_packets_ = 0, tx_bytes_ = 0, tx_queued_total_ = 0, tx_dropped_ = 0;
+  // The writer thread counts too.
+  std::atomic<uint64_t> tx_packets_{0}, tx_bytes_{0}, tx_dropped_{0};
+  uint64_t tx_queued_total_ = 0;
+  // Writer thread (write_thread_): wstage_ is the loop thread's; the rest is shared under wmu_.
+  bool write_thread_ = false;
+  std::thread writer_;
+  std::mutex wmu_;
+  std::condition_variable wcv_;
+  std::vector<std::vector<uint8_t>> wstage_, wq_;
+  size_t wbusy_ = 0;  // packets the thread took and is writing
+  bool wsleeping_ = false, wstop_ = false;
+  std::atomic<size_t> wqueued_{0};
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) { return Tun::Init(env, exports); }

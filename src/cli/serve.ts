@@ -43,6 +43,8 @@ export interface ServeOptions {
   offload?: boolean;
   /** Read the device on the addon's reader thread (TunOpenOptions.readThread): for SYN floods; off by default. */
   readThread?: boolean;
+  /** Write the device from the addon's writer thread (TunOpenOptions.writeThread). */
+  writeThread?: boolean;
 }
 
 export interface ServeHandle {
@@ -146,7 +148,7 @@ export function httpHandler(req: http.IncomingMessage, res: http.ServerResponse)
 
 export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandle> {
   const tcp = o.buffer ? { recvBufferSize: o.buffer, sendBufferSize: o.buffer } : undefined;
-  const host = await openTunHost({ tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, txqueuelen: o.txqueuelen, pcap: o.pcap, tcp, name: 'synack serve', offload: o.offload, readThread: o.readThread });
+  const host = await openTunHost({ tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, txqueuelen: o.txqueuelen, pcap: o.pcap, tcp, name: 'synack serve', offload: o.offload, readThread: o.readThread, writeThread: o.writeThread });
   const { stack } = host;
   const records: LifecycleRecord[] = [];
   const json = o.logFormat === 'json';
@@ -257,6 +259,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     .option('--offload', 'use the kernel\'s TSO/GSO and checksum offloads on the device (virtio-net header; the default)')
     .option('--no-offload', 'plain TUN device: every segment MTU-sized and checksummed in JS (captures then show the wire\'s segments)')
     .option('--read-thread', 'read the device on a thread of the addon: more SYNs per second under a flood, slower request/response')
+    .option('--write-thread', 'write the device from a thread of the addon: the kernel\'s receive work for each packet runs on another core')
     .addOption(new Option('--log-format <format>', 'lifecycle lines').choices(['text', 'json']).default('text'));
   const early = parseCommand(program, argv, io);
   if (early !== null) return early;

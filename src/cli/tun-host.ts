@@ -36,6 +36,8 @@ export interface TunHostOptions {
   offload?: boolean;
   /** Read the device on the addon's reader thread (TunOpenOptions.readThread). Off by default. */
   readThread?: boolean;
+  /** Write the device from the addon's writer thread (TunOpenOptions.writeThread). Off by default. */
+  writeThread?: boolean;
 }
 
 /** Largest TCP payload per segment synack sends with offload on (the engine caps it to fit a 16-bit IP length). */
@@ -74,7 +76,7 @@ export async function openTunHost(o: TunHostOptions): Promise<TunHost> {
   const mtu = o.mtu ?? DEFAULT_MTU;
   // Everything checkable is checked before a device exists (configureTunDevice repeats it).
   if (pairs.some((p) => p.kernel.includes(':')) && mtu < 1280) throw new DeviceSetupError('EINVAL', `MTU ${mtu} is below IPv6's minimum of 1280 (RFC 8200 §5)`);
-  const link = TunLink.open(o.tun, { offload: o.offload === true, readThread: o.readThread === true });
+  const link = TunLink.open(o.tun, { offload: o.offload === true, readThread: o.readThread === true, writeThread: o.writeThread === true });
   let tap: PcapngTap | null = null;
   try {
     await configureTunDevice({ name: link.name, addresses: pairs, mtu, txqueuelen: o.txqueuelen ?? DEFAULT_TXQUEUELEN });

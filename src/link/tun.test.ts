@@ -201,6 +201,41 @@ async function writeManyRole(offload: boolean, readThread = false): Promise<void
   reportResult({ accepted, recv, outside, tooMany, writtenByBad, txPackets, readThread: link.readThread });
 }
 
+/**
+ * The writer thread: datagrams given to write, writeParts, writeBatch and writeMany, interleaved, reach a kernel
+ * socket in the order given; close() right after the last call still writes everything queued.
+ */
+async function writeThreadRole(offload: boolean): Promise<void> {
+  const link = TunLink.open(undefined, { offload, writeThread: true });
+  await configureTunDevice({ name: link.name, addresses: [V4], mtu: 1500 });
+  const recv: string[] = [];
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(7779, V4.kernel, () => r()));
+  sock.on('message', (m) => recv.push(m.toString()));
+  const enc = new TextEncoder();
+  const pkt = (i: number) => udpPacket(V4.stack, V4.kernel, 5555, 7779, enc.encode(`in order ${i}`), i);
+  const results: string[] = [];
+  let i = 0;
+  for (let round = 0; i < 200; round++) {
+    const way = round % 4;
+    if (way === 0) results.push(link.write(pkt(i++)));
+    else if (way === 1) { const p = pkt(i++); results.push(link.writeParts(p.subarray(0, 28), p.subarray(28))); }
+    else if (way === 2) { const ps = [pkt(i++), pkt(i++), pkt(i++)]; results.push(`${link.writeBatch(ps)}`); }
+    else {
+      const ps = [pkt(i++), pkt(i++)];
+      const buf = new Uint8Array(ps[0]!.length + ps[1]!.length);
+      buf.set(ps[0]!, 0); buf.set(ps[1]!, ps[0]!.length);
+      results.push(`${link.writeMany(buf, new Uint32Array([0, ps[0]!.length, ps[0]!.length, ps[1]!.length]), 2)}`);
+    }
+  }
+  const writeThread = link.writeThread;
+  link.close();
+  const stats = link.stats;
+  for (let t = 0; t < 100 && recv.length < i; t++) await new Promise((r) => setTimeout(r, 10));
+  sock.close();
+  reportResult({ n: i, recv, results: [...new Set(results)], txPackets: stats.txPackets, txDropped: stats.txDropped, writeThread });
+}
+
 function fdCount(): number {
   return readdirSync('/proc/self/fd').length;
 }
@@ -347,6 +382,8 @@ const roles: Record<string, () => Promise<void>> = {
   'write-many': () => writeManyRole(false),
   'write-many-offload': () => writeManyRole(true),
   'write-many-thread': () => writeManyRole(true, true),
+  'write-thread': () => writeThreadRole(false),
+  'write-thread-offload': () => writeThreadRole(true),
   lifecycle: lifecycleRole,
   'no-device': noDeviceRole,
   unprivileged: unprivilegedRole,
@@ -420,6 +457,17 @@ if (role !== undefined) {
       assert.equal(res.writtenByBad, 0, `${r}: a rejected call wrote nothing`);
       assert.equal(res.txPackets, 200, `${r}: counted as written`);
       assert.equal(res.readThread, r.endsWith('thread'), `${r}: written by the reader thread, or by the call`);
+    }
+  });
+
+  test('writer thread: datagrams from write, writeParts, writeBatch and writeMany, interleaved, reach a kernel socket in the order given; close() writes what is queued (plain and offload devices)', { skip }, async () => {
+    for (const r of ['write-thread', 'write-thread-offload']) {
+      const res = await inNetns(r);
+      assert.equal(res.writeThread, true, r);
+      assert.deepEqual(res.recv, Array.from({ length: res.n }, (_, i) => `in order ${i}`), r);
+      assert.equal(res.txPackets, res.n, `${r}: every datagram written before close() returned`);
+      assert.equal(res.txDropped, 0, r);
+      assert.deepEqual(res.results.sort(), ['2', '3', 'sent'], `${r}: every call accepted all its datagrams`);
     }
   });
 
