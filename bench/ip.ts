@@ -12,6 +12,7 @@
  */
 import { VirtualClock } from '../src/stack/clock.js';
 import { Stack, type StackConnection } from '../src/stack/stack.js';
+import { installIpReassembly } from '../src/stack/reassembly.js';
 import { encodeTcpPacket } from '../src/wire/packet.js';
 import { parseAddress } from '../src/wire/address.js';
 import { ACK, EMPTY, SYN, type TcpSegment } from '../src/wire/tcp-types.js';
@@ -33,6 +34,7 @@ function seg(init: Partial<TcpSegment> & { flags: number }): TcpSegment {
 function established(reassembly?: { maxBytes: number; maxPerSource: number }) {
   const clock = new VirtualClock();
   const stack = new Stack({ addresses: ['10.0.0.2'], clock, random: (b) => b.fill(5), tcp: { recvBufferSize: 64 << 20, mss: 1460 }, reassembly });
+  installIpReassembly(stack); // as every stack in Node has it
   let synack: TcpSegment | null = null;
   stack.attach((p) => { if (synack === null) synack = decodePacket(p).tcp!.seg; });
   let conn: StackConnection | null = null;

@@ -1,7 +1,8 @@
 /**
- * What the browser entry's bundle leaves out, and that Node users still have it: the SYN-cookie fast path pays off
- * only for batched device reads (TUN), so the stack does not import it; the Node entry installs it for every stack
- * (issue 12: the bundle of bench/library.ts, same entry and esbuild settings). Skips when esbuild is absent.
+ * What the browser entry's bundle leaves out, and that Node users still have it: the SYN-cookie fast path (it pays
+ * off only for batched device reads, TUN) and IP fragment reassembly (synack's peers send TCP with DF) are not
+ * imported by the stack; the Node entry installs both for every stack (issue 12: the bundle of bench/library.ts,
+ * same entry and esbuild settings). Skips when esbuild is absent.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseAddress } from '../wire/address.js';
 import { encodeTcpPacket } from '../wire/packet.js';
 import { EMPTY, SYN } from '../wire/tcp-types.js';
+import { fragmentAt } from '../wire/ip-reassembly.js';
 import { VirtualClock } from '../stack/clock.js';
 import type { Stack, StackOptions } from '../stack/stack.js';
 
@@ -55,18 +57,29 @@ function flood(createStack: (o: StackOptions) => Stack, opts: Partial<StackOptio
   return { sent, cookies: s.counters.SyncookiesSent, fastPath: s.counters.SynFastPath };
 }
 
-test('the browser entry\'s stack bundle (bench/library.ts\'s CORE) has no SYN-cookie fast path; a page that installs it has', { skip: noEsbuild }, async () => {
+test('the browser entry\'s stack bundle (bench/library.ts\'s CORE) has no SYN-cookie fast path or reassembly; a page that installs them has', { skip: noEsbuild }, async () => {
   const core = await bundled(`export { createStack, attachLink, messagePortLink, webSocketLink, connectTcp, listenTcp } from ${entry('./browser.ts')};`, 'browser', (_, f) => f);
   assert.ok(core.includes('src/stack/stack.ts') && core.includes('src/tcp/connection.ts'), `the stack is bundled: ${core.join(', ')}`);
   assert.ok(!core.includes('src/stack/syn-fast-path.ts'), 'the fast path is left out');
-  const opted = await bundled(`export { createStack, installSynFastPath } from ${entry('./browser.ts')};`, 'browser', (_, f) => f);
-  assert.ok(opted.includes('src/stack/syn-fast-path.ts'), 'installSynFastPath brings it');
+  assert.ok(!core.includes('src/stack/reassembly.ts'), 'reassembly is left out');
+  const opted = await bundled(`export { createStack, installSynFastPath, installIpReassembly } from ${entry('./browser.ts')};`, 'browser', (_, f) => f);
+  assert.ok(opted.includes('src/stack/syn-fast-path.ts'), 'installSynFastPath brings the fast path');
+  assert.ok(opted.includes('src/stack/reassembly.ts'), 'installIpReassembly brings reassembly');
 });
 
-test('in Node (the synack entry) every stack answers a SYN flood on the fast path, as before it was installable', async () => {
+test('in Node (the synack entry) every stack answers a SYN flood on the fast path and reassembles fragments, as before they were installable', async () => {
   const { createStack } = await import('./index.js');
   assert.deepEqual(flood(createStack), { sent: 10, cookies: 9, fastPath: 9 }, 'the first SYN fills the queue, the rest get cookies, by the fast path');
   assert.deepEqual(flood(createStack, { synFastPath: false }), { sent: 10, cookies: 9, fastPath: 0 });
+  const s = createStack({ addresses: ['10.0.0.2'], clock: new VirtualClock() });
+  let sent = 0;
+  s.attach(() => { sent++; });
+  s.listen(80);
+  const syn = encodeTcpPacket({ src: parseAddress('10.9.0.1'), dst: parseAddress('10.0.0.2'), df: false, id: 7 }, { srcPort: 4000, dstPort: 80, seq: 1, ack: 0, flags: SYN, window: 65535, urgent: 0, options: { mss: 1460, sackPermitted: true, tsVal: 1, tsEcr: 0, wscale: 7 }, payload: EMPTY });
+  for (const f of fragmentAt(syn, [24], 7)) s.receive(f);
+  assert.equal(sent, 1, 'the SYN in two fragments is answered');
+  assert.equal(s.snapshot().ReasmOKs, 1);
+  s.destroy();
 });
 
 test('a Node program bundled from the synack entry (package.json sideEffects) still installs the fast path', { skip: noEsbuild }, async () => {

@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 import { installSynFastPath } from '../stack/syn-fast-path.js';
+import { installIpReassembly } from '../stack/reassembly.js';
 
 export * from './core.js';
 export {
@@ -17,5 +18,7 @@ export {
   type SocketOptions, type SocketConnectOptions, type ServerOptions, type ListenOptions, type SocketError,
 } from '../stack/socket.js';
 
-// In Node every stack has the SYN-cookie fast path, as before it was installable (a browser bundle leaves it out).
+// In Node every stack has the SYN-cookie fast path and IP fragment reassembly, as before they were installable (a
+// browser bundle leaves them out).
 installSynFastPath();
+installIpReassembly();

@@ -3,6 +3,7 @@
  * ICMP, hostile headers) and sees every datagram it sends back.
  */
 import { Stack, type StackOptions } from './stack.js';
+import { installIpReassembly } from './reassembly.js';
 import { VirtualClock } from './clock.js';
 import { decodeIp, type IpPacket } from '../wire/ip.js';
 import { decodePacket, encodeTcpPacket } from '../wire/packet.js';
@@ -18,6 +19,7 @@ export interface Sent { bytes: Uint8Array; ip: IpPacket; tcp: TcpSegment | null;
 export function ipHost(opts: Partial<StackOptions> = {}) {
   const clock = new VirtualClock();
   const stack = new Stack({ addresses: [V4.stack, V6.stack], clock, random: (b) => b.fill(7), ...opts });
+  installIpReassembly(stack); // a host as in Node
   const out: Sent[] = [];
   stack.attach((p) => {
     const ip = decodeIp(p);

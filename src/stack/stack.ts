@@ -11,7 +11,8 @@
  * Browser-clean on purpose (no Node imports): the web page runs two of these in virtual time.
  */
 import { addressEquals, formatAddress, parseAddress } from '../wire/address.js';
-import { IpReassembler, type ReassemblerOptions } from '../wire/ip-reassembly.js';
+import { ReassemblyCounters, type ReassemblerOptions, type ReassemblyDrop } from '../wire/ip-reassembly.js';
+import type { IpPacket } from '../wire/ip.js';
 import { PacketSlab } from '../wire/packet.js';
 import { FIN, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
@@ -34,7 +35,7 @@ import { SynRateLimiter } from './syn-rate.js';
 import { addConn, ephemeralPort, findConn, findTw, freeListenPort, internAddr, isOurs, ourAddress, removeConn, sourceFor, tupleKey } from './demux.js';
 import { ipInput } from './ip-input.js';
 import type { PacketBatch } from './syn-fast-path.js';
-import { OutputQueue, flushOutput, output, reassemblyTimedOut } from './ip-output.js';
+import { OutputQueue, flushOutput, output } from './ip-output.js';
 
 // The stack's parts, by concern (see the README of this folder): the names importers used before the split.
 export { StackCounters } from './counters.js';
@@ -80,7 +81,13 @@ export interface StackOptions {
    * false makes a host that ignores ICMP entirely (the black-hole behaviour path-MTU discovery exists to avoid).
    */
   icmp?: boolean;
-  /** Bounds and timeouts of IP fragment reassembly (src/wire/ip-reassembly.ts). */
+  /**
+   * Bounds and timeouts of IP fragment reassembly (src/wire/ip-reassembly.ts). Reassembly is on where it is
+   * installed: in Node every stack has it (the `synack` entry installs it for all, `TunLink.attachStack` for its
+   * stack); a browser bundle leaves its code out (synack and kernels send TCP with DF: path-MTU discovery) unless
+   * the page calls `installIpReassembly()`. Without it each fragment is dropped, counted in ReasmReqds and
+   * ReasmOverLimit, as with `maxBytes: 0`.
+   */
   reassembly?: Omit<ReassemblerOptions, 'onTimeout'>;
   /**
    * Answer SYNs to a listener whose SYN queue is full with a cookie straight from the datagram's bytes
@@ -111,6 +118,34 @@ function synFastPath(s: Stack, packet: Uint8Array, verified: boolean, now: numbe
   return code !== null && code.answer(s, packet, verified, now);
 }
 function flushSynFastPath(s: Stack): void { s.synFastPathCode?.flush(s); }
+
+/** @internal What a stack's IP input uses of its reassembler (src/wire/ip-reassembly.ts IpReassembler). */
+export interface Reassembly {
+  readonly counters: ReassemblyCounters;
+  readonly lastDrop: ReassemblyDrop | null;
+  readonly heldBytes: number;
+  readonly pending: number;
+  push(packet: Uint8Array, now: number, ip?: IpPacket): Uint8Array | null;
+  nextExpiry(): number;
+  expire(now: number): number;
+}
+let defaultReassembly: ((s: Stack) => Reassembly) | null = null;
+/** @internal Stacks made from now on reassemble with what `make` returns (installIpReassembly() without a stack). */
+export function setDefaultReassembly(make: ((s: Stack) => Reassembly) | null): void { defaultReassembly = make; }
+
+/**
+ * A stack's reassembly until one is installed (reassembly.ts): every fragment is dropped as IpReassembler drops
+ * one it has no room for (maxBytes 0), so the counters tell the same story.
+ */
+class NoReassembly implements Reassembly {
+  readonly counters = new ReassemblyCounters();
+  readonly lastDrop = 'over-limit';
+  readonly heldBytes = 0;
+  readonly pending = 0;
+  push(): null { this.counters.ReasmReqds++; this.counters.ReasmOverLimit++; return null; }
+  nextExpiry(): number { return Infinity; }
+  expire(): number { return 0; }
+}
 
 /** How the link received a packet. */
 export interface ReceiveOptions {
@@ -165,7 +200,12 @@ export interface LinkCapabilities {
   sendPackets?: (packets: Uint8Array[]) => void;
 }
 
-/** Sees every IP datagram the stack receives ('in') or sends ('out'), with the stack time in ms. Must not keep or modify `packet`. */
+/**
+ * Sees every IP datagram the stack receives ('in') or sends ('out'), with the stack time in ms. Must not keep or
+ * modify `packet`. One registered with `headersOnly` (Stack.observePackets) may be given only the IP and TCP
+ * headers of an outgoing segment (its length fields still cover the payload), with the TCP checksum left to a
+ * link with checksum offload.
+ */
 export type PacketObserver = (dir: 'in' | 'out', packet: Uint8Array, time: number, stack: Stack) => void;
 /** Sees every connection state transition (RFC 9293 states) with its time in ms and cause. */
 export type TransitionObserver = (c: { id: number; localAddr: Uint8Array; localPort: number; remoteAddr: Uint8Array; remotePort: number }, ev: { time: number; from: TcpStateName; to: TcpStateName; cause: TcpCause }) => void;
@@ -205,8 +245,10 @@ export class Stack {
   readonly mtuGiven: boolean;
   /** React to ICMP (StackOptions.icmp); may be switched at run time (tests show the black hole without it). */
   icmpEnabled: boolean;
-  /** @internal IP fragment reassembly (RFC 791, RFC 8200, RFC 5722). */
-  readonly reassembler: IpReassembler;
+  /** @internal IP fragment reassembly (RFC 791, RFC 8200, RFC 5722), once installed (reassembly.ts). */
+  reassembler: Reassembly;
+  /** @internal StackOptions.reassembly, for the reassembler installed later. */
+  readonly reassemblyOptions: Omit<ReassemblerOptions, 'onTimeout'> | undefined;
   /** @internal Path MTU learned per destination (RFC 1191 §6.3, RFC 8201 §5.3). */
   readonly pmtu = new PmtuCache();
   /** @internal */
@@ -289,7 +331,8 @@ export class Stack {
     this.mtu = opts.mtu ?? this.config.mss + 40;
     this.mtuGiven = opts.mtu !== undefined;
     this.icmpEnabled = opts.icmp ?? true;
-    this.reassembler = new IpReassembler({ ...opts.reassembly, onTimeout: (f) => reassemblyTimedOut(this, f) });
+    this.reassemblyOptions = opts.reassembly;
+    this.reassembler = defaultReassembly !== null ? defaultReassembly(this) : new NoReassembly();
     [this.portMin, this.portMax] = opts.ephemeralPortRange ?? [32768, 60999];
     this.synFastPath = opts.synFastPath !== false;
   }
@@ -303,11 +346,25 @@ export class Stack {
     this.linkSendBatch = caps?.sendBatch ?? null;
     this.linkSendPackets = caps?.sendPackets ?? null;
   }
-  /** Watch every packet sent or received (pcapng taps). Returns an unsubscribe function. */
-  observePackets(fn: PacketObserver): () => void {
+  /**
+   * Watch every packet sent or received (pcapng taps). Returns an unsubscribe function. `headersOnly`: the
+   * observer reads only headers (see PacketObserver), so it costs the output path nothing: segments are still
+   * gathered from the send buffer and checksummed by a link with offload. Without it (a capture), every
+   * outgoing datagram is built whole, with complete checksums.
+   */
+  observePackets(fn: PacketObserver, opts?: { headersOnly?: boolean }): () => void {
+    const whole = opts?.headersOnly !== true;
     this.packetObservers.push(fn);
-    return () => { const i = this.packetObservers.indexOf(fn); if (i >= 0) this.packetObservers.splice(i, 1); };
+    if (whole) this.wholePacketObservers++;
+    return () => {
+      const i = this.packetObservers.indexOf(fn);
+      if (i < 0) return;
+      this.packetObservers.splice(i, 1);
+      if (whole) this.wholePacketObservers--;
+    };
   }
+  /** @internal Observers that need whole outgoing datagrams with complete checksums (observePackets). */
+  wholePacketObservers = 0;
   /** Watch every connection state transition (including TIME-WAIT → CLOSED of compact entries). */
   observeTransitions(fn: TransitionObserver): () => void {
     this.transitionObservers.push(fn);
