@@ -83,6 +83,14 @@ export interface TunOpenOptions {
    * drops.
    */
   readThread?: boolean;
+  /**
+   * Write to the device from a thread of the addon's (off by default): each write call copies its packets into
+   * a queue the thread writes, in order. A TUN write runs the kernel's receive path for the packet (its TCP,
+   * waking the reader), most of a request/response server's system time; it then runs on another core. A
+   * write returns 'sent' once the packet is queued for the thread (or 'dropped' when 4096 wait), stats count
+   * packets when written, and a write the kernel refuses is counted in txDropped instead of thrown.
+   */
+  writeThread?: boolean;
 }
 
 /** Offload counters kept in JS by attachStack() (zero without offload). */
@@ -106,6 +114,8 @@ interface NativeTun {
   readonly vnetHdrLen: number;
   /** Absent from an addon built before the reader thread. */
   readonly readThread?: boolean;
+  /** Absent from an addon built before the writer thread. */
+  readonly writeThread?: boolean;
   start(cb: (err: Error | null, chunk?: ArrayBuffer, offsets?: Uint32Array, count?: number) => void): void;
   write(pkt: Uint8Array, vnetHdr?: Uint8Array): TunWriteResult;
   writeBatch(pkts: Uint8Array[], vnetHdrs?: Array<Uint8Array | undefined>): number;
@@ -116,7 +126,7 @@ interface NativeTun {
   setRef(ref: boolean): void;
 }
 interface NativeAddon {
-  Tun: new (name?: string, opts?: { offload?: boolean; readThread?: boolean }) => NativeTun;
+  Tun: new (name?: string, opts?: { offload?: boolean; readThread?: boolean; writeThread?: boolean }) => NativeTun;
 }
 
 const ADDON_FILE = join('build', 'Release', 'synack_tun.node');
@@ -293,9 +303,13 @@ export class TunLink {
     const { Tun } = loadAddon();
     let tun: NativeTun;
     try {
-      tun = opts.offload || opts.readThread ? new Tun(name, { offload: opts.offload === true, readThread: opts.readThread === true }) : new Tun(name);
+      tun = opts.offload || opts.readThread || opts.writeThread ? new Tun(name, { offload: opts.offload === true, readThread: opts.readThread === true, writeThread: opts.writeThread === true }) : new Tun(name);
     } catch (e) {
       throw translate(e, `cannot open TUN device${name ? ` '${name}'` : ''}`);
+    }
+    if (opts.writeThread && tun.writeThread !== true) {
+      tun.close();
+      throw new TunError('ERR_TUN_ADDON', 'the TUN addon predates the writer thread (rebuild it: node scripts/build-addon.mjs)');
     }
     if (opts.offload && tun.vnetHdrLen !== VIRTIO_NET_HDR_LEN) {
       tun.close();
@@ -320,6 +334,11 @@ export class TunLink {
   /** Whether the device is read by the addon's reader thread (opened with { readThread: true }). */
   get readThread(): boolean {
     return this.#tun.readThread === true;
+  }
+
+  /** Whether the device is written by the addon's writer thread (opened with { writeThread: true }). */
+  get writeThread(): boolean {
+    return this.#tun.writeThread === true;
   }
 
   /** Whether the device was opened with { offload: true }. */
