@@ -87,7 +87,7 @@ export class LifecycleLogger {
     this.unsubs.push(stack.observePackets((dir, packet) => {
       // Only while some connection is between the peer's FIN and ours: nothing to do on the data path otherwise.
       if (dir === 'out' && this.closeWait.size > 0) this.outgoing(packet);
-    }));
+    }, { headersOnly: true })); // ports and flags: segments keep their gathered, checksum-offloaded path
   }
 
   /** Number of connections being followed (bounded by the stack's live connections). */

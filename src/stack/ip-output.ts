@@ -79,14 +79,17 @@ export function output(s: Stack, la: Uint8Array, ra: Uint8Array, seg: TcpSegment
   }
   // A TSO segment goes to a link that segments it and so completes checksums (LinkSend), as does every segment
   // to a link with checksum offload: summing up to 64 KiB here would be wasted, unless an observer (a pcap
-  // tap) is to see the packet as it will be on the wire.
+  // tap) is to see the packet as it will be on the wire. Observers of headers only (synack serve's lifecycle
+  // log) change nothing here.
   const ip = { src: la, dst: ra, ttl: s.ttl, tos, df };
-  const observed = s.packetObservers.length > 0;
+  const observed = s.wholePacketObservers > 0;
   const partial = (segmentSize > 0 || s.linkChecksumOffload) && !observed;
   const queue = segmentSize === 0 && seg.payload.length <= QUEUE_MAX_PAYLOAD && queueing(s);
   if (!queue && s.outQueue.packets.length > 0) flushOutput(s); // what is queued leaves first
   if (!queue && s.linkSendParts !== null && !observed && seg.payload.length >= GATHER_MIN_PAYLOAD) {
-    s.linkSendParts(encodeTcpPacketHeaders(ip, seg, partial ? 'pseudo-header' : 'full'), seg.payload, segmentSize);
+    const headers = encodeTcpPacketHeaders(ip, seg, partial ? 'pseudo-header' : 'full');
+    for (let i = 0; i < s.packetObservers.length; i++) s.packetObservers[i]!('out', headers, now, s); // headers only
+    s.linkSendParts(headers, seg.payload, segmentSize);
     return;
   }
   const packet = encodeTcpPacketIn(s.slab, ip, seg, partial ? 'pseudo-header' : 'full');
