@@ -1,7 +1,7 @@
 /**
  * Stacks joined by an in-memory Wire, in virtual time (tests, demo, benchmarks) or real time.
- * In virtual time, run()/runUntil() jump the shared clock straight to the next wire arrival or stack timer,
- * yielding to Node's event loop between steps so stream callbacks (sockets, node:http) run in between.
+ * In virtual time, runUntil() jumps the shared clock straight to the next wire arrival or stack timer,
+ * letting the host run its callbacks between steps so stream callbacks (sockets, node:http) run in between.
  */
 import { Stack, type StackOptions } from '../stack/stack.js';
 import { VirtualClock, RealClock, type Clock } from '../stack/clock.js';
@@ -49,6 +49,11 @@ export class Network {
   private readonly driver: WireDriver | null = null;
   private readonly endpoints = new Map<Stack, WireEndpoint>();
   private readonly offload: boolean;
+  /**
+   * @internal Virtual steps runUntil takes between two turns of the host's event loop at most (STEPS_PER_TURN);
+   * 1 gives every step its own turn (tests compare the two).
+   */
+  stepsPerTurn = STEPS_PER_TURN;
   /** Called right after a stack has processed a packet the wire delivered (tracers read states here). */
   onDelivered: ((stack: Stack, packet: Uint8Array) => void) | undefined = undefined;
 
@@ -81,16 +86,17 @@ export class Network {
         this.onDelivered?.(stack, packet);
       },
     };
-    this.wire.attach(endpoint, ...stack.addresses);
+    // Sent by its wire id: no lookup of the endpoint per packet.
+    const id = this.wire.attach(endpoint, ...stack.addresses);
     stack.attach((packet, segmentSize) => {
       const now = this.clock.now();
       if (offload) {
-        if (this.wire.transparent(endpoint, packet)) { this.wire.send(endpoint, packet, now, META_CSUM_UNNECESSARY); return; }
+        if (this.wire.transparent(id, packet)) { this.wire.send(id, packet, now, META_CSUM_UNNECESSARY); return; }
         // What a NIC puts on the wire: MSS-sized segments (below), complete checksums.
         if (!segmentSize) completeTcpChecksum(packet);
       }
-      if (!segmentSize) { this.wire.send(endpoint, packet, now); return; }
-      for (const piece of segmentTcp(packet, segmentSize)) this.wire.send(endpoint, piece, now);
+      if (!segmentSize) { this.wire.send(id, packet, now); return; }
+      for (const piece of segmentTcp(packet, segmentSize)) this.wire.send(id, piece, now);
     }, { checksumOffload: offload });
     this.stacks.push(stack);
     this.endpoints.set(stack, endpoint);
@@ -122,20 +128,26 @@ export class Network {
 
   /**
    * Run virtual time until `done()` holds, nothing is pending, or `maxTime` virtual ms pass.
-   * Yields to the event loop between steps (stream callbacks, promises).
+   * The host runs its callbacks between steps: nextTick and promise callbacks (what streams and sockets queue)
+   * after every step, a whole turn of the event loop every few steps and whenever a setImmediate is queued.
    */
   async runUntil(done: () => boolean = () => false, maxTime = 600_000): Promise<void> {
     const v = this.virtual;
     if (!v) throw new Error('runUntil() needs a virtual-time network');
     const end = v.now() + maxTime;
     let idleSpins = 0;
+    const perTurn = this.stepsPerTurn;
+    let sinceTurn = perTurn;
     for (;;) {
-      await yieldToEventLoop();
+      if (sinceTurn >= perTurn || hostTurnPending()) { sinceTurn = 0; await yieldToEventLoop(); }
+      else { sinceTurn++; await yieldToCallbacks(); }
       if (done()) return;
       const t = this.nextTime();
       if (t === Infinity || t > end) {
-        // Nothing scheduled: give callbacks a few chances to produce work before concluding we are idle.
+        // Nothing scheduled: give callbacks (whole event-loop turns) a few chances to produce work before
+        // concluding we are idle.
         if (++idleSpins > 3) return;
+        sinceTurn = perTurn;
         continue;
       }
       idleSpins = 0;
@@ -169,6 +181,42 @@ export const yieldToEventLoop: () => Promise<void> = (() => {
   }
   return () => new Promise<void>((r) => { setTimeout(r, 0); });
 })();
+
+/**
+ * Virtual steps runUntil takes between two turns of the host's event loop (yieldToEventLoop) at most; between
+ * the others it lets only callbacks run (yieldToCallbacks). A turn of Node's loop (setImmediate) was a third of
+ * the wall time of a socket lifecycle in process; what a step makes the host do is nearly always a nextTick or
+ * a promise (streams, sockets), which the cheaper yield runs. The work only a turn runs — real timers, I/O, and
+ * setImmediate callbacks, which get a turn before the next step whenever one is queued (hostTurnPending) — is
+ * timed by the host's real clock, not by virtual time, so a turn every few steps changes nothing it can see.
+ */
+const STEPS_PER_TURN = 32;
+
+type Process = { nextTick(cb: () => void): void; getActiveResourcesInfo?(): string[] };
+const hostProcess = (globalThis as { process?: Process }).process;
+const nextTick = typeof hostProcess?.nextTick === 'function' ? hostProcess.nextTick.bind(hostProcess) : null;
+const resourcesInfo = typeof hostProcess?.getActiveResourcesInfo === 'function' ? hostProcess.getActiveResourcesInfo.bind(hostProcess) : null;
+
+/**
+ * Let the host run the callbacks a step queued, without a turn of the event loop: two rounds of Node's
+ * nextTick queue, each followed by the microtasks it queued (a promise continuation that queues a nextTick, as
+ * stream code does, runs too). Where there is no nextTick (browsers) this is yieldToEventLoop.
+ */
+function yieldToCallbacks(): Promise<void> {
+  if (nextTick === null) return yieldToEventLoop();
+  return new Promise<void>((r) => { nextTick(() => { void Promise.resolve().then(() => { nextTick(r); }); }); });
+}
+
+/**
+ * True when the host has setImmediate callbacks queued (Node lists them last in getActiveResourcesInfo): they
+ * ran before the next step when every step was a turn of the loop, and still do. Unknown (no Node): true.
+ */
+function hostTurnPending(): boolean {
+  if (nextTick === null) return true;
+  if (resourcesInfo === null) return false;
+  const r = resourcesInfo();
+  return r.length > 0 && r[r.length - 1] === 'Immediate';
+}
 
 const CSUM_UNNECESSARY = { checksumVerified: true };
 
