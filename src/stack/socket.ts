@@ -11,6 +11,7 @@ import type { TcpStateName } from '../wire/trace.js';
 import type { Listener, Stack, StackConnection, ConnectionHandler, UserTimer } from './stack.js';
 import type { TcpConfig } from '../tcp/config.js';
 import { formatAddress, parseAddress } from '../wire/address.js';
+import { TimerHeap } from './timer-heap.js';
 
 /** Options of `new Socket()`, as `net.Socket`'s. */
 export interface SocketOptions {
@@ -89,6 +90,11 @@ interface PendingWrite { chunks: Uint8Array[]; cb: (err?: Error | null) => void 
 export class Socket extends Duplex implements ConnectionHandler {
   /** The stack connection once connect() or accept gave one. */
   conn: StackConnection | null = null;
+  /**
+   * @internal The Server that accepted this socket, told of its 'close' first (Server#close waits for them).
+   * Not `server`: node:http sets that one to its own server.
+   */
+  acceptedBy: Server | null = null;
   /** True between connect() and 'connect', as net.Socket#connecting. */
   connecting = false;
   /** The idle timeout set by setTimeout (ms; undefined when none), as net.Socket#timeout. */
@@ -98,7 +104,8 @@ export class Socket extends Duplex implements ConnectionHandler {
   private wantRead = false;
   private pendingWrite: PendingWrite | null = null;
   private ended = false;
-  private timer: UserTimer | null = null;
+  /** @internal The idle timeout's deadline (setTimeout) in its stack's IdleTimers heap; Infinity when none is armed. */
+  idleAt = Infinity;
   private lastActivity = 0;
   private resetOnDestroy = false;
   private _bytesRead = 0;
@@ -170,8 +177,8 @@ export class Socket extends Duplex implements ConnectionHandler {
       const c = stack.connect({ host: address, port, localPort: opts.localPort, localAddress: opts.localAddress, config: opts.tcp });
       this.attach(c);
       // connect() sent the SYN before anyone could listen: replay CLOSED → SYN-SENT once listeners exist.
-      const early = c.history.slice();
-      process.nextTick(() => { for (const h of early) this.emit('state', h.to, h.from); });
+      const early = c.lastTransition;
+      if (early !== null) process.nextTick(emitState, this, early.to, early.from);
       if (opts.noDelay) this.setNoDelay(true);
       if (opts.keepAlive) this.setKeepAlive(true, opts.keepAliveInitialDelay ?? 0);
     } catch (e) {
@@ -363,7 +370,7 @@ export class Socket extends Duplex implements ConnectionHandler {
     // The handler stays attached: the connection may still pass through LAST-ACK/TIME-WAIT, reported as 'state'.
     cb(err);
     // After the stream's own 'error' (queued by cb), as net.Socket orders them.
-    process.nextTick(() => this.emit('close', err !== null && err !== undefined));
+    process.nextTick(emitClose, this, err !== null && err !== undefined);
   }
 
   // --- net.Socket API ---
@@ -404,10 +411,10 @@ export class Socket extends Duplex implements ConnectionHandler {
     if (cb) { if (ms === 0) this.removeListener('timeout', cb); else this.once('timeout', cb); }
     if (ms > 0) {
       this.touch();
-      // A timer already due no later than the new deadline stays: when it fires it finds the socket active and
+      // A deadline already due no later than the new one stays: when it comes it finds the socket active and
       // re-arms from the last activity (node:http sets the timeout again on every request; as Node's own
-      // timers, no new entry each time). Disabling leaves it to fire and find no timeout.
-      if (this.timer === null || this.timer.at > this.lastActivity + ms) { this.clearTimer(); this.armTimer(); }
+      // timers, no new entry each time). Disabling leaves it to come and find no timeout.
+      if (this.idleAt > this.lastActivity + ms) this.armTimer();
     }
     return this;
   }
@@ -416,18 +423,19 @@ export class Socket extends Duplex implements ConnectionHandler {
     const c = this.conn;
     const ms = this.timeout;
     if (!c || !ms) return;
-    this.timer = c.stack.schedule(this.lastActivity + ms, () => {
-      this.timer = null;
-      const ms = this.timeout;
-      if (ms === undefined || this.destroyed) return;
-      const now = c.stack.clock.now();
-      if (now - this.lastActivity >= ms) { this.emit('timeout'); this.lastActivity = now; }
-      if (!this.destroyed) this.armTimer();
-    });
+    idleTimersOf(c.stack).arm(this, this.lastActivity + ms);
+  }
+
+  /** @internal The idle deadline came (IdleTimers, which has disarmed it): 'timeout' if idle that long, then re-arm. */
+  idleExpired(now: number): void {
+    const ms = this.timeout;
+    if (ms === undefined || this.destroyed) return;
+    if (now - this.lastActivity >= ms) { this.emit('timeout'); this.lastActivity = now; }
+    if (!this.destroyed) this.armTimer();
   }
 
   private clearTimer(): void {
-    if (this.timer) { this.timer.cancelled = true; this.timer = null; }
+    if (this.idleAt !== Infinity) idleTimersOf(this.conn!.stack).disarm(this);
   }
 
   private touch(): void {
@@ -471,6 +479,78 @@ export class Socket extends Duplex implements ConnectionHandler {
   }
   /** The connection's current RFC 9293 state. */
   get tcpState(): TcpStateName { return this.conn?.state ?? 'CLOSED'; }
+}
+
+// nextTick callbacks taking the socket as an argument: no closure per socket.
+function emitState(s: Socket, to: TcpStateName, from: TcpStateName): void { s.emit('state', to, from); }
+function emitClose(s: Socket, hadError: boolean): void {
+  const srv = s.acceptedBy;
+  if (srv !== null) { s.acceptedBy = null; srv.socketClosed(s); }
+  s.emit('close', hadError);
+}
+
+/**
+ * The idle timeouts (Socket#setTimeout) of one stack's sockets: a heap of sockets by deadline and one stack
+ * timer (Stack.schedule) for the earliest, so an armed socket is a heap entry, not a closure and a timer
+ * object of its own. Re-arming pushes the socket again; the entry it leaves behind is skipped when it comes
+ * up (its deadline is no longer the socket's idleAt), as the stack's connection heap does.
+ */
+class IdleTimers {
+  private readonly heap = new TimerHeap<Socket>();
+  private timer: UserTimer | null = null;
+  /** Sockets with a deadline (idleAt finite). */
+  private armed = 0;
+  private readonly fire = (): void => this.expire();
+  /** In expire(): sockets re-arming there leave the next stack timer to it. */
+  private expiring = false;
+  constructor(private readonly stack: Stack) {}
+
+  arm(s: Socket, at: number): void {
+    if (s.idleAt === at) return;
+    if (s.idleAt === Infinity) this.armed++;
+    s.idleAt = at;
+    this.heap.push(at, s);
+    // Entries left by re-arming are dropped when they outnumber the live ones.
+    if (this.heap.size > 2 * this.armed + 1024) this.heap.compact((d, x) => x.idleAt === d);
+    const t = this.timer;
+    if (!this.expiring && (t === null || at < t.at)) {
+      if (t !== null) t.cancelled = true;
+      this.timer = this.stack.schedule(at, this.fire);
+    }
+  }
+
+  disarm(s: Socket): void {
+    if (s.idleAt === Infinity) return;
+    s.idleAt = Infinity;
+    this.armed--;
+  }
+
+  private expire(): void {
+    this.timer = null;
+    const now = this.stack.clock.now();
+    const h = this.heap;
+    this.expiring = true;
+    try {
+      while (h.peekTime() <= now) {
+        const at = h.peekTime();
+        const s = h.pop()!;
+        if (s.idleAt !== at) continue; // re-armed or disarmed since
+        this.disarm(s);
+        s.idleExpired(now);
+      }
+    } finally {
+      // The next deadline, even when a 'timeout' listener threw.
+      this.expiring = false;
+      if (h.size > 0) this.timer = this.stack.schedule(h.peekTime(), this.fire);
+    }
+  }
+}
+
+const idleTimers = new WeakMap<Stack, IdleTimers>();
+function idleTimersOf(stack: Stack): IdleTimers {
+  let t = idleTimers.get(stack);
+  if (t === undefined) { t = new IdleTimers(stack); idleTimers.set(stack, t); }
+  return t;
 }
 
 /** Options of `createServer()`, as `net.createServer`'s. */
@@ -555,8 +635,14 @@ export class Server extends EventEmitter {
     if (this.opts.noDelay) s.setNoDelay(true);
     if (this.opts.keepAlive) s.setKeepAlive(true, this.opts.keepAliveInitialDelay ?? 0);
     this.sockets.add(s);
-    s.once('close', () => { this.sockets.delete(s); this.maybeClosed(); });
+    s.acceptedBy = this;
     this.emit('connection', s);
+  }
+
+  /** @internal An accepted socket closed (before its own 'close' listeners hear it). */
+  socketClosed(s: Socket): void {
+    this.sockets.delete(s);
+    this.maybeClosed();
   }
 
   get listening(): boolean { return this.listener !== null && !this.listener.closed; }
