@@ -19,11 +19,15 @@
  *     packets per TUN read callback; then once more against a second serve whose device is read by the addon's
  *     reader thread (`synack serve --read-thread`).
  *
- * Why the kernel's fetches fare better (read before comparing): hping3 → veth → the kernel's TCP runs in
- * hping3's own system call, so the kernel server throttles the flood to what it processes and nothing queues;
- * hping3 → TUN only puts the packet in the device's queue (txqueuelen packets, then dropped and counted as the
- * device's tx drops), so on this 2-core machine hping3 sends several times faster than into veth, and every
- * packet synack cannot read in time is dropped, a legitimate client's SYN or ACK as likely as the flood's.
+ * What throttles the flood (read before comparing): hping3 → veth → the kernel's TCP runs in hping3's own
+ * system call, so the kernel server throttles the flood to what it processes and nothing queues. hping3 → TUN
+ * only puts the packet in the device's ring (txqueuelen packets; the driver never stops its queue, so beyond
+ * that it drops, counted as the device's tx drops), a legitimate client's SYN or ACK as likely as the flood's.
+ * synack serve therefore puts bare SYNs through a rate (applySynRate: an HTB class in the device's qdisc, the
+ * rate kept under what synack reads by SynRateGovernor): the flood's SYNs beyond it wait in the qdisc, where
+ * they still count against hping3's socket send buffer, so hping3 blocks and is slowed to the rate, as veth
+ * slows it to the kernel's; everything else goes straight to the ring, which the flood no longer fills. The
+ * rows below give the rate at the end of the flood and what its queue dropped.
  *
  * Needs root, the TUN addon, ab (apache2-utils), hping3 and curl; throws with the reason when one is missing.
  */
@@ -35,6 +39,7 @@ import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from '../
 import { tunUnavailableReason } from '../src/link/tun.js';
 import { makeNetns, type Netns } from '../src/cli/kernel-ip-testkit.js';
 import { httpHandler, startServe } from '../src/cli/serve.js';
+import { synRateStats } from '../src/link/tun-device.js';
 import type { BenchResult } from './results.js';
 
 const SYNACK = '10.77.0.2';
@@ -45,8 +50,9 @@ const FLOOD_SECS = 10;
 const FLOOD_COUNT = 5_000_000;
 const AB_ROUNDS = 3;
 /**
- * HTTP_BENCH_AB_ONLY=1: only the ab figures (no floods). HTTP_BENCH_PROFILE=FILE: a V8 CPU profile of the
- * process (synack serve runs in it) while ab -k -c20 runs against synack, written to FILE (.cpuprofile).
+ * HTTP_BENCH_AB_ONLY=1: only the ab figures (no floods). HTTP_BENCH_PROFILE=PREFIX: V8 CPU profiles of the
+ * process (synack serve runs in it) during the second round of each ab against synack, written to
+ * PREFIX.keepalive.cpuprofile and PREFIX.close.cpuprofile.
  */
 const AB_ONLY = process.env.HTTP_BENCH_AB_ONLY === '1';
 /** HTTP_BENCH_AB_SCALE=K: K times as many requests per ab run (a run of 5000 keep-alive requests lasts ~0.2 s). */
@@ -214,7 +220,7 @@ async function bench(): Promise<BenchResult[]> {
       let k = { rps: 0, failed: 0 }, s = { rps: 0, failed: 0 }, u = { rps: 0, failed: 0 }, w = { rps: 0, failed: 0 };
       for (let round = 0; round < AB_ROUNDS; round++) {
         const kr = await abKernelCpu(args, server.pid!);
-        const prof = PROFILE !== undefined && round === 0 && args[0] === '-k' ? await startProfile() : null;
+        const prof = PROFILE !== undefined && round === 1 ? await startProfile(args[0] === '-k' ? 'keepalive' : 'close') : null;
         const sr = await abCpu(args, SYNACK);
         if (prof !== null) await prof();
         progress(`ab ${args.join(' ')}: kernel ${kr.rps} (CPU per request ${kr.allUs} us), synack ${sr.rps} (CPU per request: main thread ${sr.mainUs} us, process ${sr.allUs} us)`);
@@ -255,9 +261,9 @@ async function bench(): Promise<BenchResult[]> {
     stack.synFastPath = false;
     const g = await flood(SYNACK, () => stats.InSegs, tunDrops);
     stack.synFastPath = true;
-    const fast0 = c.SynFastPath, rx0 = link.stats;
+    const fast0 = c.SynFastPath, rx0 = link.stats, held0 = await synRateStats(tun);
     const s = await flood(SYNACK, () => stats.InSegs, tunDrops);
-    const rx1 = link.stats;
+    const rx1 = link.stats, held1 = await synRateStats(tun);
     pair('http.synflood fetches ok', '%', Math.round((s.ok / Math.max(1, s.total)) * 100), Math.round((k.ok / Math.max(1, k.total)) * 100));
     out.push({ name: 'http.synflood fetches (synack)', value: s.total, unit: 'fetches' }, { name: 'http.synflood fetches (kernel)', value: k.total, unit: 'fetches' });
     pair('http.synflood segments processed', 'seg/s', s.segsPerSec, k.segsPerSec);
@@ -267,6 +273,10 @@ async function bench(): Promise<BenchResult[]> {
     out.push({ name: 'http.synflood synack CPU per segment', value: s.cpuUsPerSeg, unit: 'us' });
     out.push({ name: 'http.synflood synack TUN read batch', value: Math.round(((rx1.rxPackets - rx0.rxPackets) / Math.max(1, rx1.rxBatches - rx0.rxBatches)) * 10) / 10, unit: 'packets/callback' });
     out.push({ name: 'http.synflood TUN queue (txqueuelen)', value: txqlen, unit: 'packets' });
+    // synack serve's SYN rate (applySynRate): SYNs beyond it wait in the device's qdisc (hping3 then blocks on
+    // its socket's send buffer) or are dropped there, instead of crowding the other packets out of the ring.
+    out.push({ name: 'http.synflood SYN rate of the device at the end (SynRateGovernor)', value: held1?.rate ?? 0, unit: 'SYN/s' });
+    if (held0 && held1) out.push({ name: 'http.synflood SYNs dropped by the SYN rate\'s queue', value: held1.dropped - held0.dropped, unit: 'packets' });
     out.push({ name: 'http.synflood general path: fetches ok', value: Math.round((g.ok / Math.max(1, g.total)) * 100), unit: '%' });
     out.push({ name: 'http.synflood general path: segments processed', value: g.segsPerSec, unit: 'seg/s' });
     out.push({ name: 'http.synflood general path: CPU per segment', value: g.cpuUsPerSeg, unit: 'us' });
@@ -295,8 +305,8 @@ async function bench(): Promise<BenchResult[]> {
   return out;
 }
 
-/** Starts the V8 profiler in this process; the function returned stops it and writes HTTP_BENCH_PROFILE. */
-async function startProfile(): Promise<() => Promise<void>> {
+/** Starts the V8 profiler in this process; the function returned stops it and writes HTTP_BENCH_PROFILE.<what>.cpuprofile. */
+async function startProfile(what: string): Promise<() => Promise<void>> {
   const { Session } = await import('node:inspector/promises');
   const { writeFileSync } = await import('node:fs');
   const session = new Session();
@@ -305,7 +315,7 @@ async function startProfile(): Promise<() => Promise<void>> {
   await session.post('Profiler.start');
   return async () => {
     const { profile } = await session.post('Profiler.stop');
-    writeFileSync(PROFILE!, JSON.stringify(profile));
+    writeFileSync(`${PROFILE!}.${what}.cpuprofile`, JSON.stringify(profile));
     session.disconnect();
   };
 }

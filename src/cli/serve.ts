@@ -23,6 +23,7 @@ import type { Stack } from '../stack/stack.js';
 import { LifecycleLogger, formatRecord, type LifecycleRecord } from './lifecycle-log.js';
 import { openTunHost, describePairs, isUserFacingError, type CliIo, type TunHost } from './tun-host.js';
 import { collect, intArg, parseCommand } from './args.js';
+import { applySynRate, DeviceSetupError, SynRateGovernor, MAX_SYN_RATE } from '../link/tun-device.js';
 
 export interface ServeOptions {
   tun?: string;
@@ -45,7 +46,21 @@ export interface ServeOptions {
   readThread?: boolean;
   /** Write the device from the addon's writer thread (TunOpenOptions.writeThread). */
   writeThread?: boolean;
+  /**
+   * The most bare SYNs per second the device's queue passes to synack (src/link/tun-device.ts applySynRate), so
+   * that a SYN flood cannot crowd the established connections' packets out of it; below it the rate follows
+   * what synack reads (SynRateGovernor). Default DEFAULT_SYN_RATE, applied when `tc` can (a warning otherwise);
+   * 0: no limit, the kernel's default queueing.
+   */
+  synRate?: number;
 }
+
+/**
+ * synack serve's highest SYN rate (see ServeOptions.synRate): above what synack reads on any machine, so the
+ * rate is in practice what the governor finds (SynRateGovernor: 0.7× what synack read when the device's queue
+ * dropped packets, +10% every half second otherwise).
+ */
+export const DEFAULT_SYN_RATE = 1_000_000;
 
 export interface ServeHandle {
   host: TunHost;
@@ -53,6 +68,8 @@ export interface ServeHandle {
   logger: LifecycleLogger;
   /** Every lifecycle record so far (also written to stdout). */
   records: LifecycleRecord[];
+  /** What keeps the device's SYN rate (ServeOptions.synRate) under what synack reads; null without one. */
+  synRate: SynRateGovernor | null;
   /** Graceful stop (FIN to open connections, RST after `graceMs`); resolves when the device is closed. */
   stop(graceMs?: number): Promise<void>;
   /** Resolves once stopped. */
@@ -150,6 +167,22 @@ export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandl
   const tcp = o.buffer ? { recvBufferSize: o.buffer, sendBufferSize: o.buffer } : undefined;
   const host = await openTunHost({ tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, txqueuelen: o.txqueuelen, pcap: o.pcap, tcp, name: 'synack serve', offload: o.offload, readThread: o.readThread, writeThread: o.writeThread });
   const { stack } = host;
+  const synRate = o.synRate ?? DEFAULT_SYN_RATE;
+  let governor: SynRateGovernor | null = null;
+  if (synRate > 0) {
+    try {
+      await applySynRate(host.link.name, synRate);
+      // The rate is the most; the governor keeps it just under what synack reads on this machine.
+      governor = new SynRateGovernor(host.link.name, {
+        max: synRate,
+        readStats: () => host.link.stats,
+        onError: (e) => io.stderr.write(`synack serve: the SYN rate on ${host.link.name} no longer adapts: ${e.message}\n`),
+      }).start();
+    } catch (e) {
+      if (o.synRate !== undefined || !(e instanceof DeviceSetupError)) { host.close(); throw e; }
+      io.stderr.write(`synack serve: no SYN rate on ${host.link.name} (a SYN flood can crowd out connections): ${e.message}\n`);
+    }
+  }
   const records: LifecycleRecord[] = [];
   const json = o.logFormat === 'json';
   const logger = new LifecycleLogger(stack, (r) => {
@@ -207,6 +240,7 @@ export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandl
     }
   } catch (e) {
     logger.flush();
+    governor?.stop();
     host.close();
     throw e;
   }
@@ -221,6 +255,7 @@ export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandl
     deadline = Math.min(deadline, Date.now() + graceMs);
     if (stopping) return stopping;
     stopping = (async () => {
+      governor?.stop();
       for (const s of servers) s.close();
       for (const s of sockets) s.end();
       while (Date.now() < deadline && stack.connectionCount > 0) await new Promise((r) => setTimeout(r, 20));
@@ -238,7 +273,7 @@ export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandl
     })();
     return stopping;
   };
-  return { host, stack, logger, records, stop, stopped };
+  return { host, stack, logger, records, synRate: governor, stop, stopped };
 }
 
 
@@ -259,6 +294,10 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     .option('--offload', 'use the kernel\'s TSO/GSO and checksum offloads on the device (virtio-net header; the default)')
     .option('--no-offload', 'plain TUN device: every segment MTU-sized and checksummed in JS (captures then show the wire\'s segments)')
     .option('--read-thread', 'read the device on a thread of the addon: more SYNs per second under a flood, slower request/response')
+    .option('--syn-rate <n>', `most bare SYNs per second the device's queue passes to synack (default ${DEFAULT_SYN_RATE}; 0: no limit). `
+      + 'Under a SYN flood the rest wait in the kernel\'s qdisc (a local flooder is slowed to the rate) or are dropped there, instead of '
+      + 'crowding established connections\' packets out of the device\'s queue; the rate follows what synack reads, '
+      + 'lowered when that queue drops packets. Needs tc with sch_htb and cls_u32 (a warning when the default cannot be applied)', intArg('--syn-rate', 0, MAX_SYN_RATE))
     .option('--write-thread', 'write the device from a thread of the addon: the kernel\'s receive work for each packet runs on another core')
     .addOption(new Option('--log-format <format>', 'lifecycle lines').choices(['text', 'json']).default('text'));
   const early = parseCommand(program, argv, io);

@@ -1,6 +1,6 @@
 /**
- * Configures a TUN device from Node with iproute2's `ip` (execFile, no shell): addresses (IPv4 and IPv6,
- * several), MTU, txqueuelen, link up. Runs in the caller's network namespace, so the process that opened the
+ * Configures a TUN device from Node with iproute2's `ip` and `tc` (execFile, no shell): addresses (IPv4 and
+ * IPv6, several), MTU, txqueuelen, link up, and the SYN rate (applySynRate). Runs in the caller's network namespace, so the process that opened the
  * TUN device (and lives in the test's namespace) configures it.
  *
  * Addressing: synack's stack and the kernel are the two ends of the point-to-point link. For each pair the
@@ -14,10 +14,10 @@ import { parseAddress, formatAddress } from '../wire/address.js';
 
 export type DeviceSetupErrorCode =
   | 'EPERM' // not root / no CAP_NET_ADMIN
-  | 'ENOENT' // `ip` (iproute2) not installed
+  | 'ENOENT' // `ip` or `tc` (iproute2) not installed
   | 'ENODEV' // no such device
   | 'EINVAL' // a bad address, prefix, MTU or txqueuelen (ours or the kernel's verdict)
-  | 'EIP'; // any other failure of `ip`, with its stderr
+  | 'EIP'; // any other failure of `ip` or `tc`, with its stderr
 
 export class DeviceSetupError extends Error {
   readonly code: DeviceSetupErrorCode;
@@ -49,6 +49,11 @@ export interface TunDeviceConfig {
   /** 68..65535 for IPv4-only; IPv6 needs ≥ 1280 (RFC 8200 §5). */
   mtu?: number;
   txqueuelen?: number;
+  /**
+   * Bare SYNs per second the kernel hands the device; more wait in its queueing discipline (applySynRate).
+   * Absent or 0: the device's queueing is left as the kernel made it.
+   */
+  synRate?: number;
   /** Bring the link up (default true). */
   up?: boolean;
   /**
@@ -125,13 +130,22 @@ export function checkPair(p: TunAddressPair): void {
 
 /** Runs `ip ARGS...` and maps failures to DeviceSetupError. */
 export function runIp(args: string[]): Promise<string> {
-  const argv = ['ip', ...args];
+  return runIproute2('ip', args);
+}
+
+/** Runs iproute2's `tc ARGS...` and maps failures to DeviceSetupError. */
+export function runTc(args: string[]): Promise<string> {
+  return runIproute2('tc', args);
+}
+
+function runIproute2(tool: 'ip' | 'tc', args: string[]): Promise<string> {
+  const argv = [tool, ...args];
   return new Promise((resolve, reject) => {
-    execFile('ip', args, { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => {
+    execFile(tool, args, { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       const e = err as NodeJS.ErrnoException & { code?: string | number };
       if (e.code === 'ENOENT') {
-        return reject(new DeviceSetupError('ENOENT', "iproute2's `ip` command was not found (install it: apt-get install iproute2)", argv));
+        return reject(new DeviceSetupError('ENOENT', `iproute2's \`${tool}\` command was not found (install it: apt-get install iproute2)`, argv));
       }
       const msg = (stderr || e.message).trim();
       let code: DeviceSetupErrorCode = 'EIP';
@@ -158,6 +172,7 @@ export async function configureTunDevice(cfg: TunDeviceConfig): Promise<void> {
   if (cfg.txqueuelen !== undefined && (!Number.isInteger(cfg.txqueuelen) || cfg.txqueuelen < 0 || cfg.txqueuelen > 0xffffffff)) {
     throw new DeviceSetupError('EINVAL', `txqueuelen ${cfg.txqueuelen} is not a non-negative 32-bit integer`);
   }
+  if (cfg.synRate !== undefined) checkSynRate(cfg.synRate);
   if (hasV6 && cfg.quietIpv6 !== false) {
     // Per-namespace sysctl: /proc/sys/net reflects the network namespace of the process that opens it.
     await writeFile(`/proc/sys/net/ipv6/conf/${name}/router_solicitations`, '0').catch(() => undefined);
@@ -172,7 +187,230 @@ export async function configureTunDevice(cfg: TunDeviceConfig): Promise<void> {
     // address is usable at once instead of "tentative" for ~1 s; the link has exactly two ends we control.
     await runIp([v6 ? '-6' : '-4', 'addr', 'replace', `${p.kernel}/${p.prefix}`, 'dev', name, ...(v6 ? ['nodad'] : [])]);
   }
+  if (cfg.synRate) await applySynRate(name, cfg.synRate);
   if (cfg.up !== false) await runIp(['link', 'set', 'dev', name, 'up']);
+}
+
+/** Most SYNs per second applySynRate takes: beyond, the HTB rate (SYNs × SYN_RATE_MPU bytes) leaves 64 bits' reach of tc. */
+export const MAX_SYN_RATE = 100_000_000;
+/** Bytes HTB counts for each SYN (its `mpu`): every SYN up to an Ethernet MTU costs the same, so the byte rate is a packet rate. */
+const SYN_RATE_MPU = 1500;
+/** SYNs the class may send at once after an idle period. */
+const SYN_RATE_BURST = 100;
+/** The class's FIFO holds at most this long of SYNs at the rate (and at least SYN_RATE_MIN_QUEUE): a SYN kept longer is better dropped. */
+const SYN_RATE_QUEUE_MS = 20;
+const SYN_RATE_MIN_QUEUE = 256;
+
+function checkSynRate(rate: number): void {
+  if (!Number.isInteger(rate) || rate < 0 || rate > MAX_SYN_RATE) throw new DeviceSetupError('EINVAL', `SYN rate ${rate} is not an integer in 0..${MAX_SYN_RATE}`);
+}
+
+/**
+ * Lets at most `synsPerSecond` bare SYNs (SYN without ACK, RST or FIN) a second through the device's queue
+ * toward synack; everything else goes straight through. Why: Linux's tun driver never stops its queue
+ * (tun_net_xmit drops a packet when the ring of txqueuelen packets it holds for the reader is full; measured
+ * on 6.18: the qdisc's backlog and requeues stay 0 while tx_dropped counts every packet the reader did not
+ * take in time), so a queueing discipline in front of it never holds anything and cannot choose what is
+ * dropped. Under a SYN flood faster than synack reads, the ring then drops whatever comes next: a legitimate
+ * client's SYN, handshake ACK or request as likely as the flood's. With the SYNs beyond the rate held in an
+ * HTB class instead, the ring only overflows if synack cannot take that many SYNs plus the rest, and the
+ * established connections' packets never wait behind the flood. A packet held in a qdisc still belongs to the
+ * socket that sent it (tun orphans it only when it takes it into the ring), so a local flooder blocks on its
+ * socket's send buffer and is slowed to the rate, as veth slows it to the kernel's own processing; a remote
+ * flood beyond the rate is dropped from the class's FIFO (its 'dropped' counter: synRateStats), where a
+ * legitimate SYN has the same chance as any other, and its retransmission another.
+ *
+ * What tc sets up (root qdisc replaced): `htb default 0`, so unclassified packets bypass the classes through
+ * HTB's direct queue, first; class 1:2 at synsPerSecond × 1500 bytes/s with `mpu 1500` (each SYN counts as 1500
+ * bytes, whatever its size: a packet rate); a pfifo of SYN_RATE_QUEUE_MS worth of SYNs under it; u32 filters
+ * sending IPv4 (no IP options) and IPv6 (TCP as the first next header) bare SYNs to it. A SYN with IP options
+ * or IPv6 extension headers is not matched and goes straight through. Idempotent. Needs sch_htb and cls_u32.
+ */
+export async function applySynRate(name: string, synsPerSecond: number): Promise<void> {
+  checkSynRate(synsPerSecond);
+  // Whatever was there first (a re-run, or the kernel's default): `del` fails when only the default exists.
+  await runTc(['qdisc', 'del', 'dev', name, 'root']).catch((e: DeviceSetupError) => { if (e.code !== 'EIP' && e.code !== 'EINVAL') throw e; });
+  if (synsPerSecond === 0) return;
+  const limit = String(Math.max(SYN_RATE_MIN_QUEUE, Math.ceil((synsPerSecond * SYN_RATE_QUEUE_MS) / 1000)));
+  await runTc(['qdisc', 'add', 'dev', name, 'root', 'handle', '1:', 'htb', 'default', '0']);
+  await runTc(['class', 'add', ...synClassArgs(name, synsPerSecond)]);
+  await runTc(['qdisc', 'add', 'dev', name, 'parent', '1:2', 'handle', '2:', 'pfifo', 'limit', limit]);
+  // TCP flags byte (RFC 9293 §3.1) & (ACK|RST|SYN|FIN) == SYN: at 20 + 13 in IPv4 with a 20-byte header (first
+  // byte 0x45), at 40 + 13 in IPv6 with TCP as next header.
+  await runTc(['filter', 'add', 'dev', name, 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32',
+    'match', 'u8', '0x45', '0xff', 'at', '0', 'match', 'u8', '6', '0xff', 'at', '9', 'match', 'u8', '0x02', '0x17', 'at', '33', 'classid', '1:2']);
+  await runTc(['filter', 'add', 'dev', name, 'parent', '1:', 'protocol', 'ipv6', 'prio', '2', 'u32',
+    'match', 'u8', '6', '0xff', 'at', '6', 'match', 'u8', '0x02', '0x17', 'at', '53', 'classid', '1:2']);
+}
+
+/** tc's arguments after `class add|change` for the SYN class at `synsPerSecond`. */
+function synClassArgs(name: string, synsPerSecond: number): string[] {
+  const rate = `${synsPerSecond * SYN_RATE_MPU}bps`; // tc: bps = bytes per second
+  const burst = String(SYN_RATE_BURST * SYN_RATE_MPU);
+  return ['dev', name, 'parent', '1:', 'classid', '1:2', 'htb', 'rate', rate, 'ceil', rate, 'burst', burst, 'cburst', burst, 'mpu', String(SYN_RATE_MPU), 'quantum', String(SYN_RATE_MPU)];
+}
+
+/** Changes the rate of the SYN class applySynRate made (1..MAX_SYN_RATE; its FIFO's length stays). */
+export async function changeSynRate(name: string, synsPerSecond: number): Promise<void> {
+  checkSynRate(synsPerSecond);
+  if (synsPerSecond === 0) throw new DeviceSetupError('EINVAL', 'a SYN rate of 0 is no rate: use applySynRate(name, 0) to remove it');
+  await runTc(['class', 'change', ...synClassArgs(name, synsPerSecond)]);
+}
+
+/** What the device did over one interval, as SynRateGovernor sees it. */
+export interface SynRateSample {
+  /** Packets the device's ring dropped (its tx_dropped grew by this much): synack did not read them in time. */
+  ringDrops: number;
+  /** Mean packets per read callback (TunStats rxPackets / rxBatches over the interval; 0 when none). */
+  readBatch: number;
+  /** Packets synack read per second over the interval (what it took: under a flood, mostly the SYNs). */
+  readPerSecond: number;
+}
+
+/** A read that finds this many packets waiting means the ring holds a standing queue: synack is behind. */
+export const SYN_RATE_BACKLOG_BATCH = 512;
+
+/**
+ * The governor's rule, as a pure function: the next SYN rate from the current one and what the interval showed.
+ * synack falling behind (the ring dropped packets, or reads find a standing queue) → a multiplicative decrease
+ * to 0.7× what it took in that interval (or 0.7× the rate, when it took more), at least `min`; otherwise an
+ * increase of 10%, at most `max`. As TCP's congestion control probes a path, the rate settles just under what
+ * synack can read on this machine at this moment (which no fixed rate can know: it depends on the CPU and on
+ * what else runs), and climbs back to `max` when nothing floods.
+ */
+export function nextSynRate(rate: number, sample: SynRateSample, min: number, max: number): number {
+  const behind = sample.ringDrops > 0 || sample.readBatch >= SYN_RATE_BACKLOG_BATCH;
+  const next = behind ? Math.floor(0.7 * Math.min(rate, sample.readPerSecond)) : Math.ceil((rate * 11) / 10);
+  return Math.max(min, Math.min(max, next));
+}
+
+/** Options of SynRateGovernor. */
+export interface SynRateGovernorOptions {
+  /** The highest rate, and the first (the class applySynRate made at this rate). */
+  max: number;
+  /** The lowest rate (default max / 100, at least 1). */
+  min?: number;
+  /** How often it looks (default 500 ms). */
+  intervalMs?: number;
+  /** The device's read counters (TunLink.stats): a standing queue shows as large read batches. */
+  readStats?: () => { rxPackets: number; rxBatches: number };
+  /** Reports a failure of `ip`/`tc` (then it stops). */
+  onError?: (e: Error) => void;
+}
+
+/**
+ * Keeps the SYN class's rate (applySynRate) just under what synack reads: every interval it reads the device's
+ * drop counter (`ip -s link`) and read batches, and changes the class's rate with `tc` by nextSynRate.
+ * Costs one or two short-lived `ip`/`tc` processes per interval. The timer does not keep the process alive.
+ */
+export class SynRateGovernor {
+  readonly name: string;
+  readonly min: number;
+  readonly max: number;
+  #rate: number;
+  #changes = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #busy = false;
+  #lastDrops = -1;
+  #lastRead = { rxPackets: 0, rxBatches: 0, at: 0 };
+  readonly #opts: SynRateGovernorOptions;
+
+  constructor(name: string, opts: SynRateGovernorOptions) {
+    checkSynRate(opts.max);
+    this.name = name;
+    this.max = opts.max;
+    this.min = Math.max(1, Math.min(opts.max, opts.min ?? Math.floor(opts.max / 100)));
+    this.#rate = opts.max;
+    this.#opts = opts;
+  }
+
+  /** The class's rate now, SYNs per second. */
+  get rate(): number {
+    return this.#rate;
+  }
+
+  /** How many times it changed the rate. */
+  get changes(): number {
+    return this.#changes;
+  }
+
+  start(): this {
+    if (this.#timer !== null) return this;
+    if (this.#opts.readStats) { const r = this.#opts.readStats(); this.#lastRead = { rxPackets: r.rxPackets, rxBatches: r.rxBatches, at: performance.now() }; }
+    this.#timer = setInterval(() => void this.#tick(), this.#opts.intervalMs ?? 500);
+    this.#timer.unref();
+    return this;
+  }
+
+  stop(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#busy || this.#timer === null) return;
+    this.#busy = true;
+    try {
+      const drops = await deviceTxDropped(this.name);
+      // Without read counters the rule falls back to 0.7× the rate.
+      let readBatch = 0, readPerSecond = Infinity;
+      if (this.#opts.readStats) {
+        const r = this.#opts.readStats(), at = performance.now();
+        const packets = r.rxPackets - this.#lastRead.rxPackets, batches = r.rxBatches - this.#lastRead.rxBatches;
+        if (batches > 0) readBatch = packets / batches;
+        readPerSecond = at > this.#lastRead.at ? (packets * 1000) / (at - this.#lastRead.at) : Infinity;
+        this.#lastRead = { rxPackets: r.rxPackets, rxBatches: r.rxBatches, at };
+      }
+      const ringDrops = this.#lastDrops < 0 ? 0 : drops - this.#lastDrops;
+      this.#lastDrops = drops;
+      const next = nextSynRate(this.#rate, { ringDrops, readBatch, readPerSecond }, this.min, this.max);
+      if (next !== this.#rate && this.#timer !== null) {
+        await changeSynRate(this.name, next);
+        this.#rate = next;
+        this.#changes++;
+      }
+    } catch (e) {
+      this.stop();
+      this.#opts.onError?.(e as Error);
+    } finally {
+      this.#busy = false;
+    }
+  }
+}
+
+/** The device's tx_dropped: packets its queue toward the reader (the TUN ring) dropped. */
+export async function deviceTxDropped(name: string): Promise<number> {
+  const out = await runIp(['-j', '-s', 'link', 'show', 'dev', name]);
+  try {
+    const j = JSON.parse(out) as Array<{ stats64?: { tx?: { dropped?: number } } }>;
+    return j[0]?.stats64?.tx?.dropped ?? 0;
+  } catch {
+    throw new DeviceSetupError('EIP', `cannot parse \`ip -j -s link show dev ${name}\` output`, undefined, out);
+  }
+}
+
+/** The SYN class's counters (tc -s class): SYNs it passed, dropped (FIFO full), held now, and its rate; null without one. */
+export interface SynRateStats {
+  /** SYNs per second the class passes. */
+  rate: number;
+  /** SYNs it handed on toward synack. */
+  sent: number;
+  /** SYNs dropped because its FIFO was full. */
+  dropped: number;
+  /** SYNs waiting in it now. */
+  backlog: number;
+}
+
+export async function synRateStats(name: string): Promise<SynRateStats | null> {
+  // Text, not -j: tc prints no JSON for HTB classes in iproute2 6.x.
+  const out = await runTc(['-s', 'class', 'show', 'dev', name, 'classid', '1:2']);
+  if (!/^class htb 1:2 /m.test(out)) return null;
+  const rate = /\brate (\d+(?:\.\d+)?)([KMGT]?)bit\b/.exec(out);
+  const sent = /Sent \d+ bytes (\d+) pkt \(dropped (\d+)/.exec(out);
+  const backlog = /backlog \d+[KMG]?b (\d+)p/.exec(out);
+  if (!rate || !sent || !backlog) throw new DeviceSetupError('EIP', `cannot parse \`tc -s class show dev ${name}\` output`, undefined, out);
+  const bits = Number(rate[1]) * (({ '': 1, K: 1e3, M: 1e6, G: 1e9, T: 1e12 } as Record<string, number>)[rate[2]!] ?? 1);
+  return { rate: Math.round(bits / 8 / SYN_RATE_MPU), sent: Number(sent[1]), dropped: Number(sent[2]), backlog: Number(backlog[1]) };
 }
 
 export interface TunDeviceInfo {
