@@ -200,7 +200,12 @@ export interface LinkCapabilities {
   sendPackets?: (packets: Uint8Array[]) => void;
 }
 
-/** Sees every IP datagram the stack receives ('in') or sends ('out'), with the stack time in ms. Must not keep or modify `packet`. */
+/**
+ * Sees every IP datagram the stack receives ('in') or sends ('out'), with the stack time in ms. Must not keep or
+ * modify `packet`. One registered with `headersOnly` (Stack.observePackets) may be given only the IP and TCP
+ * headers of an outgoing segment (its length fields still cover the payload), with the TCP checksum left to a
+ * link with checksum offload.
+ */
 export type PacketObserver = (dir: 'in' | 'out', packet: Uint8Array, time: number, stack: Stack) => void;
 /** Sees every connection state transition (RFC 9293 states) with its time in ms and cause. */
 export type TransitionObserver = (c: { id: number; localAddr: Uint8Array; localPort: number; remoteAddr: Uint8Array; remotePort: number }, ev: { time: number; from: TcpStateName; to: TcpStateName; cause: TcpCause }) => void;
@@ -341,11 +346,25 @@ export class Stack {
     this.linkSendBatch = caps?.sendBatch ?? null;
     this.linkSendPackets = caps?.sendPackets ?? null;
   }
-  /** Watch every packet sent or received (pcapng taps). Returns an unsubscribe function. */
-  observePackets(fn: PacketObserver): () => void {
+  /**
+   * Watch every packet sent or received (pcapng taps). Returns an unsubscribe function. `headersOnly`: the
+   * observer reads only headers (see PacketObserver), so it costs the output path nothing: segments are still
+   * gathered from the send buffer and checksummed by a link with offload. Without it (a capture), every
+   * outgoing datagram is built whole, with complete checksums.
+   */
+  observePackets(fn: PacketObserver, opts?: { headersOnly?: boolean }): () => void {
+    const whole = opts?.headersOnly !== true;
     this.packetObservers.push(fn);
-    return () => { const i = this.packetObservers.indexOf(fn); if (i >= 0) this.packetObservers.splice(i, 1); };
+    if (whole) this.wholePacketObservers++;
+    return () => {
+      const i = this.packetObservers.indexOf(fn);
+      if (i < 0) return;
+      this.packetObservers.splice(i, 1);
+      if (whole) this.wholePacketObservers--;
+    };
   }
+  /** @internal Observers that need whole outgoing datagrams with complete checksums (observePackets). */
+  wholePacketObservers = 0;
   /** Watch every connection state transition (including TIME-WAIT → CLOSED of compact entries). */
   observeTransitions(fn: TransitionObserver): () => void {
     this.transitionObservers.push(fn);
