@@ -39,7 +39,7 @@ import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from '../
 import { tunUnavailableReason } from '../src/link/tun.js';
 import { makeNetns, type Netns } from '../src/cli/kernel-ip-testkit.js';
 import { httpHandler, startServe } from '../src/cli/serve.js';
-import { synRateStats } from '../src/link/tun-device.js';
+import { applySynRate, synRateStats } from '../src/link/tun-device.js';
 import type { BenchResult } from './results.js';
 
 const SYNACK = '10.77.0.2';
@@ -282,6 +282,15 @@ async function bench(): Promise<BenchResult[]> {
     out.push({ name: 'http.synflood general path: CPU per segment', value: g.cpuUsPerSeg, unit: 'us' });
     out.push({ name: 'http.synflood general path: dropped by the TUN queue', value: g.drops, unit: 'packets' });
     out.push({ name: 'http.synflood synack cookies sent', value: c.SyncookiesSent, unit: 'SYN+ACKs' });
+    // The same run's before: the fast path again with the SYN rate removed (the kernel's default queueing).
+    serve.synRate?.stop();
+    await applySynRate(tun, 0);
+    const u = await flood(SYNACK, () => stats.InSegs, tunDrops);
+    out.push({ name: 'http.synflood without the SYN rate: fetches ok', value: Math.round((u.ok / Math.max(1, u.total)) * 100), unit: '%' });
+    out.push({ name: 'http.synflood without the SYN rate: fetches', value: u.total, unit: 'fetches' });
+    out.push({ name: 'http.synflood without the SYN rate: segments processed', value: u.segsPerSec, unit: 'seg/s' });
+    out.push({ name: 'http.synflood without the SYN rate: dropped by the TUN queue', value: u.drops, unit: 'packets' });
+    out.push({ name: 'http.synflood without the SYN rate: SYNs sent by hping3', value: u.sent, unit: 'packets' });
     // Once more with the device read by the addon's reader thread (synack serve --read-thread): a second
     // serve, the first stopped.
     await serve.stop(200);
