@@ -303,7 +303,7 @@ export function processAck(c: TcpConnection, seg: TcpSegment, now: number): void
     undoOnDsack(c, opts.sack![0]!, opts.sack![1]!, una); // recovery/undo.ts: all resent data was D-SACKed?
   }
   let sackAdvanced = false;
-  if (c.sackOk && opts.sack !== undefined) sackAdvanced = updateScoreboard(c, opts.sack);
+  if (c.sackOk && opts.sack !== undefined) sackAdvanced = updateScoreboard(c, opts.sack, ack);
   if (sackAdvanced) logSacked(c, now);
 
   const oldWnd = c.sndWnd;

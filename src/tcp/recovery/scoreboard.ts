@@ -6,15 +6,25 @@
 import { seqDiff, seqGe, seqGt, seqLe, seqLt } from '../../wire/tcp-types.js';
 import type { TcpConnection } from '../connection.js';
 
-/** Merge reported SACK blocks into the scoreboard. Returns true if new bytes were SACKed. */
-export function updateScoreboard(c: TcpConnection, blocks: number[]): boolean {
+/**
+ * Merge reported SACK blocks into the scoreboard. Returns true if new bytes were SACKed. `ack`: the cumulative
+ * ACK of the segment that carries them. What it acknowledges is not SACKed: Linux moves SND.UNA before it tags
+ * SACK blocks (tcp_ack_update_window, then tcp_sacktag_write_queue: "acked frame is about to be dropped"). A
+ * D-SACK for a retransmission that this ACK also acknowledges (RFC 2883 §4.1.3: the retransmission filled the
+ * hole, then was received again) would otherwise mark it SACKed, and Karn's test (timers.ts sampleRtt, which
+ * takes no sample when retransmitted data is acknowledged, RFC 6298 §3) would pass over it: the segments
+ * behind it, delivered long before but whose ACKs were lost, then gave an RTT of the whole outage (minutes
+ * under 20 % two-way loss, once the RTO had backed off).
+ */
+export function updateScoreboard(c: TcpConnection, blocks: number[], ack = c.sndUna): boolean {
   let changed = false;
+  const floor = seqGt(ack, c.sndUna) && seqLe(ack, c.sndNxt) ? ack : c.sndUna;
   for (let i = 0; i + 1 < blocks.length; i += 2) {
     let l = blocks[i]!;
     const r = blocks[i + 1]!;
-    // Ignore blocks outside (SND.UNA, SND.NXT] — D-SACKs and garbage (RFC 2883 / RFC 6675 §4).
-    if (!seqLt(l, r) || !seqGt(r, c.sndUna) || seqGt(r, c.sndNxt)) continue;
-    if (seqLt(l, c.sndUna)) l = c.sndUna;
+    // Ignore blocks outside (SND.UNA, SND.NXT] — D-SACKs and garbage (RFC 2883 / RFC 6675 §4) — or below the ACK.
+    if (!seqLt(l, r) || !seqGt(r, floor) || seqGt(r, c.sndNxt)) continue;
+    if (seqLt(l, floor)) l = floor;
     changed = addSackRange(c, l, r) || changed;
   }
   if (changed) recountSacked(c);
