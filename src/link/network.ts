@@ -204,7 +204,23 @@ const resourcesInfo = typeof hostProcess?.getActiveResourcesInfo === 'function' 
  */
 function yieldToCallbacks(): Promise<void> {
   if (nextTick === null) return yieldToEventLoop();
-  return new Promise<void>((r) => { nextTick(() => { void Promise.resolve().then(() => { nextTick(r); }); }); });
+  return new Promise<void>(startRounds);
+}
+
+// The rounds as module functions (no closures per step): every yield takes the same path, so they finish in
+// the order they started and each resumes the oldest waiting resolver (several networks may be running).
+// A queue whose slots are reused (head and tail reset when it empties; the array is never shrunk).
+const waiting: Array<(() => void) | null> = [];
+let waitingHead = 0;
+let waitingTail = 0;
+function startRounds(resolve: () => void): void { waiting[waitingTail++] = resolve; nextTick!(firstRound); }
+function firstRound(): void { queueMicrotask(secondRound); }
+function secondRound(): void { nextTick!(lastRound); }
+function lastRound(): void {
+  const r = waiting[waitingHead]!;
+  waiting[waitingHead++] = null;
+  if (waitingHead === waitingTail) { waitingHead = 0; waitingTail = 0; }
+  r();
 }
 
 /**

@@ -337,15 +337,16 @@ export class Socket extends Duplex implements ConnectionHandler {
 
   /** @internal */
   override _final(cb: (err?: Error | null) => void): void {
-    const finish = () => {
-      const c = this.conn;
-      if (!c) { cb(); return; }
-      try { c.tcp.shutdown(c.stack.clock.now()); } catch { /* already closed */ }
-      c.service();
-      cb();
-    };
-    if (this.connecting) this.once('connect', finish); // Node ends after connecting
-    else finish();
+    if (this.connecting) this.once('connect', () => this.shutdownAfterWrites(cb)); // Node ends after connecting
+    else this.shutdownAfterWrites(cb);
+  }
+
+  private shutdownAfterWrites(cb: (err?: Error | null) => void): void {
+    const c = this.conn;
+    if (!c) { cb(); return; }
+    try { c.tcp.shutdown(c.stack.clock.now()); } catch { /* already closed */ }
+    c.service();
+    cb();
   }
 
   /**
