@@ -57,7 +57,7 @@ export interface ServeOptions {
 
 /**
  * synack serve's highest SYN rate (see ServeOptions.synRate): above what synack reads on any machine, so the
- * rate is in practice what the governor finds (SynRateGovernor: 0.7× what synack read when the device's queue
+ * rate is in practice what the governor finds (SynRateGovernor, nextSynRate: 0.7× when the device's queue
  * dropped packets, +10% every half second otherwise).
  */
 export const DEFAULT_SYN_RATE = 1_000_000;

@@ -273,14 +273,18 @@ export const SYN_RATE_BACKLOG_BATCH = 512;
 /**
  * The governor's rule, as a pure function: the next SYN rate from the current one and what the interval showed.
  * synack falling behind (the ring dropped packets, or reads find a standing queue) → a multiplicative decrease
- * to 0.7× what it took in that interval (or 0.7× the rate, when it took more), at least `min`; otherwise an
- * increase of 10%, at most `max`. As TCP's congestion control probes a path, the rate settles just under what
+ * to 0.7× the rate (0.7× what synack read in that interval when the rate was more than twice that), at least
+ * `min`; otherwise an increase of 10%, at most `max`. As TCP's congestion control probes a path, the rate settles just under what
  * synack can read on this machine at this moment (which no fixed rate can know: it depends on the CPU and on
  * what else runs), and climbs back to `max` when nothing floods.
  */
 export function nextSynRate(rate: number, sample: SynRateSample, min: number, max: number): number {
   const behind = sample.ringDrops > 0 || sample.readBatch >= SYN_RATE_BACKLOG_BATCH;
-  const next = behind ? Math.floor(0.7 * Math.min(rate, sample.readPerSecond)) : Math.ceil((rate * 11) / 10);
+  // A rate far above what was read (the first flood after a calm period at `max`) says nothing: start from
+  // what was read. Otherwise from the rate: a stall within the interval (a GC, the process descheduled on a
+  // busy machine) lowers what was read, not what synack can read.
+  const base = rate > 2 * sample.readPerSecond ? sample.readPerSecond : rate;
+  const next = behind ? Math.floor(0.7 * base) : Math.ceil((rate * 11) / 10);
   return Math.max(min, Math.min(max, next));
 }
 

@@ -71,15 +71,17 @@ if (role === 'flood') {
   link.close();
   reportResult({ qdisc, filters, before, after, limited, removed, unlimited, governed, duringFlood, afterFlood, changes: gov.changes, min: gov.min });
 } else if (role === undefined) {
-  test('nextSynRate: down to 0.7x what synack read when the ring dropped or a read found a standing queue, else up 10%, within [min, max]', () => {
+  test('nextSynRate: down to 0.7x the rate (or what synack read, when the rate was over twice that) when the ring dropped or a read found a standing queue, else up 10%, within [min, max]', () => {
     const calm = { ringDrops: 0, readBatch: 3, readPerSecond: 40_000 };
     assert.equal(nextSynRate(50_000, calm, 1000, 100_000), 55_000);
     assert.equal(nextSynRate(95_000, calm, 1000, 100_000), 100_000);
-    assert.equal(nextSynRate(50_000, { ...calm, ringDrops: 1 }, 1000, 100_000), 28_000); // 0.7 x 40 000 read
-    assert.equal(nextSynRate(30_000, { ...calm, ringDrops: 10 }, 1000, 100_000), 21_000); // 0.7 x the rate, below what was read
-    assert.equal(nextSynRate(50_000, { ...calm, readBatch: SYN_RATE_BACKLOG_BATCH }, 1000, 100_000), 28_000);
+    assert.equal(nextSynRate(50_000, { ...calm, ringDrops: 1 }, 1000, 100_000), 35_000);
+    assert.equal(nextSynRate(80_000, { ...calm, ringDrops: 1 }, 1000, 100_000), 56_000);
+    assert.equal(nextSynRate(1_000_000, { ...calm, ringDrops: 1 }, 1000, 1_000_000), 28_000); // 0.7 x the 40 000 read
+    assert.equal(nextSynRate(50_000, { ...calm, readBatch: SYN_RATE_BACKLOG_BATCH }, 1000, 100_000), 35_000);
     assert.equal(nextSynRate(50_000, { ...calm, readBatch: SYN_RATE_BACKLOG_BATCH - 1 }, 1000, 100_000), 55_000);
     assert.equal(nextSynRate(1200, { ringDrops: 5, readBatch: 0, readPerSecond: 0 }, 1000, 100_000), 1000);
+    assert.equal(nextSynRate(1200, { ringDrops: 5, readBatch: 0, readPerSecond: Infinity }, 1000, 100_000), 1000); // no read counters
   });
 
   const { skip } = tunTestSkip('SYN-rate tests need root, /dev/net/tun, unshare and the addon', ['tc', 'hping3', 'ping']);
