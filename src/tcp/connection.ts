@@ -172,33 +172,33 @@ const T_RACK_MIN_RTT = 15;
  * (each such field is a boxed double), which is why they are not on the connection itself.
  */
 class ColdTcb {
-  rcvUp: number;
-  finSeq: number;
-  rcvFinSeq: number;
-  tfoSynData: number;
+  rcvUp = 0;
+  finSeq = 0;
+  rcvFinSeq = -1;
+  tfoSynData = 0;
   finWait2Timeout: number;
-  pmtuMss: number;
-  ecnReductions: number;
-  sndRtx: number;
-  sndRtxEnd: number;
-  dupAcks: number;
-  retries: number;
-  synRetransmits: number;
-  sackedBytes: number;
-  highSack: number;
+  pmtuMss = Infinity;
+  ecnReductions = 0;
+  sndRtx = -1;
+  sndRtxEnd = 0;
+  dupAcks = 0;
+  retries = 0;
+  synRetransmits = 0;
+  sackedBytes = 0;
+  highSack = 0;
   userTimeout: number;
-  paceAt: number;
-  persistAt: number;
-  timeWaitAt: number;
-  finWait2At: number;
-  keepInitAt: number;
-  persistBackoff: number;
-  keepaliveProbes: number;
+  paceAt = Infinity;
+  persistAt = Infinity;
+  timeWaitAt = Infinity;
+  finWait2At = Infinity;
+  keepInitAt = Infinity;
+  persistBackoff = 0;
+  keepaliveProbes = 0;
   keepAliveIdle: number;
-  challengeWindowStart: number;
-  challengeCount: number;
-  lastChallengeAt: number;
-  lastOowAckAt: number;
+  challengeWindowStart = 0;
+  challengeCount = 0;
+  lastChallengeAt = -Infinity;
+  lastOowAckAt = -Infinity;
   recover: number;
   ecnRecover: number;
   ecnSndHigh: number;
@@ -211,33 +211,9 @@ class ColdTcb {
   error: TcpError | null = null;
   softError: TcpErrorCode | null = null;
   constructor(config: TcpConfig, iss: number) {
-    this.rcvUp = 0;
-    this.finSeq = 0;
-    this.rcvFinSeq = -1;
-    this.tfoSynData = 0;
     this.finWait2Timeout = config.finWait2Timeout;
-    this.pmtuMss = Infinity;
-    this.ecnReductions = 0;
-    this.sndRtx = -1;
-    this.sndRtxEnd = 0;
-    this.dupAcks = 0;
-    this.retries = 0;
-    this.synRetransmits = 0;
-    this.sackedBytes = 0;
-    this.highSack = 0;
     this.userTimeout = config.userTimeout;
-    this.paceAt = Infinity;
-    this.persistAt = Infinity;
-    this.timeWaitAt = Infinity;
-    this.finWait2At = Infinity;
-    this.keepInitAt = Infinity;
-    this.persistBackoff = 0;
-    this.keepaliveProbes = 0;
     this.keepAliveIdle = config.keepAliveIdle;
-    this.challengeWindowStart = 0;
-    this.challengeCount = 0;
-    this.lastChallengeAt = -Infinity;
-    this.lastOowAckAt = -Infinity;
     this.recover = iss;
     this.ecnRecover = iss;
     this.ecnSndHigh = seqAdd(iss, 1);
@@ -270,6 +246,8 @@ export class TcpConnection {
   bits = 0;
   /** @internal Times and deadlines (T_* slots): ms, Infinity for a timer not armed. */
   readonly times: number[] = [0, 0, Infinity, Infinity, Infinity, Infinity, -1, -1, 0, -1, 0, -1, 0, 0, 0, Infinity];
+  /** @internal Sets or clears the B_* bit `mask`. */
+  setBit(mask: number, v: boolean): void { this.bits = v ? this.bits | mask : this.bits & ~mask; }
   /** @internal The rarely needed part, or null (see ColdTcb). */
   cold: ColdTcb | null = null;
 
@@ -334,107 +312,107 @@ export class TcpConnection {
 
   /** True once a SYN was sent by us via connect() (active open); false for passive opens. */
   get activeOpen(): boolean { return (this.bits & B_ACTIVE_OPEN) !== 0; }
-  set activeOpen(v: boolean) { this.bits = v ? this.bits | B_ACTIVE_OPEN : this.bits & ~B_ACTIVE_OPEN; }
+  set activeOpen(v: boolean) { this.setBit(B_ACTIVE_OPEN, v); }
   get sackOk(): boolean { return (this.bits & B_SACK_OK) !== 0; }
-  set sackOk(v: boolean) { this.bits = v ? this.bits | B_SACK_OK : this.bits & ~B_SACK_OK; }
+  set sackOk(v: boolean) { this.setBit(B_SACK_OK, v); }
   get tsOk(): boolean { return (this.bits & B_TS_OK) !== 0; }
-  set tsOk(v: boolean) { this.bits = v ? this.bits | B_TS_OK : this.bits & ~B_TS_OK; }
+  set tsOk(v: boolean) { this.setBit(B_TS_OK, v); }
   /** @internal */
   get peerOfferedWs(): boolean { return (this.bits & B_PEER_OFFERED_WS) !== 0; }
   /** @internal */
-  set peerOfferedWs(v: boolean) { this.bits = v ? this.bits | B_PEER_OFFERED_WS : this.bits & ~B_PEER_OFFERED_WS; }
+  set peerOfferedWs(v: boolean) { this.setBit(B_PEER_OFFERED_WS, v); }
   /** @internal The user has called shutdown/close: a FIN follows the queued data. */
   get finQueued(): boolean { return (this.bits & B_FIN_QUEUED) !== 0; }
   /** @internal */
-  set finQueued(v: boolean) { this.bits = v ? this.bits | B_FIN_QUEUED : this.bits & ~B_FIN_QUEUED; }
+  set finQueued(v: boolean) { this.setBit(B_FIN_QUEUED, v); }
   /** @internal */
   get finSent(): boolean { return (this.bits & B_FIN_SENT) !== 0; }
   /** @internal */
-  set finSent(v: boolean) { this.bits = v ? this.bits | B_FIN_SENT : this.bits & ~B_FIN_SENT; }
+  set finSent(v: boolean) { this.setBit(B_FIN_SENT, v); }
   /** The user has fully closed (no more reads): data arriving now is answered with RST. */
   get orphaned(): boolean { return (this.bits & B_ORPHANED) !== 0; }
-  set orphaned(v: boolean) { this.bits = v ? this.bits | B_ORPHANED : this.bits & ~B_ORPHANED; }
+  set orphaned(v: boolean) { this.setBit(B_ORPHANED, v); }
   /** The peer's FIN has been received in order. */
   get peerFinReceived(): boolean { return (this.bits & B_PEER_FIN_RECEIVED) !== 0; }
-  set peerFinReceived(v: boolean) { this.bits = v ? this.bits | B_PEER_FIN_RECEIVED : this.bits & ~B_PEER_FIN_RECEIVED; }
+  set peerFinReceived(v: boolean) { this.setBit(B_PEER_FIN_RECEIVED, v); }
   /** Use the experimental option (kind 254, ExID 0xF989) instead of kind 34. */
   get tfoExp(): boolean { return (this.bits & B_TFO_EXP) !== 0; }
-  set tfoExp(v: boolean) { this.bits = v ? this.bits | B_TFO_EXP : this.bits & ~B_TFO_EXP; }
+  set tfoExp(v: boolean) { this.setBit(B_TFO_EXP, v); }
   /** Server: the SYN's cookie was valid: accept its data at once (§4.2.2). */
   get tfoAcceptData(): boolean { return (this.bits & B_TFO_ACCEPT_DATA) !== 0; }
-  set tfoAcceptData(v: boolean) { this.bits = v ? this.bits | B_TFO_ACCEPT_DATA : this.bits & ~B_TFO_ACCEPT_DATA; }
+  set tfoAcceptData(v: boolean) { this.setBit(B_TFO_ACCEPT_DATA, v); }
   /** ECN negotiated (RFC 3168 §6.1.1; ecn.ts). */
   get ecnOk(): boolean { return (this.bits & B_ECN_OK) !== 0; }
-  set ecnOk(v: boolean) { this.bits = v ? this.bits | B_ECN_OK : this.bits & ~B_ECN_OK; }
+  set ecnOk(v: boolean) { this.setBit(B_ECN_OK, v); }
   /** @internal Receiver: a CE mark arrived and no CWR since: our ACKs carry ECE. */
   get ecnEcho(): boolean { return (this.bits & B_ECN_ECHO) !== 0; }
   /** @internal */
-  set ecnEcho(v: boolean) { this.bits = v ? this.bits | B_ECN_ECHO : this.bits & ~B_ECN_ECHO; }
+  set ecnEcho(v: boolean) { this.setBit(B_ECN_ECHO, v); }
   /** @internal Sender: the next new data segment carries CWR. */
   get ecnCwrPending(): boolean { return (this.bits & B_ECN_CWR_PENDING) !== 0; }
   /** @internal */
-  set ecnCwrPending(v: boolean) { this.bits = v ? this.bits | B_ECN_CWR_PENDING : this.bits & ~B_ECN_CWR_PENDING; }
+  set ecnCwrPending(v: boolean) { this.setBit(B_ECN_CWR_PENDING, v); }
   /** For the segment pollTransmit() just returned: send it ECN-capable, ECT(0) (RFC 3168 §6.1.2). */
   get txEct(): boolean { return (this.bits & B_TX_ECT) !== 0; }
-  set txEct(v: boolean) { this.bits = v ? this.bits | B_TX_ECT : this.bits & ~B_TX_ECT; }
+  set txEct(v: boolean) { this.setBit(B_TX_ECT, v); }
   /** @internal The retransmission run was started by an RTO (go-back-N): everything outstanding is deemed lost. */
   get rtoRecovery(): boolean { return (this.bits & B_RTO_RECOVERY) !== 0; }
   /** @internal */
-  set rtoRecovery(v: boolean) { this.bits = v ? this.bits | B_RTO_RECOVERY : this.bits & ~B_RTO_RECOVERY; }
+  set rtoRecovery(v: boolean) { this.setBit(B_RTO_RECOVERY, v); }
   /** @internal Send the next retransmission even if cwnd is full. */
   get forceRtx(): boolean { return (this.bits & B_FORCE_RTX) !== 0; }
   /** @internal */
-  set forceRtx(v: boolean) { this.bits = v ? this.bits | B_FORCE_RTX : this.bits & ~B_FORCE_RTX; }
+  set forceRtx(v: boolean) { this.setBit(B_FORCE_RTX, v); }
   /** @internal */
   get inRecovery(): boolean { return (this.bits & B_IN_RECOVERY) !== 0; }
   /** @internal */
-  set inRecovery(v: boolean) { this.bits = v ? this.bits | B_IN_RECOVERY : this.bits & ~B_IN_RECOVERY; }
+  set inRecovery(v: boolean) { this.setBit(B_IN_RECOVERY, v); }
   /** @internal The retransmission timer expired during the handshake (RFC 6298 §5.7). */
   get synTimedOut(): boolean { return (this.bits & B_SYN_TIMED_OUT) !== 0; }
   /** @internal */
-  set synTimedOut(v: boolean) { this.bits = v ? this.bits | B_SYN_TIMED_OUT : this.bits & ~B_SYN_TIMED_OUT; }
+  set synTimedOut(v: boolean) { this.setBit(B_SYN_TIMED_OUT, v); }
   /** @internal A tail loss probe is due (RFC 8985 §7). */
   get tlpPending(): boolean { return (this.bits & B_TLP_PENDING) !== 0; }
   /** @internal */
-  set tlpPending(v: boolean) { this.bits = v ? this.bits | B_TLP_PENDING : this.bits & ~B_TLP_PENDING; }
+  set tlpPending(v: boolean) { this.setBit(B_TLP_PENDING, v); }
   /** @internal A tail loss probe is out. */
   get tlpOutstanding(): boolean { return (this.bits & B_TLP_OUTSTANDING) !== 0; }
   /** @internal */
-  set tlpOutstanding(v: boolean) { this.bits = v ? this.bits | B_TLP_OUTSTANDING : this.bits & ~B_TLP_OUTSTANDING; }
+  set tlpOutstanding(v: boolean) { this.setBit(B_TLP_OUTSTANDING, v); }
   /** Nagle on/off for this connection (Node's setNoDelay). */
   get nagle(): boolean { return (this.bits & B_NAGLE) !== 0; }
-  set nagle(v: boolean) { this.bits = v ? this.bits | B_NAGLE : this.bits & ~B_NAGLE; }
+  set nagle(v: boolean) { this.setBit(B_NAGLE, v); }
   /** Keep-alive for this connection (Node's setKeepAlive). */
   get keepAlive(): boolean { return (this.bits & B_KEEP_ALIVE) !== 0; }
-  set keepAlive(v: boolean) { this.bits = v ? this.bits | B_KEEP_ALIVE : this.bits & ~B_KEEP_ALIVE; }
+  set keepAlive(v: boolean) { this.setBit(B_KEEP_ALIVE, v); }
   /** @internal */
   get ackNow(): boolean { return (this.bits & B_ACK_NOW) !== 0; }
   /** @internal */
-  set ackNow(v: boolean) { this.bits = v ? this.bits | B_ACK_NOW : this.bits & ~B_ACK_NOW; }
+  set ackNow(v: boolean) { this.setBit(B_ACK_NOW, v); }
   /** @internal */
   get synPending(): boolean { return (this.bits & B_SYN_PENDING) !== 0; }
   /** @internal */
-  set synPending(v: boolean) { this.bits = v ? this.bits | B_SYN_PENDING : this.bits & ~B_SYN_PENDING; }
+  set synPending(v: boolean) { this.setBit(B_SYN_PENDING, v); }
   /** @internal */
   get probePending(): boolean { return (this.bits & B_PROBE_PENDING) !== 0; }
   /** @internal */
-  set probePending(v: boolean) { this.bits = v ? this.bits | B_PROBE_PENDING : this.bits & ~B_PROBE_PENDING; }
+  set probePending(v: boolean) { this.setBit(B_PROBE_PENDING, v); }
   /** @internal */
   get keepalivePending(): boolean { return (this.bits & B_KEEPALIVE_PENDING) !== 0; }
   /** @internal */
-  set keepalivePending(v: boolean) { this.bits = v ? this.bits | B_KEEPALIVE_PENDING : this.bits & ~B_KEEPALIVE_PENDING; }
+  set keepalivePending(v: boolean) { this.setBit(B_KEEPALIVE_PENDING, v); }
   /** @internal The pending immediate ACK is an RFC 5961 challenge ACK (config.finOnAck leaves those plain). */
   get challengePending(): boolean { return (this.bits & B_CHALLENGE_PENDING) !== 0; }
   /** @internal */
-  set challengePending(v: boolean) { this.bits = v ? this.bits | B_CHALLENGE_PENDING : this.bits & ~B_CHALLENGE_PENDING; }
+  set challengePending(v: boolean) { this.setBit(B_CHALLENGE_PENDING, v); }
   /** @internal Interactive exchange: data sent within the delayed-ACK time of data received (Linux pingpong mode). */
   get pingpong(): boolean { return (this.bits & B_PINGPONG) !== 0; }
   /** @internal */
-  set pingpong(v: boolean) { this.bits = v ? this.bits | B_PINGPONG : this.bits & ~B_PINGPONG; }
+  set pingpong(v: boolean) { this.setBit(B_PINGPONG, v); }
   /** @internal */
   get windowUpdatePending(): boolean { return (this.bits & B_WINDOW_UPDATE_PENDING) !== 0; }
   /** @internal */
-  set windowUpdatePending(v: boolean) { this.bits = v ? this.bits | B_WINDOW_UPDATE_PENDING : this.bits & ~B_WINDOW_UPDATE_PENDING; }
+  set windowUpdatePending(v: boolean) { this.setBit(B_WINDOW_UPDATE_PENDING, v); }
 
   /** ISS: initial send sequence number. */
   get iss(): number { return this._iss >>> 0; }
