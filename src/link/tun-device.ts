@@ -288,6 +288,9 @@ export function nextSynRate(rate: number, sample: SynRateSample, min: number, ma
   return Math.max(min, Math.min(max, next));
 }
 
+/** Fewer packets read than this in an interval, at the highest rate: the governor does not look at the device. */
+const SYN_RATE_QUIET_PACKETS = 100;
+
 /** Options of SynRateGovernor. */
 export interface SynRateGovernorOptions {
   /** The highest rate, and the first (the class applySynRate made at this rate). */
@@ -355,16 +358,19 @@ export class SynRateGovernor {
     if (this.#busy || this.#timer === null) return;
     this.#busy = true;
     try {
-      const drops = await deviceTxDropped(this.name);
       // Without read counters the rule falls back to 0.7× the rate.
-      let readBatch = 0, readPerSecond = Infinity;
+      let readBatch = 0, readPerSecond = Infinity, packets = Infinity;
       if (this.#opts.readStats) {
         const r = this.#opts.readStats(), at = performance.now();
-        const packets = r.rxPackets - this.#lastRead.rxPackets, batches = r.rxBatches - this.#lastRead.rxBatches;
+        packets = r.rxPackets - this.#lastRead.rxPackets;
+        const batches = r.rxBatches - this.#lastRead.rxBatches;
         if (batches > 0) readBatch = packets / batches;
         readPerSecond = at > this.#lastRead.at ? (packets * 1000) / (at - this.#lastRead.at) : Infinity;
         this.#lastRead = { rxPackets: r.rxPackets, rxBatches: r.rxBatches, at };
       }
+      // Nothing to govern while the device is quiet at the highest rate: no `ip` process every interval.
+      if (packets < SYN_RATE_QUIET_PACKETS && this.#rate === this.max && this.#lastDrops >= 0) return;
+      const drops = await deviceTxDropped(this.name);
       const ringDrops = this.#lastDrops < 0 ? 0 : drops - this.#lastDrops;
       this.#lastDrops = drops;
       const next = nextSynRate(this.#rate, { ringDrops, readBatch, readPerSecond }, this.min, this.max);
