@@ -2,7 +2,8 @@
  * The library as users get it (issue 12): the browser bundle of the core stack with web-stream sockets
  * (gzipped size; goal ≤ 40 KB) and its 1 MiB transfer in Chromium; node:http requests per second between two
  * in-process synack stacks (real clock, in-memory link) against the same handler and client on kernel sockets
- * over 127.0.0.1, in the same run.
+ * over 127.0.0.1, in the same run. `npm run bench -- library --metafile` also prints the core bundle's minified bytes
+ * by source file (esbuild's metafile), largest first.
  */
 import http from 'node:http';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
@@ -50,12 +51,18 @@ window.transfer = async () => {
 window.ready = true;
 `;
 
-async function bundle(code: string): Promise<Buffer> {
+async function bundle(code: string, showInputs = false): Promise<Buffer> {
   const { build } = await import('esbuild');
   const dir = mkdtempSync(join(tmpdir(), 'synack-bench-lib-'));
   try {
     writeFileSync(join(dir, 'entry.js'), code);
-    await build({ entryPoints: [join(dir, 'entry.js')], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, outfile: join(dir, 'out.js'), logLevel: 'silent' });
+    const r = await build({ entryPoints: [join(dir, 'entry.js')], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, outfile: join(dir, 'out.js'), logLevel: 'silent', metafile: showInputs });
+    if (showInputs) {
+      const inputs = Object.values(r.metafile!.outputs)[0]!.inputs;
+      const rows = Object.entries(inputs).filter(([, v]) => v.bytesInOutput > 0).sort((a, b) => b[1].bytesInOutput - a[1].bytesInOutput);
+      console.log('  core bundle, minified bytes by source file:');
+      for (const [file, v] of rows) console.log(`  ${String(v.bytesInOutput).padStart(8)}  ${file.replace(/^.*?(?=src\/)/, '')}`);
+    }
     return readFileSync(join(dir, 'out.js'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -104,7 +111,7 @@ async function requestRate(agent: http.Agent, host: string, port: number, total:
 
 export async function run(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
-  const core = await bundle(CORE);
+  const core = await bundle(CORE, process.argv.includes('--metafile'));
   out.push({ name: 'library.browser-bundle-gzip', value: Math.round(gzipSync(core).length / 102.4) / 10, unit: 'KB (goal ≤ 40)' });
   if (existsSync(CHROMIUM)) {
     const ms = await chromiumTransfer(await bundle(PAGE));
