@@ -23,19 +23,35 @@ export function onesComplementSum(bytes: Uint8Array, start: number, end: number,
   let head = 0;
   if ((abs & 3) === 2) { head = 2; initial += (bytes[start]! << 8) | bytes[start + 1]!; }
   const n = (end - start - head) >>> 2;
-  const w = new Uint32Array(bytes.buffer, abs + head, n);
+  const w = wordsOf(bytes.buffer, abs + head + 4 * n);
   let a = 0;
   let b = 0;
-  let k = 0;
+  let k = (abs + head) >>> 2;
+  const stop = k + n;
   // Two accumulators of at most 2^32 per add: exact far beyond any 16-bit length (2^53 / 2^32 words).
-  for (const n4 = n - (n & 3); k < n4; k += 4) { a += w[k]! + w[k + 1]!; b += w[k + 2]! + w[k + 3]!; }
-  for (; k < n; k++) a += w[k]!;
+  for (const n4 = stop - (n & 3); k < n4; k += 4) { a += w[k]! + w[k + 1]!; b += w[k + 2]! + w[k + 3]!; }
+  for (; k < stop; k++) a += w[k]!;
   let sum = fold(a + b);
   sum = (sum & 0xffff) + (sum >>> 16);
   sum = (sum & 0xffff) + (sum >>> 16);
   if (LITTLE_ENDIAN) sum = ((sum & 0xff) << 8) | (sum >>> 8);
   return byteSum(bytes, start + head + 4 * n, end, initial + sum);
 }
+
+/**
+ * A Uint32Array over the whole of `buffer` (at least its first `bytes` bytes): the one made for the previous
+ * call when it is the same buffer, as consecutive packets carved from one block are (PacketSlab). A view per
+ * call was most of what checksumming allocated. Keeps the last buffer summed referenced until the next call.
+ */
+function wordsOf(buffer: ArrayBufferLike, bytes: number): Uint32Array {
+  let w = lastWords;
+  if (w === null || w.buffer !== buffer || w.length * 4 < bytes) {
+    w = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+    lastWords = w;
+  }
+  return w;
+}
+let lastWords: Uint32Array | null = null;
 
 /** onesComplementSum one byte at a time (short ranges, odd offsets). */
 function byteSum(bytes: Uint8Array, start: number, end: number, initial: number): number {

@@ -89,3 +89,21 @@ test('any alignment in memory and any start: the same sum as the reference (the 
     assert.equal(finishChecksum(onesComplementSum(view, from, view.length)), referenceChecksum(data.subarray(from)));
   }), { numRuns: 500 });
 });
+
+test('ranges of one buffer summed one after another, alternating with another buffer and with the bytes changing between calls: the same sums as the reference', () => {
+  fc.assert(fc.property(fc.uint8Array({ minLength: 64, maxLength: 4000 }), fc.array(fc.tuple(fc.nat(4000), fc.nat(1600), fc.boolean()), { minLength: 1, maxLength: 20 }), (data, ranges) => {
+    // Packets carved from one block, as PacketSlab carves them, and a second block in between.
+    const blocks = [new Uint8Array(data.length + 8), new Uint8Array(data.length + 8)];
+    blocks[0]!.set(data, 3);
+    blocks[1]!.set(data.reverse(), 5);
+    let i = 0;
+    for (const [at, len, other] of ranges) {
+      const b = blocks[other ? 1 : 0]!;
+      const start = Math.min(at, b.length);
+      const end = Math.min(b.length, start + len);
+      const view = b.subarray(start, end);
+      assert.equal(finishChecksum(onesComplementSum(view, 0, view.length)), referenceChecksum(view), `range ${start}..${end}`);
+      b[(start + 7 * i++) % b.length] ^= 0x5a; // the block's bytes change: the next sum must see them
+    }
+  }), { numRuns: 300 });
+});

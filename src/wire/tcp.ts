@@ -2,7 +2,7 @@
  * TCP header and option codec (RFC 9293 §3.1, §3.2; MSS RFC 9293 §3.7.1, window scale and timestamps
  * RFC 7323, SACK RFC 2018, ECN bits RFC 3168, AE: the AccECN bit, formerly NS of RFC 3540).
  * Hot path: straight-line byte reads, no DataView, no closures; decode allocates the segment, its options
- * object (plus the arrays holding option order/SACK blocks/unknown options) and the payload view.
+ * object (plus the arrays holding option order/SACK blocks/unknown options, each at its size) and the payload view.
  */
 import { WireError } from './errors.js';
 import { onesComplementSum, finishChecksum, pseudoHeaderSum } from './checksum.js';
@@ -53,8 +53,11 @@ function optionBad(code: string, message: string, at: number): never {
 function decodeOptions(b: Uint8Array, start: number, end: number, lenient: boolean): TcpOptions {
   const opts: TcpOptions = {};
   if (start >= end) return opts;
-  const order: number[] = [];
-  opts.order = order;
+  // Kinds are gathered in a scratch list and copied once, at their count: an array grown by push reserves 17
+  // slots on the first, the largest allocation of decoding a segment.
+  const order = orderScratch;
+  order.length = 0;
+  opts.order = order; // set first, as before: key order shows in JSON
   let i = start;
   while (i < end) {
     const kind = b[i]!;
@@ -119,8 +122,11 @@ function decodeOptions(b: Uint8Array, start: number, end: number, lenient: boole
     order.push(kind);
     i += len;
   }
+  opts.order = order.slice();
   return opts;
 }
+
+const orderScratch: number[] = [];
 
 /** A TFO cookie length RFC 7413 §4.1.1 allows: 0 (a request) or 4..16 bytes (Linux: even lengths only). */
 function fastOpenLength(n: number): boolean {
