@@ -74,8 +74,11 @@ const label = (l: number | 'reorder' | 'overtake'): string => (l === 'reorder' ?
 // Virtual time: two in-memory stacks
 // ---------------------------------------------------------------------------------------------
 
-/** Goodput (MB/s of virtual time) of one 20 MB transfer from `tcp`-configured sender to a default receiver. */
-async function virtualTransfer(lossPerMille: number | 'reorder' | 'overtake', tcp: Partial<TcpConfig>, seed: number, delayMs: number): Promise<number> {
+/**
+ * Goodput (MB/s of virtual time) of one 20 MB transfer from `tcp`-configured sender to a default receiver, and the
+ * sender's retransmissions and timeouts.
+ */
+async function virtualTransfer(lossPerMille: number | 'reorder' | 'overtake', tcp: Partial<TcpConfig>, seed: number, delayMs: number): Promise<{ goodput: number; rtx: number; rto: number }> {
   const net = new Network({ seed, delayMs, impairments: { bandwidthBps: 200e6, queueBytes: 625_000 + 65_536 } });
   const sender = net.addStack({ name: 'sender', addresses: ['10.0.0.2'], tcp: { sendBufferSize: 4 << 20, ...tcp } });
   const receiver = net.addStack({ name: 'receiver', addresses: ['10.0.0.1'], tcp: { recvBufferSize: 4 << 20 } });
@@ -104,7 +107,7 @@ async function virtualTransfer(lossPerMille: number | 'reorder' | 'overtake', tc
   await net.runUntil(() => done, 3_600_000);
   const seconds = (net.now - start) / 1000;
   net.close();
-  return got === SIZE ? SIZE / 1e6 / seconds : 0;
+  return { goodput: got === SIZE ? SIZE / 1e6 / seconds : 0, rtx: sender.stats.RetransSegs, rto: sender.stats.TCPTimeouts };
 }
 
 export async function virtualSweep(): Promise<BenchResult[]> {
@@ -113,8 +116,10 @@ export async function virtualSweep(): Promise<BenchResult[]> {
   for (const delayMs of [10, 0.1]) {
     for (const l of [...LOSSES, 'reorder' as const, 'overtake' as const]) {
       const seed = 1 + (l === 'reorder' ? 99 : l === 'overtake' ? 199 : l);
-      const ours = await virtualTransfer(l, {}, seed, delayMs);
-      const old = await virtualTransfer(l, { congestionControl: 'newreno', rack: false }, seed, delayMs);
+      const o = await virtualTransfer(l, {}, seed, delayMs);
+      const n = await virtualTransfer(l, { congestionControl: 'newreno', rack: false }, seed, delayMs);
+      const ours = o.goodput, old = n.goodput;
+      process.stderr.write(`loss.virtual rtt ${2 * delayMs} ms ${label(l)}: retransmitted ${o.rtx} (RTOs ${o.rto}), newreno+dupack ${n.rtx} (RTOs ${n.rto})\n`);
       out.push({
         name: `loss.virtual rtt ${2 * delayMs} ms ${label(l)}`, value: round(ours), unit: 'MB/s',
         peer: 'synack newreno+dupack', peerValue: round(old), ratio: old > 0 ? round(ours / old) : 0,
