@@ -10,7 +10,6 @@
  * packet observer sees every packet when it is produced, as without the queue.
  */
 import { decodeHostPacket, encodeTcpPacketHeaders, encodeTcpPacketIn } from '../wire/packet.js';
-import { fragment } from '../wire/ip-reassembly.js';
 import {
   ICMP_EXC_FRAGTIME, ICMP_TIME_EXCEEDED, ICMPV6_EXC_FRAGTIME, ICMPV6_TIME_EXCEED, PROTO_ICMP, PROTO_ICMPV6,
   encodeIcmpError, isIcmpError,
@@ -108,7 +107,7 @@ export function sendIp(s: Stack, packet: Uint8Array, now: number): void {
   if (packet.length > mtu) {
     // IPv4: the identification must tell this datagram's fragments from others' (RFC 6864 §4.1).
     if (packet[0]! >> 4 === 4) setIpv4Id(packet, s.randomU32() & 0xffff);
-    pieces = fragment(packet, mtu, s.randomU32());
+    pieces = s.reassembler.fragment(packet, mtu, s.randomU32()); // whole without reassembly installed (browsers)
   }
   flushOutput(s); // after what the stack produced before it
   for (const p of pieces) {

@@ -2,6 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SYN } from '../wire/tcp-types.js';
 import { fragmentAt } from '../wire/ip-reassembly.js';
+import { decodeIp } from '../wire/ip.js';
+import { parseAddress } from '../wire/address.js';
+import { encodeIcmp, ICMP_ECHO_REQUEST } from '../wire/icmp.js';
 import { Stack } from './stack.js';
 import { VirtualClock } from './clock.js';
 import { installIpReassembly } from './reassembly.js';
@@ -39,6 +42,19 @@ for (const v of [4, 6] as const) {
   });
 }
 
+test('a 3000-byte echo request that came whole (a message link has no MTU): the reply leaves whole without reassembly installed, in fragments of at most the MTU with it', () => {
+  const request = encodeIcmp({ src: parseAddress(V4.peer), dst: parseAddress(V4.stack), type: ICMP_ECHO_REQUEST, code: 0, rest: 0x12340001, body: new Uint8Array(3000).fill(9) });
+  const h = bare();
+  h.stack.receive(request);
+  assert.deepEqual(h.out.map((p) => p.length), [3028], 'one datagram, unfragmented');
+  installIpReassembly(h.stack);
+  h.out.length = 0;
+  h.stack.receive(request);
+  assert.ok(h.out.length >= 3 && h.out.every((p) => p.length <= 1500), `fragments: ${h.out.map((p) => p.length).join(', ')}`);
+  assert.ok(h.out.slice(0, -1).every((p) => decodeIp(p).mf), 'more-fragments on all but the last');
+});
+
+// Last: it changes what every stack made afterwards in this process has.
 test('installIpReassembly() with no stack: every stack made afterwards reassembles (what the Node entry does)', () => {
   const before = bare();
   installIpReassembly();

@@ -86,7 +86,8 @@ export interface StackOptions {
    * installed: in Node every stack has it (the `synack` entry installs it for all, `TunLink.attachStack` for its
    * stack); a browser bundle leaves its code out (synack and kernels send TCP with DF: path-MTU discovery) unless
    * the page calls `installIpReassembly()`. Without it each fragment is dropped, counted in ReasmReqds and
-   * ReasmOverLimit, as with `maxBytes: 0`.
+   * ReasmOverLimit, as with `maxBytes: 0`, and a datagram this host originates beyond TCP (an echo reply) that
+   * is longer than the path MTU leaves whole (a MessagePort or WebSocket link carries it) instead of in fragments.
    */
   reassembly?: Omit<ReassemblerOptions, 'onTimeout'>;
   /**
@@ -119,7 +120,10 @@ function synFastPath(s: Stack, packet: Uint8Array, verified: boolean, now: numbe
 }
 function flushSynFastPath(s: Stack): void { s.synFastPathCode?.flush(s); }
 
-/** @internal What a stack's IP input uses of its reassembler (src/wire/ip-reassembly.ts IpReassembler). */
+/**
+ * @internal What a stack's IP layer uses of its reassembler (src/wire/ip-reassembly.ts IpReassembler), and the
+ * fragmentation of datagrams it originates beyond TCP (installed with it, reassembly.ts).
+ */
 export interface Reassembly {
   readonly counters: ReassemblyCounters;
   readonly lastDrop: ReassemblyDrop | null;
@@ -128,6 +132,8 @@ export interface Reassembly {
   push(packet: Uint8Array, now: number, ip?: IpPacket): Uint8Array | null;
   nextExpiry(): number;
   expire(now: number): number;
+  /** `packet` cut into fragments of at most `mtu` bytes with identification `id` (RFC 791 §3.2, RFC 8200 §4.5). */
+  fragment(packet: Uint8Array, mtu: number, id: number): Uint8Array[];
 }
 let defaultReassembly: ((s: Stack) => Reassembly) | null = null;
 /** @internal Stacks made from now on reassemble with what `make` returns (installIpReassembly() without a stack). */
@@ -135,7 +141,7 @@ export function setDefaultReassembly(make: ((s: Stack) => Reassembly) | null): v
 
 /**
  * A stack's reassembly until one is installed (reassembly.ts): every fragment is dropped as IpReassembler drops
- * one it has no room for (maxBytes 0), so the counters tell the same story.
+ * one it has no room for (maxBytes 0), so the counters tell the same story; what the host originates leaves whole.
  */
 class NoReassembly implements Reassembly {
   readonly counters = new ReassemblyCounters();
@@ -145,6 +151,7 @@ class NoReassembly implements Reassembly {
   push(): null { this.counters.ReasmReqds++; this.counters.ReasmOverLimit++; return null; }
   nextExpiry(): number { return Infinity; }
   expire(): number { return 0; }
+  fragment(packet: Uint8Array): Uint8Array[] { return [packet]; }
 }
 
 /** How the link received a packet. */
