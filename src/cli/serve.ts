@@ -44,7 +44,10 @@ export interface ServeOptions {
   offload?: boolean;
   /** Read the device on the addon's reader thread (TunOpenOptions.readThread): for SYN floods; off by default. */
   readThread?: boolean;
-  /** Write the device from the addon's writer thread (TunOpenOptions.writeThread). */
+  /**
+   * Write the device from the addon's writer thread (TunOpenOptions.writeThread): the kernel's receive work for
+   * each packet synack sends runs on another core. Off here; the CLI turns it on (--no-write-thread: off).
+   */
   writeThread?: boolean;
   /**
    * The most bare SYNs per second the device's queue passes to synack (src/link/tun-device.ts applySynRate), so
@@ -298,7 +301,8 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
       + 'Under a SYN flood the rest wait in the kernel\'s qdisc (a local flooder is slowed to the rate) or are dropped there, instead of '
       + 'crowding established connections\' packets out of the device\'s queue; the rate follows what synack reads, '
       + 'lowered when that queue drops packets. Needs tc with sch_htb and cls_u32 (a warning when the default cannot be applied)', intArg('--syn-rate', 0, MAX_SYN_RATE))
-    .option('--write-thread', 'write the device from a thread of the addon: the kernel\'s receive work for each packet runs on another core')
+    .option('--write-thread', 'write the device from a thread of the addon: the kernel\'s receive work for each packet runs on another core (the default)')
+    .option('--no-write-thread', 'write the device from the event loop')
     .addOption(new Option('--log-format <format>', 'lifecycle lines').choices(['text', 'json']).default('text'));
   const early = parseCommand(program, argv, io);
   if (early !== null) return early;
@@ -309,8 +313,9 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   }
   let h: ServeHandle;
   try {
-    // Offload is the command's default (--no-offload turns it off); startServe's callers choose explicitly.
-    h = await startServe({ ...o, offload: o.offload !== false }, io);
+    // Offload and the writer thread are the command's defaults (--no-offload, --no-write-thread turn them off);
+    // startServe's callers choose explicitly.
+    h = await startServe({ ...o, offload: o.offload !== false, writeThread: o.writeThread !== false }, io);
   } catch (e) {
     if (isUserFacingError(e)) {
       io.stderr.write(`synack serve: ${e.message}\n`);
