@@ -79,6 +79,40 @@ export async function socketLifecycles(count: number): Promise<number> {
   return rate;
 }
 
+/**
+ * The same lifecycle through the stack's own API (StackConnection handlers, no Duplex), the network stepped
+ * without yielding to the host: what the stacks, the engine and the wire cost without the socket layer.
+ */
+export function stackLifecycles(count: number): number {
+  const { n, server, client } = pair(1460);
+  const x = new Uint8Array([120]), y = new Uint8Array([121]);
+  server.listen(7, {
+    onConnection: (c) => {
+      c.handler = {
+        onEvent: () => undefined, onWritable: () => undefined,
+        onReadable: () => { if (c.tcp.read(64).length > 0) { const t = n.now; c.tcp.send(y, t); c.tcp.shutdown(t); c.service(); } },
+      };
+    },
+  });
+  let done = 0;
+  const one = () => {
+    const c = client.connect({ host: '10.0.0.2', port: 7 });
+    c.handler = {
+      onEvent: (ev) => {
+        if (ev.type === 'established') { c.tcp.send(x, n.now); c.service(); } else if (ev.type === 'closed') { done++; if (done < count) one(); }
+      },
+      onWritable: () => undefined,
+      onReadable: () => { if (c.tcp.read(64).length > 0) { c.tcp.shutdown(n.now); c.service(); } },
+    };
+  };
+  const t0 = performance.now();
+  one();
+  while (done < count && n.step()) { /* virtual steps, no host turns */ }
+  const rate = done / ((performance.now() - t0) / 1000);
+  n.close();
+  return rate;
+}
+
 /** The same lifecycle through Node's net on 127.0.0.1: the kernel's figure. */
 export async function kernelLifecycles(count: number): Promise<number> {
   const srv = net.createServer((s) => { s.once('data', () => s.end('y')); s.on('error', () => {}); });
@@ -156,6 +190,10 @@ export async function run(): Promise<BenchResult[]> {
   const ours = await socketLifecycles(5000);
   const kernel = await kernelLifecycles(2000);
   out.push({ name: 'stack.socket.lifecycles', value: Math.round(ours), unit: 'lifecycles/s', peer: 'node net on 127.0.0.1 (kernel TCP)', peerValue: Math.round(kernel), ratio: r2(ours / kernel) });
+  // Where the socket figure goes: the same lifecycles without sockets or host turns (ratio: sockets / this).
+  stackLifecycles(500);
+  const bare = stackLifecycles(5000);
+  out.push({ name: 'stack.lifecycles.no-socket', value: Math.round(bare), unit: 'lifecycles/s', peer: 'stack.socket.lifecycles (Duplex sockets, runUntil)', peerValue: Math.round(ours), ratio: r2(bare / ours) });
   const m = memoryPerConnection(100_000);
   out.push({ name: 'stack.heap.per-established', value: m.established, unit: 'bytes' });
   out.push({ name: 'stack.heap.per-time-wait', value: m.timeWait, unit: 'bytes' });
