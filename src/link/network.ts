@@ -224,8 +224,10 @@ function lastRound(): void {
 }
 
 /**
- * True when the host has setImmediate callbacks queued (Node lists them last in getActiveResourcesInfo): they
- * ran before the next step when every step was a turn of the loop, and still do. Unknown (no Node): true.
+ * True when the host has setImmediate callbacks queued (Node lists them last in getActiveResourcesInfo). Asked
+ * right after a step, before its callbacks run, as when every step was a turn: an immediate the step queued ran
+ * before the next step (it preceded runUntil's own), one its nextTick or promise callbacks queued ran after it
+ * (it followed), and still does. Unknown (no Node): true.
  */
 function hostTurnPending(): boolean {
   if (nextTick === null) return true;
