@@ -220,6 +220,7 @@ export interface StackLike {
     sendParts?: (headers: Uint8Array, payload: Uint8Array, segmentSize: number) => void;
     sendBatch?: (buf: Uint8Array, offsets: Uint32Array, count: number) => void;
     sendPackets?: (packets: Uint8Array[]) => void;
+    pollInput?: (then: () => void) => void;
   }): void;
 }
 
@@ -541,7 +542,11 @@ export class TunLink {
         failed(e); // the rest of the batch is lost with it, as on a failing NIC (TCP retransmits)
       }
     };
-    stack.attach((packet, segmentSize) => send(packet, EMPTY, segmentSize ?? 0), { checksumOffload: offload, sendParts: send, sendBatch: many, sendPackets: packets });
+    // A late timer wake-up reads what waits first (LinkCapabilities.pollInput): libuv runs expired timers
+    // before it polls the fd again, but runs the poll phase (this device's readable event, or the reader
+    // thread's hand-off) before the check phase's setImmediate callbacks (libuv >= 1.45, Node 20).
+    const pollInput = (then: () => void): void => { setImmediate(then); };
+    stack.attach((packet, segmentSize) => send(packet, EMPTY, segmentSize ?? 0), { checksumOffload: offload, sendParts: send, sendBatch: many, sendPackets: packets, pollInput });
     const h = this.#hdrLen;
     let chunkBytes: Uint8Array | null = null;
     this.#packets = null;

@@ -205,6 +205,15 @@ export interface LinkCapabilities {
    * the end (ip-output.ts, the output queue). The array is the link's once passed.
    */
   sendPackets?: (packets: Uint8Array[]) => void;
+  /**
+   * Read the input already waiting at the link without blocking (a TUN device's queue), hand it to the stack,
+   * then call `then` (at once or soon). The stack calls it when its timer wake-up runs late (the host was
+   * paused: a GC, the process not scheduled), before it runs the timers: ACKs that arrived during the pause
+   * then count before RACK, the loss probe or the RTO decide to resend (RFC 8985 §6.2: loss is detected from
+   * the ACKs received). Node runs expired timers before it polls the fd again, so without this a late wake-up
+   * resent data already acknowledged.
+   */
+  pollInput?: (then: () => void) => void;
 }
 
 /**
@@ -314,6 +323,11 @@ export class Stack {
   private armedAt = Infinity;
   /** @internal Timers are running (onWake): output is flushed at its end. */
   inWake = false;
+  /** @internal LinkCapabilities.pollInput */
+  linkPollInput: ((then: () => void) => void) | null = null;
+  /** A late wake-up waits for the link's input (LinkCapabilities.pollInput). */
+  private pollingInput = false;
+  private readonly wakeAfterInput = (): void => { this.pollingInput = false; this.armedAt = Infinity; this.runTimers(); };
 
   constructor(opts: StackOptions) {
     this.name = opts.name ?? 'synack';
@@ -352,6 +366,7 @@ export class Stack {
     this.linkSendParts = caps?.sendParts ?? null;
     this.linkSendBatch = caps?.sendBatch ?? null;
     this.linkSendPackets = caps?.sendPackets ?? null;
+    this.linkPollInput = caps?.pollInput ?? null;
   }
   /**
    * Watch every packet sent or received (pcapng taps). Returns an unsubscribe function. `headersOnly`: the
@@ -622,7 +637,19 @@ export class Stack {
 
   /** @internal */
   onWake(): void {
+    const late = this.clock.now() - this.armedAt;
     this.armedAt = Infinity;
+    // Late by more than a timer's rounding: the host was paused, and the link may hold ACKs that arrived
+    // meanwhile; read them before deciding what the timers resend (LinkCapabilities.pollInput).
+    if (late > LATE_WAKE_MS && this.linkPollInput !== null && !this.pollingInput) {
+      this.pollingInput = true;
+      this.linkPollInput(this.wakeAfterInput);
+      return;
+    }
+    this.runTimers();
+  }
+
+  private runTimers(): void {
     const now = this.clock.now();
     this.inWake = true;
     try {
@@ -711,6 +738,9 @@ export class Stack {
 }
 
 const VERIFIED: ReceiveOptions = { checksumVerified: true };
+
+/** A timer wake-up later than this (ms) past its deadline reads the link's input first (onWake). */
+const LATE_WAKE_MS = 1;
 
 /** ECN codepoint ECT(0) in the IP TOS / traffic class (RFC 3168 §5). */
 const ECT0 = 2;
