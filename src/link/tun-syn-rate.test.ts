@@ -35,7 +35,7 @@ if (role === 'flood') {
       while (performance.now() < until);
     }
   });
-  await configureTunDevice({ name, addresses: [{ stack: '10.79.0.2', kernel: '10.79.0.1', prefix: 24 }], txqueuelen: 4096 });
+  await configureTunDevice({ name, addresses: [{ stack: '10.79.0.2', kernel: '10.79.0.1', prefix: 24 }, { stack: 'fd79::2', kernel: 'fd79::1', prefix: 64 }], txqueuelen: 4096 });
   // A local SYN flood for `secs` while pings (ICMP: not SYNs) cross the same device.
   const flood = async (secs: number) => {
     const drops0 = await deviceTxDropped(name), pings0 = pings;
@@ -54,6 +54,9 @@ if (role === 'flood') {
   const qdisc = await runTc(['qdisc', 'show', 'dev', name]);
   const filters = await runTc(['filter', 'show', 'dev', name]);
   const before = await synRateStats(name);
+  // An IPv6 SYN (nobody answers: curl gives up after a second) goes through the class too.
+  await run('curl', ['-s', '--max-time', '1', 'http://[fd79::2]:80/']);
+  const v6 = await synRateStats(name);
   const limited = await flood(1.5);
   const after = await synRateStats(name);
   await applySynRate(name, 0);
@@ -69,7 +72,7 @@ if (role === 'flood') {
   const afterFlood = gov.rate;
   gov.stop();
   link.close();
-  reportResult({ qdisc, filters, before, after, limited, removed, unlimited, governed, duringFlood, afterFlood, changes: gov.changes, min: gov.min });
+  reportResult({ qdisc, filters, before, v6, after, limited, removed, unlimited, governed, duringFlood, afterFlood, changes: gov.changes, min: gov.min });
 } else if (role === undefined) {
   test('nextSynRate: down to 0.7x the rate (or what synack read, when the rate was over twice that) when the ring dropped or a read found a standing queue, else up 10%, within [min, max]', () => {
     const calm = { ringDrops: 0, readBatch: 3, readPerSecond: 40_000 };
@@ -84,7 +87,7 @@ if (role === 'flood') {
     assert.equal(nextSynRate(1200, { ringDrops: 5, readBatch: 0, readPerSecond: Infinity }, 1000, 100_000), 1000); // no read counters
   });
 
-  const { skip } = tunTestSkip('SYN-rate tests need root, /dev/net/tun, unshare and the addon', ['tc', 'hping3', 'ping']);
+  const { skip } = tunTestSkip('SYN-rate tests need root, /dev/net/tun, unshare and the addon', ['tc', 'hping3', 'ping', 'curl']);
   test('in a namespace: under a local SYN flood faster than the reader, the SYN rate holds the flood in the qdisc (hping3 slowed to it), the ring drops nothing and every ping arrives; without it the ring drops', { skip }, async () => {
     const res = await runInNetns(import.meta.url, ['flood'], { timeoutMs: 60_000 });
     assert.equal(res.code, 0, res.stderr + res.stdout);
@@ -95,6 +98,7 @@ if (role === 'flood') {
     assert.match(r.qdisc, /qdisc pfifo 2: parent 1:2 /);
     assert.equal((r.filters.match(/flowid 1:2/g) ?? []).length, 2, r.filters);
     assert.deepEqual(r.before, { rate: 5000, sent: 0, dropped: 0, backlog: 0 });
+    assert.ok(r.v6.sent >= 1, `an IPv6 SYN went through the class: ${JSON.stringify(r.v6)}`);
     // With the rate: the flood was held to it (hping3 blocks on its socket's send buffer), nothing was
     // dropped, in the ring or in the class, and the pings went through beside it.
     assert.equal(r.limited.ringDrops, 0, JSON.stringify(r.limited));
