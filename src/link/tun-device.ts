@@ -191,7 +191,7 @@ export async function configureTunDevice(cfg: TunDeviceConfig): Promise<void> {
   if (cfg.up !== false) await runIp(['link', 'set', 'dev', name, 'up']);
 }
 
-/** Most SYNs per second applySynRate takes: beyond, the HTB rate (SYNs × SYN_RATE_MPU bytes) leaves 64 bits' reach of tc. */
+/** Most SYNs per second applySynRate takes (far beyond what any reader takes from a TUN device). */
 export const MAX_SYN_RATE = 100_000_000;
 /** Bytes HTB counts for each SYN (its `mpu`): every SYN up to an Ethernet MTU costs the same, so the byte rate is a packet rate. */
 const SYN_RATE_MPU = 1500;
@@ -274,9 +274,9 @@ export const SYN_RATE_BACKLOG_BATCH = 512;
  * The governor's rule, as a pure function: the next SYN rate from the current one and what the interval showed.
  * synack falling behind (the ring dropped packets, or reads find a standing queue) → a multiplicative decrease
  * to 0.7× the rate (0.7× what synack read in that interval when the rate was more than twice that), at least
- * `min`; otherwise an increase of 10%, at most `max`. As TCP's congestion control probes a path, the rate settles just under what
- * synack can read on this machine at this moment (which no fixed rate can know: it depends on the CPU and on
- * what else runs), and climbs back to `max` when nothing floods.
+ * `min`; otherwise an increase of 10%, at most `max`. As TCP's congestion control probes a path, the rate
+ * settles just under what synack can read on this machine at this moment (which no fixed rate can know: it
+ * depends on the CPU and on what else runs), and climbs back to `max` when nothing floods.
  */
 export function nextSynRate(rate: number, sample: SynRateSample, min: number, max: number): number {
   const behind = sample.ringDrops > 0 || sample.readBatch >= SYN_RATE_BACKLOG_BATCH;
@@ -308,7 +308,8 @@ export interface SynRateGovernorOptions {
 /**
  * Keeps the SYN class's rate (applySynRate) just under what synack reads: every interval it reads the device's
  * drop counter (`ip -s link`) and read batches, and changes the class's rate with `tc` by nextSynRate.
- * Costs one or two short-lived `ip`/`tc` processes per interval. The timer does not keep the process alive.
+ * Costs one or two short-lived `ip`/`tc` processes per interval, none while the device is quiet at `max`.
+ * The timer does not keep the process alive.
  */
 export class SynRateGovernor {
   readonly name: string;
