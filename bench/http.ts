@@ -58,7 +58,11 @@ const AB_ONLY = process.env.HTTP_BENCH_AB_ONLY === '1';
 /** HTTP_BENCH_AB_SCALE=K: K times as many requests per ab run (a run of 5000 keep-alive requests lasts ~0.2 s). */
 const AB_SCALE = Math.max(1, Number(process.env.HTTP_BENCH_AB_SCALE ?? 1) || 1);
 const PROFILE = process.env.HTTP_BENCH_PROFILE;
-/** HTTP_BENCH_COMPARE_BATCHING=1: each round also runs synack with its output queue off (Stack.outputBatching). */
+/**
+ * HTTP_BENCH_COMPARE_BATCHING=1: each round also runs synack with its output queue off (Stack.outputBatching):
+ * the serve without the writer thread when HTTP_BENCH_COMPARE_WRITE_THREAD runs one (the queue's own effect),
+ * else the main serve (with the writer thread: one hand-off to the thread per datagram).
+ */
 const COMPARE_BATCHING = process.env.HTTP_BENCH_COMPARE_BATCHING === '1';
 /** HTTP_BENCH_COMPARE_WRITE_THREAD=1: each round also runs a second synack serve whose device is written from the event loop (no writer thread). */
 const COMPARE_WRITE_THREAD = process.env.HTTP_BENCH_COMPARE_WRITE_THREAD === '1';
@@ -227,9 +231,10 @@ async function bench(): Promise<BenchResult[]> {
         if (kr.rps > k.rps) k = kr;
         if (sr.rps > s.rps) s = sr;
         if (COMPARE_BATCHING) {
-          serve.stack.outputBatching = false;
-          const ur = await abCpu(args, SYNACK);
-          serve.stack.outputBatching = true;
+          const [st, host] = serveNoWt !== null ? [serveNoWt.stack, SYNACK_NO_WT] : [serve.stack, SYNACK];
+          st.outputBatching = false;
+          const ur = await abCpu(args, host);
+          st.outputBatching = true;
           progress(`ab ${args.join(' ')}: synack without the output queue ${ur.rps} (CPU per request: main thread ${ur.mainUs} us, process ${ur.allUs} us)`);
           if (ur.rps > u.rps) u = ur;
         }
