@@ -284,18 +284,42 @@ export function makeRaw(c: TcpConnection, seq: number, ack: number, flags: numbe
     options = {};
     ack = flags & ACK ? ack : 0;
   } else {
-    options = c.tsOk ? { tsVal: tsNow(c, now), tsEcr: c.tsRecent } : {};
+    // Built once, with every field it will have (no property added later, no intermediate arrays): an ACK is
+    // built per received segment or batch, and its garbage is what the receiver's scavenges collect.
+    const tsVal = c.tsOk ? tsNow(c, now) : 0;
+    let sack: number[] | null = null;
     if (c.sackOk && (c.rcv.hasOutOfOrder || c.rcv.dsackRight !== -1)) {
       // Up to 3 blocks beside timestamps, else 4 (RFC 2018 §3); a D-SACK first (RFC 2883 §4, recovery/dsack.ts).
       const dsack = takeDsack(c);
-      const ranges = c.rcv.hasOutOfOrder ? c.rcv.sackRanges((c.tsOk ? 3 : 4) - (dsack ? 1 : 0)) : [];
-      const base = c.rcv.nextAbs;
-      for (let i = 0; i < ranges.length; i++) ranges[i] = seqAdd(c.rcvNxt, ranges[i]! - base);
-      options.sack = dsack ? [dsack[0], dsack[1], ...ranges] : ranges;
+      let n = 0;
+      if (dsack) { SACK_SCRATCH[0] = dsack[0]; SACK_SCRATCH[1] = dsack[1]; n = 2; }
+      if (c.rcv.hasOutOfOrder) {
+        const k = c.rcv.sackRanges((c.tsOk ? 3 : 4) - (dsack ? 1 : 0), SACK_SCRATCH, n);
+        const base = c.rcv.nextAbs;
+        for (let i = n; i < n + k; i++) SACK_SCRATCH[i] = seqAdd(c.rcvNxt, SACK_SCRATCH[i]! - base);
+        n += k;
+      }
+      sack = sackArray(n);
     }
+    options = c.tsOk ? (sack !== null ? { tsVal, tsEcr: c.tsRecent, sack } : { tsVal, tsEcr: c.tsRecent }) : sack !== null ? { sack } : {};
     window = windowField(c);
   }
   return { srcPort: c.localPort, dstPort: c.remotePort, seq, ack, flags, window, urgent: 0, options, payload };
+}
+
+/** SACK blocks being built (makeRaw): at most 4 blocks, 8 edges. */
+const SACK_SCRATCH = new Float64Array(8);
+
+/** The first `n` edges of SACK_SCRATCH as an array of exactly that size. */
+function sackArray(n: number): number[] {
+  const s = SACK_SCRATCH;
+  switch (n) {
+    case 2: return [s[0]!, s[1]!];
+    case 4: return [s[0]!, s[1]!, s[2]!, s[3]!];
+    case 6: return [s[0]!, s[1]!, s[2]!, s[3]!, s[4]!, s[5]!];
+    case 8: return [s[0]!, s[1]!, s[2]!, s[3]!, s[4]!, s[5]!, s[6]!, s[7]!];
+    default: return Array.from(s.subarray(0, n));
+  }
 }
 
 /** Book-keeping for every segment that goes out carrying an ACK. */
