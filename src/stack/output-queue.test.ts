@@ -159,3 +159,15 @@ function echoRequest(): Uint8Array {
   const i = ck(p, 20, 28); p[22] = i >> 8; p[23] = i & 0xff;
   return p;
 }
+
+test('destroy() hands what is queued to the link before it returns (the link may be closed right after)', () => {
+  const w = world(true, 0);
+  const server = w.server;
+  const got: number[] = [];
+  server.attach(() => assert.fail('whole datagrams go through sendPackets'), { sendPackets: (ps) => { for (const p of ps) got.push(decodePacket(p).tcp!.seg.flags); } });
+  server.connect({ host: '10.0.0.9', port: 443 });
+  server.connect({ host: '10.0.0.9', port: 443 });
+  assert.deepEqual(got, [], 'queued until the end of the turn');
+  server.destroy(); // aborts in SYN-SENT: no RST (RFC 9293 §3.10.5)
+  assert.deepEqual(got, [0x02, 0x02], 'both SYNs handed over by destroy()');
+});

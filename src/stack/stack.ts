@@ -734,6 +734,7 @@ export class Stack {
     for (const c of [...this.allConnections()]) { c.tcp.abort(now); this.service(c); }
     this.clock.wakeAt(Infinity, this.wake);
     this.armedAt = Infinity;
+    flushOutput(this); // what is queued (RSTs) leaves now: the link may be closed right after
   }
 }
 
