@@ -62,3 +62,16 @@ test('idle timeouts of 200 sockets take one stack timer, not one each, and each 
   assert.equal(new Set(scheduled).size, 1);
   net.close();
 });
+
+test("connect's timeout option (set before the connection exists) fires a timeout after the connect call when nothing is read or written", async () => {
+  const { net, server, client } = setup();
+  new Server(server, {}, (sock) => sock.resume()).listen(11);
+  const t0 = net.now;
+  const s = Socket.connect(client, { host: '10.0.0.2', port: 11, timeout: 1000 });
+  let fired = -1;
+  s.on('timeout', () => { fired = net.now; s.destroy(); });
+  await net.runUntil(() => fired >= 0, 10_000);
+  assert.equal(s.readyState, 'closed');
+  assert.equal(fired, t0 + 1000);
+  net.close();
+});

@@ -192,6 +192,8 @@ export class Socket extends Duplex implements ConnectionHandler {
     this.conn = c;
     c.handler = this;
     this.lastActivity = c.stack.clock.now();
+    // A timeout set before there was a connection (connect's `timeout` option) is armed now, as Node's is.
+    if (this.timeout !== undefined) this.armTimer();
     if (this.refed) this.hold();
   }
 
