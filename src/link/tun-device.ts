@@ -274,9 +274,10 @@ export const SYN_RATE_BACKLOG_BATCH = 512;
  * The governor's rule, as a pure function: the next SYN rate from the current one and what the interval showed.
  * synack falling behind (the ring dropped packets, or reads find a standing queue) → a multiplicative decrease
  * to 0.7× the rate (0.7× what synack read in that interval when the rate was more than twice that), at least
- * `min`; otherwise an increase of 10%, at most `max`. As TCP's congestion control probes a path, the rate
- * settles just under what synack can read on this machine at this moment (which no fixed rate can know: it
- * depends on the CPU and on what else runs), and climbs back to `max` when nothing floods.
+ * `min`; otherwise an increase of 10%, at most `max` and at most twice what synack read (but max / 10 is
+ * always allowed). As TCP's congestion control probes a path, the rate settles just under what synack can read
+ * on this machine at this moment (which no fixed rate can know: it depends on the CPU and on what else runs),
+ * and rests at max / 10 while nothing floods.
  */
 export function nextSynRate(rate: number, sample: SynRateSample, min: number, max: number): number {
   const behind = sample.ringDrops > 0 || sample.readBatch >= SYN_RATE_BACKLOG_BATCH;
@@ -284,11 +285,14 @@ export function nextSynRate(rate: number, sample: SynRateSample, min: number, ma
   // what was read. Otherwise from the rate: a stall within the interval (a GC, the process descheduled on a
   // busy machine) lowers what was read, not what synack can read.
   const base = rate > 2 * sample.readPerSecond ? sample.readPerSecond : rate;
-  const next = behind ? Math.floor(0.7 * base) : Math.ceil((rate * 11) / 10);
+  // Not behind: up, but not past twice what synack reads (and at least max / 10), so that after a calm period
+  // the next flood meets a rate near the traffic rather than `max`, and the ring is not overrun until the
+  // first decrease.
+  const next = behind ? Math.floor(0.7 * base) : Math.min(Math.ceil((rate * 11) / 10), Math.floor(Math.max(max / 10, 2 * sample.readPerSecond)));
   return Math.max(min, Math.min(max, next));
 }
 
-/** Fewer packets read than this in an interval, at the highest rate: the governor does not look at the device. */
+/** Fewer packets read than this in an interval: the governor does not read the device's drop counter. */
 const SYN_RATE_QUIET_PACKETS = 100;
 
 /** Options of SynRateGovernor. */
@@ -308,7 +312,7 @@ export interface SynRateGovernorOptions {
 /**
  * Keeps the SYN class's rate (applySynRate) just under what synack reads: every interval it reads the device's
  * drop counter (`ip -s link`) and read batches, and changes the class's rate with `tc` by nextSynRate.
- * Costs one or two short-lived `ip`/`tc` processes per interval, none while the device is quiet at `max`.
+ * Costs one or two short-lived `ip`/`tc` processes per interval, none while the device is quiet at a steady rate.
  * The timer does not keep the process alive.
  */
 export class SynRateGovernor {
@@ -369,11 +373,13 @@ export class SynRateGovernor {
         readPerSecond = at > this.#lastRead.at ? (packets * 1000) / (at - this.#lastRead.at) : Infinity;
         this.#lastRead = { rxPackets: r.rxPackets, rxBatches: r.rxBatches, at };
       }
-      // Nothing to govern while the device is quiet at the highest rate: no `ip` process every interval.
-      if (packets < SYN_RATE_QUIET_PACKETS && this.#rate === this.max && this.#lastDrops >= 0) return;
-      const drops = await deviceTxDropped(this.name);
-      const ringDrops = this.#lastDrops < 0 ? 0 : drops - this.#lastDrops;
-      this.#lastDrops = drops;
+      // A quiet device (synack read next to nothing, so it was not behind) needs no `ip` process to say so.
+      let ringDrops = 0;
+      if (packets >= SYN_RATE_QUIET_PACKETS || this.#lastDrops < 0) {
+        const drops = await deviceTxDropped(this.name);
+        ringDrops = this.#lastDrops < 0 ? 0 : drops - this.#lastDrops;
+        this.#lastDrops = drops;
+      }
       const next = nextSynRate(this.#rate, { ringDrops, readBatch, readPerSecond }, this.min, this.max);
       if (next !== this.#rate && this.#timer !== null) {
         await changeSynRate(this.name, next);
