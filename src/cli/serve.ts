@@ -61,7 +61,7 @@ export interface ServeOptions {
 /**
  * synack serve's highest SYN rate (see ServeOptions.synRate): above what synack reads on any machine, so the
  * rate is in practice what the governor finds (SynRateGovernor, nextSynRate: 0.7× when the device's queue
- * dropped packets, +10% every half second otherwise).
+ * dropped packets, +10% every half second otherwise, resting at a tenth of it while nothing floods).
  */
 export const DEFAULT_SYN_RATE = 1_000_000;
 
@@ -299,8 +299,8 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     .option('--read-thread', 'read the device on a thread of the addon: more SYNs per second under a flood, slower request/response')
     .option('--syn-rate <n>', `most bare SYNs per second the device's queue passes to synack (default ${DEFAULT_SYN_RATE}; 0: no limit). `
       + 'Under a SYN flood the rest wait in the kernel\'s qdisc (a local flooder is slowed to the rate) or are dropped there, instead of '
-      + 'crowding established connections\' packets out of the device\'s queue; the rate follows what synack reads, '
-      + 'lowered when that queue drops packets. Needs tc with sch_htb and cls_u32 (a warning when the default cannot be applied)', intArg('--syn-rate', 0, MAX_SYN_RATE))
+      + 'crowding established connections\' packets out of the device\'s queue; below it the rate follows what synack reads '
+      + '(lowered when that queue drops packets, resting at a tenth while nothing floods). Needs tc with sch_htb and cls_u32 (a warning when the default cannot be applied)', intArg('--syn-rate', 0, MAX_SYN_RATE))
     .option('--write-thread', 'write the device from a thread of the addon: the kernel\'s receive work for each packet runs on another core (the default)')
     .option('--no-write-thread', 'write the device from the event loop')
     .addOption(new Option('--log-format <format>', 'lifecycle lines').choices(['text', 'json']).default('text'));
