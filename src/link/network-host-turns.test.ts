@@ -1,7 +1,8 @@
 /**
- * Network.runUntil lets the host run only its callbacks (nextTick, promises) between most virtual steps and
- * gives it a whole event-loop turn every few steps (or whenever a setImmediate is queued). What reaches the
- * wire must be what it was when every step had its own turn (stepsPerTurn 1): same packets, same times.
+ * Network.runUntil gives the host a whole event-loop turn per virtual step by default (stepsPerTurn 1). With
+ * stepsPerTurn 32 it lets only callbacks (nextTick, promises) run between most steps, with a turn every 32 or
+ * whenever a setImmediate is queued. For these workloads what reaches the wire must be the same either way:
+ * same packets, same times.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,7 +42,7 @@ async function lifecycles(stepsPerTurn?: number): Promise<{ trace: string[]; don
 
 test('60 socket lifecycles (30 opened in the same virtual instant) put the same packets on the wire at the same times with a host turn per step or per 32 steps', async () => {
   const everyStep = await lifecycles(1);
-  const batched = await lifecycles();
+  const batched = await lifecycles(32);
   assert.equal(everyStep.done, 60);
   assert.equal(batched.done, 60);
   assert.ok(everyStep.trace.length >= 60 * 6, `${everyStep.trace.length} packets`);
@@ -92,7 +93,7 @@ async function httpExchange(stepsPerTurn?: number): Promise<{ trace: string[]; b
 
 test('node:http keep-alive with handlers awaiting promises and setImmediate: the same packets at the same times with a host turn per step or per 32 steps', async () => {
   const everyStep = await httpExchange(1);
-  const batched = await httpExchange();
+  const batched = await httpExchange(32);
   assert.deepEqual(everyStep.bodies, Array.from({ length: 8 }, (_, i) => `hello /${i}`));
   assert.deepEqual(batched.bodies, everyStep.bodies);
   assert.deepEqual(batched.trace, everyStep.trace);

@@ -50,8 +50,8 @@ export class Network {
   private readonly endpoints = new Map<Stack, WireEndpoint>();
   private readonly offload: boolean;
   /**
-   * @internal Virtual steps runUntil takes between two turns of the host's event loop at most (STEPS_PER_TURN);
-   * 1 gives every step its own turn (tests compare the two).
+   * @internal Virtual steps runUntil takes between two turns of the host's event loop at most (STEPS_PER_TURN,
+   * 1: every step its own turn). More lets only callbacks run between most steps (tests compare the two).
    */
   stepsPerTurn = STEPS_PER_TURN;
   /** Called right after a stack has processed a packet the wire delivered (tracers read states here). */
@@ -128,8 +128,8 @@ export class Network {
 
   /**
    * Run virtual time until `done()` holds, nothing is pending, or `maxTime` virtual ms pass.
-   * The host runs its callbacks between steps: nextTick and promise callbacks (what streams and sockets queue)
-   * after every step, a whole turn of the event loop every few steps and whenever a setImmediate is queued.
+   * The host gets a whole turn of its event loop between steps, so whatever a step made it do (stream and socket
+   * callbacks, promise chains of any depth, setImmediate) finishes before virtual time moves on.
    */
   async runUntil(done: () => boolean = () => false, maxTime = 600_000): Promise<void> {
     const v = this.virtual;
@@ -139,7 +139,7 @@ export class Network {
     const perTurn = this.stepsPerTurn;
     let sinceTurn = perTurn;
     for (;;) {
-      if (sinceTurn >= perTurn || hostTurnPending()) { sinceTurn = 0; await yieldToEventLoop(); }
+      if (++sinceTurn >= perTurn || hostTurnPending()) { sinceTurn = 0; await yieldToEventLoop(); }
       else { sinceTurn++; await yieldToCallbacks(); }
       if (done()) return;
       const t = this.nextTime();
@@ -184,13 +184,14 @@ export const yieldToEventLoop: () => Promise<void> = (() => {
 
 /**
  * Virtual steps runUntil takes between two turns of the host's event loop (yieldToEventLoop) at most; between
- * the others it lets only callbacks run (yieldToCallbacks). A turn of Node's loop (setImmediate) was a third of
- * the wall time of a socket lifecycle in process; what a step makes the host do is nearly always a nextTick or
- * a promise (streams, sockets), which the cheaper yield runs. The work only a turn runs — real timers, I/O, and
- * setImmediate callbacks, which get a turn before the next step whenever one is queued (hostTurnPending) — is
- * timed by the host's real clock, not by virtual time, so a turn every few steps changes nothing it can see.
+ * the others it lets only callbacks run (yieldToCallbacks: two rounds of nextTick and promise callbacks, and a
+ * turn whenever a setImmediate is queued, hostTurnPending). 1, a turn per step, is the default: with more, a
+ * chain of callbacks deeper than two rounds (user code awaiting stream I/O awaiting a promise ...) can see the
+ * next virtual step before it finishes, so virtual time would pass while the host is still reacting. Measured
+ * (socket lifecycles in process, paired runs): 32 saves about 8 % of CPU and nothing visible in wall time,
+ * which does not pay for that.
  */
-const STEPS_PER_TURN = 32;
+const STEPS_PER_TURN = 1;
 
 type Process = { nextTick(cb: () => void): void; getActiveResourcesInfo?(): string[] };
 const hostProcess = (globalThis as { process?: Process }).process;
