@@ -261,6 +261,7 @@ export function fifthCheckAck(c: TcpConnection, seg: TcpSegment, windowUnscaled:
 
   // FIN-WAIT-1 / CLOSING / LAST-ACK transitions driven by our FIN being acknowledged.
   const finAcked = c.finSent && seqGt(c.sndUna, c.finSeq);
+  if (!finAcked && c.state !== 'TIME-WAIT') return true; // every ACK of a bulk transfer: no cause object to collect
   const cause: TcpCause = { kind: 'segment', seg };
   switch (c.state) {
     case 'FIN-WAIT-1':
