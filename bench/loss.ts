@@ -27,7 +27,7 @@
  * mille, or "reorder"; skips the virtual sweep), LOSS_BENCH_CC (JSON merged into synack's TcpConfig, e.g.
  * {"congestionControl":"newreno"}), LOSS_BENCH_NOHYSTART=1 (CUBIC without HyStart), LOSS_BENCH_SS=1 (the
  * senders' median cwnd and SRTT toward the peer, sampled every 20 ms; synack's CPU use, event-loop delay and garbage
- * collection pauses during its transfers), LOSS_BENCH_GCLOG (a file: with LOSS_BENCH_SS, each GC pause over 1 ms in
+ * collection pauses during its transfers), LOSS_BENCH_HEAPPROF=1 (with LOSS_BENCH_SS: what synack's process allocates per segment during its transfers, by function), LOSS_BENCH_NOPOLL=1 (a late timer wake-up does not read the device first), LOSS_BENCH_GCLOG (a file: with LOSS_BENCH_SS, each GC pause over 1 ms in
  * epoch seconds, to set beside a LOSS_BENCH_PCAP capture), LOSS_BENCH_KERNEL_CC (the
  * kernel's congestion control in the namespaces, default cubic, Linux's default; `bbr` is another figure),
  * LOSS_BENCH_PCAP (a directory: tcpdump writes the host's side of the path, a0 — every transfer, told apart by
@@ -43,6 +43,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import http from 'node:http';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { Session } from 'node:inspector/promises';
 import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from '../src/link/netns.js';
 import { tunUnavailableReason } from '../src/link/tun.js';
 import { Network } from '../src/link/network.js';
@@ -191,6 +192,9 @@ async function realRole(): Promise<void> {
   const h = await startServe({ tun: 'syn0', addr: ['10.77.0.2'], peer: ['10.77.0.1/24'], http: 80, offload: true, buffer: 4 << 20, logFormat: 'json' }, quiet);
   if (process.env.LOSS_BENCH_CC) Object.assign(h.stack.config, JSON.parse(process.env.LOSS_BENCH_CC) as Partial<TcpConfig>);
   if (process.env.LOSS_BENCH_NOHYSTART) (h.stack.config as TcpConfig).congestion = (iw) => new Cubic(iw, false);
+  // LOSS_BENCH_NOPOLL=1: a late timer wake-up runs the timers before the device's waiting input is read, as
+  // before LinkCapabilities.pollInput (the comparison for stale retransmissions).
+  if (process.env.LOSS_BENCH_NOPOLL) h.stack.linkPollInput = null;
   const path = buildRoutedPath();
   const { router, peer } = path;
   const host = (line: string): void => { const r = spawnSync('bash', ['-c', line]); if (r.status !== 0) throw new Error(`${line}: ${r.stderr}`); };
@@ -260,16 +264,37 @@ async function realRole(): Promise<void> {
       if (gcLog && e.duration > 1) appendFileSync(gcLog, `${((performance.timeOrigin + e.startTime) / 1000).toFixed(6)} ${e.duration.toFixed(2)} ${(e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0}\n`);
     }
   });
+  // LOSS_BENCH_HEAPPROF=1 (with LOSS_BENCH_SS): what synack's process allocates during its transfers, by function,
+  // per segment it received or sent (V8's sampling heap profiler, counting objects scavenges collected).
+  const heapProf = process.env.LOSS_BENCH_HEAPPROF ? new Session() : null;
+  const allocs = new Map<string, number>();
+  let allocSegs = 0;
+  if (heapProf) { heapProf.connect(); await heapProf.post('HeapProfiler.enable'); }
+  interface ProfNode { callFrame: { functionName: string; url: string }; selfSize: number; children: ProfNode[] }
   const sampled = async (who: 'kernel' | 'synack', f: () => Promise<number>): Promise<number> => {
     if (!process.env.LOSS_BENCH_SS) return f();
     const t = setInterval(() => sampleOnce(who), 20);
     const c0 = process.cpuUsage(), w0 = performance.now();
+    const s0 = h.stack.stats.InSegs + h.stack.stats.OutSegs;
     if (who === 'synack') { loop.enable(); gcObs.observe({ entryTypes: ['gc'] }); }
+    if (who === 'synack' && heapProf) await heapProf.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
     try { return await f(); } finally {
       clearInterval(t);
       if (who === 'synack') {
         loop.disable(); gcObs.disconnect();
         const d = process.cpuUsage(c0); cpu.used += (d.user + d.system) / 1000; cpu.wall += performance.now() - w0;
+        if (heapProf) {
+          const { profile } = await heapProf.post('HeapProfiler.stopSampling') as unknown as { profile: { head: ProfNode } };
+          // A built-in (no script: subarray, push …) is named with its caller.
+          const walk = (n: ProfNode, caller: string): void => {
+            const name = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(src|bench|node_modules)\//, '$1/')}`;
+            const k = n.callFrame.url ? name : `${name}<- ${caller}`;
+            if (n.selfSize) allocs.set(k, (allocs.get(k) ?? 0) + n.selfSize);
+            for (const ch of n.children) walk(ch, n.callFrame.url ? name : caller);
+          };
+          walk(profile.head, '');
+          allocSegs += h.stack.stats.InSegs + h.stack.stats.OutSegs - s0;
+        }
       }
     }
   };
@@ -368,6 +393,12 @@ async function realRole(): Promise<void> {
       }
       process.stderr.write(`${label(l)}: synack's process used ${round(cpu.wall > 0 ? cpu.used / cpu.wall : 0)} CPU seconds per second of its transfers; event-loop delay p99 ${round(loop.percentile(99) / 1e6)} ms, max ${round(loop.max / 1e6)} ms; GC pauses over 2 ms: ${gc.n}, ${round(gc.ms)} ms in all, longest ${round(gc.max)} ms\n`);
       cpu.used = 0; cpu.wall = 0; loop.reset(); gc.n = 0; gc.ms = 0; gc.max = 0;
+      if (heapProf && allocSegs > 0) {
+        const total = [...allocs.values()].reduce((a, b) => a + b, 0);
+        process.stderr.write(`${label(l)}: synack's process allocated ${round(total / allocSegs, 0)} B per segment (${allocSegs} segments in and out); largest:\n`);
+        for (const [k, v] of [...allocs].sort((a, b) => b[1] - a[1]).slice(0, 20)) process.stderr.write(`  ${round(v / allocSegs, 1)} B/segment ${k}\n`);
+        allocs.clear(); allocSegs = 0;
+      }
     }
     process.stderr.write(`${label(l)}: kernel (host) segments ${kd('OutSegs')}, retransmitted ${kd('RetransSegs')}, recoveries ${kd('TCPSackRecovery')}, RTOs ${kd('TCPTimeouts')}, probes ${kd('TCPLossProbes')}, D-SACKs received ${kd('TCPDSACKRecv')}, undone (D-SACK/full/partial/RTO) ${kd('TCPDSACKUndo')}/${kd('TCPFullUndo')}/${kd('TCPPartialUndo')}/${kd('TCPLossUndo')}\n`);
     process.stderr.write(`${label(l)}: synack segments ${st.OutSegs - before.out}, retransmitted ${st.RetransSegs - before.rtx}, recoveries ${st.TCPFastRetrans - before.fr}, RTOs ${st.TCPTimeouts - before.rto}, probes ${st.TCPLossProbes - before.tlp}, D-SACKs received ${u.dsackRecv - before.dsackRecv} sent ${u.dsackSent - before.dsackSent}, undone (D-SACK/full/partial/RTO) ${u.dsackUndo - before.dsackUndo}/${u.fullUndo - before.fullUndo}/${u.partialUndo - before.partialUndo}/${u.lossUndo - before.lossUndo}\n`);
