@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { endianness } from 'node:os';
 import { EMPTY } from '../wire/tcp-types.js';
+import { finishChecksum } from '../wire/checksum.js';
 import { Stack } from '../stack/stack.js';
 import { installSynFastPath } from '../stack/syn-fast-path.js';
 import { installIpReassembly } from '../stack/reassembly.js';
@@ -229,6 +230,26 @@ function isTcp(p: Uint8Array): boolean {
   const v = p.length > 0 ? p[0]! >> 4 : 0;
   if (v === 4) return p.length >= (p[0]! & 0x0f) * 4 + 20 && p[9] === 6;
   return v === 6 && p.length >= 60 && p[6] === 6;
+}
+
+/**
+ * Marks a TCP datagram that is not to be segmented for checksum offload in place, as prepareTcpOffload(p, 0,
+ * payloadLength) does (the checksum field gets the folded pseudo-header sum over the whole TCP length, RFC 793
+ * §3.1), without allocating: every packet synack sends takes this path. Returns csum_start (the IP header's
+ * length); csum_offset is 16.
+ */
+/** @internal */
+export function seedTcpChecksum(p: Uint8Array, payloadLength: number): number {
+  const v4 = p[0]! >> 4 === 4;
+  const ipLen = v4 ? (p[0]! & 0x0f) * 4 : 40;
+  const tcpLen = p.length + payloadLength - ipLen;
+  // The pseudo-header: source and destination addresses (contiguous in both headers), protocol, TCP length.
+  let sum = 6 + (tcpLen & 0xffff) + (v4 ? 0 : tcpLen >>> 16);
+  for (let i = v4 ? 12 : 8, end = v4 ? 20 : 40; i < end; i += 2) sum += (p[i]! << 8) | p[i + 1]!;
+  const partial = ~finishChecksum(sum) & 0xffff;
+  p[ipLen + 16] = partial >>> 8;
+  p[ipLen + 17] = partial & 0xff;
+  return ipLen;
 }
 
 /** Packets up to this size share one allocation per batch when copied out of the receive chunk. */
@@ -494,6 +515,16 @@ export class TunLink {
       const te = translate(e, `write to TUN device '${this.name}'`);
       this.#error?.(te);
     };
+    // virtio_net_hdrs marking a TCP packet NEEDS_CSUM, one per csum_start, shared (the addon only reads them).
+    const csumHdrs = new Map<number, Uint8Array>();
+    const csumHdr = (csumStart: number): Uint8Array => {
+      let b = csumHdrs.get(csumStart);
+      if (b === undefined) {
+        b = encodeVirtioNetHdr({ flags: VIRTIO_NET_HDR_F_NEEDS_CSUM, gsoType: VIRTIO_NET_HDR_GSO_NONE, hdrLen: 0, gsoSize: 0, csumStart, csumOffset: 16 });
+        csumHdrs.set(csumStart, b);
+      }
+      return b;
+    };
     // One path for whole packets (an empty payload) and gathered ones: segments with data come as headers + a
     // view of the send buffer, joined by writev(2), so no payload is copied in JS (the view is used before
     // this returns; a queued write is copied by the addon).
@@ -501,6 +532,7 @@ export class TunLink {
       try {
         // The stack only sends TCP; anything else (never expected) goes out as is, with a zero header.
         if (!offload || !isTcp(headers)) { this.#tun.writeParts(headers, payload); return; }
+        if (segmentSize === 0) { this.#tun.writeParts(headers, payload, csumHdr(seedTcpChecksum(headers, payload.length))); return; }
         const hdr = prepareTcpOffload(headers, segmentSize, payload.length);
         if (hdr.gsoType !== VIRTIO_NET_HDR_GSO_NONE) { st.txGsoPackets++; st.txGsoBytes += headers.length + payload.length; }
         this.#tun.writeParts(headers, payload, encodeVirtioNetHdr(hdr));
@@ -519,23 +551,14 @@ export class TunLink {
     };
     // The stack's output queue (whole datagrams of at most the MTU, in order): one crossing into the addon per
     // receive batch or turn instead of one per packet. With offload each TCP packet is marked NEEDS_CSUM, as
-    // send() marks it; the headers are shared (the addon only reads them).
-    const csumHdrs = new Map<number, Uint8Array>();
-    const csumHdr = (csumStart: number): Uint8Array => {
-      let b = csumHdrs.get(csumStart);
-      if (b === undefined) {
-        b = encodeVirtioNetHdr({ flags: VIRTIO_NET_HDR_F_NEEDS_CSUM, gsoType: VIRTIO_NET_HDR_GSO_NONE, hdrLen: 0, gsoSize: 0, csumStart, csumOffset: 16 });
-        csumHdrs.set(csumStart, b);
-      }
-      return b;
-    };
+    // send() marks it.
     const packets = (pkts: Uint8Array[]): void => {
       try {
         if (!offload) { this.#tun.writeBatch(pkts); return; }
         const hdrs = new Array<Uint8Array | undefined>(pkts.length);
         for (let i = 0; i < pkts.length; i++) {
           const p = pkts[i]!;
-          hdrs[i] = isTcp(p) ? csumHdr(prepareTcpOffload(p, 0).csumStart) : undefined;
+          hdrs[i] = isTcp(p) ? csumHdr(seedTcpChecksum(p, 0)) : undefined;
         }
         this.#tun.writeBatch(pkts, hdrs);
       } catch (e) {
