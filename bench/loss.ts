@@ -254,10 +254,11 @@ async function realRole(): Promise<void> {
   // And how long synack's event loop was blocked (it ACKs and sends only when it runs): the largest delays, and
   // garbage collection pauses over 2 ms.
   const loop = monitorEventLoopDelay({ resolution: 1 });
-  const gc = { n: 0, ms: 0, max: 0 };
+  const gc = { n: 0, ms: 0, max: 0, all: 0, allMs: 0 };
   const gcLog = process.env.LOSS_BENCH_GCLOG;
   const gcObs = new PerformanceObserver((l) => {
     for (const e of l.getEntries()) {
+      gc.all++; gc.allMs += e.duration;
       if (e.duration > 2) { gc.n++; gc.ms += e.duration; gc.max = Math.max(gc.max, e.duration); }
       // LOSS_BENCH_GCLOG=file: every pause over 1 ms (epoch seconds, ms, V8's kind: 1 minor, 2 major, 4 incremental), to
       // set beside a capture's timestamps.
@@ -391,8 +392,8 @@ async function realRole(): Promise<void> {
         process.stderr.write(`${label(l)}: ${who} sending: median cwnd ${round(median(m.cwnd), 1)} segments, median SRTT ${round(median(m.rtt), 2)} ms (${m.cwnd.length} samples)\n`);
         m.cwnd.length = 0; m.rtt.length = 0;
       }
-      process.stderr.write(`${label(l)}: synack's process used ${round(cpu.wall > 0 ? cpu.used / cpu.wall : 0)} CPU seconds per second of its transfers; event-loop delay p99 ${round(loop.percentile(99) / 1e6)} ms, max ${round(loop.max / 1e6)} ms; GC pauses over 2 ms: ${gc.n}, ${round(gc.ms)} ms in all, longest ${round(gc.max)} ms\n`);
-      cpu.used = 0; cpu.wall = 0; loop.reset(); gc.n = 0; gc.ms = 0; gc.max = 0;
+      process.stderr.write(`${label(l)}: synack's process used ${round(cpu.wall > 0 ? cpu.used / cpu.wall : 0)} CPU seconds per second of its transfers; event-loop delay p99 ${round(loop.percentile(99) / 1e6)} ms, max ${round(loop.max / 1e6)} ms; GC pauses over 2 ms: ${gc.n}, ${round(gc.ms)} ms in all, longest ${round(gc.max)} ms; every GC pause: ${gc.all}, ${round(gc.allMs)} ms\n`);
+      cpu.used = 0; cpu.wall = 0; loop.reset(); gc.n = 0; gc.ms = 0; gc.max = 0; gc.all = 0; gc.allMs = 0;
       if (heapProf && allocSegs > 0) {
         const total = [...allocs.values()].reduce((a, b) => a + b, 0);
         process.stderr.write(`${label(l)}: synack's process allocated ${round(total / allocSegs, 0)} B per segment (${allocSegs} segments in and out); largest:\n`);
