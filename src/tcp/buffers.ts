@@ -299,9 +299,10 @@ export class ReceiveBuffer {
     let end = at + data.length;
     const starts = this.oooStart;
     const datas = this.oooData;
-    // Find insertion index: first block with start >= at.
-    let i = 0;
-    while (i < starts.length && starts[i]! < at) i++;
+    // Find insertion index: first block with start >= at (binary search: hundreds of blocks are held behind a
+    // loss at 200 Mbit/s, and every out-of-order segment comes here).
+    let i = 0, hi = starts.length;
+    while (i < hi) { const mid = (i + hi) >> 1; if (starts[mid]! < at) i = mid + 1; else hi = mid; }
     // Overlap with previous block?
     if (i > 0) {
       const pEnd = starts[i - 1]! + datas[i - 1]!.length;
@@ -346,7 +347,11 @@ export class ReceiveBuffer {
   /** The first held out-of-order range overlapping [at, end) (absolute offsets), as [from, to), or null. */
   oooOverlap(at: number, end: number): [number, number] | null {
     const starts = this.oooStart, datas = this.oooData;
-    for (let i = 0; i < starts.length && starts[i]! < end; i++) {
+    // From the first block ending after `at` (blocks are sorted and disjoint, so their ends are too): the blocks
+    // before it cannot overlap, and an out-of-order segment usually lies beyond them all.
+    let lo = 0, hi = starts.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (starts[mid]! + datas[mid]!.length <= at) lo = mid + 1; else hi = mid; }
+    for (let i = lo; i < starts.length && starts[i]! < end; i++) {
       const from = Math.max(at, starts[i]!), to = Math.min(end, starts[i]! + datas[i]!.length);
       if (from < to) {
         // Extend over adjacent held blocks the segment also covers (blocks are kept as received, unmerged).
