@@ -138,8 +138,14 @@ if (role === 'variants') {
   const hc = collectChild(hold);
   await waitFor(() => hc.stdout().toString().includes('connected'), 10_000, 'the held connection');
   serve.kill('SIGINT');
-  const serveCode = await sc.exit;
-  await hc.exit;
+  // Bounded, so that a serve that does not exit (or a client never told the connection ended) fails here with
+  // what each printed, instead of the whole namespace run timing out without a word.
+  const within = <T>(p: Promise<T>, what: string): Promise<T> => Promise.race([p, new Promise<T>((_, rej) => setTimeout(() => {
+    serve.kill('SIGKILL'); hold.kill('SIGKILL');
+    rej(new Error(`${what} within 20 s of SIGINT; serve stdout: ${sc.stdout()} stderr: ${sc.stderr()}; client: ${hc.stdout()}`));
+  }, 20_000).unref())]);
+  const serveCode = await within(sc.exit, 'synack serve did not exit');
+  await within(hc.exit, 'the held connection did not end');
   out.sigint = {
     serveCode,
     serveErr: sc.stderr(),
