@@ -9,7 +9,7 @@
  * synack reads it. (Putting the stack's address on the device would make the kernel answer it itself.)
  */
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseAddress, formatAddress } from '../wire/address.js';
 
 export type DeviceSetupErrorCode =
@@ -312,7 +312,8 @@ export interface SynRateGovernorOptions {
 /**
  * Keeps the SYN class's rate (applySynRate) just under what synack reads: every interval it reads the device's
  * drop counter (`ip -s link`) and read batches, and changes the class's rate with `tc` by nextSynRate.
- * Costs one or two short-lived `ip`/`tc` processes per interval, none while the device is quiet at a steady rate.
+ * Costs a read of /proc/self/net/dev per interval while traffic flows (none while the device is quiet), and a `tc`
+ * process when it changes the rate.
  * The timer does not keep the process alive.
  */
 export class SynRateGovernor {
@@ -373,7 +374,7 @@ export class SynRateGovernor {
         readPerSecond = at > this.#lastRead.at ? (packets * 1000) / (at - this.#lastRead.at) : Infinity;
         this.#lastRead = { rxPackets: r.rxPackets, rxBatches: r.rxBatches, at };
       }
-      // A quiet device (synack read next to nothing, so it was not behind) needs no `ip` process to say so.
+      // A quiet device (synack read next to nothing, so it was not behind) needs no reading of its drops.
       let ringDrops = 0;
       if (packets >= SYN_RATE_QUIET_PACKETS || this.#lastDrops < 0) {
         const drops = await deviceTxDropped(this.name);
@@ -395,8 +396,32 @@ export class SynRateGovernor {
   }
 }
 
-/** The device's tx_dropped: packets its queue toward the reader (the TUN ring) dropped. */
+/**
+ * The device's tx_dropped: packets its queue toward the reader (the TUN ring) dropped. Read from
+ * /proc/self/net/dev, which shows the devices of the reading process's network namespace (its tx "drop" column
+ * is the device's tx_dropped), so the governor's every-500-ms question costs a file read, not an `ip` process;
+ * `ip -s link` where /proc cannot say (no procfs, or the device not listed).
+ */
 export async function deviceTxDropped(name: string): Promise<number> {
+  const fromProc = await readFile('/proc/self/net/dev', 'utf8').then((t) => procNetDevTxDropped(t, name), () => null);
+  if (fromProc !== null) return fromProc;
+  return deviceTxDroppedByIp(name);
+}
+
+/** tx_dropped of `name` in the text of /proc/net/dev (after the name: 8 receive columns, then tx bytes, packets, errs, drop); null when absent. */
+export function procNetDevTxDropped(text: string, name: string): number | null {
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0 || line.slice(0, colon).trim() !== name) continue;
+    const cols = line.slice(colon + 1).trim().split(/\s+/);
+    const v = cols.length >= 12 ? Number(cols[11]) : NaN;
+    return Number.isFinite(v) ? v : null;
+  }
+  return null;
+}
+
+/** tx_dropped as `ip -j -s link show dev NAME` reports it. */
+export async function deviceTxDroppedByIp(name: string): Promise<number> {
   const out = await runIp(['-j', '-s', 'link', 'show', 'dev', name]);
   try {
     const j = JSON.parse(out) as Array<{ stats64?: { tx?: { dropped?: number } } }>;

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { TunLink } from './tun.js';
-import { configureTunDevice, applySynRate, deviceTxDropped, nextSynRate, runTc, synRateStats, SynRateGovernor, SYN_RATE_BACKLOG_BATCH } from './tun-device.js';
+import { configureTunDevice, applySynRate, deviceTxDropped, deviceTxDroppedByIp, procNetDevTxDropped, nextSynRate, runTc, synRateStats, SynRateGovernor, SYN_RATE_BACKLOG_BATCH } from './tun-device.js';
 import { runInNetns, reportResult, NETNS_ENV } from './netns.js';
 import { tunTestSkip } from './tun-testkit.js';
 
@@ -62,6 +62,8 @@ if (role === 'flood') {
   await applySynRate(name, 0);
   const removed = { qdisc: await runTc(['qdisc', 'show', 'dev', name]), stats: await synRateStats(name) };
   const unlimited = await flood(1.5);
+  // The governor's reading of the ring's drops (/proc/self/net/dev) is ip's, for this namespace's device.
+  const dropsRead = { proc: await deviceTxDropped(name), ip: await deviceTxDroppedByIp(name) };
   // The governor, from a rate the reader cannot take: it comes down while the ring drops, and climbs again
   // once the flood stops.
   await applySynRate(name, 200_000);
@@ -73,9 +75,21 @@ if (role === 'flood') {
   const afterFlood = gov.rate;
   gov.stop();
   link.close();
-  reportResult({ qdisc, filters, before, v6, after, limited, removed, unlimited, governed, duringFlood, afterFlood, changes: gov.changes, min: gov.min, govError });
+  reportResult({ qdisc, filters, before, v6, after, limited, removed, unlimited, dropsRead, governed, duringFlood, afterFlood, changes: gov.changes, min: gov.min, govError });
 } else if (role === undefined) {
-  test('nextSynRate: down to 0.7x the rate (or what synack read, when the rate was over twice that) when the ring dropped or a read found a standing queue, else up 10% to at most twice what was read (max / 10 always allowed), within [min, max]', () => {
+  test('procNetDevTxDropped reads the tx drop column of the named device from /proc/net/dev text, null when it is not listed', () => {
+  const text = 'Inter-|   Receive                                                |  Transmit\n'
+    + ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n'
+    + '    lo:    1000      10    0    0    0     0          0         0     1000      10    0    0    0     0       0          0\n'
+    + 'syn0:  5000 40 0 1 0 0 0 0 900000 700 0 4321 0 0 0 0\n'
+    + 'syn01: 1 1 0 0 0 0 0 0 1 1 0 99 0 0 0 0\n';
+  assert.equal(procNetDevTxDropped(text, 'syn0'), 4321);
+  assert.equal(procNetDevTxDropped(text, 'lo'), 0);
+  assert.equal(procNetDevTxDropped(text, 'syn01'), 99);
+  assert.equal(procNetDevTxDropped(text, 'syn'), null);
+});
+
+test('nextSynRate: down to 0.7x the rate (or what synack read, when the rate was over twice that) when the ring dropped or a read found a standing queue, else up 10% to at most twice what was read (max / 10 always allowed), within [min, max]', () => {
     const calm = { ringDrops: 0, readBatch: 3, readPerSecond: 40_000 };
     assert.equal(nextSynRate(50_000, calm, 1000, 100_000), 55_000);
     assert.equal(nextSynRate(95_000, calm, 1000, 1_000_000), 100_000);
@@ -120,6 +134,8 @@ if (role === 'flood') {
     assert.ok(r.unlimited.ringDrops > 0, `without the rate the ring drops: ${JSON.stringify(r.unlimited)}`);
     assert.ok(r.unlimited.pings < r.unlimited.pingsSent, `pings among them: ${JSON.stringify(r.unlimited)}`);
     assert.ok(r.unlimited.sent > 3 * r.limited.sent, `and hping3 runs free: ${r.unlimited.sent} vs ${r.limited.sent}`);
+    // The drop counter the governor reads from /proc/self/net/dev is the namespace's device's, as ip reports it.
+    assert.ok(r.dropsRead.proc > 0 && r.dropsRead.proc === r.dropsRead.ip, JSON.stringify(r.dropsRead));
     assert.equal(r.govError, null);
     // The governor brought an unreachable rate down during the flood, and moved it toward its rest after
     // (max / 10: up by 10% an interval from below, straight there from above).
