@@ -311,7 +311,7 @@ export interface SynRateGovernorOptions {
 
 /**
  * Keeps the SYN class's rate (applySynRate) just under what synack reads: every interval it reads the device's
- * drop counter (`ip -s link`) and read batches, and changes the class's rate with `tc` by nextSynRate.
+ * drop counter (deviceTxDropped) and read batches, and changes the class's rate with `tc` by nextSynRate.
  * Costs a read of /proc/self/net/dev per interval while traffic flows (none while the device is quiet), and a `tc`
  * process when it changes the rate.
  * The timer does not keep the process alive.
