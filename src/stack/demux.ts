@@ -63,6 +63,30 @@ export function ourAddress(s: Stack, a: Uint8Array): Uint8Array | null {
   return null;
 }
 
+/** ourAddress for the `len` address bytes at `off` in a datagram: no view made to compare them. */
+export function ourAddressAt(s: Stack, b: Uint8Array, off: number, len: number): Uint8Array | null {
+  for (const x of s.addresses) if (x.length === len && equalAt(x, b, off)) return x;
+  return null;
+}
+
+/**
+ * The stack's interned array (internAddr) for the `len` address bytes at `off` in a datagram, when it has one
+ * (a peer some connection has or had), else a view of them: the address of an established connection's
+ * segments costs no view per packet. Nothing is interned here, so a stranger's datagrams add no entry.
+ */
+export function remoteAddressAt(s: Stack, b: Uint8Array, off: number, len: number): Uint8Array {
+  let h = 0x811c9dc5;
+  for (let i = off; i < off + len; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  const known = s.addrs.get(h >>> 0);
+  if (known !== undefined && known.length === len && equalAt(known, b, off)) return known;
+  return b.subarray(off, off + len);
+}
+
+function equalAt(a: Uint8Array, b: Uint8Array, off: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[off + i]) return false;
+  return true;
+}
+
 export function isOurs(s: Stack, a: Uint8Array): boolean {
   return ourAddress(s, a) !== null;
 }

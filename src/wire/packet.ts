@@ -2,8 +2,9 @@
  * Whole IP datagrams carrying TCP: decode IP then TCP; encode both into one allocation.
  */
 import { WireError } from './errors.js';
-import { decodeIp, encodeIpHeader, ipHeaderLengthFor, PROTO_TCP, type IpHeaderInit, type IpPacket } from './ip.js';
-import { decodeTcpRange, optionsLength, writeTcp, tcpChecksumRangeOk, checkSegmentFields, TCP_HEADER_LENGTH, type DecodedTcp } from './tcp.js';
+import { decodeIp, encodeIpHeader, ipHeaderLengthFor, IPV4_HEADER_LENGTH, IPV6_HEADER_LENGTH, PROTO_TCP, type IpHeaderInit, type IpPacket } from './ip.js';
+import { finishChecksum, onesComplementSum } from './checksum.js';
+import { decodeHostSegment, decodeTcpRange, optionsLength, writeTcp, tcpChecksumRangeOk, checkSegmentFields, TCP_HEADER_LENGTH, type DecodedTcp } from './tcp.js';
 import { EMPTY, type TcpSegment } from './tcp-types.js';
 
 /** An IP datagram decoded down to TCP (decodePacket). */
@@ -38,6 +39,68 @@ export function decodePacketUnverified(bytes: Uint8Array): DecodedPacket {
  */
 export function decodeHostPacket(bytes: Uint8Array, verifyTcpChecksum: boolean): DecodedPacket {
   return decode(bytes, verifyTcpChecksum, true);
+}
+
+/**
+ * Where decodeHostTcp found the IP header's fields a host's TCP input needs, so the addresses are read from the
+ * datagram's bytes where they lie instead of through a view made per packet. The caller's to reuse.
+ */
+export interface HostTcpHeader {
+  /** Address length: 4 (IPv4) or 16 (IPv6). */
+  addrLen: number;
+  /** Byte offset of the source address in the datagram; the destination follows it at srcOff + addrLen. */
+  srcOff: number;
+  /** Type of service (DSCP+ECN); traffic class for IPv6. */
+  tos: number;
+  /** TCP checksum verified; false when not asked to verify (the link vouched for it) or when it is wrong. */
+  tcpChecksumOk: boolean;
+}
+
+/**
+ * A host's input fast path: the TCP segment of a plain, whole datagram (IPv4 with a good header checksum, not a
+ * fragment, length fields neither zero nor beyond the buffer; IPv6 with TCP as its first Next Header) decoded as
+ * decodeHostPacket decodes it, the IP fields a host needs written to `out`, and no IP header object, address
+ * views or second payload view made. null for anything else, and for a malformed TCP header: decodeHostPacket
+ * then decides (slow path, errors). The segment is the caller's; its options may be shared frozen objects
+ * (decodeHostSegment).
+ */
+export function decodeHostTcp(bytes: Uint8Array, verifyTcpChecksum: boolean, out: HostTcpHeader): TcpSegment | null {
+  const len = bytes.length;
+  if (len < 1) return null;
+  const version = bytes[0]! >> 4;
+  let start: number;
+  let end: number;
+  let pseudo: number;
+  if (version === 4) {
+    if (len < IPV4_HEADER_LENGTH) return null;
+    start = (bytes[0]! & 0x0f) * 4;
+    end = (bytes[2]! << 8) | bytes[3]!;
+    // IHL below 5, a total length of zero (slow path: trimmed), short of the header or beyond the buffer,
+    // MF or a fragment offset, not TCP: the general path.
+    if (start < IPV4_HEADER_LENGTH || len < start || end < start || end > len) return null;
+    if ((((bytes[6]! << 8) | bytes[7]!) & 0x3fff) !== 0 || bytes[9] !== PROTO_TCP) return null;
+    if (finishChecksum(onesComplementSum(bytes, 0, start)) !== 0) return null; // counted by the general path
+    out.addrLen = 4;
+    out.srcOff = 12;
+    out.tos = bytes[1]!;
+    // RFC 9293 §3.1 pseudo-header: src and dst lie together at 12..20, then zero, protocol, TCP length.
+    pseudo = verifyTcpChecksum ? onesComplementSum(bytes, 12, 20) + PROTO_TCP + ((end - start) & 0xffff) : 0;
+  } else if (version === 6) {
+    if (len < IPV6_HEADER_LENGTH || bytes[6] !== PROTO_TCP) return null;
+    const payloadLength = (bytes[4]! << 8) | bytes[5]!;
+    start = IPV6_HEADER_LENGTH;
+    end = IPV6_HEADER_LENGTH + payloadLength;
+    if (payloadLength === 0 || end > len) return null;
+    out.addrLen = 16;
+    out.srcOff = 8;
+    out.tos = ((bytes[0]! & 0x0f) << 4) | (bytes[1]! >> 4);
+    // RFC 8200 §8.1 pseudo-header: src and dst at 8..40, 32-bit length (16 bits here), next header.
+    pseudo = verifyTcpChecksum ? onesComplementSum(bytes, 8, 40) + PROTO_TCP + payloadLength : 0;
+  } else return null;
+  const seg = decodeHostSegment(bytes, start, end);
+  if (seg === null) return null;
+  out.tcpChecksumOk = verifyTcpChecksum && finishChecksum(onesComplementSum(bytes, start, end, pseudo)) === 0;
+  return seg;
 }
 
 /** `lenientOptions`: TCP options parsed as Linux parses them, malformed ones skipped (decodeTcpRange). */

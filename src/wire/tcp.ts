@@ -2,7 +2,8 @@
  * TCP header and option codec (RFC 9293 §3.1, §3.2; MSS RFC 9293 §3.7.1, window scale and timestamps
  * RFC 7323, SACK RFC 2018, ECN bits RFC 3168, AE: the AccECN bit, formerly NS of RFC 3540).
  * Hot path: straight-line byte reads, no DataView, no closures; decode allocates the segment, its options
- * object (plus the arrays holding option order/SACK blocks/unknown options, each at its size) and the payload view.
+ * object (plus the arrays holding option order/SACK blocks/unknown options, each at its size) and the payload view;
+ * a host's input (decodeHostSegment) shares frozen objects for no options and the common option layouts.
  */
 import { WireError } from './errors.js';
 import { onesComplementSum, finishChecksum, pseudoHeaderSum } from './checksum.js';
@@ -50,9 +51,14 @@ function optionBad(code: string, message: string, at: number): never {
  * A host must not refuse a segment for its options (RFC 9293 §3.1: unknown options are ignored; RFC 1122
  * §4.2.2.5 be robust to illegal option lengths).
  */
-function decodeOptions(b: Uint8Array, start: number, end: number, lenient: boolean): TcpOptions {
+function decodeOptions(b: Uint8Array, start: number, end: number, lenient: boolean, shared: boolean): TcpOptions {
+  if (start >= end) return shared ? NO_OPTIONS : {};
+  // The host path's most common list, NOP NOP TS alone (RFC 7323 Appendix A layout): one object of its final
+  // shape, built at once, with the shared order list.
+  if (shared && end - start === 12 && b[start] === OPT_NOP && b[start + 1] === OPT_NOP && b[start + 2] === OPT_TIMESTAMPS && b[start + 3] === 10) {
+    return { order: COMMON_ORDERS[0] as number[], tsVal: u32(b, start + 4), tsEcr: u32(b, start + 8) };
+  }
   const opts: TcpOptions = {};
-  if (start >= end) return opts;
   // Kinds are gathered in a scratch list and copied once, at their count: an array grown by push reserves 17
   // slots on the first, the largest allocation of decoding a segment.
   const order = orderScratch;
@@ -122,11 +128,39 @@ function decodeOptions(b: Uint8Array, start: number, end: number, lenient: boole
     order.push(kind);
     i += len;
   }
-  opts.order = order.slice();
+  opts.order = (shared ? commonOrder(order) : null) ?? order.slice();
   return opts;
 }
 
 const orderScratch: number[] = [];
+
+/**
+ * The host path's options of a segment without any: one shared, frozen object (a data segment of a peer
+ * without timestamps allocates none); frozen, so a receiver that tried to write into it would fail loudly.
+ */
+const NO_OPTIONS: TcpOptions = Object.freeze({}) as TcpOptions;
+
+/**
+ * The option layouts nearly every segment after the handshake carries (Linux, FreeBSD, Windows): NOP NOP TS,
+ * with NOP NOP SACK after it or alone. The host path shares one frozen `order` list for each instead of a copy
+ * per segment.
+ */
+const COMMON_ORDERS: readonly (readonly number[])[] = [
+  [OPT_NOP, OPT_NOP, OPT_TIMESTAMPS],
+  [OPT_NOP, OPT_NOP, OPT_TIMESTAMPS, OPT_NOP, OPT_NOP, OPT_SACK],
+  [OPT_NOP, OPT_NOP, OPT_SACK],
+].map((o) => Object.freeze(o));
+
+function commonOrder(order: number[]): number[] | null {
+  for (let k = 0; k < COMMON_ORDERS.length; k++) {
+    const c = COMMON_ORDERS[k]!;
+    if (c.length !== order.length) continue;
+    let j = 0;
+    while (j < c.length && c[j] === order[j]) j++;
+    if (j === c.length) return c as number[];
+  }
+  return null;
+}
 
 /** A TFO cookie length RFC 7413 §4.1.1 allows: 0 (a request) or 4..16 bytes (Linux: even lengths only). */
 function fastOpenLength(n: number): boolean {
@@ -165,8 +199,26 @@ export function decodeTcpRange(b: Uint8Array, start: number, end: number, lenien
   if (start + dataOffset > end) {
     throw new WireError('tcp', 'truncated', `header with options needs ${dataOffset} bytes, have ${end - start}`, end);
   }
-  const options = decodeOptions(b, start + TCP_HEADER_LENGTH, start + dataOffset, lenientOptions);
-  const seg: TcpSegment = {
+  const seg = segmentAt(b, start, end, dataOffset, lenientOptions, false);
+  return { seg, dataOffset, checksum: (b[start + 16]! << 8) | b[start + 17]!, reserved: (b12 >> 1) & 7 };
+}
+
+/**
+ * A host's input (decodeHostTcp, packet.ts): the segment alone, no header wrapper, options as Linux parses them,
+ * and the no-options object and the common option layouts shared (frozen) rather than made per segment. null
+ * when the header is malformed (the general path, decodeHostPacket, then decides what that costs).
+ */
+export function decodeHostSegment(b: Uint8Array, start: number, end: number): TcpSegment | null {
+  if (end - start < TCP_HEADER_LENGTH) return null;
+  const dataOffset = (b[start + 12]! >> 4) * 4;
+  if (dataOffset < TCP_HEADER_LENGTH || start + dataOffset > end) return null;
+  return segmentAt(b, start, end, dataOffset, true, true);
+}
+
+function segmentAt(b: Uint8Array, start: number, end: number, dataOffset: number, lenientOptions: boolean, shared: boolean): TcpSegment {
+  const b12 = b[start + 12]!;
+  const options = decodeOptions(b, start + TCP_HEADER_LENGTH, start + dataOffset, lenientOptions, shared);
+  return {
     srcPort: (b[start]! << 8) | b[start + 1]!,
     dstPort: (b[start + 2]! << 8) | b[start + 3]!,
     seq: u32(b, start + 4),
@@ -178,7 +230,6 @@ export function decodeTcpRange(b: Uint8Array, start: number, end: number, lenien
     options,
     payload: b.subarray(start + dataOffset, end),
   };
-  return { seg, dataOffset, checksum: (b[start + 16]! << 8) | b[start + 17]!, reserved: (b12 >> 1) & 7 };
 }
 
 /** Decodes TCP header + options + payload. Malformed options → WireError('tcp-option') at the option's offset. */
