@@ -228,7 +228,8 @@ function segmentAt(b: Uint8Array, start: number, end: number, dataOffset: number
     window: (b[start + 14]! << 8) | b[start + 15]!,
     urgent: (b[start + 18]! << 8) | b[start + 19]!,
     options,
-    payload: b.subarray(start + dataOffset, end),
+    // The host path's segments without data (ACKs, half of what a bulk transfer decodes) share the empty array.
+    payload: shared && start + dataOffset === end ? EMPTY : b.subarray(start + dataOffset, end),
   };
 }
 
