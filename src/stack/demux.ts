@@ -19,8 +19,13 @@ export function tupleKey(la: Uint8Array, lp: number, ra: Uint8Array, rp: number)
 
 /** FNV-1a over an address. */
 export function addrHash(a: Uint8Array): number {
+  return addrHashAt(a, 0, a.length);
+}
+
+/** FNV-1a over the `len` address bytes at `off` (in a datagram: no view made to hash them). */
+function addrHashAt(b: Uint8Array, off: number, len: number): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i]!, 0x01000193);
+  for (let i = off; i < off + len; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
   return h >>> 0;
 }
 
@@ -59,8 +64,7 @@ export function findListener(s: Stack, la: Uint8Array, port: number): Listener |
 
 /** The stack's own Uint8Array for one of its addresses (so state never references packet buffers). */
 export function ourAddress(s: Stack, a: Uint8Array): Uint8Array | null {
-  for (const x of s.addresses) if (addressEquals(x, a)) return x;
-  return null;
+  return ourAddressAt(s, a, 0, a.length);
 }
 
 /** ourAddress for the `len` address bytes at `off` in a datagram: no view made to compare them. */
@@ -75,9 +79,7 @@ export function ourAddressAt(s: Stack, b: Uint8Array, off: number, len: number):
  * segments costs no view per packet. Nothing is interned here, so a stranger's datagrams add no entry.
  */
 export function remoteAddressAt(s: Stack, b: Uint8Array, off: number, len: number): Uint8Array {
-  let h = 0x811c9dc5;
-  for (let i = off; i < off + len; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-  const known = s.addrs.get(h >>> 0);
+  const known = s.addrs.get(addrHashAt(b, off, len));
   if (known !== undefined && known.length === len && equalAt(known, b, off)) return known;
   return b.subarray(off, off + len);
 }

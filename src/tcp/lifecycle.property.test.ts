@@ -18,7 +18,7 @@ import { ACK, FIN, RST, SYN, type TcpSegment } from '../wire/tcp-types.js';
 import { Pair, type Fate, type Side } from './pair.js';
 import { TcpConnection } from './connection.js';
 import type { TcpConfig } from './config.js';
-import { LEGAL_TRANSITIONS, bytes, connectionInvariants } from './test-util.js';
+import { LEGAL_TRANSITIONS, bytes, connectionInvariants, mulberry32 } from './test-util.js';
 
 type Op =
   | { kind: 'send'; side: Side; size: number }
@@ -76,17 +76,6 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
     windowShift: fc.integer({ min: 0, max: 14 }),
   }, { requiredKeys: [] }),
 });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function concat(parts: Uint8Array[]): Uint8Array {
   let n = 0;

@@ -7,23 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ACK } from '../wire/tcp-types.js';
-import { IRS, ISS, PLAIN, bytes, established, readAll, seg } from './test-util.js';
+import { IRS, ISS, PLAIN, bytes, established, mulberry32, readAll, seg } from './test-util.js';
 
 const SND = ISS + 1;
 const RCV = IRS + 1;
 const SEG = 100, N = 300;
-
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The blocks RFC 2018 §4 asks for, from the held bytes: the one holding `latest` first, then the highest. */
 function expected(held: boolean[], rcvNxt: number, latest: number, max: number): number[] {
@@ -43,7 +31,7 @@ function expected(held: boolean[], rcvNxt: number, latest: number, max: number):
 
 for (const seed of [1, 2, 3]) {
   test(`${N} segments in a random order with many holes (seed ${seed}): every ACK's SACK blocks are those the held data gives`, () => {
-    const random = rng(seed);
+    const random = mulberry32(seed);
     const data = bytes(N * SEG);
     const c = established({ ...PLAIN, sack: true, dsack: false, recvBufferSize: 1 << 20 }, 0, { options: { sackPermitted: true } });
     // Arrival order: every segment once, shuffled within windows of 60 so holes open and close along the way.
@@ -71,7 +59,7 @@ for (const seed of [1, 2, 3]) {
 }
 
 test('overlapping and duplicate segments in random order (seeded): every SACK block is a whole held range and the data arrives byte-exact', () => {
-  const random = rng(7);
+  const random = mulberry32(7);
   const size = 30_000;
   const data = bytes(size).map((_, i) => i * 7);
   const c = established({ ...PLAIN, sack: true, dsack: false, recvBufferSize: 1 << 20 }, 0, { options: { sackPermitted: true } });
@@ -99,7 +87,7 @@ test('overlapping and duplicate segments in random order (seeded): every SACK bl
 });
 
 test('a segment overlapping data held beyond a hole (seeded random pieces): its D-SACK block is the first held run it overlaps (RFC 2883 §4.1.2)', () => {
-  const random = rng(11);
+  const random = mulberry32(11);
   const size = 30_000;
   const data = bytes(size).map((_, i) => i * 3);
   const c = established({ ...PLAIN, sack: true, dsack: true, recvBufferSize: 1 << 20 }, 0, { options: { sackPermitted: true } });

@@ -228,3 +228,15 @@ export function connectionInvariants(c: TcpConnection): string[] {
   if (Number.isNaN(d)) bad.push('deadline NaN');
   return bad;
 }
+
+/** A small seeded generator of floats in [0, 1) (mulberry32), for tests that draw orders and sizes from a seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
