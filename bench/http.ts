@@ -55,6 +55,12 @@ const AB_ROUNDS = 3;
  * PREFIX.keepalive.cpuprofile and PREFIX.close.cpuprofile.
  */
 const AB_ONLY = process.env.HTTP_BENCH_AB_ONLY === '1';
+/**
+ * HTTP_BENCH_FLOOD_ONLY=1: only the SYN floods (no ab rounds; one short ab warms both servers). With
+ * HTTP_BENCH_PROFILE=PREFIX the flood with the fast path and the SYN rate is profiled too, to PREFIX.flood.cpuprofile.
+ */
+const FLOOD_ONLY = process.env.HTTP_BENCH_FLOOD_ONLY === '1';
+const FETCH_IN_PROCESS = process.env.HTTP_BENCH_FETCH_IN_PROCESS === '1';
 /** HTTP_BENCH_AB_SCALE=K: K times as many requests per ab run (a run of 5000 keep-alive requests lasts ~0.2 s). */
 const AB_SCALE = Math.max(1, Number(process.env.HTTP_BENCH_AB_SCALE ?? 1) || 1);
 const PROFILE = process.env.HTTP_BENCH_PROFILE;
@@ -160,23 +166,46 @@ function tcpInSegs(ns: Netns | null): number {
   return Number(vals[keys.indexOf('InSegs')]);
 }
 
-/** curl in a loop for `ms`: how many fetches got the whole body. */
+/**
+ * curl in a loop for `ms`: how many fetches got the whole body. The loop runs in a bash child, which spawns
+ * each curl, not in this process: synack serve runs in this process, and a spawn from a Node process of
+ * this size blocks its event loop ~10 ms (a fifth of serve's time under the flood, V8 profile), a stall no
+ * real server takes for its clients and the kernel server (its own process) never had.
+ * HTTP_BENCH_FETCH_IN_PROCESS=1 spawns each curl from here, as the bench did before, for comparison.
+ */
 async function fetchLoop(host: string, ms: number): Promise<{ ok: number; total: number }> {
+  const url = `http://${host}:${PORT}${PATH}`;
+  if (!FETCH_IN_PROCESS) {
+    const script = 'end=$(( ${EPOCHREALTIME/./} + $1 * 1000 )); ok=0; n=0; ' +
+      'while (( ${EPOCHREALTIME/./} < end )); do ' +
+      'r=$(curl -s -o /dev/null --max-time 2 -w "%{http_code} %{size_download}" "$2"); n=$((n + 1)); [[ $r == "200 1000" ]] && ok=$((ok + 1)); ' +
+      'done; echo "$ok $n"';
+    const r = await exec('bash', ['-c', script, 'fetch-loop', String(ms), url], ms + 10_000);
+    const m = /^(\d+) (\d+)/.exec(r.out.trim());
+    if (!m) throw new Error(`fetch loop against ${host} failed: ${r.out}`);
+    return { ok: Number(m[1]), total: Number(m[2]) };
+  }
   const until = Date.now() + ms;
   let ok = 0, total = 0;
   while (Date.now() < until) {
-    const r = await exec('curl', ['-s', '-o', '/dev/null', '--max-time', '2', '-w', '%{http_code} %{size_download}', `http://${host}:${PORT}${PATH}`], 5000);
+    const r = await exec('curl', ['-s', '-o', '/dev/null', '--max-time', '2', '-w', '%{http_code} %{size_download}', url], 5000);
     total++;
     if (r.out.trim() === '200 1000') ok++;
   }
   return { ok, total };
 }
 
-async function flood(host: string, inSegs: () => number, tunDrops: () => number): Promise<{ ok: number; total: number; segsPerSec: number; sent: number; drops: number; cpuUsPerSeg: number }> {
+async function flood(host: string, inSegs: () => number, tunDrops: () => number, synRate?: () => number): Promise<{ ok: number; total: number; segsPerSec: number; sent: number; drops: number; cpuUsPerSeg: number; meanRate: number; hpingCpu: number }> {
   const s0 = inSegs(), d0 = tunDrops();
+  // The governor's rate, sampled every 100 ms: its mean over the flood (the rate at the end says little).
+  let rateSum = 0, rateN = 0;
+  const sampler = synRate === undefined ? null : setInterval(() => { rateSum += synRate(); rateN++; }, 100);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const hp = spawn('timeout', ['-s', 'INT', String(FLOOD_SECS), 'hping3', '-q', '-S', '--flood', '--rand-source', '-c', String(FLOOD_COUNT), '-p', String(PORT), host], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // bash runs it and then prints its own children's CPU time (cutime, cstime: hping3 and timeout, once waited
+  // for): whether hping3 itself was short of CPU.
+  const hp = spawn('bash', ['-c', 'timeout -s INT "$@"; echo "children-cpu $(cut -d" " -f16,17 /proc/$$/stat)"', 'flood',
+    String(FLOOD_SECS), 'hping3', '-q', '-S', '--flood', '--rand-source', '-c', String(FLOOD_COUNT), '-p', String(PORT), host], { stdio: ['ignore', 'pipe', 'pipe'] });
   let hout = '';
   hp.stdout!.setEncoding('utf8').on('data', (d: string) => (hout += d));
   hp.stderr!.setEncoding('utf8').on('data', (d: string) => (hout += d));
@@ -186,11 +215,14 @@ async function flood(host: string, inSegs: () => number, tunDrops: () => number)
   const fetches = await fetchLoop(host, FLOOD_SECS * 1000 - 800);
   progress(`fetches done ${JSON.stringify(fetches)}`);
   await exited;
+  if (sampler !== null) clearInterval(sampler);
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const segs = inSegs() - s0;
   const sent = Number(/(\d+) packets transmitted/.exec(hout)?.[1] ?? 0);
-  return { ...fetches, segsPerSec: Math.round(segs / secs), sent, drops: tunDrops() - d0, cpuUsPerSeg: Math.round(((cpu.user + cpu.system) / Math.max(1, segs)) * 100) / 100 };
+  const ticks = /children-cpu (\d+) (\d+)/.exec(hout);
+  const hpingCpu = ticks ? Math.round(((Number(ticks[1]) + Number(ticks[2])) / 100 / secs) * 100) / 100 : 0; // clock ticks of 10 ms
+  return { ...fetches, segsPerSec: Math.round(segs / secs), sent, drops: tunDrops() - d0, cpuUsPerSeg: Math.round(((cpu.user + cpu.system) / Math.max(1, segs)) * 100) / 100, meanRate: Math.round(rateSum / Math.max(1, rateN)), hpingCpu };
 }
 
 async function bench(): Promise<BenchResult[]> {
@@ -220,7 +252,7 @@ async function bench(): Promise<BenchResult[]> {
     await ab(['-k', '-c4', '-n500'], KERNEL);
     if (serveNoWt !== null) await ab(['-k', '-c4', '-n500'], SYNACK_NO_WT);
     // The machine is shared: each figure is the best of AB_ROUNDS runs, the two servers alternating.
-    for (const args of [['-k', '-c20', `-n${5000 * AB_SCALE}`], ['-c100', `-n${2000 * AB_SCALE}`]]) {
+    for (const args of FLOOD_ONLY ? [] : [['-k', '-c20', `-n${5000 * AB_SCALE}`], ['-c100', `-n${2000 * AB_SCALE}`]]) {
       let k = { rps: 0, failed: 0 }, s = { rps: 0, failed: 0 }, u = { rps: 0, failed: 0 }, w = { rps: 0, failed: 0 };
       for (let round = 0; round < AB_ROUNDS; round++) {
         const kr = await abKernelCpu(args, server.pid!);
@@ -267,12 +299,16 @@ async function bench(): Promise<BenchResult[]> {
     const g = await flood(SYNACK, () => stats.InSegs, tunDrops);
     stack.synFastPath = true;
     const fast0 = c.SynFastPath, rx0 = link.stats, held0 = await synRateStats(tun);
-    const s = await flood(SYNACK, () => stats.InSegs, tunDrops);
+    const floodProf = PROFILE !== undefined ? await startProfile('flood') : null;
+    const gov = serve.synRate;
+    const s = await flood(SYNACK, () => stats.InSegs, tunDrops, gov === null ? undefined : () => gov.rate);
+    if (floodProf !== null) await floodProf();
     const rx1 = link.stats, held1 = await synRateStats(tun);
     pair('http.synflood fetches ok', '%', Math.round((s.ok / Math.max(1, s.total)) * 100), Math.round((k.ok / Math.max(1, k.total)) * 100));
     out.push({ name: 'http.synflood fetches (synack)', value: s.total, unit: 'fetches' }, { name: 'http.synflood fetches (kernel)', value: k.total, unit: 'fetches' });
     pair('http.synflood segments processed', 'seg/s', s.segsPerSec, k.segsPerSec);
     out.push({ name: 'http.synflood SYNs sent by hping3 (synack)', value: s.sent, unit: 'packets' }, { name: 'http.synflood SYNs sent by hping3 (kernel)', value: k.sent, unit: 'packets' });
+    out.push({ name: 'http.synflood hping3 CPU (synack)', value: s.hpingCpu, unit: 'cores' }, { name: 'http.synflood hping3 CPU (kernel)', value: k.hpingCpu, unit: 'cores' });
     out.push({ name: 'http.synflood dropped by the TUN queue', value: s.drops, unit: 'packets' });
     out.push({ name: 'http.synflood synack SYN+ACKs by the fast path', value: c.SynFastPath - fast0, unit: 'SYN+ACKs' });
     out.push({ name: 'http.synflood synack CPU per segment', value: s.cpuUsPerSeg, unit: 'us' });
@@ -281,6 +317,7 @@ async function bench(): Promise<BenchResult[]> {
     // synack serve's SYN rate (applySynRate): SYNs beyond it wait in the device's qdisc (hping3 then blocks on
     // its socket's send buffer) or are dropped there, instead of crowding the other packets out of the ring.
     out.push({ name: 'http.synflood SYN rate of the device at the end (SynRateGovernor)', value: held1?.rate ?? 0, unit: 'SYN/s' });
+    out.push({ name: 'http.synflood SYN rate of the device, mean over the flood', value: s.meanRate, unit: 'SYN/s' });
     if (held0 && held1) out.push({ name: 'http.synflood SYNs dropped by the SYN rate\'s queue', value: held1.dropped - held0.dropped, unit: 'packets' });
     out.push({ name: 'http.synflood general path: fetches ok', value: Math.round((g.ok / Math.max(1, g.total)) * 100), unit: '%' });
     out.push({ name: 'http.synflood general path: segments processed', value: g.segsPerSec, unit: 'seg/s' });
