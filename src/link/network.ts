@@ -29,6 +29,15 @@ export interface NetworkOptions extends WireOptions {
    * would put on the wire), and a receiving stack with packet observers sees complete checksums.
    */
   offload?: boolean;
+  /**
+   * Checksum offload alone between the stacks (default true; implied by `offload`): a TCP segment crossing a
+   * direction nobody can tell from a perfect one (no impairment but a fixed delay, no observer on the wire) is
+   * neither summed by its sender nor verified by its receiver, as on Linux's loopback (CHECKSUM_PARTIAL out,
+   * CHECKSUM_UNNECESSARY in). Any other packet leaves with a complete checksum (what a NIC puts on the wire), and a
+   * stack with packet observers, or `onDelivered`, sees complete checksums. false: every segment is summed and
+   * verified in JS.
+   */
+  checksumOffload?: boolean;
 }
 
 /** Payload bytes per TSO super-segment with `offload`: what fits one IPv4 datagram with full options, in whole MSS. */
@@ -49,6 +58,7 @@ export class Network {
   private readonly driver: WireDriver | null = null;
   private readonly endpoints = new Map<Stack, WireEndpoint>();
   private readonly offload: boolean;
+  private readonly checksumOffload: boolean;
   /**
    * @internal Virtual steps runUntil takes between two turns of the host's event loop at most (STEPS_PER_TURN,
    * 1: every step its own turn). More lets only callbacks run between most steps (tests compare the two).
@@ -62,6 +72,7 @@ export class Network {
     this.clock = opts.realTime ? new RealClock() : new VirtualClock();
     this.prng = new Prng((opts.seed ?? 1) ^ 0x5eed);
     this.offload = opts.offload === true;
+    this.checksumOffload = this.offload || opts.checksumOffload !== false;
     // Real time: the wire's deliveries on their own timer, each stack's timers on the shared clock (one wake-up
     // per stack, so stacks never cancel each other's).
     if (opts.realTime) this.driver = driveInRealTime(this.wire, { now: () => this.clock.now() });
@@ -74,6 +85,7 @@ export class Network {
   addStack(opts: Omit<StackOptions, 'clock'>): Stack {
     const prng = this.prng;
     const offload = this.offload;
+    const csumOffload = this.checksumOffload;
     const tcp = offload ? { tsoMaxBytes: OFFLOAD_TSO_MAX_BYTES, receiveOffload: true, ...opts.tcp } : opts.tcp;
     const stack = new Stack({ random: (out) => prng.fill(out), ...opts, tcp, clock: this.clock });
     const endpoint: WireEndpoint = {
@@ -90,14 +102,15 @@ export class Network {
     const id = this.wire.attach(endpoint, ...stack.addresses);
     stack.attach((packet, segmentSize) => {
       const now = this.clock.now();
-      if (offload) {
-        if (this.wire.transparent(id, packet)) { this.wire.send(id, packet, now, META_CSUM_UNNECESSARY); return; }
+      if (csumOffload) {
+        // A super-segment crosses whole only with receive offload (`offload`); without it, it is cut below.
+        if ((!segmentSize || offload) && this.wire.transparent(id, packet)) { this.wire.send(id, packet, now, META_CSUM_UNNECESSARY); return; }
         // What a NIC puts on the wire: MSS-sized segments (below), complete checksums.
         if (!segmentSize) completeTcpChecksum(packet);
       }
       if (!segmentSize) { this.wire.send(id, packet, now); return; }
       for (const piece of segmentTcp(packet, segmentSize)) this.wire.send(id, piece, now);
-    }, { checksumOffload: offload });
+    }, { checksumOffload: csumOffload });
     this.stacks.push(stack);
     this.endpoints.set(stack, endpoint);
     return stack;
