@@ -24,7 +24,7 @@
  * measured in the same run. The machine is shared: compare ratios, not absolute figures across runs.
  *
  * Knobs (environment): LOSS_BENCH_RUNS (repetitions, default 3), LOSS_BENCH_ONLY (one loss rate in per
- * mille, or "reorder"; skips the virtual sweep), LOSS_BENCH_CC (JSON merged into synack's TcpConfig, e.g.
+ * mille, or "reorder"; skips the virtual sweep), LOSS_BENCH_NOVIRTUAL=1 (every rate, real peers only), LOSS_BENCH_CC (JSON merged into synack's TcpConfig, e.g.
  * {"congestionControl":"newreno"}), LOSS_BENCH_NOHYSTART=1 (CUBIC without HyStart), LOSS_BENCH_SS=1 (the
  * senders' median cwnd and SRTT toward the peer, sampled every 20 ms; synack's CPU use, event-loop delay and garbage
  * collection pauses during its transfers), LOSS_BENCH_HEAPPROF=1 (with LOSS_BENCH_SS: what synack's process allocates per segment during its transfers, by function), LOSS_BENCH_NOPOLL=1 (a late timer wake-up does not read the device first), LOSS_BENCH_GCLOG (a file: with LOSS_BENCH_SS, each GC pause over 1 ms in
@@ -413,7 +413,7 @@ async function realRole(): Promise<void> {
 }
 
 export async function run(): Promise<BenchResult[]> {
-  const out = process.env.LOSS_BENCH_ONLY === undefined ? await virtualSweep() : [];
+  const out = process.env.LOSS_BENCH_ONLY === undefined && !process.env.LOSS_BENCH_NOVIRTUAL ? await virtualSweep() : [];
   const reason = lossBenchUnavailableReason();
   if (reason) {
     console.log(`  loss.real skipped: ${reason}`);
