@@ -38,6 +38,14 @@ export interface NetworkOptions extends WireOptions {
    * verified in JS.
    */
   checksumOffload?: boolean;
+  /**
+   * Receive batches, as a NIC's interrupt hands the kernel a burst (NAPI) and Linux's GRO merges it (default
+   * false): the datagrams due at a stack at the same time, one after the other on the wire, are received as one
+   * batch (Stack.receiveBatch), as a TUN read of several datagrams is, so each connection answers a batch once
+   * (one ACK covering it) and its user code hears of it once. Not while `onDelivered` is set (it is called after
+   * each datagram).
+   */
+  receiveBatch?: boolean;
 }
 
 /** Payload bytes per TSO super-segment with `offload`: what fits one IPv4 datagram with full options, in whole MSS. */
@@ -59,6 +67,7 @@ export class Network {
   private readonly endpoints = new Map<Stack, WireEndpoint>();
   private readonly offload: boolean;
   private readonly checksumOffload: boolean;
+  private readonly receiveBatch: boolean;
   /**
    * @internal Virtual steps runUntil takes between two turns of the host's event loop at most (STEPS_PER_TURN,
    * 1: every step its own turn). More lets only callbacks run between most steps (tests compare the two).
@@ -73,6 +82,7 @@ export class Network {
     this.prng = new Prng((opts.seed ?? 1) ^ 0x5eed);
     this.offload = opts.offload === true;
     this.checksumOffload = this.offload || opts.checksumOffload !== false;
+    this.receiveBatch = opts.receiveBatch === true;
     // Real time: the wire's deliveries on their own timer, each stack's timers on the shared clock (one wake-up
     // per stack, so stacks never cancel each other's).
     if (opts.realTime) this.driver = driveInRealTime(this.wire, { now: () => this.clock.now() });
@@ -88,16 +98,27 @@ export class Network {
     const csumOffload = this.checksumOffload;
     const tcp = offload ? { tsoMaxBytes: OFFLOAD_TSO_MAX_BYTES, receiveOffload: true, ...opts.tcp } : opts.tcp;
     const stack = new Stack({ random: (out) => prng.fill(out), ...opts, tcp, clock: this.clock });
-    const endpoint: WireEndpoint = {
-      deliver: (packet: Uint8Array, _now: number, meta: number) => {
-        if (meta === META_CSUM_UNNECESSARY) {
-          // Whoever looks at the packet sees it complete, as it would be on a wire.
-          if (stack.packetObservers.length > 0 || this.onDelivered !== undefined) completeTcpChecksum(packet);
-          stack.receive(packet, CSUM_UNNECESSARY);
-        } else stack.receive(packet);
-        this.onDelivered?.(stack, packet);
-      },
+    const deliver = (packet: Uint8Array, _now: number, meta: number): void => {
+      if (meta === META_CSUM_UNNECESSARY) {
+        // Whoever looks at the packet sees it complete, as it would be on a wire.
+        if (stack.packetObservers.length > 0 || this.onDelivered !== undefined) completeTcpChecksum(packet);
+        stack.receive(packet, CSUM_UNNECESSARY);
+      } else stack.receive(packet);
+      this.onDelivered?.(stack, packet);
     };
+    const endpoint: WireEndpoint = { deliver };
+    if (this.receiveBatch) {
+      endpoint.deliverBatch = (packets: Uint8Array[], metas: number[], now: number): void => {
+        if (this.onDelivered !== undefined) { for (let i = 0; i < packets.length; i++) deliver(packets[i]!, now, metas[i]!); return; }
+        const verified: boolean[] = new Array<boolean>(packets.length);
+        const observed = stack.packetObservers.length > 0;
+        for (let i = 0; i < packets.length; i++) {
+          verified[i] = metas[i] === META_CSUM_UNNECESSARY;
+          if (verified[i] && observed) completeTcpChecksum(packets[i]!);
+        }
+        stack.receiveBatch(packets, { checksumVerified: verified });
+      };
+    }
     // Sent by its wire id: no lookup of the endpoint per packet.
     const id = this.wire.attach(endpoint, ...stack.addresses);
     stack.attach((packet, segmentSize) => {

@@ -19,6 +19,12 @@ export interface WireEndpoint {
    * sender passed to send() with it (0 when nothing, and for a corrupted copy).
    */
   deliver(packet: Uint8Array, now: number, meta: number): void;
+  /**
+   * Optional: datagrams due at the same time, one after the other on the wire, to this endpoint (a NIC's receive
+   * batch, a NAPI poll) in one call, in wire order; `metas[i]` is `packets[i]`'s meta. The arrays are the
+   * endpoint's. Without it, or for a single datagram, deliver() is called.
+   */
+  deliverBatch?(packets: Uint8Array[], metas: number[], now: number): void;
 }
 
 /** Impairments of one direction. Probabilities are per packet, in [0, 1]. */
@@ -358,13 +364,29 @@ export class Wire {
     let n = 0;
     try {
       for (let p = this.peek(); p !== null && p.time <= now; p = this.peek()) {
-        this.take(p);
-        const c = p.dir.counters;
-        c.delivered++;
-        c.bytesDelivered += p.bytes.length;
-        this.emit(p.time, p.sentAt, p.from, p.to, p.bytes, p.fate);
-        this.endpoints[p.to]!.deliver(p.bytes, p.time, p.meta);
+        this.taken(p);
         n++;
+        const ep = this.endpoints[p.to]!;
+        let q: InFlight | null;
+        if (ep.deliverBatch === undefined || (q = this.peek()) === null || q.time !== p.time || q.to !== p.to) {
+          ep.deliver(p.bytes, p.time, p.meta);
+          continue;
+        }
+        // The packets due now for the same endpoint, one after the other: one batch, in wire order, as large as
+        // a NAPI poll (BATCH_MAX_PACKETS) and GRO's merge (BATCH_MAX_BYTES) allow.
+        const packets = [p.bytes];
+        const metas = [p.meta];
+        let bytes = p.bytes.length;
+        do {
+          if (packets.length === BATCH_MAX_PACKETS || bytes + q.bytes.length > BATCH_MAX_BYTES) break;
+          this.taken(q);
+          n++;
+          packets.push(q.bytes);
+          metas.push(q.meta);
+          bytes += q.bytes.length;
+        } while ((q = this.peek()) !== null && q.time === p.time && q.to === p.to);
+        if (packets.length === 1) { ep.deliver(p.bytes, p.time, p.meta); continue; }
+        ep.deliverBatch(packets, metas, p.time);
       }
     } finally {
       this.delivering = false;
@@ -435,6 +457,15 @@ export class Wire {
     return h !== null && before(h, f) ? h : f;
   }
 
+  /** Removes `p`, which peek() returned, counted and observed as delivered. */
+  private taken(p: InFlight): void {
+    this.take(p);
+    const c = p.dir.counters;
+    c.delivered++;
+    c.bytesDelivered += p.bytes.length;
+    this.emit(p.time, p.sentAt, p.from, p.to, p.bytes, p.fate);
+  }
+
   /** Removes `p`, which peek() returned. */
   private take(p: InFlight): void {
     if (this.fifoHead < this.fifo.length && this.fifo[this.fifoHead] === p) {
@@ -488,6 +519,17 @@ export class Wire {
     return top;
   }
 }
+
+/**
+ * A receive batch (WireEndpoint.deliverBatch) holds at most this many datagrams: Linux's NAPI poll weight
+ * (NAPI_POLL_WEIGHT, net.core.dev_weight: 64), what a driver hands the stack per poll.
+ */
+const BATCH_MAX_PACKETS = 64;
+/**
+ * ... and at most this many bytes: what GRO merges into one super-packet (GRO_LEGACY_MAX_SIZE, 64 KiB), which
+ * the receiving TCP answers with one ACK; so a batch is never answered with fewer ACKs than Linux sends.
+ */
+const BATCH_MAX_BYTES = 65536;
 
 function before(a: InFlight, b: InFlight): boolean {
   return a.time < b.time || (a.time === b.time && a.order < b.order);
