@@ -14,7 +14,7 @@ import { endianness } from 'node:os';
 import { EMPTY } from '../wire/tcp-types.js';
 import { finishChecksum } from '../wire/checksum.js';
 import { Stack } from '../stack/stack.js';
-import { installSynFastPath } from '../stack/syn-fast-path.js';
+import { answerAcceptedSyn, endSynFastPathRun, installSynFastPath, synFastPathAccepts, synFastPathOn } from '../stack/syn-fast-path.js';
 import { installIpReassembly } from '../stack/reassembly.js';
 import {
   VIRTIO_NET_HDR_LEN, VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE,
@@ -256,8 +256,8 @@ export function seedTcpChecksum(p: Uint8Array, payloadLength: number): number {
 const SHARED_COPY_MAX = 1 << 16;
 
 /**
- * Copies a batch of packets out of the addon's shared receive chunk (packet i is bytes[offsets[2i] + skip,
- * offsets[2i] + offsets[2i+1]), skip being the virtio_net_hdr), so that nothing the stack keeps (a
+ * Copies packets `from`..`count - 1` of a batch out of the addon's shared receive chunk (packet i is
+ * bytes[offsets[2i] + skip, offsets[2i] + offsets[2i+1]), skip being the virtio_net_hdr) into out[0..], so that nothing the stack keeps (a
  * connection's receive queue, a Buffer the application holds) pins a 1 MiB chunk. Consecutive packets share
  * one uninitialised allocation of at most 64 KiB (the most one retained view can then pin, as Node's own
  * socket reads do); larger ones get their own. Buffer.allocUnsafe: no zero-fill of memory about to be
@@ -265,8 +265,8 @@ const SHARED_COPY_MAX = 1 << 16;
  * packets are copied byte by byte, without a view into the chunk (under a flood of SYNs a view per packet
  * costs as much as the copy).
  */
-function copyRanges(bytes: Uint8Array, offsets: Uint32Array, count: number, skip: number, out: Uint8Array[]): void {
-  let i = 0;
+function copyRanges(bytes: Uint8Array, offsets: Uint32Array, from: number, count: number, skip: number, out: Uint8Array[]): void {
+  let i = from;
   while (i < count) {
     let j = i;
     let total = 0;
@@ -281,11 +281,128 @@ function copyRanges(bytes: Uint8Array, offsets: Uint32Array, count: number, skip
       const len = Math.max(0, offsets[2 * k + 1]! - skip);
       if (len <= 96) for (let x = 0; x < len; x++) mem[o + x] = bytes[start + x]!; // SYNs, ACKs: no view for a few bytes
       else mem.set(bytes.subarray(start, start + len), o);
-      out[k] = new Uint8Array(mem.buffer, mem.byteOffset + o, len);
+      out[k - from] = new Uint8Array(mem.buffer, mem.byteOffset + o, len);
       o += len;
     }
     i = j;
   }
+}
+
+/**
+ * attachStack's receive side (@internal; exported for tests): takes each batch the addon read into its shared
+ * chunk (packet i at chunk[offsets[2i], offsets[2i] + offsets[2i+1]), a virtio_net_hdr of `hdrLen` bytes first)
+ * and hands it to the stack.
+ *
+ * A flood's SYNs are answered where they lie: while the batch starts with SYNs the stack's SYN-cookie fast path
+ * takes (synFastPathAccepts), each is shown to the packet observers (a view, only when there are observers) and
+ * answered from the chunk's bytes, without a copy, a view or an array slot; then the SYN+ACKs go to the link
+ * and the rest of the batch, from the first other packet on, is copied and handed over as a batch of its own,
+ * as if the device had been read twice. The stack sees every datagram in the order read, so a SYN after that
+ * first other packet (which may have created a connection or filled the accept queue) is judged after it.
+ *
+ * The rest is copied (copyRanges: nothing the stack keeps may pin the chunk) into an array reused from batch to
+ * batch (one per batch size, up to REUSED_BATCH_MAX), with the checksum verdicts: Stack.receiveBatch reads both in
+ * order and keeps neither, so a batch allocates only its copies and their views.
+ */
+export class TunReceiver {
+  readonly #stack: StackLike;
+  /** The stack, when it is a synack Stack (the SYN fast path is its). */
+  readonly #host: Stack | null;
+  readonly #hdrLen: number;
+  readonly #st: TunOffloadStats;
+  #chunk: ArrayBuffer | null = null;
+  #bytes: Uint8Array = EMPTY;
+  /** The arrays a batch of i packets is handed over in (Stack.receiveBatch reads them in order and keeps neither). */
+  readonly #slots: Array<BatchSlot | undefined> = [];
+
+  constructor(stack: StackLike, hdrLen: number, offloadStats: TunOffloadStats) {
+    this.#stack = stack;
+    this.#host = stack instanceof Stack ? stack : null;
+    this.#hdrLen = hdrLen;
+    this.#st = offloadStats;
+  }
+
+  /** One batch from the addon (TunLink's receive callback). */
+  deliver(chunk: ArrayBuffer, offsets: Uint32Array, count: number): void {
+    if (this.#chunk !== chunk) { this.#chunk = chunk; this.#bytes = new Uint8Array(chunk); }
+    const bytes = this.#bytes;
+    const h = this.#hdrLen;
+    const st = this.#st;
+    let first = 0;
+    const s = this.#host;
+    if (s !== null && synFastPathOn(s)) {
+      const obs = s.packetObservers;
+      for (; first < count; first++) {
+        const off = offsets[2 * first]!, len = offsets[2 * first + 1]!;
+        if (len < h + 40) break;
+        let verified = false;
+        if (h > 0) {
+          // The virtio_net_hdr's flags and gso_type (virtio-net.ts), read in place: a super-packet is no SYN.
+          if (bytes[off + 1] !== VIRTIO_NET_HDR_GSO_NONE) break;
+          verified = (bytes[off]! & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) !== 0;
+        }
+        if (!synFastPathAccepts(s, bytes, off + h, len - h, verified)) break;
+        if (verified) st.rxChecksumSkipped++;
+        const now = s.clock.now();
+        if (obs.length > 0) {
+          const view = new Uint8Array(chunk, off + h, len - h);
+          for (let i = 0; i < obs.length; i++) obs[i]!('in', view, now, s);
+        }
+        answerAcceptedSyn(s, now);
+      }
+      if (first > 0) endSynFastPathRun(s);
+      if (first === count) return;
+    }
+    // Copies: the addon's packets lie in one shared read buffer, which a connection's receive queue must not
+    // pin. One batch in, one output pass per connection (stretch ACKs).
+    const m = count - first;
+    const slot = this.#host !== null && m <= REUSED_BATCH_MAX ? (this.#slots[m] ??= newSlot(m)) : newSlot(m); // another StackLike may keep them
+    const own = slot.pkts;
+    copyRanges(bytes, offsets, first, count, h, own);
+    const stack = this.#stack;
+    if (h === 0) {
+      if (stack.receiveBatch) stack.receiveBatch(own);
+      else for (let i = 0; i < m; i++) stack.receive(own[i]!);
+      own.fill(EMPTY); // nothing of this batch stays reachable from here
+      return;
+    }
+    const verified = slot.verified;
+    let n = 0;
+    for (let k = 0; k < m; k++) {
+      const off = offsets[2 * (first + k)]!;
+      if (offsets[2 * (first + k) + 1]! < h) continue; // cannot happen (the kernel always writes the header)
+      const p = own[k]!;
+      const flags = bytes[off]!, gsoType = bytes[off + 1]!;
+      if (gsoType !== VIRTIO_NET_HDR_GSO_NONE) {
+        st.rxGsoPackets++;
+        st.rxGsoBytes += p.length;
+        if (!fixGsoIpLength(p)) { st.rxOversize++; continue; }
+      }
+      const ok = (flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) !== 0;
+      if (ok) st.rxChecksumSkipped++;
+      own[n] = p;
+      verified[n++] = ok;
+    }
+    // A packet left out (an oversize super-packet): the batch's arrays are cut to size, once.
+    const give = n === m ? slot : { pkts: own.slice(0, n), verified: verified.slice(0, n), opts: { checksumVerified: verified.slice(0, n) } };
+    if (stack.receiveBatch) stack.receiveBatch(give.pkts, give.opts);
+    else for (let i = 0; i < n; i++) stack.receive(give.pkts[i]!, { checksumVerified: give.verified[i]! });
+    own.fill(EMPTY);
+  }
+}
+
+/** Batches of up to this many packets are handed to the stack in arrays reused from batch to batch (one per size). */
+const REUSED_BATCH_MAX = 256;
+
+interface BatchSlot {
+  readonly pkts: Uint8Array[];
+  readonly verified: boolean[];
+  readonly opts: { checksumVerified: readonly boolean[] };
+}
+
+function newSlot(size: number): BatchSlot {
+  const verified = new Array<boolean>(size).fill(false);
+  return { pkts: new Array<Uint8Array>(size).fill(EMPTY), verified, opts: { checksumVerified: verified } };
 }
 
 /**
@@ -570,43 +687,9 @@ export class TunLink {
     // thread's hand-off) before the check phase's setImmediate callbacks (libuv >= 1.45, Node 20).
     const pollInput = (then: () => void): void => { setImmediate(then); };
     stack.attach((packet, segmentSize) => send(packet, EMPTY, segmentSize ?? 0), { checksumOffload: offload, sendParts: send, sendBatch: many, sendPackets: packets, pollInput });
-    const h = this.#hdrLen;
-    let chunkBytes: Uint8Array | null = null;
+    const receiver = new TunReceiver(stack, this.#hdrLen, st);
     this.#packets = null;
-    this.#start((chunk, offsets, count) => {
-      // Copies: the addon's packets lie in one shared read buffer, which a connection's receive queue must not
-      // pin. One batch in, one output pass per connection (stretch ACKs).
-      if (chunkBytes === null || chunkBytes.buffer !== chunk) chunkBytes = new Uint8Array(chunk);
-      const own = new Array<Uint8Array>(count);
-      copyRanges(chunkBytes, offsets, count, h, own);
-      if (h === 0) {
-        if (stack.receiveBatch) stack.receiveBatch(own);
-        else for (let i = 0; i < own.length; i++) stack.receive(own[i]!);
-        return;
-      }
-      // The virtio_net_hdr's first two bytes, read in place: flags, then gso_type (virtio-net.ts).
-      const verified = new Array<boolean>(count);
-      let n = 0;
-      for (let i = 0; i < count; i++) {
-        const off = offsets[2 * i]!;
-        if (offsets[2 * i + 1]! < h) continue; // cannot happen (the kernel always writes the header)
-        const p = own[i]!;
-        const flags = chunkBytes[off]!, gsoType = chunkBytes[off + 1]!;
-        if (gsoType !== VIRTIO_NET_HDR_GSO_NONE) {
-          st.rxGsoPackets++;
-          st.rxGsoBytes += p.length;
-          if (!fixGsoIpLength(p)) { st.rxOversize++; continue; }
-        }
-        const ok = (flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) !== 0;
-        if (ok) st.rxChecksumSkipped++;
-        own[n] = p;
-        verified[n++] = ok;
-      }
-      own.length = n;
-      verified.length = n;
-      if (stack.receiveBatch) stack.receiveBatch(own, { checksumVerified: verified });
-      else for (let i = 0; i < n; i++) stack.receive(own[i]!, { checksumVerified: verified[i]! });
-    });
+    this.#start((chunk, offsets, count) => { receiver.deliver(chunk, offsets, count); });
   }
 
   /** Writes from attachStack() that the kernel refused. */

@@ -32,6 +32,7 @@ import { SynCookies } from './syn-cookies.js';
 import { findConn, findListener, findTw } from './demux.js';
 import { martianSource } from './martians.js';
 import { mssFor } from './ip-pmtu.js';
+import { flushOutput } from './ip-output.js';
 import { setDefaultSynFastPath, type Stack, type SynFastPathCode } from './stack.js';
 
 const CODE: SynFastPathCode = { answer: synFastPath, flush: flushSynFastPath };
@@ -44,6 +45,20 @@ const CODE: SynFastPathCode = { answer: synFastPath, flush: flushSynFastPath };
 export function installSynFastPath(stack?: Stack): void {
   if (stack === undefined) setDefaultSynFastPath(CODE);
   else stack.synFastPathCode = CODE;
+}
+
+/** Whether `stack` answers SYNs on this fast path now (installed here, StackOptions.synFastPath not switched off). */
+export function synFastPathOn(stack: Stack): boolean {
+  return stack.synFastPath && stack.synFastPathCode === CODE;
+}
+
+/**
+ * Ends a run of SYNs a link answered in place (synFastPathAccepts, answerAcceptedSyn) as Stack.receiveBatch
+ * ends a batch that held only such SYNs: what waits in the output queue, then the SYN+ACKs, to the link.
+ */
+export function endSynFastPathRun(stack: Stack): void {
+  flushOutput(stack);
+  flushSynFastPath(stack);
 }
 
 /** Packed whole datagrams for LinkCapabilities.sendBatch: packet i is buf[offsets[2i], offsets[2i] + offsets[2i+1]). */
@@ -68,59 +83,89 @@ const OPT_EOL = 0, OPT_NOP = 1, OPT_MSS = 2, OPT_WSCALE = 3, OPT_SACK_PERMITTED 
  * returns false, having changed nothing, otherwise. `verified`: the link vouched for the TCP checksum.
  */
 export function synFastPath(s: Stack, p: Uint8Array, verified: boolean, now: number): boolean {
-  const n = p.length;
+  return synFastPathAt(s, p, 0, p.length, verified, now);
+}
+
+/**
+ * synFastPath for the datagram at `b[a, a + n)`, read in place: a link that reads packets into a shared buffer
+ * (TunLink's receive chunk) answers a flood's SYNs from there, without a copy or a view per SYN. Nothing keeps
+ * a reference to `b`.
+ */
+export function synFastPathAt(s: Stack, b: Uint8Array, a: number, n: number, verified: boolean, now: number): boolean {
+  if (!synFastPathAccepts(s, b, a, n, verified)) return false;
+  answerAcceptedSyn(s, now);
+  return true;
+}
+
+// What synFastPathAccepts found in the SYN it accepted, for answerAcceptedSyn (module scratch: no object per
+// SYN; the two run back to back, nothing runs between them but packet observers, which change nothing).
+let qLa: Uint8Array = SRC4, qV6 = false, qSp = 0, qDp = 0, qSeq = 0, qMss = -1, qWs = -1, qSack = false, qTs = false, qTsVal = 0;
+
+/**
+ * Whether the datagram at `b[a, a + n)` is a SYN the fast path answers (see the file comment), changing
+ * nothing but the fast path's scratch; answerAcceptedSyn then answers it. Split so that a link can show the
+ * datagram to the stack's packet observers between the two, in the order Stack.receive does (observers first).
+ */
+export function synFastPathAccepts(s: Stack, b: Uint8Array, a: number, n: number, verified: boolean): boolean {
   if (n < 40) return false;
-  const b0 = p[0]!;
-  let t: number; // offset of the TCP header
+  const b0 = b[a]!;
+  let t: number; // offset of the TCP header in the datagram
   if (b0 === 0x45) {
     // IPv4 without options, exactly as long as it says, not a fragment (MF, offset: RFC 791), carrying TCP.
-    if (p[9] !== 6 || p[33] !== 0x02 || ((p[2]! << 8) | p[3]!) !== n || (p[6]! & 0x3f) !== 0 || p[7] !== 0) return false;
+    if (b[a + 9] !== 6 || b[a + 33] !== 0x02 || ((b[a + 2]! << 8) | b[a + 3]!) !== n || (b[a + 6]! & 0x3f) !== 0 || b[a + 7] !== 0) return false;
     t = 20;
   } else if (b0 >> 4 === 6) {
     // IPv6 whose next header is TCP (no extension headers), exactly as long as its payload length says.
-    if (n < 60 || p[6] !== 6 || p[53] !== 0x02 || ((p[4]! << 8) | p[5]!) !== n - 40) return false;
+    if (n < 60 || b[a + 6] !== 6 || b[a + 53] !== 0x02 || ((b[a + 4]! << 8) | b[a + 5]!) !== n - 40) return false;
     t = 40;
   } else return false;
   // Flags exactly SYN (no AE bit, reserved bits clear), no payload: the header is the whole segment.
-  const b12 = p[t + 12]!;
+  const b12 = b[a + t + 12]!;
   if ((b12 & 0x0f) !== 0 || t + (b12 >> 4) * 4 !== n || (b12 >> 4) < 5) return false;
   if (!s.syncookies || s.synRate.rate !== Infinity || s.config.optionLayout === 'freebsd') return false;
   const v6 = t === 40;
-  if (!v6 && finishChecksum(onesComplementSum(p, 0, 20)) !== 0) return false; // IPv4 header checksum (RFC 791)
+  if (!v6 && finishChecksum(onesComplementSum(b, a, a + 20)) !== 0) return false; // IPv4 header checksum (RFC 791)
   // Our address? (the stack's own array, as ipInput's ourAddress gives it)
-  const la = ourAddressAt(s, p, v6 ? 24 : 16, v6 ? 16 : 4);
+  const la = ourAddressAt(s, b, a + (v6 ? 24 : 16), v6 ? 16 : 4);
   if (la === null) return false;
   const ra = v6 ? SRC6 : SRC4;
-  for (let i = 0; i < ra.length; i++) ra[i] = p[(v6 ? 8 : 12) + i]!;
+  for (let i = 0, o = a + (v6 ? 8 : 12); i < ra.length; i++) ra[i] = b[o + i]!;
   if (martianSource(ra, la, s.isOursFn) !== null) return false;
-  if (!verified && !tcpChecksumRangeOk(p, t, n, ra, la)) return false;
-  const sp = (p[t]! << 8) | p[t + 1]!;
-  const dp = (p[t + 2]! << 8) | p[t + 3]!;
+  if (!verified && !tcpChecksumRangeOk(b, a + t, a + n, ra, la)) return false;
+  const th = a + t; // the TCP header in b
+  const sp = (b[th]! << 8) | b[th + 1]!;
+  const dp = (b[th + 2]! << 8) | b[th + 3]!;
   if (findConn(s, la, dp, ra, sp) !== null || findTw(s, la, dp, ra, sp) !== -1) return false;
   const l = findListener(s, la, dp);
   if (l === null || l.synQueue.size < l.backlog || l.acceptQueue.length >= l.backlog) return false;
   // Options: only the four a SYN cookie answer looks at, each well formed (Linux's tcp_parse_options checks),
   // at most once; anything else is the general path's to judge.
   let mss = -1, ws = -1, sack = false, ts = false, tsVal = 0;
-  for (let i = t + 20; i < n;) {
-    const kind = p[i]!;
+  for (let i = th + 20, e = a + n; i < e;) {
+    const kind = b[i]!;
     if (kind === OPT_EOL) break;
     if (kind === OPT_NOP) { i++; continue; }
-    if (i + 1 >= n) return false;
-    const len = p[i + 1]!;
-    if (i + len > n) return false;
+    if (i + 1 >= e) return false;
+    const len = b[i + 1]!;
+    if (i + len > e) return false;
     if (kind === OPT_MSS && len === 4 && mss < 0) {
-      mss = (p[i + 2]! << 8) | p[i + 3]!;
+      mss = (b[i + 2]! << 8) | b[i + 3]!;
       if (mss === 0) return false;
-    } else if (kind === OPT_WSCALE && len === 3 && ws < 0) ws = p[i + 2]!;
+    } else if (kind === OPT_WSCALE && len === 3 && ws < 0) ws = b[i + 2]!;
     else if (kind === OPT_SACK_PERMITTED && len === 2 && !sack) sack = true;
-    else if (kind === OPT_TIMESTAMPS && len === 10 && !ts) { ts = true; tsVal = u32(p, i + 2); }
+    else if (kind === OPT_TIMESTAMPS && len === 10 && !ts) { ts = true; tsVal = u32(b, i + 2); }
     else return false;
     i += len;
   }
+  qLa = la; qV6 = v6; qSp = sp; qDp = dp; qSeq = u32(b, th + 4); qMss = mss; qWs = ws; qSack = sack; qTs = ts; qTsVal = tsVal;
+  return true;
+}
+
+/** Answers the SYN synFastPathAccepts just accepted with a SYN cookie, as the general path would. */
+export function answerAcceptedSyn(s: Stack, now: number): void {
+  const la = qLa, v6 = qV6, ra = v6 ? SRC6 : SRC4, sp = qSp, dp = qDp, seq = qSeq, mss = qMss, ws = qWs, sack = qSack, ts = qTs, tsVal = qTsVal;
   // What listenerArrives and sendCookieSynAck do for this SYN, without the objects.
   s.stats.InSegs++;
-  const seq = u32(p, t + 4);
   const iss = s.cookies.make(la, dp, ra, sp, seq, SynCookies.mssIndexFor(mss < 0 ? 536 : mss), now);
   const cfg = s.config;
   const tsOk = cfg.timestamps && ts;
@@ -174,13 +219,12 @@ export function synFastPath(s: Stack, p: Uint8Array, verified: boolean, now: num
   s.stats.OutSegs++;
   const obs = s.packetObservers;
   if (obs.length > 0) { const pkt = out.subarray(o, o + len); for (let i = 0; i < obs.length; i++) obs[i]!('out', pkt, now, s); }
-  if (batch === null) { s.link?.(out); return true; }
+  if (batch === null) { s.link?.(out); return; }
   batch.offsets[2 * batch.count] = o;
   batch.offsets[2 * batch.count + 1] = len;
   batch.count++;
   batch.used = o + len;
   if (batch.count * 2 === batch.offsets.length) flushSynFastPath(s);
-  return true;
 }
 
 /** Hands the SYN+ACKs built so far to the link in one call (LinkCapabilities.sendBatch). */
