@@ -190,6 +190,8 @@ export class Wire {
    */
   private fifo: InFlight[] = [];
   private fifoHead = 0;
+  /** The fifo's end: slots from here on are free room (the array is not shrunk when it empties). */
+  private fifoTail = 0;
   private order = 0;
   private delivering = false;
 
@@ -259,7 +261,7 @@ export class Wire {
   }
 
   /** Packets scheduled but not yet delivered. */
-  get inFlight(): number { return this.heap.length + this.fifo.length - this.fifoHead; }
+  get inFlight(): number { return this.heap.length + this.fifoTail - this.fifoHead; }
 
   /**
    * True when a datagram from `from` shaped like `packet` would reach its endpoint unchanged and unseen: its
@@ -451,7 +453,7 @@ export class Wire {
 
   /** The packet due next (earliest time, then sending order), or null. */
   private peek(): InFlight | null {
-    const f = this.fifoHead < this.fifo.length ? this.fifo[this.fifoHead]! : null;
+    const f = this.fifoHead < this.fifoTail ? this.fifo[this.fifoHead]! : null;
     const h = this.heap.length > 0 ? this.heap[0]! : null;
     if (f === null) return h;
     return h !== null && before(h, f) ? h : f;
@@ -468,10 +470,12 @@ export class Wire {
 
   /** Removes `p`, which peek() returned. */
   private take(p: InFlight): void {
-    if (this.fifoHead < this.fifo.length && this.fifo[this.fifoHead] === p) {
+    if (this.fifoHead < this.fifoTail && this.fifo[this.fifoHead] === p) {
       this.fifo[this.fifoHead++] = undefined as unknown as InFlight; // let the packet go
-      if (this.fifoHead === this.fifo.length) { this.fifo.length = 0; this.fifoHead = 0; }
-      else if (this.fifoHead > 1024 && this.fifoHead * 2 > this.fifo.length) { this.fifo = this.fifo.slice(this.fifoHead); this.fifoHead = 0; }
+      // Emptied: start again from the front, keeping the array's room (packets come one burst at a time, and
+      // growing the array again for each was ~60 B per packet).
+      if (this.fifoHead === this.fifoTail) { this.fifoHead = 0; this.fifoTail = 0; }
+      else if (this.fifoHead > 1024 && this.fifoHead * 2 > this.fifoTail) { this.fifo = this.fifo.slice(this.fifoHead, this.fifoTail); this.fifoTail -= this.fifoHead; this.fifoHead = 0; }
       return;
     }
     this.pop();
@@ -480,8 +484,8 @@ export class Wire {
   private schedule(p: InFlight): void {
     p.order = this.order++;
     const f = this.fifo;
-    if (this.fifoHead === f.length || f[f.length - 1]!.time <= p.time) {
-      f.push(p);
+    if (this.fifoHead === this.fifoTail || f[this.fifoTail - 1]!.time <= p.time) {
+      f[this.fifoTail++] = p;
       if (!this.delivering && this.onWake !== undefined && this.peek() === p) this.onWake(p.time);
       return;
     }

@@ -98,9 +98,13 @@ export function sourceFor(s: Stack, remote: Uint8Array): Uint8Array {
   throw Object.assign(new Error(`ENETUNREACH: no ${remote.length === 16 ? 'IPv6' : 'IPv4'} address on this stack`), { code: 'ENETUNREACH' });
 }
 
+const portKey = new Uint8Array(34);
+
 /** RFC 6056 Algorithm 3: a per-destination hashed offset plus a global counter, skipping tuples in use or in TIME-WAIT. */
 export function ephemeralPort(s: Stack, la: Uint8Array, ra: Uint8Array, rp: number): number {
-  const b = new Uint8Array(34);
+  // The hashed bytes in one scratch array (zeroed where an IPv4 address leaves room): no buffer per connect.
+  const b = portKey;
+  b.fill(0);
   b.set(la, 0); b.set(ra, 16); b[32] = rp >>> 8; b[33] = rp & 0xff;
   const offset = s.portHash.hash(b);
   const num = s.portMax - s.portMin + 1;

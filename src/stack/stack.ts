@@ -706,10 +706,12 @@ export class Stack {
       if (this.randomPoolAt === this.randomPool.length) { defaultRandom(new Uint8Array(this.randomPool.buffer)); this.randomPoolAt = 0; }
       return this.randomPool[this.randomPoolAt++]!;
     }
-    const b = new Uint8Array(4);
+    // Into one scratch array: a buffer per call was ~400 B per connection between in-process stacks.
+    const b = this.random4;
     this.random(b);
     return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
   }
+  private readonly random4 = new Uint8Array(4);
   private readonly randomPool: Uint32Array | null;
   private randomPoolAt = 0;
 
