@@ -10,6 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { parseAddress, formatAddress } from '../wire/address.js';
 
 export type DeviceSetupErrorCode =
@@ -265,19 +266,30 @@ export interface SynRateSample {
   readBatch: number;
   /** Packets synack read per second over the interval (what it took: under a flood, mostly the SYNs). */
   readPerSecond: number;
+  /**
+   * The share of the interval the reading event loop was busy (0..1; Node's eventLoopUtilization), when known:
+   * the headroom synack had. Absent: the rule rises by 10 % at most.
+   */
+  utilization?: number;
 }
 
 /** A read that finds this many packets waiting means the ring holds a standing queue: synack is behind. */
 export const SYN_RATE_BACKLOG_BATCH = 512;
 
+/** The rate binds when synack read at least this share of it: the flood is held by the rate, not by its sender. */
+export const SYN_RATE_BINDING = 0.8;
+
 /**
  * The governor's rule, as a pure function: the next SYN rate from the current one and what the interval showed.
  * synack falling behind (the ring dropped packets, or reads find a standing queue) → a multiplicative decrease
  * to 0.7× the rate (0.7× what synack read in that interval when the rate was more than twice that), at least
- * `min`; otherwise an increase of 10%, at most `max` and at most twice what synack read (but max / 10 is
- * always allowed). As TCP's congestion control probes a path, the rate settles just under what synack can read
- * on this machine at this moment (which no fixed rate can know: it depends on the CPU and on what else runs),
- * and rests at max / 10 while nothing floods.
+ * `min`. Otherwise up, at most `max` and at most twice what synack read (but max / 10 is always allowed): by
+ * 10 %, or, when the rate binds (synack read at least SYN_RATE_BINDING of it) and its event loop had headroom,
+ * by 50 % (busy under half the time) or 25 % (under 80 %): a rate far under what synack can take climbs to it in
+ * a few intervals instead of a few seconds (from max / 10 to 2.8 times that: 3 intervals at 50 %, 11 at 10 %),
+ * which is most of a short flood. As TCP's congestion control probes a path, the rate settles just under what
+ * synack can read on this machine at this moment (which no fixed rate can know: it depends on the CPU and on
+ * what else runs), and rests at max / 10 while nothing floods.
  */
 export function nextSynRate(rate: number, sample: SynRateSample, min: number, max: number): number {
   const behind = sample.ringDrops > 0 || sample.readBatch >= SYN_RATE_BACKLOG_BATCH;
@@ -285,10 +297,13 @@ export function nextSynRate(rate: number, sample: SynRateSample, min: number, ma
   // what was read. Otherwise from the rate: a stall within the interval (a GC, the process descheduled on a
   // busy machine) lowers what was read, not what synack can read.
   const base = rate > 2 * sample.readPerSecond ? sample.readPerSecond : rate;
+  const u = sample.utilization;
+  const binding = u !== undefined && sample.readPerSecond >= SYN_RATE_BINDING * rate;
+  const up = !binding ? (rate * 11) / 10 : u < 0.5 ? (rate * 3) / 2 : u < 0.8 ? (rate * 5) / 4 : (rate * 11) / 10;
   // Not behind: up, but not past twice what synack reads (and at least max / 10), so that after a calm period
   // the next flood meets a rate near the traffic rather than `max`, and the ring is not overrun until the
   // first decrease.
-  const next = behind ? Math.floor(0.7 * base) : Math.min(Math.ceil((rate * 11) / 10), Math.floor(Math.max(max / 10, 2 * sample.readPerSecond)));
+  const next = behind ? Math.floor(0.7 * base) : Math.min(Math.ceil(up), Math.floor(Math.max(max / 10, 2 * sample.readPerSecond)));
   return Math.max(min, Math.min(max, next));
 }
 
@@ -307,6 +322,26 @@ export interface SynRateGovernorOptions {
   readStats?: () => { rxPackets: number; rxBatches: number };
   /** Reports a failure of `ip`/`tc` (then it stops). */
   onError?: (e: Error) => void;
+  /**
+   * How busy the event loop that reads the device was since the last call (0..1), for nextSynRate's faster rise
+   * when synack has headroom. Default, with readStats: this process's event loop (performance.eventLoopUtilization),
+   * which is the reading loop in synack serve; null: not known (the rate rises by 10 % at most).
+   */
+  utilization?: (() => number) | null;
+  /** @internal Injected for tests: the clock (default performance.now), the device's drop counter (deviceTxDropped), the rate change (changeSynRate). */
+  now?: () => number;
+  txDropped?: (name: string) => Promise<number>;
+  changeRate?: (name: string, synsPerSecond: number) => Promise<void>;
+}
+
+/** The share of the time this process's event loop was busy since the previous call (Node's eventLoopUtilization). */
+function loopUtilization(): () => number {
+  let last = performance.eventLoopUtilization();
+  return () => {
+    const d = performance.eventLoopUtilization(last);
+    last = performance.eventLoopUtilization();
+    return d.utilization;
+  };
 }
 
 /**
@@ -326,7 +361,11 @@ export class SynRateGovernor {
   #busy = false;
   #lastDrops = -1;
   #lastRead = { rxPackets: 0, rxBatches: 0, at: 0 };
+  #stopped = false;
+  #based = false;
   readonly #opts: SynRateGovernorOptions;
+  readonly #now: () => number;
+  readonly #utilization: (() => number) | null;
 
   constructor(name: string, opts: SynRateGovernorOptions) {
     checkSynRate(opts.max);
@@ -335,6 +374,8 @@ export class SynRateGovernor {
     this.min = Math.max(1, Math.min(opts.max, opts.min ?? Math.floor(opts.max / 100)));
     this.#rate = opts.max;
     this.#opts = opts;
+    this.#now = opts.now ?? (() => performance.now());
+    this.#utilization = opts.utilization !== undefined ? opts.utilization : opts.readStats ? loopUtilization() : null;
   }
 
   /** The class's rate now, SYNs per second. */
@@ -349,8 +390,9 @@ export class SynRateGovernor {
 
   start(): this {
     if (this.#timer !== null) return this;
-    if (this.#opts.readStats) { const r = this.#opts.readStats(); this.#lastRead = { rxPackets: r.rxPackets, rxBatches: r.rxBatches, at: performance.now() }; }
-    this.#timer = setInterval(() => void this.#tick(), this.#opts.intervalMs ?? 500);
+    this.#stopped = false;
+    this.#baseline();
+    this.#timer = setInterval(() => void this.sample(), this.#opts.intervalMs ?? 500);
     this.#timer.unref();
     return this;
   }
@@ -358,16 +400,31 @@ export class SynRateGovernor {
   stop(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
+    this.#stopped = true;
   }
 
-  async #tick(): Promise<void> {
-    if (this.#busy || this.#timer === null) return;
+  /** The read counters (and the loop's busy share) from now on, for the first interval. */
+  #baseline(): void {
+    this.#based = true;
+    if (this.#opts.readStats) { const r = this.#opts.readStats(); this.#lastRead = { rxPackets: r.rxPackets, rxBatches: r.rxBatches, at: this.#now() }; }
+    this.#utilization?.();
+  }
+
+  /**
+   * One look (what the timer runs every interval): the interval's counters, nextSynRate, and the class's rate
+   * changed when the rule says so. @internal Called by tests with an injected clock and counters; the first call
+   * without start() only takes the baseline.
+   */
+  async sample(): Promise<void> {
+    if (this.#busy || this.#stopped) return;
+    if (!this.#based) { this.#baseline(); return; }
     this.#busy = true;
     try {
       // Without read counters the rule falls back to 0.7× the rate.
       let readBatch = 0, readPerSecond = Infinity, packets = Infinity;
+      const utilization = this.#utilization?.();
       if (this.#opts.readStats) {
-        const r = this.#opts.readStats(), at = performance.now();
+        const r = this.#opts.readStats(), at = this.#now();
         packets = r.rxPackets - this.#lastRead.rxPackets;
         const batches = r.rxBatches - this.#lastRead.rxBatches;
         if (batches > 0) readBatch = packets / batches;
@@ -377,13 +434,13 @@ export class SynRateGovernor {
       // A quiet device (synack read next to nothing, so it was not behind) needs no reading of its drops.
       let ringDrops = 0;
       if (packets >= SYN_RATE_QUIET_PACKETS || this.#lastDrops < 0) {
-        const drops = await deviceTxDropped(this.name);
+        const drops = await (this.#opts.txDropped ?? deviceTxDropped)(this.name);
         ringDrops = this.#lastDrops < 0 ? 0 : drops - this.#lastDrops;
         this.#lastDrops = drops;
       }
-      const next = nextSynRate(this.#rate, { ringDrops, readBatch, readPerSecond }, this.min, this.max);
-      if (next !== this.#rate && this.#timer !== null) {
-        await changeSynRate(this.name, next);
+      const next = nextSynRate(this.#rate, { ringDrops, readBatch, readPerSecond, utilization }, this.min, this.max);
+      if (next !== this.#rate && !this.#stopped) {
+        await (this.#opts.changeRate ?? changeSynRate)(this.name, next);
         this.#rate = next;
         this.#changes++;
       }

@@ -108,6 +108,62 @@ test('nextSynRate: down to 0.7x the rate (or what synack read, when the rate was
     assert.equal(nextSynRate(50_000, { ringDrops: 0, readBatch: 0, readPerSecond: Infinity }, 1000, 100_000), 55_000);
   });
 
+  test('nextSynRate with the reading loop\'s busy share: up 50 % (busy under half the time) or 25 % (under 80 %) when the rate binds, 10 % when it does not or synack is busy, the same decrease when behind', () => {
+    const bound = (utilization: number) => ({ ringDrops: 0, readBatch: 3, readPerSecond: 100_000, utilization });
+    assert.equal(nextSynRate(100_000, bound(0.3), 1000, 1_000_000), 150_000);
+    assert.equal(nextSynRate(100_000, bound(0.6), 1000, 1_000_000), 125_000);
+    assert.equal(nextSynRate(100_000, bound(0.9), 1000, 1_000_000), 110_000);
+    assert.equal(nextSynRate(124_999, bound(0.3), 1000, 1_000_000), 187_499); // 100 000 read is 80 % of it: binds
+    assert.equal(nextSynRate(125_001, bound(0.3), 1000, 1_000_000), 137_502); // does not: its sender is the limit
+    assert.equal(nextSynRate(100_000, { ...bound(0.3), readPerSecond: 70_000 }, 1000, 1_000_000), 110_000);
+    assert.equal(nextSynRate(180_000, { ...bound(0.1), readPerSecond: 150_000 }, 1000, 1_000_000), 270_000);
+    assert.equal(nextSynRate(180_000, { ...bound(0.1), readPerSecond: 150_000 }, 1000, 200_000), 200_000); // at most max
+    assert.equal(nextSynRate(100_000, { ...bound(0.3), ringDrops: 1 }, 1000, 1_000_000), 70_000);
+    assert.equal(nextSynRate(100_000, { ...bound(0.3), readBatch: SYN_RATE_BACKLOG_BATCH }, 1000, 1_000_000), 70_000);
+  });
+
+  /**
+   * The governor in virtual time: every interval a flood offers up to `offered` SYNs a second, the class passes
+   * its rate of them, synack reads up to `capacity` a second (its loop busy read / (1.2 × capacity) of the time)
+   * and the ring drops the rest. Returns the rate after each interval.
+   */
+  async function governed(intervals: number, o: { capacity: number; offered: number; max: number; headroom: boolean }): Promise<number[]> {
+    let now = 0, rx = 0, batches = 0, drops = 0, busy = 0;
+    const rates: number[] = [];
+    let classRate = o.max;
+    const gov = new SynRateGovernor('synrate-virtual', {
+      max: o.max, intervalMs: 500, now: () => now, readStats: () => ({ rxPackets: rx, rxBatches: batches }),
+      txDropped: async () => drops, changeRate: async (_name, r) => { classRate = r; }, utilization: o.headroom ? () => busy : null,
+    });
+    await gov.sample(); // the baseline
+    now += 500; // a calm interval: from max to its rest, max / 10
+    await gov.sample();
+    assert.equal(classRate, o.max / 10);
+    for (let i = 0; i < intervals; i++) {
+      const passed = Math.min(o.offered, classRate) * 0.5, read = Math.min(passed, o.capacity * 0.5);
+      now += 500; rx += read; batches += Math.max(1, read / 20); drops += passed - read; busy = read / (1.2 * o.capacity * 0.5);
+      await gov.sample();
+      rates.push(classRate);
+    }
+    return rates;
+  }
+
+  test('SynRateGovernor (injected clock and counters): from rest under a flood synack can read three times of, the rate climbs to what it reads within 2 s when its loop has headroom (over 5 s without), then stays near it, never above it two intervals running', async () => {
+    const capacity = 300_000, flood = { capacity, offered: 1_000_000, max: 1_000_000 };
+    const quick = await governed(20, { ...flood, headroom: true });
+    const slow = await governed(20, { ...flood, headroom: false });
+    const firstNear = (rates: number[]) => rates.findIndex((r) => r >= 0.8 * capacity);
+    assert.ok(firstNear(quick) >= 0 && firstNear(quick) <= 3, `with headroom: ${quick.join(' ')}`);
+    assert.ok(firstNear(slow) >= 9, `without: ${slow.join(' ')}`);
+    for (let i = 1; i < quick.length; i++) assert.ok(!(quick[i - 1]! > capacity && quick[i]! > capacity), `not above capacity twice running: ${quick.join(' ')}`);
+    const settled = quick.slice(6);
+    const mean = settled.reduce((a, r) => a + Math.min(r, capacity), 0) / settled.length;
+    assert.ok(mean >= 0.7 * capacity, `SYNs passed after the climb: ${Math.round(mean)} a second of ${capacity}: ${quick.join(' ')}`);
+    // A flood its sender cannot push past 120 000 a second: the rate does not race ahead of it (twice what is read at most).
+    const weak = await governed(20, { capacity, offered: 120_000, max: 1_000_000, headroom: true });
+    assert.ok(weak.every((r) => r <= Math.max(100_000, 2 * 120_000)), weak.join(' '));
+  });
+
   const { skip } = tunTestSkip('SYN-rate tests need root, /dev/net/tun, unshare and the addon', ['tc', 'hping3', 'ping', 'curl']);
   test('in a namespace: under a local SYN flood faster than the reader, the SYN rate holds the flood in the qdisc (hping3 slowed to it), the ring drops nothing and every ping arrives; without it the ring drops', { skip }, async () => {
     const res = await runInNetns(import.meta.url, ['flood'], { timeoutMs: 60_000 });
