@@ -252,37 +252,38 @@ export function seedTcpChecksum(p: Uint8Array, payloadLength: number): number {
   return ipLen;
 }
 
-/** Packets up to this size share one allocation per batch when copied out of the receive chunk. */
+/** Packets lying within this many bytes of the receive chunk share one allocation when copied out of it. */
 const SHARED_COPY_MAX = 1 << 16;
 
 /**
  * Copies packets `from`..`count - 1` of a batch out of the addon's shared receive chunk (packet i is
- * bytes[offsets[2i] + skip, offsets[2i] + offsets[2i+1]), skip being the virtio_net_hdr) into out[0..], so that nothing the stack keeps (a
- * connection's receive queue, a Buffer the application holds) pins a 1 MiB chunk. Consecutive packets share
- * one uninitialised allocation of at most 64 KiB (the most one retained view can then pin, as Node's own
- * socket reads do); larger ones get their own. Buffer.allocUnsafe: no zero-fill of memory about to be
- * overwritten. The views handed on are plain Uint8Arrays (the stack's hot paths see one array type); small
- * packets are copied byte by byte, without a view into the chunk (under a flood of SYNs a view per packet
- * costs as much as the copy).
+ * bytes[offsets[2i] + skip, offsets[2i] + offsets[2i+1]), skip being the virtio_net_hdr) into out[0..], so that
+ * nothing the stack keeps (a connection's receive queue, a Buffer the application holds) pins a 1 MiB chunk.
+ * Consecutive packets spanning at most 64 KiB of the chunk (the most one retained view can then pin, as Node's
+ * own socket reads do) are copied as one range, headers and gaps between them included, into one ArrayBuffer:
+ * one view of the chunk and one copy per range, not per packet; a larger packet gets its own. The views handed
+ * on are plain Uint8Arrays (the stack's hot paths see one array type); a range of a few bytes is copied byte by
+ * byte, without a view into the chunk.
  */
 function copyRanges(bytes: Uint8Array, offsets: Uint32Array, from: number, count: number, skip: number, out: Uint8Array[]): void {
   let i = from;
   while (i < count) {
-    let j = i;
-    let total = 0;
-    while (j < count && (j === i || total + offsets[2 * j + 1]! - skip <= SHARED_COPY_MAX)) {
-      total += Math.max(0, offsets[2 * j + 1]! - skip);
-      j++;
+    const first = offsets[2 * i]! + skip;
+    let end = first + Math.max(0, offsets[2 * i + 1]! - skip);
+    let j = i + 1;
+    for (; j < count; j++) {
+      const s = offsets[2 * j]! + skip, e = s + Math.max(0, offsets[2 * j + 1]! - skip);
+      if (s < end || e - first > SHARED_COPY_MAX) break; // not after the range (never from the addon), or too far
+      end = e;
     }
-    const mem = Buffer.allocUnsafeSlow(total);
-    let o = 0;
-    for (let k = i; k < j; k++) {
-      const start = offsets[2 * k]! + skip;
-      const len = Math.max(0, offsets[2 * k + 1]! - skip);
-      if (len <= 96) for (let x = 0; x < len; x++) mem[o + x] = bytes[start + x]!; // SYNs, ACKs: no view for a few bytes
-      else mem.set(bytes.subarray(start, start + len), o);
-      out[k - from] = new Uint8Array(mem.buffer, mem.byteOffset + o, len);
-      o += len;
+    const span = end - first;
+    const mem = new ArrayBuffer(span);
+    // One packet: its own view is the copy's target.
+    const whole = j === i + 1 ? (out[i - from] = new Uint8Array(mem, 0, span)) : new Uint8Array(mem);
+    if (span <= 96) for (let x = 0; x < span; x++) whole[x] = bytes[first + x]!; // SYNs, ACKs: no view for a few bytes
+    else whole.set(bytes.subarray(first, end));
+    if (j > i + 1) {
+      for (let k = i; k < j; k++) out[k - from] = new Uint8Array(mem, offsets[2 * k]! + skip - first, Math.max(0, offsets[2 * k + 1]! - skip));
     }
     i = j;
   }
