@@ -5,7 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Network } from './network.js';
 import { PcapngTap } from './pcapng-tap.js';
-import { decodePacket } from '../wire/packet.js';
+import { Wire } from './wire.js';
+import { decodePacket, encodeTcpPacket } from '../wire/packet.js';
+import { parseAddress } from '../wire/address.js';
+import { ACK, makeSegment } from '../wire/tcp-types.js';
 import { readCapture } from '../wire/capture.js';
 import type { ReceiveOptions, Stack } from '../stack/stack.js';
 
@@ -143,4 +146,30 @@ test('checksumOffload: false: every segment crosses with a complete checksum and
   assert.deepEqual(got.atServer, data);
   assert.ok(inServer.length > 0 && inServer.every((s) => s.complete && !s.vouched));
   n.close();
+});
+
+test('Wire.sendIfTransparent: sends with its meta exactly when transparent() holds; otherwise sends nothing and counts nothing', () => {
+  const A = parseAddress('10.0.0.1');
+  const B = parseAddress('10.0.0.2');
+  const metas: number[] = [];
+  const wire = new Wire({ seed: 1, impairments: { delayMs: 2 } });
+  const a = wire.attach({ deliver() {} }, A);
+  const b = wire.attach({ deliver(_p, t, meta) { metas.push(meta, t); } }, B);
+  const p = () => encodeTcpPacket({ src: A, dst: B }, makeSegment({ srcPort: 1, dstPort: 2, seq: 1, ack: 1, flags: ACK, window: 10, payload: new Uint8Array(4) }));
+  assert.equal(wire.sendIfTransparent(a, p(), 1, 9), true);
+  wire.runUntilIdle();
+  assert.deepEqual(metas, [9, 3], 'delivered after the fixed delay with its meta');
+  assert.equal(wire.counters(a, b).sent, 1);
+  for (const imp of [{ loss: 0.5 }, { bandwidthBps: 1e9 }, { jitterMs: 1 }]) {
+    wire.impair(a, b, imp);
+    assert.equal(wire.sendIfTransparent(a, p(), 5, 9), false, JSON.stringify(imp));
+    wire.impair(a, b, { loss: 0, bandwidthBps: 0, jitterMs: 0 });
+  }
+  const stop = wire.observe(() => undefined);
+  assert.equal(wire.sendIfTransparent(a, p(), 5, 9), false, 'an observed wire');
+  stop();
+  const nowhere = encodeTcpPacket({ src: A, dst: parseAddress('10.9.9.9') }, makeSegment({ srcPort: 1, dstPort: 2, seq: 1, ack: 1, flags: ACK, window: 10 }));
+  assert.equal(wire.sendIfTransparent(a, nowhere, 5, 9), false, 'unroutable');
+  assert.equal(wire.counters(a, b).sent, 1, 'refused packets are not counted');
+  assert.equal(wire.inFlight, 0);
 });

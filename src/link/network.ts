@@ -125,7 +125,7 @@ export class Network {
       const now = this.clock.now();
       if (csumOffload) {
         // A super-segment crosses whole only with receive offload (`offload`); without it, it is cut below.
-        if ((!segmentSize || offload) && this.wire.transparent(id, packet)) { this.wire.send(id, packet, now, META_CSUM_UNNECESSARY); return; }
+        if ((!segmentSize || offload) && this.wire.sendIfTransparent(id, packet, now, META_CSUM_UNNECESSARY)) return;
         // What a NIC puts on the wire: MSS-sized segments (below), complete checksums.
         if (!segmentSize) completeTcpChecksum(packet);
       }
@@ -228,15 +228,16 @@ export class Network {
   }
 }
 
-/**
- * Let the host run its pending callbacks (stream I/O, promises) before the next virtual step: setImmediate in
- * Node; elsewhere a MessageChannel message, which browsers run as a task without setTimeout's 4 ms clamp.
- */
+/** The host's setImmediate (Node), or null (browsers): runUntil's turns (Network#runTurns). */
 const hostSetImmediate: ((cb: () => void) => unknown) | null = (() => {
   const g = globalThis as { setImmediate?: (cb: () => void) => unknown };
   return typeof g.setImmediate === 'function' ? g.setImmediate.bind(globalThis) : null;
 })();
 
+/**
+ * Let the host run its pending callbacks (stream I/O, promises) before the next virtual step: setImmediate in
+ * Node; elsewhere a MessageChannel message, which browsers run as a task without setTimeout's 4 ms clamp.
+ */
 export const yieldToEventLoop: () => Promise<void> = (() => {
   const g = globalThis as { setImmediate?: (cb: () => void) => unknown };
   if (typeof g.setImmediate === 'function') {

@@ -277,6 +277,23 @@ export class Wire {
   }
 
   /**
+   * Sends `packet` with `meta` and returns true when transparent(from, packet) holds; otherwise does nothing and
+   * returns false (the caller sends it as it must look on a wire someone can see). One route lookup for both.
+   */
+  sendIfTransparent(from: WireEndpoint | number, packet: Uint8Array, now: number, meta: number): boolean {
+    if (this.onPacket !== undefined || this.observers.length !== 0) return false;
+    const to = this.routeOf(packet);
+    if (to < 0) return false;
+    const f = this.resolve(from);
+    const dir = this.direction(f, to);
+    if (!dir.clean || dir.imp.bandwidthBps !== 0) return false;
+    if (!Number.isFinite(now)) throw new LinkError('bad-time', `send() needs a finite time in ms, got ${now}`);
+    dir.counters.sent++;
+    this.schedule({ time: now + dir.imp.delayMs, order: 0, sentAt: now, from: f, to, bytes: packet, fate: 'delivered', dir, meta });
+    return true;
+  }
+
+  /**
    * Hands a datagram to the wire at time `now` (ms). `meta` is passed to the receiver's deliver() with it
    * (a corrupted copy gets 0): what the sender vouches for, e.g. a checksum it left to the receiver's side.
    */
