@@ -28,11 +28,13 @@
 // Writes stay on the loop thread (read(2) and write(2) on one TUN fd may run concurrently).
 //
 // Writer thread (opt-in, `new Tun(name, { writeThread: true })`): every write call copies its packets into a
-// queue that a thread of ours writes to the fd, handed over once per call (a receive batch's output is one
-// writeBatch). A TUN write runs the kernel's receive path for the packet (its TCP, waking the reader), which
+// ring of slots that a thread of ours writes to the fd, published once per call (a receive batch's output is
+// one writeBatch). A TUN write runs the kernel's receive path for the packet (its TCP, waking the reader), which
 // is most of a request/response server's system time: it then runs on the other core while JavaScript goes on.
-// Order is kept (one queue, one thread). Bounded by kMaxQueuedWrites (beyond, dropped and counted); a write
-// the kernel refuses there is counted as dropped (no exception can reach JavaScript from the thread).
+// Order is kept (one ring, one thread). The ring is single-producer single-consumer: no lock, slots keep their
+// memory (no allocation per packet), and the thread is woken (a futex) only when it went to sleep. Bounded by
+// kWriteRing (beyond, dropped and counted); a write the kernel refuses there is counted as dropped (no
+// exception can reach JavaScript from the thread).
 //
 // Transmit: write(2) straight to the fd. A TUN write normally never returns
 // EAGAIN (the packet is injected into the kernel's receive path), but if it
@@ -62,6 +64,8 @@
 #include <thread>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
 
 namespace {
 
@@ -72,6 +76,8 @@ constexpr size_t kMaxPacket = 65536;
 constexpr size_t kChunkSize = 1 << 20;           // 1 MiB receive chunk
 constexpr size_t kMaxPacketsPerWakeup = 1024;     // fairness bound per poll callback
 constexpr size_t kMaxQueuedWrites = 4096;         // bound of the EAGAIN queue
+constexpr uint64_t kWriteRing = 4096;             // writer thread: packets staged or waiting to be written
+constexpr size_t kKeepSlotBytes = 4096;           // writer thread: a slot keeps at most this much memory
 constexpr size_t kMaxPendingBatches = 4;          // reader thread: batches waiting for JS (at most 2048 packets each)
 constexpr size_t kMaxBatchesPerCallback = 8;      // reader thread: batches handed to JS per loop turn
 // struct virtio_net_hdr without num_buffers (linux/virtio_net.h): flags, gso_type, hdr_len, gso_size,
@@ -229,7 +235,9 @@ class Tun : public Napi::ObjectWrap<Tun> {
     name_.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
     env_ = env;
     if (write_thread_) {
-      writer_ = std::thread(&Tun::WriterLoop, this);
+      wring_.resize(kWriteRing);
+      // The header length is passed, not read by the thread: WriteRaw flips vnet_hdr_len_ on the loop thread.
+      writer_ = std::thread(&Tun::WriterLoop, this, vnet_hdr_len_);
       napi_add_env_cleanup_hook(env, WriterCleanupHook, this);
     }
   }
@@ -260,10 +268,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
     o.Set("txPackets", Napi::Number::New(env, static_cast<double>(tx_packets_.load())));
     o.Set("txBytes", Napi::Number::New(env, static_cast<double>(tx_bytes_.load())));
     size_t waiting = queue_.size();
-    if (write_thread_) {
-      std::lock_guard<std::mutex> lock(wmu_);
-      waiting += wq_.size() + wbusy_;
-    }
+    if (write_thread_) waiting += static_cast<size_t>(wtail_local_ - whead_.load(std::memory_order_acquire));
     o.Set("txQueued", Napi::Number::New(env, static_cast<double>(waiting)));
     o.Set("txQueuedTotal", Napi::Number::New(env, static_cast<double>(tx_queued_total_)));
     o.Set("txDropped", Napi::Number::New(env, static_cast<double>(tx_dropped_.load())));
@@ -718,70 +723,87 @@ class Tun : public Napi::ObjectWrap<Tun> {
     return "queued";
   }
 
-  // Writer thread: a packet (its virtio_net_hdr in front with offload) staged for the thread; the write call
-  // hands everything staged over at its end (HandOver), so a batch costs one lock and at most one wake-up.
+  // Writer thread: a packet (its virtio_net_hdr in front with offload) copied into the next free slot of the
+  // ring the thread writes from; the write call publishes everything it staged at its end (HandOver), so a
+  // batch costs one release store and at most one wake-up. Slots keep their memory (no allocation per packet
+  // once warm); the thread frees a slot's memory when it held a large packet.
   const char* Stage(const uint8_t* data, size_t len, const uint8_t* hdr, const uint8_t* tail, size_t tail_len) {
-    if (wstage_.size() + wqueued_.load(std::memory_order_relaxed) >= kMaxQueuedWrites) {
+    if (wtail_local_ - whead_.load(std::memory_order_acquire) >= kWriteRing) {
       tx_dropped_++;
       return "dropped";
     }
+    WSlot& slot = wring_[wtail_local_ % kWriteRing];
     size_t h = static_cast<size_t>(vnet_hdr_len_);
-    std::vector<uint8_t> q(h + len + tail_len);
+    size_t total = h + len + tail_len;
+    if (slot.bytes.size() < total) slot.bytes.resize(total);
+    uint8_t* q = slot.bytes.data();
     if (h > 0) {
-      if (hdr != nullptr) memcpy(q.data(), hdr, h);
-      else memset(q.data(), 0, h);
+      if (hdr != nullptr) memcpy(q, hdr, h);
+      else memset(q, 0, h);
     }
-    memcpy(q.data() + h, data, len);
-    if (tail_len > 0) memcpy(q.data() + h + len, tail, tail_len);
-    wstage_.push_back(std::move(q));
+    memcpy(q + h, data, len);
+    if (tail_len > 0) memcpy(q + h + len, tail, tail_len);
+    slot.len = total;
+    wtail_local_++;
     return "sent";
   }
 
+  // Publishes the staged packets to the writer thread, and wakes it only when it went to sleep: a thread still
+  // writing the previous batch picks them up without a system call on either side (no lock either way).
   void HandOver() {
-    if (wstage_.empty()) return;
-    bool wake;
-    {
-      std::lock_guard<std::mutex> lock(wmu_);
-      if (wq_.empty()) wq_.swap(wstage_);
-      else {
-        for (auto& p : wstage_) wq_.push_back(std::move(p));
-        wstage_.clear();
-      }
-      wqueued_.store(wq_.size() + wbusy_, std::memory_order_relaxed);
-      wake = wsleeping_;
+    if (!write_thread_ || wtail_local_ == wtail_.load(std::memory_order_relaxed)) return;
+    wtail_.store(wtail_local_, std::memory_order_release);
+    // Dekker with WriterLoop's sleep: our tail store, then its flag; its flag store, then our tail.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (wsleep_.load(std::memory_order_relaxed) != 0) {
+      wsleep_.store(0, std::memory_order_relaxed);
+      FutexWake(&wsleep_);
     }
-    if (wake) wcv_.notify_one();
   }
 
-  void WriterLoop() {
-    std::vector<std::vector<uint8_t>> batch;
-    std::unique_lock<std::mutex> lock(wmu_);
+  static void FutexWait(std::atomic<int>* word, int expect) {
+    syscall(SYS_futex, reinterpret_cast<int*>(word), FUTEX_WAIT_PRIVATE, expect, nullptr, nullptr, 0);
+  }
+  static void FutexWake(std::atomic<int>* word) {
+    syscall(SYS_futex, reinterpret_cast<int*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  }
+
+  // The thread: writes what is published, in order, then sleeps on the futex until HandOver wakes it. Under
+  // load a wake-up serves a whole receive batch's responses (many requests), so it is not spun for: on two
+  // cores a spinning thread takes the CPU the peer (or the kernel's work for it) needs.
+  void WriterLoop(const int hdr_len) {
+    uint64_t head = whead_.load(std::memory_order_relaxed);
     for (;;) {
-      while (wq_.empty() && !wstop_) {
-        wsleeping_ = true;
-        wcv_.wait(lock);
-        wsleeping_ = false;
+      uint64_t tail = wtail_.load(std::memory_order_acquire);
+      if (head != tail) {
+        const bool stopping = wstop_.load(std::memory_order_relaxed);
+        for (; head != tail; head++) {
+          WSlot& slot = wring_[head % kWriteRing];
+          WriteFromThread(slot.bytes.data(), slot.len, hdr_len, stopping);
+          if (slot.bytes.size() > kKeepSlotBytes) std::vector<uint8_t>().swap(slot.bytes);
+          whead_.store(head + 1, std::memory_order_release);
+        }
+        continue;
       }
-      if (wq_.empty()) return;  // stopped, everything written
-      batch.swap(wq_);
-      wbusy_ = batch.size();
-      bool stopping = wstop_;
-      lock.unlock();
-      for (const auto& p : batch) WriteFromThread(p, stopping);
-      batch.clear();
-      lock.lock();
-      wbusy_ = 0;
-      wqueued_.store(wq_.size(), std::memory_order_relaxed);
+      wsleep_.store(1, std::memory_order_seq_cst);
+      // Dekker with HandOver: our flag, then its tail; and with JoinWriter: our flag, then the stop.
+      if (wtail_.load(std::memory_order_seq_cst) != head) {
+        wsleep_.store(0, std::memory_order_relaxed);
+        continue;
+      }
+      if (wstop_.load(std::memory_order_seq_cst)) return;  // stopped, everything published is written
+      FutexWait(&wsleep_, 1);
+      wsleep_.store(0, std::memory_order_relaxed);
     }
   }
 
   // One packet, header included; EAGAIN/ENOBUFS waits (briefly) for the fd, as the loop thread's queue would.
-  void WriteFromThread(const std::vector<uint8_t>& p, bool stopping) {
+  void WriteFromThread(const uint8_t* p, size_t len, int hdr_len, bool stopping) {
     for (int waits = 0;;) {
-      ssize_t n = ::write(fd_, p.data(), p.size());
+      ssize_t n = ::write(fd_, p, len);
       if (n >= 0) {
         tx_packets_++;
-        tx_bytes_ += p.size() - static_cast<size_t>(vnet_hdr_len_);
+        tx_bytes_ += len - static_cast<size_t>(hdr_len);
         return;
       }
       if (errno == EINTR) continue;
@@ -804,11 +826,9 @@ class Tun : public Napi::ObjectWrap<Tun> {
   }
 
   void JoinWriter() {
-    {
-      std::lock_guard<std::mutex> lock(wmu_);
-      wstop_ = true;
-    }
-    wcv_.notify_one();
+    wstop_.store(true, std::memory_order_seq_cst);
+    wsleep_.store(0, std::memory_order_relaxed);
+    FutexWake(&wsleep_);
     writer_.join();
   }
 
@@ -1070,15 +1090,20 @@ class Tun : public Napi::ObjectWrap<Tun> {
   // The writer thread counts too.
   std::atomic<uint64_t> tx_packets_{0}, tx_bytes_{0}, tx_dropped_{0};
   uint64_t tx_queued_total_ = 0;
-  // Writer thread (write_thread_): wstage_ is the loop thread's; the rest is shared under wmu_.
+  // Writer thread (write_thread_): a single-producer single-consumer ring. The loop thread fills slots from
+  // wtail_local_ and publishes them by storing wtail_; the thread writes slots up to wtail_ and frees them by
+  // storing whead_. wsleep_ is the futex word the thread sleeps on (1 while it sleeps or is about to).
+  struct WSlot {
+    std::vector<uint8_t> bytes;
+    size_t len = 0;
+  };
   bool write_thread_ = false;
   std::thread writer_;
-  std::mutex wmu_;
-  std::condition_variable wcv_;
-  std::vector<std::vector<uint8_t>> wstage_, wq_;
-  size_t wbusy_ = 0;  // packets the thread took and is writing
-  bool wsleeping_ = false, wstop_ = false;
-  std::atomic<size_t> wqueued_{0};
+  std::vector<WSlot> wring_;
+  uint64_t wtail_local_ = 0;
+  std::atomic<uint64_t> wtail_{0}, whead_{0};
+  std::atomic<int> wsleep_{0};
+  std::atomic<bool> wstop_{false};
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) { return Tun::Init(env, exports); }
