@@ -97,7 +97,9 @@ test('a spurious RTO: the first ACK answers data sent before the timeout; cwnd i
 
 /**
  * Segment 8 overtakes 1..7 (a second route): RACK deems 1..7 lost once its window passes and resends from 1.
- * Then 1..2 arrive: the ACK echoes the original's timestamp. Returns what was resent after that ACK.
+ * Then 1..2 arrive: the ACK echoes the original's timestamp. Returns what was resent after that ACK. Without
+ * `echoOriginal` segment 1 was lost: only the retransmission arrives, and the ACKs that follow acknowledge
+ * nothing more (2..7 are lost too).
  */
 function overtaken(echoOriginal: boolean): { c: TcpConnection; resent: number[] } {
   const c = open(true);
@@ -111,9 +113,10 @@ function overtaken(echoOriginal: boolean): { c: TcpConnection; resent: number[] 
   assert.ok(rtx.length >= 1 && rtx[0]!.seq === at(1), 'segment 1 resent');
   const tsEcr = echoOriginal ? tsOf(first, at(2)) : rtx[0]!.options.tsVal!;
   const resent: TcpSegment[] = [];
-  resent.push(...ack(c, t + 41, at(3), { tsVal: 4, tsEcr, sack: [at(8), at(9)] }));
-  resent.push(...ack(c, t + 42, at(5), { tsVal: 4, tsEcr, sack: [at(8), at(9)] }));
-  resent.push(...ack(c, t + 43, at(7), { tsVal: 4, tsEcr, sack: [at(8), at(9)] }));
+  const cum = echoOriginal ? [at(3), at(5), at(7)] : [at(2), at(2), at(2)];
+  resent.push(...ack(c, t + 41, cum[0]!, { tsVal: 4, tsEcr, sack: [at(8), at(9)] }));
+  resent.push(...ack(c, t + 42, cum[1]!, { tsVal: 4, tsEcr, sack: [at(8), at(10)] }));
+  resent.push(...ack(c, t + 43, cum[2]!, { tsVal: 4, tsEcr, sack: [at(8), at(10)] }));
   return { c, resent: resent.filter((s) => s.payload.length > 0 && ((s.seq - at(8)) | 0) < 0).map((s) => (s.seq - at(0)) / MSS) };
 }
 

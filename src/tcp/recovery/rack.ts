@@ -92,6 +92,12 @@ export class Rack {
   ackLatestTsval = -1;
   /** The send time of the most recently sent segment this ACK newly SACKs (never retransmitted), or -1. */
   sackLatestXmit = -1;
+  /**
+   * This ACK cumulatively acknowledged a segment deemed lost that its first transmission delivered: marked and not
+   * resent since, or resent and answered with an older timestamp (the test below). The marks were reordering
+   * (recovery/undo.ts undoOnPartialAck). Set by logAcked for each ACK that advances SND.UNA.
+   */
+  ackLateOriginal = false;
 }
 
 /** RFC 8985 applies: SACK negotiated and enabled, not in the go-back-N run after an RTO. */
@@ -152,9 +158,10 @@ export function logAcked(c: TcpConnection, ack: number, now: number, tsEcr?: num
   const r = c.rack;
   const q = r.q;
   let i = r.head;
+  r.ackLateOriginal = false;
   for (; i < q.length && seqLe(q[i]!.end, ack); i++) {
     const s = q[i]!;
-    if (s.lost) r.lostBytes -= seqDiff(s.end, s.start);
+    if (s.lost) { r.lostBytes -= seqDiff(s.end, s.start); r.ackLateOriginal = true; }
     if (s.sacked || s.sackedOnce) continue;
     // Linux tcp_clean_rtx_queue: the oldest newly acknowledged segment never retransmitted gives the RTT sample.
     if (s.retrans) r.ackRetransAcked = true;
@@ -165,7 +172,7 @@ export function logAcked(c: TcpConnection, ack: number, now: number, tsEcr?: num
     // 7323 §4.3): its RTT and send time would be the retransmission's, too short and too late, and RACK would
     // deem everything sent before the retransmission lost. (SACKs are not tested: a receiver with a hole echoes
     // an older TS.Recent, whichever copy it SACKs.)
-    if (s.retrans && tsEcr !== undefined && tsEcr !== 0 && c.tsOk && seqLt(tsEcr, s.tsval)) continue;
+    if (s.retrans && tsEcr !== undefined && tsEcr !== 0 && c.tsOk && seqLt(tsEcr, s.tsval)) { r.ackLateOriginal = true; continue; }
     delivered(c, s, now);
   }
   // A segment only partly acknowledged keeps its remainder (a TSO segment).

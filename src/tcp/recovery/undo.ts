@@ -72,7 +72,7 @@ export function undoOnDsack(c: TcpConnection, left: number, right: number, una: 
  * tcp_try_undo_recovery); the caller then skips the usual end of recovery (cwnd = ssthresh).
  */
 export function undoAtRecoveryEnd(c: TcpConnection, seg: TcpSegment): boolean {
-  if (!mayUndo(c, seg) && !nothingResent(c)) return false;
+  if (!mayUndo(c, seg)) return false;
   c.stats.TCPFullUndo++;
   undoReduction(c);
   holdLossMarking(c);
@@ -114,7 +114,15 @@ export function undoAfterRto(c: TcpConnection, seg: TcpSegment): boolean {
  */
 export function undoOnPartialAck(c: TcpConnection, seg: TcpSegment): boolean {
   const r = c.rack;
-  if (r.undoMarker === -1 || !packetDelayed(c, seg)) return false;
+  if (r.undoMarker === -1 || !packetDelayed(c, seg)) {
+    // The same evidence for one segment (rack.ts ackLateOriginal): it was deemed lost, yet its original arrived.
+    // Eifel's test cannot tell once a retransmission has filled an earlier hole (TS.Recent never goes back, RFC
+    // 7323 §4.3) or for a segment sent after the episode's first retransmission (a long recovery on a path where
+    // packets keep overtaking a queue: each overtaker deems the queue behind it lost); the segments deemed lost
+    // with it are as likely late. Hold as above; an undo waits for the D-SACKs.
+    if (r.ackLateOriginal) { r.hold = 1; return true; }
+    return false;
+  }
   if (retransInFlight(c)) { r.hold = 1; return true; }
   c.stats.TCPPartialUndo++;
   undoReduction(c);
@@ -131,17 +139,6 @@ function retransInFlight(c: TcpConnection): boolean {
   const r = c.rack;
   for (let i = r.head; i < r.q.length; i++) { const s = r.q[i]!; if (s.retrans && !s.sacked && !s.lost) return true; }
   return false;
-}
-
-/**
- * Recovery ends and nothing was retransmitted since the reduction began (none in flight then either): every byte
- * deemed lost arrived as first sent, so the loss was reordering. Linux never gets here (its first ACK in recovery
- * always resends one segment, and Eifel then undoes); a host that takes a batch of ACKs before it sends does: the
- * ACK that deems a late segment lost and the one that acknowledges it can come in the same read. Without this the
- * window stayed cut, with no retransmission for a D-SACK to undo it later.
- */
-function nothingResent(c: TcpConnection): boolean {
-  return c.rack.undoMarker !== -1 && c.rack.undoRetrans === -1 && !c.rtoRecovery;
 }
 
 /** Linux tcp_may_undo: a reduction is recorded and either every retransmission was D-SACKed or the ACK was delayed. */
