@@ -214,7 +214,9 @@ export class Socket extends Duplex implements ConnectionHandler {
     switch (ev.type) {
       case 'state':
         this.transitionEmitter?.emit('transition', ev);
-        this.emit('state', ev.to, ev.from);
+        // Most sockets have no 'state' listener: emit() would still gather its arguments, for five or more
+        // transitions per connection.
+        if (this.listenerCount('state') > 0) this.emit('state', ev.to, ev.from);
         break;
       case 'established':
         this.established = true;
@@ -485,7 +487,7 @@ export class Socket extends Duplex implements ConnectionHandler {
 }
 
 // nextTick callbacks taking the socket as an argument: no closure per socket.
-function emitState(s: Socket, to: TcpStateName, from: TcpStateName): void { s.emit('state', to, from); }
+function emitState(s: Socket, to: TcpStateName, from: TcpStateName): void { if (s.listenerCount('state') > 0) s.emit('state', to, from); }
 function emitClose(s: Socket, hadError: boolean): void {
   const srv = s.acceptedBy;
   if (srv !== null) { s.acceptedBy = null; srv.socketClosed(s); }

@@ -601,9 +601,10 @@ export class Stack {
   }
 
   private toTimeWait(c: StackConnection, now: number): void {
-    const s = c.tcp.timeWaitSnapshot();
+    const s = c.tcp.timeWaitSnapshot(); // a fresh object, ours to fill in
+    s.expiresAt = now + 2 * this.config.msl;
     removeConn(this, c);
-    this.tw.add(c.key, c.localAddr, c.localPort, c.remoteAddr, c.remotePort, { ...s, expiresAt: now + 2 * this.config.msl }, c.id);
+    this.tw.add(c.key, c.localAddr, c.localPort, c.remoteAddr, c.remotePort, s, c.id);
     // For its owner the connection is done (both FINs are through); the compact table reports nothing more to it.
     c.handler?.onEvent({ type: 'closed', time: now });
     this.rearm();
