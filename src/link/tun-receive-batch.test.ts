@@ -120,7 +120,7 @@ test('a stack without the fast path (switched off) gets the whole batch as copie
   assert.deepEqual(a.out.map((s) => s.bytes), b.out.map((s) => s.bytes));
 });
 
-test('batches of every size reuse their arrays without mixing packets of an earlier batch into a later one', () => {
+test('batches of every size reuse their arrays, and copies share slabs, without mixing or overwriting packets of an earlier batch', () => {
   const a = host(4);
   const got: number[] = [];
   const r = new TunReceiver({ receive: () => assert.fail('batches go to receiveBatch'), receiveBatch: (pkts) => { got.push(pkts.length); for (const p of pkts) a.stack.receive(p); }, attach: () => undefined }, 0, stats());
@@ -131,10 +131,11 @@ test('batches of every size reuse their arrays without mixing packets of an earl
   }
   assert.deepEqual(got, [5, 1, 5, 3, 300]);
   const s = host(4);
-  let j = 0; // segments so far: segment j carries ten bytes of value j
+  let j = 0; // segments so far: segment j carries L bytes of value j
+  const L = 1000; // more than one 64 KiB copy slab in all, held unread until the end
   const t = new TunReceiver(s.stack, 0, stats());
-  for (const n of [7, 2, 7, 7, 1]) {
-    const data = Array.from({ length: n }, (_, i) => tcpFrom(4, seg({ flags: ACK, srcPort: 5555, dstPort: 81, seq: 101 + (j + i) * 10, ack: s.iss + 1, payload: new Uint8Array(10).fill(j + i) })));
+  for (const n of [7, 2, 7, 7, 1, 30, 30]) {
+    const data = Array.from({ length: n }, (_, i) => tcpFrom(4, seg({ flags: ACK, srcPort: 5555, dstPort: 81, seq: 101 + (j + i) * L, ack: s.iss + 1, payload: new Uint8Array(L).fill(j + i) })));
     const { chunk, offsets } = chunkOf(data, 0);
     t.deliver(chunk, offsets, n);
     new Uint8Array(chunk).fill(0xee);
@@ -144,5 +145,6 @@ test('batches of every size reuse their arrays without mixing packets of an earl
   const parts: number[] = [];
   for (let r = conn.tcp.read(); r.length > 0; r = conn.tcp.read()) parts.push(...r);
   const bytes = Uint8Array.from(parts);
-  assert.deepEqual(bytes, new Uint8Array(10 * j).map((_, i) => Math.floor(i / 10)), 'every segment delivered once, in order, intact');
+  assert.equal(bytes.length, L * j);
+  assert.deepEqual(bytes, new Uint8Array(L * j).map((_, i) => Math.floor(i / L)), 'every segment delivered once, in order, intact');
 });

@@ -252,20 +252,27 @@ export function seedTcpChecksum(p: Uint8Array, payloadLength: number): number {
   return ipLen;
 }
 
-/** Packets lying within this many bytes of the receive chunk share one allocation when copied out of it. */
+/** Packets lying within this many bytes of the receive chunk are copied as one range. */
 const SHARED_COPY_MAX = 1 << 16;
+/** Copies are cut from slabs of this size (a retained packet pins at most one slab). */
+const COPY_SLAB = 1 << 16;
+
+/** Where copies out of the receive chunk go: a 64 KiB slab, used from the front. */
+interface CopySlab { mem: ArrayBuffer; used: number }
 
 /**
  * Copies packets `from`..`count - 1` of a batch out of the addon's shared receive chunk (packet i is
  * bytes[offsets[2i] + skip, offsets[2i] + offsets[2i+1]), skip being the virtio_net_hdr) into out[0..], so that
  * nothing the stack keeps (a connection's receive queue, a Buffer the application holds) pins a 1 MiB chunk.
- * Consecutive packets spanning at most 64 KiB of the chunk (the most one retained view can then pin, as Node's
- * own socket reads do) are copied as one range, headers and gaps between them included, into one ArrayBuffer:
- * one view of the chunk and one copy per range, not per packet; a larger packet gets its own. The views handed
- * on are plain Uint8Arrays (the stack's hot paths see one array type); a range of a few bytes is copied byte by
- * byte, without a view into the chunk.
+ * Consecutive packets spanning at most 64 KiB of the chunk are copied as one range (headers and alignment gaps
+ * between them included: one view of the chunk and one copy per range, not per packet) into a 64 KiB slab shared
+ * with the next batches, as Node's own socket reads share a pool: a retained packet pins at most its slab, and
+ * a batch allocates only its packets' views (a new slab when one is used up; a packet larger than a slab gets its
+ * own). Ranges start 8-byte aligned in the slab, so packets keep the addon's alignment (word-wise checksums).
+ * The views handed on are plain Uint8Arrays (the stack's hot paths see one array type); a range of a few bytes
+ * is copied byte by byte, without a view into the chunk.
  */
-function copyRanges(bytes: Uint8Array, offsets: Uint32Array, from: number, count: number, skip: number, out: Uint8Array[]): void {
+function copyRanges(bytes: Uint8Array, offsets: Uint32Array, from: number, count: number, skip: number, out: Uint8Array[], slab: CopySlab): void {
   let i = from;
   while (i < count) {
     const first = offsets[2 * i]! + skip;
@@ -277,13 +284,18 @@ function copyRanges(bytes: Uint8Array, offsets: Uint32Array, from: number, count
       end = e;
     }
     const span = end - first;
-    const mem = new ArrayBuffer(span);
+    let mem: ArrayBuffer, at: number;
+    if (span > COPY_SLAB) { mem = new ArrayBuffer(span); at = 0; } else {
+      if (slab.used + span > slab.mem.byteLength) { slab.mem = new ArrayBuffer(COPY_SLAB); slab.used = 0; }
+      mem = slab.mem; at = slab.used;
+      slab.used = (at + span + 7) & ~7;
+    }
     // One packet: its own view is the copy's target.
-    const whole = j === i + 1 ? (out[i - from] = new Uint8Array(mem, 0, span)) : new Uint8Array(mem);
+    const whole = j === i + 1 ? (out[i - from] = new Uint8Array(mem, at, span)) : new Uint8Array(mem, at, span);
     if (span <= 96) for (let x = 0; x < span; x++) whole[x] = bytes[first + x]!; // SYNs, ACKs: no view for a few bytes
     else whole.set(bytes.subarray(first, end));
     if (j > i + 1) {
-      for (let k = i; k < j; k++) out[k - from] = new Uint8Array(mem, offsets[2 * k]! + skip - first, Math.max(0, offsets[2 * k + 1]! - skip));
+      for (let k = i; k < j; k++) out[k - from] = new Uint8Array(mem, at + offsets[2 * k]! + skip - first, Math.max(0, offsets[2 * k + 1]! - skip));
     }
     i = j;
   }
@@ -301,9 +313,9 @@ function copyRanges(bytes: Uint8Array, offsets: Uint32Array, from: number, count
  * as if the device had been read twice. The stack sees every datagram in the order read, so a SYN after that
  * first other packet (which may have created a connection or filled the accept queue) is judged after it.
  *
- * The rest is copied (copyRanges: nothing the stack keeps may pin the chunk) into an array reused from batch to
- * batch (one per batch size, up to REUSED_BATCH_MAX), with the checksum verdicts: Stack.receiveBatch reads both in
- * order and keeps neither, so a batch allocates only its copies and their views.
+ * The rest is copied (copyRanges: nothing the stack keeps may pin the chunk; into 64 KiB slabs) and handed over in
+ * an array reused from batch to batch (one per batch size, up to REUSED_BATCH_MAX), with the checksum verdicts:
+ * Stack.receiveBatch reads both in order and keeps neither, so a batch allocates only its packets' views.
  */
 export class TunReceiver {
   readonly #stack: StackLike;
@@ -315,6 +327,8 @@ export class TunReceiver {
   #bytes: Uint8Array = EMPTY;
   /** The arrays a batch of i packets is handed over in (Stack.receiveBatch reads them in order and keeps neither). */
   readonly #slots: Array<BatchSlot | undefined> = [];
+  /** Where the packets of the next batches are copied (copyRanges). */
+  readonly #slab: CopySlab = { mem: new ArrayBuffer(0), used: 0 };
 
   constructor(stack: StackLike, hdrLen: number, offloadStats: TunOffloadStats) {
     this.#stack = stack;
@@ -359,7 +373,7 @@ export class TunReceiver {
     const m = count - first;
     const slot = this.#host !== null && m <= REUSED_BATCH_MAX ? (this.#slots[m] ??= newSlot(m)) : newSlot(m); // another StackLike may keep them
     const own = slot.pkts;
-    copyRanges(bytes, offsets, first, count, h, own);
+    copyRanges(bytes, offsets, first, count, h, own, this.#slab);
     const stack = this.#stack;
     if (h === 0) {
       if (stack.receiveBatch) stack.receiveBatch(own);
