@@ -194,6 +194,8 @@ export class Wire {
   private fifoTail = 0;
   private order = 0;
   private delivering = false;
+  /** Delivered in-flight entries, reused for the next packets (at most MAX_SPARE). */
+  private readonly spare: InFlight[] = [];
 
   constructor(opts: WireOptions = {}) {
     this.seed = opts.seed ?? 1;
@@ -289,7 +291,7 @@ export class Wire {
     if (!dir.clean || dir.imp.bandwidthBps !== 0) return false;
     if (!Number.isFinite(now)) throw new LinkError('bad-time', `send() needs a finite time in ms, got ${now}`);
     dir.counters.sent++;
-    this.schedule({ time: now + dir.imp.delayMs, order: 0, sentAt: now, from: f, to, bytes: packet, fate: 'delivered', dir, meta });
+    this.schedule(this.flight(now + dir.imp.delayMs, now, f, to, packet, 'delivered', dir, meta));
     return true;
   }
 
@@ -328,7 +330,7 @@ export class Wire {
       onWire = dir.busyUntil;
     }
     if (dir.clean) {
-      this.schedule({ time: onWire + imp.delayMs, order: 0, sentAt: now, from: f, to, bytes: packet, fate: 'delivered', dir, meta });
+      this.schedule(this.flight(onWire + imp.delayMs, now, f, to, packet, 'delivered', dir, meta));
       return;
     }
     // Every decision draws from the direction's own stream, in a fixed order, whatever the outcome,
@@ -359,10 +361,10 @@ export class Wire {
       arrive += imp.reorderDelayMs;
       c.reordered++;
     }
-    this.schedule({ time: arrive, order: 0, sentAt: now, from: f, to, bytes, fate, dir, meta: fate === 'corrupted' ? 0 : meta });
+    this.schedule(this.flight(arrive, now, f, to, bytes, fate, dir, fate === 'corrupted' ? 0 : meta));
     if (rDup < imp.duplicate) {
       c.duplicated++;
-      this.schedule({ time: onWire + jitter(imp, rDupJitter), order: 0, sentAt: now, from: f, to, bytes: bytes.slice(), fate: 'duplicate', dir, meta: fate === 'corrupted' ? 0 : meta });
+      this.schedule(this.flight(onWire + jitter(imp, rDupJitter), now, f, to, bytes.slice(), 'duplicate', dir, fate === 'corrupted' ? 0 : meta));
     }
   }
 
@@ -385,17 +387,20 @@ export class Wire {
       for (let p = this.peek(); p !== null && p.time <= now; p = this.peek()) {
         this.taken(p);
         n++;
-        const ep = this.endpoints[p.to]!;
+        // What delivery needs, read out: the entry is reused (spare) before the endpoint sends anything.
+        const time = p.time, to = p.to, packet = p.bytes, meta = p.meta;
+        this.spareEntry(p);
+        const ep = this.endpoints[to]!;
         let q: InFlight | null;
-        if (ep.deliverBatch === undefined || (q = this.peek()) === null || q.time !== p.time || q.to !== p.to) {
-          ep.deliver(p.bytes, p.time, p.meta);
+        if (ep.deliverBatch === undefined || (q = this.peek()) === null || q.time !== time || q.to !== to) {
+          ep.deliver(packet, time, meta);
           continue;
         }
         // The packets due now for the same endpoint, one after the other: one batch, in wire order, as large as
         // a NAPI poll (BATCH_MAX_PACKETS) and GRO's merge (BATCH_MAX_BYTES) allow.
-        const packets = [p.bytes];
-        const metas = [p.meta];
-        let bytes = p.bytes.length;
+        const packets = [packet];
+        const metas = [meta];
+        let bytes = packet.length;
         do {
           if (packets.length === BATCH_MAX_PACKETS || bytes + q.bytes.length > BATCH_MAX_BYTES) break;
           this.taken(q);
@@ -403,9 +408,10 @@ export class Wire {
           packets.push(q.bytes);
           metas.push(q.meta);
           bytes += q.bytes.length;
-        } while ((q = this.peek()) !== null && q.time === p.time && q.to === p.to);
-        if (packets.length === 1) { ep.deliver(p.bytes, p.time, p.meta); continue; }
-        ep.deliverBatch(packets, metas, p.time);
+          this.spareEntry(q);
+        } while ((q = this.peek()) !== null && q.time === time && q.to === to);
+        if (packets.length === 1) { ep.deliver(packet, time, meta); continue; }
+        ep.deliverBatch(packets, metas, time);
       }
     } finally {
       this.delivering = false;
@@ -498,6 +504,20 @@ export class Wire {
     this.pop();
   }
 
+  /** An in-flight entry, a delivered one reused when there is one (no object per packet). */
+  private flight(time: number, sentAt: number, from: number, to: number, bytes: Uint8Array, fate: InFlight['fate'], dir: Direction, meta: number): InFlight {
+    const e = this.spare.pop();
+    if (e === undefined) return { time, order: 0, sentAt, from, to, bytes, fate, dir, meta };
+    e.time = time; e.sentAt = sentAt; e.from = from; e.to = to; e.bytes = bytes; e.fate = fate; e.dir = dir; e.meta = meta;
+    return e;
+  }
+
+  /** A delivered entry kept for reuse (flight), without its packet. */
+  private spareEntry(e: InFlight): void {
+    e.bytes = NO_BYTES;
+    if (this.spare.length < MAX_SPARE) this.spare.push(e);
+  }
+
   private schedule(p: InFlight): void {
     p.order = this.order++;
     const f = this.fifo;
@@ -546,6 +566,9 @@ export class Wire {
  * (NAPI_POLL_WEIGHT, net.core.dev_weight: 64), what a driver hands the stack per poll.
  */
 const BATCH_MAX_PACKETS = 64;
+/** Delivered in-flight entries a wire keeps for reuse: a burst's worth. */
+const MAX_SPARE = 1024;
+const NO_BYTES = new Uint8Array(0);
 /**
  * ... and at most this many bytes: what GRO merges into one super-packet (GRO_LEGACY_MAX_SIZE, 64 KiB), which
  * the receiving TCP answers with one ACK; so a batch is never answered with fewer ACKs than Linux sends.
