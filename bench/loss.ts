@@ -310,6 +310,25 @@ async function realRole(): Promise<void> {
     return bytes === SIZE ? SIZE / 1e6 / secs! : 0;
   };
   // synack downloads from the peer's kernel server over its own socket.
+  // LOSS_BENCH_SS=1: the peer kernel sending toward the host (port 8080, to the kernel or to synack): the largest
+  // share of its busy time it was limited by the receiver's window (tcp_info tcpi_rwnd_limited, `ss -ti`
+  // rwnd_limited), sampled every 50 ms in the peer's namespace; one figure per transfer.
+  const rwnd: Record<'kernel' | 'synack', number[]> = { kernel: [], synack: [] };
+  let rwndSamples = 0;
+  const peerSampled = async (who: 'kernel' | 'synack', f: () => Promise<number>): Promise<number> => {
+    if (!process.env.LOSS_BENCH_SS) return f();
+    let worst = 0, busy = false;
+    const t = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      peer.sh("ss -tin state established '( sport = :8080 )'").then((r) => {
+        if (r.stdout.includes('busy:')) rwndSamples++;
+        for (const m of r.stdout.matchAll(/rwnd_limited:\d+ms\(([\d.]+)%\)/g)) worst = Math.max(worst, Number(m[1]));
+        busy = false;
+      }, () => { busy = false; });
+    }, 50);
+    try { return await f(); } finally { clearInterval(t); rwnd[who].push(worst); }
+  };
   const synackGet = (): Promise<number> => new Promise((resolve) => {
     const t0 = performance.now();
     let got = 0, header = -1;
@@ -353,11 +372,11 @@ async function realRole(): Promise<void> {
       addRx(peerFromSynack, r1, await peerCounters());
       if (l === 'reorder') continue; // the side link is toward the peer only
       let k0 = await peerCounters();
-      kk2.push(await curl(null, `http://10.79.0.2:8080/bytes/${SIZE}`));
+      kk2.push(await peerSampled('kernel', () => curl(null, `http://10.79.0.2:8080/bytes/${SIZE}`)));
       let k1 = await peerCounters();
       addDelta(peerToKernel, k0, k1);
       k0 = k1;
-      ks.push(await sampled('synack', synackGet));
+      ks.push(await peerSampled('synack', () => sampled('synack', synackGet)));
       k1 = await peerCounters();
       addDelta(peerToSynack, k0, k1);
     }
@@ -392,6 +411,8 @@ async function realRole(): Promise<void> {
         process.stderr.write(`${label(l)}: ${who} sending: median cwnd ${round(median(m.cwnd), 1)} segments, median SRTT ${round(median(m.rtt), 2)} ms (${m.cwnd.length} samples)\n`);
         m.cwnd.length = 0; m.rtt.length = 0;
       }
+      if (l !== 'reorder') process.stderr.write(`${label(l)}: the peer kernel sending toward the host was receive-window limited at most ${rwnd.kernel.map((x) => `${x}%`).join(', ')} of the time toward the kernel, ${rwnd.synack.map((x) => `${x}%`).join(', ')} toward synack (${rwndSamples} samples of its tcp_info)\n`);
+      rwnd.kernel.length = 0; rwnd.synack.length = 0; rwndSamples = 0;
       process.stderr.write(`${label(l)}: synack's process used ${round(cpu.wall > 0 ? cpu.used / cpu.wall : 0)} CPU seconds per second of its transfers; event-loop delay p99 ${round(loop.percentile(99) / 1e6)} ms, max ${round(loop.max / 1e6)} ms; GC pauses over 2 ms: ${gc.n}, ${round(gc.ms)} ms in all, longest ${round(gc.max)} ms; every GC pause: ${gc.all}, ${round(gc.allMs)} ms\n`);
       cpu.used = 0; cpu.wall = 0; loop.reset(); gc.n = 0; gc.ms = 0; gc.max = 0; gc.all = 0; gc.allMs = 0;
       if (heapProf && allocSegs > 0) {
