@@ -39,7 +39,7 @@
  * held back 4 ms; 1 % overtaking the queue on a 4 ms side route, as the real bench's side link), a 20 MB transfer;
  * synack as configured by default (CUBIC, RACK-TLP, PRR) with NewReno and duplicate-ACK counting (rack: false) as the peer.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import http from 'node:http';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -236,6 +236,7 @@ async function realRole(): Promise<void> {
   // LOSS_BENCH_SS=1: every 20 ms of a transfer toward the peer, the sender's cwnd (segments) and smoothed RTT
   // (ms): the kernel's from `ss -tin` in this namespace, synack's from its engine. Medians per rate.
   const samples: Record<'kernel' | 'synack', { cwnd: number[]; rtt: number[] }> = { kernel: { cwnd: [], rtt: [] }, synack: { cwnd: [], rtt: [] } };
+  let kernelSampling = false;
   const sampleOnce = (who: 'kernel' | 'synack'): void => {
     if (who === 'synack') {
       for (const c of h.stack.allConnections()) {
@@ -245,9 +246,15 @@ async function realRole(): Promise<void> {
       }
       return;
     }
-    const out = spawnSync('ss', ['-tin', 'state', 'established', '( sport = :8081 )'], { encoding: 'utf8' }).stdout ?? '';
-    const cw = /cwnd:(\d+)/.exec(out), rt = /\brtt:([\d.]+)/.exec(out);
-    if (cw && rt) { samples.kernel.cwnd.push(Number(cw[1])); samples.kernel.rtt.push(Number(rt[1])); }
+    // Asynchronously: this process also serves the kernel→kernel reference (port 8081), and a synchronous spawn
+    // every 20 ms stalled that server's writes (its goodput fell by up to a third, flattering synack's ratio).
+    if (kernelSampling) return;
+    kernelSampling = true;
+    execFile('ss', ['-tin', 'state', 'established', '( sport = :8081 )'], { encoding: 'utf8' }, (_err, out) => {
+      kernelSampling = false;
+      const cw = /cwnd:(\d+)/.exec(out ?? ''), rt = /\brtt:([\d.]+)/.exec(out ?? '');
+      if (cw && rt) { samples.kernel.cwnd.push(Number(cw[1])); samples.kernel.rtt.push(Number(rt[1])); }
+    });
   };
   /** CPU time of this process (synack's stack) per second of synack's transfers: near 1, it is CPU-bound. */
   const cpu = { used: 0, wall: 0 };
