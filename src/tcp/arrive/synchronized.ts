@@ -378,11 +378,6 @@ export function seventhProcessText(c: TcpConnection, seg: TcpSegment, seq: numbe
         const inOrder = dseq === c.rcvNxt;
         const hadOoo = c.rcv.hasOutOfOrder;
         reportOutOfOrderDuplicate(c, dseq, at, data.length);
-        // Data held beyond a hole waits there for a retransmission, an RTT or more: held as a view, it would keep
-        // alive the whole buffer the host read it into (TUN: up to 64 KiB per read range), and under loss those
-        // pile up outside the JS heap and bring on full garbage collections. A copy pins only itself (a plain
-        // Uint8Array: Node's Buffer.slice would be another view).
-        if (!inOrder && data.byteLength < data.buffer.byteLength) data = new Uint8Array(data);
         const advanced = c.rcv.insert(at, data);
         if (advanced > 0) c.rcvNxt = seqAdd(c.rcvNxt, advanced);
         if (c.rcvFinSeq !== -1 && c.rcvFinSeq === c.rcvNxt && !(seg.flags & FIN)) {
