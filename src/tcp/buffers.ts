@@ -208,7 +208,12 @@ class RecvStore {
   oooStart: number[] = NO_NUMBERS;
   oooData: Uint8Array[] = NO_CHUNKS;
   oooBytes = 0;
-  lastOooAbs = -1;
+  /**
+   * The SACK blocks to report, most recently changed first, as [left, right) absolute offsets, at most four
+   * (RFC 2018 §4; Linux's selective_acks): a block that receives data moves to the front, a new one goes in front
+   * and the oldest of five is forgotten.
+   */
+  sacks: number[] = NO_NUMBERS;
 }
 
 /** Received data: an in-order queue for the application, plus out-of-order segments awaiting the gap (RFC 9293 §3.10.7.4 seventh; RFC 2018). */
@@ -234,11 +239,8 @@ export class ReceiveBuffer {
   set oooData(v: Uint8Array[]) { this.store().oooData = v; }
   get oooBytes(): number { return this.st === null ? 0 : this.st.oooBytes; }
   set oooBytes(v: number) { this.store().oooBytes = v; }
-  /** Start of the out-of-order block that most recently received data (RFC 2018 §4: first SACK block). */
-  get lastOooAbs(): number { return this.st === null ? -1 : this.st.lastOooAbs; }
-  set lastOooAbs(v: number) { this.store().lastOooAbs = v; }
   private store(): RecvStore { return this.st ??= new RecvStore(); }
-  /** Nothing held in order or out of order any more: drop the store (lastOooAbs only matters while blocks are held). */
+  /** Nothing held in order or out of order any more: drop the store (the SACK list only matters while blocks are held). */
   private release(): void {
     const st = this.st;
     if (st !== null && st.queue === NO_CHUNKS && st.oooStart === NO_NUMBERS) this.st = null;
@@ -249,16 +251,8 @@ export class ReceiveBuffer {
   /** Nothing is allocated: no queued data, no out-of-order blocks (a new or drained buffer). */
   get idle(): boolean { return this.st === null; }
 
-  /** Number of contiguous out-of-order ranges, i.e. SACK blocks that could be reported. */
-  get oooRangeCount(): number {
-    let n = 0;
-    let end = -1;
-    for (let i = 0; i < this.oooStart.length; i++) {
-      if (this.oooStart[i] !== end) n++;
-      end = this.oooStart[i]! + this.oooData[i]!.length;
-    }
-    return n;
-  }
+  /** SACK blocks the next ACK can report (at most four; the sender's segments leave room for them). */
+  get sackBlockCount(): number { return this.st === null ? 0 : this.st.sacks.length >> 1; }
 
   /**
    * Accept a segment's data at absolute offset `at` (may overlap what we have). Returns bytes that became
@@ -279,6 +273,9 @@ export class ReceiveBuffer {
       return n;
     }
     if (at > this.nextAbs || ooo) {
+      // Only data beyond RCV.NXT is out of order and reported: in-order data that arrives while blocks are held
+      // changes no block's recency (Linux takes it on its in-order path).
+      if (at > this.nextAbs) this.noteSackBlock(at, at + n);
       this.insertOoo(at, data);
       return this.drain();
     }
@@ -306,7 +303,7 @@ export class ReceiveBuffer {
     // Overlap with previous block?
     if (i > 0) {
       const pEnd = starts[i - 1]! + datas[i - 1]!.length;
-      if (pEnd >= end) { this.lastOooAbs = starts[i - 1]!; return; }
+      if (pEnd >= end) return;
       if (pEnd > at) { data = data.subarray(pEnd - at); at = pEnd; }
     }
     // Remove/trim following blocks covered by this one.
@@ -322,12 +319,40 @@ export class ReceiveBuffer {
         break;
       }
     }
-    // Entirely a duplicate of held data: the block holding it is still the most recent one (RFC 2018 §4).
-    if (data.length === 0) { this.lastOooAbs = at; return; }
+    // Entirely a duplicate of held data (its block still became the most recent one: noteSackBlock).
+    if (data.length === 0) return;
     // Beyond every held block (the common case while a hole is open): push, no splice's result array.
     if (i === starts.length) { starts.push(at); datas.push(data); } else { starts.splice(i, 0, at); datas.splice(i, 0, data); }
     this.oooBytes += data.length;
-    this.lastOooAbs = at;
+  }
+
+  /**
+   * Out-of-order data [at, end) arrived (new or duplicate): the block it extends or touches moves to the front and
+   * swallows any other block it now reaches; otherwise a new block goes in front and the fifth is forgotten. RFC 2018
+   * §4 asks for the block holding the segment that triggered the ACK first, then the most recently reported ones;
+   * this is how Linux keeps that order (tcp_sack_new_ofo_skb, tcp_sack_maybe_coalesce), so the blocks an ACK
+   * carries are the kernel's, and a block pushed out of the four is not reported again until it changes.
+   */
+  private noteSackBlock(at: number, end: number): void {
+    const st = this.store();
+    if (st.sacks === NO_NUMBERS) st.sacks = [];
+    const s = st.sacks;
+    for (let i = 0; i < s.length; i += 2) {
+      if (at <= s[i + 1]! && s[i]! <= end) {
+        const left = Math.min(at, s[i]!), right = Math.max(end, s[i + 1]!);
+        for (let j = i; j > 0; j -= 2) { s[j] = s[j - 2]!; s[j + 1] = s[j - 1]!; }
+        s[0] = left; s[1] = right;
+        for (let j = 2; j < s.length;) {
+          if (s[j]! <= s[1]! && s[0]! <= s[j + 1]!) {
+            s[0] = Math.min(s[0]!, s[j]!); s[1] = Math.max(s[1]!, s[j + 1]!);
+            s.splice(j, 2);
+          } else j += 2;
+        }
+        return;
+      }
+    }
+    if (s.length >= 8) s.length = 6;
+    s.unshift(at, end);
   }
 
   /** Move blocks that now start at nextAbs into the in-order queue. */
@@ -340,7 +365,16 @@ export class ReceiveBuffer {
       if (s < this.nextAbs) d = d.subarray(Math.min(d.length, this.nextAbs - s));
       if (d.length) { this.pushInOrder(d); moved += d.length; }
     }
-    if (this.oooStart.length === 0 && this.oooStart !== NO_NUMBERS) { this.oooStart = NO_NUMBERS; this.oooData = NO_CHUNKS; this.release(); }
+    if (moved > 0 && this.st !== null) {
+      // Blocks RCV.NXT now covers are no longer reported (Linux tcp_sack_remove).
+      const s = this.st.sacks;
+      for (let j = 0; j < s.length;) { if (s[j]! <= this.nextAbs) s.splice(j, 2); else j += 2; }
+    }
+    if (this.oooStart.length === 0 && this.oooStart !== NO_NUMBERS) {
+      this.oooStart = NO_NUMBERS; this.oooData = NO_CHUNKS;
+      if (this.st !== null) this.st.sacks = NO_NUMBERS;
+      this.release();
+    }
     return moved;
   }
 
@@ -366,44 +400,16 @@ export class ReceiveBuffer {
   }
 
   /**
-   * Contiguous out-of-order ranges [start, end) in absolute offsets, at most `max`, written to `out` from index
-   * `at` (returns how many edges, twice the ranges): the one holding the most
-   * recently received segment first (RFC 2018 §4), then the others from the highest down. Built for every ACK
-   * while a hole is open, so it allocates only the answer and walks only the blocks it reports (held blocks are
-   * kept as received, one per segment: hundreds behind a loss at 200 Mbit/s).
+   * The SACK blocks for the next ACK in absolute offsets, at most `max`, written to `out` from index `at` (returns
+   * how many edges, twice the blocks): the most recently changed first (noteSackBlock). Built for every ACK while
+   * a hole is open, so it only copies the list.
    */
   sackRanges(max: number, out: Float64Array, at: number): number {
-    const starts = this.oooStart, datas = this.oooData;
-    const n = starts.length;
-    let k = at;
-    const limit = at + 2 * max;
-    if (n === 0 || max <= 0) return 0;
-    // The block holding lastOooAbs (binary search: blocks are sorted and disjoint), widened over adjacent blocks.
-    let first = -1;
-    const last = this.lastOooAbs;
-    let lo = 0, hi = n - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (starts[mid]! > last) hi = mid - 1;
-      else if (starts[mid]! + datas[mid]!.length <= last) lo = mid + 1;
-      else { first = mid; break; }
-    }
-    let firstStart = -1;
-    if (first >= 0) {
-      let a = first, b = first;
-      while (a > 0 && starts[a - 1]! + datas[a - 1]!.length === starts[a]) a--;
-      while (b < n - 1 && starts[b]! + datas[b]!.length === starts[b + 1]) b++;
-      firstStart = starts[a]!;
-      out[k++] = firstStart; out[k++] = starts[b]! + datas[b]!.length;
-    }
-    for (let i = n - 1; i >= 0 && k < limit;) {
-      const e = starts[i]! + datas[i]!.length;
-      while (i > 0 && starts[i - 1]! + datas[i - 1]!.length === starts[i]) i--;
-      const st = starts[i]!;
-      i--;
-      if (st !== firstStart) { out[k++] = st; out[k++] = e; }
-    }
-    return k - at;
+    if (this.st === null || max <= 0) return 0;
+    const s = this.st.sacks;
+    const k = Math.min(s.length, 2 * max);
+    for (let i = 0; i < k; i++) out[at + i] = s[i]!;
+    return k;
   }
 
   /** Take up to `max` in-order bytes (a view when possible). */

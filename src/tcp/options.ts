@@ -70,7 +70,7 @@ export function sndMssCap(c: TcpConnection): number { return c.sndMss; }
  */
 export function segmentDataMax(c: TcpConnection): number {
   if (!c.sackOk || !c.rcv.hasOutOfOrder) return c.sndMss;
-  const blocks = Math.min(c.rcv.oooRangeCount, c.tsOk ? 3 : 4);
+  const blocks = Math.min(c.rcv.sackBlockCount, c.tsOk ? 3 : 4);
   return Math.max(1, c.sndMss - (4 + 8 * blocks)); // NOP, NOP, kind, length + 8 bytes per block
 }
 
