@@ -317,7 +317,7 @@ async function bench(): Promise<BenchResult[]> {
     const k2 = await flood(KERNEL, () => tcpInSegs(ns), () => 0);
     const mean = (a: number, b: number) => Math.round((a + b) / 2);
     const k = { ok: k1.ok + k2.ok, total: mean(k1.total, k2.total), okShare: (k1.ok + k2.ok) / Math.max(1, k1.total + k2.total), segsPerSec: mean(k1.segsPerSec, k2.segsPerSec), sent: mean(k1.sent, k2.sent), hpingCpu: Math.round(((k1.hpingCpu + k2.hpingCpu) / 2) * 100) / 100 };
-    out.push({ name: 'http.synflood kernel segments processed, before synack', value: k1.segsPerSec, unit: 'seg/s', peer: 'the kernel just after synack', peerValue: k2.segsPerSec });
+    out.push({ name: 'http.synflood kernel segments processed, before synack', value: k1.segsPerSec, unit: 'seg/s', peer: 'the kernel just after synack', peerValue: k2.segsPerSec, ratio: Math.round((k1.segsPerSec / Math.max(1, k2.segsPerSec)) * 100) / 100 });
     // The same run's before: the general path only.
     stack.synFastPath = false;
     const g = await flood(SYNACK, () => stats.InSegs, tunDrops);

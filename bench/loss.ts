@@ -27,7 +27,7 @@
  * mille, or "reorder"; skips the virtual sweep), LOSS_BENCH_NOVIRTUAL=1 (every rate, real peers only), LOSS_BENCH_CC (JSON merged into synack's TcpConfig, e.g.
  * {"congestionControl":"newreno"}), LOSS_BENCH_NOHYSTART=1 (CUBIC without HyStart), LOSS_BENCH_SS=1 (the
  * senders' median cwnd and SRTT toward the peer, sampled every 20 ms; synack's CPU use, event-loop delay and garbage
- * collection pauses during its transfers), LOSS_BENCH_HEAPPROF=1 (with LOSS_BENCH_SS: what synack's process allocates per segment during its transfers, by function), LOSS_BENCH_NOPOLL=1 (a late timer wake-up does not read the device first), LOSS_BENCH_GCLOG (a file: with LOSS_BENCH_SS, each GC pause over 1 ms in
+ * collection pauses during its transfers), LOSS_BENCH_HEAPPROF=1 (with LOSS_BENCH_SS: what synack's process allocates per segment during its transfers, by function), LOSS_BENCH_CPUPROF=dir (with LOSS_BENCH_SS: a V8 CPU profile of synack's process per transfer), LOSS_BENCH_WRITETHREAD=1 (serve's default, the addon's writer thread; the bench writes from the event loop), LOSS_BENCH_NOPOLL=1 (a late timer wake-up does not read the device first), LOSS_BENCH_GCLOG (a file: with LOSS_BENCH_SS, each GC pause over 1 ms in
  * epoch seconds, to set beside a LOSS_BENCH_PCAP capture), LOSS_BENCH_KERNEL_CC (the
  * kernel's congestion control in the namespaces, default cubic, Linux's default; `bbr` is another figure),
  * LOSS_BENCH_PCAP (a directory: tcpdump writes the host's side of the path, a0 — every transfer, told apart by
@@ -40,7 +40,8 @@
  * synack as configured by default (CUBIC, RACK-TLP, PRR) with NewReno and duplicate-ACK counting (rack: false) as the peer.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import http from 'node:http';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Session } from 'node:inspector/promises';
@@ -189,7 +190,7 @@ const undoCounts = (st: TcpStats): { dsackRecv: number; dsackSent: number; dsack
 
 async function realRole(): Promise<void> {
   const quiet = { stdout: { write: () => true } as unknown as NodeJS.WritableStream, stderr: process.stderr, stdin: process.stdin };
-  const h = await startServe({ tun: 'syn0', addr: ['10.77.0.2'], peer: ['10.77.0.1/24'], http: 80, offload: true, buffer: 4 << 20, logFormat: 'json' }, quiet);
+  const h = await startServe({ tun: 'syn0', addr: ['10.77.0.2'], peer: ['10.77.0.1/24'], http: 80, offload: true, buffer: 4 << 20, logFormat: 'json', writeThread: process.env.LOSS_BENCH_WRITETHREAD === '1' }, quiet);
   if (process.env.LOSS_BENCH_CC) Object.assign(h.stack.config, JSON.parse(process.env.LOSS_BENCH_CC) as Partial<TcpConfig>);
   if (process.env.LOSS_BENCH_NOHYSTART) (h.stack.config as TcpConfig).congestion = (iw) => new Cubic(iw, false);
   // LOSS_BENCH_NOPOLL=1: a late timer wake-up runs the timers before the device's waiting input is read, as
@@ -278,6 +279,11 @@ async function realRole(): Promise<void> {
   const allocs = new Map<string, number>();
   let allocSegs = 0;
   if (heapProf) { heapProf.connect(); await heapProf.post('HeapProfiler.enable'); }
+  // LOSS_BENCH_CPUPROF=dir (with LOSS_BENCH_SS): a V8 CPU profile of synack's process during each of its transfers.
+  const cpuProfDir = process.env.LOSS_BENCH_CPUPROF;
+  const cpuProf = cpuProfDir ? new Session() : null;
+  let cpuProfN = 0;
+  if (cpuProf) { cpuProf.connect(); await cpuProf.post('Profiler.enable'); await cpuProf.post('Profiler.setSamplingInterval', { interval: 100 } as never); }
   interface ProfNode { callFrame: { functionName: string; url: string }; selfSize: number; children: ProfNode[] }
   const sampled = async (who: 'kernel' | 'synack', f: () => Promise<number>): Promise<number> => {
     if (!process.env.LOSS_BENCH_SS) return f();
@@ -285,12 +291,17 @@ async function realRole(): Promise<void> {
     const c0 = process.cpuUsage(), w0 = performance.now();
     const s0 = h.stack.stats.InSegs + h.stack.stats.OutSegs;
     if (who === 'synack') { loop.enable(); gcObs.observe({ entryTypes: ['gc'] }); }
+    if (who === 'synack' && cpuProf) await cpuProf.post('Profiler.start');
     if (who === 'synack' && heapProf) await heapProf.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
     try { return await f(); } finally {
       clearInterval(t);
       if (who === 'synack') {
         loop.disable(); gcObs.disconnect();
         const d = process.cpuUsage(c0); cpu.used += (d.user + d.system) / 1000; cpu.wall += performance.now() - w0;
+        if (cpuProf) {
+          const { profile } = await cpuProf.post('Profiler.stop') as unknown as { profile: unknown };
+          writeFileSync(join(cpuProfDir!, `synack-${++cpuProfN}.cpuprofile`), JSON.stringify(profile));
+        }
         if (heapProf) {
           const { profile } = await heapProf.post('HeapProfiler.stopSampling') as unknown as { profile: { head: ProfNode } };
           // A built-in (no script: subarray, push …) is named with its caller.
