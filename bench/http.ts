@@ -176,17 +176,20 @@ function tcpInSegs(ns: Netns | null): number {
  * real server takes for its clients and the kernel server (its own process) never had.
  * HTTP_BENCH_FETCH_IN_PROCESS=1 spawns each curl from here, as the bench did before, for comparison.
  */
-async function fetchLoop(host: string, ms: number): Promise<{ ok: number; total: number }> {
+async function fetchLoop(host: string, ms: number): Promise<{ ok: number; total: number; connectMs?: number; totalMs?: number }> {
   const url = `http://${host}:${PORT}${PATH}`;
   if (!FETCH_IN_PROCESS) {
-    const script = 'end=$(( ${EPOCHREALTIME/./} + $1 * 1000 )); ok=0; n=0; ' +
+    // Also the mean handshake time (curl's time_connect: SYN sent to SYN+ACK answered) and whole fetch time of the
+    // fetches that succeeded: where a fetch's time goes under the flood.
+    const script = 'end=$(( ${EPOCHREALTIME/./} + $1 * 1000 )); ok=0; n=0; times=""; ' +
       'while (( ${EPOCHREALTIME/./} < end )); do ' +
-      'r=$(curl -s -o /dev/null --max-time 2 -w "%{http_code} %{size_download}" "$2"); n=$((n + 1)); [[ $r == "200 1000" ]] && ok=$((ok + 1)); ' +
-      'done; echo "$ok $n"';
+      'r=$(curl -s -o /dev/null --max-time 2 -w "%{http_code} %{size_download} %{time_connect} %{time_total}" "$2"); n=$((n + 1)); ' +
+      'read -r code size tc tt <<< "$r"; [[ "$code $size" == "200 1000" ]] && { ok=$((ok + 1)); times+="$tc $tt"$\'\\n\'; }; ' +
+      'done; echo "$ok $n $(printf "%s" "$times" | awk \'{ c += $1; t += $2 } END { if (NR) printf "%.2f %.2f", 1000 * c / NR, 1000 * t / NR; else printf "0 0" }\')"';
     const r = await exec('bash', ['-c', script, 'fetch-loop', String(ms), url], ms + 10_000);
-    const m = /^(\d+) (\d+)/.exec(r.out.trim());
+    const m = /^(\d+) (\d+) ([\d.]+) ([\d.]+)/.exec(r.out.trim());
     if (!m) throw new Error(`fetch loop against ${host} failed: ${r.out}`);
-    return { ok: Number(m[1]), total: Number(m[2]) };
+    return { ok: Number(m[1]), total: Number(m[2]), connectMs: Number(m[3]), totalMs: Number(m[4]) };
   }
   const until = Date.now() + ms;
   let ok = 0, total = 0;
@@ -198,7 +201,7 @@ async function fetchLoop(host: string, ms: number): Promise<{ ok: number; total:
   return { ok, total };
 }
 
-async function flood(host: string, inSegs: () => number, tunDrops: () => number, synRate?: () => number): Promise<{ ok: number; total: number; segsPerSec: number; sent: number; drops: number; cpuUsPerSeg: number; meanRate: number; hpingCpu: number }> {
+async function flood(host: string, inSegs: () => number, tunDrops: () => number, synRate?: () => number): Promise<{ ok: number; total: number; connectMs?: number; totalMs?: number; segsPerSec: number; sent: number; drops: number; cpuUsPerSeg: number; meanRate: number; hpingCpu: number }> {
   const s0 = inSegs(), d0 = tunDrops();
   // The governor's rate, sampled every 100 ms: its mean over the flood (the rate at the end says little).
   let rateSum = 0, rateN = 0;
@@ -324,6 +327,11 @@ async function bench(): Promise<BenchResult[]> {
     stack.synFastPath = true;
     pair('http.synflood fetches ok', '%', Math.round((s.ok / Math.max(1, s.total)) * 100), Math.round(k.okShare * 100));
     out.push({ name: 'http.synflood fetches (synack)', value: s.total, unit: 'fetches' }, { name: 'http.synflood fetches (kernel)', value: k.total, unit: 'fetches' });
+    // Where a fetch's time goes (curl's means over the fetches that succeeded): the handshake, and the whole fetch.
+    if (s.connectMs !== undefined && k1.connectMs !== undefined && k2.connectMs !== undefined) {
+      pair('http.synflood fetch handshake time', 'ms', s.connectMs, Math.round(((k1.connectMs + k2.connectMs) / 2) * 100) / 100);
+      pair('http.synflood fetch time', 'ms', s.totalMs!, Math.round(((k1.totalMs! + k2.totalMs!) / 2) * 100) / 100);
+    }
     pair('http.synflood segments processed', 'seg/s', s.segsPerSec, k.segsPerSec);
     out.push({ name: 'http.synflood SYNs sent by hping3 (synack)', value: s.sent, unit: 'packets' }, { name: 'http.synflood SYNs sent by hping3 (kernel)', value: k.sent, unit: 'packets' });
     out.push({ name: 'http.synflood hping3 CPU (synack)', value: s.hpingCpu, unit: 'cores' }, { name: 'http.synflood hping3 CPU (kernel)', value: k.hpingCpu, unit: 'cores' });
