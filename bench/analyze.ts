@@ -16,22 +16,14 @@ import { Conversation, PcapBuilder } from '../src/analyze/synth.js';
 import { analyzeCommand as analyzeFromSource } from '../src/cli/analyze.js';
 import { Analyzer } from '../src/analyze/analyzer.js';
 import { CaptureReader } from '../src/wire/capture.js';
+import { mulberry32 } from '../src/tcp/test-util.js';
 import type { BenchResult } from './results.js';
 import { floor, type FloorMode } from './analyze-floor.js';
 
 type Step = (c: Conversation) => void;
 
-/** A deterministic PRNG (mulberry32) so every run generates the same capture. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG (mulberry32, the tests' own) so every run generates the same capture. */
+const rng = mulberry32;
 
 /** The scripted packets of one connection, by lifecycle. */
 function lifecycle(r: () => number): { kind: string; steps: Step[] } {

@@ -153,11 +153,7 @@ export class Network {
   step(): boolean {
     const v = this.virtual;
     if (!v) throw new Error('step() needs a virtual-time network');
-    const t = this.nextTime();
-    if (t === Infinity) return false;
-    v.advanceTo(t);
-    this.wire.advance(t);
-    return true;
+    return this.stepBy(v, Infinity);
   }
 
   /**
@@ -177,8 +173,7 @@ export class Network {
       if (++sinceTurn >= perTurn || hostTurnPending()) { sinceTurn = 0; await yieldToEventLoop(); }
       else { sinceTurn++; await yieldToCallbacks(); }
       if (done()) return;
-      const t = this.nextTime();
-      if (t === Infinity || t > end) {
+      if (!this.stepBy(v, end)) {
         // Nothing scheduled: give callbacks (whole event-loop turns) a few chances to produce work before
         // concluding we are idle.
         if (++idleSpins > 3) return;
@@ -186,9 +181,16 @@ export class Network {
         continue;
       }
       idleSpins = 0;
-      v.advanceTo(t);
-      this.wire.advance(t);
     }
+  }
+
+  /** step(), if something is due by `end`: the clock to the next wire arrival or stack timer, and what is due then. */
+  private stepBy(v: VirtualClock, end: number): boolean {
+    const t = this.nextTime();
+    if (t === Infinity || t > end) return false;
+    v.advanceTo(t);
+    this.wire.advance(t);
+    return true;
   }
 
   /**
@@ -202,16 +204,12 @@ export class Network {
       const turn = (): void => {
         try {
           if (done()) { resolve(); return; }
-          const t = this.nextTime();
-          if (t === Infinity || t > end) {
-            // Nothing scheduled: give callbacks (whole event-loop turns) a few chances to produce work before
-            // concluding we are idle.
+          if (!this.stepBy(v, end)) {
+            // Nothing scheduled: a few more turns for callbacks to produce work before concluding we are idle.
             if (++idleSpins > 3) resolve(); else si(turn);
             return;
           }
           idleSpins = 0;
-          v.advanceTo(t);
-          this.wire.advance(t);
           si(turn);
         } catch (e) {
           reject(e as Error);

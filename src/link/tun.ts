@@ -354,7 +354,7 @@ export class TunReceiver {
         if (h > 0) {
           // The virtio_net_hdr's flags and gso_type (virtio-net.ts), read in place: a super-packet is no SYN.
           if (bytes[off + 1] !== VIRTIO_NET_HDR_GSO_NONE) break;
-          verified = (bytes[off]! & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) !== 0;
+          verified = checksumVouched(bytes[off]!);
         }
         if (!synFastPathAccepts(s, bytes, off + h, len - h, verified)) break;
         if (verified) st.rxChecksumSkipped++;
@@ -393,17 +393,22 @@ export class TunReceiver {
         st.rxGsoBytes += p.length;
         if (!fixGsoIpLength(p)) { st.rxOversize++; continue; }
       }
-      const ok = (flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) !== 0;
+      const ok = checksumVouched(flags);
       if (ok) st.rxChecksumSkipped++;
       own[n] = p;
       verified[n++] = ok;
     }
     // A packet left out (an oversize super-packet): the batch's arrays are cut to size, once.
-    const give = n === m ? slot : { pkts: own.slice(0, n), verified: verified.slice(0, n), opts: { checksumVerified: verified.slice(0, n) } };
+    const give = n === m ? slot : cutSlot(slot, n);
     if (stack.receiveBatch) stack.receiveBatch(give.pkts, give.opts);
     else for (let i = 0; i < n; i++) stack.receive(give.pkts[i]!, { checksumVerified: give.verified[i]! });
     own.fill(EMPTY);
   }
+}
+
+/** A virtio_net_hdr's flags say the kernel vouches for the TCP checksum (left for us to fill, or already checked). */
+function checksumVouched(flags: number): boolean {
+  return (flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) !== 0;
 }
 
 /** Batches of up to this many packets are handed to the stack in arrays reused from batch to batch (one per size). */
@@ -413,6 +418,12 @@ interface BatchSlot {
   readonly pkts: Uint8Array[];
   readonly verified: boolean[];
   readonly opts: { checksumVerified: readonly boolean[] };
+}
+
+/** The first `n` packets and verdicts of `slot`, in arrays of their own. */
+function cutSlot(slot: BatchSlot, n: number): BatchSlot {
+  const verified = slot.verified.slice(0, n);
+  return { pkts: slot.pkts.slice(0, n), verified, opts: { checksumVerified: verified } };
 }
 
 function newSlot(size: number): BatchSlot {

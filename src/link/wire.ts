@@ -271,11 +271,13 @@ export class Wire {
    * or bandwidth limit) and nobody observes the wire. Offloads are then invisible on it (Network's `offload`).
    */
   transparent(from: WireEndpoint | number, packet: Uint8Array): boolean {
-    if (this.onPacket !== undefined || this.observers.length !== 0) return false;
-    const to = this.routeOf(packet);
-    if (to < 0) return false;
-    const dir = this.direction(this.resolve(from), to);
-    return dir.clean && dir.imp.bandwidthBps === 0;
+    const to = this.unseenRoute(packet);
+    return to >= 0 && isTransparent(this.direction(this.resolve(from), to));
+  }
+
+  /** The endpoint `packet` is routed to when nobody observes the wire; -1 when someone does or it is unroutable. */
+  private unseenRoute(packet: Uint8Array): number {
+    return this.onPacket !== undefined || this.observers.length !== 0 ? -1 : this.routeOf(packet);
   }
 
   /**
@@ -283,12 +285,11 @@ export class Wire {
    * returns false (the caller sends it as it must look on a wire someone can see). One route lookup for both.
    */
   sendIfTransparent(from: WireEndpoint | number, packet: Uint8Array, now: number, meta: number): boolean {
-    if (this.onPacket !== undefined || this.observers.length !== 0) return false;
-    const to = this.routeOf(packet);
+    const to = this.unseenRoute(packet);
     if (to < 0) return false;
     const f = this.resolve(from);
     const dir = this.direction(f, to);
-    if (!dir.clean || dir.imp.bandwidthBps !== 0) return false;
+    if (!isTransparent(dir)) return false;
     if (!Number.isFinite(now)) throw new LinkError('bad-time', `send() needs a finite time in ms, got ${now}`);
     dir.counters.sent++;
     this.schedule(this.flight(now + dir.imp.delayMs, now, f, to, packet, 'delivered', dir, meta));
@@ -577,6 +578,11 @@ const BATCH_MAX_BYTES = 65536;
 
 function before(a: InFlight, b: InFlight): boolean {
   return a.time < b.time || (a.time === b.time && a.order < b.order);
+}
+
+/** A direction that applies nothing but a fixed delay: no loss, duplication, reordering, jitter, corruption or bandwidth limit. */
+function isTransparent(dir: Direction): boolean {
+  return dir.clean && dir.imp.bandwidthBps === 0;
 }
 
 function jitter(imp: Impairments, r: number): number {

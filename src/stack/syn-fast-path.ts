@@ -83,16 +83,7 @@ const OPT_EOL = 0, OPT_NOP = 1, OPT_MSS = 2, OPT_WSCALE = 3, OPT_SACK_PERMITTED 
  * returns false, having changed nothing, otherwise. `verified`: the link vouched for the TCP checksum.
  */
 export function synFastPath(s: Stack, p: Uint8Array, verified: boolean, now: number): boolean {
-  return synFastPathAt(s, p, 0, p.length, verified, now);
-}
-
-/**
- * synFastPath for the datagram at `b[a, a + n)`, read in place: a link that reads packets into a shared buffer
- * (TunLink's receive chunk) answers a flood's SYNs from there, without a copy or a view per SYN. Nothing keeps
- * a reference to `b`.
- */
-export function synFastPathAt(s: Stack, b: Uint8Array, a: number, n: number, verified: boolean, now: number): boolean {
-  if (!synFastPathAccepts(s, b, a, n, verified)) return false;
+  if (!synFastPathAccepts(s, p, 0, p.length, verified)) return false;
   answerAcceptedSyn(s, now);
   return true;
 }

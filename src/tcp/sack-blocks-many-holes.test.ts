@@ -7,7 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACK } from '../wire/tcp-types.js';
+import { ACK, type TcpSegment } from '../wire/tcp-types.js';
+import type { TcpConnection } from './connection.js';
 import { IRS, ISS, PLAIN, bytes, established, mulberry32, readAll, seg } from './test-util.js';
 
 const SND = ISS + 1;
@@ -49,6 +50,17 @@ function heldBeyond(held: boolean[], rcvNxt: number, blocks: number[]): boolean 
   return true;
 }
 
+/** data[a, b) arrives at `now`: the receiver's last ACK, RCV.NXT after it, and the blocks the model expects (at most 4). */
+function arrive(c: TcpConnection, model: SackModel, held: boolean[], data: Uint8Array, a: number, b: number, now: number): { ack: TcpSegment | undefined; rcvNxt: number; want: number[] } {
+  model.arrive(a, b, c.rcvNxt - RCV);
+  c.input(seg(ACK, RCV + a, SND, { payload: data.subarray(a, b) }), now);
+  held.fill(true, a, b);
+  const ack = c.drainTransmit(now).at(-1);
+  const rcvNxt = c.rcvNxt - RCV;
+  model.afterDelivery(rcvNxt);
+  return { ack, rcvNxt, want: model.blocks(4) };
+}
+
 for (const seed of [1, 2, 3]) {
   test(`${N} segments in a random order with many holes (seed ${seed}): every ACK's SACK blocks are the kernel's list (most recently changed first), all held data`, () => {
     const random = mulberry32(seed);
@@ -63,15 +75,8 @@ for (const seed of [1, 2, 3]) {
     const model = new SackModel();
     let blocksSeen = 0;
     for (const [k, i] of order.entries()) {
-      model.arrive(i * SEG, (i + 1) * SEG, c.rcvNxt - RCV);
-      c.input(seg(ACK, RCV + i * SEG, SND, { payload: data.subarray(i * SEG, (i + 1) * SEG) }), 1 + k);
-      held.fill(true, i * SEG, (i + 1) * SEG);
-      const acks = c.drainTransmit(1 + k);
-      const rcvNxt = c.rcvNxt - RCV;
-      model.afterDelivery(rcvNxt);
-      const want = model.blocks(4);
+      const { ack, rcvNxt, want } = arrive(c, model, held, data, i * SEG, (i + 1) * SEG, 1 + k);
       if (want.length === 0) continue; // in order, nothing held: the ACK may be delayed
-      const ack = acks.at(-1);
       assert.ok(ack, `an ACK for out-of-order segment ${i}`);
       assert.deepEqual(ack.options.sack ?? [], want, `after segment ${i} (arrival ${k})`);
       assert.ok(heldBeyond(held, rcvNxt, want), `blocks after segment ${i} are held data`);
@@ -96,14 +101,9 @@ test('overlapping and duplicate segments in random order (seeded): every ACK\'s 
   const model = new SackModel();
   for (const [a, b] of pieces) {
     k++;
-    model.arrive(a, b, c.rcvNxt - RCV);
-    c.input(seg(ACK, RCV + a, SND, { payload: data.subarray(a, b) }), k);
-    held.fill(true, a, b);
-    const acks = c.drainTransmit(k);
-    const sack = acks.at(-1)?.options.sack ?? [];
-    const rcvNxt = c.rcvNxt - RCV;
-    model.afterDelivery(rcvNxt);
-    if (sack.length > 0) assert.deepEqual(sack, model.blocks(4), `piece ${a}-${b}`);
+    const { ack, rcvNxt, want } = arrive(c, model, held, data, a, b, k);
+    const sack = ack?.options.sack ?? [];
+    if (sack.length > 0) assert.deepEqual(sack, want, `piece ${a}-${b}`);
     assert.ok(heldBeyond(held, rcvNxt, sack), `blocks after piece ${a}-${b} are held data`);
   }
   assert.equal(c.rcvNxt, RCV + size);
