@@ -1,6 +1,6 @@
 /** Engine configuration. Defaults follow RFC 9293 and, where the RFC leaves a choice, Linux. */
 import type { CongestionFactory } from './cc/congestion.js';
-import { Cubic, cubic, type HystartMode } from './cc/cubic.js';
+import { Cubic, type HystartMode } from './cc/cubic.js';
 import { newReno } from './cc/newreno.js';
 
 /**
@@ -97,7 +97,8 @@ export interface TcpConfig {
   congestionControl: 'newreno' | 'cubic';
   /**
    * How CUBIC leaves slow start when the RTT rises by max(4 ms, min(16 ms, RTT/8)) within a round: 'linux' ends
-   * slow start there (ssthresh = cwnd; Linux's HyStart delay detection, tcp_cubic.c), 'rfc9406' enters HyStart++'s
+   * slow start there (ssthresh = cwnd; Linux's HyStart delay detection, tcp_cubic.c) and also when a round's ACK
+   * train outlasts half the minimum RTT (Linux's HyStart ACK-train detection, cc/cubic.ts), 'rfc9406' enters HyStart++'s
    * Conservative Slow Start (RFC 9406 §4.2: growth / 4 for 5 rounds), 'off' keeps slow start until a loss.
    */
   hystart: HystartMode;
@@ -381,5 +382,7 @@ export function offeredShift(c: TcpConfig): number {
 export function congestionFactory(c: TcpConfig): CongestionFactory {
   if (c.congestion) return c.congestion;
   if (c.congestionControl === 'newreno') return newReno;
-  return c.hystart === 'linux' ? cubic : (iw) => new Cubic(iw, c.hystart);
+  // Linux's ACK-train test allows for the aggregates the sender hands its link (TSO) and for pacing (cc/cubic.ts).
+  const train = { paced: c.pacing, gsoBytes: Math.max(c.tsoMaxBytes, c.mss) };
+  return (iw) => new Cubic(iw, c.hystart, train);
 }

@@ -150,3 +150,101 @@ test('in the engine: a growing delay ends slow start without a loss (HyStart, Hy
     assert.equal(flat.a.slowStartThreshold, 0x7fffffff, `${hystart}: no delay increase: slow start throughout`);
   }
 });
+
+/**
+ * Linux HyStart's ACK train by hand: per round, one ACK per segment of cwnd (one round trip of `rtt` ms after
+ * the round's first), the ACKs `spacing` ms apart (a bottleneck's serialisation: they come back as the
+ * packets left it). Returns the cwnd (segments) at which slow start ended, or -1.
+ */
+function trainRounds(c: Cubic, rtt: number, spacing: number, rounds: number): number {
+  let now = 0, nxt = 0;
+  for (let r = 0; r < rounds; r++) {
+    const n = Math.round(c.cwnd / MSS);
+    const start = nxt, end = nxt + n * MSS;
+    for (let i = 0; i < n; i++) {
+      const t = now + rtt + i * spacing;
+      c.onRttSample(rtt + i * spacing * 0.01, t, start + i * MSS + 1, end);
+      if (c.ssthresh < 0x7fffffff) return Math.round(c.cwnd / MSS);
+      c.onAck(MSS, MSS, t);
+    }
+    now += rtt + n * spacing;
+    nxt = end;
+  }
+  return -1;
+}
+
+test('Linux HyStart: slow start ends once a round\'s ACK train outlasts half the minimum RTT (cwnd ≥ 16), before any delay increase', () => {
+  // 1 ms RTT, ACKs 0.05 ms apart (a 1000-B packet at 160 Mbit/s): the train of a 16-segment round lasts 0.75 ms.
+  // The cushion (four 64 KiB aggregates at the pacing rate 2·cwnd/RTT) is capped at 1 ms: threshold (1 + 1)/2.
+  const c = new Cubic(10 * MSS);
+  const at = trainRounds(c, 1, 0.05, 10);
+  assert.ok(at >= 16 && at <= 64, `slow start ended at ${at} segments (a 1 ms train needs 20 ACKs at 0.05 ms)`);
+  assert.equal(c.ssthresh, c.cwnd, 'ssthresh = cwnd, as the delay test sets it');
+  // ACKs that come back together (no bottleneck yet) are no train: slow start goes on.
+  const burst = new Cubic(10 * MSS);
+  assert.equal(trainRounds(burst, 1, 0, 6), -1);
+  // ACKs more than 2 ms apart are no train either (hystart_ack_delta_us).
+  const sparse = new Cubic(10 * MSS);
+  assert.equal(trainRounds(sparse, 1, 2.5, 3), -1);
+  // HyStart++ (RFC 9406) has no ACK-train test.
+  const rfc = new Cubic(10 * MSS, 'rfc9406');
+  assert.equal(trainRounds(rfc, 1, 0.05, 6), -1);
+});
+
+test('Linux HyStart: no ACK-train exit below 16 segments (hystart_low_window)', () => {
+  const c = new Cubic(4 * MSS);
+  // 1.5 ms between ACKs: 4 segments already make a 4.5 ms train, far beyond (RTT + cushion)/2; the floor holds it.
+  // A round is the ACKs up to SND.NXT at its start: segments [0, 12), then the next ones.
+  let now = 0;
+  for (let i = 0; i < 11; i++) {
+    now += 1.5;
+    c.onRttSample(1, now, i * MSS + 1, 12 * MSS);
+    c.onAck(MSS, MSS, now);
+  }
+  assert.equal(c.ssthresh, 0x7fffffff, `cwnd ${c.cwnd / MSS} segments: below the floor`);
+  // Like Linux, a train only counts from the start of a round in which cwnd had reached the floor.
+  for (let i = 11; i < 20; i++) {
+    now += 1.5;
+    c.onRttSample(1, now, i * MSS + 1, 64 * MSS);
+    c.onAck(MSS, MSS, now);
+  }
+  assert.ok(c.ssthresh < 0x7fffffff, `past 16 segments the train ends slow start (cwnd ${c.cwnd / MSS})`);
+});
+
+test('in the engine: on a 0.2 ms path with a 200 Mbit/s bottleneck, slow start ends by the ACK train before the queue reaches the 4 ms the delay test needs', () => {
+  /**
+   * One 4 MB transfer from a to b through a FIFO bottleneck of 200 Mbit/s (queue unlimited): the largest queueing
+   * delay a segment met while a was in slow start (including HyStart++'s conservative rounds).
+   */
+  const run = (hystart: 'linux' | 'rfc9406'): { queue: number; ssthresh: number; rtx: number } => {
+    const cfg: Partial<TcpConfig> = { sendBufferSize: 8 << 20, recvBufferSize: 8 << 20, hystart };
+    let busyUntil = 0, queue = 0;
+    const p: Pair = new Pair({ localPort: 1, remotePort: 2, iss: 1, config: cfg }, { localPort: 2, remotePort: 1, iss: 9, config: cfg }, {
+      delay: 0.1, record: false,
+      jitter: (from, seg): number => {
+        if (from !== 'a') return 0;
+        const start = Math.max(busyUntil, p.now);
+        busyUntil = start + ((seg.payload.length + 52) * 8) / 200e3; // ms at 200 Mbit/s
+        if (p.a.slowStartThreshold === 0x7fffffff || p.a.congestionWindow < p.a.slowStartThreshold) queue = Math.max(queue, start - p.now);
+        return busyUntil - p.now;
+      },
+    });
+    p.b.listen(0);
+    p.a.connect(0);
+    p.run((q) => q.a.state === 'ESTABLISHED');
+    p.a.send(bytes(4 << 20), p.now);
+    let got = 0;
+    p.onStep = (q) => { for (let b = q.b.read(); b.length; b = q.b.read()) got += b.length; };
+    p.run(() => got >= 4 << 20, 60_000);
+    assert.equal(got, 4 << 20);
+    return { queue, ssthresh: p.a.slowStartThreshold, rtx: p.a.stats.RetransSegs };
+  };
+  const linux = run('linux');
+  assert.equal(linux.rtx, 0);
+  assert.ok(linux.ssthresh < 0x7fffffff, 'slow start ended without a loss');
+  // The pipe (~5 kB) is full long before 16 segments; the train ends slow start there, with a 16-segment burst queued.
+  assert.ok(linux.queue < 2, `largest queueing delay in slow start ${linux.queue.toFixed(2)} ms`);
+  // The delay test alone (HyStart++ has no train) lets the queue grow past 4 ms first.
+  const delayOnly = run('rfc9406');
+  assert.ok(delayOnly.queue >= 4, `delay test alone: largest queueing delay in slow start ${delayOnly.queue.toFixed(2)} ms`);
+});

@@ -14,6 +14,12 @@
  * (growth / 4), which becomes congestion avoidance after 5 rounds, or goes back to slow start if the RTT falls
  * again. CSS keeps growing by a quarter per round for 5 rounds: into a shallow queue (25 ms) that overshoots it
  * and the losses (or, where some packets take a faster route, a queue's worth of RACK marks) follow.
+ *
+ * `'linux'` also ends slow start on the ACK train (Linux HYSTART_ACK_TRAIN, on by default beside HYSTART_DELAY):
+ * once cwnd is 16 segments or more, when the ACKs of one round, each within 2 ms of the previous, span more than
+ * half the minimum RTT (plus a TSO cushion), the bottleneck is already busy for that long per round: the path is
+ * full, and further doubling only fills the queue. On a sub-millisecond path the delay test needs a 4 ms queue
+ * (70 segments at 200 Mbit/s) before it fires; the train fires one round after the pipe is full.
  */
 import type { CongestionControl, CongestionFactory } from './congestion.js';
 
@@ -24,6 +30,20 @@ export const CUBIC_BETA = 0.7;
 export const HYSTART = {
   minRttThresh: 4, maxRttThresh: 16, minRttDivisor: 8, nRttSample: 8, cssGrowthDivisor: 4, cssRounds: 5,
 } as const;
+/**
+ * Linux HyStart's ACK-train test (tcp_cubic.c): not below 16 segments (hystart_low_window), ACKs at most 2 ms
+ * apart belong to one train (hystart_ack_delta_us), the TSO/GRO cushion added to the minimum RTT is at most 1 ms
+ * (hystart_ack_delay), and GSO_MAX_SIZE (64 KiB) is the aggregate it allows for by default.
+ */
+export const HYSTART_TRAIN = { lowWindowSegments: 16, ackDeltaMs: 2, maxCushionMs: 1, gsoBytes: 65536 } as const;
+
+/** What Linux's ACK-train test needs to know about the sender (cubic's hystart_ack_delay). */
+export interface HystartTrainOptions {
+  /** The sender paces (TcpConfig.pacing): the train may then last the whole minimum RTT, not half (Linux SK_PACING_NONE halves it). */
+  paced?: boolean;
+  /** The largest aggregate the sender hands the link (TSO), bytes; default 64 KiB. */
+  gsoBytes?: number;
+}
 
 /** W_cubic(t) in segments (RFC 9438 §4.2, eq. 1), t and K in seconds. */
 export function wCubic(t: number, k: number, wMax: number): number {
@@ -60,16 +80,25 @@ export class Cubic implements CongestionControl {
   private lastRoundMinRtt = Infinity;
   private currentRoundMinRtt = Infinity;
   private rttSampleCount = 0;
+  // Linux's ACK train ('linux' only): when this round's first ACK came, and the last ACK of the train so far (ms).
+  private roundStart = 0;
+  private lastAck = 0;
+  /** The send MSS, learnt from onAck (for the 16-segment floor). */
+  private mss = 1460;
+  private readonly paced: boolean;
+  private readonly gsoBytes: number;
 
-  constructor(initialWindow: number, hystart: HystartMode | boolean = 'linux') {
+  constructor(initialWindow: number, hystart: HystartMode | boolean = 'linux', train: HystartTrainOptions = {}) {
     this.cwnd = initialWindow;
     this.hystart = hystart === true ? 'rfc9406' : hystart === false ? 'off' : hystart;
+    this.paced = train.paced ?? false;
+    this.gsoBytes = train.gsoBytes ?? HYSTART_TRAIN.gsoBytes;
   }
 
   /** In Conservative Slow Start (RFC 9406 §4.2). */
   get inCss(): boolean { return this.cssBaselineMinRtt >= 0; }
 
-  onRttSample(rtt: number, _now: number, ack: number, sndNxt: number): void {
+  onRttSample(rtt: number, now: number, ack: number, sndNxt: number): void {
     if (rtt < this.minRtt) this.minRtt = rtt;
     if (this.hystart === 'off' || this.cwnd >= this.ssthresh) return;
     // A round ends when the ACK passes the SND.NXT recorded at its start (RFC 9406 §4.2).
@@ -78,12 +107,17 @@ export class Cubic implements CongestionControl {
       this.lastRoundMinRtt = this.currentRoundMinRtt;
       this.currentRoundMinRtt = Infinity;
       this.rttSampleCount = 0;
+      this.roundStart = this.lastAck = now;
       if (this.inCss && ++this.cssRoundsDone >= HYSTART.cssRounds) {
         // CSS lasted CSS_ROUNDS rounds: slow start is over (ssthresh = cwnd, congestion avoidance).
         this.ssthresh = this.cwnd;
         this.cssBaselineMinRtt = -1;
         return;
       }
+    }
+    if (this.hystart === 'linux' && this.cwnd >= HYSTART_TRAIN.lowWindowSegments * this.mss && this.ackTrain(rtt, now)) {
+      this.ssthresh = this.cwnd; // slow start is over
+      return;
     }
     if (rtt < this.currentRoundMinRtt) this.currentRoundMinRtt = rtt;
     this.rttSampleCount++;
@@ -101,7 +135,23 @@ export class Cubic implements CongestionControl {
     }
   }
 
+  /**
+   * Linux hystart_update's ACK-train test for an ACK at `now`: a train is ACKs each at most 2 ms after the last;
+   * it ends slow start once it has lasted longer than the minimum RTT plus the TSO cushion, halved when the
+   * sender does not pace (packets then leave in bursts at up to twice the bottleneck rate in slow start). The
+   * cushion, hystart_ack_delay, is the time four aggregates take at the pacing rate (2·cwnd/RTT in slow start,
+   * tcp_update_pacing_rate), at most 1 ms: a short path's ACKs arrive in GRO/TSO-sized clumps.
+   */
+  private ackTrain(rtt: number, now: number): boolean {
+    if (now - this.lastAck > HYSTART_TRAIN.ackDeltaMs || this.minRtt === Infinity) return false;
+    this.lastAck = now;
+    const cushion = Math.min(HYSTART_TRAIN.maxCushionMs, (4 * this.gsoBytes * Math.max(rtt, this.minRtt)) / (2 * this.cwnd));
+    const threshold = (this.minRtt + cushion) / (this.paced ? 1 : 2);
+    return now - this.roundStart > threshold;
+  }
+
   onAck(acked: number, mss: number, now: number): void {
+    this.mss = mss;
     if (this.cwnd < this.ssthresh) {
       // Slow start (Linux: no ABC limit), divided by CSS_GROWTH_DIVISOR in Conservative Slow Start.
       const grow = this.inCss ? acked / HYSTART.cssGrowthDivisor : acked;
