@@ -27,7 +27,7 @@
  * mille, or "reorder"; skips the virtual sweep), LOSS_BENCH_NOVIRTUAL=1 (every rate, real peers only), LOSS_BENCH_CC (JSON merged into synack's TcpConfig, e.g.
  * {"congestionControl":"newreno"}), LOSS_BENCH_NOHYSTART=1 (CUBIC without HyStart), LOSS_BENCH_SS=1 (the
  * senders' median cwnd and SRTT toward the peer, sampled every 20 ms; synack's CPU use, event-loop delay and garbage
- * collection pauses during its transfers), LOSS_BENCH_HEAPPROF=1 (with LOSS_BENCH_SS: what synack's process allocates per segment during its transfers, by function), LOSS_BENCH_CPUPROF=dir (with LOSS_BENCH_SS: a V8 CPU profile of synack's process per transfer), LOSS_BENCH_WRITETHREAD=1 (serve's default, the addon's writer thread; the bench writes from the event loop), LOSS_BENCH_NOPOLL=1 (a late timer wake-up does not read the device first), LOSS_BENCH_GCLOG (a file: with LOSS_BENCH_SS, each GC pause over 1 ms in
+ * collection pauses during its transfers), LOSS_BENCH_HEAPPROF=1 (with LOSS_BENCH_SS: what synack's process allocates per segment during its transfers, by function), LOSS_BENCH_CPUPROF=dir (with LOSS_BENCH_SS: a V8 CPU profile of synack's process per transfer), LOSS_BENCH_WRITETHREAD=1 (serve's default, the addon's writer thread; the bench writes from the event loop), LOSS_BENCH_NOPOLL=1 (a late timer wake-up does not read the device first), LOSS_BENCH_V8FLAGS (V8 flags set in synack's process at its start, e.g. `--trace-gc` or `--heap-growing-percent=300`; the process's output is printed), LOSS_BENCH_GCLOG (a file: with LOSS_BENCH_SS, each GC pause over 1 ms in
  * epoch seconds, to set beside a LOSS_BENCH_PCAP capture), LOSS_BENCH_KERNEL_CC (the
  * kernel's congestion control in the namespaces, default cubic, Linux's default; `bbr` is another figure),
  * LOSS_BENCH_PCAP (a directory: tcpdump writes the host's side of the path, a0 — every transfer, told apart by
@@ -45,6 +45,7 @@ import { join } from 'node:path';
 import http from 'node:http';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Session } from 'node:inspector/promises';
+import { setFlagsFromString } from 'node:v8';
 import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from '../src/link/netns.js';
 import { tunUnavailableReason } from '../src/link/tun.js';
 import { Network } from '../src/link/network.js';
@@ -189,6 +190,9 @@ const undoCounts = (st: TcpStats): { dsackRecv: number; dsackSent: number; dsack
 });
 
 async function realRole(): Promise<void> {
+  // LOSS_BENCH_V8FLAGS: V8 flags for synack's process, set at start (e.g. --trace-gc: each collection and its reason,
+  // printed with the results).
+  if (process.env.LOSS_BENCH_V8FLAGS) setFlagsFromString(process.env.LOSS_BENCH_V8FLAGS);
   const quiet = { stdout: { write: () => true } as unknown as NodeJS.WritableStream, stderr: process.stderr, stdin: process.stdin };
   const h = await startServe({ tun: 'syn0', addr: ['10.77.0.2'], peer: ['10.77.0.1/24'], http: 80, offload: true, buffer: 4 << 20, logFormat: 'json', writeThread: process.env.LOSS_BENCH_WRITETHREAD === '1' }, quiet);
   if (process.env.LOSS_BENCH_CC) Object.assign(h.stack.config, JSON.parse(process.env.LOSS_BENCH_CC) as Partial<TcpConfig>);
@@ -268,9 +272,15 @@ async function realRole(): Promise<void> {
     for (const e of l.getEntries()) {
       gc.all++; gc.allMs += e.duration;
       if (e.duration > 2) { gc.n++; gc.ms += e.duration; gc.max = Math.max(gc.max, e.duration); }
-      // LOSS_BENCH_GCLOG=file: every pause over 1 ms (epoch seconds, ms, V8's kind: 1 minor, 2 major, 4 incremental), to
-      // set beside a capture's timestamps.
-      if (gcLog && e.duration > 1) appendFileSync(gcLog, `${((performance.timeOrigin + e.startTime) / 1000).toFixed(6)} ${e.duration.toFixed(2)} ${(e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0}\n`);
+      // LOSS_BENCH_GCLOG=file: every pause over 1 ms (epoch seconds, ms, V8's kind: 1 minor, 4 major, 8 incremental
+      // marking, 16 weak callbacks), to set beside a capture's timestamps; then its flags (perf_hooks.constants: 4
+      // forced, 32 external memory, 64 scheduled by the allocation limit) and the heap's used, external and ArrayBuffer
+      // bytes (MB) after it.
+      if (gcLog && e.duration > 1) {
+        const dt = (e as unknown as { detail?: { kind?: number; flags?: number } }).detail;
+        const m = process.memoryUsage();
+        appendFileSync(gcLog, `${((performance.timeOrigin + e.startTime) / 1000).toFixed(6)} ${e.duration.toFixed(2)} ${dt?.kind ?? 0} ${dt?.flags ?? 0} ${(m.heapUsed / 1e6).toFixed(1)} ${(m.external / 1e6).toFixed(1)} ${(m.arrayBuffers / 1e6).toFixed(1)}\n`);
+      }
     }
   });
   // LOSS_BENCH_HEAPPROF=1 (with LOSS_BENCH_SS): what synack's process allocates during its transfers, by function,
@@ -463,6 +473,7 @@ export async function run(): Promise<BenchResult[]> {
     throw new Error(`loss benchmark with real peers failed (exit ${res.code}${res.timedOut ? ', timed out' : ''}):\n${res.stderr}${res.stdout}`);
   }
   process.stderr.write(res.stderr);
+  if (process.env.LOSS_BENCH_V8FLAGS) process.stderr.write(res.stdout);
   return [...out, ...(res.result as BenchResult[])];
 }
 
