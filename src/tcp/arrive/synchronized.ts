@@ -305,7 +305,7 @@ export function processAck(c: TcpConnection, seg: TcpSegment, now: number): void
   }
   let sackAdvanced = false;
   if (c.sackOk && opts.sack !== undefined) sackAdvanced = updateScoreboard(c, opts.sack, ack);
-  if (sackAdvanced) logSacked(c, now);
+  if (sackAdvanced) logSacked(c, now, opts.sack!, ack);
 
   const oldWnd = c.sndWnd;
   if (seqGt(ack, c.sndUna)) {

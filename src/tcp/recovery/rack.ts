@@ -112,11 +112,19 @@ export function logSent(c: TcpConnection, start: number, end: number, now: numbe
   if (c.inRecovery) c.prr.out += seqDiff(end, start);
 }
 
-/** Split the record so that a segment boundary falls at `seq` (when seq lies inside one). Returns its index. */
+/**
+ * Split the record so that a segment boundary falls at `seq` (when seq lies inside one). Returns its index. The
+ * record is contiguous and in sequence order: a binary search, not a walk from SND.UNA (every SACK block of every
+ * ACK splits at both its edges).
+ */
 function splitAt(r: Rack, seq: number): number {
   const q = r.q;
-  let i = r.head;
-  while (i < q.length && seqLe(q[i]!.end, seq)) i++;
+  let i = r.head, hi = q.length;
+  while (i < hi) {
+    const mid = (i + hi) >>> 1;
+    if (seqLe(q[mid]!.end, seq)) i = mid + 1;
+    else hi = mid;
+  }
   if (i < q.length && seqLt(q[i]!.start, seq)) {
     const s = q[i]!;
     q.splice(i + 1, 0, { ...s, start: seq });
@@ -188,15 +196,40 @@ export function logAcked(c: TcpConnection, ack: number, now: number, tsEcr?: num
   else if (r.head > 64 && r.head * 2 > q.length) { q.splice(0, r.head); r.head = 0; }
 }
 
-/** The scoreboard grew: mark the segments it now covers SACKed (split at block edges so each is all or none). */
-export function logSacked(c: TcpConnection, now: number): void {
+/** This ACK's SACK blocks within (floor, SND.NXT], in sequence order (logSacked). */
+const SACKED_SCRATCH: number[] = [];
+
+/**
+ * The scoreboard grew with this ACK's SACK `blocks` (`ack` its cumulative ACK): mark the segments they cover
+ * SACKed (split at block edges so each is all or none). Only this ACK's blocks are walked, in sequence order as
+ * Linux walks them (tcp_sacktag_write_queue sorts them): whatever else the scoreboard holds was marked when it
+ * was reported. What they acknowledge cumulatively, or lies beyond SND.NXT, is left out as updateScoreboard
+ * leaves it out. Neighbouring SACKed entries are merged into one (Linux tcp_shift_skb_data collapses SACKed
+ * skbs): a range the receiver keeps reporting, growing by a segment or two per ACK, stays one entry, so neither
+ * this walk nor RACK's (rackDetectLoss) grows with what has been SACKed.
+ */
+export function logSacked(c: TcpConnection, now: number, blocks: readonly number[], ack: number): void {
   const r = c.rack;
-  const sb = c.scoreboard;
-  for (let k = 0; k < sb.length; k += 2) {
-    const l = sb[k]!, rr = sb[k + 1]!;
+  const floor = seqGt(ack, c.sndUna) && seqLe(ack, c.sndNxt) ? ack : c.sndUna;
+  const b = SACKED_SCRATCH;
+  b.length = 0;
+  for (let k = 0; k + 1 < blocks.length; k += 2) {
+    let l = blocks[k]!;
+    const rr = blocks[k + 1]!;
+    if (!seqLt(l, rr) || !seqGt(rr, floor) || seqGt(rr, c.sndNxt)) continue;
+    if (seqLt(l, floor)) l = floor;
+    // Insertion by left edge (at most four blocks).
+    let j = b.length;
+    b.push(l, rr);
+    while (j > 0 && seqLt(l, b[j - 2]!)) { b[j] = b[j - 2]!; b[j + 1] = b[j - 1]!; j -= 2; }
+    b[j] = l; b[j + 1] = rr;
+  }
+  for (let k = 0; k < b.length; k += 2) {
+    const l = b[k]!, rr = b[k + 1]!;
     let i = splitAt(r, l);
     splitAt(r, rr);
     const q = r.q;
+    const first = i;
     for (; i < q.length && seqLe(q[i]!.end, rr); i++) {
       const s = q[i]!;
       if (s.sacked) continue;
@@ -209,7 +242,24 @@ export function logSacked(c: TcpConnection, now: number): void {
       if (!s.retrans && s.xmit > r.sackLatestXmit) r.sackLatestXmit = s.xmit;
       delivered(c, s, now);
     }
+    mergeSacked(r, first > r.head ? first - 1 : first, i < q.length ? i + 1 : i);
   }
+}
+
+/**
+ * Merge neighbouring SACKed entries in q[from, to) that were both sent once or both resent (undo.ts counts the
+ * resent bytes a D-SACK reports). A SACKed entry's send time and TSval are not read again: RACK and the RTT
+ * skip SACKed segments, and an RTO that forgets the scoreboard resends from SND.UNA, timing each piece anew.
+ */
+function mergeSacked(r: Rack, from: number, to: number): void {
+  const q = r.q;
+  let w = from;
+  for (let j = from + 1; j < to; j++) {
+    const a = q[w]!, s = q[j]!;
+    if (a.sacked && s.sacked && a.retrans === s.retrans && a.sackedOnce === s.sackedOnce) a.end = s.end;
+    else q[++w] = s;
+  }
+  if (to - w - 1 > 0) q.splice(w + 1, to - w - 1);
 }
 
 /**
