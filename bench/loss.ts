@@ -24,7 +24,7 @@
  * measured in the same run. The machine is shared: compare ratios, not absolute figures across runs.
  *
  * Knobs (environment): LOSS_BENCH_RUNS (repetitions, default 3), LOSS_BENCH_ONLY (one loss rate in per
- * mille, or "reorder"; skips the virtual sweep), LOSS_BENCH_NOVIRTUAL=1 (every rate, real peers only), LOSS_BENCH_CC (JSON merged into synack's TcpConfig, e.g.
+ * mille, or "reorder"; skips the virtual sweep), LOSS_BENCH_NOVIRTUAL=1 (every rate, real peers only), LOSS_BENCH_SENDONLY=1 (only the transfers toward the peer: synack as the sender), LOSS_BENCH_CC (JSON merged into synack's TcpConfig, e.g.
  * {"congestionControl":"newreno"}), LOSS_BENCH_NOHYSTART=1 (CUBIC without HyStart), LOSS_BENCH_SS=1 (the
  * senders' median cwnd and SRTT toward the peer, sampled every 20 ms; synack's CPU use, event-loop delay and garbage
  * collection pauses during its transfers), LOSS_BENCH_HEAPPROF=1 (with LOSS_BENCH_SS: what synack's process allocates per segment during its transfers, by function), LOSS_BENCH_CPUPROF=dir (with LOSS_BENCH_SS: a V8 CPU profile of synack's process per transfer), LOSS_BENCH_WRITETHREAD=1 (serve's default, the addon's writer thread; the bench writes from the event loop), LOSS_BENCH_NOPOLL=1 (a late timer wake-up does not read the device first), LOSS_BENCH_V8FLAGS (V8 flags set in synack's process at its start, e.g. `--trace-gc` or `--heap-growing-percent=300`; the process's output is printed), LOSS_BENCH_GCLOG (a file: with LOSS_BENCH_SS, each GC pause over 1 ms in
@@ -374,6 +374,8 @@ async function realRole(): Promise<void> {
 
   const out: BenchResult[] = [];
   const only = process.env.LOSS_BENCH_ONLY;
+  // LOSS_BENCH_SENDONLY=1: only the transfers toward the peer (kernel→kernel, synack→kernel): synack as the sender.
+  const sendOnly = process.env.LOSS_BENCH_SENDONLY === '1';
   for (const l of [...LOSSES, 'reorder' as const]) {
     if (only !== undefined && String(l) !== only) continue;
     setPath(l);
@@ -398,7 +400,7 @@ async function realRole(): Promise<void> {
       sk.push(await sampled('synack', () => curl(peer, `http://10.77.0.2/bytes/${SIZE}`)));
       addRx(peerFromKernel, r0, r1);
       addRx(peerFromSynack, r1, await peerCounters());
-      if (l === 'reorder') continue; // the side link is toward the peer only
+      if (l === 'reorder' || sendOnly) continue; // the side link is toward the peer only
       let k0 = await peerCounters();
       kk2.push(await peerSampled('kernel', () => curl(null, `http://10.79.0.2:8080/bytes/${SIZE}`)));
       let k1 = await peerCounters();
@@ -414,7 +416,7 @@ async function realRole(): Promise<void> {
       return { name, value: round(o), unit: 'MB/s', peer: `kernel ${kernelCc}`, peerValue: round(k), ratio: k > 0 ? round(o / k) : 0 };
     };
     out.push(row(`loss.real synack->kernel ${label(l)}`, sk, kk1));
-    if (l !== 'reorder') out.push(row(`loss.real kernel->synack ${label(l)}`, ks, kk2));
+    if (l !== 'reorder' && !sendOnly) out.push(row(`loss.real kernel->synack ${label(l)}`, ks, kk2));
     const tun = h.host.link.stats;
     // What the path did: tbf queue drops (r1, r0), then the nftables counters (super-packets seen, drops on r0, r1).
     const counts = (await router.sh('tc -s qdisc show dev r1 | grep -o "dropped [0-9]*"; tc -s qdisc show dev r0 | grep -o "dropped [0-9]*"; nft list chain inet lb lossy | grep -o "packets [0-9]*"')).stdout.replace(/\n/g, ' ');
