@@ -20,8 +20,9 @@ function pattern(len: number): Uint8Array {
   return b;
 }
 
-function twoStacks(opts: ConstructorParameters<typeof Network>[0] = {}) {
+function twoStacks(opts: ConstructorParameters<typeof Network>[0] = {}, typedSegments = true) {
   const n = new Network({ seed: 7, delayMs: 1, ...opts });
+  n.typedSegments = typedSegments;
   const tcp = { mss: MSS, recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 };
   const server = n.addStack({ name: 's', addresses: ['10.0.0.2'], tcp });
   const client = n.addStack({ name: 'c', addresses: ['10.0.0.1'], tcp });
@@ -70,7 +71,8 @@ async function exchange(n: Network, server: Stack, client: Stack, data: Uint8Arr
 }
 
 test('checksum offload (default): data crosses byte-equal both ways, no segment summed by its sender nor verified by its receiver', async () => {
-  const { n, server, client } = twoStacks();
+  // Segments that cross as bytes (by default they cross as typed datagrams, never encoded: network-typed-segments).
+  const { n, server, client } = twoStacks({}, false);
   const inServer = watchReceive(server);
   const inClient = watchReceive(client);
   const data = pattern(300 << 10);

@@ -5,11 +5,12 @@
  */
 import { Stack, type StackOptions } from '../stack/stack.js';
 import { VirtualClock, RealClock, type Clock } from '../stack/clock.js';
-import { Wire, type Impairments, type WireEndpoint, type WireOptions } from './wire.js';
+import { Wire, type Impairments, type LazyDatagram, type WireEndpoint, type WireOptions } from './wire.js';
 import { Prng } from './prng.js';
 import { driveInRealTime, type WireDriver } from './real-time.js';
 import { decodePacketUnverified, encodeTcpPacket } from '../wire/packet.js';
-import { FIN, PSH, seqAdd } from '../wire/tcp-types.js';
+import { EMPTY, FIN, PSH, seqAdd, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
+import { checkSegmentFields, optionsLength } from '../wire/tcp.js';
 import { PROTO_TCP } from '../wire/ip.js';
 import { completeChecksum, prepareTcpOffload } from './virtio-net.js';
 
@@ -73,6 +74,11 @@ export class Network {
    * 1: every step its own turn). More lets only callbacks run between most steps (tests compare the two).
    */
   stepsPerTurn = STEPS_PER_TURN;
+  /**
+   * @internal TCP segments between this network's stacks cross as typed datagrams where checksum offload applies
+   * (addStack: encoded and decoded only if someone looks); false: always as bytes. Read when a stack is added.
+   */
+  typedSegments = true;
   /** Called right after a stack has processed a packet the wire delivered (tracers read states here). */
   onDelivered: ((stack: Stack, packet: Uint8Array) => void) | undefined = undefined;
 
@@ -107,6 +113,11 @@ export class Network {
       this.onDelivered?.(stack, packet);
     };
     const endpoint: WireEndpoint = { deliver };
+    // A segment that crossed without bytes (linkSendSegment below): taken as it is, unless someone looks.
+    endpoint.deliverLazy = (d: LazyDatagram, now: number, meta: number): void => {
+      const t = d as TcpDatagram;
+      if (this.onDelivered !== undefined || !stack.receiveSegment(t.src, t.dst, t.seg, t.tos)) deliver(t.bytes(), now, meta);
+    };
     if (this.receiveBatch) {
       endpoint.deliverBatch = (packets: Uint8Array[], metas: number[], now: number): void => {
         if (this.onDelivered !== undefined) { for (let i = 0; i < packets.length; i++) deliver(packets[i]!, now, metas[i]!); return; }
@@ -117,6 +128,25 @@ export class Network {
           if (verified[i] && observed) completeTcpChecksum(packets[i]!);
         }
         stack.receiveBatch(packets, { checksumVerified: verified });
+      };
+      endpoint.deliverMixedBatch = (items: Array<Uint8Array | LazyDatagram>, metas: number[], now: number): void => {
+        if (this.onDelivered !== undefined || stack.packetObservers.length > 0) {
+          endpoint.deliverBatch!(items.map((x) => x instanceof Uint8Array ? x : x.bytes()), metas, now);
+          return;
+        }
+        stack.beginBatch();
+        try {
+          for (let i = 0; i < items.length; i++) {
+            const x = items[i]!;
+            if (x instanceof Uint8Array) stack.receive(x, metas[i] === META_CSUM_UNNECESSARY ? CSUM_UNNECESSARY : undefined);
+            else {
+              const t = x as TcpDatagram;
+              if (!stack.receiveSegment(t.src, t.dst, t.seg, t.tos)) stack.receive(t.bytes(), CSUM_UNNECESSARY);
+            }
+          }
+        } finally {
+          stack.endBatch();
+        }
       };
     }
     // Sent by its wire id: no lookup of the endpoint per packet.
@@ -132,6 +162,22 @@ export class Network {
       if (!segmentSize) { this.wire.send(id, packet, now); return; }
       for (const piece of segmentTcp(packet, segmentSize)) this.wire.send(id, piece, now);
     }, { checksumOffload: csumOffload });
+    if (csumOffload && this.typedSegments) {
+      // Where checksum offload leaves a segment unsummed (a direction nobody can tell from a perfect one, no
+      // observer), it need not be bytes at all: the segment crosses as a typed datagram, its header never
+      // encoded nor decoded, its payload copied as encoding would (the sender's buffer is not the receiver's).
+      // Bytes are made only if someone looks (an observer added meanwhile) or the receiver needs them.
+      stack.linkSendSegment = (src, dst, seg, tos, df) => {
+        const to = this.wire.transparentRoute(id, dst);
+        if (to < 0) return false;
+        const own = receiverSegment(seg, (n) => stack.slab.take(n));
+        if (own === null) return false;
+        // optionsLength throws, as encoding would, for options over 40 bytes.
+        const len = (src.length === 4 ? 20 : 40) + 20 + optionsLength(own.options) + own.payload.length;
+        this.wire.sendLazy(id, to, new TcpDatagram(src, dst, stack.ttl, tos, df, own, len), this.clock.now(), META_CSUM_UNNECESSARY);
+        return true;
+      };
+    }
     this.stacks.push(stack);
     this.endpoints.set(stack, endpoint);
     return stack;
@@ -307,6 +353,88 @@ function hostTurnPending(): boolean {
 }
 
 const CSUM_UNNECESSARY = { checksumVerified: true };
+
+/**
+ * A TCP datagram between two stacks of a Network that is not encoded unless someone needs its bytes (a
+ * LazyDatagram): the sender's addresses, its IP fields and the receiver's copy of the segment. bytes() is the
+ * datagram as the sender would have put it on a wire: IPv4 identification 0, complete checksums.
+ */
+class TcpDatagram implements LazyDatagram {
+  private made: Uint8Array | null = null;
+  constructor(
+    readonly src: Uint8Array, readonly dst: Uint8Array, readonly ttl: number, readonly tos: number, readonly df: boolean,
+    readonly seg: TcpSegment, readonly length: number,
+  ) {}
+  bytes(): Uint8Array {
+    return this.made ??= encodeTcpPacket({ src: this.src, dst: this.dst, ttl: this.ttl, tos: this.tos, df: this.df }, this.seg);
+  }
+}
+
+/**
+ * The segment a receiver decodes from the datagram carrying `seg` (decodeHostTcp after encodeTcpPacket), made
+ * without the bytes: header fields as the header carries them, options as wireOptions gives them, the payload
+ * copied into `take(n)`. null when the options are not reproduced (the segment must cross as bytes). Throws what
+ * encoding throws for fields the header cannot carry (options over 40 bytes: optionsLength of the result).
+ */
+export function receiverSegment(seg: TcpSegment, take: (n: number) => Uint8Array): TcpSegment | null {
+  const options = wireOptions(seg.options);
+  if (options === null) return null;
+  checkSegmentFields(seg);
+  const n = seg.payload.length;
+  let payload = EMPTY;
+  if (n > 0) { payload = take(n); payload.set(seg.payload); }
+  return {
+    srcPort: seg.srcPort, dstPort: seg.dstPort, seq: seg.seq >>> 0, ack: seg.ack >>> 0, flags: seg.flags,
+    window: seg.window, urgent: seg.urgent, options, payload,
+  };
+}
+
+const NOP = 1, MSS = 2, WSCALE = 3, SACK_PERMITTED = 4, SACK = 5, TIMESTAMPS = 8;
+/** The options of a segment without any, as the host decoder shares them (frozen). */
+const NO_OPTIONS: TcpOptions = Object.freeze({}) as TcpOptions;
+/** The common layouts (Linux's), shared and frozen as the host decoder shares them. */
+const ORDER_TS = Object.freeze([NOP, NOP, TIMESTAMPS]) as number[];
+const ORDER_TS_SACK = Object.freeze([NOP, NOP, TIMESTAMPS, NOP, NOP, SACK]) as number[];
+const ORDER_SACK = Object.freeze([NOP, NOP, SACK]) as number[];
+
+/**
+ * The options as the receiver would decode them from the sender's bytes (Linux's layout, what ip-output
+ * encodes without an `order`): the same keys in the same order, values as the header carries them, the layout
+ * as `order`. null for what this does not reproduce (TCP Fast Open, unknown options, a given layout): those
+ * segments cross as bytes.
+ */
+export function wireOptions(o: TcpOptions): TcpOptions | null {
+  if (o.order !== undefined || o.fastOpen !== undefined || o.unknown !== undefined) return null;
+  const ts = o.tsVal !== undefined;
+  const sack = o.sack !== undefined && o.sack.length >= 2 ? o.sack : null;
+  const syn = o.mss !== undefined || o.wscale !== undefined || o.sackPermitted === true;
+  if (!syn) {
+    if (sack === null) return ts ? { order: ORDER_TS, tsVal: o.tsVal! >>> 0, tsEcr: (o.tsEcr ?? 0) >>> 0 } : NO_OPTIONS;
+    const edges = sackEdges(sack);
+    return ts ? { order: ORDER_TS_SACK, tsVal: o.tsVal! >>> 0, tsEcr: (o.tsEcr ?? 0) >>> 0, sack: edges } : { order: ORDER_SACK, sack: edges };
+  }
+  // Linux's layout: MSS; SACK-permitted with timestamps, or NOP NOP before either alone; NOP, window scale;
+  // NOP NOP, SACK blocks (src/wire/tcp.ts layoutOptions).
+  const order: number[] = [];
+  const out: TcpOptions = { order };
+  if (o.mss !== undefined) { order.push(MSS); out.mss = o.mss & 0xffff; }
+  if (ts) {
+    if (o.sackPermitted === true) { order.push(SACK_PERMITTED); out.sackPermitted = true; } else order.push(NOP, NOP);
+    order.push(TIMESTAMPS);
+    out.tsVal = o.tsVal! >>> 0; out.tsEcr = (o.tsEcr ?? 0) >>> 0;
+  } else if (o.sackPermitted === true) { order.push(NOP, NOP, SACK_PERMITTED); out.sackPermitted = true; }
+  if (o.wscale !== undefined) { order.push(NOP, WSCALE); out.wscale = o.wscale & 0xff; }
+  if (sack !== null) { order.push(NOP, NOP, SACK); out.sack = sackEdges(sack); }
+  return out;
+}
+
+/** SACK edges as they come off the wire: whole blocks only (an odd last edge is not sent), uint32. */
+function sackEdges(sack: number[]): number[] {
+  const n = sack.length & ~1;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(sack[i]! >>> 0);
+  return out;
+}
 
 /**
  * Completes the TCP checksum of a whole IPv4/IPv6 datagram whose checksum field holds the pseudo-header sum

@@ -25,6 +25,25 @@ export interface WireEndpoint {
    * endpoint's. Without it, or for a single datagram, deliver() is called.
    */
   deliverBatch?(packets: Uint8Array[], metas: number[], now: number): void;
+  /** @internal A LazyDatagram arrives; without this method the endpoint gets its bytes through deliver(). */
+  deliverLazy?(d: LazyDatagram, now: number, meta: number): void;
+  /**
+   * @internal A receive batch (as deliverBatch) holding LazyDatagrams too; without this method the endpoint gets
+   * every datagram's bytes through deliverBatch().
+   */
+  deliverMixedBatch?(items: Array<Uint8Array | LazyDatagram>, metas: number[], now: number): void;
+}
+
+/**
+ * @internal A datagram whose bytes are made only if someone needs them (Wire.sendLazy): between in-process
+ * stacks, over a direction nobody observes, a TCP segment need not be encoded and decoded. An observer added
+ * while it is in flight, or an endpoint that takes only bytes, gets bytes() as it would have been on the wire.
+ */
+export interface LazyDatagram {
+  /** Its length on the wire in bytes (counters, batch limits). */
+  readonly length: number;
+  /** Its bytes, made on the first call. */
+  bytes(): Uint8Array;
 }
 
 /** Impairments of one direction. Probabilities are per packet, in [0, 1]. */
@@ -144,7 +163,12 @@ interface InFlight {
   sentAt: number;
   from: number;
   to: number;
+  /** The datagram, or NO_BYTES when it is `lazy`. */
   bytes: Uint8Array;
+  /** A datagram whose bytes are made only if needed (sendLazy), or null. */
+  lazy: LazyDatagram | null;
+  /** Its length in bytes. */
+  len: number;
   fate: 'delivered' | 'corrupted' | 'duplicate';
   dir: Direction;
   meta: number;
@@ -292,8 +316,26 @@ export class Wire {
     if (!isTransparent(dir)) return false;
     if (!Number.isFinite(now)) throw new LinkError('bad-time', `send() needs a finite time in ms, got ${now}`);
     dir.counters.sent++;
-    this.schedule(this.flight(now + dir.imp.delayMs, now, f, to, packet, 'delivered', dir, meta));
+    this.schedule(this.flight(now + dir.imp.delayMs, now, f, to, packet, null, 'delivered', dir, meta));
     return true;
+  }
+
+  /**
+   * @internal The endpoint a datagram from `from` to address `dst` reaches when the direction is transparent
+   * (transparent()) and nobody observes the wire, else -1: where sendLazy may send.
+   */
+  transparentRoute(from: number, dst: Uint8Array): number {
+    if (this.onPacket !== undefined || this.observers.length !== 0) return -1;
+    const to = this.routeOfAddress(dst, 0, dst.length);
+    return to >= 0 && isTransparent(this.direction(from, to)) ? to : -1;
+  }
+
+  /** @internal Sends a LazyDatagram from `from` to `to`, which transparentRoute(from, ...) gave. */
+  sendLazy(from: number, to: number, d: LazyDatagram, now: number, meta: number): void {
+    if (!Number.isFinite(now)) throw new LinkError('bad-time', `send() needs a finite time in ms, got ${now}`);
+    const dir = this.direction(from, to);
+    dir.counters.sent++;
+    this.schedule(this.flight(now + dir.imp.delayMs, now, from, to, NO_BYTES, d, 'delivered', dir, meta));
   }
 
   /**
@@ -331,7 +373,7 @@ export class Wire {
       onWire = dir.busyUntil;
     }
     if (dir.clean) {
-      this.schedule(this.flight(onWire + imp.delayMs, now, f, to, packet, 'delivered', dir, meta));
+      this.schedule(this.flight(onWire + imp.delayMs, now, f, to, packet, null, 'delivered', dir, meta));
       return;
     }
     // Every decision draws from the direction's own stream, in a fixed order, whatever the outcome,
@@ -362,10 +404,10 @@ export class Wire {
       arrive += imp.reorderDelayMs;
       c.reordered++;
     }
-    this.schedule(this.flight(arrive, now, f, to, bytes, fate, dir, fate === 'corrupted' ? 0 : meta));
+    this.schedule(this.flight(arrive, now, f, to, bytes, null, fate, dir, fate === 'corrupted' ? 0 : meta));
     if (rDup < imp.duplicate) {
       c.duplicated++;
-      this.schedule(this.flight(onWire + jitter(imp, rDupJitter), now, f, to, bytes.slice(), 'duplicate', dir, fate === 'corrupted' ? 0 : meta));
+      this.schedule(this.flight(onWire + jitter(imp, rDupJitter), now, f, to, bytes.slice(), null, 'duplicate', dir, fate === 'corrupted' ? 0 : meta));
     }
   }
 
@@ -389,30 +431,34 @@ export class Wire {
         this.taken(p);
         n++;
         // What delivery needs, read out: the entry is reused (spare) before the endpoint sends anything.
-        const time = p.time, to = p.to, packet = p.bytes, meta = p.meta;
+        const time = p.time, to = p.to, packet = p.bytes, lazy = p.lazy, meta = p.meta;
+        let bytes = p.len;
         this.spareEntry(p);
         const ep = this.endpoints[to]!;
         let q: InFlight | null;
         if (ep.deliverBatch === undefined || (q = this.peek()) === null || q.time !== time || q.to !== to) {
-          ep.deliver(packet, time, meta);
+          deliverOne(ep, packet, lazy, time, meta);
           continue;
         }
         // The packets due now for the same endpoint, one after the other: one batch, in wire order, as large as
         // a NAPI poll (BATCH_MAX_PACKETS) and GRO's merge (BATCH_MAX_BYTES) allow.
-        const packets = [packet];
+        const items: Array<Uint8Array | LazyDatagram> = [lazy ?? packet];
         const metas = [meta];
-        let bytes = packet.length;
+        let lazies = lazy !== null;
         do {
-          if (packets.length === BATCH_MAX_PACKETS || bytes + q.bytes.length > BATCH_MAX_BYTES) break;
+          if (items.length === BATCH_MAX_PACKETS || bytes + q.len > BATCH_MAX_BYTES) break;
           this.taken(q);
           n++;
-          packets.push(q.bytes);
+          items.push(q.lazy ?? q.bytes);
+          if (q.lazy !== null) lazies = true;
           metas.push(q.meta);
-          bytes += q.bytes.length;
+          bytes += q.len;
           this.spareEntry(q);
         } while ((q = this.peek()) !== null && q.time === time && q.to === to);
-        if (packets.length === 1) { ep.deliver(packet, time, meta); continue; }
-        ep.deliverBatch(packets, metas, time);
+        if (items.length === 1) deliverOne(ep, packet, lazy, time, meta);
+        else if (!lazies) ep.deliverBatch(items as Uint8Array[], metas, time);
+        else if (ep.deliverMixedBatch !== undefined) ep.deliverMixedBatch(items, metas, time);
+        else ep.deliverBatch(items.map((x) => x instanceof Uint8Array ? x : x.bytes()), metas, time);
       }
     } finally {
       this.delivering = false;
@@ -459,6 +505,11 @@ export class Wire {
     let len: number;
     if (v === 4) { off = 16; len = 4; } else if (v === 6) { off = 24; len = 16; } else return -1;
     if (p.length < off + len) return -1;
+    return this.routeOfAddress(p, off, len);
+  }
+
+  /** Endpoint id owning the `len`-byte address at p[off], -1 if none. */
+  private routeOfAddress(p: Uint8Array, off: number, len: number): number {
     const hash = hashAddress(p, off, len);
     const routes = this.routes;
     for (let i = 0; i < routes.length; i++) {
@@ -488,8 +539,9 @@ export class Wire {
     this.take(p);
     const c = p.dir.counters;
     c.delivered++;
-    c.bytesDelivered += p.bytes.length;
-    this.emit(p.time, p.sentAt, p.from, p.to, p.bytes, p.fate);
+    c.bytesDelivered += p.len;
+    // A lazy datagram becomes bytes only for an observer (one added while it was in flight).
+    if (this.onPacket !== undefined || this.observers.length !== 0) this.emit(p.time, p.sentAt, p.from, p.to, p.lazy !== null ? p.lazy.bytes() : p.bytes, p.fate);
   }
 
   /** Removes `p`, which peek() returned. */
@@ -506,16 +558,18 @@ export class Wire {
   }
 
   /** An in-flight entry, a delivered one reused when there is one (no object per packet). */
-  private flight(time: number, sentAt: number, from: number, to: number, bytes: Uint8Array, fate: InFlight['fate'], dir: Direction, meta: number): InFlight {
+  private flight(time: number, sentAt: number, from: number, to: number, bytes: Uint8Array, lazy: LazyDatagram | null, fate: InFlight['fate'], dir: Direction, meta: number): InFlight {
+    const len = lazy !== null ? lazy.length : bytes.length;
     const e = this.spare.pop();
-    if (e === undefined) return { time, order: 0, sentAt, from, to, bytes, fate, dir, meta };
-    e.time = time; e.sentAt = sentAt; e.from = from; e.to = to; e.bytes = bytes; e.fate = fate; e.dir = dir; e.meta = meta;
+    if (e === undefined) return { time, order: 0, sentAt, from, to, bytes, lazy, len, fate, dir, meta };
+    e.time = time; e.sentAt = sentAt; e.from = from; e.to = to; e.bytes = bytes; e.lazy = lazy; e.len = len; e.fate = fate; e.dir = dir; e.meta = meta;
     return e;
   }
 
   /** A delivered entry kept for reuse (flight), without its packet. */
   private spareEntry(e: InFlight): void {
     e.bytes = NO_BYTES;
+    e.lazy = null;
     if (this.spare.length < MAX_SPARE) this.spare.push(e);
   }
 
@@ -575,6 +629,13 @@ const NO_BYTES = new Uint8Array(0);
  * the receiving TCP answers with one ACK; so a batch is never answered with fewer ACKs than Linux sends.
  */
 const BATCH_MAX_BYTES = 65536;
+
+/** One datagram to `ep`: its bytes, or a lazy one as it is when the endpoint takes those. */
+function deliverOne(ep: WireEndpoint, packet: Uint8Array, lazy: LazyDatagram | null, time: number, meta: number): void {
+  if (lazy === null) ep.deliver(packet, time, meta);
+  else if (ep.deliverLazy !== undefined) ep.deliverLazy(lazy, time, meta);
+  else ep.deliver(lazy.bytes(), time, meta);
+}
 
 function before(a: InFlight, b: InFlight): boolean {
   return a.time < b.time || (a.time === b.time && a.order < b.order);

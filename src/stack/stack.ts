@@ -14,7 +14,7 @@ import { addressEquals, formatAddress, parseAddress } from '../wire/address.js';
 import { ReassemblyCounters, type ReassemblerOptions, type ReassemblyDrop } from '../wire/ip-reassembly.js';
 import type { IpPacket } from '../wire/ip.js';
 import { PacketSlab } from '../wire/packet.js';
-import { FIN, type TcpSegment } from '../wire/tcp-types.js';
+import { FIN, SYN, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
 import { TcpConnection, type TcpCause, type TcpEvent } from '../tcp/connection.js';
 import { resolveConfig, type TcpConfig } from '../tcp/config.js';
@@ -32,8 +32,8 @@ import { StackCounters } from './counters.js';
 import { StackConnection, type UserTimer } from './connection.js';
 import { Listener, promote, type ListenOptions } from './listener.js';
 import { SynRateLimiter } from './syn-rate.js';
-import { addConn, ephemeralPort, findConn, findTw, freeListenPort, internAddr, isOurs, ourAddress, removeConn, sourceFor, tupleKey } from './demux.js';
-import { ipInput } from './ip-input.js';
+import { addConn, ephemeralPort, findConn, findListener, findTw, freeListenPort, internAddr, isOurs, ourAddress, removeConn, sourceFor, tupleKey } from './demux.js';
+import { ipInput, ipInputSegment } from './ip-input.js';
 import type { PacketBatch } from './syn-fast-path.js';
 import { OutputQueue, flushOutput, output } from './ip-output.js';
 
@@ -323,6 +323,13 @@ export class Stack {
   private armedAt = Infinity;
   /** @internal Timers are running (onWake): output is flushed at its end. */
   inWake = false;
+  /**
+   * @internal A link that takes a connection's TCP segment as it is, without encoding it (Network, to another
+   * in-process stack over a direction nobody can observe): returns false when it does not take it, and the
+   * segment is encoded and sent as usual. Set by the link after attach(); only for segments of at most one
+   * MSS, while no packet observer watches this stack.
+   */
+  linkSendSegment: ((src: Uint8Array, dst: Uint8Array, seg: TcpSegment, tos: number, df: boolean) => boolean) | null = null;
   /** @internal LinkCapabilities.pollInput */
   linkPollInput: ((then: () => void) => void) | null = null;
   /** A late wake-up waits for the link's input (LinkCapabilities.pollInput). */
@@ -367,6 +374,7 @@ export class Stack {
     this.linkSendBatch = caps?.sendBatch ?? null;
     this.linkSendPackets = caps?.sendPackets ?? null;
     this.linkPollInput = caps?.pollInput ?? null;
+    this.linkSendSegment = null; // a link that takes segments sets it after attaching
   }
   /**
    * Watch every packet sent or received (pcapng taps). Returns an unsubscribe function. `headersOnly`: the
@@ -529,22 +537,46 @@ export class Stack {
   receiveBatch(packets: readonly Uint8Array[], opts?: { checksumVerified?: readonly boolean[] }): void {
     const v = opts?.checksumVerified;
     if (packets.length === 1) { this.receive(packets[0]!, v?.[0] ? VERIFIED : undefined); return; }
-    this.batching = true;
+    this.beginBatch();
     try {
       // Out-of-order data is ACKed at once by tcp-input.ts; the rest once per connection, below.
       for (let i = 0; i < packets.length; i++) this.receive(packets[i]!, v?.[i] ? VERIFIED : undefined);
     } finally {
-      try {
-        flushOutput(this); // what left at once without the queue (out-of-order ACKs) before the SYN+ACKs
-        flushSynFastPath(this);
-        for (const c of this.dirty) this.service(c);
-      } finally {
-        this.dirty.clear();
-        this.batching = false;
-        this.rearm();
-        flushOutput(this); // the batch's output in one call to the link
-      }
+      this.endBatch();
     }
+  }
+
+  /** @internal receiveBatch's start: until endBatch(), connections are serviced once, at its end. */
+  beginBatch(): void { this.batching = true; }
+
+  /** @internal receiveBatch's end: each connection the batch touched is serviced, the output leaves in one call. */
+  endBatch(): void {
+    try {
+      flushOutput(this); // what left at once without the queue (out-of-order ACKs) before the SYN+ACKs
+      flushSynFastPath(this);
+      for (const c of this.dirty) this.service(c);
+    } finally {
+      this.dirty.clear();
+      this.batching = false;
+      this.rearm();
+      flushOutput(this); // the batch's output in one call to the link
+    }
+  }
+
+  /**
+   * @internal A TCP segment from another in-process stack that never became bytes (Stack.linkSendSegment on
+   * the sender's side): received as ipInput would receive its datagram, without decoding it. `seg` is ours
+   * (its payload a copy). Returns false, having done nothing, when the datagram's bytes are needed: a packet
+   * observer watches this stack, or a bare SYN may be the SYN-cookie fast path's (its listener's SYN queue is
+   * full); the link then hands over the bytes instead.
+   */
+  receiveSegment(src: Uint8Array, dst: Uint8Array, seg: TcpSegment, tos: number): boolean {
+    if (this.packetObservers.length > 0) return false;
+    if (seg.flags === SYN && this.synFastPath && this.synFastPathCode !== null && synQueueFull(this, dst, seg.dstPort)) return false;
+    const now = this.clock.now();
+    ipInputSegment(this, src, dst, seg, tos, now);
+    if (!this.batching) { this.rearm(); flushOutput(this); } // a batch rearms and flushes once, at its end
+    return true;
   }
   /** @internal A receiveBatch is running: connections are serviced once, at its end. */
   batching = false;
@@ -564,7 +596,14 @@ export class Stack {
     const t = c.tcp;
     const now = this.clock.now();
     let seg: TcpSegment | null;
-    while ((seg = t.pollTransmit(now)) !== null) output(this, c.localAddr, c.remoteAddr, seg, now, t.txSegmentSize, t.txEct ? ECT0 : 0, !c.noDf);
+    while ((seg = t.pollTransmit(now)) !== null) {
+      const tos = t.txEct ? ECT0 : 0;
+      // To a link that takes the segment itself (another in-process stack, unobserved): nothing to encode.
+      // FreeBSD's option layout, TSO segments and packet observers need the bytes (ip-output.ts).
+      if (this.linkSendSegment !== null && t.txSegmentSize === 0 && this.packetObservers.length === 0 && this.outQueue.packets.length === 0
+        && this.config.optionLayout !== 'freebsd' && this.linkSendSegment(c.localAddr, c.remoteAddr, seg, tos, !c.noDf)) continue;
+      output(this, c.localAddr, c.remoteAddr, seg, now, t.txSegmentSize, tos, !c.noDf);
+    }
     let ev: TcpEvent | null;
     let toTimeWait = false, closed = false;
     while ((ev = t.pollEvent()) !== null) {
@@ -742,6 +781,13 @@ export class Stack {
 }
 
 const VERIFIED: ReceiveOptions = { checksumVerified: true };
+
+/** The listener a SYN to `dst`:`port` finds has a full SYN queue (the SYN-cookie fast path's case). */
+function synQueueFull(s: Stack, dst: Uint8Array, port: number): boolean {
+  const la = ourAddress(s, dst);
+  const l = la === null ? null : findListener(s, la, port);
+  return l !== null && l.synQueue.size >= l.backlog;
+}
 
 /** A timer wake-up later than this (ms) past its deadline reads the link's input first (onWake). */
 const LATE_WAKE_MS = 1;
