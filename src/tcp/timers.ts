@@ -10,12 +10,9 @@ import { timeoutError } from './icmp.js';
 import { sndMssCap, tsNow } from './options.js';
 import { rackAfterAck } from './recovery/fast-recovery.js';
 import { onProbeTimeout } from './recovery/loss-probe.js';
-import { rackOnRto, takeAckSample } from './recovery/rack.js';
+import { clearAckSample, rackOnRto } from './recovery/rack.js';
 import { initUndo } from './recovery/undo.js';
 import { abortRst } from './send.js';
-
-/** The earliest time at which onTimeout() must be called (Infinity if none). */
-const NO_CANDIDATES: ReturnType<typeof takeAckSample> = Object.freeze({ first: -1, retrans: false, latestTsval: -1, sack: -1 });
 
 /** The earliest time at which onTimeout() must be called (Infinity if none). */
 export function nextDeadline(c: TcpConnection): number {
@@ -191,18 +188,24 @@ export function rtoTimeout(c: TcpConnection): number {
  * `advanced`: SND.UNA moved with this ACK.
  */
 export function sampleRtt(c: TcpConnection, ack: number, seg: TcpSegment, now: number, advanced: boolean): void {
-  // No RACK record yet (nothing was sent but the SYN): no candidates, and none is created for nothing.
-  const cand = c.rackCreated ? takeAckSample(c.rack) : NO_CANDIDATES;
+  // No RACK record yet (nothing was sent but the SYN): no candidates, and none is created for nothing. Read
+  // straight off the record and cleared for the next ACK (no object per ACK).
+  let first = -1, retrans = false, latestTsval = -1, sack = -1;
+  if (c.rackCreated) {
+    const r = c.rack;
+    first = r.ackFirstXmit; retrans = r.ackRetransAcked; latestTsval = r.ackLatestTsval; sack = r.sackLatestXmit;
+    clearAckSample(r);
+  }
   let rtt = -1;
   if (advanced && c.rttSeq !== -1 && seqGt(ack, c.rttSeq)) {
     rtt = now - c.rttTime; // our SYN, timed unless retransmitted (makeSyn)
     c.rttSeq = -1;
-  } else if (cand.first >= 0 && !cand.retrans) {
-    rtt = now - cand.first;
-  } else if (cand.sack >= 0 && !c.rtoRecovery) {
-    rtt = now - cand.sack;
+  } else if (first >= 0 && !retrans) {
+    rtt = now - first;
+  } else if (sack >= 0 && !c.rtoRecovery) {
+    rtt = now - sack;
   } else if (advanced && c.tsOk && seg.options.tsEcr !== undefined && seg.options.tsEcr !== 0
-    && (cand.latestTsval < 0 || !seqLt(seg.options.tsEcr, cand.latestTsval))) {
+    && (latestTsval < 0 || !seqLt(seg.options.tsEcr, latestTsval))) {
     const ticks = (tsNow(c, now) - seg.options.tsEcr) >>> 0;
     if (ticks < 0x7fffffff) rtt = ticks / c.config.tsTicksPerMs;
   }

@@ -86,7 +86,7 @@ export class Rack {
   retransBytes = 0;
   dsackBytes = 0;
 
-  /** RTT sample candidates gathered while one ACK is processed (cleared by takeAckSample). */
+  /** RTT sample candidates gathered while one ACK is processed (read and cleared by timers.ts sampleRtt). */
   ackFirstXmit = -1;
   ackRetransAcked = false;
   ackLatestTsval = -1;
@@ -392,11 +392,9 @@ export function rackPipe(c: TcpConnection): number {
   return p > 0 ? p : 0;
 }
 
-/** Clear the per-ACK RTT candidates and return them. */
-export function takeAckSample(r: Rack): { first: number; retrans: boolean; latestTsval: number; sack: number } {
-  const v = { first: r.ackFirstXmit, retrans: r.ackRetransAcked, latestTsval: r.ackLatestTsval, sack: r.sackLatestXmit };
+/** Clear the per-ACK RTT candidates (timers.ts sampleRtt has read them). */
+export function clearAckSample(r: Rack): void {
   r.ackFirstXmit = -1; r.ackRetransAcked = false; r.ackLatestTsval = -1; r.sackLatestXmit = -1;
-  return v;
 }
 
 /** Whether segment-level records cover [SND.UNA, SND.NXT) (sanity for tests). */

@@ -45,7 +45,9 @@ export function addSackRange(c: TcpConnection, l: number, r: number): boolean {
     if (seqGt(sb[j + 1]!, nr)) nr = sb[j + 1]!;
     j += 2;
   }
-  sb.splice(i, j - i, nl, nr);
+  // Usually the block extends one range (the receiver's newest block grows by a segment or two per ACK): in place,
+  // without splice's array of removed elements.
+  if (j - i === 2) { sb[i] = nl; sb[i + 1] = nr; } else sb.splice(i, j - i, nl, nr);
   return true;
 }
 
