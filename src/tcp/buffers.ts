@@ -203,8 +203,10 @@ function coalesce(st: SendStore, i: number, off: number, len: number): Uint8Arra
 
 /** A receive buffer's queues, which exist only while data is held (in order or out of order). */
 class RecvStore {
+  /** In-order views for the application in queue[qhead, qtail); the slots beyond qtail hold EMPTY (capacity kept). */
   queue: Uint8Array[] = NO_CHUNKS;
   qhead = 0;
+  qtail = 0;
   oooStart: number[] = NO_NUMBERS;
   oooData: Uint8Array[] = NO_CHUNKS;
   oooBytes = 0;
@@ -215,6 +217,15 @@ class RecvStore {
    */
   sacks: number[] = NO_NUMBERS;
 }
+
+/**
+ * One drained store, kept for the next receive buffer that takes data in. A bulk receiver reads everything at
+ * every batch, and dropping its store then (so an idle connection holds nothing) cost a store and a queue array
+ * per batch: ~60 B of garbage per received segment. The spare is the process's, not a connection's: idle
+ * connections still hold no buffer memory. Only a small queue is kept (a long backlog's array is let go).
+ */
+let spareStore: RecvStore | null = null;
+const SPARE_QUEUE_MAX = 1024;
 
 /** Received data: an in-order queue for the application, plus out-of-order segments awaiting the gap (RFC 9293 §3.10.7.4 seventh; RFC 2018). */
 export class ReceiveBuffer {
@@ -239,11 +250,23 @@ export class ReceiveBuffer {
   set oooData(v: Uint8Array[]) { this.store().oooData = v; }
   get oooBytes(): number { return this.st === null ? 0 : this.st.oooBytes; }
   set oooBytes(v: number) { this.store().oooBytes = v; }
-  private store(): RecvStore { return this.st ??= new RecvStore(); }
-  /** Nothing held in order or out of order any more: drop the store (the SACK list only matters while blocks are held). */
+  private store(): RecvStore {
+    if (this.st === null) {
+      if (spareStore !== null) { this.st = spareStore; spareStore = null; } else this.st = new RecvStore();
+    }
+    return this.st;
+  }
+  /**
+   * Nothing held in order or out of order any more: drop the store (the SACK list only matters while blocks are
+   * held); it becomes the spare if there is none and its queue is small.
+   */
   private release(): void {
     const st = this.st;
-    if (st !== null && st.queue === NO_CHUNKS && st.oooStart === NO_NUMBERS) this.st = null;
+    if (st === null || st.qhead !== st.qtail || st.oooStart !== NO_NUMBERS) return;
+    this.st = null;
+    st.qhead = st.qtail = 0;
+    st.sacks = NO_NUMBERS;
+    if (spareStore === null && st.queue.length <= SPARE_QUEUE_MAX) spareStore = st;
   }
 
   get hasOutOfOrder(): boolean { return this.oooStart.length > 0; }
@@ -285,7 +308,7 @@ export class ReceiveBuffer {
   private pushInOrder(d: Uint8Array): void {
     const st = this.store();
     if (st.queue === NO_CHUNKS) st.queue = [];
-    st.queue.push(d);
+    st.queue[st.qtail++] = d; // overwrites an EMPTY slot of a reused queue, else appends
     this.length += d.length;
     this.nextAbs += d.length;
   }
@@ -421,9 +444,9 @@ export class ReceiveBuffer {
       st.queue[st.qhead] = EMPTY;
       st.qhead++;
       this.length -= head.length;
-      // Everything read: give the queue back (an idle connection holds no buffer memory).
-      if (this.length === 0) { st.queue = NO_CHUNKS; st.qhead = 0; this.release(); return head; }
-      if (st.qhead > 256 && st.qhead * 2 > st.queue.length) { st.queue = st.queue.slice(st.qhead); st.qhead = 0; }
+      // Everything read: give the store back (an idle connection holds no buffer memory).
+      if (this.length === 0) { st.qhead = st.qtail = 0; this.release(); return head; }
+      if (st.qhead > 256 && st.qhead * 2 > st.qtail) { st.queue = st.queue.slice(st.qhead, st.qtail); st.qtail -= st.qhead; st.qhead = 0; }
       return head;
     }
     const part = head.subarray(0, max);
