@@ -64,16 +64,18 @@ export class RealClock implements Clock {
 /** A clock that moves only when told to. Several stacks may share one (a simulated network). */
 export class VirtualClock implements Clock {
   private t: number;
-  private wakeups = new Map<object, { at: number; cb: () => void }>();
-  private readonly owner = new WeakMap<() => void, object>();
+  /**
+   * Armed wake-ups by callback (each stack passes the same bound callback every time), in the order they were
+   * armed; an entry re-armed while armed keeps its place and is updated in place (no object per call).
+   */
+  private wakeups = new Map<() => void, { at: number; cb: () => void }>();
   constructor(start = 0) { this.t = start; }
   now(): number { return this.t; }
   wakeAt(at: number, cb: () => void): void {
-    // One wake-up per callback identity (each stack passes the same bound callback every time).
-    let key = this.owner.get(cb);
-    if (!key) { key = {}; this.owner.set(cb, key); }
-    if (at === Infinity) this.wakeups.delete(key);
-    else this.wakeups.set(key, { at, cb });
+    const w = this.wakeups.get(cb);
+    if (at === Infinity) { if (w !== undefined) this.wakeups.delete(cb); return; }
+    if (w !== undefined) w.at = at;
+    else this.wakeups.set(cb, { at, cb });
   }
   /** Earliest armed wake-up, or Infinity. */
   nextWake(): number {
@@ -81,15 +83,15 @@ export class VirtualClock implements Clock {
     for (const w of this.wakeups.values()) if (w.at < t) t = w.at;
     return t;
   }
-  /** Set the time (never backwards) and fire every wake-up that is due. */
+  /** Set the time (never backwards) and fire every wake-up that is due (the earliest first; ties: first armed). */
   advanceTo(t: number): void {
     if (t > this.t) this.t = t;
     for (let guard = 0; guard < 1_000_000; guard++) {
-      let due: [object, { at: number; cb: () => void }] | null = null;
-      for (const e of this.wakeups) if (e[1].at <= this.t && (due === null || e[1].at < due[1].at)) due = e;
+      let due: { at: number; cb: () => void } | null = null;
+      for (const w of this.wakeups.values()) if (w.at <= this.t && (due === null || w.at < due.at)) due = w;
       if (due === null) return;
-      this.wakeups.delete(due[0]);
-      due[1].cb();
+      this.wakeups.delete(due.cb);
+      due.cb();
     }
   }
 }

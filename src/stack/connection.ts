@@ -23,6 +23,8 @@ export interface ConnectionHandler {
 }
 
 let nextConnId = 1;
+/** Each state's index in TCP_STATES (lastTransition keeps indexes): a lookup, not a search, per transition. */
+const STATE_INDEX = Object.fromEntries(TCP_STATES.map((name, i) => [name, i])) as Record<TcpStateName, number>;
 const EMBRYONIC = 1, REMOVED = 2, KEEP_TW_TCB = 4, NO_DF = 8, NO_FROM = 15 << 4;
 
 /** A timer armed with Stack.schedule: set `cancelled` to true to cancel it. */
@@ -103,7 +105,7 @@ export class StackConnection {
   set lastTransition(t: StateTransition | null) {
     if (t === null) { this.flagBits = (this.flagBits & 15) | NO_FROM; this.ltCause = null; return; }
     this.ltTime = t.time;
-    this.flagBits = (this.flagBits & 15) | (TCP_STATES.indexOf(t.from) << 4) | (TCP_STATES.indexOf(t.to) << 8);
+    this.flagBits = (this.flagBits & 15) | (STATE_INDEX[t.from] << 4) | (STATE_INDEX[t.to] << 8);
     const cause = t.cause;
     if (cause.kind === 'segment') {
       const seg = cause.seg;

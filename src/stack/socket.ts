@@ -82,8 +82,10 @@ export function checkPort(port: unknown, name = 'Port', allowZero = true): numbe
 }
 
 function isIpLiteral(host: string): boolean {
-  try { parseAddress(host); return true; } catch { return false; }
+  if (host === lastLiteral) return true; // a client connecting to one host again and again parses it once
+  try { parseAddress(host); lastLiteral = host; return true; } catch { return false; }
 }
+let lastLiteral = '';
 
 interface PendingWrite { chunks: Uint8Array[]; cb: (err?: Error | null) => void }
 

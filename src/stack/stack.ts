@@ -471,9 +471,19 @@ export class Stack {
     l.onClosed?.();
   }
 
+  /** The host connect() was last given, and its interned address (a stable array, never a packet's). */
+  private connectHost = '';
+  private connectAddr: Uint8Array | null = null;
+
   /** Active open. */
   connect(opts: { host: string; port: number; localPort?: number; localAddress?: string; config?: Partial<TcpConfig>; fastOpen?: { cookie: Uint8Array; data?: Uint8Array } }): StackConnection {
-    const ra = internAddr(this, parseAddress(opts.host));
+    // A client connects to the same host again and again: its address parsed and interned once.
+    let ra = this.connectAddr;
+    if (opts.host !== this.connectHost || ra === null) {
+      ra = internAddr(this, parseAddress(opts.host));
+      this.connectHost = opts.host;
+      this.connectAddr = ra;
+    }
     // The stack's own array for the local address: a connection never holds a copy of it.
     const la = opts.localAddress ? ourAddress(this, parseAddress(opts.localAddress)) : sourceFor(this, ra);
     if (la === null) throw Object.assign(new Error(`EADDRNOTAVAIL: ${opts.localAddress}`), { code: 'EADDRNOTAVAIL' });

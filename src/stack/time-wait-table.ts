@@ -140,8 +140,9 @@ export class TimeWaitTable {
       flags: this.flags, local: this.local, remote4: this.remote4, remote6: this.remote6, expires: this.expires, ids: this.ids,
       oow: this.oow,
     };
+    const oldQ = { slot: this.qSlot, at: this.qAt, head: this.qHead, tail: this.qTail };
     this.alloc(cap);
-    const live: number[] = [];
+    const moved = new Int32Array(old.cap).fill(-1); // old slot -> new slot
     for (let j = 0; j < old.cap; j++) {
       if (old.state[j] !== LIVE) continue;
       let i = old.keys[j]! % cap;
@@ -155,12 +156,17 @@ export class TimeWaitTable {
       if (old.remote6 !== null) this.remote6!.set(old.remote6.subarray(16 * j, 16 * j + 16), 16 * i);
       this.expires[i] = old.expires[j]!; this.ids[i] = old.ids[j]!; this.oow[i] = old.oow[j]!;
       this.used++; this.size++;
-      live.push(i);
+      moved[j] = i;
     }
-    // Slots moved: the queue is rebuilt in time order from the entries themselves.
-    live.sort((a, b) => this.expires[a]! - this.expires[b]!);
+    // Slots moved: the queue keeps its (time) order, each live entry's current expiry under its new slot; stale
+    // queue slots (removed or restarted entries) are left out.
+    this.qSlot = new Int32Array(Math.max(64, oldQ.slot.length));
+    this.qAt = new Float64Array(this.qSlot.length);
     this.qHead = this.qTail = 0;
-    for (const i of live) this.enqueue(i, this.expires[i]!);
+    for (let k = oldQ.head; k < oldQ.tail; k++) {
+      const i = moved[oldQ.slot[k]!]!;
+      if (i >= 0 && this.expires[i] === oldQ.at[k]) this.enqueue(i, oldQ.at[k]!);
+    }
   }
 
   /** Forgets the entry in `slot`. */
