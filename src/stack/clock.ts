@@ -83,7 +83,8 @@ export class VirtualClock implements Clock {
     for (const w of this.wakeups.values()) if (w.at < t) t = w.at;
     return t;
   }
-  /** Set the time (never backwards) and fire every wake-up that is due (the earliest first; ties: first armed). */
+  /** Set the time (never backwards) and fire every wake-up that is due. */
+  // The earliest first; ties: the first armed.
   advanceTo(t: number): void {
     if (t > this.t) this.t = t;
     for (let guard = 0; guard < 1_000_000; guard++) {
