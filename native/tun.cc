@@ -159,6 +159,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
         InstanceAccessor<&Tun::GetVnetHdrLen>("vnetHdrLen"),
         InstanceAccessor<&Tun::GetReadThread>("readThread"),
         InstanceAccessor<&Tun::GetWriteThread>("writeThread"),
+        InstanceAccessor<&Tun::GetTcpCsumMany>("tcpCsumMany"),
         InstanceMethod<&Tun::Start>("start"),
         InstanceMethod<&Tun::Write>("write"),
         InstanceMethod<&Tun::WriteBatch>("writeBatch"),
@@ -258,6 +259,8 @@ class Tun : public Napi::ObjectWrap<Tun> {
   Napi::Value GetReadThread(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), read_thread_); }
   // Whether the device was opened with { writeThread: true }.
   Napi::Value GetWriteThread(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), write_thread_); }
+  // writeMany takes its fourth argument (tcpCsum); an addon built before it has no such property.
+  Napi::Value GetTcpCsumMany(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), true); }
 
   Napi::Value GetStats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -985,11 +988,31 @@ class Tun : public Napi::ObjectWrap<Tun> {
     return Napi::Number::New(env, accepted);
   }
 
-  // writeMany(buffer: Uint8Array, offsets: Uint32Array, count: number): number of packets sent or queued.
-  // Packet i is buffer[offsets[2i], offsets[2i] + offsets[2i+1]): many small packets that JS built into one
-  // buffer (the SYN+ACKs of a receive batch) cross into the addon once, instead of once each. They are whole
-  // packets: with offload each goes out behind a zero virtio_net_hdr. Every range is checked before anything
-  // is written, so a bad argument writes nothing.
+  // The virtio_net_hdr of a TCP datagram whose checksum field holds the pseudo-header sum (RFC 793 §3.1, over
+  // the whole TCP length): NEEDS_CSUM from the TCP header on, the result at its offset 16, the kernel completing
+  // it (or never needing it for local delivery). False, with `hdr` untouched, for anything but an IPv4 or IPv6
+  // (no extension header) datagram carrying a whole TCP header: that goes out behind a zero header.
+  static bool TcpCsumHdr(const uint8_t* p, size_t len, uint8_t* hdr) {
+    size_t start;
+    if (len >= 20 && (p[0] >> 4) == 4 && p[9] == 6) start = static_cast<size_t>(p[0] & 0x0f) * 4;
+    else if (len >= 40 && (p[0] >> 4) == 6 && p[6] == 6) start = 40;
+    else return false;
+    if (start < 20 || len < start + 20) return false;
+    memset(hdr, 0, kVnetHdrLen);
+    hdr[0] = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM; gso_type NONE, hdr_len and gso_size 0
+    hdr[6] = static_cast<uint8_t>(start & 0xff);  // csum_start, csum_offset: host order (little-endian only)
+    hdr[7] = static_cast<uint8_t>(start >> 8);
+    hdr[8] = 16;
+    return true;
+  }
+
+  // writeMany(buffer: Uint8Array, offsets: Uint32Array, count: number, tcpCsum?: boolean): number of packets
+  // sent or queued. Packet i is buffer[offsets[2i], offsets[2i] + offsets[2i+1]): many small packets that JS
+  // built into one buffer (the SYN+ACKs of a receive batch, a turn's output queue) cross into the addon once,
+  // instead of once each, without an array of views to walk. They are whole packets: with offload each goes
+  // out behind a zero virtio_net_hdr, or with `tcpCsum` a TCP one behind TcpCsumHdr's (its checksum field
+  // already holds the pseudo-header sum). Every range is checked before anything is written, so a bad argument
+  // writes nothing.
   Napi::Value WriteMany(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!CheckOpen(env)) return env.Undefined();
@@ -1015,10 +1038,13 @@ class Tun : public Napi::ObjectWrap<Tun> {
         return env.Undefined();
       }
     }
+    const bool csum = vnet_hdr_len_ > 0 && info.Length() > 3 && info[3].ToBoolean().Value();
     uint32_t accepted = 0;
     for (uint32_t i = 0; i < count; i++) {
       int err;
-      const char* r = WriteOrQueue(data + o[2 * i], o[2 * i + 1], &err);
+      uint8_t hdr[kVnetHdrLen];
+      const uint8_t* p = data + o[2 * i];
+      const char* r = WriteOrQueue(p, o[2 * i + 1], &err, csum && TcpCsumHdr(p, o[2 * i + 1], hdr) ? hdr : nullptr);
       if (r == nullptr) {
         ErrnoError(env, err, "write", "writing packet " + std::to_string(i) + " (" + std::to_string(o[2 * i + 1]) + " bytes)")
             .ThrowAsJavaScriptException();

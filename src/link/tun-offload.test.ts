@@ -13,7 +13,7 @@ import { configureTunDevice } from './tun-device.js';
 import { runInNetns, reportResult, NETNS_ENV } from './netns.js';
 import { Stack } from '../stack/stack.js';
 import { Server, Socket } from '../stack/socket.js';
-import { decodePacket } from '../wire/packet.js';
+import { decodePacket, encodeTcpPacketChecksumOffload } from '../wire/packet.js';
 import { udpPacket, testBody, sha256Hex, runCommand, tunTestSkip } from './tun-testkit.js';
 import { VIRTIO_NET_HDR_F_NEEDS_CSUM } from './virtio-net.js';
 import { finishChecksum, pseudoHeaderSum } from '../wire/checksum.js';
@@ -192,8 +192,45 @@ if (role === 'curl') {
   reportResult({ errs, plainOffload: plain.offload, offOffload: off.offload, accepted, noPorts: c1.NoPorts! - c0.NoPorts!, csumErrors: c1.InCsumErrors! - c0.InCsumErrors! });
   plain.close();
   off.close();
+} else if (role === 'many-csum') {
+  // writeMany(..., tcpCsum): TCP SYNs to a port nobody listens on, their checksum fields holding only the
+  // pseudo-header sum. Marked NEEDS_CSUM they pass the kernel's checksum test and are answered with RSTs (OutRsts);
+  // behind a zero header (tcpCsum off) the same bytes fail it (InCsumErrors). A UDP datagram among them, complete,
+  // goes out behind a zero header either way (NoPorts).
+  const off = TunLink.open(undefined, { offload: true, writeThread: process.argv[3] === 'thread' });
+  await configureTunDevice({ name: off.name, addresses: [{ stack: '10.77.0.2', kernel: '10.77.0.1', prefix: 24 }], mtu: MTU });
+  off.onPackets(() => undefined);
+  const syn = (port: number) => encodeTcpPacketChecksumOffload({ src: parseAddress('10.77.0.2'), dst: parseAddress('10.77.0.1'), ttl: 64 },
+    { srcPort: 40000 + port, dstPort: port, seq: 1000 * port, ack: 0, flags: 0x02, window: 65535, urgent: 0, options: { mss: 1460 }, payload: new Uint8Array(0) });
+  const pkts = [syn(9001), syn(9002), udpPacket('10.77.0.2', '10.77.0.1', 5000, 9999, 100), syn(9003)];
+  const buf = new Uint8Array(4096);
+  const offsets = new Uint32Array(2 * pkts.length);
+  let at = 0;
+  pkts.forEach((p, i) => { buf.set(p, at); offsets[2 * i] = at; offsets[2 * i + 1] = p.length; at += (p.length + 7) & ~7; });
+  const udp = () => { const l = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((x) => x.startsWith('Udp:')).map((x) => x.split(/\s+/)); return Number(l[1]![l[0]!.indexOf('NoPorts')]); };
+  const out: Record<string, unknown> = {};
+  for (const tcpCsum of [true, false]) {
+    const t0 = tcpSnmp(), u0 = udp();
+    const accepted = off.writeMany(buf, offsets, pkts.length, tcpCsum);
+    await new Promise((r) => setTimeout(r, 200));
+    const t1 = tcpSnmp();
+    out[String(tcpCsum)] = { accepted, rsts: t1.OutRsts! - t0.OutRsts!, csumErrors: t1.InCsumErrors! - t0.InCsumErrors!, udpNoPorts: udp() - u0 };
+  }
+  reportResult(out);
+  off.close();
 } else if (role === undefined) {
   const { skip } = tunTestSkip(undefined, ['curl']);
+
+  test('writeMany with tcpCsum: TCP datagrams holding the pseudo-header sum go out marked NEEDS_CSUM (the kernel answers them), anything else behind a zero header (event loop and writer thread)', { skip }, async () => {
+    for (const how of ['loop', 'thread']) {
+      const res = await runInNetns(import.meta.url, ['many-csum', how], { timeoutMs: 30_000 });
+      assert.equal(res.code, 0, res.stderr + res.stdout);
+      assert.deepEqual(res.result, {
+        true: { accepted: 4, rsts: 3, csumErrors: 0, udpNoPorts: 1 },
+        false: { accepted: 4, rsts: 0, csumErrors: 3, udpNoPorts: 1 },
+      }, how);
+    }
+  });
 
   test('with offload, the kernel\'s curl GETs and POSTs 10 MB through GSO super-packets both ways (IPv4 and IPv6)', { skip }, async () => {
     const which = await run('curl', ['--version']);

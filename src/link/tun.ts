@@ -16,6 +16,7 @@ import { finishChecksum } from '../wire/checksum.js';
 import { Stack } from '../stack/stack.js';
 import { answerAcceptedSyn, endSynFastPathRun, installSynFastPath, synFastPathAccepts, synFastPathOn } from '../stack/syn-fast-path.js';
 import { installIpReassembly } from '../stack/reassembly.js';
+import { reuseOutputBuffers } from '../stack/ip-output.js';
 import {
   VIRTIO_NET_HDR_LEN, VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE,
   decodeVirtioNetHdr, encodeVirtioNetHdr, fixGsoIpLength, prepareTcpOffload, type VirtioNetHdr,
@@ -121,8 +122,14 @@ interface NativeTun {
   write(pkt: Uint8Array, vnetHdr?: Uint8Array): TunWriteResult;
   writeBatch(pkts: Uint8Array[], vnetHdrs?: Array<Uint8Array | undefined>): number;
   writeParts(headers: Uint8Array, payload: Uint8Array, vnetHdr?: Uint8Array): TunWriteResult;
-  /** Absent from an addon built before it (then attachStack offers the stack no sendBatch). */
-  writeMany?(buf: Uint8Array, offsets: Uint32Array, count: number): number;
+  /**
+   * Absent from an addon built before it (then attachStack offers the stack no sendBatch). `tcpCsum`: each TCP
+   * packet goes out marked NEEDS_CSUM (its checksum field holds the pseudo-header sum); an addon built before
+   * it ignores the argument, so attachStack checks `tcpCsumMany` first.
+   */
+  writeMany?(buf: Uint8Array, offsets: Uint32Array, count: number, tcpCsum?: boolean): number;
+  /** Absent from an addon built before writeMany's `tcpCsum`. */
+  readonly tcpCsumMany?: boolean;
   close(): void;
   setRef(ref: boolean): void;
 }
@@ -432,6 +439,47 @@ function newSlot(size: number): BatchSlot {
 }
 
 /**
+ * Writes a list of whole datagrams (the stack's output queue) as runs of consecutive packets that lie in one
+ * ArrayBuffer (the stack's PacketSlab blocks: most turns' packets share one), one writeMany call per run: the
+ * addon reads an offsets array instead of an array of views, and with offload builds each TCP packet's
+ * NEEDS_CSUM header itself. Each TCP packet's checksum field is seeded with its pseudo-header sum first
+ * (seedTcpChecksum), as an observer needing whole packets leaves a complete checksum there.
+ */
+class RunWriter {
+  readonly #tun: NativeTun;
+  readonly #offload: boolean;
+  #offsets = new Uint32Array(128);
+  /** The last block's whole-buffer view (one per block, not one per call). */
+  #buf: ArrayBufferLike | null = null;
+  #view: Uint8Array = EMPTY;
+
+  constructor(tun: NativeTun, offload: boolean) {
+    this.#tun = tun;
+    this.#offload = offload;
+  }
+
+  write(pkts: Uint8Array[]): void {
+    const n = pkts.length;
+    if (this.#offsets.length < 2 * n) this.#offsets = new Uint32Array(2 * n);
+    const o = this.#offsets;
+    let i = 0;
+    while (i < n) {
+      const buf = pkts[i]!.buffer;
+      let k = 0;
+      for (; i < n; i++, k++) {
+        const p = pkts[i]!;
+        if (p.buffer !== buf) break;
+        if (this.#offload && isTcp(p)) seedTcpChecksum(p, 0);
+        o[2 * k] = p.byteOffset;
+        o[2 * k + 1] = p.length;
+      }
+      if (this.#buf !== buf) { this.#buf = buf; this.#view = new Uint8Array(buf); }
+      this.#tun.writeMany!(this.#view, o, k, this.#offload);
+    }
+  }
+}
+
+/**
  * A Linux TUN device as a link for a synack stack: the kernel routes IP packets to the device, TunLink reads
  * them in batches and hands them to the stack, and writes back what the stack sends. open() it, then
  * attachStack(stack), or use onPackets()/write() yourself. Needs CAP_NET_ADMIN and the native addon (built at
@@ -623,11 +671,14 @@ export class TunLink {
    * with offload each goes out behind a zero virtio_net_hdr, so they must be complete (checksums included).
    * Returns how many were sent or queued. Every range is checked first: a bad one throws ERR_TUN_ARG and
    * nothing is written. The memory may be reused as soon as this returns.
+   * `tcpCsum` (offload devices): each IPv4 or IPv6 TCP datagram goes out marked NEEDS_CSUM instead, its checksum
+   * field holding the pseudo-header sum (seedTcpChecksum; the kernel completes it); anything else as without.
    */
-  writeMany(buf: Uint8Array, offsets: Uint32Array, count: number): number {
+  writeMany(buf: Uint8Array, offsets: Uint32Array, count: number, tcpCsum = false): number {
     if (this.#tun.writeMany === undefined) throw new TunError('ERR_TUN_ADDON', 'the TUN addon predates writeMany (rebuild it: node scripts/build-addon.mjs)');
+    if (tcpCsum && this.#tun.tcpCsumMany !== true) throw new TunError('ERR_TUN_ADDON', 'the TUN addon predates writeMany\'s tcpCsum (rebuild it: node scripts/build-addon.mjs)');
     try {
-      return this.#tun.writeMany(buf, offsets, count);
+      return this.#tun.writeMany(buf, offsets, count, tcpCsum);
     } catch (e) {
       throw translate(e, `write to TUN device '${this.name}'`);
     }
@@ -650,7 +701,8 @@ export class TunLink {
    * which is where it pays off) and IP fragment reassembly (the kernel may send fragments).
    */
   attachStack(stack: StackLike): void {
-    if (stack instanceof Stack) { installSynFastPath(stack); installIpReassembly(stack); }
+    // Every write call below has copied (or written) its packets when it returns: the stack may reuse the bytes.
+    if (stack instanceof Stack) { installSynFastPath(stack); installIpReassembly(stack); reuseOutputBuffers(stack); }
     const offload = this.#hdrLen > 0;
     const st = this.#offloadStats;
     const failed = (e: unknown): void => {
@@ -685,18 +737,22 @@ export class TunLink {
     };
     // Many whole packets in one crossing into the addon (the SYN+ACKs the stack's SYN-cookie fast path built
     // during a receive batch); an addon built before writeMany offers no such capability.
-    const many = this.#tun.writeMany === undefined ? undefined : (buf: Uint8Array, offsets: Uint32Array, count: number): void => {
+    const sendBatch = this.#tun.writeMany === undefined ? undefined : (buf: Uint8Array, offsets: Uint32Array, count: number): void => {
       try {
         this.#tun.writeMany!(buf, offsets, count);
       } catch (e) {
         failed(e);
       }
     };
+    // The output queue's packets lie in a few blocks of the stack's packet slab: handed over as runs of one
+    // block each (writeMany), the addon builds their virtio_net_hdrs itself.
+    const many = this.#tun.writeMany !== undefined && (!offload || this.#tun.tcpCsumMany === true) ? new RunWriter(this.#tun, offload) : null;
     // The stack's output queue (whole datagrams of at most the MTU, in order): one crossing into the addon per
     // receive batch or turn instead of one per packet. With offload each TCP packet is marked NEEDS_CSUM, as
     // send() marks it.
     const packets = (pkts: Uint8Array[]): void => {
       try {
+        if (many !== null) { many.write(pkts); return; }
         if (!offload) { this.#tun.writeBatch(pkts); return; }
         const hdrs = new Array<Uint8Array | undefined>(pkts.length);
         for (let i = 0; i < pkts.length; i++) {
@@ -712,7 +768,7 @@ export class TunLink {
     // before it polls the fd again, but runs the poll phase (this device's readable event, or the reader
     // thread's hand-off) before the check phase's setImmediate callbacks (libuv >= 1.45, Node 20).
     const pollInput = (then: () => void): void => { setImmediate(then); };
-    stack.attach((packet, segmentSize) => send(packet, EMPTY, segmentSize ?? 0), { checksumOffload: offload, sendParts: send, sendBatch: many, sendPackets: packets, pollInput });
+    stack.attach((packet, segmentSize) => send(packet, EMPTY, segmentSize ?? 0), { checksumOffload: offload, sendParts: send, sendBatch, sendPackets: packets, pollInput });
     const receiver = new TunReceiver(stack, this.#hdrLen, st);
     this.#packets = null;
     this.#start((chunk, offsets, count) => { receiver.deliver(chunk, offsets, count); });

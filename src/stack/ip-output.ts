@@ -9,7 +9,7 @@
  * gathered segment, ICMP) flushes the queue first, so the order on the wire is the order produced, and a
  * packet observer sees every packet when it is produced, as without the queue.
  */
-import { decodeHostPacket, encodeTcpPacketHeaders, encodeTcpPacketIn } from '../wire/packet.js';
+import { PacketSlab, decodeHostPacket, encodeTcpPacketHeaders, encodeTcpPacketIn } from '../wire/packet.js';
 import {
   ICMP_EXC_FRAGTIME, ICMP_TIME_EXCEEDED, ICMPV6_EXC_FRAGTIME, ICMPV6_TIME_EXCEED, PROTO_ICMP, PROTO_ICMPV6,
   encodeIcmpError, isIcmpError,
@@ -32,11 +32,49 @@ const QUEUE_MAX_PAYLOAD = 2048;
 /** At most this many datagrams are held before they are handed over (bounds what a queue pins). */
 const QUEUE_MAX_PACKETS = 256;
 
+/** Room kept for the IP and TCP headers of a queued segment (IPv6's 40 bytes and TCP's 60, rounded up). */
+const HEADERS_MAX = 128;
+/** Bytes of a reused output buffer (reuseOutputBuffers): ~50 responses of 1 KB before an early hand-over. */
+const REUSED_BYTES = 1 << 16;
+
+/**
+ * The output queue's own bytes (reuseOutputBuffers): datagrams are encoded one after the other into one buffer,
+ * which is used again from its start once they are handed over. take() returns zeroed bytes, as PacketSlab's.
+ */
+class ReusedSlab extends PacketSlab {
+  readonly #mem = new Uint8Array(REUSED_BYTES);
+  #at = 0;
+  constructor() { super(8); }
+  /** Whether `n` more bytes fit before the next reset(). */
+  room(n: number): boolean { return this.#at + n <= REUSED_BYTES; }
+  override take(n: number): Uint8Array {
+    if (this.#at + n > REUSED_BYTES) return new Uint8Array(n); // output() hands the queue over first; never expected
+    const out = this.#mem.subarray(this.#at, this.#at + n);
+    out.fill(0);
+    this.#at = (this.#at + n + 7) & ~7;
+    return out;
+  }
+  reset(): void { this.#at = 0; }
+}
+
 /** The datagrams not yet handed to the link (Stack.outQueue); see the file comment. */
 export class OutputQueue {
   packets: Uint8Array[] = [];
   /** A microtask will flush the queue (output from user code, outside a receive batch or timer wake-up). */
   scheduled = false;
+  /** Where queued datagrams are encoded when the link copies them as it takes them (reuseOutputBuffers). */
+  reused: ReusedSlab | null = null;
+}
+
+/**
+ * For a link whose sendPackets has copied (or written) every datagram when it returns, as a TUN device's addon
+ * does (into its writer thread's ring, or by write(2)): the output queue's datagrams are then encoded into one
+ * buffer reused from hand-over to hand-over, instead of blocks of the stack's PacketSlab that each turn leaves to
+ * the garbage collector (a 16 KiB ArrayBuffer every ~13 responses of 1 KB). Nothing else may keep them: packet
+ * observers must not (PacketObserver). Undone when the queue is next handed to a link without sendPackets.
+ */
+export function reuseOutputBuffers(s: Stack): void {
+  s.outQueue.reused ??= new ReusedSlab();
 }
 
 /** Whether output goes through the queue: a link that takes several datagrams per call, and the queue on. */
@@ -64,7 +102,21 @@ export function flushOutput(s: Stack): void {
   const n = q.packets.length;
   if (n === 0) return;
   const packets = q.packets;
+  const reused = q.reused;
+  if (reused !== null && s.linkSendPackets !== null) {
+    // The link copies them: the array and the bytes serve the next turn (reuseOutputBuffers). Emptied first, so a
+    // link that throws leaves nothing queued, as below.
+    q.packets = [];
+    try {
+      s.linkSendPackets(packets);
+    } finally {
+      // (Unless the link's error handler queued more meanwhile: those stay, in the buffer's bytes after theirs.)
+      if (q.packets.length === 0) { packets.length = 0; q.packets = packets; reused.reset(); }
+    }
+    return;
+  }
   q.packets = [];
+  q.reused = null; // a link without sendPackets: nothing says it copies
   if (s.linkSendPackets !== null) { s.linkSendPackets(packets); return; }
   for (let i = 0; i < n; i++) s.link?.(packets[i]!);
 }
@@ -91,7 +143,10 @@ export function output(s: Stack, la: Uint8Array, ra: Uint8Array, seg: TcpSegment
     s.linkSendParts(headers, seg.payload, segmentSize);
     return;
   }
-  const packet = encodeTcpPacketIn(s.slab, ip, seg, partial ? 'pseudo-header' : 'full');
+  // Queued into the reused buffer when there is one, handing over what it holds first when it is full.
+  const reused = queue ? s.outQueue.reused : null;
+  if (reused !== null && !reused.room(seg.payload.length + HEADERS_MAX)) flushOutput(s);
+  const packet = encodeTcpPacketIn(reused ?? s.slab, ip, seg, partial ? 'pseudo-header' : 'full');
   for (let i = 0; i < s.packetObservers.length; i++) s.packetObservers[i]!('out', packet, now, s);
   if (queue) { enqueue(s, packet); return; }
   // Only a TSO segment passes the second argument: links written for one argument see no change.

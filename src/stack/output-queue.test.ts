@@ -11,6 +11,7 @@ import { VirtualClock } from './clock.js';
 import type { StackConnection } from './connection.js';
 import { PcapngTap } from '../link/pcapng-tap.js';
 import { decodePacket } from '../wire/packet.js';
+import { reuseOutputBuffers } from './ip-output.js';
 
 /** A seeded source (xorshift32): both worlds draw the same ISNs, ports and secrets. */
 function seeded(seed: number): (out: Uint8Array) => void {
@@ -32,7 +33,7 @@ const RESPONSE = new Uint8Array(3000).map((_, i) => (i * 7) & 0xff);
  * receive batch; timers run when nothing is in flight. `batching`: the server's link takes whole batches.
  * Returns what the server's link got (bytes, in order), the sizes of its calls, and the server's capture.
  */
-function world(batching: boolean, conns = 6) {
+function world(batching: boolean, conns = 6, reuse = false) {
   const clock = new VirtualClock(1000);
   const server = new Stack({ name: 'server', addresses: ['10.0.0.2'], clock, random: seeded(42) });
   const client = new Stack({ name: 'client', addresses: ['10.0.0.1'], clock, random: seeded(7) });
@@ -47,6 +48,7 @@ function world(batching: boolean, conns = 6) {
       sendPackets: (ps) => { calls.push(ps.length); for (const p of ps) { serverSent.push(p.slice()); toClient.push(p.slice()); } },
     });
   } else server.attach(one);
+  if (reuse) reuseOutputBuffers(server);
   const tap = PcapngTap.inMemory();
   tap.attachStack(server);
   server.listen(80, {
@@ -98,6 +100,38 @@ test('a receive batch hands the datagrams it produced to a batching link in one 
   assert.ok(off.calls.every((n) => n === 1));
   assert.ok(on.calls.length < on.serverSent.length / 2, `fewer link calls than packets: ${on.calls.length} calls for ${on.serverSent.length} packets`);
   assert.ok(Math.max(...on.calls) >= 6 * 3, `a batch of six requests leaves as one call of their responses: ${on.calls.join(' ')}`);
+});
+
+test('with reused output buffers (a link that copies what it is handed), the link gets the same datagrams, also when a batch outgrows the buffer', () => {
+  // 40 requests in one receive batch: their 120 000 bytes of responses outgrow the reused 64 KiB, so the queue is
+  // handed over early, and the buffer reused, in the middle of the batch.
+  for (const conns of [6, 40]) {
+    const reused = world(true, conns, true);
+    const off = world(false, conns);
+    const data = reused.serverSent.map((p) => decodePacket(p).tcp!.seg.payload.length).reduce((a, b) => a + b, 0);
+    assert.equal(data, conns * RESPONSE.length);
+    assert.equal(reused.server.connectionCount, 0);
+    assert.deepEqual(reused.serverSent, off.serverSent, `the same datagrams in the same order (${conns} connections)`);
+    if (conns === 40) assert.ok(reused.calls.length > world(true, conns).calls.length, `an early hand-over when the buffer is full: ${reused.calls.join(' ')}`);
+  }
+});
+
+test('reused output buffers: the datagrams of the next turn are encoded into the bytes the last hand-over used', async () => {
+  const server = world(true, 0).server;
+  reuseOutputBuffers(server);
+  const calls: Array<{ buffer: ArrayBufferLike; offsets: number[]; ports: number[] }> = [];
+  server.attach(() => assert.fail('whole datagrams go through sendPackets'), {
+    // The link copies (decodes) what it is handed before it returns, as a TUN device's addon does.
+    sendPackets: (ps) => { calls.push({ buffer: ps[0]!.buffer, offsets: ps.map((p) => p.byteOffset), ports: ps.map((p) => decodePacket(p.slice()).tcp!.seg.dstPort) }); },
+  });
+  for (const ports of [[443, 444], [445, 446, 447]]) {
+    for (const port of ports) server.connect({ host: '10.0.0.9', port }); // user code: handed over at the end of the turn
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.deepEqual(calls.map((c) => c.ports), [[443, 444], [445, 446, 447]]);
+  assert.equal(calls[1]!.buffer, calls[0]!.buffer, 'one buffer for both turns');
+  assert.deepEqual(calls[1]!.offsets.slice(0, 2), calls[0]!.offsets, 'the second turn starts where the first did');
+  server.destroy();
 });
 
 test('a pcapng tap records the same packets, in the same order and at the same times, with the output queue on or off', () => {
