@@ -167,10 +167,11 @@ export class Network {
       // observer), it need not be bytes at all: the segment crosses as a typed datagram, its header never
       // encoded nor decoded, its payload copied as encoding would (the sender's buffer is not the receiver's).
       // Bytes are made only if someone looks (an observer added meanwhile) or the receiver needs them.
+      const take = (n: number): Uint8Array => stack.slab.take(n);
       stack.linkSendSegment = (src, dst, seg, tos, df) => {
         const to = this.wire.transparentRoute(id, dst);
         if (to < 0) return false;
-        const own = receiverSegment(seg, (n) => stack.slab.take(n));
+        const own = receiverSegment(seg, take);
         if (own === null) return false;
         // optionsLength throws, as encoding would, for options over 40 bytes.
         const len = (src.length === 4 ? 20 : 40) + 20 + optionsLength(own.options) + own.payload.length;
