@@ -68,3 +68,55 @@ test('a segment that overtook a queue: what is still missing when the last windo
   assert.equal(c.stats.TCPTimeouts, 0);
   assert.equal(c.sndUna, at(10));
 });
+
+test('on a sub-millisecond path a queue draining behind an overtaker is not resent: the reordering timer keeps Linux\'s 2 ms slack', () => {
+  // Handshake 0.2 ms. Ten segments leave together; segment 9 takes a faster path and is SACKed 0.05 ms later
+  // (RACK.rtt 0.05 ms, min_RTT 0.05 ms: the window is min_RTT/4, 12.5 µs). The other nine come through the
+  // bottleneck queue one every 0.06 ms, each after the deadline its predecessor's RTT sets, never 2 ms after.
+  const c = sackSender(MSS, 0.2);
+  c.send(bytes(10 * MSS), 1);
+  assert.equal(c.drainTransmit(1).filter((s) => s.payload.length > 0).length, 10);
+  const sent: TcpSegment[] = [];
+  sent.push(...ack(c, 1.05, at(0), [at(9), at(10)]));
+  for (let i = 0; i < 9; i++) sent.push(...ack(c, 1.3 + 0.06 * i, at(i + 1), [at(9), at(10)]));
+  sent.push(...ack(c, 1.3 + 0.06 * 9, at(10)));
+  sent.push(...runTimers(c, 100));
+  assert.deepEqual(resent(sent, at(10)).map((s) => (s.seq - at(0)) / MSS), [], 'nothing resent');
+  assert.equal(c.stats.RetransSegs, 0);
+  assert.equal(c.sndUna, at(10));
+});
+
+test('a host that reads the overtakers\' SACK and the late queue\'s first ACK before it sends resends nothing: the marks are undone, as Linux does with no retransmission out', () => {
+  const c = open();
+  for (let i = 0; i < 10; i++) { c.send(bytes(MSS), RTT + 2 * i); c.drainTransmit(RTT + 2 * i); }
+  // Segments 7–9 overtake the queue: three SACKed segments and no reordering seen yet, so the window is 0 and
+  // RACK deems 0–6 lost at once (RFC 8985 §6.2 step 4). Read in one batch with the next ACK, which shows
+  // segment 0 delivered by its original: nothing has been resent yet.
+  const blocks: [number, number] = [at(7), at(10)];
+  c.input(seg(ACK, IRS + 1, at(0), { window: 65535, options: { sack: blocks } }), 130);
+  c.input(seg(ACK, IRS + 1, at(1), { window: 65535, options: { sack: blocks } }), 131);
+  const sent: TcpSegment[] = c.drainTransmit(131);
+  assert.equal(c.stats.TCPPartialUndo, 1, 'the reduction is undone (Linux tcp_try_undo_partial)');
+  // A duplicate ACK (a window update) brings no late original and no new delivery: nothing is judged lost anew.
+  sent.push(...ack(c, 131.5, at(1), blocks));
+  // The rest of the queue arrives, each segment later than the last but within its predecessor's RTT.
+  for (let i = 1; i < 7; i++) sent.push(...ack(c, 131 + 2 * i, at(i + 1), blocks));
+  sent.push(...ack(c, 146, at(10)));
+  assert.deepEqual(resent(sent, at(10)).map((s) => (s.seq - at(0)) / MSS), [], 'nothing resent');
+  assert.equal(c.sndUna, at(10));
+});
+
+test('an ACK that delivers nothing new makes no new loss judgement (Linux rack.advanced): a window update in the gap is no reason to resend the queue', () => {
+  const c = sackSender(MSS, 0.2);
+  c.send(bytes(10 * MSS), 1);
+  c.drainTransmit(1);
+  const sent: TcpSegment[] = [];
+  sent.push(...ack(c, 1.05, at(0), [at(9), at(10)]));
+  // The same ACK again, 0.15 ms later (past every segment's deadline by RACK.rtt + reo_wnd, not by the timer's):
+  // it SACKs nothing new and moves nothing.
+  sent.push(...ack(c, 1.2, at(0), [at(9), at(10)]));
+  for (let i = 0; i < 9; i++) sent.push(...ack(c, 1.3 + 0.06 * i, at(i + 1), [at(9), at(10)]));
+  sent.push(...ack(c, 1.3 + 0.06 * 9, at(10)));
+  assert.deepEqual(resent(sent, at(10)).map((s) => (s.seq - at(0)) / MSS), [], 'nothing resent');
+  assert.equal(c.stats.RetransSegs, 0);
+});

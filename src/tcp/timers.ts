@@ -58,6 +58,7 @@ export function onTimeout(c: TcpConnection, now: number): void {
   if (c.rackTimerAt <= now) {
     // RFC 8985 §6.2 step 5: the reordering window of a segment has passed without its delivery: lost.
     c.rack.timerAt = Infinity;
+    c.rack.advanced = true; // the timer judges the waiting segments anew (Linux tcp_rack_reo_timeout)
     rackAfterAck(c, 0, now);
   }
   if (c.tlpAt <= now && c.tlpAt <= c.rtoAt) {

@@ -182,8 +182,9 @@ export function rackAfterAck(c: TcpConnection, delivered: number, now: number): 
   // Held (recovery/undo.ts): nothing deemed lost is resent until the next ACK or reordering timeout.
   c.rack.hold = held ? 2 : 0;
   if (!rackActive(c) || c.sndUna === c.sndNxt) { c.rack.timerAt = Infinity; return; }
-  // Linux tcp_try_undo_partial returning early: this ACK marks nothing lost (recovery/undo.ts).
-  if (!held) rackDetectLoss(c, now);
+  // Linux tcp_try_undo_partial returning early: this ACK marks nothing lost (recovery/undo.ts). Detection runs
+  // when a delivery moved RACK's reference (rack.ts delivered) or for the reordering timer (timers.ts).
+  if (!held && c.rack.advanced) rackDetectLoss(c, now);
   if (!c.inRecovery && c.rack.lostBytes > 0) {
     // RFC 6675 §5 step 4 / RFC 8985 §6.2: a loss starts one recovery episode, which ends when SND.UNA
     // passes what was outstanding now ("recover"). ssthresh from the congestion controller (cc/).

@@ -63,6 +63,11 @@ export class Rack {
   reoWndPersist = 0;
   /** The reordering timer (§6.2 step 5): when the last of the segments still waiting would be deemed lost. */
   timerAt = Infinity;
+  /**
+   * A segment was delivered (RACK.xmit_ts / RACK.rtt may have moved) since loss detection last ran: an ACK that
+   * delivered nothing new makes no new judgement (Linux tp->rack.advanced, tcp_rack_mark_lost); only the timer does.
+   */
+  advanced = false;
 
   // Undo of a needless window reduction (recovery/undo.ts; Linux undo_marker, undo_retrans, retrans_stamp).
   /** SND.UNA when the reduction began; -1: nothing to undo. */
@@ -275,6 +280,7 @@ function delivered(c: TcpConnection, s: SentSegment, now: number): void {
   // Linux tcp_rack_advance: only the minimum-RTT test. (RFC 8985's TSecr test would also discard the SACK of
   // a loss probe, which a receiver with a hole answers with an older TS.Recent, RFC 7323 §4.3.)
   if (s.retrans && rtt < r.minRtt) return;
+  r.advanced = true;
   if (r.fackSet && !s.retrans && seqLt(s.end, r.fack)) r.reorderingSeen = true;
   if (!r.fackSet || seqGt(s.end, r.fack)) { r.fack = s.end; r.fackSet = true; }
   r.rtt = rtt;
@@ -339,6 +345,7 @@ export function reoWnd(c: TcpConnection): number {
 export function rackDetectLoss(c: TcpConnection, now: number): boolean {
   const r = c.rack;
   r.timerAt = Infinity;
+  r.advanced = false;
   if (r.xmitTs === -Infinity) return false;
   const wnd = reoWnd(c);
   const q = r.q;
@@ -363,9 +370,15 @@ export function rackDetectLoss(c: TcpConnection, now: number): boolean {
       marked = true;
     } else if (next === Infinity || remaining > next) next = remaining;
   }
-  if (next !== Infinity) r.timerAt = now + next;
+  // Linux arms this timer at least TCP_TIMEOUT_MIN_US (2 ms) past the deadline (tcp_rack_mark_lost): a timer
+  // that fired on time would, on a sub-millisecond path, deem lost each segment of a queue draining behind a
+  // packet that overtook it, just before its ACK came (the window, min_RTT/4, is a few µs there).
+  if (next !== Infinity) r.timerAt = now + next + RACK_TIMER_SLACK_MS;
   return marked;
 }
+
+/** The reordering timer's slack past the computed deadline (Linux TCP_TIMEOUT_MIN_US). */
+export const RACK_TIMER_SLACK_MS = 2;
 
 /** The first segment deemed lost and not yet retransmitted, as [start, end), or null. */
 export function firstLost(c: TcpConnection): SentSegment | null {

@@ -114,7 +114,13 @@ export function undoAfterRto(c: TcpConnection, seg: TcpSegment): boolean {
  */
 export function undoOnPartialAck(c: TcpConnection, seg: TcpSegment): boolean {
   const r = c.rack;
-  if (r.undoMarker === -1 || !packetDelayed(c, seg)) {
+  // Nothing resent yet in this episode, and this ACK acknowledges a segment deemed lost that its original delivered
+  // (Linux tcp_packet_delayed is true when nothing was retransmitted, retrans_stamp 0): the marks were reordering.
+  // Undone at once with every mark, as Linux's tcp_try_undo_partial with no retransmission out: a host that reads
+  // several ACKs before it sends (a receive batch) sees the overtaker's SACK and the late queue's first ACKs
+  // together, and held, it would still resend the rest of the queue as soon as an ACK brought no late original.
+  const nothingResent = r.undoMarker !== -1 && r.undoRetrans < 0 && r.ackLateOriginal;
+  if (!nothingResent && (r.undoMarker === -1 || !packetDelayed(c, seg))) {
     // The same evidence for one segment (rack.ts ackLateOriginal): it was deemed lost, yet its original arrived.
     // Eifel's test cannot tell once a retransmission has filled an earlier hole (TS.Recent never goes back, RFC
     // 7323 §4.3) or for a segment sent after the episode's first retransmission (a long recovery on a path where
