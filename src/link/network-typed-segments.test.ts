@@ -159,3 +159,38 @@ for (const where of ['wire', 'stack'] as const) {
     n.close();
   });
 }
+
+/** 800 connections opened at one instant: how many datagrams arrived as bytes, every counter, the final time. */
+async function massOpen(typed: boolean): Promise<{ established: number; receiveCalls: number; stats: unknown; at: number }> {
+  const n = new Network({ seed: 3, delayMs: 0.05 });
+  n.typedSegments = typed;
+  const server = n.addStack({ name: 's', addresses: ['10.0.0.2'] });
+  const client = n.addStack({ name: 'c', addresses: ['10.0.0.1'] });
+  let receiveCalls = 0;
+  for (const s of [server, client]) {
+    const receive = s.receive.bind(s);
+    s.receive = (p, o) => { receiveCalls++; receive(p, o); };
+  }
+  server.listen(80, { backlog: 1000, onConnection: () => undefined });
+  const conns = Array.from({ length: 800 }, () => client.connect({ host: '10.0.0.2', port: 80 }));
+  await n.runUntil(() => n.wire.inFlight === 0, 10_000);
+  const out = {
+    established: conns.filter((c) => c.state === 'ESTABLISHED').length,
+    receiveCalls,
+    stats: JSON.parse(JSON.stringify([server.stats, server.counters, client.stats, client.counters, n.wire.counters(0, 1), n.wire.counters(1, 0)])),
+    at: n.now,
+  };
+  n.close();
+  return out;
+}
+
+test('a burst of segments without data (800 SYNs at once) crosses as bytes beyond 512 on the wire: the same outcome', async () => {
+  const bytes = await massOpen(false);
+  const typed = await massOpen(true);
+  assert.equal(bytes.established, 800);
+  assert.equal(bytes.receiveCalls, 3 * 800, 'SYN, SYN+ACK, ACK');
+  assert.equal(typed.established, 800);
+  assert.ok(typed.receiveCalls >= 3 * (800 - 512) && typed.receiveCalls < 3 * 800, `${typed.receiveCalls} datagrams as bytes: those beyond 512 in flight`);
+  assert.deepEqual(typed.stats, bytes.stats);
+  assert.equal(typed.at, bytes.at);
+});
