@@ -40,7 +40,7 @@
  * synack as configured by default (CUBIC, RACK-TLP, PRR) with NewReno and duplicate-ACK counting (rack: false) as the peer.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -262,7 +262,21 @@ async function realRole(): Promise<void> {
     });
   };
   /** CPU time of this process (synack's stack) per second of synack's transfers: near 1, it is CPU-bound. */
-  const cpu = { used: 0, wall: 0 };
+  const cpu = { used: 0, wall: 0, waited: 0, others: 0 };
+  // How long synack's main thread was runnable but waiting for a CPU, and how much CPU its other threads (the TUN
+  // reader, V8's and libuv's workers) used, in ms (/proc/self/task/*/schedstat: run and run-queue wait, ns): on this
+  // 2-core machine the peer's sender and the forwarding take a core, and a userspace receiver that waits ACKs
+  // nothing (a kernel receiver ACKs from softirq).
+  const threadTimes = (): { mainWait: number; othersRun: number } => {
+    let mainWait = 0, othersRun = 0;
+    try {
+      for (const tid of readdirSync('/proc/self/task')) {
+        const [run, wait] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+        if (Number(tid) === process.pid) mainWait = wait! / 1e6; else othersRun += run! / 1e6;
+      }
+    } catch { /* no schedstat: zeros */ }
+    return { mainWait, othersRun };
+  };
   // And how long synack's event loop was blocked (it ACKs and sends only when it runs): the largest delays, and
   // garbage collection pauses over 2 ms.
   const loop = monitorEventLoopDelay({ resolution: 1 });
@@ -298,7 +312,7 @@ async function realRole(): Promise<void> {
   const sampled = async (who: 'kernel' | 'synack', f: () => Promise<number>): Promise<number> => {
     if (!process.env.LOSS_BENCH_SS) return f();
     const t = setInterval(() => sampleOnce(who), 20);
-    const c0 = process.cpuUsage(), w0 = performance.now();
+    const c0 = process.cpuUsage(), w0 = performance.now(), q0 = threadTimes();
     const s0 = h.stack.stats.InSegs + h.stack.stats.OutSegs;
     if (who === 'synack') { loop.enable(); gcObs.observe({ entryTypes: ['gc'] }); }
     if (who === 'synack' && cpuProf) await cpuProf.post('Profiler.start');
@@ -308,6 +322,7 @@ async function realRole(): Promise<void> {
       if (who === 'synack') {
         loop.disable(); gcObs.disconnect();
         const d = process.cpuUsage(c0); cpu.used += (d.user + d.system) / 1000; cpu.wall += performance.now() - w0;
+        const q1 = threadTimes(); cpu.waited += q1.mainWait - q0.mainWait; cpu.others += q1.othersRun - q0.othersRun;
         if (cpuProf) {
           const { profile } = await cpuProf.post('Profiler.stop') as unknown as { profile: unknown };
           writeFileSync(join(cpuProfDir!, `synack-${++cpuProfN}.cpuprofile`), JSON.stringify(profile));
@@ -441,8 +456,8 @@ async function realRole(): Promise<void> {
       }
       if (l !== 'reorder') process.stderr.write(`${label(l)}: the peer kernel sending toward the host was receive-window limited at most ${rwnd.kernel.map((x) => `${x}%`).join(', ')} of the time toward the kernel, ${rwnd.synack.map((x) => `${x}%`).join(', ')} toward synack (${rwndSamples} samples of its tcp_info)\n`);
       rwnd.kernel.length = 0; rwnd.synack.length = 0; rwndSamples = 0;
-      process.stderr.write(`${label(l)}: synack's process used ${round(cpu.wall > 0 ? cpu.used / cpu.wall : 0)} CPU seconds per second of its transfers; event-loop delay p99 ${round(loop.percentile(99) / 1e6)} ms, max ${round(loop.max / 1e6)} ms; GC pauses over 2 ms: ${gc.n}, ${round(gc.ms)} ms in all, longest ${round(gc.max)} ms; every GC pause: ${gc.all}, ${round(gc.allMs)} ms\n`);
-      cpu.used = 0; cpu.wall = 0; loop.reset(); gc.n = 0; gc.ms = 0; gc.max = 0; gc.all = 0; gc.allMs = 0;
+      process.stderr.write(`${label(l)}: synack's process used ${round(cpu.wall > 0 ? cpu.used / cpu.wall : 0)} CPU seconds per second of its transfers, its main thread waited ${round(cpu.wall > 0 ? 1000 * cpu.waited / cpu.wall : 0, 1)} ms per second for a CPU, its other threads ran ${round(cpu.wall > 0 ? 1000 * cpu.others / cpu.wall : 0, 1)} ms per second; event-loop delay p99 ${round(loop.percentile(99) / 1e6)} ms, max ${round(loop.max / 1e6)} ms; GC pauses over 2 ms: ${gc.n}, ${round(gc.ms)} ms in all, longest ${round(gc.max)} ms; every GC pause: ${gc.all}, ${round(gc.allMs)} ms\n`);
+      cpu.used = 0; cpu.wall = 0; cpu.waited = 0; cpu.others = 0; loop.reset(); gc.n = 0; gc.ms = 0; gc.max = 0; gc.all = 0; gc.allMs = 0;
       if (heapProf && allocSegs > 0) {
         const total = [...allocs.values()].reduce((a, b) => a + b, 0);
         process.stderr.write(`${label(l)}: synack's process allocated ${round(total / allocSegs, 0)} B per segment (${allocSegs} segments in and out); largest:\n`);
