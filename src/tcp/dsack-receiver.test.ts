@@ -85,3 +85,22 @@ test('a new FIN on a segment whose data is old: the FIN is taken and no D-SACK f
   assert.equal(acks[0]!.ack, D + 101);
   assert.equal(acks[0]!.options.sack, undefined);
 });
+
+test('a late original that fails PAWS is D-SACKed in the ACK it draws, as Linux 6.18 answers (recorded with scapy)', () => {
+  // The original of [100, 200) is overtaken by its retransmission, which fills the hole and moves TS.Recent to 400;
+  // the original then arrives with TSval 200 and is dropped by PAWS (RFC 7323 §5.3). Linux 6.18 answered
+  // these four segments with ACK 100; ACK 100 SACK [200, 300); ACK 300; ACK 300 SACK [100, 200) TSecr 400: the
+  // dropped original's data is below RCV.NXT, so tcp_send_dupack D-SACKs it, and the sender learns the
+  // retransmission was spurious.
+  const c = established({ ...PLAIN, sack: true, timestamps: true }, 0, { options: { sackPermitted: true, tsVal: 10, tsEcr: 0 }, ackOptions: { tsVal: 11, tsEcr: 1 } });
+  const send = (off: number, tsVal: number, now: number): TcpSegment | undefined => {
+    c.input(seg(ACK, D + off, ISS + 1, { payload: bytes(100), options: { tsVal, tsEcr: 1 } }), now);
+    return c.drainTransmit(now).at(-1);
+  };
+  const acks = [send(0, 100, 1), send(200, 300, 2), send(100, 400, 3), send(100, 200, 4)];
+  assert.deepEqual(acks.map((a) => a && [a.ack - D, (a.options.sack ?? []).map((x) => x - D)]), [
+    [100, []], [100, [200, 300]], [300, []], [300, [100, 200]],
+  ]);
+  assert.equal(acks[3]!.options.tsEcr, 400);
+  assert.equal(c.stats.PAWSEstab, 1);
+});

@@ -3,8 +3,9 @@
  * RFC 7323, RFC 2018), the send MSS and initial window that follow from it, and the timestamp clock,
  * PAWS and TS.Recent (RFC 7323 §4–5) used on every later segment.
  */
-import { RST, seqGe, seqLe, seqLt, type TcpSegment } from '../wire/tcp-types.js';
+import { RST, seqAdd, seqGe, seqGt, seqLe, seqLt, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpConnection } from './connection.js';
+import { reportDuplicate } from './recovery/dsack.js';
 import { offeredShift } from './config.js';
 
 /** Largest value of the 16-bit window field. */
@@ -90,6 +91,14 @@ export function pawsReject(c: TcpConnection, seg: TcpSegment, now: number): bool
     if (seqLt(opts.tsVal, c.tsRecent) && now - c.tsRecentAge < 24 * 86400_000) {
       c.stats.PAWSEstab++;
       c.drop('paws', `TSval ${opts.tsVal} < TS.Recent ${c.tsRecent}`, seg, now);
+      // The ACK it draws D-SACKs the part below RCV.NXT (Linux tcp_send_dupack): such a segment is most often
+      // an original overtaken by its own retransmission, and the D-SACK is how the sender learns that
+      // retransmission was spurious (RFC 2883 §4, RFC 8985 §6.2 step 4).
+      const n = seg.payload.length;
+      if (n > 0 && seqLt(seg.seq, c.rcvNxt)) {
+        const end = seqAdd(seg.seq, n);
+        reportDuplicate(c, seg.seq, seqGt(end, c.rcvNxt) ? c.rcvNxt : end);
+      }
       c.ackNow = true;
       return true;
     }
