@@ -411,10 +411,19 @@ class Tun : public Napi::ObjectWrap<Tun> {
 
   void DeliverBatch(const std::vector<uint32_t>& offsets) { DeliverFrom(chunk_.Value(), offsets); }
 
+  // The offsets go in one Uint32Array kept from batch to batch (the callback reads them before it returns; a
+  // batch's count says how many are its), not a new typed array and ArrayBuffer per batch: under a SYN flood a
+  // batch may be a handful of packets. A larger batch than ever before gets a larger array, kept from then on.
   void DeliverFrom(Napi::ArrayBuffer chunk, const std::vector<uint32_t>& offsets) {
     Napi::Env env(env_);
     rx_batches_++;
-    Napi::Uint32Array arr = Napi::Uint32Array::New(env, offsets.size());
+    if (offsets_ref_.IsEmpty() || offsets_cap_ < offsets.size()) {
+      size_t cap = offsets.size() > 2 * kMaxPacketsPerWakeup ? offsets.size() : 2 * kMaxPacketsPerWakeup;
+      Napi::Uint32Array a = Napi::Uint32Array::New(env, cap);
+      offsets_ref_ = Napi::Persistent(a);
+      offsets_cap_ = cap;
+    }
+    Napi::Uint32Array arr = offsets_ref_.Value();
     memcpy(arr.Data(), offsets.data(), offsets.size() * sizeof(uint32_t));
     Call({env.Null(), chunk, arr, Napi::Number::New(env, static_cast<double>(offsets.size() / 2))});
   }
@@ -1079,6 +1088,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
     }
     callback_.Reset();
     chunk_.Reset();
+    offsets_ref_.Reset();
     chunk_data_ = nullptr;
     if (in_callback_ == 0) {
       delete async_context_;
@@ -1098,6 +1108,8 @@ class Tun : public Napi::ObjectWrap<Tun> {
   Napi::AsyncContext* async_context_ = nullptr;
   Napi::Reference<Napi::ArrayBuffer> chunk_;
   uint8_t* chunk_data_ = nullptr;
+  Napi::Reference<Napi::Uint32Array> offsets_ref_;  // DeliverFrom's offsets, kept from batch to batch
+  size_t offsets_cap_ = 0;
   size_t chunk_used_ = 0;
   std::deque<std::vector<uint8_t>> queue_;
   std::atomic<uint64_t> rx_packets_{0}, rx_bytes_{0};  // the reader thread counts too
