@@ -10,6 +10,9 @@ import type { TcpStateName } from '../wire/trace.js';
 import { formatAddress } from '../wire/address.js';
 import type { ConnectionHandler, Listener, Stack, StackConnection } from './stack.js';
 
+/** Writes of at least this many bytes the engine keeps by reference (src/tcp/buffers.ts SMALL_WRITE). */
+const ENGINE_KEEPS_WRITES_FROM = 2048;
+
 /** What `opened` resolves to for a connection. */
 export interface TcpSocketOpenInfo {
   /** Bytes from the peer; ends at the peer's FIN; errors with a TcpSocketError on RST or timeout. */
@@ -138,6 +141,12 @@ export class TcpSocket {
 
   private write(chunk: Uint8Array): Promise<void> | void {
     if (!(chunk instanceof Uint8Array)) throw new TypeError('TcpSocket: write a Uint8Array');
+    // The engine keeps large writes by reference until they are acknowledged (src/tcp/buffers.ts SMALL_WRITE);
+    // the write resolves before that, and the writer may then reuse its buffer: the engine gets a copy.
+    return this.send(chunk.length >= ENGINE_KEEPS_WRITES_FROM ? new Uint8Array(chunk) : chunk);
+  }
+
+  private send(chunk: Uint8Array): Promise<void> | void {
     if (this.failure) throw this.failure;
     const c = this.conn;
     let n: number;
@@ -155,7 +164,7 @@ export class TcpSocket {
     if (!w) return;
     this.writeWaiter = null;
     try {
-      const r = this.write(w.chunk);
+      const r = this.send(w.chunk);
       if (r) r.then(w.resolve, w.reject); else w.resolve();
     } catch (e) { w.reject(e); }
   }
