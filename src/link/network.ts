@@ -9,7 +9,11 @@ import { Wire, type Impairments, type LazyDatagram, type WireEndpoint, type Wire
 import { Prng } from './prng.js';
 import { driveInRealTime, type WireDriver } from './real-time.js';
 import { decodePacketUnverified, encodeTcpPacket } from '../wire/packet.js';
-import { EMPTY, FIN, PSH, seqAdd, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
+import { EMPTY, FIN, PSH, SYN, seqAdd, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
+import { findListener, ourAddress, remoteAddressAt } from '../stack/demux.js';
+import { martianSource } from '../stack/martians.js';
+import { segmentArrives } from '../stack/tcp-input.js';
+import { flushOutput } from '../stack/ip-output.js';
 import { checkSegmentFields, optionsLength } from '../wire/tcp.js';
 import { PROTO_TCP } from '../wire/ip.js';
 import { completeChecksum, prepareTcpOffload } from './virtio-net.js';
@@ -124,7 +128,7 @@ export class Network {
     // A segment that crossed without bytes (linkSendSegment below): taken as it is, unless someone looks.
     endpoint.deliverLazy = (d: LazyDatagram, now: number, meta: number): void => {
       const t = d as TcpDatagram;
-      if (this.onDelivered !== undefined || !stack.receiveSegment(t.src, t.dst, t.seg, t.tos)) deliver(t.bytes(), now, meta);
+      if (this.onDelivered !== undefined || !receiveSegment(stack, t.src, t.dst, t.seg, t.tos)) deliver(t.bytes(), now, meta);
     };
     if (this.receiveBatch) {
       endpoint.deliverBatch = (packets: Uint8Array[], metas: number[], now: number): void => {
@@ -149,7 +153,7 @@ export class Network {
             if (x instanceof Uint8Array) stack.receive(x, metas[i] === META_CSUM_UNNECESSARY ? CSUM_UNNECESSARY : undefined);
             else {
               const t = x as TcpDatagram;
-              if (!stack.receiveSegment(t.src, t.dst, t.seg, t.tos)) stack.receive(t.bytes(), CSUM_UNNECESSARY);
+              if (!receiveSegment(stack, t.src, t.dst, t.seg, t.tos)) stack.receive(t.bytes(), CSUM_UNNECESSARY);
             }
           }
         } finally {
@@ -402,13 +406,44 @@ export function receiverSegment(seg: TcpSegment, take: (n: number) => Uint8Array
   };
 }
 
+/**
+ * A TCP segment from another stack of the network that never became bytes (Stack.linkSendSegment on the sender's
+ * side): received as the stack's ipInput receives its datagram (its checks after decoding, then tcp-input), without
+ * decoding it. `src` and `dst` are the sender's addresses (stable arrays, never a packet buffer); `seg` is the
+ * receiver's own (receiverSegment). Returns false, having done nothing, when the datagram's bytes are needed: a
+ * packet observer watches the stack, or a bare SYN may be the SYN-cookie fast path's (its listener's SYN queue is
+ * full); the network then hands over the bytes instead. Here rather than in the stack: only a Network uses it, and
+ * a browser bundle of the stack alone leaves it out (issue 12).
+ */
+function receiveSegment(s: Stack, src: Uint8Array, dst: Uint8Array, seg: TcpSegment, tos: number): boolean {
+  if (s.packetObservers.length > 0) return false;
+  const la = ourAddress(s, dst);
+  if (seg.flags === SYN && s.synFastPath && s.synFastPathCode !== null && la !== null) {
+    const l = findListener(s, la, seg.dstPort);
+    if (l !== null && l.synQueue.size >= l.backlog) return false;
+  }
+  const now = s.clock.now();
+  if (la === null) s.counters.InAddrErrors++;
+  else {
+    const ra = remoteAddressAt(s, src, 0, src.length);
+    if (martianSource(ra, la, s.isOursFn) !== null) s.counters.InMartians++;
+    else {
+      s.rxCe = (tos & 3) === 3;
+      segmentArrives(s, la, ra, seg, now);
+    }
+  }
+  if (!s.batching) { s.rearm(); flushOutput(s); } // a batch rearms and flushes once, at its end
+  return true;
+}
+
 const NOP = 1, MSS = 2, WSCALE = 3, SACK_PERMITTED = 4, SACK = 5, TIMESTAMPS = 8;
+// Frozen at load, marked pure: a bundle that leaves the network out (the browser core) leaves them out too.
 /** The options of a segment without any, as the host decoder shares them (frozen). */
-const NO_OPTIONS: TcpOptions = Object.freeze({}) as TcpOptions;
+const NO_OPTIONS: TcpOptions = /* @__PURE__ */ Object.freeze({}) as TcpOptions;
 /** The common layouts (Linux's), shared and frozen as the host decoder shares them. */
-const ORDER_TS = Object.freeze([NOP, NOP, TIMESTAMPS]) as number[];
-const ORDER_TS_SACK = Object.freeze([NOP, NOP, TIMESTAMPS, NOP, NOP, SACK]) as number[];
-const ORDER_SACK = Object.freeze([NOP, NOP, SACK]) as number[];
+const ORDER_TS = /* @__PURE__ */ Object.freeze([NOP, NOP, TIMESTAMPS]) as number[];
+const ORDER_TS_SACK = /* @__PURE__ */ Object.freeze([NOP, NOP, TIMESTAMPS, NOP, NOP, SACK]) as number[];
+const ORDER_SACK = /* @__PURE__ */ Object.freeze([NOP, NOP, SACK]) as number[];
 
 /**
  * The options as the receiver would decode them from the sender's bytes (Linux's layout, what ip-output

@@ -12,7 +12,7 @@ import {
   ICMPV6_HDR_FIELD, ICMPV6_HDR_INCOMPLETE, ICMPV6_PARAMPROB, ICMPV6_UNK_NEXTHDR, PROTO_ICMP, PROTO_ICMPV6,
   decodeIcmp, isIcmpError, quotedTcp,
 } from '../wire/icmp.js';
-import { seqGt, type TcpSegment } from '../wire/tcp-types.js';
+import { seqGt } from '../wire/tcp-types.js';
 import { martianSource } from './martians.js';
 import { echoReply, tcpActionFor } from './icmp.js';
 import { MIN_PMTU_V4, mssForPathMtu } from './ip-pmtu.js';
@@ -59,21 +59,6 @@ export function ipInput(s: Stack, packet: Uint8Array, verified: boolean, now: nu
   if (!d.tcpChecksumOk && !verified) { s.stats.InErrs++; s.counters.InCsumErrors++; return; }
   s.rxCe = (ip.tos & 3) === 3;
   segmentArrives(s, la, ip.src, d.tcp.seg, now);
-}
-
-/**
- * A TCP segment that crossed from another in-process stack as a typed datagram (Network: a transparent direction
- * nobody observes; its bytes are made only if someone looks): the checks ipInput's fast path makes after
- * decoding, without the decoding. `src` and `dst` are the sender's addresses (stable arrays, never a packet
- * buffer); `seg` is the receiver's own (equal to what decoding the datagram gives).
- */
-export function ipInputSegment(s: Stack, src: Uint8Array, dst: Uint8Array, seg: TcpSegment, tos: number, now: number): void {
-  const la = ourAddress(s, dst);
-  if (la === null) { s.counters.InAddrErrors++; return; }
-  const ra = remoteAddressAt(s, src, 0, src.length);
-  if (martianSource(ra, la, s.isOursFn) !== null) { s.counters.InMartians++; return; }
-  s.rxCe = (tos & 3) === 3;
-  segmentArrives(s, la, ra, seg, now);
 }
 
 /** decodeHostTcp's output, read before anything it calls can decode another datagram. */

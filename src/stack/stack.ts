@@ -14,7 +14,7 @@ import { addressEquals, formatAddress, parseAddress } from '../wire/address.js';
 import { ReassemblyCounters, type ReassemblerOptions, type ReassemblyDrop } from '../wire/ip-reassembly.js';
 import type { IpPacket } from '../wire/ip.js';
 import { PacketSlab } from '../wire/packet.js';
-import { FIN, SYN, type TcpSegment } from '../wire/tcp-types.js';
+import { FIN, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
 import { TcpConnection, type TcpCause, type TcpEvent } from '../tcp/connection.js';
 import { resolveConfig, type TcpConfig } from '../tcp/config.js';
@@ -32,8 +32,8 @@ import { StackCounters } from './counters.js';
 import { StackConnection, type UserTimer } from './connection.js';
 import { Listener, promote, type ListenOptions } from './listener.js';
 import { SynRateLimiter } from './syn-rate.js';
-import { addConn, ephemeralPort, findConn, findListener, findTw, freeListenPort, internAddr, isOurs, ourAddress, removeConn, sourceFor, tupleKey } from './demux.js';
-import { ipInput, ipInputSegment } from './ip-input.js';
+import { addConn, ephemeralPort, findConn, findTw, freeListenPort, internAddr, isOurs, ourAddress, removeConn, sourceFor, tupleKey } from './demux.js';
+import { ipInput } from './ip-input.js';
 import type { PacketBatch } from './syn-fast-path.js';
 import { OutputQueue, flushOutput, output } from './ip-output.js';
 
@@ -573,21 +573,6 @@ export class Stack {
     }
   }
 
-  /**
-   * @internal A TCP segment from another in-process stack that never became bytes (Stack.linkSendSegment on
-   * the sender's side): received as ipInput would receive its datagram, without decoding it. `seg` is ours
-   * (its payload a copy). Returns false, having done nothing, when the datagram's bytes are needed: a packet
-   * observer watches this stack, or a bare SYN may be the SYN-cookie fast path's (its listener's SYN queue is
-   * full); the link then hands over the bytes instead.
-   */
-  receiveSegment(src: Uint8Array, dst: Uint8Array, seg: TcpSegment, tos: number): boolean {
-    if (this.packetObservers.length > 0) return false;
-    if (seg.flags === SYN && this.synFastPath && this.synFastPathCode !== null && synQueueFull(this, dst, seg.dstPort)) return false;
-    const now = this.clock.now();
-    ipInputSegment(this, src, dst, seg, tos, now);
-    if (!this.batching) { this.rearm(); flushOutput(this); } // a batch rearms and flushes once, at its end
-    return true;
-  }
   /** @internal A receiveBatch is running: connections are serviced once, at its end. */
   batching = false;
   /** @internal */
@@ -791,13 +776,6 @@ export class Stack {
 }
 
 const VERIFIED: ReceiveOptions = { checksumVerified: true };
-
-/** The listener a SYN to `dst`:`port` finds has a full SYN queue (the SYN-cookie fast path's case). */
-function synQueueFull(s: Stack, dst: Uint8Array, port: number): boolean {
-  const la = ourAddress(s, dst);
-  const l = la === null ? null : findListener(s, la, port);
-  return l !== null && l.synQueue.size >= l.backlog;
-}
 
 /** A timer wake-up later than this (ms) past its deadline reads the link's input first (onWake). */
 const LATE_WAKE_MS = 1;
