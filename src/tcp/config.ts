@@ -163,6 +163,15 @@ export interface TcpConfig {
    * of delayed (RFC 9293 §3.8.6.3 allows either). 0 = always delay.
    */
   quickAckSegments: number;
+  /**
+   * SACK compression (Linux net.ipv4.tcp_comp_sack_nr, default 44; 0 = off): while data is held out of order,
+   * the first three duplicate ACKs at one RCV.NXT leave at once (enough for the sender's fast retransmit), and
+   * the next up to this many are held and sent as one ACK after sackCompressDelay (the latest SACK blocks) —
+   * as Linux __tcp_ack_snd_check does. A hole-filling segment moves RCV.NXT and is ACKed at once.
+   */
+  sackCompress: number;
+  /** Most a compressed SACK is held, in ms (Linux tcp_comp_sack_delay_ns, 1 ms; less on a short path: SRTT/20). */
+  sackCompressDelay: number;
   /** Send no TCP options at all, not even MSS (FreeBSD TCP_NOOPT). */
   noOptions: boolean;
   /**
@@ -312,6 +321,8 @@ export const DEFAULT_CONFIG: TcpConfig = {
   synFin: 'drop',
   keepInit: Infinity,
   quickAckSegments: 0,
+  sackCompress: 44,
+  sackCompressDelay: 1,
   noOptions: false,
   tsoMaxBytes: 0,
   pacing: false,

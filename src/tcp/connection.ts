@@ -188,6 +188,10 @@ class ColdTcb {
   highSack = 0;
   userTimeout: number;
   paceAt = Infinity;
+  sackCompressAt = Infinity;
+  sackCompressRcvNxt = 0;
+  sackDupAcks = 0;
+  sackCompressed = 0;
   persistAt = Infinity;
   timeWaitAt = Infinity;
   finWait2At = Infinity;
@@ -582,6 +586,14 @@ export class TcpConnection {
   get paceAt(): number { return this.cold === null ? Infinity : this.cold.paceAt; }
   /** @internal */
   set paceAt(v: number) { if (this.cold !== null) this.cold.paceAt = v; else if (v !== Infinity) this.coldTcb().paceAt = v; }
+  /** @internal The compressed-SACK timer (sack-compression.ts), set while a duplicate ACK is held. */
+  get sackCompressAt(): number { return this.cold === null ? Infinity : this.cold.sackCompressAt; }
+  /** @internal */
+  set sackCompressAt(v: number) { if (this.cold !== null) this.cold.sackCompressAt = v; else if (v !== Infinity) this.coldTcb().sackCompressAt = v; }
+  /** @internal Duplicate ACKs held by SACK compression since the last ACK sent. */
+  get sackCompressed(): number { return this.cold === null ? 0 : this.cold.sackCompressed; }
+  /** @internal */
+  set sackCompressed(v: number) { if (this.cold !== null) this.cold.sackCompressed = v; else if (v !== 0) this.coldTcb().sackCompressed = v; }
   /** @internal */
   get persistAt(): number { return this.cold === null ? Infinity : this.cold.persistAt; }
   /** @internal */
@@ -1013,7 +1025,7 @@ export class TcpConnection {
   /** @internal */
   enterTimeWait(cause: TcpCause, now: number): void {
     this.rtoAt = Infinity; this.tlpAt = Infinity; this.persistAt = Infinity; this.keepaliveAt = Infinity; this.finWait2At = Infinity;
-    this.paceAt = Infinity;
+    this.paceAt = Infinity; this.sackCompressAt = Infinity;
     if (this.rackObj !== null) this.rackObj.timerAt = Infinity;
     this.timeWaitAt = now + 2 * this.config.msl;
     this.setState('TIME-WAIT', cause, now);
@@ -1028,7 +1040,7 @@ export class TcpConnection {
 
   /** @internal */
   toClosed(cause: TcpCause, now: number): void {
-    this.rtoAt = this.tlpAt = this.delackAt = this.persistAt = this.keepaliveAt = this.timeWaitAt = this.finWait2At = this.keepInitAt = this.paceAt = Infinity;
+    this.rtoAt = this.tlpAt = this.delackAt = this.persistAt = this.keepaliveAt = this.timeWaitAt = this.finWait2At = this.keepInitAt = this.paceAt = this.sackCompressAt = Infinity;
     if (this.rackObj !== null) this.rackObj.timerAt = Infinity;
     this.synPending = false; this.ackNow = false; this.probePending = false; this.keepalivePending = false;
     const wasUsed = this.state !== 'CLOSED';

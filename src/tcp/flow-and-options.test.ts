@@ -429,7 +429,7 @@ describe('receive window (RFC 9293 §3.8.6.2.2, RFC 7323 §2.4)', () => {
 
 // =====================================================================================
 describe('out-of-order reassembly and SACK blocks (RFC 2018)', () => {
-  const SACKCFG = { ...PLAIN, sack: true, dsack: false }; // RFC 2018 alone (D-SACK: dsack-receiver.test.ts)
+  const SACKCFG = { ...PLAIN, sack: true, dsack: false, sackCompress: 0 }; // RFC 2018 alone (D-SACK: dsack-receiver.test.ts; SACK compression: sack-compression.test.ts)
   const data = bytes(800);
   const piece = (from: number, to: number) => seg(ACK, RCV + from, SND, { payload: data.subarray(from, to) });
 

@@ -45,6 +45,8 @@ export class TcpStats {
   TCPChallengeACKLimited = 0;
   /** Segments dropped by PAWS (RFC 7323 §5). */
   PAWSEstab = 0;
+  /** Duplicate ACKs not sent because SACK compression merged them into a later one (Linux TCPAckCompressed). */
+  TCPAckCompressed = 0;
   /** Data arrived after the application closed: answered with RST (Linux TCPAbortOnData). */
   TCPAbortOnData = 0;
   TCPAbortOnClose = 0;

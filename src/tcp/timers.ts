@@ -26,6 +26,8 @@ export function nextDeadline(c: TcpConnection): number {
   if (c.finWait2At < t) t = c.finWait2At;
   if (c.keepInitAt < t) t = c.keepInitAt;
   if (c.paceAt < t) t = c.paceAt;
+  const sc = c.sackCompressAt;
+  if (sc < t) t = sc;
   return t;
 }
 
@@ -71,6 +73,8 @@ export function onTimeout(c: TcpConnection, now: number): void {
   if (c.paceAt <= now) c.paceAt = Infinity;
   // A delayed ACK that had to fire ends pingpong mode (Linux tcp_delack_timer_handler).
   if (c.delackAt <= now) { c.delackAt = Infinity; c.ackNow = true; c.pingpong = false; }
+  // The held duplicate ACK leaves with the latest SACK blocks (Linux tcp_compressed_ack_kick).
+  if (c.sackCompressAt <= now) { c.sackCompressAt = Infinity; c.ackNow = true; }
   if (c.persistAt <= now) {
     c.persistAt = Infinity;
     if (c.sndWnd === 0 && c.snd.length > seqDiff(c.sndNxt, c.sndBufSeq) && c.isSynchronized()) {

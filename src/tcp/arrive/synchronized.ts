@@ -13,6 +13,7 @@ import { onDupAck, rackAfterAck } from '../recovery/fast-recovery.js';
 import { reportDuplicate, reportOutOfOrderDuplicate } from '../recovery/dsack.js';
 import { isDsack, logSacked, rackActive, rackOnDsack } from '../recovery/rack.js';
 import { undoOnDsack } from '../recovery/undo.js';
+import { holdOutOfOrderAck } from '../sack-compression.js';
 import { updateScoreboard } from '../recovery/scoreboard.js';
 import { rstFor } from '../segment.js';
 import { abortRst, ackAdvance, makeRaw, maybeStartPersist } from '../send.js';
@@ -385,8 +386,9 @@ export function seventhProcessText(c: TcpConnection, seg: TcpSegment, seq: numbe
           acceptFin(c, { kind: 'segment', seg }, now);
         }
         if (!inOrder || hadOoo) {
-          // Out-of-order data or a filled hole: ACK at once (RFC 5681 §4.2) so the sender gets dup ACKs / SACKs.
-          c.ackNow = true;
+          // Out-of-order data or a filled hole: ACK at once (RFC 5681 §4.2) so the sender gets dup ACKs / SACKs,
+          // unless SACK compression holds a fourth duplicate at the same RCV.NXT (sack-compression.ts).
+          if (!holdOutOfOrderAck(c, now)) c.ackNow = true;
         } else {
           // Delayed ACK (RFC 9293 §3.8.6.3): ACK at least every second segment, otherwise within the timeout.
           // With receive offload, a segment above our MSS is a coalesced super-segment (GRO/LRO): it is at
