@@ -113,22 +113,6 @@ export function patternBytes(n: number, start = 0): Buffer {
 /** Largest body /bytes/N serves (a typo must not stream for an hour). */
 export const MAX_BYTES = 2 ** 40;
 
-/** Writes `n` pattern bytes to `res` in chunks of 64 KiB, waiting for 'drain' when the socket's buffer is full, then ends it. */
-function streamPattern(res: http.ServerResponse, n: number): void {
-  let sent = 0;
-  const pump = () => {
-    while (sent < n) {
-      const take = Math.min(n - sent, 65536);
-      const p = sent % PATTERN_PERIOD;
-      const more = res.write(PATTERN.subarray(p, p + take));
-      sent += take;
-      if (!more) return void res.once('drain', pump);
-    }
-    res.end();
-  };
-  pump();
-}
-
 /** The `--http` service's handler (also run on kernel sockets by bench/http.ts, for the same work on both sides). */
 export function httpHandler(req: http.IncomingMessage, res: http.ServerResponse): void {
   const url = req.url ?? '/';
@@ -151,11 +135,20 @@ export function httpHandler(req: http.IncomingMessage, res: http.ServerResponse)
       res.statusCode = 400;
       return void res.end(`at most ${MAX_BYTES} bytes\n`);
     }
-    // The headers as one flat list (no header object per response); a body of one chunk goes with end(), so a
-    // request/response exchange creates no closure (a server's per-request cost, bench/http.ts).
-    res.writeHead(200, ['content-type', 'application/octet-stream', 'content-length', String(n)]);
-    if (n <= 65536) return void res.end(PATTERN.subarray(0, n));
-    streamPattern(res, n);
+    res.setHeader('content-type', 'application/octet-stream');
+    res.setHeader('content-length', String(n));
+    let sent = 0;
+    const pump = () => {
+      while (sent < n) {
+        const take = Math.min(n - sent, 65536);
+        const p = sent % PATTERN_PERIOD;
+        const more = res.write(PATTERN.subarray(p, p + take));
+        sent += take;
+        if (!more) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
     return;
   }
   if (url === '/rst' && req.method === 'GET') {
