@@ -164,6 +164,8 @@ const T_CC_NOW = 12;
 const T_CC_ACK = 13;
 const T_CC_NXT = 14;
 const T_RACK_MIN_RTT = 15;
+// The 2MSL deadline: here, not in ColdTcb, because the end that closes first writes it at every normal close.
+const T_TIME_WAIT_AT = 16;
 
 /**
  * What a connection rarely needs (recovery, retransmission, closing, TCP Fast Open, errors, probes, challenge ACKs,
@@ -192,7 +194,6 @@ class ColdTcb {
   sackDupAcks = 0;
   sackCompressed = 0;
   persistAt = Infinity;
-  timeWaitAt = Infinity;
   finWait2At = Infinity;
   keepInitAt = Infinity;
   persistBackoff = 0;
@@ -248,7 +249,7 @@ export class TcpConnection {
   /** @internal The booleans (B_* bits). */
   bits = 0;
   /** @internal Times and deadlines (T_* slots): ms, Infinity for a timer not armed. */
-  readonly times: number[] = [0, 0, Infinity, Infinity, Infinity, Infinity, -1, -1, 0, -1, 0, -1, 0, 0, 0, Infinity];
+  readonly times: number[] = [0, 0, Infinity, Infinity, Infinity, Infinity, -1, -1, 0, -1, 0, -1, 0, 0, 0, Infinity, Infinity];
   /** @internal Sets or clears the B_* bit `mask`. */
   setBit(mask: number, v: boolean): void { this.bits = v ? this.bits | mask : this.bits & ~mask; }
   /** @internal The rarely needed part, or null (see ColdTcb). */
@@ -601,9 +602,9 @@ export class TcpConnection {
   /** @internal */
   set persistAt(v: number) { if (this.cold !== null) this.cold.persistAt = v; else if (v !== Infinity) this.coldTcb().persistAt = v; }
   /** @internal */
-  get timeWaitAt(): number { return this.cold === null ? Infinity : this.cold.timeWaitAt; }
+  get timeWaitAt(): number { return this.times[T_TIME_WAIT_AT]!; }
   /** @internal */
-  set timeWaitAt(v: number) { if (this.cold !== null) this.cold.timeWaitAt = v; else if (v !== Infinity) this.coldTcb().timeWaitAt = v; }
+  set timeWaitAt(v: number) { this.times[T_TIME_WAIT_AT] = v; }
   /** @internal */
   get finWait2At(): number { return this.cold === null ? Infinity : this.cold.finWait2At; }
   /** @internal */
