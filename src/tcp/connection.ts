@@ -23,7 +23,7 @@ import { inputSynSent } from './arrive/syn-sent.js';
 import { inputSynchronized } from './arrive/synchronized.js';
 import { ReceiveBuffer, SendBuffer } from './buffers.js';
 import type { CongestionControl } from './cc/congestion.js';
-import { congestionFactory, connectionConfig, offeredShift, type TcpConfig } from './config.js';
+import { connectionConfig, newCongestionControl, offeredShift, type TcpConfig } from './config.js';
 import { classifyInvalidFlags } from './flags.js';
 import { MAX_WINDOW_FIELD, initCwnd, updateSndMss } from './options.js';
 import { currentWindowFree, windowField } from './receive-window.js';
@@ -666,7 +666,7 @@ export class TcpConnection {
   /** @internal The congestion controller (cc/), created on first use with the initial window options.ts set. */
   get cc(): CongestionControl {
     if (this.ccObj === null) {
-      const cc = this.ccObj = congestionFactory(this.config)(this.config.initialWindowSegments * 1460);
+      const cc = this.ccObj = newCongestionControl(this.config, this.config.initialWindowSegments * 1460);
       if (this.initialCwnd > 0) cc.cwnd = this.initialCwnd;
       const t = this.times;
       if (t[T_CC_RTT]! >= 0) { cc.onRttSample?.(t[T_CC_RTT]!, t[T_CC_NOW]!, t[T_CC_ACK]!, t[T_CC_NXT]!); t[T_CC_RTT] = -1; }
