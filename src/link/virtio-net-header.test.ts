@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   VIRTIO_NET_HDR_LEN, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6,
-  completeChecksum, decodeVirtioNetHdr, encodeVirtioNetHdr, fixGsoIpLength, prepareTcpOffload, type VirtioNetHdr,
+  completeChecksum, decodeVirtioNetHdr, encodeVirtioNetHdr, fixGsoIpLength, prepareTcpOffload, writeTcpOffloadHdr, type VirtioNetHdr,
 } from './virtio-net.js';
 import { WireError } from '../wire/errors.js';
 import { decodePacket, encodeTcpPacket, encodeTcpPacketChecksumOffload } from '../wire/packet.js';
@@ -86,6 +86,27 @@ for (const [fam, src, dst, gso] of [['IPv4', '10.77.0.2', '10.77.0.1', VIRTIO_NE
     assert.equal(h.gsoSize, 0);
     completeChecksum(pkt, h);
     assert.equal(decodePacket(pkt).tcpChecksumOk, true);
+  });
+
+  test(`writeTcpOffloadHdr (${fam}): the send path's in-place header is prepareTcpOffload's, byte for byte`, () => {
+    const ip = { src: parseAddress(src), dst: parseAddress(dst) };
+    // Whole datagrams and headers-only ones with their payload apart (TunLink's gathered writes), below, at and
+    // above one segment size, into a reused buffer at an offset.
+    const out = new Uint8Array(VIRTIO_NET_HDR_LEN + 3).fill(0xee);
+    for (const n of [0, 1, 1436, 1437, 10 * 1436 + 100, 40_000]) {
+      for (const split of [false, true]) {
+        const whole = encodeTcpPacket(ip, segment(n));
+        const a = split ? whole.slice(0, whole.length - n) : whole.slice();
+        const b = a.slice();
+        const h = prepareTcpOffload(a, 1436, split ? n : 0);
+        const gso = writeTcpOffloadHdr(b, 1436, split ? n : 0, out, 3);
+        assert.deepEqual(b, a, `${n}-byte payload: the same seeded checksum`);
+        assert.deepEqual(out.subarray(3), encodeVirtioNetHdr(h), `${n}-byte payload, split ${split}`);
+        assert.equal(gso, h.gsoType !== VIRTIO_NET_HDR_GSO_NONE);
+        assert.equal(gso, n > 1436);
+      }
+    }
+    assert.deepEqual(out.subarray(0, 3), Uint8Array.of(0xee, 0xee, 0xee), 'nothing written before the offset');
   });
 }
 

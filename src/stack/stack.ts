@@ -520,13 +520,15 @@ export class Stack {
 
   /** An IP datagram arrives from the link. Never throws on bad input: it is counted and dropped. */
   receive(packet: Uint8Array, opts?: ReceiveOptions): void {
-    const now = this.clock.now();
+    // In a batch, the time it began (beginBatch): one clock read per batch, not per datagram.
+    const now = this.batching ? this.batchNow : this.clock.now();
+    const verified = opts?.checksumVerified === true;
     for (let i = 0; i < this.packetObservers.length; i++) this.packetObservers[i]!('in', packet, now, this);
-    if (this.synFastPath && synFastPath(this, packet, opts?.checksumVerified === true, now)) {
+    if (this.synFastPath && synFastPath(this, packet, verified, now)) {
       if (!this.batching) { flushOutput(this); flushSynFastPath(this); } // a batch hands its SYN+ACKs to the link at its end
       return;
     }
-    ipInput(this, packet, opts?.checksumVerified === true, now);
+    ipInput(this, packet, verified, now);
     if (!this.batching) { this.rearm(); flushOutput(this); } // a batch rearms and flushes once, at its end
   }
 
@@ -556,8 +558,12 @@ export class Stack {
     }
   }
 
-  /** @internal receiveBatch's start: until endBatch(), connections are serviced once, at its end. */
-  beginBatch(): void { this.batching = true; }
+  /**
+   * @internal receiveBatch's start: until endBatch(), connections are serviced once, at its end. The batch was
+   * read at once: its datagrams share one arrival time, read here (as segments Linux's GRO merges share their
+   * skb's timestamp); a clock read per datagram was ~1.6 % of serve's time under ab.
+   */
+  beginBatch(): void { this.batching = true; this.batchNow = this.clock.now(); }
 
   /** @internal receiveBatch's end: each connection the batch touched is serviced, the output leaves in one call. */
   endBatch(): void {
@@ -575,6 +581,8 @@ export class Stack {
 
   /** @internal A receiveBatch is running: connections are serviced once, at its end. */
   batching = false;
+  /** @internal The time the running batch began (beginBatch): its datagrams' arrival time. */
+  batchNow = 0;
   /** @internal */
   readonly dirty = new Set<StackConnection>();
 
