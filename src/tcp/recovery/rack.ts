@@ -113,7 +113,10 @@ export function rackActive(c: TcpConnection): boolean {
 /** New data [start, end) went out (send.ts nextNewData). */
 export function logSent(c: TcpConnection, start: number, end: number, now: number): void {
   const r = c.rack;
-  r.q.push({ start, end, xmit: now, tsval: c.tsOk ? tsNow(c, now) : 0, retrans: false, sacked: false, sackedOnce: false, lost: false });
+  const s: SentSegment = { start, end, xmit: now, tsval: c.tsOk ? tsNow(c, now) : 0, retrans: false, sacked: false, sackedOnce: false, lost: false };
+  // A flight's first record starts a one-element list: push on an empty list reserves 17 slots (V8), and a
+  // request/response connection sends one segment per flight (logAcked releases the list once all is acknowledged).
+  if (r.q.length === 0) { r.q = [s]; r.head = 0; } else r.q.push(s);
   if (c.inRecovery) c.prr.out += seqDiff(end, start);
 }
 
