@@ -167,6 +167,13 @@ const T_RACK_MIN_RTT = 15;
 // The 2MSL deadline: here, not in ColdTcb, because the end that closes first writes it at every normal close.
 const T_TIME_WAIT_AT = 16;
 
+// The causes of state changes made by user calls are always the same: one shared, frozen object each rather than
+// a new one per change (a lifecycle makes three or four: connect or listen, shutdown).
+const CAUSE_CONNECT: TcpCause = Object.freeze({ kind: 'user', call: 'connect' });
+const CAUSE_LISTEN: TcpCause = Object.freeze({ kind: 'user', call: 'listen' });
+const CAUSE_COOKIE: TcpCause = Object.freeze({ kind: 'user', call: 'cookie' });
+const CAUSE_SHUTDOWN: TcpCause = Object.freeze({ kind: 'user', call: 'shutdown' });
+
 /**
  * What a connection rarely needs (recovery, retransmission, closing, TCP Fast Open, errors, probes, challenge ACKs,
  * path MTU, per-connection settings that differ from the configuration): allocated on the first write of a value
@@ -773,7 +780,7 @@ export class TcpConnection {
     this.rcvShift = this.config.windowScaling ? offeredShift(this.config) : 0;
     this.synPending = true;
     this.sndNxt = seqAdd(this.iss, 1); // the SYN occupies ISS
-    this.setState('SYN-SENT', { kind: 'user', call: 'connect' }, now);
+    this.setState('SYN-SENT', CAUSE_CONNECT, now);
     armRto(this, now);
     if (this.config.keepInit !== Infinity) this.keepInitAt = now + this.config.keepInit;
   }
@@ -781,7 +788,7 @@ export class TcpConnection {
   /** OPEN, passive (§3.10.1): wait in LISTEN for a SYN. */
   listen(now: number): void {
     if (this.state !== 'CLOSED') throw new TcpError('EISCONN', `listen in ${this.state}`);
-    this.setState('LISTEN', { kind: 'user', call: 'listen' }, now);
+    this.setState('LISTEN', CAUSE_LISTEN, now);
   }
 
   /**
@@ -810,7 +817,7 @@ export class TcpConnection {
     c.maxSndWnd = c.sndWnd;
     c.sndWl1 = ack.seq; c.sndWl2 = ack.ack;
     c.stats.PassiveOpens++;
-    c.setState('ESTABLISHED', { kind: 'user', call: 'cookie' }, now);
+    c.setState('ESTABLISHED', CAUSE_COOKIE, now);
     c.emit({ type: 'established', time: now });
     // tsRecentAge 0 means "no TS.Recent yet" (PAWS off), so a cookie accepted at time 0 records 1 instead.
     if (c.tsOk && ack.options.tsVal !== undefined) { c.tsRecent = ack.options.tsVal; c.tsRecentAge = now || 1; }
@@ -877,23 +884,23 @@ export class TcpConnection {
       case 'CLOSED':
         throw new TcpError('ENOTCONN', 'connection does not exist');
       case 'LISTEN':
-        this.toClosed({ kind: 'user', call: 'shutdown' }, now);
+        this.toClosed(CAUSE_SHUTDOWN, now);
         return;
       case 'SYN-SENT':
         // Delete the TCB (§3.10.4).
-        this.toClosed({ kind: 'user', call: 'shutdown' }, now);
+        this.toClosed(CAUSE_SHUTDOWN, now);
         return;
       case 'SYN-RECEIVED':
       case 'ESTABLISHED':
         if (this.finQueued) return;
         this.finQueued = true;
         // SYN-RECEIVED: the FIN goes after the handshake completes (§3.10.4 "queue for processing after ESTABLISHED").
-        if (this.state === 'ESTABLISHED') this.setState('FIN-WAIT-1', { kind: 'user', call: 'shutdown' }, now);
+        if (this.state === 'ESTABLISHED') this.setState('FIN-WAIT-1', CAUSE_SHUTDOWN, now);
         return;
       case 'CLOSE-WAIT':
         if (this.finQueued) return;
         this.finQueued = true;
-        this.setState('LAST-ACK', { kind: 'user', call: 'shutdown' }, now);
+        this.setState('LAST-ACK', CAUSE_SHUTDOWN, now);
         return;
       default:
         // FIN-WAIT-*, CLOSING, LAST-ACK, TIME-WAIT: "error: connection closing" — idempotent here.
