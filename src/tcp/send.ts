@@ -245,14 +245,22 @@ export function ackAdvance(c: TcpConnection, ack: number, now: number, seg: TcpS
 /** Our SYN, or SYN+ACK, with the options we offer (RFC 9293 §3.7.1, RFC 7323, RFC 2018). */
 export function makeSyn(c: TcpConnection, now: number, withAck: boolean): TcpSegment {
   // TCP_MAXSEG (config.userMss) lowers the MSS we advertise.
-  const o: TcpOptions = { mss: c.config.userMss > 0 ? Math.min(c.config.mss, c.config.userMss) : c.config.mss };
+  const mss = c.config.userMss > 0 ? Math.min(c.config.mss, c.config.userMss) : c.config.mss;
   // Time the SYN for the first RTT sample unless it is a retransmission (Karn).
   if (c.retries === 0) { c.rttSeq = c.iss; c.rttTime = now; } else c.rttSeq = -1;
-  if (withAck) {
+  let o: TcpOptions;
+  if (withAck ? c.sackOk && c.tsOk && c.peerOfferedWs && c.config.windowScaling : c.config.sack && c.config.timestamps && c.config.windowScaling) {
+    // Every option (the usual case): built in one literal, the fields in the order the branches below add them,
+    // instead of an object grown field by field (V8 keeps fields added after a literal in separately allocated,
+    // regrown property storage).
+    o = { mss, sackPermitted: true, tsVal: tsNow(c, now), tsEcr: withAck ? c.tsRecent : 0, wscale: c.rcvShift };
+  } else if (withAck) {
+    o = { mss };
     if (c.sackOk) o.sackPermitted = true;
     if (c.tsOk) { o.tsVal = tsNow(c, now); o.tsEcr = c.tsRecent; }
     if (c.peerOfferedWs && c.config.windowScaling) o.wscale = c.rcvShift;
   } else {
+    o = { mss };
     if (c.config.sack) o.sackPermitted = true;
     if (c.config.timestamps) { o.tsVal = tsNow(c, now); o.tsEcr = 0; }
     if (c.config.windowScaling) o.wscale = c.rcvShift;
