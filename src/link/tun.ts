@@ -275,7 +275,7 @@ function uninitialized(size: number): ArrayBuffer {
 }
 
 /** Where copies out of the receive chunk go: a 64 KiB slab, used from the front. */
-interface CopySlab { mem: ArrayBuffer; used: number }
+interface CopySlab { mem: ArrayBuffer; used: number; /** All of `mem`: the target of a range of several packets. */ view: Uint8Array }
 
 /**
  * Copies packets `from`..`count - 1` of a batch out of the addon's shared receive chunk (packet i is
@@ -302,15 +302,17 @@ function copyRanges(bytes: Uint8Array, offsets: Uint32Array, from: number, count
     }
     const span = end - first;
     let mem: ArrayBuffer, at: number;
-    if (span > COPY_SLAB) { mem = new ArrayBuffer(span); at = 0; } else {
-      if (slab.used + span > slab.mem.byteLength) { slab.mem = uninitialized(COPY_SLAB); slab.used = 0; }
+    if (span > COPY_SLAB) { mem = uninitialized(span); at = 0; } else {
+      if (slab.used + span > slab.mem.byteLength) { slab.mem = uninitialized(COPY_SLAB); slab.view = new Uint8Array(slab.mem); slab.used = 0; }
       mem = slab.mem; at = slab.used;
       slab.used = (at + span + 7) & ~7;
     }
-    // One packet: its own view is the copy's target.
-    const whole = j === i + 1 ? (out[i - from] = new Uint8Array(mem, at, span)) : new Uint8Array(mem, at, span);
-    if (span <= 96) for (let x = 0; x < span; x++) whole[x] = bytes[first + x]!; // SYNs, ACKs: no view for a few bytes
-    else whole.set(bytes.subarray(first, end));
+    // One packet: its own view is the copy's target; several: the slab's (a range never outgrows a slab).
+    if (j === i + 1) {
+      const whole = out[i - from] = new Uint8Array(mem, at, span);
+      if (span <= 96) for (let x = 0; x < span; x++) whole[x] = bytes[first + x]!; // SYNs, ACKs: no view for a few bytes
+      else whole.set(bytes.subarray(first, end));
+    } else slab.view.set(bytes.subarray(first, end), at);
     if (j > i + 1) {
       for (let k = i; k < j; k++) out[k - from] = new Uint8Array(mem, at + offsets[2 * k]! + skip - first, Math.max(0, offsets[2 * k + 1]! - skip));
     }
@@ -345,7 +347,7 @@ export class TunReceiver {
   /** The arrays a batch of i packets is handed over in (Stack.receiveBatch reads them in order and keeps neither). */
   readonly #slots: Array<BatchSlot | undefined> = [];
   /** Where the packets of the next batches are copied (copyRanges). */
-  readonly #slab: CopySlab = { mem: new ArrayBuffer(0), used: 0 };
+  readonly #slab: CopySlab = { mem: new ArrayBuffer(0), used: 0, view: EMPTY };
 
   constructor(stack: StackLike, hdrLen: number, offloadStats: TunOffloadStats) {
     this.#stack = stack;

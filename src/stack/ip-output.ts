@@ -16,7 +16,8 @@ import {
 } from '../wire/icmp.js';
 import { finishChecksum, onesComplementSum } from '../wire/checksum.js';
 import { freebsdOptionOrder } from '../wire/tcp.js';
-import type { TcpOptions, TcpSegment } from '../wire/tcp-types.js';
+import { EMPTY, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
+import type { IpHeaderInit } from '../wire/ip.js';
 import { martianSource } from './martians.js';
 import { ourAddress } from './demux.js';
 import type { Stack } from './stack.js';
@@ -132,13 +133,12 @@ export function output(s: Stack, la: Uint8Array, ra: Uint8Array, seg: TcpSegment
   // to a link with checksum offload: summing up to 64 KiB here would be wasted, unless an observer (a pcap
   // tap) is to see the packet as it will be on the wire. Observers of headers only (synack serve's lifecycle
   // log) change nothing here.
-  const ip = { src: la, dst: ra, ttl: s.ttl, tos, df };
   const observed = s.wholePacketObservers > 0;
   const partial = (segmentSize > 0 || s.linkChecksumOffload) && !observed;
   const queue = segmentSize === 0 && seg.payload.length <= QUEUE_MAX_PAYLOAD && queueing(s);
   if (!queue && s.outQueue.packets.length > 0) flushOutput(s); // what is queued leaves first
   if (!queue && s.linkSendParts !== null && !observed && seg.payload.length >= GATHER_MIN_PAYLOAD) {
-    const headers = encodeTcpPacketHeaders(ip, seg, partial ? 'pseudo-header' : 'full');
+    const headers = encodeTcpPacketHeaders(ipHeader(la, ra, s.ttl, tos, df), seg, partial ? 'pseudo-header' : 'full');
     for (let i = 0; i < s.packetObservers.length; i++) s.packetObservers[i]!('out', headers, now, s); // headers only
     s.linkSendParts(headers, seg.payload, segmentSize);
     return;
@@ -146,12 +146,24 @@ export function output(s: Stack, la: Uint8Array, ra: Uint8Array, seg: TcpSegment
   // Queued into the reused buffer when there is one, handing over what it holds first when it is full.
   const reused = queue ? s.outQueue.reused : null;
   if (reused !== null && !reused.room(seg.payload.length + HEADERS_MAX)) flushOutput(s);
-  const packet = encodeTcpPacketIn(reused ?? s.slab, ip, seg, partial ? 'pseudo-header' : 'full');
+  const packet = encodeTcpPacketIn(reused ?? s.slab, ipHeader(la, ra, s.ttl, tos, df), seg, partial ? 'pseudo-header' : 'full');
   for (let i = 0; i < s.packetObservers.length; i++) s.packetObservers[i]!('out', packet, now, s);
   if (queue) { enqueue(s, packet); return; }
   // Only a TSO segment passes the second argument: links written for one argument see no change.
   if (segmentSize > 0) s.link?.(packet, segmentSize);
   else s.link?.(packet);
+}
+
+/**
+ * The IP header of the segment output() encodes next: one object rewritten per segment instead of one made
+ * per segment (the encoder reads it and keeps nothing). Filled right before the encode, after any flush of
+ * the queue, whose link may deliver into another stack of this process that outputs in turn.
+ */
+const scratchIp = { src: EMPTY, dst: EMPTY, ttl: 64, tos: 0, df: true };
+function ipHeader(src: Uint8Array, dst: Uint8Array, ttl: number, tos: number, df: boolean): IpHeaderInit {
+  const ip = scratchIp;
+  ip.src = src; ip.dst = dst; ip.ttl = ttl; ip.tos = tos; ip.df = df;
+  return ip;
 }
 
 /** A whole datagram this host originates beyond TCP (ICMP), fragmented to the path MTU if needed. */
