@@ -3,7 +3,13 @@
  * sequence-number acceptability test. Exported from connection.ts too (the stack's TIME-WAIT table and
  * listener use them).
  */
-import { ACK, EMPTY, FIN, RST, SYN, seqAdd, seqGe, seqLe, seqLt, type TcpSegment } from '../wire/tcp-types.js';
+import { ACK, EMPTY, FIN, RST, SYN, seqAdd, seqGe, seqLe, seqLt, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
+
+/**
+ * The options of a segment that carries none (a RST, an ACK without timestamps or SACK): one shared frozen
+ * object rather than an empty one per segment (a SYN flood's RSTs, every such ACK). Frozen: nothing may add to it.
+ */
+export const NO_OPTIONS: TcpOptions = Object.freeze({}) as TcpOptions;
 
 /**
  * The RST to send in reply to a segment for which no connection exists (RFC 9293 §3.10.7.1):
@@ -12,10 +18,10 @@ import { ACK, EMPTY, FIN, RST, SYN, seqAdd, seqGe, seqLe, seqLt, type TcpSegment
  */
 export function rstFor(seg: TcpSegment): TcpSegment {
   if (seg.flags & ACK) {
-    return { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: seg.ack, ack: 0, flags: RST, window: 0, urgent: 0, options: {}, payload: EMPTY };
+    return { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: seg.ack, ack: 0, flags: RST, window: 0, urgent: 0, options: NO_OPTIONS, payload: EMPTY };
   }
   const len = seg.payload.length + (seg.flags & SYN ? 1 : 0) + (seg.flags & FIN ? 1 : 0);
-  return { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: 0, ack: seqAdd(seg.seq, len), flags: RST | ACK, window: 0, urgent: 0, options: {}, payload: EMPTY };
+  return { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: 0, ack: seqAdd(seg.seq, len), flags: RST | ACK, window: 0, urgent: 0, options: NO_OPTIONS, payload: EMPTY };
 }
 
 /**

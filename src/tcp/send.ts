@@ -20,6 +20,7 @@ import { takeDsack } from './recovery/dsack.js';
 import { lossProbe, schedulePto } from './recovery/loss-probe.js';
 import { logAcked, logSent } from './recovery/rack.js';
 import { pruneScoreboard } from './recovery/scoreboard.js';
+import { NO_OPTIONS } from './segment.js';
 import { rtoTimeout, sampleRtt } from './timers.js';
 
 /** The next segment to transmit, or null. Call repeatedly until null after every input/user call/timeout. */
@@ -289,7 +290,7 @@ export function makeRaw(c: TcpConnection, seq: number, ack: number, flags: numbe
   let options: TcpOptions;
   let window = 0;
   if (flags & RST) {
-    options = {};
+    options = NO_OPTIONS;
     ack = flags & ACK ? ack : 0;
   } else {
     // Built once, with every field it will have (no property added later, no intermediate arrays): an ACK is
@@ -309,7 +310,7 @@ export function makeRaw(c: TcpConnection, seq: number, ack: number, flags: numbe
       }
       sack = sackArray(n);
     }
-    options = c.tsOk ? (sack !== null ? { tsVal, tsEcr: c.tsRecent, sack } : { tsVal, tsEcr: c.tsRecent }) : sack !== null ? { sack } : {};
+    options = c.tsOk ? (sack !== null ? { tsVal, tsEcr: c.tsRecent, sack } : { tsVal, tsEcr: c.tsRecent }) : sack !== null ? { sack } : NO_OPTIONS;
     window = windowField(c);
   }
   return { srcPort: c.localPort, dstPort: c.remotePort, seq, ack, flags, window, urgent: 0, options, payload };
