@@ -58,6 +58,9 @@ class SendStore {
   }
 }
 
+/** A drained one-chunk SendStore kept for the next send buffer that starts (SendBuffer.consume). */
+let spareSendStore: SendStore | null = null;
+
 /**
  * Bytes from SND.UNA onward: sent-but-unacknowledged, then not-yet-sent (RFC 9293 §3.3.1 send sequence space).
  * Storage (SendStore) is allocated when data is first pushed and dropped when everything is acknowledged, so an
@@ -84,7 +87,13 @@ export class SendBuffer {
       // The first chunk: staged if small (a staging chunk of FIRST_STAGE_SIZE holds any small write).
       const chunk = n < SMALL_WRITE ? carve(FIRST_STAGE_SIZE) : data;
       if (chunk !== data) chunk.set(data, 0);
-      const fresh = this.st = new SendStore(chunk, n, this.end);
+      let fresh = spareSendStore;
+      if (fresh !== null) {
+        spareSendStore = null;
+        fresh.chunks[0] = chunk; fresh.lens[0] = n; fresh.starts[0] = this.end;
+        fresh.head = 0; fresh.stage = null; fresh.nextStage = FIRST_STAGE_SIZE; fresh.cursor = 0;
+      } else fresh = new SendStore(chunk, n, this.end);
+      this.st = fresh;
       if (chunk !== data) { fresh.stage = chunk; fresh.nextStage = Math.min(STAGE_SIZE, 2 * FIRST_STAGE_SIZE); }
       this.end += n;
       return;
@@ -148,8 +157,11 @@ export class SendBuffer {
     const st = this.st;
     if (st === null) return;
     if (this.front === this.end) {
-      // Drained (everything acknowledged): give the storage back; the next push allocates again.
+      // Drained (everything acknowledged): give the storage back. A store of one chunk (a request/response
+      // connection's, one response per flight) is kept as the process's one spare, its lists reused by the next
+      // buffer that starts; no view handed out is affected (the chunk itself is dropped, never reused).
       this.st = null;
+      if (spareSendStore === null && st.chunks.length === 1) { st.chunks[0] = EMPTY; st.stage = null; spareSendStore = st; }
       return;
     }
     while (st.head < st.chunks.length && st.starts[st.head]! + st.lens[st.head]! <= this.front) {
