@@ -10,6 +10,7 @@ import type { TcpEvent, TcpErrorCode } from '../tcp/connection.js';
 import type { TcpStateName } from '../wire/trace.js';
 import type { Listener, Stack, StackConnection, ConnectionHandler, UserTimer } from './stack.js';
 import type { TcpConfig } from '../tcp/config.js';
+import { SMALL_WRITE } from '../tcp/buffers.js';
 import { formatAddress, parseAddress } from '../wire/address.js';
 import { TimerHeap } from './timer-heap.js';
 
@@ -522,18 +523,12 @@ export class Socket extends Duplex implements ConnectionHandler {
 }
 
 /**
- * Writes of at least this many bytes the engine keeps by reference until they are acknowledged (src/tcp/buffers.ts
- * SMALL_WRITE; smaller ones it copies into its own staging blocks).
- */
-const ENGINE_KEEPS_WRITES_FROM = 2048;
-
-/**
  * A written chunk as the engine may keep it: a copy when the engine would keep the caller's memory. The write's
  * callback comes at once (the data is the stack's, as node:net's callback says the kernel has it), and the
  * caller may then reuse its buffer: the bytes not yet sent or acknowledged must not change with it.
  */
 function ownBytes(chunk: Buffer, out: Uint8Array[]): void {
-  if (chunk.length < ENGINE_KEEPS_WRITES_FROM) { out.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)); return; }
+  if (chunk.length < SMALL_WRITE) { out.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)); return; }
   // Into COPY_BLOCK-sized blocks reused from socket to socket: a fresh buffer per write (hundreds of MB/s in a
   // bulk transfer) cost a quarter of the CPU in allocation and the collections its external memory brought on.
   for (let off = 0; off < chunk.length; off += COPY_BLOCK) {

@@ -6,12 +6,10 @@
  */
 import type { TcpEvent } from '../tcp/connection.js';
 import type { TcpConfig } from '../tcp/config.js';
+import { SMALL_WRITE } from '../tcp/buffers.js';
 import type { TcpStateName } from '../wire/trace.js';
 import { formatAddress } from '../wire/address.js';
 import type { ConnectionHandler, Listener, Stack, StackConnection } from './stack.js';
-
-/** Writes of at least this many bytes the engine keeps by reference (src/tcp/buffers.ts SMALL_WRITE). */
-const ENGINE_KEEPS_WRITES_FROM = 2048;
 
 /** What `opened` resolves to for a connection. */
 export interface TcpSocketOpenInfo {
@@ -143,7 +141,7 @@ export class TcpSocket {
     if (!(chunk instanceof Uint8Array)) throw new TypeError('TcpSocket: write a Uint8Array');
     // The engine keeps large writes by reference until they are acknowledged (src/tcp/buffers.ts SMALL_WRITE);
     // the write resolves before that, and the writer may then reuse its buffer: the engine gets a copy.
-    return this.send(chunk.length >= ENGINE_KEEPS_WRITES_FROM ? new Uint8Array(chunk) : chunk);
+    return this.send(chunk.length >= SMALL_WRITE ? new Uint8Array(chunk) : chunk);
   }
 
   private send(chunk: Uint8Array): Promise<void> | void {

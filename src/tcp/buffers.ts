@@ -7,7 +7,11 @@
 import { EMPTY } from '../wire/tcp-types.js';
 
 const STAGE_SIZE = 16384;
-const SMALL_WRITE = 2048;
+/**
+ * Writes smaller than this are copied into staging chunks; larger ones are kept by reference until acknowledged
+ * (a socket whose write completes before that must give the engine a copy: src/stack/socket.ts, stream-socket.ts).
+ */
+export const SMALL_WRITE = 2048;
 /** A request/response connection's first staging chunk holds any small write (headers and a small body: one chunk, segments are views). */
 const FIRST_STAGE_SIZE = SMALL_WRITE;
 /**

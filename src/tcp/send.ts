@@ -342,7 +342,7 @@ export function out(c: TcpConnection, seg: TcpSegment, now: number): TcpSegment 
     c.unackedSegs = 0;
     c.delackAt = Infinity;
     // Every held duplicate ACK is answered by this one (Linux tcp_event_ack_sent).
-    if (c.cold !== null && c.sackCompressed > 0) { c.stats.TCPAckCompressed += c.sackCompressed; c.sackCompressed = 0; c.sackCompressAt = Infinity; }
+    if (c.sackCompressed > 0) { c.stats.TCPAckCompressed += c.sackCompressed; c.sackCompressed = 0; c.sackCompressAt = Infinity; }
   }
   if (seg.payload.length > 0 || seg.flags & (SYN | FIN)) c.lastSendTime = now;
   return seg;
