@@ -266,6 +266,11 @@ export class Socket extends Duplex implements ConnectionHandler {
     if (this.blocks !== null) this.releaseBlocks();
     if (this.destroyed) return;
     if (this.pendingWrite) {
+      // A blocked writer resumes once a third of the buffer is free (free space at least half of what is queued),
+      // as Linux wakes it (sk_stream_write_space, sk_stream_min_wspace): resumed on every ACK, it would feed the
+      // engine a segment or two at a time, pieces that later segments straddle (copied) and a callback each.
+      const t = this.conn!.tcp;
+      if (t.sendSpace < t.sendQueued >> 1) return;
       const p = this.pendingWrite;
       this.pendingWrite = null;
       this.writeChunks(p.chunks, p.cb);

@@ -160,6 +160,10 @@ export class TcpSocket {
   private resumeWrite(): void {
     const w = this.writeWaiter;
     if (!w) return;
+    // Resumed once a third of the buffer is free, as Linux wakes a blocked writer (sk_stream_write_space), not on
+    // every ACK: the engine then holds the write in a few large pieces (src/stack/socket.ts onWritable).
+    const t = this.conn.tcp;
+    if (t.sendSpace < t.sendQueued >> 1) return;
     this.writeWaiter = null;
     try {
       const r = this.send(w.chunk);

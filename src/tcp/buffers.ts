@@ -82,6 +82,9 @@ export class SendBuffer {
   /** Nothing is allocated: no lists, no staging chunk (a new or drained buffer). */
   get idle(): boolean { return this.st === null; }
 
+  /** How many pieces (chunks) hold the bytes: each is a list entry, and a segment that straddles two is copied. */
+  get pieces(): number { return this.st === null ? 0 : this.st.chunks.length - this.st.head; }
+
   /** Append bytes. Large chunks are kept by reference (the engine owns them from now on); small ones are coalesced. */
   push(data: Uint8Array): void {
     const n = data.length;
