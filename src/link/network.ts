@@ -128,7 +128,8 @@ export class Network {
     // A segment that crossed without bytes (linkSendSegment below): taken as it is, unless someone looks.
     endpoint.deliverLazy = (d: LazyDatagram, now: number, meta: number): void => {
       const t = d as TcpDatagram;
-      if (this.onDelivered !== undefined || !receiveSegment(stack, t.src, t.dst, t.seg, t.tos)) deliver(t.bytes(), now, meta);
+      if (this.onDelivered !== undefined || !receiveSegment(stack, t.src, t.dst, t.seg!, t.tos)) deliver(t.bytes(), now, meta);
+      this.release(t);
     };
     if (this.receiveBatch) {
       endpoint.deliverBatch = (packets: Uint8Array[], metas: number[], now: number): void => {
@@ -144,6 +145,7 @@ export class Network {
       endpoint.deliverMixedBatch = (items: Array<Uint8Array | LazyDatagram>, metas: number[], now: number): void => {
         if (this.onDelivered !== undefined || stack.packetObservers.length > 0) {
           endpoint.deliverBatch!(items.map((x) => x instanceof Uint8Array ? x : x.bytes()), metas, now);
+          for (const x of items) if (!(x instanceof Uint8Array)) this.release(x as TcpDatagram);
           return;
         }
         stack.beginBatch();
@@ -153,7 +155,8 @@ export class Network {
             if (x instanceof Uint8Array) stack.receive(x, metas[i] === META_CSUM_UNNECESSARY ? CSUM_UNNECESSARY : undefined);
             else {
               const t = x as TcpDatagram;
-              if (!receiveSegment(stack, t.src, t.dst, t.seg, t.tos)) stack.receive(t.bytes(), CSUM_UNNECESSARY);
+              if (!receiveSegment(stack, t.src, t.dst, t.seg!, t.tos)) stack.receive(t.bytes(), CSUM_UNNECESSARY);
+              this.release(t);
             }
           }
         } finally {
@@ -187,17 +190,37 @@ export class Network {
         if (seg.payload.length === 0 && this.wire.inFlight >= TYPED_MAX_IN_FLIGHT) return false;
         const to = this.wire.transparentRoute(id, dst);
         if (to < 0) return false;
-        const own = receiverSegment(seg, take);
+        // The stack hands the segment over (the engine keeps nothing it returned from pollTransmit): it becomes
+        // the receiver's in place, without a copy of its header.
+        const own = receiverSegmentInPlace(seg, take);
         if (own === null) return false;
         // optionsLength throws, as encoding would, for options over 40 bytes.
         const len = (src.length === 4 ? 20 : 40) + 20 + optionsLength(own.options) + own.payload.length;
-        this.wire.sendLazy(id, to, new TcpDatagram(src, dst, stack.ttl, tos, df, own, len), this.clock.now(), META_CSUM_UNNECESSARY);
+        this.wire.sendLazy(id, to, this.datagram(src, dst, stack.ttl, tos, df, own, len), this.clock.now(), META_CSUM_UNNECESSARY);
         return true;
       };
     }
     this.stacks.push(stack);
     this.endpoints.set(stack, endpoint);
     return stack;
+  }
+
+  /**
+   * Delivered typed datagrams, reused for the next ones (at most MAX_SPARE_DATAGRAMS): a datagram is the wire's
+   * until delivered, and nothing keeps it after (the receiver has its segment, an observer the bytes).
+   */
+  private readonly spareDatagrams: TcpDatagram[] = [];
+
+  private datagram(src: Uint8Array, dst: Uint8Array, ttl: number, tos: number, df: boolean, seg: TcpSegment, length: number): TcpDatagram {
+    const d = this.spareDatagrams.pop();
+    if (d === undefined) return new TcpDatagram(src, dst, ttl, tos, df, seg, length);
+    d.src = src; d.dst = dst; d.ttl = ttl; d.tos = tos; d.df = df; d.seg = seg; d.length = length;
+    return d;
+  }
+
+  private release(d: TcpDatagram): void {
+    d.seg = null; d.made = null;
+    if (this.spareDatagrams.length < MAX_SPARE_DATAGRAMS) this.spareDatagrams.push(d);
   }
 
   /** Impair the direction from one stack to another. */
@@ -377,15 +400,20 @@ const CSUM_UNNECESSARY = { checksumVerified: true };
  * datagram as the sender would have put it on a wire: IPv4 identification 0, complete checksums.
  */
 class TcpDatagram implements LazyDatagram {
-  private made: Uint8Array | null = null;
+  /** @internal Its bytes, once made. */
+  made: Uint8Array | null = null;
+  // Written again when the network reuses it (Network#datagram); `seg` null while it is spare.
   constructor(
-    readonly src: Uint8Array, readonly dst: Uint8Array, readonly ttl: number, readonly tos: number, readonly df: boolean,
-    readonly seg: TcpSegment, readonly length: number,
+    public src: Uint8Array, public dst: Uint8Array, public ttl: number, public tos: number, public df: boolean,
+    public seg: TcpSegment | null, public length: number,
   ) {}
   bytes(): Uint8Array {
-    return this.made ??= encodeTcpPacket({ src: this.src, dst: this.dst, ttl: this.ttl, tos: this.tos, df: this.df }, this.seg);
+    return this.made ??= encodeTcpPacket({ src: this.src, dst: this.dst, ttl: this.ttl, tos: this.tos, df: this.df }, this.seg!);
   }
 }
+
+/** Delivered typed datagrams a network keeps for reuse: a burst's worth, as the wire's in-flight entries. */
+const MAX_SPARE_DATAGRAMS = 1024;
 
 /**
  * The segment a receiver decodes from the datagram carrying `seg` (decodeHostTcp after encodeTcpPacket), made
@@ -394,16 +422,28 @@ class TcpDatagram implements LazyDatagram {
  * encoding throws for fields the header cannot carry (options over 40 bytes: optionsLength of the result).
  */
 export function receiverSegment(seg: TcpSegment, take: (n: number) => Uint8Array): TcpSegment | null {
+  return receiverSegmentInPlace({ ...seg }, take);
+}
+
+/**
+ * receiverSegment without a copy of the header: `seg` itself becomes what the receiver decodes (sequence numbers
+ * as uint32, options as wireOptions gives them, the payload copied into `take(n)`), for a sender that hands the
+ * segment over and keeps no reference to it (Stack.linkSendSegment). null, with `seg` untouched, when the options
+ * are not reproduced; throws, with `seg` untouched, what checkSegmentFields throws (options over 40 bytes: the
+ * caller's optionsLength of the result, as in receiverSegment).
+ */
+export function receiverSegmentInPlace(seg: TcpSegment, take: (n: number) => Uint8Array): TcpSegment | null {
   const options = wireOptions(seg.options);
   if (options === null) return null;
   checkSegmentFields(seg);
   const n = seg.payload.length;
-  let payload = EMPTY;
-  if (n > 0) { payload = take(n); payload.set(seg.payload); }
-  return {
-    srcPort: seg.srcPort, dstPort: seg.dstPort, seq: seg.seq >>> 0, ack: seg.ack >>> 0, flags: seg.flags,
-    window: seg.window, urgent: seg.urgent, options, payload,
-  };
+  if (n > 0) { const payload = take(n); payload.set(seg.payload); seg.payload = payload; } else if (seg.payload !== EMPTY) seg.payload = EMPTY;
+  // Written only when they differ: a uint32 above 2^31 written again would be a new heap number.
+  const seq = seg.seq >>> 0, ack = seg.ack >>> 0;
+  if (seq !== seg.seq) seg.seq = seq;
+  if (ack !== seg.ack) seg.ack = ack;
+  seg.options = options;
+  return seg;
 }
 
 /**
@@ -444,6 +484,8 @@ const NO_OPTIONS: TcpOptions = /* @__PURE__ */ Object.freeze({}) as TcpOptions;
 const ORDER_TS = /* @__PURE__ */ Object.freeze([NOP, NOP, TIMESTAMPS]) as number[];
 const ORDER_TS_SACK = /* @__PURE__ */ Object.freeze([NOP, NOP, TIMESTAMPS, NOP, NOP, SACK]) as number[];
 const ORDER_SACK = /* @__PURE__ */ Object.freeze([NOP, NOP, SACK]) as number[];
+/** A SYN with every option: MSS, SACK-permitted, timestamps, NOP, window scale (Linux's layout). */
+const ORDER_SYN = /* @__PURE__ */ Object.freeze([MSS, SACK_PERMITTED, TIMESTAMPS, NOP, WSCALE]) as number[];
 
 /**
  * The options as the receiver would decode them from the sender's bytes (Linux's layout, what ip-output
@@ -460,6 +502,11 @@ export function wireOptions(o: TcpOptions): TcpOptions | null {
     if (sack === null) return ts ? { order: ORDER_TS, tsVal: o.tsVal! >>> 0, tsEcr: (o.tsEcr ?? 0) >>> 0 } : NO_OPTIONS;
     const edges = sackEdges(sack);
     return ts ? { order: ORDER_TS_SACK, tsVal: o.tsVal! >>> 0, tsEcr: (o.tsEcr ?? 0) >>> 0, sack: edges } : { order: ORDER_SACK, sack: edges };
+  }
+  if (ts && sack === null && o.mss !== undefined && o.sackPermitted === true && o.wscale !== undefined) {
+    // Every SYN option (the usual SYN and SYN+ACK): one literal with the shared layout, the keys in the order the
+    // general path below adds them.
+    return { order: ORDER_SYN, mss: o.mss & 0xffff, sackPermitted: true, tsVal: o.tsVal! >>> 0, tsEcr: (o.tsEcr ?? 0) >>> 0, wscale: o.wscale & 0xff };
   }
   // Linux's layout: MSS; SACK-permitted with timestamps, or NOP NOP before either alone; NOP, window scale;
   // NOP NOP, SACK blocks (src/wire/tcp.ts layoutOptions).

@@ -327,7 +327,9 @@ export class Stack {
    * @internal A link that takes a connection's TCP segment as it is, without encoding it (Network, to another
    * in-process stack over a direction nobody can observe): returns false when it does not take it, and the
    * segment is encoded and sent as usual. Set by the link after attach(); only for segments of at most one
-   * MSS, while no packet observer watches this stack.
+   * MSS, while no packet observer watches this stack. A segment it takes is handed over (the link may make it
+   * the receiver's in place): service() passes only what pollTransmit returned, which the engine keeps no
+   * reference to.
    */
   linkSendSegment: ((src: Uint8Array, dst: Uint8Array, seg: TcpSegment, tos: number, df: boolean) => boolean) | null = null;
   /** @internal LinkCapabilities.pollInput */
