@@ -307,7 +307,7 @@ export class Socket extends Duplex implements ConnectionHandler {
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.touch();
     const out: Uint8Array[] = [];
-    ownBytes(chunk, out);
+    this.ownBytes(chunk, out);
     this.writeChunks(out, cb);
   }
 
@@ -319,8 +319,45 @@ export class Socket extends Duplex implements ConnectionHandler {
   override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (err?: Error | null) => void): void {
     this.touch();
     const out: Uint8Array[] = [];
-    for (let i = 0; i < chunks.length; i++) ownBytes(chunks[i]!.chunk, out);
+    for (let i = 0; i < chunks.length; i++) this.ownBytes(chunks[i]!.chunk, out);
     this.writeChunks(out, cb);
+  }
+
+  /**
+   * The copy block large writes are packed into (ownBytes), as the kernel fills a socket's page fragment
+   * (sk_page_frag): successive writes land contiguously, so the engine's send buffer extends one piece instead of
+   * holding a piece per write, and segments rarely straddle two pieces (a straddling segment is copied again).
+   * null when the socket holds no copy (idle).
+   */
+  private fill: ArrayBuffer | null = null;
+  /** Bytes of `fill` already used. */
+  private fillAt = 0;
+  /** Size of the next copy block: doubles while a writer keeps the engine busy, from FIRST_COPY_BLOCK to MAX_COPY_BLOCK. */
+  private nextBlock = FIRST_COPY_BLOCK;
+
+  /**
+   * A written chunk as the engine may keep it: a copy when the engine would keep the caller's memory. The write's
+   * callback comes at once (the data is the stack's, as node:net's callback says the kernel has it), and the
+   * caller may then reuse its buffer: the bytes not yet sent or acknowledged must not change with it.
+   */
+  private ownBytes(chunk: Buffer, out: Uint8Array[]): void {
+    if (chunk.length < SMALL_WRITE) { out.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)); return; }
+    for (let off = 0; off < chunk.length;) {
+      let b = this.fill;
+      if (b === null || this.fillAt === b.byteLength) {
+        // A block still held when the next is needed: the writer streams, so the next one is larger (fewer pieces
+        // and straddles); a socket writing a response now and then keeps taking FIRST_COPY_BLOCK.
+        if (b !== null) this.nextBlock = Math.min(MAX_COPY_BLOCK, 2 * this.nextBlock);
+        b = this.fill = takeCopyBlock(this.nextBlock);
+        this.fillAt = 0;
+      }
+      const n = Math.min(b.byteLength - this.fillAt, chunk.length - off);
+      const piece = new Uint8Array(b, this.fillAt, n);
+      piece.set(chunk.subarray(off, off + n));
+      out.push(piece);
+      this.fillAt += n;
+      off += n;
+    }
   }
 
   /** Copy blocks (ownBytes) the engine holds, in stream order, and the stream offset each one's data ends at. */
@@ -328,18 +365,29 @@ export class Socket extends Duplex implements ConnectionHandler {
   private blockEnds: number[] = [];
   private blockHead = 0;
 
+  /** The engine took a piece of copy block `block`, up to stream offset `end`. */
   private holdBlock(block: ArrayBuffer, end: number): void {
+    const blocks = this.blocks;
+    if (blocks !== null && blocks.length > this.blockHead && blocks[blocks.length - 1] === block) { this.blockEnds[blocks.length - 1] = end; return; }
     (this.blocks ??= []).push(block);
     this.blockEnds.push(end);
   }
 
-  /** Copy blocks whose every byte the peer has acknowledged are no longer read by the engine: reused. */
+  /**
+   * Copy blocks whose every byte the peer has acknowledged are no longer read by the engine: reused. The last
+   * one may be the block being filled, or hold pieces a pending write has yet to hand over: it goes only when
+   * everything written is acknowledged, and then the socket holds no copy memory at all.
+   */
   private releaseBlocks(): void {
     const blocks = this.blocks!;
-    const front = this.conn!.tcp.snd.front;
+    const snd = this.conn!.tcp.snd;
+    const front = snd.front;
+    const last = blocks.length - 1;
     let h = this.blockHead;
-    while (h < blocks.length && this.blockEnds[h]! <= front) {
-      if (spareBlocks.length < MAX_SPARE_BLOCKS) spareBlocks.push(blocks[h]!);
+    while (h < last && this.blockEnds[h]! <= front) giveCopyBlock(blocks[h++]!);
+    if (h === last && front === snd.end && this.blockEnds[h]! <= front && this.pendingWrite === null) {
+      if (blocks[h] === this.fill) { this.fill = null; this.nextBlock = FIRST_COPY_BLOCK; }
+      giveCopyBlock(blocks[h]!);
       h++;
     }
     if (h === blocks.length) { this.blocks = null; this.blockEnds = []; h = 0; }
@@ -366,7 +414,7 @@ export class Socket extends Duplex implements ConnectionHandler {
       }
       this._bytesWritten += n;
       // A copy block is the engine's until it has every byte of it acknowledged (releaseBlocks).
-      if (n === chunk.length && copyBlocks.has(chunk.buffer)) this.holdBlock(chunk.buffer as ArrayBuffer, start + n);
+      if (n > 0 && copyBlocks.has(chunk.buffer)) this.holdBlock(chunk.buffer as ArrayBuffer, start + n);
       if (n < chunk.length) {
         // Backpressure: the send buffer is full; resume on onWritable with what is left.
         const rest = chunks.slice(i + 1);
@@ -527,32 +575,39 @@ export class Socket extends Duplex implements ConnectionHandler {
   get tcpState(): TcpStateName { return this.conn?.state ?? 'CLOSED'; }
 }
 
+/** A socket's first copy block (Socket#ownBytes): a response or two. */
+const FIRST_COPY_BLOCK = 65536;
 /**
- * A written chunk as the engine may keep it: a copy when the engine would keep the caller's memory. The write's
- * callback comes at once (the data is the stack's, as node:net's callback says the kernel has it), and the
- * caller may then reuse its buffer: the bytes not yet sent or acknowledged must not change with it.
+ * The largest copy block: a streaming socket's pieces are this long, so a 64 KiB TSO segment straddles two in 16
+ * and is copied alone (buffers.ts coalesces only pieces under four segments long, copying everything twice).
  */
-function ownBytes(chunk: Buffer, out: Uint8Array[]): void {
-  if (chunk.length < SMALL_WRITE) { out.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)); return; }
-  // Into COPY_BLOCK-sized blocks reused from socket to socket: a fresh buffer per write (hundreds of MB/s in a
-  // bulk transfer) cost a quarter of the CPU in allocation and the collections its external memory brought on.
-  for (let off = 0; off < chunk.length; off += COPY_BLOCK) {
-    const n = Math.min(COPY_BLOCK, chunk.length - off);
-    let block = spareBlocks.pop();
-    if (block === undefined) { block = new ArrayBuffer(COPY_BLOCK); copyBlocks.add(block); }
-    const piece = new Uint8Array(block, 0, n);
-    piece.set(chunk.subarray(off, off + n));
-    out.push(piece);
-  }
-}
-
-/** Large writes are copied into blocks of this size (ownBytes). */
-const COPY_BLOCK = 65536;
-/** Copy blocks kept for reuse at most (16 MiB), across the process's sockets. */
-const MAX_SPARE_BLOCKS = 256;
-const spareBlocks: ArrayBuffer[] = [];
+const MAX_COPY_BLOCK = 1 << 20;
+/**
+ * Copy blocks kept for reuse, by size (FIRST_COPY_BLOCK << k), at most MAX_SPARE_BYTES in all across the process's
+ * sockets: a fresh buffer per write (hundreds of MB/s in a bulk transfer) cost a quarter of the CPU in allocation
+ * and the collections its external memory brought on.
+ */
+const spareBlocks: ArrayBuffer[][] = [[], [], [], [], []];
+const MAX_SPARE_BYTES = 16 << 20;
+let spareBytes = 0;
 /** Every copy block (to know a written chunk's memory is one). */
 const copyBlocks = new WeakSet<ArrayBufferLike>();
+
+function sizeClass(size: number): number { return 31 - Math.clz32(size / FIRST_COPY_BLOCK); }
+
+function takeCopyBlock(size: number): ArrayBuffer {
+  const b = spareBlocks[sizeClass(size)]!.pop();
+  if (b !== undefined) { spareBytes -= size; return b; }
+  const fresh = new ArrayBuffer(size);
+  copyBlocks.add(fresh);
+  return fresh;
+}
+
+function giveCopyBlock(b: ArrayBuffer): void {
+  if (spareBytes + b.byteLength > MAX_SPARE_BYTES) return;
+  spareBlocks[sizeClass(b.byteLength)]!.push(b);
+  spareBytes += b.byteLength;
+}
 
 // nextTick callbacks taking the socket as an argument: no closure per socket.
 function emitState(s: Socket, to: TcpStateName, from: TcpStateName): void { if (s.listenerCount('state') > 0) s.emit('state', to, from); }

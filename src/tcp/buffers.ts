@@ -125,6 +125,18 @@ export class SendBuffer {
       this.end += n;
       return;
     }
+    // The contiguous continuation of the last piece in the same memory (a socket packs successive writes into one
+    // block: src/stack/socket.ts ownBytes) extends it, as the kernel grows an skb's last page fragment
+    // (skb_can_coalesce): fewer, longer pieces, which segments rarely straddle.
+    if (last >= st.head) {
+      const prev = st.chunks[last]!;
+      if (prev.buffer === data.buffer && prev.byteOffset + st.lens[last]! === data.byteOffset && prev !== st.stage) {
+        st.chunks[last] = new Uint8Array(data.buffer, prev.byteOffset, st.lens[last]! + n);
+        st.lens[last]! += n;
+        this.end += n;
+        return;
+      }
+    }
     st.chunks.push(data); st.lens.push(n); st.starts.push(this.end);
     this.end += n;
   }
