@@ -11,6 +11,8 @@
  *     requests per second and the ratio synack / kernel;
  *   - a SYN flood: `hping3 -S --flood --rand-source` at the HTTP port, bounded to FLOOD_SECS and FLOOD_COUNT
  *     packets, while curl fetches /bytes/1000 in a loop (2 s timeout each): the share of fetches that succeed,
+ *     curl's handshake time (time_connect) as mean, median, p90 and highest, with the fetches whose SYN was
+ *     retransmitted (≥ 900 ms: one such fetch in 500 adds 2 ms to the mean),
  *     and TCP segments the target processed per second (its InSegs: synack's stack counters, the kernel's
  *     /proc/net/snmp of its namespace), with what the TUN device dropped before synack could read it. The
  *     kernel is flooded just before and just after synack (its figures are the mean of the two: the machine is
@@ -176,20 +178,47 @@ function tcpInSegs(ns: Netns | null): number {
  * real server takes for its clients and the kernel server (its own process) never had.
  * HTTP_BENCH_FETCH_IN_PROCESS=1 spawns each curl from here, as the bench did before, for comparison.
  */
-async function fetchLoop(host: string, ms: number): Promise<{ ok: number; total: number; connectMs?: number; totalMs?: number }> {
+interface FetchLoopResult {
+  ok: number;
+  total: number;
+  /** curl's time_connect (SYN sent to SYN+ACK answered) of the fetches that succeeded, ms: mean, median, p90, highest. */
+  connectMs?: number;
+  connectMedianMs?: number;
+  connectP90Ms?: number;
+  connectMaxMs?: number;
+  /** Fetches whose handshake took ≥ 900 ms: a SYN (or SYN+ACK) was lost and retransmitted after the 1 s RTO (RFC 6298 §2.1). */
+  connectRetransmitted?: number;
+  /** The whole fetch (curl's time_total) of those that succeeded, ms, mean. */
+  totalMs?: number;
+}
+
+/** The q-quantile (0..1) of sorted values (nearest rank). */
+const quantile = (sorted: number[], q: number) => sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+
+async function fetchLoop(host: string, ms: number): Promise<FetchLoopResult> {
   const url = `http://${host}:${PORT}${PATH}`;
   if (!FETCH_IN_PROCESS) {
-    // Also the mean handshake time (curl's time_connect: SYN sent to SYN+ACK answered) and whole fetch time of the
-    // fetches that succeeded: where a fetch's time goes under the flood.
-    const script = 'end=$(( ${EPOCHREALTIME/./} + $1 * 1000 )); ok=0; n=0; times=""; ' +
+    // One line per fetch (code, bytes, curl's time_connect and time_total): where a fetch's time goes under the
+    // flood, as a distribution: a mean hides whether all handshakes were slower or a few waited for a
+    // retransmitted SYN (1 s).
+    const script = 'end=$(( ${EPOCHREALTIME/./} + $1 * 1000 )); ' +
       'while (( ${EPOCHREALTIME/./} < end )); do ' +
-      'r=$(curl -s -o /dev/null --max-time 2 -w "%{http_code} %{size_download} %{time_connect} %{time_total}" "$2"); n=$((n + 1)); ' +
-      'read -r code size tc tt <<< "$r"; [[ "$code $size" == "200 1000" ]] && { ok=$((ok + 1)); times+="$tc $tt"$\'\\n\'; }; ' +
-      'done; echo "$ok $n $(printf "%s" "$times" | awk \'{ c += $1; t += $2 } END { if (NR) printf "%.2f %.2f", 1000 * c / NR, 1000 * t / NR; else printf "0 0" }\')"';
+      'curl -s -o /dev/null --max-time 2 -w "%{http_code} %{size_download} %{time_connect} %{time_total}\\n" "$2"; ' +
+      'done; echo end';
     const r = await exec('bash', ['-c', script, 'fetch-loop', String(ms), url], ms + 10_000);
-    const m = /^(\d+) (\d+) ([\d.]+) ([\d.]+)/.exec(r.out.trim());
-    if (!m) throw new Error(`fetch loop against ${host} failed: ${r.out}`);
-    return { ok: Number(m[1]), total: Number(m[2]), connectMs: Number(m[3]), totalMs: Number(m[4]) };
+    if (!/\bend\s*$/.test(r.out)) throw new Error(`fetch loop against ${host} failed: ${r.out}`);
+    const lines = r.out.split('\n').map((l) => l.trim().split(' ')).filter((f) => f.length === 4);
+    const good = lines.filter((f) => f[0] === '200' && f[1] === '1000');
+    const c = good.map((f) => 1000 * Number(f[2])).sort((a, b) => a - b);
+    const t = good.map((f) => 1000 * Number(f[3]));
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    const mean = (a: number[]) => a.length === 0 ? 0 : r2(a.reduce((x, y) => x + y, 0) / a.length);
+    if (process.env.HTTP_BENCH_FETCH_LOG) appendFileSync(process.env.HTTP_BENCH_FETCH_LOG, `# ${host}\n${lines.map((f) => f.join(' ')).join('\n')}\n`);
+    return {
+      ok: good.length, total: lines.length, connectMs: mean(c), totalMs: mean(t),
+      connectMedianMs: r2(quantile(c, 0.5)), connectP90Ms: r2(quantile(c, 0.9)), connectMaxMs: r2(c.at(-1) ?? 0),
+      connectRetransmitted: c.filter((x) => x >= 900).length,
+    };
   }
   const until = Date.now() + ms;
   let ok = 0, total = 0;
@@ -201,8 +230,22 @@ async function fetchLoop(host: string, ms: number): Promise<{ ok: number; total:
   return { ok, total };
 }
 
-async function flood(host: string, inSegs: () => number, tunDrops: () => number, synRate?: () => number): Promise<{ ok: number; total: number; connectMs?: number; totalMs?: number; segsPerSec: number; sent: number; drops: number; cpuUsPerSeg: number; meanRate: number; hpingCpu: number }> {
+/**
+ * A flood of `host` with curl fetching during it. With `synClassDev` (a device with serve's SYN class), a
+ * separate process samples the class's queue (`tc -s class show`, every 200 ms; a spawn from this process would
+ * stall serve's event loop): the mean number of SYNs waiting in it, which a legitimate client's SYN waits behind.
+ * HTTP_BENCH_FLOOD_PCAP=PREFIX: tcpdump on that device of the SYNs and SYN+ACKs to and from this namespace's
+ * own address (curl's), to PREFIX.<host>.pcap: its times are when a SYN left the qdisc, curl's when it was sent.
+ */
+async function flood(host: string, inSegs: () => number, tunDrops: () => number, synRate?: () => number, synClassDev?: string): Promise<FetchLoopResult & { segsPerSec: number; sent: number; drops: number; cpuUsPerSeg: number; meanRate: number; hpingCpu: number; synBacklog?: number }> {
   const s0 = inSegs(), d0 = tunDrops();
+  const backlogs: number[] = [];
+  const tcLoop = synClassDev === undefined ? null : spawn('bash', ['-c', 'while :; do tc -s class show dev "$1" classid 1:2 | grep -o "backlog [^ ]* [0-9]*p"; sleep 0.2; done', 'syn-backlog', synClassDev], { stdio: ['ignore', 'pipe', 'ignore'] });
+  tcLoop?.stdout!.setEncoding('utf8').on('data', (d: string) => { for (const m of d.matchAll(/backlog \S+ (\d+)p/g)) backlogs.push(Number(m[1])); });
+  const pcap = synClassDev !== undefined && process.env.HTTP_BENCH_FLOOD_PCAP
+    ? spawn('tcpdump', ['-i', synClassDev, '-U', '-n', '-s', '96', '-w', `${process.env.HTTP_BENCH_FLOOD_PCAP}.${host}.pcap`, 'host 10.77.0.1 and tcp[13] & 2 != 0'], { stdio: 'ignore' })
+    : null;
+  if (pcap !== null) await sleep(500);
   // The governor's rate, sampled every 100 ms: its mean over the flood (the rate at the end says little).
   let rateSum = 0, rateN = 0;
   const sampler = synRate === undefined ? null : setInterval(() => { rateSum += synRate(); rateN++; }, 100);
@@ -222,13 +265,16 @@ async function flood(host: string, inSegs: () => number, tunDrops: () => number,
   progress(`fetches done ${JSON.stringify(fetches)}`);
   await exited;
   if (sampler !== null) clearInterval(sampler);
+  tcLoop?.kill();
+  pcap?.kill('SIGINT');
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const segs = inSegs() - s0;
   const sent = Number(/(\d+) packets transmitted/.exec(hout)?.[1] ?? 0);
   const ticks = /children-cpu (\d+) (\d+)/.exec(hout);
   const hpingCpu = ticks ? Math.round(((Number(ticks[1]) + Number(ticks[2])) / 100 / secs) * 100) / 100 : 0; // clock ticks of 10 ms
-  return { ...fetches, segsPerSec: Math.round(segs / secs), sent, drops: tunDrops() - d0, cpuUsPerSeg: Math.round(((cpu.user + cpu.system) / Math.max(1, segs)) * 100) / 100, meanRate: Math.round(rateSum / Math.max(1, rateN)), hpingCpu };
+  return { ...fetches, segsPerSec: Math.round(segs / secs), sent, drops: tunDrops() - d0, cpuUsPerSeg: Math.round(((cpu.user + cpu.system) / Math.max(1, segs)) * 100) / 100, meanRate: Math.round(rateSum / Math.max(1, rateN)), hpingCpu,
+    ...(backlogs.length > 0 ? { synBacklog: Math.round(backlogs.reduce((a, b) => a + b, 0) / backlogs.length) } : {}) };
 }
 
 async function bench(): Promise<BenchResult[]> {
@@ -256,7 +302,9 @@ async function bench(): Promise<BenchResult[]> {
     // Warm both (JIT, ARP, the kernel's first connections) with both kinds of run measured below. 500 requests
     // were too few: synack's first measured keep-alive round then cost its main thread 27-32 µs per request
     // against 20-23 in the next ones (V8 still optimizing), and its ratio came out 0.82 against ~1.0 after.
+    // HTTP_BENCH_WARMUP=short: the warm-up before 6c09dfd (500 keep-alive requests each), to compare the flood after it.
     for (const host of serveNoWt !== null ? [SYNACK, KERNEL, SYNACK_NO_WT] : [SYNACK, KERNEL]) {
+      if (process.env.HTTP_BENCH_WARMUP === 'short') { await ab(['-k', '-c4', '-n500'], host); continue; }
       await ab(['-k', '-c20', '-n10000'], host);
       await ab(['-c100', '-n2000'], host);
     }
@@ -317,7 +365,7 @@ async function bench(): Promise<BenchResult[]> {
     const fast0 = c.SynFastPath, rx0 = link.stats, held0 = await synRateStats(tun);
     const floodProf = PROFILE !== undefined ? await startProfile('flood') : null;
     const gov = serve.synRate;
-    const s = await flood(SYNACK, () => stats.InSegs, tunDrops, gov === null ? undefined : () => gov.rate);
+    const s = await flood(SYNACK, () => stats.InSegs, tunDrops, gov === null ? undefined : () => gov.rate, gov === null ? undefined : tun);
     if (floodProf !== null) await floodProf();
     const rx1 = link.stats, held1 = await synRateStats(tun);
     const k2 = await flood(KERNEL, () => tcpInSegs(ns), () => 0);
@@ -334,6 +382,14 @@ async function bench(): Promise<BenchResult[]> {
     if (s.connectMs !== undefined && k1.connectMs !== undefined && k2.connectMs !== undefined) {
       pair('http.synflood fetch handshake time', 'ms', s.connectMs, Math.round(((k1.connectMs + k2.connectMs) / 2) * 100) / 100);
       pair('http.synflood fetch time', 'ms', s.totalMs!, Math.round(((k1.totalMs! + k2.totalMs!) / 2) * 100) / 100);
+      const both = (a: number | undefined, b: number | undefined) => Math.round((((a ?? 0) + (b ?? 0)) / 2) * 100) / 100;
+      pair('http.synflood fetch handshake time, median', 'ms', s.connectMedianMs!, both(k1.connectMedianMs, k2.connectMedianMs));
+      pair('http.synflood fetch handshake time, p90', 'ms', s.connectP90Ms!, both(k1.connectP90Ms, k2.connectP90Ms));
+      out.push({ name: 'http.synflood fetch handshake time, highest (synack)', value: s.connectMaxMs!, unit: 'ms' });
+      out.push({ name: 'http.synflood fetch handshake time, highest (kernel)', value: Math.max(k1.connectMaxMs ?? 0, k2.connectMaxMs ?? 0), unit: 'ms' });
+      out.push({ name: 'http.synflood fetches with a retransmitted SYN (synack)', value: s.connectRetransmitted!, unit: 'fetches' });
+      out.push({ name: 'http.synflood fetches with a retransmitted SYN (kernel)', value: (k1.connectRetransmitted ?? 0) + (k2.connectRetransmitted ?? 0), unit: 'fetches' });
+      if (s.synBacklog !== undefined) out.push({ name: 'http.synflood SYNs waiting in the SYN rate\'s queue (mean)', value: s.synBacklog, unit: 'packets' });
     }
     pair('http.synflood segments processed', 'seg/s', s.segsPerSec, k.segsPerSec);
     out.push({ name: 'http.synflood SYNs sent by hping3 (synack)', value: s.sent, unit: 'packets' }, { name: 'http.synflood SYNs sent by hping3 (kernel)', value: k.sent, unit: 'packets' });
