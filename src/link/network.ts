@@ -97,6 +97,7 @@ export class Network {
   constructor(opts: NetworkOptions = {}) {
     this.wire = new Wire({ seed: opts.seed ?? 1, impairments: { delayMs: opts.delayMs ?? 5, ...opts.impairments } });
     this.clock = opts.realTime ? new RealClock() : new VirtualClock();
+    this.vclock = this.clock instanceof VirtualClock ? this.clock : null;
     this.prng = new Prng((opts.seed ?? 1) ^ 0x5eed);
     this.offload = opts.offload === true;
     this.checksumOffload = this.offload || opts.checksumOffload !== false;
@@ -106,7 +107,9 @@ export class Network {
     if (opts.realTime) this.driver = driveInRealTime(this.wire, { now: () => this.clock.now() });
   }
 
-  get virtual(): VirtualClock | null { return this.clock instanceof VirtualClock ? this.clock : null; }
+  /** The clock when it is virtual (read at every step: kept, not tested with instanceof each time). */
+  get virtual(): VirtualClock | null { return this.vclock; }
+  private readonly vclock: VirtualClock | null;
   get now(): number { return this.clock.now(); }
 
   /** A stack on this network; randomness comes from the network's seed unless given. */

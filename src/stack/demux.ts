@@ -102,11 +102,20 @@ const portKey = new Uint8Array(34);
 
 /** RFC 6056 Algorithm 3: a per-destination hashed offset plus a global counter, skipping tuples in use or in TIME-WAIT. */
 export function ephemeralPort(s: Stack, la: Uint8Array, ra: Uint8Array, rp: number): number {
-  // The hashed bytes in one scratch array (zeroed where an IPv4 address leaves room): no buffer per connect.
-  const b = portKey;
-  b.fill(0);
-  b.set(la, 0); b.set(ra, 16); b[32] = rp >>> 8; b[33] = rp & 0xff;
-  const offset = s.portHash.hash(b);
+  // F(local, remote, remote port) depends on the destination only: a client connecting to the same peer again
+  // and again (the usual case) reuses the last one. `la` and `ra` are the stack's own arrays (its address, the
+  // interned remote), never changed, so their identity stands for their bytes.
+  const memo = s.portOffsetMemo;
+  let offset: number;
+  if (memo.la === la && memo.ra === ra && memo.rp === rp) offset = memo.offset;
+  else {
+    // The hashed bytes in one scratch array (zeroed where an IPv4 address leaves room): no buffer per connect.
+    const b = portKey;
+    b.fill(0);
+    b.set(la, 0); b.set(ra, 16); b[32] = rp >>> 8; b[33] = rp & 0xff;
+    offset = s.portHash.hash(b);
+    memo.la = la; memo.ra = ra; memo.rp = rp; memo.offset = offset;
+  }
   const num = s.portMax - s.portMin + 1;
   for (let i = 0; i < num; i++) {
     const port = s.portMin + ((offset + s.portCounter + i) % num);

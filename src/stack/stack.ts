@@ -16,7 +16,7 @@ import type { IpPacket } from '../wire/ip.js';
 import { PacketSlab } from '../wire/packet.js';
 import { FIN, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
-import { TcpConnection, type TcpCause, type TcpEvent } from '../tcp/connection.js';
+import { TcpConnection, type TcpCause, type TcpEvent, type TimeWaitSnapshot } from '../tcp/connection.js';
 import { resolveConfig, type TcpConfig } from '../tcp/config.js';
 import { IsnGenerator, type RandomSource } from '../tcp/isn.js';
 import { SipHash } from '../tcp/siphash.js';
@@ -277,6 +277,8 @@ export class Stack {
   readonly portMax: number;
   /** @internal */
   portCounter = 0;
+  /** @internal The last destination's RFC 6056 offset (demux.ts ephemeralPort): la and ra by identity, rp. */
+  readonly portOffsetMemo: { la: Uint8Array | null; ra: Uint8Array | null; rp: number; offset: number } = { la: null, ra: null, rp: -1, offset: 0 };
 
   /** @internal */
   readonly conns = new TupleTable<StackConnection>();
@@ -644,8 +646,11 @@ export class Stack {
     if (!this.inWake && !this.batching) this.rearm();
   }
 
+  private readonly twScratch: TimeWaitSnapshot = { sndNxt: 0, rcvNxt: 0, tsOk: false, tsRecent: 0, tsOffset: 0, window: 0, expiresAt: 0 };
+
   private toTimeWait(c: StackConnection, now: number): void {
-    const s = c.tcp.timeWaitSnapshot(); // a fresh object, ours to fill in
+    // Into one scratch object: the table copies its fields (time-wait-table.ts add) and keeps nothing.
+    const s = c.tcp.timeWaitSnapshotInto(this.twScratch);
     s.expiresAt = now + 2 * this.config.msl;
     removeConn(this, c);
     this.tw.add(c.key, c.localAddr, c.localPort, c.remoteAddr, c.remotePort, s, c.id);
