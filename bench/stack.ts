@@ -90,6 +90,31 @@ export async function socketLifecycles(count: number, receiveBatch = false): Pro
  * without yielding to the host: what the stacks, the engine and the wire cost without the socket layer.
  */
 export function stackLifecycles(count: number): number {
+  const { n, done, start } = stackLifecycleLoop(count);
+  const t0 = performance.now();
+  start();
+  while (done() < count && n.step()) { /* virtual steps, no host turns */ }
+  const rate = done() / ((performance.now() - t0) / 1000);
+  n.close();
+  return rate;
+}
+
+/**
+ * stackLifecycles driven as the sockets' figure is (runUntil: a turn of the host's event loop per virtual step):
+ * between the two figures lie the host turns; between this one and socketLifecycles, the socket layer alone.
+ */
+export async function stackLifecyclesWithTurns(count: number): Promise<number> {
+  const { n, done, start } = stackLifecycleLoop(count);
+  const t0 = performance.now();
+  start();
+  await n.runUntil(() => done() >= count, 10 * 3600_000);
+  const rate = done() / ((performance.now() - t0) / 1000);
+  n.close();
+  return rate;
+}
+
+/** The stack-API lifecycle's network, servers and client loop (stackLifecycles); `start` opens the first. */
+function stackLifecycleLoop(count: number): { n: Network; done: () => number; start: () => void } {
   const { n, server, client } = pair(1460);
   const x = new Uint8Array([120]), y = new Uint8Array([121]);
   server.listen(7, {
@@ -111,12 +136,7 @@ export function stackLifecycles(count: number): number {
       onReadable: () => { if (c.tcp.read(64).length > 0) { c.tcp.shutdown(n.now); c.service(); } },
     };
   };
-  const t0 = performance.now();
-  one();
-  while (done < count && n.step()) { /* virtual steps, no host turns */ }
-  const rate = done / ((performance.now() - t0) / 1000);
-  n.close();
-  return rate;
+  return { n, done: () => done, start: one };
 }
 
 /** The same lifecycle through Node's net on 127.0.0.1: the kernel's figure. */
@@ -212,6 +232,11 @@ export async function run(): Promise<BenchResult[]> {
   for (let i = 0; i < LIFECYCLE_WARMUP; i += 2000) stackLifecycles(2000);
   const bare = stackLifecycles(5000);
   out.push({ name: 'stack.lifecycles.no-socket', value: Math.round(bare), unit: 'lifecycles/s', peer: 'stack.socket.lifecycles (Duplex sockets, runUntil)', peerValue: Math.round(ours), ratio: r2(bare / ours) });
+  // The same without sockets but with runUntil's host turns, as the socket figure has them: what the socket layer
+  // alone costs (ratio: this / sockets) apart from the turns (no-socket / this).
+  for (let i = 0; i < LIFECYCLE_WARMUP; i += 2000) await stackLifecyclesWithTurns(2000);
+  const turns = await stackLifecyclesWithTurns(5000);
+  out.push({ name: 'stack.lifecycles.no-socket.turns', value: Math.round(turns), unit: 'lifecycles/s', peer: 'stack.socket.lifecycles (Duplex sockets, runUntil)', peerValue: Math.round(ours), ratio: r2(turns / ours) });
   const m = memoryPerConnection(100_000);
   out.push({ name: 'stack.heap.per-established', value: m.established, unit: 'bytes' });
   out.push({ name: 'stack.heap.per-time-wait', value: m.timeWait, unit: 'bytes' });
