@@ -306,6 +306,12 @@ export class Socket extends Duplex implements ConnectionHandler {
   /** @internal */
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.touch();
+    if (chunk.length < SMALL_WRITE) {
+      // The engine copies a small write at once (staging): handed over as it is, in a list reused for it.
+      ONE_CHUNK[0] = chunk;
+      try { this.writeChunks(ONE_CHUNK, cb); } finally { ONE_CHUNK[0] = EMPTY_CHUNK; }
+      return;
+    }
     const out: Uint8Array[] = [];
     this.ownBytes(chunk, out);
     this.writeChunks(out, cb);
@@ -341,7 +347,8 @@ export class Socket extends Duplex implements ConnectionHandler {
    * caller may then reuse its buffer: the bytes not yet sent or acknowledged must not change with it.
    */
   private ownBytes(chunk: Buffer, out: Uint8Array[]): void {
-    if (chunk.length < SMALL_WRITE) { out.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)); return; }
+    // A small write the engine copies at once (src/tcp/buffers.ts stages it): not kept, so not copied here.
+    if (chunk.length < SMALL_WRITE) { out.push(chunk); return; }
     for (let off = 0; off < chunk.length;) {
       let b = this.fill;
       if (b === null || this.fillAt === b.byteLength) {
@@ -574,6 +581,13 @@ export class Socket extends Duplex implements ConnectionHandler {
   /** The connection's current RFC 9293 state. */
   get tcpState(): TcpStateName { return this.conn?.state ?? 'CLOSED'; }
 }
+
+/**
+ * The one-chunk list a small write is handed to writeChunks in (Socket#_write): writeChunks keeps no reference to
+ * the list (a partial write keeps a copy of its rest), so one list serves every socket.
+ */
+const ONE_CHUNK: Uint8Array[] = [new Uint8Array(0)];
+const EMPTY_CHUNK = ONE_CHUNK[0]!;
 
 /** A socket's first copy block (Socket#ownBytes): a response or two. */
 const FIRST_COPY_BLOCK = 65536;
