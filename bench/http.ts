@@ -397,6 +397,8 @@ async function bench(): Promise<BenchResult[]> {
     out.push({ name: 'http.synflood dropped by the TUN queue', value: s.drops, unit: 'packets' });
     out.push({ name: 'http.synflood synack SYN+ACKs by the fast path', value: c.SynFastPath - fast0, unit: 'SYN+ACKs' });
     out.push({ name: 'http.synflood synack CPU per segment', value: s.cpuUsPerSeg, unit: 'us' });
+    // Packets synack wrote that its writer thread's ring (4096) had no room for: SYN+ACKs, a legitimate client's among them.
+    out.push({ name: 'http.synflood synack writes dropped (writer ring full)', value: rx1.txDropped - rx0.txDropped, unit: 'packets' });
     out.push({ name: 'http.synflood synack TUN read batch', value: Math.round(((rx1.rxPackets - rx0.rxPackets) / Math.max(1, rx1.rxBatches - rx0.rxBatches)) * 10) / 10, unit: 'packets/callback' });
     out.push({ name: 'http.synflood TUN queue (txqueuelen)', value: txqlen, unit: 'packets' });
     // synack serve's SYN rate (applySynRate): SYNs beyond it wait in the device's qdisc (hping3 then blocks on
