@@ -27,7 +27,7 @@
  * mille, or "reorder"; skips the virtual sweep), LOSS_BENCH_NOVIRTUAL=1 (every rate, real peers only), LOSS_BENCH_SENDONLY=1 (only the transfers toward the peer: synack as the sender), LOSS_BENCH_CC (JSON merged into synack's TcpConfig, e.g.
  * {"congestionControl":"newreno"}), LOSS_BENCH_NOHYSTART=1 (CUBIC without HyStart), LOSS_BENCH_SS=1 (the
  * senders' median cwnd and SRTT toward the peer, sampled every 20 ms; synack's CPU use, event-loop delay and garbage
- * collection pauses during its transfers), LOSS_BENCH_HEAPPROF=1 (with LOSS_BENCH_SS: what synack's process allocates per segment during its transfers, by function), LOSS_BENCH_CPUPROF=dir (with LOSS_BENCH_SS: a V8 CPU profile of synack's process per transfer), LOSS_BENCH_WRITETHREAD=1 (serve's default, the addon's writer thread; the bench writes from the event loop), LOSS_BENCH_NOPOLL=1 (a late timer wake-up does not read the device first), LOSS_BENCH_V8FLAGS (V8 flags set in synack's process at its start, e.g. `--trace-gc` or `--heap-growing-percent=300`; the process's output is printed), LOSS_BENCH_GCLOG (a file: with LOSS_BENCH_SS, each GC pause over 1 ms in
+ * collection pauses during its transfers), LOSS_BENCH_HEAPPROF=1 (with LOSS_BENCH_SS: what synack's process allocates per segment during its transfers, by function), LOSS_BENCH_CPUPROF=dir (with LOSS_BENCH_SS: a V8 CPU profile of synack's process per transfer), LOSS_BENCH_WRITETHREAD=1 (serve's default, the addon's writer thread; the bench writes from the event loop), LOSS_BENCH_NOPOLL=1 (a late timer wake-up does not read the device first), LOSS_BENCH_NICE (synack's process's nice value, e.g. -10: how much of the gap is CPU scheduling), LOSS_BENCH_V8FLAGS (V8 flags set in synack's process at its start, e.g. `--trace-gc` or `--heap-growing-percent=300`; the process's output is printed), LOSS_BENCH_GCLOG (a file: with LOSS_BENCH_SS, each GC pause over 1 ms in
  * epoch seconds, to set beside a LOSS_BENCH_PCAP capture), LOSS_BENCH_KERNEL_CC (the
  * kernel's congestion control in the namespaces, default cubic, Linux's default; `bbr` is another figure),
  * LOSS_BENCH_PCAP (a directory: tcpdump writes the host's side of the path, a0 — every transfer, told apart by
@@ -42,6 +42,7 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { getPriority, setPriority } from 'node:os';
 import http from 'node:http';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Session } from 'node:inspector/promises';
@@ -193,6 +194,9 @@ async function realRole(): Promise<void> {
   // LOSS_BENCH_V8FLAGS: V8 flags for synack's process, set at start (e.g. --trace-gc: each collection and its reason,
   // printed with the results).
   if (process.env.LOSS_BENCH_V8FLAGS) setFlagsFromString(process.env.LOSS_BENCH_V8FLAGS);
+  // LOSS_BENCH_NICE=n: synack's process runs at nice n (e.g. -10), set before serve starts its threads (they inherit
+  // it): how much of the gap is the scheduler. A kernel receiver ACKs from softirq, ahead of every process.
+  if (process.env.LOSS_BENCH_NICE) { setPriority(Number(process.env.LOSS_BENCH_NICE)); process.stderr.write(`synack's process runs at nice ${getPriority()}\n`); }
   const quiet = { stdout: { write: () => true } as unknown as NodeJS.WritableStream, stderr: process.stderr, stdin: process.stdin };
   const h = await startServe({ tun: 'syn0', addr: ['10.77.0.2'], peer: ['10.77.0.1/24'], http: 80, offload: true, buffer: 4 << 20, logFormat: 'json', writeThread: process.env.LOSS_BENCH_WRITETHREAD === '1' }, quiet);
   if (process.env.LOSS_BENCH_CC) Object.assign(h.stack.config, JSON.parse(process.env.LOSS_BENCH_CC) as Partial<TcpConfig>);
@@ -267,15 +271,28 @@ async function realRole(): Promise<void> {
   // reader, V8's and libuv's workers) used, in ms (/proc/self/task/*/schedstat: run and run-queue wait, ns): on this
   // 2-core machine the peer's sender and the forwarding take a core, and a userspace receiver that waits ACKs
   // nothing (a kernel receiver ACKs from softirq).
-  const threadTimes = (): { mainWait: number; othersRun: number } => {
-    let mainWait = 0, othersRun = 0;
+  // Per thread too (run and wait, ms, by thread id; the threads are unnamed: the busiest, by id, are V8's platform
+  // workers — concurrent marking, sweeping, compiling — started with the process), and the main thread's context
+  // switches: involuntary (preempted: another task took its CPU) and voluntary (it slept in epoll for input or a
+  // timer; each wake-up then waits for a CPU, as a kernel receiver in softirq never does).
+  const perThread = new Map<number, { run: number; wait: number }>();
+  let preempted = 0, slept = 0;
+  const threadTimes = (): { mainWait: number; othersRun: number; tids: Map<number, { run: number; wait: number }>; nonvol: number; vol: number } => {
+    let mainWait = 0, othersRun = 0, nonvol = 0, vol = 0;
+    const tids = new Map<number, { run: number; wait: number }>();
     try {
       for (const tid of readdirSync('/proc/self/task')) {
         const [run, wait] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
-        if (Number(tid) === process.pid) mainWait = wait! / 1e6; else othersRun += run! / 1e6;
+        tids.set(Number(tid), { run: run! / 1e6, wait: wait! / 1e6 });
+        if (Number(tid) === process.pid) {
+          mainWait = wait! / 1e6;
+          const status = readFileSync(`/proc/self/task/${tid}/status`, 'utf8');
+          nonvol = Number(/nonvoluntary_ctxt_switches:\s*(\d+)/.exec(status)?.[1] ?? 0);
+          vol = Number(/\nvoluntary_ctxt_switches:\s*(\d+)/.exec(status)?.[1] ?? 0);
+        } else othersRun += run! / 1e6;
       }
     } catch { /* no schedstat: zeros */ }
-    return { mainWait, othersRun };
+    return { mainWait, othersRun, tids, nonvol, vol };
   };
   // And how long synack's event loop was blocked (it ACKs and sends only when it runs): the largest delays, and
   // garbage collection pauses over 2 ms.
@@ -323,6 +340,11 @@ async function realRole(): Promise<void> {
         loop.disable(); gcObs.disconnect();
         const d = process.cpuUsage(c0); cpu.used += (d.user + d.system) / 1000; cpu.wall += performance.now() - w0;
         const q1 = threadTimes(); cpu.waited += q1.mainWait - q0.mainWait; cpu.others += q1.othersRun - q0.othersRun;
+        preempted += q1.nonvol - q0.nonvol; slept += q1.vol - q0.vol;
+        for (const [tid, t] of q1.tids) {
+          const t0 = q0.tids.get(tid) ?? { run: 0, wait: 0 }, acc = perThread.get(tid) ?? { run: 0, wait: 0 };
+          acc.run += t.run - t0.run; acc.wait += t.wait - t0.wait; perThread.set(tid, acc);
+        }
         if (cpuProf) {
           const { profile } = await cpuProf.post('Profiler.stop') as unknown as { profile: unknown };
           writeFileSync(join(cpuProfDir!, `synack-${++cpuProfN}.cpuprofile`), JSON.stringify(profile));
@@ -457,6 +479,10 @@ async function realRole(): Promise<void> {
       if (l !== 'reorder') process.stderr.write(`${label(l)}: the peer kernel sending toward the host was receive-window limited at most ${rwnd.kernel.map((x) => `${x}%`).join(', ')} of the time toward the kernel, ${rwnd.synack.map((x) => `${x}%`).join(', ')} toward synack (${rwndSamples} samples of its tcp_info)\n`);
       rwnd.kernel.length = 0; rwnd.synack.length = 0; rwndSamples = 0;
       process.stderr.write(`${label(l)}: synack's process used ${round(cpu.wall > 0 ? cpu.used / cpu.wall : 0)} CPU seconds per second of its transfers, its main thread waited ${round(cpu.wall > 0 ? 1000 * cpu.waited / cpu.wall : 0, 1)} ms per second for a CPU, its other threads ran ${round(cpu.wall > 0 ? 1000 * cpu.others / cpu.wall : 0, 1)} ms per second; event-loop delay p99 ${round(loop.percentile(99) / 1e6)} ms, max ${round(loop.max / 1e6)} ms; GC pauses over 2 ms: ${gc.n}, ${round(gc.ms)} ms in all, longest ${round(gc.max)} ms; every GC pause: ${gc.all}, ${round(gc.allMs)} ms\n`);
+      const perS = (x: number): number => round(cpu.wall > 0 ? 1000 * x / cpu.wall : 0, 1);
+      const busiest = [...perThread].sort((a, b) => b[1].run - a[1].run).slice(0, 6);
+      process.stderr.write(`${label(l)}: synack's threads, ms per second of its transfers (run/wait): ${busiest.map(([tid, t]) => `${tid === process.pid ? 'main' : tid} ${perS(t.run)}/${perS(t.wait)}`).join(', ')}; the main thread was preempted ${round(perS(preempted) / 1000, 2)} thousand times per second and slept (waited for input or a timer) ${round(perS(slept) / 1000, 2)} thousand times per second, and waited for a CPU ${slept + preempted > 0 ? round(1000 * (perThread.get(process.pid)?.wait ?? 0) / (slept + preempted), 0) : 0} µs per switch\n`);
+      perThread.clear(); preempted = 0; slept = 0;
       cpu.used = 0; cpu.wall = 0; cpu.waited = 0; cpu.others = 0; loop.reset(); gc.n = 0; gc.ms = 0; gc.max = 0; gc.all = 0; gc.allMs = 0;
       if (heapProf && allocSegs > 0) {
         const total = [...allocs.values()].reduce((a, b) => a + b, 0);
