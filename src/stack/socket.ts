@@ -296,8 +296,9 @@ export class Socket extends Duplex implements ConnectionHandler {
       // The engine's payload views are ours now; Buffer.from(view.buffer, ...) shares memory without a copy.
       this.wantRead = this.push(Buffer.from(data.buffer, data.byteOffset, data.length));
     }
-    // Reading may have opened the window: let the stack send the window update (reading nothing changed nothing).
-    if (read) c.service();
+    // Reading may have opened the window enough for an update (the engine's read() says so: ackNow, or a pending
+    // update, RFC 9293 §3.8.6.2.2): only then is there anything for the stack to send. Most reads open it by less.
+    if (read && (c.tcp.ackNow || c.tcp.windowUpdatePending)) c.service();
     if (this.ended && c.tcp.readableLength === 0 && !this.readableEnded && this.wantRead) {
       this.push(null);
     }

@@ -182,7 +182,8 @@ export class TcpSocket {
       ctl.enqueue(data);
       moved = true;
     }
-    if (moved) c.service(); // the window may have opened
+    // The window may have opened enough for an update (read() then sets ackNow or a pending update): send it.
+    if (moved && (c.tcp.ackNow || c.tcp.windowUpdatePending)) c.service();
     if (this.eof && c.tcp.readableLength === 0) {
       this.eof = false;
       try { ctl.close(); } catch { /* already closed */ }
