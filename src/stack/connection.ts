@@ -53,8 +53,10 @@ export interface StateTransition {
 export class StackConnection {
   readonly id = nextConnId++;
   handler: ConnectionHandler | null = null;
-  /** Deadline currently registered in the timer heap. */
-  deadline = Infinity;
+  /** @internal Its place in the stack's timer heap (IndexedTimerHeap), -1 while no timer is armed. */
+  heapIndex = -1;
+  /** Deadline currently registered in the timer heap (Infinity: none); kept there, not on the connection. */
+  get deadline(): number { return this.stack.heap.deadlineOf(this); }
   listener: Listener | null = null;
   /**
    * @internal embryonic, removed, keepTimeWaitTcb, noDf as bits, and the latest transition's from and to states

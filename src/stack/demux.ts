@@ -37,8 +37,8 @@ export function removeConn(s: Stack, c: StackConnection): void {
   if (c.removed) return;
   c.removed = true;
   s.conns.remove(c.key, c);
-  // Stale timer entries would keep closed connections alive until their deadlines: compact when they dominate.
-  if (s.heap.size > 2 * s.conns.size + 1024) s.heap.compact((at, x) => !x.removed && x.deadline === at);
+  // Its timer goes with it: a closed connection is not kept alive by a deadline.
+  s.heap.delete(c);
   if (c.listener) {
     c.listener.synQueue.delete(c);
     const i = c.listener.acceptQueue.indexOf(c);

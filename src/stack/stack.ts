@@ -23,7 +23,7 @@ import { SipHash } from '../tcp/siphash.js';
 import { TcpStats } from '../tcp/stats.js';
 import { RealClock, type Clock } from './clock.js';
 import { SynCookies } from './syn-cookies.js';
-import { TimerHeap } from './timer-heap.js';
+import { IndexedTimerHeap, TimerHeap } from './timer-heap.js';
 import { TimeWaitTable } from './time-wait-table.js';
 import { TupleTable } from './tuple-table.js';
 import { IcmpRateLimiter } from './icmp-rate.js';
@@ -287,7 +287,7 @@ export class Stack {
   /** @internal */
   readonly listeners = new Map<number, Listener[]>();
   /** @internal */
-  readonly heap = new TimerHeap<StackConnection>();
+  readonly heap = new IndexedTimerHeap<StackConnection>();
   /** @internal Per-source SYN rate limit (syn-rate.ts). */
   readonly synRate: SynRateLimiter;
   /** @internal */
@@ -637,12 +637,7 @@ export class Stack {
     if (space > c.lastSendSpace && c.handler) { c.lastSendSpace = space; c.handler.onWritable(); } else c.lastSendSpace = space;
     if (toTimeWait && t.state === 'TIME-WAIT' && !c.keepTimeWaitTcb) { this.toTimeWait(c, now); return; }
     if (closed || t.state === 'CLOSED') { removeConn(this, c); return; }
-    const d = t.nextDeadline();
-    if (d !== c.deadline) {
-      c.deadline = d;
-      this.heap.push(d, c);
-      if (this.heap.size > 4 * this.conns.size + 1024) this.heap.compact((at, x) => !x.removed && x.deadline === at);
-    }
+    this.heap.set(c, t.nextDeadline()); // moved only if it changed
     if (!this.inWake && !this.batching) this.rearm();
   }
 
@@ -704,10 +699,7 @@ export class Stack {
     this.inWake = true;
     try {
       while (this.heap.peekTime() <= now) {
-        const at = this.heap.peekTime();
         const c = this.heap.pop()!;
-        if (c.removed || c.deadline !== at) continue; // stale entry
-        c.deadline = Infinity;
         c.tcp.onTimeout(now);
         this.service(c);
       }
