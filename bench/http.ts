@@ -12,7 +12,8 @@
  *   - a SYN flood: `hping3 -S --flood --rand-source` at the HTTP port, bounded to FLOOD_SECS and FLOOD_COUNT
  *     packets, while curl fetches /bytes/1000 in a loop (2 s timeout each): the share of fetches that succeed,
  *     curl's handshake time (time_connect) as mean, median, p90 and highest, with the fetches whose SYN was
- *     retransmitted (≥ 900 ms: one such fetch in 500 adds 2 ms to the mean),
+ *     retransmitted (≥ 900 ms: one such fetch in 500 adds 2 ms to the mean; median, p90 and retransmissions for
+ *     each flood variant below too),
  *     and TCP segments the target processed per second (its InSegs: synack's stack counters, the kernel's
  *     /proc/net/snmp of its namespace), with what the TUN device dropped before synack could read it. The
  *     kernel is flooded just before and just after synack (its figures are the mean of the two: the machine is
@@ -277,9 +278,20 @@ async function flood(host: string, inSegs: () => number, tunDrops: () => number,
     ...(backlogs.length > 0 ? { synBacklog: Math.round(backlogs.reduce((a, b) => a + b, 0) / backlogs.length) } : {}) };
 }
 
+/** Handshake-time rows of a flood variant (`prefix`: its label): median, p90, fetches with a retransmitted SYN. */
+function handshakeRows(prefix: string, f: FetchLoopResult): BenchResult[] {
+  if (f.connectMedianMs === undefined) return [];
+  return [
+    { name: `${prefix}: fetch handshake time, median`, value: f.connectMedianMs, unit: 'ms' },
+    { name: `${prefix}: fetch handshake time, p90`, value: f.connectP90Ms!, unit: 'ms' },
+    { name: `${prefix}: fetches with a retransmitted SYN`, value: f.connectRetransmitted!, unit: 'fetches' },
+  ];
+}
+
 async function bench(): Promise<BenchResult[]> {
   const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
-  const serve = await startServe({ addr: [SYNACK], peer: ['10.77.0.1/24'], http: PORT, offload: true, writeThread: true }, { stdout: quiet, stderr: process.stderr, stdin: process.stdin });
+  // HTTP_BENCH_WRITE_THREAD=0: the measured serve writes its device from the event loop (synack serve --no-write-thread).
+  const serve = await startServe({ addr: [SYNACK], peer: ['10.77.0.1/24'], http: PORT, offload: true, writeThread: process.env.HTTP_BENCH_WRITE_THREAD !== '0' }, { stdout: quiet, stderr: process.stderr, stdin: process.stdin });
   const tun = serve.host.link.name;
   const quietIo = { stdout: quiet, stderr: process.stderr, stdin: process.stdin };
   const serveNoWt = COMPARE_WRITE_THREAD ? await startServe({ addr: [SYNACK_NO_WT], peer: ['10.79.0.1/24'], http: PORT, offload: true, writeThread: false }, quietIo) : null;
@@ -410,6 +422,7 @@ async function bench(): Promise<BenchResult[]> {
     out.push({ name: 'http.synflood general path: segments processed', value: g.segsPerSec, unit: 'seg/s' });
     out.push({ name: 'http.synflood general path: CPU per segment', value: g.cpuUsPerSeg, unit: 'us' });
     out.push({ name: 'http.synflood general path: dropped by the TUN queue', value: g.drops, unit: 'packets' });
+    out.push(...handshakeRows('http.synflood general path', g));
     out.push({ name: 'http.synflood synack cookies sent', value: c.SyncookiesSent, unit: 'SYN+ACKs' });
     // The same run's before: the fast path again with the SYN rate removed (the kernel's default queueing).
     serve.synRate?.stop();
@@ -420,6 +433,7 @@ async function bench(): Promise<BenchResult[]> {
     out.push({ name: 'http.synflood without the SYN rate: segments processed', value: u.segsPerSec, unit: 'seg/s' });
     out.push({ name: 'http.synflood without the SYN rate: dropped by the TUN queue', value: u.drops, unit: 'packets' });
     out.push({ name: 'http.synflood without the SYN rate: SYNs sent by hping3', value: u.sent, unit: 'packets' });
+    out.push(...handshakeRows('http.synflood without the SYN rate', u));
     // Once more with the device read by the addon's reader thread (synack serve --read-thread): a second
     // serve, the first stopped.
     await serve.stop(200);
@@ -433,6 +447,7 @@ async function bench(): Promise<BenchResult[]> {
       out.push({ name: 'http.synflood read thread: CPU per segment', value: t.cpuUsPerSeg, unit: 'us' });
       out.push({ name: 'http.synflood read thread: dropped by the TUN queue', value: t.drops, unit: 'packets' });
       out.push({ name: 'http.synflood read thread: SYNs sent by hping3', value: t.sent, unit: 'packets' });
+      out.push(...handshakeRows('http.synflood read thread (no writer thread)', t));
     } finally {
       await serve2.stop(200);
     }
