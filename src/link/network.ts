@@ -128,10 +128,11 @@ export class Network {
       this.onDelivered?.(stack, packet);
     };
     const endpoint: WireEndpoint = { deliver };
+    const memo = newAddressMemo();
     // A segment that crossed without bytes (linkSendSegment below): taken as it is, unless someone looks.
     endpoint.deliverLazy = (d: LazyDatagram, now: number, meta: number): void => {
       const t = d as TcpDatagram;
-      if (this.onDelivered !== undefined || !receiveSegment(stack, t.src, t.dst, t.seg!, t.tos)) deliver(t.bytes(), now, meta);
+      if (this.onDelivered !== undefined || !receiveSegment(stack, memo, t.src, t.dst, t.seg!, t.tos)) deliver(t.bytes(), now, meta);
       this.release(t);
     };
     if (this.receiveBatch) {
@@ -158,7 +159,7 @@ export class Network {
             if (x instanceof Uint8Array) stack.receive(x, metas[i] === META_CSUM_UNNECESSARY ? CSUM_UNNECESSARY : undefined);
             else {
               const t = x as TcpDatagram;
-              if (!receiveSegment(stack, t.src, t.dst, t.seg!, t.tos)) stack.receive(t.bytes(), CSUM_UNNECESSARY);
+              if (!receiveSegment(stack, memo, t.src, t.dst, t.seg!, t.tos)) stack.receive(t.bytes(), CSUM_UNNECESSARY);
               this.release(t);
             }
           }
@@ -458,26 +459,38 @@ export function receiverSegmentInPlace(seg: TcpSegment, take: (n: number) => Uin
  * full); the network then hands over the bytes instead. Here rather than in the stack: only a Network uses it, and
  * a browser bundle of the stack alone leaves it out (issue 12).
  */
-function receiveSegment(s: Stack, src: Uint8Array, dst: Uint8Array, seg: TcpSegment, tos: number): boolean {
+function receiveSegment(s: Stack, memo: AddressMemo, src: Uint8Array, dst: Uint8Array, seg: TcpSegment, tos: number): boolean {
   if (s.packetObservers.length > 0) return false;
-  const la = ourAddress(s, dst);
+  if (src !== memo.src || dst !== memo.dst) {
+    // A new pair of addresses: what the stack's IP input finds for them (our address, the peer's interned array
+    // or a view of the sender's, martian or not) depends on their bytes and the stack's fixed addresses alone.
+    const la = ourAddress(s, dst);
+    memo.src = src; memo.dst = dst; memo.la = la;
+    memo.ra = la === null ? null : remoteAddressAt(s, src, 0, src.length);
+    memo.martian = la !== null && martianSource(memo.ra!, la, s.isOursFn) !== null;
+  }
+  const la = memo.la;
   if (seg.flags === SYN && s.synFastPath && s.synFastPathCode !== null && la !== null) {
     const l = findListener(s, la, seg.dstPort);
     if (l !== null && l.synQueue.size >= l.backlog) return false;
   }
   const now = s.clock.now();
   if (la === null) s.counters.InAddrErrors++;
+  else if (memo.martian) s.counters.InMartians++;
   else {
-    const ra = remoteAddressAt(s, src, 0, src.length);
-    if (martianSource(ra, la, s.isOursFn) !== null) s.counters.InMartians++;
-    else {
-      s.rxCe = (tos & 3) === 3;
-      segmentArrives(s, la, ra, seg, now);
-    }
+    s.rxCe = (tos & 3) === 3;
+    segmentArrives(s, la, memo.ra!, seg, now);
   }
   if (!s.batching) { s.rearm(); flushOutput(s); } // a batch rearms and flushes once, at its end
   return true;
 }
+
+/**
+ * A receiving stack's last sender and destination address arrays (by identity: a sender's addresses are its
+ * stack's own arrays, never changed) and what IP input made of them: our address, the peer's, martian or not.
+ */
+interface AddressMemo { src: Uint8Array | null; dst: Uint8Array | null; la: Uint8Array | null; ra: Uint8Array | null; martian: boolean }
+function newAddressMemo(): AddressMemo { return { src: null, dst: null, la: null, ra: null, martian: false }; }
 
 const NOP = 1, MSS = 2, WSCALE = 3, SACK_PERMITTED = 4, SACK = 5, TIMESTAMPS = 8;
 // Frozen at load, marked pure: a bundle that leaves the network out (the browser core) leaves them out too.

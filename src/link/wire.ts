@@ -138,6 +138,8 @@ export class LinkError extends Error {
 }
 
 interface Route { hash: number; addr: Uint8Array; id: number }
+/** Wire.transparentRoute's answer for one sender: the destination address array, its endpoint and the direction. */
+interface LazyRoute { dst: Uint8Array; to: number; dir: Direction }
 
 class Direction {
   readonly imp: Impairments;
@@ -270,6 +272,7 @@ export class Wire {
     const dir = new Direction(checkImpairments({ ...this.defaults, ...imp }), this.dirSeed(f, t));
     if (old) { Object.assign(dir.counters, old.counters); dir.busyUntil = old.busyUntil; }
     this.dirs.set(key, dir);
+    this.lazyRoutes = []; // transparentRoute's kept directions may hold the one replaced
   }
 
   /** Counters of one direction (a live object). */
@@ -326,14 +329,28 @@ export class Wire {
    */
   transparentRoute(from: number, dst: Uint8Array): number {
     if (this.onPacket !== undefined || this.observers.length !== 0) return -1;
-    const to = this.routeOfAddress(dst, 0, dst.length);
-    return to >= 0 && isTransparent(this.direction(from, to)) ? to : -1;
+    // Each sender's last answer is kept by the address array's identity: a sender's addresses are its stack's own
+    // arrays, never changed, and an address never moves to another endpoint (addAddress); impair() forgets them.
+    const k = this.lazyRoutes[from];
+    let r: LazyRoute;
+    if (k !== undefined && k.dst === dst) r = k;
+    else {
+      const to = this.routeOfAddress(dst, 0, dst.length);
+      if (to < 0) return -1;
+      r = { dst, to, dir: this.direction(from, to) };
+      this.lazyRoutes[from] = r;
+    }
+    return isTransparent(r.dir) ? r.to : -1;
   }
+
+  /** transparentRoute's last answer per sender (endpoint id): its destination array, endpoint and direction. */
+  private lazyRoutes: Array<LazyRoute | undefined> = [];
 
   /** @internal Sends a LazyDatagram from `from` to `to`, which transparentRoute(from, ...) gave. */
   sendLazy(from: number, to: number, d: LazyDatagram, now: number, meta: number): void {
     if (!Number.isFinite(now)) throw new LinkError('bad-time', `send() needs a finite time in ms, got ${now}`);
-    const dir = this.direction(from, to);
+    const r = this.lazyRoutes[from];
+    const dir = r !== undefined && r.to === to ? r.dir : this.direction(from, to);
     dir.counters.sent++;
     this.schedule(this.flight(now + dir.imp.delayMs, now, from, to, NO_BYTES, d, 'delivered', dir, meta));
   }
