@@ -314,6 +314,9 @@ export class Socket extends Duplex implements ConnectionHandler {
       return;
     }
     const out: Uint8Array[] = [];
+    // Blocks acknowledged meanwhile go back before this write is copied (releaseBlocks must never see pieces that
+    // are copied but not yet the engine's: it would give their block back).
+    if (this.blocks !== null) this.releaseBlocks();
     this.ownBytes(chunk, out);
     this.writeChunks(out, cb);
   }
@@ -326,6 +329,7 @@ export class Socket extends Duplex implements ConnectionHandler {
   override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (err?: Error | null) => void): void {
     this.touch();
     const out: Uint8Array[] = [];
+    if (this.blocks !== null) this.releaseBlocks(); // before copying (_write)
     for (let i = 0; i < chunks.length; i++) this.ownBytes(chunks[i]!.chunk, out);
     this.writeChunks(out, cb);
   }
@@ -384,7 +388,8 @@ export class Socket extends Duplex implements ConnectionHandler {
   /**
    * Copy blocks whose every byte the peer has acknowledged are no longer read by the engine: reused. The last
    * one may be the block being filled, or hold pieces a pending write has yet to hand over: it goes only when
-   * everything written is acknowledged, and then the socket holds no copy memory at all.
+   * everything written is acknowledged, and then the socket holds no copy memory at all. Called only where no
+   * copied piece is in hand outside pendingWrite (before ownBytes copies, and in onWritable before resuming).
    */
   private releaseBlocks(): void {
     const blocks = this.blocks!;
@@ -407,7 +412,6 @@ export class Socket extends Duplex implements ConnectionHandler {
     const c = this.conn;
     if (!c) { cb(socketError('ENOTCONN', 'write', 'not connected')); return; }
     const now = c.stack.clock.now();
-    if (this.blocks !== null) this.releaseBlocks();
     for (let i = 0; i < chunks.length; i++) {
       const chunk = chunks[i]!;
       const start = c.tcp.snd.end;
