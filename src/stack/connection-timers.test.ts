@@ -70,3 +70,16 @@ test('IndexedTimerHeap pops items in deadline order after random arms, moves and
     assert.deepEqual(order, [...armed.values()].sort((a, b) => a - b));
   }
 });
+
+test('IndexedTimerHeap emptied after a burst of 5 000 items (its arrays made again) keeps working', () => {
+  const heap = new IndexedTimerHeap<{ heapIndex: number; d: number }>();
+  const burst = Array.from({ length: 5000 }, (_, i) => ({ heapIndex: -1, d: (i * 7919) % 5000 }));
+  for (const x of burst) heap.set(x, x.d);
+  for (let k = 0; k < 5000; k++) assert.equal(heap.pop()!.d, k);
+  assert.equal(heap.size, 0);
+  assert.ok(burst.every((x) => x.heapIndex === -1));
+  const again = [{ heapIndex: -1, d: 3 }, { heapIndex: -1, d: 1 }, { heapIndex: -1, d: 2 }];
+  for (const x of again) heap.set(x, x.d);
+  heap.delete(again[1]!);
+  assert.deepEqual([heap.pop()!.d, heap.pop()!.d, heap.pop()], [2, 3, undefined]);
+});

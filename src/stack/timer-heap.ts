@@ -58,6 +58,9 @@ export class TimerHeap<T> {
   }
 }
 
+/** An IndexedTimerHeap that empties after holding more than this many items lets its arrays go. */
+const RELEASE_AFTER = 4096;
+
 /** An item of an IndexedTimerHeap: where it sits in the heap, -1 while it is not armed. */
 export interface HeapSlot { heapIndex: number }
 
@@ -68,8 +71,10 @@ export interface HeapSlot { heapIndex: number }
  * deadline or a compaction in a run of short connections, surviving young-generation collections).
  */
 export class IndexedTimerHeap<T extends HeapSlot> {
-  private readonly at: number[] = [];
-  private readonly items: T[] = [];
+  private at: number[] = [];
+  private items: T[] = [];
+  /** The most items held since the arrays were last made: emptied after a burst, they are made again (below). */
+  private peak = 0;
 
   get size(): number { return this.at.length; }
 
@@ -85,6 +90,7 @@ export class IndexedTimerHeap<T extends HeapSlot> {
     if (i < 0) {
       const n = this.at.length;
       this.at.push(deadline); this.items.push(item);
+      if (n >= this.peak) this.peak = n + 1;
       this.up(n, deadline, item);
       return;
     }
@@ -110,6 +116,11 @@ export class IndexedTimerHeap<T extends HeapSlot> {
     const a = this.at, it = this.items;
     it[i]!.heapIndex = -1;
     const lastA = a.pop()!, lastI = it.pop()!;
+    if (a.length === 0 && this.peak > RELEASE_AFTER) {
+      // Empty after a burst (100 000 connections closing): the arrays keep their room (~12 B a slot), so new ones.
+      this.at = []; this.items = []; this.peak = 0;
+      return;
+    }
     if (i === a.length) return; // it was the last
     if (i > 0 && lastA < a[(i - 1) >> 1]!) this.up(i, lastA, lastI);
     else this.down(i, lastA, lastI);
