@@ -325,6 +325,10 @@ async function bench(): Promise<BenchResult[]> {
       let k = { rps: 0, failed: 0 }, s = { rps: 0, failed: 0 }, u = { rps: 0, failed: 0 }, w = { rps: 0, failed: 0 };
       // Each round's own ratio (synack right after the kernel): how stable the best-of ratio is on a shared machine.
       const roundRatios: number[] = [];
+      // CPU per request each round: synack's whole process and its main thread, the kernel server's process
+      // (its system time includes the kernel's TCP for it). Less at the mercy of the machine's other load than
+      // requests per second: how much work a request costs each side, not how much CPU each side got.
+      const cpuSynack: number[] = [], cpuMain: number[] = [], cpuKernel: number[] = [];
       for (let round = 0; round < AB_ROUNDS; round++) {
         const kr = await abKernelCpu(args, server.pid!);
         const prof = PROFILE !== undefined && round === 1 ? await startProfile(args[0] === '-k' ? 'keepalive' : 'close') : null;
@@ -332,6 +336,7 @@ async function bench(): Promise<BenchResult[]> {
         if (prof !== null) await prof();
         progress(`ab ${args.join(' ')}: kernel ${kr.rps} (CPU per request ${kr.allUs} us), synack ${sr.rps} (CPU per request: main thread ${sr.mainUs} us, process ${sr.allUs} us)`);
         roundRatios.push(sr.rps / Math.max(1, kr.rps));
+        cpuSynack.push(sr.allUs); cpuMain.push(sr.mainUs); cpuKernel.push(kr.allUs);
         if (kr.rps > k.rps) k = kr;
         if (sr.rps > s.rps) s = sr;
         if (COMPARE_BATCHING) {
@@ -358,6 +363,9 @@ async function bench(): Promise<BenchResult[]> {
         { name: `${label} ratio per round (lowest)`, value: r2(sorted[0]!), unit: 'synack/kernel' },
         { name: `${label} ratio per round (highest)`, value: r2(sorted[sorted.length - 1]!), unit: 'synack/kernel' },
       );
+      const median = (a: number[]) => { const x = [...a].sort((p, q) => p - q); return x[Math.floor((x.length - 1) / 2)]!; };
+      out.push({ name: `${label} CPU per request (median of rounds)`, value: median(cpuSynack), unit: 'us', peer: 'the kernel server\'s process, same rounds', peerValue: median(cpuKernel), ratio: r2(median(cpuSynack) / Math.max(0.1, median(cpuKernel))) });
+      out.push({ name: `${label} CPU per request, synack's main thread (median of rounds)`, value: median(cpuMain), unit: 'us' });
       out.push({ name: `${label} failed (synack)`, value: s.failed, unit: 'requests' }, { name: `${label} failed (kernel)`, value: k.failed, unit: 'requests' });
     }
     await serveNoWt?.stop(200);
