@@ -64,3 +64,18 @@ test('with sackCompress 0, or a D-SACK to report, every out-of-order segment is 
   assert.equal(dup.length, 1);
   assert.deepEqual(view(dup)[0]![1].slice(0, 2), [200, 300]);
 });
+
+test('a segment arriving after the hold\'s deadline sends the held ACK itself, without waiting for a late timer', () => {
+  const c = open();
+  const now = 10;
+  for (let off = 100; off < 600; off += 100) arrive(c, off, now); // three ACKs at once, two held
+  const deadline = c.nextDeadline();
+  assert.ok(deadline > now && deadline <= now + 1, `compressed-SACK timer at ${deadline}`);
+  // Before the deadline an arrival is held too.
+  assert.deepEqual(view(arrive(c, 600, (now + deadline) / 2)), []);
+  // The host's timer has not run (late, as Node's millisecond timers are): the next arrival past the deadline
+  // answers everything held, with the latest blocks, and the count of compressed ACKs is taken.
+  assert.deepEqual(view(arrive(c, 700, deadline + 0.01)), [[0, [100, 800]]]);
+  assert.equal(c.stats.TCPAckCompressed, 3);
+  assert.equal(c.nextDeadline() > deadline + 1, true, 'no compressed-SACK timer left');
+});

@@ -19,6 +19,10 @@ export function holdOutOfOrderAck(c: TcpConnection, now: number): boolean {
   if (limit <= 0 || !c.sackOk || !c.rcv.hasOutOfOrder || c.rcv.dsackRight !== -1) return false;
   if (!c.pingpong && c.quickAcksSent < c.config.quickAckSegments) return false;
   if (c.sackCompressed >= limit) return false;
+  // The hold is over: an arrival after its deadline sends the held ACK itself. A host's timer may fire well after
+  // the deadline (Node's setTimeout counts whole milliseconds, and SRTT/20 on a sub-millisecond path is tens of
+  // µs), and waiting for it would hold the sender's SACK information 20-60 times longer than Linux's hrtimer does.
+  if (c.sackCompressAt <= now) return false;
   const k = c.coldTcb();
   // A new RCV.NXT (a hole filled) starts a new count of duplicates sent at once.
   if (k.sackCompressRcvNxt !== c.rcvNxt) { k.sackCompressRcvNxt = c.rcvNxt; k.sackDupAcks = 0; }
