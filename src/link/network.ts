@@ -426,7 +426,11 @@ const MAX_SPARE_DATAGRAMS = 1024;
  * encoding throws for fields the header cannot carry (options over 40 bytes: optionsLength of the result).
  */
 export function receiverSegment(seg: TcpSegment, take: (n: number) => Uint8Array): TcpSegment | null {
-  return receiverSegmentInPlace({ ...seg }, take);
+  const copy: TcpSegment = {
+    srcPort: seg.srcPort, dstPort: seg.dstPort, seq: seg.seq, ack: seg.ack, flags: seg.flags, window: seg.window,
+    urgent: seg.urgent, options: seg.options, payload: seg.payload,
+  };
+  return receiverSegmentInPlace(copy, take);
 }
 
 /**
