@@ -34,7 +34,7 @@ import { abortRst, maybeStartPersist, pollTransmit as pollTransmitOf } from './s
 import { TcpStats } from './stats.js';
 import { armRto, nextDeadline as nextDeadlineOf, onTimeout as onTimeoutOf } from './timers.js';
 
-/** Shared empty lists for a connection with no control segment or event pending. Frozen: a missed allocation throws. */
+/** The shared empty list of a connection with no control segment pending. Frozen: a missed allocation throws. */
 const NO_SEGMENTS: TcpSegment[] = Object.freeze([]) as unknown as TcpSegment[];
 
 // Pure segment helpers live in segment.ts; they are exported from here as before (the stack imports them).
