@@ -16,7 +16,7 @@ import type { IpPacket } from '../wire/ip.js';
 import { PacketSlab } from '../wire/packet.js';
 import { FIN, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
-import { TcpConnection, type TcpCause, type TcpEvent, type TimeWaitSnapshot } from '../tcp/connection.js';
+import { TcpConnection, type TcpCause, type TcpEvent } from '../tcp/connection.js';
 import { resolveConfig, type TcpConfig } from '../tcp/config.js';
 import { IsnGenerator, type RandomSource } from '../tcp/isn.js';
 import { SipHash } from '../tcp/siphash.js';
@@ -24,7 +24,7 @@ import { TcpStats } from '../tcp/stats.js';
 import { RealClock, type Clock } from './clock.js';
 import { SynCookies } from './syn-cookies.js';
 import { IndexedTimerHeap, TimerHeap } from './timer-heap.js';
-import { TimeWaitTable } from './time-wait-table.js';
+import { TimeWaitTable, type TimeWaitState } from './time-wait-table.js';
 import { TupleTable } from './tuple-table.js';
 import { IcmpRateLimiter } from './icmp-rate.js';
 import { MIN_PMTU_V4, PmtuCache, applyPathMtu, mssFor } from './ip-pmtu.js';
@@ -641,7 +641,7 @@ export class Stack {
     if (!this.inWake && !this.batching) this.rearm();
   }
 
-  private readonly twScratch: TimeWaitSnapshot = { sndNxt: 0, rcvNxt: 0, tsOk: false, tsRecent: 0, tsOffset: 0, window: 0, expiresAt: 0 };
+  private readonly twScratch: TimeWaitState = { sndNxt: 0, rcvNxt: 0, tsOk: false, tsRecent: 0, tsOffset: 0, window: 0, expiresAt: 0 };
 
   private toTimeWait(c: StackConnection, now: number): void {
     // Into one scratch object: the table copies its fields (time-wait-table.ts add) and keeps nothing.

@@ -104,9 +104,6 @@ export interface TcpConnectionOptions {
   tsOffset?: number;
 }
 
-/** What a compact TIME-WAIT entry keeps of a connection (TcpConnection.timeWaitSnapshot). */
-export interface TimeWaitSnapshot { sndNxt: number; rcvNxt: number; tsOk: boolean; tsRecent: number; tsOffset: number; window: number; expiresAt: number }
-
 /** Parameters recovered from a SYN cookie (RFC 4987 §3.6) to create an ESTABLISHED connection directly. */
 export interface CookieParams {
   iss: number;
@@ -1116,12 +1113,12 @@ export class TcpConnection {
   icmpError(code: TcpErrorCode, now: number): void { icmpError(this, code, now); }
 
   /** For the stack's TIME-WAIT table: the few values a compact TIME-WAIT entry needs. */
-  timeWaitSnapshot(): TimeWaitSnapshot {
+  timeWaitSnapshot(): { sndNxt: number; rcvNxt: number; tsOk: boolean; tsRecent: number; tsOffset: number; window: number; expiresAt: number } {
     return this.timeWaitSnapshotInto({ sndNxt: 0, rcvNxt: 0, tsOk: false, tsRecent: 0, tsOffset: 0, window: 0, expiresAt: 0 });
   }
 
   /** @internal timeWaitSnapshot written into `out` (the stack's one scratch object: no object per connection). */
-  timeWaitSnapshotInto(out: TimeWaitSnapshot): TimeWaitSnapshot {
+  timeWaitSnapshotInto<T extends { sndNxt: number; rcvNxt: number; tsOk: boolean; tsRecent: number; tsOffset: number; window: number; expiresAt: number }>(out: T): T {
     out.sndNxt = this.sndNxt; out.rcvNxt = this.rcvNxt; out.tsOk = this.tsOk; out.tsRecent = this.tsRecent;
     out.tsOffset = this.tsOffset; out.window = windowField(this); out.expiresAt = this.timeWaitAt;
     return out;
