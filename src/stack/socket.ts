@@ -123,7 +123,8 @@ export class Socket extends Duplex implements ConnectionHandler {
   }
 
   constructor(opts: SocketOptions = {}) {
-    // emitClose is ours: Node's 'close' carries hadError, which the stream machinery does not give.
+    // emitClose off, as net.Socket's: stream.finished() then completes on 'end' and 'finish', as for net.Socket.
+    // _destroy turns it on, so the stream machinery's own tick after it emits 'close' (emit() adds hadError).
     super({ allowHalfOpen: opts.allowHalfOpen ?? false, emitClose: false, autoDestroy: true, decodeStrings: true });
     // Readable's read-ahead (maybeReadMore: a nextTick after every push that calls read(0) while the buffer is under
     // its high-water mark) has nothing to fetch here: the stack pushes whatever arrives while the consumer wants
@@ -478,10 +479,38 @@ export class Socket extends Duplex implements ConnectionHandler {
       c.service();
     }
     this.unhold();
+    // 'close' comes from the stream machinery in the tick cb schedules (emitCloseNT, which looks at emitClose
+    // then), after its 'error' if any, as net.Socket orders them; emit() adds hadError. It was a tick of our own.
+    this.closedWithError = err !== null && err !== undefined;
+    const states = this as unknown as { _readableState: { emitClose: boolean }; _writableState: { emitClose: boolean } };
+    states._readableState.emitClose = true;
+    states._writableState.emitClose = true;
     // The handler stays attached: the connection may still pass through LAST-ACK/TIME-WAIT, reported as 'state'.
     cb(err);
-    // After the stream's own 'error' (queued by cb), as net.Socket orders them.
-    process.nextTick(emitClose, this, err !== null && err !== undefined);
+  }
+
+  /** hadError of the coming 'close' (set by _destroy). */
+  private closedWithError = false;
+
+  /**
+   * @internal EventEmitter#emit, with node:net's 'close': the stream machinery emits 'close' without arguments
+   * (emitClose, in the tick after _destroy); here it carries hadError, and the server that accepted the socket
+   * hears of it before the socket's own listeners. Arguments are passed on as given (no rest array per event).
+   */
+  override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
+    switch (arguments.length) {
+      case 1:
+        if (event === 'close') {
+          const srv = this.acceptedBy;
+          if (srv !== null) { this.acceptedBy = null; srv.socketClosed(this); }
+          return super.emit('close', this.closedWithError);
+        }
+        return super.emit(event);
+      case 2: return super.emit(event, a);
+      case 3: return super.emit(event, a, b);
+      // eslint-disable-next-line prefer-rest-params
+      default: return Reflect.apply(Duplex.prototype.emit, this, arguments) as boolean;
+    }
   }
 
   // --- net.Socket API ---
@@ -635,11 +664,6 @@ function giveCopyBlock(b: ArrayBuffer): void {
 
 // nextTick callbacks taking the socket as an argument: no closure per socket.
 function emitState(s: Socket, to: TcpStateName, from: TcpStateName): void { if (s.listenerCount('state') > 0) s.emit('state', to, from); }
-function emitClose(s: Socket, hadError: boolean): void {
-  const srv = s.acceptedBy;
-  if (srv !== null) { s.acceptedBy = null; srv.socketClosed(s); }
-  s.emit('close', hadError);
-}
 
 /**
  * The idle timeouts (Socket#setTimeout) of one stack's sockets: a heap of sockets by deadline and one stack
