@@ -32,7 +32,7 @@
  * kernel's congestion control in the namespaces, default cubic, Linux's default; `bbr` is another figure),
  * LOSS_BENCH_PCAP (a directory: tcpdump writes the host's side of the path, a0 — every transfer, told apart by
  * port and address: 8081 kernel→kernel, 80 synack→kernel, 8080 kernel→kernel(r0) and kernel→synack — headers
- * only, one file per rate).
+ * only, one file per rate; with tshark, how the kernel and synack ACKed as receivers: receiverAcks).
  *
  * Virtual time: two synack stacks on the in-memory wire (src/link/network.ts): 200 Mbit/s, a 25 ms queue,
  * 10 ms and 0.1 ms one-way delay, the same loss rates on the data direction, reordering two ways (1 % of packets
@@ -189,6 +189,44 @@ const KERNEL_SENDER = ['OutSegs', 'RetransSegs', 'TCPSackRecovery', 'TCPTimeouts
 const undoCounts = (st: TcpStats): { dsackRecv: number; dsackSent: number; dsackUndo: number; fullUndo: number; partialUndo: number; lossUndo: number } => ({
   dsackRecv: st.TCPDSACKRecv, dsackSent: st.TCPDSACKOldSent, dsackUndo: st.TCPDSACKUndo, fullUndo: st.TCPFullUndo, partialUndo: st.TCPPartialUndo, lossUndo: st.TCPLossUndo,
 });
+
+/**
+ * LOSS_BENCH_PCAP, with tshark: how each receiver ACKed, from the capture on a0, per transfer toward the host (port
+ * 8080: the kernel in the host, 10.78.0.1, or synack, 10.77.0.2): ACKs that advanced, duplicate ACKs carrying SACK
+ * blocks, and how long after each SACK-carrying ACK the next ACK left (µs): behind a hole the sender learns what
+ * arrived only from these (a Linux receiver holds them SRTT/20 + 100 µs at most; sack-compression.ts). Medians over
+ * the transfers of each receiver.
+ */
+function receiverAcks(file: string): string[] {
+  const r = spawnSync('tshark', ['-r', file, '-Y', 'tcp.dstport == 8080 && tcp.len == 0', '-T', 'fields', '-E', 'separator=|',
+    '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'tcp.srcport', '-e', 'tcp.ack_raw', '-e', 'tcp.options.sack.count'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.error || r.status !== 0) return [`receivers' ACKs: tshark unavailable (${r.error?.message ?? r.stderr})`];
+  const flows = new Map<string, { src: string; t: number[]; ack: number[]; sack: boolean[] }>();
+  for (const line of r.stdout.split('\n')) {
+    const [t, src, port, ack, sc] = line.split('|');
+    if (!t || !src) continue;
+    const f = flows.get(`${src}:${port}`) ?? { src, t: [], ack: [], sack: [] };
+    f.t.push(Number(t)); f.ack.push(Number(ack)); f.sack.push(sc !== '' && sc !== undefined && sc !== '0');
+    flows.set(`${src}:${port}`, f);
+  }
+  const by: Record<string, { adv: number[]; sackDup: number[]; p75: number[]; p90: number[]; over: number[] }> = {};
+  for (const f of flows.values()) {
+    if (f.t.length < 1000) continue; // the request's connection, not a transfer
+    const who = f.src === '10.77.0.2' ? 'synack' : 'kernel';
+    let adv = 0, sackDup = 0;
+    const gaps: number[] = [];
+    for (let i = 1; i < f.t.length; i++) {
+      if (f.ack[i] !== f.ack[i - 1]) adv++; else if (f.sack[i]) sackDup++;
+      if (f.sack[i - 1]) gaps.push((f.t[i]! - f.t[i - 1]!) * 1e6);
+    }
+    gaps.sort((a, b) => a - b);
+    const b = (by[who] ??= { adv: [], sackDup: [], p75: [], p90: [], over: [] });
+    b.adv.push(adv); b.sackDup.push(sackDup);
+    b.p75.push(gaps[Math.floor(0.75 * (gaps.length - 1))] ?? 0); b.p90.push(gaps[Math.floor(0.9 * (gaps.length - 1))] ?? 0);
+    b.over.push(gaps.filter((g) => g > 900).length);
+  }
+  return Object.entries(by).map(([who, b]) => `${who} receiving (${b.adv.length} transfers, medians): ${median(b.adv)} ACKs advancing, ${median(b.sackDup)} duplicate ACKs with SACK; the next ACK after a SACK-carrying one p75 ${round(median(b.p75), 0)} µs, p90 ${round(median(b.p90), 0)} µs, ${median(b.over)} over 900 µs`);
+}
 
 async function realRole(): Promise<void> {
   // LOSS_BENCH_V8FLAGS: V8 flags for synack's process, set at start (e.g. --trace-gc: each collection and its reason,
@@ -446,6 +484,7 @@ async function realRole(): Promise<void> {
       addDelta(peerToSynack, k0, k1);
     }
     if (dump) { dump.kill('SIGINT'); await new Promise((r) => dump.once('exit', r)); }
+    if (pcapDir) for (const line of receiverAcks(`${pcapDir}/loss-${l}.pcap`)) process.stderr.write(`${label(l)}: ${line}\n`);
     const row = (name: string, ours: number[], ref: number[]): BenchResult => {
       const o = median(ours), k = median(ref);
       return { name, value: round(o), unit: 'MB/s', peer: `kernel ${kernelCc}`, peerValue: round(k), ratio: k > 0 ? round(o / k) : 0 };
