@@ -30,7 +30,8 @@
  * collection pauses during its transfers), LOSS_BENCH_HEAPPROF=1 (with LOSS_BENCH_SS: what synack's process allocates per segment during its transfers, by function), LOSS_BENCH_CPUPROF=dir (with LOSS_BENCH_SS: a V8 CPU profile of synack's process per transfer), LOSS_BENCH_WRITETHREAD=1 (serve's default, the addon's writer thread; the bench writes from the event loop), LOSS_BENCH_NOPOLL=1 (a late timer wake-up does not read the device first), LOSS_BENCH_NICE (synack's process's nice value, e.g. -10: how much of the gap is CPU scheduling), LOSS_BENCH_V8FLAGS (V8 flags set in synack's process at its start, e.g. `--trace-gc` or `--heap-growing-percent=300`; the process's output is printed), LOSS_BENCH_GCLOG (a file: with LOSS_BENCH_SS, each GC pause over 1 ms in
  * epoch seconds, to set beside a LOSS_BENCH_PCAP capture), LOSS_BENCH_KERNEL_CC (the
  * kernel's congestion control in the namespaces, default cubic, Linux's default; `bbr` is another figure),
- * LOSS_BENCH_PCAP (a directory: tcpdump writes the host's side of the path, a0 — every transfer, told apart by
+ * LOSS_BENCH_HOPREF=1 (a kernel receiver one forwarding hop behind the host, as synack is: kernel→kernel(hop) beside
+ * kernel→synack), LOSS_BENCH_PCAP (a directory: tcpdump writes the host's side of the path, a0 — every transfer, told apart by
  * port and address: 8081 kernel→kernel, 80 synack→kernel, 8080 kernel→kernel(r0) and kernel→synack — headers
  * only, one file per rate; with tshark, how the kernel and synack ACKed as receivers: receiverAcks).
  *
@@ -52,7 +53,7 @@ import { tunUnavailableReason } from '../src/link/tun.js';
 import { Network } from '../src/link/network.js';
 import { Server, Socket } from '../src/stack/socket.js';
 import { startServe, httpHandler } from '../src/cli/serve.js';
-import { buildRoutedPath, type Netns } from '../src/cli/kernel-ip-testkit.js';
+import { buildRoutedPath, makeNetns, type Netns } from '../src/cli/kernel-ip-testkit.js';
 import type { TcpConfig } from '../src/tcp/config.js';
 import type { TcpStats } from '../src/tcp/stats.js';
 import { Cubic } from '../src/tcp/cc/cubic.js';
@@ -244,6 +245,17 @@ async function realRole(): Promise<void> {
   if (process.env.LOSS_BENCH_NOPOLL) h.stack.linkPollInput = null;
   const path = buildRoutedPath();
   const { router, peer } = path;
+  // LOSS_BENCH_HOPREF=1: a third receiver, the kernel one forwarding hop further than the host (a namespace behind
+  // the veth h2 ↔ k0, 10.76.0.2), as synack is behind its TUN device: the host routes its packets as it routes
+  // synack's. Its transfers from the peer's server (kernel→kernel(hop)) are measured in each repetition beside the
+  // others, to tell what the extra hop costs a kernel receiver from what synack itself costs.
+  const hop = process.env.LOSS_BENCH_HOPREF === '1' ? makeNetns() : null;
+  if (hop) {
+    spawnSync('ip', ['link', 'add', 'h2', 'type', 'veth', 'peer', 'name', 'k0', 'netns', String(hop.pid)]);
+    spawnSync('bash', ['-c', 'ip addr add 10.76.0.1/24 dev h2 && ip link set h2 up']);
+    hop.sync(['bash', '-c', 'ip link set lo up && ip addr add 10.76.0.2/24 dev k0 && ip link set k0 up && ip route add default via 10.76.0.1']);
+    router.sync(['ip', 'route', 'add', '10.76.0.0/24', 'via', '10.78.0.1']);
+  }
   const host = (line: string): void => { const r = spawnSync('bash', ['-c', line]); if (r.status !== 0) throw new Error(`${line}: ${r.stderr}`); };
   const inR = (line: string): void => router.sync(['bash', '-c', line]);
   const inP = (line: string): void => peer.sync(['bash', '-c', line]);
@@ -452,7 +464,7 @@ async function realRole(): Promise<void> {
   for (const l of [...LOSSES, 'reorder' as const]) {
     if (only !== undefined && String(l) !== only) continue;
     setPath(l);
-    const kk1: number[] = [], sk: number[] = [], kk2: number[] = [], ks: number[] = [];
+    const kk1: number[] = [], sk: number[] = [], kk2: number[] = [], ks: number[] = [], kh: number[] = [];
     // The peer's kernel as the sender toward the host: its counters while sending to the kernel and to synack.
     const peerToKernel: Record<string, number> = {}, peerToSynack: Record<string, number> = {};
     // The peer's kernel as the receiver of the transfers toward it: from the kernel and from synack.
@@ -482,6 +494,7 @@ async function realRole(): Promise<void> {
       ks.push(await peerSampled('synack', () => sampled('synack', synackGet)));
       k1 = await peerCounters();
       addDelta(peerToSynack, k0, k1);
+      if (hop) kh.push(await curl(hop, `http://10.79.0.2:8080/bytes/${SIZE}`));
     }
     if (dump) { dump.kill('SIGINT'); await new Promise((r) => dump.once('exit', r)); }
     if (pcapDir) for (const line of receiverAcks(`${pcapDir}/loss-${l}.pcap`)) process.stderr.write(`${label(l)}: ${line}\n`);
@@ -532,7 +545,8 @@ async function realRole(): Promise<void> {
     }
     process.stderr.write(`${label(l)}: kernel (host) segments ${kd('OutSegs')}, retransmitted ${kd('RetransSegs')}, recoveries ${kd('TCPSackRecovery')}, RTOs ${kd('TCPTimeouts')}, probes ${kd('TCPLossProbes')}, D-SACKs received ${kd('TCPDSACKRecv')}, undone (D-SACK/full/partial/RTO) ${kd('TCPDSACKUndo')}/${kd('TCPFullUndo')}/${kd('TCPPartialUndo')}/${kd('TCPLossUndo')}\n`);
     process.stderr.write(`${label(l)}: synack segments ${st.OutSegs - before.out}, retransmitted ${st.RetransSegs - before.rtx}, recoveries ${st.TCPFastRetrans - before.fr}, RTOs ${st.TCPTimeouts - before.rto}, probes ${st.TCPLossProbes - before.tlp}, D-SACKs received ${u.dsackRecv - before.dsackRecv} sent ${u.dsackSent - before.dsackSent}, undone (D-SACK/full/partial/RTO) ${u.dsackUndo - before.dsackUndo}/${u.fullUndo - before.fullUndo}/${u.partialUndo - before.partialUndo}/${u.lossUndo - before.lossUndo}\n`);
-    process.stderr.write(`${label(l)}: kernel→kernel ${kk1.map((x) => x.toFixed(1))} synack→kernel ${sk.map((x) => x.toFixed(1))} kernel→kernel(r0) ${kk2.map((x) => x.toFixed(1))} kernel→synack ${ks.map((x) => x.toFixed(1))}\n`);
+    process.stderr.write(`${label(l)}: kernel→kernel ${kk1.map((x) => x.toFixed(1))} synack→kernel ${sk.map((x) => x.toFixed(1))} kernel→kernel(r0) ${kk2.map((x) => x.toFixed(1))} kernel→synack ${ks.map((x) => x.toFixed(1))}${hop ? ` kernel→kernel(hop) ${kh.map((x) => x.toFixed(1))}` : ''}\n`);
+    if (hop && kh.length) process.stderr.write(`${label(l)}: kernel→kernel(hop) median ${round(median(kh))} MB/s: ÷ kernel→kernel(r0) ${round(median(kh) / median(kk2))}; kernel→synack ÷ kernel→kernel(hop) ${round(median(ks) / median(kh))}\n`);
   }
   peerServer.kill();
   hostServer.close();
