@@ -71,8 +71,8 @@ interface Outcome {
  * with a backlog of 4 (SYN cookies), between two stacks; what each connection read (digests), the final virtual
  * time, every counter of both stacks and of the wire, and how often Stack.receive was handed bytes.
  */
-async function workload(typed: boolean, receiveBatch: boolean): Promise<Outcome> {
-  const n = new Network({ seed: 21, delayMs: 0.2, receiveBatch });
+async function workload(typed: boolean, receiveBatch: boolean, offload = false): Promise<Outcome> {
+  const n = new Network({ seed: 21, delayMs: 0.2, receiveBatch, offload });
   n.typedSegments = typed;
   const tcp = { recvBufferSize: 256 << 10, sendBufferSize: 256 << 10 };
   const server = n.addStack({ name: 's', addresses: ['10.0.0.2', 'fd00::2'], tcp });
@@ -129,6 +129,19 @@ for (const receiveBatch of [false, true]) {
     assert.ok(cookies >= 8, 'the flood was answered with cookies');
   });
 }
+
+test('typed segments with offload: TSO super-segments cross whole without bytes; the same data, counters and times as bytes', async () => {
+  const bytes = await workload(false, false, true);
+  const typed = await workload(true, false, true);
+  const cookies = (bytes.stats[0] as { counters: { SyncookiesSent: number } }).counters.SyncookiesSent;
+  assert.equal(typed.receiveCalls, cookies, 'super-segments too crossed without bytes');
+  const wire = bytes.wire as Array<{ delivered: number; bytesDelivered: number }>;
+  assert.ok(wire.some((w) => w.bytesDelivered / w.delivered > 1500), 'datagrams larger than one MSS crossed (GRO)');
+  assert.deepEqual(typed.data, bytes.data);
+  assert.deepEqual(typed.stats, bytes.stats);
+  assert.deepEqual(typed.wire, bytes.wire);
+  assert.equal(typed.at, bytes.at);
+});
 
 for (const where of ['wire', 'stack'] as const) {
   test(`a tap on the ${where} added while typed segments are in flight sees them as bytes, with complete checksums; data intact`, async () => {

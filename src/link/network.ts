@@ -187,7 +187,10 @@ export class Network {
       // encoded nor decoded, its payload copied as encoding would (the sender's buffer is not the receiver's).
       // Bytes are made only if someone looks (an observer added meanwhile) or the receiver needs them.
       const take = (n: number): Uint8Array => stack.slab.take(n);
-      stack.linkSendSegment = (src, dst, seg, tos, df) => {
+      stack.linkSendSegment = (src, dst, seg, tos, df, segmentSize) => {
+        // A TSO super-segment crosses whole only with receive offload (`offload`), as on the bytes path below;
+        // without it the link cuts it (output() encodes it for that).
+        if (segmentSize > 0 && !offload) return false;
         // Segments without data in a burst of hundreds on the wire (a mass open, a flood) wait as bytes: typed,
         // such a datagram is a few objects, several times the size of its bytes, and waiting with hundreds of
         // others they outlive the young generation. (A data segment's typed form is its payload and ~20 % more.)

@@ -328,12 +328,13 @@ export class Stack {
   /**
    * @internal A link that takes a connection's TCP segment as it is, without encoding it (Network, to another
    * in-process stack over a direction nobody can observe): returns false when it does not take it, and the
-   * segment is encoded and sent as usual. Set by the link after attach(); only for segments of at most one
-   * MSS, while no packet observer watches this stack. A segment it takes is handed over (the link may make it
-   * the receiver's in place): service() passes only what pollTransmit returned, which the engine keeps no
-   * reference to.
+   * segment is encoded and sent as usual. Set by the link after attach(); only while no packet observer watches
+   * this stack. `segmentSize` > 0: a TSO super-segment (as LinkSend's), which the link takes only if it would
+   * carry it whole (receive offload on the other side), else it returns false and output() encodes it for the
+   * link to cut. A segment it takes is handed over (the link may make it the receiver's in place): service()
+   * passes only what pollTransmit returned, which the engine keeps no reference to.
    */
-  linkSendSegment: ((src: Uint8Array, dst: Uint8Array, seg: TcpSegment, tos: number, df: boolean) => boolean) | null = null;
+  linkSendSegment: ((src: Uint8Array, dst: Uint8Array, seg: TcpSegment, tos: number, df: boolean, segmentSize: number) => boolean) | null = null;
   /** @internal LinkCapabilities.pollInput */
   linkPollInput: ((then: () => void) => void) | null = null;
   /** A late wake-up waits for the link's input (LinkCapabilities.pollInput). */
@@ -606,9 +607,10 @@ export class Stack {
     while ((seg = t.pollTransmit(now)) !== null) {
       const tos = t.txEct ? ECT0 : 0;
       // To a link that takes the segment itself (another in-process stack, unobserved): nothing to encode.
-      // FreeBSD's option layout, TSO segments and packet observers need the bytes (ip-output.ts).
-      if (this.linkSendSegment !== null && t.txSegmentSize === 0 && this.packetObservers.length === 0 && this.outQueue.packets.length === 0
-        && this.config.optionLayout !== 'freebsd' && this.linkSendSegment(c.localAddr, c.remoteAddr, seg, tos, !c.noDf)) continue;
+      // FreeBSD's option layout and packet observers need the bytes (ip-output.ts); a TSO segment too, unless
+      // the link carries it whole (linkSendSegment).
+      if (this.linkSendSegment !== null && this.packetObservers.length === 0 && this.outQueue.packets.length === 0
+        && this.config.optionLayout !== 'freebsd' && this.linkSendSegment(c.localAddr, c.remoteAddr, seg, tos, !c.noDf, t.txSegmentSize)) continue;
       output(this, c.localAddr, c.remoteAddr, seg, now, t.txSegmentSize, tos, !c.noDf);
     }
     let ev: TcpEvent | null;
