@@ -125,7 +125,10 @@ export class Socket extends Duplex implements ConnectionHandler {
   constructor(opts: SocketOptions = {}) {
     // emitClose off, as net.Socket's: stream.finished() then completes on 'end' and 'finish', as for net.Socket.
     // _destroy turns it on, so the stream machinery's own tick after it emits 'close' (emit() adds hadError).
-    super({ allowHalfOpen: opts.allowHalfOpen ?? false, emitClose: false, autoDestroy: true, decodeStrings: true });
+    // decodeStrings off, as net.Socket's: a string write reaches _write as it is and is encoded straight into the
+    // memory the engine takes it from (encodeString), not into a Buffer of its own first; writableLength then
+    // counts a string's characters, as node:net's does.
+    super({ allowHalfOpen: opts.allowHalfOpen ?? false, emitClose: false, autoDestroy: true, decodeStrings: false });
     // Readable's read-ahead (maybeReadMore: a nextTick after every push that calls read(0) while the buffer is under
     // its high-water mark) has nothing to fetch here: the stack pushes whatever arrives while the consumer wants
     // it (onReadable → pump), and read() calls _read when it wants more. Marked as running, it is never
@@ -279,7 +282,7 @@ export class Socket extends Duplex implements ConnectionHandler {
       if (t.sendSpace < t.sendQueued >> 1) return;
       const p = this.pendingWrite;
       this.pendingWrite = null;
-      this.writeChunks(p.chunks, p.cb);
+      this.writeChunks(p.chunks, p.cb, this.conn!.stack.clock.now());
     }
   }
 
@@ -311,12 +314,17 @@ export class Socket extends Duplex implements ConnectionHandler {
   }
 
   /** @internal */
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.touch();
+  override _write(data: Buffer | string, enc: BufferEncoding | 'buffer', cb: (err?: Error | null) => void): void {
+    // One clock read serves the idle timeout's activity and the engine's send.
+    const c = this.conn;
+    const now = c !== null ? c.stack.clock.now() : 0;
+    if (c !== null) this.lastActivity = now;
+    scratchAt = 0;
+    const chunk = typeof data === 'string' ? encodeString(data, enc) : data;
     if (chunk.length < SMALL_WRITE) {
       // The engine copies a small write at once (staging): handed over as it is, in a list reused for it.
       ONE_CHUNK[0] = chunk;
-      try { this.writeChunks(ONE_CHUNK, cb); } finally { ONE_CHUNK[0] = EMPTY_CHUNK; }
+      try { this.writeChunks(ONE_CHUNK, cb, now); } finally { ONE_CHUNK[0] = EMPTY_CHUNK; }
       return;
     }
     const out: Uint8Array[] = [];
@@ -324,7 +332,7 @@ export class Socket extends Duplex implements ConnectionHandler {
     // are copied but not yet the engine's: it would give their block back).
     if (this.blocks !== null) this.releaseBlocks();
     this.ownBytes(chunk, out);
-    this.writeChunks(out, cb);
+    this.writeChunks(out, cb, now);
   }
 
   /**
@@ -332,12 +340,18 @@ export class Socket extends Duplex implements ConnectionHandler {
    * send buffer before the engine is serviced once, so they leave as full segments, not one small one each.
    * @internal
    */
-  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (err?: Error | null) => void): void {
-    this.touch();
+  override _writev(chunks: Array<{ chunk: Buffer | string; encoding: BufferEncoding | 'buffer' }>, cb: (err?: Error | null) => void): void {
+    const c = this.conn;
+    const now = c !== null ? c.stack.clock.now() : 0;
+    if (c !== null) this.lastActivity = now;
+    scratchAt = 0;
     const out: Uint8Array[] = [];
     if (this.blocks !== null) this.releaseBlocks(); // before copying (_write)
-    for (let i = 0; i < chunks.length; i++) this.ownBytes(chunks[i]!.chunk, out);
-    this.writeChunks(out, cb);
+    for (let i = 0; i < chunks.length; i++) {
+      const w = chunks[i]!;
+      this.ownBytes(typeof w.chunk === 'string' ? encodeString(w.chunk, w.encoding) : w.chunk, out);
+    }
+    this.writeChunks(out, cb, now);
   }
 
   /**
@@ -357,7 +371,7 @@ export class Socket extends Duplex implements ConnectionHandler {
    * callback comes at once (the data is the stack's, as node:net's callback says the kernel has it), and the
    * caller may then reuse its buffer: the bytes not yet sent or acknowledged must not change with it.
    */
-  private ownBytes(chunk: Buffer, out: Uint8Array[]): void {
+  private ownBytes(chunk: Uint8Array, out: Uint8Array[]): void {
     // A small write the engine copies at once (src/tcp/buffers.ts stages it): not kept, so not copied here.
     if (chunk.length < SMALL_WRITE) { out.push(chunk); return; }
     for (let off = 0; off < chunk.length;) {
@@ -414,10 +428,9 @@ export class Socket extends Duplex implements ConnectionHandler {
     this.blockHead = h;
   }
 
-  private writeChunks(chunks: Uint8Array[], cb: (err?: Error | null) => void): void {
+  private writeChunks(chunks: Uint8Array[], cb: (err?: Error | null) => void, now: number): void {
     const c = this.conn;
     if (!c) { cb(socketError('ENOTCONN', 'write', 'not connected')); return; }
-    const now = c.stack.clock.now();
     for (let i = 0; i < chunks.length; i++) {
       const chunk = chunks[i]!;
       const start = c.tcp.snd.end;
@@ -437,6 +450,9 @@ export class Socket extends Duplex implements ConnectionHandler {
         // Backpressure: the send buffer is full; resume on onWritable with what is left.
         const rest = chunks.slice(i + 1);
         rest.unshift(chunk.subarray(n));
+        // Encoded strings left waiting must not stay in the scratch, which the next write reuses: copied (a
+        // Buffer's slice() would be a view).
+        for (let j = 0; j < rest.length; j++) if (rest[j]!.buffer === SCRATCH.buffer) rest[j] = new Uint8Array(rest[j]!);
         this.pendingWrite = { chunks: rest, cb };
         c.service();
         return;
@@ -627,6 +643,31 @@ export class Socket extends Duplex implements ConnectionHandler {
  */
 const ONE_CHUNK: Uint8Array[] = [new Uint8Array(0)];
 const EMPTY_CHUNK = ONE_CHUNK[0]!;
+
+/**
+ * Where small string writes are encoded (encodeString): the engine copies a write under SMALL_WRITE when it takes
+ * it (staging), and a pending rest is copied out (writeChunks), so the scratch is free again once a
+ * _write/_writev has handed its chunks over; one serves every socket. Room for the strings of one corked batch.
+ */
+const SCRATCH = Buffer.allocUnsafe(4 * SMALL_WRITE);
+/** Bytes of SCRATCH the current _write/_writev has used. */
+let scratchAt = 0;
+
+/**
+ * A string write's bytes, as Buffer.from(s, encoding) gives them (net.Socket's write encodings: utf8, latin1/binary,
+ * ascii, hex, base64, base64url, ucs2/utf16le): a small one encoded into SCRATCH, not into a Buffer of its own.
+ */
+function encodeString(s: string, encoding: BufferEncoding | 'buffer'): Uint8Array {
+  const enc = encoding === 'buffer' ? 'utf8' : encoding;
+  // Every encoding takes at most 3 bytes per UTF-16 unit (utf8), so short strings need no byteLength pass.
+  const max = s.length <= (SMALL_WRITE - 1) / 3 ? 3 * s.length : Buffer.byteLength(s, enc);
+  if (max >= SMALL_WRITE || scratchAt + max > SCRATCH.length) return Buffer.from(s, enc);
+  const n = SCRATCH.write(s, scratchAt, enc);
+  // A plain view: a Buffer's subarray builds a Buffer (a larger object, through its constructor).
+  const out = new Uint8Array(SCRATCH.buffer, SCRATCH.byteOffset + scratchAt, n);
+  scratchAt += n;
+  return out;
+}
 
 /** A socket's first copy block (Socket#ownBytes): a response or two. */
 const FIRST_COPY_BLOCK = 65536;
