@@ -266,7 +266,8 @@ export class Socket extends Duplex implements ConnectionHandler {
   /** Called by the stack (ConnectionHandler), not by applications. */
   onReadable(): void {
     if (this.destroyed) return;
-    this.touch();
+    // The last activity matters only to an idle timeout (setTimeout stamps it when one is set): no clock read else.
+    if (this.timeout !== undefined) this.touch();
     if (this.wantRead) this.pump();
   }
 
