@@ -25,27 +25,44 @@ type TimerHandle = ReturnType<typeof setTimeout>;
  * a Node process alive (like the kernel's, they are not the process's business); holds do.
  */
 export class RealClock implements Clock {
-  private readonly armed = new Map<() => void, { at: number; handle: TimerHandle }>();
+  /**
+   * Per callback: the time it is wanted (`at`, Infinity: not wanted) and the host timer armed for `armedAt`
+   * (null: none). A stack moves its deadline at nearly every batch, mostly later (each ACK pushes the
+   * retransmission timer out): such a move only records the new time, and the armed timer, firing first,
+   * arms the rest instead of calling back. Only an earlier deadline clears and re-creates the host timer.
+   */
+  private readonly armed = new Map<() => void, { at: number; armedAt: number; handle: TimerHandle | null }>();
   private readonly origin = performance.now();
   private holds = 0;
   private keeper: ReturnType<typeof setInterval> | null = null;
   now(): number { return performance.now() - this.origin; }
   wakeAt(at: number, cb: () => void): void {
-    const cur = this.armed.get(cb);
-    if (cur !== undefined) {
-      if (cur.at === at) return;
-      clearTimeout(cur.handle);
-      this.armed.delete(cb);
+    let w = this.armed.get(cb);
+    if (w === undefined) {
+      if (at === Infinity) return;
+      w = { at, armedAt: Infinity, handle: null };
+      this.armed.set(cb, w);
     }
-    if (at === Infinity) return;
-    const delay = Math.max(0, at - this.now());
-    const handle = setTimeout(() => {
-      this.armed.delete(cb);
-      // A timer can fire a little early by the host's rounding; the stack would find nothing due and rearm.
-      cb();
-    }, Math.ceil(delay));
+    w.at = at;
+    if (at >= w.armedAt) return; // the armed timer fires first and arms the rest (fire)
+    if (w.handle !== null) clearTimeout(w.handle);
+    this.arm(w, cb);
+  }
+  private arm(w: { at: number; armedAt: number; handle: TimerHandle | null }, cb: () => void): void {
+    const delay = Math.max(0, w.at - this.now());
+    w.armedAt = w.at;
+    const handle = setTimeout(() => this.fire(w, cb), Math.ceil(delay));
     (handle as { unref?: () => void }).unref?.();
-    this.armed.set(cb, { at, handle });
+    w.handle = handle;
+  }
+  private fire(w: { at: number; armedAt: number; handle: TimerHandle | null }, cb: () => void): void {
+    w.handle = null;
+    w.armedAt = Infinity;
+    if (w.at === Infinity) { this.armed.delete(cb); return; }
+    // Moved later since this timer was armed (or early by the host's rounding): wait the rest.
+    if (w.at > this.now()) { this.arm(w, cb); return; }
+    this.armed.delete(cb);
+    cb();
   }
   hold(): () => void {
     if (this.holds++ === 0) {

@@ -533,9 +533,19 @@ export class Stack {
       if (!this.batching) { flushOutput(this); flushSynFastPath(this); } // a batch hands its SYN+ACKs to the link at its end
       return;
     }
+    if (this.batching) { ipInput(this, packet, verified, now); return; }
+    // The connection's answer leaves before its application runs (service): see endBatch.
+    this.ackFirst = true;
     ipInput(this, packet, verified, now);
-    if (!this.batching) { this.rearm(); flushOutput(this); } // a batch rearms and flushes once, at its end
+    this.ackFirst = false;
+    this.rearm(); flushOutput(this); // a batch rearms and flushes once, at its end
   }
+
+  /**
+   * @internal A single datagram is being received (receive, outside a batch): service() hands the engine's
+   * output to the link before it dispatches the connection's events (once: the flag is cleared there).
+   */
+  ackFirst = false;
 
   /** @internal The segment being delivered arrived marked Congestion Experienced (RFC 3168 §5). */
   rxCe = false;
@@ -570,11 +580,22 @@ export class Stack {
    */
   beginBatch(): void { this.batching = true; this.batchNow = this.clock.now(); }
 
-  /** @internal receiveBatch's end: each connection the batch touched is serviced, the output leaves in one call. */
+  /**
+   * @internal receiveBatch's end: each connection the batch touched is serviced in two passes. First what its
+   * engine produced in answer to the arrivals (ACKs, SACKs, window updates, retransmissions) leaves in one call to
+   * the link; only then are the events dispatched, whose handlers run the application (a Socket's 'data'), and
+   * what it writes leaves in a second call, if there is any. As Linux ACKs from softirq before the reader wakes:
+   * the peer's round trip does not include the application's processing (RFC 9293 §3.8.6.3 asks ACKs not be
+   * delayed needlessly). No segment is added: an ACK the engine did not decide to send still waits (delayed
+   * ACK, RFC 9293 §3.8.6.3) and rides on the application's response.
+   */
   endBatch(): void {
     try {
       flushOutput(this); // what left at once without the queue (out-of-order ACKs) before the SYN+ACKs
       flushSynFastPath(this);
+      const now = this.clock.now();
+      for (const c of this.dirty) if (!c.removed) this.transmit(c, now);
+      flushOutput(this); // the engine's answers, before any application code runs
       for (const c of this.dirty) this.service(c);
     } finally {
       this.dirty.clear();
@@ -603,16 +624,9 @@ export class Stack {
     if (c.removed) return;
     const t = c.tcp;
     const now = this.clock.now();
-    let seg: TcpSegment | null;
-    while ((seg = t.pollTransmit(now)) !== null) {
-      const tos = t.txEct ? ECT0 : 0;
-      // To a link that takes the segment itself (another in-process stack, unobserved): nothing to encode.
-      // FreeBSD's option layout and packet observers need the bytes (ip-output.ts); a TSO segment too, unless
-      // the link carries it whole (linkSendSegment).
-      if (this.linkSendSegment !== null && this.packetObservers.length === 0 && this.outQueue.packets.length === 0
-        && this.config.optionLayout !== 'freebsd' && this.linkSendSegment(c.localAddr, c.remoteAddr, seg, tos, !c.noDf, t.txSegmentSize)) continue;
-      output(this, c.localAddr, c.remoteAddr, seg, now, t.txSegmentSize, tos, !c.noDf);
-    }
+    this.transmit(c, now);
+    // A single datagram's answer leaves before the handlers run (receive; endBatch does the same for a batch).
+    if (this.ackFirst) { this.ackFirst = false; flushOutput(this); }
     let ev: TcpEvent | null;
     let toTimeWait = false, closed = false;
     while ((ev = t.pollEvent()) !== null) {
@@ -641,6 +655,21 @@ export class Stack {
     if (closed || t.state === 'CLOSED') { removeConn(this, c); return; }
     this.heap.set(c, t.nextDeadline()); // moved only if it changed
     if (!this.inWake && !this.batching) this.rearm();
+  }
+
+  /** What the connection's engine has to send, to the link (queued where the link batches: ip-output.ts). */
+  private transmit(c: StackConnection, now: number): void {
+    const t = c.tcp;
+    let seg: TcpSegment | null;
+    while ((seg = t.pollTransmit(now)) !== null) {
+      const tos = t.txEct ? ECT0 : 0;
+      // To a link that takes the segment itself (another in-process stack, unobserved): nothing to encode.
+      // FreeBSD's option layout and packet observers need the bytes (ip-output.ts); a TSO segment too, unless
+      // the link carries it whole (linkSendSegment).
+      if (this.linkSendSegment !== null && this.packetObservers.length === 0 && this.outQueue.packets.length === 0
+        && this.config.optionLayout !== 'freebsd' && this.linkSendSegment(c.localAddr, c.remoteAddr, seg, tos, !c.noDf, t.txSegmentSize)) continue;
+      output(this, c.localAddr, c.remoteAddr, seg, now, t.txSegmentSize, tos, !c.noDf);
+    }
   }
 
   private readonly twScratch: TimeWaitState = { sndNxt: 0, rcvNxt: 0, tsOk: false, tsRecent: 0, tsOffset: 0, window: 0, expiresAt: 0 };
