@@ -1,0 +1,113 @@
+/**
+ * Who owns a typed segment's payload between in-process stacks: the sender's memory (a Socket's copy blocks, reused
+ * once acknowledged; the writer's own buffer, reused once its write is done) is never the receiver's. The receiver
+ * gets bytes of its own, kept by the application as long as it likes, and nothing beyond them is reachable through
+ * a received chunk; an observer sees the bytes that were sent.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Network, type NetworkOptions } from './network.js';
+import { PcapngTap } from './pcapng-tap.js';
+import { Server, Socket } from '../stack/socket.js';
+import { readCapture } from '../wire/capture.js';
+import { decodePacket } from '../wire/packet.js';
+import { mulberry32 } from '../tcp/test-util.js';
+
+interface Run { sent: Buffer; got: Buffer[]; offsets: number[]; tapped: Array<{ seq: number; payload: Uint8Array }>; irs: number }
+
+/**
+ * 40 writes of random sizes (2 KiB-200 KiB) from one buffer the writer refills after each write's callback, to a
+ * receiver that keeps every chunk it is given (views, not copies) until the end. With `tapAfter`, a wire tap is
+ * added once that many bytes have arrived, with segments still in flight.
+ */
+async function transfer(opts: NetworkOptions, mss: number, tapAfter = -1): Promise<Run> {
+  const n = new Network({ seed: 9, delayMs: 0.5, ...opts });
+  const tcp = { mss, recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 };
+  const server = n.addStack({ name: 's', addresses: ['10.0.0.2'], tcp });
+  const client = n.addStack({ name: 'c', addresses: ['10.0.0.1'], tcp });
+  const random = mulberry32(77);
+  const sizes = Array.from({ length: 40 }, () => 2048 + Math.floor(random() * 200_000));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const sent = Buffer.alloc(total);
+  const got: Buffer[] = [];
+  const offsets: number[] = [];
+  let read = 0;
+  let irs = 0;
+  new Server(server, {}, (s) => {
+    irs = s.conn!.tcp.irs;
+    s.on('data', (d: Buffer) => { got.push(d); offsets.push(read); read += d.length; });
+  }).listen(7);
+  const buf = Buffer.alloc(256 * 1024);
+  const s = Socket.connect(client, { host: '10.0.0.2', port: 7 }, () => {
+    let i = 0, at = 0;
+    const next = (): void => {
+      if (i === sizes.length) { buf.fill(0xee); s.end(); return; }
+      const size = sizes[i++]!;
+      for (let k = 0; k < size; k++) buf[k] = (k * 31 + i * 7 + (k >>> 11)) & 0xff;
+      buf.copy(sent, at, 0, size);
+      at += size;
+      s.write(buf.subarray(0, size), next); // the callback: the writer may reuse its buffer
+    };
+    next();
+  });
+  let tap: PcapngTap | null = null;
+  await n.runUntil(() => {
+    // With data on its way to the server (endpoint 0), from the client (1).
+    const c = n.wire.counters(1, 0);
+    if (tapAfter >= 0 && tap === null && read >= tapAfter && c.sent - c.delivered > 1) { tap = PcapngTap.inMemory(); tap.attachWire(n.wire); }
+    return read === total;
+  }, 600_000);
+  const tapped: Run['tapped'] = [];
+  const t = tap as PcapngTap | null;
+  if (t !== null) {
+    for (const rec of readCapture(t.close()!)) {
+      const d = decodePacket(rec.data);
+      assert.ok(d.tcp !== null && d.tcpChecksumOk, `frame ${rec.frame}: a whole TCP datagram with a valid checksum`);
+      if (d.ip.dst[3] === 2 && d.tcp.seg.payload.length > 0) tapped.push({ seq: d.tcp.seg.seq, payload: d.tcp.seg.payload });
+    }
+  }
+  s.destroy();
+  n.close();
+  return { sent, got, offsets, tapped, irs };
+}
+
+const cases: Array<[string, NetworkOptions, number]> = [
+  ['MSS 1460', {}, 1460],
+  ['MSS 1460, receive batches', { receiveBatch: true }, 1460],
+  ['offload (64 KiB super-segments)', { offload: true }, 1460],
+  ['MSS 65495', {}, 65495],
+];
+
+for (const [name, opts, mss] of cases) {
+  test(`typed segments, ${name}: every chunk the receiver kept holds what was written, though every party reuses its buffers`, async () => {
+    const r = await transfer(opts, mss);
+    // Checked only now: a chunk that shared the sender's memory (copy blocks reused once acknowledged, the
+    // writer's buffer refilled) would have changed since it was delivered.
+    assert.ok(Buffer.concat(r.got).equals(r.sent), 'the bytes as written, in order');
+    let own = 0;
+    for (let i = 0; i < r.got.length; i++) {
+      const d = r.got[i]!;
+      // A large payload's memory is its own: everything reachable through the chunk's ArrayBuffer is stream bytes
+      // (no other data, nothing stale from an allocation that was not zeroed).
+      if (d.buffer.byteLength <= 16384) continue;
+      const start = r.offsets[i]! - d.byteOffset;
+      assert.ok(start >= 0 && start + d.buffer.byteLength <= r.sent.length, `chunk ${i}: its memory lies within the stream`);
+      assert.ok(Buffer.from(d.buffer).equals(r.sent.subarray(start, start + d.buffer.byteLength)), `chunk ${i}: all of its memory is stream bytes`);
+      own++;
+    }
+    if (mss > 1460 || opts.offload === true) assert.ok(own > 10, `${own} chunks in memory of their own (large payloads)`);
+  });
+}
+
+test('a wire tap added while typed super-segments are in flight sees the bytes that were written', async () => {
+  const r = await transfer({ offload: true }, 1460, 1 << 20);
+  assert.ok(Buffer.concat(r.got).equals(r.sent));
+  assert.ok(r.tapped.length > 10, `${r.tapped.length} data packets captured`);
+  let big = 0;
+  for (const p of r.tapped) {
+    const at = (p.seq - r.irs - 1) >>> 0;
+    assert.ok(Buffer.from(p.payload).equals(r.sent.subarray(at, at + p.payload.length)), `the packet at stream offset ${at}`);
+    if (p.payload.length > 1460) big++;
+  }
+  assert.ok(big > 0, 'super-segments in flight when the tap came were captured whole');
+});
