@@ -197,7 +197,7 @@ async function massOpen(typed: boolean): Promise<{ established: number; receiveC
   return out;
 }
 
-test('a burst of segments without data (800 SYNs at once) crosses as bytes beyond 512 on the wire: the same outcome', async () => {
+test('a burst of segments without data (800 SYNs at once) crosses as bytes beyond 512 such on the wire: the same outcome', async () => {
   const bytes = await massOpen(false);
   const typed = await massOpen(true);
   assert.equal(bytes.established, 800);
@@ -206,4 +206,25 @@ test('a burst of segments without data (800 SYNs at once) crosses as bytes beyon
   assert.ok(typed.receiveCalls >= 3 * (800 - 512) && typed.receiveCalls < 3 * 800, `${typed.receiveCalls} datagrams as bytes: those beyond 512 in flight`);
   assert.deepEqual(typed.stats, bytes.stats);
   assert.equal(typed.at, bytes.at);
+});
+
+test('a bulk transfer with more than 512 data segments on the wire still sends its ACKs typed: no datagram crosses as bytes', async () => {
+  const n = new Network({ seed: 1, delayMs: 0.05, receiveBatch: true });
+  const tcp = { mss: 1460, recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 };
+  const server = n.addStack({ name: 's', addresses: ['10.0.0.2'], tcp });
+  const client = n.addStack({ name: 'c', addresses: ['10.0.0.1'], tcp });
+  let receiveCalls = 0;
+  for (const s of [server, client]) {
+    const receive = s.receive.bind(s);
+    s.receive = (p, o) => { receiveCalls++; receive(p, o); };
+  }
+  const total = 24 << 20;
+  let received = 0, maxInFlight = 0;
+  new Server(server, {}, (s) => { s.on('data', (d: Buffer) => { received += d.length; }); }).listen(9);
+  const s = Socket.connect(client, { host: '10.0.0.2', port: 9 }, () => s.end(Buffer.alloc(total, 3)));
+  await n.runUntil(() => { maxInFlight = Math.max(maxInFlight, n.wire.inFlight); return received === total; }, 600_000);
+  assert.ok(maxInFlight > 1024, `${maxInFlight} datagrams on the wire at once`);
+  assert.ok(n.wire.counters(0, 1).delivered > 100, 'ACKs crossed');
+  assert.equal(receiveCalls, 0, 'every segment, ACKs included, crossed without bytes');
+  n.close();
 });

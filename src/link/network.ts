@@ -54,10 +54,13 @@ export interface NetworkOptions extends WireOptions {
 }
 
 /**
- * Segments without data are sent typed while fewer datagrams than this are on the wire (linkSendSegment).
- * Measured: a socket lifecycle keeps at most 2 in flight, socket bulk at MSS 1460 ~150 on average (~250 with
- * receive batches); opening 4 096 connections at once (bench idle) 4 096, which as typed datagrams took 1 M idle
- * connections 25-32 s to open instead of 18-19 s (V8 promoted ~900 MB of them to the old generation).
+ * Segments without data are sent typed while fewer typed ones without data than this are on the wire
+ * (linkSendSegment). Measured: a socket lifecycle keeps at most 2 in flight, socket bulk at MSS 1460 ~110 ACKs per
+ * virtual step (~26 with receive batches); opening 4 096 connections at once (bench idle) 4 096, which as typed
+ * datagrams took 1 M idle connections 25-32 s to open instead of 18-19 s (V8 promoted ~900 MB of them to the old
+ * generation). Counted apart from data segments: with every datagram counted, a bulk transfer whose window grew
+ * past ~500 segments (512 MiB at MSS 1460; most of a receive-batch transfer) sent its ACKs as bytes, each
+ * encoded, summed and decoded again.
  */
 const TYPED_MAX_IN_FLIGHT = 512;
 
@@ -196,7 +199,8 @@ export class Network {
         // Segments without data in a burst of hundreds on the wire (a mass open, a flood) wait as bytes: typed,
         // such a datagram is a few objects, several times the size of its bytes, and waiting with hundreds of
         // others they outlive the young generation. (A data segment's typed form is its payload and ~20 % more.)
-        if (seg.payload.length === 0 && this.wire.inFlight >= TYPED_MAX_IN_FLIGHT) return false;
+        const bare = seg.payload.length === 0;
+        if (bare && this.bareInFlight >= TYPED_MAX_IN_FLIGHT) return false;
         const to = this.wire.transparentRoute(id, dst);
         if (to < 0) return false;
         // The stack hands the segment over (the engine keeps nothing it returned from pollTransmit): it becomes
@@ -205,7 +209,9 @@ export class Network {
         if (own === null) return false;
         // optionsLength throws, as encoding would, for options over 40 bytes.
         const len = (src.length === 4 ? 20 : 40) + 20 + optionsLength(own.options) + own.payload.length;
-        this.wire.sendLazy(id, to, this.datagram(src, dst, stack.ttl, tos, df, own, len), this.clock.now(), META_CSUM_UNNECESSARY);
+        const d = this.datagram(src, dst, stack.ttl, tos, df, own, len);
+        if (bare) { d.bare = true; this.bareInFlight++; }
+        this.wire.sendLazy(id, to, d, this.clock.now(), META_CSUM_UNNECESSARY);
         return true;
       };
     }
@@ -227,7 +233,11 @@ export class Network {
     return d;
   }
 
+  /** Typed datagrams without data on the wire (sent, not yet released): TYPED_MAX_IN_FLIGHT. */
+  private bareInFlight = 0;
+
   private release(d: TcpDatagram): void {
+    if (d.bare) { d.bare = false; this.bareInFlight--; }
     d.seg = null; d.made = null;
     if (this.spareDatagrams.length < MAX_SPARE_DATAGRAMS) this.spareDatagrams.push(d);
   }
@@ -411,6 +421,8 @@ const CSUM_UNNECESSARY = { checksumVerified: true };
 class TcpDatagram implements LazyDatagram {
   /** @internal Its bytes, once made. */
   made: Uint8Array | null = null;
+  /** @internal A segment without data, counted in Network#bareInFlight until released. */
+  bare = false;
   // Written again when the network reuses it (Network#datagram); `seg` null while it is spare.
   constructor(
     public src: Uint8Array, public dst: Uint8Array, public ttl: number, public tos: number, public df: boolean,
