@@ -10,24 +10,67 @@ export interface WireDriver {
   stop(): void;
 }
 
+type Immediate = { cancel(): void };
+
+/**
+ * Runs `fn` once the host's event loop is free, without setTimeout's clamp: Node runs `setTimeout(fn, 0)` after
+ * at least 1 ms and browsers after 4 ms once timers nest, so a zero-delay wire driven by it added a millisecond
+ * or more to every hop (node:http between two in-process stacks was bound by it, not by CPU). setImmediate
+ * where the host has one (Node), else a MessageChannel message (browsers, workers: not clamped).
+ */
+function makeImmediate(): (fn: () => void) => Immediate {
+  const g = globalThis as { setImmediate?: (fn: () => void) => unknown; clearImmediate?: (h: unknown) => void };
+  if (typeof g.setImmediate === 'function' && typeof g.clearImmediate === 'function') {
+    const set = g.setImmediate, clear = g.clearImmediate;
+    return (fn) => { const h = set(fn); return { cancel: () => clear(h) }; };
+  }
+  if (typeof MessageChannel === 'function') {
+    let channel: MessageChannel | null = null;
+    let pending: (() => void) | null = null;
+    return (fn) => {
+      if (channel === null) {
+        channel = new MessageChannel();
+        channel.port1.onmessage = () => { const f = pending; pending = null; f?.(); };
+      }
+      pending = fn;
+      channel.port2.postMessage(null);
+      return { cancel: () => { if (pending === fn) pending = null; } };
+    };
+  }
+  return (fn) => { const h = setTimeout(fn, 0); return { cancel: () => clearTimeout(h) }; };
+}
+
 /**
  * `now` must be the same clock the endpoints pass to wire.send() (default performance.now(), ms).
  */
 export function driveInRealTime(wire: Wire, opts: { now?: () => number } = {}): WireDriver {
   const now = opts.now ?? (() => performance.now());
   if (wire.onWake !== undefined) throw new Error('driveInRealTime: this wire already has a driver (onWake is set)');
+  const immediate = makeImmediate();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let soon: Immediate | undefined;
   let armedFor = Infinity;
   let stopped = false;
 
+  const disarm = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    if (soon !== undefined) soon.cancel();
+    timer = undefined;
+    soon = undefined;
+  };
   const arm = (deadline: number): void => {
     if (stopped || deadline >= armedFor) return;
-    if (timer !== undefined) clearTimeout(timer);
+    disarm();
     armedFor = deadline;
-    timer = deadline === Infinity ? undefined : setTimeout(fire, Math.max(0, deadline - now()));
+    if (deadline === Infinity) return;
+    const delay = deadline - now();
+    // Due already (a zero-delay wire, or a late wake-up): at the next turn, not a clamped timer's.
+    if (delay <= 0) soon = immediate(fire);
+    else timer = setTimeout(fire, delay);
   };
   const fire = (): void => {
     timer = undefined;
+    soon = undefined;
     armedFor = Infinity;
     wire.advance(now());
     arm(wire.nextDeadline());
@@ -38,8 +81,7 @@ export function driveInRealTime(wire: Wire, opts: { now?: () => number } = {}): 
   return {
     stop(): void {
       stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
+      disarm();
       if (wire.onWake === arm) wire.onWake = undefined;
     },
   };
