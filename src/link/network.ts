@@ -8,7 +8,7 @@ import { VirtualClock, RealClock, type Clock } from '../stack/clock.js';
 import { Wire, type Impairments, type LazyDatagram, type WireEndpoint, type WireOptions } from './wire.js';
 import { Prng } from './prng.js';
 import { driveInRealTime, type WireDriver } from './real-time.js';
-import { decodePacketUnverified, encodeTcpPacket } from '../wire/packet.js';
+import { PacketSlab, decodePacketUnverified, encodeTcpPacket } from '../wire/packet.js';
 import { EMPTY, FIN, PSH, SYN, seqAdd, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
 import { findListener, ourAddress, remoteAddressAt } from '../stack/demux.js';
 import { martianSource } from '../stack/martians.js';
@@ -190,8 +190,13 @@ export class Network {
       // encoded nor decoded, its payload copied as encoding would (the sender's buffer is not the receiver's).
       // Bytes are made only if someone looks (an observer added meanwhile) or the receiver needs them.
       // receiverSegmentInPlace writes every byte of what take(n) returns at once, so a large payload's memory
-      // need not be zeroed first (payloadMemory); small ones share the stack's slab blocks.
-      const take = (n: number): Uint8Array => n > LARGE_PAYLOAD ? payloadMemory(n) : stack.slab.take(n);
+      // need not be zeroed first (payloadMemory); small ones are packed into blocks of their own, one after the
+      // other, so a connection's consecutive payloads lie contiguous and its receiver reads them as one view
+      // (ReceiveBuffer.read: with receive batches, MSS 1460, 128 MiB: 4 178 chunks to the application instead of
+      // 92 714). 64 KiB blocks, as Node's own socket reads: with 16 KiB ones, thousands of segments in flight made
+      // their zeroed allocations 12.5 % of the CPU (7.8 % now); a chunk an application keeps pins its block.
+      const payloads = new PacketSlab(65536);
+      const take = (n: number): Uint8Array => n > LARGE_PAYLOAD ? payloadMemory(n) : payloads.takePacked(n);
       stack.linkSendSegment = (src, dst, seg, tos, df, segmentSize) => {
         // A TSO super-segment crosses whole only with receive offload (`offload`), as on the bytes path below;
         // without it the link cuts it (output() encodes it for that).

@@ -484,7 +484,11 @@ export class ReceiveBuffer {
   read(max = Infinity): Uint8Array {
     if (this.length === 0) return EMPTY;
     const st = this.st!;
-    const head = st.queue[st.qhead]!;
+    let head = st.queue[st.qhead]!;
+    // Payloads that lie one after the other in one buffer (a link that packs a connection's segments contiguously:
+    // Network's typed segments) are taken as one view: the application gets one chunk instead of one per segment.
+    // Only memory the queued views already cover, in stream order, so the view shows exactly those bytes.
+    if (st.qhead + 1 < st.qtail && head.length < max) head = this.joinAdjacent(st, head, max);
     if (head.length <= max) {
       st.queue[st.qhead] = EMPTY;
       st.qhead++;
@@ -498,6 +502,28 @@ export class ReceiveBuffer {
     st.queue[st.qhead] = head.subarray(max);
     this.length -= max;
     return part;
+  }
+
+  /**
+   * `head` and the queued views right after it that continue it in the same buffer (each starting where the one
+   * before ends), up to `max` bytes, as one view in the head's slot; `head` itself when the next does not continue it.
+   */
+  private joinAdjacent(st: RecvStore, head: Uint8Array, max: number): Uint8Array {
+    const buf = head.buffer;
+    let end = head.byteOffset + head.length;
+    let i = st.qhead + 1;
+    for (; i < st.qtail; i++) {
+      const d = st.queue[i]!;
+      if (d.buffer !== buf || d.byteOffset !== end || end + d.length - head.byteOffset > max) break;
+      end += d.length;
+    }
+    if (i === st.qhead + 1) return head;
+    // The run's last slot takes the joined view and becomes the head; the slots before it are read (EMPTY).
+    for (let k = st.qhead; k < i - 1; k++) st.queue[k] = EMPTY;
+    const joined = new Uint8Array(buf, head.byteOffset, end - head.byteOffset);
+    st.qhead = i - 1;
+    st.queue[st.qhead] = joined;
+    return joined;
   }
 
   /** Discard everything (connection reset). */

@@ -31,3 +31,22 @@ test('a datagram larger than a quarter of a slab block gets a buffer of its own'
   assert.equal(p.byteOffset, 0);
   assert.equal(p.buffer.byteLength, p.length);
 });
+
+test('takePacked: zeroed bytes right after the previous ones in the block, never shared, a new block when full', () => {
+  const slab = new PacketSlab(4096);
+  const got: Uint8Array[] = [];
+  for (let i = 0; i < 20; i++) {
+    const b = slab.takePacked(333);
+    assert.ok(b.every((x) => x === 0), 'zeroed');
+    b.fill(i + 1);
+    got.push(b);
+  }
+  for (let i = 1; i < got.length; i++) {
+    const a = got[i - 1]!, b = got[i]!;
+    if (a.buffer === b.buffer) assert.equal(b.byteOffset, a.byteOffset + a.length, 'contiguous within a block');
+    else assert.equal(b.byteOffset, 0, 'a new block starts at its beginning');
+  }
+  assert.ok(got.every((b, i) => b.every((x) => x === i + 1)), 'no two share a byte');
+  assert.equal(slab.takePacked(2000).byteLength, 2000);
+  assert.equal(slab.takePacked(2000).buffer.byteLength, 2000, 'larger than a quarter block: its own buffer');
+});

@@ -141,6 +141,18 @@ export class PacketSlab {
     this.at = (this.at + n + 7) & ~7;
     return out;
   }
+  /**
+   * take() without the alignment: the bytes start right where the previous takePacked() ended when they fit the
+   * same block, so payloads copied one after the other (a connection's in-order segments) lie contiguous and a
+   * reader may take them as one view (ReceiveBuffer.read). For a slab that only does this: take() would break runs.
+   */
+  takePacked(n: number): Uint8Array {
+    if (n > this.blockSize >>> 2) return new Uint8Array(n);
+    if (this.at + n > this.blockSize) { this.block = new Uint8Array(this.blockSize); this.at = 0; }
+    const out = new Uint8Array(this.block.buffer, this.at, n);
+    this.at += n;
+    return out;
+  }
 }
 
 /**
