@@ -17,7 +17,8 @@ const packet = (src: Uint8Array, dst: Uint8Array, seq: number) =>
   encodeTcpPacket({ src, dst }, makeSegment({ srcPort: 1, dstPort: 2, seq }));
 const seqOf = (p: Uint8Array) => new DataView(p.buffer, p.byteOffset).getUint32(24);
 
-test('zero-delay wire in real time: 40 hops of a ping-pong arrive in order and the driver arms no host timer for them', async () => {
+/** Runs the ping-pong; `browserLike`: the driver is made where the host has no setImmediate (a browser). */
+async function pingPong(browserLike: boolean): Promise<void> {
   const realSetTimeout = globalThis.setTimeout;
   let timers = 0;
   globalThis.setTimeout = ((fn: () => void, ms?: number) => { timers++; return realSetTimeout(fn, ms); }) as typeof setTimeout;
@@ -31,7 +32,11 @@ test('zero-delay wire in real time: 40 hops of a ping-pong arrive in order and t
       ia = wire.attach(a, A);
       ib = wire.attach(b, B);
     });
-    const driver = driveInRealTime(wire);
+    const g = globalThis as { setImmediate?: unknown; clearImmediate?: unknown };
+    const saved = { set: g.setImmediate, clear: g.clearImmediate };
+    if (browserLike) { delete g.setImmediate; delete g.clearImmediate; }
+    let driver;
+    try { driver = driveInRealTime(wire); } finally { g.setImmediate = saved.set; g.clearImmediate = saved.clear; }
     wire.send(ia, packet(A, B, 1), performance.now());
     await done;
     driver.stop();
@@ -40,7 +45,11 @@ test('zero-delay wire in real time: 40 hops of a ping-pong arrive in order and t
   } finally {
     globalThis.setTimeout = realSetTimeout;
   }
-});
+}
+
+test('zero-delay wire in real time: 40 hops of a ping-pong arrive in order and the driver arms no host timer for them', () => pingPong(false));
+
+test('zero-delay wire in real time without setImmediate (as in a browser): the same through a MessageChannel; stop() lets the process exit', () => pingPong(true));
 
 test('zero-delay wire in real time: stop() cancels a due delivery not yet run', async () => {
   const wire = new Wire({ impairments: { delayMs: 0 } });

@@ -11,6 +11,8 @@ export interface WireDriver {
 }
 
 type Immediate = { cancel(): void };
+/** @internal How a driver runs a due deadline: `run` at the next turn; `close` lets go of what `run` set up. */
+export interface Immediates { run(fn: () => void): Immediate; close(): void }
 
 /**
  * Runs `fn` once the host's event loop is free, without setTimeout's clamp: Node runs `setTimeout(fn, 0)` after
@@ -18,26 +20,31 @@ type Immediate = { cancel(): void };
  * or more to every hop (node:http between two in-process stacks was bound by it, not by CPU). setImmediate
  * where the host has one (Node), else a MessageChannel message (browsers, workers: not clamped).
  */
-function makeImmediate(): (fn: () => void) => Immediate {
+/** @internal */
+export function makeImmediates(): Immediates {
   const g = globalThis as { setImmediate?: (fn: () => void) => unknown; clearImmediate?: (h: unknown) => void };
   if (typeof g.setImmediate === 'function' && typeof g.clearImmediate === 'function') {
     const set = g.setImmediate, clear = g.clearImmediate;
-    return (fn) => { const h = set(fn); return { cancel: () => clear(h) }; };
+    return { run: (fn) => { const h = set(fn); return { cancel: () => clear(h) }; }, close: () => {} };
   }
   if (typeof MessageChannel === 'function') {
     let channel: MessageChannel | null = null;
     let pending: (() => void) | null = null;
-    return (fn) => {
-      if (channel === null) {
-        channel = new MessageChannel();
-        channel.port1.onmessage = () => { const f = pending; pending = null; f?.(); };
-      }
-      pending = fn;
-      channel.port2.postMessage(null);
-      return { cancel: () => { if (pending === fn) pending = null; } };
+    return {
+      run: (fn) => {
+        if (channel === null) {
+          channel = new MessageChannel();
+          channel.port1.onmessage = () => { const f = pending; pending = null; f?.(); };
+        }
+        pending = fn;
+        channel.port2.postMessage(null);
+        return { cancel: () => { if (pending === fn) pending = null; } };
+      },
+      // An open port keeps a Node or worker event loop alive.
+      close: () => { pending = null; channel?.port1.close(); channel = null; },
     };
   }
-  return (fn) => { const h = setTimeout(fn, 0); return { cancel: () => clearTimeout(h) }; };
+  return { run: (fn) => { const h = setTimeout(fn, 0); return { cancel: () => clearTimeout(h) }; }, close: () => {} };
 }
 
 /**
@@ -46,7 +53,7 @@ function makeImmediate(): (fn: () => void) => Immediate {
 export function driveInRealTime(wire: Wire, opts: { now?: () => number } = {}): WireDriver {
   const now = opts.now ?? (() => performance.now());
   if (wire.onWake !== undefined) throw new Error('driveInRealTime: this wire already has a driver (onWake is set)');
-  const immediate = makeImmediate();
+  const immediates = makeImmediates();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let soon: Immediate | undefined;
   let armedFor = Infinity;
@@ -65,7 +72,7 @@ export function driveInRealTime(wire: Wire, opts: { now?: () => number } = {}): 
     if (deadline === Infinity) return;
     const delay = deadline - now();
     // Due already (a zero-delay wire, or a late wake-up): at the next turn, not a clamped timer's.
-    if (delay <= 0) soon = immediate(fire);
+    if (delay <= 0) soon = immediates.run(fire);
     else timer = setTimeout(fire, delay);
   };
   const fire = (): void => {
@@ -82,6 +89,7 @@ export function driveInRealTime(wire: Wire, opts: { now?: () => number } = {}): 
     stop(): void {
       stopped = true;
       disarm();
+      immediates.close();
       if (wire.onWake === arm) wire.onWake = undefined;
     },
   };
