@@ -104,7 +104,7 @@ export function pipe(c: TcpConnection): number {
   }
   if (rackActive(c)) return rackPipe(c);
   let p = seqDiff(c.sndNxt, c.sndUna) - c.sackedBytes;
-  if (c.sackOk && c.scoreboard.length && (c.inRecovery || c.sndRtx !== -1)) {
+  if (c.sackOk && c.scoreboardCreated && c.scoreboard.length && (c.inRecovery || c.sndRtx !== -1)) {
     const from = c.sndRtx !== -1 ? c.sndRtx : c.sndUna;
     // Un-SACKed bytes between `from` and highSack are lost-not-yet-retransmitted.
     let lost = seqDiff(c.highSack, from);
