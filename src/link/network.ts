@@ -213,7 +213,10 @@ export class Network {
         const own = receiverSegmentInPlace(seg, take);
         if (own === null) return false;
         // optionsLength throws, as encoding would, for options over 40 bytes.
-        const len = (src.length === 4 ? 20 : 40) + 20 + optionsLength(own.options) + own.payload.length;
+        // The two layouts of nearly every segment of an established connection are known (no layout pass).
+        const o = own.options;
+        const optLen = o === NO_OPTIONS ? 0 : o.order === ORDER_TS ? TS_OPTIONS_LENGTH : optionsLength(o);
+        const len = (src.length === 4 ? 20 : 40) + 20 + optLen + own.payload.length;
         const d = this.datagram(src, dst, stack.ttl, tos, df, own, len);
         if (bare) { d.bare = true; this.bareInFlight++; }
         this.wire.sendLazy(id, to, d, this.clock.now(), META_CSUM_UNNECESSARY);
@@ -548,6 +551,8 @@ const NO_OPTIONS: TcpOptions = /* @__PURE__ */ Object.freeze({}) as TcpOptions;
 const ORDER_TS = /* @__PURE__ */ Object.freeze([NOP, NOP, TIMESTAMPS]) as number[];
 const ORDER_TS_SACK = /* @__PURE__ */ Object.freeze([NOP, NOP, TIMESTAMPS, NOP, NOP, SACK]) as number[];
 const ORDER_SACK = /* @__PURE__ */ Object.freeze([NOP, NOP, SACK]) as number[];
+/** ORDER_TS's length on the wire: NOP, NOP, timestamps (RFC 7323 §3: kind 8, length 10). */
+const TS_OPTIONS_LENGTH = 12;
 /** A SYN with every option: MSS, SACK-permitted, timestamps, NOP, window scale (Linux's layout). */
 const ORDER_SYN = /* @__PURE__ */ Object.freeze([MSS, SACK_PERMITTED, TIMESTAMPS, NOP, WSCALE]) as number[];
 
