@@ -189,14 +189,16 @@ export class Network {
       // observer), it need not be bytes at all: the segment crosses as a typed datagram, its header never
       // encoded nor decoded, its payload copied as encoding would (the sender's buffer is not the receiver's).
       // Bytes are made only if someone looks (an observer added meanwhile) or the receiver needs them.
-      // receiverSegmentInPlace writes every byte of what take(n) returns at once, so a large payload's memory
-      // need not be zeroed first (payloadMemory); small ones are packed into blocks of their own, one after the
-      // other, so a connection's consecutive payloads lie contiguous and its receiver reads them as one view
-      // (ReceiveBuffer.read: with receive batches, MSS 1460, 128 MiB: 4 178 chunks to the application instead of
-      // 92 714). 64 KiB blocks, as Node's own socket reads: with 16 KiB ones, thousands of segments in flight made
+      // A large payload gets memory of its own (exactly its length: nothing else reachable through a received
+      // chunk). Unzeroed memory (Buffer.allocUnsafeSlow) was tried and measured no better: MSS 65495, 12 alternated
+      // rounds, median 0.98 of zeroed; in CPU profiles the copy into fresh unzeroed memory and the GC together took
+      // more (37-42 %) than zeroed allocation and its copy (23-33 %). Small ones are packed into blocks of their
+      // own, one after the other, so a connection's consecutive payloads lie contiguous and its receiver reads
+      // them as one view (ReceiveBuffer.read: with receive batches, MSS 1460, 128 MiB: 4 178 chunks to the
+      // application instead of 92 714). 64 KiB blocks, as Node's own socket reads: with 16 KiB ones, thousands of segments in flight made
       // their zeroed allocations 12.5 % of the CPU (7.8 % now); a chunk an application keeps pins its block.
       const payloads = new PacketSlab(65536);
-      const take = (n: number): Uint8Array => n > LARGE_PAYLOAD ? payloadMemory(n) : payloads.takePacked(n);
+      const take = (n: number): Uint8Array => n > LARGE_PAYLOAD ? new Uint8Array(n) : payloads.takePacked(n);
       stack.linkSendSegment = (src, dst, seg, tos, df, segmentSize) => {
         // A TSO super-segment crosses whole only with receive offload (`offload`), as on the bytes path below;
         // without it the link cuts it (output() encodes it for that).
@@ -441,27 +443,8 @@ class TcpDatagram implements LazyDatagram {
   }
 }
 
-/** Payloads longer than this get memory of their own (payloadMemory), as PacketSlab gives them (blockSize / 4). */
+/** Payloads longer than this get memory of their own, as PacketSlab gives them (blockSize / 4). */
 const LARGE_PAYLOAD = 4096;
-
-/** Buffer.allocUnsafeSlow where the host has it (Node), else null (browsers). */
-const allocUnfilled: ((n: number) => Uint8Array) | null = /* @__PURE__ */ (() => {
-  const B = (globalThis as { Buffer?: { allocUnsafeSlow?: (n: number) => Uint8Array } }).Buffer;
-  return typeof B?.allocUnsafeSlow === 'function' ? B.allocUnsafeSlow.bind(B) : null;
-})();
-
-/**
- * `n` bytes of their own for a payload copy that overwrites all of them at once (receiverSegmentInPlace), so not
- * zeroed first where the host can allocate without (Node's Buffer.allocUnsafeSlow: an ArrayBuffer of exactly `n`
- * bytes, no pool, so nothing beyond the copy is reachable through its .buffer). Measured per 64 KiB payload: a
- * zeroed allocation and the copy 5.9-6.6 us, unzeroed 4.2-5.5 us. A plain Uint8Array view, as decoding gives (the
- * engine sees one kind of payload).
- */
-function payloadMemory(n: number): Uint8Array {
-  if (allocUnfilled === null) return new Uint8Array(n);
-  const b = allocUnfilled(n);
-  return new Uint8Array(b.buffer, b.byteOffset, n);
-}
 
 /** Delivered typed datagrams a network keeps for reuse: a burst's worth, as the wire's in-flight entries. */
 const MAX_SPARE_DATAGRAMS = 1024;
