@@ -341,6 +341,8 @@ export function out(c: TcpConnection, seg: TcpSegment, now: number): TcpSegment 
     c.challengePending = false;
     c.unackedSegs = 0;
     c.delackAt = Infinity;
+    // It carries the window as it is now: a window update queued by read() has nothing left to say.
+    if (c.windowUpdatePending) c.windowUpdatePending = false;
     // Every held duplicate ACK is answered by this one (Linux tcp_event_ack_sent).
     if (c.sackCompressed > 0) { c.stats.TCPAckCompressed += c.sackCompressed; c.sackCompressed = 0; c.sackCompressAt = Infinity; }
   }
