@@ -12,7 +12,7 @@ import type { Listener, Stack, StackConnection, ConnectionHandler, UserTimer } f
 import type { TcpConfig } from '../tcp/config.js';
 import { SMALL_WRITE } from '../tcp/buffers.js';
 import { formatAddress, parseAddress } from '../wire/address.js';
-import { TimerHeap } from './timer-heap.js';
+import { IndexedTimerHeap } from './timer-heap.js';
 
 /** Options of `new Socket()`, as `net.Socket`'s. */
 export interface SocketOptions {
@@ -109,6 +109,8 @@ export class Socket extends Duplex implements ConnectionHandler {
   private ended = false;
   /** @internal The idle timeout's deadline (setTimeout) in its stack's IdleTimers heap; Infinity when none is armed. */
   idleAt = Infinity;
+  /** @internal Where the socket sits in its stack's IdleTimers heap (HeapSlot); -1 when no timeout is armed. */
+  heapIndex = -1;
   private lastActivity = 0;
   private resetOnDestroy = false;
   private _bytesRead = 0;
@@ -710,14 +712,12 @@ function emitState(s: Socket, to: TcpStateName, from: TcpStateName): void { if (
 /**
  * The idle timeouts (Socket#setTimeout) of one stack's sockets: a heap of sockets by deadline and one stack
  * timer (Stack.schedule) for the earliest, so an armed socket is a heap entry, not a closure and a timer
- * object of its own. Re-arming pushes the socket again; the entry it leaves behind is skipped when it comes
- * up (its deadline is no longer the socket's idleAt), as the stack's connection heap does.
+ * object of its own. Each socket is in the heap at most once (IndexedTimerHeap, as the stack's connections):
+ * re-arming moves it, and a closed socket leaves nothing behind that would keep it alive.
  */
 class IdleTimers {
-  private readonly heap = new TimerHeap<Socket>();
+  private readonly heap = new IndexedTimerHeap<Socket>();
   private timer: UserTimer | null = null;
-  /** Sockets with a deadline (idleAt finite). */
-  private armed = 0;
   private readonly fire = (): void => this.expire();
   /** In expire(): sockets re-arming there leave the next stack timer to it. */
   private expiring = false;
@@ -725,11 +725,8 @@ class IdleTimers {
 
   arm(s: Socket, at: number): void {
     if (s.idleAt === at) return;
-    if (s.idleAt === Infinity) this.armed++;
     s.idleAt = at;
-    this.heap.push(at, s);
-    // Entries left by re-arming are dropped when they outnumber the live ones.
-    if (this.heap.size > 2 * this.armed + 1024) this.heap.compact((d, x) => x.idleAt === d);
+    this.heap.set(s, at);
     const t = this.timer;
     if (!this.expiring && (t === null || at < t.at)) {
       if (t !== null) t.cancelled = true;
@@ -738,9 +735,8 @@ class IdleTimers {
   }
 
   disarm(s: Socket): void {
-    if (s.idleAt === Infinity) return;
     s.idleAt = Infinity;
-    this.armed--;
+    this.heap.delete(s);
   }
 
   private expire(): void {
@@ -750,10 +746,8 @@ class IdleTimers {
     this.expiring = true;
     try {
       while (h.peekTime() <= now) {
-        const at = h.peekTime();
         const s = h.pop()!;
-        if (s.idleAt !== at) continue; // re-armed or disarmed since
-        this.disarm(s);
+        s.idleAt = Infinity;
         s.idleExpired(now);
       }
     } finally {

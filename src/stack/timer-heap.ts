@@ -1,7 +1,7 @@
 /**
- * A binary min-heap of (deadline, item) with lazy invalidation: an item is pushed again whenever its deadline
- * changes; stale entries are recognised at pop time by comparing with the item's current deadline. One heap
- * serves every connection of a stack, so 100 000 idle connections cost nothing per tick.
+ * A binary min-heap of (deadline, item) for one-shot items that are never moved (the stack's user timers,
+ * Stack.schedule: a cancelled one is skipped when it comes up). Items whose deadline moves (connections, socket
+ * idle timeouts) live in an IndexedTimerHeap below instead, so nothing stale keeps them alive.
  */
 export class TimerHeap<T> {
   private at: number[] = [];
@@ -25,12 +25,11 @@ export class TimerHeap<T> {
 
   peekTime(): number { return this.at.length ? this.at[0]! : Infinity; }
 
-  /** Remove and return the earliest item (with its deadline in `lastTime`). */
+  /** Remove and return the earliest item. */
   pop(): T | undefined {
     const a = this.at, it = this.items;
     if (a.length === 0) return undefined;
     const top = it[0]!;
-    this.lastTime = a[0]!;
     const lastA = a.pop()!, lastI = it.pop()!;
     const n = a.length;
     if (n > 0) {
@@ -47,14 +46,6 @@ export class TimerHeap<T> {
       a[i] = lastA; it[i] = lastI;
     }
     return top;
-  }
-  lastTime = 0;
-
-  /** Drop entries for which `keep` is false (compaction when stale entries pile up). */
-  compact(keep: (deadline: number, item: T) => boolean): void {
-    const a = this.at, it = this.items;
-    this.at = []; this.items = [];
-    for (let i = 0; i < a.length; i++) if (keep(a[i]!, it[i]!)) this.push(a[i]!, it[i]!);
   }
 }
 
