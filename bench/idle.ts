@@ -57,8 +57,9 @@ export function idleConnections(count: number, budgetMs: number): { opened: numb
 }
 
 export function run(): Promise<BenchResult[]> {
+  // This process's flags: --expose-gc and the heap size from `npm run bench`, tsx only where this runs under it.
   const count = Number(process.env.SYNACK_BENCH_IDLE_CONNS ?? 1_000_000);
-  const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', '--import', 'tsx', fileURLToPath(import.meta.url), 'idle', String(count)], { encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'idle', String(count)], { encoding: 'utf8', timeout: 600_000 });
   const m = /@@idle (.*)/.exec(r.stdout ?? '');
   if (!m) {
     // Reported, not thrown: the run's other figures stand.
