@@ -190,9 +190,10 @@ export class Socket extends Duplex implements ConnectionHandler {
     try {
       const c = stack.connect({ host: address, port, localPort: opts.localPort, localAddress: opts.localAddress, config: opts.tcp });
       this.attach(c);
-      // connect() sent the SYN before anyone could listen: replay CLOSED → SYN-SENT once listeners exist.
-      const early = c.lastTransition;
-      if (early !== null) process.nextTick(emitState, this, early.to, early.from);
+      // connect() sent the SYN before anyone could listen (an OPEN leaves CLOSED, RFC 9293 §3.10.1): the
+      // transition is replayed to 'state' listeners added before the connection's next event (queueReplay), in
+      // the tick after they are added; no tick at all when nobody listens.
+      if (c.state !== 'CLOSED') this.earlyState = c.state;
       if (opts.noDelay) this.setNoDelay(true);
       if (opts.keepAlive) this.setKeepAlive(true, opts.keepAliveInitialDelay ?? 0);
     } catch (e) {
@@ -222,8 +223,37 @@ export class Socket extends Duplex implements ConnectionHandler {
   }
 
   // --- ConnectionHandler ---
+  /**
+   * connect()'s own transition (CLOSED → this), still to be replayed to 'state' listeners added before the
+   * connection's next event; null once that event came or the replay ran.
+   */
+  private earlyState: TcpStateName | null = null;
+  /** A replay of earlyState is queued (a 'state' listener was added). */
+  private replayQueued = false;
+
+  private queueReplay(): void {
+    if (this.replayQueued) return;
+    this.replayQueued = true;
+    process.nextTick(replayEarlyState, this);
+  }
+
+  /** @internal The queued replay of connect()'s transition (queueReplay), or its next event came first. */
+  replayEarly(): void {
+    const to = this.earlyState;
+    if (to === null) return;
+    this.earlyState = null;
+    if (this.listenerCount('state') > 0) this.emit('state', to, 'CLOSED');
+  }
+
+  /** @internal A listener for `event` is being added (on, addListener, prependListener, once: listenerAdded). */
+  listenerAdding(event: string | symbol): void {
+    if (this.earlyState !== null && event === 'state') this.queueReplay();
+  }
+
   /** Called by the stack (ConnectionHandler), not by applications. */
   onEvent(ev: TcpEvent): void {
+    // The transition connect() made comes before this one, or is no longer news.
+    if (this.earlyState !== null) { if (this.replayQueued) this.replayEarly(); else this.earlyState = null; }
     if (this.destroyed && ev.type !== 'state') return;
     switch (ev.type) {
       case 'state':
@@ -293,7 +323,46 @@ export class Socket extends Duplex implements ConnectionHandler {
   /** @internal */
   override _read(): void {
     this.wantRead = true;
+    if (!this.deferPump) this.pump();
+  }
+
+  /** In resumed()'s read(0): _read only notes that the consumer wants data; resumed() pushes it after. */
+  private deferPump = false;
+
+  /**
+   * @internal Readable#resume (what a 'data' listener and pipe() call too), without its two nextTicks where
+   * they change nothing a listener can see. Readable schedules resume_ (read(0), 'resume', flow) for the next
+   * tick, and when data is already there, read(0) pushes it in Readable's sync mode, which schedules a second
+   * tick (emitReadable_) although resume_'s flow emits the data. Here: when nothing is readable (the usual case,
+   * a listener added on connect or accept), no received data can reach the socket before that tick (arrivals
+   * come in the stack's own turns), so resume_'s work is done now; else one tick (resumeTick) does it, pushing
+   * after read(0), so the data is emitted as 'data' in that tick. With 'resume' listeners or a 'readable'
+   * consumer, Readable's own path.
+   */
+  override resume(): this {
+    const st = (this as unknown as { _readableState: ReadableFlags })._readableState;
+    if (st.flowing === true || st.resumeScheduled || st.readableListening || this.destroyed || this.listenerCount('resume') > 0) return super.resume();
+    st.resumeScheduled = true; // so Readable#resume schedules no resume_ of its own
+    super.resume();
+    const c = this.conn;
+    if (st.length === 0 && !this.ended && (c === null || c.tcp.readableLength === 0)) this.resumed();
+    else process.nextTick(resumeTick, this);
+    return this;
+  }
+
+  /** @internal Readable's resume_ (resume()): read(0), 'resume', then what arrived flows as 'data'. */
+  resumed(): void {
+    const st = (this as unknown as { _readableState: ReadableFlags })._readableState;
+    st.resumeScheduled = false;
+    if (!st.reading) {
+      this.deferPump = true;
+      try { this.read(0); } finally { this.deferPump = false; }
+    }
+    if (this.listenerCount('resume') > 0) this.emit('resume');
+    // Out of read()'s sync mode: a push while flowing with nothing buffered is emitted as 'data' at once.
     this.pump();
+    while (st.flowing === true && this.read() !== null) { /* flow: what was buffered before */ }
+    if (st.flowing === true && !st.reading) this.read(0);
   }
 
   private pump(): void {
@@ -706,8 +775,28 @@ function giveCopyBlock(b: ArrayBuffer): void {
   spareBytes += b.byteLength;
 }
 
+/**
+ * A 'state' listener added before the connection's next event hears connect()'s transition (Socket#earlyState):
+ * on, addListener and prependListener (once and prependOnceListener go through them) tell the socket first.
+ * Patched on the prototype rather than declared, so Socket keeps Duplex's typed overloads of each.
+ */
+for (const name of ['on', 'addListener', 'prependListener'] as const) {
+  const base = Duplex.prototype[name] as (this: Socket, event: string | symbol, listener: (...args: unknown[]) => void) => Socket;
+  Object.defineProperty(Socket.prototype, name, {
+    configurable: true, writable: true, enumerable: false,
+    value: function listenerAdded(this: Socket, event: string | symbol, listener: (...args: unknown[]) => void): Socket {
+      this.listenerAdding(event);
+      return base.call(this, event, listener);
+    },
+  });
+}
+
 // nextTick callbacks taking the socket as an argument: no closure per socket.
-function emitState(s: Socket, to: TcpStateName, from: TcpStateName): void { if (s.listenerCount('state') > 0) s.emit('state', to, from); }
+function replayEarlyState(s: Socket): void { s.replayEarly(); }
+function resumeTick(s: Socket): void { s.resumed(); }
+
+/** The public flags of a ReadableState (Node's own accessors) that Socket#resume reads and sets. */
+interface ReadableFlags { flowing: boolean | null; resumeScheduled: boolean; readableListening: boolean; reading: boolean; length: number }
 
 /**
  * The idle timeouts (Socket#setTimeout) of one stack's sockets: a heap of sockets by deadline and one stack
