@@ -513,7 +513,13 @@ function receiveSegment(s: Stack, memo: AddressMemo, src: Uint8Array, dst: Uint8
   else if (memo.martian) s.counters.InMartians++;
   else {
     s.rxCe = (tos & 3) === 3;
-    segmentArrives(s, la, memo.ra!, seg, now);
+    if (s.batching) segmentArrives(s, la, memo.ra!, seg, now);
+    else {
+      // Rearmed once, below (Stack.receiving), as Stack.receive does.
+      const was = s.receiving;
+      s.receiving = true;
+      try { segmentArrives(s, la, memo.ra!, seg, now); } finally { s.receiving = was; }
+    }
   }
   if (!s.batching) { s.rearm(); flushOutput(s); } // a batch rearms and flushes once, at its end
   return true;

@@ -82,22 +82,42 @@ export class RealClock implements Clock {
 export class VirtualClock implements Clock {
   private t: number;
   /**
-   * Armed wake-ups by callback (each stack passes the same bound callback every time), in the order they were
-   * armed; an entry re-armed while armed keeps its place and is updated in place (no object per call).
+   * Wake-ups by callback (each stack passes the same bound callback every time). An entry stays when disarmed
+   * (at = Infinity) and is armed again in place: a stack re-arms at nearly every segment, and an object per
+   * re-arm was garbage for every one (bulk transfers: ~1.5 % of the CPU in wakeAt). Disarmed entries are
+   * dropped once they are most of the list (a long-lived clock whose stacks come and go keeps none of them).
    */
-  private wakeups = new Map<() => void, { at: number; cb: () => void }>();
+  private readonly byCb = new Map<() => void, Wakeup>();
+  /** The same entries, scanned without an iterator (nextWake, advanceTo: at every virtual step). */
+  private list: Wakeup[] = [];
+  private disarmed = 0;
+  /** Order of arming: ties between equal deadlines go to the one armed first (re-armed from disarmed: last). */
+  private armSeq = 0;
   constructor(start = 0) { this.t = start; }
   now(): number { return this.t; }
   wakeAt(at: number, cb: () => void): void {
-    const w = this.wakeups.get(cb);
-    if (at === Infinity) { if (w !== undefined) this.wakeups.delete(cb); return; }
-    if (w !== undefined) w.at = at;
-    else this.wakeups.set(cb, { at, cb });
+    let w = this.byCb.get(cb);
+    if (at === Infinity) {
+      if (w !== undefined && w.at !== Infinity) {
+        w.at = Infinity;
+        if (++this.disarmed > 8 && this.disarmed * 2 > this.list.length) this.dropDisarmed();
+      }
+      return;
+    }
+    if (w === undefined) {
+      w = { at, cb, seq: this.armSeq++ };
+      this.byCb.set(cb, w);
+      this.list.push(w);
+      return;
+    }
+    if (w.at === Infinity) { w.seq = this.armSeq++; this.disarmed--; }
+    w.at = at;
   }
   /** Earliest armed wake-up, or Infinity. */
   nextWake(): number {
+    const l = this.list;
     let t = Infinity;
-    for (const w of this.wakeups.values()) if (w.at < t) t = w.at;
+    for (let i = 0; i < l.length; i++) if (l[i]!.at < t) t = l[i]!.at;
     return t;
   }
   /** Set the time (never backwards) and fire every wake-up that is due. */
@@ -105,11 +125,29 @@ export class VirtualClock implements Clock {
   advanceTo(t: number): void {
     if (t > this.t) this.t = t;
     for (let guard = 0; guard < 1_000_000; guard++) {
-      let due: { at: number; cb: () => void } | null = null;
-      for (const w of this.wakeups.values()) if (w.at <= this.t && (due === null || w.at < due.at)) due = w;
-      if (due === null) return;
-      this.wakeups.delete(due.cb);
+      const l = this.list;
+      let due: Wakeup | null = null;
+      for (let i = 0; i < l.length; i++) {
+        const w = l[i]!;
+        if (w.at <= this.t && (due === null || w.at < due.at || (w.at === due.at && w.seq < due.seq))) due = w;
+      }
+      if (due === null) break;
+      due.at = Infinity;
+      this.disarmed++;
       due.cb();
     }
+    if (this.disarmed > 8 && this.disarmed * 2 > this.list.length) this.dropDisarmed();
+  }
+  private dropDisarmed(): void {
+    const kept: Wakeup[] = [];
+    for (const w of this.list) {
+      if (w.at === Infinity) this.byCb.delete(w.cb);
+      else kept.push(w);
+    }
+    this.list = kept;
+    this.disarmed = 0;
   }
 }
+
+/** A VirtualClock wake-up: its deadline (Infinity: disarmed), callback and place in the order of arming. */
+interface Wakeup { at: number; cb: () => void; seq: number }

@@ -536,10 +536,22 @@ export class Stack {
     if (this.batching) { ipInput(this, packet, verified, now); return; }
     // The connection's answer leaves before its application runs (service): see endBatch.
     this.ackFirst = true;
-    ipInput(this, packet, verified, now);
-    this.ackFirst = false;
+    const was = this.receiving;
+    this.receiving = true;
+    try {
+      ipInput(this, packet, verified, now);
+    } finally {
+      this.ackFirst = false;
+      this.receiving = was;
+    }
     this.rearm(); flushOutput(this); // a batch rearms and flushes once, at its end
   }
+
+  /**
+   * @internal A single datagram is being received (receive, or a Network's typed segment): the stack's timer is
+   * rearmed once, at its end, not also by service() for the connection it reached.
+   */
+  receiving = false;
 
   /**
    * @internal A single datagram is being received (receive, outside a batch): service() hands the engine's
@@ -654,7 +666,7 @@ export class Stack {
     if (toTimeWait && t.state === 'TIME-WAIT' && !c.keepTimeWaitTcb) { this.toTimeWait(c, now); return; }
     if (closed || t.state === 'CLOSED') { removeConn(this, c); return; }
     this.heap.set(c, t.nextDeadline()); // moved only if it changed
-    if (!this.inWake && !this.batching) this.rearm();
+    if (!this.inWake && !this.batching && !this.receiving) this.rearm();
   }
 
   /** What the connection's engine has to send, to the link (queued where the link batches: ip-output.ts). */
