@@ -37,13 +37,13 @@
  * Needs root, the TUN addon, ab (apache2-utils), hping3 and curl; throws with the reason when one is missing.
  */
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from '../src/link/netns.js';
 import { tunUnavailableReason } from '../src/link/tun.js';
 import { makeNetns, type Netns } from '../src/cli/kernel-ip-testkit.js';
-import { httpHandler, startServe } from '../src/cli/serve.js';
+import { DEFAULT_SYN_RATE, httpHandler, startServe } from '../src/cli/serve.js';
 import { applySynRate, synRateStats } from '../src/link/tun-device.js';
 import type { BenchResult } from './results.js';
 
@@ -70,10 +70,24 @@ const AB_ONLY = process.env.HTTP_BENCH_AB_ONLY === '1';
  * HTTP_BENCH_PROFILE=PREFIX the flood with the fast path and the SYN rate is profiled too, to PREFIX.flood.cpuprofile.
  */
 const FLOOD_ONLY = process.env.HTTP_BENCH_FLOOD_ONLY === '1';
+/**
+ * HTTP_BENCH_ROUND_LOG=FILE: a JSON line per ab round appended to FILE, for each side: requests/s, and per request
+ * the CPU synack's main thread ran and waited runnable for a core (schedstat), its timeslices, the writer
+ * thread's and the other threads' CPU, GC pauses, the kernel server's CPU and its main thread's wait, ab's CPU,
+ * and the machine's busy cores, softirq and other load over the round (probeRound).
+ */
+const ROUND_LOG = process.env.HTTP_BENCH_ROUND_LOG;
+/**
+ * HTTP_BENCH_SPIN=N: N processes that busy-loop through the ab rounds: a core taken by other work, on purpose (on
+ * this shared machine other engineers' load takes about one core most of the time; see ROUND_LOG's otherLoadCores).
+ */
+const SPIN = Math.max(0, Number(process.env.HTTP_BENCH_SPIN ?? 0) || 0);
 const FETCH_IN_PROCESS = process.env.HTTP_BENCH_FETCH_IN_PROCESS === '1';
 /** HTTP_BENCH_AB_SCALE=K: K times as many requests per ab run (a run of 5000 keep-alive requests lasts ~0.2 s). */
 const AB_SCALE = Math.max(1, Number(process.env.HTTP_BENCH_AB_SCALE ?? 1) || 1);
 const PROFILE = process.env.HTTP_BENCH_PROFILE;
+/** HTTP_BENCH_HEAP_PROFILE=PREFIX: V8 sampling heap profiles (every allocation, collected or not) of the same rounds instead. */
+const HEAP_PROFILE = process.env.HTTP_BENCH_HEAP_PROFILE;
 /**
  * HTTP_BENCH_COMPARE_BATCHING=1: each round also runs synack with its output queue off (Stack.outputBatching):
  * the serve without the writer thread when HTTP_BENCH_COMPARE_WRITE_THREAD runs one (the queue's own effect),
@@ -83,6 +97,8 @@ const COMPARE_BATCHING = process.env.HTTP_BENCH_COMPARE_BATCHING === '1';
 /** HTTP_BENCH_COMPARE_WRITE_THREAD=1: each round also runs a second synack serve whose device is written from the event loop (no writer thread). */
 const COMPARE_WRITE_THREAD = process.env.HTTP_BENCH_COMPARE_WRITE_THREAD === '1';
 const SYNACK_NO_WT = '10.79.0.2';
+/** HTTP_BENCH_COMPARE_SYN_RATE=1: each round also runs the synack serve with its device's SYN rate removed (what the HTB class and its filter cost each packet). */
+const COMPARE_SYN_RATE = process.env.HTTP_BENCH_COMPARE_SYN_RATE === '1';
 
 function missingTool(): string | null {
   for (const [tool, arg, pkg] of [['ab', '-V', 'apache2-utils'], ['hping3', '--version', 'hping3'], ['curl', '--version', 'curl']] as const) {
@@ -127,29 +143,117 @@ function cpuUs(pid: number, whole = false): number {
 const mainThreadCpuUs = () => cpuUs(process.pid);
 
 /** ab against the kernel server (process `pid`), with the CPU that process spent per request (all threads; its system time includes the kernel's TCP for it). */
-async function abKernelCpu(args: string[], pid: number): Promise<{ rps: number; failed: number; complete: number; allUs: number }> {
+async function abKernelCpu(args: string[], pid: number): Promise<{ rps: number; failed: number; complete: number; abCpuUs: number; allUs: number }> {
   const c0 = cpuUs(pid, true);
   const r = await ab(args, KERNEL);
   return { ...r, allUs: Math.round(((cpuUs(pid, true) - c0) / Math.max(1, r.complete)) * 10) / 10 };
 }
 
 /** ab against a synack serve of this process, with the CPU it cost per request (main thread, and all threads). */
-async function abCpu(args: string[], host: string): Promise<{ rps: number; failed: number; complete: number; mainUs: number; allUs: number }> {
+async function abCpu(args: string[], host: string): Promise<{ rps: number; failed: number; complete: number; abCpuUs: number; mainUs: number; allUs: number }> {
   const m0 = mainThreadCpuUs(), c0 = process.cpuUsage();
   const r = await ab(args, host);
   const c = process.cpuUsage(c0), n = Math.max(1, r.complete);
   return { ...r, mainUs: Math.round(((mainThreadCpuUs() - m0) / n) * 10) / 10, allUs: Math.round(((c.user + c.system) / n) * 10) / 10 };
 }
 
-/** ab's requests per second (and failures), or throws with its output. */
-async function ab(args: string[], host: string): Promise<{ rps: number; failed: number; complete: number }> {
-  const r = await exec('ab', ['-q', '-s', '10', ...args, `http://${host}:${PORT}${PATH}`], 120_000);
+/** ab's requests per second (and failures), with its own CPU time (µs, user + system), or throws with its output. */
+async function ab(args: string[], host: string): Promise<{ rps: number; failed: number; complete: number; abCpuUs: number }> {
+  // bash runs ab and then prints its own children's CPU time (cutime, cstime: ab's, once waited for): the
+  // client's share of the machine's two cores in that round.
+  const r = await exec('bash', ['-c', 'ab "$@"; echo "children-cpu $(cut -d" " -f16,17 /proc/$$/stat)"', 'ab',
+    '-q', '-s', '10', ...args, `http://${host}:${PORT}${PATH}`], 120_000);
   const rps = /Requests per second:\s+([\d.]+)/.exec(r.out);
   if (!rps) throw new Error(`ab ${args.join(' ')} against ${host} failed:\n${r.out}`);
+  const ticks = /children-cpu (\d+) (\d+)/.exec(r.out);
   return {
     rps: Number(rps[1]),
     failed: Number(/Failed requests:\s+(\d+)/.exec(r.out)?.[1] ?? 0),
     complete: Number(/Complete requests:\s+(\d+)/.exec(r.out)?.[1] ?? 0),
+    abCpuUs: ticks ? ((Number(ticks[1]) + Number(ticks[2])) * 1e6) / 100 : 0, // clock ticks of 10 ms
+  };
+}
+
+/**
+ * Where a round's time went (HTTP_BENCH_ROUND_LOG): per thread of synack's process and of the kernel server's,
+ * the CPU it ran and the time it waited runnable for a CPU (/proc/PID/task/TID/schedstat: run ns, wait ns,
+ * timeslices), V8's GC pauses in this process, and the machine's CPU (/proc/stat) — so that a slow round can be
+ * told apart: synack doing more work per request, or synack waiting for a core the kernel side, ab or other
+ * load had.
+ */
+interface ThreadTimes { run: number; wait: number; slices: number }
+function threadTimes(pid: number): Map<number, ThreadTimes> {
+  const m = new Map<number, ThreadTimes>();
+  let tids: string[];
+  try { tids = readdirSync(`/proc/${pid}/task`); } catch { return m; }
+  for (const t of tids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').trim().split(' ');
+      m.set(Number(t), { run: Number(f[0]), wait: Number(f[1]), slices: Number(f[2]) });
+    } catch { /* the thread ended */ }
+  }
+  return m;
+}
+/** /proc/stat's first line: jiffies busy (everything but idle and iowait), in softirq, and in all. */
+function machineJiffies(): { busy: number; softirq: number; all: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const all = f.reduce((a, b) => a + b, 0);
+  return { busy: all - f[3]! - f[4]!, softirq: f[6]!, all };
+}
+let gcMs = 0, gcCount = 0, gcMajor = 0;
+/** GCs by `kind:flags` (perf_hooks constants NODE_PERFORMANCE_GC_*), over the whole run. */
+const gcKinds = new Map<string, number>();
+function watchGc(): void {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcMs += e.duration; gcCount++;
+      const d = (e as { detail?: { kind?: number; flags?: number } }).detail;
+      if ((d?.kind ?? 1) !== 1) gcMajor++; // NODE_PERFORMANCE_GC_MINOR is 1
+      const key = `${d?.kind ?? 0}:${d?.flags ?? 0}`;
+      gcKinds.set(key, (gcKinds.get(key) ?? 0) + 1);
+    }
+  }).observe({ entryTypes: ['gc'] });
+}
+interface ProbeSnap { t: number; synack: Map<number, ThreadTimes>; kernel: Map<number, ThreadTimes>; gcMs: number; gcCount: number; gcMajor: number; cpu: ReturnType<typeof machineJiffies> }
+function probeSnap(kernelPid: number): ProbeSnap {
+  return { t: performance.now(), synack: threadTimes(process.pid), kernel: threadTimes(kernelPid), gcMs, gcCount, gcMajor, cpu: machineJiffies() };
+}
+/** Sum of run/wait/slices deltas (ns) over the threads of `b` (those in `only`, or all but `except`). */
+function sumDelta(a: Map<number, ThreadTimes>, b: Map<number, ThreadTimes>, only?: Set<number>, except?: Set<number>): ThreadTimes {
+  const s = { run: 0, wait: 0, slices: 0 };
+  for (const [tid, y] of b) {
+    if (only !== undefined && !only.has(tid)) continue;
+    if (except !== undefined && except.has(tid)) continue;
+    const x = a.get(tid) ?? { run: 0, wait: 0, slices: 0 };
+    s.run += y.run - x.run; s.wait += y.wait - x.wait; s.slices += y.slices - x.slices;
+  }
+  return s;
+}
+/** The TUN device's packets per request each way, and packets per read callback (batch), over a round. */
+function linkRound(a: { rxPackets: number; rxBatches: number; txPackets: number }, b: typeof a, requests: number): Record<string, number> {
+  const n = Math.max(1, requests), r2 = (x: number) => Math.round(x * 100) / 100;
+  return { rxPktPerReq: r2((b.rxPackets - a.rxPackets) / n), txPktPerReq: r2((b.txPackets - a.txPackets) / n), rxPktPerBatch: r2((b.rxPackets - a.rxPackets) / Math.max(1, b.rxBatches - a.rxBatches)) };
+}
+/** A round's figures per request (µs) and the machine's load over it (cores). `writer`: the writer thread's tids. */
+function probeRound(a: ProbeSnap, b: ProbeSnap, requests: number, abCpuUs: number, kernelPid: number, writer: Set<number>): Record<string, number> {
+  const n = Math.max(1, requests), us = (ns: number) => Math.round((ns / 1e3 / n) * 10) / 10;
+  const main = new Set([process.pid]);
+  const m = sumDelta(a.synack, b.synack, main), w = sumDelta(a.synack, b.synack, writer);
+  const other = sumDelta(a.synack, b.synack, undefined, new Set([process.pid, ...writer]));
+  const k = sumDelta(a.kernel, b.kernel), km = sumDelta(a.kernel, b.kernel, new Set([kernelPid]));
+  const secs = (b.t - a.t) / 1000, jAll = Math.max(1, b.cpu.all - a.cpu.all);
+  const cores = (j: number) => Math.round(((j / jAll) * 2) * 100) / 100; // share of the machine's 2 cores
+  const oursNs = m.run + w.run + other.run + k.run + abCpuUs * 1e3;
+  const busyCores = cores(b.cpu.busy - a.cpu.busy);
+  return {
+    secs: Math.round(secs * 1000) / 1000,
+    mainRunUs: us(m.run), mainWaitUs: us(m.wait), mainSlicesPerReq: Math.round((m.slices / n) * 100) / 100,
+    writerRunUs: us(w.run), writerWaitUs: us(w.wait), otherThreadsRunUs: us(other.run),
+    gcMsRound: Math.round((b.gcMs - a.gcMs) * 10) / 10, gcPerReqUs: Math.round(((b.gcMs - a.gcMs) * 1e3 / n) * 100) / 100, gcCount: b.gcCount - a.gcCount, gcMajor: b.gcMajor - a.gcMajor,
+    kernelRunUs: us(k.run), kernelMainRunUs: us(km.run), kernelMainWaitUs: us(km.wait), abCpuUs: Math.round((abCpuUs / n) * 10) / 10,
+    machineBusyCores: busyCores, softirqCores: cores(b.cpu.softirq - a.cpu.softirq),
+    // What ran that was neither synack, the kernel server nor ab (other load, unattributed softirq), in cores.
+    otherLoadCores: Math.round((busyCores - oursNs / 1e9 / Math.max(1e-3, secs)) * 100) / 100,
   };
 }
 
@@ -295,7 +399,11 @@ function handshakeRows(prefix: string, f: FetchLoopResult): BenchResult[] {
 async function bench(): Promise<BenchResult[]> {
   const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
   // HTTP_BENCH_WRITE_THREAD=0: the measured serve writes its device from the event loop (synack serve --no-write-thread).
+  const before = new Set(threadTimes(process.pid).keys());
   const serve = await startServe({ addr: [SYNACK], peer: ['10.77.0.1/24'], http: PORT, offload: true, writeThread: process.env.HTTP_BENCH_WRITE_THREAD !== '0' }, { stdout: quiet, stderr: process.stderr, stdin: process.stdin });
+  // The addon's writer thread: the thread startServe started (the addon's std::thread; V8's and libuv's exist before).
+  const writerTids = new Set([...threadTimes(process.pid).keys()].filter((t) => !before.has(t)));
+  if (ROUND_LOG !== undefined) watchGc();
   const tun = serve.host.link.name;
   const quietIo = { stdout: quiet, stderr: process.stderr, stdin: process.stdin };
   const serveNoWt = COMPARE_WRITE_THREAD ? await startServe({ addr: [SYNACK_NO_WT], peer: ['10.79.0.1/24'], http: PORT, offload: true, writeThread: false }, quietIo) : null;
@@ -325,8 +433,11 @@ async function bench(): Promise<BenchResult[]> {
       await ab(['-c100', '-n2000'], host);
     }
     // The machine is shared: each figure is the best of AB_ROUNDS runs, the two servers alternating.
+    // HTTP_BENCH_SPIN=N: N busy-looping processes for the ab rounds, the load of other work on a shared machine
+    // made on purpose (how each side's requests per second and CPU per request react to a core taken).
+    const spinners = Array.from({ length: SPIN }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
     for (const args of FLOOD_ONLY ? [] : [['-k', '-c20', `-n${5000 * AB_SCALE}`], ['-c100', `-n${2000 * AB_SCALE}`]]) {
-      let k = { rps: 0, failed: 0 }, s = { rps: 0, failed: 0 }, u = { rps: 0, failed: 0 }, w = { rps: 0, failed: 0 };
+      let k = { rps: 0, failed: 0 }, s = { rps: 0, failed: 0 }, u = { rps: 0, failed: 0 }, w = { rps: 0, failed: 0 }, v = { rps: 0, failed: 0 };
       // Each round's own ratio (synack right after the kernel): how stable the best-of ratio is on a shared machine.
       const roundRatios: number[] = [];
       // CPU per request each round: synack's whole process and its main thread, the kernel server's process
@@ -334,10 +445,20 @@ async function bench(): Promise<BenchResult[]> {
       // requests per second: how much work a request costs each side, not how much CPU each side got.
       const cpuSynack: number[] = [], cpuMain: number[] = [], cpuKernel: number[] = [];
       for (let round = 0; round < AB_ROUNDS; round++) {
+        const p0 = probeSnap(server.pid!);
         const kr = await abKernelCpu(args, server.pid!);
-        const prof = PROFILE !== undefined && round === 1 ? await startProfile(args[0] === '-k' ? 'keepalive' : 'close') : null;
+        const p1 = probeSnap(server.pid!);
+        const prof = PROFILE !== undefined && round === 1 ? await startProfile(args[0] === '-k' ? 'keepalive' : 'close')
+          : HEAP_PROFILE !== undefined && round === 1 ? await startHeapProfile(args[0] === '-k' ? 'keepalive' : 'close') : null;
+        const p2 = probeSnap(server.pid!), l2 = serve.host.link.stats;
         const sr = await abCpu(args, SYNACK);
+        const p3 = probeSnap(server.pid!), l3 = serve.host.link.stats;
         if (prof !== null) await prof();
+        if (ROUND_LOG !== undefined) {
+          const line = { measure: args.join(' '), round, kernel: { rps: kr.rps, ...probeRound(p0, p1, kr.complete, kr.abCpuUs, server.pid!, writerTids) },
+            synack: { rps: sr.rps, ...probeRound(p2, p3, sr.complete, sr.abCpuUs, server.pid!, writerTids), ...linkRound(l2, l3, sr.complete) }, ratio: Math.round((sr.rps / Math.max(1, kr.rps)) * 1000) / 1000 };
+          appendFileSync(ROUND_LOG, JSON.stringify({ ...line, gcKinds: Object.fromEntries(gcKinds), synRateChanges: serve.synRate?.changes ?? 0 }) + '\n');
+        }
         progress(`ab ${args.join(' ')}: kernel ${kr.rps} (CPU per request ${kr.allUs} us), synack ${sr.rps} (CPU per request: main thread ${sr.mainUs} us, process ${sr.allUs} us)`);
         roundRatios.push(sr.rps / Math.max(1, kr.rps));
         cpuSynack.push(sr.allUs); cpuMain.push(sr.mainUs); cpuKernel.push(kr.allUs);
@@ -351,14 +472,31 @@ async function bench(): Promise<BenchResult[]> {
           progress(`ab ${args.join(' ')}: synack without the output queue ${ur.rps} (CPU per request: main thread ${ur.mainUs} us, process ${ur.allUs} us)`);
           if (ur.rps > u.rps) u = ur;
         }
+        if (COMPARE_SYN_RATE) {
+          // The same serve without its device's SYN rate (applySynRate(tun, 0): the kernel's default queueing, no
+          // HTB class and u32 filter for each packet ab sends), then the rate back as it was.
+          const rate = serve.synRate?.rate ?? DEFAULT_SYN_RATE;
+          await applySynRate(tun, 0);
+          const q0 = probeSnap(server.pid!), m0 = serve.host.link.stats;
+          const nr = await abCpu(args, SYNACK);
+          const q1 = probeSnap(server.pid!), m1 = serve.host.link.stats;
+          await applySynRate(tun, rate);
+          progress(`ab ${args.join(' ')}: synack without the SYN rate ${nr.rps} (CPU per request: main thread ${nr.mainUs} us, process ${nr.allUs} us)`);
+          if (ROUND_LOG !== undefined) appendFileSync(ROUND_LOG, JSON.stringify({ measure: args.join(' '), round, variant: 'no SYN rate', synack: { rps: nr.rps, ...probeRound(q0, q1, nr.complete, nr.abCpuUs, server.pid!, writerTids), ...linkRound(m0, m1, nr.complete) }, ratio: Math.round((nr.rps / Math.max(1, kr.rps)) * 1000) / 1000 }) + '\n');
+          if (nr.rps > v.rps) v = nr;
+        }
         if (serveNoWt !== null) {
+          const q0 = probeSnap(server.pid!);
           const wr = await abCpu(args, SYNACK_NO_WT);
+          const q1 = probeSnap(server.pid!);
+          if (ROUND_LOG !== undefined) appendFileSync(ROUND_LOG, JSON.stringify({ measure: args.join(' '), round, variant: 'no writer thread', synack: { rps: wr.rps, ...probeRound(q0, q1, wr.complete, wr.abCpuUs, server.pid!, writerTids) }, ratio: Math.round((wr.rps / Math.max(1, kr.rps)) * 1000) / 1000 }) + '\n');
           progress(`ab ${args.join(' ')}: synack without the writer thread ${wr.rps} (failed ${wr.failed}; CPU per request: main thread ${wr.mainUs} us, process ${wr.allUs} us)`);
           if (wr.rps > w.rps) w = wr;
         }
       }
       if (serveNoWt !== null) pair(`http.ab ${args.join(' ')} without the writer thread`, 'req/s', Math.round(w.rps), Math.round(k.rps));
       if (COMPARE_BATCHING) pair(`http.ab ${args.join(' ')} without the output queue`, 'req/s', Math.round(u.rps), Math.round(k.rps));
+      if (COMPARE_SYN_RATE) pair(`http.ab ${args.join(' ')} without the SYN rate`, 'req/s', Math.round(v.rps), Math.round(k.rps));
       const label = `http.ab ${args.join(' ')}`;
       pair(label, 'req/s', Math.round(s.rps), Math.round(k.rps));
       const sorted = [...roundRatios].sort((a, b) => a - b), r2 = (x: number) => Math.round(x * 100) / 100;
@@ -372,6 +510,7 @@ async function bench(): Promise<BenchResult[]> {
       out.push({ name: `${label} CPU per request, synack's main thread (median of rounds)`, value: median(cpuMain), unit: 'us' });
       out.push({ name: `${label} failed (synack)`, value: s.failed, unit: 'requests' }, { name: `${label} failed (kernel)`, value: k.failed, unit: 'requests' });
     }
+    for (const p of spinners) p.kill('SIGKILL');
     await serveNoWt?.stop(200);
     if (AB_ONLY) return out;
     // /sys shows the root namespace's devices; ip reads this namespace's. The device's transmit queue is the
@@ -468,6 +607,26 @@ async function bench(): Promise<BenchResult[]> {
     await serve.stop(200);
   }
   return out;
+}
+
+/**
+ * Starts V8's sampling heap profiler in this process, counting objects the GC has already collected too (what a
+ * request allocates, not what survives); the function returned stops it and writes HTTP_BENCH_HEAP_PROFILE.<what>.heapprofile.
+ */
+async function startHeapProfile(what: string): Promise<() => Promise<void>> {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  // HTTP_BENCH_HEAP_OLD=1: only what outlived the young generation (objects a scavenge promoted, collected by a
+  // major GC or still alive): what makes the old generation grow and the concurrent marking run.
+  const old = process.env.HTTP_BENCH_HEAP_OLD === '1';
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !old } as never);
+  return async () => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(`${HEAP_PROFILE!}.${what}.heapprofile`, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 /** Starts the V8 profiler in this process; the function returned stops it and writes HTTP_BENCH_PROFILE.<what>.cpuprofile. */
