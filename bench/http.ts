@@ -82,6 +82,8 @@ const ROUND_LOG = process.env.HTTP_BENCH_ROUND_LOG;
  * this shared machine other engineers' load takes about one core most of the time; see ROUND_LOG's otherLoadCores).
  */
 const SPIN = Math.max(0, Number(process.env.HTTP_BENCH_SPIN ?? 0) || 0);
+/** A round counts as quiet when the other load during each side's half was under this many cores (of 2). */
+const QUIET_LOAD = 0.3;
 const FETCH_IN_PROCESS = process.env.HTTP_BENCH_FETCH_IN_PROCESS === '1';
 /** HTTP_BENCH_AB_SCALE=K: K times as many requests per ab run (a run of 5000 keep-alive requests lasts ~0.2 s). */
 const AB_SCALE = Math.max(1, Number(process.env.HTTP_BENCH_AB_SCALE ?? 1) || 1);
@@ -403,7 +405,7 @@ async function bench(): Promise<BenchResult[]> {
   const serve = await startServe({ addr: [SYNACK], peer: ['10.77.0.1/24'], http: PORT, offload: true, writeThread: process.env.HTTP_BENCH_WRITE_THREAD !== '0' }, { stdout: quiet, stderr: process.stderr, stdin: process.stdin });
   // The addon's writer thread: the thread startServe started (the addon's std::thread; V8's and libuv's exist before).
   const writerTids = new Set([...threadTimes(process.pid).keys()].filter((t) => !before.has(t)));
-  if (ROUND_LOG !== undefined) watchGc();
+  watchGc();
   const tun = serve.host.link.name;
   const quietIo = { stdout: quiet, stderr: process.stderr, stdin: process.stdin };
   const serveNoWt = COMPARE_WRITE_THREAD ? await startServe({ addr: [SYNACK_NO_WT], peer: ['10.79.0.1/24'], http: PORT, offload: true, writeThread: false }, quietIo) : null;
@@ -444,6 +446,8 @@ async function bench(): Promise<BenchResult[]> {
       // (its system time includes the kernel's TCP for it). Less at the mercy of the machine's other load than
       // requests per second: how much work a request costs each side, not how much CPU each side got.
       const cpuSynack: number[] = [], cpuMain: number[] = [], cpuKernel: number[] = [];
+      // Each round's probes (probeRound): whether a side waited for a core, and how much other load there was.
+      const probes: Array<{ ratio: number; kernel: Record<string, number>; synack: Record<string, number> }> = [];
       for (let round = 0; round < AB_ROUNDS; round++) {
         const p0 = probeSnap(server.pid!);
         const kr = await abKernelCpu(args, server.pid!);
@@ -454,11 +458,10 @@ async function bench(): Promise<BenchResult[]> {
         const sr = await abCpu(args, SYNACK);
         const p3 = probeSnap(server.pid!), l3 = serve.host.link.stats;
         if (prof !== null) await prof();
-        if (ROUND_LOG !== undefined) {
-          const line = { measure: args.join(' '), round, kernel: { rps: kr.rps, ...probeRound(p0, p1, kr.complete, kr.abCpuUs, server.pid!, writerTids) },
-            synack: { rps: sr.rps, ...probeRound(p2, p3, sr.complete, sr.abCpuUs, server.pid!, writerTids), ...linkRound(l2, l3, sr.complete) }, ratio: Math.round((sr.rps / Math.max(1, kr.rps)) * 1000) / 1000 };
-          appendFileSync(ROUND_LOG, JSON.stringify({ ...line, gcKinds: Object.fromEntries(gcKinds), synRateChanges: serve.synRate?.changes ?? 0 }) + '\n');
-        }
+        const line = { measure: args.join(' '), round, kernel: { rps: kr.rps, ...probeRound(p0, p1, kr.complete, kr.abCpuUs, server.pid!, writerTids) },
+          synack: { rps: sr.rps, ...probeRound(p2, p3, sr.complete, sr.abCpuUs, server.pid!, writerTids), ...linkRound(l2, l3, sr.complete) }, ratio: Math.round((sr.rps / Math.max(1, kr.rps)) * 1000) / 1000 };
+        probes.push(line);
+        if (ROUND_LOG !== undefined) appendFileSync(ROUND_LOG, JSON.stringify({ ...line, gcKinds: Object.fromEntries(gcKinds), synRateChanges: serve.synRate?.changes ?? 0 }) + '\n');
         progress(`ab ${args.join(' ')}: kernel ${kr.rps} (CPU per request ${kr.allUs} us), synack ${sr.rps} (CPU per request: main thread ${sr.mainUs} us, process ${sr.allUs} us)`);
         roundRatios.push(sr.rps / Math.max(1, kr.rps));
         cpuSynack.push(sr.allUs); cpuMain.push(sr.mainUs); cpuKernel.push(kr.allUs);
@@ -508,6 +511,17 @@ async function bench(): Promise<BenchResult[]> {
       const median = (a: number[]) => { const x = [...a].sort((p, q) => p - q); return x[Math.floor((x.length - 1) / 2)]!; };
       out.push({ name: `${label} CPU per request (median of rounds)`, value: median(cpuSynack), unit: 'us', peer: 'the kernel server\'s process, same rounds', peerValue: median(cpuKernel), ratio: r2(median(cpuSynack) / Math.max(0.1, median(cpuKernel))) });
       out.push({ name: `${label} CPU per request, synack's main thread (median of rounds)`, value: median(cpuMain), unit: 'us' });
+      // Where a slow round's time went: a side whose main thread waited for a core (schedstat) while other work
+      // ran was slowed by the machine, not by its own cost per request. Other load: CPU that was neither server,
+      // nor ab, in cores of the two.
+      const med = (f: (p: typeof probes[number]) => number) => median(probes.map(f));
+      const withRatio = (name: string, unit: string, peer: string, ours: number, theirs: number) => out.push({ name, value: ours, unit, peer, peerValue: theirs, ratio: r2(ours / Math.max(0.01, theirs)) });
+      withRatio(`${label} main thread's wait for a core per request (median of rounds)`, 'us', 'the kernel server\'s main thread, same rounds', med((p) => p.synack.mainWaitUs!), med((p) => p.kernel.kernelMainWaitUs!));
+      withRatio(`${label} other load on the machine (median of rounds)`, 'cores', 'during the kernel\'s rounds', med((p) => p.synack.otherLoadCores!), med((p) => p.kernel.otherLoadCores!));
+      // The rounds where neither side shared the machine with more than QUIET_LOAD cores of other work.
+      const quiet = probes.filter((p) => p.synack.otherLoadCores! < QUIET_LOAD && p.kernel.otherLoadCores! < QUIET_LOAD);
+      out.push({ name: `${label} rounds with under ${QUIET_LOAD} cores of other load on both sides`, value: quiet.length, unit: `of ${probes.length}` });
+      if (quiet.length > 0) out.push({ name: `${label} ratio per round (median), those rounds`, value: r2(median(quiet.map((p) => p.ratio))), unit: 'synack/kernel' });
       out.push({ name: `${label} failed (synack)`, value: s.failed, unit: 'requests' }, { name: `${label} failed (kernel)`, value: k.failed, unit: 'requests' });
     }
     for (const p of spinners) p.kill('SIGKILL');
