@@ -275,6 +275,8 @@ export class Socket extends Duplex implements ConnectionHandler {
         this.pump();
         break;
       case 'error': {
+        // What arrived earlier this turn and is held for its end (onReadable) is delivered first.
+        if (this.heldLength > 0) this.pump();
         const c = this.conn!;
         const syscall = this.connecting ? 'connect' : 'read';
         this.destroy(socketError(ev.code, syscall, ev.message, c.remoteAddress, c.remotePort));
@@ -300,7 +302,31 @@ export class Socket extends Duplex implements ConnectionHandler {
     if (this.destroyed) return;
     // The last activity matters only to an idle timeout (setTimeout stamps it when one is set): no clock read else.
     if (this.timeout !== undefined) this.touch();
-    if (this.wantRead) this.pump();
+    if (!this.wantRead) return;
+    // Datagrams received one by one: an arrival is pushed at once, but one at the same time as the last pushed one
+    // (the same virtual step: a burst) is read from the engine as it comes (the window as before) and held, with
+    // what follows it in that host turn, payloads that continue one another joined, and pushed when the turn ends
+    // (readLater): a burst of segments becomes one 'data' chunk, as node:net reads what the kernel queued in one
+    // read per wake-up, not a 'data' event per segment. A receive batch (the stack services its connections once,
+    // at its end) is pushed at once.
+    if (this.readTurn !== 0) { this.pump(true); return; }
+    const stack = this.conn!.stack;
+    const now = stack.clock.now();
+    if (now !== this.lastReadAt || stack.batching) { this.lastReadAt = now; this.pump(); return; }
+    this.readTurn = 1;
+    readLater(this);
+    this.pump(true);
+  }
+
+  /** @internal 1 while arrivals are held for the turn's end (readLater resets it). */
+  readTurn = 0;
+  /** The stack's time when an arrival was last pushed at once (onReadable). */
+  private lastReadAt = -1;
+
+  /** @internal The turn ended (readLater): what was held in it goes now. */
+  turnEnded(): void {
+    this.readTurn = 0;
+    if (this.heldLength > 0) this.pump();
   }
 
   /** Called by the stack (ConnectionHandler), not by applications. */
@@ -365,9 +391,56 @@ export class Socket extends Duplex implements ConnectionHandler {
     if (st.flowing === true && !st.reading) this.read(0);
   }
 
-  private pump(): void {
+  /**
+   * Read but not yet pushed (pump(true)): chunks in stream order (heldChunks), then the payload views that continue
+   * one another in one buffer (heldBuffer), pushed by the next pump() (the turn's end, or an event).
+   */
+  private heldChunks: Buffer[] | null = null;
+  private heldBuffer: ArrayBufferLike | null = null;
+  private heldOffset = 0;
+  private heldLength = 0;
+
+  private pushHeld(): void {
+    const chunks = this.heldChunks;
+    const last = Buffer.from(this.heldBuffer!, this.heldOffset, this.heldLength);
+    this.heldChunks = null;
+    this.heldBuffer = null;
+    this.heldLength = 0;
+    if (chunks !== null) for (let i = 0; i < chunks.length; i++) this.wantRead = this.push(chunks[i]);
+    this.wantRead = this.push(last);
+  }
+
+  /** In pump(): a 'data' listener's writes service the connection, whose events and arrivals may call pump() again. */
+  private pumping = false;
+  /** pump() was called again meanwhile: 1 to hold (pump(true)), 2 to push; the running pump() goes round again. */
+  private pumpAgain = 0;
+
+  /**
+   * Read what the engine has while the consumer wants it; `hold`: keep it (joined) for the next pump(). Not
+   * re-entered: a call from inside a push is taken up by the running one once that push returns, so held chunks
+   * and what is read after them reach the stream in order.
+   */
+  private pump(hold = false): void {
+    if (this.pumping) { if (this.pumpAgain !== 2) this.pumpAgain = hold ? 1 : 2; return; }
     const c = this.conn;
     if (!c || this.destroyed) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        this.pumpOnce(c, hold);
+        const again = this.pumpAgain;
+        if (again === 0 || this.destroyed) break;
+        this.pumpAgain = 0;
+        hold = hold && again === 1;
+      }
+    } finally {
+      this.pumping = false;
+      this.pumpAgain = 0;
+    }
+  }
+
+  private pumpOnce(c: StackConnection, hold: boolean): void {
+    if (!hold && this.heldLength > 0) this.pushHeld(); // in stream order, before anything read now
     let read = false;
     while (this.wantRead) {
       const data = c.tcp.read(65536);
@@ -375,12 +448,24 @@ export class Socket extends Duplex implements ConnectionHandler {
       read = true;
       this._bytesRead += data.length;
       // The engine's payload views are ours now; Buffer.from(view.buffer, ...) shares memory without a copy.
-      this.wantRead = this.push(Buffer.from(data.buffer, data.byteOffset, data.length));
+      if (!hold) { this.wantRead = this.push(Buffer.from(data.buffer, data.byteOffset, data.length)); continue; }
+      if (this.heldLength > 0) {
+        if (data.buffer === this.heldBuffer && this.heldOffset + this.heldLength === data.byteOffset && this.heldLength + data.length <= 65536) {
+          this.heldLength += data.length;
+          continue;
+        }
+        // Not a continuation (another buffer: datagrams decoded from bytes, or the next packed block): a chunk of its
+        // own, still pushed at the turn's end, so the application sees the same timing whatever the memory layout.
+        (this.heldChunks ??= []).push(Buffer.from(this.heldBuffer!, this.heldOffset, this.heldLength));
+      }
+      this.heldBuffer = data.buffer;
+      this.heldOffset = data.byteOffset;
+      this.heldLength = data.length;
     }
     // Reading may have opened the window enough for an update (the engine's read() says so: ackNow, or a pending
     // update, RFC 9293 §3.8.6.2.2): only then is there anything for the stack to send. Most reads open it by less.
     if (read && (c.tcp.ackNow || c.tcp.windowUpdatePending)) c.service();
-    if (this.ended && c.tcp.readableLength === 0 && !this.readableEnded && this.wantRead) {
+    if (!hold && this.ended && c.tcp.readableLength === 0 && !this.readableEnded && this.wantRead) {
       this.push(null);
     }
   }
@@ -789,6 +874,22 @@ for (const name of ['on', 'addListener', 'prependListener'] as const) {
       return base.call(this, event, listener);
     },
   });
+}
+
+/** Sockets that read at once this turn (Socket#onReadable), told when it ends, in a microtask. */
+let readThisTurn: Socket[] = [];
+let spareReadList: Socket[] = [];
+const RESOLVED = Promise.resolve();
+function readLater(s: Socket): void {
+  if (readThisTurn.length === 0) void RESOLVED.then(endReadTurn);
+  readThisTurn.push(s);
+}
+function endReadTurn(): void {
+  const list = readThisTurn;
+  readThisTurn = spareReadList;
+  for (let i = 0; i < list.length; i++) list[i]!.turnEnded();
+  list.length = 0;
+  spareReadList = list;
 }
 
 // nextTick callbacks taking the socket as an argument: no closure per socket.
