@@ -18,7 +18,8 @@ function samples(enc: string, size: number): string[] {
   const grow = (unit: string) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
   if (enc === 'hex') return ['0', 'abc', 'deadBEEF', grow('0123456789abcdef'), 'zz12'];
   if (enc === 'base64' || enc === 'base64url') return ['', 'QQ==', 'QUJD\nREVG', grow('SGVsbG8gd29ybGQh'), 'a-b_c+d/'];
-  return ['', text, grow(text), grow('x'), '\ud800'];
+  // Short ASCII ones too: the scratch copies those itself (copyAscii), unless non-ASCII follows ASCII ('ab\u00e9').
+  return ['', text, grow(text), grow('x'), '\ud800', 'ok', 'GET /x HTTP/1.1', 'ab\u00e9', '\u007f\u0080'];
 }
 
 function pair(sendBufferSize = 1 << 20) {
