@@ -33,7 +33,12 @@
  * LOSS_BENCH_HOPREF=1 (a kernel receiver one forwarding hop behind the host, as synack is: kernel→kernel(hop) beside
  * kernel→synack), LOSS_BENCH_PCAP (a directory: tcpdump writes the host's side of the path, a0 — every transfer, told apart by
  * port and address: 8081 kernel→kernel, 80 synack→kernel, 8080 kernel→kernel(r0) and kernel→synack — headers
- * only, one file per rate; with tshark, how the kernel and synack ACKed as receivers: receiverAcks).
+ * only, one file per rate; with tshark, how the kernel and synack ACKed as receivers: receiverAcks, and how soon: ackLatency;
+ * and where each transfer's time went: transferPhases),
+ * LOSS_BENCH_SYNRATE (serve's synRate: 0, no SYN class and no HTB on the device; default serve's own),
+ * LOSS_BENCH_WARMUP=1 (one untimed transfer each way before the first rate: V8 still compiles, and its heap grows,
+ * during a fresh process's first ~40 MB, which the 0 % or LOSS_BENCH_ONLY rate otherwise pays; without it the figures
+ * include that cold start).
  *
  * Virtual time: two synack stacks on the in-memory wire (src/link/network.ts): 200 Mbit/s, a 25 ms queue,
  * 10 ms and 0.1 ms one-way delay, the same loss rates on the data direction, reordering two ways (1 % of packets
@@ -229,6 +234,117 @@ function receiverAcks(file: string): string[] {
   return Object.entries(by).map(([who, b]) => `${who} receiving (${b.adv.length} transfers, medians): ${median(b.adv)} ACKs advancing, ${median(b.sackDup)} duplicate ACKs with SACK; the next ACK after a SACK-carrying one p75 ${round(median(b.p75), 0)} µs, p90 ${round(median(b.p90), 0)} µs, ${median(b.over)} over 900 µs`);
 }
 
+/**
+ * LOSS_BENCH_PCAP, with tshark: how soon each receiver ACKed (µs, on a0, the host's side of the path: data from the
+ * peer passes it on its way to the receiver and the ACK on its way back; for synack that includes the host's
+ * forwarding into and out of the TUN device, a few µs, as it does for the hop reference). Per transfer toward the host
+ * (port 8080): "trigger", for each ACK that advanced, the time since the last data segment that passed before it
+ * (the receiver's reaction); "cover", for each data segment that extended the sequence space, the time until the first
+ * ACK covering it (what a stretch ACK adds for the segments before the last; segments waiting behind a hole, over
+ * 2 ms, are left out). Medians over the transfers of each receiver of their median and p90; `label` names a
+ * receiver by its address.
+ */
+export function ackLatency(file: string, label: (src: string) => string): string[] {
+  const r = spawnSync('tshark', ['-r', file, '-Y', 'tcp.port == 8080', '-T', 'fields', '-E', 'separator=|',
+    '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'tcp.seq_raw', '-e', 'tcp.len', '-e', 'tcp.ack_raw'], { encoding: 'utf8', maxBuffer: 1 << 29 });
+  if (r.error || r.status !== 0) return [`ACK latency: tshark unavailable (${r.error?.message ?? r.stderr})`];
+  interface Flow { who: string; dt: number[]; dend: number[]; at: number[]; ack: number[]; seq0: number }
+  const flows = new Map<string, Flow>();
+  for (const line of r.stdout.split('\n')) {
+    const [t, src, dst, sp, dp, seq, len, ack] = line.split('|');
+    if (!t || !src) continue;
+    const toHost = sp === '8080';
+    const key = toHost ? `${dst}:${dp}` : `${src}:${sp}`;
+    let f = flows.get(key);
+    if (!f) { f = { who: label(toHost ? dst! : src), dt: [], dend: [], at: [], ack: [], seq0: -1 }; flows.set(key, f); }
+    if (toHost && Number(len) > 0) {
+      if (f.seq0 < 0) f.seq0 = Number(seq);
+      f.dt.push(Number(t)); f.dend.push((Number(seq) - f.seq0 + Number(len)) >>> 0);
+    } else if (!toHost && f.seq0 >= 0) { f.at.push(Number(t)); f.ack.push((Number(ack) - f.seq0) >>> 0); }
+  }
+  const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(p * (s.length - 1))] ?? 0; };
+  const by = new Map<string, { trig50: number[]; trig90: number[]; cov50: number[]; cov90: number[]; acksPerSeg: number[] }>();
+  for (const f of flows.values()) {
+    if (f.dt.length < 1000) continue;
+    const trig: number[] = [], cov: number[] = [];
+    let d = 0, lastAck = -1, advancing = 0;
+    for (let i = 0; i < f.at.length; i++) {
+      while (d < f.dt.length && f.dt[d]! <= f.at[i]!) d++;
+      if (d > 0 && f.ack[i]! > lastAck && lastAck >= 0) { trig.push((f.at[i]! - f.dt[d - 1]!) * 1e6); advancing++; }
+      if (f.ack[i]! > lastAck) lastAck = f.ack[i]!;
+    }
+    let a = 0, high = 0;
+    for (let j = 0; j < f.dt.length; j++) {
+      if (f.dend[j]! <= high) continue; // a retransmission or a segment below the highest: not new
+      high = f.dend[j]!;
+      while (a < f.at.length && (f.at[a]! < f.dt[j]! || f.ack[a]! < f.dend[j]!)) a++;
+      if (a >= f.at.length) break;
+      const us = (f.at[a]! - f.dt[j]!) * 1e6;
+      if (us <= 2000) cov.push(us);
+      // the next segment's covering ACK is at or after this one: keep `a`
+    }
+    const b = by.get(f.who) ?? { trig50: [], trig90: [], cov50: [], cov90: [], acksPerSeg: [] };
+    b.trig50.push(pct(trig, 0.5)); b.trig90.push(pct(trig, 0.9)); b.cov50.push(pct(cov, 0.5)); b.cov90.push(pct(cov, 0.9));
+    b.acksPerSeg.push(advancing / f.dt.length);
+    by.set(f.who, b);
+  }
+  return [...by].map(([who, b]) => `${who} receiving (${b.trig50.length} transfers, medians): ACK after the last data segment median ${round(median(b.trig50), 0)} µs, p90 ${round(median(b.trig90), 0)} µs; a new segment covered by an ACK after median ${round(median(b.cov50), 0)} µs, p90 ${round(median(b.cov90), 0)} µs; ${round(median(b.acksPerSeg))} advancing ACKs per data segment`);
+}
+
+/**
+ * LOSS_BENCH_PCAP, with tshark: where each transfer's time went, as seen on a0 (ms; medians per mode): the SYN to
+ * the SYN,ACK (the server's handshake: for synack behind its TUN device, for the kernel in the host or the peer),
+ * the request to the first byte of the response, the first byte to the ACK of 1 MB (slow start), 1 MB to 19 MB
+ * acknowledged (the body's steady rate), 19 MB to the ACK of the last byte, and that ACK to the last FIN: what is a
+ * fixed cost per transfer (handshake, first response, slow start, close) and what is rate.
+ */
+export function transferPhases(file: string): string[] {
+  const r = spawnSync('tshark', ['-r', file, '-T', 'fields', '-E', 'separator=|', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'tcp.srcport', '-e', 'tcp.dstport',
+    '-e', 'tcp.flags.syn', '-e', 'tcp.flags.fin', '-e', 'tcp.seq_raw', '-e', 'tcp.len', '-e', 'tcp.ack_raw'], { encoding: 'utf8', maxBuffer: 1 << 29 });
+  if (r.error || r.status !== 0) return [`phases: tshark unavailable (${r.error?.message ?? r.stderr})`];
+  const servers = new Set(['80', '8080', '8081']);
+  interface Flow { who: string; t0: number; synAck: number; req: number; first: number; seq0: number; end: number; acks: Array<[number, number]>; fin: number }
+  const flows = new Map<string, Flow>();
+  for (const line of r.stdout.split('\n')) {
+    const [t, src, dst, sp, dp, syn, fin, seq, len, ack] = line.split('|');
+    if (!t || !src || !sp || !dp) continue;
+    const fromServer = servers.has(sp);
+    const key = fromServer ? `${dst}:${dp}-${sp}` : `${src}:${sp}-${dp}`;
+    const time = Number(t), n = Number(len);
+    let f = flows.get(key);
+    if (!f) {
+      const port = fromServer ? sp : dp, client = fromServer ? dst! : src;
+      const who = port === '80' ? 'synack→kernel' : port === '8081' ? 'kernel→kernel' : client === '10.77.0.2' ? 'kernel→synack' : client === '10.76.0.2' ? 'kernel→kernel(hop)' : 'kernel→kernel(r0)';
+      f = { who, t0: time, synAck: NaN, req: NaN, first: NaN, seq0: -1, end: 0, acks: [], fin: NaN };
+      flows.set(key, f);
+    }
+    const isSyn = syn === '1' || syn === 'True', isFin = fin === '1' || fin === 'True';
+    if (fromServer) {
+      if (isSyn) f.synAck = time;
+      if (n > 0) {
+        if (f.seq0 < 0) { f.seq0 = Number(seq); f.first = time; }
+        f.end = Math.max(f.end, (Number(seq) - f.seq0 + n) >>> 0);
+      }
+    } else {
+      if (n > 0 && Number.isNaN(f.req)) f.req = time;
+      if (f.seq0 >= 0) f.acks.push([time, (Number(ack) - f.seq0) >>> 0]);
+    }
+    if (isFin) f.fin = time;
+  }
+  const by = new Map<string, number[][]>();
+  for (const f of flows.values()) {
+    if (f.end < 1e6) continue;
+    const acked = (b: number): number => f.acks.find(([, a]) => a >= b)?.[0] ?? NaN;
+    const m1 = acked(1e6), m19 = acked(19e6), all = acked(f.end);
+    const ph = [f.synAck - f.t0, f.first - f.req, m1 - f.first, m19 - m1, all - m19, f.fin - all].map((x) => x * 1e3);
+    by.set(f.who, [...(by.get(f.who) ?? []), ph]);
+  }
+  return [...by].map(([who, rows]) => {
+    const col = (i: number): number => round(median(rows.map((x) => x[i]!)), 2);
+    return `${who} (${rows.length} transfers, medians, ms): SYN→SYN,ACK ${col(0)}, request→first byte ${col(1)}, first byte→1 MB acknowledged ${col(2)}, 1→19 MB ${col(3)} (${round(18 / (col(3) / 1000), 2)} MB/s), 19 MB→last byte acknowledged ${col(4)}, →last FIN ${col(5)}`;
+  });
+}
+
 async function realRole(): Promise<void> {
   // LOSS_BENCH_V8FLAGS: V8 flags for synack's process, set at start (e.g. --trace-gc: each collection and its reason,
   // printed with the results).
@@ -237,7 +353,7 @@ async function realRole(): Promise<void> {
   // it): how much of the gap is the scheduler. A kernel receiver ACKs from softirq, ahead of every process.
   if (process.env.LOSS_BENCH_NICE) { setPriority(Number(process.env.LOSS_BENCH_NICE)); process.stderr.write(`synack's process runs at nice ${getPriority()}\n`); }
   const quiet = { stdout: { write: () => true } as unknown as NodeJS.WritableStream, stderr: process.stderr, stdin: process.stdin };
-  const h = await startServe({ tun: 'syn0', addr: ['10.77.0.2'], peer: ['10.77.0.1/24'], http: 80, offload: true, buffer: 4 << 20, logFormat: 'json', writeThread: process.env.LOSS_BENCH_WRITETHREAD === '1' }, quiet);
+  const h = await startServe({ tun: 'syn0', addr: ['10.77.0.2'], peer: ['10.77.0.1/24'], http: 80, offload: true, buffer: 4 << 20, logFormat: 'json', writeThread: process.env.LOSS_BENCH_WRITETHREAD === '1', synRate: process.env.LOSS_BENCH_SYNRATE === undefined ? undefined : Number(process.env.LOSS_BENCH_SYNRATE) }, quiet);
   if (process.env.LOSS_BENCH_CC) Object.assign(h.stack.config, JSON.parse(process.env.LOSS_BENCH_CC) as Partial<TcpConfig>);
   if (process.env.LOSS_BENCH_NOHYSTART) (h.stack.config as TcpConfig).congestion = (iw) => new Cubic(iw, false);
   // LOSS_BENCH_NOPOLL=1: a late timer wake-up runs the timers before the device's waiting input is read, as
@@ -457,6 +573,13 @@ async function realRole(): Promise<void> {
     s.on('close', () => { clearTimeout(timer); resolve(got === SIZE ? SIZE / 1e6 / ((performance.now() - t0) / 1000) : 0); });
   });
 
+  if (process.env.LOSS_BENCH_WARMUP === '1') {
+    // One untimed transfer each way: the JIT and the heap of a fresh process (see the header).
+    setPath(0);
+    await curl(peer, `http://10.77.0.2/bytes/${SIZE}`);
+    await synackGet();
+  }
+
   const out: BenchResult[] = [];
   const only = process.env.LOSS_BENCH_ONLY;
   // LOSS_BENCH_SENDONLY=1: only the transfers toward the peer (kernel→kernel, synack→kernel): synack as the sender.
@@ -465,6 +588,9 @@ async function realRole(): Promise<void> {
     if (only !== undefined && String(l) !== only) continue;
     setPath(l);
     const kk1: number[] = [], sk: number[] = [], kk2: number[] = [], ks: number[] = [], kh: number[] = [];
+    // What synack read from its device during its downloads: packets, read batches (one callback each; a batch's
+    // segments are answered by one ACK pass), GSO super-packets among them.
+    const rxReads = { packets: 0, batches: 0, gso: 0 };
     // The peer's kernel as the sender toward the host: its counters while sending to the kernel and to synack.
     const peerToKernel: Record<string, number> = {}, peerToSynack: Record<string, number> = {};
     // The peer's kernel as the receiver of the transfers toward it: from the kernel and from synack.
@@ -491,13 +617,22 @@ async function realRole(): Promise<void> {
       let k1 = await peerCounters();
       addDelta(peerToKernel, k0, k1);
       k0 = k1;
+      const rx0 = h.host.link.stats, gso0 = h.host.link.offloadStats.rxGsoPackets;
       ks.push(await peerSampled('synack', () => sampled('synack', synackGet)));
+      const rx1 = h.host.link.stats;
+      rxReads.packets += rx1.rxPackets - rx0.rxPackets; rxReads.batches += rx1.rxBatches - rx0.rxBatches;
+      rxReads.gso += h.host.link.offloadStats.rxGsoPackets - gso0;
       k1 = await peerCounters();
       addDelta(peerToSynack, k0, k1);
       if (hop) kh.push(await curl(hop, `http://10.79.0.2:8080/bytes/${SIZE}`));
     }
     if (dump) { dump.kill('SIGINT'); await new Promise((r) => dump.once('exit', r)); }
     if (pcapDir) for (const line of receiverAcks(`${pcapDir}/loss-${l}.pcap`)) process.stderr.write(`${label(l)}: ${line}\n`);
+    if (pcapDir) {
+      const who = (src: string): string => (src === '10.77.0.2' ? 'synack' : src === '10.76.0.2' ? 'kernel(hop)' : 'kernel');
+      for (const line of ackLatency(`${pcapDir}/loss-${l}.pcap`, who)) process.stderr.write(`${label(l)}: ${line}\n`);
+      for (const line of transferPhases(`${pcapDir}/loss-${l}.pcap`)) process.stderr.write(`${label(l)}: ${line}\n`);
+    }
     const row = (name: string, ours: number[], ref: number[]): BenchResult => {
       const o = median(ours), k = median(ref);
       return { name, value: round(o), unit: 'MB/s', peer: `kernel ${kernelCc}`, peerValue: round(k), ratio: k > 0 ? round(o / k) : 0 };
@@ -510,6 +645,7 @@ async function realRole(): Promise<void> {
     // The kernel's side of the TUN device: packets toward synack it dropped because synack did not read them in
     // time (its queue, txqueuelen, was full): receive-side losses the path did not make (cumulative).
     const syn0 = /TX:[^\n]*\n\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(spawnSync('ip', ['-s', 'link', 'show', 'dev', 'syn0'], { encoding: 'utf8' }).stdout ?? '');
+    if (rxReads.batches > 0) process.stderr.write(`${label(l)}: synack receiving read ${rxReads.packets} packets in ${rxReads.batches} batches (${round(rxReads.packets / rxReads.batches)} per batch), ${rxReads.gso} of them GSO super-packets\n`);
     process.stderr.write(`${label(l)}: TUN tx dropped ${tun.txDropped}, queued ${tun.txQueuedTotal}; kernel→TUN dropped ${syn0 ? syn0[4] : '?'}; router: ${counts}\n`);
     const u = undoCounts(st);
     // The host's kernel is the sender of the kernel→kernel reference toward the peer (and only a receiver otherwise).
