@@ -412,7 +412,10 @@ async function bench(): Promise<BenchResult[]> {
   progress(`synack serve up on ${serve.host.link.name}`);
   const ns = kernelNamespace();
   progress('kernel namespace up');
-  const server: ChildProcess = ns.spawn([process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), 'kernel-server']);
+  // The kernel server runs this file as this process does: compiled JavaScript without tsx when the bench runs
+  // compiled, else through tsx, so that both servers run the same handler the same way.
+  const self = fileURLToPath(import.meta.url);
+  const server: ChildProcess = ns.spawn([process.execPath, ...(self.endsWith('.ts') ? ['--import', 'tsx'] : []), self, 'kernel-server']);
   let serverErr = '';
   server.stderr!.setEncoding('utf8').on('data', (d: string) => (serverErr += d));
   const out: BenchResult[] = [];
