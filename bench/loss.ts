@@ -35,6 +35,7 @@
  * port and address: 8081 kernel→kernel, 80 synack→kernel, 8080 kernel→kernel(r0) and kernel→synack — headers
  * only, one file per rate; with tshark, how the kernel and synack ACKed as receivers: receiverAcks, and how soon: ackLatency;
  * and where each transfer's time went: transferPhases),
+ * LOSS_BENCH_READTHREAD=1 (serve reads the device on the addon's reader thread, TunOpenOptions.readThread),
  * LOSS_BENCH_SYNRATE (serve's synRate: 0, no SYN class and no HTB on the device; default serve's own),
  * LOSS_BENCH_WARMUP=1 (one untimed transfer each way before the first rate: V8 still compiles, and its heap grows,
  * during a fresh process's first ~40 MB, which the 0 % or LOSS_BENCH_ONLY rate otherwise pays; without it the figures
@@ -353,7 +354,7 @@ async function realRole(): Promise<void> {
   // it): how much of the gap is the scheduler. A kernel receiver ACKs from softirq, ahead of every process.
   if (process.env.LOSS_BENCH_NICE) { setPriority(Number(process.env.LOSS_BENCH_NICE)); process.stderr.write(`synack's process runs at nice ${getPriority()}\n`); }
   const quiet = { stdout: { write: () => true } as unknown as NodeJS.WritableStream, stderr: process.stderr, stdin: process.stdin };
-  const h = await startServe({ tun: 'syn0', addr: ['10.77.0.2'], peer: ['10.77.0.1/24'], http: 80, offload: true, buffer: 4 << 20, logFormat: 'json', writeThread: process.env.LOSS_BENCH_WRITETHREAD === '1', synRate: process.env.LOSS_BENCH_SYNRATE === undefined ? undefined : Number(process.env.LOSS_BENCH_SYNRATE) }, quiet);
+  const h = await startServe({ tun: 'syn0', addr: ['10.77.0.2'], peer: ['10.77.0.1/24'], http: 80, offload: true, buffer: 4 << 20, logFormat: 'json', writeThread: process.env.LOSS_BENCH_WRITETHREAD === '1', readThread: process.env.LOSS_BENCH_READTHREAD === '1', synRate: process.env.LOSS_BENCH_SYNRATE === undefined ? undefined : Number(process.env.LOSS_BENCH_SYNRATE) }, quiet);
   if (process.env.LOSS_BENCH_CC) Object.assign(h.stack.config, JSON.parse(process.env.LOSS_BENCH_CC) as Partial<TcpConfig>);
   if (process.env.LOSS_BENCH_NOHYSTART) (h.stack.config as TcpConfig).congestion = (iw) => new Cubic(iw, false);
   // LOSS_BENCH_NOPOLL=1: a late timer wake-up runs the timers before the device's waiting input is read, as
