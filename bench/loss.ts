@@ -547,6 +547,8 @@ async function realRole(): Promise<void> {
   // rwnd_limited), sampled every 50 ms in the peer's namespace; one figure per transfer.
   const rwnd: Record<'kernel' | 'synack', number[]> = { kernel: [], synack: [] };
   let rwndSamples = 0;
+  // And its cwnd (segments) and smoothed RTT (ms) in each sample, toward each receiver: a later ACK is a longer RTT to it.
+  const peerSs: Record<'kernel' | 'synack', { cwnd: number[]; rtt: number[] }> = { kernel: { cwnd: [], rtt: [] }, synack: { cwnd: [], rtt: [] } };
   const peerSampled = async (who: 'kernel' | 'synack', f: () => Promise<number>): Promise<number> => {
     if (!process.env.LOSS_BENCH_SS) return f();
     // One sampling loop in the peer for the whole transfer, read from a pipe: spawning `ss` from this process every
@@ -556,6 +558,7 @@ async function realRole(): Promise<void> {
     loop.stdout!.setEncoding('utf8').on('data', (d: string) => {
       rwndSamples += d.split('busy:').length - 1;
       for (const m of d.matchAll(/rwnd_limited:\d+ms\(([\d.]+)%\)/g)) worst = Math.max(worst, Number(m[1]));
+      for (const m of d.matchAll(/\brtt:([\d.]+)\/[\d.]+ .*?cwnd:(\d+)/g)) { peerSs[who].rtt.push(Number(m[1])); peerSs[who].cwnd.push(Number(m[2])); }
     });
     try { return await f(); } finally { loop.kill(); rwnd[who].push(worst); }
   };
@@ -666,6 +669,8 @@ async function realRole(): Promise<void> {
         m.cwnd.length = 0; m.rtt.length = 0;
       }
       if (l !== 'reorder') process.stderr.write(`${label(l)}: the peer kernel sending toward the host was receive-window limited at most ${rwnd.kernel.map((x) => `${x}%`).join(', ')} of the time toward the kernel, ${rwnd.synack.map((x) => `${x}%`).join(', ')} toward synack (${rwndSamples} samples of its tcp_info)\n`);
+      if (l !== 'reorder') process.stderr.write(`${label(l)}: the peer kernel sending toward the host: median cwnd ${round(median(peerSs.kernel.cwnd), 1)} segments, SRTT ${round(median(peerSs.kernel.rtt), 3)} ms toward the kernel; ${round(median(peerSs.synack.cwnd), 1)} segments, ${round(median(peerSs.synack.rtt), 3)} ms toward synack\n`);
+      for (const w of ['kernel', 'synack'] as const) { peerSs[w].cwnd.length = 0; peerSs[w].rtt.length = 0; }
       rwnd.kernel.length = 0; rwnd.synack.length = 0; rwndSamples = 0;
       process.stderr.write(`${label(l)}: synack's process used ${round(cpu.wall > 0 ? cpu.used / cpu.wall : 0)} CPU seconds per second of its transfers, its main thread waited ${round(cpu.wall > 0 ? 1000 * cpu.waited / cpu.wall : 0, 1)} ms per second for a CPU, its other threads ran ${round(cpu.wall > 0 ? 1000 * cpu.others / cpu.wall : 0, 1)} ms per second; event-loop delay p99 ${round(loop.percentile(99) / 1e6)} ms, max ${round(loop.max / 1e6)} ms; GC pauses over 2 ms: ${gc.n}, ${round(gc.ms)} ms in all, longest ${round(gc.max)} ms; every GC pause: ${gc.all}, ${round(gc.allMs)} ms\n`);
       const perS = (x: number): number => round(cpu.wall > 0 ? 1000 * x / cpu.wall : 0, 1);
