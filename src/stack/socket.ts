@@ -896,7 +896,7 @@ for (const name of ['on', 'addListener', 'prependListener'] as const) {
   });
 }
 
-/** Sockets that read at once this turn (Socket#onReadable), told when it ends, in a microtask. */
+/** Sockets holding arrivals for the turn's end (Socket#onReadable), told when it ends, in one microtask. */
 let readThisTurn: Socket[] = [];
 let spareReadList: Socket[] = [];
 const RESOLVED = Promise.resolve();
@@ -907,9 +907,16 @@ function readLater(s: Socket): void {
 function endReadTurn(): void {
   const list = readThisTurn;
   readThisTurn = spareReadList;
-  for (let i = 0; i < list.length; i++) list[i]!.turnEnded();
-  list.length = 0;
-  spareReadList = list;
+  let i = 0;
+  try {
+    for (; i < list.length; i++) list[i]!.turnEnded();
+  } finally {
+    // A 'data' listener threw: the sockets after its own still end their turn (in the next microtask), or they
+    // would hold what arrives from now on for ever.
+    for (let j = i + 1; j < list.length; j++) readLater(list[j]!);
+    list.length = 0;
+    spareReadList = list;
+  }
 }
 
 // nextTick callbacks taking the socket as an argument: no closure per socket.
