@@ -14,7 +14,9 @@ export type RandomSource = (out: Uint8Array) => void;
  */
 export class IsnGenerator {
   private readonly prf: SipHash;
-  private readonly buf = new Uint8Array(2 * 16 + 4);
+  // F's input as SipHash message words: local address (16 bytes, an IPv4 one zero-padded), remote address
+  // (likewise), local port, remote port (network order); 36 bytes. Written as numbers, no byte buffer.
+  private readonly words = new Uint32Array(9);
 
   /** secret: 16 random bytes, drawn once per stack (RFC 6528 §3: "secretkey"). */
   constructor(secret: Uint8Array) {
@@ -33,13 +35,21 @@ export class IsnGenerator {
    * M = floor(now / 4 µs), so ISNs for one tuple advance at 250 000 per second.
    */
   isn(localAddr: Uint8Array, localPort: number, remoteAddr: Uint8Array, remotePort: number, nowMs: number): number {
-    const b = this.buf;
-    b.fill(0);
-    b.set(localAddr, 0);
-    b.set(remoteAddr, 16);
-    b[32] = localPort >>> 8; b[33] = localPort & 0xff; b[34] = remotePort >>> 8; b[35] = remotePort & 0xff;
-    const f = this.prf.hash(b, 0, 36);
+    const w = this.words;
+    addressWords(w, 0, localAddr);
+    addressWords(w, 4, remoteAddr);
+    w[8] = (localPort >>> 8) | ((localPort & 0xff) << 8) | ((remotePort >>> 8) << 16) | ((remotePort & 0xff) << 24);
+    const f = this.prf.hashWords(w, 36);
     const m = Math.floor(nowMs * 250) >>> 0;
     return (m + f) >>> 0;
+  }
+}
+
+/** An address's bytes as 4 little-endian words from w[at], zero after its end (a 16-byte slot). */
+function addressWords(w: Uint32Array, at: number, a: Uint8Array): void {
+  const n = a.length >>> 2;
+  for (let i = 0; i < 4; i++) {
+    const o = 4 * i;
+    w[at + i] = i < n ? a[o]! | (a[o + 1]! << 8) | (a[o + 2]! << 16) | (a[o + 3]! << 24) : 0;
   }
 }
