@@ -22,7 +22,7 @@ test('a segment crossing without bytes is what the receiver decodes from its dat
   const random = mulberry32(14);
   const u32 = () => Math.floor(random() * 2 ** 32);
   const int = (n: number) => Math.floor(random() * n);
-  let compared = 0, refused = 0;
+  let compared = 0, refused = 0, passed = 0;
   for (let i = 0; i < 4000; i++) {
     const o: TcpOptions = {};
     if (random() < 0.2) o.mss = int(65536);
@@ -47,12 +47,19 @@ test('a segment crossing without bytes is what the receiver decodes from its dat
     }
     const h: HostTcpHeader = { addrLen: 0, srcOff: 0, tos: 0, tcpChecksumOk: false };
     const decoded = decodeHostTcp(bytes, false, h);
-    assert.deepEqual(own, decoded, `segment ${i}`);
+    // `order` is left out where the encoder's default layout is the decoded one (nobody on the receiving side
+    // reads it): encoded again, the typed segment is the same bytes on the wire.
+    if (decoded !== null && own.options.order === undefined && decoded.options.order !== undefined) {
+      passed++;
+      assert.deepEqual(encodeTcpPacket(ip, own), bytes, `segment ${i}: the same bytes on the wire`);
+      const { order: _order, ...rest } = decoded.options;
+      assert.deepEqual({ ...own, options: { ...own.options } }, { ...decoded, options: rest }, `segment ${i}`);
+    } else assert.deepEqual(own, decoded, `segment ${i}`);
     assert.equal((v6 ? 40 : 20) + 20 + optionsLength(own.options) + own.payload.length, bytes.length, 'its length on the wire');
     assert.notEqual(own.payload.buffer, seg.payload.buffer, 'the payload is the receiver\'s copy');
     compared++;
   }
-  assert.ok(compared > 3000 && refused > 50, `${compared} compared, ${refused} refused`);
+  assert.ok(compared > 3000 && refused > 50 && passed > 100, `${compared} compared (${passed} passed on), ${refused} refused`);
   for (const o of [{ fastOpen: new Uint8Array(8) }, { unknown: [{ kind: 30, data: new Uint8Array(2) }] }, { order: [1, 1, 8], tsVal: 1, tsEcr: 2 }]) {
     assert.equal(receiverSegment({ srcPort: 1, dstPort: 2, seq: 0, ack: 0, flags: 2, window: 0, urgent: 0, options: o, payload: new Uint8Array(0) }, (n) => new Uint8Array(n)), null, 'crosses as bytes');
   }

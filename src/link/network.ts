@@ -218,7 +218,7 @@ export class Network {
         // optionsLength throws, as encoding would, for options over 40 bytes.
         // The two layouts of nearly every segment of an established connection are known (no layout pass).
         const o = own.options;
-        const optLen = o === NO_OPTIONS ? 0 : o.order === ORDER_TS ? TS_OPTIONS_LENGTH : optionsLength(o);
+        const optLen = passedLength >= 0 ? passedLength : o === NO_OPTIONS ? 0 : o.order === ORDER_TS ? TS_OPTIONS_LENGTH : optionsLength(o);
         const len = (src.length === 4 ? 20 : 40) + 20 + optLen + own.payload.length;
         const d = this.datagram(src, dst, stack.ttl, tos, df, own, len);
         if (bare) { d.bare = true; this.bareInFlight++; }
@@ -576,20 +576,41 @@ const ORDER_TS_SACK = /* @__PURE__ */ Object.freeze([NOP, NOP, TIMESTAMPS, NOP, 
 const ORDER_SACK = /* @__PURE__ */ Object.freeze([NOP, NOP, SACK]) as number[];
 /** ORDER_TS's length on the wire: NOP, NOP, timestamps (RFC 7323 §3: kind 8, length 10). */
 const TS_OPTIONS_LENGTH = 12;
+/** ORDER_SYN's length on the wire: MSS 4, SACK-permitted 2, timestamps 10, NOP, window scale 3. */
+const SYN_OPTIONS_LENGTH = 20;
+/**
+ * The options' length on the wire when the last wireOptions passed them on as they were (else -1): known there,
+ * so the caller need not lay them out again to know it.
+ */
+let passedLength = -1;
 /** A SYN with every option: MSS, SACK-permitted, timestamps, NOP, window scale (Linux's layout). */
 const ORDER_SYN = /* @__PURE__ */ Object.freeze([MSS, SACK_PERMITTED, TIMESTAMPS, NOP, WSCALE]) as number[];
 
 /**
  * The options as the receiver would decode them from the sender's bytes (Linux's layout, what ip-output
  * encodes without an `order`): the same keys in the same order, values as the header carries them, the layout
- * as `order`. null for what this does not reproduce (TCP Fast Open, unknown options, a given layout): those
- * segments cross as bytes.
+ * as `order`; but timestamps alone, or every SYN option, with values the header carries as they are, are `o`
+ * itself, without `order` (nobody on the receiving side reads it; encoded, they are the same bytes). null for
+ * what this does not reproduce (TCP Fast Open, unknown options, a given layout): those segments cross as bytes.
  */
 export function wireOptions(o: TcpOptions): TcpOptions | null {
+  passedLength = -1;
   if (o.order !== undefined || o.fastOpen !== undefined || o.unknown !== undefined) return null;
   const ts = o.tsVal !== undefined;
   const sack = o.sack !== undefined && o.sack.length >= 2 ? o.sack : null;
   const syn = o.mss !== undefined || o.wscale !== undefined || o.sackPermitted === true;
+  // The engine's two usual shapes (timestamps alone: nearly every segment of a connection; every SYN option),
+  // their values already what the header carries, are passed on as they are, without the `order` the decoder
+  // adds: on the receiving side only a stack reads them (an observer makes the segment bytes, and those are the
+  // same, the layout being the encoder's default), and nothing under a stack reads `order` of a received
+  // segment (src/tcp never does; ip-output reads the sender's own). Saves an object per segment.
+  if (ts && o.sack === undefined && o.fastOpenExp === undefined && o.tsVal === o.tsVal! >>> 0 && o.tsEcr !== undefined && o.tsEcr === o.tsEcr >>> 0) {
+    if (!syn && o.sackPermitted === undefined) { passedLength = TS_OPTIONS_LENGTH; return o; }
+    if (o.sackPermitted === true && o.mss !== undefined && o.mss === (o.mss & 0xffff) && o.wscale !== undefined && o.wscale === (o.wscale & 0xff)) {
+      passedLength = SYN_OPTIONS_LENGTH;
+      return o;
+    }
+  }
   if (!syn) {
     if (sack === null) return ts ? { order: ORDER_TS, tsVal: o.tsVal! >>> 0, tsEcr: (o.tsEcr ?? 0) >>> 0 } : NO_OPTIONS;
     const edges = sackEdges(sack);
