@@ -5,7 +5,7 @@
 export class SipHash {
   // The state before the first block, v0..v3 as (hi, lo): the key XORed with "somepseudorandomlygeneratedbytes",
   // computed once per key (it is the same for every message).
-  private readonly init = new Uint32Array(8);
+  private readonly init = new Int32Array(8);
   // Message words (little-endian 32-bit) of hash()'s input; reused, grown only for a longer message.
   private words = new Uint32Array(12);
 
@@ -48,49 +48,50 @@ export class SipHash {
    */
   hashWords(w: Uint32Array, len: number): number {
     const k = this.init;
-    // The state in locals for the whole message (a round reads and writes no memory).
+    // The state in locals for the whole message (a round reads and writes no memory), as int32 (V8 keeps them
+    // in integer registers; uint32 values above 2^31 would be doubles): additions carry by unsigned comparison.
     let v0h = k[0]!, v0l = k[1]!, v1h = k[2]!, v1l = k[3]!, v2h = k[4]!, v2l = k[5]!, v3h = k[6]!, v3l = k[7]!;
     let lo: number, h: number, l: number;
     const blocks = len >>> 3;
     const rem = len & 7;
     for (let b = 0; b <= blocks; b++) {
       let mlo: number, mhi: number;
-      if (b < blocks) { mlo = w[2 * b]! >>> 0; mhi = w[2 * b + 1]! >>> 0; } else {
+      if (b < blocks) { mlo = w[2 * b]! | 0; mhi = w[2 * b + 1]! | 0; } else {
         // Last block: the remaining bytes, the length's low byte in the top byte.
-        mlo = rem > 0 ? w[2 * b]! >>> 0 : 0;
-        mhi = ((rem > 4 ? w[2 * b + 1]! : 0) | ((len & 0xff) << 24)) >>> 0;
+        mlo = rem > 0 ? w[2 * b]! | 0 : 0;
+        mhi = (rem > 4 ? w[2 * b + 1]! : 0) | ((len & 0xff) << 24);
       }
-      v3h = (v3h ^ mhi) >>> 0; v3l = (v3l ^ mlo) >>> 0;
+      v3h ^= mhi; v3l ^= mlo;
       for (let r = 0; r < 2; r++) {
         // SipRound (commented in the finalization below).
-        lo = (v0l + v1l) >>> 0; v0h = (v0h + v1h + (lo < v0l ? 1 : 0)) >>> 0; v0l = lo;
-        h = ((v1h << 13) | (v1l >>> 19)) >>> 0; l = ((v1l << 13) | (v1h >>> 19)) >>> 0; v1h = (h ^ v0h) >>> 0; v1l = (l ^ v0l) >>> 0;
+        lo = (v0l + v1l) | 0; v0h = (v0h + v1h + ((lo >>> 0) < (v0l >>> 0) ? 1 : 0)) | 0; v0l = lo;
+        h = (v1h << 13) | (v1l >>> 19); l = (v1l << 13) | (v1h >>> 19); v1h = h ^ v0h; v1l = l ^ v0l;
         h = v0h; v0h = v0l; v0l = h;
-        lo = (v2l + v3l) >>> 0; v2h = (v2h + v3h + (lo < v2l ? 1 : 0)) >>> 0; v2l = lo;
-        h = ((v3h << 16) | (v3l >>> 16)) >>> 0; l = ((v3l << 16) | (v3h >>> 16)) >>> 0; v3h = (h ^ v2h) >>> 0; v3l = (l ^ v2l) >>> 0;
-        lo = (v0l + v3l) >>> 0; v0h = (v0h + v3h + (lo < v0l ? 1 : 0)) >>> 0; v0l = lo;
-        h = ((v3h << 21) | (v3l >>> 11)) >>> 0; l = ((v3l << 21) | (v3h >>> 11)) >>> 0; v3h = (h ^ v0h) >>> 0; v3l = (l ^ v0l) >>> 0;
-        lo = (v2l + v1l) >>> 0; v2h = (v2h + v1h + (lo < v2l ? 1 : 0)) >>> 0; v2l = lo;
-        h = ((v1h << 17) | (v1l >>> 15)) >>> 0; l = ((v1l << 17) | (v1h >>> 15)) >>> 0; v1h = (h ^ v2h) >>> 0; v1l = (l ^ v2l) >>> 0;
+        lo = (v2l + v3l) | 0; v2h = (v2h + v3h + ((lo >>> 0) < (v2l >>> 0) ? 1 : 0)) | 0; v2l = lo;
+        h = (v3h << 16) | (v3l >>> 16); l = (v3l << 16) | (v3h >>> 16); v3h = h ^ v2h; v3l = l ^ v2l;
+        lo = (v0l + v3l) | 0; v0h = (v0h + v3h + ((lo >>> 0) < (v0l >>> 0) ? 1 : 0)) | 0; v0l = lo;
+        h = (v3h << 21) | (v3l >>> 11); l = (v3l << 21) | (v3h >>> 11); v3h = h ^ v0h; v3l = l ^ v0l;
+        lo = (v2l + v1l) | 0; v2h = (v2h + v1h + ((lo >>> 0) < (v2l >>> 0) ? 1 : 0)) | 0; v2l = lo;
+        h = (v1h << 17) | (v1l >>> 15); l = (v1l << 17) | (v1h >>> 15); v1h = h ^ v2h; v1l = l ^ v2l;
         h = v2h; v2h = v2l; v2l = h;
       }
-      v0h = (v0h ^ mhi) >>> 0; v0l = (v0l ^ mlo) >>> 0;
+      v0h ^= mhi; v0l ^= mlo;
     }
-    v2l = (v2l ^ 0xff) >>> 0; // v2 ^= 0xff
+    v2l ^= 0xff; // v2 ^= 0xff
     for (let r = 0; r < 4; r++) {
       // v0 += v1; v1 = rotl(v1,13); v1 ^= v0; v0 = rotl(v0,32)
-      lo = (v0l + v1l) >>> 0; v0h = (v0h + v1h + (lo < v0l ? 1 : 0)) >>> 0; v0l = lo;
-      h = ((v1h << 13) | (v1l >>> 19)) >>> 0; l = ((v1l << 13) | (v1h >>> 19)) >>> 0; v1h = (h ^ v0h) >>> 0; v1l = (l ^ v0l) >>> 0;
+      lo = (v0l + v1l) | 0; v0h = (v0h + v1h + ((lo >>> 0) < (v0l >>> 0) ? 1 : 0)) | 0; v0l = lo;
+      h = (v1h << 13) | (v1l >>> 19); l = (v1l << 13) | (v1h >>> 19); v1h = h ^ v0h; v1l = l ^ v0l;
       h = v0h; v0h = v0l; v0l = h;
       // v2 += v3; v3 = rotl(v3,16); v3 ^= v2
-      lo = (v2l + v3l) >>> 0; v2h = (v2h + v3h + (lo < v2l ? 1 : 0)) >>> 0; v2l = lo;
-      h = ((v3h << 16) | (v3l >>> 16)) >>> 0; l = ((v3l << 16) | (v3h >>> 16)) >>> 0; v3h = (h ^ v2h) >>> 0; v3l = (l ^ v2l) >>> 0;
+      lo = (v2l + v3l) | 0; v2h = (v2h + v3h + ((lo >>> 0) < (v2l >>> 0) ? 1 : 0)) | 0; v2l = lo;
+      h = (v3h << 16) | (v3l >>> 16); l = (v3l << 16) | (v3h >>> 16); v3h = h ^ v2h; v3l = l ^ v2l;
       // v0 += v3; v3 = rotl(v3,21); v3 ^= v0
-      lo = (v0l + v3l) >>> 0; v0h = (v0h + v3h + (lo < v0l ? 1 : 0)) >>> 0; v0l = lo;
-      h = ((v3h << 21) | (v3l >>> 11)) >>> 0; l = ((v3l << 21) | (v3h >>> 11)) >>> 0; v3h = (h ^ v0h) >>> 0; v3l = (l ^ v0l) >>> 0;
+      lo = (v0l + v3l) | 0; v0h = (v0h + v3h + ((lo >>> 0) < (v0l >>> 0) ? 1 : 0)) | 0; v0l = lo;
+      h = (v3h << 21) | (v3l >>> 11); l = (v3l << 21) | (v3h >>> 11); v3h = h ^ v0h; v3l = l ^ v0l;
       // v2 += v1; v1 = rotl(v1,17); v1 ^= v2; v2 = rotl(v2,32)
-      lo = (v2l + v1l) >>> 0; v2h = (v2h + v1h + (lo < v2l ? 1 : 0)) >>> 0; v2l = lo;
-      h = ((v1h << 17) | (v1l >>> 15)) >>> 0; l = ((v1l << 17) | (v1h >>> 15)) >>> 0; v1h = (h ^ v2h) >>> 0; v1l = (l ^ v2l) >>> 0;
+      lo = (v2l + v1l) | 0; v2h = (v2h + v1h + ((lo >>> 0) < (v2l >>> 0) ? 1 : 0)) | 0; v2l = lo;
+      h = (v1h << 17) | (v1l >>> 15); l = (v1l << 17) | (v1h >>> 15); v1h = h ^ v2h; v1l = l ^ v2l;
       h = v2h; v2h = v2l; v2l = h;
     }
     this.hi = (v0h ^ v1h ^ v2h ^ v3h) >>> 0;
