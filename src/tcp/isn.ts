@@ -3,7 +3,7 @@
  * where M is a 4-microsecond timer and F a keyed PRF (here SipHash-2-4) with a per-stack random secret.
  * Randomness is injected (the caller supplies the secret) so tests are deterministic.
  */
-import { SipHash } from './siphash.js';
+import { SipHash, loadWords } from './siphash.js';
 
 /** Fills `out` with random bytes (crypto.getRandomValues by default; a seeded PRNG makes runs reproducible). */
 export type RandomSource = (out: Uint8Array) => void;
@@ -35,21 +35,12 @@ export class IsnGenerator {
    * M = floor(now / 4 µs), so ISNs for one tuple advance at 250 000 per second.
    */
   isn(localAddr: Uint8Array, localPort: number, remoteAddr: Uint8Array, remotePort: number, nowMs: number): number {
-    const w = this.words;
-    addressWords(w, 0, localAddr);
-    addressWords(w, 4, remoteAddr);
+    const w = this.words.fill(0);
+    loadWords(w, 0, localAddr, 0, localAddr.length);
+    loadWords(w, 4, remoteAddr, 0, remoteAddr.length);
     w[8] = (localPort >>> 8) | ((localPort & 0xff) << 8) | ((remotePort >>> 8) << 16) | ((remotePort & 0xff) << 24);
     const f = this.prf.hashWords(w, 36);
     const m = Math.floor(nowMs * 250) >>> 0;
     return (m + f) >>> 0;
-  }
-}
-
-/** An address's bytes as 4 little-endian words from w[at], zero after its end (a 16-byte slot). */
-function addressWords(w: Uint32Array, at: number, a: Uint8Array): void {
-  const n = a.length >>> 2;
-  for (let i = 0; i < 4; i++) {
-    const o = 4 * i;
-    w[at + i] = i < n ? a[o]! | (a[o + 1]! << 8) | (a[o + 2]! << 16) | (a[o + 3]! << 24) : 0;
   }
 }
