@@ -34,10 +34,12 @@ const SUITES: Record<string, string> = {
 /** Suites run only when named (`npm run bench -- idle`): one million connections take ~30 s and 2-3 GiB. */
 const NAMED_ONLY = new Set(['idle']);
 /**
- * Suites run compiled. The others stay under tsx: analyze times its CLI from its own esbuild bundle, ui builds
- * the page with vite, and tun, ip, http and loss drive real peers (namespaces, TUN) whose children load sources.
+ * Suites run compiled. The real-peer ones (tun, ip, http, loss) too: synack's side runs in their namespace
+ * process (runInNetns re-executes the compiled file without tsx), as `synack serve` runs from dist/, and the
+ * kernel peers they spawn are plain JavaScript (http's kernel server runs the file the way its parent does).
+ * The others stay under tsx: analyze times its CLI from its own esbuild bundle, ui builds the page with vite.
  */
-const COMPILED = new Set(['engine', 'stack', 'idle', 'library', 'drill']);
+const COMPILED = new Set(['engine', 'stack', 'idle', 'library', 'drill', 'tun', 'ip', 'http', 'loss']);
 /** Set in the compiled child: the suites it runs, and where the results go. */
 const CHILD_SUITES = process.env.SYNACK_BENCH_SUITES;
 const RESULTS = process.env.SYNACK_BENCH_RESULTS ?? join(here, 'results.json');
