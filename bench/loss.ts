@@ -37,9 +37,10 @@
  * and where each transfer's time went: transferPhases),
  * LOSS_BENCH_READTHREAD=1 (serve reads the device on the addon's reader thread, TunOpenOptions.readThread),
  * LOSS_BENCH_SYNRATE (serve's synRate: 0, no SYN class and no HTB on the device; default serve's own),
- * LOSS_BENCH_WARMUP=1 (one untimed transfer each way before the first rate: V8 still compiles, and its heap grows,
- * during a fresh process's first ~40 MB, which the 0 % or LOSS_BENCH_ONLY rate otherwise pays; without it the figures
- * include that cold start).
+ * LOSS_BENCH_WARMUP=0 (no untimed transfer each way before the first rate. By default there is one, as the in-process
+ * benches warm up: V8 still compiles, and its heap grows, during a fresh process's first ~40 MB, which the 0 % or
+ * LOSS_BENCH_ONLY rate would otherwise pay (1-4 % of a transfer, helper L's phases); a server is a long-running
+ * process. With 0 the figures include that cold start).
  *
  * Virtual time: two synack stacks on the in-memory wire (src/link/network.ts): 200 Mbit/s, a 25 ms queue,
  * 10 ms and 0.1 ms one-way delay, the same loss rates on the data direction, reordering two ways (1 % of packets
@@ -577,7 +578,7 @@ async function realRole(): Promise<void> {
     s.on('close', () => { clearTimeout(timer); resolve(got === SIZE ? SIZE / 1e6 / ((performance.now() - t0) / 1000) : 0); });
   });
 
-  if (process.env.LOSS_BENCH_WARMUP === '1') {
+  if (process.env.LOSS_BENCH_WARMUP !== '0') {
     // One untimed transfer each way: the JIT and the heap of a fresh process (see the header).
     setPath(0);
     await curl(peer, `http://10.77.0.2/bytes/${SIZE}`);
