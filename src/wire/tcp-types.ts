@@ -67,7 +67,11 @@ export interface TcpOptions {
   fastOpenExp?: boolean;
   /** Options of other kinds, in wire order. */
   unknown?: UnknownOption[];
-  /** Every option's kind in wire order (NOP and EOL included). */
+  /**
+   * Every option's kind in wire order (NOP and EOL included), as decoded from bytes or as a sender asks for it.
+   * Absent where the layout is the encoder's default (Linux's): the engine's own segments, and those that cross an
+   * in-memory Network without being encoded (their bytes would be that layout).
+   */
   order?: number[];
 }
 
