@@ -106,7 +106,35 @@ async function fullRole(): Promise<void> {
   reportResult({ accepted, txPacketsAfterFull: after.txPackets, txDropped: stats.txDropped, later, txPackets: stats.txPackets, increasing: got.every((v, k) => k === 0 || v > got[k - 1]!), bad: bad.length, last: got[got.length - 1] });
 }
 
+/**
+ * Calls of at most 4 packets finding nothing waiting for the thread are written by the call itself (a lone ACK
+ * or SYN+ACK must not wait for the sleeping thread): counted as written when the call returns. A larger call
+ * goes through the ring, and a small call right after it, while its packets still wait, follows them there;
+ * everything arrives in the order written.
+ */
+async function directRole(): Promise<void> {
+  const { link, got, bad, close } = await open(true);
+  const pkt = (n: number) => udpPacket(V4.stack, V4.kernel, 5555, PORT, payload(n, 64 + n), n & 0xffff);
+  const steps: { txPackets: number; txDirect: number }[] = [];
+  const snap = () => { const s = link.stats; steps.push({ txPackets: s.txPackets, txDirect: s.txDirect ?? -1 }); };
+  let i = 0;
+  snap();
+  link.write(pkt(i++)); snap();                                              // 1: alone, the thread asleep
+  await until(() => got.length === i, 2000);
+  link.writeParts(pkt(i).subarray(0, 28), pkt(i++).subarray(28)); snap();   // 2: alone, as two parts
+  link.writeBatch([pkt(i++), pkt(i++), pkt(i++)]); snap();                   // 3: a call of 3
+  await until(() => got.length === i, 2000);
+  const big = Array.from({ length: 40 }, () => pkt(i++));
+  link.writeBatch(big); link.write(pkt(i++)); snap();                        // 4: 40 to the thread, 1 behind them
+  await until(() => got.length === i, 2000);
+  const stats = link.stats;
+  link.close();
+  close();
+  reportResult({ n: i, steps, received: got.length, inOrder: got.every((v, k) => v === k), bad: bad.length, txPackets: stats.txPackets, txDirect: stats.txDirect, txDropped: stats.txDropped });
+}
+
 const roles: Record<string, () => Promise<void>> = {
+  direct: directRole,
   wrap: () => wrapRole(false),
   'wrap-offload': () => wrapRole(true),
   full: fullRole,
@@ -139,6 +167,22 @@ if (role !== undefined) {
       assert.equal(res.txDropped, 0, r);
       assert.ok(res.waits > 10, `${r}: the thread was put to sleep and woken (${res.waits} waits)`);
     }
+  });
+
+  test('writer thread: a call of at most 4 datagrams finding nothing waiting is written before it returns, not handed to the sleeping thread; a small call behind a larger one waits its turn in the ring; all arrive in order', { skip }, async () => {
+    const res = await inNetns('direct');
+    const [s0, s1, s2, s3, s4] = res.steps;
+    assert.equal(s1.txPackets - s0.txPackets, 1, 'a lone write() is on the device when it returns');
+    assert.equal(s1.txDirect - s0.txDirect, 1);
+    assert.equal(s2.txPackets - s1.txPackets, 1, 'writeParts too');
+    assert.equal(s3.txPackets - s2.txPackets, 3, 'a call of 3 too');
+    assert.equal(s3.txDirect, 5);
+    assert.equal(s4.txDirect, 5, 'a call of 40 goes to the thread, and the lone write behind it follows it through the ring');
+    assert.equal(res.received, res.n);
+    assert.equal(res.inOrder, true, 'in the order written');
+    assert.equal(res.bad, 0);
+    assert.equal(res.txPackets, res.n);
+    assert.equal(res.txDropped, 0);
   });
 
   test('writer thread: one call of more datagrams than the ring holds is accepted up to the ring, the rest dropped and counted; what was accepted leaves in order, and the next call is taken whole', { skip }, async () => {
