@@ -216,9 +216,12 @@ export class Network {
         const own = receiverSegmentInPlace(seg, take);
         if (own === null) return false;
         // optionsLength throws, as encoding would, for options over 40 bytes.
-        // The two layouts of nearly every segment of an established connection are known (no layout pass).
+        // The layouts of nearly every segment are known (no layout pass): wireOptions passes the engine's two usual
+        // shapes on without `order` (timestamps alone; every SYN option, which alone has an MSS).
         const o = own.options;
-        const optLen = passedLength >= 0 ? passedLength : o === NO_OPTIONS ? 0 : o.order === ORDER_TS ? TS_OPTIONS_LENGTH : optionsLength(o);
+        const optLen = o === NO_OPTIONS ? 0
+          : o.order === undefined ? (o.mss !== undefined ? SYN_OPTIONS_LENGTH : TS_OPTIONS_LENGTH)
+          : o.order === ORDER_TS ? TS_OPTIONS_LENGTH : o.order === ORDER_SYN ? SYN_OPTIONS_LENGTH : optionsLength(o);
         const len = (src.length === 4 ? 20 : 40) + 20 + optLen + own.payload.length;
         const d = this.datagram(src, dst, stack.ttl, tos, df, own, len);
         if (bare) { d.bare = true; this.bareInFlight++; }
@@ -477,7 +480,10 @@ class TcpDatagram implements LazyDatagram {
   }
 }
 
-/** Payloads longer than this get memory of their own, as PacketSlab gives them (blockSize / 4). */
+/**
+ * Payloads longer than this get memory of their own (exactly their length); shorter ones are packed into the
+ * network's 64 KiB payload blocks (PacketSlab.takePacked, whose own limit, a quarter block, is higher).
+ */
 const LARGE_PAYLOAD = 4096;
 
 /** Delivered typed datagrams a network keeps for reuse: a burst's worth, as the wire's in-flight entries. */
@@ -578,11 +584,6 @@ const ORDER_SACK = /* @__PURE__ */ Object.freeze([NOP, NOP, SACK]) as number[];
 const TS_OPTIONS_LENGTH = 12;
 /** ORDER_SYN's length on the wire: MSS 4, SACK-permitted 2, timestamps 10, NOP, window scale 3. */
 const SYN_OPTIONS_LENGTH = 20;
-/**
- * The options' length on the wire when the last wireOptions passed them on as they were (else -1): known there,
- * so the caller need not lay them out again to know it.
- */
-let passedLength = -1;
 /** A SYN with every option: MSS, SACK-permitted, timestamps, NOP, window scale (Linux's layout). */
 const ORDER_SYN = /* @__PURE__ */ Object.freeze([MSS, SACK_PERMITTED, TIMESTAMPS, NOP, WSCALE]) as number[];
 
@@ -594,7 +595,6 @@ const ORDER_SYN = /* @__PURE__ */ Object.freeze([MSS, SACK_PERMITTED, TIMESTAMPS
  * what this does not reproduce (TCP Fast Open, unknown options, a given layout): those segments cross as bytes.
  */
 export function wireOptions(o: TcpOptions): TcpOptions | null {
-  passedLength = -1;
   if (o.order !== undefined || o.fastOpen !== undefined || o.unknown !== undefined) return null;
   const ts = o.tsVal !== undefined;
   const sack = o.sack !== undefined && o.sack.length >= 2 ? o.sack : null;
@@ -605,11 +605,8 @@ export function wireOptions(o: TcpOptions): TcpOptions | null {
   // same, the layout being the encoder's default), and nothing under a stack reads `order` of a received
   // segment (src/tcp never does; ip-output reads the sender's own). Saves an object per segment.
   if (ts && o.sack === undefined && o.fastOpenExp === undefined && o.tsVal === o.tsVal! >>> 0 && o.tsEcr !== undefined && o.tsEcr === o.tsEcr >>> 0) {
-    if (!syn && o.sackPermitted === undefined) { passedLength = TS_OPTIONS_LENGTH; return o; }
-    if (o.sackPermitted === true && o.mss !== undefined && o.mss === (o.mss & 0xffff) && o.wscale !== undefined && o.wscale === (o.wscale & 0xff)) {
-      passedLength = SYN_OPTIONS_LENGTH;
-      return o;
-    }
+    if (!syn && o.sackPermitted === undefined) return o;
+    if (o.sackPermitted === true && o.mss !== undefined && o.mss === (o.mss & 0xffff) && o.wscale !== undefined && o.wscale === (o.wscale & 0xff)) return o;
   }
   if (!syn) {
     if (sack === null) return ts ? { order: ORDER_TS, tsVal: o.tsVal! >>> 0, tsEcr: (o.tsEcr ?? 0) >>> 0 } : NO_OPTIONS;

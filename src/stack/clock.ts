@@ -31,7 +31,7 @@ export class RealClock implements Clock {
    * retransmission timer out): such a move only records the new time, and the armed timer, firing first,
    * arms the rest instead of calling back. Only an earlier deadline clears and re-creates the host timer.
    */
-  private readonly armed = new Map<() => void, { at: number; armedAt: number; handle: TimerHandle | null }>();
+  private readonly armed = new Map<() => void, RealWakeup>();
   private readonly origin = performance.now();
   private holds = 0;
   private keeper: ReturnType<typeof setInterval> | null = null;
@@ -48,14 +48,14 @@ export class RealClock implements Clock {
     if (w.handle !== null) clearTimeout(w.handle);
     this.arm(w, cb);
   }
-  private arm(w: { at: number; armedAt: number; handle: TimerHandle | null }, cb: () => void): void {
+  private arm(w: RealWakeup, cb: () => void): void {
     const delay = Math.max(0, w.at - this.now());
     w.armedAt = w.at;
     const handle = setTimeout(() => this.fire(w, cb), Math.ceil(delay));
     (handle as { unref?: () => void }).unref?.();
     w.handle = handle;
   }
-  private fire(w: { at: number; armedAt: number; handle: TimerHandle | null }, cb: () => void): void {
+  private fire(w: RealWakeup, cb: () => void): void {
     w.handle = null;
     w.armedAt = Infinity;
     if (w.at === Infinity) { this.armed.delete(cb); return; }
@@ -100,7 +100,8 @@ export class VirtualClock implements Clock {
     if (at === Infinity) {
       if (w !== undefined && w.at !== Infinity) {
         w.at = Infinity;
-        if (++this.disarmed > 8 && this.disarmed * 2 > this.list.length) this.dropDisarmed();
+        this.disarmed++;
+        this.dropDisarmedIfMost();
       }
       return;
     }
@@ -136,9 +137,11 @@ export class VirtualClock implements Clock {
       this.disarmed++;
       due.cb();
     }
-    if (this.disarmed > 8 && this.disarmed * 2 > this.list.length) this.dropDisarmed();
+    this.dropDisarmedIfMost();
   }
-  private dropDisarmed(): void {
+  /** Disarmed entries go once they are most of the list (and more than a few). */
+  private dropDisarmedIfMost(): void {
+    if (this.disarmed <= 8 || this.disarmed * 2 <= this.list.length) return;
     const kept: Wakeup[] = [];
     for (const w of this.list) {
       if (w.at === Infinity) this.byCb.delete(w.cb);
@@ -148,6 +151,9 @@ export class VirtualClock implements Clock {
     this.disarmed = 0;
   }
 }
+
+/** A RealClock wake-up: the time wanted (`at`, Infinity: not wanted), and the host timer armed for `armedAt` (null: none). */
+interface RealWakeup { at: number; armedAt: number; handle: TimerHandle | null }
 
 /** A VirtualClock wake-up: its deadline (Infinity: disarmed), callback and place in the order of arming. */
 interface Wakeup { at: number; cb: () => void; seq: number }

@@ -475,13 +475,22 @@ export class Socket extends Duplex implements ConnectionHandler {
     }
   }
 
+  /**
+   * A _write/_writev begins: one clock read serves the idle timeout's activity and the engine's send, and the
+   * string scratch is free again (the previous call's chunks were handed over or copied out).
+   */
+  private writeStarts(): number {
+    const c = this.conn;
+    scratchAt = 0;
+    if (c === null) return 0;
+    const now = c.stack.clock.now();
+    this.lastActivity = now;
+    return now;
+  }
+
   /** @internal */
   override _write(data: Buffer | string, enc: BufferEncoding | 'buffer', cb: (err?: Error | null) => void): void {
-    // One clock read serves the idle timeout's activity and the engine's send.
-    const c = this.conn;
-    const now = c !== null ? c.stack.clock.now() : 0;
-    if (c !== null) this.lastActivity = now;
-    scratchAt = 0;
+    const now = this.writeStarts();
     const chunk = typeof data === 'string' ? encodeString(data, enc) : data;
     if (chunk.length < SMALL_WRITE) {
       // The engine copies a small write at once (staging): handed over as it is, in a list reused for it.
@@ -503,10 +512,7 @@ export class Socket extends Duplex implements ConnectionHandler {
    * @internal
    */
   override _writev(chunks: Array<{ chunk: Buffer | string; encoding: BufferEncoding | 'buffer' }>, cb: (err?: Error | null) => void): void {
-    const c = this.conn;
-    const now = c !== null ? c.stack.clock.now() : 0;
-    if (c !== null) this.lastActivity = now;
-    scratchAt = 0;
+    const now = this.writeStarts();
     const out: Uint8Array[] = [];
     if (this.blocks !== null) this.releaseBlocks(); // before copying (_write)
     for (let i = 0; i < chunks.length; i++) {
