@@ -4,6 +4,7 @@
  */
 import { TcpConnection } from '../src/tcp/connection.js';
 import { resolveConfig } from '../src/tcp/config.js';
+import { TcpStats } from '../src/tcp/stats.js';
 import type { TcpSegment } from '../src/wire/tcp-types.js';
 import type { BenchResult } from './results.js';
 
@@ -51,11 +52,13 @@ export function lifecycles(count: number): number {
   // One complete configuration for every connection, as a stack passes its own (a partial one would be merged
   // with the defaults per connection: a bench artefact, not what the engine costs).
   const cfg = resolveConfig({ delayedAck: false });
+  // One set of counters for all, as a stack shares its own (without one, each connection makes its ~60 counters).
+  const stats = new TcpStats();
   const t0 = performance.now();
   const qa: TcpSegment[] = [], qb: TcpSegment[] = [];
   for (let i = 0; i < count; i++) {
-    const a = new TcpConnection({ localPort: 1000 + (i & 0xffff), remotePort: 80, iss: i * 7919, config: cfg });
-    const b = new TcpConnection({ localPort: 80, remotePort: 1000 + (i & 0xffff), iss: i * 104729, config: cfg });
+    const a = new TcpConnection({ localPort: 1000 + (i & 0xffff), remotePort: 80, iss: i * 7919, config: cfg, stats });
+    const b = new TcpConnection({ localPort: 80, remotePort: 1000 + (i & 0xffff), iss: i * 104729, config: cfg, stats });
     b.listen(0);
     a.connect(0);
     let now = 0;
