@@ -28,7 +28,7 @@ import { classifyInvalidFlags } from './flags.js';
 import { MAX_WINDOW_FIELD, initCwnd, updateSndMss } from './options.js';
 import { currentWindowFree, windowField } from './receive-window.js';
 import { Prr } from './recovery/prr.js';
-import { Rack } from './recovery/rack.js';
+import { Rack, adoptInline } from './recovery/rack.js';
 import { RttEstimator } from './rtt.js';
 import { abortRst, maybeStartPersist, pollTransmit as pollTransmitOf } from './send.js';
 import { TcpStats } from './stats.js';
@@ -165,6 +165,9 @@ const T_CC_NXT = 14;
 const T_RACK_MIN_RTT = 15;
 // The 2MSL deadline: here, not in ColdTcb, because the end that closes first writes it at every normal close.
 const T_TIME_WAIT_AT = 16;
+// The one data segment in flight while there is no RACK record (recovery/rack.ts logSent): when it was sent, -1 for
+// none. A request/response connection has one segment in flight at a time and so never needs the record.
+const T_INLINE_SENT_AT = 17;
 
 // The causes of state changes made by user calls are always the same: one shared, frozen object each rather than
 // a new one per change (a lifecycle makes three or four: connect or listen, shutdown).
@@ -255,7 +258,7 @@ export class TcpConnection {
   /** @internal The booleans (B_* bits). */
   bits = 0;
   /** @internal Times and deadlines (T_* slots): ms, Infinity for a timer not armed. */
-  readonly times: number[] = [0, 0, Infinity, Infinity, Infinity, Infinity, -1, -1, 0, -1, 0, -1, 0, 0, 0, Infinity, Infinity];
+  readonly times: number[] = [0, 0, Infinity, Infinity, Infinity, Infinity, -1, -1, 0, -1, 0, -1, 0, 0, 0, Infinity, Infinity, -1];
   /** @internal Sets or clears the B_* bit `mask`. */
   setBit(mask: number, v: boolean): void { this.bits = v ? this.bits | mask : this.bits & ~mask; }
   /** @internal The rarely needed part, or null (see ColdTcb). */
@@ -700,14 +703,30 @@ export class TcpConnection {
   }
   /** @internal Whether the congestion controller exists yet. */
   get ccCreated(): boolean { return this.ccObj !== null; }
-  /** @internal Sent segments and RACK state (RFC 8985, recovery/rack.ts), created on first use. */
-  get rack(): Rack {
-    if (this.rackObj === null) {
-      this.rackObj = new Rack();
-      if (this.times[T_RACK_MIN_RTT]! < Infinity) this.rackObj.minRtt = this.times[T_RACK_MIN_RTT]!;
+  /**
+   * @internal Sent segments and RACK state (RFC 8985, recovery/rack.ts), created on first use: when a second
+   * segment goes out while one is in flight, or loss recovery, a SACK or a timer needs the record.
+   */
+  get rack(): Rack { return this.rackObj ?? this.createRack(this.sndNxt); }
+  /**
+   * @internal Creates the RACK record; the segment kept inline (inlineSentAt), if any, becomes its first entry,
+   * [SND.UNA, `inlineEnd`). What the record would have learnt from earlier segments, all acknowledged, changes
+   * nothing it decides later (recovery/rack.ts logSent); its min_RTT is replayed.
+   */
+  createRack(inlineEnd: number): Rack {
+    const r = this.rackObj = new Rack();
+    if (this.times[T_RACK_MIN_RTT]! < Infinity) r.minRtt = this.times[T_RACK_MIN_RTT]!;
+    const sentAt = this.times[T_INLINE_SENT_AT]!;
+    if (sentAt >= 0) {
+      this.times[T_INLINE_SENT_AT] = -1;
+      adoptInline(this, r, this.sndUna, inlineEnd, sentAt);
     }
-    return this.rackObj;
+    return r;
   }
+  /** @internal When the one data segment in flight without a RACK record was sent (recovery/rack.ts logSent), or -1. */
+  get inlineSentAt(): number { return this.times[T_INLINE_SENT_AT]!; }
+  /** @internal */
+  set inlineSentAt(v: number) { this.times[T_INLINE_SENT_AT] = v; }
   /**
    * @internal SACK scoreboard: flat [left, right) seq pairs the peer reported, sorted, merged (RFC 2018, RFC 6675);
    * created on first use.

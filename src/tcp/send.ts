@@ -18,7 +18,7 @@ import { currentWindowFree, windowField } from './receive-window.js';
 import { nextRetransmission, onNewAck, pipe } from './recovery/fast-recovery.js';
 import { takeDsack } from './recovery/dsack.js';
 import { lossProbe, schedulePto } from './recovery/loss-probe.js';
-import { logAcked, logSent } from './recovery/rack.js';
+import { inlineAcked, logAcked, logSent } from './recovery/rack.js';
 import { pruneScoreboard } from './recovery/scoreboard.js';
 import { NO_OPTIONS } from './segment.js';
 import { rtoTimeout, sampleRtt } from './timers.js';
@@ -221,11 +221,14 @@ export function ackAdvance(c: TcpConnection, ack: number, now: number, seg: TcpS
   c.softError = null; // the path works (Linux tcp_ack clears sk_err_soft)
   c.sndBufSeq = c.finSent && seqGt(ack, c.finSeq) ? c.finSeq : (seqGt(ack, c.sndBufSeq) ? ack : c.sndBufSeq);
   if (c.sndRtx !== -1 && seqLt(c.sndRtx, ack)) c.sndRtx = ack;
-  if (c.rackCreated) logAcked(c, ack, now, seg.options.tsEcr); // without a record nothing was logged (the handshake's ACK)
+  // Without a record nothing was logged (the handshake's ACK) or one segment was kept inline (rack.ts logSent).
+  let inlineXmit = -1;
+  if (c.rackCreated) logAcked(c, ack, now, seg.options.tsEcr);
+  else inlineXmit = inlineAcked(c);
   if (c.scoreboardCreated) pruneScoreboard(c); // none yet: nothing SACKed to prune
 
   // RTT sample: from send times, Karn-safe, else a timestamp that cannot be stale (timers.ts sampleRtt).
-  sampleRtt(c, ack, seg, now, true);
+  sampleRtt(c, ack, seg, now, true, inlineXmit);
   c.retries = 0;
 
   // Loss recovery and congestion control (recovery/fast-recovery.ts, cc/).

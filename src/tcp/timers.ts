@@ -190,9 +190,10 @@ export function rtoTimeout(c: TcpConnection): number {
  *    is no older than the latest transmission of that data. An echo older than that answers an earlier copy,
  *    or is a TS.Recent the receiver kept while it discarded duplicates: under heavy two-way loss such echoes
  *    are seconds old and would inflate SRTT and the RTO (the defect of issue 15).
- * `advanced`: SND.UNA moved with this ACK.
+ * `advanced`: SND.UNA moved with this ACK. `inlineXmit`: it acknowledged the segment kept without a RACK record
+ * (rack.ts logSent), sent then; -1 otherwise.
  */
-export function sampleRtt(c: TcpConnection, ack: number, seg: TcpSegment, now: number, advanced: boolean): void {
+export function sampleRtt(c: TcpConnection, ack: number, seg: TcpSegment, now: number, advanced: boolean, inlineXmit = -1): void {
   // No RACK record yet (nothing was sent but the SYN): no candidates, and none is created for nothing. Read
   // straight off the record and cleared for the next ACK (no object per ACK).
   let first = -1, retrans = false, latestTsval = -1, sack = -1;
@@ -200,6 +201,8 @@ export function sampleRtt(c: TcpConnection, ack: number, seg: TcpSegment, now: n
     const r = c.rack;
     first = r.ackFirstXmit; retrans = r.ackRetransAcked; latestTsval = r.ackLatestTsval; sack = r.sackLatestXmit;
     clearAckSample(r);
+  } else if (inlineXmit >= 0) {
+    first = inlineXmit; latestTsval = c.tsOk ? tsNow(c, inlineXmit) : 0; // as logAcked notes it
   }
   let rtt = -1;
   if (advanced && c.rttSeq !== -1 && seqGt(ack, c.rttSeq)) {

@@ -178,6 +178,12 @@ export function nextRetransmission(c: TcpConnection, now: number): TcpSegment | 
  * during recovery size the next transmissions by PRR. `delivered` is RFC 6937's DeliveredData.
  */
 export function rackAfterAck(c: TcpConnection, delivered: number, now: number): void {
+  if (!c.rackCreated) {
+    // No record (rack.ts logSent): what a new one would do, without making one. Nothing is held, no delivery
+    // moved RACK's reference (none is recorded), nothing is deemed lost.
+    if (rackActive(c) && c.sndUna !== c.sndNxt && c.inRecovery) prrOnAck(c, delivered);
+    return;
+  }
   const held = c.rack.hold === 1;
   // Held (recovery/undo.ts): nothing deemed lost is resent until the next ACK or reordering timeout.
   c.rack.hold = held ? 2 : 0;

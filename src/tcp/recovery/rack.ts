@@ -110,14 +110,46 @@ export function rackActive(c: TcpConnection): boolean {
   return c.sackOk && c.config.rack && !c.rtoRecovery;
 }
 
-/** New data [start, end) went out (send.ts nextNewData). */
+/**
+ * New data [start, end) went out (send.ts nextNewData).
+ *
+ * Without a record, a segment sent when nothing is in flight is kept inline (c.inlineSentAt; its range is
+ * [SND.UNA, SND.NXT)): a request/response connection, one segment per flight, never builds the record. The record
+ * is created, with that segment first, when a second one goes out, or when anything else needs it (a SACK, a
+ * retransmission, an RTO, recovery): it then holds what it would have held. What it would have learnt from
+ * segments delivered before (RACK.xmit_ts, end_seq, rtt, fack) decides nothing later: everything was
+ * acknowledged, and every segment since was sent after (a later delivery replaces them first). min_RTT, which
+ * does last, is kept by the connection (rttSampleToCcAndRack).
+ */
 export function logSent(c: TcpConnection, start: number, end: number, now: number): void {
+  if (!c.rackCreated) {
+    // The inline segment ends where this one starts (SND.NXT has moved already).
+    if (c.inlineSentAt >= 0) c.createRack(start);
+    else if (start === c.sndUna && !c.inRecovery) { c.inlineSentAt = now; return; }
+  }
   const r = c.rack;
   const s: SentSegment = { start, end, xmit: now, tsval: c.tsOk ? tsNow(c, now) : 0, retrans: false, sacked: false, sackedOnce: false, lost: false };
   // A flight's first record starts a one-element list: push on an empty list reserves 17 slots (V8), and a
   // request/response connection sends one segment per flight (logAcked releases the list once all is acknowledged).
   if (r.q.length === 0) { r.q = [s]; r.head = 0; } else r.q.push(s);
   if (c.inRecovery) c.prr.out += seqDiff(end, start);
+}
+
+/** The segment kept inline (logSent) becomes the new record's first entry (TcpConnection.createRack). */
+export function adoptInline(c: TcpConnection, r: Rack, start: number, end: number, sentAt: number): void {
+  r.q = [{ start, end, xmit: sentAt, tsval: c.tsOk ? tsNow(c, sentAt) : 0, retrans: false, sacked: false, sackedOnce: false, lost: false }];
+  r.head = 0;
+}
+
+/**
+ * SND.UNA advanced (send.ts ackAdvance) on a connection without a record: if that acknowledged the segment kept
+ * inline, it is dropped and its send time returned for the RTT sample (logAcked's candidate), else -1.
+ */
+export function inlineAcked(c: TcpConnection): number {
+  const sentAt = c.inlineSentAt;
+  if (sentAt < 0 || c.sndUna !== c.sndNxt) return -1;
+  c.inlineSentAt = -1;
+  return sentAt;
 }
 
 /**
@@ -404,7 +436,7 @@ export function rackOnRto(c: TcpConnection, forgetSacked: boolean): void {
 
 /** Bytes in flight by RACK's reckoning (Linux tcp_packets_in_flight): sent, not acknowledged, not SACKed, not lost. */
 export function rackPipe(c: TcpConnection): number {
-  const p = seqDiff(c.sndNxt, c.sndUna) - c.sackedBytes - c.rack.lostBytes;
+  const p = seqDiff(c.sndNxt, c.sndUna) - c.sackedBytes - c.rackLostBytes;
   return p > 0 ? p : 0;
 }
 
