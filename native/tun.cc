@@ -89,47 +89,23 @@ constexpr size_t kMaxBatchesPerCallback = 8;      // reader thread: batches hand
 constexpr int kVnetHdrLen = 10;
 constexpr size_t kMaxReadOffload = kMaxPacket + 256;
 
-// Receive chunks are malloc'ed, not ArrayBuffer::New'ed (V8 would zero each 1 MiB that read(2) overwrites
-// anyway), and recycled through a small pool once V8 has collected every view of them: a fresh chunk would
-// page-fault on each of its 256 pages, as much work as the copy itself at MTU 65535. Mutex: worker threads
-// may load the addon too.
-class ChunkPool {
- public:
-  static uint8_t* Take() {
-    {
-      std::lock_guard<std::mutex> lock(mu());
-      std::vector<uint8_t*>& v = free_list();
-      if (!v.empty()) {
-        uint8_t* p = v.back();
-        v.pop_back();
-        return p;
-      }
-    }
-    return static_cast<uint8_t*>(malloc(kChunkSize));
-  }
-  static void Give(uint8_t* p) {
-    {
-      std::lock_guard<std::mutex> lock(mu());
-      std::vector<uint8_t*>& v = free_list();
-      if (v.size() < kMaxPooledChunks) {
-        v.push_back(p);
-        return;
-      }
-    }
-    free(p);
-  }
-
- private:
-  static constexpr size_t kMaxPooledChunks = 8;
-  static std::mutex& mu() {
-    static std::mutex m;
-    return m;
-  }
-  static std::vector<uint8_t*>& free_list() {
-    static std::vector<uint8_t*>* v = new std::vector<uint8_t*>();  // never destroyed: finalizers may run at exit
-    return *v;
-  }
-};
+// Receive chunks are V8's own memory, made as node::Buffer::New makes a Buffer's (napi_create_buffer: malloc'ed by
+// Node's ArrayBuffer allocator, not zero-filled: read(2) writes every byte a packet's view covers) and freed by V8
+// with their last view. Not external ArrayBuffers over a pool of our own (napi_create_external_arraybuffer, as
+// before): each of those is an external node::Buffer with a finalizer, counted twice as external memory (by V8 and
+// by our AdjustExternalMemory), and a download at 25 MB/s makes ~26 chunks a second. While synack received, V8 then
+// ran a full mark-compact every ~130 ms (started by its incremental-marking task with the old generation far below
+// its limit): 2-16 ms pauses on the loop thread, in which nothing is ACKed, and concurrent marking on its worker
+// threads. Loss bench at 0.5 %, kernel->synack, three 20 MB downloads, alternated three times with the old addon:
+// GC pauses over 1 ms that were mark-compacts 5-7 vs 13-15, every GC pause together 71-125 vs 119-182 ms.
+// glibc serves the 1 MiB blocks from its heap once one is freed (its mmap threshold adapts): no fresh pages.
+static Napi::ArrayBuffer NewChunkBuffer(Napi::Env env) {
+  Napi::Buffer<uint8_t> b = Napi::Buffer<uint8_t>::New(env, kChunkSize);
+  if (b.IsEmpty()) return Napi::ArrayBuffer();
+  Napi::ArrayBuffer ab = b.ArrayBuffer();
+  if (b.ByteOffset() != 0 || ab.ByteLength() < kChunkSize) return Napi::ArrayBuffer::New(env, kChunkSize);
+  return ab;
+}
 
 // errno name as node reports it (EPERM, ENOENT, ...); libuv lacks a few a TUN fd can return.
 const char* ErrnoName(int err) {
@@ -358,19 +334,14 @@ class Tun : public Napi::ObjectWrap<Tun> {
 
   void NewChunk() {
     Napi::Env env(env_);
-    uint8_t* mem = ChunkPool::Take();
-    if (mem == nullptr) {
-      chunk_ = Napi::Persistent(Napi::ArrayBuffer::New(env, kChunkSize));
-      chunk_data_ = static_cast<uint8_t*>(chunk_.Value().Data());
-    } else {
-      chunk_ = Napi::Persistent(Napi::ArrayBuffer::New(env, mem, kChunkSize, [](Napi::Env e, void* data) {
-        Napi::MemoryManagement::AdjustExternalMemory(e, -static_cast<int64_t>(kChunkSize));
-        ChunkPool::Give(static_cast<uint8_t*>(data));
-      }));
-      // V8 does not see external memory by itself: without this it would collect dropped chunks too late.
-      Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(kChunkSize));
-      chunk_data_ = mem;
+    Napi::ArrayBuffer ab = NewChunkBuffer(env);
+    if (ab.IsEmpty()) {  // out of memory: nothing is read until the next readable event
+      chunk_.Reset();
+      chunk_data_ = nullptr;
+      return;
     }
+    chunk_ = Napi::Persistent(ab);
+    chunk_data_ = static_cast<uint8_t*>(ab.Data());
     chunk_used_ = 0;
   }
 
@@ -388,6 +359,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
           if (fd_ < 0) return;  // closed from inside the callback
         }
         NewChunk();
+        if (chunk_data_ == nullptr) break;
       }
       ssize_t n = read(fd_, chunk_data_ + chunk_used_, kChunkSize - chunk_used_);
       if (n < 0) {
@@ -433,8 +405,8 @@ class Tun : public Napi::ObjectWrap<Tun> {
   }
 
   // ---- Reader thread -------------------------------------------------------------------------------------
-  // A receive chunk as the loop thread made it: the thread only ever touches `mem`; the ArrayBuffer (whose
-  // finalizer returns mem to the pool) is held until the thread has moved on to another chunk.
+  // A receive chunk as the loop thread made it: the thread only ever touches `mem`; the ArrayBuffer (V8 frees mem
+  // with it) is held until the thread has moved on to another chunk.
   struct RxChunk {
     uint8_t* mem;
     Napi::Reference<Napi::ArrayBuffer> ab;
@@ -481,14 +453,10 @@ class Tun : public Napi::ObjectWrap<Tun> {
         std::lock_guard<std::mutex> lock(mu_);
         if (free_.size() >= 2) break;
       }
-      uint8_t* mem = ChunkPool::Take();
-      if (mem == nullptr) break;  // out of memory: the thread waits, the kernel's queue drops
       Napi::Env env(env_);
-      RxChunk* c = new RxChunk{mem, Napi::Persistent(Napi::ArrayBuffer::New(env, mem, kChunkSize, [](Napi::Env e, void* data) {
-        Napi::MemoryManagement::AdjustExternalMemory(e, -static_cast<int64_t>(kChunkSize));
-        ChunkPool::Give(static_cast<uint8_t*>(data));
-      }))};
-      Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(kChunkSize));
+      Napi::ArrayBuffer ab = NewChunkBuffer(env);
+      if (ab.IsEmpty() || ab.Data() == nullptr) break;  // out of memory: the thread waits, the kernel's queue drops
+      RxChunk* c = new RxChunk{static_cast<uint8_t*>(ab.Data()), Napi::Persistent(ab)};
       {
         std::lock_guard<std::mutex> lock(mu_);
         free_.push_back(c);

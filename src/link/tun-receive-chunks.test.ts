@@ -1,0 +1,84 @@
+// The addon reads packets into 1 MiB receive chunks and hands JS views of them (native/tun.cc). What a reader of
+// TunLink.onPackets relies on, across many chunks and with both read paths (libuv polling, the reader thread):
+// every datagram arrives whole and in order, and a view kept from an early batch still holds its packet's bytes
+// after the addon has moved on to later chunks (a chunk is V8's memory, freed only with its last view, never
+// refilled under a view: onPackets' doc promises views stay valid).
+// Needs root, /dev/net/tun, unshare and the addon; skips with the reason otherwise.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { TunLink } from './tun.js';
+import { configureTunDevice, type TunAddressPair } from './tun-device.js';
+import { runInNetns, reportResult, NETNS_ENV } from './netns.js';
+import { tunTestSkip } from './tun-testkit.js';
+import { decodeIp } from '../wire/ip.js';
+
+const V4: TunAddressPair = { stack: '10.77.0.2', kernel: '10.77.0.1', prefix: 24 };
+/** 4 000 datagrams of 1 400 B: ~5.6 MiB of chunk space, five chunks and more. */
+const COUNT = 4000;
+const SIZE = 1400;
+/** Every KEEP-th packet's view is kept, not copied. */
+const KEEP = 97;
+
+/** Datagram i: its index in the first 4 bytes, then bytes (i * 7 + k) & 0xff. */
+function payload(i: number): Buffer {
+  const b = Buffer.alloc(SIZE);
+  b.writeUInt32BE(i, 0);
+  for (let k = 4; k < SIZE; k++) b[k] = (i * 7 + k) & 0xff;
+  return b;
+}
+function intact(p: Uint8Array, i: number): boolean {
+  if (p.length !== SIZE || new DataView(p.buffer, p.byteOffset, 4).getUint32(0) !== i) return false;
+  for (let k = 4; k < SIZE; k++) if (p[k] !== ((i * 7 + k) & 0xff)) return false;
+  return true;
+}
+
+async function receiveRole(): Promise<void> {
+  const link = process.env.TUN_TEST_READ_THREAD === '1' ? TunLink.open(undefined, { readThread: true }) : TunLink.open();
+  await configureTunDevice({ name: link.name, addresses: [V4] });
+  const order: number[] = [];
+  let damaged = 0;
+  const kept: Array<[number, Uint8Array]> = [];
+  const chunks = new Set<ArrayBufferLike>();
+  link.onPackets((pkts) => {
+    for (const p of pkts) {
+      const ip = decodeIp(p);
+      if (ip.protocol !== 17) continue;
+      const data = ip.payload.subarray(8);
+      const i = data.length >= 4 ? new DataView(data.buffer, data.byteOffset, 4).getUint32(0) : -1;
+      order.push(i);
+      if (!intact(data, i)) damaged++;
+      chunks.add(data.buffer);
+      if (i % KEEP === 0) kept.push([i, data]); // the view itself, as a reader that does not slice() would keep it
+    }
+  });
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, V4.kernel, () => r()));
+  // Bursts of 100, each waited for, so the device's queue (txqueuelen) never overflows: the test is about chunks.
+  for (let i = 0; i < COUNT; i += 100) {
+    for (let j = i; j < i + 100; j++) sock.send(payload(j), 9999, V4.stack);
+    for (let t = 0; t < 200 && order.length < i + 100; t++) await new Promise((r) => setTimeout(r, 5));
+  }
+  sock.close();
+  const keptIntact = kept.filter(([i, v]) => intact(v, i)).length;
+  link.close();
+  reportResult({ order, damaged, kept: kept.length, keptIntact, chunks: chunks.size, readThread: link.readThread });
+}
+
+if (process.env[NETNS_ENV]) {
+  if (process.argv[2] === 'receive') await receiveRole();
+} else {
+  const { skip } = tunTestSkip();
+  for (const thread of [false, true]) {
+    test(`${COUNT} datagrams across several receive chunks arrive whole and in order, and views kept from early batches keep their bytes${thread ? ' (reader thread)' : ''}`, { skip }, async () => {
+      const res = await runInNetns(import.meta.url, ['receive'], { timeoutMs: 60_000, env: thread ? { TUN_TEST_READ_THREAD: '1' } : {} });
+      assert.equal(res.code, 0, `role failed (timedOut=${res.timedOut}):\n${res.stderr}\n${res.stdout}`);
+      const r = res.result as { order: number[]; damaged: number; kept: number; keptIntact: number; chunks: number; readThread: boolean };
+      assert.equal(r.readThread, thread);
+      assert.deepEqual(r.order, Array.from({ length: COUNT }, (_, i) => i));
+      assert.equal(r.damaged, 0);
+      assert.ok(r.chunks >= 5, `expected the datagrams to span several receive chunks, saw ${r.chunks}`);
+      assert.equal(r.keptIntact, r.kept, `${r.kept - r.keptIntact} of ${r.kept} kept views were overwritten by later reads`);
+    });
+  }
+}
