@@ -34,7 +34,9 @@
  * kernel→synack), LOSS_BENCH_PCAP (a directory: tcpdump writes the host's side of the path, a0 — every transfer, told apart by
  * port and address: 8081 kernel→kernel, 80 synack→kernel, 8080 kernel→kernel(r0) and kernel→synack — headers
  * only, one file per rate; with tshark, how the kernel and synack ACKed as receivers: receiverAcks, and how soon: ackLatency;
- * and where each transfer's time went: transferPhases),
+ * and where each transfer's time went: transferPhases; and the router's r1, the bottleneck's output toward the peer, in
+ * loss-N-r1.pcap: when the bottleneck idled in each transfer and whether the receiver's ACK or the sender was awaited:
+ * bottleneckIdle),
  * LOSS_BENCH_READTHREAD=1 (serve reads the device on the addon's reader thread, TunOpenOptions.readThread),
  * LOSS_BENCH_SYNRATE (serve's synRate: 0, no SYN class and no HTB on the device; default serve's own),
  * LOSS_BENCH_WARMUP=0 (no untimed transfer each way before the first rate. By default there is one, as the in-process
@@ -347,6 +349,72 @@ export function transferPhases(file: string): string[] {
   });
 }
 
+/**
+ * LOSS_BENCH_PCAP, with tshark: when the bottleneck idled, and why (issue 15: at a link-limited rate a transfer loses
+ * only while tbf has nothing to send). `file` is a capture at the bottleneck's output (r1 for the transfers toward the
+ * peer, taken in the router; a0 for those toward the host: r0's output one veth further), which also sees the
+ * receiver's ACKs going back. For each data transfer (server port in `ports`; `label` names it by port and client):
+ * - excess: its first to last data packet minus the time the link needs for them at 200 Mbit/s (IP bytes): what
+ *   the transfer lost to idling beyond what tbf's 64 kB burst made up afterwards;
+ * - idle gaps: a departure more than two packet times after the previous one ended (tbf's queue ran empty). Each is
+ *   split at the first ACK seen after the previous departure: before it, the receiver had not ACKed (its ACK delay
+ *   plus the path; a receiver pausing shows here), after it, the sender had not yet sent (its reaction to the ACK plus
+ *   the path: a sender that is slow to answer, or cwnd/application/pacing-limited shows here). With the flight (data
+ *   out minus ACKed, segments) and the receiver's advertised window at the gap's start: a flight within an MSS of
+ *   the window is receive-window limited.
+ * Per mode: medians over transfers of the excess, of the idle time in gaps, of their two parts, and the gaps over 1 ms.
+ */
+export function bottleneckIdle(file: string, ports: string[], label: (port: string, client: string) => string): string[] {
+  const r = spawnSync('tshark', ['-r', file, '-Y', ports.map((p) => `tcp.port == ${p}`).join(' || '), '-T', 'fields', '-E', 'separator=|',
+    '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'tcp.seq_raw', '-e', 'tcp.len',
+    '-e', 'tcp.ack_raw', '-e', 'tcp.window_size', '-e', 'ip.len'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.error || r.status !== 0) return [`bottleneck idle: tshark unavailable (${r.error?.message ?? r.stderr})`];
+  const RATE = 200e6 / 8;
+  interface Flow { who: string; seq0: number; dt: number[]; dend: number[]; dlen: number[]; at: number[]; ack: number[]; win: number[] }
+  const flows = new Map<string, Flow>();
+  for (const line of r.stdout.split('\n')) {
+    const [t, src, dst, sp, dp, seq, len, ack, win, ipLen] = line.split('|');
+    if (!t || !sp || !dp) continue;
+    const fromServer = ports.includes(sp);
+    const key = fromServer ? `${dst}:${dp}-${sp}` : `${src}:${sp}-${dp}`;
+    let f = flows.get(key);
+    if (!f) { f = { who: label(fromServer ? sp : dp, fromServer ? dst! : src!), seq0: -1, dt: [], dend: [], dlen: [], at: [], ack: [], win: [] }; flows.set(key, f); }
+    if (fromServer && Number(len) > 0) {
+      if (f.seq0 < 0) f.seq0 = Number(seq);
+      f.dt.push(Number(t)); f.dend.push((Number(seq) - f.seq0 + Number(len)) >>> 0); f.dlen.push(Number(ipLen));
+    } else if (!fromServer && f.seq0 >= 0) { f.at.push(Number(t)); f.ack.push((Number(ack) - f.seq0) >>> 0); f.win.push(Number(win)); }
+  }
+  const by = new Map<string, { excess: number[]; idle: number[]; ackWait: number[]; senderWait: number[]; over1: number[]; rwnd: number[]; flight: number[] }>();
+  for (const f of flows.values()) {
+    if (f.dt.length < 1000) continue;
+    let wire = 0;
+    for (const n of f.dlen) wire += n / RATE;
+    const excess = f.dt[f.dt.length - 1]! - f.dt[0]! - wire + f.dlen[0]! / RATE;
+    let idle = 0, ackWait = 0, senderWait = 0, over1 = 0, rwnd = 0, high = 0, acked = 0, a = 0;
+    const flights: number[] = [];
+    for (let i = 1; i < f.dt.length; i++) {
+      high = Math.max(high, f.dend[i - 1]!);
+      while (a < f.at.length && f.at[a]! <= f.dt[i - 1]!) { acked = Math.max(acked, f.ack[a]!); a++; }
+      const gap = f.dt[i]! - f.dt[i - 1]! - f.dlen[i]! / RATE;
+      if (gap <= 2 * 1500 / RATE) continue;
+      idle += gap;
+      if (gap > 1e-3) over1++;
+      // The first ACK after the last departure splits the gap: the receiver's part, then the sender's.
+      const firstAck = a < f.at.length && f.at[a]! < f.dt[i]! ? f.at[a]! : f.dt[i]!;
+      const receiverPart = Math.min(gap, firstAck - f.dt[i - 1]!);
+      ackWait += receiverPart; senderWait += gap - receiverPart;
+      const flight = high - acked;
+      flights.push(flight / 1448);
+      if (a > 0 && flight + 1448 > f.win[a - 1]!) rwnd += gap;
+    }
+    const b = by.get(f.who) ?? { excess: [], idle: [], ackWait: [], senderWait: [], over1: [], rwnd: [], flight: [] };
+    b.excess.push(excess * 1e3); b.idle.push(idle * 1e3); b.ackWait.push(ackWait * 1e3); b.senderWait.push(senderWait * 1e3); b.over1.push(over1);
+    b.rwnd.push(rwnd * 1e3); b.flight.push(median(flights));
+    by.set(f.who, b);
+  }
+  return [...by].map(([who, b]) => `${who} (${b.excess.length} transfers, medians): ${round(median(b.excess), 1)} ms beyond the link's time; idle gaps ${round(median(b.idle), 1)} ms (${median(b.over1)} over 1 ms): waiting for the receiver's ACK ${round(median(b.ackWait), 1)} ms, then for the sender ${round(median(b.senderWait), 1)} ms; receive-window limited ${round(median(b.rwnd), 1)} ms; flight at a gap's start ${round(median(b.flight), 1)} segments (per transfer: excess ${b.excess.map((x) => round(x, 1)).join('/')} ms)`);
+}
+
 async function realRole(): Promise<void> {
   // LOSS_BENCH_V8FLAGS: V8 flags for synack's process, set at start (e.g. --trace-gc: each collection and its reason,
   // printed with the results).
@@ -607,6 +675,8 @@ async function realRole(): Promise<void> {
     const kBefore = kernelCounters();
     const pcapDir = process.env.LOSS_BENCH_PCAP;
     const dump = pcapDir ? spawn('tcpdump', ['-i', 'a0', '-s', '100', '-w', `${pcapDir}/loss-${l}.pcap`, 'tcp port 8080 or tcp port 8081 or tcp port 80'], { stdio: 'ignore' }) : null;
+    // And the bottleneck's output toward the peer (r1, after tbf; the loss is made before it, on the forward hook).
+    const dumpR1 = pcapDir ? router.spawn(['tcpdump', '-i', 'r1', '-s', '100', '-w', `${pcapDir}/loss-${l}-r1.pcap`, 'tcp port 8081 or tcp port 80']) : null;
     if (dump) await new Promise((r) => setTimeout(r, 1000));
     const before = { rtx: st.RetransSegs, rto: st.TCPTimeouts, tlp: st.TCPLossProbes, fr: st.TCPFastRetrans, out: st.OutSegs, ...undoCounts(st) };
     for (let i = 0; i < RUNS; i++) {
@@ -632,11 +702,14 @@ async function realRole(): Promise<void> {
       if (hop) kh.push(await curl(hop, `http://10.79.0.2:8080/bytes/${SIZE}`));
     }
     if (dump) { dump.kill('SIGINT'); await new Promise((r) => dump.once('exit', r)); }
+    if (dumpR1) { dumpR1.kill('SIGINT'); await new Promise((r) => dumpR1.once('exit', r)); }
     if (pcapDir) for (const line of receiverAcks(`${pcapDir}/loss-${l}.pcap`)) process.stderr.write(`${label(l)}: ${line}\n`);
     if (pcapDir) {
       const who = (src: string): string => (src === '10.77.0.2' ? 'synack' : src === '10.76.0.2' ? 'kernel(hop)' : 'kernel');
       for (const line of ackLatency(`${pcapDir}/loss-${l}.pcap`, who)) process.stderr.write(`${label(l)}: ${line}\n`);
       for (const line of transferPhases(`${pcapDir}/loss-${l}.pcap`)) process.stderr.write(`${label(l)}: ${line}\n`);
+      const mode = (port: string, client: string): string => (port === '80' ? 'synack→kernel' : port === '8081' ? 'kernel→kernel' : client === '10.77.0.2' ? 'kernel→synack' : client === '10.76.0.2' ? 'kernel→kernel(hop)' : 'kernel→kernel(r0)');
+      for (const line of [...bottleneckIdle(`${pcapDir}/loss-${l}-r1.pcap`, ['80', '8081'], mode), ...bottleneckIdle(`${pcapDir}/loss-${l}.pcap`, ['8080'], mode)]) process.stderr.write(`${label(l)}: bottleneck idle, ${line}\n`);
     }
     const row = (name: string, ours: number[], ref: number[]): BenchResult => {
       const o = median(ours), k = median(ref);
