@@ -9,20 +9,12 @@ import type { Stack } from './stack.js';
 
 /** FNV-1a over the 4-tuple: a number key for the demux Map (no strings on the hot path). */
 export function tupleKey(la: Uint8Array, lp: number, ra: Uint8Array, rp: number): number {
-  return tupleHash(la, lp, ra, rp) >>> 0;
-}
-
-/**
- * tupleKey as int32 (the same bits), as the connection table uses it (TupleTable: `key | 0`): returned as uint32,
- * half of all keys were a boxed double per lookup (~7 B per segment received in a bulk transfer).
- */
-function tupleHash(la: Uint8Array, lp: number, ra: Uint8Array, rp: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < ra.length; i++) h = Math.imul(h ^ ra[i]!, 0x01000193);
   h = Math.imul(h ^ (rp & 0xff), 0x01000193); h = Math.imul(h ^ (rp >>> 8), 0x01000193);
   h = Math.imul(h ^ (lp & 0xff), 0x01000193); h = Math.imul(h ^ (lp >>> 8), 0x01000193);
   for (let i = la.length - 4; i < la.length; i++) h = Math.imul(h ^ la[i]!, 0x01000193);
-  return h;
+  return h >>> 0;
 }
 
 /** FNV-1a over an address. */
@@ -55,7 +47,7 @@ export function removeConn(s: Stack, c: StackConnection): void {
 }
 
 export function findConn(s: Stack, la: Uint8Array, lp: number, ra: Uint8Array, rp: number): StackConnection | null {
-  return s.conns.find(tupleHash(la, lp, ra, rp), la, lp, ra, rp);
+  return s.conns.find(tupleKey(la, lp, ra, rp), la, lp, ra, rp);
 }
 
 /** The TIME-WAIT table slot of this tuple, or -1. */
