@@ -103,7 +103,16 @@ export class Rack {
    * (recovery/undo.ts undoOnPartialAck). Set by logAcked for each ACK that advances SND.UNA.
    */
   ackLateOriginal = false;
+  /**
+   * Records of acknowledged segments, kept for logSent to fill in again (at most SPARE_RECORDS): a bulk sender's
+   * ACK frees about as many as it then sends, so it does not allocate one per segment. Dropped once everything
+   * is acknowledged (an idle connection keeps none).
+   */
+  spare: SentSegment[] | null = null;
 }
+
+/** How many acknowledged records a Rack keeps for reuse (logAcked, logSent). */
+const SPARE_RECORDS = 64;
 
 /** RFC 8985 applies: SACK negotiated and enabled, not in the go-back-N run after an RTO. */
 export function rackActive(c: TcpConnection): boolean {
@@ -128,7 +137,16 @@ export function logSent(c: TcpConnection, start: number, end: number, now: numbe
     else if (start === c.sndUna && !c.inRecovery) { c.inlineSentAt = now; return; }
   }
   const r = c.rack;
-  const s: SentSegment = { start, end, xmit: now, tsval: c.tsOk ? tsNow(c, now) : 0, retrans: false, sacked: false, sackedOnce: false, lost: false };
+  const tsval = c.tsOk ? tsNow(c, now) : 0;
+  const spare = r.spare;
+  let s: SentSegment;
+  if (spare !== null && spare.length > 0) {
+    s = spare.pop()!;
+    s.start = start; s.end = end; s.xmit = now; s.tsval = tsval;
+    s.retrans = false; s.sacked = false; s.sackedOnce = false; s.lost = false;
+  } else {
+    s = { start, end, xmit: now, tsval, retrans: false, sacked: false, sackedOnce: false, lost: false };
+  }
   // A flight's first record starts a one-element list: push on an empty list reserves 17 slots (V8), and a
   // request/response connection sends one segment per flight (logAcked releases the list once all is acknowledged).
   if (r.q.length === 0) { r.q = [s]; r.head = 0; } else r.q.push(s);
@@ -229,11 +247,16 @@ export function logAcked(c: TcpConnection, ack: number, now: number, tsEcr?: num
     if (s.lost) r.lostBytes -= seqDiff(ack, s.start);
     s.start = ack;
   }
-  r.head = i;
   // Everything acknowledged: drop the records now (an idle connection keeps none; length 0 releases the
-  // backing store), else compact once the acknowledged prefix dominates.
-  if (i === q.length) { q.length = 0; r.head = 0; }
-  else if (r.head > 64 && r.head * 2 > q.length) { q.splice(0, r.head); r.head = 0; }
+  // backing store). Else the acknowledged ones are kept for reuse (nothing reads the record below its head, and
+  // logSent fills in every field), and the list is compacted once the acknowledged prefix dominates.
+  if (i === q.length) { q.length = 0; r.head = 0; r.spare = null; return; }
+  if (i > r.head) {
+    const spare = r.spare ??= [];
+    for (let k = r.head; k < i && spare.length < SPARE_RECORDS; k++) spare.push(q[k]!);
+  }
+  r.head = i;
+  if (r.head > 64 && r.head * 2 > q.length) { q.splice(0, r.head); r.head = 0; }
 }
 
 /** This ACK's SACK blocks within (floor, SND.NXT], in sequence order (logSacked). */
