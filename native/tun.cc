@@ -146,6 +146,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
         InstanceMethod<&Tun::WriteMany>("writeMany"),
         InstanceMethod<&Tun::Close>("close"),
         InstanceMethod<&Tun::SetRef>("setRef"),
+        InstanceMethod<&Tun::ReuseChunks>("reuseChunks"),
     });
     exports.Set("Tun", ctor);
     return exports;
@@ -300,6 +301,16 @@ class Tun : public Napi::ObjectWrap<Tun> {
   }
 
   // setRef(bool): whether an open, polling device keeps the event loop alive.
+  // reuseChunks(on): a full receive chunk is read into again once its packets have been delivered, instead of a
+  // new one being made for the next packets (at 25 MB/s a new 1 MiB ArrayBuffer ~26 times a second, which V8
+  // answers with more mark-compacts: see NewChunkBuffer). Only for a receiver that keeps nothing of a chunk past
+  // its callback, as attachStack's, which copies what the stack keeps; onPackets hands out views that must stay
+  // valid, so it is off by default. A chunk any batch of which was delivered while it was off is never reused.
+  Napi::Value ReuseChunks(const Napi::CallbackInfo& info) {
+    reuse_chunks_ = info.Length() > 0 && info[0].ToBoolean().Value();
+    return info.Env().Undefined();
+  }
+
   Napi::Value SetRef(const Napi::CallbackInfo& info) {
     ref_ = info.Length() > 0 && info[0].ToBoolean().Value();
     if (async_ != nullptr) {
@@ -333,6 +344,10 @@ class Tun : public Napi::ObjectWrap<Tun> {
   }
 
   void NewChunk() {
+    if (reuse_chunks_ && chunk_data_ != nullptr && !chunk_shared_) {
+      chunk_used_ = 0;  // every batch of it has been delivered, and its receiver kept nothing (reuseChunks)
+      return;
+    }
     Napi::Env env(env_);
     Napi::ArrayBuffer ab = NewChunkBuffer(env);
     if (ab.IsEmpty()) {  // out of memory: nothing is read until the next readable event
@@ -343,6 +358,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
     chunk_ = Napi::Persistent(ab);
     chunk_data_ = static_cast<uint8_t*>(ab.Data());
     chunk_used_ = 0;
+    chunk_shared_ = false;
   }
 
   void ReadAll() {
@@ -385,7 +401,10 @@ class Tun : public Napi::ObjectWrap<Tun> {
     }
   }
 
-  void DeliverBatch(const std::vector<uint32_t>& offsets) { DeliverFrom(chunk_.Value(), offsets); }
+  void DeliverBatch(const std::vector<uint32_t>& offsets) {
+    if (!reuse_chunks_) chunk_shared_ = true;
+    DeliverFrom(chunk_.Value(), offsets);
+  }
 
   // The offsets go in one Uint32Array kept from batch to batch (the callback reads them before it returns; a
   // batch's count says how many are its), not a new typed array and ArrayBuffer per batch: under a SYN flood a
@@ -410,6 +429,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
   struct RxChunk {
     uint8_t* mem;
     Napi::Reference<Napi::ArrayBuffer> ab;
+    bool shared = false;  // a batch of it was delivered while reuseChunks was off: never read into again
   };
   // What the thread hands the loop: packets read into `chunk`, a read error, and/or "chunk is full".
   struct RxItem {
@@ -456,7 +476,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
       Napi::Env env(env_);
       Napi::ArrayBuffer ab = NewChunkBuffer(env);
       if (ab.IsEmpty() || ab.Data() == nullptr) break;  // out of memory: the thread waits, the kernel's queue drops
-      RxChunk* c = new RxChunk{static_cast<uint8_t*>(ab.Data()), Napi::Persistent(ab)};
+      RxChunk* c = new RxChunk{static_cast<uint8_t*>(ab.Data()), Napi::Persistent(ab), false};
       {
         std::lock_guard<std::mutex> lock(mu_);
         free_.push_back(c);
@@ -559,8 +579,21 @@ class Tun : public Napi::ObjectWrap<Tun> {
     cv_.notify_one();
     if (fd_ >= 0) TopUpChunks();
     for (RxItem& it : items) {
-      if (fd_ >= 0 && !it.offsets.empty()) DeliverFrom(it.chunk->ab.Value(), it.offsets);
-      if (it.chunk_done) delete it.chunk;  // the thread is done with it: V8 owns the ArrayBuffer now
+      if (fd_ >= 0 && !it.offsets.empty()) {
+        if (!reuse_chunks_) it.chunk->shared = true;
+        DeliverFrom(it.chunk->ab.Value(), it.offsets);
+      }
+      if (it.chunk_done) {
+        // The thread is done with it and every batch of it has been delivered: back to the thread (reuseChunks),
+        // or V8 owns the ArrayBuffer now.
+        bool back = false;
+        if (reuse_chunks_ && !it.chunk->shared && fd_ >= 0) {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (free_.size() < 3) { free_.push_back(it.chunk); back = true; }
+        }
+        if (back) cv_.notify_one();
+        else delete it.chunk;
+      }
       if (fd_ >= 0 && it.err != 0) Deliver(ErrnoError(Napi::Env(env_), it.err, it.chunk == nullptr ? "poll" : "read", "").Value());
     }
     if (more && fd_ >= 0 && async_ != nullptr) uv_async_send(async_);
@@ -1098,6 +1131,8 @@ class Tun : public Napi::ObjectWrap<Tun> {
   Napi::FunctionReference callback_;
   Napi::AsyncContext* async_context_ = nullptr;
   Napi::Reference<Napi::ArrayBuffer> chunk_;
+  bool reuse_chunks_ = false;  // reuseChunks()
+  bool chunk_shared_ = false;  // a batch of chunk_ was delivered while reuse_chunks_ was off
   uint8_t* chunk_data_ = nullptr;
   Napi::Reference<Napi::Uint32Array> offsets_ref_;  // DeliverFrom's offsets, kept from batch to batch
   size_t offsets_cap_ = 0;
