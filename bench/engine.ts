@@ -65,12 +65,12 @@ export function lifecycles(count: number): number {
     let sentA = false, sentB = false, closedA = false, closedB = false;
     let seg: TcpSegment | null;
     for (let r = 0; r < 100; r++) {
-      while ((seg = a.pollTransmit(now)) !== null) qb.push(seg);
-      for (const s of qb) b.input(s, now);
-      qb.length = 0;
-      while ((seg = b.pollTransmit(now)) !== null) qa.push(seg);
-      for (const s of qa) a.input(s, now);
-      qa.length = 0;
+      // Counted, not emptied with `length = 0` (a runtime call each time: ~3 % of this loop's CPU was the harness's).
+      let nb = 0, na = 0;
+      while ((seg = a.pollTransmit(now)) !== null) qb[nb++] = seg;
+      for (let k = 0; k < nb; k++) b.input(qb[k]!, now);
+      while ((seg = b.pollTransmit(now)) !== null) qa[na++] = seg;
+      for (let k = 0; k < na; k++) a.input(qa[k]!, now);
       while (a.pollEvent() !== null) { /* drain */ }
       while (b.pollEvent() !== null) { /* drain */ }
       if (a.state === 'ESTABLISHED' && !sentA) { a.send(one, now); sentA = true; }
