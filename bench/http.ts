@@ -74,7 +74,8 @@ const FLOOD_ONLY = process.env.HTTP_BENCH_FLOOD_ONLY === '1';
  * HTTP_BENCH_ROUND_LOG=FILE: a JSON line per ab round appended to FILE, for each side: requests/s, and per request
  * the CPU synack's main thread ran and waited runnable for a core (schedstat), its timeslices, the writer
  * thread's and the other threads' CPU, GC pauses, the kernel server's CPU and its main thread's wait, ab's CPU,
- * and the machine's busy cores, softirq and other load over the round (probeRound).
+ * and the machine's busy cores, softirq and other load over the round (probeRound); synack's TUN packets per
+ * request each way, per read batch, and those written on the event loop rather than the writer thread (linkRound).
  */
 const ROUND_LOG = process.env.HTTP_BENCH_ROUND_LOG;
 /**
@@ -278,9 +279,12 @@ function sumDelta(a: Map<number, ThreadTimes>, b: Map<number, ThreadTimes>, only
   return s;
 }
 /** The TUN device's packets per request each way, and packets per read callback (batch), over a round. */
-function linkRound(a: { rxPackets: number; rxBatches: number; txPackets: number }, b: typeof a, requests: number): Record<string, number> {
+function linkRound(a: { rxPackets: number; rxBatches: number; txPackets: number; txDirect?: number }, b: typeof a, requests: number): Record<string, number> {
   const n = Math.max(1, requests), r2 = (x: number) => Math.round(x * 100) / 100;
-  return { rxPktPerReq: r2((b.rxPackets - a.rxPackets) / n), txPktPerReq: r2((b.txPackets - a.txPackets) / n), rxPktPerBatch: r2((b.rxPackets - a.rxPackets) / Math.max(1, b.rxBatches - a.rxBatches)) };
+  // txDirectPerReq: packets the write call wrote itself on the event loop (the kernel's receive work for them on
+  // synack's main thread), not the writer thread.
+  return { rxPktPerReq: r2((b.rxPackets - a.rxPackets) / n), txPktPerReq: r2((b.txPackets - a.txPackets) / n), rxPktPerBatch: r2((b.rxPackets - a.rxPackets) / Math.max(1, b.rxBatches - a.rxBatches)),
+    txDirectPerReq: r2(((b.txDirect ?? 0) - (a.txDirect ?? 0)) / n) };
 }
 /** A round's figures per request (µs) and the machine's load over it (cores). `writer`: the writer thread's tids. */
 function probeRound(a: ProbeSnap, b: ProbeSnap, requests: number, abCpuUs: number, kernelPid: number, writer: Set<number>): Record<string, number> {
