@@ -42,6 +42,42 @@ export async function socketBulk(mss: number, total: number, offload = false, re
   return (received * 8) / secs / 1e9;
 }
 
+/**
+ * socketBulk through the stack's own API (StackConnection handlers, no Duplex), driven by runUntil as the socket
+ * figure is: the same wire, stacks and engine, 256 KiB writes and reads of up to 64 KiB, without the socket layer.
+ * Between the two figures lies what sockets add to a bulk transfer.
+ */
+export async function stackBulk(mss: number, total: number): Promise<number> {
+  const { n, server, client } = pair(mss);
+  let received = 0;
+  server.listen(9, {
+    onConnection: (c) => {
+      c.handler = {
+        onEvent: () => undefined, onWritable: () => undefined,
+        onReadable: () => {
+          for (let d = c.tcp.read(65536); d.length > 0; d = c.tcp.read(65536)) received += d.length;
+          // What a Socket's read does: an opened window may be worth an update (RFC 9293 §3.8.6.2.2).
+          if (c.tcp.ackNow || c.tcp.windowUpdatePending) c.service();
+        },
+      };
+    },
+  });
+  const chunk = new Uint8Array(256 * 1024).fill(7);
+  let written = 0;
+  const t0 = performance.now();
+  const c = client.connect({ host: '10.0.0.2', port: 9 });
+  const pump = (): void => {
+    let any = false;
+    for (let k = 1; k > 0 && written < total; written += k) { k = c.tcp.send(total - written < chunk.length ? chunk.subarray(0, total - written) : chunk, n.now); any ||= k > 0; }
+    if (any) c.service();
+  };
+  c.handler = { onEvent: (ev) => { if (ev.type === 'established') pump(); }, onWritable: pump, onReadable: () => undefined };
+  await n.runUntil(() => received >= total, 10 * 3600_000);
+  const secs = (performance.now() - t0) / 1000;
+  n.close();
+  return (received * 8) / secs / 1e9;
+}
+
 /** The same bulk transfer through Node's net on 127.0.0.1 (kernel TCP over loopback: GSO/GRO, no checksums). */
 export async function kernelBulk(total: number): Promise<number> {
   let received = 0;
@@ -203,7 +239,13 @@ export async function run(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
   await socketBulk(1460, 16 << 20);
   // Every datagram received on its own (checksum offload on the in-process link, as every Network has it).
-  out.push({ name: 'stack.socket.bulk.mss1460', value: r2(await socketBulk(1460, 256 << 20)), unit: 'Gbit/s' });
+  const sockBulk = await socketBulk(1460, 256 << 20);
+  out.push({ name: 'stack.socket.bulk.mss1460', value: r2(sockBulk), unit: 'Gbit/s' });
+  // Where the socket figure goes: the same transfer without sockets (ratio: this / sockets; near 1, the cost per
+  // segment is the stacks', the wire's and the engine's).
+  await stackBulk(1460, 16 << 20);
+  const bareBulk = await stackBulk(1460, 256 << 20);
+  out.push({ name: 'stack.bulk.mss1460.no-socket', value: r2(bareBulk), unit: 'Gbit/s', peer: 'stack.socket.bulk.mss1460 (Duplex sockets, runUntil)', peerValue: r2(sockBulk), ratio: r2(bareBulk / sockBulk) });
   // Received in NAPI/GRO-sized batches (<= 64 datagrams, <= 64 KiB): one ACK per batch, as Linux's GRO gives.
   await socketBulk(1460, 16 << 20, false, true);
   out.push({ name: 'stack.socket.bulk.mss1460.batch', value: r2(await socketBulk(1460, 256 << 20, false, true)), unit: 'Gbit/s' });
