@@ -859,7 +859,7 @@ export class TcpConnection {
       default:
         if (this.finQueued) throw new TcpError('EPIPE', 'connection closing');
     }
-    const room = this.config.sendBufferSize - this.snd.length;
+    const room = this.sendBufferLimit - this.snd.length;
     if (room <= 0) return 0;
     const take = data.length <= room ? data : data.subarray(0, room);
     this.snd.push(take);
@@ -868,7 +868,17 @@ export class TcpConnection {
   }
 
   /** Free space in the send buffer. */
-  get sendSpace(): number { return Math.max(0, this.config.sendBufferSize - this.snd.length); }
+  get sendSpace(): number { return Math.max(0, this.sendBufferLimit - this.snd.length); }
+  /**
+   * What the send buffer may hold now: sendBufferSize, or with sendBufferAutotune two congestion windows of at
+   * least 10 segments (Linux tcp_sndbuf_expand: 2 · max(TCP_INIT_CWND, cwnd) segments), at most sendBufferSize.
+   */
+  get sendBufferLimit(): number {
+    const max = this.config.sendBufferSize;
+    if (!this.config.sendBufferAutotune) return max;
+    const mss = this.sndMss, cwnd = this.ccObj !== null ? this.ccObj.cwnd : 0;
+    return Math.min(max, 2 * mss * Math.max(10, Math.ceil(cwnd / mss)));
+  }
   /** Bytes queued but not yet acknowledged (sent or not). */
   get sendQueued(): number { return this.snd.length; }
   /** Bytes sent and not yet acknowledged. */
