@@ -66,6 +66,8 @@ const CONFIGS: Array<[string, Partial<TcpConfig>]> = [
   ['no SACK', { sack: false }],
   ['no timestamps', { timestamps: false }],
   ['neither, no delayed ACK', { sack: false, timestamps: false, delayedAck: false }],
+  ['RACK off (duplicate-ACK counting)', { rack: false }],
+  ['TSO segments and pacing', { tsoMaxBytes: 65536, pacing: true }],
 ];
 
 for (const [name, cfg] of CONFIGS) {
