@@ -43,3 +43,19 @@ for (const seed of [1, 2, 3]) {
     for (const g of got) assert.equal(g.time, sentAt[g.id]! + 5);
   });
 }
+
+test('a burst of 40 000 packets (a mass open), drained, then traffic again: each packet once, in sending order, at its time', () => {
+  const wire = new Wire({ seed: 1, impairments: { delayMs: 5 } });
+  const got: number[] = [];
+  wire.attach({ deliver() { /* sender */ } }, A);
+  wire.attach({ deliver(p) { got.push(idOf(p)); } }, B);
+  let id = 0, now = 0;
+  for (const burst of [40_000, 10, 3_000, 40_000, 1]) {
+    for (let i = 0; i < burst; i++) wire.send(0, packet(id++), now);
+    assert.equal(wire.inFlight, burst);
+    now += 5;
+    assert.equal(wire.advance(now), burst);
+    assert.equal(wire.inFlight, 0);
+  }
+  assert.deepEqual(got, Array.from({ length: id }, (_, i) => i));
+});
