@@ -39,6 +39,7 @@
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from '../src/link/netns.js';
 import { tunUnavailableReason } from '../src/link/tun.js';
@@ -75,7 +76,8 @@ const FLOOD_ONLY = process.env.HTTP_BENCH_FLOOD_ONLY === '1';
  * the CPU synack's main thread ran and waited runnable for a core (schedstat), its timeslices, the writer
  * thread's and the other threads' CPU, GC pauses, the kernel server's CPU and its main thread's wait, ab's CPU,
  * and the machine's busy cores, softirq and other load over the round (probeRound); synack's TUN packets per
- * request each way, per read batch, and those written on the event loop rather than the writer thread (linkRound).
+ * request each way, per read batch, and those written on the event loop rather than the writer thread (linkRound);
+ * V8's old space in use after synack's half (oldSpaceMB).
  */
 const ROUND_LOG = process.env.HTTP_BENCH_ROUND_LOG;
 /**
@@ -277,6 +279,11 @@ function sumDelta(a: Map<number, ThreadTimes>, b: Map<number, ThreadTimes>, only
     s.run += y.run - x.run; s.wait += y.wait - x.wait; s.slices += y.slices - x.slices;
   }
   return s;
+}
+/** V8's old space in use in this process (synack serve's), MB: what each major GC marks. */
+function oldSpaceMB(): number {
+  const old = getHeapSpaceStatistics().find((x) => x.space_name === 'old_space');
+  return old === undefined ? 0 : Math.round((old.space_used_size / 2 ** 20) * 10) / 10;
 }
 /** The TUN device's packets per request each way, and packets per read callback (batch), over a round. */
 function linkRound(a: { rxPackets: number; rxBatches: number; txPackets: number; txDirect?: number }, b: typeof a, requests: number): Record<string, number> {
@@ -521,7 +528,7 @@ async function bench(): Promise<BenchResult[]> {
         const p3 = probeSnap(server.pid!), l3 = serve.host.link.stats;
         if (prof !== null) await prof();
         const line = { measure: args.join(' '), round, kernel: { rps: kr.rps, ...probeRound(p0, p1, kr.complete, kr.abCpuUs, server.pid!, writerTids) },
-          synack: { rps: sr.rps, ...probeRound(p2, p3, sr.complete, sr.abCpuUs, server.pid!, writerTids), ...linkRound(l2, l3, sr.complete) }, ratio: Math.round((sr.rps / Math.max(1, kr.rps)) * 1000) / 1000 };
+          synack: { rps: sr.rps, ...probeRound(p2, p3, sr.complete, sr.abCpuUs, server.pid!, writerTids), ...linkRound(l2, l3, sr.complete), oldSpaceMB: oldSpaceMB() }, ratio: Math.round((sr.rps / Math.max(1, kr.rps)) * 1000) / 1000 };
         probes.push(line);
         if (ROUND_LOG !== undefined) appendFileSync(ROUND_LOG, JSON.stringify({ ...line, gcKinds: Object.fromEntries(gcKinds), synRateChanges: serve.synRate?.changes ?? 0 }) + '\n');
         progress(`ab ${args.join(' ')}: kernel ${kr.rps} (CPU per request ${kr.allUs} us), synack ${sr.rps} (CPU per request: main thread ${sr.mainUs} us, process ${sr.allUs} us)`);
