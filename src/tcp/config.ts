@@ -362,21 +362,21 @@ export function resolveConfig(partial?: Partial<TcpConfig>): TcpConfig {
 const complete = new WeakSet<object>([DEFAULT_CONFIG]);
 
 /**
- * A connection's own configuration. From a complete one (the stack's) it is an empty object inheriting every
- * field, so thousands of connections share one set of values and a field set on one connection (a socket
- * option) stays its own; a partial one is completed into a copy.
+ * The configuration a connection reads (TcpConnection.cfg): a complete one (the stack's) itself, shared by
+ * thousands of connections; a partial one completed into a copy. A connection makes one of its own only when its
+ * `config` is taken, to set a field there (a socket option): inheritConfig.
  */
 export function connectionConfig(partial?: Partial<TcpConfig>): TcpConfig {
-  if (partial === undefined || complete.has(partial)) return inheriting((partial ?? DEFAULT_CONFIG) as TcpConfig);
+  if (partial === undefined || complete.has(partial)) return (partial ?? DEFAULT_CONFIG) as TcpConfig;
   return resolveConfig(partial);
 }
 
 /**
- * An empty object whose prototype is `base`, made by a constructor kept per base: V8 sizes such objects to the
- * properties their constructor's instances actually get (none), 24 bytes, where Object.create(base) reserves
- * room for four (56 bytes); per connection, that is 32 bytes of heap.
+ * A connection's own configuration: an empty object whose prototype is `base` (every field inherited, a field set
+ * on it its own), made by a constructor kept per base: V8 sizes such objects to the properties their constructor's
+ * instances actually get (none), 24 bytes, where Object.create(base) reserves room for four (56 bytes).
  */
-function inheriting(base: TcpConfig): TcpConfig {
+export function inheritConfig(base: TcpConfig): TcpConfig {
   let make = inheritingConstructors.get(base);
   if (make === undefined) {
     const ctor = function InheritedConfig(): void { /* nothing: every field comes from the prototype */ };

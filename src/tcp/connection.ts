@@ -23,7 +23,7 @@ import { inputSynSent } from './arrive/syn-sent.js';
 import { inputSynchronized } from './arrive/synchronized.js';
 import { ReceiveBuffer, SendBuffer } from './buffers.js';
 import type { CongestionControl } from './cc/congestion.js';
-import { connectionConfig, newCongestionControl, offeredShift, type TcpConfig } from './config.js';
+import { connectionConfig, inheritConfig, newCongestionControl, offeredShift, type TcpConfig } from './config.js';
 import { classifyInvalidFlags } from './flags.js';
 import { MAX_WINDOW_FIELD, initCwnd, updateSndMss } from './options.js';
 import { currentWindowFree, windowField } from './receive-window.js';
@@ -250,7 +250,24 @@ export class TcpConnection {
   // --- identification ---
   readonly localPort: number;
   remotePort: number;
-  readonly config: TcpConfig;
+  /**
+   * @internal The configuration the engine reads: the complete one the connection was made with, shared with every
+   * connection made from it (a stack's), until `config` is taken; then this connection's own. Shared objects made
+   * by resolveConfig all have one shape, so every read here stays monomorphic however many stacks a process runs
+   * (an object per connection inheriting from its stack's had a shape per stack: past four stacks, every
+   * configuration read in the engine went megamorphic).
+   */
+  cfg: TcpConfig;
+  /**
+   * This connection's configuration. A field set here (a socket option) is this connection's own: taking it makes
+   * an object that inherits every other field from the configuration the connection was made with.
+   */
+  get config(): TcpConfig {
+    let own = this.ownCfg;
+    if (own === null) own = this.ownCfg = this.cfg = inheritConfig(this.cfg);
+    return own;
+  }
+  private ownCfg: TcpConfig | null = null;
   readonly stats: TcpStats;
 
   /** Current state (RFC 9293 §3.3.2). */
@@ -558,8 +575,8 @@ export class TcpConnection {
    * How long an orphaned connection may stay in FIN-WAIT-2, in ms (config.finWait2Timeout until set; Linux TCP_LINGER2
    * per socket). 0: an orphan reaching FIN-WAIT-2 is closed at once.
    */
-  get finWait2Timeout(): number { return this.cold === null ? this.config.finWait2Timeout : this.cold.finWait2Timeout; }
-  set finWait2Timeout(v: number) { if (this.cold !== null) this.cold.finWait2Timeout = v; else if (v !== this.config.finWait2Timeout) this.coldTcb().finWait2Timeout = v; }
+  get finWait2Timeout(): number { return this.cold === null ? this.cfg.finWait2Timeout : this.cold.finWait2Timeout; }
+  set finWait2Timeout(v: number) { if (this.cold !== null) this.cold.finWait2Timeout = v; else if (v !== this.cfg.finWait2Timeout) this.coldTcb().finWait2Timeout = v; }
   /** @internal Send MSS the path allows (ICMP fragmentation needed / packet too big); Infinity until one arrives. */
   get pmtuMss(): number { return this.cold === null ? Infinity : this.cold.pmtuMss; }
   /** @internal */
@@ -596,8 +613,8 @@ export class TcpConnection {
   /** @internal */
   set highSack(v: number) { if (this.cold !== null) this.cold.highSack = v; else if (v !== 0) this.coldTcb().highSack = v; }
   /** RFC 9293 §3.10.8 user timeout in ms, 0 = off (TcpConfig.userTimeout until set; TCP_USER_TIMEOUT). */
-  get userTimeout(): number { return this.cold === null ? this.config.userTimeout : this.cold.userTimeout; }
-  set userTimeout(v: number) { if (this.cold !== null) this.cold.userTimeout = v; else if (v !== this.config.userTimeout) this.coldTcb().userTimeout = v; }
+  get userTimeout(): number { return this.cold === null ? this.cfg.userTimeout : this.cold.userTimeout; }
+  set userTimeout(v: number) { if (this.cold !== null) this.cold.userTimeout = v; else if (v !== this.cfg.userTimeout) this.coldTcb().userTimeout = v; }
   /** @internal The pacing timer, set while data waits for nextSendAt. */
   get paceAt(): number { return this.cold === null ? Infinity : this.cold.paceAt; }
   /** @internal */
@@ -635,8 +652,8 @@ export class TcpConnection {
   /** @internal */
   set keepaliveProbes(v: number) { if (this.cold !== null) this.cold.keepaliveProbes = v; else if (v !== 0) this.coldTcb().keepaliveProbes = v; }
   /** Keep-alive idle time in ms (config.keepAliveIdle until set). */
-  get keepAliveIdle(): number { return this.cold === null ? this.config.keepAliveIdle : this.cold.keepAliveIdle; }
-  set keepAliveIdle(v: number) { if (this.cold !== null) this.cold.keepAliveIdle = v; else if (v !== this.config.keepAliveIdle) this.coldTcb().keepAliveIdle = v; }
+  get keepAliveIdle(): number { return this.cold === null ? this.cfg.keepAliveIdle : this.cold.keepAliveIdle; }
+  set keepAliveIdle(v: number) { if (this.cold !== null) this.cold.keepAliveIdle = v; else if (v !== this.cfg.keepAliveIdle) this.coldTcb().keepAliveIdle = v; }
   /** @internal */
   get challengeWindowStart(): number { return this.cold === null ? 0 : this.cold.challengeWindowStart; }
   /** @internal */
@@ -674,12 +691,12 @@ export class TcpConnection {
   set softError(v: TcpErrorCode | null) { if (this.cold !== null) this.cold.softError = v; else if (v !== null) this.coldTcb().softError = v; }
 
   /** @internal The cold part, allocated now if it was not. */
-  coldTcb(): ColdTcb { return this.cold ??= new ColdTcb(this.config, this.iss); }
+  coldTcb(): ColdTcb { return this.cold ??= new ColdTcb(this.cfg, this.iss); }
 
   /** @internal The congestion controller (cc/), created on first use with the initial window options.ts set. */
   get cc(): CongestionControl {
     if (this.ccObj === null) {
-      const cc = this.ccObj = newCongestionControl(this.config, this.config.initialWindowSegments * 1460);
+      const cc = this.ccObj = newCongestionControl(this.cfg, this.cfg.initialWindowSegments * 1460);
       if (this.initialCwnd > 0) cc.cwnd = this.initialCwnd;
       const t = this.times;
       if (t[T_CC_RTT]! >= 0) { cc.onRttSample?.(t[T_CC_RTT]!, t[T_CC_NOW]!, t[T_CC_ACK]!, t[T_CC_NXT]!); t[T_CC_RTT] = -1; }
@@ -748,7 +765,7 @@ export class TcpConnection {
   constructor(opts: TcpConnectionOptions) {
     this.localPort = opts.localPort;
     this.remotePort = opts.remotePort;
-    this.config = connectionConfig(opts.config);
+    this.cfg = connectionConfig(opts.config);
     this.stats = opts.stats ?? new TcpStats();
     this.iss = opts.iss >>> 0;
     this.sndUna = this.iss;
@@ -756,9 +773,9 @@ export class TcpConnection {
     this.sndBufSeq = seqAdd(this.iss, 1);
     this.sndSml = this.iss;
     this._tsOffset = (opts.tsOffset ?? 0) | 0;
-    this.rtt = new RttEstimator(this.config.rtoInitial, this.config.rtoMin, this.config.rtoMax);
-    this.nagle = this.config.nagle;
-    this.keepAlive = this.config.keepAlive;
+    this.rtt = new RttEstimator(this.cfg.rtoInitial, this.cfg.rtoMin, this.cfg.rtoMax);
+    this.nagle = this.cfg.nagle;
+    this.keepAlive = this.cfg.keepAlive;
   }
 
   /** TCP_NODELAY: turn Nagle's algorithm off (true) or on. */
@@ -779,7 +796,7 @@ export class TcpConnection {
   /** @internal When an orphan entering FIN-WAIT-2 now is deleted (finWait2Timeout, config.finWait2RtoFloor). */
   finWait2Deadline(now: number): number {
     const t = this.finWait2Timeout;
-    return now + (t > 0 && this.config.finWait2RtoFloor ? Math.max(t, 3.5 * this.rtt.current()) : t);
+    return now + (t > 0 && this.cfg.finWait2RtoFloor ? Math.max(t, 3.5 * this.rtt.current()) : t);
   }
 
   /** SO_KEEPALIVE with an idle time before the first probe. */
@@ -799,12 +816,12 @@ export class TcpConnection {
     if (this.state !== 'CLOSED' && this.state !== 'LISTEN') throw new TcpError('EISCONN', `connect in ${this.state}`);
     this.activeOpen = true;
     this.stats.ActiveOpens++;
-    this.rcvShift = this.config.windowScaling ? offeredShift(this.config) : 0;
+    this.rcvShift = this.cfg.windowScaling ? offeredShift(this.cfg) : 0;
     this.synPending = true;
     this.sndNxt = seqAdd(this.iss, 1); // the SYN occupies ISS
     this.setState('SYN-SENT', CAUSE_CONNECT, now);
     armRto(this, now);
-    if (this.config.keepInit !== Infinity) this.keepInitAt = now + this.config.keepInit;
+    if (this.cfg.keepInit !== Infinity) this.keepInitAt = now + this.cfg.keepInit;
   }
 
   /** OPEN, passive (§3.10.1): wait in LISTEN for a SYN. */
@@ -825,11 +842,11 @@ export class TcpConnection {
     c.sndNxt = c.sndUna;
     c.sndBufSeq = c.sndUna;
     c.peerMss = p.mss;
-    c.sackOk = p.sackOk && c.config.sack;
-    c.tsOk = p.tsOk && c.config.timestamps;
-    if (p.sndShift !== null && c.config.windowScaling) {
+    c.sackOk = p.sackOk && c.cfg.sack;
+    c.tsOk = p.tsOk && c.cfg.timestamps;
+    if (p.sndShift !== null && c.cfg.windowScaling) {
       c.sndShift = p.sndShift;
-      c.rcvShift = offeredShift(c.config);
+      c.rcvShift = offeredShift(c.cfg);
     }
     updateSndMss(c);
     initCwnd(c);
@@ -874,8 +891,8 @@ export class TcpConnection {
    * least 10 segments (Linux tcp_sndbuf_expand: 2 · max(TCP_INIT_CWND, cwnd) segments), at most sendBufferSize.
    */
   get sendBufferLimit(): number {
-    const max = this.config.sendBufferSize;
-    if (!this.config.sendBufferAutotune) return max;
+    const max = this.cfg.sendBufferSize;
+    if (!this.cfg.sendBufferAutotune) return max;
     const mss = this.sndMss, cwnd = this.ccObj !== null ? this.ccObj.cwnd : 0;
     return Math.min(max, 2 * mss * Math.max(10, Math.ceil(cwnd / mss)));
   }
@@ -900,11 +917,11 @@ export class TcpConnection {
       // by min(RCV.BUFF/2, MSS) beyond what we advertised.
       const advRemaining = seqDiff(this.rcvAdvRight, this.rcvNxt);
       const grow = currentWindowFree(this) - Math.max(0, advRemaining);
-      if (grow >= Math.min(this.config.recvBufferSize >>> 1, this.config.mss)) {
+      if (grow >= Math.min(this.cfg.recvBufferSize >>> 1, this.cfg.mss)) {
         // A peer that may be stalled (less than one MSS of window left) hears at once; otherwise the update
         // rides on the next segment or a delayed ACK, so a request/response exchange does not pay an extra ACK.
-        if (advRemaining < this.config.mss) this.ackNow = true;
-        else if (grow >= (this.config.recvBufferSize >>> 1)) this.windowUpdatePending = true;
+        if (advRemaining < this.cfg.mss) this.ackNow = true;
+        else if (grow >= (this.cfg.recvBufferSize >>> 1)) this.windowUpdatePending = true;
       }
     }
     return out;
@@ -983,15 +1000,15 @@ export class TcpConnection {
     const bad = classifyInvalidFlags(seg.flags);
     // BSD (config.seqCheck 'bsd'): a segment without ACK still goes through the sequence check, so an
     // out-of-window one is ACKed (tcp_input.c dropafterack) before "drop it if it has no ACK".
-    const bsdNoAck = (bad === 'fin-no-ack' || bad === 'null') && this.config.seqCheck === 'bsd' && this.isSynchronized() && this.state !== 'TIME-WAIT';
+    const bsdNoAck = (bad === 'fin-no-ack' || bad === 'null') && this.cfg.seqCheck === 'bsd' && this.isSynchronized() && this.state !== 'TIME-WAIT';
     // BSD: TIME-WAIT is handled (tcp_twcheck) before drop_synfin is looked at: a SYN+FIN there is a SYN.
-    if (bad === 'syn-fin' && this.config.seqCheck === 'bsd' && this.state === 'TIME-WAIT') seg = { ...seg, flags: seg.flags & ~FIN };
+    if (bad === 'syn-fin' && this.cfg.seqCheck === 'bsd' && this.state === 'TIME-WAIT') seg = { ...seg, flags: seg.flags & ~FIN };
     else if (bad !== null && !bsdNoAck) {
       this.stats.invalidFlags[bad]++;
       this.drop('invalid-flags', bad, seg, now);
       return;
     }
-    if (this.config.ecn !== 'off') ecnOnInput(this, seg, ce);
+    if (this.cfg.ecn !== 'off') ecnOnInput(this, seg, ce);
     switch (this.state) {
       case 'CLOSED': return inputClosed(this, seg, now);
       case 'LISTEN': return inputListen(this, seg, now);
@@ -1070,7 +1087,7 @@ export class TcpConnection {
     this.rtoAt = Infinity; this.tlpAt = Infinity; this.persistAt = Infinity; this.keepaliveAt = Infinity; this.finWait2At = Infinity;
     this.paceAt = Infinity; this.sackCompressAt = Infinity;
     if (this.rackObj !== null) this.rackObj.timerAt = Infinity;
-    this.timeWaitAt = now + 2 * this.config.msl;
+    this.timeWaitAt = now + 2 * this.cfg.msl;
     this.setState('TIME-WAIT', cause, now);
   }
 
@@ -1105,7 +1122,7 @@ export class TcpConnection {
       if (from === 'ESTABLISHED' || from === 'CLOSE-WAIT') this.stats.EstabResets++;
       else if (from === 'SYN-SENT' || from === 'SYN-RECEIVED') this.stats.AttemptFails++;
     }
-    if (to === 'ESTABLISHED' && this.synRetransmits > (this.config.synLossWindow === 'linux' ? 1 : 0)) {
+    if (to === 'ESTABLISHED' && this.synRetransmits > (this.cfg.synLossWindow === 'linux' ? 1 : 0)) {
       // RFC 5681 §3.1: the SYN or SYN+ACK was lost, so the initial window is one segment.
       this.cc.cwnd = Math.min(this.cc.cwnd, this.sndMss);
     }
@@ -1113,7 +1130,7 @@ export class TcpConnection {
       // RFC 6298 §5.7: the timer expired awaiting the ACK of a SYN and no RTT sample came from the handshake
       // (Karn), so data transmission starts with RTO = 3 s rather than the more aggressive initial 1 s (as
       // Linux's tcp_init_metrics does). With timestamps the SYN+ACK's TSecr gives a sample and this is moot.
-      this.rtt.rto = Math.min(this.config.rtoMax, 3000);
+      this.rtt.rto = Math.min(this.cfg.rtoMax, 3000);
       this.rtt.backoff = 0;
     }
     this.emit({ type: 'state', from, to, cause, time: now });

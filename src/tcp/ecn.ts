@@ -17,8 +17,8 @@ export function ecnOnInput(c: TcpConnection, seg: TcpSegment, ce: boolean): void
   const f = seg.flags;
   const s = c.state;
   if (s === 'LISTEN' || s === 'SYN-SENT') {
-    if (s === 'LISTEN' && (f & (SYN | ACK)) === SYN) c.ecnOk = c.config.ecn !== 'off' && (f & (ECE | CWR)) === (ECE | CWR);
-    else if (s === 'SYN-SENT' && (f & (SYN | ACK)) === (SYN | ACK)) c.ecnOk = c.config.ecn === 'on' && (f & ECE) !== 0 && (f & CWR) === 0;
+    if (s === 'LISTEN' && (f & (SYN | ACK)) === SYN) c.ecnOk = c.cfg.ecn !== 'off' && (f & (ECE | CWR)) === (ECE | CWR);
+    else if (s === 'SYN-SENT' && (f & (SYN | ACK)) === (SYN | ACK)) c.ecnOk = c.cfg.ecn === 'on' && (f & ECE) !== 0 && (f & CWR) === 0;
     else return;
     c.ecnRecover = c.iss;
     c.ecnSndHigh = seqAdd(c.iss, 1);
@@ -50,7 +50,7 @@ export function ecnOnOutput(c: TcpConnection, seg: TcpSegment): void {
   c.txEct = false;
   const f = seg.flags;
   if (f & SYN) {
-    if (!(f & ACK)) { if (c.config.ecn === 'on') seg.flags |= ECE | CWR; }
+    if (!(f & ACK)) { if (c.cfg.ecn === 'on') seg.flags |= ECE | CWR; }
     else if (c.ecnOk) seg.flags |= ECE;
     return;
   }

@@ -24,7 +24,7 @@ export function fastOpenSyn(c: TcpConnection, o: TcpOptions, withAck: boolean): 
     c.sndNxt = seqAdd(c.iss, 1);
     return EMPTY;
   }
-  const len = Math.min(c.snd.length, c.sndMss > 536 ? c.sndMss : c.config.mss);
+  const len = Math.min(c.snd.length, c.sndMss > 536 ? c.sndMss : c.cfg.mss);
   c.tfoSynData = len;
   c.sndNxt = seqAdd(c.iss, 1 + len);
   return c.snd.slice(c.snd.front, len);

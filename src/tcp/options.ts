@@ -23,18 +23,18 @@ export function processSynOptions(c: TcpConnection, seg: TcpSegment, now: number
   const o = seg.options;
   c.peerMss = o.mss !== undefined ? Math.max(MIN_MSS, o.mss) : 536;
   // TCP_NOOPT: we offered nothing, so nothing is negotiated (RFC 7323 §2.2, §3.2; RFC 2018 §2).
-  const wantWs = c.config.windowScaling && !c.config.noOptions;
+  const wantWs = c.cfg.windowScaling && !c.cfg.noOptions;
   c.peerOfferedWs = o.wscale !== undefined;
   if (wantWs && o.wscale !== undefined) {
     // RFC 7323 §2.3: a shift above 14 is treated as 14.
     c.sndShift = Math.min(14, o.wscale);
-    if (!c.activeOpen) c.rcvShift = offeredShift(c.config);
+    if (!c.activeOpen) c.rcvShift = offeredShift(c.cfg);
   } else {
     c.sndShift = 0;
     c.rcvShift = 0;
   }
-  c.sackOk = c.config.sack && !c.config.noOptions && o.sackPermitted === true;
-  c.tsOk = c.config.timestamps && !c.config.noOptions && o.tsVal !== undefined;
+  c.sackOk = c.cfg.sack && !c.cfg.noOptions && o.sackPermitted === true;
+  c.tsOk = c.cfg.timestamps && !c.cfg.noOptions && o.tsVal !== undefined;
   if (c.tsOk) { c.tsRecent = o.tsVal!; c.tsRecentAge = now || 1; }
   updateSndMss(c);
   initCwnd(c);
@@ -46,7 +46,7 @@ export function processSynOptions(c: TcpConnection, seg: TcpSegment, now: number
  */
 export function initCwnd(c: TcpConnection): void {
   const mss = c.sndMss;
-  const iw = c.config.initialWindowSegments;
+  const iw = c.cfg.initialWindowSegments;
   const w = Math.min(iw * mss, Math.max(2 * mss, iw * 1460));
   // Before the congestion controller exists (it is created on first use), the connection keeps the window for it.
   if (c.ccCreated) c.cc.cwnd = w; else c.initialCwnd = w;
@@ -55,7 +55,7 @@ export function initCwnd(c: TcpConnection): void {
 export function updateSndMss(c: TcpConnection): void {
   // RFC 9293 §3.7.1: the effective send MSS excludes TCP options we send on every segment (timestamps: 12 bytes).
   // TCP_MAXSEG (config.userMss) also caps what we send (Linux rx_opt.mss_clamp).
-  const cap = Math.min(c.peerMss, 65495, c.config.userMss > 0 ? c.config.userMss : 65495);
+  const cap = Math.min(c.peerMss, 65495, c.cfg.userMss > 0 ? c.cfg.userMss : 65495);
   // RFC 1191 §6.4: never more than the path MTU allows (c.pmtuMss, from ICMP; icmp.ts).
   c.sndMss = Math.max(1, Math.min(cap, c.pmtuMss) - (c.tsOk ? 12 : 0));
 }
@@ -78,7 +78,7 @@ export function segmentDataMax(c: TcpConnection): number {
 // --- Timestamps (RFC 7323) ---
 
 export function tsNow(c: TcpConnection, now: number): number {
-  return (Math.floor(now * c.config.tsTicksPerMs) + c.tsOffset) >>> 0;
+  return (Math.floor(now * c.cfg.tsTicksPerMs) + c.tsOffset) >>> 0;
 }
 
 /**

@@ -10,7 +10,7 @@ import { segmentAcceptable } from './segment.js';
 
 /** Free receive-buffer space, i.e. the window we could offer from RCV.NXT. */
 export function currentWindowFree(c: TcpConnection): number {
-  return Math.max(0, c.config.recvBufferSize - c.rcv.length);
+  return Math.max(0, c.cfg.recvBufferSize - c.rcv.length);
 }
 
 /** The window to advertise now, as the 16-bit field value; never shrinks the right edge. */
@@ -18,10 +18,10 @@ export function windowField(c: TcpConnection): number {
   let wnd = currentWindowFree(c);
   const advRemaining = seqDiff(c.rcvAdvRight, c.rcvNxt);
   // Receiver SWS avoidance: only move the right edge by a worthwhile amount (RFC 9293 §3.8.6.2.2).
-  if (c.config.receiverSws === 'bsd') {
+  if (c.cfg.receiverSws === 'bsd') {
     // BSD (tcp_output): never advertise a window below min(buffer/4, MSS), otherwise offer all free space.
-    if (wnd < Math.min(c.config.recvBufferSize >>> 2, c.config.mss)) wnd = 0;
-  } else if (wnd - advRemaining < Math.min(c.config.recvBufferSize >>> 1, c.config.mss) && advRemaining >= 0) wnd = advRemaining;
+    if (wnd < Math.min(c.cfg.recvBufferSize >>> 2, c.cfg.mss)) wnd = 0;
+  } else if (wnd - advRemaining < Math.min(c.cfg.recvBufferSize >>> 1, c.cfg.mss) && advRemaining >= 0) wnd = advRemaining;
   if (wnd < advRemaining) wnd = advRemaining; // never shrink (RFC 7323 §2.4)
   let field = wnd >>> c.rcvShift;
   if (field > MAX_WINDOW_FIELD) field = MAX_WINDOW_FIELD;
@@ -43,7 +43,7 @@ export function acceptWindow(c: TcpConnection): number {
   // FreeBSD (tcp_input.c): rcv_wnd = max(sbspace, rcv_adv - rcv_nxt), the free buffer even beyond what an
   // unscaled window field could advertise (config.rcvWndAccept 'buffer').
   // A passive open's SYN-RECEIVED is FreeBSD's syncache entry, whose window is the one its SYN,ACK offered.
-  if (c.config.rcvWndAccept === 'buffer' && (c.state !== 'SYN-RECEIVED' || c.activeOpen)) return Math.max(adv, currentWindowFree(c), 0);
+  if (c.cfg.rcvWndAccept === 'buffer' && (c.state !== 'SYN-RECEIVED' || c.activeOpen)) return Math.max(adv, currentWindowFree(c), 0);
   return adv > 0 ? adv : 0;
 }
 

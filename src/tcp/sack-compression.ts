@@ -15,9 +15,9 @@ import type { TcpConnection } from './connection.js';
  * tcp_send_dupack does) or in quick-ACK mode (Linux tcp_in_quickack_mode).
  */
 export function holdOutOfOrderAck(c: TcpConnection, now: number): boolean {
-  const limit = c.config.sackCompress;
+  const limit = c.cfg.sackCompress;
   if (limit <= 0 || !c.sackOk || !c.rcv.hasOutOfOrder || c.rcv.dsackRight !== -1) return false;
-  if (!c.pingpong && c.quickAcksSent < c.config.quickAckSegments) return false;
+  if (!c.pingpong && c.quickAcksSent < c.cfg.quickAckSegments) return false;
   if (c.sackCompressed >= limit) return false;
   // The hold is over: an arrival after its deadline sends the held ACK itself. A host's timer may fire well after
   // the deadline (Node's setTimeout counts whole milliseconds, and SRTT/20 on a sub-millisecond path is tens of
@@ -30,7 +30,7 @@ export function holdOutOfOrderAck(c: TcpConnection, now: number): boolean {
   k.sackCompressed++;
   if (k.sackCompressAt === Infinity) {
     const srtt = c.rtt.srtt;
-    k.sackCompressAt = now + (srtt > 0 ? Math.min(c.config.sackCompressDelay, srtt / 20) : c.config.sackCompressDelay);
+    k.sackCompressAt = now + (srtt > 0 ? Math.min(c.cfg.sackCompressDelay, srtt / 20) : c.cfg.sackCompressDelay);
   }
   return true;
 }

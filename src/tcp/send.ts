@@ -68,7 +68,7 @@ export function pollTransmit(c: TcpConnection, now: number): TcpSegment | null {
     return out(c, makeRaw(c, seqAdd(c.sndNxt, -1), c.rcvNxt, ACK, EMPTY, now), now);
   }
   if (c.ackNow) {
-    if (c.config.finOnAck && !c.challengePending && c.finSent && seqLe(c.sndUna, c.finSeq)
+    if (c.cfg.finOnAck && !c.challengePending && c.finSent && seqLe(c.sndUna, c.finSeq)
       && (s === 'FIN-WAIT-1' || s === 'CLOSING' || s === 'LAST-ACK')) {
       // BSD tcp_output: while our FIN is unacknowledged every ACK it sends repeats the FIN (snd_nxt is
       // wound back to it); challenge ACKs (tcp_respond) do not. A valid retransmission per RFC 9293.
@@ -78,7 +78,7 @@ export function pollTransmit(c: TcpConnection, now: number): TcpSegment | null {
   }
   if (c.windowUpdatePending) {
     c.windowUpdatePending = false;
-    if (c.delackAt === Infinity) c.delackAt = now + c.config.delayedAckTimeout;
+    if (c.delackAt === Infinity) c.delackAt = now + c.cfg.delayedAckTimeout;
   }
   return null;
 }
@@ -95,7 +95,7 @@ export function nextNewData(c: TcpConnection, now: number): TcpSegment | null {
   if (unsent > 0 && c.lastSendTime !== 0 && flight === 0 && now - c.lastSendTime > c.rtt.current()) {
     // RFC 5681 §4.1: idle for more than an RTO, so cwnd goes back to the restart window before this
     // transmission is sized (a TSO segment sized by the old cwnd would burst past it).
-    c.cc.onIdleRestart(c.sndMss, c.config.initialWindowSegments * c.sndMss);
+    c.cc.onIdleRestart(c.sndMss, c.cfg.initialWindowSegments * c.sndMss);
   }
   // Usable window (RFC 9293 §3.8.6.2.1 / RFC 5681): min(SND.WND right edge, cwnd) minus what is in flight.
   const wndRight = seqAdd(c.sndUna, c.sndWnd);
@@ -104,7 +104,7 @@ export function nextNewData(c: TcpConnection, now: number): TcpSegment | null {
   const usable = Math.min(byWnd, byCwnd);
   let len = Math.min(unsent, mss, usable > 0 ? usable : 0);
   // Capped so the datagram keeps a 16-bit length (IPv4 total length: 20-byte header, up to 60 of TCP header).
-  let tso = Math.min(c.config.tsoMaxBytes, 65535 - 20 - 60);
+  let tso = Math.min(c.cfg.tsoMaxBytes, 65535 - 20 - 60);
   const rate = pacingRate(c);
   // Linux tcp_tso_autosize: a paced TSO segment holds about 1 ms at the pacing rate, at least 2 MSS
   // (tcp_min_tso_segs), so a super-segment is not a 64 KB burst into a shallow queue.
@@ -170,7 +170,7 @@ export function nextNewData(c: TcpConnection, now: number): TcpSegment | null {
   if (c.rtoAt === Infinity) c.rtoAt = now + rtoTimeout(c);
   if (flight === 0) c.unackedSince = now;
   // Linux tcp_event_data_sent: data sent soon after data arrived makes the exchange interactive (pingpong).
-  if (len > 0 && c.lastDataRecvAt >= 0 && now - c.lastDataRecvAt < c.config.delayedAckTimeout) c.pingpong = true;
+  if (len > 0 && c.lastDataRecvAt >= 0 && now - c.lastDataRecvAt < c.cfg.delayedAckTimeout) c.pingpong = true;
   const seg = out(c, makeRaw(c, seq, c.rcvNxt, flags, payload, now), now);
   schedulePto(c, now);
   return seg;
@@ -186,7 +186,7 @@ const PACING_BURST_MS = 1;
  * tcp_pacing_ca_ratio).
  */
 export function pacingRate(c: TcpConnection): number {
-  if (!c.config.pacing || !c.rtt.hasSample || c.rtt.srtt <= 0) return Infinity;
+  if (!c.cfg.pacing || !c.rtt.hasSample || c.rtt.srtt <= 0) return Infinity;
   const ratio = c.cc.cwnd < c.cc.ssthresh / 2 ? 2 : 1.2;
   return ratio * Math.max(c.cc.cwnd, seqDiff(c.sndNxt, c.sndUna)) / c.rtt.srtt;
 }
@@ -249,11 +249,11 @@ export function ackAdvance(c: TcpConnection, ack: number, now: number, seg: TcpS
 /** Our SYN, or SYN+ACK, with the options we offer (RFC 9293 §3.7.1, RFC 7323, RFC 2018). */
 export function makeSyn(c: TcpConnection, now: number, withAck: boolean): TcpSegment {
   // TCP_MAXSEG (config.userMss) lowers the MSS we advertise.
-  const mss = c.config.userMss > 0 ? Math.min(c.config.mss, c.config.userMss) : c.config.mss;
+  const mss = c.cfg.userMss > 0 ? Math.min(c.cfg.mss, c.cfg.userMss) : c.cfg.mss;
   // Time the SYN for the first RTT sample unless it is a retransmission (Karn).
   if (c.retries === 0) { c.rttSeq = c.iss; c.rttTime = now; } else c.rttSeq = -1;
   let o: TcpOptions;
-  if (withAck ? c.sackOk && c.tsOk && c.peerOfferedWs && c.config.windowScaling : c.config.sack && c.config.timestamps && c.config.windowScaling) {
+  if (withAck ? c.sackOk && c.tsOk && c.peerOfferedWs && c.cfg.windowScaling : c.cfg.sack && c.cfg.timestamps && c.cfg.windowScaling) {
     // Every option (the usual case): built in one literal, the fields in the order the branches below add them,
     // instead of an object grown field by field (V8 keeps fields added after a literal in separately allocated,
     // regrown property storage).
@@ -262,14 +262,14 @@ export function makeSyn(c: TcpConnection, now: number, withAck: boolean): TcpSeg
     o = { mss };
     if (c.sackOk) o.sackPermitted = true;
     if (c.tsOk) { o.tsVal = tsNow(c, now); o.tsEcr = c.tsRecent; }
-    if (c.peerOfferedWs && c.config.windowScaling) o.wscale = c.rcvShift;
+    if (c.peerOfferedWs && c.cfg.windowScaling) o.wscale = c.rcvShift;
   } else {
     o = { mss };
-    if (c.config.sack) o.sackPermitted = true;
-    if (c.config.timestamps) { o.tsVal = tsNow(c, now); o.tsEcr = 0; }
-    if (c.config.windowScaling) o.wscale = c.rcvShift;
+    if (c.cfg.sack) o.sackPermitted = true;
+    if (c.cfg.timestamps) { o.tsVal = tsNow(c, now); o.tsEcr = 0; }
+    if (c.cfg.windowScaling) o.wscale = c.rcvShift;
   }
-  if (c.config.noOptions) { for (const k of Object.keys(o)) delete o[k as keyof TcpOptions]; }
+  if (c.cfg.noOptions) { for (const k of Object.keys(o)) delete o[k as keyof TcpOptions]; }
   // TCP Fast Open (RFC 7413, fast-open.ts): the cookie option and, on a client's first SYN, data.
   const payload = c.tfoCookie !== null || c.tfoServerCookie !== null ? fastOpenSyn(c, o, withAck) : EMPTY;
   // The window in a SYN or SYN+ACK is never scaled (RFC 7323 §2.2).
@@ -337,7 +337,7 @@ function sackArray(n: number): number[] {
 /** Book-keeping for every segment that goes out carrying an ACK. */
 export function out(c: TcpConnection, seg: TcpSegment, now: number): TcpSegment {
   c.stats.OutSegs++;
-  if (c.config.ecn !== 'off') ecnOnOutput(c, seg);
+  if (c.cfg.ecn !== 'off') ecnOnOutput(c, seg);
   if (seg.flags & ACK) {
     c.lastAckSent = seg.ack;
     c.ackNow = false;
@@ -358,7 +358,7 @@ export function out(c: TcpConnection, seg: TcpSegment, now: number): TcpSegment 
  * config.abortRstAck also ACK=RCV.NXT, as Linux and FreeBSD send it (tcp_send_active_reset).
  */
 export function abortRst(c: TcpConnection, now: number): TcpSegment {
-  if (!c.config.abortRstAck) return makeRaw(c, c.sndNxt, 0, RST, EMPTY);
+  if (!c.cfg.abortRstAck) return makeRaw(c, c.sndNxt, 0, RST, EMPTY);
   const rst = makeRaw(c, c.sndNxt, c.rcvNxt, RST | ACK, EMPTY);
   // Linux's active reset goes through tcp_transmit_skb and so carries the timestamp option.
   if (c.tsOk) rst.options = { tsVal: tsNow(c, now), tsEcr: c.tsRecent };

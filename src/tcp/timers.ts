@@ -80,13 +80,13 @@ export function onTimeout(c: TcpConnection, now: number): void {
     if (c.sndWnd === 0 && c.snd.length > seqDiff(c.sndNxt, c.sndBufSeq) && c.isSynchronized()) {
       c.probePending = true;
       c.persistBackoff++;
-      c.persistAt = now + Math.min(c.config.rtoMax, c.rtt.current() * 2 ** c.persistBackoff);
+      c.persistAt = now + Math.min(c.cfg.rtoMax, c.rtt.current() * 2 ** c.persistBackoff);
     }
   }
   if (c.keepaliveAt <= now) {
     c.keepaliveAt = Infinity;
     if (c.keepAlive && (c.state === 'ESTABLISHED' || c.state === 'CLOSE-WAIT')) {
-      if (c.keepaliveProbes >= c.config.keepAliveProbes) {
+      if (c.keepaliveProbes >= c.cfg.keepAliveProbes) {
         // Like Linux (tcp_keepalive_timer) and like our retransmission limit: tell a peer that may still be
         // there, behind a path that only just came back, that this connection is gone.
         c.stats.TCPAbortOnTimeout++;
@@ -96,7 +96,7 @@ export function onTimeout(c: TcpConnection, now: number): void {
       }
       c.keepaliveProbes++;
       c.keepalivePending = true;
-      c.keepaliveAt = now + c.config.keepAliveInterval;
+      c.keepaliveAt = now + c.cfg.keepAliveInterval;
     }
   }
 }
@@ -116,7 +116,7 @@ export function onRto(c: TcpConnection, now: number): void {
   c.stats.TCPTimeouts++;
   c.retries++;
   if (s === 'SYN-SENT' || s === 'SYN-RECEIVED') {
-    const limit = s === 'SYN-SENT' ? c.config.synRetries : c.config.synAckRetries;
+    const limit = s === 'SYN-SENT' ? c.cfg.synRetries : c.cfg.synAckRetries;
     if (c.retries > limit) {
       c.stats.TCPAbortOnTimeout++;
       if (s === 'SYN-RECEIVED' && !c.activeOpen) {
@@ -129,14 +129,14 @@ export function onRto(c: TcpConnection, now: number): void {
     c.synTimedOut = true;
     c.synRetransmits++;
     // Linux ≥ 6.5 tcp_syn_linear_timeouts: the first few SYN retransmissions do not back off.
-    if (s !== 'SYN-SENT' || c.retries > c.config.synLinearTimeouts) c.rtt.backOff();
+    if (s !== 'SYN-SENT' || c.retries > c.cfg.synLinearTimeouts) c.rtt.backOff();
     c.synPending = true;
     c.stats.RetransSegs++;
     c.rtoAt = now + rtoTimeout(c);
     return;
   }
   if (c.sndUna === c.sndNxt) return; // nothing outstanding
-  if (c.retries > c.config.maxRetransmits) {
+  if (c.retries > c.cfg.maxRetransmits) {
     c.stats.TCPAbortOnTimeout++;
     c.queueCtrl(abortRst(c, now));
     c.fail(timeoutError(c), 'retransmission limit reached', { kind: 'timer', timer: 'rto' }, now);
@@ -176,8 +176,8 @@ export function armRto(c: TcpConnection, now: number): void {
 /** The RTO to arm: RFC 6298 plus the configured slop once backed off or measured (FreeBSD rexmit_slop). */
 export function rtoTimeout(c: TcpConnection): number {
   const t = c.rtt.current();
-  if (c.config.rtoSlop === 0 || (c.rtt.backoff === 0 && !c.rtt.hasSample)) return t;
-  return Math.min(c.config.rtoMax, t + c.config.rtoSlop);
+  if (c.cfg.rtoSlop === 0 || (c.rtt.backoff === 0 && !c.rtt.hasSample)) return t;
+  return Math.min(c.cfg.rtoMax, t + c.cfg.rtoSlop);
 }
 
 /**
@@ -215,7 +215,7 @@ export function sampleRtt(c: TcpConnection, ack: number, seg: TcpSegment, now: n
   } else if (advanced && c.tsOk && seg.options.tsEcr !== undefined && seg.options.tsEcr !== 0
     && (latestTsval < 0 || !seqLt(seg.options.tsEcr, latestTsval))) {
     const ticks = (tsNow(c, now) - seg.options.tsEcr) >>> 0;
-    if (ticks < 0x7fffffff) rtt = ticks / c.config.tsTicksPerMs;
+    if (ticks < 0x7fffffff) rtt = ticks / c.cfg.tsTicksPerMs;
   }
   if (rtt >= 0) {
     c.rtt.sample(rtt);

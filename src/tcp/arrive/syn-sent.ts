@@ -71,7 +71,7 @@ export function inputSynSent(c: TcpConnection, seg: TcpSegment, now: number): vo
     armRto(c, now);
     // Text or FIN on the SYN: "queue them for processing after the ESTABLISHED state has been reached"
     // (deliverSynText); our SYN,ACK acknowledges the SYN only (config.synSentData; Linux discards them).
-    if ((seg.payload.length > 0 || (f & FIN)) && c.config.synSentData !== 'discard') {
+    if ((seg.payload.length > 0 || (f & FIN)) && c.cfg.synSentData !== 'discard') {
       c.synText = { ...seg, seq: seqAdd(seg.seq, 1), flags: f & ~SYN };
     }
   }

@@ -64,7 +64,7 @@ export function processTextAndFin(c: TcpConnection, seg: TcpSegment, seq: number
  */
 function acceptDuplicateEndingAtRcvNxt(c: TcpConnection, seg: TcpSegment, now: number): TcpSegment {
   const f = seg.flags;
-  if (c.config.seqCheck === 'bsd' && c.state !== 'TIME-WAIT' && (f & ACK) && !(f & (SYN | RST))
+  if (c.cfg.seqCheck === 'bsd' && c.state !== 'TIME-WAIT' && (f & ACK) && !(f & (SYN | RST))
     && seg.payload.length === 0 && !(f & FIN) && seqAdd(seg.seq, 1) === c.rcvNxt) {
     // tcp_input.c (todrop > tlen): a bare segment just left of the window is a duplicate, ACKed at once, and
     // processing goes on for its ACK (longer duplicates ending at RCV.NXT are the case below).
@@ -78,7 +78,7 @@ function acceptDuplicateEndingAtRcvNxt(c: TcpConnection, seg: TcpSegment, now: n
   // sender's RTT (Linux tcp_sequence + tcp_replace_ts_recent; FreeBSD tcp_input tests
   // SEG.SEQ ≤ Last.ACK.sent ≤ SEG.SEQ + SEG.LEN, RFC 7323 §4.3's rule with the right end included).
   if (endsAtRcvNxt && c.state !== 'TIME-WAIT') updateTsRecent(c, seg, now);
-  if ((c.config.ackOfDuplicate || c.config.finOnAck) && c.state !== 'TIME-WAIT' && endsAtRcvNxt) {
+  if ((c.cfg.ackOfDuplicate || c.cfg.finOnAck) && c.state !== 'TIME-WAIT' && endsAtRcvNxt) {
     c.ackNow = true;
     return { ...seg, seq: c.rcvNxt, flags: f & ~FIN, payload: EMPTY };
   }
@@ -95,16 +95,16 @@ export function firstCheckSequenceNumber(c: TcpConnection, seg: TcpSegment, now:
   // made to accept valid ACKs, URGs, and RSTs." A segment at exactly RCV.NXT is therefore processed for its
   // control fields (its text is trimmed to the zero window in the seventh step); a bare FIN there is accepted
   // too, as Linux does, since it needs no buffer space (and our own sender sends FINs into a zero window).
-  if (c.config.seqCheck === 'linux') {
+  if (c.cfg.seqCheck === 'linux') {
     // Linux tcp_sequence: only segments ending before RCV.NXT or starting beyond RCV.NXT + RCV.WND fail.
     if (!seqLt(seqAdd(seg.seq, segLen), c.rcvNxt) && !seqGt(seg.seq, seqAdd(c.rcvNxt, rcvWnd))) return true;
     // tcp_reset_check: the peer's FIN took RCV.NXT − 1; a RST there still resets (CLOSE-WAIT, CLOSING, LAST-ACK).
     if ((f & RST) && linuxResetCheck(c, seg)) { secondCheckRst(c, { ...seg, seq: c.rcvNxt }, now); return false; }
   } else if (acceptable(c, seg.seq, segLen, rcvWnd) || (rcvWnd === 0 && seg.seq === c.rcvNxt)) return true;
-  else if (c.config.seqCheck === 'bsd' && !(f & (RST | SYN))) {
+  else if (c.cfg.seqCheck === 'bsd' && !(f & (RST | SYN))) {
     // tcp_input.c: todrop = seq + tlen − (rcv_nxt + rcv_wnd) is 0 for a bare segment at the right edge: kept.
     if (segLen === 0 && seg.seq === seqAdd(c.rcvNxt, rcvWnd)) return true;
-  } else if (c.config.seqCheck === 'bsd' && (f & RST) && s === 'SYN-RECEIVED' && !c.activeOpen && seg.seq === seqAdd(c.rcvNxt, rcvWnd)) {
+  } else if (c.cfg.seqCheck === 'bsd' && (f & RST) && s === 'SYN-RECEIVED' && !c.activeOpen && seg.seq === seqAdd(c.rcvNxt, rcvWnd)) {
     // tcp_syncache.c syncache_chkrst: SEG.SEQ =< IRS + 1 + the SYN,ACK's window (the right edge included).
     return true;
   }
@@ -120,7 +120,7 @@ export function firstCheckSequenceNumber(c: TcpConnection, seg: TcpSegment, now:
   }
   if (s === 'TIME-WAIT' && (f & FIN)) {
     // §3.10.7.4 eighth, TIME-WAIT: a retransmitted FIN; acknowledge it and restart the 2 MSL timeout.
-    c.timeWaitAt = now + 2 * c.config.msl;
+    c.timeWaitAt = now + 2 * c.cfg.msl;
     c.ackNow = true;
     c.drop('out-of-window', 'retransmitted FIN in TIME-WAIT: re-ACK', seg, now);
     return false;
@@ -130,7 +130,7 @@ export function firstCheckSequenceNumber(c: TcpConnection, seg: TcpSegment, now:
   // A pure ACK outside the window is answered at most once per invalidAckRatelimit ms (Linux's
   // tcp_invalid_ratelimit): two ends that each see the other's ACKs as out of window would otherwise
   // ping-pong ACKs forever. Segments with data, SYN or FIN are always answered.
-  if (segLen === 0 && !(f & SYN) && c.config.invalidAckRatelimit > 0 && now - c.lastOowAckAt < c.config.invalidAckRatelimit) {
+  if (segLen === 0 && !(f & SYN) && c.cfg.invalidAckRatelimit > 0 && now - c.lastOowAckAt < c.cfg.invalidAckRatelimit) {
     c.stats.TCPACKSkippedSeq++;
   } else {
     if (segLen === 0) c.lastOowAckAt = now;
@@ -144,7 +144,7 @@ export function firstCheckSequenceNumber(c: TcpConnection, seg: TcpSegment, now:
 /** Second: check the RST bit (RFC 5961 §3.2: only an exact RCV.NXT match resets; in-window → challenge ACK). */
 export function secondCheckRst(c: TcpConnection, seg: TcpSegment, now: number): void {
   const s = c.state;
-  const twRst = c.config.timeWaitRst;
+  const twRst = c.cfg.timeWaitRst;
   if (s === 'TIME-WAIT' && (twRst === 'close' || (twRst === 'close-exact' && seg.seq === c.rcvNxt))) {
     c.stats.RstAccepted++;
     c.toClosed({ kind: 'segment', seg }, now);
@@ -158,8 +158,8 @@ export function secondCheckRst(c: TcpConnection, seg: TcpSegment, now: number): 
   }
   // RFC 793 (config.rstInWindow 'reset', FreeBSD insecure_rst=1): any RST that passed the first check resets.
   // Linux's request socks (tcp_check_req) reset on any RST inside the window in SYN-RECEIVED, no challenge ACK.
-  const linuxEmbryonic = s === 'SYN-RECEIVED' && c.config.seqCheck === 'linux';
-  if (seg.seq !== c.rcvNxt && c.config.rstInWindow === 'challenge' && !linuxResetCheck(c, seg) && !linuxEmbryonic) {
+  const linuxEmbryonic = s === 'SYN-RECEIVED' && c.cfg.seqCheck === 'linux';
+  if (seg.seq !== c.rcvNxt && c.cfg.rstInWindow === 'challenge' && !linuxResetCheck(c, seg) && !linuxEmbryonic) {
     c.stats.RstIgnored++;
     c.drop('rst-not-exact', `RST seq ${seg.seq} != RCV.NXT ${c.rcvNxt}: challenge ACK`, seg, now);
     challengeAck(c, now);
@@ -183,7 +183,7 @@ export function secondCheckRst(c: TcpConnection, seg: TcpSegment, now: number): 
 /** Linux tcp_reset_check (config.seqCheck 'linux'): a RST at RCV.NXT − 1 after the peer's FIN (CLOSE-WAIT, CLOSING, LAST-ACK). */
 function linuxResetCheck(c: TcpConnection, seg: TcpSegment): boolean {
   const s = c.state;
-  return c.config.seqCheck === 'linux' && seg.seq === seqAdd(c.rcvNxt, -1) && (s === 'CLOSE-WAIT' || s === 'CLOSING' || s === 'LAST-ACK');
+  return c.cfg.seqCheck === 'linux' && seg.seq === seqAdd(c.rcvNxt, -1) && (s === 'CLOSE-WAIT' || s === 'CLOSING' || s === 'LAST-ACK');
 }
 
 /**
@@ -202,7 +202,7 @@ export function fourthCheckSyn(c: TcpConnection, seg: TcpSegment, now: number): 
     c.synPending = true;
     return;
   }
-  if (c.config.synInWindow === 'reset' && c.isSynchronized()) {
+  if (c.cfg.synInWindow === 'reset' && c.isSynchronized()) {
     // RFC 793 p. 71 (FreeBSD insecure_syn=1, tcp_drop): an in-window SYN is an error: RST, close, "connection reset".
     c.drop('syn-in-synchronized-state', 'in-window SYN (RFC 793): RST', seg, now);
     c.queueCtrl(abortRst(c, now));
@@ -251,7 +251,7 @@ export function fifthCheckAck(c: TcpConnection, seg: TcpSegment, windowUnscaled:
       c.ackNow = true;
       return false;
     }
-    if (c.config.oldAck === 'challenge' && seqLt(seg.ack, seqAdd(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
+    if (c.cfg.oldAck === 'challenge' && seqLt(seg.ack, seqAdd(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
       c.drop('bad-ack', `ACK ${seg.ack} too old`, seg, now);
       challengeAck(c, now);
       return false;
@@ -277,7 +277,7 @@ export function fifthCheckAck(c: TcpConnection, seg: TcpSegment, windowUnscaled:
       if (finAcked) {
         // Linux tcp_rcv_state_process (TCP_CLOSING): the ACK of our FIN enters TIME-WAIT and the segment is
         // consumed, so a duplicate FIN carrying that ACK is not re-ACKed (BSD's trimming ACKs it).
-        if (c.config.seqCheck === 'linux') c.ackNow = false;
+        if (c.cfg.seqCheck === 'linux') c.ackNow = false;
         c.enterTimeWait(cause, now);
         return false;
       }
@@ -288,7 +288,7 @@ export function fifthCheckAck(c: TcpConnection, seg: TcpSegment, windowUnscaled:
     case 'TIME-WAIT':
       // Only a retransmitted FIN can legitimately arrive (handled in the eighth step). BSD's tcp_twcheck also
       // ACKs anything that is not a bare duplicate ACK (config.timeWaitAckData).
-      if (c.config.timeWaitAckData && (seg.seq !== c.rcvNxt || seg.ack !== c.sndNxt || f !== ACK)) c.ackNow = true;
+      if (c.cfg.timeWaitAckData && (seg.seq !== c.rcvNxt || seg.ack !== c.sndNxt || f !== ACK)) c.ackNow = true;
       break;
   }
   return true;
@@ -353,13 +353,13 @@ export function seventhProcessText(c: TcpConnection, seg: TcpSegment, seq: numbe
       // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: "This should not occur since a FIN has been received" — ignore.
       dataLen = 0;
       // TIME-WAIT: BSD's tcp_twcheck and Linux's tcp_timewait_state_process still ACK text (config.timeWaitAckData).
-      if (s === 'TIME-WAIT' && c.config.timeWaitAckData) c.ackNow = true;
+      if (s === 'TIME-WAIT' && c.cfg.timeWaitAckData) c.ackNow = true;
     } else if (c.orphaned) {
       // The application is gone: RST the peer (RFC 1122 §4.2.2.13; Linux TCPAbortOnData).
       c.stats.TCPAbortOnData++;
       c.drop('data-after-close', 'data after close(): RST', seg, now);
       // Linux (tcp_v4_send_reset) and FreeBSD (tcp_dropwithreset) answer the segment itself: <SEQ=SEG.ACK><CTL=RST>.
-      c.queueCtrl(c.config.abortRstAck ? rstFor(seg) : abortRst(c, now));
+      c.queueCtrl(c.cfg.abortRstAck ? rstFor(seg) : abortRst(c, now));
       c.toClosed({ kind: 'segment', seg }, now);
       return false;
     } else {
@@ -393,17 +393,17 @@ export function seventhProcessText(c: TcpConnection, seg: TcpSegment, seq: numbe
           // Delayed ACK (RFC 9293 §3.8.6.3): ACK at least every second segment, otherwise within the timeout.
           // With receive offload, a segment above our MSS is a coalesced super-segment (GRO/LRO): it is at
           // least two full-sized segments, so it is ACKed at once (as Linux __tcp_ack_snd_check does).
-          c.unackedSegs += c.config.receiveOffload && data.length > c.config.mss ? 2 : 1;
+          c.unackedSegs += c.cfg.receiveOffload && data.length > c.cfg.mss ? 2 : 1;
           // Linux quick-ACK mode (tcp_event_data_recv, tcp_in_quickack_mode): the first data segments of a
           // connection are ACKed at once, and again after the peer was silent for longer than the RTO; not
           // while the exchange is interactive (pingpong: we answered within the delayed-ACK time, so the ACK
           // rides on our reply).
           if (c.lastDataRecvAt >= 0 && now - c.lastDataRecvAt > c.rtt.current()) { c.quickAcksSent = 0; c.pingpong = false; }
           c.lastDataRecvAt = now;
-          const quick = !c.pingpong && c.quickAcksSent < c.config.quickAckSegments;
+          const quick = !c.pingpong && c.quickAcksSent < c.cfg.quickAckSegments;
           if (quick) c.quickAcksSent++;
-          if (!c.config.delayedAck || c.unackedSegs >= 2 || quick) c.ackNow = true;
-          else if (c.delackAt === Infinity) c.delackAt = now + c.config.delayedAckTimeout;
+          if (!c.cfg.delayedAck || c.unackedSegs >= 2 || quick) c.ackNow = true;
+          else if (c.delackAt === Infinity) c.delackAt = now + c.cfg.delayedAckTimeout;
         }
       } else if (payload.length > 0) {
         c.ackNow = true; // entirely duplicate or beyond the window: re-ACK
@@ -423,7 +423,7 @@ export function deliverSynText(c: TcpConnection, now: number): void {
   if (q === null) return;
   c.synText = null;
   processTextAndFin(c, q, q.seq, q.payload, now);
-  if (c.config.synSentData === 'queue') c.ackNow = true;
+  if (c.cfg.synSentData === 'queue') c.ackNow = true;
   else { c.ackNow = false; c.delackAt = Infinity; } // FreeBSD: no ACK asked for; it rides on the next segment
 }
 
@@ -433,7 +433,7 @@ export function eighthCheckFin(c: TcpConnection, seg: TcpSegment, seq: number, p
   const finAt = seqAdd(seq, payload.length);
   if (c.peerFinReceived) {
     // Retransmitted FIN: re-ACK (TIME-WAIT also restarts 2MSL).
-    if (c.state === 'TIME-WAIT') c.timeWaitAt = now + 2 * c.config.msl;
+    if (c.state === 'TIME-WAIT') c.timeWaitAt = now + 2 * c.cfg.msl;
     c.ackNow = true;
     return;
   }
@@ -458,7 +458,7 @@ export function acceptFin(c: TcpConnection, cause: TcpCause, now: number): void 
     case 'ESTABLISHED':
       // Like Linux (pingpong mode on FIN), the ACK of a FIN in ESTABLISHED is delayed: an application that
       // closes at once then sends FIN+ACK together, the merged "three-way" close.
-      if (c.config.delayedAck && !ackFinNow(c)) { if (c.delackAt === Infinity) c.delackAt = now + c.config.delayedAckTimeout; }
+      if (c.cfg.delayedAck && !ackFinNow(c)) { if (c.delackAt === Infinity) c.delackAt = now + c.cfg.delayedAckTimeout; }
       else c.ackNow = true;
       c.setState('CLOSE-WAIT', cause, now);
       break;
@@ -474,7 +474,7 @@ export function acceptFin(c: TcpConnection, cause: TcpCause, now: number): void 
       break;
     case 'TIME-WAIT':
       c.ackNow = true;
-      c.timeWaitAt = now + 2 * c.config.msl;
+      c.timeWaitAt = now + 2 * c.cfg.msl;
       break;
     default:
       c.ackNow = true;
@@ -485,9 +485,9 @@ export function acceptFin(c: TcpConnection, cause: TcpCause, now: number): void 
 /** RFC 5961 §7: rate-limited challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. */
 export function challengeAck(c: TcpConnection, now: number): void {
   // Linux's per-socket limit (__tcp_oow_rate_limited): one per challengeAckIntervalMs.
-  if (now - c.lastChallengeAt < c.config.challengeAckIntervalMs) { c.stats.TCPChallengeACKLimited++; return; }
+  if (now - c.lastChallengeAt < c.cfg.challengeAckIntervalMs) { c.stats.TCPChallengeACKLimited++; return; }
   if (now - c.challengeWindowStart >= 1000) { c.challengeWindowStart = now; c.challengeCount = 0; }
-  if (c.challengeCount >= c.config.challengeAckLimit) { c.stats.TCPChallengeACKLimited++; return; }
+  if (c.challengeCount >= c.cfg.challengeAckLimit) { c.stats.TCPChallengeACKLimited++; return; }
   c.lastChallengeAt = now;
   c.challengeCount++;
   c.stats.TCPChallengeACK++;
@@ -497,7 +497,7 @@ export function challengeAck(c: TcpConnection, now: number): void {
 
 /** Whether a FIN arriving in ESTABLISHED is ACKed at once (config.ackFinImmediately) or on the delayed-ACK timer. */
 export function ackFinNow(c: TcpConnection): boolean {
-  const m = c.config.ackFinImmediately;
+  const m = c.cfg.ackFinImmediately;
   // 'if-no-data': Linux's quick-ACK mode still holds when no data segment has been received yet.
   return m === true || (m === 'if-no-data' && c.quickAcksSent === 0 && c.unackedSegs === 0);
 }

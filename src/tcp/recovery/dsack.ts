@@ -15,7 +15,7 @@ import type { TcpConnection } from '../connection.js';
  * is kept (Linux tcp_dsack_extend).
  */
 export function reportDuplicate(c: TcpConnection, seq: number, end: number): void {
-  if (!c.sackOk || !c.config.dsack || !seqLt(seq, end)) return;
+  if (!c.sackOk || !c.cfg.dsack || !seqLt(seq, end)) return;
   const r = c.rcv;
   if (r.dsackRight !== -1 && seqLe(seq, r.dsackRight) && seqLe(r.dsackLeft, end)) {
     if (seqLt(seq, r.dsackLeft)) r.dsackLeft = seq;
@@ -33,7 +33,7 @@ export function reportDuplicate(c: TcpConnection, seq: number, end: number): voi
  * SACK block holding it, which the receive buffer reports first as the most recently updated).
  */
 export function reportOutOfOrderDuplicate(c: TcpConnection, seq: number, at: number, len: number): void {
-  if (!c.sackOk || !c.config.dsack || !c.rcv.hasOutOfOrder) return;
+  if (!c.sackOk || !c.cfg.dsack || !c.rcv.hasOutOfOrder) return;
   const o = c.rcv.oooOverlap(at, at + len);
   if (o === null) return;
   reportDuplicate(c, seqAdd(seq, o[0] - at), seqAdd(seq, o[1] - at));

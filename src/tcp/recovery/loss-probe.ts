@@ -18,7 +18,7 @@ import { sackedUntil } from './scoreboard.js';
  * recovery, one probe per episode (Linux's conditions).
  */
 export function schedulePto(c: TcpConnection, now: number): void {
-  if (!c.config.tailLossProbe || !c.sackOk || !c.sendsData() || c.tlpOutstanding || c.inRecovery || c.rtoRecovery
+  if (!c.cfg.tailLossProbe || !c.sackOk || !c.sendsData() || c.tlpOutstanding || c.inRecovery || c.rtoRecovery
     || c.sndUna === c.sndNxt) {
     c.tlpAt = Infinity;
     return;

@@ -116,7 +116,7 @@ const SPARE_RECORDS = 64;
 
 /** RFC 8985 applies: SACK negotiated and enabled, not in the go-back-N run after an RTO. */
 export function rackActive(c: TcpConnection): boolean {
-  return c.sackOk && c.config.rack && !c.rtoRecovery;
+  return c.sackOk && c.cfg.rack && !c.rtoRecovery;
 }
 
 /**
