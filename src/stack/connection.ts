@@ -23,8 +23,18 @@ export interface ConnectionHandler {
 }
 
 let nextConnId = 1;
-/** Each state's index in TCP_STATES (lastTransition keeps indexes): a lookup, not a search, per transition. */
-const STATE_INDEX = Object.fromEntries(TCP_STATES.map((name, i) => [name, i])) as Record<TcpStateName, number>;
+/**
+ * Each state's index in TCP_STATES (lastTransition keeps indexes). A switch, not a keyed load from an object
+ * of names: that load sees eleven keys and goes megamorphic (V8's stub cache on every transition).
+ */
+function stateIndex(name: TcpStateName): number {
+  switch (name) {
+    case 'CLOSED': return 0; case 'LISTEN': return 1; case 'SYN-SENT': return 2; case 'SYN-RECEIVED': return 3;
+    case 'ESTABLISHED': return 4; case 'FIN-WAIT-1': return 5; case 'FIN-WAIT-2': return 6; case 'CLOSE-WAIT': return 7;
+    case 'CLOSING': return 8; case 'LAST-ACK': return 9; case 'TIME-WAIT': return 10;
+  }
+  return TCP_STATES.indexOf(name);
+}
 const EMBRYONIC = 1, REMOVED = 2, KEEP_TW_TCB = 4, NO_DF = 8, NO_FROM = 15 << 4;
 
 /** A timer armed with Stack.schedule: set `cancelled` to true to cancel it. */
@@ -107,7 +117,7 @@ export class StackConnection {
   set lastTransition(t: StateTransition | null) {
     if (t === null) { this.flagBits = (this.flagBits & 15) | NO_FROM; this.ltCause = null; return; }
     this.ltTime = t.time;
-    this.flagBits = (this.flagBits & 15) | (STATE_INDEX[t.from] << 4) | (STATE_INDEX[t.to] << 8);
+    this.flagBits = (this.flagBits & 15) | (stateIndex(t.from) << 4) | (stateIndex(t.to) << 8);
     const cause = t.cause;
     if (cause.kind === 'segment') {
       const seg = cause.seg;

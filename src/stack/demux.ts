@@ -31,12 +31,14 @@ function addrHashAt(b: Uint8Array, off: number, len: number): number {
 
 export function addConn(s: Stack, c: StackConnection): void {
   s.conns.add(c.key, c);
+  s.portUse.inc(c.localPort);
 }
 
 export function removeConn(s: Stack, c: StackConnection): void {
   if (c.removed) return;
   c.removed = true;
   s.conns.remove(c.key, c);
+  s.portUse.dec(c.localPort);
   // Its timer goes with it: a closed connection is not kept alive by a deadline.
   s.heap.delete(c);
   if (c.listener) {
@@ -120,7 +122,14 @@ export function ephemeralPort(s: Stack, la: Uint8Array, ra: Uint8Array, rp: numb
   for (let i = 0; i < num; i++) {
     const port = s.portMin + ((offset + s.portCounter + i) % num);
     if (s.listeners.has(port)) continue;
-    if (findConn(s, la, port, ra, rp) === null && findTw(s, la, port, ra, rp) === -1) {
+    // A port no connection and no TIME-WAIT entry has is free for any tuple: no lookup (the usual case for a
+    // client cycling through the range). Else the tuple itself, one hash for both tables.
+    let free = s.portUse.unused(port);
+    if (!free) {
+      const key = tupleKey(la, port, ra, rp);
+      free = s.conns.find(key, la, port, ra, rp) === null && s.tw.find(key, la, port, ra, rp) === -1;
+    }
+    if (free) {
       s.portCounter += i + 1;
       return port;
     }

@@ -24,7 +24,7 @@ import { TcpStats } from '../tcp/stats.js';
 import { RealClock, type Clock } from './clock.js';
 import { SynCookies } from './syn-cookies.js';
 import { IndexedTimerHeap, TimerHeap } from './timer-heap.js';
-import { TimeWaitTable, type TimeWaitState } from './time-wait-table.js';
+import { PortUse, TimeWaitTable, type TimeWaitState } from './time-wait-table.js';
 import { TupleTable } from './tuple-table.js';
 import { IcmpRateLimiter } from './icmp-rate.js';
 import { MIN_PMTU_V4, PmtuCache, applyPathMtu, mssFor } from './ip-pmtu.js';
@@ -284,6 +284,8 @@ export class Stack {
   readonly conns = new TupleTable<StackConnection>();
   /** @internal TIME-WAIT entries in typed arrays, with their expiry queue (time-wait-table.ts): no object per entry. */
   readonly tw: TimeWaitTable;
+  /** @internal Connections and TIME-WAIT entries per local port (time-wait-table.ts PortUse; demux.ts ephemeralPort). */
+  readonly portUse = new PortUse();
   /** @internal */
   readonly listeners = new Map<number, Listener[]>();
   /** @internal */
@@ -345,7 +347,7 @@ export class Stack {
     this.name = opts.name ?? 'synack';
     if (!opts.addresses.length) throw new Error('a stack needs at least one address');
     this.addresses = opts.addresses.map((a) => parseAddress(a));
-    this.tw = new TimeWaitTable(this.addresses);
+    this.tw = new TimeWaitTable(this.addresses, 64, this.portUse);
     this.clock = opts.clock ?? new RealClock();
     this.random = opts.random ?? defaultRandom;
     this.randomPool = opts.random === undefined ? new Uint32Array(256) : null;

@@ -21,6 +21,26 @@ export interface TimeWaitState {
   sndNxt: number; rcvNxt: number; tsOk: boolean; tsRecent: number; tsOffset: number; window: number; expiresAt: number;
 }
 
+/**
+ * How many connections and TIME-WAIT entries each local port has, any address: RFC 6056's port choice takes a
+ * port nobody uses without looking its tuple up in either table, as Linux's inet_hash_connect takes a port with
+ * no bind bucket. One byte a port, made on first use (64 KiB); a count that reaches 255 stays there, and that port
+ * is looked up tuple by tuple, as every port was before.
+ */
+export class PortUse {
+  private n: Uint8Array | null = null;
+  inc(port: number): void {
+    const n = this.n ??= new Uint8Array(65536);
+    if (n[port]! < 255) n[port]!++;
+  }
+  dec(port: number): void {
+    const n = this.n;
+    if (n !== null && n[port]! < 255) n[port]!--;
+  }
+  /** No connection and no TIME-WAIT entry has this local port. */
+  unused(port: number): boolean { return this.n === null || this.n[port] === 0; }
+}
+
 export class TimeWaitTable {
   /** Live entries. */
   size = 0;
@@ -45,8 +65,8 @@ export class TimeWaitTable {
   private qHead = 0;
   private qTail = 0;
 
-  /** `locals`: the stack's own addresses; entries refer to them by index. */
-  constructor(private readonly locals: readonly Uint8Array[], initialSlots = 64) {
+  /** `locals`: the stack's own addresses; entries refer to them by index. `portUse` counts the entries' local ports. */
+  constructor(private readonly locals: readonly Uint8Array[], initialSlots = 64, private readonly portUse: PortUse | null = null) {
     this.alloc(initialSlots);
   }
 
@@ -106,6 +126,7 @@ export class TimeWaitTable {
     while (this.state[i] === LIVE) i = i + 1 === this.cap ? 0 : i + 1;
     if (this.state[i] === EMPTY_SLOT) this.used++;
     this.size++;
+    this.portUse?.inc(lp);
     this.write(i, key, this.localIndex(la), lp, ra, rp, s, connId);
     this.enqueue(i, s.expiresAt);
     return i;
@@ -174,6 +195,7 @@ export class TimeWaitTable {
     if (this.state[slot] !== LIVE) return;
     this.state[slot] = DELETED;
     this.size--;
+    this.portUse?.dec(this.ports[slot]! >>> 16);
     if (this.size === 0) { this.state.fill(EMPTY_SLOT); this.used = 0; }
   }
 
