@@ -167,7 +167,9 @@ export function httpHandler(req: http.IncomingMessage, res: http.ServerResponse)
 }
 
 export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandle> {
-  const tcp = o.buffer ? { recvBufferSize: o.buffer, sendBufferSize: o.buffer } : undefined;
+  // The send buffer grows with the congestion window, as a Linux socket's without SO_SNDBUF (tcp_sndbuf_expand):
+  // a large response queued at once no longer holds the loop while ACKs wait (issue 15).
+  const tcp = { sendBufferAutotune: true, ...(o.buffer ? { recvBufferSize: o.buffer, sendBufferSize: o.buffer } : {}) };
   const host = await openTunHost({ tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, txqueuelen: o.txqueuelen, pcap: o.pcap, tcp, name: 'synack serve', offload: o.offload, readThread: o.readThread, writeThread: o.writeThread });
   const { stack } = host;
   const synRate = o.synRate ?? DEFAULT_SYN_RATE;
