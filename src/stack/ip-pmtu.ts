@@ -24,6 +24,7 @@ export class PmtuCache {
 
   /** The path MTU learned for `dst` and not yet expired, or Infinity. */
   get(dst: Uint8Array, now: number): number {
+    if (this.count === 0) return Infinity; // nothing learned (the usual case): no hash per new connection
     const list = this.map.get(hash(dst));
     if (!list) return Infinity;
     for (let i = 0; i < list.length; i++) {

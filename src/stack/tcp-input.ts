@@ -6,7 +6,7 @@
 import { ACK, EMPTY, FIN, RST, SYN, seqGt, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
 import { rstFor, segmentAcceptable, type TcpConnection } from '../tcp/connection.js';
 import { classifyInvalidFlags } from '../tcp/flags.js';
-import { findConn, findListener, findTw } from './demux.js';
+import { findListener, tupleKey } from './demux.js';
 import { listenerArrives } from './listener.js';
 import { output } from './ip-output.js';
 import type { Stack } from './stack.js';
@@ -16,7 +16,9 @@ export function segmentArrives(s: Stack, la: Uint8Array, ra: Uint8Array, seg: Tc
   const arrived = seg;
   // FreeBSD net.inet.tcp.drop_synfin=0: a SYN+FIN is processed as a SYN, its FIN ignored (config.synFin).
   if (s.config.synFin === 'ignore-fin' && (seg.flags & (SYN | FIN)) === (SYN | FIN)) seg = { ...seg, flags: seg.flags & ~FIN };
-  const c = findConn(s, la, seg.dstPort, ra, seg.srcPort);
+  // One hash of the 4-tuple for both tables (a segment of no connection, such as a SYN, looks in both).
+  const key = tupleKey(la, seg.dstPort, ra, seg.srcPort);
+  const c = s.conns.find(key, la, seg.dstPort, ra, seg.srcPort);
   if (c !== null) {
     c.tcp.input(seg, now, s.rxCe);
     // In a batch (Stack.receiveBatch) a connection is serviced once, at its end: one ACK covers its in-order
@@ -29,7 +31,7 @@ export function segmentArrives(s: Stack, la: Uint8Array, ra: Uint8Array, seg: Tc
     } else s.service(c);
     return;
   }
-  const tw = findTw(s, la, seg.dstPort, ra, seg.srcPort);
+  const tw = s.tw.find(key, la, seg.dstPort, ra, seg.srcPort);
   if (tw !== -1) {
     if (timeWaitArrives(s, tw, seg, now)) return;
     // A new SYN may reuse the tuple: fall through to the listener.
