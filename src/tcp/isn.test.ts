@@ -179,7 +179,7 @@ test('SipHash.hashWords: a message given as little-endian words hashes as its by
   }
 });
 
-test('ISN is M + SipHash-2-4 over local address, remote address (16-byte slots), local port, remote port: the same key and tuple give the same ISN', () => {
+test('ISN is M + SipHash-2-4 over local address, remote address (IPv4: 4 bytes each; IPv6: 16), local port, remote port: the same key and tuple give the same ISN', () => {
   // RFC 6528's F, built byte by byte as the layout says, against the generator (which writes it as words).
   let x = 7;
   const rnd = () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
@@ -189,9 +189,9 @@ test('ISN is M + SipHash-2-4 over local address, remote address (16-byte slots),
       const la = Uint8Array.from({ length: alen }, () => rnd() & 0xff);
       const ra = Uint8Array.from({ length: alen }, () => rnd() & 0xff);
       const lp = rnd() & 0xffff, rp = rnd() & 0xffff, now = (rnd() % 1e9) / 7;
-      const msg = new Uint8Array(36);
-      msg.set(la, 0); msg.set(ra, 16);
-      msg[32] = lp >>> 8; msg[33] = lp & 0xff; msg[34] = rp >>> 8; msg[35] = rp & 0xff;
+      const msg = new Uint8Array(alen === 4 ? 12 : 36);
+      msg.set(la, 0); msg.set(ra, alen);
+      msg[2 * alen] = lp >>> 8; msg[2 * alen + 1] = lp & 0xff; msg[2 * alen + 2] = rp >>> 8; msg[2 * alen + 3] = rp & 0xff;
       const want = (Math.floor(now * 250) + new SipHash(key).hash(msg)) >>> 0;
       const g = new IsnGenerator(key);
       assert.equal(g.isn(la, lp, ra, rp, now), want, `IPv${alen === 4 ? 4 : 6} tuple ${i}`);

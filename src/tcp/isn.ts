@@ -14,8 +14,10 @@ export type RandomSource = (out: Uint8Array) => void;
  */
 export class IsnGenerator {
   private readonly prf: SipHash;
-  // F's input as SipHash message words: local address (16 bytes, an IPv4 one zero-padded), remote address
-  // (likewise), local port, remote port (network order); 36 bytes. Written as numbers, no byte buffer.
+  // F's input as SipHash message words, written as numbers (no byte buffer): for IPv4, local address, remote
+  // address, local port, remote port (network order), 12 bytes, as Linux's secure_tcp_seq hashes three words
+  // (two SipHash blocks and finalization: 8 rounds instead of 14); for IPv6 the addresses in 16-byte slots, then
+  // the ports, 36 bytes. The length is hashed too, so the two never give the same input.
   private readonly words = new Uint32Array(9);
 
   /** secret: 16 random bytes, drawn once per stack (RFC 6528 §3: "secretkey"). */
@@ -35,11 +37,21 @@ export class IsnGenerator {
    * M = floor(now / 4 µs), so ISNs for one tuple advance at 250 000 per second.
    */
   isn(localAddr: Uint8Array, localPort: number, remoteAddr: Uint8Array, remotePort: number, nowMs: number): number {
-    const w = this.words.fill(0);
-    loadWords(w, 0, localAddr, 0, localAddr.length);
-    loadWords(w, 4, remoteAddr, 0, remoteAddr.length);
-    w[8] = (localPort >>> 8) | ((localPort & 0xff) << 8) | ((remotePort >>> 8) << 16) | ((remotePort & 0xff) << 24);
-    const f = this.prf.hashWords(w, 36);
+    const w = this.words;
+    const ports = (localPort >>> 8) | ((localPort & 0xff) << 8) | ((remotePort >>> 8) << 16) | ((remotePort & 0xff) << 24);
+    let f: number;
+    if (localAddr.length === 4 && remoteAddr.length === 4) {
+      loadWords(w, 0, localAddr, 0, 4);
+      loadWords(w, 1, remoteAddr, 0, 4);
+      w[2] = ports;
+      f = this.prf.hashWords(w, 12);
+    } else {
+      w.fill(0);
+      loadWords(w, 0, localAddr, 0, localAddr.length);
+      loadWords(w, 4, remoteAddr, 0, remoteAddr.length);
+      w[8] = ports;
+      f = this.prf.hashWords(w, 36);
+    }
     const m = Math.floor(nowMs * 250) >>> 0;
     return (m + f) >>> 0;
   }
