@@ -196,16 +196,7 @@ export class TimeWaitTable {
     this.state[slot] = DELETED;
     this.size--;
     this.portUse?.dec(this.ports[slot]! >>> 16);
-    if (this.size === 0) { this.state.fill(EMPTY_SLOT); this.used = 0; return; }
-    // Followed by an empty slot, this one and the deleted ones right before it end no probe that would not end
-    // there anyway: empty again, so lookups that miss stop sooner and the table is rebuilt less often (the
-    // entries of a steady stream of short connections expire one by one).
-    const cap = this.cap;
-    if (this.state[slot + 1 === cap ? 0 : slot + 1] !== EMPTY_SLOT) return;
-    for (let i = slot, n = 0; this.state[i] === DELETED && n < cap; i = i === 0 ? cap - 1 : i - 1, n++) {
-      this.state[i] = EMPTY_SLOT;
-      this.used--;
-    }
+    if (this.size === 0) { this.state.fill(EMPTY_SLOT); this.used = 0; }
   }
 
   /** 2·MSL starts again (a retransmitted FIN arrived). */

@@ -4,7 +4,7 @@
  * idle timeouts) live in an IndexedTimerHeap below instead, so nothing stale keeps them alive.
  */
 export class TimerHeap<T> {
-  private at = deadlines();
+  private at: number[] = [];
   private items: T[] = [];
 
   get size(): number { return this.at.length; }
@@ -62,7 +62,7 @@ export interface HeapSlot { heapIndex: number }
  * deadline or a compaction in a run of short connections, surviving young-generation collections).
  */
 export class IndexedTimerHeap<T extends HeapSlot> {
-  private at = deadlines();
+  private at: number[] = [];
   private items: T[] = [];
   /** The most items held since the arrays were last made: emptied after a burst, they are made again (below). */
   private peak = 0;
@@ -109,7 +109,7 @@ export class IndexedTimerHeap<T extends HeapSlot> {
     const lastA = a.pop()!, lastI = it.pop()!;
     if (a.length === 0 && this.peak > RELEASE_AFTER) {
       // Empty after a burst (100 000 connections closing): the arrays keep their room (~12 B a slot), so new ones.
-      this.at = deadlines(); this.items = []; this.peak = 0;
+      this.at = []; this.items = []; this.peak = 0;
       return;
     }
     if (i === a.length) return; // it was the last
@@ -144,15 +144,4 @@ export class IndexedTimerHeap<T extends HeapSlot> {
     }
     a[i] = d; it[i] = item; item.heapIndex = i;
   }
-}
-
-/**
- * An empty array of deadlines already holding doubles: one that starts as small integers changes its elements'
- * kind at its first fractional deadline, and the heap's loads and stores then see two array maps across heaps
- * (every stack has two): polymorphic instead of monomorphic.
- */
-function deadlines(): number[] {
-  const a = [0.5];
-  a.pop();
-  return a;
 }
