@@ -75,6 +75,9 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
           mss, optionLayout: 'freebsd', windowShift: freebsdWindowShift(maxSockBuf), pacing: false,
           // Internal RCV.WND: recvspace rounded up to a multiple of the MSS (65700 / 66240 at MTU 1500).
           recvBufferSize: roundUp(65536, mss), sendBufferSize: 32768,
+          // sendspace is the send buffer from the start: FreeBSD's sendbuf_auto only grows it past that (not
+          // modelled), where the engine's Linux-style autotuning would start below it (2 · 10 · MSS = 29 200).
+          sendBufferAutotune: false,
           timestamps: true, windowScaling: true, sack: true,
           rtoInitial: 1000, rtoMin: 30, rtoMax: 64_000, rtoSlop: 200, finOnAck: true, ackOfDuplicate: true, listenSynAck: 'drop',
           delayedAck: true, delayedAckTimeout: 40, ackFinImmediately: true, receiverSws: 'bsd', abortRstAck: true,
@@ -187,7 +190,8 @@ function applySysctl(knob: string, value: string, p: Profile): ShellResult {
     case 'ecn.enable': return v === 0 || v === 2 ? { kind: 'ok' } : { kind: 'unsupported', construct: `sysctl ${knob}=${value} (ECN)` };
     case 'kern.ipc.maxsockbuf': p.maxSockBuf = v; t.windowShift = freebsdWindowShift(v); return { kind: 'ok' };
     case 'recvspace': p.recvSpace = v; t.recvBufferSize = roundUp(v, t.mss ?? 1460); return { kind: 'ok' };
-    case 'sendspace': t.sendBufferSize = v; return { kind: 'ok' };
+    // A fixed send buffer of that size, as an application's SO_SNDBUF on Linux (SOCK_SNDBUF_LOCK: no autotuning).
+    case 'sendspace': t.sendBufferSize = v; t.sendBufferAutotune = false; return { kind: 'ok' };
     case 'hostcache.purgenow': return { kind: 'ok' };
     // 1: RFC 793's RST and SYN handling (tcp_input.c: any in-window RST drops the connection; an in-window SYN
     // draws tcp_drop's RST); 0: RFC 5961 §3 and §4.

@@ -12,7 +12,7 @@ import { Server, Socket } from './socket.js';
 function pair() {
   const n = new Network({ seed: 6, delayMs: 1 });
   const server = n.addStack({ name: 's', addresses: ['10.0.0.2'] });
-  const client = n.addStack({ name: 'c', addresses: ['10.0.0.1'] });
+  const client = n.addStack({ name: 'c', addresses: ['10.0.0.1'], tcp: { sendBufferAutotune: false } });
   const got: Buffer[] = [];
   let ended = 0;
   new Server(server, {}, (s) => { s.on('data', (d: Buffer) => got.push(d)); s.on('end', () => { ended++; s.end(); }); }).listen(7);

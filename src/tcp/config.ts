@@ -25,8 +25,9 @@ export interface TcpConfig {
    * (Linux's tcp_wmem[2]; an application's SO_SNDBUF turns it off there). An application that writes as fast as
    * send() accepts then hands over about two windows at a time, as on a kernel socket, instead of filling
    * megabytes in one synchronous run while no ACK is processed (issue 15: a 3.8 ms stall after the initial window
-   * of a 20 MB response with a 4 MiB buffer). Off by default: tests and callers that queue a whole transfer with
-   * one send() rely on sendBufferSize alone.
+   * of a 20 MB response with a 4 MiB buffer). On by default, as a Linux socket without SO_SNDBUF (Node's net never
+   * sets it); false makes sendBufferSize a fixed size, as SO_SNDBUF does on Linux (SOCK_SNDBUF_LOCK), for a caller
+   * that queues a whole transfer with one send().
    */
   sendBufferAutotune: boolean;
   /** Offer window scaling (RFC 7323 §2). Our shift is derived from recvBufferSize. */
@@ -288,7 +289,7 @@ export const DEFAULT_CONFIG: TcpConfig = {
   mss: 1460,
   recvBufferSize: 1 << 20,
   sendBufferSize: 1 << 20,
-  sendBufferAutotune: false,
+  sendBufferAutotune: true,
   windowScaling: true,
   sack: true,
   dsack: true,

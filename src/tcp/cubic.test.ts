@@ -126,7 +126,7 @@ test('Linux HyStart (the default): the same delay increase ends slow start at on
 
 /** An 8 MB transfer between two engines; the one-way delay grows by `extra` ms once 150 ms have passed. */
 function bulk(extra: number, config: Partial<TcpConfig>): Pair {
-  const cfg: Partial<TcpConfig> = { sendBufferSize: 8 << 20, recvBufferSize: 8 << 20, ...config };
+  const cfg: Partial<TcpConfig> = { sendBufferSize: 8 << 20, sendBufferAutotune: false, recvBufferSize: 8 << 20, ...config };
   const p: Pair = new Pair({ localPort: 1, remotePort: 2, iss: 1, config: cfg }, { localPort: 2, remotePort: 1, iss: 9, config: cfg }, {
     delay: 20, record: false, jitter: (from): number => (from === 'a' && p.now > 150 ? extra : 0),
   });
@@ -217,7 +217,7 @@ test('in the engine: on a 0.2 ms path with a 200 Mbit/s bottleneck, slow start e
    * delay a segment met while a was in slow start (including HyStart++'s conservative rounds).
    */
   const run = (hystart: 'linux' | 'rfc9406'): { queue: number; ssthresh: number; rtx: number } => {
-    const cfg: Partial<TcpConfig> = { sendBufferSize: 8 << 20, recvBufferSize: 8 << 20, hystart };
+    const cfg: Partial<TcpConfig> = { sendBufferSize: 8 << 20, sendBufferAutotune: false, recvBufferSize: 8 << 20, hystart };
     let busyUntil = 0, queue = 0;
     const p: Pair = new Pair({ localPort: 1, remotePort: 2, iss: 1, config: cfg }, { localPort: 2, remotePort: 1, iss: 9, config: cfg }, {
       delay: 0.1, record: false,

@@ -53,7 +53,7 @@ test('1 MB with 5% loss, no SACK, no timestamps (NewReno): bytes delivered', () 
 });
 
 test('small receive buffer: flow control stalls the sender at a zero window, the persist timer recovers', () => {
-  const a = new TcpConnection({ localPort: 1, remotePort: 2, iss: 1, config: {} });
+  const a = new TcpConnection({ localPort: 1, remotePort: 2, iss: 1, config: { sendBufferAutotune: false } });
   const b = new TcpConnection({ localPort: 2, remotePort: 1, iss: 2, config: { recvBufferSize: 8192 } });
   b.listen(0);
   const p = new Pair(a, b);

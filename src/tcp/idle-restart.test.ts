@@ -17,7 +17,7 @@ const MSS = 1000;
  * in bytes of the last flight before it.
  */
 function firstFlightAfterIdle(config: Partial<TcpConfig>, flights: number): { grown: number; first: TcpSegment[] } {
-  const c = established({ ...PLAIN, congestionControl: 'newreno', sendBufferSize: 1 << 20, ...config }, 0, { options: { mss: MSS }, window: 65535 });
+  const c = established({ ...PLAIN, congestionControl: 'newreno', sendBufferSize: 1 << 20, sendBufferAutotune: false, ...config }, 0, { options: { mss: MSS }, window: 65535 });
   let now = 10;
   c.send(bytes(400_000), now);
   let grown = 0;

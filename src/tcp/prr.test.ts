@@ -17,7 +17,7 @@ const at = (i: number): number => ISS + 1 + i * MSS;
 
 /** A SACK sender with NewReno (β = 1/2 as in RFC 6937's examples) and a 20-segment window in flight. */
 function fullWindow(): { c: TcpConnection; flight: TcpSegment[] } {
-  const c = sackSender(MSS, RTT, { congestionControl: 'newreno', initialWindowSegments: 20 });
+  const c = sackSender(MSS, RTT, { congestionControl: 'newreno', initialWindowSegments: 20, sendBufferAutotune: false });
   c.send(bytes(60 * MSS), RTT);
   const flight = c.drainTransmit(RTT);
   assert.equal(flight.length, 20);
