@@ -124,13 +124,22 @@ async function directRole(): Promise<void> {
   link.writeParts(pkt(i).subarray(0, 28), pkt(i++).subarray(28)); snap();   // 2: alone, as two parts
   link.writeBatch([pkt(i++), pkt(i++), pkt(i++)]); snap();                   // 3: a call of 3
   await until(() => got.length === i, 2000);
-  const big = Array.from({ length: 40 }, () => pkt(i++));
-  link.writeBatch(big); link.write(pkt(i++)); snap();                        // 4: 40 to the thread, 1 behind them
-  await until(() => got.length === i, 2000);
+  // 4: 400 to the thread, 1 behind them. The thread may have written all 400 before the next call runs (this
+  // thread preempted on a loaded machine), and then that call rightly finds the ring drained and writes itself:
+  // tried up to 5 times, each counted (followed: its txDirect did not move).
+  const behind: boolean[] = [];
+  for (let k = 0; k < 5 && !behind.includes(true); k++) {
+    const before = link.stats.txDirect ?? -1;
+    const big = Array.from({ length: 400 }, () => pkt(i++));
+    link.writeBatch(big); link.write(pkt(i++));
+    behind.push((link.stats.txDirect ?? -1) === before);
+    await until(() => got.length === i, 5000);
+  }
+  snap();
   const stats = link.stats;
   link.close();
   close();
-  reportResult({ n: i, steps, received: got.length, inOrder: got.every((v, k) => v === k), bad: bad.length, txPackets: stats.txPackets, txDirect: stats.txDirect, txDropped: stats.txDropped });
+  reportResult({ n: i, steps, behind, received: got.length, inOrder: got.every((v, k) => v === k), bad: bad.length, txPackets: stats.txPackets, txDirect: stats.txDirect, txDropped: stats.txDropped });
 }
 
 const roles: Record<string, () => Promise<void>> = {
@@ -169,7 +178,7 @@ if (role !== undefined) {
     }
   });
 
-  test('writer thread: a call of at most 4 datagrams finding nothing waiting is written before it returns, not handed to the sleeping thread; a small call behind a larger one waits its turn in the ring; all arrive in order', { skip }, async () => {
+  test('writer thread: a call of at most 4 datagrams finding nothing waiting is written before it returns, not handed to the sleeping thread; a small call behind a larger one still waiting waits its turn in the ring; all arrive in order', { skip }, async () => {
     const res = await inNetns('direct');
     const [s0, s1, s2, s3, s4] = res.steps;
     assert.equal(s1.txPackets - s0.txPackets, 1, 'a lone write() is on the device when it returns');
@@ -177,7 +186,11 @@ if (role !== undefined) {
     assert.equal(s2.txPackets - s1.txPackets, 1, 'writeParts too');
     assert.equal(s3.txPackets - s2.txPackets, 3, 'a call of 3 too');
     assert.equal(s3.txDirect, 5);
-    assert.equal(s4.txDirect, 5, 'a call of 40 goes to the thread, and the lone write behind it follows it through the ring');
+    // A large call goes to the thread (never counted direct); a lone write behind it while its packets wait follows
+    // them through the ring (not direct) in at least one of up to 5 tries, and only a write finding the ring
+    // drained was direct.
+    assert.ok(res.behind.includes(true), `the lone write behind a call of 400 followed it through the ring in some try (${JSON.stringify(res.behind)})`);
+    assert.equal(s4.txDirect - s3.txDirect, res.behind.filter((b: boolean) => !b).length, 'the calls of 400 went to the thread');
     assert.equal(res.received, res.n);
     assert.equal(res.inOrder, true, 'in the order written');
     assert.equal(res.bad, 0);
