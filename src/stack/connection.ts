@@ -35,7 +35,7 @@ function stateIndex(name: TcpStateName): number {
   }
   return TCP_STATES.indexOf(name);
 }
-const EMBRYONIC = 1, REMOVED = 2, KEEP_TW_TCB = 4, NO_DF = 8, NO_FROM = 15 << 4;
+const EMBRYONIC = 1, REMOVED = 2, KEEP_TW_TCB = 4, NO_DF = 8, NO_FROM = 15 << 4, DIRTY = 1 << 12;
 
 /** A timer armed with Stack.schedule: set `cancelled` to true to cancel it. */
 export interface UserTimer {
@@ -76,6 +76,9 @@ export class StackConnection {
   /** In the listener's SYN queue (not yet ESTABLISHED). */
   get embryonic(): boolean { return (this.flagBits & EMBRYONIC) !== 0; }
   set embryonic(v: boolean) { this.flagBits = v ? this.flagBits | EMBRYONIC : this.flagBits & ~EMBRYONIC; }
+  /** @internal In the stack's dirty list (the running receive batch touched it: Stack.dirty). */
+  get dirty(): boolean { return (this.flagBits & DIRTY) !== 0; }
+  set dirty(v: boolean) { this.flagBits = v ? this.flagBits | DIRTY : this.flagBits & ~DIRTY; }
   get removed(): boolean { return (this.flagBits & REMOVED) !== 0; }
   set removed(v: boolean) { this.flagBits = v ? this.flagBits | REMOVED : this.flagBits & ~REMOVED; }
   /**
@@ -115,9 +118,9 @@ export class StackConnection {
     return { time: this.ltTime, from: TCP_STATES[from]!, to: TCP_STATES[(this.flagBits >> 8) & 15]!, cause };
   }
   set lastTransition(t: StateTransition | null) {
-    if (t === null) { this.flagBits = (this.flagBits & 15) | NO_FROM; this.ltCause = null; return; }
+    if (t === null) { this.flagBits = (this.flagBits & (15 | DIRTY)) | NO_FROM; this.ltCause = null; return; }
     this.ltTime = t.time;
-    this.flagBits = (this.flagBits & 15) | (stateIndex(t.from) << 4) | (stateIndex(t.to) << 8);
+    this.flagBits = (this.flagBits & (15 | DIRTY)) | (stateIndex(t.from) << 4) | (stateIndex(t.to) << 8);
     const cause = t.cause;
     if (cause.kind === 'segment') {
       const seg = cause.seg;

@@ -608,11 +608,14 @@ export class Stack {
       flushOutput(this); // what left at once without the queue (out-of-order ACKs) before the SYN+ACKs
       flushSynFastPath(this);
       const now = this.clock.now();
-      for (const c of this.dirty) if (!c.removed) this.transmit(c, now);
+      const d = this.dirty;
+      for (let i = 0; i < d.length; i++) { const c = d[i]!; if (!c.removed) this.transmit(c, now); }
       flushOutput(this); // the engine's answers, before any application code runs
-      for (const c of this.dirty) this.service(c);
+      for (let i = 0; i < d.length; i++) this.service(d[i]!);
     } finally {
-      this.dirty.clear();
+      const d = this.dirty;
+      for (let i = 0; i < d.length; i++) d[i]!.dirty = false;
+      d.length = 0;
       this.batching = false;
       this.rearm();
       flushOutput(this); // the batch's output in one call to the link
@@ -624,7 +627,7 @@ export class Stack {
   /** @internal The time the running batch began (beginBatch): its datagrams' arrival time. */
   batchNow = 0;
   /** @internal */
-  readonly dirty = new Set<StackConnection>();
+  readonly dirty: StackConnection[] = [];
 
   /** @internal Configurations of passively opened connections, one per MSS (listener.ts listenConfig). */
   readonly listenConfigs = new Map<number, TcpConfig>();

@@ -26,7 +26,7 @@ export function segmentArrives(s: Stack, la: Uint8Array, ra: Uint8Array, seg: Tc
     // per such segment, GRO merges only in-order runs): one ACK for the batch carried at most three SACK blocks
     // and one D-SACK for all of them, and a Linux sender, never told of the rest, resent data already here.
     if (s.batching) {
-      s.dirty.add(c);
+      if (!c.dirty) { c.dirty = true; s.dirty.push(c); }
       if (ackOutOfOrderNow(c.tcp)) s.service(c);
     } else s.service(c);
     return;
