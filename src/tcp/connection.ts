@@ -893,7 +893,9 @@ export class TcpConnection {
   get sendBufferLimit(): number {
     const max = this.cfg.sendBufferSize;
     if (!this.cfg.sendBufferAutotune) return max;
-    const mss = this.sndMss, cwnd = this.ccObj !== null ? this.ccObj.cwnd : 0;
+    // Before the controller exists, its window is the initial one (Linux: the initial snd_cwnd, route initcwnd).
+    const mss = this.sndMss;
+    const cwnd = this.ccObj !== null ? this.ccObj.cwnd : this.initialCwnd > 0 ? this.initialCwnd : this.cfg.initialWindowSegments * mss;
     return Math.min(max, 2 * mss * Math.max(10, Math.ceil(cwnd / mss)));
   }
   /** Bytes queued but not yet acknowledged (sent or not). */

@@ -21,6 +21,13 @@ test('autotuned: a 4 MiB write is taken two initial windows at a time (2 · 10 �
   assert.equal(sender(false).send(bytes(BIG), 1), BIG);
 });
 
+test('autotuned: before any ACK the room is two initial windows, the configured one when above 10 segments (Linux: the initial snd_cwnd), never below 10', () => {
+  const withIw = (iw: number) => established({ ...PLAIN, congestionControl: 'newreno', sendBufferSize: BIG, initialWindowSegments: iw }, 0, { options: { mss: MSS }, window: 65535 });
+  assert.equal(withIw(20).send(bytes(BIG), 1), 2 * 20 * MSS);
+  assert.equal(withIw(60).send(bytes(BIG), 1), 2 * 60 * MSS);
+  assert.equal(withIw(4).send(bytes(BIG), 1), 2 * 10 * MSS);
+});
+
 test('autotuned: the room grows with cwnd (2 · cwnd in whole segments) as ACKs come, and the segments sent are those of an untuned buffer', () => {
   const run = (autotune: boolean) => {
     const c = sender(autotune);
