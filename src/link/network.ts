@@ -279,7 +279,7 @@ export class Network {
    * Run virtual time until `done()` holds, nothing is pending, or `maxTime` virtual ms pass.
    * Whatever a step made the host do (stream and socket callbacks, promise chains of any depth, setImmediate)
    * finishes before virtual time moves on, as if the host had a whole turn of its event loop between steps; in
-   * Node the loop's timers and I/O get their turn every 8 steps at most (no step waited for them before either:
+   * Node the loop's timers and I/O get their turn every 16 steps at most (no step waited for them before either:
    * a real timer fires a millisecond later at the soonest); browsers have a whole turn per step.
    */
   async runUntil(done: () => boolean = () => false, maxTime = 600_000): Promise<void> {
@@ -471,8 +471,13 @@ function hostImmediates(): number {
   return n;
 }
 
-/** Steps runTurns queues as immediates at once: one iteration of the host's event loop per this many steps at most. */
-const TURN_BATCH = 8;
+/**
+ * Steps runTurns queues as immediates at once: one iteration of the host's event loop per this many steps at most.
+ * An iteration costs ~0.5 µs (libuv's phases, a poll without waiting, Node's immediate bookkeeping), an immediate
+ * ~60 ns: 16 against 8 saved ~3 % of the CPU of a stack-API lifecycle (6 steps) driven by runUntil; 32 and 64 no
+ * more, within noise, while timers and I/O would wait twice and four times as many steps.
+ */
+const TURN_BATCH = 16;
 
 const CSUM_UNNECESSARY = { checksumVerified: true };
 
