@@ -39,7 +39,7 @@
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from '../src/link/netns.js';
 import { tunUnavailableReason } from '../src/link/tun.js';
@@ -137,10 +137,23 @@ const progress = (what: string) => { if (process.env.SYNACK_BENCH_LOG) appendFil
  * the kernel's 0.031-0.039 (0.36 with HTTP_BENCH_WRITE_THREAD=0: the writer thread's futex wake-up is ~0.1 ms of
  * it); back to back 0.23 vs 0.019. The rest: the main thread's wake-up (~0.15 ms) and the SYN's JS path run from
  * caches another process emptied while synack slept (~0.2 ms; ~0.08 when it slept a few ms).
+ * Helper Y (HTTP_BENCH_HANDSHAKE_PERF and marks in the JS, 200 ms apart, medians): SYN queued on the device ->
+ * main thread running 15-60 µs (60 when woken on the other core) -> epoll returns ~20 µs later -> read ~25 µs ->
+ * TunReceiver.deliver entered ~25 µs later -> the listener reached ~100-150 µs later (deliver, receive, ipInput,
+ * demux) -> SYN+ACK written ~120-130 µs later (TcpConnection, input, transmit); the JS before the write is ~200
+ * µs after 200 ms idle, ~150 after 20 ms, ~80 back to back, spread over every stage (no one hot spot). V8's
+ * memory reducer and bytecode flushing change nothing (HTTP_BENCH_V8_FLAGS). The p90 (0.7-4 ms) are SYNs
+ * whose main thread, woken at once, waits 1.5-2.5 ms for a core that other processes' threads hold (no GC of
+ * serve's then): the kernel answers in softirq on curl's own core and waits for nothing.
  */
 const HANDSHAKE = Math.max(0, Number(process.env.HTTP_BENCH_HANDSHAKE ?? 0) || 0);
 const HANDSHAKE_PAUSE = Math.max(0, Number(process.env.HTTP_BENCH_HANDSHAKE_PAUSE ?? 200) || 0);
 
+/** HTTP_BENCH_HANDSHAKE_PERF's tracepoints. */
+const PERF_EVENTS = ['net:net_dev_start_xmit', 'net:netif_rx', 'sched:sched_waking', 'sched:sched_wakeup', 'sched:sched_switch',
+  'syscalls:sys_enter_epoll_wait', 'syscalls:sys_exit_epoll_wait', 'syscalls:sys_enter_epoll_pwait', 'syscalls:sys_exit_epoll_pwait',
+  'syscalls:sys_enter_read', 'syscalls:sys_exit_read',
+  'irq:irq_handler_entry', 'irq_vectors:reschedule_entry', 'irq_vectors:call_function_single_entry', 'power:cpu_idle'];
 /** HTTP_BENCH_HANDSHAKE's measure: SYN→SYN,ACK per server from a capture on `devs`, connections `pauseMs` apart. */
 async function handshakes(n: number, pauseMs: number, devs: string[]): Promise<Record<string, { synAck: number[]; connect: number[] }>> {
   const file = `/tmp/synack-http-bench-handshake-${process.pid}.pcap`;
@@ -152,6 +165,15 @@ async function handshakes(n: number, pauseMs: number, devs: string[]): Promise<R
     d.once('exit', () => ok());
   })));
   const res: Record<string, { synAck: number[]; connect: number[] }> = { [SYNACK]: { synAck: [], connect: [] }, [KERNEL]: { synAck: [], connect: [] } };
+  // HTTP_BENCH_HANDSHAKE_PERF=FILE: the connections under `perf record -a` of the scheduler's, epoll's, read's and
+  // the devices' tracepoints, on CLOCK_MONOTONIC (process.hrtime's clock, so marks the JS takes line up), read
+  // offline with `perf script -i FILE`: per SYN, curl's net_dev_start_xmit on the TUN device, the main thread's
+  // wake-up and epoll return, its read(2)s, then (in the main thread's context, the SYN+ACK having been written
+  // and processed at once) curl's ACK's net_dev_start_xmit. Write tracepoints are left out: perf's own writes
+  // of what it records would be recorded (1.8 GB in 10 s).
+  const perfFile = process.env.HTTP_BENCH_HANDSHAKE_PERF;
+  const perf = perfFile ? spawn('perf', ['record', '-a', '-k', 'CLOCK_MONOTONIC', '-o', perfFile, ...PERF_EVENTS.flatMap((e) => ['-e', e])], { stdio: ['ignore', 'ignore', 'pipe'] }) : null;
+  if (perf) await new Promise((r) => setTimeout(r, 1500));
   for (let i = 0; i < n; i++) {
     for (const host of [SYNACK, KERNEL]) {
       const r = await exec('curl', ['-s', '-o', '/dev/null', '-w', '%{time_connect}', `http://${host}:${PORT}${PATH}`], 10_000);
@@ -160,6 +182,7 @@ async function handshakes(n: number, pauseMs: number, devs: string[]): Promise<R
     }
   }
   await new Promise((r) => setTimeout(r, 300));
+  if (perf && perf.exitCode === null) { perf.kill('SIGINT'); await new Promise((r) => perf.once('exit', r)); }
   for (const d of dumps) { d.kill('SIGINT'); await new Promise((r) => d.once('exit', r)); }
   for (let i = 0; i < devs.length; i++) {
     const t = spawnSync('tshark', ['-r', `${file}.${i}`, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'tcp.flags.ack'], { encoding: 'utf8' });
@@ -456,6 +479,8 @@ function handshakeRows(prefix: string, f: FetchLoopResult): BenchResult[] {
 }
 
 async function bench(): Promise<BenchResult[]> {
+  // HTTP_BENCH_V8_FLAGS='--flag ...': V8 flags for this process (synack serve's), set before serve starts.
+  if (process.env.HTTP_BENCH_V8_FLAGS) setFlagsFromString(process.env.HTTP_BENCH_V8_FLAGS);
   const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
   // HTTP_BENCH_WRITE_THREAD=0: the measured serve writes its device from the event loop (synack serve --no-write-thread).
   const before = new Set(threadTimes(process.pid).keys());
