@@ -78,6 +78,7 @@ export class StackConnection {
   set embryonic(v: boolean) { this.flagBits = v ? this.flagBits | EMBRYONIC : this.flagBits & ~EMBRYONIC; }
   /** @internal In the stack's dirty list (the running receive batch touched it: Stack.dirty). */
   get dirty(): boolean { return (this.flagBits & DIRTY) !== 0; }
+  /** @internal */
   set dirty(v: boolean) { this.flagBits = v ? this.flagBits | DIRTY : this.flagBits & ~DIRTY; }
   get removed(): boolean { return (this.flagBits & REMOVED) !== 0; }
   set removed(v: boolean) { this.flagBits = v ? this.flagBits | REMOVED : this.flagBits & ~REMOVED; }
