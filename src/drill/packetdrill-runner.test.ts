@@ -248,6 +248,37 @@ test('the FreeBSD profile: option layout, window and SO_RCVBUF rounding', () => 
   assert.equal(r.result, 'pass', r.reason);
 });
 
+test('SO_SNDBUF: Linux doubles the value (at least SOCK_MIN_SNDBUF), fixes the buffer (no autotuning), accepted sockets inherit it; an autotuned buffer is not reported; FreeBSD reports sendspace', () => {
+  const r = run(`0    socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0   setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0   setsockopt(3, SOL_SOCKET, SO_SNDBUF, [1000], 4) = 0
++0   getsockopt(3, SOL_SOCKET, SO_SNDBUF, [4608], [4]) = 0
++0   bind(3, ..., ...) = 0
++0   listen(3, 1) = 0
++0   < S 0:0(0) win 65535 <mss 1000,sackOK,nop,nop,nop,wscale 7>
++0   > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 5>
++.1  < . 1:1(0) ack 1 win 512
++0   accept(3, ..., ...) = 4
++0   getsockopt(4, SOL_SOCKET, SO_SNDBUF, [4608], [4]) = 0
++0   write(4, ..., 30000) = 4608
++0   > . 1:1001(1000) ack 1
++0   > . 1001:2001(1000) ack 1
++0   > . 2001:3001(1000) ack 1
++0   > . 3001:4001(1000) ack 1
++0   > P. 4001:4609(608) ack 1
++.1  < . 1:1(0) ack 4609 win 512
++0   setsockopt(4, SOL_SOCKET, SO_SNDBUF, [3000], 4) = 0
++0   getsockopt(4, SOL_SOCKET, SO_SNDBUF, [6000], [4]) = 0
++0   write(4, ..., 30000) = 6000
+`);
+  assert.equal(r.result, 'pass', r.reason);
+  const auto = run('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, SOL_SOCKET, SO_SNDBUF, [16384], [4]) = 0\n', 'linux');
+  assert.equal(auto.result, 'unsupported');
+  assert.match(auto.reason ?? '', /autotuned/);
+  const bsd = run('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, SOL_SOCKET, SO_SNDBUF, [32768], [4]) = 0\n', 'freebsd');
+  assert.equal(bsd.result, 'pass', bsd.reason);
+});
+
 test('mangled scripts never crash the runner: every outcome is PASS, FAIL or UNSUPPORTED with a reason', () => {
   const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'scripts');
   const texts = readdirSync(dir).filter((f) => f.endsWith('.pkt')).map((f) => readFileSync(path.join(dir, f), 'utf8'));

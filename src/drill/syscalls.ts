@@ -39,6 +39,8 @@ export interface Sock {
   keepAlive: boolean;
   keepIdleMs?: number;
   rcvBuf?: number;
+  /** SO_SNDBUF as set (what getsockopt reports): a fixed send buffer, inherited by accepted sockets. */
+  sndBuf?: number;
   /** TCP_LINGER2 in ms (negative: none), applied to the connection. */
   linger2Ms?: number;
   /** TCP_FASTOPEN's queue length on a (future) listener: > 0 turns TFO on for it. */
@@ -125,6 +127,13 @@ export class SocketTable {
     if (s.linger2Ms !== undefined) c.tcp.setFinWait2Timeout(s.linger2Ms, this.now());
     // Options set on the listening socket are inherited (SO_KEEPALIVE, TCP_KEEPIDLE).
     if (s.keepAlive) { n.keepAlive = true; n.keepIdleMs = s.keepIdleMs; c.tcp.setKeepAlive(true, s.keepIdleMs ?? 0, this.now()); c.service(); }
+    // SO_SNDBUF too (Linux sk_clone_lock copies sk_sndbuf and the lock; FreeBSD sonewconn the reservation).
+    if (s.sndBuf !== undefined) {
+      n.sndBuf = s.sndBuf;
+      n.config.sendBufferSize = s.sndBuf;
+      n.config.sendBufferAutotune = false;
+      this.applyConfig(n);
+    }
     return { ret: n.fd };
   }
 
@@ -285,6 +294,14 @@ export class SocketTable {
       return { ret: 0, value: 0 };
     }
     if (level === S.SOL_SOCKET && name === S.SO_RCVBUF) return { ret: 0, value: this.rcvBuf(s) };
+    if (level === S.SOL_SOCKET && name === S.SO_SNDBUF) {
+      if (s.sndBuf !== undefined) return { ret: 0, value: s.sndBuf };
+      // A fixed buffer (FreeBSD's sendspace) is its size; an autotuned one (Linux's sk_sndbuf after
+      // tcp_sndbuf_expand) counts skb truesize, which the engine does not model: not reported rather than guessed.
+      const cfg = s.conn ? s.conn.tcp.config : { ...this.env.stack.config, ...s.config };
+      if (!cfg.sendBufferAutotune) return { ret: 0, value: cfg.sendBufferSize };
+      throw new SocketCallError('getsockopt SO_SNDBUF of an autotuned send buffer is not supported (set it with setsockopt first)');
+    }
     if (level === S.SOL_SOCKET && name === S.SO_KEEPALIVE) return { ret: 0, value: s.keepAlive ? 1 : 0 };
     if ((level === S.SOL_TCP || level === S.IPPROTO_TCP) && name === S.TCP_MAXSEG) {
       const t = s.conn?.tcp;
@@ -319,6 +336,16 @@ export class SocketTable {
     if (level === S.SOL_SOCKET) {
       switch (name) {
         case S.SO_REUSEADDR: case S.SO_REUSEPORT: return { ret: 0 };
+        case S.SO_SNDBUF: {
+          // Linux (sock_setsockopt): min(value, wmem_max) doubled for bookkeeping overhead, at least
+          // SOCK_MIN_SNDBUF, and no more autotuning (SOCK_SNDBUF_LOCK); FreeBSD (sbreserve): the value, SB_AUTOSIZE
+          // cleared. The engine's buffer counts payload bytes.
+          const size = this.env.profile.personality === 'freebsd' ? value >>> 0 : Math.max(2 * Math.min(value >>> 0, LINUX_WMEM_MAX), LINUX_SOCK_MIN_SNDBUF);
+          s.sndBuf = size;
+          s.config.sendBufferSize = size;
+          s.config.sendBufferAutotune = false;
+          return this.applyConfig(s);
+        }
         case S.SO_KEEPALIVE:
           s.keepAlive = value !== 0;
           if (s.conn) { s.conn.tcp.setKeepAlive(s.keepAlive, s.keepIdleMs ?? 0, this.now()); s.conn.service(); }
@@ -451,6 +478,10 @@ export class SocketTable {
     return { ret: 0 };
   }
 }
+
+/** Linux's net.core.wmem_max default and SOCK_MIN_SNDBUF on 64-bit (2 · (2048 + sizeof(struct sk_buff) aligned)). */
+const LINUX_WMEM_MAX = 212992;
+const LINUX_SOCK_MIN_SNDBUF = 4608;
 
 function err(errno: string): Outcome { return { ret: -1, errno }; }
 
