@@ -9,6 +9,23 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Network } from './network.js';
 import { Server, Socket } from '../stack/socket.js';
+import type { Stack } from '../stack/stack.js';
+
+/**
+ * `total` client lifecycles toward 10.0.0.2:7, `parallel` at a time: connect, send a byte, end on the answer.
+ * Returns how many have closed.
+ */
+function clients(client: Stack, total: number, parallel: number): () => number {
+  let done = 0, started = 0;
+  const one = (): void => {
+    started++;
+    const s = Socket.connect(client, { host: '10.0.0.2', port: 7 }, () => s.write('x'));
+    s.on('data', () => s.end());
+    s.on('close', () => { done++; if (started < total) one(); });
+  };
+  for (let i = 0; i < parallel; i++) one();
+  return () => done;
+}
 
 /** 40 clients, 10 at a time, each sends a byte; the server answers from `answer` (deferred work of some kind). */
 async function exchange(answer: (reply: () => void) => void): Promise<{ lags: number[]; done: number }> {
@@ -22,17 +39,10 @@ async function exchange(answer: (reply: () => void) => void): Promise<{ lags: nu
       answer(() => { lags.push(n.now - at); s.end('y'); });
     });
   }).listen(7);
-  let done = 0, started = 0;
-  const one = (): void => {
-    started++;
-    const s = Socket.connect(client, { host: '10.0.0.2', port: 7 }, () => s.write('x'));
-    s.on('data', () => s.end());
-    s.on('close', () => { done++; if (started < 40) one(); });
-  };
-  for (let i = 0; i < 10; i++) one();
-  await n.runUntil(() => done >= 40, 60_000);
+  const done = clients(client, 40, 10);
+  await n.runUntil(() => done() >= 40, 60_000);
   n.close();
-  return { lags, done };
+  return { lags, done: done() };
 }
 
 test('a setImmediate queued by a handler runs before the next virtual step', async () => {
@@ -89,16 +99,9 @@ async function mixed(drive: (n: Network, done: () => boolean) => Promise<void>):
       else void (async () => { for (let i = 0; i < 5; i++) { await Promise.resolve(); await new Promise<void>((r) => process.nextTick(r)); } reply(); })();
     });
   }).listen(7);
-  let done = 0, started = 0;
-  const one = (): void => {
-    started++;
-    const s = Socket.connect(client, { host: '10.0.0.2', port: 7 }, () => s.write('x'));
-    s.on('data', () => s.end());
-    s.on('close', () => { done++; if (started < 60) one(); });
-  };
-  for (let i = 0; i < 12; i++) one();
-  await drive(n, () => done >= 60);
-  assert.equal(done, 60);
+  const done = clients(client, 60, 12);
+  await drive(n, () => done() >= 60);
+  assert.equal(done(), 60);
   n.close();
   return trace;
 }

@@ -38,6 +38,16 @@ function intact(p: Uint8Array, i: number): boolean {
   return true;
 }
 
+/** A UDP datagram's payload (a view of `p`), or null for anything else the kernel sends on the device. */
+function udpPayload(p: Uint8Array): Uint8Array | null {
+  const ip = decodeIp(p);
+  return ip.protocol === 17 ? ip.payload.subarray(8) : null;
+}
+/** The index payload() wrote into a datagram, -1 when too short to hold one. */
+function indexOf(data: Uint8Array): number {
+  return data.length >= 4 ? new DataView(data.buffer, data.byteOffset, 4).getUint32(0) : -1;
+}
+
 /** The kernel sends the COUNT datagrams to the stack's address, in bursts the device's queue holds. */
 async function sendAll(received: () => number): Promise<void> {
   const sock = createSocket('udp4');
@@ -65,11 +75,9 @@ async function reuseRole(): Promise<void> {
     if (err) throw err;
     chunks.add(chunk!);
     for (let k = 0; k < count!; k++) {
-      const p = new Uint8Array(chunk!, offsets![2 * k]!, offsets![2 * k + 1]!).slice();
-      const ip = decodeIp(p);
-      if (ip.protocol !== 17) continue;
-      const data = ip.payload.subarray(8);
-      const i = data.length >= 4 ? new DataView(data.buffer, data.byteOffset, 4).getUint32(0) : -1;
+      const data = udpPayload(new Uint8Array(chunk!, offsets![2 * k]!, offsets![2 * k + 1]!).slice());
+      if (data === null) continue;
+      const i = indexOf(data);
       order.push(i);
       if (!intact(data, i)) damaged++;
     }
@@ -89,10 +97,9 @@ async function receiveRole(): Promise<void> {
   const chunks = new Set<ArrayBufferLike>();
   link.onPackets((pkts) => {
     for (const p of pkts) {
-      const ip = decodeIp(p);
-      if (ip.protocol !== 17) continue;
-      const data = ip.payload.subarray(8);
-      const i = data.length >= 4 ? new DataView(data.buffer, data.byteOffset, 4).getUint32(0) : -1;
+      const data = udpPayload(p);
+      if (data === null) continue;
+      const i = indexOf(data);
       order.push(i);
       if (!intact(data, i)) damaged++;
       chunks.add(data.buffer);

@@ -14,7 +14,7 @@ const STAGE_SIZE = 16384;
 export const SMALL_WRITE = 2048;
 /**
  * A store's first staging chunk (a request/response connection's: headers and a small body, one chunk, segments
- * are views) holds up to this many bytes; only those written are taken from the block (carveStage).
+ * are views) holds up to this many bytes; only those written are taken from the block (carve's `cap`).
  */
 const FIRST_STAGE_SIZE = SMALL_WRITE;
 /**
@@ -28,23 +28,15 @@ let carveBlock = new Uint8Array(0);
 let carveAt = 0;
 /** Where the last carve from the block ends (carveAt is that, aligned): only that one may grow (stageTake). */
 let carveEnd = 0;
-/** `n` zeroed bytes no other carve() returns (a view of a shared block when small). */
-function carve(n: number): Uint8Array {
-  if (n > STAGE_SIZE) return new Uint8Array(n);
-  if (carveAt + n > carveBlock.length) { carveBlock = new Uint8Array(CARVE_BLOCK); carveAt = 0; }
-  const out = carveBlock.subarray(carveAt, carveAt + n);
-  carveEnd = carveAt + n;
-  carveAt = (carveEnd + 7) & ~7;
-  return out;
-}
 /**
- * A first staging chunk for a small write of `n` bytes: a view of up to `cap` bytes of the block, of which only the
- * first `n` are taken from it; the rest stays the block's, for the next carve, unless the stage takes it first
- * (stageTake). A response's headers are staged and its small body follows them into the same chunk (Socket writes
- * them one after the other): one piece, as with a chunk of its own, in about half the memory (fewer 64 KiB blocks
- * to allocate, zero and collect per response).
+ * `n` zeroed bytes no other carve() returns (a view of a shared block when small). With `cap` (a first staging
+ * chunk, `n` < STAGE_SIZE): a view of up to `cap` bytes, of which only the first `n` are taken from the block; the
+ * rest stays the block's, for the next carve, unless the stage takes it first (stageTake). A response's headers are
+ * staged and its small body follows them into the same chunk (Socket writes them one after the other): one piece,
+ * as with a chunk of its own, in about half the memory (fewer 64 KiB blocks to allocate, zero and collect).
  */
-function carveStage(n: number, cap: number): Uint8Array {
+function carve(n: number, cap = n): Uint8Array {
+  if (n > STAGE_SIZE) return new Uint8Array(n);
   if (carveAt + n > carveBlock.length) { carveBlock = new Uint8Array(CARVE_BLOCK); carveAt = 0; }
   const out = carveBlock.subarray(carveAt, Math.min(carveBlock.length, carveAt + cap));
   carveEnd = carveAt + n;
@@ -52,7 +44,7 @@ function carveStage(n: number, cap: number): Uint8Array {
   return out;
 }
 /**
- * Takes `n` more bytes of the block for the carveStage() view `v`, which holds `used`: only while nothing was carved
+ * Takes `n` more bytes of the block for the view `v` carved with a `cap`, which holds `used`: only while nothing was carved
  * after its bytes (they are then still zeroed and no other carve returned them). False: they belong to the block.
  */
 function stageTake(v: Uint8Array, used: number, n: number): boolean {
@@ -85,7 +77,7 @@ class SendStore {
   starts: number[];
   head = 0; // index of first live chunk
   stage: Uint8Array | null = null; // tail chunk small writes are copied into
-  stageShared = false; // the stage is a carveStage() view: only the bytes written are its own (stageTake)
+  stageShared = false; // the stage is a view carved with a `cap`: only the bytes written are its own (stageTake)
   nextStage = FIRST_STAGE_SIZE; // size of the next staging chunk
   cursor = 0; // chunk index cache for slice()
   constructor(chunk: Uint8Array, len: number, start: number) {
@@ -122,8 +114,8 @@ export class SendBuffer {
     if (n === 0) return;
     const st = this.st;
     if (st === null) {
-      // The first chunk: staged if small, taking from the block only what is written (carveStage).
-      const chunk = n < SMALL_WRITE ? carveStage(n, FIRST_STAGE_SIZE) : data;
+      // The first chunk: staged if small, taking from the block only what is written (carve's `cap`).
+      const chunk = n < SMALL_WRITE ? carve(n, FIRST_STAGE_SIZE) : data;
       if (chunk !== data) chunk.set(data, 0);
       let fresh = spareSendStore;
       if (fresh !== null) {

@@ -145,7 +145,7 @@ export function logSent(c: TcpConnection, start: number, end: number, now: numbe
     s.start = start; s.end = end; s.xmit = now; s.tsval = tsval;
     s.retrans = false; s.sacked = false; s.sackedOnce = false; s.lost = false;
   } else {
-    s = { start, end, xmit: now, tsval, retrans: false, sacked: false, sackedOnce: false, lost: false };
+    s = sentSegment(start, end, now, tsval);
   }
   // A flight's first record starts a one-element list: push on an empty list reserves 17 slots (V8), and a
   // request/response connection sends one segment per flight (logAcked releases the list once all is acknowledged).
@@ -153,9 +153,14 @@ export function logSent(c: TcpConnection, start: number, end: number, now: numbe
   if (c.inRecovery) c.prr.out += seqDiff(end, start);
 }
 
+/** A new record entry: [start, end) sent at `xmit` with TSval `tsval`, not retransmitted, SACKed or lost. */
+function sentSegment(start: number, end: number, xmit: number, tsval: number): SentSegment {
+  return { start, end, xmit, tsval, retrans: false, sacked: false, sackedOnce: false, lost: false };
+}
+
 /** The segment kept inline (logSent) becomes the new record's first entry (TcpConnection.createRack). */
 export function adoptInline(c: TcpConnection, r: Rack, start: number, end: number, sentAt: number): void {
-  r.q = [{ start, end, xmit: sentAt, tsval: c.tsOk ? tsNow(c, sentAt) : 0, retrans: false, sacked: false, sackedOnce: false, lost: false }];
+  r.q = [sentSegment(start, end, sentAt, c.tsOk ? tsNow(c, sentAt) : 0)];
   r.head = 0;
 }
 
