@@ -491,19 +491,9 @@ export class Socket extends Duplex implements ConnectionHandler {
   /** @internal */
   override _write(data: Buffer | string, enc: BufferEncoding | 'buffer', cb: (err?: Error | null) => void): void {
     const now = this.writeStarts();
-    const chunk = typeof data === 'string' ? encodeString(data, enc) : data;
-    if (chunk.length < SMALL_WRITE) {
-      // The engine copies a small write at once (staging): handed over as it is, in a list reused for it.
-      ONE_CHUNK[0] = chunk;
-      try { this.writeChunks(ONE_CHUNK, cb, now); } finally { ONE_CHUNK[0] = EMPTY_CHUNK; }
-      return;
-    }
-    const out: Uint8Array[] = [];
-    // Blocks acknowledged meanwhile go back before this write is copied (releaseBlocks must never see pieces that
-    // are copied but not yet the engine's: it would give their block back).
-    if (this.blocks !== null) this.releaseBlocks();
-    this.ownBytes(chunk, out);
-    this.writeChunks(out, cb, now);
+    // Handed over in a list reused for it: writeChunks keeps no reference to the list (a pending rest is a new one).
+    ONE_CHUNK[0] = typeof data === 'string' ? encodeString(data, enc) : data;
+    try { this.writeChunks(ONE_CHUNK, cb, now); } finally { ONE_CHUNK[0] = EMPTY_CHUNK; }
   }
 
   /**
@@ -513,17 +503,16 @@ export class Socket extends Duplex implements ConnectionHandler {
    */
   override _writev(chunks: Array<{ chunk: Buffer | string; encoding: BufferEncoding | 'buffer' }>, cb: (err?: Error | null) => void): void {
     const now = this.writeStarts();
-    const out: Uint8Array[] = [];
-    if (this.blocks !== null) this.releaseBlocks(); // before copying (_write)
+    const list: Uint8Array[] = [];
     for (let i = 0; i < chunks.length; i++) {
       const w = chunks[i]!;
-      this.ownBytes(typeof w.chunk === 'string' ? encodeString(w.chunk, w.encoding) : w.chunk, out);
+      list.push(typeof w.chunk === 'string' ? encodeString(w.chunk, w.encoding) : w.chunk);
     }
-    this.writeChunks(out, cb, now);
+    this.writeChunks(list, cb, now);
   }
 
   /**
-   * The copy block large writes are packed into (ownBytes), as the kernel fills a socket's page fragment
+   * The copy block large writes are copied into (sendCopy), as the kernel fills a socket's page fragment
    * (sk_page_frag): successive writes land contiguously, so the engine's send buffer extends one piece instead of
    * holding a piece per write, and segments rarely straddle two pieces (a straddling segment is copied again).
    * null when the socket holds no copy (idle).
@@ -535,14 +524,22 @@ export class Socket extends Duplex implements ConnectionHandler {
   private nextBlock = FIRST_COPY_BLOCK;
 
   /**
-   * A written chunk as the engine may keep it: a copy when the engine would keep the caller's memory. The write's
-   * callback comes at once (the data is the stack's, as node:net's callback says the kernel has it), and the
-   * caller may then reuse its buffer: the bytes not yet sent or acknowledged must not change with it.
+   * A large write (`chunk`, at least SMALL_WRITE) as the engine may keep it: it keeps large chunks by reference
+   * until they are acknowledged, and the caller may reuse its buffer once the write's callback came (node:net's
+   * callback says the kernel has the data). So what the engine takes now is copied into the socket's copy blocks
+   * and handed over; the rest stays the caller's, referred to by the pending write (as node:net's write request
+   * refers to the buffer until the kernel takes it), and is copied when the engine has room (onWritable). The
+   * callback waits for the last byte to be handed over. A 4 MiB write thus holds about what the engine holds
+   * (two congestion windows, autotuned), not a 4 MiB copy. Returns how many bytes the engine took.
    */
-  private ownBytes(chunk: Uint8Array, out: Uint8Array[]): void {
-    // A small write the engine copies at once (src/tcp/buffers.ts stages it): not kept, so not copied here.
-    if (chunk.length < SMALL_WRITE) { out.push(chunk); return; }
-    for (let off = 0; off < chunk.length;) {
+  private sendCopy(t: StackConnection['tcp'], chunk: Uint8Array, now: number): number {
+    const room = Math.min(t.sendSpace, chunk.length);
+    // Nothing fits: the engine's own answer (its state's error, EPIPE ...), taking nothing.
+    if (room === 0) return t.send(EMPTY_CHUNK, now);
+    // Blocks acknowledged meanwhile go back before more is copied.
+    if (this.blocks !== null) this.releaseBlocks();
+    let off = 0;
+    while (off < room) {
       let b = this.fill;
       if (b === null || this.fillAt === b.byteLength) {
         // A block still held when the next is needed: the writer streams, so the next one is larger (fewer pieces
@@ -551,16 +548,21 @@ export class Socket extends Duplex implements ConnectionHandler {
         b = this.fill = takeCopyBlock(this.nextBlock);
         this.fillAt = 0;
       }
-      const n = Math.min(b.byteLength - this.fillAt, chunk.length - off);
+      const n = Math.min(b.byteLength - this.fillAt, room - off);
       const piece = new Uint8Array(b, this.fillAt, n);
       piece.set(chunk.subarray(off, off + n));
-      out.push(piece);
+      const start = t.snd.end;
+      const took = t.send(piece, now); // all of it: no more than its free space
       this.fillAt += n;
-      off += n;
+      // A copy block is the engine's until it has every byte of it acknowledged (releaseBlocks).
+      if (took > 0) this.holdBlock(b, start + took);
+      off += took;
+      if (took < n) break;
     }
+    return off;
   }
 
-  /** Copy blocks (ownBytes) the engine holds, in stream order, and the stream offset each one's data ends at. */
+  /** Copy blocks (sendCopy) the engine holds, in stream order, and the stream offset each one's data ends at. */
   private blocks: ArrayBuffer[] | null = null;
   private blockEnds: number[] = [];
   private blockHead = 0;
@@ -575,9 +577,9 @@ export class Socket extends Duplex implements ConnectionHandler {
 
   /**
    * Copy blocks whose every byte the peer has acknowledged are no longer read by the engine: reused. The last
-   * one may be the block being filled, or hold pieces a pending write has yet to hand over: it goes only when
-   * everything written is acknowledged, and then the socket holds no copy memory at all. Called only where no
-   * copied piece is in hand outside pendingWrite (before ownBytes copies, and in onWritable before resuming).
+   * one may be the block being filled: it goes only when everything handed over is acknowledged, and then the
+   * socket holds no copy memory at all. Every copied byte is the engine's as soon as it is copied (sendCopy), so
+   * none is ever in hand elsewhere.
    */
   private releaseBlocks(): void {
     const blocks = this.blocks!;
@@ -586,7 +588,7 @@ export class Socket extends Duplex implements ConnectionHandler {
     const last = blocks.length - 1;
     let h = this.blockHead;
     while (h < last && this.blockEnds[h]! <= front) giveCopyBlock(blocks[h++]!);
-    if (h === last && front === snd.end && this.blockEnds[h]! <= front && this.pendingWrite === null) {
+    if (h === last && front === snd.end && this.blockEnds[h]! <= front) {
       if (blocks[h] === this.fill) { this.fill = null; this.nextBlock = FIRST_COPY_BLOCK; }
       giveCopyBlock(blocks[h]!);
       h++;
@@ -599,12 +601,13 @@ export class Socket extends Duplex implements ConnectionHandler {
   private writeChunks(chunks: Uint8Array[], cb: (err?: Error | null) => void, now: number): void {
     const c = this.conn;
     if (!c) { cb(socketError('ENOTCONN', 'write', 'not connected')); return; }
+    const t = c.tcp;
     for (let i = 0; i < chunks.length; i++) {
       const chunk = chunks[i]!;
-      const start = c.tcp.snd.end;
       let n: number;
       try {
-        n = c.tcp.send(chunk, now);
+        // A small write the engine copies at once (src/tcp/buffers.ts stages it): handed over as it is.
+        n = chunk.length < SMALL_WRITE ? t.send(chunk, now) : this.sendCopy(t, chunk, now);
       } catch (e) {
         c.service();
         const code = (e as { code?: string }).code ?? 'EPIPE';
@@ -612,10 +615,9 @@ export class Socket extends Duplex implements ConnectionHandler {
         return;
       }
       this._bytesWritten += n;
-      // A copy block is the engine's until it has every byte of it acknowledged (releaseBlocks).
-      if (n > 0 && copyBlocks.has(chunk.buffer)) this.holdBlock(chunk.buffer as ArrayBuffer, start + n);
       if (n < chunk.length) {
-        // Backpressure: the send buffer is full; resume on onWritable with what is left.
+        // Backpressure: the send buffer is full; resume on onWritable with what is left (the caller's memory,
+        // copied as the engine takes it; its callback waits until then).
         const rest = chunks.slice(i + 1);
         rest.unshift(chunk.subarray(n));
         // Encoded strings left waiting must not stay in the scratch, which the next write reuses: copied (a
@@ -852,7 +854,7 @@ function copyAscii(s: string, at: number): number {
   return n;
 }
 
-/** A socket's first copy block (Socket#ownBytes): a response or two. */
+/** A socket's first copy block (Socket#sendCopy): a response or two. */
 const FIRST_COPY_BLOCK = 65536;
 /**
  * The largest copy block: a streaming socket's pieces are this long, so a 64 KiB TSO segment straddles two in 16
@@ -867,17 +869,12 @@ const MAX_COPY_BLOCK = 1 << 20;
 const spareBlocks: ArrayBuffer[][] = [[], [], [], [], []];
 const MAX_SPARE_BYTES = 16 << 20;
 let spareBytes = 0;
-/** Every copy block (to know a written chunk's memory is one). */
-const copyBlocks = new WeakSet<ArrayBufferLike>();
-
 function sizeClass(size: number): number { return 31 - Math.clz32(size / FIRST_COPY_BLOCK); }
 
 function takeCopyBlock(size: number): ArrayBuffer {
   const b = spareBlocks[sizeClass(size)]!.pop();
   if (b !== undefined) { spareBytes -= size; return b; }
-  const fresh = new ArrayBuffer(size);
-  copyBlocks.add(fresh);
-  return fresh;
+  return new ArrayBuffer(size);
 }
 
 function giveCopyBlock(b: ArrayBuffer): void {
