@@ -278,6 +278,16 @@ export class TcpConnection {
   readonly times: number[] = [0, 0, Infinity, Infinity, Infinity, Infinity, -1, -1, 0, -1, 0, -1, 0, 0, 0, Infinity, Infinity, -1];
   /** @internal Sets or clears the B_* bit `mask`. */
   setBit(mask: number, v: boolean): void { this.bits = v ? this.bits | mask : this.bits & ~mask; }
+  /**
+   * @internal A segment acknowledging `ack` went out (send.ts out): no ACK, challenge ACK or window update is owed
+   * and the delayed-ACK count starts again. Written in one call: this runs for every segment sent.
+   */
+  noteAckSent(ack: number): void {
+    this._lastAckSent = ack | 0;
+    this.bits &= ~(B_ACK_NOW | B_CHALLENGE_PENDING | B_WINDOW_UPDATE_PENDING);
+    this.unackedSegs = 0;
+    this.times[T_DELACK_AT] = Infinity;
+  }
   /** @internal The rarely needed part, or null (see ColdTcb). */
   cold: ColdTcb | null = null;
 

@@ -86,20 +86,21 @@ export function pollTransmit(c: TcpConnection, now: number): TcpSegment | null {
 /** The next segment of new data (and FIN) that the windows, SWS avoidance and Nagle let go now, or null. */
 export function nextNewData(c: TcpConnection, now: number): TcpSegment | null {
   if (!c.sendsData()) return null;
+  const sndNxt = c.sndNxt;
   const dataEnd = dataEndSeq(c);
-  const unsent = c.finSent ? 0 : seqDiff(dataEnd, c.sndNxt);
+  const unsent = c.finSent ? 0 : seqDiff(dataEnd, sndNxt);
   const wantFin = c.finQueued && !c.finSent;
   if (unsent <= 0 && !wantFin) return null;
   const mss = segmentDataMax(c);
-  const flight = seqDiff(c.sndNxt, c.sndUna);
+  const sndUna = c.sndUna;
+  const flight = seqDiff(sndNxt, sndUna);
   if (unsent > 0 && c.lastSendTime !== 0 && flight === 0 && now - c.lastSendTime > c.rtt.current()) {
     // RFC 5681 §4.1: idle for more than an RTO, so cwnd goes back to the restart window before this
     // transmission is sized (a TSO segment sized by the old cwnd would burst past it).
     c.cc.onIdleRestart(c.sndMss, c.cfg.initialWindowSegments * c.sndMss);
   }
   // Usable window (RFC 9293 §3.8.6.2.1 / RFC 5681): min(SND.WND right edge, cwnd) minus what is in flight.
-  const wndRight = seqAdd(c.sndUna, c.sndWnd);
-  const byWnd = seqDiff(wndRight, c.sndNxt);
+  const byWnd = seqDiff(sndUna + c.sndWnd, sndNxt); // the right edge SND.UNA + SND.WND, modulo 2^32 as seqDiff takes it
   const byCwnd = c.cc.cwnd - pipe(c);
   const usable = Math.min(byWnd, byCwnd);
   let len = Math.min(unsent, mss, usable > 0 ? usable : 0);
@@ -141,7 +142,7 @@ export function nextNewData(c: TcpConnection, now: number): TcpSegment | null {
     len = 0;
   }
   let flags = ACK;
-  const seq = c.sndNxt;
+  const seq = sndNxt;
   const payload = len > 0 ? c.snd.slice(c.snd.front + seqDiff(seq, c.sndBufSeq), len) : EMPTY;
   const end = seqAdd(seq, len);
   if (len > 0 && end === dataEnd) flags |= PSH;
@@ -339,15 +340,11 @@ export function out(c: TcpConnection, seg: TcpSegment, now: number): TcpSegment 
   c.stats.OutSegs++;
   if (c.cfg.ecn !== 'off') ecnOnOutput(c, seg);
   if (seg.flags & ACK) {
-    c.lastAckSent = seg.ack;
-    c.ackNow = false;
-    c.challengePending = false;
-    c.unackedSegs = 0;
-    c.delackAt = Infinity;
-    // It carries the window as it is now: a window update queued by read() has nothing left to say.
-    if (c.windowUpdatePending) c.windowUpdatePending = false;
+    // ACK, challenge ACK and delayed ACK answered; it carries the window as it is now: a window update queued by
+    // read() has nothing left to say.
+    c.noteAckSent(seg.ack);
     // Every held duplicate ACK is answered by this one (Linux tcp_event_ack_sent).
-    if (c.sackCompressed > 0) { c.stats.TCPAckCompressed += c.sackCompressed; c.sackCompressed = 0; c.sackCompressAt = Infinity; }
+    if (c.cold !== null && c.sackCompressed > 0) { c.stats.TCPAckCompressed += c.sackCompressed; c.sackCompressed = 0; c.sackCompressAt = Infinity; }
   }
   if (seg.payload.length > 0 || seg.flags & (SYN | FIN)) c.lastSendTime = now;
   return seg;
