@@ -1,6 +1,6 @@
 /**
  * The typed-array TIME-WAIT table (time-wait-table.ts) against a plain Map model: random adds, removals,
- * restarts and expiries, across growth and tombstone clean-up, IPv4 and IPv6; entries expire in time order.
+ * restarts and expiries, across growth and removals that shift later entries back, IPv4 and IPv6; entries expire in time order.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

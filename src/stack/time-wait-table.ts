@@ -1,10 +1,12 @@
 /**
  * The TIME-WAIT table (RFC 9293 §3.6.1, §3.10.7.4): what a connection that has closed still needs for 2·MSL
  * — the 4-tuple, SND.NXT and RCV.NXT (to re-ACK a retransmitted FIN and to judge a new SYN, RFC 6191), the
- * timestamp state (RFC 7323) and the window it advertised — kept in typed arrays, not objects: an open-addressed
- * hash table (linear probing on the stack's numeric tuple key) whose slots are columns, about 53 bytes a slot.
+ * timestamp state (RFC 7323) and the window it advertised — kept in typed arrays, not objects: entries are
+ * columns, about 53 bytes an entry, found through an open-addressed hash index (linear probing on the stack's
+ * numeric tuple key, 8 to 16 bytes an entry). An entry (its "slot") keeps its place until removed: growing the
+ * columns copies them, growing the index re-inserts numbers only, and nothing else moves.
  * Local addresses are stored as an index into the stack's own address list, remote IPv4 addresses as one
- * 32-bit word, IPv6 ones in a side column allocated when the first IPv6 entry arrives. A queue of (slot, time)
+ * 32-bit word, IPv6 ones in a side column allocated when the first IPv6 entry arrives. A queue of (entry, time)
  * pairs in time order holds the expiries: every entry lasts 2·MSL from its last (re)start, so appending keeps
  * the queue sorted; a restart appends again, and a queued time that no longer matches its slot is stale.
  *
@@ -12,8 +14,7 @@
  */
 import { addressEquals } from '../wire/address.js';
 
-const EMPTY_SLOT = 0, LIVE = 1, DELETED = 2;
-const MAX_LOAD = 0.7;
+const LIVE = 1;
 const FLAG_TS_OK = 1, FLAG_V6 = 2;
 
 /** What a TIME-WAIT entry is created from. */
@@ -44,22 +45,32 @@ export class PortUse {
 export class TimeWaitTable {
   /** Live entries. */
   size = 0;
-  private used = 0; // live + deleted slots
+  /**
+   * The hash index: open addressing with linear probing on the tuple key, a power of two long, at most half full;
+   * each slot holds an entry's number + 1 (0: empty). Removal shifts the entries after it back (no tombstones),
+   * and growing rebuilds only this array: entries never move, so the expiry queue refers to them as they are.
+   */
+  private index = new Int32Array(0);
+  private mask = 0;
+  /** Entries the columns have room for; numbers below `top` have been handed out, removed ones wait on `free`. */
   private cap = 0;
-  private state = new Uint8Array(0);
+  private top = 0;
+  private free = new Int32Array(0);
+  private nFree = 0;
+  private live = new Uint8Array(0);
   private keys = new Uint32Array(0);
   private ports = new Uint32Array(0); // local << 16 | remote
-  private seqs = new Uint32Array(0); // [sndNxt, rcvNxt] per slot
-  private tsv = new Uint32Array(0); // [tsRecent, tsOffset] per slot
+  private seqs = new Uint32Array(0); // [sndNxt, rcvNxt] per entry
+  private tsv = new Uint32Array(0); // [tsRecent, tsOffset] per entry
   private wins = new Uint16Array(0);
   private flags = new Uint8Array(0);
   private local = new Uint8Array(0); // index into the stack's addresses
   private remote4 = new Uint32Array(0);
-  private remote6: Uint8Array | null = null; // 16 bytes per slot, only once an IPv6 entry exists
+  private remote6: Uint8Array | null = null; // 16 bytes per entry, only once an IPv6 entry exists
   private expires = new Float64Array(0);
   private ids = new Uint32Array(0);
   private oow = new Float64Array(0); // when an out-of-window ACK was last sent (rate limit)
-  // Expiry queue: slots and times, in time order, from qHead to qTail.
+  // Expiry queue: entries and times, in time order, from qHead to qTail.
   private qSlot = new Int32Array(0);
   private qAt = new Float64Array(0);
   private qHead = 0;
@@ -67,26 +78,38 @@ export class TimeWaitTable {
 
   /** `locals`: the stack's own addresses; entries refer to them by index. `portUse` counts the entries' local ports. */
   constructor(private readonly locals: readonly Uint8Array[], initialSlots = 64, private readonly portUse: PortUse | null = null) {
-    this.alloc(initialSlots);
+    let n = 8;
+    while (n < initialSlots) n *= 2;
+    this.index = new Int32Array(n);
+    this.mask = n - 1;
+    this.grow(n >> 1);
   }
 
-  private alloc(cap: number): void {
+  /** Room for `cap` entries in every column, the entries kept (a copy each: they never move). */
+  private grow(cap: number): void {
     this.cap = cap;
-    this.state = new Uint8Array(cap);
-    this.keys = new Uint32Array(cap);
-    this.ports = new Uint32Array(cap);
-    this.seqs = new Uint32Array(2 * cap);
-    this.tsv = new Uint32Array(2 * cap);
-    this.wins = new Uint16Array(cap);
-    this.flags = new Uint8Array(cap);
-    this.local = new Uint8Array(cap);
-    this.remote4 = new Uint32Array(cap);
-    this.remote6 = this.remote6 === null ? null : new Uint8Array(16 * cap);
-    this.expires = new Float64Array(cap);
-    this.ids = new Uint32Array(cap);
-    this.oow = new Float64Array(cap);
-    this.used = 0;
-    this.size = 0;
+    const free = new Int32Array(cap); free.set(this.free); this.free = free;
+    const live = new Uint8Array(cap); live.set(this.live); this.live = live;
+    const keys = new Uint32Array(cap); keys.set(this.keys); this.keys = keys;
+    const ports = new Uint32Array(cap); ports.set(this.ports); this.ports = ports;
+    const seqs = new Uint32Array(2 * cap); seqs.set(this.seqs); this.seqs = seqs;
+    const tsv = new Uint32Array(2 * cap); tsv.set(this.tsv); this.tsv = tsv;
+    const wins = new Uint16Array(cap); wins.set(this.wins); this.wins = wins;
+    const flags = new Uint8Array(cap); flags.set(this.flags); this.flags = flags;
+    const local = new Uint8Array(cap); local.set(this.local); this.local = local;
+    const remote4 = new Uint32Array(cap); remote4.set(this.remote4); this.remote4 = remote4;
+    if (this.remote6 !== null) { const r6 = new Uint8Array(16 * cap); r6.set(this.remote6); this.remote6 = r6; }
+    const expires = new Float64Array(cap); expires.set(this.expires); this.expires = expires;
+    const ids = new Uint32Array(cap); ids.set(this.ids); this.ids = ids;
+    const oow = new Float64Array(cap); oow.set(this.oow); this.oow = oow;
+  }
+
+  /** Puts entry `e` (its key written) into the index. */
+  private insert(e: number): void {
+    const idx = this.index, mask = this.mask;
+    let i = this.keys[e]! & mask;
+    while (idx[i] !== 0) i = (i + 1) & mask;
+    idx[i] = e + 1;
   }
 
   private localIndex(la: Uint8Array): number {
@@ -105,35 +128,44 @@ export class TimeWaitTable {
     return true;
   }
 
-  /** The slot of the entry for this tuple, or -1. `key` is the stack's tupleKey of it. */
+  /** The slot (entry) for this tuple, or -1. `key` is the stack's tupleKey of it. */
   find(key: number, la: Uint8Array, lp: number, ra: Uint8Array, rp: number): number {
     if (this.size === 0) return -1;
     const li = this.localIndex(la);
     const pp = ((lp << 16) | rp) >>> 0;
-    const cap = this.cap;
-    for (let i = key % cap, n = 0; n < cap; n++, i = i + 1 === cap ? 0 : i + 1) {
-      const st = this.state[i]!;
-      if (st === EMPTY_SLOT) return -1;
-      if (st === LIVE && this.keys[i] === key && this.ports[i] === pp && this.local[i] === li && this.remoteMatches(i, ra)) return i;
+    const idx = this.index, mask = this.mask;
+    for (let i = key & mask; ; i = (i + 1) & mask) {
+      const v = idx[i]!;
+      if (v === 0) return -1;
+      const e = v - 1;
+      if (this.keys[e] === key && this.ports[e] === pp && this.local[e] === li && this.remoteMatches(e, ra)) return e;
     }
-    return -1;
   }
 
   /** Adds an entry (the tuple must not be in the table) and queues its expiry; returns its slot. */
   add(key: number, la: Uint8Array, lp: number, ra: Uint8Array, rp: number, s: TimeWaitState, connId: number): number {
-    if ((this.used + 1) > MAX_LOAD * this.cap) this.rehash(this.size + 1 > (MAX_LOAD / 2) * this.cap ? Math.ceil(this.cap * 1.5) : this.cap);
-    let i = key % this.cap;
-    while (this.state[i] === LIVE) i = i + 1 === this.cap ? 0 : i + 1;
-    if (this.state[i] === EMPTY_SLOT) this.used++;
+    if (2 * (this.size + 1) > this.index.length) {
+      // Half full: an index twice as long, rebuilt from the live entries.
+      this.index = new Int32Array(2 * this.index.length);
+      this.mask = this.index.length - 1;
+      for (let e = 0; e < this.top; e++) if (this.live[e] === LIVE) this.insert(e);
+    }
+    let e: number;
+    if (this.nFree > 0) e = this.free[--this.nFree]!;
+    else {
+      if (this.top === this.cap) this.grow(2 * this.cap);
+      e = this.top++;
+    }
     this.size++;
     this.portUse?.inc(lp);
-    this.write(i, key, this.localIndex(la), lp, ra, rp, s, connId);
-    this.enqueue(i, s.expiresAt);
-    return i;
+    this.write(e, key, this.localIndex(la), lp, ra, rp, s, connId);
+    this.insert(e);
+    this.enqueue(e, s.expiresAt);
+    return e;
   }
 
   private write(i: number, key: number, li: number, lp: number, ra: Uint8Array, rp: number, s: TimeWaitState, connId: number): void {
-    this.state[i] = LIVE;
+    this.live[i] = LIVE;
     this.keys[i] = key;
     this.ports[i] = ((lp << 16) | rp) >>> 0;
     this.seqs[2 * i] = s.sndNxt; this.seqs[2 * i + 1] = s.rcvNxt;
@@ -154,49 +186,27 @@ export class TimeWaitTable {
     this.oow[i] = -Infinity;
   }
 
-  /** Rebuilds the table with `cap` slots (dropping deleted ones) and the expiry queue from the live entries. */
-  private rehash(cap: number): void {
-    const old = {
-      cap: this.cap, state: this.state, keys: this.keys, ports: this.ports, seqs: this.seqs, tsv: this.tsv, wins: this.wins,
-      flags: this.flags, local: this.local, remote4: this.remote4, remote6: this.remote6, expires: this.expires, ids: this.ids,
-      oow: this.oow,
-    };
-    const oldQ = { slot: this.qSlot, at: this.qAt, head: this.qHead, tail: this.qTail };
-    this.alloc(cap);
-    const moved = new Int32Array(old.cap).fill(-1); // old slot -> new slot
-    for (let j = 0; j < old.cap; j++) {
-      if (old.state[j] !== LIVE) continue;
-      let i = old.keys[j]! % cap;
-      while (this.state[i] === LIVE) i = i + 1 === cap ? 0 : i + 1;
-      this.state[i] = LIVE;
-      this.keys[i] = old.keys[j]!; this.ports[i] = old.ports[j]!;
-      this.seqs[2 * i] = old.seqs[2 * j]!; this.seqs[2 * i + 1] = old.seqs[2 * j + 1]!;
-      this.tsv[2 * i] = old.tsv[2 * j]!; this.tsv[2 * i + 1] = old.tsv[2 * j + 1]!;
-      this.wins[i] = old.wins[j]!; this.flags[i] = old.flags[j]!; this.local[i] = old.local[j]!;
-      this.remote4[i] = old.remote4[j]!;
-      if (old.remote6 !== null) this.remote6!.set(old.remote6.subarray(16 * j, 16 * j + 16), 16 * i);
-      this.expires[i] = old.expires[j]!; this.ids[i] = old.ids[j]!; this.oow[i] = old.oow[j]!;
-      this.used++; this.size++;
-      moved[j] = i;
-    }
-    // Slots moved: the queue keeps its (time) order, each live entry's current expiry under its new slot; stale
-    // queue slots (removed or restarted entries) are left out.
-    this.qSlot = new Int32Array(Math.max(64, oldQ.slot.length));
-    this.qAt = new Float64Array(this.qSlot.length);
-    this.qHead = this.qTail = 0;
-    for (let k = oldQ.head; k < oldQ.tail; k++) {
-      const i = moved[oldQ.slot[k]!]!;
-      if (i >= 0 && this.expires[i] === oldQ.at[k]) this.enqueue(i, oldQ.at[k]!);
-    }
-  }
-
   /** Forgets the entry in `slot`. */
   remove(slot: number): void {
-    if (this.state[slot] !== LIVE) return;
-    this.state[slot] = DELETED;
+    if (this.live[slot] !== LIVE) return;
+    this.live[slot] = 0;
     this.size--;
     this.portUse?.dec(this.ports[slot]! >>> 16);
-    if (this.size === 0) { this.state.fill(EMPTY_SLOT); this.used = 0; }
+    const idx = this.index, mask = this.mask;
+    let i = this.keys[slot]! & mask;
+    while (idx[i] !== slot + 1) i = (i + 1) & mask;
+    // Backward-shift deletion (Knuth, TAOCP 6.4, Algorithm R): each later entry of the run whose home slot does not
+    // lie cyclically in (hole, its slot] moves into the hole, so every probe still reaches its entry.
+    for (let j = i; ;) {
+      j = (j + 1) & mask;
+      const v = idx[j]!;
+      if (v === 0) break;
+      const home = this.keys[v - 1]! & mask;
+      if (j > i ? home <= i || home > j : home <= i && home > j) { idx[i] = v; i = j; }
+    }
+    idx[i] = 0;
+    if (this.size === 0) { this.top = 0; this.nFree = 0; } // the index is empty again: numbers start over
+    else this.free[this.nFree++] = slot;
   }
 
   /** 2·MSL starts again (a retransmitted FIN arrived). */
@@ -232,7 +242,7 @@ export class TimeWaitTable {
     while (this.qHead < this.qTail && this.qAt[this.qHead]! <= now) {
       const slot = this.qSlot[this.qHead]!, at = this.qAt[this.qHead]!;
       this.qHead++;
-      if (this.state[slot] !== LIVE || this.expires[slot] !== at) continue; // stale: removed or restarted
+      if (this.live[slot] !== LIVE || this.expires[slot] !== at) continue; // stale: removed or restarted
       onExpire(slot);
       this.remove(slot);
     }
@@ -241,7 +251,7 @@ export class TimeWaitTable {
 
   /** Every live slot. */
   *slots(): Iterable<number> {
-    for (let i = 0; i < this.cap; i++) if (this.state[i] === LIVE) yield i;
+    for (let i = 0; i < this.top; i++) if (this.live[i] === LIVE) yield i;
   }
 
   localAddr(slot: number): Uint8Array { return this.locals[this.local[slot]!]!; }
