@@ -202,6 +202,8 @@ class ColdTcb {
   sackCompressRcvNxt = 0;
   sackDupAcks = 0;
   sackCompressed = 0;
+  /** The host ran a compressed-SACK timer late: no more holds (sack-compression.ts compressedAckDue). */
+  sackHoldLate = false;
   persistAt = Infinity;
   finWait2At = Infinity;
   keepInitAt = Infinity;

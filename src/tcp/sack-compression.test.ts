@@ -79,3 +79,27 @@ test('a segment arriving after the hold\'s deadline sends the held ACK itself, w
   assert.equal(c.stats.TCPAckCompressed, 3);
   assert.equal(c.nextDeadline() > deadline + 1, true, 'no compressed-SACK timer left');
 });
+
+test('a hold the host ends late (a millisecond timer) is the last: later out-of-order segments are ACKed at once', () => {
+  // The same burst and hold twice; the host runs the compressed-SACK timer at its deadline (an hrtimer, virtual
+  // time) or 1.5 ms after it (Node's setTimeout counts whole milliseconds).
+  const burst = (lateMs: number): { held: Array<[number, number[]]>; next: Array<[number, number[]]>; timer: number } => {
+    const c = open();
+    for (let off = 100; off < 600; off += 100) arrive(c, off, 10); // three ACKs at once, two held
+    const deadline = c.nextDeadline();
+    c.onTimeout(deadline + lateMs);
+    const held = view(c.drainTransmit(deadline + lateMs));
+    const t = deadline + lateMs + 0.5;
+    const next: TcpSegment[] = [];
+    for (let off = 600; off < 1000; off += 100) next.push(...arrive(c, off, t));
+    return { held, next: view(next), timer: c.nextDeadline() - t };
+  };
+  const onTime = burst(0), late = burst(1.5);
+  // Both answer the held duplicates with the latest blocks.
+  assert.deepEqual(onTime.held, [[0, [100, 600]]]);
+  assert.deepEqual(late.held, [[0, [100, 600]]]);
+  // A timely hold keeps holding the next duplicates at this RCV.NXT; after a late one each leaves at once.
+  assert.deepEqual(onTime.next, []);
+  assert.ok(onTime.timer <= 1, 'held again, under the compressed-SACK timer');
+  assert.deepEqual(late.next, [[0, [100, 700]], [0, [100, 800]], [0, [100, 900]], [0, [100, 1000]]]);
+});

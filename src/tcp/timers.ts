@@ -12,6 +12,7 @@ import { rackAfterAck } from './recovery/fast-recovery.js';
 import { onProbeTimeout } from './recovery/loss-probe.js';
 import { clearAckSample, rackOnRto } from './recovery/rack.js';
 import { initUndo } from './recovery/undo.js';
+import { compressedAckDue } from './sack-compression.js';
 import { abortRst } from './send.js';
 
 /** The earliest time at which onTimeout() must be called (Infinity if none). */
@@ -74,7 +75,7 @@ export function onTimeout(c: TcpConnection, now: number): void {
   // A delayed ACK that had to fire ends pingpong mode (Linux tcp_delack_timer_handler).
   if (c.delackAt <= now) { c.delackAt = Infinity; c.ackNow = true; c.pingpong = false; }
   // The held duplicate ACK leaves with the latest SACK blocks (Linux tcp_compressed_ack_kick).
-  if (c.sackCompressAt <= now) { c.sackCompressAt = Infinity; c.ackNow = true; }
+  if (c.sackCompressAt <= now) compressedAckDue(c, now);
   if (c.persistAt <= now) {
     c.persistAt = Infinity;
     if (c.sndWnd === 0 && c.snd.length > seqDiff(c.sndNxt, c.sndBufSeq) && c.isSynchronized()) {
