@@ -631,19 +631,21 @@ async function realRole(): Promise<void> {
     });
     try { return await f(); } finally { loop.kill(); rwnd[who].push(worst); }
   };
+  // Timed as curl times the kernel's transfers (time_total): from the start to the last byte of the body, not to the
+  // connection's close (our FIN and the server's ACK of it, a further round trip curl does not wait for).
   const synackGet = (): Promise<number> => new Promise((resolve) => {
     const t0 = performance.now();
-    let got = 0, header = -1;
+    let got = 0, header = -1, done = 0;
     const s = Socket.connect(h.stack, { host: '10.79.0.2', port: 8080 });
     const parts: Buffer[] = [];
     const timer = setTimeout(() => { s.destroy(); resolve(0); }, MAX_SECONDS * 1000);
     s.on('connect', () => s.write(`GET /bytes/${SIZE} HTTP/1.1\r\nHost: peer\r\nConnection: close\r\n\r\n`));
     s.on('data', (d: Buffer) => {
-      if (header < 0) { parts.push(d); const b = Buffer.concat(parts); const i = b.indexOf('\r\n\r\n'); if (i >= 0) { header = i + 4; got = b.length - header; } return; }
-      got += d.length;
+      if (header < 0) { parts.push(d); const b = Buffer.concat(parts); const i = b.indexOf('\r\n\r\n'); if (i >= 0) { header = i + 4; got = b.length - header; } } else got += d.length;
+      if (got === SIZE && done === 0) done = performance.now();
     });
     s.on('error', () => undefined);
-    s.on('close', () => { clearTimeout(timer); resolve(got === SIZE ? SIZE / 1e6 / ((performance.now() - t0) / 1000) : 0); });
+    s.on('close', () => { clearTimeout(timer); resolve(got === SIZE ? SIZE / 1e6 / ((done - t0) / 1000) : 0); });
   });
 
   if (process.env.LOSS_BENCH_WARMUP !== '0') {
@@ -713,7 +715,7 @@ async function realRole(): Promise<void> {
     }
     const row = (name: string, ours: number[], ref: number[]): BenchResult => {
       const o = median(ours), k = median(ref);
-      return { name, value: round(o), unit: 'MB/s', peer: `kernel ${kernelCc}`, peerValue: round(k), ratio: k > 0 ? round(o / k) : 0 };
+      return { name, value: round(o), unit: 'MB/s', peer: `kernel ${kernelCc}`, peerValue: round(k), ratio: k > 0 ? round(o / k, 3) : 0 };
     };
     out.push(row(`loss.real synack->kernel ${label(l)}`, sk, kk1));
     if (l !== 'reorder' && !sendOnly) out.push(row(`loss.real kernel->synack ${label(l)}`, ks, kk2));
@@ -761,7 +763,7 @@ async function realRole(): Promise<void> {
     }
     process.stderr.write(`${label(l)}: kernel (host) segments ${kd('OutSegs')}, retransmitted ${kd('RetransSegs')}, recoveries ${kd('TCPSackRecovery')}, RTOs ${kd('TCPTimeouts')}, probes ${kd('TCPLossProbes')}, D-SACKs received ${kd('TCPDSACKRecv')}, undone (D-SACK/full/partial/RTO) ${kd('TCPDSACKUndo')}/${kd('TCPFullUndo')}/${kd('TCPPartialUndo')}/${kd('TCPLossUndo')}\n`);
     process.stderr.write(`${label(l)}: synack segments ${st.OutSegs - before.out}, retransmitted ${st.RetransSegs - before.rtx}, recoveries ${st.TCPFastRetrans - before.fr}, RTOs ${st.TCPTimeouts - before.rto}, probes ${st.TCPLossProbes - before.tlp}, D-SACKs received ${u.dsackRecv - before.dsackRecv} sent ${u.dsackSent - before.dsackSent}, undone (D-SACK/full/partial/RTO) ${u.dsackUndo - before.dsackUndo}/${u.fullUndo - before.fullUndo}/${u.partialUndo - before.partialUndo}/${u.lossUndo - before.lossUndo}\n`);
-    process.stderr.write(`${label(l)}: kernel→kernel ${kk1.map((x) => x.toFixed(1))} synack→kernel ${sk.map((x) => x.toFixed(1))} kernel→kernel(r0) ${kk2.map((x) => x.toFixed(1))} kernel→synack ${ks.map((x) => x.toFixed(1))}${hop ? ` kernel→kernel(hop) ${kh.map((x) => x.toFixed(1))}` : ''}\n`);
+    process.stderr.write(`${label(l)}: kernel→kernel ${kk1.map((x) => x.toFixed(2))} synack→kernel ${sk.map((x) => x.toFixed(2))} kernel→kernel(r0) ${kk2.map((x) => x.toFixed(2))} kernel→synack ${ks.map((x) => x.toFixed(2))}${hop ? ` kernel→kernel(hop) ${kh.map((x) => x.toFixed(1))}` : ''}\n`);
     if (hop && kh.length) process.stderr.write(`${label(l)}: kernel→kernel(hop) median ${round(median(kh))} MB/s: ÷ kernel→kernel(r0) ${round(median(kh) / median(kk2))}; kernel→synack ÷ kernel→kernel(hop) ${round(median(ks) / median(kh))}\n`);
   }
   peerServer.kill();
