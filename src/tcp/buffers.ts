@@ -80,6 +80,11 @@ class SendStore {
   stageShared = false; // the stage is a view carved with a `cap`: only the bytes written are its own (stageTake)
   nextStage = FIRST_STAGE_SIZE; // size of the next staging chunk
   cursor = 0; // chunk index cache for slice()
+  // The chunk slice() last made a view of, and its memory: a view made from these directly costs about half what
+  // subarray() does, most of which is reading the chunk's `buffer` (a segment per MSS of a large chunk reuses them).
+  viewOf: Uint8Array | null = null;
+  viewBuf: ArrayBufferLike | null = null;
+  viewOff = 0;
   constructor(chunk: Uint8Array, len: number, start: number) {
     this.chunks = [chunk]; this.lens = [len]; this.starts = [start];
   }
@@ -122,6 +127,7 @@ export class SendBuffer {
         spareSendStore = null;
         fresh.chunks[0] = chunk; fresh.lens[0] = n; fresh.starts[0] = this.end;
         fresh.head = 0; fresh.stage = null; fresh.stageShared = false; fresh.nextStage = FIRST_STAGE_SIZE; fresh.cursor = 0;
+        fresh.viewOf = null; fresh.viewBuf = null;
       } else fresh = new SendStore(chunk, n, this.end);
       this.st = fresh;
       if (chunk !== data) { fresh.stage = chunk; fresh.stageShared = true; fresh.nextStage = Math.min(STAGE_SIZE, 2 * FIRST_STAGE_SIZE); }
@@ -183,7 +189,11 @@ export class SendBuffer {
     while (i < chunks.length && starts[i]! + lens[i]! <= at) i++;
     st.cursor = i;
     const off = at - starts[i]!;
-    if (off + len <= lens[i]!) return chunks[i]!.subarray(off, off + len);
+    if (off + len <= lens[i]!) {
+      const chunk = chunks[i]!;
+      if (st.viewOf !== chunk) { st.viewOf = chunk; st.viewBuf = chunk.buffer; st.viewOff = chunk.byteOffset; }
+      return new Uint8Array(st.viewBuf!, st.viewOff + off, len);
+    }
     // Coalesce only where spans are frequent: segments not much smaller than the chunks they cross.
     if (len >= COALESCE_MIN_SEGMENT && lens[i]! < BIG_CHUNK_SEGMENTS * len) return coalesce(st, i, off, len);
     const out = carve(len);
@@ -208,11 +218,12 @@ export class SendBuffer {
       // connection's, one response per flight) is kept as the process's one spare, its lists reused by the next
       // buffer that starts; no view handed out is affected (the chunk itself is dropped, never reused).
       this.st = null;
-      if (spareSendStore === null && st.chunks.length === 1) { st.chunks[0] = EMPTY; st.stage = null; spareSendStore = st; }
+      if (spareSendStore === null && st.chunks.length === 1) { st.chunks[0] = EMPTY; st.stage = null; st.viewOf = null; st.viewBuf = null; spareSendStore = st; }
       return;
     }
     while (st.head < st.chunks.length && st.starts[st.head]! + st.lens[st.head]! <= this.front) {
       if (st.chunks[st.head] === st.stage) st.stage = null;
+      if (st.chunks[st.head] === st.viewOf) { st.viewOf = null; st.viewBuf = null; }
       st.chunks[st.head] = EMPTY;
       st.head++;
     }

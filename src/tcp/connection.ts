@@ -32,7 +32,7 @@ import { Rack, adoptInline } from './recovery/rack.js';
 import { RttEstimator } from './rtt.js';
 import { abortRst, maybeStartPersist, pollTransmit as pollTransmitOf } from './send.js';
 import { TcpStats } from './stats.js';
-import { armRto, nextDeadline as nextDeadlineOf, onTimeout as onTimeoutOf } from './timers.js';
+import { armRto, onTimeout as onTimeoutOf } from './timers.js';
 
 /** The shared empty list of a connection with no control segment pending. Frozen: a missed allocation throws. */
 const NO_SEGMENTS: TcpSegment[] = Object.freeze([]) as unknown as TcpSegment[];
@@ -1036,7 +1036,26 @@ export class TcpConnection {
   // =====================================================================================
 
   /** The earliest time at which onTimeout() must be called (Infinity if none). */
-  nextDeadline(): number { return nextDeadlineOf(this); }
+  nextDeadline(): number {
+    // Every timer's deadline (timers.ts onTimeout runs them), read straight off the layout: the host asks after
+    // every segment, and the cold part's five exist only once it does.
+    const x = this.times;
+    let t = x[T_RTO_AT]!;
+    if (x[T_TLP_AT]! < t) t = x[T_TLP_AT]!;
+    if (x[T_DELACK_AT]! < t) t = x[T_DELACK_AT]!;
+    if (x[T_KEEPALIVE_AT]! < t) t = x[T_KEEPALIVE_AT]!;
+    if (x[T_TIME_WAIT_AT]! < t) t = x[T_TIME_WAIT_AT]!;
+    if (this.rackObj !== null && this.rackObj.timerAt < t) t = this.rackObj.timerAt;
+    const cold = this.cold;
+    if (cold !== null) {
+      if (cold.persistAt < t) t = cold.persistAt;
+      if (cold.finWait2At < t) t = cold.finWait2At;
+      if (cold.keepInitAt < t) t = cold.keepInitAt;
+      if (cold.paceAt < t) t = cold.paceAt;
+      if (cold.sackCompressAt < t) t = cold.sackCompressAt;
+    }
+    return t;
+  }
 
   /** Run the timers that are due at `now` (see timers.ts). */
   onTimeout(now: number): void { onTimeoutOf(this, now); }

@@ -1,8 +1,8 @@
 /**
  * Timers (RFC 9293 §3.8, RFC 6298): every timer is an absolute deadline field on the connection (Infinity when
- * not armed); nextDeadline() is the earliest, and the caller calls onTimeout(now) once it has passed. Here too:
- * the retransmission timeout (RTO, RFC 6298 §5), its value, and RTT sampling. The tail loss probe's timer is
- * in recovery/loss-probe.ts; the persist timer is started by the sender (send.ts maybeStartPersist).
+ * not armed); TcpConnection.nextDeadline() is the earliest, and the caller calls onTimeout(now) once it has
+ * passed. Here too: the retransmission timeout (RTO, RFC 6298 §5), its value, and RTT sampling. The tail loss
+ * probe's timer is in recovery/loss-probe.ts; the persist timer is started by the sender (send.ts maybeStartPersist).
  */
 import { seqDiff, seqGt, seqLt, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpConnection } from './connection.js';
@@ -14,23 +14,6 @@ import { clearAckSample, rackOnRto } from './recovery/rack.js';
 import { initUndo } from './recovery/undo.js';
 import { compressedAckDue } from './sack-compression.js';
 import { abortRst } from './send.js';
-
-/** The earliest time at which onTimeout() must be called (Infinity if none). */
-export function nextDeadline(c: TcpConnection): number {
-  let t = c.rtoAt;
-  if (c.tlpAt < t) t = c.tlpAt;
-  if (c.rackTimerAt < t) t = c.rackTimerAt;
-  if (c.delackAt < t) t = c.delackAt;
-  if (c.persistAt < t) t = c.persistAt;
-  if (c.keepaliveAt < t) t = c.keepaliveAt;
-  if (c.timeWaitAt < t) t = c.timeWaitAt;
-  if (c.finWait2At < t) t = c.finWait2At;
-  if (c.keepInitAt < t) t = c.keepInitAt;
-  if (c.paceAt < t) t = c.paceAt;
-  const sc = c.sackCompressAt;
-  if (sc < t) t = sc;
-  return t;
-}
 
 /**
  * Run every timer that is due at `now`, in this order: TIME-WAIT (2·MSL), orphaned FIN-WAIT-2, connection
