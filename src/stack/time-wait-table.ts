@@ -1,10 +1,10 @@
 /**
  * The TIME-WAIT table (RFC 9293 §3.6.1, §3.10.7.4): what a connection that has closed still needs for 2·MSL
  * — the 4-tuple, SND.NXT and RCV.NXT (to re-ACK a retransmitted FIN and to judge a new SYN, RFC 6191), the
- * timestamp state (RFC 7323) and the window it advertised — kept in typed arrays, not objects: entries are
- * columns, about 53 bytes an entry, found through an open-addressed hash index (linear probing on the stack's
- * numeric tuple key, 8 to 16 bytes an entry). An entry (its "slot") keeps its place until removed: growing the
- * columns copies them, growing the index re-inserts numbers only, and nothing else moves.
+ * timestamp state (RFC 7323) and the window it advertised — kept in typed arrays, not objects: 52 bytes an entry
+ * (nine 32-bit words side by side and two times), found through an open-addressed hash index (linear probing on the
+ * stack's numeric tuple key, 8 to 16 bytes an entry). An entry (its "slot") keeps its place until removed: growing
+ * the arrays copies them, growing the index re-inserts numbers only, and nothing else moves.
  * Local addresses are stored as an index into the stack's own address list, remote IPv4 addresses as one
  * 32-bit word, IPv6 ones in a side column allocated when the first IPv6 entry arrives. A queue of (entry, time)
  * pairs in time order holds the expiries: every entry lasts 2·MSL from its last (re)start, so appending keeps
@@ -14,8 +14,9 @@
  */
 import { addressEquals } from '../wire/address.js';
 
-const LIVE = 1;
-const FLAG_TS_OK = 1, FLAG_V6 = 2;
+const FLAG_TS_OK = 1, FLAG_V6 = 2, LIVE = 4;
+/** Words per entry (TimeWaitTable.w) and where each field sits. */
+const W = 9, PORTS = 1, SND = 2, RCV = 3, TSR = 4, TSO = 5, MISC = 6, R4 = 7, ID = 8;
 
 /** What a TIME-WAIT entry is created from. */
 export interface TimeWaitState {
@@ -57,19 +58,15 @@ export class TimeWaitTable {
   private top = 0;
   private free = new Int32Array(0);
   private nFree = 0;
-  private live = new Uint8Array(0);
-  private keys = new Uint32Array(0);
-  private ports = new Uint32Array(0); // local << 16 | remote
-  private seqs = new Uint32Array(0); // [sndNxt, rcvNxt] per entry
-  private tsv = new Uint32Array(0); // [tsRecent, tsOffset] per entry
-  private wins = new Uint16Array(0);
-  private flags = new Uint8Array(0);
-  private local = new Uint8Array(0); // index into the stack's addresses
-  private remote4 = new Uint32Array(0);
+  /**
+   * The entries' fields, W words an entry in one array (an entry's fields share a cache line or two, where a column
+   * each touched a line per field): the tuple key, local << 16 | remote port, SND.NXT, RCV.NXT, TS.Recent, the
+   * timestamp offset, window | flags << 16 | local address index << 24, the remote IPv4 address, the connection id.
+   */
+  private w = new Uint32Array(0);
+  /** Per entry: when it expires, and when it last sent an out-of-window ACK (rate limit). */
+  private times = new Float64Array(0);
   private remote6: Uint8Array | null = null; // 16 bytes per entry, only once an IPv6 entry exists
-  private expires = new Float64Array(0);
-  private ids = new Uint32Array(0);
-  private oow = new Float64Array(0); // when an out-of-window ACK was last sent (rate limit)
   // Expiry queue: entries and times, in time order, from qHead to qTail.
   private qSlot = new Int32Array(0);
   private qAt = new Float64Array(0);
@@ -85,29 +82,19 @@ export class TimeWaitTable {
     this.grow(n >> 1);
   }
 
-  /** Room for `cap` entries in every column, the entries kept (a copy each: they never move). */
+  /** Room for `cap` entries (a copy: entries never move). */
   private grow(cap: number): void {
     this.cap = cap;
     const free = new Int32Array(cap); free.set(this.free); this.free = free;
-    const live = new Uint8Array(cap); live.set(this.live); this.live = live;
-    const keys = new Uint32Array(cap); keys.set(this.keys); this.keys = keys;
-    const ports = new Uint32Array(cap); ports.set(this.ports); this.ports = ports;
-    const seqs = new Uint32Array(2 * cap); seqs.set(this.seqs); this.seqs = seqs;
-    const tsv = new Uint32Array(2 * cap); tsv.set(this.tsv); this.tsv = tsv;
-    const wins = new Uint16Array(cap); wins.set(this.wins); this.wins = wins;
-    const flags = new Uint8Array(cap); flags.set(this.flags); this.flags = flags;
-    const local = new Uint8Array(cap); local.set(this.local); this.local = local;
-    const remote4 = new Uint32Array(cap); remote4.set(this.remote4); this.remote4 = remote4;
+    const w = new Uint32Array(W * cap); w.set(this.w); this.w = w;
+    const times = new Float64Array(2 * cap); times.set(this.times); this.times = times;
     if (this.remote6 !== null) { const r6 = new Uint8Array(16 * cap); r6.set(this.remote6); this.remote6 = r6; }
-    const expires = new Float64Array(cap); expires.set(this.expires); this.expires = expires;
-    const ids = new Uint32Array(cap); ids.set(this.ids); this.ids = ids;
-    const oow = new Float64Array(cap); oow.set(this.oow); this.oow = oow;
   }
 
   /** Puts entry `e` (its key written) into the index. */
   private insert(e: number): void {
     const idx = this.index, mask = this.mask;
-    let i = this.keys[e]! & mask;
+    let i = this.w[W * e]! & mask;
     while (idx[i] !== 0) i = (i + 1) & mask;
     idx[i] = e + 1;
   }
@@ -120,9 +107,9 @@ export class TimeWaitTable {
   }
 
   private remoteMatches(slot: number, ra: Uint8Array): boolean {
-    const v6 = (this.flags[slot]! & FLAG_V6) !== 0;
+    const v6 = (this.w[W * slot + MISC]! & (FLAG_V6 << 16)) !== 0;
     if (v6 !== (ra.length === 16)) return false;
-    if (!v6) return this.remote4[slot] === (((ra[0]! << 24) | (ra[1]! << 16) | (ra[2]! << 8) | ra[3]!) >>> 0);
+    if (!v6) return this.w[W * slot + R4] === (((ra[0]! << 24) | (ra[1]! << 16) | (ra[2]! << 8) | ra[3]!) >>> 0);
     const r6 = this.remote6!;
     for (let i = 0; i < 16; i++) if (r6[16 * slot + i] !== ra[i]) return false;
     return true;
@@ -133,12 +120,12 @@ export class TimeWaitTable {
     if (this.size === 0) return -1;
     const li = this.localIndex(la);
     const pp = ((lp << 16) | rp) >>> 0;
-    const idx = this.index, mask = this.mask;
+    const idx = this.index, mask = this.mask, w = this.w;
     for (let i = key & mask; ; i = (i + 1) & mask) {
       const v = idx[i]!;
       if (v === 0) return -1;
-      const e = v - 1;
-      if (this.keys[e] === key && this.ports[e] === pp && this.local[e] === li && this.remoteMatches(e, ra)) return e;
+      const e = v - 1, o = W * e;
+      if (w[o] === key && w[o + PORTS] === pp && w[o + MISC]! >>> 24 === li && this.remoteMatches(e, ra)) return e;
     }
   }
 
@@ -148,7 +135,7 @@ export class TimeWaitTable {
       // Half full: an index twice as long, rebuilt from the live entries.
       this.index = new Int32Array(2 * this.index.length);
       this.mask = this.index.length - 1;
-      for (let e = 0; e < this.top; e++) if (this.live[e] === LIVE) this.insert(e);
+      for (let e = 0; e < this.top; e++) if (this.live(e)) this.insert(e);
     }
     let e: number;
     if (this.nFree > 0) e = this.free[--this.nFree]!;
@@ -165,35 +152,37 @@ export class TimeWaitTable {
   }
 
   private write(i: number, key: number, li: number, lp: number, ra: Uint8Array, rp: number, s: TimeWaitState, connId: number): void {
-    this.live[i] = LIVE;
-    this.keys[i] = key;
-    this.ports[i] = ((lp << 16) | rp) >>> 0;
-    this.seqs[2 * i] = s.sndNxt; this.seqs[2 * i + 1] = s.rcvNxt;
-    this.tsv[2 * i] = s.tsRecent; this.tsv[2 * i + 1] = s.tsOffset;
-    this.wins[i] = s.window;
-    this.local[i] = li;
-    let f = s.tsOk ? FLAG_TS_OK : 0;
+    const w = this.w, o = W * i;
+    let f = LIVE | (s.tsOk ? FLAG_TS_OK : 0);
     if (ra.length === 16) {
       f |= FLAG_V6;
       if (this.remote6 === null) this.remote6 = new Uint8Array(16 * this.cap);
       this.remote6.set(ra, 16 * i);
     } else {
-      this.remote4[i] = ((ra[0]! << 24) | (ra[1]! << 16) | (ra[2]! << 8) | ra[3]!) >>> 0;
+      w[o + R4] = ((ra[0]! << 24) | (ra[1]! << 16) | (ra[2]! << 8) | ra[3]!) >>> 0;
     }
-    this.flags[i] = f;
-    this.expires[i] = s.expiresAt;
-    this.ids[i] = connId;
-    this.oow[i] = -Infinity;
+    w[o] = key;
+    w[o + PORTS] = ((lp << 16) | rp) >>> 0;
+    w[o + SND] = s.sndNxt; w[o + RCV] = s.rcvNxt;
+    w[o + TSR] = s.tsRecent; w[o + TSO] = s.tsOffset;
+    w[o + MISC] = ((s.window & 0xffff) | (f << 16) | (li << 24)) >>> 0;
+    w[o + ID] = connId;
+    this.times[2 * i] = s.expiresAt;
+    this.times[2 * i + 1] = -Infinity;
   }
+
+  /** The entry in `slot` is in the table (not removed). */
+  private live(slot: number): boolean { return (this.w[W * slot + MISC]! & (LIVE << 16)) !== 0; }
 
   /** Forgets the entry in `slot`. */
   remove(slot: number): void {
-    if (this.live[slot] !== LIVE) return;
-    this.live[slot] = 0;
+    if (!this.live(slot)) return;
+    const w = this.w;
+    w[W * slot + MISC] = w[W * slot + MISC]! & ~(LIVE << 16);
     this.size--;
-    this.portUse?.dec(this.ports[slot]! >>> 16);
+    this.portUse?.dec(w[W * slot + PORTS]! >>> 16);
     const idx = this.index, mask = this.mask;
-    let i = this.keys[slot]! & mask;
+    let i = w[W * slot]! & mask;
     while (idx[i] !== slot + 1) i = (i + 1) & mask;
     // Backward-shift deletion (Knuth, TAOCP 6.4, Algorithm R): each later entry of the run whose home slot does not
     // lie cyclically in (hole, its slot] moves into the hole, so every probe still reaches its entry.
@@ -201,7 +190,7 @@ export class TimeWaitTable {
       j = (j + 1) & mask;
       const v = idx[j]!;
       if (v === 0) break;
-      const home = this.keys[v - 1]! & mask;
+      const home = w[W * (v - 1)]! & mask;
       if (j > i ? home <= i || home > j : home <= i && home > j) { idx[i] = v; i = j; }
     }
     idx[i] = 0;
@@ -211,7 +200,7 @@ export class TimeWaitTable {
 
   /** 2·MSL starts again (a retransmitted FIN arrived). */
   restart(slot: number, expiresAt: number): void {
-    this.expires[slot] = expiresAt;
+    this.times[2 * slot] = expiresAt;
     this.enqueue(slot, expiresAt);
   }
 
@@ -242,7 +231,7 @@ export class TimeWaitTable {
     while (this.qHead < this.qTail && this.qAt[this.qHead]! <= now) {
       const slot = this.qSlot[this.qHead]!, at = this.qAt[this.qHead]!;
       this.qHead++;
-      if (this.live[slot] !== LIVE || this.expires[slot] !== at) continue; // stale: removed or restarted
+      if (!this.live(slot) || this.times[2 * slot] !== at) continue; // stale: removed or restarted
       onExpire(slot);
       this.remove(slot);
     }
@@ -251,27 +240,27 @@ export class TimeWaitTable {
 
   /** Every live slot. */
   *slots(): Iterable<number> {
-    for (let i = 0; i < this.top; i++) if (this.live[i] === LIVE) yield i;
+    for (let i = 0; i < this.top; i++) if (this.live(i)) yield i;
   }
 
-  localAddr(slot: number): Uint8Array { return this.locals[this.local[slot]!]!; }
+  localAddr(slot: number): Uint8Array { return this.locals[this.w[W * slot + MISC]! >>> 24]!; }
   /** A new array holding the remote address (entries keep no Uint8Array of their own). */
   remoteAddr(slot: number): Uint8Array {
-    if (this.flags[slot]! & FLAG_V6) return this.remote6!.slice(16 * slot, 16 * slot + 16);
-    const r = this.remote4[slot]!;
+    if (this.w[W * slot + MISC]! & (FLAG_V6 << 16)) return this.remote6!.slice(16 * slot, 16 * slot + 16);
+    const r = this.w[W * slot + R4]!;
     return new Uint8Array([r >>> 24, (r >>> 16) & 0xff, (r >>> 8) & 0xff, r & 0xff]);
   }
-  localPort(slot: number): number { return this.ports[slot]! >>> 16; }
-  remotePort(slot: number): number { return this.ports[slot]! & 0xffff; }
-  sndNxt(slot: number): number { return this.seqs[2 * slot]!; }
-  rcvNxt(slot: number): number { return this.seqs[2 * slot + 1]!; }
-  tsRecent(slot: number): number { return this.tsv[2 * slot]!; }
-  tsOffset(slot: number): number { return this.tsv[2 * slot + 1]!; }
-  tsOk(slot: number): boolean { return (this.flags[slot]! & FLAG_TS_OK) !== 0; }
-  window(slot: number): number { return this.wins[slot]!; }
-  expiresAt(slot: number): number { return this.expires[slot]!; }
-  connId(slot: number): number { return this.ids[slot]!; }
+  localPort(slot: number): number { return this.w[W * slot + PORTS]! >>> 16; }
+  remotePort(slot: number): number { return this.w[W * slot + PORTS]! & 0xffff; }
+  sndNxt(slot: number): number { return this.w[W * slot + SND]!; }
+  rcvNxt(slot: number): number { return this.w[W * slot + RCV]!; }
+  tsRecent(slot: number): number { return this.w[W * slot + TSR]!; }
+  tsOffset(slot: number): number { return this.w[W * slot + TSO]!; }
+  tsOk(slot: number): boolean { return (this.w[W * slot + MISC]! & (FLAG_TS_OK << 16)) !== 0; }
+  window(slot: number): number { return this.w[W * slot + MISC]! & 0xffff; }
+  expiresAt(slot: number): number { return this.times[2 * slot]!; }
+  connId(slot: number): number { return this.w[W * slot + ID]!; }
   /** When the entry last answered a segment under the out-of-window rate limit (-Infinity: never). */
-  lastOowAckAt(slot: number): number { return this.oow[slot]!; }
-  setLastOowAckAt(slot: number, at: number): void { this.oow[slot] = at; }
+  lastOowAckAt(slot: number): number { return this.times[2 * slot + 1]!; }
+  setLastOowAckAt(slot: number, at: number): void { this.times[2 * slot + 1] = at; }
 }
