@@ -564,14 +564,15 @@ export class Socket extends Duplex implements ConnectionHandler {
 
   /** Copy blocks (sendCopy) the engine holds, in stream order, and the stream offset each one's data ends at. */
   private blocks: ArrayBuffer[] | null = null;
-  private blockEnds: number[] = [];
+  private blockEnds: number[] = NO_ENDS;
   private blockHead = 0;
 
   /** The engine took a piece of copy block `block`, up to stream offset `end`. */
   private holdBlock(block: ArrayBuffer, end: number): void {
     const blocks = this.blocks;
-    if (blocks !== null && blocks.length > this.blockHead && blocks[blocks.length - 1] === block) { this.blockEnds[blocks.length - 1] = end; return; }
-    (this.blocks ??= []).push(block);
+    if (blocks === null) { this.blocks = [block]; this.blockEnds = [end]; return; }
+    if (blocks.length > this.blockHead && blocks[blocks.length - 1] === block) { this.blockEnds[blocks.length - 1] = end; return; }
+    blocks.push(block);
     this.blockEnds.push(end);
   }
 
@@ -593,7 +594,7 @@ export class Socket extends Duplex implements ConnectionHandler {
       giveCopyBlock(blocks[h]!);
       h++;
     }
-    if (h === blocks.length) { this.blocks = null; this.blockEnds = []; h = 0; }
+    if (h === blocks.length) { this.blocks = null; this.blockEnds = NO_ENDS; h = 0; }
     else if (h > 64 && 2 * h > blocks.length) { this.blocks = blocks.slice(h); this.blockEnds = this.blockEnds.slice(h); h = 0; }
     this.blockHead = h;
   }
@@ -688,7 +689,7 @@ export class Socket extends Duplex implements ConnectionHandler {
       case 1:
         if (event === 'close') {
           const srv = this.acceptedBy;
-          if (srv !== null) { this.acceptedBy = null; srv.socketClosed(this); }
+          if (srv !== null) { this.acceptedBy = null; srv.socketClosed(); }
           return super.emit('close', this.closedWithError);
         }
         return super.emit(event);
@@ -812,6 +813,8 @@ export class Socket extends Duplex implements ConnectionHandler {
  * the list (a partial write keeps a copy of its rest), so one list serves every socket.
  */
 const ONE_CHUNK: Uint8Array[] = [new Uint8Array(0)];
+/** blockEnds of a socket holding no copy block (blocks null): never written, so one serves every socket. */
+const NO_ENDS: number[] = [];
 const EMPTY_CHUNK = ONE_CHUNK[0]!;
 
 /**
@@ -1006,7 +1009,11 @@ export interface ListenOptions {
 /** A `net.Server`: 'listening', 'connection', 'close', 'error'. */
 export class Server extends EventEmitter {
   private listener: Listener | null = null;
-  private readonly sockets = new Set<Socket>();
+  /**
+   * Accepted sockets not yet closed (socketClosed comes once per socket: acceptedBy is cleared first). A count, not
+   * a Set: a set that one connection at a time fills and empties reallocates its table each time it empties.
+   */
+  private openSockets = 0;
   private closing = false;
   private refed = true;
   private release: (() => void) | null = null;
@@ -1066,14 +1073,14 @@ export class Server extends EventEmitter {
     const s = Socket.fromConnection(c, { allowHalfOpen: this.opts.allowHalfOpen ?? false, stack: this.stack });
     if (this.opts.noDelay) s.setNoDelay(true);
     if (this.opts.keepAlive) s.setKeepAlive(true, this.opts.keepAliveInitialDelay ?? 0);
-    this.sockets.add(s);
+    this.openSockets++;
     s.acceptedBy = this;
     this.emit('connection', s);
   }
 
   /** @internal An accepted socket closed (before its own 'close' listeners hear it). */
-  socketClosed(s: Socket): void {
-    this.sockets.delete(s);
+  socketClosed(): void {
+    this.openSockets--;
     this.maybeClosed();
   }
 
@@ -1087,7 +1094,7 @@ export class Server extends EventEmitter {
   }
 
   /** Calls `cb` with the number of open accepted sockets (synchronously; net.Server's is asynchronous). */
-  getConnections(cb: (err: Error | null, n: number) => void): this { cb(null, this.sockets.size); return this; }
+  getConnections(cb: (err: Error | null, n: number) => void): this { cb(null, this.openSockets); return this; }
 
   /** Stop accepting; 'close' once every connection has ended (like net.Server#close). */
   close(cb?: (err?: Error) => void): this {
@@ -1119,6 +1126,6 @@ export class Server extends EventEmitter {
   }
 
   private maybeClosed(): void {
-    if (this.closing && this.sockets.size === 0) { this.closing = false; process.nextTick(() => this.emit('close')); }
+    if (this.closing && this.openSockets === 0) { this.closing = false; process.nextTick(() => this.emit('close')); }
   }
 }
