@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Network } from '../link/network.js';
 import { Server, Socket } from './socket.js';
+import { connectTcp, listenTcp, type TcpSocket } from './stream-socket.js';
 
 const BIG = 4 << 20;
 
@@ -65,5 +66,46 @@ test('a 4 MiB write holds a copy of what the engine took, not of the whole write
   assert.ok(cb.received < BIG && cb.sendQueued > 0, 'nor only when the peer has it all: the engine still held the tail');
   assert.equal(drains, 1, "'drain' once the write is done");
   assert.ok(Buffer.concat(got).equals(original), 'every byte as written, although the buffer was cleared after the callback');
+  n.close();
+});
+
+test('web-stream socket: a 4 MiB write holds a copy of what the engine took, resolves once the engine has every byte, and the bytes arrive as written', async () => {
+  const n = new Network({ seed: 6, delayMs: 1 });
+  const server = n.addStack({ name: 's', addresses: ['10.0.0.2'] });
+  const client = n.addStack({ name: 'c', addresses: ['10.0.0.1'] });
+  const srv = listenTcp(server, { port: 7 });
+  const got: Uint8Array[] = [];
+  let received = 0;
+  let ended = false;
+  void (async () => {
+    const { readable } = await srv.opened;
+    for await (const conn of readable as unknown as AsyncIterable<TcpSocket>) {
+      const { readable: r } = await conn.opened;
+      for await (const c of r as unknown as AsyncIterable<Uint8Array>) { got.push(c); received += c.length; }
+      ended = true;
+    }
+  })();
+  const data = new Uint8Array(BIG);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 13 + (i >> 9)) & 0xff;
+  const original = data.slice();
+  const at = { before: 0, after: 0, resolvedWith: -1, queued: -1 };
+  const sock = connectTcp(client, { host: '10.0.0.2', port: 7 });
+  void (async () => {
+    const { writable } = await sock.opened;
+    const w = writable.getWriter();
+    at.before = arrayBufferBytes();
+    const done = w.write(data);
+    at.after = arrayBufferBytes();
+    await done;
+    at.resolvedWith = received;
+    data.fill(0); // the writer reuses its buffer once the write resolved
+    await w.close();
+  })();
+  await n.runUntil(() => ended, 120_000);
+  const held = at.after - at.before;
+  assert.ok(held < 1 << 20, `memory the write added: ${held} B (a copy of the whole write would be 4 MiB)`);
+  assert.ok(at.resolvedWith >= 0 && at.resolvedWith < BIG, `resolved when the engine had every byte, before the peer had (${at.resolvedWith} B received then)`);
+  const all = Buffer.concat(got);
+  assert.ok(all.equals(original), 'every byte as written, although the buffer was cleared once the write resolved');
   n.close();
 });

@@ -139,16 +139,20 @@ export class TcpSocket {
 
   private write(chunk: Uint8Array): Promise<void> | void {
     if (!(chunk instanceof Uint8Array)) throw new TypeError('TcpSocket: write a Uint8Array');
-    // The engine keeps large writes by reference until they are acknowledged (src/tcp/buffers.ts SMALL_WRITE);
-    // the write resolves before that, and the writer may then reuse its buffer: the engine gets a copy.
-    return this.send(chunk.length >= SMALL_WRITE ? new Uint8Array(chunk) : chunk);
+    return this.send(chunk);
   }
 
   private send(chunk: Uint8Array): Promise<void> | void {
     if (this.failure) throw this.failure;
     const c = this.conn;
     let n: number;
-    try { n = c.tcp.send(chunk, c.stack.clock.now()); } catch (e) {
+    // The engine keeps large writes by reference until they are acknowledged (src/tcp/buffers.ts SMALL_WRITE);
+    // the write resolves before that, once its last byte is taken, and the writer may then reuse its buffer: the
+    // engine gets a copy of what it takes now (about two congestion windows when autotuned), the rest waits
+    // uncopied in the writer's buffer until there is room (resumeWrite), not a copy of a whole large write.
+    // (A copy made from a view: a Node Buffer's slice() would be a view itself.)
+    const take = chunk.length < SMALL_WRITE ? chunk : new Uint8Array(chunk.subarray(0, c.tcp.sendSpace));
+    try { n = c.tcp.send(take, c.stack.clock.now()); } catch (e) {
       throw new TcpSocketError((e as { code?: string }).code ?? 'EPIPE', (e as Error).message);
     }
     c.service();
