@@ -25,6 +25,8 @@ const FIRST_STAGE_SIZE = SMALL_WRITE;
  */
 const CARVE_BLOCK = 65536;
 let carveBlock = new Uint8Array(0);
+/** carveBlock's memory, read once per block: views are made from it (reading a typed array's `buffer` is slow). */
+let carveBuf: ArrayBufferLike = carveBlock.buffer;
 let carveAt = 0;
 /** Where the last carve from the block ends (carveAt is that, aligned): only that one may grow (stageTake). */
 let carveEnd = 0;
@@ -37,8 +39,8 @@ let carveEnd = 0;
  */
 function carve(n: number, cap = n): Uint8Array {
   if (n > STAGE_SIZE) return new Uint8Array(n);
-  if (carveAt + n > carveBlock.length) { carveBlock = new Uint8Array(CARVE_BLOCK); carveAt = 0; }
-  const out = carveBlock.subarray(carveAt, Math.min(carveBlock.length, carveAt + cap));
+  if (carveAt + n > carveBlock.length) { carveBlock = new Uint8Array(CARVE_BLOCK); carveBuf = carveBlock.buffer; carveAt = 0; }
+  const out = new Uint8Array(carveBuf, carveAt, Math.min(carveBlock.length - carveAt, cap));
   carveEnd = carveAt + n;
   carveAt = (carveEnd + 7) & ~7;
   return out;
@@ -48,7 +50,7 @@ function carve(n: number, cap = n): Uint8Array {
  * after its bytes (they are then still zeroed and no other carve returned them). False: they belong to the block.
  */
 function stageTake(v: Uint8Array, used: number, n: number): boolean {
-  if (v.byteOffset + used !== carveEnd || v.buffer !== carveBlock.buffer) return false;
+  if (v.byteOffset + used !== carveEnd || v.buffer !== carveBuf) return false;
   carveEnd += n;
   carveAt = (carveEnd + 7) & ~7;
   return true;
@@ -130,7 +132,10 @@ export class SendBuffer {
         fresh.viewOf = null; fresh.viewBuf = null;
       } else fresh = new SendStore(chunk, n, this.end);
       this.st = fresh;
-      if (chunk !== data) { fresh.stage = chunk; fresh.stageShared = true; fresh.nextStage = Math.min(STAGE_SIZE, 2 * FIRST_STAGE_SIZE); }
+      if (chunk !== data) {
+        fresh.stage = chunk; fresh.stageShared = true; fresh.nextStage = Math.min(STAGE_SIZE, 2 * FIRST_STAGE_SIZE);
+        fresh.viewOf = chunk; fresh.viewBuf = carveBuf; fresh.viewOff = chunk.byteOffset; // slice()'s view cache, known here
+      }
       this.end += n;
       return;
     }

@@ -908,7 +908,10 @@ export class TcpConnection {
     // Before the controller exists, its window is the initial one (Linux: the initial snd_cwnd, route initcwnd).
     const mss = this.sndMss;
     const cwnd = this.ccObj !== null ? this.ccObj.cwnd : this.initialCwnd > 0 ? this.initialCwnd : this.cfg.initialWindowSegments * mss;
-    return Math.min(max, 2 * mss * Math.max(10, Math.ceil(cwnd / mss)));
+    // 2 · max(10, ⌈cwnd / mss⌉) · mss, without the division while cwnd is within 10 segments (the stack asks after every
+    // segment, and a request/response connection stays there).
+    const floor = 10 * mss;
+    return Math.min(max, 2 * (cwnd <= floor ? floor : Math.ceil(cwnd / mss) * mss));
   }
   /** Bytes queued but not yet acknowledged (sent or not). */
   get sendQueued(): number { return this.snd.length; }
