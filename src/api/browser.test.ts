@@ -49,7 +49,9 @@ async function send(stack, host, port, data) {
 
 window.channelTest = async () => {
   const { port1, port2 } = new MessageChannel();
-  const a = createStack({ addresses: ['10.7.0.1'] }), b = createStack({ addresses: ['10.7.0.2'] });
+  // The client reads the echo only after writing all of it: a fixed window, with room for the whole 1 MiB
+  // (an autotuned one offers 64 KiB to a reader that has read nothing, and the echo would stall the writes).
+  const a = createStack({ addresses: ['10.7.0.1'], tcp: { recvBufferAutotune: false } }), b = createStack({ addresses: ['10.7.0.2'] });
   attachLink(a, messagePortLink(port1)); attachLink(b, messagePortLink(port2));
   const server = listenTcp(b, { port: 80 });
   const { readable: conns } = await server.opened;

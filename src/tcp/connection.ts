@@ -26,7 +26,7 @@ import type { CongestionControl } from './cc/congestion.js';
 import { connectionConfig, inheritConfig, newCongestionControl, offeredShift, type TcpConfig } from './config.js';
 import { classifyInvalidFlags } from './flags.js';
 import { MAX_WINDOW_FIELD, initCwnd, updateSndMss } from './options.js';
-import { currentWindowFree, windowField } from './receive-window.js';
+import { currentWindowFree, recvWindowLimit, windowField, type RecvAutotune } from './receive-window.js';
 import { Prr } from './recovery/prr.js';
 import { Rack, adoptInline } from './recovery/rack.js';
 import { RttEstimator } from './rtt.js';
@@ -338,6 +338,8 @@ export class TcpConnection {
   readonly snd = new SendBuffer();
   /** @internal */
   readonly rcv = new ReceiveBuffer();
+  /** @internal Receive-buffer autotuning (receive-window.ts), made at the first full segment received; null before. */
+  rcvTune: RecvAutotune | null = null;
 
   // --- retransmission and congestion ---
   /** @internal */
@@ -934,11 +936,12 @@ export class TcpConnection {
       // by min(RCV.BUFF/2, MSS) beyond what we advertised.
       const advRemaining = seqDiff(this.rcvAdvRight, this.rcvNxt);
       const grow = currentWindowFree(this) - Math.max(0, advRemaining);
-      if (grow >= Math.min(this.cfg.recvBufferSize >>> 1, this.cfg.mss)) {
+      const buff = recvWindowLimit(this);
+      if (grow >= Math.min(buff >>> 1, this.cfg.mss)) {
         // A peer that may be stalled (less than one MSS of window left) hears at once; otherwise the update
         // rides on the next segment or a delayed ACK, so a request/response exchange does not pay an extra ACK.
         if (advRemaining < this.cfg.mss) this.ackNow = true;
-        else if (grow >= (this.cfg.recvBufferSize >>> 1)) this.windowUpdatePending = true;
+        else if (grow >= (buff >>> 1)) this.windowUpdatePending = true;
       }
     }
     return out;

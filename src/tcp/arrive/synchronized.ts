@@ -8,7 +8,7 @@
 import { ACK, EMPTY, FIN, RST, SYN, URG, seqAdd, seqDiff, seqGt, seqLe, seqLt, type TcpSegment } from '../../wire/tcp-types.js';
 import type { TcpCause, TcpConnection } from '../connection.js';
 import { pawsReject, updateTsRecent } from '../options.js';
-import { acceptWindow, acceptable } from '../receive-window.js';
+import { acceptWindow, acceptable, rcvAutotuneArrived } from '../receive-window.js';
 import { onDupAck, rackAfterAck } from '../recovery/fast-recovery.js';
 import { reportDuplicate, reportOutOfOrderDuplicate } from '../recovery/dsack.js';
 import { isDsack, logSacked, rackActive, rackOnDsack } from '../recovery/rack.js';
@@ -381,6 +381,7 @@ export function seventhProcessText(c: TcpConnection, seg: TcpSegment, seq: numbe
         reportOutOfOrderDuplicate(c, dseq, at, data.length);
         const advanced = c.rcv.insert(at, data);
         if (advanced > 0) c.rcvNxt = seqAdd(c.rcvNxt, advanced);
+        rcvAutotuneArrived(c, seg, data.length, advanced, now);
         if (c.rcvFinSeq !== -1 && c.rcvFinSeq === c.rcvNxt && !(seg.flags & FIN)) {
           // The FIN we held beyond a hole is now in order.
           acceptFin(c, { kind: 'segment', seg }, now);
