@@ -37,7 +37,7 @@
  * Needs root, the TUN addon, ab (apache2-utils), hping3 and curl; throws with the reason when one is missing.
  */
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { fileURLToPath } from 'node:url';
@@ -77,7 +77,11 @@ const FLOOD_ONLY = process.env.HTTP_BENCH_FLOOD_ONLY === '1';
  * thread's and the other threads' CPU, GC pauses, the kernel server's CPU and its main thread's wait, ab's CPU,
  * and the machine's busy cores, softirq and other load over the round (probeRound); synack's TUN packets per
  * request each way, per read batch, and those written on the event loop rather than the writer thread (linkRound);
- * V8's old space in use after synack's half (oldSpaceMB).
+ * V8's old space in use after synack's half (oldSpaceMB); the growth of V8's old generation per request over synack's half
+ * when no major GC ran in it (oldGrowthPerReq: what scavenges promoted, which brings the next major GC closer), and
+ * the CPU of each thread of synack's process that ran over 0.1 µs per request (tid<N>RunUs, N the thread id less the
+ * main thread's: V8's platform workers, which run parallel scavenges and concurrent marking, come first). With
+ * HTTP_BENCH_KERNEL_GC=1, the kernel server's GC pauses too (kernelGcMsRound, kernelGcCount, kernelGcMajor).
  */
 const ROUND_LOG = process.env.HTTP_BENCH_ROUND_LOG;
 /**
@@ -116,6 +120,9 @@ export async function run(): Promise<BenchResult[]> {
   const reason = netnsUnavailableReason() ?? tunUnavailableReason() ?? missingTool();
   if (reason) throw new Error(`HTTP/SYN-flood benchmark cannot run: ${reason}`);
   const res = await runInNetns(import.meta.url, ['bench'], { timeoutMs: 300_000 });
+  // HTTP_BENCH_STDOUT=FILE: what the bench's process printed besides its result (V8's --trace-gc lines with
+  // HTTP_BENCH_V8_FLAGS, say), else shown only when it fails.
+  if (process.env.HTTP_BENCH_STDOUT) writeFileSync(process.env.HTTP_BENCH_STDOUT, res.stdout);
   if (res.code !== 0 || !Array.isArray(res.result)) {
     throw new Error(`HTTP benchmark failed (exit ${res.code}${res.timedOut ? ', timed out' : ''}):\n${res.stderr}${res.stdout}`);
   }
@@ -275,6 +282,19 @@ function machineJiffies(): { busy: number; softirq: number; all: number } {
   return { busy: all - f[3]! - f[4]!, softirq: f[6]!, all };
 }
 let gcMs = 0, gcCount = 0, gcMajor = 0;
+/**
+ * HTTP_BENCH_KERNEL_GC=1: the kernel server runs with V8's --trace-gc and its GC pauses are summed from its output
+ * (kernelGc* in the round log), to set synack serve's GC beside the same node:http handler's on kernel sockets.
+ */
+const KERNEL_GC = process.env.HTTP_BENCH_KERNEL_GC === '1' || process.env.HTTP_BENCH_KERNEL_GC === 'nvp';
+let kGcMs = 0, kGcCount = 0, kGcMajor = 0;
+/** Sums the pauses of --trace-gc lines ("... Scavenge 4.1 (5.6) -> 3.6 (6.6) MB, 0.78 / 0.00 ms ..."). */
+function kernelGcLines(text: string): void {
+  for (const m of text.matchAll(/: (Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Compact|Mark-Compact \(reduce\))[^\n]*? MB, ([\d.]+) \/ [\d.]+ ms/g)) {
+    kGcMs += Number(m[2]); kGcCount++;
+    if (!m[1]!.startsWith('Scavenge')) kGcMajor++;
+  }
+}
 /** GCs by `kind:flags` (perf_hooks constants NODE_PERFORMANCE_GC_*), over the whole run. */
 const gcKinds = new Map<string, number>();
 function watchGc(): void {
@@ -288,9 +308,9 @@ function watchGc(): void {
     }
   }).observe({ entryTypes: ['gc'] });
 }
-interface ProbeSnap { t: number; synack: Map<number, ThreadTimes>; kernel: Map<number, ThreadTimes>; gcMs: number; gcCount: number; gcMajor: number; cpu: ReturnType<typeof machineJiffies> }
+interface ProbeSnap { t: number; synack: Map<number, ThreadTimes>; kernel: Map<number, ThreadTimes>; gcMs: number; gcCount: number; gcMajor: number; kGcMs: number; kGcCount: number; kGcMajor: number; cpu: ReturnType<typeof machineJiffies>; oldBytes: number }
 function probeSnap(kernelPid: number): ProbeSnap {
-  return { t: performance.now(), synack: threadTimes(process.pid), kernel: threadTimes(kernelPid), gcMs, gcCount, gcMajor, cpu: machineJiffies() };
+  return { t: performance.now(), synack: threadTimes(process.pid), kernel: threadTimes(kernelPid), gcMs, gcCount, gcMajor, kGcMs, kGcCount, kGcMajor, cpu: machineJiffies(), oldBytes: oldGenBytes() };
 }
 /** Sum of run/wait/slices deltas (ns) over the threads of `b` (those in `only`, or all but `except`). */
 function sumDelta(a: Map<number, ThreadTimes>, b: Map<number, ThreadTimes>, only?: Set<number>, except?: Set<number>): ThreadTimes {
@@ -302,6 +322,16 @@ function sumDelta(a: Map<number, ThreadTimes>, b: Map<number, ThreadTimes>, only
     s.run += y.run - x.run; s.wait += y.wait - x.wait; s.slices += y.slices - x.slices;
   }
   return s;
+}
+/**
+ * V8's old generation in use in this process (old and large-object spaces), bytes: between two probes with no major
+ * GC between them, its growth is what scavenges promoted plus what was allocated there directly (large or
+ * pretenured objects), which is what brings the next major GC (concurrent marking on V8's workers) closer.
+ */
+function oldGenBytes(): number {
+  let n = 0;
+  for (const x of getHeapSpaceStatistics()) if (x.space_name === 'old_space' || x.space_name === 'large_object_space') n += x.space_used_size;
+  return n;
 }
 /** V8's old space in use in this process (synack serve's), MB: what each major GC marks. */
 function oldSpaceMB(): number {
@@ -331,7 +361,13 @@ function probeRound(a: ProbeSnap, b: ProbeSnap, requests: number, abCpuUs: numbe
     secs: Math.round(secs * 1000) / 1000,
     mainRunUs: us(m.run), mainWaitUs: us(m.wait), mainSlicesPerReq: Math.round((m.slices / n) * 100) / 100,
     writerRunUs: us(w.run), writerWaitUs: us(w.wait), otherThreadsRunUs: us(other.run),
+    // Each thread of synack's process that ran over 0.1 µs per request, by thread id (V8's platform workers, which
+    // run the parallel scavenges and concurrent marking, are the first ids after the main thread's).
+    ...Object.fromEntries([...b.synack].map(([tid, y]) => [`tid${tid - process.pid}RunUs`, us(y.run - (a.synack.get(tid)?.run ?? 0))]).filter(([, v]) => (v as number) > 0.1)),
+    // Old-generation growth per request (bytes; -1 when a major GC ran in between and the figure means nothing).
+    oldGrowthPerReq: b.gcMajor === a.gcMajor ? Math.round((b.oldBytes - a.oldBytes) / n) : -1,
     gcMsRound: Math.round((b.gcMs - a.gcMs) * 10) / 10, gcPerReqUs: Math.round(((b.gcMs - a.gcMs) * 1e3 / n) * 100) / 100, gcCount: b.gcCount - a.gcCount, gcMajor: b.gcMajor - a.gcMajor,
+    ...(KERNEL_GC ? { kernelGcMsRound: Math.round((b.kGcMs - a.kGcMs) * 10) / 10, kernelGcCount: b.kGcCount - a.kGcCount, kernelGcMajor: b.kGcMajor - a.kGcMajor } : {}),
     kernelRunUs: us(k.run), kernelMainRunUs: us(km.run), kernelMainWaitUs: us(km.wait), abCpuUs: Math.round((abCpuUs / n) * 10) / 10,
     machineBusyCores: busyCores, softirqCores: cores(b.cpu.softirq - a.cpu.softirq),
     // What ran that was neither synack, the kernel server nor ab (other load, unattributed softirq), in cores.
@@ -497,7 +533,9 @@ async function bench(): Promise<BenchResult[]> {
   // The kernel server runs this file as this process does: compiled JavaScript without tsx when the bench runs
   // compiled, else through tsx, so that both servers run the same handler the same way.
   const self = fileURLToPath(import.meta.url);
-  const server: ChildProcess = ns.spawn([process.execPath, ...(self.endsWith('.ts') ? ['--import', 'tsx'] : []), self, 'kernel-server']);
+  const server: ChildProcess = ns.spawn([process.execPath, ...(KERNEL_GC ? ['--trace-gc', ...(process.env.HTTP_BENCH_KERNEL_GC === 'nvp' ? ['--trace-gc-nvp'] : [])] : []), ...(self.endsWith('.ts') ? ['--import', 'tsx'] : []), self, 'kernel-server']);
+  // HTTP_BENCH_KERNEL_GC=nvp: --trace-gc-nvp instead (each pause by phase), its lines appended to HTTP_BENCH_STDOUT.kernel.
+  if (KERNEL_GC) server.stdout!.setEncoding('utf8').on('data', (d: string) => { kernelGcLines(d); if (process.env.HTTP_BENCH_STDOUT) appendFileSync(`${process.env.HTTP_BENCH_STDOUT}.kernel`, d); });
   let serverErr = '';
   server.stderr!.setEncoding('utf8').on('data', (d: string) => (serverErr += d));
   const out: BenchResult[] = [];
@@ -723,11 +761,12 @@ async function bench(): Promise<BenchResult[]> {
  */
 async function startHeapProfile(what: string): Promise<() => Promise<void>> {
   const { Session } = await import('node:inspector/promises');
-  const { writeFileSync } = await import('node:fs');
   const session = new Session();
   session.connect();
   // HTTP_BENCH_HEAP_OLD=1: only what outlived the young generation (objects a scavenge promoted, collected by a
-  // major GC or still alive): what makes the old generation grow and the concurrent marking run.
+  // major GC or still alive): what makes the old generation grow and the concurrent marking run. It also counts
+  // what the young generation still holds when the profile stops (up to one young generation: ~12 MB of a
+  // keep-alive round's profile, where scavenges promote ~15 B per request), so it says most for ab -c100.
   const old = process.env.HTTP_BENCH_HEAP_OLD === '1';
   await session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !old } as never);
   return async () => {
@@ -740,7 +779,6 @@ async function startHeapProfile(what: string): Promise<() => Promise<void>> {
 /** Starts the V8 profiler in this process; the function returned stops it and writes HTTP_BENCH_PROFILE.<what>.cpuprofile. */
 async function startProfile(what: string): Promise<() => Promise<void>> {
   const { Session } = await import('node:inspector/promises');
-  const { writeFileSync } = await import('node:fs');
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
