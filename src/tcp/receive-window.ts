@@ -80,9 +80,10 @@ export function windowField(c: TcpConnection): number {
   if (field > MAX_WINDOW_FIELD) field = MAX_WINDOW_FIELD;
   // The shift truncates: the right edge could move left by up to 2^shift - 1. Round up instead when the
   // buffer has room for it (as Linux's tcp_select_window aligns up); otherwise keep the truncation, which
-  // RFC 7323 §2.4 anticipates (a sender must cope with such a shrink) — never over-promise the buffer.
+  // RFC 7323 §2.4 anticipates (a sender must cope with such a shrink) — never over-promise the buffer. An
+  // autotuned window is below the buffer (recvBufferSize) itself: the room is the buffer's, not the window's.
   if (c.rcvShift > 0 && field < MAX_WINDOW_FIELD && (field << c.rcvShift) < advRemaining
-    && ((field + 1) << c.rcvShift) <= currentWindowFree(c)) field++;
+    && ((field + 1) << c.rcvShift) <= c.cfg.recvBufferSize - c.rcv.length) field++;
   const adv = field << c.rcvShift;
   c.rcvWnd = adv;
   const right = seqAdd(c.rcvNxt, adv);
