@@ -11,20 +11,27 @@ import { SendBuffer } from './buffers.js';
 
 const op = fc.oneof(
   fc.record({ kind: fc.constant('write' as const), size: fc.oneof(fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 2048, max: 70_000 }), fc.integer({ min: 200_000, max: 600_000 })) }),
+  // The bytes right after the previous continuation write in the same memory, as a socket packs successive writes
+  // into one block: the buffer extends its last piece with them (a new, longer view of it).
+  fc.record({ kind: fc.constant('continue' as const), size: fc.oneof(fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 2048, max: 20_000 })) }),
   fc.record({ kind: fc.constant('slice' as const), from: fc.nat(), size: fc.oneof(fc.integer({ min: 1, max: 1500 }), fc.integer({ min: 8192, max: 65_535 })) }),
   fc.record({ kind: fc.constant('ack' as const), size: fc.integer({ min: 0, max: 100_000 }) }),
 );
 
-test('property: slices return the written bytes and stay unchanged, across staging, copies, coalescing and acks', () => {
+test('property: slices return the written bytes and stay unchanged, across staging, copies, coalescing, continuations and acks', () => {
   fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 60 }), (ops) => {
     const b = new SendBuffer();
     let written = 0;
     const byteAt = (i: number) => (i * 31 + (i >>> 9)) & 0xff;
     const handed: Array<{ at: number; view: Uint8Array }> = [];
     const mine: Array<{ at: number; chunk: Uint8Array }> = [];
+    const block = new Uint8Array(60 * 20_000);
+    let blockAt = 0;
     for (const o of ops) {
-      if (o.kind === 'write') {
-        const chunk = Uint8Array.from({ length: o.size }, (_, k) => byteAt(written + k));
+      if (o.kind === 'write' || o.kind === 'continue') {
+        const chunk = o.kind === 'write' ? new Uint8Array(o.size) : block.subarray(blockAt, blockAt + o.size);
+        if (o.kind === 'continue') blockAt += o.size;
+        for (let k = 0; k < o.size; k++) chunk[k] = byteAt(written + k);
         b.push(chunk);
         mine.push({ at: written, chunk });
         written += o.size;
