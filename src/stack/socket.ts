@@ -809,13 +809,13 @@ export class Socket extends Duplex implements ConnectionHandler {
 }
 
 /**
- * The one-chunk list a small write is handed to writeChunks in (Socket#_write): writeChunks keeps no reference to
- * the list (a partial write keeps a copy of its rest), so one list serves every socket.
+ * The one-chunk list a write is handed to writeChunks in (Socket#_write): writeChunks keeps no reference to the
+ * list (a partial write keeps a copy of its rest), so one list serves every socket.
  */
 const ONE_CHUNK: Uint8Array[] = [new Uint8Array(0)];
+const EMPTY_CHUNK = ONE_CHUNK[0]!;
 /** blockEnds of a socket holding no copy block (blocks null): never written, so one serves every socket. */
 const NO_ENDS: number[] = [];
-const EMPTY_CHUNK = ONE_CHUNK[0]!;
 
 /**
  * Where small string writes are encoded (encodeString): the engine copies a write under SMALL_WRITE when it takes
