@@ -44,7 +44,7 @@ import { fileURLToPath } from 'node:url';
 import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from '../src/link/netns.js';
 import { tunUnavailableReason } from '../src/link/tun.js';
 import { makeNetns, type Netns } from '../src/cli/kernel-ip-testkit.js';
-import { DEFAULT_SYN_RATE, httpHandler, startServe } from '../src/cli/serve.js';
+import { DEFAULT_SYN_RATE, SERVE_V8_FLAGS, applyServeV8Flags, httpHandler, startServe } from '../src/cli/serve.js';
 import { applySynRate, synRateStats } from '../src/link/tun-device.js';
 import type { BenchResult } from './results.js';
 
@@ -516,6 +516,9 @@ function handshakeRows(prefix: string, f: FetchLoopResult): BenchResult[] {
 
 async function bench(): Promise<BenchResult[]> {
   // HTTP_BENCH_V8_FLAGS='--flag ...': V8 flags for this process (synack serve's), set before serve starts.
+  // synack serve's V8 flags, as serveCommand sets them (HTTP_BENCH_SERVE_V8_FLAGS=0: V8's defaults, to compare);
+  // HTTP_BENCH_KERNEL_SERVE_V8_FLAGS=1 gives the kernel server the same ones.
+  if (process.env.HTTP_BENCH_SERVE_V8_FLAGS !== '0') applyServeV8Flags();
   if (process.env.HTTP_BENCH_V8_FLAGS) setFlagsFromString(process.env.HTTP_BENCH_V8_FLAGS);
   const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
   // HTTP_BENCH_WRITE_THREAD=0: the measured serve writes its device from the event loop (synack serve --no-write-thread).
@@ -533,7 +536,7 @@ async function bench(): Promise<BenchResult[]> {
   // The kernel server runs this file as this process does: compiled JavaScript without tsx when the bench runs
   // compiled, else through tsx, so that both servers run the same handler the same way.
   const self = fileURLToPath(import.meta.url);
-  const server: ChildProcess = ns.spawn([process.execPath, ...(KERNEL_GC ? ['--trace-gc', ...(process.env.HTTP_BENCH_KERNEL_GC === 'nvp' ? ['--trace-gc-nvp'] : [])] : []), ...(self.endsWith('.ts') ? ['--import', 'tsx'] : []), self, 'kernel-server']);
+  const server: ChildProcess = ns.spawn([process.execPath, ...(process.env.HTTP_BENCH_KERNEL_SERVE_V8_FLAGS === '1' ? SERVE_V8_FLAGS : []), ...(KERNEL_GC ? ['--trace-gc', ...(process.env.HTTP_BENCH_KERNEL_GC === 'nvp' ? ['--trace-gc-nvp'] : [])] : []), ...(self.endsWith('.ts') ? ['--import', 'tsx'] : []), self, 'kernel-server']);
   // HTTP_BENCH_KERNEL_GC=nvp: --trace-gc-nvp instead (each pause by phase), its lines appended to HTTP_BENCH_STDOUT.kernel.
   if (KERNEL_GC) server.stdout!.setEncoding('utf8').on('data', (d: string) => { kernelGcLines(d); if (process.env.HTTP_BENCH_STDOUT) appendFileSync(`${process.env.HTTP_BENCH_STDOUT}.kernel`, d); });
   let serverErr = '';
