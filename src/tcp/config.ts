@@ -34,11 +34,12 @@ export interface TcpConfig {
    * Receive buffer autotuning, as Linux's dynamic right-sizing (tcp_rcv_space_adjust and tcp_rcvbuf_grow,
    * net/ipv4/tcp_input.c; net.ipv4.tcp_moderate_rcvbuf = 1, net.ipv4.tcp_rmem): the window offered starts at
    * 64 KiB (Linux: tcp_rmem[1] = 128 KiB at half overhead) and grows, once per receiver RTT, to about twice what
-   * the application read in the last RTT (plus the sender's slow-start growth, scaled down below 1 ms as
-   * net.ipv4.tcp_rcvbuf_low_rtt does, plus what is held out of order), up to recvBufferSize (tcp_rmem[2]). It
+   * the application read in the last RTT (plus room for the sender's slow-start growth, plus what is held out of
+   * order; Linux 6.18's tcp_rcvbuf_grow), up to recvBufferSize (tcp_rmem[2]). It
    * never shrinks, and the window scale offered in the SYN is still derived from recvBufferSize. A reader that
-   * keeps up gets the window its path needs rather than the whole maximum (~2 900 segments in flight with
-   * 4 MiB, all cache-cold); a reader that stops gets no growth. On by default, as a Linux socket without
+   * keeps up gets the window its path needs rather than the whole maximum from the start; a reader that stops
+   * gets no growth (on the in-memory wire, whose virtual time costs no CPU, a reader always keeps up: the window
+   * still grows to what the sender's congestion window asks). On by default, as a Linux socket without
    * SO_RCVBUF (Node's net never sets it); false makes recvBufferSize a fixed window, as SO_RCVBUF does on Linux
    * (SOCK_RCVBUF_LOCK), for a receiver that reads only at the end.
    */
