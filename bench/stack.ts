@@ -6,7 +6,8 @@
  */
 import net from 'node:net';
 import { Network } from '../src/link/network.js';
-import { Server, Socket } from '../src/stack/socket.js';
+import { Server } from '../src/stack/server.js';
+import { Socket } from '../src/stack/socket.js';
 import type { Stack, StackConnection } from '../src/stack/stack.js';
 import type { BenchResult } from './results.js';
 

@@ -29,7 +29,8 @@ import { runInNetns, reportResult, netnsUnavailableReason, NETNS_ENV } from '../
 import { udpPacket } from '../src/link/tun-testkit.js';
 import { openTunHost } from '../src/cli/tun-host.js';
 import { patternBytes } from '../src/cli/serve.js';
-import { Server, type Socket } from '../src/stack/socket.js';
+import { Server } from '../src/stack/server.js';
+import type { Socket } from '../src/stack/socket.js';
 
 import type { BenchResult } from './results.js';
 

@@ -13,10 +13,9 @@ export * from './core.js';
 export {
   createNet, type SynackNet, type NetOptions, type UndiciConnectOptions, type UndiciConnectCallback, type ConnectOptions, type ConnectListener,
 } from '../stack/node-net.js';
-export {
-  Socket, Server, socketError,
-  type SocketOptions, type SocketConnectOptions, type ServerOptions, type ListenOptions, type SocketError,
-} from '../stack/socket.js';
+export { Socket, type SocketOptions, type SocketConnectOptions } from '../stack/socket.js';
+export { Server, type ServerOptions, type ListenOptions } from '../stack/server.js';
+export { socketError, type SocketError } from '../stack/socket-errors.js';
 
 // In Node every stack has the SYN-cookie fast path and IP fragment reassembly, as before they were installable (a
 // browser bundle leaves them out).

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { Network } from './network.js';
-import { Server, Socket } from '../stack/socket.js';
+import { Server } from '../stack/server.js';
+import { Socket } from '../stack/socket.js';
 
 /** Every packet the wire delivered: time, direction and a digest of its bytes. */
 function record(n: Network): string[] {

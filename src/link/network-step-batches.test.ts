@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Network } from './network.js';
-import { Server, Socket } from '../stack/socket.js';
+import { Server } from '../stack/server.js';
+import { Socket } from '../stack/socket.js';
 import type { Stack } from '../stack/stack.js';
 
 /**

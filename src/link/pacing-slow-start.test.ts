@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Network } from './network.js';
-import { Server, Socket } from '../stack/socket.js';
+import { Server } from '../stack/server.js';
+import { Socket } from '../stack/socket.js';
 
 /**
  * Pacing (TcpConfig.pacing, as Linux's TCP internal pacing) on a long fat path with a shallow bottleneck queue:

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Network } from './network.js';
-import { Server, Socket } from '../stack/socket.js';
+import { Server } from '../stack/server.js';
+import { Socket } from '../stack/socket.js';
 
 test('two stacks on a real-time wire (real clock, 5 ms delay): an echo round trip completes in real time', async () => {
   const net = new Network({ realTime: true, delayMs: 5, seed: 2 });

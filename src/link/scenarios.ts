@@ -616,7 +616,7 @@ const RUNNERS: Record<string, Runner> = {
   async 'blind-rst-5961'(ctx) { await blindRst(ctx); },
 
   async http(ctx) {
-    const [{ default: http }, { Server, Socket }] = await Promise.all([import('node:http'), import('../stack/socket.js')]);
+    const [{ default: http }, { Server }, { Socket }] = await Promise.all([import('node:http'), import('../stack/server.js'), import('../stack/socket.js')]);
     const httpServer = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end('hello from node:http on synack\n')); });
     const srv = new Server(ctx.server, {}, (s) => httpServer.emit('connection', s));
     srv.listen(ctx.port);

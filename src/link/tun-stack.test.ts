@@ -11,7 +11,7 @@ import { configureTunDevice } from './tun-device.js';
 import { testBody, sha256Hex, runCommand, tunTestSkip } from './tun-testkit.js';
 import { runInNetns, reportResult, NETNS_ENV } from './netns.js';
 import { Stack } from '../stack/stack.js';
-import { Server } from '../stack/socket.js';
+import { Server } from '../stack/server.js';
 
 const body = testBody;
 const sha = sha256Hex;

@@ -9,7 +9,7 @@ import { ACK, SYN } from '../wire/tcp-types.js';
 import { decodePacket } from '../wire/packet.js';
 import { Stack } from '../stack/stack.js';
 import { VirtualClock } from '../stack/clock.js';
-import { Server } from '../stack/socket.js';
+import { Server } from '../stack/server.js';
 import { installSynFastPath } from '../stack/syn-fast-path.js';
 import { installIpReassembly } from '../stack/reassembly.js';
 import { reuseOutputBuffers } from '../stack/ip-output.js';

@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Network } from '../link/network.js';
-import { Server, Socket } from './socket.js';
+import { Server } from './server.js';
+import { Socket } from './socket.js';
 
 async function download(seed: number, loss: number): Promise<{ ms: number; body: Buffer; retrans: number }> {
   const net = new Network({ seed, delayMs: 5, impairments: { loss } });

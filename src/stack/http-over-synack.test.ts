@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { Network } from '../link/network.js';
-import { Server, Socket } from './socket.js';
+import { Server } from './server.js';
+import { Socket } from './socket.js';
 import type { Stack } from './stack.js';
 
 function body(n: number, seed: number): Buffer {

@@ -7,7 +7,9 @@
  */
 import type * as nodeNet from 'node:net';
 import type { ClientRequestArgs } from 'node:http';
-import { Socket, Server, checkPort, type SocketConnectOptions, type ServerOptions, type SocketOptions, type ListenOptions } from './socket.js';
+import { Socket, type SocketConnectOptions, type SocketOptions } from './socket.js';
+import { Server, type ServerOptions, type ListenOptions } from './server.js';
+import { checkPort } from './socket-errors.js';
 import type { Stack } from './stack.js';
 import { connect as tlsConnect } from 'node:tls';
 

@@ -9,12 +9,14 @@ import { fileURLToPath } from 'node:url';
 
 const network = fileURLToPath(new URL('../link/network.ts', import.meta.url));
 const socket = fileURLToPath(new URL('./socket.ts', import.meta.url));
+const serverModule = fileURLToPath(new URL('./server.ts', import.meta.url));
 
 /** Runs `body` in a child Node process (with tsx); resolves with its exit code and run time, or 'alive' after `limitMs`. */
 function runChild(body: string, limitMs: number): Promise<{ code: number | null; ms: number } | 'alive'> {
   const code = `
     import { Network } from ${JSON.stringify(network)};
-    import { Server, Socket } from ${JSON.stringify(socket)};
+    import { Server } from ${JSON.stringify(serverModule)};
+    import { Socket } from ${JSON.stringify(socket)};
     const net = new Network({ realTime: true, delayMs: 1, seed: 5 });
     const server = net.addStack({ name: 'server', addresses: ['10.0.0.2'] });
     const client = net.addStack({ name: 'client', addresses: ['10.0.0.1'] });

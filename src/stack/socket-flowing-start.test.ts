@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { Network } from '../link/network.js';
-import { Server, Socket } from './socket.js';
+import { Server } from './server.js';
+import { Socket } from './socket.js';
 
 function setup() {
   const n = new Network({ seed: 11, delayMs: 0.5 });

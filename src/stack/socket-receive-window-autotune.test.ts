@@ -10,7 +10,8 @@ import { Network } from '../link/network.js';
 import type { TcpConfig } from '../tcp/config.js';
 import { ACK, SYN } from '../wire/tcp-types.js';
 import { decodePacket } from '../wire/packet.js';
-import { Server, Socket } from './socket.js';
+import { Server } from './server.js';
+import { Socket } from './socket.js';
 
 const SIZE = 8 << 20;
 const BUF = 16 << 20;

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Network } from '../link/network.js';
-import { Server, Socket } from './socket.js';
+import { Server } from './server.js';
+import { Socket } from './socket.js';
 
 test('a timeout set after data arrived counts from setTimeout; data arriving while it is set pushes it back', async () => {
   const net = new Network({ seed: 3, delayMs: 2 });

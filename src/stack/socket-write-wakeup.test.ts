@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Network } from '../link/network.js';
-import { Server, Socket } from './socket.js';
+import { Server } from './server.js';
+import { Socket } from './socket.js';
 import { connectTcp, listenTcp, type TcpSocket } from './stream-socket.js';
 
 test('a write larger than the send buffer is fed to the engine in pieces of at least a third of the buffer', async () => {

@@ -1,18 +1,23 @@
 /**
- * Node `net`-compatible sockets and servers on a synack Stack. `Socket` is a real `stream.Duplex` that behaves
+ * Node `net`-compatible sockets on a synack Stack. `Socket` is a real `stream.Duplex` that behaves
  * as `net.Socket` does (events, error codes, `ref()`/`unref()`, `destroy(err)`, `'close'` with `hadError`), so
- * node:http, https/tls, ws, undici and anything else that takes a socket runs on it unchanged.
+ * node:http, https/tls, ws, undici and anything else that takes a socket runs on it unchanged. Beside it:
+ * server.ts (`Server`), socket-errors.ts (Node-style errors, port checks), socket-copy-blocks.ts (the write path's
+ * string scratch and copy-block pool), socket-idle-timers.ts (setTimeout's timers); here, the class and its read turn.
  * Node-only (the Stack underneath is browser-clean; browsers use src/stack/stream-socket.ts).
  */
 import { Duplex } from 'node:stream';
 import { EventEmitter } from 'node:events';
-import type { TcpEvent, TcpErrorCode } from '../tcp/connection.js';
+import type { TcpEvent } from '../tcp/connection.js';
 import type { TcpStateName } from '../wire/trace.js';
-import type { Listener, Stack, StackConnection, ConnectionHandler, UserTimer } from './stack.js';
+import type { Stack, StackConnection, ConnectionHandler } from './stack.js';
 import type { TcpConfig } from '../tcp/config.js';
 import { SMALL_WRITE } from '../tcp/buffers.js';
-import { formatAddress, parseAddress } from '../wire/address.js';
-import { IndexedTimerHeap } from './timer-heap.js';
+import { formatAddress } from '../wire/address.js';
+import type { Server } from './server.js';
+import { apiError, checkPort, isIpLiteral, socketError, type SocketError } from './socket-errors.js';
+import { SCRATCH, encodeString, resetScratch, takeCopyBlock, giveCopyBlock, FIRST_COPY_BLOCK, MAX_COPY_BLOCK } from './socket-copy-blocks.js';
+import { idleTimersOf } from './socket-idle-timers.js';
 
 /** Options of `new Socket()`, as `net.Socket`'s. */
 export interface SocketOptions {
@@ -42,51 +47,6 @@ export interface SocketConnectOptions {
   /** Per-connection engine configuration (RFC choices: RTO bounds, window, Nagle ...). */
   tcp?: Partial<TcpConfig>;
 }
-
-/** Node's error shape: `code`, `syscall`, `errno`-like `address`/`port`. */
-export type SocketError = NodeJS.ErrnoException & { address?: string; port?: number };
-
-/** An Error with Node's `code`, `syscall`, `address` and `port`, and Node's message form ("connect ECONNREFUSED 10.0.0.1:80"). */
-export function socketError(code: TcpErrorCode | string, syscall: string, message: string, address?: string, port?: number): SocketError {
-  const where = address ? ` ${address}${port !== undefined ? ':' + port : ''}` : '';
-  const e = new Error(`${syscall} ${code}${where}${message ? ` (${message})` : ''}`) as SocketError;
-  e.code = code;
-  e.syscall = syscall;
-  e.errno = ERRNO[code];
-  if (address) e.address = address;
-  if (port !== undefined) e.port = port;
-  return e;
-}
-
-/** Linux errno values (negated, as libuv reports them) for the codes synack produces. */
-const ERRNO: Record<string, number> = {
-  ECONNREFUSED: -111, ECONNRESET: -104, ETIMEDOUT: -110, EPIPE: -32, ENOTCONN: -107, EISCONN: -106,
-  ECONNABORTED: -103, EADDRINUSE: -98, EADDRNOTAVAIL: -99, EHOSTUNREACH: -113, ENETUNREACH: -101,
-  EACCES: -13, EPROTO: -71, ENOPROTOOPT: -92, EMSGSIZE: -90, EOPNOTSUPP: -95, EHOSTDOWN: -112, ENONET: -64,
-  ENOTFOUND: -3008, // libuv's UV_EAI_NONAME, as Node reports a name nobody resolves
-};
-
-/** A Node-style error for a misused API: `code` like ERR_SOCKET_BAD_PORT, thrown synchronously as Node does. */
-function apiError<T extends Error>(Ctor: new (m: string) => T, code: string, message: string): T & { code: string } {
-  const e = new Ctor(message) as T & { code: string };
-  e.code = code;
-  return e;
-}
-
-/** Validates a port as Node's net does (a number or numeric string, 0..65535). */
-export function checkPort(port: unknown, name = 'Port', allowZero = true): number {
-  const n = typeof port === 'string' && port.trim() !== '' ? Number(port) : port;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < (allowZero ? 0 : 1) || n > 65535) {
-    throw apiError(RangeError, 'ERR_SOCKET_BAD_PORT', `${name} should be >= ${allowZero ? 0 : 1} and < 65536. Received ${typeof port === 'string' ? `type string ('${port}')` : `type ${typeof port} (${String(port)})`}.`);
-  }
-  return n;
-}
-
-function isIpLiteral(host: string): boolean {
-  if (host === lastLiteral) return true; // a client connecting to one host again and again parses it once
-  try { parseAddress(host); lastLiteral = host; return true; } catch { return false; }
-}
-let lastLiteral = '';
 
 interface PendingWrite { chunks: Uint8Array[]; cb: (err?: Error | null) => void }
 
@@ -481,7 +441,7 @@ export class Socket extends Duplex implements ConnectionHandler {
    */
   private writeStarts(): number {
     const c = this.conn;
-    scratchAt = 0;
+    resetScratch();
     if (c === null) return 0;
     const now = c.stack.clock.now();
     this.lastActivity = now;
@@ -818,75 +778,6 @@ const EMPTY_CHUNK = ONE_CHUNK[0]!;
 const NO_ENDS: number[] = [];
 
 /**
- * Where small string writes are encoded (encodeString): the engine copies a write under SMALL_WRITE when it takes
- * it (staging), and a pending rest is copied out (writeChunks), so the scratch is free again once a
- * _write/_writev has handed its chunks over; one serves every socket. Room for the strings of one corked batch.
- */
-const SCRATCH = Buffer.allocUnsafe(4 * SMALL_WRITE);
-/** Bytes of SCRATCH the current _write/_writev has used. */
-let scratchAt = 0;
-
-/**
- * A string write's bytes, as Buffer.from(s, encoding) gives them (net.Socket's write encodings: utf8, latin1/binary,
- * ascii, hex, base64, base64url, ucs2/utf16le): a small one encoded into SCRATCH, not into a Buffer of its own.
- */
-function encodeString(s: string, encoding: BufferEncoding | 'buffer'): Uint8Array {
-  const enc = encoding === 'buffer' ? 'utf8' : encoding;
-  // Every encoding takes at most 3 bytes per UTF-16 unit (utf8), so short strings need no byteLength pass.
-  const max = s.length <= (SMALL_WRITE - 1) / 3 ? 3 * s.length : Buffer.byteLength(s, enc);
-  if (max >= SMALL_WRITE || scratchAt + max > SCRATCH.length) return Buffer.from(s, enc);
-  let n = -1;
-  // A short ASCII string in an encoding that keeps ASCII as it is: copied here, without Buffer#write's native call
-  // (~50 ns whatever the length; this loop is cheaper up to ~20 characters).
-  if (s.length <= 16 && (enc === 'utf8' || enc === 'utf-8' || enc === 'latin1' || enc === 'binary' || enc === 'ascii')) n = copyAscii(s, scratchAt);
-  if (n < 0) n = SCRATCH.write(s, scratchAt, enc);
-  // A plain view: a Buffer's subarray builds a Buffer (a larger object, through its constructor).
-  const out = new Uint8Array(SCRATCH.buffer, SCRATCH.byteOffset + scratchAt, n);
-  scratchAt += n;
-  return out;
-}
-
-/** `s` into SCRATCH at `at` if every character is ASCII (its length then); -1 (nothing meaningful written) else. */
-function copyAscii(s: string, at: number): number {
-  const n = s.length;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) return -1;
-    SCRATCH[at + i] = c;
-  }
-  return n;
-}
-
-/** A socket's first copy block (Socket#sendCopy): a response or two. */
-const FIRST_COPY_BLOCK = 65536;
-/**
- * The largest copy block: a streaming socket's pieces are this long, so a 64 KiB TSO segment straddles two in 16
- * and is copied alone (buffers.ts coalesces only pieces under four segments long, copying everything twice).
- */
-const MAX_COPY_BLOCK = 1 << 20;
-/**
- * Copy blocks kept for reuse, by size (FIRST_COPY_BLOCK << k), at most MAX_SPARE_BYTES in all across the process's
- * sockets: a fresh buffer per write (hundreds of MB/s in a bulk transfer) cost a quarter of the CPU in allocation
- * and the collections its external memory brought on.
- */
-const spareBlocks: ArrayBuffer[][] = [[], [], [], [], []];
-const MAX_SPARE_BYTES = 16 << 20;
-let spareBytes = 0;
-function sizeClass(size: number): number { return 31 - Math.clz32(size / FIRST_COPY_BLOCK); }
-
-function takeCopyBlock(size: number): ArrayBuffer {
-  const b = spareBlocks[sizeClass(size)]!.pop();
-  if (b !== undefined) { spareBytes -= size; return b; }
-  return new ArrayBuffer(size);
-}
-
-function giveCopyBlock(b: ArrayBuffer): void {
-  if (spareBytes + b.byteLength > MAX_SPARE_BYTES) return;
-  spareBlocks[sizeClass(b.byteLength)]!.push(b);
-  spareBytes += b.byteLength;
-}
-
-/**
  * A 'state' listener added before the connection's next event hears connect()'s transition (Socket#earlyState):
  * on, addListener and prependListener (once and prependOnceListener go through them) tell the socket first.
  * Patched on the prototype rather than declared, so Socket keeps Duplex's typed overloads of each.
@@ -931,201 +822,3 @@ function resumeTick(s: Socket): void { s.resumed(); }
 
 /** The public flags of a ReadableState (Node's own accessors) that Socket#resume reads and sets. */
 interface ReadableFlags { flowing: boolean | null; resumeScheduled: boolean; readableListening: boolean; reading: boolean; length: number }
-
-/**
- * The idle timeouts (Socket#setTimeout) of one stack's sockets: a heap of sockets by deadline and one stack
- * timer (Stack.schedule) for the earliest, so an armed socket is a heap entry, not a closure and a timer
- * object of its own. Each socket is in the heap at most once (IndexedTimerHeap, as the stack's connections):
- * re-arming moves it, and a closed socket leaves nothing behind that would keep it alive.
- */
-class IdleTimers {
-  private readonly heap = new IndexedTimerHeap<Socket>();
-  private timer: UserTimer | null = null;
-  private readonly fire = (): void => this.expire();
-  /** In expire(): sockets re-arming there leave the next stack timer to it. */
-  private expiring = false;
-  constructor(private readonly stack: Stack) {}
-
-  arm(s: Socket, at: number): void {
-    if (s.idleAt === at) return;
-    s.idleAt = at;
-    this.heap.set(s, at);
-    const t = this.timer;
-    if (!this.expiring && (t === null || at < t.at)) {
-      if (t !== null) t.cancelled = true;
-      this.timer = this.stack.schedule(at, this.fire);
-    }
-  }
-
-  disarm(s: Socket): void {
-    s.idleAt = Infinity;
-    this.heap.delete(s);
-  }
-
-  private expire(): void {
-    this.timer = null;
-    const now = this.stack.clock.now();
-    const h = this.heap;
-    this.expiring = true;
-    try {
-      while (h.peekTime() <= now) {
-        const s = h.pop()!;
-        s.idleAt = Infinity;
-        s.idleExpired(now);
-      }
-    } finally {
-      // The next deadline, even when a 'timeout' listener threw.
-      this.expiring = false;
-      if (h.size > 0) this.timer = this.stack.schedule(h.peekTime(), this.fire);
-    }
-  }
-}
-
-const idleTimers = new WeakMap<Stack, IdleTimers>();
-function idleTimersOf(stack: Stack): IdleTimers {
-  let t = idleTimers.get(stack);
-  if (t === undefined) { t = new IdleTimers(stack); idleTimers.set(stack, t); }
-  return t;
-}
-
-/** Options of `createServer()`, as `net.createServer`'s. */
-export interface ServerOptions {
-  allowHalfOpen?: boolean;
-  /** Accepted sockets get setNoDelay(true) (default false, as in Node). */
-  noDelay?: boolean;
-  /** Accepted sockets get setKeepAlive(true, keepAliveInitialDelay). */
-  keepAlive?: boolean;
-  keepAliveInitialDelay?: number;
-}
-
-/** Options of `server.listen(options)`, as Node's. */
-export interface ListenOptions {
-  port?: number | string;
-  host?: string;
-  backlog?: number;
-  signal?: AbortSignal;
-}
-
-/** A `net.Server`: 'listening', 'connection', 'close', 'error'. */
-export class Server extends EventEmitter {
-  private listener: Listener | null = null;
-  /**
-   * Accepted sockets not yet closed (socketClosed comes once per socket: acceptedBy is cleared first). A count, not
-   * a Set: a set that one connection at a time fills and empties reallocates its table each time it empties.
-   */
-  private openSockets = 0;
-  private closing = false;
-  private refed = true;
-  private release: (() => void) | null = null;
-  private readonly opts: ServerOptions;
-  constructor(readonly stack: Stack, opts: ServerOptions = {}, onConnection?: (s: Socket) => void) {
-    super();
-    this.opts = opts;
-    if (onConnection) this.on('connection', onConnection);
-  }
-
-  /**
-   * Start listening: `listen(port[, host][, backlog][, cb])`, `listen(options[, cb])` or `listen(cb)`.
-   * Port 0 (or none) picks a free port: read it from address(). A port in use gives 'error' EADDRINUSE.
-   */
-  listen(port?: number | string | ListenOptions | (() => void), host?: string | number | (() => void), backlog?: number | (() => void), cb?: () => void): this {
-    let o: ListenOptions;
-    if (typeof port === 'function') { cb = port; o = {}; }
-    else if (typeof port === 'object' && port !== null) { o = { ...port }; if (typeof host === 'function') cb = host; }
-    else {
-      o = { port };
-      const rest = [host, backlog, cb];
-      cb = undefined;
-      for (const a of rest) {
-        if (typeof a === 'function') { cb = a; break; }
-        if (typeof a === 'string') o.host = a;
-        else if (typeof a === 'number') o.backlog = a;
-      }
-    }
-    const p = o.port === undefined ? 0 : checkPort(o.port);
-    if (this.listener) throw apiError(Error, 'ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
-    if (cb) this.once('listening', cb);
-    try {
-      this.listener = this.stack.listen(p, {
-        host: o.host,
-        backlog: o.backlog,
-        onConnection: (c) => this.accepted(c),
-      });
-    } catch (e) {
-      const err = e as SocketError;
-      const addr = o.host ?? (this.stack.addresses[0]!.length === 16 ? '::' : '0.0.0.0');
-      process.nextTick(() => this.emit('error', err.code ? socketError(err.code, 'listen', err.message.replace(/^\w+: /, ''), addr, p) : err));
-      return this;
-    }
-    if (this.refed) this.release = this.stack.clock.hold?.() ?? null;
-    // Closed from below (the stack destroyed): nothing listens any more, so nothing keeps the process alive.
-    this.listener.onClosed = () => { this.listener = null; this.release?.(); this.release = null; };
-    if (o.signal) {
-      const signal = o.signal;
-      if (signal.aborted) this.close();
-      else signal.addEventListener('abort', () => this.close(), { once: true });
-    }
-    process.nextTick(() => this.emit('listening'));
-    return this;
-  }
-
-  private accepted(c: StackConnection): void {
-    const s = Socket.fromConnection(c, { allowHalfOpen: this.opts.allowHalfOpen ?? false, stack: this.stack });
-    if (this.opts.noDelay) s.setNoDelay(true);
-    if (this.opts.keepAlive) s.setKeepAlive(true, this.opts.keepAliveInitialDelay ?? 0);
-    this.openSockets++;
-    s.acceptedBy = this;
-    this.emit('connection', s);
-  }
-
-  /** @internal An accepted socket closed (before its own 'close' listeners hear it). */
-  socketClosed(): void {
-    this.openSockets--;
-    this.maybeClosed();
-  }
-
-  get listening(): boolean { return this.listener !== null && !this.listener.closed; }
-
-  /** The address, family and port listened on (the unspecified address when listening on all); null when not listening. */
-  address(): { address: string; family: string; port: number } | null {
-    if (!this.listener) return null;
-    const a = this.listener.addr ?? this.stack.addresses[0]!;
-    return { address: this.listener.addr ? formatAddress(a) : a.length === 16 ? '::' : '0.0.0.0', family: a.length === 16 ? 'IPv6' : 'IPv4', port: this.listener.port };
-  }
-
-  /** Calls `cb` with the number of open accepted sockets (synchronously; net.Server's is asynchronous). */
-  getConnections(cb: (err: Error | null, n: number) => void): this { cb(null, this.openSockets); return this; }
-
-  /** Stop accepting; 'close' once every connection has ended (like net.Server#close). */
-  close(cb?: (err?: Error) => void): this {
-    if (!this.listener && !this.closing) {
-      if (cb) process.nextTick(() => cb(apiError(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.')));
-      return this;
-    }
-    if (cb) this.once('close', cb);
-    if (this.listener) { const l = this.listener; this.listener = null; l.onClosed = null; l.close(); }
-    this.release?.();
-    this.release = null;
-    this.closing = true;
-    this.maybeClosed();
-    return this;
-  }
-
-  /** Keep the process alive while listening (the default). */
-  ref(): this {
-    this.refed = true;
-    if (this.listener && this.release === null) this.release = this.stack.clock.hold?.() ?? null;
-    return this;
-  }
-  /** Let the process exit even though the server listens. */
-  unref(): this {
-    this.refed = false;
-    this.release?.();
-    this.release = null;
-    return this;
-  }
-
-  private maybeClosed(): void {
-    if (this.closing && this.openSockets === 0) { this.closing = false; process.nextTick(() => this.emit('close')); }
-  }
-}
