@@ -39,6 +39,8 @@
  * bottleneckIdle),
  * LOSS_BENCH_READTHREAD=1 (serve reads the device on the addon's reader thread, TunOpenOptions.readThread),
  * LOSS_BENCH_SYNRATE (serve's synRate: 0, no SYN class and no HTB on the device; default serve's own),
+ * LOSS_BENCH_NICE_AB (a nice value for synack's process in even repetitions, 0 in odd ones: LOSS_BENCH_NICE as an A/B within one
+ * run, each repetition's four figures printed with its arm),
  * LOSS_BENCH_WARMUP=0 (no untimed transfer each way before the first rate. By default there is one, as the in-process
  * benches warm up: V8 still compiles, and its heap grows, during a fresh process's first ~40 MB, which the 0 % or
  * LOSS_BENCH_ONLY rate would otherwise pay (1-4 % of a transfer, helper L's phases); a server is a long-running
@@ -584,7 +586,10 @@ async function realRole(): Promise<void> {
         }
         if (cpuProf) {
           const { profile } = await cpuProf.post('Profiler.stop') as unknown as { profile: unknown };
-          writeFileSync(join(cpuProfDir!, `synack-${++cpuProfN}.cpuprofile`), JSON.stringify(profile));
+          // The profile's times are V8's monotonic clock (µs, CLOCK_MONOTONIC as process.hrtime): with the epoch at one
+          // instant beside it, its samples can be set beside a LOSS_BENCH_PCAP capture's timestamps.
+          const epochMinusMonoUs = (performance.timeOrigin + performance.now()) * 1000 - Number(process.hrtime.bigint() / 1000n);
+          writeFileSync(join(cpuProfDir!, `synack-${++cpuProfN}.cpuprofile`), JSON.stringify({ ...(profile as object), epochMinusMonoUs }));
         }
         if (heapProf) {
           const { profile } = await heapProf.post('HeapProfiler.stopSampling') as unknown as { profile: { head: ProfNode } };
@@ -683,6 +688,9 @@ async function realRole(): Promise<void> {
     if (dump) await new Promise((r) => setTimeout(r, 1000));
     const before = { rtx: st.RetransSegs, rto: st.TCPTimeouts, tlp: st.TCPLossProbes, fr: st.TCPFastRetrans, out: st.OutSegs, ...undoCounts(st) };
     for (let i = 0; i < RUNS; i++) {
+      // LOSS_BENCH_NICE_AB=n: synack's process at nice n in even repetitions and 0 in odd ones (an A/B within one run).
+      const niceArm = process.env.LOSS_BENCH_NICE_AB ? (i % 2 === 0 ? Number(process.env.LOSS_BENCH_NICE_AB) : 0) : null;
+      if (niceArm !== null) setPriority(niceArm);
       const r0 = await peerCounters();
       kk1.push(await sampled('kernel', () => curl(peer, `http://10.78.0.1:8081/bytes/${SIZE}`)));
       const r1 = await peerCounters();
@@ -698,6 +706,7 @@ async function realRole(): Promise<void> {
       const rx0 = h.host.link.stats, gso0 = h.host.link.offloadStats.rxGsoPackets;
       ks.push(await peerSampled('synack', () => sampled('synack', synackGet)));
       const rx1 = h.host.link.stats;
+      if (niceArm !== null) process.stderr.write(`${label(l)}: nice ${niceArm}: synack→kernel ${sk[sk.length - 1]!.toFixed(2)} kernel→kernel ${kk1[kk1.length - 1]!.toFixed(2)} kernel→synack ${ks[ks.length - 1]!.toFixed(2)} kernel→kernel(r0) ${kk2[kk2.length - 1]!.toFixed(2)}\n`);
       rxReads.packets += rx1.rxPackets - rx0.rxPackets; rxReads.batches += rx1.rxBatches - rx0.rxBatches;
       rxReads.gso += h.host.link.offloadStats.rxGsoPackets - gso0;
       k1 = await peerCounters();
