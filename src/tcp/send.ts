@@ -167,7 +167,7 @@ export function nextNewData(c: TcpConnection, now: number): TcpSegment | null {
     // rate. A late timer (a host's timers are coarse) leaves up to one burst of credit, no more after idle.
     c.nextSendAt = Math.max(c.nextSendAt, now - PACING_BURST_MS) + len / rate;
   }
-  c.paceAt = Infinity;
+  if (c.cold !== null) c.paceAt = Infinity; // in the cold part: without one it is already Infinity
   if (c.rtoAt === Infinity) c.rtoAt = now + rtoTimeout(c);
   if (flight === 0) c.unackedSince = now;
   // Linux tcp_event_data_sent: data sent soon after data arrived makes the exchange interactive (pingpong).
@@ -219,7 +219,9 @@ export function ackAdvance(c: TcpConnection, ack: number, now: number, seg: TcpS
     c.snd.consume(freeable);
   }
   c.sndUna = ack;
-  c.softError = null; // the path works (Linux tcp_ack clears sk_err_soft)
+  // The path works (Linux tcp_ack clears sk_err_soft). The soft error and the retry count are in the cold part:
+  // without one they are already null and 0 (every ACK of a bulk transfer comes here).
+  if (c.cold !== null) c.softError = null;
   c.sndBufSeq = c.finSent && seqGt(ack, c.finSeq) ? c.finSeq : (seqGt(ack, c.sndBufSeq) ? ack : c.sndBufSeq);
   if (c.sndRtx !== -1 && seqLt(c.sndRtx, ack)) c.sndRtx = ack;
   // Without a record nothing was logged (the handshake's ACK) or one segment was kept inline (rack.ts logSent).
@@ -230,7 +232,7 @@ export function ackAdvance(c: TcpConnection, ack: number, now: number, seg: TcpS
 
   // RTT sample: from send times, Karn-safe, else a timestamp that cannot be stale (timers.ts sampleRtt).
   sampleRtt(c, ack, seg, now, true, inlineXmit);
-  c.retries = 0;
+  if (c.cold !== null) c.retries = 0;
 
   // Loss recovery and congestion control (recovery/fast-recovery.ts, cc/).
   onNewAck(c, ack, acked, now, seg);
