@@ -941,6 +941,9 @@ export class TcpConnection {
         // A peer that may be stalled (less than one MSS of window left) hears at once; otherwise the update
         // rides on the next segment or a delayed ACK, so a request/response exchange does not pay an extra ACK.
         if (advRemaining < this.cfg.mss) this.ackNow = true;
+        // An autotuned window (about two RTTs' worth) left at half or less, and this read at least doubles it:
+        // at once, as Linux's tcp_cleanup_rbuf, or a sender working through a burst the reader took late waits.
+        else if (this.rcvTune !== null && 2 * advRemaining <= buff && grow >= advRemaining) this.ackNow = true;
         else if (grow >= (buff >>> 1)) this.windowUpdatePending = true;
       }
     }
