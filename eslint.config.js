@@ -19,4 +19,14 @@ export default tseslint.config(
       'no-restricted-globals': ['error', 'Buffer', 'process', 'setTimeout', 'setInterval', 'setImmediate'],
     },
   },
+  {
+    // src/stack runs in a browser too, except its node:net adapter (Socket, Server, their copy blocks, createNet).
+    // Timers are allowed here: a RealClock is the stack's own host clock.
+    files: ['src/stack/**/*.ts'],
+    ignores: ['**/*.test.ts', 'src/stack/socket.ts', 'src/stack/server.ts', 'src/stack/socket-copy-blocks.ts', 'src/stack/node-net.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'net', 'os', 'crypto', 'buffer', 'stream', 'events', 'util'] }],
+      'no-restricted-globals': ['error', 'Buffer', 'process'],
+    },
+  },
 );
