@@ -129,14 +129,17 @@ function decode(bytes: Uint8Array, verifyTcpChecksum: boolean, lenientOptions: b
  */
 export class PacketSlab {
   private block: Uint8Array;
+  // The block's memory, for takePacked's views: reading a typed array's `.buffer` is a runtime call.
+  private mem: ArrayBuffer;
   private at = 0;
   constructor(private readonly blockSize = 16384) {
     this.block = new Uint8Array(blockSize);
+    this.mem = this.block.buffer;
   }
   /** `n` zeroed bytes no other take() returns; 8-byte aligned, so the TCP header's words are aligned too. */
   take(n: number): Uint8Array {
     if (n > this.blockSize >>> 2) return new Uint8Array(n);
-    if (this.at + n > this.blockSize) { this.block = new Uint8Array(this.blockSize); this.at = 0; }
+    if (this.at + n > this.blockSize) { this.block = new Uint8Array(this.blockSize); this.mem = this.block.buffer; this.at = 0; }
     const out = this.block.subarray(this.at, this.at + n);
     this.at = (this.at + n + 7) & ~7;
     return out;
@@ -148,8 +151,8 @@ export class PacketSlab {
    */
   takePacked(n: number): Uint8Array {
     if (n > this.blockSize >>> 2) return new Uint8Array(n);
-    if (this.at + n > this.blockSize) { this.block = new Uint8Array(this.blockSize); this.at = 0; }
-    const out = new Uint8Array(this.block.buffer, this.at, n);
+    if (this.at + n > this.blockSize) { this.block = new Uint8Array(this.blockSize); this.mem = this.block.buffer; this.at = 0; }
+    const out = new Uint8Array(this.mem, this.at, n);
     this.at += n;
     return out;
   }
