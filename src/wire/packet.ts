@@ -128,19 +128,19 @@ function decode(bytes: Uint8Array, verifyTcpChecksum: boolean, lenientOptions: b
  * kept by a receiver keeps its whole block alive, so blocks are small and large datagrams get their own.
  */
 export class PacketSlab {
-  private block: Uint8Array;
-  // The block's memory, for takePacked's views: reading a typed array's `.buffer` is a runtime call.
+  // The block as its memory, from which take() and takePacked() make views (a typed array's `.buffer` read per
+  // view was a runtime call each).
   private mem: ArrayBuffer;
   private at = 0;
   constructor(private readonly blockSize = 16384) {
-    this.block = new Uint8Array(blockSize);
-    this.mem = this.block.buffer;
+    this.mem = new ArrayBuffer(blockSize);
   }
   /** `n` zeroed bytes no other take() returns; 8-byte aligned, so the TCP header's words are aligned too. */
   take(n: number): Uint8Array {
     if (n > this.blockSize >>> 2) return new Uint8Array(n);
-    if (this.at + n > this.blockSize) { this.block = new Uint8Array(this.blockSize); this.mem = this.block.buffer; this.at = 0; }
-    const out = this.block.subarray(this.at, this.at + n);
+    if (this.at + n > this.blockSize) { this.mem = new ArrayBuffer(this.blockSize); this.at = 0; }
+    // A view made by the constructor, not subarray(): ~15 ns against ~32 per call (subarray looks up the species).
+    const out = new Uint8Array(this.mem, this.at, n);
     this.at = (this.at + n + 7) & ~7;
     return out;
   }
@@ -151,7 +151,7 @@ export class PacketSlab {
    */
   takePacked(n: number): Uint8Array {
     if (n > this.blockSize >>> 2) return new Uint8Array(n);
-    if (this.at + n > this.blockSize) { this.block = new Uint8Array(this.blockSize); this.mem = this.block.buffer; this.at = 0; }
+    if (this.at + n > this.blockSize) { this.mem = new ArrayBuffer(this.blockSize); this.at = 0; }
     const out = new Uint8Array(this.mem, this.at, n);
     this.at += n;
     return out;
