@@ -308,9 +308,36 @@ function watchGc(): void {
     }
   }).observe({ entryTypes: ['gc'] });
 }
-interface ProbeSnap { t: number; synack: Map<number, ThreadTimes>; kernel: Map<number, ThreadTimes>; gcMs: number; gcCount: number; gcMajor: number; kGcMs: number; kGcCount: number; kGcMajor: number; cpu: ReturnType<typeof machineJiffies>; oldBytes: number }
+/**
+ * A thread's context switches, voluntary (it blocked: epoll, futex) and involuntary (preempted while runnable), and
+ * its migrations to another CPU, from /proc/PID/task/TID/sched (zeros when unreadable).
+ */
+interface SchedCounts { vol: number; invol: number; migr: number }
+function schedCounts(pid: number, tids: Iterable<number>): SchedCounts {
+  const c = { vol: 0, invol: 0, migr: 0 };
+  for (const tid of tids) {
+    let text: string;
+    try { text = readFileSync(`/proc/${pid}/task/${tid}/sched`, 'utf8'); } catch { continue; }
+    const get = (k: string) => Number(new RegExp(`^${k.replace('.', '\\.')}\\s*:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    c.vol += get('nr_voluntary_switches'); c.invol += get('nr_involuntary_switches'); c.migr += get('se.nr_migrations');
+  }
+  return c;
+}
+/** The addon's writer thread(s) of synack's process (bench() sets them once serve has started). */
+let writerThreads: number[] = [];
+interface ProbeSnap {
+  t: number; synack: Map<number, ThreadTimes>; kernel: Map<number, ThreadTimes>; gcMs: number; gcCount: number; gcMajor: number;
+  kGcMs: number; kGcCount: number; kGcMajor: number; cpu: ReturnType<typeof machineJiffies>; oldBytes: number;
+  mainSched: SchedCounts; writerSched: SchedCounts; kernelSched: SchedCounts;
+}
 function probeSnap(kernelPid: number): ProbeSnap {
-  return { t: performance.now(), synack: threadTimes(process.pid), kernel: threadTimes(kernelPid), gcMs, gcCount, gcMajor, kGcMs, kGcCount, kGcMajor, cpu: machineJiffies(), oldBytes: oldGenBytes() };
+  return { t: performance.now(), synack: threadTimes(process.pid), kernel: threadTimes(kernelPid), gcMs, gcCount, gcMajor, kGcMs, kGcCount, kGcMajor, cpu: machineJiffies(), oldBytes: oldGenBytes(),
+    mainSched: schedCounts(process.pid, [process.pid]), writerSched: schedCounts(process.pid, writerThreads), kernelSched: schedCounts(kernelPid, [kernelPid]) };
+}
+/** Switches and migrations per 1000 requests between two snapshots, as `<prefix>Vol`, `<prefix>Invol`, `<prefix>Migr`. */
+function schedRound(prefix: string, a: SchedCounts, b: SchedCounts, n: number): Record<string, number> {
+  const k = (x: number) => Math.round((x * 1000 / n) * 10) / 10;
+  return { [`${prefix}Vol`]: k(b.vol - a.vol), [`${prefix}Invol`]: k(b.invol - a.invol), [`${prefix}Migr`]: k(b.migr - a.migr) };
 }
 /** Sum of run/wait/slices deltas (ns) over the threads of `b` (those in `only`, or all but `except`). */
 function sumDelta(a: Map<number, ThreadTimes>, b: Map<number, ThreadTimes>, only?: Set<number>, except?: Set<number>): ThreadTimes {
@@ -368,6 +395,9 @@ function probeRound(a: ProbeSnap, b: ProbeSnap, requests: number, abCpuUs: numbe
     oldGrowthPerReq: b.gcMajor === a.gcMajor ? Math.round((b.oldBytes - a.oldBytes) / n) : -1,
     gcMsRound: Math.round((b.gcMs - a.gcMs) * 10) / 10, gcPerReqUs: Math.round(((b.gcMs - a.gcMs) * 1e3 / n) * 100) / 100, gcCount: b.gcCount - a.gcCount, gcMajor: b.gcMajor - a.gcMajor,
     ...(KERNEL_GC ? { kernelGcMsRound: Math.round((b.kGcMs - a.kGcMs) * 10) / 10, kernelGcCount: b.kGcCount - a.kGcCount, kernelGcMajor: b.kGcMajor - a.kGcMajor } : {}),
+    // Context switches (voluntary, involuntary) and CPU migrations per 1000 requests: synack's main thread, its
+    // writer thread, the kernel server's main thread (only the side measured in the round means anything).
+    ...schedRound('mainSw', a.mainSched, b.mainSched, n), ...schedRound('writerSw', a.writerSched, b.writerSched, n), ...schedRound('kernelSw', a.kernelSched, b.kernelSched, n),
     kernelRunUs: us(k.run), kernelMainRunUs: us(km.run), kernelMainWaitUs: us(km.wait), abCpuUs: Math.round((abCpuUs / n) * 10) / 10,
     machineBusyCores: busyCores, softirqCores: cores(b.cpu.softirq - a.cpu.softirq),
     // What ran that was neither synack, the kernel server nor ab (other load, unattributed softirq), in cores.
@@ -526,6 +556,17 @@ async function bench(): Promise<BenchResult[]> {
   const serve = await startServe({ addr: [SYNACK], peer: ['10.77.0.1/24'], http: PORT, offload: true, writeThread: process.env.HTTP_BENCH_WRITE_THREAD !== '0' }, { stdout: quiet, stderr: process.stderr, stdin: process.stdin });
   // The addon's writer thread: the thread startServe started (the addon's std::thread; V8's and libuv's exist before).
   const writerTids = new Set([...threadTimes(process.pid).keys()].filter((t) => !before.has(t)));
+  writerThreads = [...writerTids];
+  // Where the writer thread and the event loop run, to study their placement (see the round log's switches):
+  // HTTP_BENCH_WRITER_CHRT='-b 0' gives the writer thread(s) that chrt policy and priority (-b: SCHED_BATCH, whose
+  // wake-ups do not preempt the running thread); HTTP_BENCH_WRITER_CPUS / HTTP_BENCH_MAIN_CPUS (taskset lists, e.g. 1)
+  // pin the writer thread(s) / the event loop's thread.
+  const chrt = process.env.HTTP_BENCH_WRITER_CHRT?.trim().split(/\s+/);
+  for (const t of writerThreads) {
+    if (chrt !== undefined && chrt.length === 2) execFileSync('chrt', [chrt[0]!, '-p', chrt[1]!, String(t)]);
+    if (process.env.HTTP_BENCH_WRITER_CPUS) execFileSync('taskset', ['-p', '-c', process.env.HTTP_BENCH_WRITER_CPUS, String(t)], { stdio: 'ignore' });
+  }
+  if (process.env.HTTP_BENCH_MAIN_CPUS) execFileSync('taskset', ['-p', '-c', process.env.HTTP_BENCH_MAIN_CPUS, String(process.pid)], { stdio: 'ignore' });
   watchGc();
   const tun = serve.host.link.name;
   const quietIo = { stdout: quiet, stderr: process.stderr, stdin: process.stdin };
