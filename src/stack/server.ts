@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Listener, Stack, StackConnection } from './stack.js';
-import { formatAddress } from '../wire/address.js';
+import { holdProcess, listeningAddress, releaseHold, type ProcessHold } from './socket-rules.js';
 import { Socket } from './socket.js';
 import { apiError, checkPort, socketError, type SocketError } from './socket-errors.js';
 
@@ -36,7 +36,7 @@ export class Server extends EventEmitter {
   private openSockets = 0;
   private closing = false;
   private refed = true;
-  private release: (() => void) | null = null;
+  private release: ProcessHold = null;
   private readonly opts: ServerOptions;
   constructor(readonly stack: Stack, opts: ServerOptions = {}, onConnection?: (s: Socket) => void) {
     super();
@@ -77,9 +77,9 @@ export class Server extends EventEmitter {
       process.nextTick(() => this.emit('error', err.code ? socketError(err.code, 'listen', err.message.replace(/^\w+: /, ''), addr, p) : err));
       return this;
     }
-    if (this.refed) this.release = this.stack.clock.hold?.() ?? null;
+    if (this.refed) this.release = holdProcess(this.stack.clock);
     // Closed from below (the stack destroyed): nothing listens any more, so nothing keeps the process alive.
-    this.listener.onClosed = () => { this.listener = null; this.release?.(); this.release = null; };
+    this.listener.onClosed = () => { this.listener = null; this.release = releaseHold(this.release); };
     if (o.signal) {
       const signal = o.signal;
       if (signal.aborted) this.close();
@@ -109,8 +109,8 @@ export class Server extends EventEmitter {
   /** The address, family and port listened on (the unspecified address when listening on all); null when not listening. */
   address(): { address: string; family: string; port: number } | null {
     if (!this.listener) return null;
-    const a = this.listener.addr ?? this.stack.addresses[0]!;
-    return { address: this.listener.addr ? formatAddress(a) : a.length === 16 ? '::' : '0.0.0.0', family: a.length === 16 ? 'IPv6' : 'IPv4', port: this.listener.port };
+    const { address, family } = listeningAddress(this.listener);
+    return { address, family, port: this.listener.port };
   }
 
   /** Calls `cb` with the number of open accepted sockets (synchronously; net.Server's is asynchronous). */
@@ -124,8 +124,7 @@ export class Server extends EventEmitter {
     }
     if (cb) this.once('close', cb);
     if (this.listener) { const l = this.listener; this.listener = null; l.onClosed = null; l.close(); }
-    this.release?.();
-    this.release = null;
+    this.release = releaseHold(this.release);
     this.closing = true;
     this.maybeClosed();
     return this;
@@ -134,14 +133,13 @@ export class Server extends EventEmitter {
   /** Keep the process alive while listening (the default). */
   ref(): this {
     this.refed = true;
-    if (this.listener && this.release === null) this.release = this.stack.clock.hold?.() ?? null;
+    if (this.listener && this.release === null) this.release = holdProcess(this.stack.clock);
     return this;
   }
   /** Let the process exit even though the server listens. */
   unref(): this {
     this.refed = false;
-    this.release?.();
-    this.release = null;
+    this.release = releaseHold(this.release);
     return this;
   }
 

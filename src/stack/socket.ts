@@ -16,6 +16,7 @@ import { SMALL_WRITE } from '../tcp/buffers.js';
 import { formatAddress } from '../wire/address.js';
 import type { Server } from './server.js';
 import { apiError, checkPort, isIpLiteral, socketError, type SocketError } from './socket-errors.js';
+import { holdProcess, readMayOpenWindow, releaseHold, writerMayResume, type ProcessHold } from './socket-rules.js';
 import { SCRATCH, encodeString, resetScratch, takeCopyBlock, giveCopyBlock, FIRST_COPY_BLOCK, MAX_COPY_BLOCK } from './socket-copy-blocks.js';
 import { idleTimersOf } from './socket-idle-timers.js';
 
@@ -76,7 +77,7 @@ export class Socket extends Duplex implements ConnectionHandler {
   private _bytesRead = 0;
   private _bytesWritten = 0;
   private refed = true;
-  private release: (() => void) | null = null;
+  private release: ProcessHold = null;
   private transitionEmitter: EventEmitter | null = null;
   /** RFC 9293 state transitions of this socket's connection, as they happen ('transition' events). */
   get transitions(): EventEmitter {
@@ -173,14 +174,10 @@ export class Socket extends Duplex implements ConnectionHandler {
   }
 
   private hold(): void {
-    if (this.release === null && this.conn && !this.destroyed) this.release = this.conn.stack.clock.hold?.() ?? null;
+    if (this.release === null && this.conn && !this.destroyed) this.release = holdProcess(this.conn.stack.clock);
   }
 
-  private unhold(): void {
-    const r = this.release;
-    this.release = null;
-    r?.();
-  }
+  private unhold(): void { this.release = releaseHold(this.release); }
 
   // --- ConnectionHandler ---
   /**
@@ -299,11 +296,7 @@ export class Socket extends Duplex implements ConnectionHandler {
     if (this.blocks !== null) this.releaseBlocks();
     if (this.destroyed) return;
     if (this.pendingWrite) {
-      // A blocked writer resumes once a third of the buffer is free (free space at least half of what is queued),
-      // as Linux wakes it (sk_stream_write_space, sk_stream_min_wspace): resumed on every ACK, it would feed the
-      // engine a segment or two at a time, pieces that later segments straddle (copied) and a callback each.
-      const t = this.conn!.tcp;
-      if (t.sendSpace < t.sendQueued >> 1) return;
+      if (!writerMayResume(this.conn!.tcp)) return;
       const p = this.pendingWrite;
       this.pendingWrite = null;
       this.writeChunks(p.chunks, p.cb, this.conn!.stack.clock.now());
@@ -427,9 +420,7 @@ export class Socket extends Duplex implements ConnectionHandler {
       this.heldOffset = data.byteOffset;
       this.heldLength = data.length;
     }
-    // Reading may have opened the window enough for an update (the engine's read() says so: ackNow, or a pending
-    // update, RFC 9293 §3.8.6.2.2): only then is there anything for the stack to send. Most reads open it by less.
-    if (read && (c.tcp.ackNow || c.tcp.windowUpdatePending)) c.service();
+    if (read && readMayOpenWindow(c.tcp)) c.service();
     if (!hold && this.ended && c.tcp.readableLength === 0 && !this.readableEnded && this.wantRead) {
       this.push(null);
     }

@@ -10,6 +10,7 @@ import { SMALL_WRITE } from '../tcp/buffers.js';
 import type { TcpStateName } from '../wire/trace.js';
 import { formatAddress } from '../wire/address.js';
 import type { ConnectionHandler, Listener, Stack, StackConnection } from './stack.js';
+import { holdProcess, listeningAddress, readMayOpenWindow, releaseHold, writerMayResume, type ProcessHold } from './socket-rules.js';
 
 /** What `opened` resolves to for a connection. */
 export interface TcpSocketOpenInfo {
@@ -66,7 +67,7 @@ export class TcpSocket {
   private rejectClosed!: (e: unknown) => void;
   private info: TcpSocketOpenInfo | null = null;
   private readonly handler: ConnectionHandler;
-  private release: (() => void) | null;
+  private release: ProcessHold;
 
   /** @internal Use connectTcp() or a TcpServerSocket's readable. */
   constructor(conn: StackConnection, readHighWaterMark = 65536) {
@@ -84,7 +85,7 @@ export class TcpSocket {
     };
     conn.handler = this.handler;
     // Like a Node socket, an open connection keeps a Node process alive (nothing to hold in a browser).
-    this.release = conn.stack.clock.hold?.() ?? null;
+    this.release = holdProcess(conn.stack.clock);
     if (conn.state !== 'SYN-SENT' && conn.state !== 'SYN-RECEIVED' && conn.state !== 'CLOSED') this.open();
   }
 
@@ -106,11 +107,7 @@ export class TcpSocket {
     this.conn.service();
   }
 
-  private unhold(): void {
-    const r = this.release;
-    this.release = null;
-    r?.();
-  }
+  private unhold(): void { this.release = releaseHold(this.release); }
 
   private open(): void {
     if (this.info) return;
@@ -164,10 +161,7 @@ export class TcpSocket {
   private resumeWrite(): void {
     const w = this.writeWaiter;
     if (!w) return;
-    // Resumed once a third of the buffer is free, as Linux wakes a blocked writer (sk_stream_write_space), not on
-    // every ACK: the engine then holds the write in a few large pieces (src/stack/socket.ts onWritable).
-    const t = this.conn.tcp;
-    if (t.sendSpace < t.sendQueued >> 1) return;
+    if (!writerMayResume(this.conn.tcp)) return;
     this.writeWaiter = null;
     try {
       const r = this.send(w.chunk);
@@ -186,8 +180,7 @@ export class TcpSocket {
       ctl.enqueue(data);
       moved = true;
     }
-    // The window may have opened enough for an update (read() then sets ackNow or a pending update): send it.
-    if (moved && (c.tcp.ackNow || c.tcp.windowUpdatePending)) c.service();
+    if (moved && readMayOpenWindow(c.tcp)) c.service();
     if (this.eof && c.tcp.readableLength === 0) {
       this.eof = false;
       try { ctl.close(); } catch { /* already closed */ }
@@ -274,8 +267,7 @@ export class TcpServerSocket {
         this.ctl.enqueue(new TcpSocket(c, opts.readHighWaterMark));
       },
     });
-    const a = this.listener.addr ?? stack.addresses[0]!;
-    this.opened = Promise.resolve({ readable, localAddress: this.listener.addr ? formatAddress(a) : a.length === 16 ? '::' : '0.0.0.0', localPort: this.listener.port });
+    this.opened = Promise.resolve({ readable, localAddress: listeningAddress(this.listener).address, localPort: this.listener.port });
   }
 
   /** Stop listening; connections already accepted stay open. */
