@@ -694,6 +694,10 @@ async function bench(): Promise<BenchResult[]> {
       const withRatio = (name: string, unit: string, peer: string, ours: number, theirs: number) => out.push({ name, value: ours, unit, peer, peerValue: theirs, ratio: r2(ours / Math.max(0.01, theirs)) });
       withRatio(`${label} main thread's wait for a core per request (median of rounds)`, 'us', 'the kernel server\'s main thread, same rounds', med((p) => p.synack.mainWaitUs!), med((p) => p.kernel.kernelMainWaitUs!));
       withRatio(`${label} other load on the machine (median of rounds)`, 'cores', 'during the kernel\'s rounds', med((p) => p.synack.otherLoadCores!), med((p) => p.kernel.otherLoadCores!));
+      // GC pauses per round, each server in its own half (HTTP_BENCH_KERNEL_GC=1), the first round left out: it
+      // still carries the warm-up's major GCs.
+      const later = probes.slice(1);
+      if (KERNEL_GC && later.length > 0) withRatio(`${label} GC pauses per round, rounds after the first (median)`, 'ms', 'the kernel server, same rounds', median(later.map((p) => p.synack.gcMsRound!)), median(later.map((p) => p.kernel.kernelGcMsRound!)));
       // The rounds where neither side shared the machine with more than QUIET_LOAD cores of other work.
       const quiet = probes.filter((p) => p.synack.otherLoadCores! < QUIET_LOAD && p.kernel.otherLoadCores! < QUIET_LOAD);
       out.push({ name: `${label} rounds with under ${QUIET_LOAD} cores of other load on both sides`, value: quiet.length, unit: `of ${probes.length}` });
