@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Listener, Stack, StackConnection } from './stack.js';
-import { holdProcess, listeningAddress, releaseHold, type ProcessHold } from './socket-rules.js';
+import { listeningAddress, releaseHold, type ProcessHold } from './socket-rules.js';
 import { Socket } from './socket.js';
 import { apiError, checkPort, socketError, type SocketError } from './socket-errors.js';
 
@@ -77,7 +77,7 @@ export class Server extends EventEmitter {
       process.nextTick(() => this.emit('error', err.code ? socketError(err.code, 'listen', err.message.replace(/^\w+: /, ''), addr, p) : err));
       return this;
     }
-    if (this.refed) this.release = holdProcess(this.stack.clock);
+    if (this.refed) this.release = this.stack.clock.hold?.() ?? null;
     // Closed from below (the stack destroyed): nothing listens any more, so nothing keeps the process alive.
     this.listener.onClosed = () => { this.listener = null; this.release = releaseHold(this.release); };
     if (o.signal) {
@@ -109,8 +109,8 @@ export class Server extends EventEmitter {
   /** The address, family and port listened on (the unspecified address when listening on all); null when not listening. */
   address(): { address: string; family: string; port: number } | null {
     if (!this.listener) return null;
-    const { address, family } = listeningAddress(this.listener);
-    return { address, family, port: this.listener.port };
+    const address = listeningAddress(this.listener);
+    return { address, family: address.includes(':') ? 'IPv6' : 'IPv4', port: this.listener.port };
   }
 
   /** Calls `cb` with the number of open accepted sockets (synchronously; net.Server's is asynchronous). */
@@ -133,7 +133,7 @@ export class Server extends EventEmitter {
   /** Keep the process alive while listening (the default). */
   ref(): this {
     this.refed = true;
-    if (this.listener && this.release === null) this.release = holdProcess(this.stack.clock);
+    if (this.listener && this.release === null) this.release = this.stack.clock.hold?.() ?? null;
     return this;
   }
   /** Let the process exit even though the server listens. */

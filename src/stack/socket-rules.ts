@@ -2,28 +2,23 @@
  * The rules both socket kinds follow, node:net's `Socket`/`Server` (socket.ts, server.ts) and the web-stream
  * `TcpSocket`/`TcpServerSocket` (stream-socket.ts), each decided in one place. Browser-clean: no Node built-ins.
  */
-import type { Clock } from './clock.js';
 import type { Listener, StackConnection } from './stack.js';
 import { formatAddress } from '../wire/address.js';
 
 /**
  * The address a listener reports (Server#address(), TcpServerSocket's `opened`): the one it is bound to, or the
  * unspecified address of the stack's first address's family when it listens on every address (as node:net
- * reports '::' or '0.0.0.0').
+ * reports '::' or '0.0.0.0'). An IPv6 one, and only an IPv6 one, has a ':'.
  */
-export function listeningAddress(listener: Listener): { address: string; family: 'IPv4' | 'IPv6' } {
-  const a = listener.addr ?? listener.stack.addresses[0]!;
-  const v6 = a.length === 16;
-  return { address: listener.addr ? formatAddress(a) : v6 ? '::' : '0.0.0.0', family: v6 ? 'IPv6' : 'IPv4' };
+export function listeningAddress(listener: Listener): string {
+  return listener.addr ? formatAddress(listener.addr) : listener.stack.addresses[0]!.length === 16 ? '::' : '0.0.0.0';
 }
 
-/** What keeps a Node process alive while a socket is open (Clock#hold's release); null when nothing is held. */
+/**
+ * What keeps a Node process alive while a socket is open, as a Node socket does: `clock.hold?.() ?? null`, the
+ * release Clock#hold gives (a browser's or virtual clock holds nothing); null when nothing is held.
+ */
 export type ProcessHold = (() => void) | null;
-
-/** An open socket keeps a Node process alive, as a Node socket does (a browser's or virtual clock holds nothing). */
-export function holdProcess(clock: Clock): ProcessHold {
-  return clock.hold?.() ?? null;
-}
 
 /** Let the process go (the socket closed): releases `hold` once; what the socket keeps instead (null). */
 export function releaseHold(hold: ProcessHold): null {

@@ -16,7 +16,7 @@ import { SMALL_WRITE } from '../tcp/buffers.js';
 import { formatAddress } from '../wire/address.js';
 import type { Server } from './server.js';
 import { apiError, checkPort, isIpLiteral, socketError, type SocketError } from './socket-errors.js';
-import { holdProcess, readMayOpenWindow, releaseHold, writerMayResume, type ProcessHold } from './socket-rules.js';
+import { readMayOpenWindow, releaseHold, writerMayResume, type ProcessHold } from './socket-rules.js';
 import { SCRATCH, encodeString, resetScratch, takeCopyBlock, giveCopyBlock, FIRST_COPY_BLOCK, MAX_COPY_BLOCK } from './socket-copy-blocks.js';
 import { idleTimersOf } from './socket-idle-timers.js';
 
@@ -174,7 +174,7 @@ export class Socket extends Duplex implements ConnectionHandler {
   }
 
   private hold(): void {
-    if (this.release === null && this.conn && !this.destroyed) this.release = holdProcess(this.conn.stack.clock);
+    if (this.release === null && this.conn && !this.destroyed) this.release = this.conn.stack.clock.hold?.() ?? null;
   }
 
   private unhold(): void { this.release = releaseHold(this.release); }

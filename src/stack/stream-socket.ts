@@ -10,7 +10,7 @@ import { SMALL_WRITE } from '../tcp/buffers.js';
 import type { TcpStateName } from '../wire/trace.js';
 import { formatAddress } from '../wire/address.js';
 import type { ConnectionHandler, Listener, Stack, StackConnection } from './stack.js';
-import { holdProcess, listeningAddress, readMayOpenWindow, releaseHold, writerMayResume, type ProcessHold } from './socket-rules.js';
+import { listeningAddress, readMayOpenWindow, releaseHold, writerMayResume, type ProcessHold } from './socket-rules.js';
 
 /** What `opened` resolves to for a connection. */
 export interface TcpSocketOpenInfo {
@@ -85,7 +85,7 @@ export class TcpSocket {
     };
     conn.handler = this.handler;
     // Like a Node socket, an open connection keeps a Node process alive (nothing to hold in a browser).
-    this.release = holdProcess(conn.stack.clock);
+    this.release = conn.stack.clock.hold?.() ?? null;
     if (conn.state !== 'SYN-SENT' && conn.state !== 'SYN-RECEIVED' && conn.state !== 'CLOSED') this.open();
   }
 
@@ -117,7 +117,7 @@ export class TcpSocket {
       pull: () => { this.pump(); },
       cancel: () => {
         // The reader gave up: a close(2) with unread data resets, as Linux does (RFC 1122 §4.2.2.13).
-        if (!this.done) { c.tcp.close(c.stack.clock.now()); c.service(); }
+        void this.close();
       },
     }, { highWaterMark: this.readHwm, size: (chunk) => chunk.byteLength });
     const writable = new WritableStream<Uint8Array>({
@@ -136,10 +136,6 @@ export class TcpSocket {
 
   private write(chunk: Uint8Array): Promise<void> | void {
     if (!(chunk instanceof Uint8Array)) throw new TypeError('TcpSocket: write a Uint8Array');
-    return this.send(chunk);
-  }
-
-  private send(chunk: Uint8Array): Promise<void> | void {
     if (this.failure) throw this.failure;
     const c = this.conn;
     let n: number;
@@ -164,7 +160,7 @@ export class TcpSocket {
     if (!writerMayResume(this.conn.tcp)) return;
     this.writeWaiter = null;
     try {
-      const r = this.send(w.chunk);
+      const r = this.write(w.chunk);
       if (r) r.then(w.resolve, w.reject); else w.resolve();
     } catch (e) { w.reject(e); }
   }
@@ -175,7 +171,7 @@ export class TcpSocket {
     const ctl = this.readCtl;
     let moved = false;
     while ((ctl.desiredSize ?? 0) > 0) {
-      const data = c.tcp.read(Math.max(1, ctl.desiredSize ?? 1));
+      const data = c.tcp.read(Math.max(1, ctl.desiredSize!));
       if (data.length === 0) break;
       ctl.enqueue(data);
       moved = true;
@@ -260,14 +256,14 @@ export class TcpServerSocket {
       cancel: () => this.close(),
     });
     this.listener = stack.listen(opts.port ?? 0, {
-      ...(opts.host !== undefined ? { host: opts.host } : {}),
-      ...(opts.backlog !== undefined ? { backlog: opts.backlog } : {}),
+      host: opts.host,
+      backlog: opts.backlog,
       onConnection: (c) => {
         if (opts.noDelay) c.tcp.setNoDelay(true);
         this.ctl.enqueue(new TcpSocket(c, opts.readHighWaterMark));
       },
     });
-    this.opened = Promise.resolve({ readable, localAddress: listeningAddress(this.listener).address, localPort: this.listener.port });
+    this.opened = Promise.resolve({ readable, localAddress: listeningAddress(this.listener), localPort: this.listener.port });
   }
 
   /** Stop listening; connections already accepted stay open. */
