@@ -1,8 +1,7 @@
 /**
- * The memory a Socket's writes go through on their way to the engine: the scratch small string writes are encoded
- * into (encodeString), and the process-wide pool of copy blocks large writes are copied into as the engine takes
- * them (takeCopyBlock/giveCopyBlock; Socket#sendCopy decides what is copied when). Apart from socket.ts because it
- * is module state shared by every socket, not a socket's own. Node-only: it uses Node's global Buffer (no import).
+ * The scratch a Socket's small string writes are encoded into (encodeString) on their way to the engine. Apart from
+ * socket.ts because it is module state shared by every socket, not a socket's own. Node-only: it uses Node's global
+ * Buffer (no import). The copy blocks large writes are copied into are browser-clean, in copy-blocks.ts.
  */
 import { SMALL_WRITE } from '../tcp/buffers.js';
 
@@ -47,33 +46,4 @@ function copyAscii(s: string, at: number): number {
     SCRATCH[at + i] = c;
   }
   return n;
-}
-
-/** A socket's first copy block (Socket#sendCopy): a response or two. */
-export const FIRST_COPY_BLOCK = 65536;
-/**
- * The largest copy block: a streaming socket's pieces are this long, so a 64 KiB TSO segment straddles two in 16
- * and is copied alone (buffers.ts coalesces only pieces under four segments long, copying everything twice).
- */
-export const MAX_COPY_BLOCK = 1 << 20;
-/**
- * Copy blocks kept for reuse, by size (FIRST_COPY_BLOCK << k), at most MAX_SPARE_BYTES in all across the process's
- * sockets: a fresh buffer per write (hundreds of MB/s in a bulk transfer) cost a quarter of the CPU in allocation
- * and the collections its external memory brought on.
- */
-const spareBlocks: ArrayBuffer[][] = [[], [], [], [], []];
-const MAX_SPARE_BYTES = 16 << 20;
-let spareBytes = 0;
-function sizeClass(size: number): number { return 31 - Math.clz32(size / FIRST_COPY_BLOCK); }
-
-export function takeCopyBlock(size: number): ArrayBuffer {
-  const b = spareBlocks[sizeClass(size)]!.pop();
-  if (b !== undefined) { spareBytes -= size; return b; }
-  return new ArrayBuffer(size);
-}
-
-export function giveCopyBlock(b: ArrayBuffer): void {
-  if (spareBytes + b.byteLength > MAX_SPARE_BYTES) return;
-  spareBlocks[sizeClass(b.byteLength)]!.push(b);
-  spareBytes += b.byteLength;
 }

@@ -3,7 +3,8 @@
  * as `net.Socket` does (events, error codes, `ref()`/`unref()`, `destroy(err)`, `'close'` with `hadError`), so
  * node:http, https/tls, ws, undici and anything else that takes a socket runs on it unchanged. Beside it:
  * server.ts (`Server`), socket-errors.ts (Node-style errors, port checks), socket-copy-blocks.ts (the write path's
- * string scratch and copy-block pool), socket-idle-timers.ts (setTimeout's timers); here, the class and its read turn.
+ * string scratch), copy-blocks.ts (large writes' copy blocks and their pool), socket-idle-timers.ts (setTimeout's
+ * timers), socket-rules.ts (what web-stream sockets decide alike); here, the class and its read turn.
  * Node-only (the Stack underneath is browser-clean; browsers use src/stack/stream-socket.ts).
  */
 import { Duplex } from 'node:stream';
@@ -17,7 +18,8 @@ import { formatAddress } from '../wire/address.js';
 import type { Server } from './server.js';
 import { apiError, checkPort, isIpLiteral, socketError, type SocketError } from './socket-errors.js';
 import { readMayOpenWindow, releaseHold, writerMayResume, type ProcessHold } from './socket-rules.js';
-import { SCRATCH, encodeString, resetScratch, takeCopyBlock, giveCopyBlock, FIRST_COPY_BLOCK, MAX_COPY_BLOCK } from './socket-copy-blocks.js';
+import { SCRATCH, encodeString, resetScratch } from './socket-copy-blocks.js';
+import { CopyBlocks } from './copy-blocks.js';
 import { idleTimersOf } from './socket-idle-timers.js';
 
 /** Options of `new Socket()`, as `net.Socket`'s. */
@@ -293,7 +295,8 @@ export class Socket extends Duplex implements ConnectionHandler {
 
   /** Called by the stack (ConnectionHandler), not by applications. */
   onWritable(): void {
-    if (this.blocks !== null) this.releaseBlocks();
+    // Blocks the peer has acknowledged go back to the pool.
+    if (this.copies !== null && this.conn) this.copies.release(this.conn.tcp);
     if (this.destroyed) return;
     if (this.pendingWrite) {
       if (!writerMayResume(this.conn!.tcp)) return;
@@ -462,93 +465,8 @@ export class Socket extends Duplex implements ConnectionHandler {
     this.writeChunks(list, cb, now);
   }
 
-  /**
-   * The copy block large writes are copied into (sendCopy), as the kernel fills a socket's page fragment
-   * (sk_page_frag): successive writes land contiguously, so the engine's send buffer extends one piece instead of
-   * holding a piece per write, and segments rarely straddle two pieces (a straddling segment is copied again).
-   * null when the socket holds no copy (idle).
-   */
-  private fill: ArrayBuffer | null = null;
-  /** Bytes of `fill` already used. */
-  private fillAt = 0;
-  /** Size of the next copy block: doubles while a writer keeps the engine busy, from FIRST_COPY_BLOCK to MAX_COPY_BLOCK. */
-  private nextBlock = FIRST_COPY_BLOCK;
-
-  /**
-   * A large write (`chunk`, at least SMALL_WRITE) as the engine may keep it: it keeps large chunks by reference
-   * until they are acknowledged, and the caller may reuse its buffer once the write's callback came (node:net's
-   * callback says the kernel has the data). So what the engine takes now is copied into the socket's copy blocks
-   * and handed over; the rest stays the caller's, referred to by the pending write (as node:net's write request
-   * refers to the buffer until the kernel takes it), and is copied when the engine has room (onWritable). The
-   * callback waits for the last byte to be handed over. A 4 MiB write thus holds about what the engine holds
-   * (two congestion windows, autotuned), not a 4 MiB copy. Returns how many bytes the engine took.
-   */
-  private sendCopy(t: StackConnection['tcp'], chunk: Uint8Array, now: number): number {
-    const room = Math.min(t.sendSpace, chunk.length);
-    // Nothing fits: the engine's own answer (its state's error, EPIPE ...), taking nothing.
-    if (room === 0) return t.send(EMPTY_CHUNK, now);
-    // Blocks acknowledged meanwhile go back before more is copied.
-    if (this.blocks !== null) this.releaseBlocks();
-    let off = 0;
-    while (off < room) {
-      let b = this.fill;
-      if (b === null || this.fillAt === b.byteLength) {
-        // A block still held when the next is needed: the writer streams, so the next one is larger (fewer pieces
-        // and straddles); a socket writing a response now and then keeps taking FIRST_COPY_BLOCK.
-        if (b !== null) this.nextBlock = Math.min(MAX_COPY_BLOCK, 2 * this.nextBlock);
-        b = this.fill = takeCopyBlock(this.nextBlock);
-        this.fillAt = 0;
-      }
-      const n = Math.min(b.byteLength - this.fillAt, room - off);
-      const piece = new Uint8Array(b, this.fillAt, n);
-      piece.set(chunk.subarray(off, off + n));
-      const start = t.snd.end;
-      const took = t.send(piece, now); // all of it: no more than its free space
-      this.fillAt += n;
-      // A copy block is the engine's until it has every byte of it acknowledged (releaseBlocks).
-      if (took > 0) this.holdBlock(b, start + took);
-      off += took;
-      if (took < n) break;
-    }
-    return off;
-  }
-
-  /** Copy blocks (sendCopy) the engine holds, in stream order, and the stream offset each one's data ends at. */
-  private blocks: ArrayBuffer[] | null = null;
-  private blockEnds: number[] = NO_ENDS;
-  private blockHead = 0;
-
-  /** The engine took a piece of copy block `block`, up to stream offset `end`. */
-  private holdBlock(block: ArrayBuffer, end: number): void {
-    const blocks = this.blocks;
-    if (blocks === null) { this.blocks = [block]; this.blockEnds = [end]; return; }
-    if (blocks.length > this.blockHead && blocks[blocks.length - 1] === block) { this.blockEnds[blocks.length - 1] = end; return; }
-    blocks.push(block);
-    this.blockEnds.push(end);
-  }
-
-  /**
-   * Copy blocks whose every byte the peer has acknowledged are no longer read by the engine: reused. The last
-   * one may be the block being filled: it goes only when everything handed over is acknowledged, and then the
-   * socket holds no copy memory at all. Every copied byte is the engine's as soon as it is copied (sendCopy), so
-   * none is ever in hand elsewhere.
-   */
-  private releaseBlocks(): void {
-    const blocks = this.blocks!;
-    const snd = this.conn!.tcp.snd;
-    const front = snd.front;
-    const last = blocks.length - 1;
-    let h = this.blockHead;
-    while (h < last && this.blockEnds[h]! <= front) giveCopyBlock(blocks[h++]!);
-    if (h === last && front === snd.end && this.blockEnds[h]! <= front) {
-      if (blocks[h] === this.fill) { this.fill = null; this.nextBlock = FIRST_COPY_BLOCK; }
-      giveCopyBlock(blocks[h]!);
-      h++;
-    }
-    if (h === blocks.length) { this.blocks = null; this.blockEnds = NO_ENDS; h = 0; }
-    else if (h > 64 && 2 * h > blocks.length) { this.blocks = blocks.slice(h); this.blockEnds = this.blockEnds.slice(h); h = 0; }
-    this.blockHead = h;
-  }
+  /** The copy blocks this socket's large writes are copied into as the engine takes them; made on the first. */
+  private copies: CopyBlocks | null = null;
 
   private writeChunks(chunks: Uint8Array[], cb: (err?: Error | null) => void, now: number): void {
     const c = this.conn;
@@ -558,8 +476,12 @@ export class Socket extends Duplex implements ConnectionHandler {
       const chunk = chunks[i]!;
       let n: number;
       try {
-        // A small write the engine copies at once (src/tcp/buffers.ts stages it): handed over as it is.
-        n = chunk.length < SMALL_WRITE ? t.send(chunk, now) : this.sendCopy(t, chunk, now);
+        // A small write the engine copies at once (src/tcp/buffers.ts stages it): handed over as it is. A large one
+        // it keeps by reference until acknowledged, while node:net's callback lets the caller reuse its buffer: what
+        // the engine takes now is copied (CopyBlocks#send); the rest stays the caller's, referred to by the pending
+        // write (as node:net's write request refers to the buffer until the kernel takes it), copied when the engine
+        // has room (onWritable). The callback waits for the last byte to be handed over.
+        n = chunk.length < SMALL_WRITE ? t.send(chunk, now) : (this.copies ??= new CopyBlocks()).send(t, chunk, now);
       } catch (e) {
         c.service();
         const code = (e as { code?: string }).code ?? 'EPIPE';
@@ -765,8 +687,6 @@ export class Socket extends Duplex implements ConnectionHandler {
  */
 const ONE_CHUNK: Uint8Array[] = [new Uint8Array(0)];
 const EMPTY_CHUNK = ONE_CHUNK[0]!;
-/** blockEnds of a socket holding no copy block (blocks null): never written, so one serves every socket. */
-const NO_ENDS: number[] = [];
 
 /**
  * A 'state' listener added before the connection's next event hears connect()'s transition (Socket#earlyState):
