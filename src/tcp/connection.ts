@@ -144,6 +144,9 @@ const B_KEEPALIVE_PENDING = 33554432;
 const B_CHALLENGE_PENDING = 67108864;
 const B_PINGPONG = 134217728;
 const B_WINDOW_UPDATE_PENDING = 268435456;
+// The FIN went alone right after the data segment kept inline, at the same clock reading (recovery/rack.ts logSent):
+// the inline range [SND.UNA, SND.NXT) is two segments, split at the FIN's sequence number.
+const B_INLINE_FIN_APART = 536870912;
 // Slots of TcpConnection.times: the times and deadlines an active connection keeps touching, as unboxed doubles.
 const T_TS_RECENT_AGE = 0;
 const T_LAST_SEND_TIME = 1;
@@ -741,8 +744,9 @@ export class TcpConnection {
   get rack(): Rack { return this.rackObj ?? this.createRack(this.sndNxt); }
   /**
    * @internal Creates the RACK record; the segment kept inline (inlineSentAt), if any, becomes its first entry,
-   * [SND.UNA, `inlineEnd`). What the record would have learnt from earlier segments, all acknowledged, changes
-   * nothing it decides later (recovery/rack.ts logSent); its min_RTT is replayed.
+   * [SND.UNA, `inlineEnd`) (two, split at the FIN's sequence number, when the FIN went alone with it). What the
+   * record would have learnt from earlier segments, all acknowledged, changes nothing it decides later
+   * (recovery/rack.ts logSent); its min_RTT is replayed.
    */
   createRack(inlineEnd: number): Rack {
     const r = this.rackObj = new Rack();
@@ -750,7 +754,9 @@ export class TcpConnection {
     const sentAt = this.times[T_INLINE_SENT_AT]!;
     if (sentAt >= 0) {
       this.times[T_INLINE_SENT_AT] = -1;
-      adoptInline(this, r, this.sndUna, inlineEnd, sentAt);
+      const finApart = (this.bits & B_INLINE_FIN_APART) !== 0;
+      this.bits &= ~B_INLINE_FIN_APART;
+      adoptInline(this, r, this.sndUna, inlineEnd, sentAt, finApart);
     }
     return r;
   }
@@ -758,6 +764,10 @@ export class TcpConnection {
   get inlineSentAt(): number { return this.times[T_INLINE_SENT_AT]!; }
   /** @internal */
   set inlineSentAt(v: number) { this.times[T_INLINE_SENT_AT] = v; }
+  /** @internal The FIN, sent alone at inlineSentAt too, follows the inline data segment (recovery/rack.ts logSent). */
+  get inlineFinApart(): boolean { return (this.bits & B_INLINE_FIN_APART) !== 0; }
+  /** @internal */
+  set inlineFinApart(v: boolean) { this.setBit(B_INLINE_FIN_APART, v); }
   /**
    * @internal SACK scoreboard: flat [left, right) seq pairs the peer reported, sorted, merged (RFC 2018, RFC 6675);
    * created on first use.

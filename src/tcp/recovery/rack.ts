@@ -123,7 +123,8 @@ export function rackActive(c: TcpConnection): boolean {
  * New data [start, end) went out (send.ts nextNewData).
  *
  * Without a record, a segment sent when nothing is in flight is kept inline (c.inlineSentAt; its range is
- * [SND.UNA, SND.NXT)): a request/response connection, one segment per flight, never builds the record. The record
+ * [SND.UNA, SND.NXT)), and so is a FIN sent alone right after it at the same time (c.inlineFinApart): a
+ * request/response connection, one segment per flight and its FIN, never builds the record. The record
  * is created, with that segment first, when a second one goes out, or when anything else needs it (a SACK, a
  * retransmission, an RTO, recovery): it then holds what it would have held. What it would have learnt from
  * segments delivered before (RACK.xmit_ts, end_seq, rtt, fack) decides nothing later: everything was
@@ -132,9 +133,21 @@ export function rackActive(c: TcpConnection): boolean {
  */
 export function logSent(c: TcpConnection, start: number, end: number, now: number): void {
   if (!c.rackCreated) {
-    // The inline segment ends where this one starts (SND.NXT has moved already).
-    if (c.inlineSentAt >= 0) c.createRack(start);
-    else if (start === c.sndUna && !c.inRecovery) { c.inlineSentAt = now; return; }
+    const sentAt = c.inlineSentAt;
+    if (sentAt < 0) {
+      if (start === c.sndUna && !c.inRecovery) { c.inlineSentAt = now; return; }
+    } else if (sentAt === now && !c.inlineFinApart && c.finSent && start === c.finSeq && seqDiff(end, start) === 1
+      && !c.inRecovery) {
+      // The FIN alone right after the inline data segment, at the same clock reading: a socket's end() after its
+      // last write (node:net on Linux sends them so), or a server's response then its close. Both are kept inline:
+      // their entries differ only in range, and the boundary is the FIN's sequence number (adoptInline). Nothing
+      // can be sent after a FIN, so no third segment ever joins them.
+      c.inlineFinApart = true;
+      return;
+    } else {
+      // The inline segment ends where this one starts (SND.NXT has moved already).
+      c.createRack(start);
+    }
   }
   const r = c.rack;
   const tsval = c.tsOk ? tsNow(c, now) : 0;
@@ -158,9 +171,15 @@ function sentSegment(start: number, end: number, xmit: number, tsval: number): S
   return { start, end, xmit, tsval, retrans: false, sacked: false, sackedOnce: false, lost: false };
 }
 
-/** The segment kept inline (logSent) becomes the new record's first entry (TcpConnection.createRack). */
-export function adoptInline(c: TcpConnection, r: Rack, start: number, end: number, sentAt: number): void {
-  r.q = [sentSegment(start, end, sentAt, c.tsOk ? tsNow(c, sentAt) : 0)];
+/**
+ * The segment kept inline (logSent) becomes the new record's first entry (TcpConnection.createRack); `finApart`:
+ * the FIN went alone after it at the same time, and is the second.
+ */
+export function adoptInline(c: TcpConnection, r: Rack, start: number, end: number, sentAt: number, finApart: boolean): void {
+  const tsval = c.tsOk ? tsNow(c, sentAt) : 0;
+  r.q = finApart && seqLt(start, c.finSeq)
+    ? [sentSegment(start, c.finSeq, sentAt, tsval), sentSegment(c.finSeq, end, sentAt, tsval)]
+    : [sentSegment(start, end, sentAt, tsval)];
   r.head = 0;
 }
 
@@ -170,9 +189,20 @@ export function adoptInline(c: TcpConnection, r: Rack, start: number, end: numbe
  */
 export function inlineAcked(c: TcpConnection): number {
   const sentAt = c.inlineSentAt;
-  if (sentAt < 0 || c.sndUna !== c.sndNxt) return -1;
-  c.inlineSentAt = -1;
-  return sentAt;
+  if (sentAt < 0) return -1;
+  if (c.sndUna === c.sndNxt) {
+    c.inlineSentAt = -1;
+    c.inlineFinApart = false;
+    return sentAt;
+  }
+  // The data segment acknowledged, the FIN sent alone with it not: the FIN is now the one segment kept inline. A
+  // record would hold RACK's reference at the data segment, which judges nothing: the FIN, sent at the same time
+  // and ending above it, counts as sent after it (rackDetectLoss), and nothing is ever sent after the FIN.
+  if (c.inlineFinApart && c.sndUna === c.finSeq) {
+    c.inlineFinApart = false;
+    return sentAt;
+  }
+  return -1;
 }
 
 /**
