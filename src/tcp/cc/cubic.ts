@@ -55,44 +55,89 @@ export function cubicK(wMax: number, cwndEpoch: number): number {
   return Math.cbrt(Math.max(0, wMax - cwndEpoch) / CUBIC_C);
 }
 
+// Slots of Cubic.f: the controller's numbers, unboxed in one array of doubles. As fields, each that ever holds a
+// fraction or ±Infinity (cwnd, the times, the RTTs, K, W) would be a separate boxed number, about half of the
+// controller's bytes, and every connection has one.
+const F_CWND = 0;
+const F_SSTHRESH = 1;
+const F_W_MAX = 2;
+const F_EPOCH_START = 3;
+const F_K = 4;
+const F_CWND_EPOCH = 5;
+const F_W_EST = 6;
+const F_MIN_RTT = 7;
+const F_CSS_BASELINE_MIN_RTT = 8;
+const F_CSS_ROUNDS_DONE = 9;
+const F_WINDOW_END = 10;
+const F_LAST_ROUND_MIN_RTT = 11;
+const F_CURRENT_ROUND_MIN_RTT = 12;
+const F_RTT_SAMPLE_COUNT = 13;
+const F_ROUND_START = 14;
+const F_LAST_ACK = 15;
+const F_MSS = 16;
+const F_GSO_BYTES = 17;
+
 export class Cubic implements CongestionControl {
-  readonly name = 'cubic';
-  cwnd: number;
-  ssthresh = 0x7fffffff;
+  get name(): string { return 'cubic'; }
+  /**
+   * The numbers below, by slot (F_*). Literal with Infinity among them, so the array holds doubles from the start.
+   * windowEnd −1: no round yet (a sequence number is never negative).
+   */
+  private readonly f: number[] = [0, 0x7fffffff, 0, -1, 0, 0, 0, Infinity, -1, 0, -1, Infinity, Infinity, 0, 0, 0, 1460, HYSTART_TRAIN.gsoBytes];
+  get cwnd(): number { return this.f[F_CWND]!; }
+  set cwnd(v: number) { this.f[F_CWND] = v; }
+  get ssthresh(): number { return this.f[F_SSTHRESH]!; }
+  set ssthresh(v: number) { this.f[F_SSTHRESH] = v; }
   /** W_max in segments: cwnd before the last congestion event. */
-  wMax = 0;
+  get wMax(): number { return this.f[F_W_MAX]!; }
+  set wMax(v: number) { this.f[F_W_MAX] = v; }
   /** Start of the current congestion-avoidance epoch (ms), or -1 before the first ACK after an event. */
-  epochStart = -1;
+  get epochStart(): number { return this.f[F_EPOCH_START]!; }
+  set epochStart(v: number) { this.f[F_EPOCH_START] = v; }
   /** K (s) and cwnd_epoch (segments) of this epoch. */
-  k = 0;
-  cwndEpoch = 0;
+  get k(): number { return this.f[F_K]!; }
+  set k(v: number) { this.f[F_K] = v; }
+  get cwndEpoch(): number { return this.f[F_CWND_EPOCH]!; }
+  set cwndEpoch(v: number) { this.f[F_CWND_EPOCH] = v; }
   /** W_est (segments): the Reno-friendly estimate (RFC 9438 §4.3). */
-  wEst = 0;
+  get wEst(): number { return this.f[F_W_EST]!; }
+  set wEst(v: number) { this.f[F_W_EST] = v; }
   /** Smallest RTT seen (ms): the RTT in W_cubic(t + RTT) (Linux bictcp delay_min). */
-  minRtt = Infinity;
+  get minRtt(): number { return this.f[F_MIN_RTT]!; }
+  set minRtt(v: number) { this.f[F_MIN_RTT] = v; }
 
   // HyStart++ (RFC 9406 §4.2)
   private readonly hystart: HystartMode;
   /** Conservative Slow Start: the baseline RTT it began with, or -1 outside CSS. */
-  cssBaselineMinRtt = -1;
-  cssRoundsDone = 0;
-  private windowEnd: number | null = null;
-  private lastRoundMinRtt = Infinity;
-  private currentRoundMinRtt = Infinity;
-  private rttSampleCount = 0;
+  get cssBaselineMinRtt(): number { return this.f[F_CSS_BASELINE_MIN_RTT]!; }
+  set cssBaselineMinRtt(v: number) { this.f[F_CSS_BASELINE_MIN_RTT] = v; }
+  get cssRoundsDone(): number { return this.f[F_CSS_ROUNDS_DONE]!; }
+  set cssRoundsDone(v: number) { this.f[F_CSS_ROUNDS_DONE] = v; }
+  /** SND.NXT when this round began, or -1 before the first. */
+  private get windowEnd(): number { return this.f[F_WINDOW_END]!; }
+  private set windowEnd(v: number) { this.f[F_WINDOW_END] = v; }
+  private get lastRoundMinRtt(): number { return this.f[F_LAST_ROUND_MIN_RTT]!; }
+  private set lastRoundMinRtt(v: number) { this.f[F_LAST_ROUND_MIN_RTT] = v; }
+  private get currentRoundMinRtt(): number { return this.f[F_CURRENT_ROUND_MIN_RTT]!; }
+  private set currentRoundMinRtt(v: number) { this.f[F_CURRENT_ROUND_MIN_RTT] = v; }
+  private get rttSampleCount(): number { return this.f[F_RTT_SAMPLE_COUNT]!; }
+  private set rttSampleCount(v: number) { this.f[F_RTT_SAMPLE_COUNT] = v; }
   // Linux's ACK train ('linux' only): when this round's first ACK came, and the last ACK of the train so far (ms).
-  private roundStart = 0;
-  private lastAck = 0;
+  private get roundStart(): number { return this.f[F_ROUND_START]!; }
+  private set roundStart(v: number) { this.f[F_ROUND_START] = v; }
+  private get lastAck(): number { return this.f[F_LAST_ACK]!; }
+  private set lastAck(v: number) { this.f[F_LAST_ACK] = v; }
   /** The send MSS, learnt from onAck (for the 16-segment floor). */
-  private mss = 1460;
+  private get mss(): number { return this.f[F_MSS]!; }
+  private set mss(v: number) { this.f[F_MSS] = v; }
   private readonly paced: boolean;
-  private readonly gsoBytes: number;
+  private get gsoBytes(): number { return this.f[F_GSO_BYTES]!; }
 
-  constructor(initialWindow: number, hystart: HystartMode | boolean = 'linux', train: HystartTrainOptions = {}) {
+  constructor(initialWindow: number, hystart: HystartMode | boolean = 'linux', train?: HystartTrainOptions) {
     this.cwnd = initialWindow;
     this.hystart = hystart === true ? 'rfc9406' : hystart === false ? 'off' : hystart;
-    this.paced = train.paced ?? false;
-    this.gsoBytes = train.gsoBytes ?? HYSTART_TRAIN.gsoBytes;
+    this.paced = train?.paced ?? false;
+    if (train?.gsoBytes !== undefined) this.f[F_GSO_BYTES] = train.gsoBytes;
   }
 
   /** In Conservative Slow Start (RFC 9406 §4.2). */
@@ -102,7 +147,7 @@ export class Cubic implements CongestionControl {
     if (rtt < this.minRtt) this.minRtt = rtt;
     if (this.hystart === 'off' || this.cwnd >= this.ssthresh) return;
     // A round ends when the ACK passes the SND.NXT recorded at its start (RFC 9406 §4.2).
-    if (this.windowEnd === null || ((ack - this.windowEnd) | 0) >= 0) {
+    if (this.windowEnd === -1 || ((ack - this.windowEnd) | 0) >= 0) {
       this.windowEnd = sndNxt;
       this.lastRoundMinRtt = this.currentRoundMinRtt;
       this.currentRoundMinRtt = Infinity;
