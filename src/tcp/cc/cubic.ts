@@ -113,25 +113,11 @@ export class Cubic implements CongestionControl {
   set cssBaselineMinRtt(v: number) { this.f[F_CSS_BASELINE_MIN_RTT] = v; }
   get cssRoundsDone(): number { return this.f[F_CSS_ROUNDS_DONE]!; }
   set cssRoundsDone(v: number) { this.f[F_CSS_ROUNDS_DONE] = v; }
-  /** SND.NXT when this round began, or -1 before the first. */
-  private get windowEnd(): number { return this.f[F_WINDOW_END]!; }
-  private set windowEnd(v: number) { this.f[F_WINDOW_END] = v; }
-  private get lastRoundMinRtt(): number { return this.f[F_LAST_ROUND_MIN_RTT]!; }
-  private set lastRoundMinRtt(v: number) { this.f[F_LAST_ROUND_MIN_RTT] = v; }
-  private get currentRoundMinRtt(): number { return this.f[F_CURRENT_ROUND_MIN_RTT]!; }
-  private set currentRoundMinRtt(v: number) { this.f[F_CURRENT_ROUND_MIN_RTT] = v; }
-  private get rttSampleCount(): number { return this.f[F_RTT_SAMPLE_COUNT]!; }
-  private set rttSampleCount(v: number) { this.f[F_RTT_SAMPLE_COUNT] = v; }
-  // Linux's ACK train ('linux' only): when this round's first ACK came, and the last ACK of the train so far (ms).
-  private get roundStart(): number { return this.f[F_ROUND_START]!; }
-  private set roundStart(v: number) { this.f[F_ROUND_START] = v; }
-  private get lastAck(): number { return this.f[F_LAST_ACK]!; }
-  private set lastAck(v: number) { this.f[F_LAST_ACK] = v; }
-  /** The send MSS, learnt from onAck (for the 16-segment floor). */
-  private get mss(): number { return this.f[F_MSS]!; }
-  private set mss(v: number) { this.f[F_MSS] = v; }
+  // Slots F_WINDOW_END (SND.NXT when this round began, -1 before the first), F_LAST_ROUND_MIN_RTT,
+  // F_CURRENT_ROUND_MIN_RTT, F_RTT_SAMPLE_COUNT; for Linux's ACK train ('linux' only) F_ROUND_START and F_LAST_ACK,
+  // when this round's first ACK came and the last ACK of the train so far (ms); F_MSS, the send MSS learnt from
+  // onAck (for the 16-segment floor); F_GSO_BYTES.
   private readonly paced: boolean;
-  private get gsoBytes(): number { return this.f[F_GSO_BYTES]!; }
 
   constructor(initialWindow: number, hystart: HystartMode | boolean = 'linux', train?: HystartTrainOptions) {
     this.cwnd = initialWindow;
@@ -144,15 +130,16 @@ export class Cubic implements CongestionControl {
   get inCss(): boolean { return this.cssBaselineMinRtt >= 0; }
 
   onRttSample(rtt: number, now: number, ack: number, sndNxt: number): void {
+    const f = this.f;
     if (rtt < this.minRtt) this.minRtt = rtt;
     if (this.hystart === 'off' || this.cwnd >= this.ssthresh) return;
     // A round ends when the ACK passes the SND.NXT recorded at its start (RFC 9406 §4.2).
-    if (this.windowEnd === -1 || ((ack - this.windowEnd) | 0) >= 0) {
-      this.windowEnd = sndNxt;
-      this.lastRoundMinRtt = this.currentRoundMinRtt;
-      this.currentRoundMinRtt = Infinity;
-      this.rttSampleCount = 0;
-      this.roundStart = this.lastAck = now;
+    if (f[F_WINDOW_END]! === -1 || ((ack - f[F_WINDOW_END]!) | 0) >= 0) {
+      f[F_WINDOW_END] = sndNxt;
+      f[F_LAST_ROUND_MIN_RTT] = f[F_CURRENT_ROUND_MIN_RTT]!;
+      f[F_CURRENT_ROUND_MIN_RTT] = Infinity;
+      f[F_RTT_SAMPLE_COUNT] = 0;
+      f[F_ROUND_START] = f[F_LAST_ACK] = now;
       if (this.inCss && ++this.cssRoundsDone >= HYSTART.cssRounds) {
         // CSS lasted CSS_ROUNDS rounds: slow start is over (ssthresh = cwnd, congestion avoidance).
         this.ssthresh = this.cwnd;
@@ -160,21 +147,21 @@ export class Cubic implements CongestionControl {
         return;
       }
     }
-    if (this.hystart === 'linux' && this.cwnd >= HYSTART_TRAIN.lowWindowSegments * this.mss && this.ackTrain(rtt, now)) {
+    if (this.hystart === 'linux' && this.cwnd >= HYSTART_TRAIN.lowWindowSegments * f[F_MSS]! && this.ackTrain(rtt, now)) {
       this.ssthresh = this.cwnd; // slow start is over
       return;
     }
-    if (rtt < this.currentRoundMinRtt) this.currentRoundMinRtt = rtt;
-    this.rttSampleCount++;
-    if (this.rttSampleCount < HYSTART.nRttSample || this.currentRoundMinRtt === Infinity || this.lastRoundMinRtt === Infinity) return;
+    if (rtt < f[F_CURRENT_ROUND_MIN_RTT]!) f[F_CURRENT_ROUND_MIN_RTT] = rtt;
+    f[F_RTT_SAMPLE_COUNT] = f[F_RTT_SAMPLE_COUNT]! + 1;
+    if (f[F_RTT_SAMPLE_COUNT]! < HYSTART.nRttSample || f[F_CURRENT_ROUND_MIN_RTT]! === Infinity || f[F_LAST_ROUND_MIN_RTT]! === Infinity) return;
     if (!this.inCss) {
-      const thresh = Math.max(HYSTART.minRttThresh, Math.min(HYSTART.maxRttThresh, this.lastRoundMinRtt / HYSTART.minRttDivisor));
-      if (this.currentRoundMinRtt >= this.lastRoundMinRtt + thresh) {
+      const thresh = Math.max(HYSTART.minRttThresh, Math.min(HYSTART.maxRttThresh, f[F_LAST_ROUND_MIN_RTT]! / HYSTART.minRttDivisor));
+      if (f[F_CURRENT_ROUND_MIN_RTT]! >= f[F_LAST_ROUND_MIN_RTT]! + thresh) {
         if (this.hystart === 'linux') { this.ssthresh = this.cwnd; return; } // slow start is over
-        this.cssBaselineMinRtt = this.currentRoundMinRtt;
+        this.cssBaselineMinRtt = f[F_CURRENT_ROUND_MIN_RTT]!;
         this.cssRoundsDone = 0;
       }
-    } else if (this.currentRoundMinRtt < this.cssBaselineMinRtt) {
+    } else if (f[F_CURRENT_ROUND_MIN_RTT]! < this.cssBaselineMinRtt) {
       // The RTT went back down: the increase was spurious; resume slow start (RFC 9406 §4.2).
       this.cssBaselineMinRtt = -1;
     }
@@ -188,15 +175,16 @@ export class Cubic implements CongestionControl {
    * tcp_update_pacing_rate), at most 1 ms: a short path's ACKs arrive in GRO/TSO-sized clumps.
    */
   private ackTrain(rtt: number, now: number): boolean {
-    if (now - this.lastAck > HYSTART_TRAIN.ackDeltaMs || this.minRtt === Infinity) return false;
-    this.lastAck = now;
-    const cushion = Math.min(HYSTART_TRAIN.maxCushionMs, (4 * this.gsoBytes * Math.max(rtt, this.minRtt)) / (2 * this.cwnd));
+    const f = this.f;
+    if (now - f[F_LAST_ACK]! > HYSTART_TRAIN.ackDeltaMs || this.minRtt === Infinity) return false;
+    f[F_LAST_ACK] = now;
+    const cushion = Math.min(HYSTART_TRAIN.maxCushionMs, (4 * f[F_GSO_BYTES]! * Math.max(rtt, this.minRtt)) / (2 * this.cwnd));
     const threshold = (this.minRtt + cushion) / (this.paced ? 1 : 2);
-    return now - this.roundStart > threshold;
+    return now - f[F_ROUND_START]! > threshold;
   }
 
   onAck(acked: number, mss: number, now: number): void {
-    this.mss = mss;
+    this.f[F_MSS] = mss;
     if (this.cwnd < this.ssthresh) {
       // Slow start (Linux: no ABC limit), divided by CSS_GROWTH_DIVISOR in Conservative Slow Start.
       const grow = this.inCss ? acked / HYSTART.cssGrowthDivisor : acked;
