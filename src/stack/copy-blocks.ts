@@ -89,7 +89,8 @@ export class CopyBlocks {
       piece.set(chunk.subarray(off, off + n));
       const start = t.snd.end;
       const took = t.send(piece, now); // all of it: no more than its free space
-      this.fillAt += n;
+      // Only what the engine took is used: a rest it refused is copied again, contiguously, when it has room.
+      this.fillAt += took;
       // A copy block is the engine's until it has every byte of it acknowledged (release).
       if (took > 0) this.hold(b, start + took);
       off += took;

@@ -18,6 +18,9 @@ const FLAG_TS_OK = 1, FLAG_V6 = 2, LIVE = 4;
 /** Words per entry (TimeWaitTable.w) and where each field sits. */
 const W = 9, PORTS = 1, SND = 2, RCV = 3, TSR = 4, TSO = 5, MISC = 6, R4 = 7, ID = 8;
 
+/** An IPv4 address as the one 32-bit word an entry stores it in. */
+function ipv4Word(a: Uint8Array): number { return ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0; }
+
 /** What a TIME-WAIT entry is created from. */
 export interface TimeWaitState {
   sndNxt: number; rcvNxt: number; tsOk: boolean; tsRecent: number; tsOffset: number; window: number; expiresAt: number;
@@ -109,7 +112,7 @@ export class TimeWaitTable {
   private remoteMatches(slot: number, ra: Uint8Array): boolean {
     const v6 = (this.w[W * slot + MISC]! & (FLAG_V6 << 16)) !== 0;
     if (v6 !== (ra.length === 16)) return false;
-    if (!v6) return this.w[W * slot + R4] === (((ra[0]! << 24) | (ra[1]! << 16) | (ra[2]! << 8) | ra[3]!) >>> 0);
+    if (!v6) return this.w[W * slot + R4] === ipv4Word(ra);
     const r6 = this.remote6!;
     for (let i = 0; i < 16; i++) if (r6[16 * slot + i] !== ra[i]) return false;
     return true;
@@ -159,7 +162,7 @@ export class TimeWaitTable {
       if (this.remote6 === null) this.remote6 = new Uint8Array(16 * this.cap);
       this.remote6.set(ra, 16 * i);
     } else {
-      w[o + R4] = ((ra[0]! << 24) | (ra[1]! << 16) | (ra[2]! << 8) | ra[3]!) >>> 0;
+      w[o + R4] = ipv4Word(ra);
     }
     w[o] = key;
     w[o + PORTS] = ((lp << 16) | rp) >>> 0;

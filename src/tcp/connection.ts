@@ -945,8 +945,8 @@ export class TcpConnection {
       // Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): send a window update only when the right edge can move
       // by min(RCV.BUFF/2, MSS) beyond what we advertised.
       const advRemaining = seqDiff(this.rcvAdvRight, this.rcvNxt);
-      const grow = currentWindowFree(this) - Math.max(0, advRemaining);
       const buff = recvWindowLimit(this);
+      const grow = Math.max(0, buff - this.rcv.length) - Math.max(0, advRemaining);
       if (grow >= Math.min(buff >>> 1, this.cfg.mss)) {
         // A peer that may be stalled (less than one MSS of window left) hears at once; otherwise the update
         // rides on the next segment or a delayed ACK, so a request/response exchange does not pay an extra ACK.

@@ -167,7 +167,7 @@ export function nextNewData(c: TcpConnection, now: number): TcpSegment | null {
     // rate. A late timer (a host's timers are coarse) leaves up to one burst of credit, no more after idle.
     c.nextSendAt = Math.max(c.nextSendAt, now - PACING_BURST_MS) + len / rate;
   }
-  if (c.cold !== null) c.paceAt = Infinity; // in the cold part: without one it is already Infinity
+  c.paceAt = Infinity;
   if (c.rtoAt === Infinity) c.rtoAt = now + rtoTimeout(c);
   if (flight === 0) c.unackedSince = now;
   // Linux tcp_event_data_sent: data sent soon after data arrived makes the exchange interactive (pingpong).
@@ -219,9 +219,7 @@ export function ackAdvance(c: TcpConnection, ack: number, now: number, seg: TcpS
     c.snd.consume(freeable);
   }
   c.sndUna = ack;
-  // The path works (Linux tcp_ack clears sk_err_soft). The soft error and the retry count are in the cold part:
-  // without one they are already null and 0 (every ACK of a bulk transfer comes here).
-  if (c.cold !== null) c.softError = null;
+  c.softError = null; // the path works (Linux tcp_ack clears sk_err_soft)
   c.sndBufSeq = c.finSent && seqGt(ack, c.finSeq) ? c.finSeq : (seqGt(ack, c.sndBufSeq) ? ack : c.sndBufSeq);
   if (c.sndRtx !== -1 && seqLt(c.sndRtx, ack)) c.sndRtx = ack;
   // Without a record nothing was logged (the handshake's ACK) or one segment was kept inline (rack.ts logSent).
@@ -232,7 +230,7 @@ export function ackAdvance(c: TcpConnection, ack: number, now: number, seg: TcpS
 
   // RTT sample: from send times, Karn-safe, else a timestamp that cannot be stale (timers.ts sampleRtt).
   sampleRtt(c, ack, seg, now, true, inlineXmit);
-  if (c.cold !== null) c.retries = 0;
+  c.retries = 0;
 
   // Loss recovery and congestion control (recovery/fast-recovery.ts, cc/).
   onNewAck(c, ack, acked, now, seg);
@@ -346,7 +344,7 @@ export function out(c: TcpConnection, seg: TcpSegment, now: number): TcpSegment 
     // read() has nothing left to say.
     c.noteAckSent(seg.ack);
     // Every held duplicate ACK is answered by this one (Linux tcp_event_ack_sent).
-    if (c.cold !== null && c.sackCompressed > 0) { c.stats.TCPAckCompressed += c.sackCompressed; c.sackCompressed = 0; c.sackCompressAt = Infinity; }
+    if (c.sackCompressed > 0) { c.stats.TCPAckCompressed += c.sackCompressed; c.sackCompressed = 0; c.sackCompressAt = Infinity; }
   }
   if (seg.payload.length > 0 || seg.flags & (SYN | FIN)) c.lastSendTime = now;
   return seg;

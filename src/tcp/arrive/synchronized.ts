@@ -329,8 +329,7 @@ export function processAck(c: TcpConnection, seg: TcpSegment, now: number): void
     if (wnd > c.maxSndWnd) c.maxSndWnd = wnd;
     c.sndWl1 = seg.seq;
     c.sndWl2 = ack;
-    // The persist timer is in the cold part: without one it is off already.
-    if (wnd > 0 && c.cold !== null) { c.persistAt = Infinity; c.persistBackoff = 0; }
+    if (wnd > 0) { c.persistAt = Infinity; c.persistBackoff = 0; }
   }
   maybeStartPersist(c, now);
   if (c.keepAlive) { c.keepaliveAt = now + c.keepAliveIdle; c.keepaliveProbes = 0; }
