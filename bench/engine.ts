@@ -130,6 +130,26 @@ export function lifecycles(count: number): number {
   return count / ((performance.now() - t0) / 1000);
 }
 
+/**
+ * A server whose last connection has closed and which then runs a full GC (V8's memory reducer does so in an idle
+ * process) meets its next burst with whatever of the engine's optimised code survived that GC. Each round: `count`
+ * lifecycles (steady, the code warm), then a full GC with no connection alive, then `count` more, timed. Returns the
+ * medians of both (lifecycles/s): `after` the first `count` after the GC, `steady` the block before it. Needs
+ * --expose-gc (`npm run bench` has it); null without.
+ */
+export function lifecyclesAfterIdleGc(count: number, rounds = 3): { after: number; steady: number } | null {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return null;
+  const after: number[] = [], steady: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    steady.push(lifecycles(count));
+    gc();
+    after.push(lifecycles(count));
+  }
+  const median = (xs: number[]): number => xs.sort((x, y) => x - y)[xs.length >> 1]!;
+  return { after: median(after), steady: median(steady) };
+}
+
 export async function run(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
   bulk(1460, 32 << 20); // warm-up
@@ -142,6 +162,13 @@ export async function run(): Promise<BenchResult[]> {
   out.push({ name: 'engine.bulk.mss65495', value: round(g65495), unit: 'Gbit/s' });
   lifecycles(5000);
   out.push({ name: 'engine.lifecycles', value: Math.round(lifecycles(50_000)), unit: 'lifecycles/s' });
+  const idle = lifecyclesAfterIdleGc(30_000);
+  if (idle !== null) {
+    out.push({
+      name: 'engine.lifecycles.after-idle-gc', value: Math.round(idle.after), unit: 'lifecycles/s',
+      peer: 'the 30 000 before the GC', peerValue: Math.round(idle.steady), ratio: round(idle.after / idle.steady),
+    });
+  }
   return out;
 }
 

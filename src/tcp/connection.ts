@@ -239,6 +239,18 @@ class ColdTcb {
 }
 
 /**
+ * The connection that most recently reached TIME-WAIT or CLOSED, kept (one per process) so that the engine's
+ * object layouts outlive its last connection. V8 holds an object layout (its "map") only weakly once no object
+ * has it, and a full GC that collects it throws away the optimised code built on it: when a process's last
+ * connection had ended (a server gone idle, where V8's memory reducer runs full GCs), one such GC deoptimised
+ * ~160 engine functions and the next ~30 000 lifecycles ran at half speed (bench engine.lifecycles.after-idle-gc).
+ * A finished connection holds its parts (buffers, RTT estimator, congestion controller, and the RACK record,
+ * the cold part when it made them) in the layouts they have now. An object made at load would not do: a layout
+ * changes when a field first takes a fraction (the RTT estimator's SRTT), and later objects get the new one.
+ */
+const finished: { last: TcpConnection | null } = { last: null };
+
+/**
  * One TCP connection as a sans-IO state machine (RFC 9293): no clock, timers or I/O. Make user calls
  * (connect/listen, send, read, shutdown, close, abort), give it arriving segments with input(seg, now), then
  * take what it wants sent with pollTransmit(now) until null, read events with pollEvent(), and call
@@ -1141,6 +1153,7 @@ export class TcpConnection {
     if (this.rackObj !== null) this.rackObj.timerAt = Infinity;
     this.timeWaitAt = now + 2 * this.cfg.msl;
     this.setState('TIME-WAIT', cause, now);
+    finished.last = this;
   }
 
   /** @internal */
@@ -1159,6 +1172,7 @@ export class TcpConnection {
     if (this.error !== null) this.rcv.clear();
     this.setState('CLOSED', cause, now);
     if (wasUsed) this.emit({ type: 'closed', time: now });
+    finished.last = this;
   }
 
   /** @internal */
