@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { Listener, Stack, StackConnection } from './stack.js';
 import { listeningAddress, releaseHold, type ProcessHold } from './socket-rules.js';
-import { Socket } from './socket.js';
+import { Socket, type SocketOptions } from './socket.js';
 import { apiError, checkPort, socketError, type SocketError } from './socket-errors.js';
 
 /** Options of `createServer()`, as `net.createServer`'s. */
@@ -38,9 +38,12 @@ export class Server extends EventEmitter {
   private refed = true;
   private release: ProcessHold = null;
   private readonly opts: ServerOptions;
+  /** The options every accepted Socket is made with (one object for all of them). */
+  private readonly socketOpts: SocketOptions;
   constructor(readonly stack: Stack, opts: ServerOptions = {}, onConnection?: (s: Socket) => void) {
     super();
     this.opts = opts;
+    this.socketOpts = { allowHalfOpen: opts.allowHalfOpen ?? false, stack };
     if (onConnection) this.on('connection', onConnection);
   }
 
@@ -90,7 +93,7 @@ export class Server extends EventEmitter {
   }
 
   private accepted(c: StackConnection): void {
-    const s = Socket.fromConnection(c, { allowHalfOpen: this.opts.allowHalfOpen ?? false, stack: this.stack });
+    const s = Socket.fromConnection(c, this.socketOpts);
     if (this.opts.noDelay) s.setNoDelay(true);
     if (this.opts.keepAlive) s.setKeepAlive(true, this.opts.keepAliveInitialDelay ?? 0);
     this.openSockets++;

@@ -93,7 +93,8 @@ export class Socket extends Duplex implements ConnectionHandler {
     // decodeStrings off, as net.Socket's: a string write reaches _write as it is and is encoded straight into the
     // memory the engine takes it from (encodeString), not into a Buffer of its own first; writableLength then
     // counts a string's characters, as node:net's does.
-    super({ allowHalfOpen: opts.allowHalfOpen ?? false, emitClose: false, autoDestroy: true, decodeStrings: false });
+    // One options object per allowHalfOpen value, shared by every socket (Duplex keeps no reference to it).
+    super((opts.allowHalfOpen ?? false) === false ? DUPLEX_OPTIONS : DUPLEX_OPTIONS_HALF_OPEN);
     // Readable's read-ahead (maybeReadMore: a nextTick after every push that calls read(0) while the buffer is under
     // its high-water mark) has nothing to fetch here: the stack pushes whatever arrives while the consumer wants
     // it (onReadable → pump), and read() calls _read when it wants more. Marked as running, it is never
@@ -555,9 +556,16 @@ export class Socket extends Duplex implements ConnectionHandler {
   /**
    * @internal EventEmitter#emit, with node:net's 'close': the stream machinery emits 'close' without arguments
    * (emitClose, in the tick after _destroy); here it carries hadError, and the server that accepted the socket
-   * hears of it before the socket's own listeners. Arguments are passed on as given (no rest array per event).
+   * hears of it before the socket's own listeners. Arguments are passed on as given. An event nobody listens to
+   * (most of those the stream machinery emits on a socket: 'readable', 'prefinish', 'finish', 'end', 'ready'; six to
+   * nine per connection) is answered here, as EventEmitter#emit answers it (false, nothing called), without its rest
+   * array and checks; 'error' (which throws then) and 'close' take the full path.
    */
   override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
+    if (event !== 'error' && event !== 'close') {
+      const events = (this as unknown as { _events: Record<string | symbol, unknown> | undefined })._events;
+      if (events !== undefined && events[event] === undefined) return false;
+    }
     switch (arguments.length) {
       case 1:
         if (event === 'close') {
@@ -680,6 +688,10 @@ export class Socket extends Duplex implements ConnectionHandler {
   /** The connection's current RFC 9293 state. */
   get tcpState(): TcpStateName { return this.conn?.state ?? 'CLOSED'; }
 }
+
+/** The Duplex options of every Socket (its constructor): as net.Socket's, see there; one with allowHalfOpen. */
+const DUPLEX_OPTIONS = { allowHalfOpen: false, emitClose: false, autoDestroy: true, decodeStrings: false };
+const DUPLEX_OPTIONS_HALF_OPEN = { ...DUPLEX_OPTIONS, allowHalfOpen: true };
 
 /**
  * The one-chunk list a write is handed to writeChunks in (Socket#_write): writeChunks keeps no reference to the
