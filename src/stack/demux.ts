@@ -120,7 +120,11 @@ export function ephemeralPort(s: Stack, la: Uint8Array, ra: Uint8Array, rp: numb
   }
   const num = s.portMax - s.portMin + 1;
   for (let i = 0; i < num; i++) {
-    const port = s.portMin + ((offset + s.portCounter + i) % num);
+    // `| 0`: the offset is a uint32 hash, so the sum is a double; an integral double kept as it is becomes a heap
+    // number, and a port that is one where every port before was a small integer changed the representation of
+    // every field it reaches (the connection's, the engine's, each segment's ports): the optimised stack and
+    // engine code went back to the interpreter at a connection's start, with ~1 s of recompiling (bench stack).
+    const port = (s.portMin + ((offset + s.portCounter + i) % num)) | 0;
     if (s.listeners.has(port)) continue;
     // A port no connection and no TIME-WAIT entry has is free for any tuple: no lookup (the usual case for a
     // client cycling through the range). Else the tuple itself, one hash for both tables.
@@ -145,7 +149,7 @@ export function freeListenPort(s: Stack): number {
   const num = s.portMax - s.portMin + 1;
   const start = s.randomU32() % num;
   for (let i = 0; i < num; i++) {
-    const port = s.portMin + ((start + i) % num);
+    const port = (s.portMin + ((start + i) % num)) | 0; // a small integer, as in ephemeralPort
     if (!s.listeners.has(port) && !used.has(port)) return port;
   }
   throw Object.assign(new Error('EADDRINUSE: no free port to listen on'), { code: 'EADDRINUSE' });
