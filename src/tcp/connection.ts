@@ -178,6 +178,12 @@ const CAUSE_CONNECT: TcpCause = Object.freeze({ kind: 'user', call: 'connect' })
 const CAUSE_LISTEN: TcpCause = Object.freeze({ kind: 'user', call: 'listen' });
 const CAUSE_COOKIE: TcpCause = Object.freeze({ kind: 'user', call: 'cookie' });
 const CAUSE_SHUTDOWN: TcpCause = Object.freeze({ kind: 'user', call: 'shutdown' });
+/**
+ * A drained event list kept for the next connection that has two events pending (emit): a lifecycle has six or
+ * seven such moments (a state change and `established`, `eof` or `closed` together), each a new two-element
+ * array, dropped again once polled. The spare is the process's, not a connection's: idle connections hold none.
+ */
+let spareEvents: TcpEvent[] | null = null;
 
 /**
  * What a connection rarely needs (recovery, retransmission, closing, TCP Fast Open, errors, probes, challenge ACKs,
@@ -1111,8 +1117,8 @@ export class TcpConnection {
     if (events === null) return null;
     if (!Array.isArray(events)) { this.events = null; return events; }
     const e = events.shift()!;
-    // Drained: let the list go (an idle connection holds no event list).
-    if (events.length === 0) this.events = null;
+    // Drained: let the list go (an idle connection holds no event list), as the spare if there is none.
+    if (events.length === 0) { this.events = null; if (spareEvents === null) spareEvents = events; }
     return e;
   }
 
@@ -1207,6 +1213,7 @@ export class TcpConnection {
     const events = this.events;
     if (events === null) this.events = e;
     else if (Array.isArray(events)) events.push(e);
+    else if (spareEvents !== null) { const list = spareEvents; spareEvents = null; list.push(events, e); this.events = list; }
     else this.events = [events, e];
   }
 
