@@ -92,8 +92,13 @@ class SendStore {
   }
 }
 
-/** A drained one-chunk SendStore kept for the next send buffer that starts (SendBuffer.consume). */
-let spareSendStore: SendStore | null = null;
+/**
+ * Drained one-chunk SendStores kept for the next send buffers that start (SendBuffer.consume), up to
+ * SPARE_SEND_STORES: with one, a request/response exchange made a store per connection all the same (the server's
+ * response starts while the client's request is still unacknowledged, so two are held at once).
+ */
+const spareSendStores: SendStore[] = [];
+const SPARE_SEND_STORES = 4;
 
 /**
  * Bytes from SND.UNA onward: sent-but-unacknowledged, then not-yet-sent (RFC 9293 §3.3.1 send sequence space).
@@ -124,9 +129,8 @@ export class SendBuffer {
       // The first chunk: staged if small, taking from the block only what is written (carve's `cap`).
       const chunk = n < SMALL_WRITE ? carve(n, FIRST_STAGE_SIZE) : data;
       if (chunk !== data) chunk.set(data, 0);
-      let fresh = spareSendStore;
-      if (fresh !== null) {
-        spareSendStore = null;
+      let fresh = spareSendStores.pop();
+      if (fresh !== undefined) {
         fresh.chunks[0] = chunk; fresh.lens[0] = n; fresh.starts[0] = this.end;
         fresh.head = 0; fresh.stage = null; fresh.stageShared = false; fresh.nextStage = FIRST_STAGE_SIZE; fresh.cursor = 0;
         fresh.viewOf = null; fresh.viewBuf = null;
@@ -220,10 +224,12 @@ export class SendBuffer {
     if (st === null) return;
     if (this.front === this.end) {
       // Drained (everything acknowledged): give the storage back. A store of one chunk (a request/response
-      // connection's, one response per flight) is kept as the process's one spare, its lists reused by the next
+      // connection's, one response per flight) is kept among the process's spares, its lists reused by the next
       // buffer that starts; no view handed out is affected (the chunk itself is dropped, never reused).
       this.st = null;
-      if (spareSendStore === null && st.chunks.length === 1) { st.chunks[0] = EMPTY; st.stage = null; st.viewOf = null; st.viewBuf = null; spareSendStore = st; }
+      if (spareSendStores.length < SPARE_SEND_STORES && st.chunks.length === 1) {
+        st.chunks[0] = EMPTY; st.stage = null; st.viewOf = null; st.viewBuf = null; spareSendStores.push(st);
+      }
       return;
     }
     while (st.head < st.chunks.length && st.starts[st.head]! + st.lens[st.head]! <= this.front) {

@@ -1,7 +1,8 @@
 /**
- * Send buffers that drain in turn (a request/response connection's, one response per flight) reuse one drained
- * store between them (buffers.ts SendBuffer.consume keeps it as the process's spare): each must still hand out
- * exactly its own bytes, and a payload handed out earlier must never change.
+ * Send buffers that drain in turn (a request/response connection's, one response per flight) reuse drained stores
+ * between them (buffers.ts SendBuffer.consume keeps up to four as the process's spares; six buffers here, so several
+ * spares are kept and taken at once): each must still hand out exactly its own bytes, and a payload handed out
+ * earlier must never change.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import fc from 'fast-check';
 import { SendBuffer } from './buffers.js';
 
 const op = fc.record({
-  buf: fc.integer({ min: 0, max: 2 }),
+  buf: fc.integer({ min: 0, max: 5 }),
   kind: fc.constantFrom('write', 'write', 'slice', 'ack', 'drain' as const),
   size: fc.oneof(fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 2048, max: 20_000 })),
   from: fc.nat(),
@@ -17,7 +18,7 @@ const op = fc.record({
 
 test('property: send buffers draining in turn hand out their own bytes, unchanged, and end idle', () => {
   fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 80 }), (ops) => {
-    const bufs = [0, 1, 2].map((id) => ({ b: new SendBuffer(), written: 0, byteAt: (i: number) => (i * 7 + id * 101 + (i >>> 8)) & 0xff }));
+    const bufs = [0, 1, 2, 3, 4, 5].map((id) => ({ b: new SendBuffer(), written: 0, byteAt: (i: number) => (i * 7 + id * 101 + (i >>> 8)) & 0xff }));
     const handed: Array<{ id: number; at: number; view: Uint8Array }> = [];
     for (const o of ops) {
       const x = bufs[o.buf]!;
