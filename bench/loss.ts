@@ -40,7 +40,8 @@
  * LOSS_BENCH_READTHREAD=1 (serve reads the device on the addon's reader thread, TunOpenOptions.readThread),
  * LOSS_BENCH_SYNRATE (serve's synRate: 0, no SYN class and no HTB on the device; default serve's own),
  * LOSS_BENCH_NICE_AB (a nice value for synack's process in even repetitions, 0 in odd ones: LOSS_BENCH_NICE as an A/B within one
- * run, each repetition's four figures printed with its arm),
+ * run, each repetition's four figures printed with its arm), LOSS_BENCH_CC_AB (JSON: those TcpConfig fields of synack's stack in
+ * even repetitions, their earlier values in odd ones; each repetition's figures printed with its arm),
  * LOSS_BENCH_WARMUP=0 (no untimed transfer each way before the first rate. By default there is one, as the in-process
  * benches warm up: V8 still compiles, and its heap grows, during a fresh process's first ~40 MB, which the 0 % or
  * LOSS_BENCH_ONLY rate would otherwise pay (1-4 % of a transfer, helper L's phases); a server is a long-running
@@ -634,9 +635,21 @@ async function realRole(): Promise<void> {
       rwndSamples += d.split('busy:').length - 1;
       for (const m of d.matchAll(/rwnd_limited:\d+ms\(([\d.]+)%\)/g)) worst = Math.max(worst, Number(m[1]));
       for (const m of d.matchAll(/\brtt:([\d.]+)\/[\d.]+ .*?cwnd:(\d+)/g)) { peerSs[who].rtt.push(Number(m[1])); peerSs[who].cwnd.push(Number(m[2])); }
+      // The last sample's recovery fields (cumulative for the connection): what the sender saw of this receiver.
+      const blocks = d.split(/\n(?=\S)/).filter((b) => b.includes('busy:'));
+      if (blocks.length) lastSs = blocks[blocks.length - 1]!;
     });
-    try { return await f(); } finally { loop.kill(); rwnd[who].push(worst); }
+    let lastSs = '';
+    try { return await f(); } finally {
+      loop.kill(); rwnd[who].push(worst);
+      // LOSS_BENCH_SS: per transfer, the kernel sender's tcp_info near its end (retrans, lost, backoff, reordering, D-SACK
+      // duplicates, rwnd_limited) and its counters (RTOs, recoveries, probes ...): how it saw this receiver.
+      const pick = (re: RegExp): string => re.exec(lastSs)?.[0] ?? '';
+      const fields = [/retrans:\S+/, /\blost:\d+/, /backoff:\d+/, /reordering:\d+/, /reord_seen:\d+/, /dsack_dups:\d+/, /\bsacked:\d+/, /rwnd_limited:\S+/, /\bcwnd:\d+/, /ssthresh:\d+/, /\brto:\d+/].map(pick).filter(Boolean).join(' ');
+      peerLast[who] = fields;
+    }
   };
+  const peerLast: Record<'kernel' | 'synack', string> = { kernel: '', synack: '' };
   // Timed as curl times the kernel's transfers (time_total): from the start to the last byte of the body, not to the
   // connection's close (our FIN and the server's ACK of it, a further round trip curl does not wait for).
   const synackGet = (): Promise<number> => new Promise((resolve) => {
@@ -663,6 +676,8 @@ async function realRole(): Promise<void> {
 
   const out: BenchResult[] = [];
   const only = process.env.LOSS_BENCH_ONLY;
+  const ccAbB = process.env.LOSS_BENCH_CC_AB ? JSON.parse(process.env.LOSS_BENCH_CC_AB) as Record<string, unknown> : null;
+  const ccAb = ccAbB ? { b: ccAbB, a: Object.fromEntries(Object.keys(ccAbB).map((k) => [k, (h.stack.config as unknown as Record<string, unknown>)[k]])) } : null;
   // LOSS_BENCH_SENDONLY=1: only the transfers toward the peer (kernel→kernel, synack→kernel): synack as the sender.
   const sendOnly = process.env.LOSS_BENCH_SENDONLY === '1';
   for (const l of [...LOSSES, 'reorder' as const]) {
@@ -691,6 +706,10 @@ async function realRole(): Promise<void> {
       // LOSS_BENCH_NICE_AB=n: synack's process at nice n in even repetitions and 0 in odd ones (an A/B within one run).
       const niceArm = process.env.LOSS_BENCH_NICE_AB ? (i % 2 === 0 ? Number(process.env.LOSS_BENCH_NICE_AB) : 0) : null;
       if (niceArm !== null) setPriority(niceArm);
+      // LOSS_BENCH_CC_AB=json: those TcpConfig fields in even repetitions, their values before in odd ones (an A/B of
+      // an engine setting within one run, each repetition's figures printed with its arm).
+      const ccArm = ccAb ? (i % 2 === 0 ? 'B' : 'A') : null;
+      if (ccAb) Object.assign(h.stack.config, i % 2 === 0 ? ccAb.b : ccAb.a);
       const r0 = await peerCounters();
       kk1.push(await sampled('kernel', () => curl(peer, `http://10.78.0.1:8081/bytes/${SIZE}`)));
       const r1 = await peerCounters();
@@ -699,6 +718,7 @@ async function realRole(): Promise<void> {
       addRx(peerFromSynack, r1, await peerCounters());
       if (l === 'reorder' || sendOnly) continue; // the side link is toward the peer only
       let k0 = await peerCounters();
+      const kPrev = k0;
       kk2.push(await peerSampled('kernel', () => curl(null, `http://10.79.0.2:8080/bytes/${SIZE}`)));
       let k1 = await peerCounters();
       addDelta(peerToKernel, k0, k1);
@@ -706,11 +726,18 @@ async function realRole(): Promise<void> {
       const rx0 = h.host.link.stats, gso0 = h.host.link.offloadStats.rxGsoPackets;
       ks.push(await peerSampled('synack', () => sampled('synack', synackGet)));
       const rx1 = h.host.link.stats;
+      if (ccArm !== null) process.stderr.write(`${label(l)}: arm ${ccArm}: synack→kernel ${sk[sk.length - 1]!.toFixed(2)} kernel→kernel ${kk1[kk1.length - 1]!.toFixed(2)} kernel→synack ${ks[ks.length - 1]!.toFixed(2)} kernel→kernel(r0) ${kk2[kk2.length - 1]!.toFixed(2)}\n`);
       if (niceArm !== null) process.stderr.write(`${label(l)}: nice ${niceArm}: synack→kernel ${sk[sk.length - 1]!.toFixed(2)} kernel→kernel ${kk1[kk1.length - 1]!.toFixed(2)} kernel→synack ${ks[ks.length - 1]!.toFixed(2)} kernel→kernel(r0) ${kk2[kk2.length - 1]!.toFixed(2)}\n`);
       rxReads.packets += rx1.rxPackets - rx0.rxPackets; rxReads.batches += rx1.rxBatches - rx0.rxBatches;
       rxReads.gso += h.host.link.offloadStats.rxGsoPackets - gso0;
+      const kToK = k0;
       k1 = await peerCounters();
       addDelta(peerToSynack, k0, k1);
+      if (process.env.LOSS_BENCH_SS) {
+        const one = (a: Record<string, number>, b: Record<string, number>): string => ['RetransSegs', 'TCPSackRecovery', 'TCPTimeouts', 'TCPLossProbes', 'TCPLossProbeRecovery', 'TCPDSACKRecv', 'TCPDSACKUndo', 'TCPSpuriousRTOs', 'TCPSACKReorder', 'TCPTSReorder', 'TCPLostRetransmit', 'TCPSackFailures', 'TCPLossFailures', 'TCPFastRetrans', 'TCPSlowStartRetrans', 'TCPSpuriousRtxHostQueues'].map((n) => `${n} ${(b[n] ?? 0) - (a[n] ?? 0)}`).join(', ');
+        process.stderr.write(`${label(l)}: #${i} kernel→kernel(r0) ${kk2[kk2.length - 1]!.toFixed(2)} MB/s: ${one(kPrev, kToK)}; end tcp_info ${peerLast.kernel}\n`);
+        process.stderr.write(`${label(l)}: #${i} kernel→synack ${ks[ks.length - 1]!.toFixed(2)} MB/s: ${one(kToK, k1)}; end tcp_info ${peerLast.synack}\n`);
+      }
       if (hop) kh.push(await curl(hop, `http://10.79.0.2:8080/bytes/${SIZE}`));
     }
     if (dump) { dump.kill('SIGINT'); await new Promise((r) => dump.once('exit', r)); }

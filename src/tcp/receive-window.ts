@@ -55,6 +55,11 @@ export class RecvAutotune {
   lastTsecr = -1;
   /** Time of the last segment received (Linux's cached tcp_mstamp, which tcp_rcv_space_adjust reads). */
   lastAt: number;
+  /**
+   * Linux's rcv_ssthresh as Linux itself would have it, for ACK timing only (arrive/quick-ack.ts windowOpening): it
+   * follows a DRS step at two segments per segment (each ACKed at once), where ssthresh opens at once; 0 until used.
+   */
+  ackSsthresh = 0;
 
   constructor(clamp: number, ssthresh: number, space: number, readAt: number, rttAt: number, now: number) {
     this.clamp = clamp; this.ssthresh = ssthresh; this.space = space; this.spaceAt = readAt; this.spaceTime = now;

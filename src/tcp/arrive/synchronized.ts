@@ -14,6 +14,7 @@ import { reportDuplicate, reportOutOfOrderDuplicate } from '../recovery/dsack.js
 import { isDsack, logSacked, rackActive, rackOnDsack } from '../recovery/rack.js';
 import { undoOnDsack } from '../recovery/undo.js';
 import { holdOutOfOrderAck } from '../sack-compression.js';
+import { enterQuickAck, windowOpening } from './quick-ack.js';
 import { updateScoreboard } from '../recovery/scoreboard.js';
 import { rstFor } from '../segment.js';
 import { abortRst, ackAdvance, makeRaw, maybeStartPersist } from '../send.js';
@@ -80,6 +81,7 @@ function acceptDuplicateEndingAtRcvNxt(c: TcpConnection, seg: TcpSegment, now: n
   if (endsAtRcvNxt && c.state !== 'TIME-WAIT') updateTsRecent(c, seg, now);
   if ((c.cfg.ackOfDuplicate || c.cfg.finOnAck) && c.state !== 'TIME-WAIT' && endsAtRcvNxt) {
     c.ackNow = true;
+    if (seg.payload.length > 0) enterQuickAck(c); // Linux tcp_send_dupack: data it already had
     return { ...seg, seq: c.rcvNxt, flags: f & ~FIN, payload: EMPTY };
   }
   return seg;
@@ -135,6 +137,8 @@ export function firstCheckSequenceNumber(c: TcpConnection, seg: TcpSegment, now:
   } else {
     if (segLen === 0) c.lastOowAckAt = now;
     c.ackNow = true;
+    // Data we already had or beyond the window: Linux enters quick-ACK mode (tcp_send_dupack, out_of_window).
+    if (seg.payload.length > 0) enterQuickAck(c);
   }
   // RFC 5961 §4: a SYN in a synchronized state draws a challenge ACK whatever its sequence number.
   if (f & SYN) c.challengePending = true;
@@ -382,6 +386,7 @@ export function seventhProcessText(c: TcpConnection, seg: TcpSegment, seq: numbe
         const advanced = c.rcv.insert(at, data);
         if (advanced > 0) c.rcvNxt = seqAdd(c.rcvNxt, advanced);
         rcvAutotuneArrived(c, seg, data.length, advanced, now);
+        const opening = windowOpening(c, data.length); // Linux tcp_grow_window: quick-ACK while the window opens
         if (c.rcvFinSeq !== -1 && c.rcvFinSeq === c.rcvNxt && !(seg.flags & FIN)) {
           // The FIN we held beyond a hole is now in order.
           acceptFin(c, { kind: 'segment', seg }, now);
@@ -401,13 +406,15 @@ export function seventhProcessText(c: TcpConnection, seg: TcpSegment, seq: numbe
           // rides on our reply).
           if (c.lastDataRecvAt >= 0 && now - c.lastDataRecvAt > c.rtt.current()) { c.quickAcksSent = 0; c.pingpong = false; }
           c.lastDataRecvAt = now;
-          const quick = !c.pingpong && c.quickAcksSent < c.cfg.quickAckSegments;
-          if (quick) c.quickAcksSent++;
+          // And every segment that lets the window grow (quick-ack.ts windowOpening; it uses no quick-ACK count).
+          const quick = !c.pingpong && (opening || c.quickAcksSent < c.cfg.quickAckSegments);
+          if (quick && !opening) c.quickAcksSent++;
           if (!c.cfg.delayedAck || c.unackedSegs >= 2 || quick) c.ackNow = true;
           else if (c.delackAt === Infinity) c.delackAt = now + c.cfg.delayedAckTimeout;
         }
       } else if (payload.length > 0) {
         c.ackNow = true; // entirely duplicate or beyond the window: re-ACK
+        enterQuickAck(c); // as Linux (tcp_data_queue: a retransmission we had, or out of window)
       }
     }
   }
