@@ -8,7 +8,7 @@ import { VirtualClock, RealClock, type Clock } from '../stack/clock.js';
 import { Wire, type Impairments, type LazyDatagram, type WireEndpoint, type WireOptions } from './wire.js';
 import { Prng } from './prng.js';
 import { driveInRealTime, type WireDriver } from './real-time.js';
-import { PacketSlab, decodePacketUnverified, encodeTcpPacket } from '../wire/packet.js';
+import { PayloadRuns, decodePacketUnverified, encodeTcpPacket } from '../wire/packet.js';
 import { EMPTY, FIN, PSH, SYN, seqAdd, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
 import { findListener, ourAddress, remoteAddressAt } from '../stack/demux.js';
 import { martianSource } from '../stack/martians.js';
@@ -174,8 +174,12 @@ export class Network {
     }
     // Sent by its wire id: no lookup of the endpoint per packet.
     const id = this.wire.attach(endpoint, ...stack.addresses);
-    stack.attach((packet, segmentSize) => {
+    stack.attach((sent, segmentSize) => {
       const now = this.clock.now();
+      // A stack encodes its datagrams into blocks shared by everything it sends (PacketSlab): the receiver keeps
+      // views of a datagram (its payload) for the application, whose memory would show the other datagrams' bytes,
+      // other connections' among them. Each crosses in memory of its own (a large one already has it).
+      const packet = sent.byteOffset === 0 && sent.byteLength === sent.buffer.byteLength ? sent : sent.slice();
       if (csumOffload) {
         // A super-segment crosses whole only with receive offload (`offload`); without it, it is cut below.
         if ((!segmentSize || offload) && this.wire.sendIfTransparent(id, packet, now, META_CSUM_UNNECESSARY)) return;
@@ -193,14 +197,16 @@ export class Network {
       // A large payload gets memory of its own (exactly its length: nothing else reachable through a received
       // chunk). Unzeroed memory (Buffer.allocUnsafeSlow) was tried and measured no better: MSS 65495, 12 alternated
       // rounds, median 0.98 of zeroed; in CPU profiles the copy into fresh unzeroed memory and the GC together took
-      // more (37-42 %) than zeroed allocation and its copy (23-33 %). Small ones are packed into blocks of their
-      // own, one after the other, so a connection's consecutive payloads lie contiguous and its receiver reads
-      // them as one view (ReceiveBuffer.read: with receive batches, MSS 1460, 128 MiB: 4 178 chunks to the
-      // application instead of 92 714). 64 KiB blocks, as Node's own socket reads: with 16 KiB ones, thousands of segments in flight made
-      // their zeroed allocations 12.5 % of the CPU (7.8 % now); a chunk an application keeps pins its block.
-      const payloads = new PacketSlab(65536);
-      const take = (n: number): Uint8Array => n > LARGE_PAYLOAD ? new Uint8Array(n) : payloads.takePacked(n);
-      stack.linkSendSegment = (src, dst, seg, tos, df, segmentSize) => {
+      // more (37-42 %) than zeroed allocation and its copy (23-33 %). Small ones go into blocks of their
+      // connection's own (PayloadRuns: a received chunk's memory shows no other connection's bytes), one after the
+      // other, so a connection's consecutive payloads lie contiguous and its receiver reads them as one view
+      // (ReceiveBuffer.read: with receive batches, MSS 1460, 128 MiB: 4 178 chunks to the application instead of
+      // 92 714). Up to 64 KiB blocks, as Node's own socket reads: with 16 KiB ones, thousands of segments in flight
+      // made their zeroed allocations 12.5 % of the CPU (7.8 % then); a chunk an application keeps pins its block.
+      const payloads = new PayloadRuns(65536);
+      let owner = 0;
+      const take = (n: number): Uint8Array => n > LARGE_PAYLOAD ? new Uint8Array(n) : payloads.take(owner, n);
+      stack.linkSendSegment = (src, dst, seg, tos, df, segmentSize, conn) => {
         // A TSO super-segment crosses whole only with receive offload (`offload`), as on the bytes path below;
         // without it the link cuts it (output() encodes it for that).
         if (segmentSize > 0 && !offload) return false;
@@ -213,6 +219,7 @@ export class Network {
         if (to < 0) return false;
         // The stack hands the segment over (the engine keeps nothing it returned from pollTransmit): it becomes
         // the receiver's in place, without a copy of its header.
+        owner = conn;
         const own = receiverSegmentInPlace(seg, take);
         if (own === null) return false;
         // optionsLength throws, as encoding would, for options over 40 bytes.
@@ -502,8 +509,8 @@ class TcpDatagram implements LazyDatagram {
 }
 
 /**
- * Payloads longer than this get memory of their own (exactly their length); shorter ones are packed into the
- * network's 64 KiB payload blocks (PacketSlab.takePacked, whose own limit, a quarter block, is higher).
+ * Payloads longer than this get memory of their own (exactly their length); shorter ones go into their connection's
+ * payload blocks (PayloadRuns, whose own limit, a quarter block, is higher).
  */
 const LARGE_PAYLOAD = 4096;
 

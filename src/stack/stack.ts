@@ -334,9 +334,10 @@ export class Stack {
    * this stack. `segmentSize` > 0: a TSO super-segment (as LinkSend's), which the link takes only if it would
    * carry it whole (receive offload on the other side), else it returns false and output() encodes it for the
    * link to cut. A segment it takes is handed over (the link may make it the receiver's in place): service()
-   * passes only what pollTransmit returned, which the engine keeps no reference to.
+   * passes only what pollTransmit returned, which the engine keeps no reference to. `conn`: the sending
+   * connection's id (StackConnection.id), so the link keeps each connection's payload copies in memory of its own.
    */
-  linkSendSegment: ((src: Uint8Array, dst: Uint8Array, seg: TcpSegment, tos: number, df: boolean, segmentSize: number) => boolean) | null = null;
+  linkSendSegment: ((src: Uint8Array, dst: Uint8Array, seg: TcpSegment, tos: number, df: boolean, segmentSize: number, conn: number) => boolean) | null = null;
   /** @internal LinkCapabilities.pollInput */
   linkPollInput: ((then: () => void) => void) | null = null;
   /** A late wake-up waits for the link's input (LinkCapabilities.pollInput). */
@@ -684,7 +685,7 @@ export class Stack {
       // FreeBSD's option layout and packet observers need the bytes (ip-output.ts); a TSO segment too, unless
       // the link carries it whole (linkSendSegment).
       if (this.linkSendSegment !== null && this.packetObservers.length === 0 && this.outQueue.packets.length === 0
-        && this.config.optionLayout !== 'freebsd' && this.linkSendSegment(c.localAddr, c.remoteAddr, seg, tos, !c.noDf, t.txSegmentSize)) continue;
+        && this.config.optionLayout !== 'freebsd' && this.linkSendSegment(c.localAddr, c.remoteAddr, seg, tos, !c.noDf, t.txSegmentSize, c.id)) continue;
       output(this, c.localAddr, c.remoteAddr, seg, now, t.txSegmentSize, tos, !c.noDf);
     }
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PacketSlab, decodePacket, encodeTcpPacket, encodeTcpPacketIn } from './packet.js';
+import { PacketSlab, PayloadRuns, decodePacket, encodeTcpPacket, encodeTcpPacketIn } from './packet.js';
 import { parseAddress } from './address.js';
 import { ACK, makeSegment } from './tcp-types.js';
 
@@ -32,21 +32,32 @@ test('a datagram larger than a quarter of a slab block gets a buffer of its own'
   assert.equal(p.buffer.byteLength, p.length);
 });
 
-test('takePacked: zeroed bytes right after the previous ones in the block, never shared, a new block when full', () => {
-  const slab = new PacketSlab(4096);
-  const got: Uint8Array[] = [];
-  for (let i = 0; i < 20; i++) {
-    const b = slab.takePacked(333);
+test('PayloadRuns: a stream\'s payloads one after the other in blocks of its own, zeroed, never another stream\'s bytes', () => {
+  const runs = new PayloadRuns(4096);
+  const got: Array<{ owner: number; b: Uint8Array }> = [];
+  // Six streams (more than the runs kept at once), interleaved unevenly, and one long run.
+  const order = [1, 1, 2, 1, 3, 2, 4, 5, 6, 1, 2, 2, 2, 7, 1];
+  for (let i = 0; i < 40; i++) order.push(8);
+  for (const owner of order) {
+    const b = runs.take(owner, 100 + owner);
     assert.ok(b.every((x) => x === 0), 'zeroed');
-    b.fill(i + 1);
-    got.push(b);
+    b.fill(owner);
+    got.push({ owner, b });
   }
-  for (let i = 1; i < got.length; i++) {
-    const a = got[i - 1]!, b = got[i]!;
-    if (a.buffer === b.buffer) assert.equal(b.byteOffset, a.byteOffset + a.length, 'contiguous within a block');
-    else assert.equal(b.byteOffset, 0, 'a new block starts at its beginning');
+  for (const { owner, b } of got) {
+    // Everything its memory shows is its stream's or zero: never another stream's byte.
+    assert.ok(new Uint8Array(b.buffer).every((x) => x === 0 || x === owner), `stream ${owner}: only its own bytes reachable`);
+    assert.ok(b.every((x) => x === owner), 'no later take wrote over it');
   }
-  assert.ok(got.every((b, i) => b.every((x) => x === i + 1)), 'no two share a byte');
-  assert.equal(slab.takePacked(2000).byteLength, 2000);
-  assert.equal(slab.takePacked(2000).buffer.byteLength, 2000, 'larger than a quarter block: its own buffer');
+  const first = got.find((g) => g.owner === 8)!.b;
+  assert.equal(first.buffer.byteLength, first.length, 'a run\'s first payload: exactly its length');
+  const run = got.filter((g) => g.owner === 8).map((g) => g.b);
+  let contiguous = 0;
+  for (let i = 1; i < run.length; i++) {
+    if (run[i]!.buffer === run[i - 1]!.buffer) { assert.equal(run[i]!.byteOffset, run[i - 1]!.byteOffset + run[i - 1]!.length); contiguous++; }
+    else assert.equal(run[i]!.byteOffset, 0, 'a new block starts at its beginning');
+    assert.ok(run[i]!.buffer.byteLength <= 4096, 'blocks no larger than asked');
+  }
+  assert.ok(contiguous >= 30, `a long run lies mostly contiguous (${contiguous} of 39)`);
+  assert.equal(runs.take(9, 2000).buffer.byteLength, 2000, 'larger than a quarter block: its own buffer');
 });

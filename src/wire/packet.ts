@@ -128,8 +128,8 @@ function decode(bytes: Uint8Array, verifyTcpChecksum: boolean, lenientOptions: b
  * kept by a receiver keeps its whole block alive, so blocks are small and large datagrams get their own.
  */
 export class PacketSlab {
-  // The block as its memory, from which take() and takePacked() make views (a typed array's `.buffer` read per
-  // view was a runtime call each).
+  // The block as its memory, from which take() makes views (a typed array's `.buffer` read per view was a runtime
+  // call each).
   private mem: ArrayBuffer;
   private at = 0;
   constructor(private readonly blockSize = 16384) {
@@ -144,19 +144,56 @@ export class PacketSlab {
     this.at = (this.at + n + 7) & ~7;
     return out;
   }
-  /**
-   * take() without the alignment: the bytes start right where the previous takePacked() ended when they fit the
-   * same block, so payloads copied one after the other (a connection's in-order segments) lie contiguous and a
-   * reader may take them as one view (ReceiveBuffer.read). For a slab that only does this: take() would break runs.
-   */
-  takePacked(n: number): Uint8Array {
-    if (n > this.blockSize >>> 2) return new Uint8Array(n);
-    if (this.at + n > this.blockSize) { this.mem = new ArrayBuffer(this.blockSize); this.at = 0; }
-    const out = new Uint8Array(this.mem, this.at, n);
-    this.at += n;
-    return out;
+}
+
+/**
+ * Memory for copies of several streams' payloads (a link's typed segments: Network), each stream's bytes in memory
+ * of its own: a view's `.buffer` shows that stream's payloads and zeros, never another stream's bytes (one shared
+ * block showed every connection a stack sent to to each of their receivers). A stream's consecutive payloads lie
+ * one after the other in its blocks, so its receiver may take them as one view (ReceiveBuffer.read). Its first
+ * payload gets exactly its length (a request or a response allocates no block it would not fill; up to 64 bytes V8
+ * keeps it on its heap); the blocks of a stream that goes on sending double from there up to `blockSize`. Streams are
+ * named by a number (a connection's id); the last RUNS of them to start keep their blocks, a new one takes the
+ * oldest one's slot (a few transfers interleaved from one stack keep their runs).
+ */
+export class PayloadRuns {
+  private readonly owners: number[] = new Array<number>(RUNS).fill(-1);
+  private readonly mems: ArrayBuffer[] = new Array<ArrayBuffer>(RUNS).fill(NO_MEMORY);
+  /** Where the next payload goes in the slot's block; its block's size (0: the run has not started). */
+  private readonly ats: number[] = new Array<number>(RUNS).fill(0);
+  private readonly sizes: number[] = new Array<number>(RUNS).fill(0);
+  private last = 0;
+  private victim = 0;
+  constructor(private readonly blockSize = 65536) {}
+  /** `n` (> 0) zeroed bytes for stream `owner`, right after its previous ones when they fit its block. */
+  take(owner: number, n: number): Uint8Array {
+    let i = this.last;
+    if (this.owners[i] !== owner) {
+      i = this.owners.indexOf(owner);
+      if (i < 0) {
+        i = this.victim;
+        this.victim = (i + 1) % RUNS;
+        this.owners[i] = owner; this.mems[i] = NO_MEMORY; this.ats[i] = 0; this.sizes[i] = 0;
+      }
+      this.last = i;
+    }
+    const at = this.ats[i]!, size = this.sizes[i]!;
+    if (at + n <= size) { this.ats[i] = at + n; return new Uint8Array(this.mems[i]!, at, n); }
+    if (n > this.blockSize >>> 2 || size === 0) {
+      // Large, or the first of a run: memory of its own, exactly its length.
+      if (size === 0) { this.sizes[i] = n; this.ats[i] = n; }
+      return new Uint8Array(n);
+    }
+    const next = Math.min(this.blockSize, Math.max(2 * size, n));
+    const mem = new ArrayBuffer(next);
+    this.mems[i] = mem; this.sizes[i] = next; this.ats[i] = n;
+    return new Uint8Array(mem, 0, n);
   }
 }
+
+/** Streams PayloadRuns keeps blocks for at once. */
+const RUNS = 4;
+const NO_MEMORY = /* @__PURE__ */ new ArrayBuffer(0);
 
 /**
  * A whole IPv4 or IPv6 datagram (by address length) carrying `seg`: one allocation, IP and TCP checksums
