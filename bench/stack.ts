@@ -244,27 +244,13 @@ export function memoryPerConnection(count: number): { established: number; timeW
 
 export async function run(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
-  await socketBulk(1460, 16 << 20);
-  // Every datagram received on its own (checksum offload on the in-process link, as every Network has it).
-  const sockBulk = await socketBulk(1460, 256 << 20);
-  out.push({ name: 'stack.socket.bulk.mss1460', value: r2(sockBulk), unit: 'Gbit/s' });
-  // Where the socket figure goes: the same transfer without sockets (ratio: this / sockets; near 1, the cost per
-  // segment is the stacks', the wire's and the engine's).
-  await stackBulk(1460, 16 << 20);
-  const bareBulk = await stackBulk(1460, 256 << 20);
-  out.push({ name: 'stack.bulk.mss1460.no-socket', value: r2(bareBulk), unit: 'Gbit/s', peer: 'stack.socket.bulk.mss1460 (Duplex sockets, runUntil)', peerValue: r2(sockBulk), ratio: r2(bareBulk / sockBulk) });
-  // Received in NAPI/GRO-sized batches (<= 64 datagrams, <= 64 KiB): one ACK per batch, as Linux's GRO gives.
-  await socketBulk(1460, 16 << 20, false, true);
-  out.push({ name: 'stack.socket.bulk.mss1460.batch', value: r2(await socketBulk(1460, 256 << 20, false, true)), unit: 'Gbit/s' });
-  out.push({ name: 'stack.socket.bulk.mss65495', value: r2(await socketBulk(65495, 1024 << 20)), unit: 'Gbit/s' });
-  // Network({ offload: true }): checksum offload and GSO/GRO between the two stacks, as Linux's loopback has
-  // them: 64 KiB super-segments cross whole and are neither checksummed nor verified; against Node's net over
-  // the kernel's loopback, which does the same.
-  await socketBulk(1460, 16 << 20, true);
-  const off = await socketBulk(1460, 1024 << 20, true);
-  await kernelBulk(64 << 20);
-  const kb = await kernelBulk(1024 << 20);
-  out.push({ name: 'stack.socket.bulk.mss1460.offload', value: r2(off), unit: 'Gbit/s', peer: 'node net on 127.0.0.1 (kernel TCP, loopback GSO/GRO)', peerValue: r2(kb), ratio: r2(off / kb) });
+  // Lifecycles first, in a process that has not yet run the bulk transfers: after them (two socket bulk runs of
+  // 256 MiB are enough; one of 512 MiB, or stack-API bulk, is not) node's own process.nextTick spends ~0.5 us
+  // building each tick object (its literal's property stores, in a CPU profile), against ~0.05 in a fresh process:
+  // a state of Node's JIT the bulk runs leave behind, not a cost of lifecycles, which take six ticks each (the
+  // stream machinery's, as node:net's). Measured (2026-12, compiled, alternated): synack's CPU per lifecycle
+  // +18-35 % after the bulk runs, node:net's +6-17 %. The bulk figures' CPU per MiB does not rise when they
+  // run after the lifecycles (7 alternations, within noise).
   // Lifecycles are measured once their cost has settled (LIFECYCLE_WARMUP): before, each figure is mostly V8
   // compiling the code and growing the heap, for synack and for node:net alike.
   for (let i = 0; i < LIFECYCLE_WARMUP; i += 2000) await socketLifecycles(2000);
@@ -301,6 +287,27 @@ export async function run(): Promise<BenchResult[]> {
   for (let i = 0; i < LIFECYCLE_WARMUP; i += 2000) await stackLifecyclesWithTurns(2000, true);
   const turnsWire = await stackLifecyclesWithTurns(5000, true);
   out.push({ name: 'stack.lifecycles.no-socket.turns.socket-wire', value: Math.round(turnsWire), unit: 'lifecycles/s', peer: 'stack.socket.lifecycles (Duplex sockets, runUntil)', peerValue: Math.round(ours), ratio: r2(turnsWire / ours) });
+  await socketBulk(1460, 16 << 20);
+  // Every datagram received on its own (checksum offload on the in-process link, as every Network has it).
+  const sockBulk = await socketBulk(1460, 256 << 20);
+  out.push({ name: 'stack.socket.bulk.mss1460', value: r2(sockBulk), unit: 'Gbit/s' });
+  // Where the socket figure goes: the same transfer without sockets (ratio: this / sockets; near 1, the cost per
+  // segment is the stacks', the wire's and the engine's).
+  await stackBulk(1460, 16 << 20);
+  const bareBulk = await stackBulk(1460, 256 << 20);
+  out.push({ name: 'stack.bulk.mss1460.no-socket', value: r2(bareBulk), unit: 'Gbit/s', peer: 'stack.socket.bulk.mss1460 (Duplex sockets, runUntil)', peerValue: r2(sockBulk), ratio: r2(bareBulk / sockBulk) });
+  // Received in NAPI/GRO-sized batches (<= 64 datagrams, <= 64 KiB): one ACK per batch, as Linux's GRO gives.
+  await socketBulk(1460, 16 << 20, false, true);
+  out.push({ name: 'stack.socket.bulk.mss1460.batch', value: r2(await socketBulk(1460, 256 << 20, false, true)), unit: 'Gbit/s' });
+  out.push({ name: 'stack.socket.bulk.mss65495', value: r2(await socketBulk(65495, 1024 << 20)), unit: 'Gbit/s' });
+  // Network({ offload: true }): checksum offload and GSO/GRO between the two stacks, as Linux's loopback has
+  // them: 64 KiB super-segments cross whole and are neither checksummed nor verified; against Node's net over
+  // the kernel's loopback, which does the same.
+  await socketBulk(1460, 16 << 20, true);
+  const off = await socketBulk(1460, 1024 << 20, true);
+  await kernelBulk(64 << 20);
+  const kb = await kernelBulk(1024 << 20);
+  out.push({ name: 'stack.socket.bulk.mss1460.offload', value: r2(off), unit: 'Gbit/s', peer: 'node net on 127.0.0.1 (kernel TCP, loopback GSO/GRO)', peerValue: r2(kb), ratio: r2(off / kb) });
   const m = memoryPerConnection(100_000);
   out.push({ name: 'stack.heap.per-established', value: m.established, unit: 'bytes' });
   out.push({ name: 'stack.heap.per-time-wait', value: m.timeWait, unit: 'bytes' });
