@@ -30,6 +30,7 @@ import { currentWindowFree, recvWindowLimit, windowField, windowOffer, type Recv
 import { Prr } from './recovery/prr.js';
 import { Rack, adoptInline } from './recovery/rack.js';
 import { RttEstimator } from './rtt.js';
+import { kept } from './layouts.js';
 import { abortRst, maybeStartPersist, pollTransmit as pollTransmitOf } from './send.js';
 import { TcpStats } from './stats.js';
 import { armRto, onTimeout as onTimeoutOf } from './timers.js';
@@ -243,18 +244,6 @@ class ColdTcb {
     this.ecnSndHigh = seqAdd(iss, 1);
   }
 }
-
-/**
- * The connection that most recently reached TIME-WAIT or CLOSED, kept (one per process) so that the engine's
- * object layouts outlive its last connection. V8 holds an object layout (its "map") only weakly once no object
- * has it, and a full GC that collects it throws away the optimised code built on it: when a process's last
- * connection had ended (a server gone idle, where V8's memory reducer runs full GCs), one such GC deoptimised
- * ~160 engine functions and the next ~30 000 lifecycles ran at half speed (bench engine.lifecycles.after-idle-gc).
- * A finished connection holds its parts (buffers, RTT estimator, congestion controller, and the RACK record,
- * the cold part when it made them) in the layouts they have now. An object made at load would not do: a layout
- * changes when a field first takes a fraction (the RTT estimator's SRTT), and later objects get the new one.
- */
-const finished: { last: TcpConnection | null } = { last: null };
 
 /**
  * One TCP connection as a sans-IO state machine (RFC 9293): no clock, timers or I/O. Make user calls
@@ -726,12 +715,12 @@ export class TcpConnection {
   set softError(v: TcpErrorCode | null) { if (this.cold !== null) this.cold.softError = v; else if (v !== null) this.coldTcb().softError = v; }
 
   /** @internal The cold part, allocated now if it was not. */
-  coldTcb(): ColdTcb { return this.cold ??= new ColdTcb(this.cfg, this.iss); }
+  coldTcb(): ColdTcb { return this.cold ?? (this.cold = kept.cold = new ColdTcb(this.cfg, this.iss)); }
 
   /** @internal The congestion controller (cc/), created on first use with the initial window options.ts set. */
   get cc(): CongestionControl {
     if (this.ccObj === null) {
-      const cc = this.ccObj = newCongestionControl(this.cfg, this.cfg.initialWindowSegments * 1460);
+      const cc = this.ccObj = kept.cc = newCongestionControl(this.cfg, this.cfg.initialWindowSegments * 1460);
       if (this.initialCwnd > 0) cc.cwnd = this.initialCwnd;
       const t = this.times;
       if (t[T_CC_RTT]! >= 0) { cc.onRttSample?.(t[T_CC_RTT]!, t[T_CC_NOW]!, t[T_CC_ACK]!, t[T_CC_NXT]!); t[T_CC_RTT] = -1; }
@@ -767,7 +756,7 @@ export class TcpConnection {
    * (recovery/rack.ts logSent); its min_RTT is replayed.
    */
   createRack(inlineEnd: number): Rack {
-    const r = this.rackObj = new Rack();
+    const r = this.rackObj = kept.rack = new Rack();
     if (this.times[T_RACK_MIN_RTT]! < Infinity) r.minRtt = this.times[T_RACK_MIN_RTT]!;
     const sentAt = this.times[T_INLINE_SENT_AT]!;
     if (sentAt >= 0) {
@@ -802,7 +791,7 @@ export class TcpConnection {
   /** @internal Bytes RACK deems lost, without creating the record. */
   get rackLostBytes(): number { return this.rackObj === null ? 0 : this.rackObj.lostBytes; }
   /** @internal Proportional Rate Reduction state (RFC 6937, recovery/prr.ts), created on first use. */
-  get prr(): Prr { const cold = this.coldTcb(); return cold.prr ??= new Prr(); }
+  get prr(): Prr { const cold = this.coldTcb(); return cold.prr ?? (cold.prr = kept.prr = new Prr()); }
 
   constructor(opts: TcpConnectionOptions) {
     this.localPort = opts.localPort;
@@ -1159,7 +1148,7 @@ export class TcpConnection {
     if (this.rackObj !== null) this.rackObj.timerAt = Infinity;
     this.timeWaitAt = now + 2 * this.cfg.msl;
     this.setState('TIME-WAIT', cause, now);
-    finished.last = this;
+    kept.connection = this; // layouts.ts
   }
 
   /** @internal */
@@ -1178,7 +1167,7 @@ export class TcpConnection {
     if (this.error !== null) this.rcv.clear();
     this.setState('CLOSED', cause, now);
     if (wasUsed) this.emit({ type: 'closed', time: now });
-    finished.last = this;
+    kept.connection = this; // layouts.ts
   }
 
   /** @internal */

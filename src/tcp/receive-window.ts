@@ -7,6 +7,7 @@
 import type { TcpSegment } from '../wire/tcp-types.js';
 import { seqAdd, seqDiff, seqGt } from '../wire/tcp-types.js';
 import type { TcpConnection } from './connection.js';
+import { kept } from './layouts.js';
 import { MAX_WINDOW_FIELD, tsNow } from './options.js';
 import { segmentAcceptable } from './segment.js';
 
@@ -152,7 +153,7 @@ export function rcvAutotuneArrived(c: TcpConnection, seg: TcpSegment, len: numbe
     // an initial window's worth (10 segments).
     const max = c.cfg.recvBufferSize;
     const wnd = Math.min(RCV_INITIAL_WINDOW, max);
-    t = c.rcvTune = new RecvAutotune(Math.min(RCV_INITIAL_BUFFER, max), wnd, Math.min(wnd, 10 * c.cfg.mss),
+    t = c.rcvTune = kept.tune = new RecvAutotune(Math.min(RCV_INITIAL_BUFFER, max), wnd, Math.min(wnd, 10 * c.cfg.mss),
       rcv.nextAbs - rcv.length, rcv.nextAbs + Math.max(0, seqDiff(c.rcvAdvRight, c.rcvNxt)), now);
     // Linux grows the window from the first data segment: this one, and what came before it (counted as one).
     rcvGrowWindow(c, t, len);
