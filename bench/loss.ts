@@ -34,6 +34,7 @@
  * kernel→synack), LOSS_BENCH_PCAP (a directory: tcpdump writes the host's side of the path, a0 — every transfer, told apart by
  * port and address: 8081 kernel→kernel, 80 synack→kernel, 8080 kernel→kernel(r0) and kernel→synack — headers
  * only, one file per rate; with tshark, how the kernel and synack ACKed as receivers: receiverAcks, and how soon: ackLatency;
+ * what the peer's sender waited for toward each receiver (delayed ACKs, its timers, RTOs): senderWaits;
  * and where each transfer's time went: transferPhases; and the router's r1, the bottleneck's output toward the peer, in
  * loss-N-r1.pcap: when the bottleneck idled in each transfer and whether the receiver's ACK or the sender was awaited:
  * bottleneckIdle),
@@ -297,6 +298,50 @@ export function ackLatency(file: string, label: (src: string) => string): string
     by.set(f.who, b);
   }
   return [...by].map(([who, b]) => `${who} receiving (${b.trig50.length} transfers, medians): ACK after the last data segment median ${round(median(b.trig50), 0)} µs, p90 ${round(median(b.trig90), 0)} µs; a new segment covered by an ACK after median ${round(median(b.cov50), 0)} µs, p90 ${round(median(b.cov90), 0)} µs; ${round(median(b.acksPerSeg))} advancing ACKs per data segment`);
+}
+
+/**
+ * LOSS_BENCH_PCAP, with tshark: what the sender of each transfer toward the host (port 8080) waited for, from the
+ * capture on a0: every pause of at least 5 ms between two of its data segments, by what ended it — the receiver's ACK
+ * of the last segment, sent 5 ms or more after that segment arrived (a delayed ACK: a sender with one segment in
+ * flight waits the receiver's 40 ms timer, unless the receiver is in quick-ACK mode), or the sender itself (its
+ * timers: a tail loss probe or RACK's reordering timer under 100 ms, an RTO from 100 ms). Per receiver: the count and
+ * the milliseconds of each kind, per transfer. At 5 % loss the kernel sender's cwnd is ~2 segments and a transfer's
+ * time is mostly set by how many RTOs it draws (~0.2 s each), the same lottery toward either receiver.
+ */
+export function senderWaits(file: string, label: (client: string) => string): string[] {
+  const r = spawnSync('tshark', ['-r', file, '-Y', 'tcp.port == 8080', '-T', 'fields', '-E', 'separator=|',
+    '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'tcp.seq_raw', '-e', 'tcp.len', '-e', 'tcp.ack_raw'], { encoding: 'utf8', maxBuffer: 1 << 29 });
+  if (r.error || r.status !== 0) return [`sender waits: tshark unavailable (${r.error?.message ?? r.stderr})`];
+  interface Flow { who: string; segs: number; lastT: number; lastEnd: number; ackT: number; ackV: number; delack: number[]; timer: number[]; rto: number[] }
+  const flows = new Map<string, Flow>();
+  for (const line of r.stdout.split('\n')) {
+    const [t, src, dst, sp, dp, seq, len, ack] = line.split('|');
+    if (!t || !src) continue;
+    const toHost = sp === '8080', time = Number(t);
+    const key = toHost ? `${dst}:${dp}` : `${src}:${sp}`;
+    let f = flows.get(key);
+    if (!f) { f = { who: label(toHost ? dst! : src), segs: 0, lastT: -1, lastEnd: 0, ackT: -1, ackV: 0, delack: [], timer: [], rto: [] }; flows.set(key, f); }
+    if (toHost && Number(len) > 0) {
+      f.segs++;
+      if (f.lastT >= 0 && time - f.lastT >= 0.005) {
+        // The first ACK after the last segment: did it end the pause, late, covering that segment?
+        if (f.ackT >= 0 && f.ackT - f.lastT >= 0.005 && ((f.ackV - f.lastEnd) | 0) >= 0) f.delack.push((f.ackT - f.lastT) * 1e3);
+        else if (time - f.lastT < 0.1) f.timer.push((time - f.lastT) * 1e3);
+        else f.rto.push((time - f.lastT) * 1e3);
+      }
+      f.lastT = time; f.lastEnd = (Number(seq) + Number(len)) | 0; f.ackT = -1;
+    } else if (!toHost && f.lastT >= 0 && f.ackT < 0) { f.ackT = time; f.ackV = Number(ack) | 0; }
+  }
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  const by = new Map<string, string[]>();
+  for (const f of flows.values()) {
+    if (f.segs < 1000) continue;
+    const l = by.get(f.who) ?? [];
+    l.push(`${f.delack.length}/${round(sum(f.delack), 0)} · ${f.timer.length}/${round(sum(f.timer), 0)} · ${f.rto.length}/${round(sum(f.rto), 0)}`);
+    by.set(f.who, l);
+  }
+  return [...by].map(([who, l]) => `${who}: the sender's pauses per transfer, count/ms — waiting for a delayed ACK · its own timers (TLP, RACK) · RTOs: ${l.join('; ')}`);
 }
 
 /**
@@ -747,6 +792,7 @@ async function realRole(): Promise<void> {
       const who = (src: string): string => (src === '10.77.0.2' ? 'synack' : src === '10.76.0.2' ? 'kernel(hop)' : 'kernel');
       for (const line of ackLatency(`${pcapDir}/loss-${l}.pcap`, who)) process.stderr.write(`${label(l)}: ${line}\n`);
       for (const line of transferPhases(`${pcapDir}/loss-${l}.pcap`)) process.stderr.write(`${label(l)}: ${line}\n`);
+      if (l !== 'reorder' && !sendOnly) for (const line of senderWaits(`${pcapDir}/loss-${l}.pcap`, (c) => (c === '10.77.0.2' ? 'kernel→synack' : c === '10.76.0.2' ? 'kernel→kernel(hop)' : 'kernel→kernel(r0)'))) process.stderr.write(`${label(l)}: ${line}\n`);
       const mode = (port: string, client: string): string => (port === '80' ? 'synack→kernel' : port === '8081' ? 'kernel→kernel' : client === '10.77.0.2' ? 'kernel→synack' : client === '10.76.0.2' ? 'kernel→kernel(hop)' : 'kernel→kernel(r0)');
       for (const line of [...bottleneckIdle(`${pcapDir}/loss-${l}-r1.pcap`, ['80', '8081'], mode), ...bottleneckIdle(`${pcapDir}/loss-${l}.pcap`, ['8080'], mode)]) process.stderr.write(`${label(l)}: bottleneck idle, ${line}\n`);
     }
