@@ -244,13 +244,14 @@ export function memoryPerConnection(count: number): { established: number; timeW
 
 export async function run(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
-  // Lifecycles first, in a process that has not yet run the bulk transfers: after them (two socket bulk runs of
-  // 256 MiB are enough; one of 512 MiB, or stack-API bulk, is not) node's own process.nextTick spends ~0.5 us
-  // building each tick object (its literal's property stores, in a CPU profile), against ~0.05 in a fresh process:
-  // a state of Node's JIT the bulk runs leave behind, not a cost of lifecycles, which take six ticks each (the
-  // stream machinery's, as node:net's). Measured (2026-12, compiled, alternated): synack's CPU per lifecycle
-  // +18-35 % after the bulk runs, node:net's +6-17 %. The bulk figures' CPU per MiB does not rise when they
-  // run after the lifecycles (7 alternations, within noise).
+  // Lifecycles first, in a process that has not yet run the bulk transfers: after them (in every run that had two
+  // or more socket bulk transfers of 256 MiB first) node's own process.nextTick spends ~0.5 us building each tick
+  // object (its literal's property stores, in a CPU profile) against ~0.05 in a process that ran only lifecycles:
+  // a state of V8's code for Node's function that the bulk runs leave behind (what exactly triggers it is not known:
+  // it also came with --no-flush-bytecode), not a cost of lifecycles, which take six ticks each (the stream
+  // machinery's, as node:net's). Measured (2026-12, compiled, alternated): synack's CPU per lifecycle +18-35 % after
+  // the bulk runs, node:net's +6-17 %. The bulk figures' CPU per MiB does not rise when they run after the
+  // lifecycles (7 alternations, within noise).
   // Lifecycles are measured once their cost has settled (LIFECYCLE_WARMUP): before, each figure is mostly V8
   // compiling the code and growing the heap, for synack and for node:net alike.
   for (let i = 0; i < LIFECYCLE_WARMUP; i += 2000) await socketLifecycles(2000);
