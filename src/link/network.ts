@@ -8,7 +8,7 @@ import { VirtualClock, RealClock, type Clock } from '../stack/clock.js';
 import { Wire, type Impairments, type LazyDatagram, type WireEndpoint, type WireOptions } from './wire.js';
 import { Prng } from './prng.js';
 import { driveInRealTime, type WireDriver } from './real-time.js';
-import { PayloadRuns, decodePacketUnverified, encodeTcpPacket } from '../wire/packet.js';
+import { PayloadRuns, decodePacketUnverified, encodeTcpPacket, type PacketMemory } from '../wire/packet.js';
 import { EMPTY, FIN, PSH, SYN, seqAdd, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
 import { findListener, ourAddress, remoteAddressAt } from '../stack/demux.js';
 import { martianSource } from '../stack/martians.js';
@@ -174,12 +174,8 @@ export class Network {
     }
     // Sent by its wire id: no lookup of the endpoint per packet.
     const id = this.wire.attach(endpoint, ...stack.addresses);
-    stack.attach((sent, segmentSize) => {
+    stack.attach((packet, segmentSize) => {
       const now = this.clock.now();
-      // A stack encodes its datagrams into blocks shared by everything it sends (PacketSlab): the receiver keeps
-      // views of a datagram (its payload) for the application, whose memory would show the other datagrams' bytes,
-      // other connections' among them. Each crosses in memory of its own (a large one already has it).
-      const packet = sent.byteOffset === 0 && sent.byteLength === sent.buffer.byteLength ? sent : sent.slice();
       if (csumOffload) {
         // A super-segment crosses whole only with receive offload (`offload`); without it, it is cut below.
         if ((!segmentSize || offload) && this.wire.sendIfTransparent(id, packet, now, META_CSUM_UNNECESSARY)) return;
@@ -189,6 +185,13 @@ export class Network {
       if (!segmentSize) { this.wire.send(id, packet, now); return; }
       for (const piece of segmentTcp(packet, segmentSize)) this.wire.send(id, piece, now);
     }, { checksumOffload: csumOffload });
+    // The receiver keeps views of a datagram (its payload) for the application: a connection's datagrams are
+    // encoded into memory of its own, never into the blocks the stack shares among everything it sends (whose
+    // memory would show other connections' bytes). What no connection sends (RSTs, ICMP) carries no one's data.
+    const datagrams = new PayloadRuns(16384);
+    let runOwner = 0;
+    const runMemory: PacketMemory = { take: (n) => datagrams.takeAligned(runOwner, n) };
+    stack.linkRuns = { of: (conn) => { runOwner = conn; return runMemory; } };
     if (csumOffload && this.typedSegments) {
       // Where checksum offload leaves a segment unsummed (a direction nobody can tell from a perfect one, no
       // observer), it need not be bytes at all: the segment crosses as a typed datagram, its header never

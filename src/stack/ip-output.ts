@@ -124,7 +124,11 @@ export function flushOutput(s: Stack): void {
 
 /** `segmentSize` > 0: the segment is longer than one MSS and the link must cut it (see LinkSend). */
 /** `tos`: the IP TOS / traffic class, here only ECN's ECT(0) for ECN-capable data (RFC 3168 §6.1.2). */
-export function output(s: Stack, la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number, segmentSize = 0, tos = 0, df = true): void {
+/**
+ * `conn`: the sending connection's id (StackConnection.id; 0 for what no connection sends): to a link that keeps
+ * each connection's datagrams in memory of its own (Stack.linkRuns), its datagram is encoded there.
+ */
+export function output(s: Stack, la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number, segmentSize = 0, tos = 0, df = true, conn = 0): void {
   // FreeBSD's option layout (tcp_addoptions) when configured; the encoder's default is Linux's.
   if (s.config.optionLayout === 'freebsd' && seg.options.order === undefined && hasOptions(seg.options)) {
     seg = { ...seg, options: { ...seg.options, order: freebsdOptionOrder(seg.options) } };
@@ -146,7 +150,9 @@ export function output(s: Stack, la: Uint8Array, ra: Uint8Array, seg: TcpSegment
   // Queued into the reused buffer when there is one, handing over what it holds first when it is full.
   const reused = queue ? s.outQueue.reused : null;
   if (reused !== null && !reused.room(seg.payload.length + HEADERS_MAX)) flushOutput(s);
-  const packet = encodeTcpPacketIn(reused ?? s.slab, ipHeader(la, ra, s.ttl, tos, df), seg, partial ? 'pseudo-header' : 'full');
+  const runs = s.linkRuns;
+  const memory = reused ?? (runs !== null && conn !== 0 ? runs.of(conn) : s.slab);
+  const packet = encodeTcpPacketIn(memory, ipHeader(la, ra, s.ttl, tos, df), seg, partial ? 'pseudo-header' : 'full');
   for (let i = 0; i < s.packetObservers.length; i++) s.packetObservers[i]!('out', packet, now, s);
   if (queue) { enqueue(s, packet); return; }
   // Only a TSO segment passes the second argument: links written for one argument see no change.

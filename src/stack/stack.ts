@@ -13,7 +13,7 @@
 import { addressEquals, formatAddress, parseAddress } from '../wire/address.js';
 import { ReassemblyCounters, type ReassemblerOptions, type ReassemblyDrop } from '../wire/ip-reassembly.js';
 import type { IpPacket } from '../wire/ip.js';
-import { PacketSlab } from '../wire/packet.js';
+import { PacketSlab, type PacketMemory } from '../wire/packet.js';
 import { FIN, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
 import { TcpConnection, type TcpCause, type TcpEvent } from '../tcp/connection.js';
@@ -338,6 +338,12 @@ export class Stack {
    * connection's id (StackConnection.id), so the link keeps each connection's payload copies in memory of its own.
    */
   linkSendSegment: ((src: Uint8Array, dst: Uint8Array, seg: TcpSegment, tos: number, df: boolean, segmentSize: number, conn: number) => boolean) | null = null;
+  /**
+   * @internal A link whose receivers keep views of the datagrams (Network: another in-process stack's payload
+   * chunks): a connection's datagrams are encoded into memory of that connection's own (PayloadRuns), so no chunk's
+   * memory shows another connection's bytes; what no connection sends takes the slab. Set by the link after attach().
+   */
+  linkRuns: { of(conn: number): PacketMemory } | null = null;
   /** @internal LinkCapabilities.pollInput */
   linkPollInput: ((then: () => void) => void) | null = null;
   /** A late wake-up waits for the link's input (LinkCapabilities.pollInput). */
@@ -383,6 +389,7 @@ export class Stack {
     this.linkSendPackets = caps?.sendPackets ?? null;
     this.linkPollInput = caps?.pollInput ?? null;
     this.linkSendSegment = null; // a link that takes segments sets it after attaching
+    this.linkRuns = null;
   }
   /**
    * Watch every packet sent or received (pcapng taps). Returns an unsubscribe function. `headersOnly`: the
@@ -686,7 +693,7 @@ export class Stack {
       // the link carries it whole (linkSendSegment).
       if (this.linkSendSegment !== null && this.packetObservers.length === 0 && this.outQueue.packets.length === 0
         && this.config.optionLayout !== 'freebsd' && this.linkSendSegment(c.localAddr, c.remoteAddr, seg, tos, !c.noDf, t.txSegmentSize, c.id)) continue;
-      output(this, c.localAddr, c.remoteAddr, seg, now, t.txSegmentSize, tos, !c.noDf);
+      output(this, c.localAddr, c.remoteAddr, seg, now, t.txSegmentSize, tos, !c.noDf, c.id);
     }
   }
 

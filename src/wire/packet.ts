@@ -127,7 +127,7 @@ function decode(bytes: Uint8Array, verifyTcpChecksum: boolean, lenientOptions: b
  * a 1500-byte segment; a host sending many segments (Stack's output) takes them from one of these. A view
  * kept by a receiver keeps its whole block alive, so blocks are small and large datagrams get their own.
  */
-export class PacketSlab {
+export class PacketSlab implements PacketMemory {
   // The block as its memory, from which take() makes views (a typed array's `.buffer` read per view was a runtime
   // call each).
   private mem: ArrayBuffer;
@@ -189,6 +189,19 @@ export class PayloadRuns {
     this.mems[i] = mem; this.sizes[i] = next; this.ats[i] = n;
     return new Uint8Array(mem, 0, n);
   }
+
+  /** take() starting on an 8-byte boundary (whole datagrams: their TCP header's words aligned, as PacketSlab's). */
+  takeAligned(owner: number, n: number): Uint8Array {
+    const i = this.owners[this.last] === owner ? this.last : this.owners.indexOf(owner);
+    if (i >= 0) this.ats[i] = Math.min(this.sizes[i]!, (this.ats[i]! + 7) & ~7);
+    return this.take(owner, n);
+  }
+}
+
+/** Where an encoder takes a datagram's bytes from (PacketSlab; a connection's PayloadRuns: Stack.linkRuns). */
+export interface PacketMemory {
+  /** `n` zeroed bytes nothing else is given. */
+  take(n: number): Uint8Array;
 }
 
 /** Streams PayloadRuns keeps blocks for at once. */
@@ -207,7 +220,7 @@ export function encodeTcpPacket(ip: IpHeaderInit, seg: TcpSegment): Uint8Array {
  * encodeTcpPacket (or, with 'pseudo-header', encodeTcpPacketChecksumOffload) into bytes taken from `slab`: a
  * view into a shared block, not a buffer of its own (a host's output path).
  */
-export function encodeTcpPacketIn(slab: PacketSlab, ip: IpHeaderInit, seg: TcpSegment, checksum: 'full' | 'pseudo-header'): Uint8Array {
+export function encodeTcpPacketIn(slab: PacketMemory, ip: IpHeaderInit, seg: TcpSegment, checksum: 'full' | 'pseudo-header'): Uint8Array {
   return encode(ip, seg, checksum, true, slab);
 }
 
@@ -230,7 +243,7 @@ export function encodeTcpPacketHeaders(ip: IpHeaderInit, seg: TcpSegment, checks
   return encode(ip, seg, checksum, false, undefined);
 }
 
-function encode(ip: IpHeaderInit, seg: TcpSegment, checksum: 'full' | 'pseudo-header', withPayload: boolean, slab: PacketSlab | undefined): Uint8Array {
+function encode(ip: IpHeaderInit, seg: TcpSegment, checksum: 'full' | 'pseudo-header', withPayload: boolean, slab: PacketMemory | undefined): Uint8Array {
   const ipLen = ipHeaderLengthFor(ip);
   checkSegmentFields(seg);
   const optLen = optionsLength(seg.options);
