@@ -90,14 +90,21 @@ export function bulkAckClocked(mss: number, total: number, window = 4 << 20): nu
   return (total * 8) / ((performance.now() - t0) / 1000);
 }
 
+/**
+ * One complete configuration for every connection of every lifecycles() run, as a stack passes its own for its
+ * whole life (a partial one would be merged with the defaults per connection: a bench artefact, not what the engine
+ * costs). Made once: a configuration made by resolveConfig once its caller is optimised has another layout than
+ * one made before (V8 lowers the object spread differently), and a new one per run sent the engine's code built
+ * for the last one back to the interpreter ('wrong map') in every run after the first few.
+ */
+const LIFECYCLE_CFG = resolveConfig({ delayedAck: false });
+/** One set of counters for all, as a stack shares its own (without one, each connection makes its ~60 counters). */
+const LIFECYCLE_STATS = new TcpStats();
+
 /** Full lifecycles per second: handshake, 1 byte each way, close (four-way), until both CLOSED/TIME-WAIT. */
 export function lifecycles(count: number): number {
   const one = new Uint8Array([1]);
-  // One complete configuration for every connection, as a stack passes its own (a partial one would be merged
-  // with the defaults per connection: a bench artefact, not what the engine costs).
-  const cfg = resolveConfig({ delayedAck: false });
-  // One set of counters for all, as a stack shares its own (without one, each connection makes its ~60 counters).
-  const stats = new TcpStats();
+  const cfg = LIFECYCLE_CFG, stats = LIFECYCLE_STATS;
   const t0 = performance.now();
   const qa: TcpSegment[] = [], qb: TcpSegment[] = [];
   for (let i = 0; i < count; i++) {
