@@ -5,7 +5,7 @@
  */
 import { Stack, type StackOptions } from '../stack/stack.js';
 import { VirtualClock, RealClock, type Clock } from '../stack/clock.js';
-import { Wire, type Impairments, type LazyDatagram, type WireEndpoint, type WireOptions } from './wire.js';
+import { Wire, objectList, type Impairments, type LazyDatagram, type WireEndpoint, type WireOptions } from './wire.js';
 import { Prng } from './prng.js';
 import { driveInRealTime, type WireDriver } from './real-time.js';
 import { PayloadRuns, decodePacketUnverified, encodeTcpPacket, type PacketMemory } from '../wire/packet.js';
@@ -248,7 +248,7 @@ export class Network {
    * Delivered typed datagrams, reused for the next ones (at most MAX_SPARE_DATAGRAMS): a datagram is the wire's
    * until delivered, and nothing keeps it after (the receiver has its segment, an observer the bytes).
    */
-  private readonly spareDatagrams: TcpDatagram[] = [];
+  private readonly spareDatagrams: TcpDatagram[] = objectList<TcpDatagram>();
 
   private datagram(src: Uint8Array, dst: Uint8Array, ttl: number, tos: number, df: boolean, seg: TcpSegment, length: number): TcpDatagram {
     const d = this.spareDatagrams.pop();

@@ -207,7 +207,7 @@ export class Wire {
   /** Keyed by from * 65536 + to: numeric keys, no strings per packet. */
   private readonly dirs = new Map<number, Direction>();
   private readonly observers: Array<(ev: WirePacketEvent) => void> = [];
-  private readonly heap: InFlight[] = [];
+  private readonly heap: InFlight[] = objectList<InFlight>();
   /**
    * Packets due no earlier than the one queued before them (every packet of directions that share one fixed
    * delay, the usual case) wait in this first-in first-out queue instead of the heap: O(1) instead of
@@ -222,7 +222,7 @@ export class Wire {
   private order = 0;
   private delivering = false;
   /** Delivered in-flight entries, reused for the next packets (at most MAX_SPARE). */
-  private readonly spare: InFlight[] = [];
+  private readonly spare: InFlight[] = objectList<InFlight>();
 
   constructor(opts: WireOptions = {}) {
     this.seed = opts.seed ?? 1;
@@ -237,6 +237,7 @@ export class Wire {
       if (id >= 65536) throw new LinkError('too-many-endpoints', 'a wire joins at most 65536 endpoints');
       this.endpoints.push(endpoint);
       this.ids.set(endpoint, id);
+      this.lazyRoutes.push(undefined); // a slot per endpoint: written by index without holes
     }
     for (const a of addresses) this.addAddress(id, a);
     return id;
@@ -273,7 +274,7 @@ export class Wire {
     const dir = new Direction(checkImpairments({ ...this.defaults, ...imp }), this.dirSeed(f, t));
     if (old) { Object.assign(dir.counters, old.counters); dir.busyUntil = old.busyUntil; }
     this.dirs.set(key, dir);
-    this.lazyRoutes = []; // transparentRoute's kept directions may hold the one replaced
+    this.lazyRoutes.fill(undefined); // transparentRoute's kept directions may hold the one replaced
   }
 
   /** Counters of one direction (a live object). */
@@ -345,7 +346,7 @@ export class Wire {
   }
 
   /** transparentRoute's last answer per sender (endpoint id): its destination array, endpoint and direction. */
-  private lazyRoutes: Array<LazyRoute | undefined> = [];
+  private readonly lazyRoutes: Array<LazyRoute | undefined> = [];
 
   /** @internal Sends a LazyDatagram from `from` to `to`, which transparentRoute(from, ...) gave. */
   sendLazy(from: number, to: number, d: LazyDatagram, now: number, meta: number): void {
@@ -723,4 +724,15 @@ function checkImpairments(imp: Impairments): Impairments {
   }
   if (!(imp.queueBytes >= 0)) throw new LinkError('bad-impairment', `queueBytes must be >= 0, got ${imp.queueBytes}`);
   return imp;
+}
+
+/**
+ * @internal An empty array already of the element kind a list of objects ends up with (V8's PACKED_ELEMENTS): `[]` starts as
+ * small integers and changes kind with its first object, and code optimised on an earlier instance's lists (a
+ * network before this one) went back to the interpreter at that first push, recompiling the delivery path.
+ */
+export function objectList<T>(): T[] {
+  const a: unknown[] = [null];
+  a.pop();
+  return a as T[];
 }
