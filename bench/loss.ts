@@ -685,7 +685,33 @@ async function realRole(): Promise<void> {
       if (blocks.length) lastSs = blocks[blocks.length - 1]!;
     });
     let lastSs = '';
+    // The receiver's side (LOSS_BENCH_SS): the kernel receiver's rcv_rtt (its DRS period, ms), rcv_space (what it
+    // read in the last period) and rcv_ssthresh (the window's cap), from `ss -ti` in this namespace every 50 ms;
+    // synack's from its engine (RecvAutotune's rtt, space, ssthresh). Linux grows the buffer once per rcv_rtt to
+    // twice what was read in it, and the window follows at two segments per segment, each ACKed at once.
+    const rcv = { rtt: [] as number[], space: [] as number[], ssthresh: [] as number[] };
+    const hostLoop = who === 'kernel' ? spawn('bash', ['-c', "while :; do ss -tin state established '( dport = :8080 )'; sleep 0.05; done"]) : null;
+    hostLoop?.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      for (const m of d.matchAll(/\brcv_rtt:([\d.]+) rcv_space:(\d+) rcv_ssthresh:(\d+)/g)) {
+        rcv.rtt.push(Number(m[1])); rcv.space.push(Number(m[2])); rcv.ssthresh.push(Number(m[3]));
+      }
+    });
+    const ownRcv = who === 'synack' ? setInterval(() => {
+      for (const c of h.stack.allConnections()) {
+        const t = c.tcp.rcvTune;
+        if (c.tcp.remotePort !== 8080 || t === null) continue;
+        rcv.rtt.push(t.rtt); rcv.space.push(t.space); rcv.ssthresh.push(t.ssthresh);
+      }
+    }, 50) : null;
     try { return await f(); } finally {
+      // The kernel's transfer ran in a synchronous spawn (curl in this namespace): let the sampler's output in.
+      if (hostLoop) { await new Promise((r) => setTimeout(r, 100)); hostLoop.kill(); }
+      if (ownRcv) clearInterval(ownRcv);
+      if (rcv.rtt.length) {
+        const q = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))] ?? 0;
+        const mb = (xs: number[]): string => `${round(q(xs, 0.5) / 1e6, 2)}/${round(q(xs, 1) / 1e6, 2)}`;
+        process.stderr.write(`${who === 'kernel' ? 'kernel→kernel(r0)' : 'kernel→synack'} receiver, median/max of ${rcv.rtt.length} samples: rcv_rtt ${round(q(rcv.rtt, 0.5), 2)}/${round(q(rcv.rtt, 1), 2)} ms, rcv_space ${mb(rcv.space)} MB, rcv_ssthresh ${mb(rcv.ssthresh)} MB\n`);
+      }
       loop.kill(); rwnd[who].push(worst);
       // LOSS_BENCH_SS: per transfer, the kernel sender's tcp_info near its end (retrans, lost, backoff, reordering, D-SACK
       // duplicates, rwnd_limited) and its counters (RTOs, recoveries, probes ...): how it saw this receiver.
