@@ -556,16 +556,9 @@ export class Socket extends Duplex implements ConnectionHandler {
   /**
    * @internal EventEmitter#emit, with node:net's 'close': the stream machinery emits 'close' without arguments
    * (emitClose, in the tick after _destroy); here it carries hadError, and the server that accepted the socket
-   * hears of it before the socket's own listeners. Arguments are passed on as given. An event nobody listens to
-   * (most of those the stream machinery emits on a socket: 'readable', 'prefinish', 'finish', 'end', 'ready'; six to
-   * nine per connection) is answered here, as EventEmitter#emit answers it (false, nothing called), without its rest
-   * array and checks; 'error' (which throws then) and 'close' take the full path.
+   * hears of it before the socket's own listeners. Arguments are passed on as given (no rest array per event).
    */
   override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
-    if (event !== 'error' && event !== 'close') {
-      const events = (this as unknown as { _events: Record<string | symbol, unknown> | undefined })._events;
-      if (events !== undefined && events[event] === undefined) return false;
-    }
     switch (arguments.length) {
       case 1:
         if (event === 'close') {
