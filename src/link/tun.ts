@@ -277,59 +277,217 @@ export function seedTcpChecksum(p: Uint8Array, payloadLength: number): number {
 const SHARED_COPY_MAX = 1 << 16;
 /** Copies are cut from slabs of this size (a retained packet pins at most one slab). */
 const COPY_SLAB = 1 << 16;
+/** Connections (TCP flows) whose receive blocks are kept at once; a new one takes the oldest one's slot. */
+const FLOW_SLOTS = 8;
+/** Key words per slot: IPv6 source and destination (8), ports (1); IPv4 uses 3 of them. */
+const KEY_WORDS = 9;
+const NO_MEMORY = new ArrayBuffer(0);
 
 /**
- * A slab's memory, not zero-filled (Buffer.allocUnsafeSlow: an ArrayBuffer of its own, as Node's socket reads'
- * pool is): every byte a packet's view covers is copied in before the view is handed on, and zeroing 64 KiB
- * per slab was ~1 % of synack's CPU while receiving.
+ * Memory that is not zero-filled (Buffer.allocUnsafeSlow: an ArrayBuffer of its own), for copies that cover every
+ * byte of it (a range of exactly its length) or that no application ever gets a view of (the shared slab): zeroing
+ * 64 KiB per slab was ~1 % of synack's CPU while receiving.
  */
 function uninitialized(size: number): ArrayBuffer {
   return Buffer.allocUnsafeSlow(size).buffer as ArrayBuffer;
 }
 
-/** Where copies out of the receive chunk go: a 64 KiB slab, used from the front. */
-interface CopySlab { mem: ArrayBuffer; used: number; /** All of `mem`: the target of a range of several packets. */ view: Uint8Array }
+/** What a received packet's copy may share memory with (classify). */
+const SHARED = 0; // a TCP segment without data, ICMP: nothing an application receives points into it
+const FLOW = 1; // a TCP segment with data: its connection's blocks
+const OWN = 2; // anything else (fragments, UDP, extension headers, a SYN with data): memory of its own
+/** Or-ed into SHARED and FLOW: the segment has SYN set (a connection, maybe a new one on an old 4-tuple, starts). */
+const SYN = 4;
 
 /**
  * Copies packets `from`..`count - 1` of a batch out of the addon's shared receive chunk (packet i is
  * bytes[offsets[2i] + skip, offsets[2i] + offsets[2i+1]), skip being the virtio_net_hdr) into out[0..], so that
- * nothing the stack keeps (a connection's receive queue, a Buffer the application holds) pins a 1 MiB chunk.
- * Consecutive packets spanning at most 64 KiB of the chunk are copied as one range (headers and alignment gaps
- * between them included: one view of the chunk and one copy per range, not per packet) into a 64 KiB slab shared
- * with the next batches, as Node's own socket reads share a pool: a retained packet pins at most its slab, and
- * a batch allocates only its packets' views (a new slab when one is used up; a packet larger than a slab gets its
- * own). Ranges start 8-byte aligned in the slab, so packets keep the addon's alignment (word-wise checksums).
- * The views handed on are plain Uint8Arrays (the stack's hot paths see one array type); a range of a few bytes
- * is copied byte by byte, without a view into the chunk.
+ * nothing the stack keeps (a connection's receive queue, a Buffer the application holds) pins a 1 MiB chunk, and
+ * so that what an application reads holds no other connection's bytes: a socket's data is a view of its segment's
+ * copy, and the application sees all of that memory (`chunk.buffer`), as node:net's reads, each in memory of its
+ * own, let it (a proxy may hand it on). So a TCP segment with data goes into its connection's blocks (found by
+ * the addresses and ports at fixed offsets, as PayloadRuns keeps each connection's payloads in src/wire/packet.ts):
+ * the first range of a connection exactly its length, then blocks doubling up to 64 KiB, zero-filled where no
+ * packet was copied (the tail, the gaps between packets); the last FLOW_SLOTS connections keep theirs. Segments
+ * without data (SYNs, ACKs, FINs) and ICMP, which no application gets a view of, share a 64 KiB slab (uninitialized,
+ * as before); anything else gets memory of its own, exactly its length.
+ * Consecutive packets of one kind (and one connection) spanning at most 64 KiB of the chunk are copied as one
+ * range (headers and alignment gaps between them included: one view of the chunk and one copy per range, not per
+ * packet), so a bulk transfer's batch costs what it did with one slab. Ranges start 8-byte aligned, so packets
+ * keep the addon's alignment (word-wise checksums). The views handed on are plain Uint8Arrays (the stack's hot
+ * paths see one array type); a range of a few bytes is copied byte by byte, without a view into the chunk.
  */
-function copyRanges(bytes: Uint8Array, offsets: Uint32Array, from: number, count: number, skip: number, out: Uint8Array[], slab: CopySlab): void {
-  let i = from;
-  while (i < count) {
-    const first = offsets[2 * i]! + skip;
-    let end = first + Math.max(0, offsets[2 * i + 1]! - skip);
-    let j = i + 1;
-    for (; j < count; j++) {
-      const s = offsets[2 * j]! + skip, e = s + Math.max(0, offsets[2 * j + 1]! - skip);
-      if (s < end || e - first > SHARED_COPY_MAX) break; // not after the range (never from the addon), or too far
-      end = e;
+class ReceiveCopier {
+  /** The slab segments without data share, used from the front. */
+  #slab: ArrayBuffer = NO_MEMORY;
+  #slabView: Uint8Array = EMPTY;
+  #slabUsed = 0;
+  /** Per slot: its connection's key (keys[s * KEY_WORDS ..], keyLens[s] words, 0: free), its block and how much is used. */
+  readonly #keys = new Int32Array(FLOW_SLOTS * KEY_WORDS);
+  readonly #keyLens: number[] = new Array<number>(FLOW_SLOTS).fill(0);
+  readonly #mems: ArrayBuffer[] = new Array<ArrayBuffer>(FLOW_SLOTS).fill(NO_MEMORY);
+  readonly #views: Uint8Array[] = new Array<Uint8Array>(FLOW_SLOTS).fill(EMPTY);
+  readonly #used: number[] = new Array<number>(FLOW_SLOTS).fill(0);
+  /** The size of the slot's last block (or of its first, exact, range): the next block doubles it. */
+  readonly #sizes: number[] = new Array<number>(FLOW_SLOTS).fill(0);
+  #last = 0;
+  #victim = 0;
+  #bytes: Uint8Array = EMPTY;
+  #dv: DataView<ArrayBufferLike> = new DataView(NO_MEMORY);
+
+  copy(bytes: Uint8Array, offsets: Uint32Array, from: number, count: number, skip: number, out: Uint8Array[]): void {
+    if (this.#bytes !== bytes) { this.#bytes = bytes; this.#dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength); }
+    let i = from;
+    while (i < count) {
+      const first = offsets[2 * i]! + skip;
+      let end = first + Math.max(0, offsets[2 * i + 1]! - skip);
+      let kind = this.#classify(first, end - first);
+      if ((kind & SYN) !== 0) {
+        this.#release(first);
+        kind = kind === (FLOW | SYN) ? OWN : SHARED;
+      }
+      if (kind === OWN) { out[i - from] = this.#exact(bytes, first, end); i++; continue; }
+      let j = i + 1;
+      for (; j < count; j++) {
+        const s = offsets[2 * j]! + skip, e = s + Math.max(0, offsets[2 * j + 1]! - skip);
+        if (s < end || e - first > SHARED_COPY_MAX) break; // not after the range (never from the addon), or too far
+        const k = this.#classify(s, e - s);
+        if (kind === SHARED) {
+          if (k === (SHARED | SYN)) this.#release(s); // a SYN flood the fast path left: still one range
+          else if (k !== SHARED) break;
+        } else if (k !== FLOW || !this.#sameFlow(first, s)) break; // a SYN (with data) is copied on its own
+        end = e;
+      }
+      const span = end - first;
+      let mem: ArrayBuffer, view: Uint8Array, at: number;
+      if (kind === SHARED) {
+        if (span > COPY_SLAB) { mem = uninitialized(span); view = EMPTY; at = 0; } else {
+          if (this.#slabUsed + span > this.#slab.byteLength) { this.#slab = uninitialized(COPY_SLAB); this.#slabView = new Uint8Array(this.#slab); this.#slabUsed = 0; }
+          mem = this.#slab; view = this.#slabView; at = this.#slabUsed;
+          this.#slabUsed = (at + span + 7) & ~7;
+        }
+      } else {
+        const f = this.#slotFor(first);
+        at = this.#used[f]!;
+        if (at + span <= this.#mems[f]!.byteLength) { mem = this.#mems[f]!; view = this.#views[f]!; this.#used[f] = (at + span + 7) & ~7; } else {
+          const size = this.#sizes[f]!;
+          if (size === 0 || span > COPY_SLAB >>> 2) {
+            // The connection's first range (a request allocates no block it would not fill), or a large one: memory
+            // of its own, exactly its length, every byte copied (gaps zeroed below).
+            mem = uninitialized(span); view = EMPTY; at = 0;
+            if (size === 0) this.#sizes[f] = span;
+          } else {
+            // Zero-filled: the application sees the block's tail before this connection's next packets fill it.
+            const next = Math.min(COPY_SLAB, (Math.max(2 * size, span) + 7) & ~7);
+            mem = this.#mems[f] = new ArrayBuffer(next); view = this.#views[f] = new Uint8Array(mem); at = 0;
+            this.#sizes[f] = next; this.#used[f] = (span + 7) & ~7;
+          }
+        }
+      }
+      // One packet: its own view is the copy's target; several: the block's (a range never outgrows a block).
+      if (j === i + 1) {
+        const whole = out[i - from] = new Uint8Array(mem, at, span);
+        if (span <= 96) for (let x = 0; x < span; x++) whole[x] = bytes[first + x]!; // SYNs, ACKs: no view for a few bytes
+        else whole.set(bytes.subarray(first, end));
+      } else {
+        if (view === EMPTY) view = new Uint8Array(mem);
+        view.set(bytes.subarray(first, end), at);
+        for (let k = i; k < j; k++) {
+          const s = offsets[2 * k]! + skip - first, len = Math.max(0, offsets[2 * k + 1]! - skip);
+          out[k - from] = new Uint8Array(mem, at + s, len);
+          // What lies between two packets in the chunk (the next one's virtio_net_hdr, the alignment gap: bytes of
+          // an earlier read, another connection's) is not this connection's: zeroed in its memory.
+          if (kind === FLOW && k + 1 < j) for (let x = at + s + len, y = at + offsets[2 * k + 2]! + skip - first; x < y; x++) view[x] = 0;
+        }
+      }
+      i = j;
     }
+  }
+
+  /** SHARED, FLOW or OWN (| SYN) for the packet at bytes[p, p + len). */
+  #classify(p: number, len: number): number {
+    const b = this.#bytes;
+    if (len < 20) return OWN;
+    const v = b[p]! >> 4;
+    let ipLen: number, proto: number;
+    if (v === 4) {
+      if ((b[p + 6]! & 0x3f) !== 0 || b[p + 7] !== 0) return OWN; // a fragment (MF or an offset): reassembled data
+      ipLen = (b[p]! & 0x0f) * 4; proto = b[p + 9]!;
+      if (ipLen < 20) return OWN;
+      if (proto === 1) return SHARED;
+    } else if (v === 6 && len >= 40) {
+      ipLen = 40; proto = b[p + 6]!;
+      if (proto === 58) return SHARED;
+    } else return OWN;
+    if (proto !== 6 || len < ipLen + 20) return OWN; // extension headers, UDP, other protocols; a cut TCP header
+    const dataAt = ipLen + (b[p + ipLen + 12]! >> 4) * 4;
+    return (len > dataAt ? FLOW : SHARED) | ((b[p + ipLen + 13]! & 0x02) !== 0 ? SYN : 0);
+  }
+
+  /** Packets at p and q (both FLOW) are of one connection: same version, addresses and ports. */
+  #sameFlow(p: number, q: number): boolean {
+    const d = this.#dv, b = this.#bytes;
+    if (b[p] !== b[q]) return false; // version and IPv4 header length
+    if (b[p]! >> 4 === 4) {
+      const h = (b[p]! & 0x0f) * 4;
+      return d.getInt32(p + 12) === d.getInt32(q + 12) && d.getInt32(p + 16) === d.getInt32(q + 16) && d.getInt32(p + h) === d.getInt32(q + h);
+    }
+    for (let x = 8; x <= 40; x += 4) if (d.getInt32(p + x) !== d.getInt32(q + x)) return false;
+    return true;
+  }
+
+  /** The slot holding the connection of the packet at p (a TCP segment), or -1. */
+  #find(p: number): number {
+    const d = this.#dv, b = this.#bytes, keys = this.#keys;
+    const v4 = b[p]! >> 4 === 4;
+    const n = v4 ? 3 : KEY_WORDS;
+    const w0 = d.getInt32(p + (v4 ? 12 : 8));
+    for (let t = 0, f = this.#last; t < FLOW_SLOTS; t++, f = (f + 1) % FLOW_SLOTS) {
+      if (this.#keyLens[f] !== n || keys[f * KEY_WORDS] !== w0) continue;
+      const base = f * KEY_WORDS;
+      let same: boolean;
+      if (v4) same = keys[base + 1] === d.getInt32(p + 16) && keys[base + 2] === d.getInt32(p + (b[p]! & 0x0f) * 4);
+      else { same = true; for (let x = 1; x < KEY_WORDS && same; x++) same = keys[base + x] === d.getInt32(p + 8 + 4 * x); }
+      if (same) return f;
+    }
+    return -1;
+  }
+
+  /** The slot of the packet at p's connection, taking the oldest one's when it has none (its blocks are let go). */
+  #slotFor(p: number): number {
+    let f = this.#find(p);
+    if (f < 0) {
+      f = this.#victim;
+      this.#victim = (f + 1) % FLOW_SLOTS;
+      const d = this.#dv, b = this.#bytes, base = f * KEY_WORDS;
+      if (b[p]! >> 4 === 4) {
+        this.#keys[base] = d.getInt32(p + 12); this.#keys[base + 1] = d.getInt32(p + 16); this.#keys[base + 2] = d.getInt32(p + (b[p]! & 0x0f) * 4);
+        this.#keyLens[f] = 3;
+      } else {
+        for (let x = 0; x < KEY_WORDS; x++) this.#keys[base + x] = d.getInt32(p + 8 + 4 * x);
+        this.#keyLens[f] = KEY_WORDS;
+      }
+      this.#mems[f] = NO_MEMORY; this.#views[f] = EMPTY; this.#used[f] = 0; this.#sizes[f] = 0;
+    }
+    this.#last = f;
+    return f;
+  }
+
+  /** A SYN: a connection on this 4-tuple starts, maybe a new one after an old one; the old one's blocks are let go. */
+  #release(p: number): void {
+    const f = this.#find(p);
+    if (f < 0) return;
+    this.#keyLens[f] = 0;
+    this.#mems[f] = NO_MEMORY; this.#views[f] = EMPTY; this.#used[f] = 0; this.#sizes[f] = 0;
+  }
+
+  /** bytes[first, end) in memory of its own, exactly its length. */
+  #exact(bytes: Uint8Array, first: number, end: number): Uint8Array {
     const span = end - first;
-    let mem: ArrayBuffer, at: number;
-    if (span > COPY_SLAB) { mem = uninitialized(span); at = 0; } else {
-      if (slab.used + span > slab.mem.byteLength) { slab.mem = uninitialized(COPY_SLAB); slab.view = new Uint8Array(slab.mem); slab.used = 0; }
-      mem = slab.mem; at = slab.used;
-      slab.used = (at + span + 7) & ~7;
-    }
-    // One packet: its own view is the copy's target; several: the slab's (a range never outgrows a slab).
-    if (j === i + 1) {
-      const whole = out[i - from] = new Uint8Array(mem, at, span);
-      if (span <= 96) for (let x = 0; x < span; x++) whole[x] = bytes[first + x]!; // SYNs, ACKs: no view for a few bytes
-      else whole.set(bytes.subarray(first, end));
-    } else slab.view.set(bytes.subarray(first, end), at);
-    if (j > i + 1) {
-      for (let k = i; k < j; k++) out[k - from] = new Uint8Array(mem, at + offsets[2 * k]! + skip - first, Math.max(0, offsets[2 * k + 1]! - skip));
-    }
-    i = j;
+    const whole = new Uint8Array(uninitialized(span), 0, span);
+    if (span <= 96) for (let x = 0; x < span; x++) whole[x] = bytes[first + x]!;
+    else whole.set(bytes.subarray(first, end));
+    return whole;
   }
 }
 
@@ -345,9 +503,10 @@ function copyRanges(bytes: Uint8Array, offsets: Uint32Array, from: number, count
  * as if the device had been read twice. The stack sees every datagram in the order read, so a SYN after that
  * first other packet (which may have created a connection or filled the accept queue) is judged after it.
  *
- * The rest is copied (copyRanges: nothing the stack keeps may pin the chunk; into 64 KiB slabs) and handed over in
- * an array reused from batch to batch (one per batch size, up to REUSED_BATCH_MAX), with the checksum verdicts:
- * Stack.receiveBatch reads both in order and keeps neither, so a batch allocates only its packets' views.
+ * The rest is copied (ReceiveCopier: nothing the stack keeps may pin the chunk, nor show an application another
+ * connection's bytes) and handed over in an array reused from batch to batch (one per batch size, up to
+ * REUSED_BATCH_MAX), with the checksum verdicts: Stack.receiveBatch reads both in order and keeps neither, so a
+ * batch allocates only its packets' views and the memory they are copied to.
  */
 export class TunReceiver {
   readonly #stack: StackLike;
@@ -359,8 +518,8 @@ export class TunReceiver {
   #bytes: Uint8Array = EMPTY;
   /** The arrays a batch of i packets is handed over in (Stack.receiveBatch reads them in order and keeps neither). */
   readonly #slots: Array<BatchSlot | undefined> = [];
-  /** Where the packets of the next batches are copied (copyRanges). */
-  readonly #slab: CopySlab = { mem: new ArrayBuffer(0), used: 0, view: EMPTY };
+  /** Where the packets of the next batches are copied. */
+  readonly #copier = new ReceiveCopier();
 
   constructor(stack: StackLike, hdrLen: number, offloadStats: TunOffloadStats) {
     this.#stack = stack;
@@ -406,7 +565,7 @@ export class TunReceiver {
     const m = count - first;
     const slot = this.#host !== null && m <= REUSED_BATCH_MAX ? (this.#slots[m] ??= newSlot(m)) : newSlot(m); // another StackLike may keep them
     const own = slot.pkts;
-    copyRanges(bytes, offsets, first, count, h, own, this.#slab);
+    this.#copier.copy(bytes, offsets, first, count, h, own);
     const stack = this.#stack;
     if (h === 0) {
       if (stack.receiveBatch) stack.receiveBatch(own);
