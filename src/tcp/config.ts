@@ -299,8 +299,8 @@ export const RFC793_RULES: Pick<TcpConfig, 'rstInWindow' | 'synInWindow' | 'oldA
   rstInWindow: 'reset', synInWindow: 'reset', oldAck: 'ignore', timeWaitRst: 'close',
 };
 
-/** The defaults: RFC 9293 and its successors, and Linux where the RFCs leave a choice (MSS 1460, CUBIC, SACK, timestamps, window scaling). */
-export const DEFAULT_CONFIG: TcpConfig = {
+/** DEFAULT_CONFIG's values, as written; DEFAULT_CONFIG is made from them with every configuration's layout. */
+const DEFAULTS: TcpConfig = {
   invalidAckRatelimit: 500,
   mss: 1460,
   recvBufferSize: 1 << 20,
@@ -368,10 +368,94 @@ export const DEFAULT_CONFIG: TcpConfig = {
   timeWaitRst: 'ignore',
 };
 
+/**
+ * `d` with `p`'s fields over it (a field `p` leaves undefined is `d`'s), as one object literal naming every field
+ * in one order, so every configuration has one layout (V8's map) whenever it is made (issue 14). The object
+ * spread this replaces (`{ ...DEFAULT_CONFIG, ...partial }`) made configurations of two layouts, one with its
+ * fields in the object and one with a separate property array (the interpreter and optimised code lower a spread
+ * differently), and a field only some partials give (congestion) appended a third: the engine's reads of `cfg`
+ * then met several maps in a process that makes stacks over time, and code built for one went back to the
+ * interpreter at the next ('wrong map'). The type makes every field, optional ones too, be named here.
+ */
+function completeConfig(p: Partial<TcpConfig>, d: TcpConfig): TcpConfig {
+  const c: TcpConfig & Record<keyof TcpConfig, unknown> = {
+    invalidAckRatelimit: p.invalidAckRatelimit === undefined ? d.invalidAckRatelimit : p.invalidAckRatelimit,
+    mss: p.mss === undefined ? d.mss : p.mss,
+    recvBufferSize: p.recvBufferSize === undefined ? d.recvBufferSize : p.recvBufferSize,
+    sendBufferSize: p.sendBufferSize === undefined ? d.sendBufferSize : p.sendBufferSize,
+    sendBufferAutotune: p.sendBufferAutotune === undefined ? d.sendBufferAutotune : p.sendBufferAutotune,
+    recvBufferAutotune: p.recvBufferAutotune === undefined ? d.recvBufferAutotune : p.recvBufferAutotune,
+    windowScaling: p.windowScaling === undefined ? d.windowScaling : p.windowScaling,
+    sack: p.sack === undefined ? d.sack : p.sack,
+    dsack: p.dsack === undefined ? d.dsack : p.dsack,
+    timestamps: p.timestamps === undefined ? d.timestamps : p.timestamps,
+    nagle: p.nagle === undefined ? d.nagle : p.nagle,
+    delayedAck: p.delayedAck === undefined ? d.delayedAck : p.delayedAck,
+    delayedAckTimeout: p.delayedAckTimeout === undefined ? d.delayedAckTimeout : p.delayedAckTimeout,
+    rtoInitial: p.rtoInitial === undefined ? d.rtoInitial : p.rtoInitial,
+    rtoMin: p.rtoMin === undefined ? d.rtoMin : p.rtoMin,
+    rtoMax: p.rtoMax === undefined ? d.rtoMax : p.rtoMax,
+    synRetries: p.synRetries === undefined ? d.synRetries : p.synRetries,
+    synAckRetries: p.synAckRetries === undefined ? d.synAckRetries : p.synAckRetries,
+    maxRetransmits: p.maxRetransmits === undefined ? d.maxRetransmits : p.maxRetransmits,
+    msl: p.msl === undefined ? d.msl : p.msl,
+    finWait2Timeout: p.finWait2Timeout === undefined ? d.finWait2Timeout : p.finWait2Timeout,
+    keepAlive: p.keepAlive === undefined ? d.keepAlive : p.keepAlive,
+    keepAliveIdle: p.keepAliveIdle === undefined ? d.keepAliveIdle : p.keepAliveIdle,
+    keepAliveInterval: p.keepAliveInterval === undefined ? d.keepAliveInterval : p.keepAliveInterval,
+    keepAliveProbes: p.keepAliveProbes === undefined ? d.keepAliveProbes : p.keepAliveProbes,
+    challengeAckLimit: p.challengeAckLimit === undefined ? d.challengeAckLimit : p.challengeAckLimit,
+    challengeAckIntervalMs: p.challengeAckIntervalMs === undefined ? d.challengeAckIntervalMs : p.challengeAckIntervalMs,
+    ecn: p.ecn === undefined ? d.ecn : p.ecn,
+    initialWindowSegments: p.initialWindowSegments === undefined ? d.initialWindowSegments : p.initialWindowSegments,
+    synLossWindow: p.synLossWindow === undefined ? d.synLossWindow : p.synLossWindow,
+    tailLossProbe: p.tailLossProbe === undefined ? d.tailLossProbe : p.tailLossProbe,
+    userTimeout: p.userTimeout === undefined ? d.userTimeout : p.userTimeout,
+    congestionControl: p.congestionControl === undefined ? d.congestionControl : p.congestionControl,
+    hystart: p.hystart === undefined ? d.hystart : p.hystart,
+    rack: p.rack === undefined ? d.rack : p.rack,
+    tsTicksPerMs: p.tsTicksPerMs === undefined ? d.tsTicksPerMs : p.tsTicksPerMs,
+    optionLayout: p.optionLayout === undefined ? d.optionLayout : p.optionLayout,
+    windowShift: p.windowShift === undefined ? d.windowShift : p.windowShift,
+    rtoSlop: p.rtoSlop === undefined ? d.rtoSlop : p.rtoSlop,
+    synLinearTimeouts: p.synLinearTimeouts === undefined ? d.synLinearTimeouts : p.synLinearTimeouts,
+    ackFinImmediately: p.ackFinImmediately === undefined ? d.ackFinImmediately : p.ackFinImmediately,
+    receiverSws: p.receiverSws === undefined ? d.receiverSws : p.receiverSws,
+    abortRstAck: p.abortRstAck === undefined ? d.abortRstAck : p.abortRstAck,
+    finOnAck: p.finOnAck === undefined ? d.finOnAck : p.finOnAck,
+    ackOfDuplicate: p.ackOfDuplicate === undefined ? d.ackOfDuplicate : p.ackOfDuplicate,
+    listenSynAck: p.listenSynAck === undefined ? d.listenSynAck : p.listenSynAck,
+    synFin: p.synFin === undefined ? d.synFin : p.synFin,
+    keepInit: p.keepInit === undefined ? d.keepInit : p.keepInit,
+    quickAckSegments: p.quickAckSegments === undefined ? d.quickAckSegments : p.quickAckSegments,
+    sackCompress: p.sackCompress === undefined ? d.sackCompress : p.sackCompress,
+    sackCompressDelay: p.sackCompressDelay === undefined ? d.sackCompressDelay : p.sackCompressDelay,
+    noOptions: p.noOptions === undefined ? d.noOptions : p.noOptions,
+    tsoMaxBytes: p.tsoMaxBytes === undefined ? d.tsoMaxBytes : p.tsoMaxBytes,
+    pacing: p.pacing === undefined ? d.pacing : p.pacing,
+    receiveOffload: p.receiveOffload === undefined ? d.receiveOffload : p.receiveOffload,
+    rstInWindow: p.rstInWindow === undefined ? d.rstInWindow : p.rstInWindow,
+    synInWindow: p.synInWindow === undefined ? d.synInWindow : p.synInWindow,
+    oldAck: p.oldAck === undefined ? d.oldAck : p.oldAck,
+    rcvWndAccept: p.rcvWndAccept === undefined ? d.rcvWndAccept : p.rcvWndAccept,
+    synSentData: p.synSentData === undefined ? d.synSentData : p.synSentData,
+    timeWaitAckData: p.timeWaitAckData === undefined ? d.timeWaitAckData : p.timeWaitAckData,
+    userMss: p.userMss === undefined ? d.userMss : p.userMss,
+    seqCheck: p.seqCheck === undefined ? d.seqCheck : p.seqCheck,
+    finWait2RtoFloor: p.finWait2RtoFloor === undefined ? d.finWait2RtoFloor : p.finWait2RtoFloor,
+    timeWaitRst: p.timeWaitRst === undefined ? d.timeWaitRst : p.timeWaitRst,
+    congestion: p.congestion === undefined ? d.congestion : p.congestion,
+  };
+  return c;
+}
+
+/** The defaults: RFC 9293 and its successors, and Linux where the RFCs leave a choice (MSS 1460, CUBIC, SACK, timestamps, window scaling). */
+export const DEFAULT_CONFIG: TcpConfig = completeConfig({}, DEFAULTS);
+
 /** A complete configuration: DEFAULT_CONFIG with `partial`'s fields over it (DEFAULT_CONFIG itself when none). */
 export function resolveConfig(partial?: Partial<TcpConfig>): TcpConfig {
   if (!partial) return DEFAULT_CONFIG;
-  const c = { ...DEFAULT_CONFIG, ...partial };
+  const c = completeConfig(partial, DEFAULT_CONFIG);
   complete.add(c);
   return c;
 }
