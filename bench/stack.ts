@@ -104,22 +104,36 @@ export async function kernelBulk(total: number): Promise<number> {
  * arriving together are received as one batch (NetworkOptions.receiveBatch), as a kernel's NAPI poll takes them.
  */
 export async function socketLifecycles(count: number, receiveBatch = false): Promise<number> {
-  const { n, server, client } = pair(1460, false, receiveBatch);
-  const srv = new Server(server, {}, (s) => { s.once('data', () => { s.end('y'); }); });
-  srv.listen(7);
-  let done = 0;
+  const { n, done, start } = socketLifecycleLoop(receiveBatch);
   const t0 = performance.now();
-  const one = () => {
-    const s = Socket.connect(client, { host: '10.0.0.2', port: 7 }, () => s.write('x'));
-    s.on('data', () => s.end());
-    s.on('close', () => { done++; if (done < count) one(); });
-    s.on('error', () => { /* counted by not completing */ });
-  };
-  one();
-  await n.runUntil(() => done >= count, 10 * 3600_000);
-  const rate = done / ((performance.now() - t0) / 1000);
+  start(count);
+  await n.runUntil(() => done() >= count, 10 * 3600_000);
+  const rate = done() / ((performance.now() - t0) / 1000);
   n.close();
   return rate;
+}
+
+/**
+ * A lifecycle loop on one stack pair: `start(k)` opens the first of `k` more lifecycles (each opens the next when
+ * it ends); `done` counts those ended, `delivered` the bytes that reached the other end, both ways (two per
+ * lifecycle that completed: one that failed, e.g. a connect refused for want of an ephemeral port, also ends).
+ */
+interface LifecycleLoop { n: Network; server: Stack; client: Stack; done: () => number; delivered: () => number; start: (k: number) => void }
+
+/** socketLifecycles' network, server and client loop. */
+function socketLifecycleLoop(receiveBatch = false): LifecycleLoop {
+  const { n, server, client } = pair(1460, false, receiveBatch);
+  let delivered = 0;
+  const srv = new Server(server, {}, (s) => { s.once('data', (d: Buffer) => { delivered += d.length; s.end('y'); }); });
+  srv.listen(7);
+  let done = 0, target = 0;
+  const one = () => {
+    const s = Socket.connect(client, { host: '10.0.0.2', port: 7 }, () => s.write('x'));
+    s.on('data', (d: Buffer) => { delivered += d.length; s.end(); });
+    s.on('close', () => { done++; if (done < target) one(); });
+    s.on('error', () => { /* counted by not completing */ });
+  };
+  return { n, server, client, done: () => done, delivered: () => delivered, start: (k) => { target = done + k; one(); } };
 }
 
 /**
@@ -127,9 +141,9 @@ export async function socketLifecycles(count: number, receiveBatch = false): Pro
  * without yielding to the host: what the stacks, the engine and the wire cost without the socket layer.
  */
 export function stackLifecycles(count: number): number {
-  const { n, done, start } = stackLifecycleLoop(count);
+  const { n, done, start } = stackLifecycleLoop();
   const t0 = performance.now();
-  start();
+  start(count);
   while (done() < count && n.step()) { /* virtual steps, no host turns */ }
   const rate = done() / ((performance.now() - t0) / 1000);
   n.close();
@@ -141,9 +155,9 @@ export function stackLifecycles(count: number): number {
  * between the two figures lie the host turns; between this one and socketLifecycles, the socket layer alone.
  */
 export async function stackLifecyclesWithTurns(count: number, socketWire = false): Promise<number> {
-  const { n, done, start } = stackLifecycleLoop(count, socketWire);
+  const { n, done, start } = stackLifecycleLoop(socketWire);
   const t0 = performance.now();
-  start();
+  start(count);
   await n.runUntil(() => done() >= count, 10 * 3600_000);
   const rate = done() / ((performance.now() - t0) / 1000);
   n.close();
@@ -151,36 +165,109 @@ export async function stackLifecyclesWithTurns(count: number, socketWire = false
 }
 
 /**
- * The stack-API lifecycle's network, servers and client loop (stackLifecycles); `start` opens the first.
- * `socketWire`: the server sends its byte and its FIN apart, as a Socket's end('y') does (a write, then _final's
+ * The stack-API lifecycle's network, servers and client loop (stackLifecycles; LifecycleLoop). `socketWire`: the server sends its byte and its FIN apart, as a Socket's end('y') does (a write, then _final's
  * shutdown, as node:net on Linux does), so the wire carries what the socket figure's does: 9 datagrams, the client
  * closing before the server's FIN, which arrives in the same step, is processed (both ends in TIME-WAIT). Without
  * it, 7: y with the FIN, and the client's FIN acknowledges the server's.
  */
-function stackLifecycleLoop(count: number, socketWire = false): { n: Network; done: () => number; start: () => void } {
+function stackLifecycleLoop(socketWire = false): LifecycleLoop {
   const { n, server, client } = pair(1460);
   const x = new Uint8Array([120]), y = new Uint8Array([121]);
+  let delivered = 0;
   server.listen(7, {
     onConnection: (c) => {
       c.handler = {
         onEvent: () => undefined, onWritable: () => undefined,
-        onReadable: () => { if (c.tcp.read(64).length > 0) { const t = n.now; c.tcp.send(y, t); if (socketWire) c.service(); c.tcp.shutdown(t); c.service(); } },
+        onReadable: () => {
+          const d = c.tcp.read(64).length;
+          if (d > 0) { delivered += d; const t = n.now; c.tcp.send(y, t); if (socketWire) c.service(); c.tcp.shutdown(t); c.service(); }
+        },
       };
     },
   });
-  let done = 0;
+  let done = 0, target = 0;
   const one = () => {
     const c = client.connect({ host: '10.0.0.2', port: 7 });
     c.handler = {
       onEvent: (ev) => {
-        if (ev.type === 'established') { c.tcp.send(x, n.now); c.service(); } else if (ev.type === 'closed') { done++; if (done < count) one(); }
+        if (ev.type === 'established') { c.tcp.send(x, n.now); c.service(); } else if (ev.type === 'closed') { done++; if (done < target) one(); }
       },
       onWritable: () => undefined,
-      onReadable: () => { if (c.tcp.read(64).length > 0) { c.tcp.shutdown(n.now); c.service(); } },
+      onReadable: () => { const d = c.tcp.read(64).length; if (d > 0) { delivered += d; c.tcp.shutdown(n.now); c.service(); } },
     };
   };
-  return { n, done: () => done, start: one };
+  return { n, server, client, done: () => done, delivered: () => delivered, start: (k) => { target = done + k; one(); } };
 }
+
+/**
+ * A server whose last connection has ended, and whose TIME-WAIT entries have expired, and which then runs a full
+ * GC (V8's memory reducer does so in an idle process) meets its next burst with whatever of the optimised code
+ * survived that GC: V8 holds an object layout only weakly once no object has it, and a GC that collects one throws
+ * away the code built on it (the engine's and the stack's keep one object of each kind for this: src/tcp/layouts.ts,
+ * demux.removeConn). On one stack pair kept throughout, as a server lives on, each round: `count` lifecycles (steady,
+ * the code warm), IDLE_MS of virtual time with nothing to do, a full GC, then `count` more. Returns the medians of
+ * both (lifecycles per second of the process's CPU time, which the machine's other load moves far less than wall
+ * time): `after` the block after the GC, `steady` the one before it. `block(k)` runs k lifecycles of `loop` to
+ * their end. Needs --expose-gc (`npm run bench` has it); null without.
+ */
+async function lifecyclesAfterIdleGc(loop: LifecycleLoop, block: (k: number) => Promise<void> | void, count: number, rounds = 3): Promise<{ after: number; steady: number } | null> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return null;
+  const { n, server, client } = loop;
+  const perCpuSecond = async (): Promise<number> => {
+    const bytes = loop.delivered(), cpu0 = process.cpuUsage();
+    await block(count);
+    const cpu = cpuMicros(cpu0);
+    // A lifecycle whose connect failed ends too (a Socket's 'close' after its 'error'): only one that delivered its
+    // byte each way counts. With no idle time between blocks, both ends in TIME-WAIT (the socket lifecycle's
+    // simultaneous close) exhaust a client address's ephemeral ports after ~28 000 lifecycles, and every connect
+    // after fails with EADDRNOTAVAIL at a fraction of a lifecycle's cost.
+    const completed = (loop.delivered() - bytes) / 2;
+    if (completed !== count) throw new Error(`after-idle-gc: ${completed} of ${count} lifecycles delivered their bytes`);
+    // Idle: the TIME-WAIT entries expire (2 MSL), so nothing is left of a connection when the GC runs.
+    await n.runUntil(() => false, IDLE_MS);
+    const left = server.connectionCount + client.connectionCount + server.timeWaitCount + client.timeWaitCount;
+    if (left !== 0) throw new Error(`after-idle-gc: ${left} connections or TIME-WAIT entries left after ${IDLE_MS} ms idle`);
+    return count / (cpu / 1e6);
+  };
+  // First a GC of what the figures before left, and a block to warm the code again on this pair (as the engine's
+  // figure settles): the first GC is not what this figure is about.
+  await perCpuSecond();
+  gc();
+  await perCpuSecond();
+  const after: number[] = [], steady: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    steady.push(await perCpuSecond());
+    gc();
+    after.push(await perCpuSecond());
+  }
+  n.close();
+  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[xs.length >> 1]!;
+  return { after: median(after), steady: median(steady) };
+}
+
+/** Stack-API lifecycles (stackLifecycles: no sockets, no host turns) after an idle GC; lifecyclesAfterIdleGc. */
+export async function stackLifecyclesAfterIdleGc(count: number, rounds = 3): Promise<{ after: number; steady: number } | null> {
+  const loop = stackLifecycleLoop();
+  return lifecyclesAfterIdleGc(loop, (k) => {
+    const target = loop.done() + k;
+    loop.start(k);
+    while (loop.done() < target && loop.n.step()) { /* virtual steps, no host turns */ }
+  }, count, rounds);
+}
+
+/** Socket lifecycles (socketLifecycles) after an idle GC; lifecyclesAfterIdleGc. */
+export async function socketLifecyclesAfterIdleGc(count: number, rounds = 3): Promise<{ after: number; steady: number } | null> {
+  const loop = socketLifecycleLoop();
+  return lifecyclesAfterIdleGc(loop, async (k) => {
+    const target = loop.done() + k;
+    loop.start(k);
+    await loop.n.runUntil(() => loop.done() >= target, 10 * 3600_000);
+  }, count, rounds);
+}
+
+/** Idle virtual time between blocks of lifecyclesAfterIdleGc: beyond 2 MSL (60 s), so every TIME-WAIT entry expires. */
+const IDLE_MS = 65_000;
 
 /** The same lifecycle through Node's net on 127.0.0.1: the kernel's figure. */
 export async function kernelLifecycles(count: number): Promise<number> {
@@ -288,6 +375,16 @@ export async function run(): Promise<BenchResult[]> {
   for (let i = 0; i < LIFECYCLE_WARMUP; i += 2000) await stackLifecyclesWithTurns(2000, true);
   const turnsWire = await stackLifecyclesWithTurns(5000, true);
   out.push({ name: 'stack.lifecycles.no-socket.turns.socket-wire', value: Math.round(turnsWire), unit: 'lifecycles/s', peer: 'stack.socket.lifecycles (Duplex sockets, runUntil)', peerValue: Math.round(ours), ratio: r2(turnsWire / ours) });
+  // Lifecycles right after a full GC with no connection alive (an idle server), against the block before it on the
+  // same stacks: near 1 when the GC kept the layouts the optimised code is built on (lifecyclesAfterIdleGc).
+  const idleStack = await stackLifecyclesAfterIdleGc(30_000);
+  if (idleStack !== null) {
+    out.push({ name: 'stack.lifecycles.after-idle-gc', value: Math.round(idleStack.after), unit: 'lifecycles/CPU s', peer: 'the 30 000 before the GC (same stacks)', peerValue: Math.round(idleStack.steady), ratio: r2(idleStack.after / idleStack.steady) });
+  }
+  const idleSocket = await socketLifecyclesAfterIdleGc(5000);
+  if (idleSocket !== null) {
+    out.push({ name: 'stack.socket.lifecycles.after-idle-gc', value: Math.round(idleSocket.after), unit: 'lifecycles/CPU s', peer: 'the 5 000 before the GC (same stacks)', peerValue: Math.round(idleSocket.steady), ratio: r2(idleSocket.after / idleSocket.steady) });
+  }
   await warm(() => socketBulk(1460, 16 << 20));
   // Every datagram received on its own (checksum offload on the in-process link, as every Network has it).
   const sockBulk = await socketBulk(1460, 256 << 20);
