@@ -14,10 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { Network } from '../src/link/network.js';
 import type { BenchResult } from './results.js';
 
+/** The JS heap plus ArrayBuffer backing stores (typed arrays' memory lies outside V8's heap), after two full GCs. */
 function heapUsed(): number {
   const g = (globalThis as { gc?: () => void }).gc;
   if (g) { g(); g(); }
-  return process.memoryUsage().heapUsed;
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
 }
 
 /**

@@ -288,10 +288,15 @@ export async function kernelLifecycles(count: number): Promise<number> {
   return rate;
 }
 
+/**
+ * Bytes the JS heap holds plus ArrayBuffer backing stores (typed arrays' memory lies outside V8's heap: the
+ * TIME-WAIT table's columns, buffers), after two full GCs.
+ */
 function heapUsed(): number {
   const g = (globalThis as { gc?: () => void }).gc;
   if (g) { g(); g(); }
-  return process.memoryUsage().heapUsed;
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
 }
 
 /** Heap bytes per idle ESTABLISHED connection (both ends counted separately: per connection end). */
@@ -408,6 +413,8 @@ export async function run(): Promise<BenchResult[]> {
   const kb = await kernelBulk(1024 << 20);
   out.push({ name: 'stack.socket.bulk.mss1460.offload', value: r2(off), unit: 'Gbit/s', peer: 'node net on 127.0.0.1 (kernel TCP, loopback GSO/GRO)', peerValue: r2(kb), ratio: r2(off / kb) });
   const m = memoryPerConnection(100_000);
+  // Heap plus ArrayBuffer backing stores since 2026-12-07 (tenth session): before, heapUsed alone left out the
+  // TIME-WAIT table's typed-array columns and read 5-8 B per TIME-WAIT entry; counted, ~120 B.
   out.push({ name: 'stack.heap.per-established', value: m.established, unit: 'bytes' });
   out.push({ name: 'stack.heap.per-time-wait', value: m.timeWait, unit: 'bytes' });
   return out;
