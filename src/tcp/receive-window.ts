@@ -247,6 +247,9 @@ function rcvBufGrow(c: TcpConnection, t: RecvAutotune, copied: number): void {
   win = Math.min(Math.ceil(win), c.cfg.recvBufferSize);
   // Linux moves only window_clamp here and lets rcv_ssthresh follow at two segments per segment; the window opens
   // to the new buffer at once, as synack's DRS step did before the per-segment growth was added: never less than
-  // Linux would offer for the same arrivals and reads.
+  // Linux would offer for the same arrivals and reads. (Following as Linux does was tried: kernel -> synack at
+  // 0.5 % loss, 6 transfers each, alternated, the kernel sender was receive-window limited in 2 of 6 transfers, as
+  // before this change, against 1 of 6 opening at once: synack ACKs a batch read from its device before the
+  // application reads it, so its window is the buffer less a batch more often than the kernel receiver's.)
   if (win > t.clamp) t.clamp = t.ssthresh = win;
 }
