@@ -109,8 +109,8 @@ for (const hdr of [0, 10]) {
     assertIsolated(sent, got);
   });
 
-  test(`segments of 20 connections, more than keep memory at once${hdr ? ' (offload)' : ''}: still none shares memory with another's data`, () => {
-    const { sent, got } = deliver(traffic(20, 60), hdr);
+  test(`segments of 50 connections, more than keep memory at once${hdr ? ' (offload)' : ''}: still none shares memory with another's data`, () => {
+    const { sent, got } = deliver(traffic(50, 120), hdr);
     assertIsolated(sent, got);
   });
 }
