@@ -687,7 +687,7 @@ async function realRole(): Promise<void> {
     let lastSs = '';
     // The receiver's side (LOSS_BENCH_SS): the kernel receiver's rcv_rtt (its DRS period, ms), rcv_space (what it
     // read in the last period) and rcv_ssthresh (the window's cap), from `ss -ti` in this namespace every 50 ms;
-    // synack's from its engine (RecvAutotune's rtt, space, ssthresh). Linux grows the buffer once per rcv_rtt to
+    // synack's from its engine (RecvAutotune's rtt, space, and clamp: the window it may offer). Linux grows the buffer once per rcv_rtt to
     // twice what was read in it, and the window follows at two segments per segment, each ACKed at once.
     const rcv = { rtt: [] as number[], space: [] as number[], ssthresh: [] as number[] };
     const hostLoop = who === 'kernel' ? spawn('bash', ['-c', "while :; do ss -tin state established '( dport = :8080 )'; sleep 0.05; done"]) : null;
@@ -700,7 +700,7 @@ async function realRole(): Promise<void> {
       for (const c of h.stack.allConnections()) {
         const t = c.tcp.rcvTune;
         if (c.tcp.remotePort !== 8080 || t === null) continue;
-        rcv.rtt.push(t.rtt); rcv.space.push(t.space); rcv.ssthresh.push(t.ssthresh);
+        rcv.rtt.push(t.rtt); rcv.space.push(t.space); rcv.ssthresh.push(t.clamp);
       }
     }, 50) : null;
     try { return await f(); } finally {

@@ -31,13 +31,11 @@ export interface TcpConfig {
    */
   sendBufferAutotune: boolean;
   /**
-   * Receive buffer autotuning, as Linux's receiver (net/ipv4/tcp_input.c; net.ipv4.tcp_moderate_rcvbuf = 1,
-   * net.ipv4.tcp_rmem): the window offered starts at 64 KiB (the SYN's: tcp_rmem[1] = 128 KiB at half overhead)
-   * and grows by two segments per data segment received (tcp_grow_window's rcv_ssthresh) within a first buffer of
-   * 128 KiB (tcp_rmem[1]; synack's buffer holds payload only, with no skb overhead to set aside); the buffer grows
-   * by dynamic right-sizing (tcp_rcv_space_adjust), once per receiver RTT, to about twice what the application
-   * read in the last RTT (plus room for the sender's slow-start growth, plus what is held out of order; Linux
-   * 6.18's tcp_rcvbuf_grow), and the window with it, up to recvBufferSize (tcp_rmem[2]). It
+   * Receive buffer autotuning, as Linux's dynamic right-sizing (tcp_rcv_space_adjust and tcp_rcvbuf_grow,
+   * net/ipv4/tcp_input.c; net.ipv4.tcp_moderate_rcvbuf = 1, net.ipv4.tcp_rmem): the window offered starts at
+   * 64 KiB (Linux: tcp_rmem[1] = 128 KiB at half overhead) and grows, once per receiver RTT, to about twice what
+   * the application read in the last RTT (plus room for the sender's slow-start growth, plus what is held out of
+   * order; Linux 6.18's tcp_rcvbuf_grow), up to recvBufferSize (tcp_rmem[2]). It
    * never shrinks, and the window scale offered in the SYN is still derived from recvBufferSize. A reader that
    * keeps up gets the window its path needs rather than the whole maximum from the start; a reader that stops
    * gets no growth (on the in-memory wire, whose virtual time costs no CPU, a reader always keeps up: the window

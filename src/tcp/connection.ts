@@ -26,7 +26,7 @@ import type { CongestionControl } from './cc/congestion.js';
 import { connectionConfig, inheritConfig, newCongestionControl, offeredShift, type TcpConfig } from './config.js';
 import { classifyInvalidFlags } from './flags.js';
 import { MAX_WINDOW_FIELD, initCwnd, updateSndMss } from './options.js';
-import { currentWindowFree, recvWindowLimit, windowField, windowOffer, type RecvAutotune } from './receive-window.js';
+import { currentWindowFree, recvWindowLimit, windowField, type RecvAutotune } from './receive-window.js';
 import { Prr } from './recovery/prr.js';
 import { Rack, adoptInline } from './recovery/rack.js';
 import { RttEstimator } from './rtt.js';
@@ -953,7 +953,7 @@ export class TcpConnection {
       // by min(RCV.BUFF/2, MSS) beyond what we advertised.
       const advRemaining = seqDiff(this.rcvAdvRight, this.rcvNxt);
       const buff = recvWindowLimit(this);
-      const grow = windowOffer(this, buff) - Math.max(0, advRemaining);
+      const grow = Math.max(0, buff - this.rcv.length) - Math.max(0, advRemaining);
       if (grow >= Math.min(buff >>> 1, this.cfg.mss)) {
         // A peer that may be stalled (less than one MSS of window left) hears at once; otherwise the update
         // rides on the next segment or a delayed ACK, so a request/response exchange does not pay an extra ACK.

@@ -2,7 +2,7 @@
  * The receive window: the free buffer space we could offer, the window field we advertise (receiver SWS
  * avoidance, never shrinking the right edge; RFC 9293 §3.8.6.2.2, RFC 7323 §2.4), the window that
  * arriving segments are tested against (§3.10.7.4 first check), and receive-buffer autotuning
- * (TcpConfig.recvBufferAutotune: Linux's per-segment window growth and dynamic right-sizing).
+ * (TcpConfig.recvBufferAutotune: Linux's dynamic right-sizing).
  */
 import type { TcpSegment } from '../wire/tcp-types.js';
 import { seqAdd, seqDiff, seqGt } from '../wire/tcp-types.js';
@@ -20,28 +20,13 @@ import { segmentAcceptable } from './segment.js';
 export const RCV_INITIAL_WINDOW = 65536;
 
 /**
- * The buffer an autotuned connection starts with: Linux's sk_rcvbuf = tcp_rmem[1] = 128 KiB. Linux offers a part of
- * it as window (tcp_win_from_space: the payload's share of skb->truesize, measured per connection); synack's buffer
- * holds payload only, so its share is the whole: the window may grow to 128 KiB before the first DRS step.
- */
-export const RCV_INITIAL_BUFFER = 131072;
-
-/**
  * Receive-buffer autotuning state (Linux tcp_sock's rcvq_space and rcv_rtt_est), made when a connection has
  * received its first full segment of data: a request/response connection with small messages never makes it.
  * Offsets are the receive buffer's absolute ones (ReceiveBuffer.nextAbs), times ms.
  */
 export class RecvAutotune {
-  /**
-   * The buffer: unread data plus the window may not pass it (Linux's sk_rcvbuf, and window_clamp which follows
-   * it): RCV_INITIAL_BUFFER at first, then grown by DRS (rcvBufGrow); never shrinks.
-   */
+  /** The window we may offer now (Linux's window_clamp following sk_rcvbuf): grows, never shrinks. */
   clamp: number;
-  /**
-   * The most the window may offer from RCV.NXT (Linux's rcv_ssthresh): RCV_INITIAL_WINDOW at first, grown by two
-   * segments per data segment received while the buffer's free space is larger (rcvGrowWindow), at most clamp.
-   */
-  ssthresh: number;
   /** Bytes the application took in the last measured period (rcvq_space.space). */
   space: number;
   /** Bytes read (absolute offset) and time when the current period began (rcvq_space.seq, .time). */
@@ -58,20 +43,20 @@ export class RecvAutotune {
   lastAt: number;
   /**
    * Linux's rcv_ssthresh as Linux itself would have it, for ACK timing only (arrive/quick-ack.ts windowOpening): it
-   * follows a DRS step at two segments per segment (each ACKed at once), where ssthresh opens at once; 0 until used.
+   * follows a DRS step at two segments per segment (each ACKed at once), where synack's window (clamp) opens at once;
+   * 0 until used.
    */
   ackSsthresh = 0;
 
-  constructor(clamp: number, ssthresh: number, space: number, readAt: number, rttAt: number, now: number) {
-    this.clamp = clamp; this.ssthresh = ssthresh; this.space = space; this.spaceAt = readAt; this.spaceTime = now;
+  constructor(clamp: number, space: number, readAt: number, rttAt: number, now: number) {
+    this.clamp = clamp; this.space = space; this.spaceAt = readAt; this.spaceTime = now;
     this.rttAt = rttAt; this.rttTime = now; this.lastAt = now;
   }
 }
 
 /**
- * The buffer: unread data plus the window never pass it. recvBufferSize for a fixed buffer; autotuned,
- * RCV_INITIAL_WINDOW until the first full segment, then what the application has shown it can take
- * (RecvAutotune.clamp), at most recvBufferSize. The window offered from RCV.NXT is currentWindowFree.
+ * The most the receive window may offer: recvBufferSize for a fixed buffer; autotuned, what the application
+ * has shown it can take (RCV_INITIAL_WINDOW until then), at most recvBufferSize.
  */
 export function recvWindowLimit(c: TcpConnection): number {
   const max = c.cfg.recvBufferSize;
@@ -82,24 +67,13 @@ export function recvWindowLimit(c: TcpConnection): number {
 
 /** Free receive-buffer space, i.e. the window we could offer from RCV.NXT. */
 export function currentWindowFree(c: TcpConnection): number {
-  return windowOffer(c, recvWindowLimit(c));
-}
-
-/**
- * The window we could offer from RCV.NXT given the buffer `limit` (recvWindowLimit): its free space, and while
- * autotuned at most RecvAutotune.ssthresh (Linux's __tcp_select_window: min(tcp_space, rcv_ssthresh)).
- */
-export function windowOffer(c: TcpConnection, limit: number): number {
-  const free = limit - c.rcv.length;
-  const t = c.rcvTune;
-  if (t !== null && free > t.ssthresh) return t.ssthresh;
-  return free > 0 ? free : 0;
+  return Math.max(0, recvWindowLimit(c) - c.rcv.length);
 }
 
 /** The window to advertise now, as the 16-bit field value; never shrinks the right edge. */
 export function windowField(c: TcpConnection): number {
   const limit = recvWindowLimit(c);
-  let wnd = windowOffer(c, limit);
+  let wnd = Math.max(0, limit - c.rcv.length);
   const advRemaining = seqDiff(c.rcvAdvRight, c.rcvNxt);
   // Receiver SWS avoidance: only move the right edge by a worthwhile amount (RFC 9293 §3.8.6.2.2).
   if (c.cfg.receiverSws === 'bsd') {
@@ -149,15 +123,10 @@ export function rcvAutotuneArrived(c: TcpConnection, seg: TcpSegment, len: numbe
   const rcv = c.rcv;
   if (t === null) {
     if (rcv.nextAbs < c.cfg.mss) return;
-    // tcp_init_buffer_space: the buffer tcp_rmem[1], the window the SYN's, and the first period expects at most
-    // an initial window's worth (10 segments).
-    const max = c.cfg.recvBufferSize;
-    const wnd = Math.min(RCV_INITIAL_WINDOW, max);
-    t = c.rcvTune = kept.tune = new RecvAutotune(Math.min(RCV_INITIAL_BUFFER, max), wnd, Math.min(wnd, 10 * c.cfg.mss),
-      rcv.nextAbs - rcv.length, rcv.nextAbs + Math.max(0, seqDiff(c.rcvAdvRight, c.rcvNxt)), now);
-    // Linux grows the window from the first data segment: this one, and what came before it (counted as one).
-    rcvGrowWindow(c, t, len);
-    if (advanced > 0) rcvGrowWindow(c, t, rcv.nextAbs - advanced);
+    // tcp_init_buffer_space: the first period expects at most an initial window's worth (10 segments).
+    const limit = recvWindowLimit(c);
+    t = c.rcvTune = kept.tune = new RecvAutotune(limit, Math.min(limit, 10 * c.cfg.mss), rcv.nextAbs - rcv.length,
+      rcv.nextAbs + Math.max(0, seqDiff(c.rcvAdvRight, c.rcvNxt)), now);
     return;
   }
   // The reads since the last arrival, at that arrival's time (tcp_rcv_space_adjust runs in recvmsg with the
@@ -165,8 +134,6 @@ export function rcvAutotuneArrived(c: TcpConnection, seg: TcpSegment, len: numbe
   // application split its reads.
   rcvSpaceAdjust(c, t, advanced);
   t.lastAt = now;
-  // tcp_event_data_recv and, with SACK, tcp_data_queue_ofo: every data segment may widen the window.
-  if (advanced > 0 || (c.sackOk && rcv.hasOutOfOrder)) rcvGrowWindow(c, t, len);
   if (advanced > 0) {
     // tcp_rcv_rtt_measure: the time until RCV.NXT passes the right edge advertised when the sample began is at
     // least one RTT (the minimum of such samples is kept).
@@ -189,23 +156,6 @@ export function rcvAutotuneArrived(c: TcpConnection, seg: TcpSegment, len: numbe
     // sender in loss recovery is not held back by the receiver.
     rcvBufGrow(c, t, t.space);
   }
-}
-
-/**
- * Linux's tcp_grow_window (net/ipv4/tcp_input.c), per data segment of at least 128 bytes: while the buffer's free
- * space (tcp_space; here the buffer less the unread in-order bytes) is above the window's cap, raise the cap by
- * two of our segments, or twice this segment if larger (a coalesced one), up to that free space. Linux first checks
- * that the segment's memory (skb->truesize) would fit the window it grows to (check #2); synack's buffer holds
- * payload only, so it always does. So a reader that keeps up sees the window grow twice as fast as a slow-starting
- * sender's flight until it reaches the buffer, which only DRS grows; a reader that stops reading lets the free
- * space, and with it the cap, stop at the buffer it has.
- */
-function rcvGrowWindow(c: TcpConnection, t: RecvAutotune, len: number): void {
-  if (len < 128) return;
-  const room = t.clamp - c.rcv.length - t.ssthresh;
-  if (room <= 0) return;
-  const incr = Math.max(2 * c.cfg.mss, 2 * len);
-  t.ssthresh += incr < room ? incr : room;
 }
 
 /** tcp_rcv_rtt_update: a smaller sample replaces the estimate; a timestamp sample is averaged in (1/8) only while nothing waits to be read. */
@@ -245,11 +195,5 @@ function rcvBufGrow(c: TcpConnection, t: RecvAutotune, copied: number): void {
   const n = rcv.oooStart.length;
   if (n > 0) win += rcv.oooStart[n - 1]! + rcv.oooData[n - 1]!.length - rcv.nextAbs;
   win = Math.min(Math.ceil(win), c.cfg.recvBufferSize);
-  // Linux moves only window_clamp here and lets rcv_ssthresh follow at two segments per segment; the window opens
-  // to the new buffer at once, as synack's DRS step did before the per-segment growth was added: never less than
-  // Linux would offer for the same arrivals and reads. (Following as Linux does was tried: kernel -> synack at
-  // 0.5 % loss, 6 transfers each, alternated, the kernel sender was receive-window limited in 2 of 6 transfers, as
-  // before this change, against 1 of 6 opening at once: synack ACKs a batch read from its device before the
-  // application reads it, so its window is the buffer less a batch more often than the kernel receiver's.)
-  if (win > t.clamp) t.clamp = t.ssthresh = win;
+  if (win > t.clamp) t.clamp = win;
 }
