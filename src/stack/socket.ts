@@ -9,8 +9,6 @@
  */
 import { Duplex } from 'node:stream';
 import { EventEmitter } from 'node:events';
-// The default export, not a named one: the page's bundle stubs node: modules with a default and Duplex/EventEmitter.
-import asyncHooks from 'node:async_hooks';
 import type { TcpEvent } from '../tcp/connection.js';
 import type { TcpStateName } from '../wire/trace.js';
 import type { Stack, StackConnection, ConnectionHandler } from './stack.js';
@@ -54,24 +52,6 @@ export interface SocketConnectOptions {
 }
 
 interface PendingWrite { chunks: Uint8Array[]; cb: (err?: Error | null) => void }
-
-/**
- * One of Node's own nextTick objects, held for the process's life (taken by the first Socket made). Node builds each
- * tick as an object literal with computed keys (task_queues.js); V8 keeps the maps of that literal only while some
- * tick object has them, and a socket's bulk transfer queues almost no ticks (6 per 256 MiB: reads push in flowing
- * mode, maybeReadMore is never scheduled, see the constructor), so a full GC during one finds none alive and drops
- * them. The next tick makes new maps, and after ~6-8 such GCs the literal's three later stores have seen too many
- * maps and go megamorphic for good: every nextTick in the process then builds its object through the generic store
- * (Node 20: ~0.3-0.5 us per tick against ~0.05-0.1; ~10-20 % more CPU per socket lifecycle after the bulk runs).
- * Held, the maps live on. executionAsyncResource() inside a tick returns the tick object (Node's public API; it also
- * asks Node to tell JS each native callback's resource, as AsyncLocalStorage does: no CPU change per lifecycle
- * measured, synack's or node:net's).
- */
-let heldTick: object | null | undefined;
-function holdTickLayout(): void {
-  heldTick = null;
-  process.nextTick(() => { heldTick = asyncHooks.executionAsyncResource(); });
-}
 
 export class Socket extends Duplex implements ConnectionHandler {
   /** The stack connection once connect() or accept gave one. */
@@ -118,11 +98,9 @@ export class Socket extends Duplex implements ConnectionHandler {
     // Readable's read-ahead (maybeReadMore: a nextTick after every push that calls read(0) while the buffer is under
     // its high-water mark) has nothing to fetch here: the stack pushes whatever arrives while the consumer wants
     // it (onReadable → pump), and read() calls _read when it wants more. Marked as running, it is never
-    // scheduled: one nextTick less per received chunk (under Node 20 ~0.05-0.1 µs each, ~0.5 once its stores are
-    // megamorphic: see heldTick).
+    // scheduled: one nextTick less per received chunk (under Node 20 a nextTick's computed-key object costs ~0.5 µs).
     (this as unknown as { _readableState: { readingMore: boolean } })._readableState.readingMore = true;
     this.stack = opts.stack;
-    if (heldTick === undefined) holdTickLayout();
   }
 
   /** Wrap an accepted connection. */
