@@ -336,14 +336,15 @@ export function memoryPerConnection(count: number): { established: number; timeW
 
 export async function run(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
-  // Lifecycles first, in a process that has not yet run the bulk transfers: after them (in every run that had two
-  // or more socket bulk transfers of 256 MiB first) node's own process.nextTick spends ~0.5 us building each tick
-  // object (its literal's property stores, in a CPU profile) against ~0.05 in a process that ran only lifecycles:
-  // a state of V8's code for Node's function that the bulk runs leave behind (what exactly triggers it is not known:
-  // it also came with --no-flush-bytecode), not a cost of lifecycles, which take six ticks each (the stream
-  // machinery's, as node:net's). Measured (2026-12, compiled, alternated): synack's CPU per lifecycle +18-35 % after
-  // the bulk runs, node:net's +6-17 %. The bulk figures' CPU per MiB does not rise when they run after the
-  // lifecycles (7 alternations, within noise).
+  // Lifecycles first, in a process that has not yet run the bulk transfers: after the bulk mix below, node's own
+  // process.nextTick spent ~0.3-0.5 us building each tick object against ~0.05-0.1 fresh, six ticks per lifecycle,
+  // synack's and node:net's alike. Cause (2026-12, %DebugPrint of nextTick's feedback): V8 keeps the maps of Node's
+  // tick literal (task_queues.js) only while a tick object is alive; a socket bulk transfer queues almost none (6 per
+  // 256 MiB), so its full GCs drop them, and after ~6-8 such GCs the literal's later stores go megamorphic for good
+  // (reproducible in plain Node: GCs with no tick alive, then ticks). A library fix would need
+  // async_hooks.executionAsyncResource(), which switches every native callback of the process to a JS trampoline:
+  // not done. Measured: synack's CPU per lifecycle +18-35 % after the bulk mix, node:net's +6-17 %; the bulk figures'
+  // CPU per MiB does not rise when they run after the lifecycles (7 alternations, within noise).
   // Lifecycles are measured once their cost has settled (LIFECYCLE_WARMUP): before, each figure is mostly V8
   // compiling the code and growing the heap, for synack and for node:net alike.
   for (let i = 0; i < LIFECYCLE_WARMUP; i += 2000) await socketLifecycles(2000);
