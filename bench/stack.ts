@@ -104,7 +104,12 @@ export async function kernelBulk(total: number): Promise<number> {
  * arriving together are received as one batch (NetworkOptions.receiveBatch), as a kernel's NAPI poll takes them.
  */
 export async function socketLifecycles(count: number, receiveBatch = false): Promise<number> {
-  const { n, done, start } = socketLifecycleLoop(receiveBatch);
+  return timedLifecycles(socketLifecycleLoop(receiveBatch), count);
+}
+
+/** Runs `count` lifecycles of a fresh loop to their end (runUntil) and closes its network: lifecycles per second. */
+async function timedLifecycles(loop: LifecycleLoop, count: number): Promise<number> {
+  const { n, done, start } = loop;
   const t0 = performance.now();
   start(count);
   await n.runUntil(() => done() >= count, 10 * 3600_000);
@@ -155,13 +160,7 @@ export function stackLifecycles(count: number): number {
  * between the two figures lie the host turns; between this one and socketLifecycles, the socket layer alone.
  */
 export async function stackLifecyclesWithTurns(count: number, socketWire = false): Promise<number> {
-  const { n, done, start } = stackLifecycleLoop(socketWire);
-  const t0 = performance.now();
-  start(count);
-  await n.runUntil(() => done() >= count, 10 * 3600_000);
-  const rate = done() / ((performance.now() - t0) / 1000);
-  n.close();
-  return rate;
+  return timedLifecycles(stackLifecycleLoop(socketWire), count);
 }
 
 /**
