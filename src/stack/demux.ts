@@ -34,21 +34,18 @@ export function addConn(s: Stack, c: StackConnection): void {
   s.portUse.inc(c.localPort);
 }
 
-/**
- * The connection each stack removed last, kept for the stack's life (issue 14; as src/tcp/layouts.ts keeps the
- * engine's). V8 holds an object layout (map) only weakly once no object has it: in a stack whose last connection
- * had ended (an idle server, where V8's memory reducer runs full GCs), one such GC collected StackConnection's
- * layout and deoptimised ~30 stack functions built on it ('weak objects': the timer heap, the tuple table, the
- * listener, segment arrival, service, toTimeWait), the next lifecycles running at 0.7 of steady. The newest one
- * has the layout in use. Keyed by stack, so nothing outlives its stack: a WeakMap entry is held only while its key
- * is (an ephemeron), though the connection refers back to its stack.
+/*
+ * removeConn keeps the connection each stack removed last (Stack.lastRemoved, for the stack's life; issue 14; as
+ * src/tcp/layouts.ts keeps the engine's). V8 holds an object layout (map) only weakly once no object has it: in a
+ * stack whose last connection had ended (an idle server, where V8's memory reducer runs full GCs), one such GC
+ * collected StackConnection's layout and deoptimised ~30 stack functions built on it ('weak objects': the timer
+ * heap, the tuple table, the listener, segment arrival, service, toTimeWait), the next lifecycles running at 0.7 of
+ * steady. The newest one has the layout in use.
  */
-const lastRemoved = new WeakMap<Stack, StackConnection>();
-
 export function removeConn(s: Stack, c: StackConnection): void {
   if (c.removed) return;
   c.removed = true;
-  lastRemoved.set(s, c);
+  s.lastRemoved = c;
   s.conns.remove(c.key, c);
   s.portUse.dec(c.localPort);
   // Its timer goes with it: a closed connection is not kept alive by a deadline.

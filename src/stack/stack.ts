@@ -282,6 +282,8 @@ export class Stack {
 
   /** @internal */
   readonly conns = new TupleTable<StackConnection>();
+  /** @internal The connection removed last (demux.ts removeConn): kept so V8 keeps StackConnection's layout. */
+  lastRemoved: StackConnection | null = null;
   /** @internal TIME-WAIT entries in typed arrays, with their expiry queue (time-wait-table.ts): no object per entry. */
   readonly tw: TimeWaitTable;
   /** @internal Connections and TIME-WAIT entries per local port (time-wait-table.ts PortUse; demux.ts ephemeralPort). */
