@@ -869,6 +869,7 @@ export class TcpConnection {
     const c = new TcpConnection({ ...opts, iss: p.iss });
     c.irs = p.irs >>> 0;
     c.rcvNxt = seqAdd(p.irs, 1);
+    c.lastAckSent = c.rcvNxt; // our cookie SYN+ACK acknowledged IRS + 1 (Linux tcp_create_openreq_child: rcv_wup)
     c.sndUna = seqAdd(p.iss, 1);
     c.sndNxt = c.sndUna;
     c.sndBufSeq = c.sndUna;

@@ -41,6 +41,8 @@ export function inputSynSent(c: TcpConnection, seg: TcpSegment, now: number): vo
   // Fourth: SYN.
   c.irs = seg.seq;
   c.rcvNxt = seqAdd(seg.seq, 1);
+  // Last.ACK.sent starts here, as Linux's rcv_wup does (tcp_rcv_synsent_state_process), before our ACK is built.
+  c.lastAckSent = c.rcvNxt;
   // Our SYN advertised this much window (unscaled); data on the SYN+ACK may use it.
   c.rcvAdvRight = seqAdd(c.rcvNxt, Math.min(MAX_WINDOW_FIELD, currentWindowFree(c)));
   processSynOptions(c, seg, now);

@@ -98,8 +98,13 @@ export function firstCheckSequenceNumber(c: TcpConnection, seg: TcpSegment, now:
   // control fields (its text is trimmed to the zero window in the seventh step); a bare FIN there is accepted
   // too, as Linux does, since it needs no buffer space (and our own sender sends FINs into a zero window).
   if (c.cfg.seqCheck === 'linux') {
-    // Linux tcp_sequence: only segments ending before RCV.NXT or starting beyond RCV.NXT + RCV.WND fail.
-    if (!seqLt(seqAdd(seg.seq, segLen), c.rcvNxt) && !seqGt(seg.seq, seqAdd(c.rcvNxt, rcvWnd))) return true;
+    // Linux tcp_sequence: only segments ending before rcv_wup or starting beyond RCV.NXT + RCV.WND fail. rcv_wup
+    // is RCV.NXT as of the last segment we sent (Last.ACK.sent), not RCV.NXT: the peer has not yet been told of
+    // data we took since, so a segment in [rcv_wup, RCV.NXT) passes and its ACK is processed; a RST there draws
+    // a challenge ACK (second check) where RFC 9293 §3.10.7.4 drops it. TIME-WAIT keeps RCV.NXT
+    // (tcp_timewait_state_process tests against tw_rcv_nxt).
+    const left = s === 'TIME-WAIT' ? c.rcvNxt : c.lastAckSent;
+    if (!seqLt(seqAdd(seg.seq, segLen), left) && !seqGt(seg.seq, seqAdd(c.rcvNxt, rcvWnd))) return true;
     // tcp_reset_check: the peer's FIN took RCV.NXT − 1; a RST there still resets (CLOSE-WAIT, CLOSING, LAST-ACK).
     if ((f & RST) && linuxResetCheck(c, seg)) { secondCheckRst(c, { ...seg, seq: c.rcvNxt }, now); return false; }
   } else if (acceptable(c, seg.seq, segLen, rcvWnd) || (rcvWnd === 0 && seg.seq === c.rcvNxt)) return true;
@@ -163,7 +168,7 @@ export function secondCheckRst(c: TcpConnection, seg: TcpSegment, now: number): 
   // RFC 793 (config.rstInWindow 'reset', FreeBSD insecure_rst=1): any RST that passed the first check resets.
   // Linux's request socks (tcp_check_req) reset on any RST inside the window in SYN-RECEIVED, no challenge ACK.
   const linuxEmbryonic = s === 'SYN-RECEIVED' && c.cfg.seqCheck === 'linux';
-  if (seg.seq !== c.rcvNxt && c.cfg.rstInWindow === 'challenge' && !linuxResetCheck(c, seg) && !linuxEmbryonic) {
+  if (seg.seq !== c.rcvNxt && c.cfg.rstInWindow === 'challenge' && !linuxResetCheck(c, seg) && !linuxEmbryonic && !linuxSackEdgeRst(c, seg)) {
     c.stats.RstIgnored++;
     c.drop('rst-not-exact', `RST seq ${seg.seq} != RCV.NXT ${c.rcvNxt}: challenge ACK`, seg, now);
     challengeAck(c, now);
@@ -189,6 +194,20 @@ function linuxResetCheck(c: TcpConnection, seg: TcpSegment): boolean {
   const s = c.state;
   return c.cfg.seqCheck === 'linux' && seg.seq === seqAdd(c.rcvNxt, -1) && (s === 'CLOSE-WAIT' || s === 'CLOSING' || s === 'LAST-ACK');
 }
+
+/**
+ * Linux tcp_validate_incoming (config.seqCheck 'linux'), beyond RFC 5961 §3.2 (which resets only at RCV.NXT): a RST
+ * at the right edge of the highest SACK block we hold resets too. A peer that aborts sends its RST at its SND.NXT,
+ * which is there when data before it was lost, so the abort takes effect without a challenge round trip.
+ */
+function linuxSackEdgeRst(c: TcpConnection, seg: TcpSegment): boolean {
+  if (c.cfg.seqCheck !== 'linux' || !c.sackOk || !c.rcv.hasOutOfOrder) return false;
+  const n = c.rcv.sackRanges(4, SACK_EDGES, 0);
+  let right = -1;
+  for (let i = 1; i < n; i += 2) if (SACK_EDGES[i]! > right) right = SACK_EDGES[i]!;
+  return right >= 0 && seg.seq === seqAdd(c.rcvNxt, right - c.rcv.nextAbs);
+}
+const SACK_EDGES = new Float64Array(8);
 
 /**
  * Third: check security (§3.10.7.4 third). synack neither sets nor checks an IP security/compartment
