@@ -389,6 +389,17 @@ export class SocketTable {
           s.config.userMss = value;
           if (s.listener) this.env.stack.config.userMss = value;
           return this.applyConfig(s);
+        case S.TCP_QUICKACK: {
+          // Linux do_tcp_setsockopt: 0 enters pingpong mode (in-order data is ACKed on the delayed-ACK timer, not
+          // in quick-ACK mode); 1 leaves it and sends an ACK that is owed now. A connection's own state: a
+          // listener's children start without it (inet_csk_clone_lock clears icsk_ack).
+          const t = s.conn?.tcp;
+          if (t) {
+            t.pingpong = value === 0;
+            if (value !== 0 && t.delackAt !== Infinity) { t.ackNow = true; s.conn!.service(); }
+          }
+          return { ret: 0 };
+        }
         case S.TCP_KEEPINTVL: s.config.keepAliveInterval = value * 1000; return this.applyConfig(s);
         case S.TCP_KEEPCNT: s.config.keepAliveProbes = value; return this.applyConfig(s);
       }
