@@ -731,7 +731,6 @@ function endReadTurn(): void {
   }
 }
 
-// nextTick callbacks taking the socket as an argument: no closure per socket.
 /**
  * The Buffer a read hands the application: its memory is its own either way (node:net gives each read memory of its
  * own). Up to ON_HEAP bytes, a copy in a new Buffer: V8 keeps a typed array that small in its heap, with no backing
@@ -752,6 +751,7 @@ function chunkOf(data: Uint8Array): Buffer {
 /** V8's typed_array_max_size_in_heap (its default): typed arrays up to this many bytes live in V8's heap. */
 const ON_HEAP = 64;
 
+// nextTick callbacks taking the socket as an argument: no closure per socket.
 function replayEarlyState(s: Socket): void { s.replayEarly(); }
 function resumeTick(s: Socket): void { s.resumed(); }
 
