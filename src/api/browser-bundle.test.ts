@@ -1,7 +1,8 @@
 /**
- * What the browser entry's bundle leaves out, and that Node users still have it: the SYN-cookie fast path (it pays
- * off only for batched device reads, TUN) and IP fragment reassembly (synack's peers send TCP with DF) are not
- * imported by the stack; the Node entry installs both for every stack (issue 12: the bundle of bench/library.ts,
+ * What the browser entry's bundle leaves out, and that Node users still have it: SYN cookies (a flood defence for a
+ * host on a network; a page's listeners hear the page's own stacks), their fast path (it pays off only for batched
+ * device reads, TUN) and IP fragment reassembly (synack's peers send TCP with DF) are not imported by the stack; the
+ * Node entry installs them for every stack (issue 12: the bundle of bench/library.ts,
  * same entry and esbuild settings). Skips when esbuild is absent.
  */
 import { test } from 'node:test';
@@ -44,7 +45,7 @@ async function bundled<T>(code: string, platform: 'browser' | 'node', use: (out:
 }
 
 /** A stack listening with a SYN queue of one, then 10 SYNs from as many sources: returns its counters. */
-function flood(createStack: (o: StackOptions) => Stack, opts: Partial<StackOptions> = {}): { sent: number; cookies: number; fastPath: number } {
+function flood(createStack: (o: StackOptions) => Stack, opts: Partial<StackOptions> = {}): { sent: number; cookies: number; fastPath: number; dropped: number } {
   const s = createStack({ addresses: ['10.0.0.2'], clock: new VirtualClock(), random: (b) => b.fill(3), ...opts });
   let sent = 0;
   s.attach(() => { sent++; });
@@ -54,23 +55,36 @@ function flood(createStack: (o: StackOptions) => Stack, opts: Partial<StackOptio
     s.receive(encodeTcpPacket({ src: parseAddress(`10.9.0.${i + 1}`), dst }, { srcPort: 4000 + i, dstPort: 80, seq: i * 1000, ack: 0, flags: SYN, window: 65535, urgent: 0, options: { mss: 1460 }, payload: EMPTY }));
   }
   s.destroy();
-  return { sent, cookies: s.counters.SyncookiesSent, fastPath: s.counters.SynFastPath };
+  return { sent, cookies: s.counters.SyncookiesSent, fastPath: s.counters.SynFastPath, dropped: s.counters.TCPReqQFullDrop };
 }
 
-test('the browser entry\'s stack bundle (bench/library.ts\'s CORE) has no SYN-cookie fast path or reassembly; a page that installs them has', { skip: noEsbuild }, async () => {
+test('the browser entry\'s stack bundle (bench/library.ts\'s CORE) has no SYN cookies, fast path or reassembly; a page that installs them has', { skip: noEsbuild }, async () => {
   const core = await bundled(`export { createStack, attachLink, messagePortLink, webSocketLink, connectTcp, listenTcp } from ${entry('./browser.ts')};`, 'browser', (_, f) => f);
   assert.ok(core.includes('src/stack/stack.ts') && core.includes('src/tcp/connection.ts'), `the stack is bundled: ${core.join(', ')}`);
+  assert.ok(!core.includes('src/stack/syn-cookies.ts'), 'SYN cookies are left out');
   assert.ok(!core.includes('src/stack/syn-fast-path.ts'), 'the fast path is left out');
   assert.ok(!core.includes('src/stack/reassembly.ts'), 'reassembly is left out');
-  const opted = await bundled(`export { createStack, installSynFastPath, installIpReassembly } from ${entry('./browser.ts')};`, 'browser', (_, f) => f);
+  const opted = await bundled(`export { createStack, installSynCookies, installSynFastPath, installIpReassembly } from ${entry('./browser.ts')};`, 'browser', (_, f) => f);
+  assert.ok(opted.includes('src/stack/syn-cookies.ts'), 'installSynCookies brings SYN cookies');
   assert.ok(opted.includes('src/stack/syn-fast-path.ts'), 'installSynFastPath brings the fast path');
   assert.ok(opted.includes('src/stack/reassembly.ts'), 'installIpReassembly brings reassembly');
 });
 
+test('a page\'s stack drops SYNs past a full SYN queue until the page installs SYN cookies, then answers them with cookies', { skip: noEsbuild }, async () => {
+  const got = await bundled(`export { createStack, installSynCookies } from ${entry('./browser.ts')};`, 'browser', async (out) => {
+    const page = (await import(pathToFileURL(out).href)) as { createStack: (o: StackOptions) => Stack; installSynCookies: (s?: Stack) => void };
+    const before = flood(page.createStack);
+    page.installSynCookies();
+    return { before, after: flood(page.createStack) };
+  });
+  assert.deepEqual(got.before, { sent: 1, cookies: 0, fastPath: 0, dropped: 9 }, 'the first SYN fills the queue; the rest are dropped and counted');
+  assert.deepEqual(got.after, { sent: 10, cookies: 9, fastPath: 0, dropped: 0 }, 'installed: the rest get cookies, on the general path');
+});
+
 test('in Node (the synack entry) every stack answers a SYN flood on the fast path and reassembles fragments, as before they were installable', async () => {
   const { createStack } = await import('./index.js');
-  assert.deepEqual(flood(createStack), { sent: 10, cookies: 9, fastPath: 9 }, 'the first SYN fills the queue, the rest get cookies, by the fast path');
-  assert.deepEqual(flood(createStack, { synFastPath: false }), { sent: 10, cookies: 9, fastPath: 0 });
+  assert.deepEqual(flood(createStack), { sent: 10, cookies: 9, fastPath: 9, dropped: 0 }, 'the first SYN fills the queue, the rest get cookies, by the fast path');
+  assert.deepEqual(flood(createStack, { synFastPath: false }), { sent: 10, cookies: 9, fastPath: 0, dropped: 0 });
   const s = createStack({ addresses: ['10.0.0.2'], clock: new VirtualClock() });
   let sent = 0;
   s.attach(() => { sent++; });

@@ -24,6 +24,7 @@ export {
   type PacketLink, type MessagePortLike, type WebSocketLike, type MessageLinkStats,
 } from '../link/packet-link.js';
 export { installSynFastPath } from '../stack/syn-fast-path.js';
+export { installSynCookies } from '../stack/syn-cookies.js';
 export { installIpReassembly } from '../stack/reassembly.js';
 export { PcapngTap, TapError, type TapOptions, type TapDirection, type WireTapOptions } from '../link/pcapng-tap.js';
 export type { TcpConfig } from '../tcp/config.js';

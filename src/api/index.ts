@@ -8,6 +8,7 @@
  */
 import { installSynFastPath } from '../stack/syn-fast-path.js';
 import { installIpReassembly } from '../stack/reassembly.js';
+import { installSynCookies } from '../stack/syn-cookies.js';
 
 export * from './core.js';
 export {
@@ -17,7 +18,8 @@ export { Socket, type SocketOptions, type SocketConnectOptions } from '../stack/
 export { Server, type ServerOptions, type ListenOptions } from '../stack/server.js';
 export { socketError, type SocketError } from '../stack/socket-errors.js';
 
-// In Node every stack has the SYN-cookie fast path and IP fragment reassembly, as before they were installable (a
-// browser bundle leaves them out).
+// In Node every stack has SYN cookies, their fast path and IP fragment reassembly, as before they were installable
+// (a browser bundle leaves them out).
+installSynCookies();
 installSynFastPath();
 installIpReassembly();

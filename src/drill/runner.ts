@@ -8,6 +8,7 @@
  */
 import { VirtualClock } from '../stack/clock.js';
 import { Stack } from '../stack/stack.js';
+import { installSynCookies } from '../stack/syn-cookies.js';
 import { parseAddress, addressEquals } from '../wire/address.js';
 import { decodePacket, encodeTcpPacket } from '../wire/packet.js';
 import {
@@ -175,6 +176,7 @@ export class DrillRunner {
       tcp: { ...this.profile.tcp }, listenSynAckRetries: this.profile.listenSynAckRetries, syncookies: this.profile.syncookies,
       synRatePerSource: Infinity, ephemeralPortRange: [40000, 47999],
     });
+    installSynCookies(this.stack); // the kernels a personality stands for have them (tcp_syncookies, syncookies)
     this.stack.attach((bytes) => { this.out.push({ bytes, timeUs: this.nowUs() }); });
     this.stack.observeTransitions((c, ev) => { this.tupleState.set(`${c.localPort}:${c.remotePort}`, ev.to); });
     this.sockets = new SocketTable({ stack: this.stack, profile: this.profile, localIp: this.localIp, remoteIp: this.remoteIp, bindPort: o.bindPort, connectPort: o.connectPort });

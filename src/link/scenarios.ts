@@ -10,6 +10,7 @@ import type { Trace, TraceEntry, TraceStateChange, TcpStateName } from '../wire/
 import type { Stack, StackConnection } from '../stack/stack.js';
 import { RFC793_RULES, type TcpConfig } from '../tcp/config.js';
 import { Network } from './network.js';
+import { installSynCookies } from '../stack/syn-cookies.js';
 import { Prng } from './prng.js';
 
 /** A trace entry sent toward the server by a third party (`third`: its real source), as src/view draws it on a lane of its own. */
@@ -791,6 +792,7 @@ export async function runScenario(name: string, opts: ScenarioOptions = {}): Pro
   const setup = SETUP[name] ?? {};
   const server = net.addStack({ name: 'server', addresses: [SERVER], tcp: { ...tcp, ...setup.server }, ...setup.serverStack });
   const client = net.addStack({ name: 'client', addresses: [CLIENT], tcp: { ...tcp, ...setup.client } });
+  installSynCookies(server); // the server is a host as in Node (the syn-flood scenarios show its defence)
   const port = opts.port ?? 80;
   const listens = name !== 'refused' && name !== 'simultaneous-open';
   const rec = new Recorder(net, client, server, port, listens);

@@ -3,12 +3,11 @@
  * when the SYN queue is full, the per-source SYN rate limit, and the promotion of a connection that completed
  * its handshake to the accept queue or the listener's callback.
  */
-import { ACK, EMPTY, RST, SYN, seqAdd, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
+import { ACK, RST, SYN, type TcpSegment } from '../wire/tcp-types.js';
 import { TcpConnection, rstFor } from '../tcp/connection.js';
-import { offeredShift, resolveConfig, type TcpConfig } from '../tcp/config.js';
+import { resolveConfig, type TcpConfig } from '../tcp/config.js';
 import { classifyInvalidFlags } from '../tcp/flags.js';
 import { StackConnection } from './connection.js';
-import { COOKIE_MSS_TABLE, SynCookies } from './syn-cookies.js';
 import type { FastOpenCookies } from './fast-open.js';
 import { addConn, internAddr, tupleKey } from './demux.js';
 import { applyPathMtu, mssFor } from './ip-pmtu.js';
@@ -64,19 +63,8 @@ export function listenerArrives(s: Stack, l: Listener, la: Uint8Array, ra: Uint8
   if (bad !== null) { s.stats.invalidFlags[bad]++; return; } // Linux discards these in LISTEN
   if (f & RST) return;
   if (f & ACK) {
-    if (!(f & SYN) && s.syncookies) {
-      // Possibly the third segment of a cookie handshake.
-      const cookie = seqAdd(seg.ack, -1);
-      const irs = seqAdd(seg.seq, -1);
-      const mssIdx = s.cookies.check(la, l.port, ra, seg.srcPort, irs, cookie, now);
-      if (mssIdx >= 0) {
-        s.counters.SyncookiesRecv++;
-        if (l.acceptQueue.length >= l.backlog) { s.counters.ListenOverflows++; s.counters.ListenDrops++; return; }
-        completeCookie(s, l, la, ra, seg, cookie, irs, mssIdx, now);
-        return;
-      }
-      s.counters.SyncookiesFailed++;
-    }
+    // Possibly the third segment of a cookie handshake (SYN cookies, once installed: syn-cookies.ts).
+    if (!(f & SYN) && s.syncookies && s.cookies !== null && s.cookies.ackArrives(s, l, la, ra, seg, now)) return;
     // FreeBSD 14 drops a SYN+ACK at a listener silently (config.listenSynAck 'drop').
     if ((f & SYN) && s.config.listenSynAck === 'drop') return;
     // LISTEN + ACK: <SEQ=SEG.ACK><CTL=RST> (§3.10.7.2).
@@ -93,8 +81,9 @@ export function listenerArrives(s: Stack, l: Listener, la: Uint8Array, ra: Uint8
     return;
   }
   if (l.synQueue.size >= l.backlog) {
-    if (!s.syncookies) { s.counters.TCPReqQFullDrop++; s.counters.ListenDrops++; return; }
-    sendCookieSynAck(s, l, la, ra, seg, now);
+    // Without SYN cookies (off, or not installed: syn-cookies.ts) the SYN is dropped, as Linux's tcp_syncookies 0.
+    if (!s.syncookies || s.cookies === null) { s.counters.TCPReqQFullDrop++; s.counters.ListenDrops++; return; }
+    s.cookies.answerSyn(s, l, la, ra, seg, now);
     return;
   }
   // Our own copy: `ra` is a view into the packet buffer, which must not be kept alive by a connection.
@@ -127,52 +116,6 @@ export function listenConfig(s: Stack, mss: number): TcpConfig {
     s.listenConfigs.set(mss, cfg);
   }
   return cfg;
-}
-
-export function sendCookieSynAck(s: Stack, l: Listener, la: Uint8Array, ra: Uint8Array, syn: TcpSegment, now: number): void {
-  const o = syn.options;
-  const mssIdx = SynCookies.mssIndexFor(o.mss ?? 536);
-  const iss = s.cookies.make(la, l.port, ra, syn.srcPort, syn.seq, mssIdx, now);
-  const options: TcpOptions = { mss: mssFor(s, ra) };
-  const tsOk = s.config.timestamps && o.tsVal !== undefined;
-  const wsOk = s.config.windowScaling && o.wscale !== undefined;
-  const sackOk = s.config.sack && o.sackPermitted === true;
-  if (tsOk) {
-    // Options survive only inside the timestamp (as on Linux).
-    if (sackOk) options.sackPermitted = true;
-    options.tsVal = SynCookies.encodeTs(Math.floor(now * s.config.tsTicksPerMs), wsOk ? Math.min(14, o.wscale!) : null, sackOk);
-    options.tsEcr = o.tsVal;
-    if (wsOk) options.wscale = offeredShift(s.config);
-  }
-  const synack: TcpSegment = {
-    srcPort: l.port, dstPort: syn.srcPort, seq: iss, ack: seqAdd(syn.seq, 1), flags: SYN | ACK,
-    window: Math.min(65535, s.config.recvBufferSize), urgent: 0, options, payload: EMPTY,
-  };
-  s.counters.SyncookiesSent++;
-  s.stats.OutSegs++;
-  output(s, la, ra, synack, now);
-}
-
-export function completeCookie(s: Stack, l: Listener, la: Uint8Array, ra: Uint8Array, ack: TcpSegment, cookie: number, irs: number, mssIdx: number, now: number): void {
-  let sndShift: number | null = null, sackOk = false, tsOk = false;
-  if (ack.options.tsEcr !== undefined && ack.options.tsVal !== undefined && s.config.timestamps) {
-    const d = SynCookies.decodeTs(ack.options.tsEcr);
-    sndShift = d.wscale; sackOk = d.sackOk; tsOk = true;
-  }
-  ra = internAddr(s, ra); // not a view into the packet buffer
-  const key = tupleKey(la, l.port, ra, ack.srcPort);
-  const tcp = TcpConnection.fromCookie(
-    { localPort: l.port, remotePort: ack.srcPort, iss: cookie, config: s.config, stats: s.stats, tsOffset: 0 },
-    { iss: cookie, irs, mss: COOKIE_MSS_TABLE[mssIdx]!, sndShift, sackOk, tsOk }, ack, now,
-  );
-  const c = new StackConnection(s, tcp, la, l.port, ra, ack.srcPort, key);
-  c.listener = l;
-  c.lastTransition = { time: now, from: 'LISTEN', to: 'ESTABLISHED', cause: { kind: 'segment', seg: ack } };
-  addConn(s, c);
-  s.service(c);
-  if (c.removed) return;
-  if (l.onConnection) l.onConnection(c);
-  else l.acceptQueue.push(c);
 }
 
 export function promote(s: Stack, c: StackConnection): void {

@@ -22,7 +22,7 @@ import { IsnGenerator, type RandomSource } from '../tcp/isn.js';
 import { SipHash } from '../tcp/siphash.js';
 import { TcpStats } from '../tcp/stats.js';
 import { RealClock, type Clock } from './clock.js';
-import { SynCookies } from './syn-cookies.js';
+import type { SynCookies } from './syn-cookies.js';
 import { IndexedTimerHeap, TimerHeap } from './timer-heap.js';
 import { PortUse, TimeWaitTable, type TimeWaitState } from './time-wait-table.js';
 import { TupleTable } from './tuple-table.js';
@@ -57,7 +57,10 @@ export interface StackOptions {
   tcp?: Partial<TcpConfig>;
   /** SYN+ACK retransmissions before a SYN-RECEIVED entry is dropped (short by default, unlike tcp.synAckRetries). */
   listenSynAckRetries?: number;
-  /** SYN cookies when the SYN queue is full (default true). */
+  /**
+   * SYN cookies when the SYN queue is full (default true), once installed (installSynCookies; the Node entry installs
+   * them for every stack): without them a full SYN queue drops SYNs.
+   */
   syncookies?: boolean;
   /**
    * SYNs per second accepted from one source address (token bucket, burst the same); default Infinity (off),
@@ -119,6 +122,10 @@ function synFastPath(s: Stack, packet: Uint8Array, verified: boolean, now: numbe
   return code !== null && code.answer(s, packet, verified, now);
 }
 function flushSynFastPath(s: Stack): void { s.synFastPathCode?.flush(s); }
+
+let defaultSynCookies: ((key: Uint8Array) => SynCookies) | null = null;
+/** @internal Stacks made from now on get SYN cookies from `make` (installSynCookies() without a stack). */
+export function setDefaultSynCookies(make: ((key: Uint8Array) => SynCookies) | null): void { defaultSynCookies = make; }
 
 /**
  * @internal What a stack's IP layer uses of its reassembler (src/wire/ip-reassembly.ts IpReassembler), and the
@@ -243,8 +250,13 @@ export class Stack {
   readonly counters = new StackCounters();
   /** @internal */
   readonly isn: IsnGenerator;
-  /** @internal */
-  readonly cookies: SynCookies;
+  /**
+   * @internal SYN cookies (RFC 4987 §3.6), once installed (syn-cookies.ts installSynCookies); null: a full SYN queue
+   * drops SYNs. Installed rather than imported, so that a bundle which never installs them leaves them out (issue 12).
+   */
+  cookies: SynCookies | null;
+  /** @internal The key of this stack's SYN cookies, drawn at creation whether or not they are installed. */
+  readonly cookieKey: Uint8Array;
   /** @internal */
   readonly portHash: SipHash;
   private readonly random: RandomSource;
@@ -364,7 +376,8 @@ export class Stack {
     this.config = resolveConfig(opts.tcp);
     this.isn = IsnGenerator.fromRandom(this.random);
     const k1 = new Uint8Array(16); this.random(k1);
-    this.cookies = new SynCookies(k1);
+    this.cookieKey = k1;
+    this.cookies = defaultSynCookies === null ? null : defaultSynCookies(k1);
     const k2 = new Uint8Array(16); this.random(k2);
     this.portHash = new SipHash(k2);
     this.listenSynAckRetries = opts.listenSynAckRetries ?? 3;

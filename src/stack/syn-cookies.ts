@@ -9,8 +9,23 @@
  * 4-tuple, the client's ISN, t and the MSS index with a per-stack secret. When both sides use timestamps,
  * the low 6 bits of our TSval carry the window-scale shift (4 bits, 15 = none) and SACK-permitted (1 bit),
  * like Linux; without timestamps those options are lost, as on Linux.
+ *
+ * Installed rather than imported by the stack (installSynCookies), so that a bundle which never installs them leaves
+ * them out (issue 12: the browser bundle, where a listener's peers are the page's own stacks, not a flood from the
+ * Internet): a stack without them drops a SYN its full SYN queue has no room for, as with StackOptions.syncookies
+ * false. The Node entry installs them for every stack, installSynFastPath and TunLink.attachStack for theirs, the
+ * packetdrill runner and the demo scenarios for the stacks they make.
  */
+import { ACK, EMPTY, SYN, seqAdd, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
 import { SipHash } from '../tcp/siphash.js';
+import { TcpConnection } from '../tcp/connection.js';
+import { offeredShift } from '../tcp/config.js';
+import { StackConnection } from './connection.js';
+import { addConn, internAddr, tupleKey } from './demux.js';
+import { mssFor } from './ip-pmtu.js';
+import { output } from './ip-output.js';
+import type { Listener } from './listener.js';
+import { setDefaultSynCookies, type Stack } from './stack.js';
 
 export const COOKIE_MSS_TABLE = [536, 1220, 1300, 1440, 1460, 4312, 8960, 65495] as const;
 const PERIOD_MS = 64_000;
@@ -82,4 +97,85 @@ export class SynCookies {
     const ws = tsEcr & 0xf;
     return { wscale: ws === 0xf ? null : ws, sackOk: (tsEcr & 0x10) !== 0 };
   }
+
+  /** A SYN at listener `l`, whose SYN queue is full (listener.ts): our SYN+ACK carries the cookie, nothing is kept. */
+  answerSyn(s: Stack, l: Listener, la: Uint8Array, ra: Uint8Array, syn: TcpSegment, now: number): void {
+    sendCookieSynAck(s, this, l, la, ra, syn, now);
+  }
+
+  /**
+   * A bare ACK at listener `l`, possibly the third segment of a cookie handshake: true when its cookie was valid
+   * (the connection is made, or dropped for a full accept queue), false when not (the listener answers it).
+   */
+  ackArrives(s: Stack, l: Listener, la: Uint8Array, ra: Uint8Array, ack: TcpSegment, now: number): boolean {
+    return cookieAckArrives(s, this, l, la, ra, ack, now);
+  }
+}
+
+/**
+ * Installs SYN cookies (StackOptions.syncookies) on `stack`, or, without one, on every stack made from now on. The
+ * Node entry (`synack`) installs them for every stack, so in Node nothing needs calling; a browser bundle has them
+ * only if the page calls this (or installSynFastPath, which answers with them).
+ */
+export function installSynCookies(stack?: Stack): void {
+  if (stack === undefined) setDefaultSynCookies(make);
+  else stack.cookies ??= make(stack.cookieKey);
+}
+function make(key: Uint8Array): SynCookies { return new SynCookies(key); }
+
+function sendCookieSynAck(s: Stack, cookies: SynCookies, l: Listener, la: Uint8Array, ra: Uint8Array, syn: TcpSegment, now: number): void {
+  const o = syn.options;
+  const mssIdx = SynCookies.mssIndexFor(o.mss ?? 536);
+  const iss = cookies.make(la, l.port, ra, syn.srcPort, syn.seq, mssIdx, now);
+  const options: TcpOptions = { mss: mssFor(s, ra) };
+  const tsOk = s.config.timestamps && o.tsVal !== undefined;
+  const wsOk = s.config.windowScaling && o.wscale !== undefined;
+  const sackOk = s.config.sack && o.sackPermitted === true;
+  if (tsOk) {
+    // Options survive only inside the timestamp (as on Linux).
+    if (sackOk) options.sackPermitted = true;
+    options.tsVal = SynCookies.encodeTs(Math.floor(now * s.config.tsTicksPerMs), wsOk ? Math.min(14, o.wscale!) : null, sackOk);
+    options.tsEcr = o.tsVal;
+    if (wsOk) options.wscale = offeredShift(s.config);
+  }
+  const synack: TcpSegment = {
+    srcPort: l.port, dstPort: syn.srcPort, seq: iss, ack: seqAdd(syn.seq, 1), flags: SYN | ACK,
+    window: Math.min(65535, s.config.recvBufferSize), urgent: 0, options, payload: EMPTY,
+  };
+  s.counters.SyncookiesSent++;
+  s.stats.OutSegs++;
+  output(s, la, ra, synack, now);
+}
+
+function cookieAckArrives(s: Stack, cookies: SynCookies, l: Listener, la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number): boolean {
+  const cookie = seqAdd(seg.ack, -1);
+  const irs = seqAdd(seg.seq, -1);
+  const mssIdx = cookies.check(la, l.port, ra, seg.srcPort, irs, cookie, now);
+  if (mssIdx < 0) { s.counters.SyncookiesFailed++; return false; }
+  s.counters.SyncookiesRecv++;
+  if (l.acceptQueue.length >= l.backlog) { s.counters.ListenOverflows++; s.counters.ListenDrops++; return true; }
+  completeCookie(s, l, la, ra, seg, cookie, irs, mssIdx, now);
+  return true;
+}
+
+function completeCookie(s: Stack, l: Listener, la: Uint8Array, ra: Uint8Array, ack: TcpSegment, cookie: number, irs: number, mssIdx: number, now: number): void {
+  let sndShift: number | null = null, sackOk = false, tsOk = false;
+  if (ack.options.tsEcr !== undefined && ack.options.tsVal !== undefined && s.config.timestamps) {
+    const d = SynCookies.decodeTs(ack.options.tsEcr);
+    sndShift = d.wscale; sackOk = d.sackOk; tsOk = true;
+  }
+  ra = internAddr(s, ra); // not a view into the packet buffer
+  const key = tupleKey(la, l.port, ra, ack.srcPort);
+  const tcp = TcpConnection.fromCookie(
+    { localPort: l.port, remotePort: ack.srcPort, iss: cookie, config: s.config, stats: s.stats, tsOffset: 0 },
+    { iss: cookie, irs, mss: COOKIE_MSS_TABLE[mssIdx]!, sndShift, sackOk, tsOk }, ack, now,
+  );
+  const c = new StackConnection(s, tcp, la, l.port, ra, ack.srcPort, key);
+  c.listener = l;
+  c.lastTransition = { time: now, from: 'LISTEN', to: 'ESTABLISHED', cause: { kind: 'segment', seg: ack } };
+  addConn(s, c);
+  s.service(c);
+  if (c.removed) return;
+  if (l.onConnection) l.onConnection(c);
+  else l.acceptQueue.push(c);
 }

@@ -28,7 +28,7 @@ import { finishChecksum, onesComplementSum, pseudoHeaderSum } from '../wire/chec
 import { tcpChecksumRangeOk } from '../wire/tcp.js';
 import { seqAdd } from '../wire/tcp-types.js';
 import { offeredShift } from '../tcp/config.js';
-import { SynCookies } from './syn-cookies.js';
+import { SynCookies, installSynCookies } from './syn-cookies.js';
 import { findConn, findListener, findTw } from './demux.js';
 import { martianSource } from './martians.js';
 import { mssFor } from './ip-pmtu.js';
@@ -43,6 +43,7 @@ const CODE: SynFastPathCode = { answer: synFastPath, flush: flushSynFastPath };
  * in Node nothing needs calling; a browser bundle has it only if the page calls this.
  */
 export function installSynFastPath(stack?: Stack): void {
+  installSynCookies(stack); // what it answers with
   if (stack === undefined) setDefaultSynFastPath(CODE);
   else stack.synFastPathCode = CODE;
 }
@@ -113,7 +114,7 @@ export function synFastPathAccepts(s: Stack, b: Uint8Array, a: number, n: number
   // Flags exactly SYN (no AE bit, reserved bits clear), no payload: the header is the whole segment.
   const b12 = b[a + t + 12]!;
   if ((b12 & 0x0f) !== 0 || t + (b12 >> 4) * 4 !== n || (b12 >> 4) < 5) return false;
-  if (!s.syncookies || s.synRate.rate !== Infinity || s.config.optionLayout === 'freebsd') return false;
+  if (!s.syncookies || s.cookies === null || s.synRate.rate !== Infinity || s.config.optionLayout === 'freebsd') return false;
   const v6 = t === 40;
   // Our address? (the stack's own array, as ipInput's ourAddress gives it)
   const la = ourAddressAt(s, b, a + (v6 ? 24 : 16), v6 ? 16 : 4);
@@ -160,7 +161,7 @@ export function answerAcceptedSyn(s: Stack, now: number): void {
   const la = qLa, v6 = qV6, ra = v6 ? SRC6 : SRC4, sp = qSp, dp = qDp, seq = qSeq, mss = qMss, ws = qWs, sack = qSack, ts = qTs, tsVal = qTsVal;
   // What listenerArrives and sendCookieSynAck do for this SYN, without the objects.
   s.stats.InSegs++;
-  const iss = s.cookies.make(la, dp, ra, sp, seq, SynCookies.mssIndexFor(mss < 0 ? 536 : mss), now);
+  const iss = s.cookies!.make(la, dp, ra, sp, seq, SynCookies.mssIndexFor(mss < 0 ? 536 : mss), now);
   const cfg = s.config;
   const tsOk = cfg.timestamps && ts;
   const wsOk = cfg.windowScaling && ws >= 0;

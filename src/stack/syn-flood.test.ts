@@ -7,6 +7,10 @@ import { parseAddress } from '../wire/address.js';
 import { EMPTY, SYN } from '../wire/tcp-types.js';
 import type { Stack } from './stack.js';
 import { installSynFastPath } from './syn-fast-path.js';
+import { installSynCookies } from './syn-cookies.js';
+
+// Every stack made here has SYN cookies, as every stack in Node has (the Node entry installs them).
+installSynCookies();
 
 test('100 000 spoofed SYNs while a real client connects: the client succeeds through a cookie, state stays bounded', async () => {
   const net = new Network({ seed: 9, delayMs: 1 });

@@ -7,6 +7,7 @@
 import { runScenario, SCENARIOS } from '../../src/link/scenarios.js';
 import { Network } from '../../src/link/network.js';
 import { Prng } from '../../src/link/prng.js';
+import { installSynCookies } from '../../src/stack/syn-cookies.js';
 import type { Stack, StackConnection } from '../../src/stack/stack.js';
 import { RFC793_RULES, type TcpConfig } from '../../src/tcp/config.js';
 import { decodePacket, encodeTcpPacket } from '../../src/wire/packet.js';
@@ -295,6 +296,7 @@ export function runCustomScenario(spec: LabSpec): LabRun {
   const tcp: Partial<TcpConfig> = { msl: 30_000, ...tcpConfigOf(spec) };
   const server = net.addStack({ name: 'server', addresses: [SERVER], tcp });
   const client = net.addStack({ name: 'client', addresses: [CLIENT], tcp });
+  installSynCookies(server); // a host as in Node: a SYN flood past the backlog is answered with cookies
   const imp = (d: DirectionSpec) => ({ loss: d.loss, delayMs: d.delayMs, reorder: d.reorder, reorderDelayMs: Math.max(1, d.delayMs * 3) });
   net.impair(client, server, imp(spec.c2s));
   net.impair(server, client, imp(spec.s2c));
