@@ -133,3 +133,31 @@ test('linux: after an active open the SYN,ACK sets Last.ACK.sent; a RST at IRS +
   assert.deepEqual(wire(c, 21), ['ACK seq=1001 ack=5101']);
   assert.equal(c.state, 'ESTABLISHED');
 });
+
+test('linux: text past the right edge is dropped whole while unread data is queued (a duplicate ACK answers it); rfc9293 trims it', () => {
+  const small: Partial<TcpConfig> = { recvBufferSize: 2000, recvBufferAutotune: false };
+  for (const rule of ['linux', 'rfc9293'] as const) {
+    const c = established({ ...PLAIN, ...small, seqCheck: rule });
+    c.input(seg(ACK | PSH, IRS + 1, ISS + 1, { payload: bytes(1000) }), 10);
+    const ack = c.drainTransmit(10)[0]!;
+    const wnd = ack.window;
+    assert.ok(wnd > 0 && wnd < 1400, `window ${wnd}`);
+    // 100 bytes more than the window offers, from RCV.NXT; the 1000 bytes are still unread.
+    c.input(seg(ACK | PSH, IRS + 1001, ISS + 1, { payload: bytes(wnd + 100) }), 20);
+    const out = c.drainTransmit(20);
+    assert.equal(out.length, 1);
+    if (rule === 'linux') {
+      assert.equal(out[0]!.ack, IRS + 1001, 'dropped whole: a duplicate ACK (Linux 6.18 did the same)');
+      assert.equal(c.readableLength, 1000);
+    } else {
+      assert.equal(out[0]!.ack, IRS + 1001 + wnd, 'trimmed to the window (RFC 9293 §3.10.7.4)');
+      assert.equal(c.readableLength, 1000 + wnd);
+    }
+  }
+  // Nothing left unread: taken (synack trims it to the window; Linux 6.18 took all of it).
+  const c = established({ ...PLAIN, ...small, seqCheck: 'linux' });
+  c.input(seg(ACK | PSH, IRS + 1, ISS + 1, { payload: bytes(2100) }), 10);
+  const got = c.readableLength;
+  assert.ok(got > 1000 && got <= 2000, `took ${got}`);
+  assert.deepEqual(c.drainTransmit(10).map((s) => s.ack), [IRS + 1 + got]);
+});

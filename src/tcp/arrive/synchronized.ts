@@ -104,7 +104,13 @@ export function firstCheckSequenceNumber(c: TcpConnection, seg: TcpSegment, now:
     // a challenge ACK (second check) where RFC 9293 §3.10.7.4 drops it. TIME-WAIT keeps RCV.NXT
     // (tcp_timewait_state_process tests against tw_rcv_nxt).
     const left = s === 'TIME-WAIT' ? c.rcvNxt : c.lastAckSent;
-    if (!seqLt(seqAdd(seg.seq, segLen), left) && !seqGt(seg.seq, seqAdd(c.rcvNxt, rcvWnd))) return true;
+    const right = seqAdd(c.rcvNxt, rcvWnd);
+    const end = seqAdd(seg.seq, segLen);
+    // Linux ≥ 6.17 (tcp_sequence, "do not accept packets beyond window"): text running past the right edge is
+    // taken only while the application has read everything (an empty receive queue); otherwise the whole
+    // segment is dropped and answered with a duplicate ACK. A FIN just past the edge is let through.
+    if (!seqLt(end, left) && !seqGt(seg.seq, right)
+      && (!seqGt(f & FIN ? seqAdd(end, -1) : end, right) || c.rcv.length === 0 || s === 'TIME-WAIT')) return true;
     // tcp_reset_check: the peer's FIN took RCV.NXT − 1; a RST there still resets (CLOSE-WAIT, CLOSING, LAST-ACK).
     if ((f & RST) && linuxResetCheck(c, seg)) { secondCheckRst(c, { ...seg, seq: c.rcvNxt }, now); return false; }
   } else if (acceptable(c, seg.seq, segLen, rcvWnd) || (rcvWnd === 0 && seg.seq === c.rcvNxt)) return true;
