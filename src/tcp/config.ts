@@ -270,7 +270,8 @@ export interface TcpConfig {
    * The sequence-number test of the first check: 'rfc9293' (§3.10.7.4's four cases) or 'linux'
    * (tcp_sequence: acceptable unless it ends before rcv_wup, RCV.NXT as of the last segment sent (Last.ACK.sent),
    * or starts after RCV.NXT + RCV.WND, so a segment at exactly the right edge passes, and one in
-   * [Last.ACK.sent, RCV.NXT) has its ACK processed, or as a RST draws a challenge ACK; tcp_reset_check: after the
+   * [Last.ACK.sent, RCV.NXT) has its ACK processed, or as a RST draws a challenge ACK; text running past the right
+   * edge fails while unread data is queued (Linux ≥ 6.17); tcp_reset_check: after the
    * peer's FIN, a RST at RCV.NXT − 1 resets in CLOSE-WAIT, CLOSING and LAST-ACK; tcp_validate_incoming: a RST at
    * the right edge of the highest SACK block held resets); or 'bsd' (tcp_input.c trimming: a segment wholly left
    * of the window is trimmed to nothing, ACKed and its ACK still processed; a zero-length segment at
