@@ -24,7 +24,7 @@
  * measured in the same run. The machine is shared: compare ratios, not absolute figures across runs.
  *
  * Knobs (environment): LOSS_BENCH_RUNS (repetitions, default 3), LOSS_BENCH_ONLY (one loss rate in per
- * mille, or "reorder"; skips the virtual sweep), LOSS_BENCH_NOVIRTUAL=1 (every rate, real peers only), LOSS_BENCH_SENDONLY=1 (only the transfers toward the peer: synack as the sender), LOSS_BENCH_CC (JSON merged into synack's TcpConfig, e.g.
+ * mille, or "reorder"; skips the virtual sweep), LOSS_BENCH_NOVIRTUAL=1 (every rate, real peers only), LOSS_BENCH_SENDONLY=1 (only the transfers toward the peer: synack as the sender), LOSS_BENCH_RECVONLY=1 (only the transfers toward the host: synack as the receiver), LOSS_BENCH_CC (JSON merged into synack's TcpConfig, e.g.
  * {"congestionControl":"newreno"}), LOSS_BENCH_NOHYSTART=1 (CUBIC without HyStart), LOSS_BENCH_SS=1 (the
  * senders' median cwnd and SRTT toward the peer, sampled every 20 ms; synack's CPU use, event-loop delay and garbage
  * collection pauses during its transfers), LOSS_BENCH_HEAPPROF=1 (with LOSS_BENCH_SS: what synack's process allocates per segment during its transfers, by function), LOSS_BENCH_CPUPROF=dir (with LOSS_BENCH_SS: a V8 CPU profile of synack's process per transfer), LOSS_BENCH_WRITETHREAD=1 (serve's default, the addon's writer thread; the bench writes from the event loop), LOSS_BENCH_NOPOLL=1 (a late timer wake-up does not read the device first), LOSS_BENCH_NICE (synack's process's nice value, e.g. -10: how much of the gap is CPU scheduling), LOSS_BENCH_V8FLAGS (V8 flags set in synack's process at its start, e.g. `--trace-gc` or `--heap-growing-percent=300`; the process's output is printed), LOSS_BENCH_GCLOG (a file: with LOSS_BENCH_SS, each GC pause over 1 ms in
@@ -751,6 +751,8 @@ async function realRole(): Promise<void> {
   const ccAb = ccAbB ? { b: ccAbB, a: Object.fromEntries(Object.keys(ccAbB).map((k) => [k, (h.stack.config as unknown as Record<string, unknown>)[k]])) } : null;
   // LOSS_BENCH_SENDONLY=1: only the transfers toward the peer (kernel→kernel, synack→kernel): synack as the sender.
   const sendOnly = process.env.LOSS_BENCH_SENDONLY === '1';
+  // LOSS_BENCH_RECVONLY=1: only the transfers toward the host (kernel→kernel(r0), kernel→synack): synack as the receiver.
+  const recvOnly = process.env.LOSS_BENCH_RECVONLY === '1';
   for (const l of [...LOSSES, 'reorder' as const]) {
     if (only !== undefined && String(l) !== only) continue;
     setPath(l);
@@ -781,12 +783,14 @@ async function realRole(): Promise<void> {
       // an engine setting within one run, each repetition's figures printed with its arm).
       const ccArm = ccAb ? (i % 2 === 0 ? 'B' : 'A') : null;
       if (ccAb) Object.assign(h.stack.config, i % 2 === 0 ? ccAb.b : ccAb.a);
-      const r0 = await peerCounters();
-      kk1.push(await sampled('kernel', () => curl(peer, `http://10.78.0.1:8081/bytes/${SIZE}`)));
-      const r1 = await peerCounters();
-      sk.push(await sampled('synack', () => curl(peer, `http://10.77.0.2/bytes/${SIZE}`)));
-      addRx(peerFromKernel, r0, r1);
-      addRx(peerFromSynack, r1, await peerCounters());
+      if (!recvOnly || l === 'reorder') {
+        const r0 = await peerCounters();
+        kk1.push(await sampled('kernel', () => curl(peer, `http://10.78.0.1:8081/bytes/${SIZE}`)));
+        const r1 = await peerCounters();
+        sk.push(await sampled('synack', () => curl(peer, `http://10.77.0.2/bytes/${SIZE}`)));
+        addRx(peerFromKernel, r0, r1);
+        addRx(peerFromSynack, r1, await peerCounters());
+      }
       if (l === 'reorder' || sendOnly) continue; // the side link is toward the peer only
       let k0 = await peerCounters();
       const kPrev = k0;
@@ -797,8 +801,8 @@ async function realRole(): Promise<void> {
       const rx0 = h.host.link.stats, gso0 = h.host.link.offloadStats.rxGsoPackets;
       ks.push(await peerSampled('synack', () => sampled('synack', synackGet)));
       const rx1 = h.host.link.stats;
-      if (ccArm !== null) process.stderr.write(`${label(l)}: arm ${ccArm}: synack→kernel ${sk[sk.length - 1]!.toFixed(2)} kernel→kernel ${kk1[kk1.length - 1]!.toFixed(2)} kernel→synack ${ks[ks.length - 1]!.toFixed(2)} kernel→kernel(r0) ${kk2[kk2.length - 1]!.toFixed(2)}\n`);
-      if (niceArm !== null) process.stderr.write(`${label(l)}: nice ${niceArm}: synack→kernel ${sk[sk.length - 1]!.toFixed(2)} kernel→kernel ${kk1[kk1.length - 1]!.toFixed(2)} kernel→synack ${ks[ks.length - 1]!.toFixed(2)} kernel→kernel(r0) ${kk2[kk2.length - 1]!.toFixed(2)}\n`);
+      if (ccArm !== null) process.stderr.write(`${label(l)}: arm ${ccArm}: synack→kernel ${sk[sk.length - 1]?.toFixed(2)} kernel→kernel ${kk1[kk1.length - 1]?.toFixed(2)} kernel→synack ${ks[ks.length - 1]!.toFixed(2)} kernel→kernel(r0) ${kk2[kk2.length - 1]!.toFixed(2)}\n`);
+      if (niceArm !== null) process.stderr.write(`${label(l)}: nice ${niceArm}: synack→kernel ${sk[sk.length - 1]?.toFixed(2)} kernel→kernel ${kk1[kk1.length - 1]?.toFixed(2)} kernel→synack ${ks[ks.length - 1]!.toFixed(2)} kernel→kernel(r0) ${kk2[kk2.length - 1]!.toFixed(2)}\n`);
       rxReads.packets += rx1.rxPackets - rx0.rxPackets; rxReads.batches += rx1.rxBatches - rx0.rxBatches;
       rxReads.gso += h.host.link.offloadStats.rxGsoPackets - gso0;
       const kToK = k0;
@@ -826,7 +830,7 @@ async function realRole(): Promise<void> {
       const o = median(ours), k = median(ref);
       return { name, value: round(o), unit: 'MB/s', peer: `kernel ${kernelCc}`, peerValue: round(k), ratio: k > 0 ? round(o / k, 3) : 0 };
     };
-    out.push(row(`loss.real synack->kernel ${label(l)}`, sk, kk1));
+    if (sk.length) out.push(row(`loss.real synack->kernel ${label(l)}`, sk, kk1));
     if (l !== 'reorder' && !sendOnly) out.push(row(`loss.real kernel->synack ${label(l)}`, ks, kk2));
     const tun = h.host.link.stats;
     // What the path did: tbf queue drops (r1, r0), then the nftables counters (super-packets seen, drops on r0, r1).
