@@ -16,9 +16,11 @@ export function segmentArrives(s: Stack, la: Uint8Array, ra: Uint8Array, seg: Tc
   const arrived = seg;
   // FreeBSD net.inet.tcp.drop_synfin=0: a SYN+FIN is processed as a SYN, its FIN ignored (config.synFin).
   if (s.config.synFin === 'ignore-fin' && (seg.flags & (SYN | FIN)) === (SYN | FIN)) seg = { ...seg, flags: seg.flags & ~FIN };
-  // One hash of the 4-tuple for both tables (a segment of no connection, such as a SYN, looks in both).
-  const key = tupleKey(la, seg.dstPort, ra, seg.srcPort);
-  const c = s.conns.find(key, la, seg.dstPort, ra, seg.srcPort);
+  // The connection the last segment reached first (no hash), then one hash of the 4-tuple for both tables (a
+  // segment of no connection, such as a SYN, looks in both).
+  let c = s.conns.recent(la, seg.dstPort, ra, seg.srcPort);
+  let key = 0;
+  if (c === null) { key = tupleKey(la, seg.dstPort, ra, seg.srcPort); c = s.conns.find(key, la, seg.dstPort, ra, seg.srcPort); }
   if (c !== null) {
     c.tcp.input(seg, now, s.rxCe);
     // In a batch (Stack.receiveBatch) a connection is serviced once, at its end: one ACK covers its in-order

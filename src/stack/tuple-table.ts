@@ -15,6 +15,11 @@ export interface TupleKeyed {
 export class TupleTable<T extends TupleKeyed> {
   private readonly map = new Map<number, T | T[]>();
   size = 0;
+  /**
+   * The entry find() returned last, until it is removed: a bulk transfer's segments all reach one connection, and
+   * recent() finds it without hashing the 4-tuple or a Map lookup (as Linux's early demux keeps a socket per flow).
+   */
+  private last: T | null = null;
 
   add(key: number, e: T): void {
     key |= 0;
@@ -27,6 +32,7 @@ export class TupleTable<T extends TupleKeyed> {
 
   /** Removes `e` if present under `key`; returns whether it was. */
   remove(key: number, e: T): boolean {
+    if (this.last === e) this.last = null;
     key |= 0;
     const cur = this.map.get(key);
     if (cur === e) { this.map.delete(key); this.size--; return true; }
@@ -42,9 +48,15 @@ export class TupleTable<T extends TupleKeyed> {
   find(key: number, la: Uint8Array, lp: number, ra: Uint8Array, rp: number): T | null {
     const cur = this.map.get(key | 0);
     if (cur === undefined) return null;
-    if (!Array.isArray(cur)) return matches(cur, la, lp, ra, rp) ? cur : null;
-    for (const e of cur) if (matches(e, la, lp, ra, rp)) return e;
+    if (!Array.isArray(cur)) return matches(cur, la, lp, ra, rp) ? (this.last = cur) : null;
+    for (const e of cur) if (matches(e, la, lp, ra, rp)) return (this.last = e);
     return null;
+  }
+
+  /** The entry find() returned last, if it is still in the table and has this 4-tuple; else null (then find()). */
+  recent(la: Uint8Array, lp: number, ra: Uint8Array, rp: number): T | null {
+    const e = this.last;
+    return e !== null && matches(e, la, lp, ra, rp) ? e : null;
   }
 
   *values(): IterableIterator<T> {
