@@ -41,10 +41,18 @@ export class RttEstimator {
 
   /** The timeout to arm now, including backoff (§5.5). */
   current(): number {
-    return Math.min(this.rtoMax, this.rto * 2 ** this.backoff);
+    return Math.min(this.rtoMax, this.rto * backoffFactor(this.backoff));
   }
 
   backOff(): void {
-    if (this.rto * 2 ** this.backoff < this.rtoMax) this.backoff++;
+    if (this.rto * backoffFactor(this.backoff) < this.rtoMax) this.backoff++;
   }
+}
+
+/**
+ * 2^n for the backoff count n: a shift below 31 (every real backoff), the same value as `2 ** n`, which with a
+ * variable n is a call to the C library's pow (~170 instructions) made on the per-segment path (current()).
+ */
+function backoffFactor(n: number): number {
+  return n < 31 ? 1 << n : 2 ** n;
 }
