@@ -1,4 +1,4 @@
-// synack's own linux-personality packetdrill scripts (src/drill/scripts/linux/*.pkt) against the Linux kernel they
+// synack's own linux-personality packetdrill scripts (src/drill/linux-scripts/*.pkt) against the Linux kernel they
 // were written from: each is played by a small interpreter (Python + scapy, below) in a fresh network namespace,
 // the kernel listening on a veth device and scapy sending the script's inbound segments from the other end, so
 // the scripts' expectations stay the kernel's, not synack's reading of it. Real packetdrill is not packaged for
@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { netnsUnavailableReason } from '../link/netns.js';
 
-const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'drill', 'scripts', 'linux');
+const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'drill', 'linux-scripts');
 const SCRIPTS = readdirSync(DIR).filter((f) => f.endsWith('.pkt')).sort();
 
 /** argv: the scripts. Prints one JSON object: file name -> { result, line, reason }. */
@@ -161,7 +161,7 @@ function runOnKernel(files: string[]): Record<string, KernelResult> {
 const scapyMissing = () => spawnSync('/usr/bin/python3', ['-c', 'import scapy.all']).status !== 0;
 const why = netnsUnavailableReason() ?? (scapyMissing() ? 'python3-scapy is not installed for /usr/bin/python3 (apt-get install python3-scapy)' : false);
 
-test('every script of src/drill/scripts/linux passes against the Linux kernel', { skip: why, timeout: 400_000 }, () => {
+test('every script of src/drill/linux-scripts passes against the Linux kernel', { skip: why, timeout: 400_000 }, () => {
   const files = SCRIPTS.map((f) => path.join(DIR, f));
   const first = runOnKernel(files);
   // A loaded machine can delay one packet past the 25 ms tolerance: a script that failed gets one more run.

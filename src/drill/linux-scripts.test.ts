@@ -1,5 +1,5 @@
 /**
- * synack's own packetdrill scripts for the linux personality (src/drill/scripts/linux/*.pkt): behaviours no public
+ * synack's own packetdrill scripts for the linux personality (src/drill/linux-scripts/*.pkt): behaviours no public
  * script covers, each written from what a Linux 6.18 kernel did with the same segments (sent by scapy to a
  * listening socket in a network namespace). Today: the sequence check's left edge, rcv_wup (Last.ACK.sent) rather
  * than RCV.NXT, for RSTs, pure ACKs and duplicate data; the RST at the highest SACK block's right edge.
@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runScriptText } from './runner.js';
 
-const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'scripts', 'linux');
+const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'linux-scripts');
 const scripts = readdirSync(dir).filter((f) => f.endsWith('.pkt')).sort();
 
 test('the linux script directory holds the RST-acceptability scenarios', () => {

@@ -4,7 +4,7 @@
  * §3.10.7.4 tests RCV.NXT. While an ACK is delayed the two differ: a RST between them draws a challenge ACK
  * (RFC 5961 §3.2) instead of being dropped, and a segment there has its ACK processed. Linux also resets on a RST
  * at the right edge of its highest SACK block, and (≥ 6.17) drops text running past the right edge while unread
- * data is queued. Each case was checked against Linux 6.18 (src/drill/scripts/linux, and a scapy probe).
+ * data is queued. Each case was checked against Linux 6.18 (src/drill/linux-scripts, and a scapy probe).
  * ISS = 1000, IRS = 5000: SND.NXT = 1001 and RCV.NXT = 5001 once ESTABLISHED.
  */
 import { test } from 'node:test';
