@@ -84,6 +84,8 @@ export function baseProfile(personality: Personality, options: ScriptOptions, ip
           timestamps: true, windowScaling: true, sack: true,
           rtoInitial: 1000, rtoMin: 30, rtoMax: 64_000, rtoSlop: 200, finOnAck: true, ackOfDuplicate: true, listenSynAck: 'drop',
           delayedAck: true, delayedAckTimeout: 40, ackFinImmediately: true, receiverSws: 'bsd', abortRstAck: true,
+          // tcp_input's delayed ACK (DELAY_ACK) has no quick-ACK mode.
+          quickAckBeyondStart: false,
           // tcp_input ACKs every out-of-order segment at once (TF_ACKNOW): no SACK compression.
           sackCompress: 0,
           synRetries: 12, synAckRetries: 3, keepInit: 75_000, tailLossProbe: false,

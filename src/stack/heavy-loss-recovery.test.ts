@@ -47,6 +47,9 @@ for (const seed of [1, 2, 5]) {
   test(`node:http GET of 1 MB at 20 % loss both ways (seed ${seed}) finishes in virtual seconds, not minutes`, async () => {
     const { ms, retrans } = await download(seed, 0.2);
     assert.ok(retrans > 0, 'losses were repaired');
-    assert.ok(ms < 120_000, `took ${(ms / 1000).toFixed(1)} virtual seconds`);
+    // At 20 % loss both ways a download draws a chain of backed-off RTOs now and then: over seeds 1-30 the
+    // median was 21-24 virtual seconds and 1-2 of 30 took 120-241 (with and without quick ACKs beyond the
+    // start, which changed seed 1's draw from 67 to 241 s); the defect took 2 640.
+    assert.ok(ms < 300_000, `took ${(ms / 1000).toFixed(1)} virtual seconds`);
   });
 }

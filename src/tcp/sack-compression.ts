@@ -7,6 +7,7 @@
  * out-of-order segments arrives within microseconds, and without this each draws its own ACK.
  */
 import type { TcpConnection } from './connection.js';
+import { inQuickAck } from './arrive/quick-ack.js';
 
 /**
  * Out-of-order data (or a hole partly filled) just arrived and wants an immediate ACK: true when SACK
@@ -17,7 +18,7 @@ import type { TcpConnection } from './connection.js';
 export function holdOutOfOrderAck(c: TcpConnection, now: number): boolean {
   const limit = c.cfg.sackCompress;
   if (limit <= 0 || !c.sackOk || !c.rcv.hasOutOfOrder || c.rcv.dsackRight !== -1) return false;
-  if (!c.pingpong && c.quickAcksSent < c.cfg.quickAckSegments) return false;
+  if (inQuickAck(c)) return false;
   if (c.sackCompressed >= limit) return false;
   // The hold is over: an arrival after its deadline sends the held ACK itself. A host's timer may fire well after
   // the deadline (Node's setTimeout counts whole milliseconds, and SRTT/20 on a sub-millisecond path is tens of

@@ -14,7 +14,7 @@ import { reportDuplicate, reportOutOfOrderDuplicate } from '../recovery/dsack.js
 import { isDsack, logSacked, rackActive, rackOnDsack } from '../recovery/rack.js';
 import { undoOnDsack } from '../recovery/undo.js';
 import { holdOutOfOrderAck } from '../sack-compression.js';
-import { enterQuickAck, windowOpening } from './quick-ack.js';
+import { enterQuickAck, quickAckLimit, startQuickAck, windowOpening } from './quick-ack.js';
 import { updateScoreboard } from '../recovery/scoreboard.js';
 import { rstFor } from '../segment.js';
 import { abortRst, ackAdvance, makeRaw, maybeStartPersist } from '../send.js';
@@ -426,13 +426,14 @@ export function seventhProcessText(c: TcpConnection, seg: TcpSegment, seq: numbe
           // least two full-sized segments, so it is ACKed at once (as Linux __tcp_ack_snd_check does).
           c.unackedSegs += c.cfg.receiveOffload && data.length > c.cfg.mss ? 2 : 1;
           // Linux quick-ACK mode (tcp_event_data_recv, tcp_in_quickack_mode): the first data segments of a
-          // connection are ACKed at once, and again after the peer was silent for longer than the RTO; not
-          // while the exchange is interactive (pingpong: we answered within the delayed-ACK time, so the ACK
-          // rides on our reply).
-          if (c.lastDataRecvAt >= 0 && now - c.lastDataRecvAt > c.rtt.current()) { c.quickAcksSent = 0; c.pingpong = false; }
+          // connection are ACKed at once (quickAckSegments of them), and again after the peer was silent for
+          // longer than the RTO; not while the exchange is interactive (pingpong: we answered within the
+          // delayed-ACK time, so the ACK rides on our reply).
+          if (c.lastDataRecvAt < 0) startQuickAck(c);
+          else if (now - c.lastDataRecvAt > c.rtt.current()) { c.quickAcksSent = 0; c.pingpong = false; }
           c.lastDataRecvAt = now;
           // And every segment that lets the window grow (quick-ack.ts windowOpening; it uses no quick-ACK count).
-          const quick = !c.pingpong && (opening || c.quickAcksSent < c.cfg.quickAckSegments);
+          const quick = !c.pingpong && (opening || c.quickAcksSent < quickAckLimit(c));
           if (quick && !opening) c.quickAcksSent++;
           if (!c.cfg.delayedAck || c.unackedSegs >= 2 || quick) c.ackNow = true;
           else if (c.delackAt === Infinity) c.delackAt = now + c.cfg.delayedAckTimeout;
