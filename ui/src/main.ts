@@ -426,6 +426,9 @@ function analyzeFiles(files: FileArg[]): void {
       if (m.error) { err.hidden = false; err.textContent = `${m.error}`; }
       else if (m.malformed.length) { err.hidden = false; err.textContent = `${m.summary.malformed_packets} malformed packet(s) skipped (first: frame ${m.malformed[0]!.frame}: ${m.malformed[0]!.message})`; }
       renderSummary(m.summary, m.anomalies);
+      // The last batch's deferred render would replace the rows again 150 ms later, under a click already aimed at
+      // one (seen as a detached row in the Firefox page test on a loaded machine): render once, now.
+      if (tableTimer) { clearTimeout(tableTimer); tableTimer = null; }
       renderTable();
       document.body.dataset.analyzed = m.error ? 'error' : 'ok';
       document.body.dataset.analyzeMs = String(Math.round(m.ms));
