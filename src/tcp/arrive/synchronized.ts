@@ -14,7 +14,7 @@ import { reportDuplicate, reportOutOfOrderDuplicate } from '../recovery/dsack.js
 import { isDsack, logSacked, rackActive, rackOnDsack } from '../recovery/rack.js';
 import { undoOnDsack } from '../recovery/undo.js';
 import { holdOutOfOrderAck } from '../sack-compression.js';
-import { enterQuickAck, quickAckLimit, startQuickAck, windowOpening } from './quick-ack.js';
+import { enterQuickAck, inQuickAck, startQuickAck, windowOpening } from './quick-ack.js';
 import { updateScoreboard } from '../recovery/scoreboard.js';
 import { rstFor } from '../segment.js';
 import { abortRst, ackAdvance, makeRaw, maybeStartPersist } from '../send.js';
@@ -433,7 +433,7 @@ export function seventhProcessText(c: TcpConnection, seg: TcpSegment, seq: numbe
           else if (now - c.lastDataRecvAt > c.rtt.current()) { c.quickAcksSent = 0; c.pingpong = false; }
           c.lastDataRecvAt = now;
           // And every segment that lets the window grow (quick-ack.ts windowOpening; it uses no quick-ACK count).
-          const quick = !c.pingpong && (opening || c.quickAcksSent < quickAckLimit(c));
+          const quick = opening ? !c.pingpong : inQuickAck(c);
           if (quick && !opening) c.quickAcksSent++;
           if (!c.cfg.delayedAck || c.unackedSegs >= 2 || quick) c.ackNow = true;
           else if (c.delackAt === Infinity) c.delackAt = now + c.cfg.delayedAckTimeout;
