@@ -189,7 +189,9 @@ test('nextSynRate: down to 0.7x the rate (or what synack read, when the rate was
     assert.equal(r.removed.stats, null);
     assert.ok(r.unlimited.ringDrops > 0, `without the rate the ring drops: ${JSON.stringify(r.unlimited)}`);
     assert.ok(r.unlimited.pings < r.unlimited.pingsSent, `pings among them: ${JSON.stringify(r.unlimited)}`);
-    assert.ok(r.unlimited.sent > 3 * r.limited.sent, `and hping3 runs free: ${r.unlimited.sent} vs ${r.limited.sent}`);
+    // Free of the rate: more SYNs than the bound the limited flood was held under (a loaded machine slows hping3
+    // itself: beside 3 busy loops it sent 17 465, 2.4× the limited run's 7 385).
+    assert.ok(r.unlimited.sent > 5000 * 1.5 * 1.5 + 1000, `and hping3 runs free: ${r.unlimited.sent} vs ${r.limited.sent}`);
     // The drop counter the governor reads from /proc/self/net/dev is the namespace's device's, as ip reports it.
     assert.ok(r.dropsRead.proc > 0 && r.dropsRead.proc === r.dropsRead.ip, JSON.stringify(r.dropsRead));
     assert.equal(r.govError, null);
