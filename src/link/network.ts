@@ -626,6 +626,7 @@ const ORDER_SYN = /* @__PURE__ */ Object.freeze([MSS, SACK_PERMITTED, TIMESTAMPS
  * what this does not reproduce (TCP Fast Open, unknown options, a given layout): those segments cross as bytes.
  */
 export function wireOptions(o: TcpOptions): TcpOptions | null {
+  if (o === passedOn || o === passedOnBefore) return o;
   if (o.order !== undefined || o.fastOpen !== undefined || o.unknown !== undefined) return null;
   const ts = o.tsVal !== undefined;
   const sack = o.sack !== undefined && o.sack.length >= 2 ? o.sack : null;
@@ -636,7 +637,7 @@ export function wireOptions(o: TcpOptions): TcpOptions | null {
   // same, the layout being the encoder's default), and nothing under a stack reads `order` of a received
   // segment (src/tcp never does; ip-output reads the sender's own). Saves an object per segment.
   if (ts && o.sack === undefined && o.fastOpenExp === undefined && isUint32(o.tsVal!) && o.tsEcr !== undefined && isUint32(o.tsEcr)) {
-    if (!syn && o.sackPermitted === undefined) return o;
+    if (!syn && o.sackPermitted === undefined) { passedOnBefore = passedOn; passedOn = o; return o; }
     if (o.sackPermitted === true && o.mss !== undefined && o.mss === (o.mss & 0xffff) && o.wscale !== undefined && o.wscale === (o.wscale & 0xff)) return o;
   }
   if (!syn) {
@@ -663,6 +664,15 @@ export function wireOptions(o: TcpOptions): TcpOptions | null {
   if (sack !== null) { order.push(NOP, NOP, SACK); out.sack = sackEdges(sack); }
   return out;
 }
+
+/**
+ * The last two timestamps-only options wireOptions passed on as they are. Options are never written once built, and
+ * the engine shares one object among the segments a connection sends in one clock tick (src/tcp/send.ts
+ * timestampOptions): the same object passes again without its numbers read (a timestamp above 2^31 read through a
+ * polymorphic load was a new heap number). Two: a connection's data and its peer's ACKs alternate on one network.
+ */
+let passedOn: TcpOptions | null = null;
+let passedOnBefore: TcpOptions | null = null;
 
 /**
  * Whether `v` is what a 32-bit header field carries as it is. Compared as doubles: `v === v >>> 0` compared a uint32

@@ -99,6 +99,23 @@ describe('timestamps and PAWS (RFC 7323)', () => {
     assert.equal(ack!.options.tsVal, 9);
   });
 
+  test('connections sending in the same tick, interleaved, each carry their own TSval and TSecr', () => {
+    // Segments of one tick share an options object while the pair is the same (send.ts timestampOptions): three
+    // connections with different TS.Recent, answering in turn, must never be given another's.
+    const conns = [100, 200, 300].map((v) => established(TS, 0, { options: { tsVal: v, tsEcr: 0 }, ackOptions: { tsVal: v + 1, tsEcr: 0 } }));
+    const acks: TcpSegment[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < conns.length; i++) {
+        const c = conns[i]!;
+        c.input(seg(ACK | PSH, RCV + 10 * round, SND, { ...ts(1000 * (i + 1) + round), payload: bytes(10) }), 5);
+        acks.push(...c.drainTransmit(5));
+      }
+    }
+    assert.deepEqual(acks.map((a) => [a.options.tsVal, a.options.tsEcr]), [
+      [5, 1000], [5, 2000], [5, 3000], [5, 1001], [5, 2001], [5, 3001], [5, 1002], [5, 2002], [5, 3002],
+    ]);
+  });
+
   test('PAWS: a segment with TSval older than TS.Recent is dropped and answered with an ACK', () => {
     const c = tsConn();
     c.input(seg(ACK, RCV, SND, { ...ts(200), payload: bytes(10) }), 1);

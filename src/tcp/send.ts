@@ -314,10 +314,29 @@ export function makeRaw(c: TcpConnection, seq: number, ack: number, flags: numbe
       }
       sack = sackArray(n);
     }
-    options = c.tsOk ? (sack !== null ? { tsVal, tsEcr: c.tsRecent, sack } : { tsVal, tsEcr: c.tsRecent }) : sack !== null ? { sack } : NO_OPTIONS;
+    options = c.tsOk ? (sack !== null ? { tsVal, tsEcr: c.tsRecent, sack } : timestampOptions(tsVal, c.tsRecent)) : sack !== null ? { sack } : NO_OPTIONS;
     window = windowField(c);
   }
   return { srcPort: c.localPort, dstPort: c.remotePort, seq, ack, flags, window, urgent: 0, options, payload };
+}
+
+/**
+ * The timestamp-only options last built (makeRaw), newest first: a segment's options are never written once it is
+ * built (TcpSegment.options), so segments with the same TSval and TSecr share one object. A connection's segments
+ * within one tick of its timestamp clock carry the same TSval, and the same TSecr until TS.Recent moves (RFC 7323
+ * §4.3), so a bulk transfer builds about one per tick instead of one per data segment and ACK (~130 B of garbage per
+ * data segment). Two are kept: in one process a connection's data and its peer's ACKs alternate.
+ */
+let tsOptsA: TcpOptions = { tsVal: -1, tsEcr: -1 };
+let tsOptsB: TcpOptions = { tsVal: -1, tsEcr: -1 };
+
+function timestampOptions(tsVal: number, tsEcr: number): TcpOptions {
+  const a = tsOptsA;
+  if (a.tsVal === tsVal && a.tsEcr === tsEcr) return a;
+  const b = tsOptsB;
+  tsOptsB = a;
+  if (b.tsVal === tsVal && b.tsEcr === tsEcr) { tsOptsA = b; return b; }
+  return (tsOptsA = { tsVal, tsEcr });
 }
 
 /** SACK blocks being built (makeRaw): at most 4 blocks, 8 edges. */

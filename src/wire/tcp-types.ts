@@ -92,7 +92,10 @@ export interface TcpSegment {
   window: number;
   /** The urgent pointer (meaningful only with URG set). */
   urgent: number;
-  /** The options, parsed. */
+  /**
+   * The options, parsed. Never written once the segment is built: segments share options objects (the host decoder's
+   * frozen common layouts, the engine's timestamps of one clock tick), so a changed option is a new object.
+   */
   options: TcpOptions;
   /** Payload bytes. A view: whoever receives a segment owns its payload and must not expect it to stay stable if the producer reuses buffers (links in synack never do). */
   payload: Uint8Array;
