@@ -29,7 +29,7 @@ import { TupleTable } from './tuple-table.js';
 import { IcmpRateLimiter } from './icmp-rate.js';
 import { MIN_PMTU_V4, PmtuCache, applyPathMtu, mssFor } from './ip-pmtu.js';
 import { StackCounters } from './counters.js';
-import { StackConnection, type UserTimer } from './connection.js';
+import { StackConnection, type StateTransition, type UserTimer } from './connection.js';
 import { Listener, promote, type ListenOptions } from './listener.js';
 import { SynRateLimiter } from './syn-rate.js';
 import { addConn, ephemeralPort, findConn, findTw, freeListenPort, internAddr, isOurs, ourAddress, removeConn, sourceFor, tupleKey } from './demux.js';
@@ -234,6 +234,8 @@ export type PacketObserver = (dir: 'in' | 'out', packet: Uint8Array, time: numbe
 export type TransitionObserver = (c: { id: number; localAddr: Uint8Array; localPort: number; remoteAddr: Uint8Array; remotePort: number }, ev: { time: number; from: TcpStateName; to: TcpStateName; cause: TcpCause }) => void;
 
 const defaultRandom: RandomSource = (out) => { globalThis.crypto.getRandomValues(out); };
+/** The cause of every TIME-WAIT entry's expiry (2·MSL, RFC 9293 §3.10.8): one object for all of them. */
+const TIME_WAIT_EXPIRED: TcpCause = Object.freeze({ kind: 'timer', timer: 'time-wait' });
 
 /**
  * A host: IPv4/IPv6 addresses, TCP connections demultiplexed by 4-tuple, listeners with SYN and accept
@@ -336,6 +338,9 @@ export class Stack {
   /** @internal Outgoing segments' buffers, carved from shared blocks (one allocation per many segments). */
   readonly slab = new PacketSlab();
   private readonly transitionObservers: TransitionObserver[] = [];
+  /** Per transition observer: whether it hears compact TIME-WAIT entries' ends (observeTransitions). */
+  private readonly timeWaitEnds: boolean[] = [];
+  private timeWaitEndObservers = 0;
   private readonly wake = () => this.onWake();
   private readonly userTimers = new TimerHeap<UserTimer>();
   private armedAt = Infinity;
@@ -425,10 +430,23 @@ export class Stack {
   }
   /** @internal Observers that need whole outgoing datagrams with complete checksums (observePackets). */
   wholePacketObservers = 0;
-  /** Watch every connection state transition (including TIME-WAIT → CLOSED of compact entries). */
-  observeTransitions(fn: TransitionObserver): () => void {
+  /**
+   * Watch every connection state transition (including TIME-WAIT → CLOSED of compact entries, unless
+   * `timeWaitEnds` is false). `c` is the connection itself (for a compact entry's end, an object made for the
+   * call) and `ev` the engine's own event: keep the fields you need rather than them.
+   */
+  observeTransitions(fn: TransitionObserver, opts?: { timeWaitEnds?: boolean }): () => void {
+    const tw = opts?.timeWaitEnds !== false;
     this.transitionObservers.push(fn);
-    return () => { const i = this.transitionObservers.indexOf(fn); if (i >= 0) this.transitionObservers.splice(i, 1); };
+    this.timeWaitEnds.push(tw);
+    if (tw) this.timeWaitEndObservers++;
+    return () => {
+      const i = this.transitionObservers.indexOf(fn);
+      if (i < 0) return;
+      if (this.timeWaitEnds[i]) this.timeWaitEndObservers--;
+      this.transitionObservers.splice(i, 1);
+      this.timeWaitEnds.splice(i, 1);
+    };
   }
 
   /** Live connections (not counting compact TIME-WAIT entries). */
@@ -674,7 +692,7 @@ export class Stack {
       const h = c.handler;
       if (ev.type === 'state') {
         c.lastTransition = ev; // the event itself: a TcpEvent of type 'state' is a StateTransition
-        this.emitTransition(c, ev.time, ev.from, ev.to, ev.cause);
+        if (this.transitionObservers.length !== 0) this.emitTransition(c, ev);
         if (ev.to === 'ESTABLISHED' && c.embryonic) promote(this, c);
         if (ev.to === 'TIME-WAIT') toTimeWait = true;
       } else if (ev.type === 'closed') {
@@ -792,20 +810,30 @@ export class Stack {
   // Observers
   // ---------------------------------------------------------------------------------------------
 
-  private emitTransition(c: { id?: number; connId?: number; localAddr: Uint8Array; localPort: number; remoteAddr: Uint8Array; remotePort: number }, time: number, from: TcpStateName, to: TcpStateName, cause: TcpCause): void {
-    if (!this.transitionObservers.length) return;
-    const info = { id: (c as { id?: number }).id ?? (c as { connId: number }).connId, localAddr: c.localAddr, localPort: c.localPort, remoteAddr: c.remoteAddr, remotePort: c.remotePort };
-    for (const fn of this.transitionObservers) fn(info, { time, from, to, cause });
+  /**
+   * A live connection's transition goes to the observers as it is: the connection itself (its id, addresses and
+   * ports) and the engine's own event (a 'state' TcpEvent is a StateTransition). Copies of both were four objects
+   * per transition, ~700 B per connection of a connection-per-request server with a lifecycle log.
+   */
+  private emitTransition(c: StackConnection, ev: StateTransition): void {
+    const obs = this.transitionObservers;
+    for (let i = 0; i < obs.length; i++) obs[i]!(c, ev);
   }
 
-  /** @internal Observers hear that the TIME-WAIT entry in `slot` ends (before it is removed). */
+  /**
+   * @internal Observers hear that the TIME-WAIT entry in `slot` ends (before it is removed). Only those that asked
+   * for these ends (observeTransitions' timeWaitEnds): an entry keeps no objects, so each end is built for them.
+   */
   twClosed(slot: number, now: number, cause: TcpCause): void {
-    if (!this.transitionObservers.length) return;
+    if (this.timeWaitEndObservers === 0) return;
     const t = this.tw;
-    this.emitTransition({ connId: t.connId(slot), localAddr: t.localAddr(slot), localPort: t.localPort(slot), remoteAddr: t.remoteAddr(slot), remotePort: t.remotePort(slot) }, now, 'TIME-WAIT', 'CLOSED', cause);
+    const info = { id: t.connId(slot), localAddr: t.localAddr(slot), localPort: t.localPort(slot), remoteAddr: t.remoteAddr(slot), remotePort: t.remotePort(slot) };
+    const ev = { time: now, from: 'TIME-WAIT' as const, to: 'CLOSED' as const, cause };
+    const obs = this.transitionObservers;
+    for (let i = 0; i < obs.length; i++) if (this.timeWaitEnds[i]) obs[i]!(info, ev);
   }
   /** @internal */
-  readonly twExpired = (slot: number): void => this.twClosed(slot, this.clock.now(), { kind: 'timer', timer: 'time-wait' });
+  readonly twExpired = (slot: number): void => { if (this.timeWaitEndObservers !== 0) this.twClosed(slot, this.clock.now(), TIME_WAIT_EXPIRED); };
 
   /** @internal Interned remote addresses (demux.ts internAddr). */
   readonly addrs = new Map<number, Uint8Array>();
