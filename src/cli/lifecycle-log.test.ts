@@ -95,3 +95,26 @@ test('refused: a SYN to a closed port ends as refused; flush() reports open conn
   assert.equal(recC[1]!.close, 'open');
   assert.equal(logC.size, 0);
 });
+
+test('a record prints as JSON with its fields in order and as its text line; strings are built when read, from the connection\'s own values', async () => {
+  const { net, c, s, recS, recC } = await setup();
+  c.tcp.shutdown(net.now); c.service();
+  await net.runUntil(() => s.state === 'CLOSE-WAIT');
+  s.tcp.shutdown(net.now); s.service();
+  await net.runUntil(() => recS.length === 1 && recC.length === 1);
+  const r = recC[0]!;
+  const json = JSON.parse(JSON.stringify(r)) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(json), ['id', 'local', 'remote', 'open', 'states', 'close', 'firstFin', 'endCause', 'durationMs', 'endedAt']);
+  assert.deepEqual(json, {
+    id: r.id, local: `10.0.0.1:${c.localPort}`, remote: '10.0.0.2:80', open: 'active',
+    states: ['CLOSED', 'SYN-SENT', 'ESTABLISHED', 'FIN-WAIT-1', 'TIME-WAIT'], close: 'three-way', firstFin: 'us',
+    endCause: 'segment F.', durationMs: r.durationMs, endedAt: r.endedAt,
+  });
+  assert.equal(r.id, c.id);
+  assert.match(r.endedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.ok(Math.abs(Date.parse(r.endedAt) - Date.now()) < 60_000);
+  assert.ok(r.durationMs > 0 && r.durationMs <= net.now - c.createdAt, String(r.durationMs));
+  assert.equal(formatRecord(r), `${r.endedAt} 10.0.0.1:${c.localPort} -> 10.0.0.2:80 CLOSED > SYN-SENT > ESTABLISHED > FIN-WAIT-1 > TIME-WAIT close=three-way, we closed first (segment F.) ${r.durationMs} ms`);
+  // A plain object with the same fields prints the same line (formatRecord takes any LifecycleRecord).
+  assert.equal(formatRecord(json as unknown as LifecycleRecord), formatRecord(r));
+});

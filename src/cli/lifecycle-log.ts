@@ -16,7 +16,7 @@
  *   timeout       a timer gave up: retransmissions, keep-alive, FIN-WAIT-2, or a SYN-RECEIVED entry expired.
  *   open          still open when synack stopped (reported by flush()).
  */
-import type { TcpStateName } from '../wire/trace.js';
+import { TCP_STATES, type TcpStateName } from '../wire/trace.js';
 import { formatAddress } from '../wire/address.js';
 import { FIN, RST } from '../wire/tcp-types.js';
 import type { TcpCause } from '../tcp/connection.js';
@@ -43,47 +43,162 @@ export interface LifecycleRecord {
   endedAt: string;
 }
 
-interface Live {
-  id: number;
-  localAddr: Uint8Array;
-  localPort: number;
-  remoteAddr: Uint8Array;
-  remotePort: number;
-  states: TcpStateName[];
-  start: number;
-  active: boolean;
-  firstFin: 'us' | 'peer' | 'both' | null;
+/** The highest number of states kept in a number, 4 bits each (16^13 < 2^53); more go to an array. */
+const PACKED_STATES = 13;
+/** 16^i for each packed state's place (a table: `16 ** i` with a variable i is a call to pow). */
+const PLACE = Array.from({ length: PACKED_STATES }, (_, i) => 16 ** i);
+
+/**
+ * One connection the logger follows and, once it ended, its record. Kept compact, as `synack serve` keeps its
+ * recent records and a connection-per-request load ends one per request: the states as TCP_STATES indexes packed
+ * in a number, the addresses as the stack's own arrays (its addresses, interned remote addresses), the end time as
+ * a number; the strings (endpoints, states, ISO time) are built when read (printed, JSON), from shared caches
+ * where they repeat. What a reader sees is LifecycleRecord's fields, and JSON.stringify gives them (toJSON).
+ */
+class Lifecycle implements LifecycleRecord {
+  close: CloseVariant = 'open';
+  firstFin: 'us' | 'peer' | 'both' | null = null;
   /** After the peer's FIN: did we send anything (an ACK of it, data) before our own FIN? */
-  sentInCloseWait: boolean | null;
+  sentInCloseWait: boolean | null = null;
+  endCause = '';
+  durationMs = 0;
+  /** Wall-clock time of the end (Date.now()). */
+  endedAtMs = 0;
+  /** The first PACKED_STATES states' TCP_STATES indexes, 4 bits each, the first lowest. */
+  private packed = 0;
+  private count = 0;
+  /** States beyond PACKED_STATES. */
+  private more: TcpStateName[] | null = null;
+  /** Every state it went through, as bits (1 << TCP_STATES index): has() without walking the list. */
+  private seen = 0;
+  constructor(
+    readonly id: number,
+    readonly localAddr: Uint8Array,
+    readonly localPort: number,
+    readonly remoteAddr: Uint8Array,
+    readonly remotePort: number,
+    readonly start: number,
+    readonly active: boolean,
+    first: TcpStateName,
+  ) {
+    this.push(first);
+  }
+
+  push(state: TcpStateName): void {
+    const n = this.count++;
+    const i = stateIndex(state);
+    this.seen |= 1 << i;
+    if (n < PACKED_STATES) this.packed += i * PLACE[n]!;
+    else (this.more ??= []).push(state);
+  }
+  /** The i-th state, in order (0: the first). */
+  stateAt(i: number): TcpStateName {
+    if (i >= PACKED_STATES) return this.more![i - PACKED_STATES]!;
+    return TCP_STATES[Math.floor(this.packed / PLACE[i]!) % 16]!;
+  }
+  get stateCount(): number { return this.count; }
+  has(state: TcpStateName): boolean { return (this.seen & (1 << stateIndex(state))) !== 0; }
+  get states(): TcpStateName[] {
+    const out: TcpStateName[] = [];
+    for (let i = 0; i < this.count; i++) out.push(this.stateAt(i));
+    return out;
+  }
+  /** `states` joined with ' > ' (one string per sequence of states, shared). */
+  get statesText(): string {
+    if (this.more !== null) return this.states.join(' > ');
+    const key = this.packed * 16 + this.count;
+    let t = STATES_TEXT.get(key);
+    if (t === undefined) { t = this.states.join(' > '); if (STATES_TEXT.size < 4096) STATES_TEXT.set(key, t); }
+    return t;
+  }
+  get local(): string { return endpoint(this.localAddr, this.localPort); }
+  get remote(): string { return endpoint(this.remoteAddr, this.remotePort); }
+  get open(): 'active' | 'passive' { return this.active ? 'active' : 'passive'; }
+  get endedAt(): string { return isoTime(this.endedAtMs); }
+  toJSON(): LifecycleRecord {
+    return {
+      id: this.id, local: this.local, remote: this.remote, open: this.open, states: this.states, close: this.close,
+      firstFin: this.firstFin, endCause: this.endCause, durationMs: this.durationMs, endedAt: this.endedAt,
+    };
+  }
+}
+
+/** The joined text of each sequence of states seen (Lifecycle#statesText), by packed value and count. */
+const STATES_TEXT = new Map<number, string>();
+
+/** Each state's index in TCP_STATES, by a switch (no keyed load from an object of eleven names). */
+function stateIndex(name: TcpStateName): number {
+  switch (name) {
+    case 'CLOSED': return 0; case 'LISTEN': return 1; case 'SYN-SENT': return 2; case 'SYN-RECEIVED': return 3;
+    case 'ESTABLISHED': return 4; case 'FIN-WAIT-1': return 5; case 'FIN-WAIT-2': return 6; case 'CLOSE-WAIT': return 7;
+    case 'CLOSING': return 8; case 'LAST-ACK': return 9; case 'TIME-WAIT': return 10;
+  }
+  return TCP_STATES.indexOf(name);
+}
+
+/** The text of the addresses last formatted: a server's own address and its few peers repeat. */
+const addressText = { a: null as Uint8Array | null, text: '', b: null as Uint8Array | null, btext: '' };
+function formatAddressCached(a: Uint8Array): string {
+  const c = addressText;
+  if (a === c.a) return c.text;
+  if (a === c.b) return c.btext;
+  c.b = c.a; c.btext = c.text;
+  c.a = a; c.text = formatAddress(a);
+  return c.text;
 }
 
 function endpoint(a: Uint8Array, port: number): string {
-  return a.length === 16 ? `[${formatAddress(a)}]:${port}` : `${formatAddress(a)}:${port}`;
+  const t = formatAddressCached(a);
+  return a.length === 16 ? `[${t}]:${port}` : `${t}:${port}`;
 }
+
+/** ISO 8601 of a wall-clock time; connections that end in the same millisecond share the string. */
+let isoMs = NaN, isoText = '';
+function isoTime(ms: number): string {
+  if (ms !== isoMs) { isoMs = ms; isoText = new Date(ms).toISOString(); }
+  return isoText;
+}
+
+/** describeCause's texts, made once each (a cause's text depends only on the call, the timer or the flags). */
+const CAUSE_TEXT = new Map<string, string>();
+const SEGMENT_TEXT: string[] = [];
 
 export function describeCause(c: TcpCause): string {
-  if (c.kind === 'user') return `user ${c.call}`;
-  if (c.kind === 'timer') return `timer ${c.timer}`;
-  const f = c.seg.flags;
-  let s = '';
-  if (f & 0x02) s += 'S';
-  if (f & FIN) s += 'F';
-  if (f & RST) s += 'R';
-  if (f & 0x08) s += 'P';
-  if (f & 0x10) s += '.';
-  return `segment ${s || 'none'}`;
+  if (c.kind !== 'segment') {
+    const key = c.kind === 'user' ? c.call : c.timer;
+    let t = CAUSE_TEXT.get(c.kind + key);
+    if (t === undefined) { t = `${c.kind} ${key}`; CAUSE_TEXT.set(c.kind + key, t); }
+    return t;
+  }
+  const f = c.seg.flags & (0x02 | FIN | RST | 0x08 | 0x10);
+  let t = SEGMENT_TEXT[f];
+  if (t === undefined) {
+    let s = '';
+    if (f & 0x02) s += 'S';
+    if (f & FIN) s += 'F';
+    if (f & RST) s += 'R';
+    if (f & 0x08) s += 'P';
+    if (f & 0x10) s += '.';
+    t = SEGMENT_TEXT[f] = `segment ${s || 'none'}`;
+  }
+  return t;
 }
 
+type ConnInfo = { id: number; localAddr: Uint8Array; localPort: number; remoteAddr: Uint8Array; remotePort: number };
+type Transition = { time: number; from: TcpStateName; to: TcpStateName; cause: TcpCause };
+
 export class LifecycleLogger {
-  private readonly live = new Map<number, Live>();
+  private readonly live = new Map<number, Lifecycle>();
   /** Connections between the peer's FIN and our FIN whose outgoing segments we watch (see sentInCloseWait). */
-  private readonly closeWait = new Set<Live>();
+  private readonly closeWait = new Set<Lifecycle>();
   private readonly unsubs: Array<() => void> = [];
   /** Connections reported so far, by variant. */
   readonly totals: Record<CloseVariant, number> = { 'four-way': 0, 'three-way': 0, simultaneous: 0, 'rst-by-us': 0, 'rst-by-peer': 0, refused: 0, timeout: 0, open: 0 };
 
   constructor(private readonly stack: Stack, private readonly onRecord: (r: LifecycleRecord) => void) {
-    this.unsubs.push(stack.observeTransitions((c, ev) => this.transition(c, ev)));
+    // A compact TIME-WAIT entry's end is not news here (its line was written when it entered TIME-WAIT): the
+    // stack builds no transition for it.
+    this.unsubs.push(stack.observeTransitions((c, ev) => this.transition(c, ev), { timeWaitEnds: false }));
     this.unsubs.push(stack.observePackets((dir, packet) => {
       // Only while some connection is between the peer's FIN and ours: nothing to do on the data path otherwise.
       if (dir === 'out' && this.closeWait.size > 0) this.outgoing(packet);
@@ -95,20 +210,19 @@ export class LifecycleLogger {
     return this.live.size;
   }
 
-  private transition(c: { id: number; localAddr: Uint8Array; localPort: number; remoteAddr: Uint8Array; remotePort: number }, ev: { time: number; from: TcpStateName; to: TcpStateName; cause: TcpCause }): void {
+  private transition(c: ConnInfo, ev: Transition): void {
     let l = this.live.get(c.id);
-    if (!l) {
-      // TIME-WAIT → CLOSED of a compact entry: its line was written when it entered TIME-WAIT.
+    if (l === undefined) {
+      // TIME-WAIT → CLOSED of a full TCB kept in TIME-WAIT: its line was written when it entered TIME-WAIT.
       if (ev.from === 'TIME-WAIT') return;
-      l = {
-        id: c.id, localAddr: c.localAddr, localPort: c.localPort, remoteAddr: c.remoteAddr, remotePort: c.remotePort,
-        states: [ev.from], start: ev.time, active: ev.to === 'SYN-SENT', firstFin: null, sentInCloseWait: null,
-      };
-      this.live.set(c.id, l);
       // A passive open's TCB starts with CLOSED → LISTEN (the listener's "copy"); the story starts at LISTEN.
-      if (ev.from === 'CLOSED' && ev.to === 'LISTEN') { l.states = ['LISTEN']; return; }
+      const listen = ev.from === 'CLOSED' && ev.to === 'LISTEN';
+      // The addresses are the stack's (its own, interned remote ones), not views into a packet.
+      l = new Lifecycle(c.id, c.localAddr, c.localPort, c.remoteAddr, c.remotePort, ev.time, ev.to === 'SYN-SENT', listen ? 'LISTEN' : ev.from);
+      this.live.set(c.id, l);
+      if (listen) return;
     }
-    l.states.push(ev.to);
+    l.push(ev.to);
     if (ev.to === 'FIN-WAIT-1' && l.firstFin === null) l.firstFin = 'us';
     if (ev.to === 'CLOSE-WAIT') {
       l.firstFin = 'peer';
@@ -141,39 +255,30 @@ export class LifecycleLogger {
     }
   }
 
-  private end(l: Live, time: number, final: TcpStateName, cause: TcpCause): void {
+  private end(l: Lifecycle, time: number, final: TcpStateName, cause: TcpCause): void {
     this.live.delete(l.id);
-    this.closeWait.delete(l);
-    const s = l.states;
-    const has = (x: TcpStateName) => s.includes(x);
+    if (l.sentInCloseWait !== null) this.closeWait.delete(l);
     let close: CloseVariant;
     const rstIn = cause.kind === 'segment' && (cause.seg.flags & RST) !== 0;
-    if (rstIn) close = s.includes('SYN-SENT') && !has('ESTABLISHED') ? 'refused' : 'rst-by-peer';
+    if (rstIn) close = l.has('SYN-SENT') && !l.has('ESTABLISHED') ? 'refused' : 'rst-by-peer';
     else if (cause.kind === 'user' && (cause.call === 'abort' || cause.call === 'close')) close = 'rst-by-us';
     else if (cause.kind === 'timer' && final === 'CLOSED' && cause.timer !== 'time-wait') close = 'timeout';
     // Data after close (Linux TCPAbortOnData): the engine answered with RST and deleted the TCB.
-    else if (final === 'CLOSED' && cause.kind === 'segment' && s[s.length - 2] !== 'LAST-ACK') close = 'rst-by-us';
-    else if (has('CLOSING')) close = 'simultaneous';
-    else if (l.firstFin === 'us') close = has('FIN-WAIT-2') ? 'four-way' : 'three-way';
+    else if (final === 'CLOSED' && cause.kind === 'segment' && l.stateAt(l.stateCount - 2) !== 'LAST-ACK') close = 'rst-by-us';
+    else if (l.has('CLOSING')) close = 'simultaneous';
+    else if (l.firstFin === 'us') close = l.has('FIN-WAIT-2') ? 'four-way' : 'three-way';
     else if (l.firstFin === 'peer') close = l.sentInCloseWait ? 'four-way' : 'three-way';
     else close = 'timeout';
-    this.emit(l, time, close, `${describeCause(cause)}`);
+    this.emit(l, time, close, describeCause(cause));
   }
 
-  private emit(l: Live, time: number, close: CloseVariant, endCause: string): void {
+  private emit(l: Lifecycle, time: number, close: CloseVariant, endCause: string): void {
     this.totals[close]++;
-    this.onRecord({
-      id: l.id,
-      local: endpoint(l.localAddr, l.localPort),
-      remote: endpoint(l.remoteAddr, l.remotePort),
-      open: l.active ? 'active' : 'passive',
-      states: l.states,
-      close,
-      firstFin: l.firstFin,
-      endCause,
-      durationMs: Math.round((time - l.start) * 10) / 10,
-      endedAt: new Date().toISOString(),
-    });
+    l.close = close;
+    l.endCause = endCause;
+    l.durationMs = Math.round((time - l.start) * 10) / 10;
+    l.endedAtMs = Date.now();
+    this.onRecord(l);
   }
 
   /** Reports every connection still followed as `open` (when synack stops) and stops observing. */
@@ -191,5 +296,6 @@ export class LifecycleLogger {
 /** The text form of a record: one line. */
 export function formatRecord(r: LifecycleRecord): string {
   const first = r.firstFin === 'us' ? ', we closed first' : r.firstFin === 'peer' ? ', peer closed first' : r.firstFin === 'both' ? ', both at once' : '';
-  return `${r.endedAt} ${r.local} ${r.open === 'active' ? '->' : '<-'} ${r.remote} ${r.states.join(' > ')} close=${r.close}${first} (${r.endCause}) ${r.durationMs} ms`;
+  const states = r instanceof Lifecycle ? r.statesText : r.states.join(' > ');
+  return `${r.endedAt} ${r.local} ${r.open === 'active' ? '->' : '<-'} ${r.remote} ${states} close=${r.close}${first} (${r.endCause}) ${r.durationMs} ms`;
 }
