@@ -585,7 +585,7 @@ export class Socket extends Duplex implements ConnectionHandler {
   destroySoon(): void {
     if (this.writable) this.end();
     if (this.writableFinished) this.destroy();
-    else this.once('finish', () => this.destroy());
+    else this.once('finish', destroyOnFinish); // as node:net's once('finish', this.destroy): no closure per socket
   }
 
   /** Nagle off (true) or on (RFC 896 / RFC 1122 §4.2.3.4). */
@@ -754,6 +754,8 @@ const ON_HEAP = 64;
 // nextTick callbacks taking the socket as an argument: no closure per socket.
 function replayEarlyState(s: Socket): void { s.replayEarly(); }
 function resumeTick(s: Socket): void { s.resumed(); }
+/** destroySoon's 'finish' listener (an emitter calls its listeners with itself as `this`). */
+function destroyOnFinish(this: Socket): void { this.destroy(); }
 
 /** The public flags of a ReadableState (Node's own accessors) that Socket#resume reads and sets. */
 interface ReadableFlags { flowing: boolean | null; resumeScheduled: boolean; readableListening: boolean; reading: boolean; length: number }
