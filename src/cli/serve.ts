@@ -168,6 +168,35 @@ export function httpHandler(req: http.IncomingMessage, res: http.ServerResponse)
   res.end('not found\n');
 }
 
+/** Text written at the end of the event loop's turn (batchLines), or as soon as this much waits. */
+export const LINE_BATCH_BYTES = 65536;
+
+/**
+ * The lifecycle lines of one turn of the event loop, written to `out` in one call at its end (setImmediate), or
+ * once LINE_BATCH_BYTES wait; `flush` writes what waits now. The same text in the same order: under a connection
+ * per request a write per line was a system call per connection to a file or terminal, with the stream's work
+ * and objects (~1-2 us a line, ~0.2-0.4 joined by a hundred).
+ */
+export function batchLines(out: { write(text: string): unknown }): { push(line: string): void; flush(): void } {
+  let text = '';
+  let queued = false;
+  const flush = (): void => {
+    queued = false;
+    if (text === '') return;
+    const t = text;
+    text = '';
+    out.write(t);
+  };
+  return {
+    push(line: string): void {
+      text += line;
+      if (text.length >= LINE_BATCH_BYTES) flush();
+      else if (!queued) { queued = true; setImmediate(flush); }
+    },
+    flush,
+  };
+}
+
 export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandle> {
   // The send buffer grows with the congestion window, as a Linux socket's without SO_SNDBUF (tcp_sndbuf_expand):
   // a large response queued at once no longer holds the loop while ACKs wait (issue 15).
@@ -192,10 +221,12 @@ export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandl
   }
   const records: LifecycleRecord[] = [];
   const json = o.logFormat === 'json';
+  const lines = batchLines(io.stdout);
+  const writeLines = lines.flush;
   const logger = new LifecycleLogger(stack, (r) => {
     records.push(r);
     if (records.length > 10_000) records.splice(0, 5_000); // bounded under floods
-    io.stdout.write((json ? JSON.stringify(r) : formatRecord(r)) + '\n');
+    lines.push((json ? JSON.stringify(r) : formatRecord(r)) + '\n');
   });
   host.link.onError((e) => io.stderr.write(`synack serve: ${e.message}\n`));
 
@@ -247,6 +278,7 @@ export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandl
     }
   } catch (e) {
     logger.flush();
+    writeLines();
     governor?.stop();
     host.close();
     throw e;
@@ -269,6 +301,7 @@ export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandl
       for (const s of sockets) s.resetAndDestroy();
       stack.destroy();
       logger.flush();
+      writeLines(); // before 'stopped': the last lines come before what the caller prints then
       // Give the final segments (RSTs, last ACKs) a turn to be written before the device goes away.
       await new Promise((r) => setImmediate(r));
       try {
