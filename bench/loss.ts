@@ -863,7 +863,15 @@ async function realRole(): Promise<void> {
         process.stderr.write(`${label(l)}: #${i} kernel→kernel(r0) ${kk2[kk2.length - 1]!.toFixed(2)} MB/s: ${one(kPrev, kToK)}; end tcp_info ${peerLast.kernel}\n`);
         process.stderr.write(`${label(l)}: #${i} kernel→synack ${ks[ks.length - 1]!.toFixed(2)} MB/s: ${one(kToK, k1)}; end tcp_info ${peerLast.synack}\n`);
       }
-      if (hop) kh.push(await curl(hop, `http://10.79.0.2:8080/bytes/${SIZE}`));
+      if (hop) {
+        const h0 = await peerCounters();
+        kh.push(await curl(hop, `http://10.79.0.2:8080/bytes/${SIZE}`));
+        // LOSS_BENCH_PER: the hop receiver's transfer as the peer sender saw it (reordering, D-SACKs: is it the hop?).
+        if (process.env.LOSS_BENCH_PER) {
+          const h1 = await peerCounters();
+          process.stderr.write(`${label(l)}: #${i} kernel→kernel(hop) ${kh[kh.length - 1]!.toFixed(2)} MB/s: ${['TCPTimeouts', 'TCPLossProbes', 'TCPDSACKRecv', 'TCPSACKReorder', 'TCPTSReorder'].map((n) => `${n} ${(h1[n] ?? 0) - (h0[n] ?? 0)}`).join(', ')}\n`);
+        }
+      }
     }
     if (dump) { dump.kill('SIGINT'); await new Promise((r) => dump.once('exit', r)); }
     if (dumpR1) { dumpR1.kill('SIGINT'); await new Promise((r) => dumpR1.once('exit', r)); }
