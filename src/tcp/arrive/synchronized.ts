@@ -358,7 +358,8 @@ export function processAck(c: TcpConnection, seg: TcpSegment, now: number): void
     if (wnd > c.maxSndWnd) c.maxSndWnd = wnd;
     c.sndWl1 = seg.seq;
     c.sndWl2 = ack;
-    if (wnd > 0) { c.persistAt = Infinity; c.persistBackoff = 0; }
+    // Checked before written: the two live in the cold part of the TCB, and their setters cost a call per ACK.
+    if (wnd > 0 && (c.persistAt !== Infinity || c.persistBackoff !== 0)) { c.persistAt = Infinity; c.persistBackoff = 0; }
   }
   maybeStartPersist(c, now);
   if (c.keepAlive) { c.keepaliveAt = now + c.keepAliveIdle; c.keepaliveProbes = 0; }
