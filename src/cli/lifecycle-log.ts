@@ -16,7 +16,7 @@
  *   timeout       a timer gave up: retransmissions, keep-alive, FIN-WAIT-2, or a SYN-RECEIVED entry expired.
  *   open          still open when synack stopped (reported by flush()).
  */
-import { TCP_STATES, type TcpStateName } from '../wire/trace.js';
+import { TCP_STATES, stateIndex, type TcpStateName } from '../wire/trace.js';
 import { formatAddress } from '../wire/address.js';
 import { FIN, RST } from '../wire/tcp-types.js';
 import type { TcpCause } from '../tcp/connection.js';
@@ -125,16 +125,6 @@ class Lifecycle implements LifecycleRecord {
 
 /** The joined text of each sequence of states seen (Lifecycle#statesText), by packed value and count. */
 const STATES_TEXT = new Map<number, string>();
-
-/** Each state's index in TCP_STATES, by a switch (no keyed load from an object of eleven names). */
-function stateIndex(name: TcpStateName): number {
-  switch (name) {
-    case 'CLOSED': return 0; case 'LISTEN': return 1; case 'SYN-SENT': return 2; case 'SYN-RECEIVED': return 3;
-    case 'ESTABLISHED': return 4; case 'FIN-WAIT-1': return 5; case 'FIN-WAIT-2': return 6; case 'CLOSE-WAIT': return 7;
-    case 'CLOSING': return 8; case 'LAST-ACK': return 9; case 'TIME-WAIT': return 10;
-  }
-  return TCP_STATES.indexOf(name);
-}
 
 /** The text of the addresses last formatted: a server's own address and its few peers repeat. */
 const addressText = { a: null as Uint8Array | null, text: '', b: null as Uint8Array | null, btext: '' };

@@ -4,7 +4,7 @@
  */
 import { formatAddress } from '../wire/address.js';
 import { makeSegment } from '../wire/tcp-types.js';
-import { TCP_STATES, type TcpStateName } from '../wire/trace.js';
+import { TCP_STATES, stateIndex, type TcpStateName } from '../wire/trace.js';
 import type { TcpCause, TcpConnection, TcpEvent } from '../tcp/connection.js';
 import type { Listener } from './listener.js';
 import type { Stack } from './stack.js';
@@ -23,18 +23,6 @@ export interface ConnectionHandler {
 }
 
 let nextConnId = 1;
-/**
- * Each state's index in TCP_STATES (lastTransition keeps indexes). A switch, not a keyed load from an object
- * of names: that load sees eleven keys and goes megamorphic (V8's stub cache on every transition).
- */
-function stateIndex(name: TcpStateName): number {
-  switch (name) {
-    case 'CLOSED': return 0; case 'LISTEN': return 1; case 'SYN-SENT': return 2; case 'SYN-RECEIVED': return 3;
-    case 'ESTABLISHED': return 4; case 'FIN-WAIT-1': return 5; case 'FIN-WAIT-2': return 6; case 'CLOSE-WAIT': return 7;
-    case 'CLOSING': return 8; case 'LAST-ACK': return 9; case 'TIME-WAIT': return 10;
-  }
-  return TCP_STATES.indexOf(name);
-}
 const EMBRYONIC = 1, REMOVED = 2, KEEP_TW_TCB = 4, NO_DF = 8, NO_FROM = 15 << 4, DIRTY = 1 << 12;
 
 /** A timer armed with Stack.schedule: set `cancelled` to true to cancel it. */

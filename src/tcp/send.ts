@@ -327,8 +327,8 @@ export function makeRaw(c: TcpConnection, seq: number, ack: number, flags: numbe
  * §4.3), so a bulk transfer builds about one per tick instead of one per data segment and ACK (~130 B of garbage per
  * data segment). Two are kept: in one process a connection's data and its peer's ACKs alternate.
  */
-let tsOptsA: TcpOptions = { tsVal: -1, tsEcr: -1 };
-let tsOptsB: TcpOptions = { tsVal: -1, tsEcr: -1 };
+let tsOptsA: TcpOptions = Object.freeze({ tsVal: -1, tsEcr: -1 });
+let tsOptsB: TcpOptions = Object.freeze({ tsVal: -1, tsEcr: -1 });
 
 function timestampOptions(tsVal: number, tsEcr: number): TcpOptions {
   const a = tsOptsA;
@@ -336,7 +336,8 @@ function timestampOptions(tsVal: number, tsEcr: number): TcpOptions {
   const b = tsOptsB;
   tsOptsB = a;
   if (b.tsVal === tsVal && b.tsEcr === tsEcr) { tsOptsA = b; return b; }
-  return (tsOptsA = { tsVal, tsEcr });
+  // Frozen: a harness that rewrites an outgoing segment's timestamps gets a TypeError, not other segments changed.
+  return (tsOptsA = Object.freeze({ tsVal, tsEcr }));
 }
 
 /** SACK blocks being built (makeRaw): at most 4 blocks, 8 edges. */

@@ -15,6 +15,19 @@ export const TCP_STATES: readonly TcpStateName[] = [
   'CLOSE-WAIT', 'CLOSING', 'LAST-ACK', 'TIME-WAIT',
 ];
 
+/**
+ * A state's index in TCP_STATES. A switch, not a keyed load from an object of names: that load sees eleven keys
+ * and goes megamorphic (V8's stub cache on every transition). Internal: the stack and the lifecycle log keep indexes.
+ */
+export function stateIndex(name: TcpStateName): number {
+  switch (name) {
+    case 'CLOSED': return 0; case 'LISTEN': return 1; case 'SYN-SENT': return 2; case 'SYN-RECEIVED': return 3;
+    case 'ESTABLISHED': return 4; case 'FIN-WAIT-1': return 5; case 'FIN-WAIT-2': return 6; case 'CLOSE-WAIT': return 7;
+    case 'CLOSING': return 8; case 'LAST-ACK': return 9; case 'TIME-WAIT': return 10;
+  }
+  return TCP_STATES.indexOf(name);
+}
+
 /** One side of a Trace (a column of the ladder diagram). */
 export interface TraceEndpoint {
   /** Printable address, e.g. "10.0.0.1" or "fd00::1". */
