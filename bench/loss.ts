@@ -847,8 +847,10 @@ async function realRole(): Promise<void> {
       const rx0 = h.host.link.stats, gso0 = h.host.link.offloadStats.rxGsoPackets;
       ks.push(await peerSampled('synack', () => sampled('synack', synackGet)));
       const rx1 = h.host.link.stats;
-      if (ccArm !== null) process.stderr.write(`${label(l)}: arm ${ccArm}: synack→kernel ${towardPeer ? sk[sk.length - 1]?.toFixed(2) : '-'} kernel→kernel ${towardPeer ? kk1[kk1.length - 1]?.toFixed(2) : '-'} kernel→synack ${ks[ks.length - 1]!.toFixed(2)} kernel→kernel(r0) ${kk2[kk2.length - 1]!.toFixed(2)}\n`);
-      if (niceArm !== null) process.stderr.write(`${label(l)}: nice ${niceArm}: synack→kernel ${towardPeer ? sk[sk.length - 1]?.toFixed(2) : '-'} kernel→kernel ${towardPeer ? kk1[kk1.length - 1]?.toFixed(2) : '-'} kernel→synack ${ks[ks.length - 1]!.toFixed(2)} kernel→kernel(r0) ${kk2[kk2.length - 1]!.toFixed(2)}\n`);
+      // An A/B arm's repetition, its four figures (those toward the peer only in the first RUNS repetitions).
+      const armLine = (arm: string): string => `${label(l)}: ${arm}: synack→kernel ${towardPeer ? sk[sk.length - 1]?.toFixed(2) : '-'} kernel→kernel ${towardPeer ? kk1[kk1.length - 1]?.toFixed(2) : '-'} kernel→synack ${ks[ks.length - 1]!.toFixed(2)} kernel→kernel(r0) ${kk2[kk2.length - 1]!.toFixed(2)}\n`;
+      if (ccArm !== null) process.stderr.write(armLine(`arm ${ccArm}`));
+      if (niceArm !== null) process.stderr.write(armLine(`nice ${niceArm}`));
       rxReads.packets += rx1.rxPackets - rx0.rxPackets; rxReads.batches += rx1.rxBatches - rx0.rxBatches;
       rxReads.gso += h.host.link.offloadStats.rxGsoPackets - gso0;
       const kToK = k0;

@@ -23,7 +23,7 @@ function walk(dir, out) {
  * lines), its enclosing subtests' names and the file it came from. Failures that only propagate a subtest's are kept
  * too (a file that failed to load has no subtest).
  */
-export function tapFailures(tap) {
+function tapFailures(tap) {
   const lines = tap.split('\n');
   const out = [];
   for (let i = 0; i < lines.length; i++) {

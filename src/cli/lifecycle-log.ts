@@ -103,9 +103,9 @@ class Lifecycle implements LifecycleRecord {
     for (let i = 0; i < this.count; i++) out.push(this.stateAt(i));
     return out;
   }
-  /** `states` joined with ' > ' (one string per sequence of states, shared). */
+  /** `states` joined with ' > ' (one string per sequence of states of at most 12, shared: their key is exact). */
   get statesText(): string {
-    if (this.more !== null) return this.states.join(' > ');
+    if (this.count > 12) return this.states.join(' > ');
     const key = this.packed * 16 + this.count;
     let t = STATES_TEXT.get(key);
     if (t === undefined) { t = this.states.join(' > '); if (STATES_TEXT.size < 4096) STATES_TEXT.set(key, t); }

@@ -222,7 +222,6 @@ export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandl
   const records: LifecycleRecord[] = [];
   const json = o.logFormat === 'json';
   const lines = batchLines(io.stdout);
-  const writeLines = lines.flush;
   const logger = new LifecycleLogger(stack, (r) => {
     records.push(r);
     if (records.length > 10_000) records.splice(0, 5_000); // bounded under floods
@@ -278,7 +277,7 @@ export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandl
     }
   } catch (e) {
     logger.flush();
-    writeLines();
+    lines.flush();
     governor?.stop();
     host.close();
     throw e;
@@ -301,7 +300,7 @@ export async function startServe(o: ServeOptions, io: CliIo): Promise<ServeHandl
       for (const s of sockets) s.resetAndDestroy();
       stack.destroy();
       logger.flush();
-      writeLines(); // before 'stopped': the last lines come before what the caller prints then
+      lines.flush(); // before 'stopped': the last lines come before what the caller prints then
       // Give the final segments (RSTs, last ACKs) a turn to be written before the device goes away.
       await new Promise((r) => setImmediate(r));
       try {

@@ -431,7 +431,7 @@ export function seventhProcessText(c: TcpConnection, seg: TcpSegment, seq: numbe
           // longer than the RTO; not while the exchange is interactive (pingpong: we answered within the
           // delayed-ACK time, so the ACK rides on our reply).
           if (c.lastDataRecvAt < 0) startQuickAck(c);
-          else if (now - c.lastDataRecvAt > c.rtt.current()) { c.quickAcksSent = 0; c.pingpong = false; }
+          else if (now - c.lastDataRecvAt > c.rtt.current()) enterQuickAck(c);
           c.lastDataRecvAt = now;
           // And every segment that lets the window grow (quick-ack.ts windowOpening; it uses no quick-ACK count).
           const quick = opening ? !c.pingpong : inQuickAck(c);
