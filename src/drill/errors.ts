@@ -35,3 +35,13 @@ export class DrillParseError extends Error {
     this.detail = init.message;
   }
 }
+
+/** A run's failure (a mismatch, a timing error) with the script line it is on: the runner's FAIL verdict. */
+export class DrillFailure extends Error {
+  constructor(message: string, readonly line: number) { super(message); this.name = 'DrillFailure'; }
+}
+
+/** A construct synack cannot run (never a silent pass): the runner's UNSUPPORTED verdict. */
+export class DrillUnsupported extends Error {
+  constructor(readonly construct: string, readonly line: number) { super(construct); this.name = 'DrillUnsupported'; }
+}
