@@ -159,6 +159,11 @@ const T_UNACKED_SINCE = 6;
 const T_LAST_DATA_RECV_AT = 7;
 const T_NEXT_SEND_AT = 8;
 const T_RTT_SEQ = 9;
+// Our SYN's send time while it is timed (T_RTT_SEQ not -1: only the handshake is timed so, makeSyn). Once that is
+// over the slot is free, and holds the send time of a FIN kept inline after the one data segment in flight
+// (recovery/rack.ts logSent keeps a FIN inline only then): the FIN sent at a later clock reading than the data (a
+// server's response, then its close a turn later) needs a time of its own, and a 19th slot would cost every
+// connection 8 bytes.
 const T_RTT_TIME = 10;
 // An RTT sample taken before the congestion controller or the RACK record exists (the handshake's), for them to
 // take when they are created: cc's onRttSample arguments (T_CC_RTT -1: none), RACK's min_RTT (Infinity: none).
@@ -573,6 +578,13 @@ export class TcpConnection {
   get rttTime(): number { return this.times[T_RTT_TIME]!; }
   /** @internal */
   set rttTime(v: number) { this.times[T_RTT_TIME] = v; }
+  /**
+   * @internal When the FIN kept inline after the data segment (inlineFinApart) was sent. Shares rttTime's slot:
+   * recovery/rack.ts logSent keeps a FIN inline only while rttSeq is -1 (the SYN no longer timed).
+   */
+  get inlineFinSentAt(): number { return this.times[T_RTT_TIME]!; }
+  /** @internal */
+  set inlineFinSentAt(v: number) { this.times[T_RTT_TIME] = v; }
 
   /** RCV.UP: receive urgent pointer. */
   /**
@@ -751,7 +763,7 @@ export class TcpConnection {
   get rack(): Rack { return this.rackObj ?? this.createRack(this.sndNxt); }
   /**
    * @internal Creates the RACK record; the segment kept inline (inlineSentAt), if any, becomes its first entry,
-   * [SND.UNA, `inlineEnd`) (two, split at the FIN's sequence number, when the FIN went alone with it). What the
+   * [SND.UNA, `inlineEnd`) (two, split at the FIN's sequence number, when the FIN went alone after it). What the
    * record would have learnt from earlier segments, all acknowledged, changes nothing it decides later
    * (recovery/rack.ts logSent); its min_RTT is replayed.
    */
@@ -763,7 +775,7 @@ export class TcpConnection {
       this.times[T_INLINE_SENT_AT] = -1;
       const finApart = (this.bits & B_INLINE_FIN_APART) !== 0;
       this.bits &= ~B_INLINE_FIN_APART;
-      adoptInline(this, r, this.sndUna, inlineEnd, sentAt, finApart);
+      adoptInline(this, r, this.sndUna, inlineEnd, sentAt, finApart ? this.inlineFinSentAt : -1);
     }
     return r;
   }
@@ -771,7 +783,7 @@ export class TcpConnection {
   get inlineSentAt(): number { return this.times[T_INLINE_SENT_AT]!; }
   /** @internal */
   set inlineSentAt(v: number) { this.times[T_INLINE_SENT_AT] = v; }
-  /** @internal The FIN, sent alone at inlineSentAt too, follows the inline data segment (recovery/rack.ts logSent). */
+  /** @internal The FIN, sent alone at inlineFinSentAt, follows the inline data segment (recovery/rack.ts logSent). */
   get inlineFinApart(): boolean { return (this.bits & B_INLINE_FIN_APART) !== 0; }
   /** @internal */
   set inlineFinApart(v: boolean) { this.setBit(B_INLINE_FIN_APART, v); }

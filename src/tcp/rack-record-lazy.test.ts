@@ -1,7 +1,8 @@
 /**
  * The RACK record (recovery/rack.ts) is created only when a second segment goes out while one is in flight, or when
  * a SACK, a retransmission, an RTO or recovery needs it; until then the one segment in flight is kept inline
- * (logSent), with the FIN when that went alone right after it at the same time (a socket's end(data)). A connection whose record exists from the start (created before connect, as every connection's was
+ * (logSent), with the FIN when that went alone after it (a socket's end(data), at the same time; a server's response
+ * and its close a turn of the event loop later, at a later clock reading). A connection whose record exists from the start (created before connect, as every connection's was
  * at its first send) must put exactly the same segments on the wire at the same times, with losses, duplicates and
  * reordering, SACK and timestamps on or off.
  */
@@ -169,11 +170,12 @@ test('a lone segment in flight, lost: the tail loss probe resends it as with a r
 });
 
 /**
- * One request, its response, then the server's FIN alone at the same time (a server's end(response)). `fate`
+ * One request, its response, then the server's FIN alone, `finAfter` ms later (0: at the same time, a server's
+ * end(response); more: node:http closing once the response's write completed, a later clock reading). `fate`
  * decides what happens to b's response (data) and to its lone FIN. Returns the wire, its times, and whether b built
  * the record.
  */
-function responseThenFin(eager: boolean, cfg: Partial<TcpConfig>, fate: (kind: 'data' | 'fin', nth: number) => Fate | 'late'): { wire: string[]; times: number[]; rackB: boolean; read: number } {
+function responseThenFin(eager: boolean, cfg: Partial<TcpConfig>, fate: (kind: 'data' | 'fin', nth: number) => Fate | 'late', finAfter = 0): { wire: string[]; times: number[]; rackB: boolean; read: number } {
   const seen = { data: 0, fin: 0 };
   const config: Partial<TcpConfig> = { mss: 1000, ...cfg };
   const p = new Pair({ localPort: 1000, remotePort: 80, iss: 7, config }, { localPort: 80, remotePort: 1000, iss: 9000, config }, {
@@ -199,6 +201,7 @@ function responseThenFin(eager: boolean, cfg: Partial<TcpConfig>, fate: (kind: '
       answered = true;
       p.b.send(bytes(300, 0x62), p.now);
       p.flush();
+      p.now += finAfter; // nothing is due before the response reaches a (60 ms)
       p.b.shutdown(p.now);
     } else if (!closed && read === 300 && p.a.state === 'CLOSE-WAIT') {
       closed = true;
@@ -215,15 +218,17 @@ const FIN_FATES: Array<[string, (kind: 'data' | 'fin', nth: number) => Fate | 'l
   ['the response lost, its FIN delivered', (k, n) => (k === 'data' && n === 0 ? 'drop' : 'deliver'), true],
   ['both lost', (_k, n) => (n === 0 ? 'drop' : 'deliver'), true],
   ['the FIN arriving late: the response acknowledged alone first', (k) => (k === 'fin' ? 'late' : 'deliver'), false],
+  ['both delivered', () => 'deliver', false],
   // The D-SACK for the copy (RFC 2883) builds the record.
   ['the response duplicated', (k, n) => (k === 'data' && n === 0 ? 'duplicate' : 'deliver'), true],
 ];
 
 for (const [name, cfg] of CONFIGS) {
   test(`a response and its lone FIN kept inline, then lost or late: what a record made at the start sends (${name})`, () => {
-    for (const [what, fate, mayBuild] of FIN_FATES) {
-      const eager = responseThenFin(true, cfg, fate);
-      const lazy = responseThenFin(false, cfg, fate);
+    for (const [fateName, fate, mayBuild] of FIN_FATES) for (const finAfter of [0, 0.5, 7]) {
+      const what = `${fateName}, the FIN ${finAfter} ms after the response`;
+      const eager = responseThenFin(true, cfg, fate, finAfter);
+      const lazy = responseThenFin(false, cfg, fate, finAfter);
       assert.deepEqual(lazy.wire, eager.wire, `${what}: segments on the wire`);
       assert.deepEqual(lazy.times, eager.times, `${what}: times on the wire`);
       assert.equal(lazy.read, 300, `${what}: the response read whole`);
@@ -266,8 +271,8 @@ test('the record built from a response and its lone FIN kept inline holds the en
       const what = `FIN ${finAfter} ms after the response${dropFin ? ', lost, the response acknowledged' : ''}, timestamps ${tsOk}`;
       assert.deepEqual(lazy.q, eager.q, what);
       assert.equal(lazy.q.length, dropFin ? 1 : 2, `${what}: entries in flight`);
-      // Sent at the same time, both stay inline; a FIN sent later needs the record.
-      assert.equal(lazy.created, finAfter > 0, `${what}: the record was built when the FIN went`);
+      // Sent at the same time or later, both stay inline: the FIN keeps its own send time.
+      assert.equal(lazy.created, false, `${what}: no record built when the FIN went`);
     }
   }
 });

@@ -123,7 +123,7 @@ export function rackActive(c: TcpConnection): boolean {
  * New data [start, end) went out (send.ts nextNewData).
  *
  * Without a record, a segment sent when nothing is in flight is kept inline (c.inlineSentAt; its range is
- * [SND.UNA, SND.NXT)), and so is a FIN sent alone right after it at the same time (c.inlineFinApart): a
+ * [SND.UNA, SND.NXT)), and so is a FIN sent alone after it (c.inlineFinApart, sent at c.inlineFinSentAt): a
  * request/response connection, one segment per flight and its FIN, never builds the record. The record
  * is created, with that segment first, when a second one goes out, or when anything else needs it (a SACK, a
  * retransmission, an RTO, recovery): it then holds what it would have held. What it would have learnt from
@@ -136,13 +136,17 @@ export function logSent(c: TcpConnection, start: number, end: number, now: numbe
     const sentAt = c.inlineSentAt;
     if (sentAt < 0) {
       if (start === c.sndUna && !c.inRecovery) { c.inlineSentAt = now; return; }
-    } else if (sentAt === now && !c.inlineFinApart && c.finSent && start === c.finSeq && seqDiff(end, start) === 1
-      && !c.inRecovery) {
-      // The FIN alone right after the inline data segment, at the same clock reading: a socket's end() after its
-      // last write (node:net on Linux sends them so), or a server's response then its close. Both are kept inline:
-      // their entries differ only in range, and the boundary is the FIN's sequence number (adoptInline). Nothing
-      // can be sent after a FIN, so no third segment ever joins them.
+    } else if (!c.inlineFinApart && c.finSent && start === c.finSeq && seqDiff(end, start) === 1 && !c.inRecovery
+      && c.rttSeq === -1) {
+      // The FIN alone after the inline data segment: a socket's end() after its last write (node:net on Linux sends
+      // them so), or a server's response then its close, often a turn of the event loop later (node:http closes
+      // once the response's write has completed: a later clock reading on a real clock). Both are kept inline:
+      // their entries differ in range, the boundary being the FIN's sequence number, and in send time, the FIN's
+      // kept in rttTime's slot, free once the SYN is no longer timed (adoptInline). Nothing can be sent after a
+      // FIN, so no third segment ever joins them; and the FIN, sent no earlier than the data, counts as sent after
+      // it for RACK as it would in a record.
       c.inlineFinApart = true;
+      c.inlineFinSentAt = now;
       return;
     } else {
       // The inline segment ends where this one starts (SND.NXT has moved already).
@@ -172,13 +176,13 @@ function sentSegment(start: number, end: number, xmit: number, tsval: number): S
 }
 
 /**
- * The segment kept inline (logSent) becomes the new record's first entry (TcpConnection.createRack); `finApart`:
- * the FIN went alone after it at the same time, and is the second.
+ * The segment kept inline (logSent) becomes the new record's first entry (TcpConnection.createRack); `finSentAt`
+ * (-1: none): the FIN went alone after it then, and is the second.
  */
-export function adoptInline(c: TcpConnection, r: Rack, start: number, end: number, sentAt: number, finApart: boolean): void {
+export function adoptInline(c: TcpConnection, r: Rack, start: number, end: number, sentAt: number, finSentAt: number): void {
   const tsval = c.tsOk ? tsNow(c, sentAt) : 0;
-  r.q = finApart && seqLt(start, c.finSeq)
-    ? [sentSegment(start, c.finSeq, sentAt, tsval), sentSegment(c.finSeq, end, sentAt, tsval)]
+  r.q = finSentAt >= 0 && seqLt(start, c.finSeq)
+    ? [sentSegment(start, c.finSeq, sentAt, tsval), sentSegment(c.finSeq, end, finSentAt, c.tsOk ? tsNow(c, finSentAt) : 0)]
     : [sentSegment(start, end, sentAt, tsval)];
   r.head = 0;
 }
@@ -195,11 +199,12 @@ export function inlineAcked(c: TcpConnection): number {
     c.inlineFinApart = false;
     return sentAt;
   }
-  // The data segment acknowledged, the FIN sent alone with it not: the FIN is now the one segment kept inline. A
-  // record would hold RACK's reference at the data segment, which judges nothing: the FIN, sent at the same time
-  // and ending above it, counts as sent after it (rackDetectLoss), and nothing is ever sent after the FIN.
+  // The data segment acknowledged, the FIN sent alone after it not: the FIN is now the one segment kept inline,
+  // sent when it was. A record would hold RACK's reference at the data segment, which judges nothing: the FIN, sent
+  // no earlier and ending above it, counts as sent after it (rackDetectLoss), and nothing is ever sent after the FIN.
   if (c.inlineFinApart && c.sndUna === c.finSeq) {
     c.inlineFinApart = false;
+    c.inlineSentAt = c.inlineFinSentAt;
     return sentAt;
   }
   return -1;
