@@ -4,11 +4,12 @@
  * CLOSED state's reply (RFC 9293 §3.10.7.1).
  */
 import { ACK, EMPTY, FIN, RST, SYN, seqGt, type TcpOptions, type TcpSegment } from '../wire/tcp-types.js';
-import { rstFor, segmentAcceptable, type TcpConnection } from '../tcp/connection.js';
+import { rstFor, segmentAcceptable } from '../tcp/connection.js';
 import { classifyInvalidFlags } from '../tcp/flags.js';
 import { findListener, tupleKey } from './demux.js';
 import { listenerArrives } from './listener.js';
 import { output } from './ip-output.js';
+import { ackBeforeNextInBatch } from '../tcp/sack-compression.js';
 import type { Stack } from './stack.js';
 
 export function segmentArrives(s: Stack, la: Uint8Array, ra: Uint8Array, seg: TcpSegment, now: number): void {
@@ -22,14 +23,19 @@ export function segmentArrives(s: Stack, la: Uint8Array, ra: Uint8Array, seg: Tc
   let key = 0;
   if (c === null) { key = tupleKey(la, seg.dstPort, ra, seg.srcPort); c = s.conns.find(key, la, seg.dstPort, ra, seg.srcPort); }
   if (c !== null) {
-    c.tcp.input(seg, now, s.rxCe);
     // In a batch (Stack.receiveBatch) a connection is serviced once, at its end: one ACK covers its in-order
-    // data. Out-of-order data and duplicates are ACKed at once, each (RFC 5681 §4.2; Linux sends a SACK or D-SACK
-    // per such segment, GRO merges only in-order runs): one ACK for the batch carried at most three SACK blocks
-    // and one D-SACK for all of them, and a Linux sender, never told of the rest, resent data already here.
+    // data. Out-of-order data and duplicates draw ACKs of their own, as with Linux (RFC 5681 §4.2; GRO merges only
+    // in-order runs), sent before the connection's next segment of the batch: one ACK for the batch carried at
+    // most three SACK blocks and one D-SACK for all of them, and a Linux sender, never told of the rest, resent
+    // data already here. Unless the next segment fills the hole, or Linux would compress that ACK
+    // (sack-compression.ts ackBeforeNextInBatch).
+    if (s.batching && ackBeforeNextInBatch(c.tcp, seg.seq, seg.payload.length)) {
+      s.service(c);
+      if (c.removed) { segmentArrives(s, la, ra, seg, now); return; } // its application closed it meanwhile
+    }
+    c.tcp.input(seg, now, s.rxCe);
     if (s.batching) {
       if (!c.dirty) { c.dirty = true; s.dirty.push(c); }
-      if (ackOutOfOrderNow(c.tcp)) s.service(c);
     } else s.service(c);
     return;
   }
@@ -106,9 +112,4 @@ export function timeWaitArrives(s: Stack, slot: number, seg: TcpSegment, now: nu
   s.stats.OutSegs++;
   output(s, tw.localAddr(slot), tw.remoteAddr(slot), ack, now);
   return true;
-}
-
-/** An ACK is due for out-of-order or duplicate data (a SACK or D-SACK block to report): it goes before the next packet. */
-function ackOutOfOrderNow(t: TcpConnection): boolean {
-  return t.ackNow && (t.rcv.hasOutOfOrder || t.rcv.dsackRight !== -1);
 }
