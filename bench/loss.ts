@@ -803,7 +803,7 @@ async function realRole(): Promise<void> {
     const runs = l === 50 && !sendOnly ? RUNS_HIGH_LOSS : RUNS;
     // What synack read from its device during its downloads: packets, read batches (one callback each; a batch's
     // segments are answered by one ACK pass), GSO super-packets among them.
-    const rxReads = { packets: 0, batches: 0, gso: 0 };
+    const rxReads = { packets: 0, batches: 0, gso: 0, nowCalls: 0, nowPackets: 0 };
     // The peer's kernel as the sender toward the host: its counters while sending to the kernel and to synack.
     const peerToKernel: Record<string, number> = {}, peerToSynack: Record<string, number> = {};
     // The peer's kernel as the receiver of the transfers toward it: from the kernel and from synack.
@@ -853,6 +853,7 @@ async function realRole(): Promise<void> {
       if (niceArm !== null) process.stderr.write(armLine(`nice ${niceArm}`));
       rxReads.packets += rx1.rxPackets - rx0.rxPackets; rxReads.batches += rx1.rxBatches - rx0.rxBatches;
       rxReads.gso += h.host.link.offloadStats.rxGsoPackets - gso0;
+      rxReads.nowCalls += (rx1.rxNowCalls ?? 0) - (rx0.rxNowCalls ?? 0); rxReads.nowPackets += (rx1.rxNowPackets ?? 0) - (rx0.rxNowPackets ?? 0);
       const kToK = k0;
       k1 = await peerCounters();
       addDelta(peerToSynack, k0, k1);
@@ -898,7 +899,7 @@ async function realRole(): Promise<void> {
     // The kernel's side of the TUN device: packets toward synack it dropped because synack did not read them in
     // time (its queue, txqueuelen, was full): receive-side losses the path did not make (cumulative).
     const syn0 = /TX:[^\n]*\n\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(spawnSync('ip', ['-s', 'link', 'show', 'dev', 'syn0'], { encoding: 'utf8' }).stdout ?? '');
-    if (rxReads.batches > 0) process.stderr.write(`${label(l)}: synack receiving read ${rxReads.packets} packets in ${rxReads.batches} batches (${round(rxReads.packets / rxReads.batches)} per batch), ${rxReads.gso} of them GSO super-packets\n`);
+    if (rxReads.batches > 0) process.stderr.write(`${label(l)}: synack receiving read ${rxReads.packets} packets in ${rxReads.batches} batches (${round(rxReads.packets / rxReads.batches)} per batch), ${rxReads.gso} of them GSO super-packets; before an ACK that would report a hole it read the device again ${rxReads.nowCalls} times and found ${rxReads.nowPackets} packets\n`);
     process.stderr.write(`${label(l)}: TUN tx dropped ${tun.txDropped}, queued ${tun.txQueuedTotal}; kernel→TUN dropped ${syn0 ? syn0[4] : '?'}; router: ${counts}\n`);
     const u = undoCounts(st);
     // The host's kernel is the sender of the kernel→kernel reference toward the peer (and only a receiver otherwise).

@@ -147,6 +147,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
         InstanceMethod<&Tun::Close>("close"),
         InstanceMethod<&Tun::SetRef>("setRef"),
         InstanceMethod<&Tun::ReuseChunks>("reuseChunks"),
+        InstanceMethod<&Tun::ReadNow>("readNow"),
     });
     exports.Set("Tun", ctor);
     return exports;
@@ -256,6 +257,8 @@ class Tun : public Napi::ObjectWrap<Tun> {
     o.Set("txQueuedTotal", Napi::Number::New(env, static_cast<double>(tx_queued_total_)));
     o.Set("txDropped", Napi::Number::New(env, static_cast<double>(tx_dropped_.load())));
     o.Set("txDirect", Napi::Number::New(env, static_cast<double>(tx_direct_)));
+    o.Set("rxNowCalls", Napi::Number::New(env, static_cast<double>(rx_now_calls_)));
+    o.Set("rxNowPackets", Napi::Number::New(env, static_cast<double>(rx_now_packets_)));
     return o;
   }
 
@@ -399,6 +402,47 @@ class Tun : public Napi::ObjectWrap<Tun> {
       if (poll_ != nullptr) uv_poll_stop(poll_);
       Deliver(ErrnoError(Napi::Env(env_), err, "read", "").Value());
     }
+  }
+
+  // readNow(cb, max): reads what the device already holds, without blocking, at most `max` packets, into the
+  // current receive chunk, and hands them to cb(chunk, offsets, count) before it returns the count (0: nothing
+  // read, cb not called). For a receiver that, while it handles a batch, takes what arrived meanwhile before it
+  // answers (attachStack: an ACK would report a hole that a queued segment fills). Polling mode only (with the
+  // reader thread: 0); it never starts a new chunk (0 when the current one has no room left: the next readable
+  // event reads them) and reports no read error (the next readable event does).
+  Napi::Value ReadNow(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0 || read_thread_ || poll_ == nullptr || chunk_data_ == nullptr || info.Length() < 1 || !info[0].IsFunction()) {
+      return Napi::Number::New(env, 0);
+    }
+    const size_t max = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 64;
+    const size_t max_read = vnet_hdr_len_ > 0 ? kMaxReadOffload : kMaxPacket;
+    rx_now_calls_++;
+    now_offsets_.clear();
+    while (now_offsets_.size() / 2 < max && kChunkSize - chunk_used_ >= max_read) {
+      ssize_t n = read(fd_, chunk_data_ + chunk_used_, kChunkSize - chunk_used_);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      now_offsets_.push_back(static_cast<uint32_t>(chunk_used_));
+      now_offsets_.push_back(static_cast<uint32_t>(n));
+      chunk_used_ += (static_cast<size_t>(n) + 7) & ~static_cast<size_t>(7);
+      rx_packets_++;
+      rx_bytes_ += static_cast<uint64_t>(n) - static_cast<uint64_t>(n >= vnet_hdr_len_ ? vnet_hdr_len_ : 0);
+    }
+    const size_t count = now_offsets_.size() / 2;
+    if (count == 0) return Napi::Number::New(env, 0);
+    rx_now_packets_ += count;
+    if (!reuse_chunks_) chunk_shared_ = true;
+    // Offsets of their own (not DeliverFrom's array): the batch being handled may still read that one.
+    if (now_offsets_ref_.IsEmpty() || now_offsets_cap_ < now_offsets_.size()) {
+      now_offsets_cap_ = now_offsets_.size() > 2 * max ? now_offsets_.size() : 2 * max;
+      now_offsets_ref_ = Napi::Persistent(Napi::Uint32Array::New(env, now_offsets_cap_));
+    }
+    Napi::Uint32Array arr = now_offsets_ref_.Value();
+    memcpy(arr.Data(), now_offsets_.data(), now_offsets_.size() * sizeof(uint32_t));
+    // A plain call: JavaScript is on the stack already (an exception propagates to the caller of readNow).
+    info[0].As<Napi::Function>().Call({chunk_.Value(), arr, Napi::Number::New(env, static_cast<double>(count))});
+    return Napi::Number::New(env, static_cast<double>(count));
   }
 
   void DeliverBatch(const std::vector<uint32_t>& offsets) {
@@ -1140,6 +1184,11 @@ class Tun : public Napi::ObjectWrap<Tun> {
   std::deque<std::vector<uint8_t>> queue_;
   std::atomic<uint64_t> rx_packets_{0}, rx_bytes_{0};  // the reader thread counts too
   uint64_t rx_batches_ = 0;
+  // readNow: its offsets (a vector and a Uint32Array kept from call to call), calls and packets read.
+  std::vector<uint32_t> now_offsets_;
+  Napi::Reference<Napi::Uint32Array> now_offsets_ref_;
+  size_t now_offsets_cap_ = 0;
+  uint64_t rx_now_calls_ = 0, rx_now_packets_ = 0;
   // Reader thread (read_thread_): state shared with it under mu_.
   bool read_thread_ = false;
   uv_async_t* async_ = nullptr;

@@ -73,6 +73,12 @@ export interface TunStats {
    * found nothing waiting for the thread). Absent from an addon built before it.
    */
   txDirect?: number;
+  /**
+   * attachStack's reads before an ACK that would report a hole (TunReceiver), and the packets they found (also
+   * counted in rxPackets, not in rxBatches). Absent from an addon built before them.
+   */
+  rxNowCalls?: number;
+  rxNowPackets?: number;
 }
 
 /** Options of TunLink.open. */
@@ -144,6 +150,12 @@ interface NativeTun {
    * receiver that keeps no view of a chunk past its callback (attachStack's). Chunks handed out while off are never reused.
    */
   reuseChunks?(on: boolean): void;
+  /**
+   * Absent from an addon built before it. Reads what the device already holds, without blocking, at most `max`
+   * packets, into the current receive chunk, hands them to `cb` (before returning) and returns how many (0: none,
+   * cb not called; always 0 with the reader thread). No read error is reported: the next readable event does.
+   */
+  readNow?(cb: (chunk: ArrayBuffer, offsets: Uint32Array, count: number) => void, max: number): number;
   close(): void;
   setRef(ref: boolean): void;
 }
@@ -526,11 +538,15 @@ export class TunReceiver {
   /** Where the packets of the next batches are copied. */
   readonly #copier = new ReceiveCopier();
 
-  constructor(stack: StackLike, hdrLen: number, offloadStats: TunOffloadStats) {
+  /** The device's readNow (attachStack, polling mode): what arrived while a batch was handled (#handOver). */
+  readonly #readNow: ((cb: (chunk: ArrayBuffer, offsets: Uint32Array, count: number) => void, max: number) => number) | null;
+
+  constructor(stack: StackLike, hdrLen: number, offloadStats: TunOffloadStats, readNow: ((cb: (chunk: ArrayBuffer, offsets: Uint32Array, count: number) => void, max: number) => number) | null = null) {
     this.#stack = stack;
     this.#host = stack instanceof Stack ? stack : null;
     this.#hdrLen = hdrLen;
     this.#st = offloadStats;
+    this.#readNow = this.#host !== null ? readNow : null;
   }
 
   /** One batch from the addon (TunLink's receive callback). */
@@ -570,15 +586,30 @@ export class TunReceiver {
     const m = count - first;
     const slot = this.#host !== null && m <= REUSED_BATCH_MAX ? (this.#slots[m] ??= newSlot(m)) : newSlot(m); // another StackLike may keep them
     const own = slot.pkts;
-    this.#copier.copy(bytes, offsets, first, count, h, own);
+    const n = this.#copyOut(bytes, offsets, first, count, slot);
     const stack = this.#stack;
-    if (h === 0) {
+    if (s !== null && this.#readNow !== null) this.#handOver(s, own, slot.verified, n);
+    else if (h === 0) {
       if (stack.receiveBatch) stack.receiveBatch(own);
       else for (let i = 0; i < m; i++) stack.receive(own[i]!);
-      own.fill(EMPTY); // nothing of this batch stays reachable from here
-      return;
+    } else {
+      // A packet left out (an oversize super-packet): the batch's arrays are cut to size, once.
+      const give = n === m ? slot : cutSlot(slot, n);
+      if (stack.receiveBatch) stack.receiveBatch(give.pkts, give.opts);
+      else for (let i = 0; i < n; i++) stack.receive(give.pkts[i]!, { checksumVerified: give.verified[i]! });
     }
-    const verified = slot.verified;
+    own.fill(EMPTY); // nothing of this batch stays reachable from here
+  }
+
+  /**
+   * Copies packets `first`..`count - 1` into slot.pkts[0..] with their checksum verdicts (offload: what the
+   * virtio_net_hdr vouches for; a super-packet's IP length fixed, an oversize one left out); returns how many.
+   */
+  #copyOut(bytes: Uint8Array, offsets: Uint32Array, first: number, count: number, slot: BatchSlot): number {
+    const h = this.#hdrLen, m = count - first, own = slot.pkts;
+    this.#copier.copy(bytes, offsets, first, count, h, own);
+    if (h === 0) return m;
+    const st = this.#st, verified = slot.verified;
     let n = 0;
     for (let k = 0; k < m; k++) {
       const off = offsets[2 * (first + k)]!;
@@ -595,12 +626,51 @@ export class TunReceiver {
       own[n] = p;
       verified[n++] = ok;
     }
-    // A packet left out (an oversize super-packet): the batch's arrays are cut to size, once.
-    const give = n === m ? slot : cutSlot(slot, n);
-    if (stack.receiveBatch) stack.receiveBatch(give.pkts, give.opts);
-    else for (let i = 0; i < n; i++) stack.receive(give.pkts[i]!, { checksumVerified: give.verified[i]! });
-    own.fill(EMPTY);
+    return n;
   }
+
+  /**
+   * Hands a batch to a synack Stack as Stack.receiveBatch does (one output pass per connection at its end), with
+   * one more step before that end: when a connection of the batch has an ACK due that would report a hole (data
+   * out of order, RFC 9293 §3.10.7.4; the stack sends it at once, RFC 5681 §4.2), what the device received while
+   * the batch was handled is read and taken into the batch first (at most once per batch, READ_NOW_MAX packets).
+   * A segment that overtook another by a few µs on the path is read in one batch and its ACK leaves ~50-300 µs
+   * later, by when the overtaken one is in the device's queue: read first, the ACK is cumulative instead of
+   * reporting a hole the receiver holds, which a Linux sender (RACK, RFC 8985 §6.2, with no reordering seen yet)
+   * marks lost at once and resends (a D-SACK later, and its reordering window grows).
+   */
+  #handOver(s: Stack, pkts: Uint8Array[], verified: boolean[], n: number): void {
+    s.beginBatch();
+    try {
+      for (let i = 0; i < n; i++) s.receive(pkts[i]!, verified[i] ? VERIFIED : undefined);
+      if (holeAckDue(s)) this.#readNow!(this.#takeNow, READ_NOW_MAX);
+    } finally {
+      s.endBatch();
+    }
+  }
+
+  /** readNow's packets: copied as a batch's, then taken into the running batch. */
+  readonly #takeNow = (chunk: ArrayBuffer, offsets: Uint32Array, count: number): void => {
+    if (this.#chunk !== chunk) { this.#chunk = chunk; this.#bytes = new Uint8Array(chunk); }
+    const slot = newSlot(count); // the running batch's slot is still the caller's
+    const n = this.#copyOut(this.#bytes, offsets, 0, count, slot);
+    const s = this.#host!;
+    for (let i = 0; i < n; i++) s.receive(slot.pkts[i]!, slot.verified[i] ? VERIFIED : undefined);
+  };
+}
+
+/** Packets readNow takes into a batch at most (a bound: a flood arriving meanwhile cannot keep the batch open). */
+const READ_NOW_MAX = 64;
+const VERIFIED = { checksumVerified: true } as const;
+
+/** A connection the running batch reached has an ACK due that reports data out of order (a SACK hole). */
+function holeAckDue(s: Stack): boolean {
+  const d = s.dirty;
+  for (let i = 0; i < d.length; i++) {
+    const t = d[i]!.tcp;
+    if (t.ackNow && t.rcv.hasOutOfOrder) return true;
+  }
+  return false;
 }
 
 /** A virtio_net_hdr's flags say the kernel vouches for the TCP checksum (left for us to fill, or already checked). */
@@ -791,6 +861,25 @@ export class TunLink {
     });
   }
 
+  /**
+   * Reads what the device holds now, without blocking and without waiting for the next readable event: at most
+   * `max` packets, as views like onPackets' (with offload, after their virtio_net_hdr). Only while polling, once
+   * onPackets() started reading (else, with the reader thread, or an addon built before it: none). attachStack's
+   * receiver reads so itself before an ACK that would report a hole (TunReceiver).
+   */
+  readNow(max = 64): Uint8Array[] {
+    if (this.#closed) throw new TunError('ERR_TUN_CLOSED', `TUN device '${this.name}' is closed`);
+    const out: Uint8Array[] = [];
+    const h = this.#hdrLen;
+    this.#tun.readNow?.((chunk, offsets, count) => {
+      for (let i = 0; i < count; i++) {
+        const len = offsets[2 * i + 1]!;
+        if (len >= h) out.push(new Uint8Array(chunk, offsets[2 * i]! + h, len - h));
+      }
+    }, max);
+    return out;
+  }
+
   /** Starts polling (or replaces the callback): `cb` gets each batch as the addon delivers it; errors go to onError. */
   #start(cb: (chunk: ArrayBuffer, offsets: Uint32Array, count: number) => void): void {
     if (this.#closed) throw new TunError('ERR_TUN_CLOSED', `TUN device '${this.name}' is closed`);
@@ -966,7 +1055,8 @@ export class TunLink {
     // thread's hand-off) before the check phase's setImmediate callbacks (libuv >= 1.45, Node 20).
     const pollInput = (then: () => void): void => { setImmediate(then); };
     stack.attach((packet, segmentSize) => send(packet, EMPTY, segmentSize ?? 0), { checksumOffload: offload, sendParts: send, sendBatch, sendPackets: packets, pollInput });
-    const receiver = new TunReceiver(stack, this.#hdrLen, st);
+    const tun = this.#tun;
+    const receiver = new TunReceiver(stack, this.#hdrLen, st, tun.readNow === undefined || tun.readThread === true ? null : (cb, max) => tun.readNow!(cb, max));
     this.#packets = null;
     this.#start((chunk, offsets, count) => { receiver.deliver(chunk, offsets, count); });
   }
