@@ -27,8 +27,8 @@ export function segmentArrives(s: Stack, la: Uint8Array, ra: Uint8Array, seg: Tc
     // data. Out-of-order data and duplicates draw ACKs of their own, as with Linux (RFC 5681 §4.2; GRO merges only
     // in-order runs), sent before the connection's next segment of the batch: one ACK for the batch carried at
     // most three SACK blocks and one D-SACK for all of them, and a Linux sender, never told of the rest, resent
-    // data already here. Unless the next segment fills the hole, or Linux would compress that ACK
-    // (sack-compression.ts ackBeforeNextInBatch).
+    // data already here. Unless the next segment fills the hole or extends the same SACK block: the ACK after it
+    // then tells the sender all this one would (sack-compression.ts ackBeforeNextInBatch).
     if (s.batching && ackBeforeNextInBatch(c.tcp, seg.seq, seg.payload.length)) {
       s.service(c);
       if (c.removed) { segmentArrives(s, la, ra, seg, now); return; } // its application closed it meanwhile
