@@ -16,7 +16,7 @@ import type { IpPacket } from '../wire/ip.js';
 import { PacketSlab, type PacketMemory } from '../wire/packet.js';
 import { FIN, type TcpSegment } from '../wire/tcp-types.js';
 import type { TcpStateName } from '../wire/trace.js';
-import { TcpConnection, type TcpCause, type TcpEvent } from '../tcp/connection.js';
+import { TcpConnection, type TcpCause, type TcpConnectionOptions, type TcpEvent } from '../tcp/connection.js';
 import { resolveConfig, type TcpConfig } from '../tcp/config.js';
 import { IsnGenerator, type RandomSource } from '../tcp/isn.js';
 import { SipHash } from '../tcp/siphash.js';
@@ -236,6 +236,8 @@ export type TransitionObserver = (c: { id: number; localAddr: Uint8Array; localP
 const defaultRandom: RandomSource = (out) => { globalThis.crypto.getRandomValues(out); };
 /** The cause of every TIME-WAIT entry's expiry (2·MSL, RFC 9293 §3.10.8): one object for all of them. */
 const TIME_WAIT_EXPIRED: TcpCause = Object.freeze({ kind: 'timer', timer: 'time-wait' });
+/** The options of each actively opened connection's engine (connect): one scratch object, as listener.ts OPENING. */
+const CONNECTING: TcpConnectionOptions = { localPort: 0, remotePort: 0, iss: 0, config: undefined, stats: undefined, tsOffset: 0 };
 
 /**
  * A host: IPv4/IPv6 addresses, TCP connections demultiplexed by 4-tuple, listeners with SYN and accept
@@ -547,10 +549,13 @@ export class Stack {
     }
     const key = tupleKey(la, lp, ra, opts.port);
     const mss = mssFor(this, ra);
-    const tcp = new TcpConnection({
-      localPort: lp, remotePort: opts.port, iss: this.isn.isn(la, lp, ra, opts.port, now),
-      config: opts.config || mss !== this.config.mss ? { ...this.config, mss, ...opts.config } : this.config, stats: this.stats, tsOffset: this.randomU32(),
-    });
+    // One scratch object for the engine's options (as listener.ts OPENING): it reads them and keeps none.
+    const o = CONNECTING;
+    o.localPort = lp; o.remotePort = opts.port; o.iss = this.isn.isn(la, lp, ra, opts.port, now);
+    o.config = opts.config || mss !== this.config.mss ? { ...this.config, mss, ...opts.config } : this.config;
+    o.stats = this.stats; o.tsOffset = this.randomU32();
+    const tcp = new TcpConnection(o);
+    o.config = undefined; o.stats = undefined; // nothing kept alive through the scratch
     const c = new StackConnection(this, tcp, la, lp, ra, opts.port, key);
     addConn(this, c);
     applyPathMtu(this, c, now);
