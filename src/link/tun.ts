@@ -73,11 +73,9 @@ export interface TunStats {
    * found nothing waiting for the thread). Absent from an addon built before it.
    */
   txDirect?: number;
-  /**
-   * attachStack's reads before an ACK that would report a hole (TunReceiver), and the packets they found (also
-   * counted in rxPackets, not in rxBatches). Absent from an addon built before them.
-   */
+  /** readNow calls (attachStack's receiver reads before an ACK that would report a hole). Absent from an addon built before it. */
   rxNowCalls?: number;
+  /** Packets those calls found (also counted in rxPackets, not in rxBatches). Absent from an addon built before it. */
   rxNowPackets?: number;
 }
 
