@@ -71,6 +71,29 @@ test('a segment crossing without bytes is what the receiver decodes from its dat
   }
 });
 
+test('a segment whose header fields the header cannot carry is refused as encoding refuses it, and left as it was', () => {
+  const ip = { src: parseAddress('10.0.0.1'), dst: parseAddress('10.0.0.2') };
+  const ts: TcpOptions = { tsVal: 5, tsEcr: 7 };
+  const good = (): TcpSegment => ({ srcPort: 1, dstPort: 2, seq: 2 ** 32 - 1, ack: 3, flags: 0x18, window: 65535, urgent: 0, options: ts, payload: new Uint8Array([1, 2, 3]) });
+  const bad: Array<[string, Partial<TcpSegment>]> = [
+    ['srcPort', { srcPort: 65536 }], ['dstPort', { dstPort: -1 }], ['window', { window: 1.5 }], ['urgent', { urgent: NaN }],
+    ['flags', { flags: 0x200 }], ['seq', { seq: 1.5 }], ['ack', { ack: Infinity }],
+    ['payload', { payload: [1, 2, 3] as unknown as Uint8Array }], ['MSS', { options: { mss: 70000, tsVal: 5, tsEcr: 7 } }],
+  ];
+  for (const [what, fields] of bad) {
+    const seg = { ...good(), ...fields };
+    const before = { ...seg };
+    let encoding: unknown = null;
+    try { encodeTcpPacket(ip, seg); } catch (e) { encoding = e; }
+    assert.ok(encoding instanceof Error, `${what}: encoding refuses it`);
+    assert.throws(() => receiverSegment(seg, (n) => new Uint8Array(n)), { message: (encoding as Error).message }, `${what}: refused the same way`);
+    assert.deepEqual(seg, before, `${what}: the segment is untouched`);
+  }
+  // What the header carries as it is crosses, a sequence number above 2^31 included.
+  const own = receiverSegment(good(), (n) => new Uint8Array(n));
+  assert.ok(own !== null && own.seq === 2 ** 32 - 1 && own.options === ts && own.payload.length === 3);
+});
+
 interface Outcome {
   data: string[];
   at: number;
