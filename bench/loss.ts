@@ -386,6 +386,53 @@ export function senderWaits(file: string, label: (client: string) => string): st
 }
 
 /**
+ * LOSS_BENCH_PCAP, with tshark: the receiver's ACK stalls toward the host (port 8080), from the capture on a0. A
+ * receiver owes an ACK once two data segments arrived since its last segment (RFC 9293 §3.8.6.3 / RFC 5681 §4.2:
+ * at least every second full-sized segment, at once for out-of-order data); a stall is the time from the second
+ * such segment to the receiver's next segment, when it is 1.8 ms or more (~4 RTTs of this path). A kernel receiver
+ * ACKs in softirq; synack ACKs when its event loop runs, so its stalls are where its process did not run: helper G's
+ * CPU profiles (LOSS_BENCH_CPUPROF) beside this found 82-92 % of their time in gaps between the profiler's samples
+ * (the main thread waiting for a CPU), 1-2 % in GC. Per transfer, in order (with LOSS_BENCH_NICE_AB or
+ * LOSS_BENCH_CC_AB, even ones are the first arm): count/ms of stalls and their share of the transfer's time outside
+ * the sender's pauses of 100 ms or more (RTOs); then medians per receiver.
+ */
+export function ackStalls(file: string, label: (client: string) => string): string[] {
+  const r = spawnSync('tshark', ['-r', file, '-Y', 'tcp.port == 8080', '-T', 'fields', '-E', 'separator=|',
+    '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'tcp.len'], { encoding: 'utf8', maxBuffer: 1 << 29 });
+  if (r.error || r.status !== 0) return [`ACK stalls: tshark unavailable (${r.error?.message ?? r.stderr})`];
+  interface Flow { who: string; segs: number; t0: number; t1: number; lastData: number; rto: number; pending: number; due: number; stalls: number; ms: number }
+  const flows = new Map<string, Flow>();
+  for (const line of r.stdout.split('\n')) {
+    const [t, src, dst, sp, dp, len] = line.split('|');
+    if (!t || !src) continue;
+    const toHost = sp === '8080', time = Number(t);
+    const key = toHost ? `${dst}:${dp}` : `${src}:${sp}`;
+    let f = flows.get(key);
+    if (!f) { f = { who: label(toHost ? dst! : src), segs: 0, t0: time, t1: time, lastData: -1, rto: 0, pending: 0, due: -1, stalls: 0, ms: 0 }; flows.set(key, f); }
+    f.t1 = time;
+    if (toHost && Number(len) > 0) {
+      f.segs++;
+      if (f.lastData >= 0 && time - f.lastData >= 0.1) f.rto += time - f.lastData;
+      f.lastData = time;
+      if (++f.pending === 2) f.due = time;
+    } else if (!toHost) {
+      if (f.due >= 0 && time - f.due >= 0.0018) { f.stalls++; f.ms += (time - f.due) * 1e3; }
+      f.pending = 0; f.due = -1;
+    }
+  }
+  const by = new Map<string, { n: number[]; ms: number[]; share: number[]; each: string[] }>();
+  for (const f of flows.values()) {
+    if (f.segs < 1000) continue;
+    const b = by.get(f.who) ?? { n: [], ms: [], share: [], each: [] };
+    const share = f.ms / Math.max(1, (f.t1 - f.t0 - f.rto) * 1e3);
+    b.n.push(f.stalls); b.ms.push(f.ms); b.share.push(share);
+    b.each.push(`${f.stalls}/${round(f.ms, 0)} ${round(100 * share, 0)}%`);
+    by.set(f.who, b);
+  }
+  return [...by].map(([who, b]) => `${who}: receiver ACK stalls ≥ 1.8 ms per transfer, count/ms and share of the time outside RTOs: ${b.each.join('; ')} (medians ${median(b.n)}/${round(median(b.ms), 0)} ms, ${round(100 * median(b.share), 1)} %)`);
+}
+
+/**
  * LOSS_BENCH_PCAP, with tshark: where each transfer's time went, as seen on a0 (ms; medians per mode): the SYN to
  * the SYN,ACK (the server's handshake: for synack behind its TUN device, for the kernel in the host or the peer),
  * the request to the first byte of the response, the first byte to the ACK of 1 MB (slow start), 1 MB to 19 MB
@@ -884,6 +931,7 @@ async function realRole(): Promise<void> {
       for (const line of ackLatency(`${pcapDir}/loss-${l}.pcap`, who)) process.stderr.write(`${label(l)}: ${line}\n`);
       for (const line of transferPhases(`${pcapDir}/loss-${l}.pcap`)) process.stderr.write(`${label(l)}: ${line}\n`);
       if (l !== 'reorder' && !sendOnly) for (const line of senderWaits(`${pcapDir}/loss-${l}.pcap`, (c) => (c === '10.77.0.2' ? 'kernel→synack' : c === '10.76.0.2' ? 'kernel→kernel(hop)' : 'kernel→kernel(r0)'))) process.stderr.write(`${label(l)}: ${line}\n`);
+      if (l !== 'reorder' && !sendOnly) for (const line of ackStalls(`${pcapDir}/loss-${l}.pcap`, (c) => (c === '10.77.0.2' ? 'kernel→synack' : c === '10.76.0.2' ? 'kernel→kernel(hop)' : 'kernel→kernel(r0)'))) process.stderr.write(`${label(l)}: ${line}\n`);
       const mode = (port: string, client: string): string => (port === '80' ? 'synack→kernel' : port === '8081' ? 'kernel→kernel' : client === '10.77.0.2' ? 'kernel→synack' : client === '10.76.0.2' ? 'kernel→kernel(hop)' : 'kernel→kernel(r0)');
       for (const line of [...bottleneckIdle(`${pcapDir}/loss-${l}-r1.pcap`, ['80', '8081'], mode), ...bottleneckIdle(`${pcapDir}/loss-${l}.pcap`, ['8080'], mode)]) process.stderr.write(`${label(l)}: bottleneck idle, ${line}\n`);
     }
