@@ -392,7 +392,10 @@ export function senderWaits(file: string, label: (client: string) => string): st
  * such segment to the receiver's next segment, when it is 1.8 ms or more (~4 RTTs of this path). A kernel receiver
  * ACKs in softirq; synack ACKs when its event loop runs, so its stalls are where its process did not run: helper G's
  * CPU profiles (LOSS_BENCH_CPUPROF) beside this found 82-92 % of their time in gaps between the profiler's samples
- * (the main thread waiting for a CPU), 1-2 % in GC. Per transfer, in order (with LOSS_BENCH_NICE_AB or
+ * (the main thread waiting for a CPU), 1-2 % in GC; a perf sched_switch trace: 71 % runnable off CPU (other processes
+ * and synack's own V8 worker threads on both cores), 23 % running, 6 % asleep. With LOSS_BENCH_NICE_AB=-15 (two runs,
+ * 10 + 10 transfers) they fell ~5x and the equal-RTO ratio was 1.00 and 1.02 against 0.86 and 0.88 at nice 0; on a quiet
+ * machine there are next to none (medians 0-2 per transfer, ratio 0.99). Per transfer, in order (with LOSS_BENCH_NICE_AB or
  * LOSS_BENCH_CC_AB, even ones are the first arm): count/ms of stalls and their share of the transfer's time outside
  * the sender's pauses of 100 ms or more (RTOs); then medians per receiver.
  */
