@@ -92,8 +92,8 @@ export function listenerArrives(s: Stack, l: Listener, la: Uint8Array, ra: Uint8
   const o = OPENING;
   o.localPort = l.port; o.remotePort = seg.srcPort; o.iss = s.isn.isn(la, l.port, ra, seg.srcPort, now);
   o.config = listenConfig(s, mssFor(s, ra)); o.stats = s.stats; o.tsOffset = s.randomU32();
-  const tcp = new TcpConnection(o);
-  o.config = undefined; o.stats = undefined; // nothing kept alive through the scratch
+  let tcp: TcpConnection;
+  try { tcp = new TcpConnection(o); } finally { o.config = undefined; o.stats = undefined; } // nothing kept alive through the scratch, even when the engine refuses its configuration
   const c = new StackConnection(s, tcp, la, l.port, ra, seg.srcPort, key);
   c.listener = l;
   c.embryonic = true;

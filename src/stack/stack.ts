@@ -554,8 +554,8 @@ export class Stack {
     o.localPort = lp; o.remotePort = opts.port; o.iss = this.isn.isn(la, lp, ra, opts.port, now);
     o.config = opts.config || mss !== this.config.mss ? { ...this.config, mss, ...opts.config } : this.config;
     o.stats = this.stats; o.tsOffset = this.randomU32();
-    const tcp = new TcpConnection(o);
-    o.config = undefined; o.stats = undefined; // nothing kept alive through the scratch
+    let tcp: TcpConnection;
+    try { tcp = new TcpConnection(o); } finally { o.config = undefined; o.stats = undefined; } // nothing kept alive through the scratch, even when the engine refuses a bad opts.config
     const c = new StackConnection(this, tcp, la, lp, ra, opts.port, key);
     addConn(this, c);
     applyPathMtu(this, c, now);
