@@ -385,6 +385,11 @@ export function senderWaits(file: string, label: (client: string) => string): st
   return [...by].map(([who, l]) => `${who}: the sender's pauses per transfer, count/ms — waiting for a delayed ACK · its own timers (TLP, RACK) · RTOs: ${l.join('; ')}`);
 }
 
+/** A transfer toward the host (port 8080) by its client's address: synack, the kernel one hop behind, or the kernel in the host. */
+function towardHost(client: string): string {
+  return client === '10.77.0.2' ? 'kernel→synack' : client === '10.76.0.2' ? 'kernel→kernel(hop)' : 'kernel→kernel(r0)';
+}
+
 /**
  * LOSS_BENCH_PCAP, with tshark: the receiver's ACK stalls toward the host (port 8080), from the capture on a0. A
  * receiver owes an ACK once two data segments arrived since its last segment (RFC 9293 §3.8.6.3 / RFC 5681 §4.2:
@@ -458,7 +463,7 @@ export function transferPhases(file: string): string[] {
     let f = flows.get(key);
     if (!f) {
       const port = fromServer ? sp : dp, client = fromServer ? dst! : src;
-      const who = port === '80' ? 'synack→kernel' : port === '8081' ? 'kernel→kernel' : client === '10.77.0.2' ? 'kernel→synack' : client === '10.76.0.2' ? 'kernel→kernel(hop)' : 'kernel→kernel(r0)';
+      const who = port === '80' ? 'synack→kernel' : port === '8081' ? 'kernel→kernel' : towardHost(client);
       f = { who, t0: time, synAck: NaN, req: NaN, first: NaN, seq0: -1, end: 0, acks: [], fin: NaN };
       flows.set(key, f);
     }
@@ -933,9 +938,11 @@ async function realRole(): Promise<void> {
       const who = (src: string): string => (src === '10.77.0.2' ? 'synack' : src === '10.76.0.2' ? 'kernel(hop)' : 'kernel');
       for (const line of ackLatency(`${pcapDir}/loss-${l}.pcap`, who)) process.stderr.write(`${label(l)}: ${line}\n`);
       for (const line of transferPhases(`${pcapDir}/loss-${l}.pcap`)) process.stderr.write(`${label(l)}: ${line}\n`);
-      if (l !== 'reorder' && !sendOnly) for (const line of senderWaits(`${pcapDir}/loss-${l}.pcap`, (c) => (c === '10.77.0.2' ? 'kernel→synack' : c === '10.76.0.2' ? 'kernel→kernel(hop)' : 'kernel→kernel(r0)'))) process.stderr.write(`${label(l)}: ${line}\n`);
-      if (l !== 'reorder' && !sendOnly) for (const line of ackStalls(`${pcapDir}/loss-${l}.pcap`, (c) => (c === '10.77.0.2' ? 'kernel→synack' : c === '10.76.0.2' ? 'kernel→kernel(hop)' : 'kernel→kernel(r0)'))) process.stderr.write(`${label(l)}: ${line}\n`);
-      const mode = (port: string, client: string): string => (port === '80' ? 'synack→kernel' : port === '8081' ? 'kernel→kernel' : client === '10.77.0.2' ? 'kernel→synack' : client === '10.76.0.2' ? 'kernel→kernel(hop)' : 'kernel→kernel(r0)');
+      if (l !== 'reorder' && !sendOnly) {
+        for (const line of senderWaits(`${pcapDir}/loss-${l}.pcap`, towardHost)) process.stderr.write(`${label(l)}: ${line}\n`);
+        for (const line of ackStalls(`${pcapDir}/loss-${l}.pcap`, towardHost)) process.stderr.write(`${label(l)}: ${line}\n`);
+      }
+      const mode = (port: string, client: string): string => (port === '80' ? 'synack→kernel' : port === '8081' ? 'kernel→kernel' : towardHost(client));
       for (const line of [...bottleneckIdle(`${pcapDir}/loss-${l}-r1.pcap`, ['80', '8081'], mode), ...bottleneckIdle(`${pcapDir}/loss-${l}.pcap`, ['8080'], mode)]) process.stderr.write(`${label(l)}: bottleneck idle, ${line}\n`);
     }
     const row = (name: string, ours: number[], ref: number[]): BenchResult => {

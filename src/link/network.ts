@@ -3,7 +3,7 @@
  * In virtual time, runUntil() jumps the shared clock straight to the next wire arrival or stack timer,
  * letting the host run its callbacks between steps so stream callbacks (sockets, node:http) run in between.
  */
-import { Stack, type StackOptions } from '../stack/stack.js';
+import { CHECKSUM_VERIFIED, Stack, type StackOptions } from '../stack/stack.js';
 import { VirtualClock, RealClock, type Clock } from '../stack/clock.js';
 import { Wire, objectList, type Impairments, type LazyDatagram, type WireEndpoint, type WireOptions } from './wire.js';
 import { Prng } from './prng.js';
@@ -127,7 +127,7 @@ export class Network {
       if (meta === META_CSUM_UNNECESSARY) {
         // Whoever looks at the packet sees it complete, as it would be on a wire.
         if (stack.packetObservers.length > 0 || this.onDelivered !== undefined) completeTcpChecksum(packet);
-        stack.receive(packet, CSUM_UNNECESSARY);
+        stack.receive(packet, CHECKSUM_VERIFIED);
       } else stack.receive(packet);
       this.onDelivered?.(stack, packet);
     };
@@ -160,10 +160,10 @@ export class Network {
         try {
           for (let i = 0; i < items.length; i++) {
             const x = items[i]!;
-            if (x instanceof Uint8Array) stack.receive(x, metas[i] === META_CSUM_UNNECESSARY ? CSUM_UNNECESSARY : undefined);
+            if (x instanceof Uint8Array) stack.receive(x, metas[i] === META_CSUM_UNNECESSARY ? CHECKSUM_VERIFIED : undefined);
             else {
               const t = x as TcpDatagram;
-              if (!receiveSegment(stack, memo, t.src, t.dst, t.seg!, t.tos)) stack.receive(t.bytes(), CSUM_UNNECESSARY);
+              if (!receiveSegment(stack, memo, t.src, t.dst, t.seg!, t.tos)) stack.receive(t.bytes(), CHECKSUM_VERIFIED);
               this.release(t);
             }
           }
@@ -488,8 +488,6 @@ function hostImmediates(): number {
  * more, within noise, while timers and I/O would wait twice and four times as many steps.
  */
 const TURN_BATCH = 16;
-
-const CSUM_UNNECESSARY = { checksumVerified: true };
 
 /**
  * A TCP datagram between two stacks of a Network that is not encoded unless someone needs its bytes (a

@@ -14,7 +14,8 @@ import { endianness } from 'node:os';
 import { Buffer } from 'node:buffer';
 import { EMPTY } from '../wire/tcp-types.js';
 import { finishChecksum } from '../wire/checksum.js';
-import { Stack } from '../stack/stack.js';
+import { CHECKSUM_VERIFIED, Stack } from '../stack/stack.js';
+import { batchOwesHoleAck } from '../stack/tcp-input.js';
 import { answerAcceptedSyn, endSynFastPathRun, installSynFastPath, synFastPathAccepts, synFastPathOn } from '../stack/syn-fast-path.js';
 import { installIpReassembly } from '../stack/reassembly.js';
 import { reuseOutputBuffers } from '../stack/ip-output.js';
@@ -640,8 +641,8 @@ export class TunReceiver {
   #handOver(s: Stack, pkts: Uint8Array[], verified: boolean[], n: number): void {
     s.beginBatch();
     try {
-      for (let i = 0; i < n; i++) s.receive(pkts[i]!, verified[i] ? VERIFIED : undefined);
-      if (holeAckDue(s)) this.#readNow!(this.#takeNow, READ_NOW_MAX);
+      for (let i = 0; i < n; i++) s.receive(pkts[i]!, verified[i] ? CHECKSUM_VERIFIED : undefined);
+      if (batchOwesHoleAck(s)) this.#readNow!(this.#takeNow, READ_NOW_MAX);
     } finally {
       s.endBatch();
     }
@@ -653,23 +654,12 @@ export class TunReceiver {
     const slot = newSlot(count); // the running batch's slot is still the caller's
     const n = this.#copyOut(this.#bytes, offsets, 0, count, slot);
     const s = this.#host!;
-    for (let i = 0; i < n; i++) s.receive(slot.pkts[i]!, slot.verified[i] ? VERIFIED : undefined);
+    for (let i = 0; i < n; i++) s.receive(slot.pkts[i]!, slot.verified[i] ? CHECKSUM_VERIFIED : undefined);
   };
 }
 
 /** Packets readNow takes into a batch at most (a bound: a flood arriving meanwhile cannot keep the batch open). */
 const READ_NOW_MAX = 64;
-const VERIFIED = { checksumVerified: true } as const;
-
-/** A connection the running batch reached has an ACK due that reports data out of order (a SACK hole). */
-function holeAckDue(s: Stack): boolean {
-  const d = s.dirty;
-  for (let i = 0; i < d.length; i++) {
-    const t = d[i]!.tcp;
-    if (t.ackNow && t.rcv.hasOutOfOrder) return true;
-  }
-  return false;
-}
 
 /** A virtio_net_hdr's flags say the kernel vouches for the TCP checksum (left for us to fill, or already checked). */
 function checksumVouched(flags: number): boolean {

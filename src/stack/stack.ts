@@ -623,11 +623,11 @@ export class Stack {
    */
   receiveBatch(packets: readonly Uint8Array[], opts?: { checksumVerified?: readonly boolean[] }): void {
     const v = opts?.checksumVerified;
-    if (packets.length === 1) { this.receive(packets[0]!, v?.[0] ? VERIFIED : undefined); return; }
+    if (packets.length === 1) { this.receive(packets[0]!, v?.[0] ? CHECKSUM_VERIFIED : undefined); return; }
     this.beginBatch();
     try {
       // Out-of-order data is ACKed at once by tcp-input.ts; the rest once per connection, below.
-      for (let i = 0; i < packets.length; i++) this.receive(packets[i]!, v?.[i] ? VERIFIED : undefined);
+      for (let i = 0; i < packets.length; i++) this.receive(packets[i]!, v?.[i] ? CHECKSUM_VERIFIED : undefined);
     } finally {
       this.endBatch();
     }
@@ -886,7 +886,8 @@ export class Stack {
   }
 }
 
-const VERIFIED: ReceiveOptions = { checksumVerified: true };
+/** @internal A datagram whose checksum the link vouches for (one object for every receive that says so). */
+export const CHECKSUM_VERIFIED: ReceiveOptions = { checksumVerified: true };
 
 /** A timer wake-up later than this (ms) past its deadline reads the link's input first (onWake). */
 const LATE_WAKE_MS = 1;

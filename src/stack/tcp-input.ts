@@ -59,6 +59,20 @@ export function segmentArrives(s: Stack, la: Uint8Array, ra: Uint8Array, seg: Tc
 }
 
 /** Returns true if the segment was consumed by the TIME-WAIT entry. */
+/**
+ * In a receive batch, a connection it reached has an ACK due that reports data out of order (a SACK hole): before
+ * the batch's end sends it, a link that can read what it already holds without blocking (the TUN device's readNow)
+ * takes that in first, so the ACK does not report a hole this receiver holds.
+ */
+export function batchOwesHoleAck(s: Stack): boolean {
+  const d = s.dirty;
+  for (let i = 0; i < d.length; i++) {
+    const t = d[i]!.tcp;
+    if (t.ackNow && t.rcv.hasOutOfOrder) return true;
+  }
+  return false;
+}
+
 export function timeWaitArrives(s: Stack, slot: number, seg: TcpSegment, now: number): boolean {
   const tw = s.tw;
   s.stats.InSegs++;
